@@ -1,0 +1,123 @@
+"""Loading and validating `configs/`: every config file is checked before anything uses it."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+from drumgate.errors import DrumgateError
+from drumgate.jsonio import read_json
+from drumgate.workspace import Workspace
+
+
+@dataclass(frozen=True)
+class StorageRoot:
+    dataset: str
+    tier: str
+    configured_path: str
+    env: str | None
+    path: Path
+
+    @property
+    def online(self) -> bool:
+        """A root whose folder is absent is offline (an unmounted drive), never 'deleted'."""
+        return self.path.is_dir()
+
+
+@dataclass(frozen=True)
+class DatasetConfig:
+    name: str
+    title: str
+    group: str
+    licence_note: str
+    roots: tuple[StorageRoot, ...]
+    gates: dict[str, Any] = field(default_factory=dict)
+    options: dict[str, Any] = field(default_factory=dict)
+
+    def root(self, tier: str) -> StorageRoot:
+        for root in self.roots:
+            if root.tier == tier:
+                return root
+        raise DrumgateError(f"dataset {self.name} has no storage tier {tier!r}")
+
+
+@dataclass(frozen=True)
+class DatasetsConfig:
+    path: Path
+    datasets: dict[str, DatasetConfig]
+    combined: dict[str, Any]
+
+    def get(self, name: str) -> DatasetConfig:
+        try:
+            return self.datasets[name]
+        except KeyError:
+            known = ", ".join(sorted(self.datasets))
+            raise DrumgateError(f"unknown dataset {name!r} (known: {known})", path=self.path) from None
+
+
+def load_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError as exc:
+        raise DrumgateError("config file not found", path=path) from exc
+    except UnicodeDecodeError as exc:
+        raise DrumgateError("not valid UTF-8", path=path) from exc
+    except tomllib.TOMLDecodeError as exc:
+        message = str(exc)
+        line = None
+        if "(at line " in message:
+            try:
+                line = int(message.split("(at line ")[1].split(",")[0])
+            except ValueError:
+                line = None
+            message = message.split(" (at line ")[0]
+        raise DrumgateError(f"invalid TOML: {message}", path=path, line=line) from exc
+
+
+def validate_against_schema(document: Any, schema_path: Path, document_path: Path) -> None:
+    """Raise on the first schema error, naming the JSON path inside the document."""
+    schema = read_json(schema_path)
+    validator = jsonschema.Draft202012Validator(schema)
+    errors = sorted(validator.iter_errors(document), key=lambda e: list(e.absolute_path))
+    if errors:
+        first = errors[0]
+        where = "/".join(str(part) for part in first.absolute_path) or "(top level)"
+        raise DrumgateError(f"{where}: {first.message}", path=document_path)
+
+
+def _expand(ws: Workspace, configured: str) -> Path:
+    return ws.path(os.path.expanduser(configured))
+
+
+def load_datasets(ws: Workspace) -> DatasetsConfig:
+    path = ws.configs / "datasets.toml"
+    raw = load_toml(path)
+    validate_against_schema(raw, ws.schemas / "datasets_config.schema.json", path)
+    datasets: dict[str, DatasetConfig] = {}
+    for name, entry in raw["datasets"].items():
+        roots = []
+        tiers: set[str] = set()
+        for item in entry["roots"]:
+            if item["tier"] in tiers:
+                raise DrumgateError(f"datasets.{name}: storage tier {item['tier']!r} listed twice", path=path)
+            tiers.add(item["tier"])
+            env = item.get("env")
+            configured = os.environ.get(env) if env and os.environ.get(env) else item["path"]
+            roots.append(StorageRoot(name, item["tier"], item["path"], env, _expand(ws, configured)))
+        options = {k: v for k, v in entry.items() if k not in {"title", "group", "licence_note", "roots", "gates"}}
+        datasets[name] = DatasetConfig(
+            name=name,
+            title=entry.get("title", name),
+            group=entry.get("group", name),
+            licence_note=entry["licence_note"],
+            roots=tuple(roots),
+            gates=dict(entry.get("gates", {})),
+            options=options,
+        )
+    return DatasetsConfig(path=path, datasets=datasets, combined=dict(raw.get("combined", {})))

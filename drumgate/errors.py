@@ -1,0 +1,47 @@
+"""One user-facing error type and the exit codes every command shares (DESIGN §8)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+EXIT_OK = 0
+EXIT_FINDINGS = 1
+EXIT_USAGE = 2
+EXIT_INTERNAL = 3
+
+
+def format_finding(
+    path: str | Path | None,
+    message: str,
+    line: int | None = None,
+    hint: str | None = None,
+) -> str:
+    """Render `path[:line]: message (hint)`, the one line format of every finding."""
+    where = ""
+    if path is not None:
+        where = f"{path}:{line}: " if line is not None else f"{path}: "
+    tail = f" ({hint})" if hint else ""
+    return f"{where}{message}{tail}"
+
+
+class DrumgateError(Exception):
+    """A problem the user can fix; printed as one line, never with a traceback."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str | Path | None = None,
+        line: int | None = None,
+        hint: str | None = None,
+        exit_code: int = EXIT_USAGE,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.path = path
+        self.line = line
+        self.hint = hint
+        self.exit_code = exit_code
+
+    def __str__(self) -> str:
+        return format_finding(self.path, self.message, self.line, self.hint)

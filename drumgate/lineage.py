@@ -1,0 +1,106 @@
+"""Lineage (DESIGN §4): one lock file per artifact group, `data/locks/<group>.lock.json`.
+
+For every generated artifact the lock records its own sha256, the command that regenerates it,
+the sha256 of each workspace input it was computed from (configs, upstream manifests), and a
+fingerprint of inputs outside git (raw audio/MIDI roots). The freshness hook recomputes these:
+an artifact whose hash differs was edited by hand; an input whose hash differs makes it stale.
+JSONL manifests cannot carry an `inputs` block, so the lock file is used everywhere.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import shlex
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from drumgate import __version__
+from drumgate.errors import DrumgateError
+from drumgate.hashing import sha256_file
+from drumgate.jsonio import read_json, write_json
+from drumgate.workspace import Workspace
+
+LOCK_SCHEMA_VERSION = 1
+
+
+def command_string(argv: Iterable[str]) -> str:
+    """The regenerate command as a user would type it."""
+    return shlex.join(["drumgate", *argv])
+
+
+@contextlib.contextmanager
+def _locked(lock_path: Path) -> Iterator[None]:
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path.with_suffix(lock_path.suffix + ".lck"), "a") as guard:
+        fcntl.flock(guard, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(guard, fcntl.LOCK_UN)
+
+
+def read_lock(ws: Workspace, group: str) -> dict[str, Any]:
+    path = ws.lock_file(group)
+    if not path.exists():
+        return {"schema_version": LOCK_SCHEMA_VERSION, "group": group, "artifacts": {}}
+    data = read_json(path)
+    if not isinstance(data, dict) or data.get("schema_version") != LOCK_SCHEMA_VERSION:
+        raise DrumgateError("unsupported lock file", path=path, hint=f"regenerate the {group} artifacts")
+    return data
+
+
+def record(
+    ws: Workspace,
+    group: str,
+    artifact: str | Path,
+    argv: Iterable[str],
+    inputs: Iterable[str | Path] = (),
+    external_inputs: Mapping[str, str] | None = None,
+) -> None:
+    """Record how `artifact` (already written) was made. Paths are stored workspace-relative."""
+    artifact_key = ws.rel(artifact)
+    entry: dict[str, Any] = {
+        "sha256": sha256_file(ws.path(artifact)),
+        "command": command_string(argv),
+        "inputs": {ws.rel(p): sha256_file(ws.path(p)) for p in inputs},
+        "tool_version": __version__,
+    }
+    if external_inputs:
+        entry["external_inputs"] = dict(sorted(external_inputs.items()))
+    lock_path = ws.lock_file(group)
+    with _locked(lock_path):
+        lock = read_lock(ws, group)
+        lock["artifacts"][artifact_key] = entry
+        lock["artifacts"] = dict(sorted(lock["artifacts"].items()))
+        write_json(lock_path, lock)
+
+
+@dataclass(frozen=True)
+class LineageProblem:
+    artifact: str
+    message: str
+    command: str
+
+
+def check(ws: Workspace, group: str) -> list[LineageProblem]:
+    """Every recorded artifact must still hash as recorded and so must each of its inputs."""
+    problems: list[LineageProblem] = []
+    lock = read_lock(ws, group)
+    for artifact, entry in lock["artifacts"].items():
+        path = ws.path(artifact)
+        command = entry["command"]
+        if not path.exists():
+            problems.append(LineageProblem(artifact, "recorded in the lock but missing", command))
+            continue
+        if sha256_file(path) != entry["sha256"]:
+            problems.append(LineageProblem(artifact, "differs from what its command wrote (edited by hand?)", command))
+        for source, digest in entry["inputs"].items():
+            source_path = ws.path(source)
+            if not source_path.exists():
+                problems.append(LineageProblem(artifact, f"input {source} is gone", command))
+            elif sha256_file(source_path) != digest:
+                problems.append(LineageProblem(artifact, f"stale: input {source} changed since it was made", command))
+    return problems

@@ -1,0 +1,102 @@
+"""The workspace: the folder holding `configs/` and the committed artifacts (DESIGN §2-§3).
+
+It is found from `--workspace`, `DRUMGATE_WORKSPACE`, or the nearest folder at or above the
+current one that holds `configs/datasets.toml`; failing all three, the source checkout this
+package was installed from (its `configs/` are the defaults).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from drumgate.errors import DrumgateError
+
+DATASETS = ("cambridge", "musdb_hq", "egmd")
+COMBINED = "prod_combined"
+PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Workspace:
+    root: Path
+
+    @property
+    def configs(self) -> Path:
+        return self.root / "configs"
+
+    @property
+    def schemas(self) -> Path:
+        return self.configs / "schemas"
+
+    def path(self, relative: str | Path) -> Path:
+        """A workspace-relative path made absolute (absolute paths pass through)."""
+        candidate = Path(relative)
+        return candidate if candidate.is_absolute() else self.root / candidate
+
+    def rel(self, path: str | Path) -> str:
+        """Posix path relative to the workspace root when inside it, else the absolute path."""
+        absolute = Path(os.path.abspath(self.path(path)))
+        try:
+            return absolute.relative_to(os.path.abspath(self.root)).as_posix()
+        except ValueError:
+            return absolute.as_posix()
+
+    # Artifact paths (DESIGN §3).
+    def sessions_manifest(self, dataset: str, dry_run: bool = False) -> Path:
+        suffix = "_sessions_dryrun.jsonl" if dry_run else "_sessions.jsonl"
+        return self.root / "data" / "manifests" / f"{dataset}{suffix}"
+
+    def events_manifest(self, dataset: str) -> Path:
+        return self.root / "data" / "manifests" / f"{dataset}_events.jsonl"
+
+    def provenance(self, dataset: str) -> Path:
+        return self.root / "data" / "provenance" / f"{dataset}_provenance.jsonl"
+
+    def checksums(self, dataset: str) -> Path:
+        return self.root / "data" / "archives" / "checksums" / f"{dataset}.sha256"
+
+    def licence_note(self, dataset: str) -> Path:
+        return self.root / "data" / "licenses" / f"{dataset}.md"
+
+    def lock_file(self, group: str) -> Path:
+        return self.root / "data" / "locks" / f"{group}.lock.json"
+
+    def health_report(self, dataset: str, yyyymmdd: str, ext: str = "json") -> Path:
+        return self.root / "reports" / "health" / f"{dataset}_{yyyymmdd}.{ext}"
+
+    def weights_report(self, dataset: str, yyyymmdd: str) -> Path:
+        return self.root / "reports" / "sampling" / f"{dataset}_weights_{yyyymmdd}.json"
+
+    def diff_report(self, dataset: str, base: str, head: str, ext: str = "json") -> Path:
+        return self.root / "reports" / "diffs" / f"{dataset}_{base}_to_{head}.{ext}"
+
+
+def _has_configs(folder: Path) -> bool:
+    return (folder / "configs" / "datasets.toml").is_file()
+
+
+def find_workspace(explicit: str | Path | None = None) -> Workspace:
+    if explicit is None:
+        explicit = os.environ.get("DRUMGATE_WORKSPACE") or None
+    if explicit is not None:
+        root = Path(explicit).resolve()
+        if not _has_configs(root):
+            raise DrumgateError(
+                "not a drumgate workspace (no configs/datasets.toml)",
+                path=root,
+                hint="run `drumgate demo --out DIR` for an example, or copy configs/ there",
+            )
+        return Workspace(root)
+    here = Path.cwd().resolve()
+    for folder in (here, *here.parents):
+        if _has_configs(folder):
+            return Workspace(folder)
+    if _has_configs(PACKAGE_ROOT):
+        return Workspace(PACKAGE_ROOT)
+    raise DrumgateError(
+        "no drumgate workspace found here or above",
+        path=here,
+        hint="pass --workspace DIR or set DRUMGATE_WORKSPACE",
+    )

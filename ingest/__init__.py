@@ -1,0 +1,1 @@
+"""Dataset ingestors: one module per dataset (cambridge, musdb, egmd), plus merge, crash map, combine."""
