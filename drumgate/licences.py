@@ -1,0 +1,77 @@
+"""Licence notes `data/licenses/<ds>.md`: Markdown with a front matter block of `key: value` lines.
+
+```
+---
+licence: CC BY 4.0
+commercial_use: yes
+redistribution: yes
+attribution: "..."
+source: https://...
+---
+```
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from drumgate.errors import DrumgateError
+
+REQUIRED_KEYS = ("licence", "commercial_use", "redistribution", "attribution", "source")
+FENCE = "---"
+
+
+@dataclass(frozen=True)
+class LicenceNote:
+    path: Path
+    fields: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def missing(self) -> list[str]:
+        return [key for key in REQUIRED_KEYS if not self.fields.get(key, "").strip()]
+
+    @property
+    def complete(self) -> bool:
+        return not self.missing
+
+    def constraints(self) -> dict[str, str]:
+        """What downstream users must respect, as recorded in provenance and reports."""
+        return {key: self.fields.get(key, "") for key in ("licence", "commercial_use", "redistribution", "attribution")}
+
+
+def _unquote(value: str) -> str:
+    value = value.strip()
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+        return value[1:-1]
+    return value
+
+
+def parse_licence_note(text: str, path: Path) -> LicenceNote:
+    lines = text.splitlines()
+    if not lines or lines[0].strip() != FENCE:
+        raise DrumgateError("licence note has no front matter (first line must be ---)", path=path, line=1)
+    fields: dict[str, str] = {}
+    for number, line in enumerate(lines[1:], start=2):
+        if line.strip() == FENCE:
+            return LicenceNote(path, fields)
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        key, sep, value = line.partition(":")
+        if not sep or not key.strip():
+            raise DrumgateError(f"front matter line is not `key: value`: {line!r}", path=path, line=number)
+        fields[key.strip()] = _unquote(value)
+    raise DrumgateError("front matter is not closed by a --- line", path=path)
+
+
+def read_licence_note(path: str | Path) -> LicenceNote:
+    note_path = Path(path)
+    try:
+        text = note_path.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise DrumgateError(
+            "licence note missing", path=note_path, hint="write it with front matter: " + ", ".join(REQUIRED_KEYS)
+        ) from exc
+    except UnicodeDecodeError as exc:
+        raise DrumgateError("licence note is not valid UTF-8", path=note_path) from exc
+    return parse_licence_note(text, note_path)
