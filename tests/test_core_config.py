@@ -1,0 +1,94 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from drumgate import cli
+from drumgate.config import load_datasets
+from drumgate.errors import DrumgateError
+from drumgate.workspace import Workspace, find_workspace
+
+
+def test_datasets_config_loads_roots_and_gates(workspace: Workspace) -> None:
+    config = load_datasets(workspace)
+    assert set(config.datasets) == {"cambridge", "musdb_hq", "egmd"}
+    cambridge = config.get("cambridge")
+    assert [r.tier for r in cambridge.roots] == ["primary", "external"]
+    assert cambridge.root("primary").path == workspace.root / "data" / "raw" / "cambridge"
+    assert not cambridge.root("external").online
+    assert cambridge.gates["min_class_events"]["kick"] == 20
+    assert config.combined["group"] == "prod_combined"
+
+
+def test_environment_overrides_a_root(workspace: Workspace, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    drive = tmp_path / "drive"
+    drive.mkdir()
+    monkeypatch.setenv("DRUMGATE_CAMBRIDGE_EXTERNAL", str(drive))
+    root = load_datasets(workspace).get("cambridge").root("external")
+    assert root.path == drive and root.online
+
+
+def test_invalid_toml_names_file_and_line(workspace: Workspace) -> None:
+    path = workspace.configs / "datasets.toml"
+    path.write_text("version = 1\n[datasets.egmd\nroots = []\n")
+    with pytest.raises(DrumgateError) as info:
+        load_datasets(workspace)
+    assert str(info.value).startswith(f"{path}:2: invalid TOML")
+
+
+def test_schema_violation_names_the_key(workspace: Workspace) -> None:
+    path = workspace.configs / "datasets.toml"
+    path.write_text(path.read_text().replace("min_sessions = 2", 'min_sessions = "two"', 1))
+    with pytest.raises(DrumgateError, match="datasets/cambridge/gates/min_sessions"):
+        load_datasets(workspace)
+
+
+def test_duplicate_tier_is_rejected(workspace: Workspace) -> None:
+    path = workspace.configs / "datasets.toml"
+    path.write_text(path.read_text().replace('tier = "external"', 'tier = "primary"', 1))
+    with pytest.raises(DrumgateError, match="storage tier 'primary' listed twice"):
+        load_datasets(workspace)
+
+
+def test_unknown_dataset_lists_known_ones(workspace: Workspace) -> None:
+    with pytest.raises(DrumgateError, match=r"unknown dataset 'medley' \(known: cambridge, egmd, musdb_hq\)"):
+        load_datasets(workspace).get("medley")
+
+
+def test_workspace_found_from_subfolder(workspace: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
+    sub = workspace.root / "data" / "deep"
+    sub.mkdir(parents=True)
+    monkeypatch.chdir(sub)
+    assert find_workspace().root == workspace.root
+
+
+def test_explicit_non_workspace_is_usage_error(tmp_path: Path) -> None:
+    with pytest.raises(DrumgateError, match="not a drumgate workspace"):
+        find_workspace(tmp_path)
+
+
+def test_cli_prints_one_line_and_exit_2_for_bad_config(
+    workspace: Workspace, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (workspace.configs / "datasets.toml").write_text("version = [\n")
+    code = cli.guarded(lambda: (load_datasets(workspace), 0)[1])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.count("\n") == 1 and "invalid TOML" in err and "Traceback" not in err
+
+
+def test_cli_unknown_command_and_help(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["frobnicate"]) == 2
+    assert "unknown command" in capsys.readouterr().err
+    assert cli.main(["--help"]) == 0
+    assert "ingest egmd" in capsys.readouterr().out
+
+
+def test_internal_error_is_exit_3_without_traceback(capsys: pytest.CaptureFixture[str]) -> None:
+    def boom() -> int:
+        raise ZeroDivisionError("x")
+
+    assert cli.guarded(boom) == 3
+    err = capsys.readouterr().err
+    assert "internal error" in err and "Traceback" not in err
