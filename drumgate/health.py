@@ -1,0 +1,502 @@
+"""Health reports: one streaming pass over an events manifest, then readiness gates.
+
+The pass keeps only counters keyed by small tuples, so memory grows with the number of distinct
+(session, item) pairs and label combinations, never with the number of events. Each distinct key
+is validated once, the first time it is seen, with the line it came from.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from drumgate.config import load_datasets
+from drumgate.errors import DrumgateError
+from drumgate.taxonomy import Taxonomy, load_taxonomy
+from drumgate.workspace import COMBINED, Workspace
+
+SCHEMA_VERSION = 1
+VELOCITY_EDGES = tuple(range(0, 129, 16))
+SPLITS = ("train", "validation", "test", "unassigned")
+LABEL_SOURCES = ("midi", "annotation", "derived", "pseudo")
+MISSING_AUDIO_STATUSES = frozenset({"missing_audio", "unreadable"})
+UNMAPPED_VOCABULARY_LABEL = "unmapped"
+GATE_ORDER = (
+    "min_sessions",
+    "min_events",
+    "min_class_events",
+    "min_technique_events",
+    "max_missing_audio_fraction",
+    "max_unknown_label_fraction",
+    "split_bounds",
+    "leakage",
+)
+
+EventRows = Iterable[tuple[int, Mapping[str, Any]]]
+ErrorSink = Callable[[DrumgateError], None]
+LabelKey = tuple[Any, Any, Any]
+PlaceKey = tuple[Any, Any, Any, Any]
+
+
+@dataclass
+class EventCounts:
+    """What the streaming pass keeps: counters keyed by tuples, plus each key's first line."""
+
+    labels: dict[LabelKey, int] = field(default_factory=dict)
+    places: dict[PlaceKey, int] = field(default_factory=dict)
+    velocities: dict[Any, int] = field(default_factory=dict)
+    first_line: dict[Any, int] = field(default_factory=dict)
+
+
+def _bump(table: dict[Any, int], first_line: dict[Any, int], kind: str, key: Any, line_no: int) -> None:
+    seen = table.get(key)
+    if seen is None:
+        table[key] = 1
+        first_line[(kind, key)] = line_no
+    else:
+        table[key] = seen + 1
+
+
+def _row_error(exc: Exception, line_no: int) -> DrumgateError:
+    if isinstance(exc, KeyError):
+        return DrumgateError(f"event row lacks field {exc.args[0]!r}", line=line_no, hint="regenerate the manifest")
+    return DrumgateError(f"event row has a field of the wrong type ({exc})", line=line_no)
+
+
+def count_events(rows: EventRows, on_error: ErrorSink | None = None) -> EventCounts:
+    """The hot loop: three dict updates per row; validation happens later, once per distinct key.
+
+    All fields are read before any counter moves, so a row that fails leaves no partial counts.
+    """
+    counts = EventCounts()
+    labels, places, velocities, first_line = counts.labels, counts.places, counts.velocities, counts.first_line
+    labels_get, places_get, velocities_get = labels.get, places.get, velocities.get
+    iterator = iter(rows)
+    line_no = 0
+    while True:
+        try:
+            for line_no, row in iterator:
+                techniques = row["techniques"]
+                label_key = (row["label"], tuple(techniques) if techniques else (), row["label_source"])
+                attributes = row.get("attributes")
+                performance = attributes.get("performance") if attributes else None
+                place_key = (row["session_id"], row["split"], row["item_id"], performance)
+                velocity = row["velocity"]
+                seen = labels_get(label_key)
+                if seen is None:
+                    _bump(labels, first_line, "label", label_key, line_no)
+                else:
+                    labels[label_key] = seen + 1
+                seen = places_get(place_key)
+                if seen is None:
+                    _bump(places, first_line, "place", place_key, line_no)
+                else:
+                    places[place_key] = seen + 1
+                seen = velocities_get(velocity)
+                if seen is None:
+                    _bump(velocities, first_line, "velocity", velocity, line_no)
+                else:
+                    velocities[velocity] = seen + 1
+            return counts
+        except (KeyError, TypeError, AttributeError) as exc:
+            error = _row_error(exc, line_no)
+            if on_error is None:
+                raise error from exc
+            on_error(error)
+
+
+def _malformed(message: str, line: int) -> DrumgateError:
+    return DrumgateError(message, line=line, hint="fix or regenerate the events manifest")
+
+
+def _check_label_key(key: LabelKey, line: int) -> None:
+    label, techniques, label_source = key
+    if not isinstance(label, str):
+        raise _malformed(f"label must be a string, got {label!r}", line)
+    if not isinstance(techniques, tuple) or not all(isinstance(t, str) for t in techniques):
+        raise _malformed(f"techniques must be a list of strings, got {techniques!r}", line)
+    if label_source not in LABEL_SOURCES:
+        raise _malformed(f"label_source {label_source!r} is not one of {', '.join(LABEL_SOURCES)}", line)
+
+
+def _check_place_key(key: PlaceKey, line: int) -> None:
+    session_id, split, item_id, performance = key
+    if not isinstance(session_id, str) or not session_id:
+        raise _malformed(f"session_id must be a non-empty string, got {session_id!r}", line)
+    if split not in SPLITS:
+        raise _malformed(f"split {split!r} is not one of {', '.join(SPLITS)}", line)
+    if not isinstance(item_id, str) or not item_id:
+        raise _malformed(f"item_id must be a non-empty string, got {item_id!r}", line)
+    if performance is not None and not isinstance(performance, (str, int)):
+        raise _malformed(f"attributes.performance must be a string, got {performance!r}", line)
+
+
+def _check_velocity(velocity: Any, line: int) -> None:
+    if velocity is None:
+        return
+    if type(velocity) is not int or not 0 <= velocity <= 127:
+        raise _malformed(f"velocity must be an integer 0-127 or null, got {velocity!r}", line)
+
+
+def validate_counts(counts: EventCounts, on_error: ErrorSink | None = None) -> None:
+    """Check every distinct key once; bad keys are reported (or raised) and removed."""
+    checks: list[tuple[str, dict[Any, int], Callable[[Any, int], None]]] = [
+        ("label", counts.labels, _check_label_key),
+        ("place", counts.places, _check_place_key),
+        ("velocity", counts.velocities, _check_velocity),
+    ]
+    for kind, table, check in checks:
+        for key in sorted(table, key=lambda k: counts.first_line[(kind, k)]):
+            line = counts.first_line[(kind, key)]
+            try:
+                check(key, line)
+            except DrumgateError as err:
+                if on_error is None:
+                    raise
+                on_error(err)
+                del table[key]
+
+
+# Aggregation of the counters into the report sections.
+
+
+@dataclass
+class LabelSummary:
+    classes: dict[str, int]
+    classes_inclusive: dict[str, int]
+    techniques: dict[str, int]
+    label_sources: dict[str, int]
+    unknown_labels: dict[str, int]
+    unknown_techniques: dict[str, int]
+    vocabulary_classes: dict[str, int] | None
+    unknown_label_events: int
+
+
+def _add(table: dict[str, int], key: str, amount: int) -> None:
+    table[key] = table.get(key, 0) + amount
+
+
+def summarise_labels(counts: EventCounts, taxonomy: Taxonomy, vocabulary: str | None) -> LabelSummary:
+    classes: dict[str, int] = {}
+    inclusive: dict[str, int] = {}
+    techniques: dict[str, int] = {}
+    sources: dict[str, int] = {}
+    unknown_labels: dict[str, int] = {}
+    unknown_techniques: dict[str, int] = {}
+    vocab: dict[str, int] | None = {} if vocabulary else None
+    if vocabulary:
+        taxonomy.vocabulary(vocabulary)
+    unknown_events = 0
+    class_cache: dict[str, str | None] = {}
+    technique_cache: dict[str, str | None] = {}
+    for (label, raw_techniques, source), n in counts.labels.items():
+        _add(sources, source, n)
+        if label not in class_cache:
+            class_cache[label] = taxonomy.resolve_class(label)
+        class_id = class_cache[label]
+        resolved: list[str] = []
+        for name in raw_techniques:
+            if name not in technique_cache:
+                technique_cache[name] = taxonomy.resolve_technique(name)
+            tid = technique_cache[name]
+            if tid is None:
+                _add(unknown_techniques, name, n)
+            else:
+                resolved.append(tid)
+                _add(techniques, tid, n)
+        if class_id is None:
+            unknown_events += n
+            _add(unknown_labels, label, n)
+            continue
+        _add(classes, class_id, n)
+        for ancestor in taxonomy.ancestors(class_id):
+            _add(inclusive, ancestor, n)
+        if vocab is not None and vocabulary:
+            target = taxonomy.to_vocabulary(vocabulary, class_id, tuple(sorted(set(resolved))))
+            _add(vocab, target or UNMAPPED_VOCABULARY_LABEL, n)
+    return LabelSummary(
+        classes, inclusive, techniques, sources, unknown_labels, unknown_techniques, vocab, unknown_events
+    )
+
+
+@dataclass
+class SessionFacts:
+    """What the sessions inventory adds: split, seconds, audio hashes, missing files."""
+
+    splits: dict[str, str] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+    audio_hashes: dict[str, set[str]] = field(default_factory=dict)
+    items: int = 0
+    missing_audio_items: int = 0
+    present: bool = False
+
+
+def _session_seconds(row: Mapping[str, Any]) -> float:
+    seconds = row.get("seconds")
+    if isinstance(seconds, (int, float)):
+        return float(seconds)
+    longest = 0.0
+    for item in row.get("files") or ():
+        fmt = item.get("format") if isinstance(item, Mapping) else None
+        if isinstance(fmt, Mapping) and isinstance(fmt.get("seconds"), (int, float)):
+            longest = max(longest, float(fmt["seconds"]))
+    return longest
+
+
+def read_session_facts(rows: Iterable[Mapping[str, Any]] | None) -> SessionFacts:
+    facts = SessionFacts()
+    if rows is None:
+        return facts
+    facts.present = True
+    for row in rows:
+        session_id = row.get("session_id")
+        if not isinstance(session_id, str):
+            raise DrumgateError(f"sessions row without a session_id: {str(row)[:80]}")
+        if isinstance(row.get("split"), str):
+            facts.splits[session_id] = row["split"]
+        facts.seconds[session_id] = facts.seconds.get(session_id, 0.0) + _session_seconds(row)
+        files = [f for f in row.get("files") or () if isinstance(f, Mapping)]
+        facts.items += len(files)
+        facts.missing_audio_items += sum(1 for f in files if f.get("status") in MISSING_AUDIO_STATUSES)
+        if not files and row.get("status") in MISSING_AUDIO_STATUSES:
+            facts.items += 1
+            facts.missing_audio_items += 1
+        for item in files:
+            digest = item.get("sha256")
+            if isinstance(digest, str) and digest:
+                facts.audio_hashes.setdefault(digest, set()).add(session_id)
+    return facts
+
+
+@dataclass
+class PlaceSummary:
+    sessions: dict[str, dict[str, Any]]
+    splits: dict[str, dict[str, int]]
+    items: int
+    leakage: list[dict[str, Any]]
+
+
+def _dominant_split(per_split: Mapping[str, int]) -> str:
+    return min(per_split, key=lambda split: (-per_split[split], split))
+
+
+def _leaks(kind: str, table: Mapping[str, set[str]]) -> list[dict[str, Any]]:
+    return [
+        {"kind": kind, "key": key, "splits": sorted(splits)} for key, splits in sorted(table.items()) if len(splits) > 1
+    ]
+
+
+def summarise_places(counts: EventCounts, facts: SessionFacts) -> PlaceSummary:
+    per_session: dict[str, dict[str, int]] = {}
+    performance_splits: dict[str, set[str]] = {}
+    items: set[tuple[str, str]] = set()
+    for (session_id, split, item_id, performance), n in counts.places.items():
+        splits = per_session.setdefault(session_id, {})
+        splits[split] = splits.get(split, 0) + n
+        items.add((session_id, item_id))
+        performance_key = str(performance) if performance is not None else session_id
+        performance_splits.setdefault(performance_key, set()).add(split)
+    for session_id, split in facts.splits.items():
+        per_session.setdefault(session_id, {}).setdefault(split, 0)
+    sessions: dict[str, dict[str, Any]] = {}
+    split_table: dict[str, dict[str, int]] = {}
+    session_splits: dict[str, set[str]] = {}
+    for session_id, splits in sorted(per_session.items()):
+        events = sum(splits.values())
+        sessions[session_id] = {"events": events, "split": _dominant_split(splits)}
+        session_splits[session_id] = set(splits)
+        for split, n in splits.items():
+            entry = split_table.setdefault(split, {"events": 0, "sessions": 0})
+            entry["events"] += n
+            entry["sessions"] += 1
+    hash_splits = {
+        digest: {split for sid in owners for split in session_splits.get(sid, {facts.splits.get(sid, "unassigned")})}
+        for digest, owners in facts.audio_hashes.items()
+    }
+    session_leaks = _leaks("session", session_splits)
+    already = {(leak["key"], tuple(leak["splits"])) for leak in session_leaks}
+    performance_leaks = [
+        leak
+        for leak in _leaks("performance", performance_splits)
+        if (leak["key"], tuple(leak["splits"])) not in already
+    ]
+    leakage = session_leaks + performance_leaks
+    leakage += _leaks("audio_hash", hash_splits)
+    return PlaceSummary(sessions, dict(sorted(split_table.items())), len(items), leakage)
+
+
+def velocity_histogram(velocities: Mapping[Any, int]) -> dict[str, Any]:
+    bins = [0] * (len(VELOCITY_EDGES) - 1)
+    width = VELOCITY_EDGES[1] - VELOCITY_EDGES[0]
+    null = 0
+    for velocity, n in velocities.items():
+        if velocity is None:
+            null += n
+        else:
+            bins[min(velocity // width, len(bins) - 1)] += n
+    return {"edges": list(VELOCITY_EDGES), "counts": bins, "null": null}
+
+
+# Gates.
+
+
+@dataclass(frozen=True)
+class Observed:
+    events: int
+    sessions: int
+    classes_inclusive: Mapping[str, int]
+    techniques: Mapping[str, int]
+    missing_audio_fraction: float
+    unknown_label_fraction: float
+    split_shares: Mapping[str, float]
+    leaks: int
+
+
+def configured_gates(ws: Workspace, dataset: str) -> dict[str, Any]:
+    config = load_datasets(ws)
+    if dataset == COMBINED:
+        return dict(config.combined.get("gates", {}))
+    return dict(config.get(dataset).gates)
+
+
+def merge_gates(
+    configured: Mapping[str, Any],
+    taxonomy: Taxonomy,
+    extra_class_gates: Mapping[str, int] | None,
+    extra_technique_gates: Mapping[str, int] | None,
+) -> dict[str, Any]:
+    """Config gates with the command-line class/technique minimums on top (aliases resolved)."""
+    gates = dict(configured)
+    for key, extra, resolve, kind in (
+        ("min_class_events", extra_class_gates, taxonomy.resolve_class, "class"),
+        ("min_technique_events", extra_technique_gates, taxonomy.resolve_technique, "technique"),
+    ):
+        merged: dict[str, int] = {}
+        for name, minimum in {**gates.get(key, {}), **(extra or {})}.items():
+            resolved = resolve(name)
+            if resolved is None:
+                raise DrumgateError(
+                    f"gate {key}[{name}] names an unknown {kind}", hint="see configs/technique_taxonomy.json"
+                )
+            merged[resolved] = int(minimum)
+        if merged:
+            gates[key] = dict(sorted(merged.items()))
+    return gates
+
+
+def _gate(name: str, passed: bool, observed: float, threshold: Any) -> dict[str, Any]:
+    return {"name": name, "status": "pass" if passed else "fail", "observed": observed, "threshold": threshold}
+
+
+def evaluate_gates(gates: Mapping[str, Any], seen: Observed) -> list[dict[str, Any]]:
+    results: list[dict[str, Any]] = []
+    for key in GATE_ORDER:
+        if key not in gates:
+            continue
+        threshold = gates[key]
+        if key == "min_sessions":
+            results.append(_gate(key, seen.sessions >= threshold, seen.sessions, threshold))
+        elif key == "min_events":
+            results.append(_gate(key, seen.events >= threshold, seen.events, threshold))
+        elif key in ("min_class_events", "min_technique_events"):
+            table = seen.classes_inclusive if key == "min_class_events" else seen.techniques
+            for name, minimum in sorted(threshold.items()):
+                observed = table.get(name, 0)
+                results.append(_gate(f"{key}[{name}]", observed >= minimum, observed, minimum))
+        elif key == "max_missing_audio_fraction":
+            observed = seen.missing_audio_fraction
+            results.append(_gate(key, observed <= threshold, observed, threshold))
+        elif key == "max_unknown_label_fraction":
+            observed = seen.unknown_label_fraction
+            results.append(_gate(key, observed <= threshold, observed, threshold))
+        elif key == "split_bounds":
+            for split, (low, high) in sorted(threshold.items()):
+                share = seen.split_shares.get(split, 0.0)
+                results.append(_gate(f"split_bounds[{split}]", low <= share <= high, share, [low, high]))
+        elif key == "leakage" and threshold:
+            results.append(_gate(key, seen.leaks == 0, seen.leaks, 0))
+    return results
+
+
+def _fraction(part: int, whole: int) -> float:
+    return round(part / whole, 6) if whole else 0.0
+
+
+def compute_health(
+    ws: Workspace,
+    dataset: str,
+    events_rows: EventRows,
+    sessions_rows: Iterable[Mapping[str, Any]] | None = None,
+    *,
+    vocabulary: str | None = None,
+    extra_class_gates: Mapping[str, int] | None = None,
+    extra_technique_gates: Mapping[str, int] | None = None,
+    source: Mapping[str, str | None] | None = None,
+    on_error: ErrorSink | None = None,
+) -> dict[str, Any]:
+    """The health report of one events manifest (see configs/schemas/health.schema.json).
+
+    Without `on_error` the first malformed row raises a DrumgateError carrying its line (the
+    caller adds the path); with it, malformed rows are reported and left out of the counts.
+    """
+    taxonomy = load_taxonomy(ws)
+    gates = merge_gates(configured_gates(ws, dataset), taxonomy, extra_class_gates, extra_technique_gates)
+    counts = count_events(events_rows, on_error)
+    validate_counts(counts, on_error)
+    labels = summarise_labels(counts, taxonomy, vocabulary)
+    facts = read_session_facts(sessions_rows)
+    places = summarise_places(counts, facts)
+    events = sum(counts.velocities.values())
+    shares = {split: _fraction(entry["events"], events) for split, entry in places.splits.items()}
+    seen = Observed(
+        events=events,
+        sessions=len(places.sessions),
+        classes_inclusive=labels.classes_inclusive,
+        techniques=labels.techniques,
+        missing_audio_fraction=_fraction(facts.missing_audio_items, facts.items),
+        unknown_label_fraction=_fraction(labels.unknown_label_events, events),
+        split_shares=shares,
+        leaks=len(places.leakage),
+    )
+    gate_results = evaluate_gates(gates, seen)
+    report: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION,
+        "kind": "health",
+        "dataset": dataset,
+        "vocabulary": vocabulary,
+        "source": {"events": (source or {}).get("events"), "sessions": (source or {}).get("sessions")},
+        "totals": {
+            "events": events,
+            "sessions": len(places.sessions),
+            "items": facts.items if facts.present else places.items,
+            "hours": round(sum(facts.seconds.values()) / 3600.0, 4),
+            "missing_audio_items": facts.missing_audio_items,
+            "unknown_label_events": labels.unknown_label_events,
+        },
+        "classes": dict(sorted(labels.classes.items())),
+        "techniques": dict(sorted(labels.techniques.items())),
+        "splits": places.splits,
+        "label_sources": dict(sorted(labels.label_sources.items())),
+        "sessions": places.sessions,
+        "velocity_histogram": velocity_histogram(counts.velocities),
+        "unknowns": {
+            "labels": dict(sorted(labels.unknown_labels.items())),
+            "techniques": dict(sorted(labels.unknown_techniques.items())),
+        },
+        "leakage": places.leakage,
+        "gates": gate_results,
+        "status": "fail" if any(g["status"] == "fail" for g in gate_results) else "pass",
+    }
+    if labels.vocabulary_classes is not None:
+        report["vocabulary_classes"] = dict(sorted(labels.vocabulary_classes.items()))
+    return report
+
+
+def failing_gates(report: Mapping[str, Any]) -> list[str]:
+    """One line per failing gate: `name: observed X vs threshold Y`."""
+    return [
+        f"{gate['name']}: observed {gate['observed']} vs threshold {gate['threshold']}"
+        for gate in report["gates"]
+        if gate["status"] == "fail"
+    ]
