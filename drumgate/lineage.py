@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import re
 import shlex
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -85,10 +86,30 @@ class LineageProblem:
     command: str
 
 
+DATED = re.compile(r"^(?P<stem>.+)_(?P<date>\d{8})(?P<ext>\.[a-z.]+)$")
+
+
+def superseded(artifacts: Iterable[str]) -> set[str]:
+    """Dated artifacts (`<name>_<YYYYMMDD>.<ext>`) with a newer dated sibling: kept as baselines."""
+    newest: dict[tuple[str, str], str] = {}
+    dated: list[tuple[str, tuple[str, str], str]] = []
+    for artifact in artifacts:
+        match = DATED.match(artifact)
+        if match:
+            key = (match["stem"], match["ext"])
+            dated.append((artifact, key, match["date"]))
+            newest[key] = max(newest.get(key, ""), match["date"])
+    return {artifact for artifact, key, date in dated if date < newest[key]}
+
+
 def check(ws: Workspace, group: str) -> list[LineageProblem]:
-    """Every recorded artifact must still hash as recorded and so must each of its inputs."""
+    """Every recorded artifact must still hash as recorded and so must each of its inputs.
+
+    Superseded dated reports are history: a hand edit is still caught, stale inputs are not.
+    """
     problems: list[LineageProblem] = []
     lock = read_lock(ws, group)
+    history = superseded(lock["artifacts"])
     for artifact, entry in lock["artifacts"].items():
         path = ws.path(artifact)
         command = entry["command"]
@@ -97,6 +118,8 @@ def check(ws: Workspace, group: str) -> list[LineageProblem]:
             continue
         if sha256_file(path) != entry["sha256"]:
             problems.append(LineageProblem(artifact, "differs from what its command wrote (edited by hand?)", command))
+        if artifact in history:
+            continue
         for source, digest in entry["inputs"].items():
             source_path = ws.path(source)
             if not source_path.exists():
