@@ -1,0 +1,97 @@
+"""`python -m benchmarks [NAME...] [--quick]`: run the benchmark modules and print one table.
+
+Each `benchmarks/bench_<name>.py` exposes `run(quick: bool) -> dict`, generates its own seeded
+inputs, times drumgate and its peer side by side in the same run and returns the figures. This
+entry point runs them, prints every result and writes `reports/benchmarks/<name>.json`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import platform
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+OUT = HERE.parent / "reports" / "benchmarks"
+
+
+def available() -> list[str]:
+    return sorted(p.stem.removeprefix("bench_") for p in HERE.glob("bench_*.py"))
+
+
+def machine() -> dict[str, Any]:
+    return {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+        "processor": platform.processor() or platform.machine(),
+    }
+
+
+def _format(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, bool):
+        return "yes" if value else "NO"
+    return str(value)
+
+
+def print_result(name: str, result: dict[str, Any]) -> None:
+    rows = result.get("rows")
+    print(f"\n## {name}")
+    if isinstance(rows, list) and rows and all(isinstance(r, dict) for r in rows):
+        columns = list(dict.fromkeys(key for row in rows for key in row))
+        widths = {c: max(len(c), *(len(_format(r.get(c, ""))) for r in rows)) for c in columns}
+        print("  ".join(c.ljust(widths[c]) for c in columns))
+        for row in rows:
+            print("  ".join(_format(row.get(c, "")).ljust(widths[c]) for c in columns))
+    else:
+        for key, value in result.items():
+            if key != "rows":
+                print(f"{key}: {json.dumps(value, default=str) if isinstance(value, (dict, list)) else _format(value)}")
+    for note in result.get("notes", []):
+        print(f"note: {note}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser.add_argument("names", nargs="*", help=f"benchmarks to run (default all: {', '.join(available())})")
+    parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run (CI checks it runs)")
+    parser.add_argument("--no-write", action="store_true", help="do not write reports/benchmarks/*.json")
+    args = parser.parse_args(argv)
+    names = args.names or available()
+    unknown = sorted(set(names) - set(available()))
+    if unknown:
+        print(f"benchmarks: unknown benchmark(s) {', '.join(unknown)} (known: {', '.join(available())})",
+              file=sys.stderr)
+        return 2
+    failures = 0
+    info = machine()
+    print(f"machine: {info}  quick={args.quick}")
+    for name in names:
+        module = importlib.import_module(f"benchmarks.bench_{name}")
+        started = time.perf_counter()
+        try:
+            result = module.run(args.quick)
+        except Exception as exc:  # noqa: BLE001 - one broken benchmark must not hide the others
+            traceback.print_exc()
+            print(f"benchmarks: {name} failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+            failures += 1
+            continue
+        result = {**result, "machine": info, "quick": args.quick, "wall_s": round(time.perf_counter() - started, 2)}
+        print_result(name, result)
+        if not args.no_write:
+            OUT.mkdir(parents=True, exist_ok=True)
+            (OUT / f"{name}.json").write_text(json.dumps(result, indent=2, sort_keys=True, default=str) + "\n")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,44 @@
+"""Timing helpers shared by the benchmark modules."""
+
+from __future__ import annotations
+
+import resource
+import statistics
+import subprocess
+import time
+from collections.abc import Callable, Sequence
+
+
+def median_seconds(action: Callable[[], object], repeats: int = 3) -> float:
+    """Median wall time of `action` over `repeats` runs."""
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        action()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def run_measured(argv: Sequence[str], env: dict[str, str] | None = None) -> tuple[float, float]:
+    """Run a command in a child process: (wall seconds, the child's peak RSS in MB).
+
+    Run each measured command through a fresh wrapper so ru_maxrss is that command's own peak.
+    """
+    wrapper = [
+        "python3",
+        "-c",
+        "import resource,subprocess,sys,time;t=time.perf_counter();"
+        "r=subprocess.run(sys.argv[1:]);w=time.perf_counter()-t;"
+        "m=resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss;"
+        "print(f'{w} {m}',file=sys.stderr);sys.exit(r.returncode)",
+        *argv,
+    ]
+    done = subprocess.run(wrapper, capture_output=True, text=True, env=env, check=False)
+    if done.returncode not in (0, 1):
+        raise RuntimeError(f"{argv[0]} failed ({done.returncode}): {done.stderr[-500:]}")
+    wall, peak_kb = done.stderr.strip().splitlines()[-1].split()
+    return float(wall), float(peak_kb) / 1024
+
+
+def self_peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
