@@ -5,6 +5,7 @@ from __future__ import annotations
 import resource
 import statistics
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Sequence
 
@@ -25,7 +26,7 @@ def run_measured(argv: Sequence[str], env: dict[str, str] | None = None) -> tupl
     Run each measured command through a fresh wrapper so ru_maxrss is that command's own peak.
     """
     wrapper = [
-        "python3",
+        sys.executable,
         "-c",
         "import resource,subprocess,sys,time;t=time.perf_counter();"
         "r=subprocess.run(sys.argv[1:]);w=time.perf_counter()-t;"
