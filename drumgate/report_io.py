@@ -1,0 +1,105 @@
+"""Shared plumbing of the report commands (health, weights): naming, inputs and lineage."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from drumgate import lineage
+from drumgate.config import load_datasets
+from drumgate.errors import DrumgateError
+from drumgate.hashing import sha256_file
+from drumgate.jsonio import iter_jsonl
+from drumgate.workspace import COMBINED, Workspace
+
+EVENTS_NAME = re.compile(r"^(?P<dataset>[a-z][a-z0-9_]*)_events\.jsonl(\.gz)?$")
+CONFIG_INPUTS = ("configs/datasets.toml", "configs/technique_taxonomy.json", "configs/crash_dual_label.json")
+MAX_PRINTED_ERRORS = 20
+
+
+def infer_dataset(events: Path, explicit: str | None) -> str:
+    if explicit:
+        return explicit
+    match = EVENTS_NAME.match(events.name)
+    if match is None:
+        raise DrumgateError(
+            "cannot tell the dataset from the file name",
+            path=events,
+            hint="name it <ds>_events.jsonl or pass --dataset",
+        )
+    return match.group("dataset")
+
+
+def sibling_sessions(events: Path, dataset: str) -> Path | None:
+    """`<ds>_sessions.jsonl` (or `.jsonl.gz`) next to the events manifest, when it exists."""
+    for name in (f"{dataset}_sessions.jsonl", f"{dataset}_sessions.jsonl.gz"):
+        candidate = events.parent / name
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def artifact_group(ws: Workspace, dataset: str) -> str:
+    config = load_datasets(ws)
+    if dataset == COMBINED:
+        return str(config.combined.get("group", COMBINED))
+    return config.get(dataset).group
+
+
+def inside(ws: Workspace, path: Path) -> bool:
+    return not Path(ws.rel(path)).is_absolute()
+
+
+def record_lineage(ws: Workspace, dataset: str, artifact: Path, argv: Sequence[str], inputs: Sequence[Path]) -> None:
+    """Lock entry for `artifact`: workspace inputs by path, outside inputs by sha256 fingerprint."""
+    tracked = [ws.path(name) for name in CONFIG_INPUTS if ws.path(name).is_file()]
+    external: dict[str, str] = {}
+    for path in inputs:
+        if inside(ws, path):
+            tracked.append(path)
+        else:
+            external[path.name] = f"sha256:{sha256_file(path)}"
+    lineage.record(ws, artifact_group(ws, dataset), artifact, list(argv), inputs=tracked, external_inputs=external)
+
+
+class ErrorCollector:
+    """Collects row-level errors (naming the file) so every bad line is reported, not just the first."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.errors: list[DrumgateError] = []
+
+    def __call__(self, error: DrumgateError) -> None:
+        if error.path is None:
+            error.path = self.path
+        self.errors.append(error)
+
+    def lines(self) -> list[str]:
+        shown = [str(error) for error in self.errors[:MAX_PRINTED_ERRORS]]
+        if len(self.errors) > MAX_PRINTED_ERRORS:
+            shown.append(f"{self.path}: ... and {len(self.errors) - MAX_PRINTED_ERRORS} more malformed rows")
+        return shown
+
+
+def session_rows(path: Path | None, sink: ErrorCollector | None) -> Iterator[dict[str, Any]] | None:
+    if path is None:
+        return None
+    return (row for _, row in iter_jsonl(path, on_error=sink))
+
+
+def parse_requirement(text: str, flag: str) -> tuple[str, int]:
+    """`NAME` or `NAME=N` (N a whole number >= 0; NAME alone means at least 1)."""
+    name, _, count = text.partition("=")
+    if not name:
+        raise DrumgateError(f"{flag} {text!r}: expected NAME or NAME=N")
+    if not count:
+        return name, 1
+    try:
+        minimum = int(count)
+    except ValueError:
+        raise DrumgateError(f"{flag} {text!r}: N must be a whole number") from None
+    if minimum < 0:
+        raise DrumgateError(f"{flag} {text!r}: N must be 0 or more")
+    return name, minimum
