@@ -1,0 +1,497 @@
+"""The pull-request comment of `drumgate pr-report`: Markdown a reviewer reads in ten seconds.
+
+Every string that comes from a dataset (session ids, labels, techniques, licence fields, error
+text) goes through `esc`, which turns Markdown and HTML punctuation into numeric character
+references, so a session named ``<script>`` or ``a|b`` or ``${{ secrets.X }}`` renders as
+itself and cannot break a table, open a tag, mention a user or inject an expression. The comment is
+rendered at decreasing detail until it fits under GitHub's 65,536-character limit.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+GITHUB_LIMIT = 65_536
+COMMENT_BUDGET = 65_000
+MARKER = "<!-- drumgate:health-delta -->"
+TABLE_ROWS = 15
+NAMES_SHOWN = 12
+MOVERS_SHOWN = 5
+CHART_BARS = 8
+NAME_CHARS = 80
+DEEPDIFF_CAP = 8_000
+ESCAPED = frozenset("\\`*_{}[]()#+!|<>~$@&:\"'=%;")
+SAFE_CHART_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+MINUS = "−"
+
+# Levels of detail, most first: what each one leaves out of the comment.
+LEVELS: tuple[tuple[str, ...], ...] = (
+    (),
+    ("deepdiff_tail",),
+    ("deepdiff",),
+    ("deepdiff", "details"),
+)
+
+
+@dataclass(frozen=True)
+class Context:
+    base: str
+    head: str
+    merge_base: str
+    artifact_name: str
+    run_url: str | None
+    regenerate: str
+    configs_changed: bool
+
+
+@dataclass(frozen=True)
+class Rendered:
+    text: str
+    level: int
+    dropped: list[str] = field(default_factory=list)
+
+
+def run_url(repo_url: str | None, run_id: str | None) -> str | None:
+    if not repo_url or not run_id:
+        return None
+    if not re.match(r"^https?://[A-Za-z0-9._:/-]+$", repo_url):
+        return None
+    return f"{repo_url.rstrip('/')}/actions/runs/{run_id}"
+
+
+# Escaping -------------------------------------------------------------------------------------
+def esc(value: Any, limit: int = NAME_CHARS) -> str:
+    """Plain text safe anywhere in Markdown, in a table cell and inside HTML."""
+    text = str(value)
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    out = []
+    for index, char in enumerate(text):
+        if char == "_" and _intraword(text, index):
+            out.append(char)
+        elif char in ESCAPED:
+            out.append(f"&#{ord(char)};")
+        elif ord(char) < 32 or char in "\x7f\u2028\u2029":
+            out.append("�")
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+def _intraword(text: str, index: int) -> bool:
+    """An underscore between two letters or digits never opens emphasis, so it can stay as is."""
+    return 0 < index < len(text) - 1 and text[index - 1].isalnum() and text[index + 1].isalnum()
+
+
+def code(value: Any, limit: int = NAME_CHARS) -> str:
+    return f"<code>{esc(value, limit)}</code>"
+
+
+def fenced(text: str, info: str = "") -> str:
+    """A fenced block whose fence is longer than any backtick run inside `text`."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}{info}\n{text}\n{fence}"
+
+
+# Numbers ----------------------------------------------------------------------------------------
+def _num(value: Any) -> float:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else 0.0
+
+
+def count(value: Any) -> str:
+    number = _num(value)
+    text = f"{abs(number):,.0f}" if number.is_integer() else f"{abs(number):,.4g}"
+    return f"{MINUS}{text}" if number < 0 else text
+
+
+def signed(value: Any) -> str:
+    number = _num(value)
+    if number == 0:
+        return "±0"
+    return ("+" if number > 0 else "") + count(number)
+
+
+def percent_change(base: Any, head: Any) -> str:
+    before, after = _num(base), _num(head)
+    if before == 0:
+        return "new" if after else ""
+    change = (after - before) / before * 100
+    text = f"{abs(change):.1f}%"
+    return ("+" if change > 0 else MINUS if change < 0 else "±") + text
+
+
+def points(value: Any) -> str:
+    number = round(_num(value), 2)
+    if number == 0:
+        return "±0 pp"
+    return f"{'+' if number > 0 else MINUS}{abs(number):.2f} pp"
+
+
+def hours(value: Any) -> str:
+    return f"{_num(value):,.2f}"
+
+
+def weight(value: Any) -> str:
+    number = _num(value)
+    if number == 0:
+        return "—"
+    return f"{number:.4f}" if number == 0 or abs(number) >= 1e-4 else f"{number:.2e}"
+
+
+def observed(value: Any) -> str:
+    if isinstance(value, list):
+        return "[" + ", ".join(observed(item) for item in value) + "]"
+    number = _num(value)
+    if number.is_integer() and abs(number) >= 1:
+        return count(number)
+    return f"{number:.4g}"
+
+
+# Gates ------------------------------------------------------------------------------------------
+def gate_comparison(name: str, value: Any, threshold: Any, passed: bool) -> str:
+    if name.startswith("min_"):
+        return f"{observed(value)} {'≥' if passed else '<'} {observed(threshold)}"
+    if name.startswith("max_"):
+        return f"{observed(value)} {'≤' if passed else '>'} {observed(threshold)}"
+    if name.startswith("split_bounds"):
+        return f"share {observed(value)} {'inside' if passed else 'outside'} {observed(threshold)}"
+    if name == "leakage":
+        leaks = int(_num(value))
+        return "no leaks" if leaks == 0 else f"{count(leaks)} leak{'s' if leaks != 1 else ''}"
+    return f"observed {observed(value)}, threshold {observed(threshold)}"
+
+
+def tally(status: str | None, gates: Mapping[str, Any], absent: bool) -> str:
+    if absent:
+        return "— (absent)"
+    icon = "✅" if status == "pass" else "❌"
+    return f"{icon} {gates.get('passed', 0)}/{gates.get('total', 0)}"
+
+
+def gate_callouts(dataset: str, summary: Mapping[str, Any]) -> list[str]:
+    gates = summary["gates"]
+    lines = []
+    for gate in gates["failing"]:
+        comparison = gate_comparison(gate["name"], gate["observed"], gate["threshold"], passed=False)
+        was = f" (was {observed(gate['was'])})" if gate.get("was") is not None else ""
+        if gate.get("was_status") == "pass":
+            lines.append(f"**❌ {esc(dataset)}: {code(gate['name'])} now fails: {comparison}**{was}.")
+        elif gate.get("was_status") == "fail":
+            lines.append(f"❌ {esc(dataset)}: {code(gate['name'])} still fails: {comparison}{was}.")
+        else:
+            lines.append(f"**❌ {esc(dataset)}: {code(gate['name'])} fails: {comparison}**.")
+    for gate in gates["flipped"]:
+        if gate["head_status"] == "pass":
+            comparison = gate_comparison(gate["name"], gate["head_observed"], gate["threshold"], passed=True)
+            lines.append(
+                f"✅ {esc(dataset)}: {code(gate['name'])} now passes: {comparison} "
+                f"(was {observed(gate['base_observed'])})."
+            )
+    return lines
+
+
+# One dataset ------------------------------------------------------------------------------------
+def overview_row(entry: Mapping[str, Any]) -> str:
+    name = esc(entry["dataset"])
+    if "error" in entry:
+        return f"| {name} | ❗ error | — | — | — |"
+    summary = entry["diff"]["summary"]
+    base, head = entry["base"], entry["head"]
+    totals = summary["totals"]
+    events, sessions = totals.get("events", {}), totals.get("sessions", {})
+    hours_row = totals.get("hours", {})
+    event_change = ", ".join(
+        part for part in (signed(events.get("delta")), percent_change(events.get("base"), events.get("head"))) if part
+    )
+    return (
+        f"| {name} "
+        f"| {tally(summary['status']['base'], summary['gates']['base'], base.absent)} → "
+        f"{tally(summary['status']['head'], summary['gates']['head'], head.absent)} "
+        f"| {count(events.get('base'))} → {count(events.get('head'))} ({event_change}) "
+        f"| {count(sessions.get('base'))} → {count(sessions.get('head'))} ({signed(sessions.get('delta'))}) "
+        f"| {hours(hours_row.get('base'))} → {hours(hours_row.get('head'))} |"
+    )
+
+
+def dataset_callouts(entry: Mapping[str, Any]) -> list[str]:
+    name = esc(entry["dataset"])
+    if "error" in entry:
+        return [f"❗ {name}: health could not be computed: {esc(entry['error'], 400)}"]
+    base, head = entry["base"], entry["head"]
+    lines = []
+    if head.absent and not base.absent:
+        lines.append(f"⚠️ {name}: the events manifest is removed at head.")
+    elif base.absent and not head.absent:
+        lines.append(f"🆕 {name}: new events manifest at head.")
+    lines.extend(gate_callouts(entry["dataset"], entry["diff"]["summary"]))
+    if head.row_errors.count:
+        lines.append(
+            f"⚠️ {name}: {count(head.row_errors.count)} malformed row{'s' if head.row_errors.count != 1 else ''} "
+            "at head left out of the counts (listed below)."
+        )
+    summary = entry["diff"]["summary"]
+    leaks = summary["leakage"]["added"]
+    if leaks:
+        lines.append(f"⚠️ {name}: new split leakage: {names_list(leaks)}.")
+    if base.licence is not None and head.licence is not None and base.licence != head.licence:
+        lines.append(f"⚠️ {name}: {licence_changes(base.licence, head.licence)}.")
+    unknown = summary["unknowns"]["labels"]["added"]
+    if unknown:
+        lines.append(f"⚠️ {name}: labels the taxonomy does not know: {names_list(unknown)}.")
+    return lines
+
+
+def names_list(names: Sequence[Any], shown: int = NAMES_SHOWN) -> str:
+    if not names:
+        return "none"
+    head = ", ".join(code(name) for name in names[:shown])
+    rest = len(names) - shown
+    return f"{head}, … and {count(rest)} more" if rest > 0 else head
+
+
+def _delta_cell(row: Mapping[str, Any]) -> str:
+    if row["base"] == 0 and row["head"] != 0:
+        return "new"
+    if row["base"] != 0 and row["head"] == 0:
+        return "gone"
+    return signed(row["delta"])
+
+
+def distribution_table(title: str, distribution: Mapping[str, Any]) -> list[str]:
+    changed = [row for row in distribution["rows"] if row["delta"] != 0 or round(row["share_delta_pp"], 2) != 0]
+    if not changed:
+        return [f"{title.capitalize()}: no change ({count(len(distribution['rows']))} unchanged)."]
+    lines = [f"| {title} | base | head | Δ | share Δ |", "|---|---:|---:|---:|---:|"]
+    for row in changed[:TABLE_ROWS]:
+        lines.append(
+            f"| {code(row['name'])} | {count(row['base'])} | {count(row['head'])} "
+            f"| {_delta_cell(row)} | {points(row['share_delta_pp'])} |"
+        )
+    hidden = len(changed) - TABLE_ROWS
+    unchanged = len(distribution["rows"]) - len(changed)
+    notes = []
+    if hidden > 0:
+        notes.append(f"{count(hidden)} more changed")
+    if unchanged:
+        notes.append(f"{count(unchanged)} unchanged")
+    if notes:
+        lines.append("")
+        lines.append(f"<sub>{title}s not shown: {', '.join(notes)} (full list in the deepdiff).</sub>")
+    return lines
+
+
+def sessions_line(summary: Mapping[str, Any]) -> str:
+    sessions = summary["sessions"]
+    added, removed = sessions["added"], sessions["removed"]
+    text = (
+        f"Sessions added ({count(len(added))}): {names_list(added)} · "
+        f"removed ({count(len(removed))}): {names_list(removed)}"
+    )
+    moved = sessions.get("split_changed") or []
+    if moved:
+        shown = ", ".join(
+            f"{code(item['session'])} {esc(item['base'])} → {esc(item['head'])}" for item in moved[:NAMES_SHOWN]
+        )
+        more = f", … and {count(len(moved) - NAMES_SHOWN)} more" if len(moved) > NAMES_SHOWN else ""
+        text += f" · split changed ({count(len(moved))}): {shown}{more}"
+    return text
+
+
+def weights_line(entry: Mapping[str, Any]) -> str | None:
+    weights_diff = entry.get("weights_diff")
+    if not weights_diff:
+        return None
+    summary = weights_diff["summary"]
+    movers = summary["movers"][:MOVERS_SHOWN]
+    if not movers:
+        return "Sampling weights: unchanged."
+    shown = " · ".join(f"{code(m['session'])} {weight(m['base'])} → {weight(m['head'])}" for m in movers)
+    return f"Largest sampling-weight movers ({count(summary['movers_total'])} moved): {shown}"
+
+
+LICENCE_FIELDS = (
+    ("licence", "licence"),
+    ("commercial_use", "commercial use"),
+    ("redistribution", "redistribution"),
+    ("attribution", "attribution"),
+)
+
+
+def licence_line(entry: Mapping[str, Any]) -> str:
+    base, head = entry["base"], entry["head"]
+    if head.licence_error:
+        return f"Licence note: ❗ unreadable at head: {esc(head.licence_error, 300)}"
+    if head.licence is None:
+        return "Licence note: ❗ missing at head."
+    if base.licence == head.licence:
+        short = "; ".join(f"{label}: {esc(head.licence.get(key, ''), 60)}" for key, label in LICENCE_FIELDS[:3])
+        return f"Licence constraints: unchanged ({short})."
+    return f"**{licence_changes(base.licence or {}, head.licence)}**"
+
+
+def licence_changes(before: Mapping[str, str], after: Mapping[str, str]) -> str:
+    changes = [
+        f"{label} {esc(before.get(key, '—'), 60)} → {esc(after.get(key, '—'), 60)}"
+        for key, label in LICENCE_FIELDS
+        if before.get(key) != after.get(key)
+    ]
+    return "licence constraints changed: " + " · ".join(changes)
+
+
+def chart(dataset: str, distribution: Mapping[str, Any]) -> list[str]:
+    bars = [
+        row
+        for row in distribution["rows"]
+        if SAFE_CHART_NAME.match(str(row["name"])) and round(row["share_delta_pp"], 2) != 0
+    ][:CHART_BARS]
+    if not bars or not SAFE_CHART_NAME.match(dataset):
+        return []
+    names = ", ".join(f'"{row["name"]}"' for row in bars)
+    values = ", ".join(f"{round(row['share_delta_pp'], 2):g}" for row in bars)
+    return [
+        "```mermaid",
+        "xychart-beta",
+        f'  title "{dataset}: class share change (percentage points)"',
+        f"  x-axis [{names}]",
+        '  y-axis "pp"',
+        f"  bar [{values}]",
+        "```",
+    ]
+
+
+def malformed_lines(entry: Mapping[str, Any]) -> list[str]:
+    errors = entry["head"].row_errors
+    if not errors.count:
+        return []
+    lines = [f"Malformed rows at head ({count(errors.count)}):", ""]
+    lines.extend(f"- {esc(text, 300)}" for text in errors.shown[:5])
+    if errors.count > 5:
+        lines.append(f"- … and {count(errors.count - 5)} more (see `summary.json` in the artifact)")
+    return lines
+
+
+def details_block(entry: Mapping[str, Any]) -> list[str]:
+    summary = entry["diff"]["summary"]
+    dataset = str(entry["dataset"])
+    body: list[str] = []
+    body.extend(distribution_table("class", summary["classes"]))
+    body.append("")
+    body.extend(distribution_table("technique", summary["techniques"]))
+    body.append("")
+    body.append(sessions_line(summary))
+    movers = weights_line(entry)
+    if movers:
+        body.append(movers)
+    body.append(licence_line(entry))
+    malformed = malformed_lines(entry)
+    if malformed:
+        body.append("")
+        body.extend(malformed)
+    graph = chart(dataset, summary["classes"])
+    if graph:
+        body.append("")
+        body.extend(graph)
+    return [
+        f"<details><summary>{esc(dataset)}: classes, techniques, sessions, weights, licence</summary>",
+        "",
+        *body,
+        "</details>",
+    ]
+
+
+def deepdiff_block(entry: Mapping[str, Any], cap: int | None) -> list[str]:
+    diff = entry["diff"]
+    text = orjson.dumps(diff["deepdiff"], option=orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2).decode("utf-8")
+    note = ""
+    if cap is not None and len(text) > cap:
+        cut = text[:cap].rsplit("\n", 1)[0]
+        note = (
+            f"\n\nCut at {count(cap)} characters: the whole diff is `reports/{esc(entry['dataset'])}_diff.json` "
+            "in the workflow artifact."
+        )
+        text = cut + "\n…"
+    return [
+        f"<details><summary>Full deepdiff ({esc(entry['dataset'])}, {count(diff['changes'])} changes)</summary>",
+        "",
+        fenced(text, "json") + note,
+        "</details>",
+    ]
+
+
+# The whole comment ------------------------------------------------------------------------------
+def _artifact_link(ctx: Context) -> str:
+    name = code(ctx.artifact_name)
+    return f"[{name}]({ctx.run_url})" if ctx.run_url else name
+
+
+def heading(entries: Sequence[Mapping[str, Any]], ctx: Context) -> list[str]:
+    base_text = f"base `{ctx.base[:7]}`"
+    if ctx.merge_base != ctx.base:
+        base_text = f"merge base `{ctx.merge_base[:7]}` of base `{ctx.base[:7]}`"
+    where = f"(head `{ctx.head[:7]}` vs {base_text})"
+    if not entries:
+        return [
+            f"### Dataset health: no dataset artifacts or configs changed {where}",
+            "",
+            "This pull request changes no manifest, report, licence note or config, so dataset health is unchanged.",
+        ]
+    plural = "s" if len(entries) != 1 else ""
+    lines = [f"### Dataset health: {len(entries)} dataset group{plural} changed {where}"]
+    if ctx.configs_changed:
+        lines += ["", "`configs/` changed, so every dataset group was recomputed with each side's own configs."]
+    return lines
+
+
+def render_at(entries: Sequence[Mapping[str, Any]], ctx: Context, drop: tuple[str, ...]) -> str:
+    lines = [MARKER, *heading(entries, ctx)]
+    if entries:
+        lines += ["", "| dataset | gates | events | sessions | hours |", "|---|---|---|---|---|"]
+        lines += [overview_row(entry) for entry in entries]
+        callouts = [line for entry in entries for line in dataset_callouts(entry)]
+        if callouts:
+            lines += ["", *[f"{line}<br>" if i < len(callouts) - 1 else line for i, line in enumerate(callouts)]]
+        computed = [entry for entry in entries if "error" not in entry]
+        if "details" not in drop:
+            for entry in computed:
+                lines += ["", *details_block(entry)]
+        if "deepdiff" not in drop:
+            cap = DEEPDIFF_CAP if "deepdiff_tail" in drop else None
+            for entry in computed:
+                lines += ["", *deepdiff_block(entry, cap)]
+    if drop:
+        left_out = {
+            "deepdiff_tail": "long deepdiffs were cut",
+            "deepdiff": "the full deepdiffs",
+            "details": "the per-dataset details",
+        }
+        what = "; ".join(left_out[item] for item in drop if not (item == "deepdiff_tail" and "deepdiff" in drop))
+        lines += [
+            "",
+            "> [!NOTE]",
+            f"> Left out to stay under GitHub's 65,536-character comment limit: {what}. "
+            f"Everything is in the workflow artifact {_artifact_link(ctx)}.",
+        ]
+    lines += [
+        "",
+        f"HTML reports: workflow artifact {_artifact_link(ctx)} · regenerate locally: `{ctx.regenerate}`",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def render_comment(entries: Sequence[Mapping[str, Any]], ctx: Context, limit: int = COMMENT_BUDGET) -> Rendered:
+    """The richest rendering that fits in `limit` characters (a clean cut as the last resort)."""
+    from drumgate.github_comment import cut_body
+
+    text = ""
+    for level, drop in enumerate(LEVELS):
+        text = render_at(entries, ctx, drop)
+        if len(text) <= limit:
+            return Rendered(text, level, list(drop))
+    cut, _ = cut_body(text, limit)
+    return Rendered(cut, len(LEVELS), [*LEVELS[-1], "tail"])
