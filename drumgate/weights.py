@@ -1,0 +1,212 @@
+"""Per-session sampling weights (domain.md §6): session quota spread over its excerpts, times a
+class-rarity factor, normalised to sum 1 and rounded deterministically.
+
+One streaming pass keeps event counts per (session, excerpt, label); memory grows with the
+number of excerpts and labels, not with the number of events.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from drumgate.errors import DrumgateError
+from drumgate.taxonomy import Taxonomy, load_taxonomy
+from drumgate.workspace import Workspace
+
+SCHEMA_VERSION = 1
+SCHEMES = ("uniform", "inverse", "sqrt", "effective")
+QUOTAS = ("equal", "sqrt_duration")
+DEFAULT_BETA = 0.999
+DECIMALS = 12
+UNITS = 10**DECIMALS
+
+EventRows = Iterable[tuple[int, Mapping[str, Any]]]
+ErrorSink = Callable[[DrumgateError], None]
+ExcerptCounts = dict[tuple[str, str, str], int]
+
+SCHEME_TEXT = {
+    "uniform": "w_c = 1 for every class",
+    "inverse": "w_c proportional to 1/n_c (inverse class frequency)",
+    "sqrt": "w_c proportional to 1/sqrt(n_c) (square-root smoothed inverse frequency)",
+    "effective": "w_c proportional to (1 - beta)/(1 - beta^n_c) (effective number of samples, Cui et al. 2019)",
+}
+QUOTA_TEXT = {
+    "equal": "every session gets the same quota",
+    "sqrt_duration": "a session's quota is proportional to the square root of its duration in seconds",
+}
+
+
+def count_excerpts(rows: EventRows, on_error: ErrorSink | None = None) -> ExcerptCounts:
+    counts: ExcerptCounts = {}
+    first_line: dict[tuple[str, str, str], int] = {}
+    get = counts.get
+    iterator = iter(rows)
+    line_no = 0
+    while True:
+        try:
+            for line_no, row in iterator:
+                key = (row["session_id"], row["item_id"], row["label"])
+                seen = get(key)
+                if seen is None:
+                    counts[key] = 1
+                    first_line[key] = line_no
+                else:
+                    counts[key] = seen + 1
+            break
+        except (KeyError, TypeError) as exc:
+            detail = f"lacks field {exc.args[0]!r}" if isinstance(exc, KeyError) else f"has a bad field ({exc})"
+            _report(DrumgateError(f"event row {detail}", line=line_no, hint="regenerate the manifest"), on_error, exc)
+    for key in sorted(counts, key=first_line.__getitem__):
+        if not all(isinstance(value, str) and value for value in key):
+            message = f"session_id, item_id and label must be non-empty strings, got {list(key)!r}"
+            _report(DrumgateError(message, line=first_line[key]), on_error, None)
+            del counts[key]
+    return counts
+
+
+def _report(error: DrumgateError, on_error: ErrorSink | None, cause: Exception | None) -> None:
+    if on_error is None:
+        raise error from cause
+    on_error(error)
+
+
+def class_weights(class_counts: Mapping[str, int], scheme: str, beta: float) -> dict[str, float]:
+    """Per-class weights for a scheme, normalised so they sum to the number of classes."""
+    raw: dict[str, float] = {}
+    for name, n in class_counts.items():
+        if scheme == "uniform":
+            raw[name] = 1.0
+        elif scheme == "inverse":
+            raw[name] = 1.0 / n
+        elif scheme == "sqrt":
+            raw[name] = 1.0 / math.sqrt(n)
+        elif scheme == "effective":
+            raw[name] = (1.0 - beta) / (1.0 - beta**n)
+        else:
+            raise DrumgateError(f"unknown scheme {scheme!r} (choose one of {', '.join(SCHEMES)})")
+    total = sum(raw.values())
+    return {name: raw[name] * len(raw) / total for name in sorted(raw)} if total else {}
+
+
+def round_to_units(weights: Mapping[str, float]) -> dict[str, float]:
+    """Round to 1e-12 by largest remainder (ties by key) so the rounded weights sum to exactly 1e12 units."""
+    total = sum(weights.values())
+    if not total:
+        return {key: 0.0 for key in sorted(weights)}
+    exact = {key: value / total * UNITS for key, value in weights.items()}
+    units = {key: math.floor(value) for key, value in exact.items()}
+    short = UNITS - sum(units.values())
+    for key in sorted(exact, key=lambda k: (-(exact[k] - units[k]), k))[:short]:
+        units[key] += 1
+    return {key: units[key] / UNITS for key in sorted(units)}
+
+
+def _session_seconds(sessions_rows: Iterable[Mapping[str, Any]] | None) -> dict[str, float]:
+    seconds: dict[str, float] = {}
+    for row in sessions_rows or ():
+        value = row.get("seconds")
+        if isinstance(row.get("session_id"), str) and isinstance(value, (int, float)):
+            seconds[row["session_id"]] = seconds.get(row["session_id"], 0.0) + float(value)
+    return seconds
+
+
+def session_quotas(sessions: Iterable[str], quota: str, seconds: Mapping[str, float]) -> dict[str, float]:
+    if quota == "equal":
+        return {sid: 1.0 for sid in sessions}
+    if quota != "sqrt_duration":
+        raise DrumgateError(f"unknown quota {quota!r} (choose one of {', '.join(QUOTAS)})")
+    missing = sorted(sid for sid in sessions if sid not in seconds)
+    if missing:
+        raise DrumgateError(
+            f"--quota sqrt_duration needs each session's seconds; {len(missing)} have none (first: {missing[0]!r})",
+            hint="pass --sessions with the sessions inventory",
+        )
+    return {sid: math.sqrt(seconds[sid]) for sid in sessions}
+
+
+def _resolver(taxonomy: Taxonomy) -> Callable[[str], str]:
+    cache: dict[str, str] = {}
+
+    def resolve(label: str) -> str:
+        if label not in cache:
+            cache[label] = taxonomy.resolve_class(label) or label
+        return cache[label]
+
+    return resolve
+
+
+def _describe(scheme: str, beta: float, quota: str) -> str:
+    beta_text = f" with beta = {beta}" if scheme == "effective" else ""
+    return (
+        f"Per-session sampling weights. Class weights: {SCHEME_TEXT[scheme]}{beta_text}, n_c = events of class c "
+        "(taxonomy class ids, aliases resolved; unknown labels count as their own class), normalised so they sum "
+        f"to the number of classes. Session quota: {QUOTA_TEXT[quota]}; it is spread evenly over the session's "
+        "excerpts (item_id), and each excerpt is multiplied by the mean class weight of its events "
+        "(an excerpt made mostly of rare classes is drawn more often, one stray rare event barely moves it). "
+        "A session's weight is the sum over its excerpts; weights are "
+        "normalised to sum 1 and rounded to 1e-12 by largest remainder (ties by session id). class_mass[c] is the "
+        "expected share of class-c events when sessions are drawn by weight and events uniformly within a session."
+    )
+
+
+def compute_weights(
+    ws: Workspace,
+    dataset: str,
+    events_rows: EventRows,
+    sessions_rows: Iterable[Mapping[str, Any]] | None = None,
+    *,
+    scheme: str,
+    beta: float = DEFAULT_BETA,
+    quota: str = "equal",
+    source: Mapping[str, str | None] | None = None,
+    on_error: ErrorSink | None = None,
+) -> dict[str, Any]:
+    if not 0.0 <= beta < 1.0:
+        raise DrumgateError(f"--beta {beta} must be in [0, 1)")
+    if scheme not in SCHEMES:
+        raise DrumgateError(f"unknown scheme {scheme!r} (choose one of {', '.join(SCHEMES)})")
+    resolve = _resolver(load_taxonomy(ws))
+    counts = count_excerpts(events_rows, on_error)
+    class_counts: dict[str, int] = {}
+    excerpt_classes: dict[tuple[str, str], dict[str, int]] = {}
+    session_classes: dict[str, dict[str, int]] = {}
+    for (session_id, item_id, label), n in counts.items():
+        class_id = resolve(label)
+        class_counts[class_id] = class_counts.get(class_id, 0) + n
+        per_excerpt = excerpt_classes.setdefault((session_id, item_id), {})
+        per_excerpt[class_id] = per_excerpt.get(class_id, 0) + n
+        per_class = session_classes.setdefault(session_id, {})
+        per_class[class_id] = per_class.get(class_id, 0) + n
+    rarity = class_weights(class_counts, scheme, beta)
+    sessions = sorted(session_classes)
+    quotas = session_quotas(sessions, quota, _session_seconds(sessions_rows))
+    excerpts_per_session: dict[str, list[float]] = {sid: [] for sid in sessions}
+    for (session_id, _), classes in sorted(excerpt_classes.items()):
+        events = sum(classes.values())
+        excerpts_per_session[session_id].append(sum(rarity[c] * n for c, n in classes.items()) / events)
+    raw = {sid: quotas[sid] * sum(factors) / len(factors) for sid, factors in excerpts_per_session.items()}
+    weights = round_to_units(raw)
+    class_mass: dict[str, float] = {}
+    for session_id, per_class in session_classes.items():
+        total = sum(per_class.values())
+        for class_id, n in per_class.items():
+            class_mass[class_id] = class_mass.get(class_id, 0.0) + weights[session_id] * n / total
+    parameters: dict[str, Any] = {"quota": quota, "rarity": "mean_class_weight_per_excerpt"}
+    if scheme == "effective":
+        parameters["beta"] = beta
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "kind": "weights",
+        "dataset": dataset,
+        "scheme": scheme,
+        "parameters": parameters,
+        "group_by": "session_id",
+        "source": {"events": (source or {}).get("events"), "sessions": (source or {}).get("sessions")},
+        "weights": weights,
+        "class_weights": {name: round(value, DECIMALS) for name, value in rarity.items()},
+        "class_mass": {name: round(class_mass[name], DECIMALS) for name in sorted(class_mass)},
+        "sessions": len(sessions),
+        "description": _describe(scheme, beta, quota),
+    }
