@@ -1,0 +1,123 @@
+"""What every drumgate hook shares: file arguments, staged paths, findings and fix commands.
+
+Kept light on imports: a hook that has nothing to check must return in a few milliseconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from drumgate.errors import EXIT_FINDINGS, EXIT_OK, DrumgateError, format_finding
+from drumgate.workspace import Workspace
+
+MAX_FINDINGS_PER_FILE = 50
+
+
+def add_filenames(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("filenames", nargs="*", help="files to check (pre-commit passes the staged ones)")
+
+
+def workspace_relative(ws: Workspace, filename: str | Path) -> str:
+    """A path given on the command line (relative to the current folder) as workspace-relative posix."""
+    return ws.rel(os.path.abspath(filename))
+
+
+@dataclass
+class Reporter:
+    """Collects findings and notes; prints findings as `path[:line]: message (fix: command)`."""
+
+    findings: int = 0
+    per_file: dict[str, int] = field(default_factory=dict)
+    stream: Any = None
+
+    def _out(self) -> Any:
+        return self.stream if self.stream is not None else sys.stderr
+
+    def add(self, err: DrumgateError, hint: str | None = None) -> None:
+        self.findings += 1
+        key = str(err.path)
+        count = self.per_file.get(key, 0) + 1
+        self.per_file[key] = count
+        if count <= MAX_FINDINGS_PER_FILE:
+            print(format_finding(err.path, err.message, err.line, err.hint or hint), file=self._out())
+
+    def finding(self, path: str | Path | None, message: str, line: int | None = None, hint: str | None = None) -> None:
+        self.add(DrumgateError(message, path=path, line=line, hint=hint))
+
+    def note(self, path: str | Path | None, message: str) -> None:
+        print(format_finding(path, f"note: {message}"), file=self._out())
+
+    def close(self) -> int:
+        for path, count in self.per_file.items():
+            if count > MAX_FINDINGS_PER_FILE:
+                hidden = count - MAX_FINDINGS_PER_FILE
+                print(format_finding(path, f"... and {hidden} more problems in this file"), file=self._out())
+        return EXIT_FINDINGS if self.findings else EXIT_OK
+
+
+def git(ws: Workspace, *args: str) -> str:
+    try:
+        done = subprocess.run(["git", *args], cwd=ws.root, capture_output=True, text=True, check=False)
+    except OSError as exc:
+        raise DrumgateError(f"cannot run git: {exc.strerror}", hint="install git") from exc
+    if done.returncode != 0:
+        detail = done.stderr.strip().splitlines()[-1] if done.stderr.strip() else f"exit {done.returncode}"
+        raise DrumgateError(f"git {' '.join(args)} failed: {detail}", path=ws.root)
+    return done.stdout
+
+
+def staged_paths(ws: Workspace, include_deleted: bool = False) -> list[str]:
+    """Workspace-relative paths in the index that differ from HEAD (added, copied, modified, renamed)."""
+    diff_filter = "ACMRD" if include_deleted else "ACMR"
+    out = git(ws, "diff", "--cached", "--name-only", "--relative", "-z", f"--diff-filter={diff_filter}")
+    return sorted(name for name in out.split("\0") if name)
+
+
+def committed_text(ws: Workspace, relative_path: str) -> str | None:
+    """The file's content at HEAD, or None when HEAD does not have it (or there is no HEAD)."""
+    try:
+        done = subprocess.run(["git", "show", f"HEAD:./{relative_path}"], cwd=ws.root, capture_output=True, check=False)
+    except OSError:
+        return None
+    if done.returncode != 0:
+        return None
+    return done.stdout.decode("utf-8", errors="replace")
+
+
+def recorded_command(ws: Workspace, group: str | None, relative_path: str) -> str | None:
+    """The regenerate command the group's lock file records for an artifact, if any."""
+    if group is None:
+        return None
+    lock = ws.lock_file(group)
+    if not lock.is_file():
+        return None
+    import orjson
+
+    try:
+        data = orjson.loads(lock.read_bytes())
+        return str(data["artifacts"][relative_path]["command"])
+    except (orjson.JSONDecodeError, KeyError, TypeError):
+        return None
+
+
+def fix_hint(ws: Workspace, group: str | None, relative_path: str, fallback: str) -> str:
+    command = recorded_command(ws, group, relative_path)
+    return f"fix: {command}" if command else f"fix: {fallback}"
+
+
+def lock_groups(ws: Workspace) -> list[str]:
+    folder = ws.root / "data" / "locks"
+    if not folder.is_dir():
+        return []
+    return sorted(path.name.removesuffix(".lock.json") for path in folder.glob("*.lock.json"))
+
+
+def unique(items: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(items))

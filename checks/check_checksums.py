@@ -1,0 +1,286 @@
+"""Hook: checksum manifests are well formed and agree with staged provenance and with the files.
+
+- every staged `data/archives/checksums/<ds>.sha256` parses (`drumgate.checksums.parse_manifest`:
+  64 lowercase hex, two spaces, normalised `<tier>/<path>`, sorted, unique, no `..`);
+- every source file a staged provenance row names is in its dataset's checksum manifest with the
+  same sha256 (a provenance path is `<tier>/<path>` or root-relative under the row's `tier`);
+- the files the staged change names (checksum lines and provenance rows not in HEAD) are hashed
+  through the stat cache when their tier is mounted; offline tiers are skipped with a note.
+With `--all` (the manual `drumgate-checksums-full` hook, for CI) every entry is verified.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from checks._hookutil import Reporter, add_filenames, committed_text, workspace_relative
+from drumgate import cli
+from drumgate.artifacts import classify
+from drumgate.errors import DrumgateError
+from drumgate.workspace import Workspace
+
+GENERATE_FIX = "fix: drumgate checksums generate {ds}"
+UPDATE_FIX = "fix: restore the file, or accept it with drumgate checksums generate {ds} --update"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_filenames(parser)
+    parser.add_argument(
+        "--all",
+        action="store_true",
+        help="verify every entry against the files (whole trees); without files, every dataset's manifest",
+    )
+
+
+@dataclass
+class Verification:
+    """Files to hash, keyed by checksum entry path: (dataset, expected sha256, where reported)."""
+
+    wanted: dict[tuple[str, str], tuple[str, str, int | None]] = field(default_factory=dict)
+
+    def add(self, dataset: str, entry_path: str, sha256: str, where: str, line: int | None) -> None:
+        self.wanted.setdefault((dataset, entry_path), (sha256, where, line))
+
+
+class ManifestBook:
+    """Parsed checksum manifests per dataset, read once."""
+
+    def __init__(self, ws: Workspace, reporter: Reporter) -> None:
+        self.ws = ws
+        self.reporter = reporter
+        self._entries: dict[str, dict[str, Any] | None] = {}
+
+    def entries(self, dataset: str, report_errors: bool = False) -> dict[str, Any] | None:
+        if dataset not in self._entries:
+            from drumgate.checksums import parse_manifest
+
+            path = self.ws.checksums(dataset)
+            relative = self.ws.rel(path)
+            if not path.is_file():
+                self._entries[dataset] = None
+                return None
+            entries, errors = parse_manifest(path)
+            if report_errors:
+                for err in errors:
+                    err.path = relative
+                    self.reporter.add(err, GENERATE_FIX.format(ds=dataset))
+            self._entries[dataset] = {entry.path: entry for entry in entries}
+        return self._entries[dataset]
+
+
+def changed_lines(ws: Workspace, relative: str) -> set[str] | None:
+    """Lines of the staged file that HEAD does not have (None: every line is new)."""
+    before = committed_text(ws, relative)
+    if before is None:
+        return None
+    now = set(ws.path(relative).read_text(encoding="utf-8", errors="replace").splitlines())
+    return now - set(before.splitlines())
+
+
+def check_manifest_file(
+    ws: Workspace, relative: str, dataset: str, book: ManifestBook, verification: Verification
+) -> None:
+    entries = book.entries(dataset, report_errors=True)
+    if entries is None:
+        book.reporter.finding(relative, "file not found")
+        return
+    new_lines = changed_lines(ws, relative)
+    for entry in entries.values():
+        if new_lines is None or f"{entry.sha256}  {entry.path}" in new_lines:
+            verification.add(dataset, entry.path, entry.sha256, relative, entry.line)
+
+
+def _candidates(path: str, tier: Any) -> list[str]:
+    options = [path]
+    if isinstance(tier, str) and not path.startswith(f"{tier}/"):
+        options.insert(0, f"{tier}/{path}")
+    return options
+
+
+def check_provenance_file(
+    ws: Workspace, relative: str, dataset: str, book: ManifestBook, verification: Verification
+) -> None:
+    import orjson
+
+    from drumgate.rowscan import scan_jsonl
+
+    reporter = book.reporter
+    new_lines = changed_lines(ws, relative)
+
+    def report(err: DrumgateError) -> None:
+        err.path = relative
+        reporter.add(err, "fix: regenerate the provenance with its ingest command")
+
+    entries = book.entries(dataset)
+    if entries is None:
+        reporter.finding(
+            relative,
+            f"provenance staged but {ws.rel(ws.checksums(dataset))} does not exist",
+            hint=GENERATE_FIX.format(ds=dataset),
+        )
+        return
+    for line_no, row in scan_jsonl(ws.path(relative), report):
+        files = row.get("source_files")
+        if not isinstance(files, list):
+            continue
+        row_is_new = new_lines is None or orjson.dumps(row, option=orjson.OPT_SORT_KEYS).decode() in new_lines
+        for item in files:
+            _check_source_file(
+                item,
+                row.get("tier"),
+                entries,
+                relative,
+                line_no,
+                dataset,
+                reporter,
+                verification if row_is_new else None,
+            )
+
+
+def _check_source_file(
+    item: Any,
+    tier: Any,
+    entries: dict[str, Any],
+    relative: str,
+    line_no: int,
+    dataset: str,
+    reporter: Reporter,
+    verification: Verification | None,
+) -> None:
+    if not isinstance(item, dict) or not isinstance(item.get("path"), str):
+        return
+    digest = item.get("sha256")
+    if digest is None:
+        return
+    for key in _candidates(item["path"], tier):
+        entry = entries.get(key)
+        if entry is None:
+            continue
+        if entry.sha256 != digest:
+            reporter.finding(
+                relative,
+                f"{key}: sha256 {digest[:12]}... differs from the checksum manifest ({entry.sha256[:12]}...)",
+                line=line_no,
+                hint=GENERATE_FIX.format(ds=dataset),
+            )
+        elif verification is not None:
+            verification.add(dataset, key, digest, relative, line_no)
+        return
+    reporter.finding(
+        relative,
+        f"{item['path']}: not in the checksum manifest data/archives/checksums/{dataset}.sha256",
+        line=line_no,
+        hint=GENERATE_FIX.format(ds=dataset),
+    )
+
+
+def resolve_on_mounted_root(datasets: Any, dataset: str, entry_path: str) -> Path | None:
+    """The file a `<tier>/<path>` entry names, or None when its tier is offline."""
+    from pathlib import PurePosixPath
+
+    from drumgate.checksums import entry_path_problem
+
+    problem = entry_path_problem(entry_path)
+    if problem:
+        raise DrumgateError(problem)
+    tier, inside = entry_path.split("/", 1)
+    root = datasets.get(dataset).root(tier)
+    return root.path / PurePosixPath(inside) if root.online else None
+
+
+def verify_files(ws: Workspace, verification: Verification, reporter: Reporter) -> None:
+    """Hash the named files on mounted tiers through the stat cache; note offline tiers."""
+    if not verification.wanted:
+        return
+    from drumgate.checksums import StatCache, hash_files
+    from drumgate.config import load_datasets
+
+    datasets = load_datasets(ws)
+    present: dict[str, Path] = {}
+    expected: dict[str, tuple[str, str, str, int | None]] = {}
+    offline: dict[tuple[str, str], int] = {}
+    for (dataset, entry_path), (digest, where, line) in sorted(verification.wanted.items()):
+        try:
+            resolved = resolve_on_mounted_root(datasets, dataset, entry_path)
+        except DrumgateError as err:
+            reporter.finding(where, f"{entry_path}: {err.message}", line=line, hint=GENERATE_FIX.format(ds=dataset))
+            continue
+        if resolved is None:
+            tier = entry_path.split("/", 1)[0]
+            offline[(dataset, tier)] = offline.get((dataset, tier), 0) + 1
+            continue
+        if not resolved.is_file():
+            reporter.finding(where, f"{entry_path}: missing on disk", line=line, hint=UPDATE_FIX.format(ds=dataset))
+            continue
+        key = f"{dataset}:{entry_path}"
+        present[key] = resolved
+        expected[key] = (dataset, digest, where, line)
+    with StatCache() as cache:
+        outcome = hash_files(present, cache, None, None)
+    for problem in outcome.problems:
+        reporter.finding(None, problem)
+    for key, digest in sorted(outcome.digests.items()):
+        dataset, wanted, where, line = expected[key]
+        if digest != wanted:
+            entry_path = key.split(":", 1)[1]
+            reporter.finding(
+                where,
+                f"{entry_path}: file on disk has sha256 {digest[:12]}..., recorded {wanted[:12]}...",
+                line=line,
+                hint=UPDATE_FIX.format(ds=dataset),
+            )
+    for (dataset, tier), count in sorted(offline.items()):
+        reporter.note(None, f"{dataset} tier {tier!r} is offline: {count} files not verified (mount it to check them)")
+
+
+def _targets(ws: Workspace, filenames: Iterable[str], verify_all: bool) -> list[str]:
+    relatives = [workspace_relative(ws, name) for name in filenames]
+    if verify_all and not relatives:
+        folder = ws.root / "data" / "archives" / "checksums"
+        relatives = sorted(ws.rel(path) for path in folder.glob("*.sha256")) if folder.is_dir() else []
+    return relatives
+
+
+def run(args: argparse.Namespace) -> int:
+    ws = cli.workspace_from(args)
+    reporter = Reporter()
+    book = ManifestBook(ws, reporter)
+    verification = Verification()
+    full_trees: list[str] = []
+    for relative in _targets(ws, args.filenames, args.all):
+        artifact = classify(relative)
+        if artifact is None or artifact.group is None:
+            continue
+        if artifact.kind == "checksums" and args.all:
+            full_trees.append(artifact.group)
+        elif artifact.kind == "checksums":
+            check_manifest_file(ws, relative, artifact.group, book, verification)
+        elif artifact.kind == "provenance":
+            if not ws.path(relative).is_file():
+                reporter.finding(relative, "file not found")
+                continue
+            check_provenance_file(ws, relative, artifact.group, book, verification)
+    verify_files(ws, verification, reporter)
+    status = reporter.close()
+    return max([status, *(verify_tree(ws, dataset) for dataset in full_trees)])
+
+
+def verify_tree(ws: Workspace, dataset: str) -> int:
+    """The whole tree against its manifest: `drumgate checksums verify <ds>` with the stat cache."""
+    from drumgate.checksums import StatCache, verify
+
+    with StatCache() as cache:
+        return verify(ws, dataset, jobs=None, cache=cache)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return cli.run_module(sys.modules[__name__], argv, prog="python -m checks.check_checksums")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

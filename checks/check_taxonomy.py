@@ -1,0 +1,134 @@
+"""Hook: every class, technique and label in staged events manifests exists in the taxonomy.
+
+Aliases resolve to their class or technique; techniques must be allowed on the event's class;
+crash-family events carry the dual label the crash map gives their `variant`, other events an empty
+`labels`. A staged taxonomy or crash map must load cleanly. Rows repeat the same few label
+combinations, so each distinct combination is judged once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from checks._hookutil import Reporter, add_filenames, fix_hint, workspace_relative
+from drumgate import cli
+from drumgate.artifacts import classify
+from drumgate.errors import DrumgateError
+from drumgate.workspace import Workspace
+
+TAXONOMY_FILES = ("configs/technique_taxonomy.json", "configs/crash_dual_label.json")
+TAXONOMY_FIX = "fix: use an id or alias from configs/technique_taxonomy.json, or add it there as an alias"
+CRASH_FIX = "fix: add the variant to configs/crash_dual_label.json, then drumgate crash-map"
+
+RowKey = tuple[Any, ...]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_filenames(parser)
+
+
+def _as_tuple(value: Any) -> tuple[Any, ...]:
+    return tuple(value) if isinstance(value, list) else (value,)
+
+
+def row_key(row: dict[str, Any]) -> RowKey:
+    return (
+        row.get("label"),
+        _as_tuple(row.get("labels", [])),
+        _as_tuple(row.get("techniques", [])),
+        row.get("variant"),
+    )
+
+
+def _crash_problems(taxonomy: Any, class_id: str, labels: tuple[Any, ...], variant: Any) -> list[tuple[str, str]]:
+    if not isinstance(variant, str) or not variant:
+        return [("crash-family event has no variant", CRASH_FIX)]
+    expected = taxonomy.crash_labels(variant)
+    if expected is None:
+        return [(f"crash variant {variant!r} is not in configs/crash_dual_label.json", CRASH_FIX)]
+    wanted = (expected.primary, expected.secondary)
+    resolved = tuple(taxonomy.resolve_class(x) if isinstance(x, str) else None for x in labels)
+    if resolved != wanted:
+        return [(f"crash variant {variant!r} needs labels {list(wanted)}, found {list(labels)}", "")]
+    return []
+
+
+def judge(taxonomy: Any, key: RowKey) -> list[tuple[str, str]]:
+    """(message, fix) for each taxonomy problem of one label combination; "" fix means regenerate."""
+    label, labels, techniques, variant = key
+    if not isinstance(label, str):
+        return [("label is not a string", "")]
+    class_id = taxonomy.resolve_class(label)
+    if class_id is None:
+        return [(f"unknown label {label!r}", TAXONOMY_FIX)]
+    problems: list[tuple[str, str]] = []
+    for technique in techniques:
+        tech_id = taxonomy.resolve_technique(technique) if isinstance(technique, str) else None
+        if tech_id is None:
+            problems.append((f"unknown technique {technique!r}", TAXONOMY_FIX))
+        elif not taxonomy.technique_allowed(tech_id, class_id):
+            problems.append((f"technique {tech_id!r} does not apply to class {class_id!r}", ""))
+    for extra in labels:
+        if not isinstance(extra, str) or taxonomy.resolve_class(extra) is None:
+            problems.append((f"unknown label {extra!r} in labels", TAXONOMY_FIX))
+    if taxonomy.is_crash_family(class_id):
+        problems.extend(_crash_problems(taxonomy, class_id, labels, variant))
+    elif labels:
+        problems.append((f"labels {list(labels)} on a {class_id!r} event: only crash-family events carry them", ""))
+    return problems
+
+
+def check_manifest(ws: Workspace, relative: str, group: str | None, taxonomy: Any, reporter: Reporter) -> None:
+    from drumgate.rowscan import scan_jsonl
+
+    regenerate = fix_hint(ws, group, relative, "regenerate the manifest")
+    verdicts: dict[RowKey, list[tuple[str, str]]] = {}
+
+    def report(err: DrumgateError) -> None:
+        err.path = relative
+        reporter.add(err, regenerate)
+
+    for line_no, row in scan_jsonl(ws.path(relative), report):
+        try:
+            key = row_key(row)
+            problems = verdicts.get(key)
+            if problems is None:
+                problems = verdicts[key] = judge(taxonomy, key)
+        except TypeError:
+            problems = [("labels or techniques hold objects, not names", "")]
+        for message, fix in problems:
+            reporter.finding(relative, message, line=line_no, hint=fix or regenerate)
+
+
+def run(args: argparse.Namespace) -> int:
+    ws = cli.workspace_from(args)
+    reporter = Reporter()
+    relatives = [workspace_relative(ws, name) for name in args.filenames]
+    manifests = [(rel, classify(rel)) for rel in relatives]
+    manifests = [(rel, art) for rel, art in manifests if art is not None and art.kind == "events"]
+    if not manifests and not any(rel in TAXONOMY_FILES for rel in relatives):
+        return reporter.close()
+    from drumgate.taxonomy import load_taxonomy
+
+    try:
+        taxonomy = load_taxonomy(ws)
+    except DrumgateError as err:
+        reporter.add(err, "fix: correct the taxonomy file; manifests are not checked until it loads")
+        return reporter.close()
+    for relative, artifact in manifests:
+        if not ws.path(relative).is_file():
+            reporter.finding(relative, "file not found")
+            continue
+        check_manifest(ws, relative, artifact.group if artifact else None, taxonomy, reporter)
+    return reporter.close()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return cli.run_module(sys.modules[__name__], argv, prog="python -m checks.check_taxonomy")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

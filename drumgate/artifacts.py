@@ -1,0 +1,76 @@
+"""Which artifact a workspace path is (DESIGN §3), from its path alone: kind, dataset group, date.
+
+The hooks use this to pick a schema, to find a file's artifact group and to tell data files from
+everything else, so it imports nothing heavy.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_DS = r"(?P<ds>[a-z][a-z0-9_]*?)"
+_GZ = r"(?:\.gz)?"
+
+# (kind, pattern); the first pattern that matches a workspace-relative posix path wins.
+_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
+    (kind, re.compile(rf"^{pattern}$"))
+    for kind, pattern in (
+        ("events", rf"data/manifests/{_DS}_events\.jsonl{_GZ}"),
+        ("sessions", rf"data/manifests/{_DS}_sessions(?:_dryrun)?\.jsonl{_GZ}"),
+        ("provenance", rf"data/provenance/{_DS}_provenance\.jsonl{_GZ}"),
+        ("checksums", rf"data/archives/checksums/{_DS}\.sha256"),
+        ("licence", rf"data/licenses/{_DS}\.md"),
+        ("lock", rf"data/locks/{_DS}\.lock\.json"),
+        ("health_summary", r"reports/health/(?P<date>\d{4}-\d{2}-\d{2})-health-summary\.md"),
+        ("health", rf"reports/health/{_DS}(?:_health)?_(?P<date>\d{{8}})\.json"),
+        ("health_html", rf"reports/health/{_DS}(?:_health)?_(?P<date>\d{{8}})\.html"),
+        ("weights", rf"reports/sampling/{_DS}_weights(?:_(?P<date>\d{{8}}))?\.json"),
+        ("diff", rf"reports/diffs/{_DS}_(?P<base>[0-9A-Za-z.-]+)_to_(?P<head>[0-9A-Za-z.-]+)\.json"),
+        ("diff_md", rf"reports/diffs/{_DS}_(?P<base>[0-9A-Za-z.-]+)_to_(?P<head>[0-9A-Za-z.-]+)\.md"),
+    )
+)
+
+# The artifact kinds validated against `configs/schemas/<schema>.schema.json`.
+SCHEMA_OF_KIND = {
+    "events": "events",
+    "sessions": "sessions",
+    "provenance": "provenance",
+    "lock": "lock",
+    "health": "health",
+    "weights": "weights",
+    "diff": "diff",
+}
+JSONL_KINDS = frozenset({"events", "sessions", "provenance"})
+CONFIG_PREFIX = "configs/"
+
+
+@dataclass(frozen=True)
+class Artifact:
+    path: str
+    kind: str
+    group: str | None
+    date: str | None = None
+
+    @property
+    def schema(self) -> str | None:
+        return SCHEMA_OF_KIND.get(self.kind)
+
+    @property
+    def is_jsonl(self) -> bool:
+        return self.kind in JSONL_KINDS
+
+
+def classify(relative_path: str) -> Artifact | None:
+    """The artifact a workspace-relative posix path names, or None for any other file."""
+    for kind, pattern in _PATTERNS:
+        match = pattern.match(relative_path)
+        if match:
+            groups = match.groupdict()
+            return Artifact(relative_path, kind, groups.get("ds"), groups.get("date"))
+    return None
+
+
+def is_data_path(relative_path: str) -> bool:
+    """True for the files the hooks guard: artifacts, configs and licence notes."""
+    return relative_path.startswith(CONFIG_PREFIX) or classify(relative_path) is not None
