@@ -143,8 +143,9 @@ def drum_templates(params: TranscribeParams | None = None) -> dict[str, list[flo
 
 def save_templates(path: str | Path, params: TranscribeParams | None = None) -> None:
     chosen = params or TranscribeParams()
-    write_json(path, {"n_mels": chosen.n_mels, "fmin": chosen.fmin, "fmax": chosen.fmax,
-                      "templates": drum_templates(chosen)})
+    write_json(
+        path, {"n_mels": chosen.n_mels, "fmin": chosen.fmin, "fmax": chosen.fmax, "templates": drum_templates(chosen)}
+    )
 
 
 def load_templates(path: str | Path, params: TranscribeParams | None = None) -> dict[str, list[float]]:
@@ -232,8 +233,15 @@ def transcribe(
             apex = int(min(len(frame_times) - 1, frame + 1))
             share = float(gains[index, apex] / total[apex])
             time_s, snapped = _snap(float(frame_times[frame]), onsets, chosen.snap_s)
-            hits.append(DrumHit(round(time_s, 6), name, round(min(1.0, max(0.0, share)), 4),
-                                round(float(gains[index, apex]), 6), snapped))
+            hits.append(
+                DrumHit(
+                    round(time_s, 6),
+                    name,
+                    round(min(1.0, max(0.0, share)), 4),
+                    round(float(gains[index, apex]), 6),
+                    snapped,
+                )
+            )
     hits.sort(key=lambda hit: (hit.time_s, TEMPLATE_CLASSES.index(hit.label)))
     return Transcription(tuple(_dedupe(hits)), gains, frame_times)
 
