@@ -297,8 +297,12 @@ def summarise_places(counts: EventCounts, facts: SessionFacts) -> PlaceSummary:
         items.add((session_id, item_id))
         performance_key = str(performance) if performance is not None else session_id
         performance_splits.setdefault(performance_key, set()).add(split)
-    for session_id, split in facts.splits.items():
-        per_session.setdefault(session_id, {}).setdefault(split, 0)
+    for session_id in facts.seconds:
+        split = facts.splits.get(session_id)
+        if split is not None:
+            per_session.setdefault(session_id, {}).setdefault(split, 0)
+        elif session_id not in per_session:
+            per_session[session_id] = {"unassigned": 0}
     sessions: dict[str, dict[str, Any]] = {}
     split_table: dict[str, dict[str, int]] = {}
     session_splits: dict[str, set[str]] = {}
