@@ -1,0 +1,704 @@
+"""Expanded Groove MIDI Dataset (E-GMD) v1.0.0, and its parent the Groove MIDI Dataset (GMD).
+
+Dataset card
+------------
+- Origin: Google Magenta. GMD: 13.6 h of drumming by 10 drummers on a Roland TD-11, recorded as
+  MIDI. E-GMD: the same performances re-rendered through 43 drum kits on a Roland TD-17, with audio.
+- Size: E-GMD 45,537 renders of 1,059 performances (444 h; train 35,217, validation 5,031,
+  test 5,289); GMD 1,150 MIDI files, 1,090 with audio.
+- Layout: E-GMD `e-gmd-v1.0.0.csv` (12 columns: drummer, session, id, style, bpm, beat_type,
+  time_signature, duration, split, midi_filename, audio_filename, kit_name) beside
+  `drummerN/<session>/<n>_<style>_<bpm>_<beat|fill>_<num-den>_<kit>.midi|.wav`; GMD `info.csv`
+  (11 columns: ..., time_signature, midi_filename, audio_filename, duration, split) with `.mid`
+  files. Either CSV may use CRLF or LF. The header decides which it is; anything else is refused.
+- Licence: CC BY 4.0 (see `data/licenses/egmd.md`).
+
+What this ingestor writes
+-------------------------
+- events (`data/manifests/egmd_events.jsonl`): one row per mapped note-on, in file order, with
+  the class, crash dual label and techniques from `configs/roland_note_map.json`.
+- sessions (`data/manifests/egmd_sessions.jsonl`): one row per performance (`id`), whose files are
+  its kit renders with the probed audio format and status.
+- provenance (`data/provenance/egmd_provenance.jsonl`): one row per render (not per performance),
+  naming its MIDI and audio files relative to the dataset root with their sha256 and size.
+
+Rows are keyed on the MIDI file name (the `id` repeats across kits). A row whose MIDI file is
+missing or unreadable, a duplicate row or a row with a bad split is excluded and reported; the
+run completes and exits 1. Missing audio, duration mismatches, renders of one performance that
+disagree on their split and unmapped notes are warnings. Output is ordered by performance id,
+then file name, so `--shard I/N` (contiguous blocks of performances) concatenated by
+`drumgate merge` equals the single run byte for byte.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import hashlib
+import io
+import multiprocessing
+import os
+import sys
+from collections import Counter, deque
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import soundfile as sf
+
+from drumgate import __version__, cli, lineage, provenance
+from drumgate.config import load_datasets
+from drumgate.drum_events import NOTE_MAP_FILE, EventContext, NoteMap, build_events, event_rows, load_note_map
+from drumgate.errors import EXIT_FINDINGS, EXIT_OK, DrumgateError, format_finding
+from drumgate.fsutil import atomic_writer
+from drumgate.jsonio import dumps_row, write_json
+from drumgate.licences import read_licence_note
+from drumgate.midi import parse_midi_bytes
+from drumgate.taxonomy import load_taxonomy
+from drumgate.workspace import Workspace
+
+DATASET = "egmd"
+TIER = "primary"
+SPLITS = ("train", "validation", "test")
+EGMD_HEADER = (
+    "drummer,session,id,style,bpm,beat_type,time_signature,duration,split,midi_filename,audio_filename,kit_name"
+).split(",")
+GMD_HEADER = (
+    "drummer,session,id,style,bpm,beat_type,time_signature,midi_filename,audio_filename,duration,split"
+).split(",")
+CSV_NAMES = ("e-gmd-v1.0.0.csv", "info.csv")
+CONFIG_FILES = ("technique_taxonomy.json", "crash_dual_label.json", NOTE_MAP_FILE)
+DEFAULT_DURATION_TOLERANCE_S = 2.0
+MAX_IN_FLIGHT_PER_JOB = 4
+SUMMARY_LIST_LIMIT = 20
+
+
+# ---------------------------------------------------------------- metadata CSV
+
+
+@dataclass(frozen=True)
+class RenderRow:
+    line: int
+    performance_id: str
+    drummer: str
+    style: str
+    bpm: str
+    beat_type: str
+    time_signature: str
+    duration: float | None
+    split: str
+    midi_filename: str
+    audio_filename: str
+    kit_name: str | None
+
+    @property
+    def item_id(self) -> str:
+        return str(PurePosixPath(self.midi_filename).with_suffix(""))
+
+
+@dataclass(frozen=True)
+class Exclusion:
+    path: str
+    reason: str
+    performance_id: str | None = None
+    line: int | None = None
+
+    def render(self) -> str:
+        return format_finding(self.path, self.reason, self.line)
+
+
+@dataclass
+class Metadata:
+    kind: str
+    csv_path: Path
+    csv_sha256: str
+    rows: list[RenderRow]
+    exclusions: list[Exclusion]
+
+
+def find_metadata_csv(root: Path) -> Path:
+    for name in CSV_NAMES:
+        if (root / name).is_file():
+            return root / name
+    if not root.is_dir():
+        raise DrumgateError("dataset root not found (offline or not downloaded)", path=root,
+                            hint="pass --root or set DRUMGATE_EGMD_ROOT")
+    raise DrumgateError("no e-gmd-v1.0.0.csv or info.csv in the dataset root", path=root,
+                        hint="point --root at the folder holding the metadata CSV")
+
+
+def _detect_kind(header: list[str], path: Path) -> str:
+    cleaned = [name.strip() for name in header]
+    if cleaned == EGMD_HEADER:
+        return "egmd"
+    if cleaned == GMD_HEADER:
+        return "gmd"
+    raise DrumgateError(
+        f"foreign CSV header ({len(cleaned)} columns: {','.join(cleaned[:4])}...)",
+        path=path,
+        line=1,
+        hint="expected the E-GMD 12-column or the GMD 11-column header",
+    )
+
+
+def _row_from_fields(kind: str, fields: dict[str, str], line: int) -> RenderRow:
+    try:
+        duration: float | None = float(fields["duration"])
+    except ValueError:
+        duration = None
+    return RenderRow(
+        line=line,
+        performance_id=fields["id"].strip(),
+        drummer=fields["drummer"].strip(),
+        style=fields["style"].strip(),
+        bpm=fields["bpm"].strip(),
+        beat_type=fields["beat_type"].strip(),
+        time_signature=fields["time_signature"].strip(),
+        duration=duration,
+        split=fields["split"].strip(),
+        midi_filename=fields["midi_filename"].strip(),
+        audio_filename=fields["audio_filename"].strip(),
+        kit_name=fields["kit_name"].strip() if kind == "egmd" else None,
+    )
+
+
+def read_metadata(root: Path) -> Metadata:
+    """Parse the metadata CSV; bad rows become exclusions, never exceptions."""
+    path = find_metadata_csv(root)
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise DrumgateError("metadata CSV is not valid UTF-8", path=path) from exc
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header = next(reader, None)
+    if header is None:
+        raise DrumgateError("metadata CSV is empty", path=path)
+    kind = _detect_kind(header, path)
+    names = EGMD_HEADER if kind == "egmd" else GMD_HEADER
+    rows: list[RenderRow] = []
+    exclusions: list[Exclusion] = []
+    first_line: dict[str, int] = {}
+    for values in reader:
+        line = reader.line_num
+        if not any(value.strip() for value in values):
+            continue
+        if len(values) != len(names):
+            exclusions.append(Exclusion(str(path), f"{len(values)} fields, expected {len(names)}", None, line))
+            continue
+        row = _row_from_fields(kind, dict(zip(names, values, strict=True)), line)
+        problem = _row_problem(row, first_line)
+        if problem:
+            exclusions.append(Exclusion(str(path), problem, row.performance_id or None, line))
+            continue
+        first_line[row.midi_filename] = line
+        rows.append(row)
+    return Metadata(kind, path, hashlib.sha256(raw).hexdigest(), rows, exclusions)
+
+
+def _row_problem(row: RenderRow, first_line: dict[str, int]) -> str | None:
+    if not row.performance_id:
+        return "empty id"
+    if not row.midi_filename:
+        return "empty midi_filename"
+    if PurePosixPath(row.midi_filename).is_absolute() or ".." in PurePosixPath(row.midi_filename).parts:
+        return f"midi_filename {row.midi_filename!r} leaves the dataset root"
+    if row.split not in SPLITS:
+        return f"split {row.split!r} is not one of {'|'.join(SPLITS)}"
+    if row.midi_filename in first_line:
+        return f"duplicate row for {row.midi_filename} (first at line {first_line[row.midi_filename]})"
+    return None
+
+
+def group_performances(
+    rows: list[RenderRow], exclusions: Sequence[Exclusion] = ()
+) -> list[tuple[str, list[RenderRow]]]:
+    """Performances sorted by id, each with its renders sorted by MIDI file name.
+
+    Ids seen only on excluded rows are listed with no renders, so a shard owns their findings.
+    """
+    groups: dict[str, list[RenderRow]] = {e.performance_id: [] for e in exclusions if e.performance_id}
+    for row in rows:
+        groups.setdefault(row.performance_id, []).append(row)
+    return [(pid, sorted(groups[pid], key=lambda r: r.midi_filename)) for pid in sorted(groups)]
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    try:
+        index_text, count_text = text.split("/")
+        index, count = int(index_text), int(count_text)
+    except ValueError:
+        raise DrumgateError(f"--shard {text!r} is not I/N (for example 2/4)") from None
+    if count < 1 or not 1 <= index <= count:
+        raise DrumgateError(f"--shard {text!r}: need 1 <= I <= N")
+    return index, count
+
+
+def shard_bounds(total: int, index: int, count: int) -> tuple[int, int]:
+    """Contiguous block [start, stop) of `total` performances for shard `index` (1-based) of `count`."""
+    return (index - 1) * total // count, index * total // count
+
+
+def root_fingerprint(root: Path, metadata: Metadata) -> str:
+    """sha256 over the CSV and every listed file's path and size (no mtimes): same tree, same value."""
+    digest = hashlib.sha256()
+    digest.update(metadata.csv_sha256.encode())
+    listed = sorted({name for row in metadata.rows for name in (row.midi_filename, row.audio_filename) if name})
+    for name in listed:
+        try:
+            size = (root / name).stat().st_size
+        except OSError:
+            size = -1
+        digest.update(f"\n{name}\t{size}".encode())
+    return digest.hexdigest()
+
+
+# ---------------------------------------------------------------- per performance work
+
+
+@dataclass(frozen=True)
+class IngestSettings:
+    root: Path
+    note_map: NoteMap
+    provenance_common: dict[str, Any]
+    duration_tolerance_s: float
+
+
+@dataclass
+class PerformanceResult:
+    events: bytes
+    session: dict[str, Any] | None
+    provenance_rows: list[dict[str, Any]]
+    classes: Counter[str] = field(default_factory=Counter)
+    unknown_notes: Counter[int] = field(default_factory=Counter)
+    event_count: int = 0
+    renders: int = 0
+    audio_seconds: float = 0.0
+    midi_seconds: float = 0.0
+    exclusions: list[Exclusion] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def _sha256_stream(path: Path) -> tuple[str, int]:
+    with open(path, "rb") as handle:
+        digest = hashlib.file_digest(handle, "sha256")
+    return digest.hexdigest(), path.stat().st_size
+
+
+def probe_audio(path: Path) -> tuple[str, dict[str, Any] | None, str | None]:
+    """(status, format, problem) from the WAV header only; samples are never read."""
+    if not path.is_file():
+        return "missing_audio", None, "audio file not found"
+    try:
+        info = sf.info(str(path))
+    except (RuntimeError, sf.LibsndfileError) as exc:
+        return "unreadable", None, f"unreadable audio ({str(exc).splitlines()[0][:120]})"
+    if info.samplerate <= 0 or info.channels <= 0:
+        return "unreadable", None, "audio header has no sample rate or channels"
+    bit_depth = {"PCM_16": 16, "PCM_24": 24, "PCM_32": 32, "PCM_U8": 8, "PCM_S8": 8, "FLOAT": 32, "DOUBLE": 64}
+    fmt = {
+        "rate": int(info.samplerate),
+        "channels": int(info.channels),
+        "frames": int(info.frames),
+        "seconds": round(info.frames / info.samplerate, 6),
+        "subtype": info.subtype,
+        "bit_depth": bit_depth.get(info.subtype),
+    }
+    return "ok", fmt, None
+
+
+def _render_audio(
+    row: RenderRow, settings: IngestSettings, midi_end_s: float, result: PerformanceResult
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The session file entry and the provenance entry for one render's audio."""
+    entry: dict[str, Any] = {"path": row.audio_filename or row.midi_filename, "role": "render",
+                             "instrument": row.kit_name, "midi": row.midi_filename}
+    if not row.audio_filename:
+        entry.update(status="missing_audio", format=None)
+        result.warnings.append(f"{row.midi_filename}: no audio listed in the metadata CSV")
+        return entry, {"path": "", "role": "audio", "sha256": None, "bytes": None}
+    path = settings.root / row.audio_filename
+    status, fmt, problem = probe_audio(path)
+    entry.update(status=status, format=fmt)
+    source: dict[str, Any] = {"path": row.audio_filename, "role": "audio", "sha256": None, "bytes": None}
+    if problem:
+        result.warnings.append(f"{row.audio_filename}: {problem}")
+    if status != "missing_audio":
+        source["sha256"], source["bytes"] = _sha256_stream(path)
+    if fmt is not None:
+        result.audio_seconds += fmt["seconds"]
+        gap = abs(fmt["seconds"] - midi_end_s)
+        if gap > settings.duration_tolerance_s:
+            result.warnings.append(
+                f"{row.audio_filename}: audio lasts {fmt['seconds']:.2f}s, MIDI {midi_end_s:.2f}s "
+                f"(differs by {gap:.2f}s > {settings.duration_tolerance_s:g}s)"
+            )
+    return entry, source
+
+
+def _ingest_render(
+    row: RenderRow, settings: IngestSettings, result: PerformanceResult, out: list[bytes]
+) -> dict[str, Any] | None:
+    midi_path = settings.root / row.midi_filename
+    try:
+        data = midi_path.read_bytes()
+    except FileNotFoundError:
+        result.exclusions.append(Exclusion(row.midi_filename, "MIDI file not found", row.performance_id))
+        return None
+    except OSError as exc:
+        result.exclusions.append(Exclusion(row.midi_filename, f"cannot read MIDI ({exc.strerror})", row.performance_id))
+        return None
+    try:
+        perf = parse_midi_bytes(data, row.midi_filename)
+    except DrumgateError as err:
+        result.exclusions.append(Exclusion(row.midi_filename, err.message, row.performance_id))
+        return None
+    nm = settings.note_map
+    events = build_events(perf, nm)
+    ctx = EventContext(DATASET, row.performance_id, row.item_id, row.split, row.midi_filename)
+    for event in event_rows(events, nm, ctx):
+        out.append(dumps_row(event))
+    result.event_count += len(events)
+    result.classes.update(nm.specs[p].class_id for p in events.pitch.tolist())
+    if events.unknown_notes:
+        result.unknown_notes.update(events.unknown_notes)
+        listed = ", ".join(f"note {n} x{c}" for n, c in sorted(events.unknown_notes.items()))
+        result.warnings.append(f"{row.midi_filename}: {sum(events.unknown_notes.values())} unmapped notes ({listed})")
+    result.warnings.extend(f"{row.midi_filename}: {w}" for w in events.warnings)
+    result.midi_seconds += perf.end_s
+    result.renders += 1
+    entry, audio_source = _render_audio(row, settings, perf.end_s, result)
+    entry["events"] = len(events)
+    midi_source = {"path": row.midi_filename, "role": "midi",
+                   "sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
+    sources = [midi_source] + ([audio_source] if audio_source["path"] else [])
+    result.provenance_rows.append(
+        {
+            "session_id": row.performance_id,
+            "item_id": row.item_id,
+            "dataset": DATASET,
+            "tier": TIER,
+            "split": row.split,
+            "kit_name": row.kit_name,
+            "source_files": sources,
+            **settings.provenance_common,
+        }
+    )
+    return entry
+
+
+def _session_status(files: list[dict[str, Any]]) -> str:
+    statuses = {f["status"] for f in files}
+    for status in ("unreadable", "missing_audio"):
+        if status in statuses:
+            return status
+    return "ok"
+
+
+def ingest_performance(performance_id: str, rows: list[RenderRow], settings: IngestSettings) -> PerformanceResult:
+    result = PerformanceResult(b"", None, [])
+    chunks: list[bytes] = []
+    files = [entry for row in rows if (entry := _ingest_render(row, settings, result, chunks)) is not None]
+    result.events = b"\n".join(chunks) + b"\n" if chunks else b""
+    if not files:
+        return result
+    splits = sorted({row.split for row in rows})
+    warnings = list(result.warnings)
+    if len(splits) > 1:
+        message = f"{performance_id}: renders disagree on split ({', '.join(splits)})"
+        warnings.append(message)
+        result.warnings.append(message)
+    first = rows[0]
+    result.session = {
+        "session_id": performance_id,
+        "dataset": DATASET,
+        "tier": TIER,
+        "path": str(PurePosixPath(first.midi_filename).parent),
+        "split": first.split,
+        "seconds": round(sum(f["format"]["seconds"] for f in files if f["format"]), 6),
+        "drummer": first.drummer,
+        "style": first.style,
+        "bpm": first.bpm,
+        "beat_type": first.beat_type,
+        "time_signature": first.time_signature,
+        "files": files,
+        "status": _session_status(files),
+        "warnings": warnings,
+    }
+    return result
+
+
+_WORKER_SETTINGS: IngestSettings | None = None
+
+
+def _init_worker(settings: IngestSettings) -> None:
+    global _WORKER_SETTINGS
+    _WORKER_SETTINGS = settings
+
+
+def _work(task: tuple[str, list[RenderRow]]) -> PerformanceResult:
+    assert _WORKER_SETTINGS is not None
+    return ingest_performance(task[0], task[1], _WORKER_SETTINGS)
+
+
+def run_performances(
+    tasks: list[tuple[str, list[RenderRow]]], settings: IngestSettings, jobs: int
+) -> Iterator[PerformanceResult]:
+    """Results in task order. With several jobs at most jobs x 4 results are held at once."""
+    if jobs <= 1 or len(tasks) <= 1:
+        for performance_id, rows in tasks:
+            yield ingest_performance(performance_id, rows, settings)
+        return
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    context = multiprocessing.get_context(method)
+    with context.Pool(jobs, initializer=_init_worker, initargs=(settings,)) as pool:
+        pending: deque[Any] = deque()
+        queue = iter(tasks)
+        for task in queue:
+            pending.append(pool.apply_async(_work, (task,)))
+            if len(pending) >= jobs * MAX_IN_FLIGHT_PER_JOB:
+                break
+        while pending:
+            result = pending.popleft().get()
+            next_task = next(queue, None)
+            if next_task is not None:
+                pending.append(pool.apply_async(_work, (next_task,)))
+            yield result
+
+
+# ---------------------------------------------------------------- run
+
+
+@dataclass
+class Summary:
+    kind: str
+    rows: int = 0
+    renders: int = 0
+    sessions: int = 0
+    events: int = 0
+    audio_seconds: float = 0.0
+    midi_seconds: float = 0.0
+    classes: Counter[str] = field(default_factory=Counter)
+    unknown_notes: Counter[int] = field(default_factory=Counter)
+    warnings: list[str] = field(default_factory=list)
+    exclusions: list[Exclusion] = field(default_factory=list)
+
+    def add(self, result: PerformanceResult) -> None:
+        self.renders += result.renders
+        self.sessions += result.session is not None
+        self.events += result.event_count
+        self.audio_seconds += result.audio_seconds
+        self.midi_seconds += result.midi_seconds
+        self.classes.update(result.classes)
+        self.unknown_notes.update(result.unknown_notes)
+        self.warnings.extend(result.warnings)
+        self.exclusions.extend(result.exclusions)
+
+    def lines(self) -> list[str]:
+        out = [
+            f"{DATASET} ({self.kind}): {self.rows} rows, {self.renders} renders ingested, "
+            f"{len(self.exclusions)} excluded, {self.sessions} performances",
+            f"events: {self.events}   audio hours: {self.audio_seconds / 3600:.3f}   "
+            f"MIDI hours: {self.midi_seconds / 3600:.3f}",
+            "events per class: " + ", ".join(f"{k} {v}" for k, v in sorted(self.classes.items())),
+        ]
+        unknown = ", ".join(f"{n}: {c}" for n, c in sorted(self.unknown_notes.items())) or "none"
+        out.append(f"unknown notes: {unknown}")
+        out.append(f"warnings: {len(self.warnings)}")
+        if self.exclusions:
+            out.append(f"excluded ({len(self.exclusions)}, each reported above):")
+            out.extend(f"  {e.render()}" for e in self.exclusions[:SUMMARY_LIST_LIMIT])
+            if len(self.exclusions) > SUMMARY_LIST_LIMIT:
+                out.append(f"  ... and {len(self.exclusions) - SUMMARY_LIST_LIMIT} more")
+        return out
+
+
+def _progress_enabled() -> bool:
+    return sys.stderr.isatty() and os.environ.get("CI", "").lower() != "true"
+
+
+def _licence_constraints(ws: Workspace, note: str) -> tuple[dict[str, Any], str | None]:
+    try:
+        return read_licence_note(ws.path(note)).constraints(), None
+    except DrumgateError as err:
+        unknown = {"licence": "unknown", "commercial_use": "unknown", "redistribution": "unknown", "attribution": ""}
+        return unknown, str(err)
+
+
+@dataclass(frozen=True)
+class Targets:
+    events: Path
+    sessions: Path
+    provenance: Path
+
+
+def _targets(ws: Workspace, args: argparse.Namespace, shard: tuple[int, int] | None) -> tuple[Targets, Targets]:
+    """(where to write now, the unsharded artifact each one stands for)."""
+    final = Targets(
+        ws.path(args.output) if args.output else ws.events_manifest(DATASET),
+        ws.path(args.sessions) if args.sessions else ws.sessions_manifest(DATASET),
+        ws.path(args.provenance) if args.provenance else ws.provenance(DATASET),
+    )
+    if shard is None:
+        return final, final
+
+    def shard_path(path: Path) -> Path:
+        name = path.name
+        stem, dot, ext = name.partition(".")
+        return path.with_name(f"{stem}.shard-{shard[0]}-of-{shard[1]}{dot}{ext}")
+
+    return Targets(shard_path(final.events), shard_path(final.sessions), shard_path(final.provenance)), final
+
+
+def _regenerate_argv(ws: Workspace, args: argparse.Namespace, final: Targets) -> list[str]:
+    argv = ["ingest", "egmd"]
+    if args.root:
+        argv += ["--root", ws.rel(args.root)]
+    argv += ["--output", ws.rel(final.events), "--provenance", ws.rel(final.provenance),
+             "--sessions", ws.rel(final.sessions)]
+    if args.duration_tolerance != DEFAULT_DURATION_TOLERANCE_S:
+        argv += ["--duration-tolerance", f"{args.duration_tolerance:g}"]
+    if args.date:
+        argv += ["--date", args.date]
+    return argv
+
+
+class _OrderedWriters:
+    """Stream bytes into the three artifacts in order, atomically."""
+
+    def __init__(self, targets: Targets) -> None:
+        self._contexts = [atomic_writer(targets.events), atomic_writer(targets.sessions),
+                          atomic_writer(targets.provenance)]
+
+    def __enter__(self) -> _OrderedWriters:
+        self.events, self.sessions, self.provenance = (c.__enter__() for c in self._contexts)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        for context in reversed(self._contexts):
+            context.__exit__(*exc)
+
+
+def ingest(ws: Workspace, args: argparse.Namespace) -> int:
+    datasets = load_datasets(ws)
+    config = datasets.get(DATASET)
+    root = ws.path(args.root) if args.root else config.root(TIER).path
+    shard = parse_shard(args.shard) if args.shard else None
+    metadata = read_metadata(root)
+    taxonomy = load_taxonomy(ws)
+    note_map = load_note_map(ws, taxonomy)
+    licence, licence_problem = _licence_constraints(ws, config.licence_note)
+    common: dict[str, Any] = {
+        "ingest_commit": provenance.ingest_commit(),
+        "tool_version": __version__,
+        "config_hashes": provenance.config_hashes(ws, CONFIG_FILES),
+        "licence": licence,
+    }
+    if args.date:
+        common["ingest_date"] = provenance.report_date(args.date).isoformat()
+    settings = IngestSettings(root, note_map, common, args.duration_tolerance)
+    performances = group_performances(metadata.rows, metadata.exclusions)
+    start, stop = shard_bounds(len(performances), *shard) if shard else (0, len(performances))
+    tasks = performances[start:stop]
+    owned = {pid for pid, _ in tasks}
+    first_shard = shard is None or shard[0] == 1
+    summary = Summary(metadata.kind, rows=sum(len(rows) for _, rows in tasks))
+    for exclusion in metadata.exclusions:
+        if exclusion.performance_id in owned or (exclusion.performance_id is None and first_shard):
+            summary.exclusions.append(exclusion)
+            summary.rows += 1
+    if licence_problem:
+        summary.warnings.append(licence_problem)
+    targets, final = _targets(ws, args, shard)
+    jobs = args.jobs or os.cpu_count() or 1
+    progress = _progress_enabled()
+    with _OrderedWriters(targets) as out:
+        for done, result in enumerate(run_performances(tasks, settings, jobs), start=1):
+            out.events.write(result.events)
+            if result.session is not None:
+                out.sessions.write(dumps_row(result.session) + b"\n")
+            for row in result.provenance_rows:
+                out.provenance.write(dumps_row(row) + b"\n")
+            summary.add(result)
+            if progress:
+                print(f"\r{DATASET}: {done}/{len(tasks)} performances", end="", file=sys.stderr, flush=True)
+    if progress:
+        print(file=sys.stderr)
+    _record_lineage(ws, config.group, targets, final, shard, _regenerate_argv(ws, args, final),
+                    root_fingerprint(root, metadata), licence_note=config.licence_note)
+    for exclusion in summary.exclusions:
+        print(exclusion.render(), file=sys.stderr)
+    for warning in summary.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    for line in summary.lines():
+        print(line)
+    return EXIT_FINDINGS if summary.exclusions else EXIT_OK
+
+
+def _record_lineage(
+    ws: Workspace,
+    group: str,
+    targets: Targets,
+    final: Targets,
+    shard: tuple[int, int] | None,
+    argv: list[str],
+    fingerprint: str,
+    licence_note: str,
+) -> None:
+    inputs = [ws.configs / name for name in CONFIG_FILES]
+    if ws.path(licence_note).is_file():
+        inputs.append(ws.path(licence_note))
+    external = {f"{DATASET}_root": fingerprint}
+    pairs = ((targets.events, final.events), (targets.sessions, final.sessions), (targets.provenance, final.provenance))
+    for written, artifact in pairs:
+        if shard is None:
+            lineage.record(ws, group, written, argv, inputs=inputs, external_inputs=external)
+            continue
+        write_json(
+            shard_sidecar(written),
+            {
+                "kind": "drumgate-shard",
+                "shard": shard[0],
+                "shards": shard[1],
+                "group": group,
+                "target": ws.rel(artifact),
+                "argv": argv,
+                "inputs": [ws.rel(p) for p in inputs],
+                "external_inputs": external,
+            },
+        )
+
+
+def shard_sidecar(path: Path) -> Path:
+    return path.with_name(path.name + ".shard.json")
+
+
+# ---------------------------------------------------------------- CLI
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--root", default=None, help="dataset root holding the CSV (default: the configured egmd root)")
+    parser.add_argument("--output", default=None, help="events JSONL (default data/manifests/egmd_events.jsonl)")
+    parser.add_argument("--provenance", default=None,
+                        help="provenance JSONL (default data/provenance/egmd_provenance.jsonl)")
+    parser.add_argument("--sessions", default=None,
+                        help="sessions inventory JSONL (default data/manifests/egmd_sessions.jsonl)")
+    parser.add_argument("--shard", default=None, metavar="I/N",
+                        help="process the I-th of N contiguous blocks of performances (1-based); join with merge")
+    parser.add_argument("--jobs", type=int, default=0, help="worker processes (default: all cores)")
+    parser.add_argument("--duration-tolerance", type=float, default=DEFAULT_DURATION_TOLERANCE_S,
+                        help="allowed MIDI/audio length difference in seconds (default 2)")
+    parser.add_argument("--date", default=None, help="YYYY-MM-DD recorded as the ingest date in provenance rows")
+
+
+def run(args: argparse.Namespace) -> int:
+    return ingest(cli.workspace_from(args), args)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return cli.run_module(sys.modules[__name__], argv, prog="python -m ingest.egmd")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
