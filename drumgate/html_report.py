@@ -119,7 +119,7 @@ def velocity_chart(histogram: Mapping[str, Any]) -> dict[str, Any]:
 def _top_sessions(sessions: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
     ordered = sorted(sessions.items(), key=lambda item: (-item[1]["events"], item[0]))
     rows = [{"id": sid, "events": _fmt(entry["events"]), "split": entry["split"]} for sid, entry in ordered[:MAX_ROWS]]
-    return {"rows": rows, "hidden": max(0, len(ordered) - MAX_ROWS), "total": len(ordered)}
+    return {"rows": rows, "hidden": max(0, len(ordered) - MAX_ROWS), "total": _fmt(len(ordered))}
 
 
 def _gates(report: Mapping[str, Any]) -> list[dict[str, Any]]:

@@ -1,0 +1,142 @@
+"""`drumgate health` / `python -m checks.health`: outputs, exit codes, messages, lineage."""
+
+from __future__ import annotations
+
+import gzip
+import json
+
+import pytest
+
+from checks import health as health_cmd
+from drumgate.fixtures.health_events import event, event_rows, session_rows
+from drumgate.jsonio import read_json, write_jsonl
+from drumgate.lineage import check as lineage_check
+from drumgate.lineage import read_lock
+from drumgate.workspace import Workspace
+
+
+def _write_corpus(workspace: Workspace, events: int = 3000) -> None:
+    write_jsonl(workspace.events_manifest("egmd"), event_rows(events, sessions=20, seed=3))
+    write_jsonl(workspace.sessions_manifest("egmd"), session_rows(20, seed=3))
+
+
+def test_passing_report_writes_json_html_and_lineage(workspace: Workspace, capsys: pytest.CaptureFixture) -> None:
+    _write_corpus(workspace)
+    code = health_cmd.main(["--events", "data/manifests/egmd_events.jsonl", "--date", "2024-05-01"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    json_path = workspace.health_report("egmd", "20240501")
+    html_path = workspace.health_report("egmd", "20240501", "html")
+    report = read_json(json_path)
+    assert report["status"] == "pass"
+    assert report["source"] == {
+        "events": "data/manifests/egmd_events.jsonl",
+        "sessions": "data/manifests/egmd_sessions.jsonl",
+    }
+    assert report["totals"]["events"] == 3000
+    assert html_path.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    assert "egmd: 3000 events, 20 sessions" in out
+    lock = read_lock(workspace, "egmd")
+    entry = lock["artifacts"]["reports/health/egmd_20240501.json"]
+    assert entry["command"] == (
+        "drumgate health --events data/manifests/egmd_events.jsonl --dataset egmd "
+        "--sessions data/manifests/egmd_sessions.jsonl --output reports/health/egmd_20240501.json "
+        "--html-output reports/health/egmd_20240501.html --date 2024-05-01"
+    )
+    assert "data/manifests/egmd_events.jsonl" in entry["inputs"]
+    assert "configs/technique_taxonomy.json" in entry["inputs"]
+    assert "reports/health/egmd_20240501.html" in lock["artifacts"]
+    assert lineage_check(workspace, "egmd") == []
+
+
+def test_rerun_is_byte_identical(workspace: Workspace) -> None:
+    _write_corpus(workspace, 500)
+    argv = ["--events", "data/manifests/egmd_events.jsonl", "--date", "2024-05-01", "--vocabulary", "adtof5"]
+    health_cmd.main(argv)
+    first = [workspace.health_report("egmd", "20240501", ext).read_bytes() for ext in ("json", "html")]
+    health_cmd.main(argv)
+    second = [workspace.health_report("egmd", "20240501", ext).read_bytes() for ext in ("json", "html")]
+    assert first == second
+
+
+def test_failing_gate_exits_1_and_names_each_gate(workspace: Workspace, capsys: pytest.CaptureFixture) -> None:
+    _write_corpus(workspace)
+    code = health_cmd.main(
+        [
+            "--events",
+            "data/manifests/egmd_events.jsonl",
+            "--date",
+            "2024-05-01",
+            "--require-class",
+            "clap",
+            "--require-technique",
+            "rimshot=100000",
+        ]
+    )
+    _, err = capsys.readouterr()
+    assert code == 1
+    report = read_json(workspace.health_report("egmd", "20240501"))
+    rimshots = report["techniques"]["rimshot"]
+    assert err.splitlines() == [
+        "min_class_events[clap]: observed 0 vs threshold 1",
+        f"min_technique_events[rimshot]: observed {rimshots} vs threshold 100000",
+    ]
+
+
+def test_gzip_events_explicit_dataset_outputs_and_json(
+    workspace: Workspace, tmp_path, capsys: pytest.CaptureFixture
+) -> None:
+    events = tmp_path / "shard.jsonl.gz"
+    write_jsonl(events, [event("a", "kick", index=i) for i in range(60)] + [event("b", "snare", "test")])
+    out_json = tmp_path / "out" / "r.json"
+    code = health_cmd.main(
+        ["--events", str(events), "--dataset", "musdb_hq", "--output", str(out_json), "--json", "--date", "2024-01-02"]
+    )
+    out, _ = capsys.readouterr()
+    assert code == 1
+    printed = json.loads(out)
+    assert printed == read_json(out_json)
+    assert printed["dataset"] == "musdb_hq"
+    assert (tmp_path / "out" / "r.html").is_file()
+    assert gzip.open(events).read(1) == b"{"
+
+
+def test_dataset_cannot_be_inferred(workspace: Workspace, tmp_path, capsys: pytest.CaptureFixture) -> None:
+    events = tmp_path / "events.jsonl"
+    write_jsonl(events, [event()])
+    assert health_cmd.main(["--events", str(events)]) == 2
+    assert "cannot tell the dataset from the file name" in capsys.readouterr().err
+
+
+def test_malformed_rows_give_path_line_and_exit_2(workspace: Workspace, capsys: pytest.CaptureFixture) -> None:
+    path = workspace.events_manifest("egmd")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    good = json.dumps(event())
+    missing_label = json.dumps({k: v for k, v in event().items() if k != "label"})
+    path.write_text("\n".join([good, "{not json", good, missing_label, good]) + "\n", encoding="utf-8")
+    code = health_cmd.main(["--events", "data/manifests/egmd_events.jsonl", "--date", "2024-05-01"])
+    err = capsys.readouterr().err.splitlines()
+    assert code == 2
+    assert err[0].startswith(f"{path}:2: invalid JSON")
+    assert err[1].startswith(f"{path}:4: event row lacks field 'label'")
+    assert not workspace.health_report("egmd", "20240501").exists()
+
+
+def test_bad_requirement_and_missing_file(workspace: Workspace, capsys: pytest.CaptureFixture) -> None:
+    _write_corpus(workspace, 100)
+    events = "data/manifests/egmd_events.jsonl"
+    assert health_cmd.main(["--events", events, "--require-class", "kick=lots"]) == 2
+    assert "N must be a whole number" in capsys.readouterr().err
+    assert health_cmd.main(["--events", "data/manifests/cambridge_events.jsonl"]) == 2
+    assert "file not found" in capsys.readouterr().err
+    assert health_cmd.main(["--events", events, "--vocabulary", "nope"]) == 2
+    assert "unknown vocabulary 'nope'" in capsys.readouterr().err
+
+
+def test_console_script_dispatches_to_health(workspace: Workspace, capsys: pytest.CaptureFixture) -> None:
+    from drumgate import cli
+
+    _write_corpus(workspace, 500)
+    code = cli.main(["health", "--events", "data/manifests/egmd_events.jsonl", "--date", "2024-05-01", "--json"])
+    assert code == 0
+    assert json.loads(capsys.readouterr().out)["kind"] == "health"
