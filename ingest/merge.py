@@ -1,0 +1,132 @@
+"""Join shard outputs into the file one unsharded run writes, byte for byte.
+
+An ingestor run with `--shard I/N` writes each artifact as `<name>.shard-I-of-N.jsonl[.gz]` plus
+a sidecar `<that file>.shard.json` naming the shard, the unsharded target, the artifact group,
+the regenerate command and the lineage inputs. Because every ingestor orders its rows by a key
+that shards split into contiguous blocks, the target is the shards' lines concatenated in shard
+order. `merge` checks that shards 1..N of each target are all present and agree on the command
+and inputs, writes the target atomically and records its lineage as the unsharded run would.
+Works for any dataset's JSONL shards.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import sys
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from drumgate import cli, lineage
+from drumgate.errors import EXIT_OK, DrumgateError
+from drumgate.fsutil import atomic_writer
+from drumgate.jsonio import is_gzip_path, parse_line, read_json
+from drumgate.workspace import Workspace
+
+SIDECAR_SUFFIX = ".shard.json"
+AGREEING_FIELDS = ("group", "argv", "inputs", "external_inputs", "shards")
+
+
+@dataclass(frozen=True)
+class Shard:
+    path: Path
+    meta: dict[str, Any]
+
+    @property
+    def index(self) -> int:
+        return int(self.meta["shard"])
+
+
+def read_shard(path: Path) -> Shard:
+    sidecar = path.with_name(path.name + SIDECAR_SUFFIX)
+    if not path.is_file():
+        raise DrumgateError("shard file not found", path=path)
+    if not sidecar.is_file():
+        raise DrumgateError("no shard sidecar beside this file", path=path,
+                            hint=f"expected {sidecar.name}, written by an ingest run with --shard")
+    meta = read_json(sidecar)
+    if not isinstance(meta, dict) or meta.get("kind") != "drumgate-shard":
+        raise DrumgateError("not a drumgate shard sidecar", path=sidecar)
+    for key in ("shard", "shards", "target"):
+        if key not in meta:
+            raise DrumgateError(f"shard sidecar lacks {key!r}", path=sidecar)
+    return Shard(path, meta)
+
+
+def group_by_target(shards: Sequence[Shard]) -> dict[str, list[Shard]]:
+    """Shards per target in shard order; every target needs exactly shards 1..N, agreeing."""
+    groups: dict[str, list[Shard]] = {}
+    for shard in shards:
+        groups.setdefault(shard.meta["target"], []).append(shard)
+    for target, members in groups.items():
+        members.sort(key=lambda s: s.index)
+        first = members[0].meta
+        for member in members[1:]:
+            for key in AGREEING_FIELDS:
+                if member.meta.get(key) != first.get(key):
+                    raise DrumgateError(f"shards of {target} disagree on {key}", path=member.path,
+                                        hint="re-run every shard from the same inputs and command")
+        indexes = [s.index for s in members]
+        expected = list(range(1, int(first["shards"]) + 1))
+        if indexes != expected:
+            missing = sorted(set(expected) - set(indexes))
+            duplicated = sorted({i for i in indexes if indexes.count(i) > 1})
+            detail = f"missing {missing}" if missing else f"given twice {duplicated}"
+            raise DrumgateError(f"incomplete shard set for {target}: {detail}", path=members[0].path)
+    return groups
+
+
+def _lines(path: Path) -> Iterator[bytes]:
+    opener: Any = gzip.open if is_gzip_path(path) else open
+    with opener(path, "rb") as handle:
+        for line_no, raw in enumerate(handle, start=1):
+            if not raw.strip():
+                continue
+            parse_line(raw, path, line_no)
+            yield raw if raw.endswith(b"\n") else raw + b"\n"
+
+
+def merge_target(ws: Workspace, target: Path, members: Sequence[Shard], record_lineage: bool) -> int:
+    count = 0
+    with atomic_writer(target) as handle:
+        sink: Any = gzip.GzipFile(filename="", mode="wb", fileobj=handle, mtime=0) if is_gzip_path(target) else handle
+        for member in members:
+            for line in _lines(member.path):
+                sink.write(line)
+                count += 1
+        if sink is not handle:
+            sink.close()
+    meta = members[0].meta
+    if record_lineage and meta.get("group"):
+        lineage.record(ws, meta["group"], target, meta["argv"], inputs=meta.get("inputs", []),
+                       external_inputs=meta.get("external_inputs") or None)
+    return count
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("shards", nargs="+", help="shard JSONL files (each with its .shard.json sidecar)")
+    parser.add_argument("--output", default=None,
+                        help="write here instead of the sidecars' target (only when the shards have one target)")
+    parser.add_argument("--no-lineage", action="store_true", help="do not record the merged file in the lock")
+
+
+def run(args: argparse.Namespace) -> int:
+    ws = cli.workspace_from(args)
+    groups = group_by_target([read_shard(Path(p)) for p in args.shards])
+    if args.output and len(groups) > 1:
+        raise DrumgateError(f"--output given but the shards have {len(groups)} targets: {', '.join(sorted(groups))}")
+    for target, members in sorted(groups.items()):
+        destination = ws.path(args.output) if args.output else ws.path(target)
+        rows = merge_target(ws, destination, members, record_lineage=not args.no_lineage and not args.output)
+        print(f"{ws.rel(destination)}: {rows} rows from {len(members)} shards")
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return cli.run_module(sys.modules[__name__], argv, prog="python -m ingest.merge")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
