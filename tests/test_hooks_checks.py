@@ -1,0 +1,297 @@
+"""Each hook's main([...]) on real broken files: exit code and the one-line message with its fix."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import pytest
+
+from checks import check_checksums, check_licences, check_schema, check_taxonomy
+from drumgate.jsonio import dumps_row
+from tests.hooks_support import crash_event, event, make_workspace, write_group
+
+EVENTS = "data/manifests/egmd_events.jsonl"
+LFS_POINTER = b"version https://git-lfs.github.com/spec/v1\noid sha256:" + b"a" * 64 + b"\nsize 12345\n"
+
+
+@pytest.fixture
+def ws(tmp_path, monkeypatch):
+    workspace = make_workspace(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DRUMGATE_CACHE_DIR", str(tmp_path / ".cache"))
+    return workspace
+
+
+def write_lines(path: Path, lines: list[bytes]) -> str:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"".join(line + b"\n" for line in lines))
+    return path.as_posix()
+
+
+def run_hook(module, argv, capsys):
+    code = module.main(argv)
+    return code, capsys.readouterr().err
+
+
+def test_schema_accepts_a_sound_group(ws, capsys):
+    paths = write_group(ws)
+    names = [ws.rel(p) for p in paths.values()]
+    assert run_hook(check_schema, names, capsys) == (0, "")
+
+
+def test_schema_reports_every_bad_line_and_keeps_neighbours(ws, capsys):
+    good = dumps_row(event(0))
+    lines = [
+        good,
+        b'{"event_id": "x", ',
+        dumps_row(event(2)).replace(b'"onset_s":0.5', b'"onset_s":NaN'),
+        b'{"label":"kick","label":"snare"}',
+        dumps_row(event(4, velocity="loud")),
+        dumps_row(event(5, onset_s=-1.0)),
+        good,
+    ]
+    write_lines(ws.root / EVENTS, lines)
+    code, err = run_hook(check_schema, [EVENTS], capsys)
+    assert code == 1
+    out = err.splitlines()
+    assert any(line.startswith(f"{EVENTS}:2: invalid JSON") for line in out)
+    assert any(line.startswith(f"{EVENTS}:3: invalid JSON: NaN or Infinity") for line in out)
+    assert any(line.startswith(f"{EVENTS}:4: duplicate key 'label'") for line in out)
+    assert any(line.startswith(f"{EVENTS}:5: $.velocity: 'loud' is not of type") for line in out)
+    assert any(line.startswith(f"{EVENTS}:6: $.onset_s: -1.0 is less than the minimum of 0") for line in out)
+    assert not any(f"{EVENTS}:1:" in line or f"{EVENTS}:7:" in line for line in out)
+    assert all("(fix: " in line for line in out)
+
+
+def test_schema_fix_hint_is_the_recorded_command(ws, capsys):
+    write_group(ws)
+    write_lines(ws.root / EVENTS, [dumps_row(event(0, split="holdout"))])
+    code, err = run_hook(check_schema, [EVENTS], capsys)
+    assert code == 1
+    assert "$.split: 'holdout' is not one of" in err
+    assert "(fix: drumgate ingest egmd --output data/manifests/egmd_events.jsonl)" in err
+
+
+def test_schema_reads_gzip_manifests(ws, capsys):
+    path = ws.root / "data/manifests/egmd_events.jsonl.gz"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(gzip.compress(dumps_row(event(0)) + b"\n" + dumps_row(event(1, label=7)) + b"\n"))
+    code, err = run_hook(check_schema, ["data/manifests/egmd_events.jsonl.gz"], capsys)
+    assert code == 1
+    assert "egmd_events.jsonl.gz:2: $.label: 7 is not of type 'string'" in err
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (LFS_POINTER, "Git LFS pointer, not the manifest (fix: run git lfs pull)"),
+        (b"", "empty manifest (no rows)"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00", "binary content, not JSON lines"),
+    ],
+)
+def test_schema_on_unusable_manifests(ws, capsys, content, expected):
+    (ws.root / EVENTS).parent.mkdir(parents=True)
+    (ws.root / EVENTS).write_bytes(content)
+    code, err = run_hook(check_schema, [EVENTS], capsys)
+    assert code == 1
+    assert expected in err
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (LFS_POINTER, "LFS pointer, not the file (fix: run git lfs pull)"),
+        (b"", "empty file, expected a JSON document"),
+        (b'{"a": 1, "a": 2}', "duplicate key 'a'"),
+        (b'{"a": NaN}', "NaN is not valid JSON"),
+        (b"\x00\x01\x02", "binary content"),
+        (b'{"schema_version": 1, "group": "egmd"}', "$: 'artifacts' is a required property"),
+    ],
+)
+def test_schema_on_bad_lock_documents(ws, capsys, content, expected):
+    path = ws.root / "data/locks/egmd.lock.json"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(content)
+    code, err = run_hook(check_schema, ["data/locks/egmd.lock.json"], capsys)
+    assert code == 1
+    assert expected in err
+
+
+def test_schema_names_the_json_path_in_a_health_report(ws, capsys):
+    paths = write_group(ws)
+    report = json.loads(paths["health"].read_text())
+    report["totals"]["events"] = "five"
+    paths["health"].write_text(json.dumps(report))
+    code, err = run_hook(check_schema, [ws.rel(paths["health"])], capsys)
+    assert code == 1
+    assert "$.totals.events: 'five' is not of type 'integer'" in err
+    assert "edited" not in err and "(fix: drumgate health egmd --date 2024-01-05)" in err
+
+
+def test_taxonomy_accepts_aliases_and_dual_labels(ws, capsys):
+    write_lines(
+        ws.root / EVENTS,
+        [
+            dumps_row(event(0, label="bd")),
+            dumps_row(crash_event(1)),
+            dumps_row(event(2, label="sd", techniques=["rimshot"])),
+        ],
+    )
+    assert run_hook(check_taxonomy, [EVENTS], capsys) == (0, "")
+
+
+def test_taxonomy_findings(ws, capsys):
+    crash_without_dual = crash_event(3)
+    crash_without_dual["labels"] = []
+    lines = [
+        dumps_row(event(0, label="cowbel")),
+        dumps_row(event(1, techniques=["rimshot"])),
+        dumps_row(event(2, label="snare", techniques=["laser"])),
+        dumps_row(crash_without_dual),
+        dumps_row(event(4, label="crash", labels=["crash", "splash"], variant="mystery_crash")),
+        dumps_row(event(5, labels=["kick", "kick"])),
+        b"not json",
+        dumps_row(event(7, label="cowbel")),
+    ]
+    write_lines(ws.root / EVENTS, lines)
+    code, err = run_hook(check_taxonomy, [EVENTS], capsys)
+    assert code == 1
+    assert f"{EVENTS}:1: unknown label 'cowbel' (fix: use an id or alias" in err
+    assert f"{EVENTS}:2: technique 'rimshot' does not apply to class 'kick'" in err
+    assert f"{EVENTS}:3: unknown technique 'laser'" in err
+    assert f"{EVENTS}:4: crash variant 'crash_1' needs labels ['crash', 'crash'], found []" in err
+    assert f"{EVENTS}:5: crash variant 'mystery_crash' is not in configs/crash_dual_label.json" in err
+    assert f"{EVENTS}:6: labels ['kick', 'kick'] on a 'kick' event" in err
+    assert f"{EVENTS}:7: invalid JSON" in err
+    assert f"{EVENTS}:8: unknown label 'cowbel'" in err
+
+
+def test_taxonomy_blocks_an_unsound_taxonomy_file(ws, capsys):
+    path = ws.configs / "technique_taxonomy.json"
+    taxonomy = json.loads(path.read_text())
+    taxonomy["classes"][0]["parent"] = "no_such_class"
+    path.write_text(json.dumps(taxonomy))
+    code, err = run_hook(check_taxonomy, ["configs/technique_taxonomy.json"], capsys)
+    assert code == 1
+    assert "unknown parent 'no_such_class'" in err
+
+
+def test_taxonomy_on_lfs_pointer_and_empty(ws, capsys):
+    (ws.root / EVENTS).parent.mkdir(parents=True)
+    (ws.root / EVENTS).write_bytes(LFS_POINTER)
+    other = "data/manifests/cambridge_events.jsonl"
+    (ws.root / other).write_bytes(b"")
+    code, err = run_hook(check_taxonomy, [EVENTS, other], capsys)
+    assert code == 1
+    assert "LFS pointer" in err and "git lfs pull" in err
+    assert f"{other}: empty manifest" in err
+
+
+def test_checksums_accepts_a_sound_group(ws, capsys):
+    paths = write_group(ws)
+    code, err = run_hook(check_checksums, [ws.rel(paths["checksums"]), ws.rel(paths["provenance"])], capsys)
+    assert (code, err) == (0, "")
+
+
+def test_checksums_manifest_format_problems(ws, capsys):
+    write_group(ws)
+    sha = "a" * 64
+    bad = [
+        f"{sha}  primary/s1/b.wav",
+        f"{sha}  primary/s1/a.wav",
+        f"{sha}  primary/s1/a.wav",
+        f"{sha}  primary/../etc/passwd",
+        f"{sha}  /abs/path.wav",
+        f"{sha.upper()}  primary/s1/c.wav",
+        f"{sha} primary/s1/d.wav",
+    ]
+    manifest = ws.checksums("egmd")
+    manifest.write_text("\n".join(bad) + "\n")
+    code, err = run_hook(check_checksums, [ws.rel(manifest)], capsys)
+    assert code == 1
+    rel = ws.rel(manifest)
+    assert f"{rel}:2: entries are not sorted by path" in err
+    assert f"{rel}:3: duplicate entry (first on line 2)" in err
+    assert f"{rel}:4: path climbs out of its root with '..'" in err
+    assert f"{rel}:5: absolute path" in err
+    assert f"{rel}:6: not `<64 lowercase hex sha256>" in err
+    assert f"{rel}:7: not `<64 lowercase hex sha256>" in err
+
+
+def test_checksums_provenance_hash_must_match_the_manifest(ws, capsys):
+    paths = write_group(ws)
+    rows = [json.loads(line) for line in paths["provenance"].read_text().splitlines()]
+    rows[0]["source_files"][0]["sha256"] = "0" * 64
+    rows[0]["source_files"].append({"path": "s1/extra.wav", "sha256": "1" * 64, "bytes": 3})
+    paths["provenance"].write_bytes(b"".join(dumps_row(row) + b"\n" for row in rows))
+    code, err = run_hook(check_checksums, [ws.rel(paths["provenance"])], capsys)
+    assert code == 1
+    assert "provenance.jsonl:1: primary/s1/take.mid: sha256 000000000000... differs from the checksum manifest" in err
+    assert "s1/extra.wav: not in the checksum manifest data/archives/checksums/egmd.sha256" in err
+    assert "(fix: drumgate checksums generate egmd)" in err
+
+
+def test_checksums_verifies_changed_files_on_mounted_roots(ws, capsys):
+    paths = write_group(ws)
+    (ws.root / "data/raw/egmd/s1/take.wav").write_bytes(b"changed on disk")
+    code, err = run_hook(check_checksums, [ws.rel(paths["checksums"])], capsys)
+    assert code == 1
+    assert "egmd.sha256:2: primary/s1/take.wav: file on disk has sha256" in err
+    assert "drumgate checksums generate egmd --update" in err
+
+
+def test_checksums_skips_offline_tiers_with_a_note(ws, capsys, monkeypatch):
+    paths = write_group(ws)
+    monkeypatch.setenv("DRUMGATE_EGMD_ROOT", str(ws.root / "unmounted_drive"))
+    code, err = run_hook(check_checksums, [ws.rel(paths["checksums"])], capsys)
+    assert code == 0
+    assert "note: egmd tier 'primary' is offline: 2 files not verified" in err
+
+
+def test_checksums_lfs_pointer_and_binary(ws, capsys):
+    manifest = ws.checksums("egmd")
+    manifest.parent.mkdir(parents=True)
+    manifest.write_bytes(LFS_POINTER)
+    code, err = run_hook(check_checksums, [ws.rel(manifest)], capsys)
+    assert code == 1 and "LFS pointer" in err and "git lfs pull" in err
+    manifest.write_bytes(b"\x00\xff\xfe binary\n")
+    code, err = run_hook(check_checksums, [ws.rel(manifest)], capsys)
+    assert code == 1 and "egmd.sha256:1:" in err
+
+
+def test_checksums_full_tree_mode(ws, capsys):
+    write_group(ws)
+    assert check_checksums.main(["--all"]) == 0
+    (ws.root / "data/raw/egmd/s1/new.wav").write_bytes(b"unlisted")
+    assert check_checksums.main(["--all"]) == 1
+    assert "not in the manifest (primary/s1/new.wav)" in capsys.readouterr().err
+
+
+def test_licences_complete_missing_and_incomplete(ws, capsys):
+    write_group(ws)
+    assert run_hook(check_licences, [EVENTS], capsys) == (0, "")
+    (ws.root / "data/licenses/egmd.md").write_text("---\nlicence: CC BY 4.0\ncommercial_use: yes\n---\n")
+    code, err = run_hook(check_licences, [EVENTS], capsys)
+    assert code == 1
+    assert "data/licenses/egmd.md: licence note incomplete: no redistribution, attribution, source" in err
+    (ws.root / "data/licenses/egmd.md").unlink()
+    code, err = run_hook(check_licences, [EVENTS], capsys)
+    assert code == 1 and "licence note for egmd is missing (it has staged artifacts)" in err
+    (ws.root / "data/licenses/egmd.md").write_bytes(b"\x89\x00binary")
+    code, err = run_hook(check_licences, [EVENTS], capsys)
+    assert code == 1 and "egmd.md" in err and "Traceback" not in err
+
+
+def test_licences_combined_group_needs_every_mixed_dataset(ws, capsys):
+    (ws.root / "data/licenses/musdb_hq.md").unlink()
+    code, err = run_hook(check_licences, ["data/manifests/prod_combined_events.jsonl"], capsys)
+    assert code == 1
+    assert "licence note for musdb_hq is missing (prod_combined mixes it)" in err
+
+
+def test_hooks_ignore_files_they_do_not_guard(ws, capsys):
+    for module in (check_schema, check_taxonomy, check_checksums, check_licences):
+        assert run_hook(module, ["README.md", "drumgate/cli.py"], capsys) == (0, "")
