@@ -48,7 +48,10 @@ class ReportFile:
 
     @property
     def label(self) -> str:
-        return self.date or self.path.name.removesuffix(".json")
+        """The date, or the file stem; no `_`, so `<ds>_<base>_to_<head>` still parses."""
+        text = self.date or self.path.name.removesuffix(".json")
+        text = re.sub(r"[^0-9A-Za-z.-]+", "-", text)
+        return f"weights-{text}" if self.kind == "weights" else text
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -119,8 +122,7 @@ def resolve_pair(ws: Workspace, args: argparse.Namespace) -> tuple[ReportFile, R
 
 
 def output_stem(base: ReportFile, head: ReportFile) -> str:
-    key = f"{head.dataset}_weights" if head.kind == "weights" else head.dataset
-    return f"{key}_{base.label}_to_{head.label}"
+    return f"{head.dataset}_{base.label}_to_{head.label}"
 
 
 def regressions(diff: dict[str, Any]) -> list[str]:
@@ -153,7 +155,7 @@ def run(args: argparse.Namespace) -> int:
     stem = output_stem(base, head)
     json_out = ws.path(args.json) if args.json else ws.root / "reports" / "diffs" / f"{stem}.json"
     md_out = ws.path(args.markdown) if args.markdown else ws.root / "reports" / "diffs" / f"{stem}.md"
-    title = args.title or f"{head.dataset} {head.kind}: {base.label} → {head.label}"
+    title = args.title or f"{head.dataset} {head.kind}: {base.date or base.label} → {head.date or head.label}"
     write_json(json_out, diff)
     atomic_write_text(md_out, render_diff_markdown(diff, title))
     argv = ["diff", ws.rel(base.path), ws.rel(head.path), "--json", ws.rel(json_out), "--markdown", ws.rel(md_out)]

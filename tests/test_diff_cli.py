@@ -104,5 +104,5 @@ def test_weights_diff_gets_its_own_output_name(ws: Workspace) -> None:
     head = "reports/sampling/egmd_weights_20250302.json"
     code = diff_cli.main(["--workspace", str(ws.root), "--baseline", "auto", head])
     assert code == 0
-    md = (ws.root / "reports/diffs/egmd_weights_20250301_to_20250302.md").read_text(encoding="utf-8")
+    md = (ws.root / "reports/diffs/egmd_weights-20250301_to_weights-20250302.md").read_text(encoding="utf-8")
     assert "| `a` | 0.5 | 0.6 | +0.1 |" in md

@@ -1,0 +1,366 @@
+"""`drumgate combine`: the production manifest that blends every dataset, with its own gate.
+
+From each dataset's `data/manifests/<ds>_events.jsonl` present (in config order) it keeps the
+share given by `[combined] mix` in configs/datasets.toml, choosing events by a hash of their
+`event_id` (so the same events are kept on every run and a manifest that grows keeps its
+earlier picks), applies the crash dual-label map, and writes:
+
+- `data/manifests/prod_combined_events.jsonl`: rows keep their own `dataset`; `session_id`
+  becomes `<ds>:<session_id>` (unique across datasets) and `attributes.song_key` names the song;
+- `reports/health/prod_combined_health_<YYYYMMDD>.json`: the health report under
+  `[combined.gates]`, whose leakage gate also counts **songs found in two datasets in different
+  splits** (the MUSDB18 / Cambridge overlap: 100 DSD songs are Cambridge sessions);
+  `unassigned` counts as a split, so a song must be placed the same way everywhere;
+- `reports/sampling/prod_combined_weights.json` and a dated copy;
+- `data/provenance/prod_combined_provenance.jsonl`: one row per combined session carrying its
+  source dataset's licence constraints (from `data/licenses/<ds>.md`).
+
+Exit 0 when the combined gate passes, 1 when it fails or a crash variant is unmapped, 2 for bad
+input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import re
+import sys
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from drumgate import __version__, cli
+from drumgate.config import DatasetsConfig, load_datasets
+from drumgate.errors import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, DrumgateError
+from drumgate.health import compute_health, failing_gates
+from drumgate.jsonio import iter_jsonl, write_json, write_jsonl
+from drumgate.licences import read_licence_note
+from drumgate.provenance import config_hashes, ingest_commit, report_date
+from drumgate.report_io import ErrorCollector, record_lineage
+from drumgate.taxonomy import Taxonomy, load_taxonomy
+from drumgate.weights import compute_weights
+from drumgate.workspace import COMBINED, Workspace
+from ingest.crash_map import UnmappedVariant, map_row
+
+HASH_SPACE = 2**64
+DEFAULT_WEIGHTS_SCHEME = "effective"
+SONG_LEAK_KIND = "song"
+
+
+@dataclass
+class Source:
+    dataset: str
+    ratio: float
+    events: Path
+    sessions: Path | None
+    provenance: Path | None
+    licence_note: Path
+    events_read: int = 0
+    events_kept: int = 0
+
+
+@dataclass
+class CombineState:
+    """What the streaming write learns: song splits per dataset, unmapped variants, bad rows."""
+
+    song_splits: dict[str, dict[str, set[str]]] = field(default_factory=dict)
+    unmapped: dict[str, dict[str, int]] = field(default_factory=dict)
+    sessions: dict[str, str] = field(default_factory=dict)
+
+
+class CombineAborted(Exception):
+    """Raised inside the row stream so the atomic write leaves the previous manifest in place."""
+
+
+def keep_event(dataset: str, event_id: str, ratio: float) -> bool:
+    """Deterministic subsampling: the event's hash position in [0, 1) falls below the ratio."""
+    if ratio >= 1.0:
+        return True
+    if ratio <= 0.0:
+        return False
+    digest = hashlib.sha256(f"{dataset}\x00{event_id}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") / HASH_SPACE < ratio
+
+
+def plain_song_key(session_id: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", session_id.lower())
+
+
+class SongKeys:
+    """Song identity: an ingestor's `song_key`, else drumgate.overlap's, else the plain id."""
+
+    def __init__(self, ws: Workspace) -> None:
+        self._cache: dict[tuple[str, str], str] = {}
+        self._declared: dict[tuple[str, str], str] = {}
+        self._overlap: Any = None
+        self._overlap_config: Any = None
+        try:
+            from drumgate import overlap
+        except ImportError:
+            return
+        self._overlap = overlap
+        if (ws.configs / "musdb.json").is_file():
+            self._overlap_config = overlap.load_overlap_config(ws)
+        else:
+            self._overlap_config = overlap.OverlapConfig()
+
+    def declare(self, dataset: str, session_id: str, key: Any) -> None:
+        if isinstance(key, str) and key:
+            self._declared[(dataset, session_id)] = key
+
+    def key(self, dataset: str, session_id: str, row_attributes: Mapping[str, Any] | None = None) -> str:
+        declared = (row_attributes or {}).get("song_key")
+        if isinstance(declared, str) and declared:
+            return declared
+        place = (dataset, session_id)
+        if place not in self._cache:
+            self._cache[place] = self._declared.get(place) or self._derive(dataset, session_id)
+        return self._cache[place]
+
+    def _derive(self, dataset: str, session_id: str) -> str:
+        if self._overlap is not None:
+            return str(self._overlap.song_key(dataset, session_id, self._overlap_config))
+        return plain_song_key(session_id)
+
+
+def combined_session_id(dataset: str, session_id: str) -> str:
+    return f"{dataset}:{session_id}"
+
+
+def find_sources(ws: Workspace, config: DatasetsConfig) -> tuple[list[Source], list[str]]:
+    mix = config.combined.get("mix", {})
+    sources, skipped = [], []
+    for name, dataset in config.datasets.items():
+        ratio = float(mix.get(name, 0.0))
+        events = _existing(ws.events_manifest(name))
+        if ratio <= 0.0 or events is None:
+            why = "no mix share in [combined] mix" if ratio <= 0.0 else "no events manifest"
+            skipped.append(f"{name} ({why})")
+            continue
+        sessions = _existing(ws.sessions_manifest(name))
+        provenance = _existing(ws.provenance(name))
+        sources.append(Source(name, ratio, events, sessions, provenance, ws.path(dataset.licence_note)))
+    return sources, skipped
+
+
+def _existing(path: Path) -> Path | None:
+    for candidate in (path, path.with_name(path.name + ".gz")):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def combined_sessions(sources: Sequence[Source], songs: SongKeys, errors: ErrorCollector) -> list[dict[str, Any]]:
+    rows = []
+    for source in sources:
+        if source.sessions is None:
+            continue
+        sink = ErrorCollector(source.sessions)
+        for _, row in iter_jsonl(source.sessions, on_error=sink):
+            session_id = str(row.get("session_id", ""))
+            songs.declare(source.dataset, session_id, (row.get("attributes") or {}).get("song_key"))
+            rows.append({**row, "session_id": combined_session_id(source.dataset, session_id)})
+        errors.errors.extend(sink.errors)
+    return rows
+
+
+def combined_rows(
+    sources: Sequence[Source], taxonomy: Taxonomy, songs: SongKeys, state: CombineState, errors: ErrorCollector
+) -> Iterator[dict[str, Any]]:
+    for source in sources:
+        sink = ErrorCollector(source.events)
+        for _, row in iter_jsonl(source.events, on_error=sink):
+            source.events_read += 1
+            if not keep_event(source.dataset, str(row.get("event_id")), source.ratio):
+                continue
+            session_id = str(row.get("session_id"))
+            attributes = dict(row.get("attributes") or {})
+            song = songs.key(source.dataset, session_id, attributes)
+            attributes["song_key"] = song
+            combined = {**row, "session_id": combined_session_id(source.dataset, session_id), "attributes": attributes}
+            try:
+                combined = map_row(combined, taxonomy)
+            except UnmappedVariant as missing:
+                per_file = state.unmapped.setdefault(missing.variant, {})
+                per_file[str(source.events)] = per_file.get(str(source.events), 0) + 1
+                continue
+            split = str(row.get("split"))
+            state.song_splits.setdefault(song, {}).setdefault(source.dataset, set()).add(split)
+            state.sessions[combined["session_id"]] = source.dataset
+            source.events_kept += 1
+            yield combined
+        errors.errors.extend(sink.errors)
+    if state.unmapped or errors.errors:
+        raise CombineAborted
+
+
+def song_leaks(song_splits: Mapping[str, Mapping[str, set[str]]]) -> list[dict[str, Any]]:
+    """Songs present in two or more datasets whose splits disagree."""
+    leaks = []
+    for song, per_dataset in sorted(song_splits.items()):
+        splits = set().union(*per_dataset.values())
+        if len(per_dataset) > 1 and len(splits) > 1:
+            leaks.append(
+                {
+                    "kind": SONG_LEAK_KIND,
+                    "key": song,
+                    "splits": sorted(splits),
+                    "sources": sorted(f"{ds}:{split}" for ds, found in per_dataset.items() for split in found),
+                }
+            )
+    return leaks
+
+
+def add_song_leaks(report: dict[str, Any], leaks: list[dict[str, Any]]) -> None:
+    """Fold cross-dataset song leaks into the report's leakage list, leakage gate and status."""
+    report["leakage"] = report["leakage"] + leaks
+    for gate in report["gates"]:
+        if gate["name"] == "leakage":
+            gate["observed"] = len(report["leakage"])
+            gate["status"] = "pass" if gate["observed"] == 0 else "fail"
+    report["status"] = "fail" if any(g["status"] == "fail" for g in report["gates"]) else "pass"
+
+
+def licence_constraints(sources: Sequence[Source]) -> dict[str, dict[str, str]]:
+    return {source.dataset: read_licence_note(source.licence_note).constraints() for source in sources}
+
+
+def source_provenance(source: Source) -> dict[str, dict[str, Any]]:
+    if source.provenance is None:
+        return {}
+    return {str(row.get("session_id")): row for _, row in iter_jsonl(source.provenance)}
+
+
+def provenance_rows(ws: Workspace, sources: Sequence[Source], state: CombineState) -> Iterator[dict[str, Any]]:
+    licences = licence_constraints(sources)
+    commit = ingest_commit()
+    hashes = config_hashes(ws, ("datasets.toml", "crash_dual_label.json", "technique_taxonomy.json"))
+    for source in sources:
+        upstream = source_provenance(source)
+        prefix = f"{source.dataset}:"
+        for session in sorted(s for s in state.sessions if s.startswith(prefix)):
+            original = upstream.get(session[len(prefix) :], {})
+            yield {
+                "session_id": session,
+                "dataset": COMBINED,
+                "source_dataset": source.dataset,
+                "tier": original.get("tier", "combined"),
+                "source_files": original.get("source_files", []),
+                "ingest_commit": commit,
+                "tool_version": __version__,
+                "config_hashes": hashes,
+                "licence": licences[source.dataset],
+            }
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--date", default=None, help="report date YYYY-MM-DD (default SOURCE_DATE_EPOCH or today)")
+    parser.add_argument(
+        "--weights-scheme",
+        default=DEFAULT_WEIGHTS_SCHEME,
+        choices=("uniform", "inverse", "sqrt", "effective"),
+        help=f"class-rarity scheme of the combined weights (default {DEFAULT_WEIGHTS_SCHEME})",
+    )
+
+
+def _report_errors(errors: ErrorCollector) -> None:
+    for line in errors.lines():
+        print(line, file=sys.stderr)
+
+
+def _unmapped_lines(ws: Workspace, state: CombineState) -> list[str]:
+    lines = []
+    for variant, places in sorted(state.unmapped.items()):
+        where = ", ".join(f"{ws.rel(path)} ({count:,})" for path, count in sorted(places.items()))
+        lines.append(
+            f"configs/crash_dual_label.json: crash variant {variant!r} is not mapped: {where} "
+            "(add it under variants, then rerun drumgate combine)"
+        )
+    return lines
+
+
+def run(args: argparse.Namespace) -> int:
+    ws = cli.workspace_from(args)
+    config = load_datasets(ws)
+    date = report_date(args.date)
+    stamp = date.strftime("%Y%m%d")
+    sources, skipped = find_sources(ws, config)
+    if not sources:
+        raise DrumgateError(
+            "nothing to combine: no dataset has both an events manifest and a [combined] mix share",
+            path=config.path,
+            hint="run the ingestors first",
+        )
+    licence_constraints(sources)
+    taxonomy = load_taxonomy(ws)
+    songs = SongKeys(ws)
+    state = CombineState()
+    errors = ErrorCollector(ws.root)
+    sessions = combined_sessions(sources, songs, errors)
+    events_path = ws.events_manifest(COMBINED)
+    try:
+        write_jsonl(events_path, combined_rows(sources, taxonomy, songs, state, errors))
+    except CombineAborted:
+        _report_errors(errors)
+        for line in _unmapped_lines(ws, state):
+            print(line, file=sys.stderr)
+        print("combine: nothing written", file=sys.stderr)
+        return EXIT_USAGE if errors.errors else EXIT_FINDINGS
+    if errors.errors:
+        _report_errors(errors)
+        return EXIT_USAGE
+    argv = ["combine", "--date", date.isoformat(), "--weights-scheme", args.weights_scheme]
+    source_inputs = [s.events for s in sources] + [s.sessions for s in sources if s.sessions]
+    record_lineage(ws, COMBINED, events_path, argv, [s.events for s in sources])
+
+    report = compute_health(
+        ws, COMBINED, iter_jsonl(events_path), sessions, source={"events": ws.rel(events_path), "sessions": None}
+    )
+    add_song_leaks(report, song_leaks(state.song_splits))
+    report["licences"] = licence_constraints(sources)
+    report["mix"] = {
+        s.dataset: {"ratio": s.ratio, "events_read": s.events_read, "events_kept": s.events_kept} for s in sources
+    }
+    health_path = ws.root / "reports" / "health" / f"{COMBINED}_health_{stamp}.json"
+    write_json(health_path, report)
+    record_lineage(ws, COMBINED, health_path, argv, [events_path, *source_inputs])
+
+    weights = compute_weights(
+        ws, COMBINED, iter_jsonl(events_path), sessions, scheme=args.weights_scheme,
+        source={"events": ws.rel(events_path), "sessions": None},
+    )
+    weights_path = ws.root / "reports" / "sampling" / f"{COMBINED}_weights.json"
+    for path in (weights_path, ws.weights_report(COMBINED, stamp)):
+        write_json(path, weights)
+        record_lineage(ws, COMBINED, path, argv, [events_path, *source_inputs])
+
+    provenance_path = ws.provenance(COMBINED)
+    write_jsonl(provenance_path, provenance_rows(ws, sources, state))
+    notes = [s.licence_note for s in sources] + [s.provenance for s in sources if s.provenance]
+    record_lineage(ws, COMBINED, provenance_path, argv, [events_path, *notes])
+
+    _print_summary(ws, report, sources, skipped, [events_path, health_path, weights_path, provenance_path])
+    failures = failing_gates(report)
+    for line in failures:
+        print(line, file=sys.stderr)
+    return EXIT_FINDINGS if failures else EXIT_OK
+
+
+def _print_summary(
+    ws: Workspace, report: Mapping[str, Any], sources: Sequence[Source], skipped: Sequence[str], paths: Sequence[Path]
+) -> None:
+    kept = ", ".join(f"{s.dataset} {s.events_kept:,}/{s.events_read:,}" for s in sources)
+    passed = sum(1 for gate in report["gates"] if gate["status"] == "pass")
+    print(f"{COMBINED}: events kept {kept}; gates {passed}/{len(report['gates'])} pass -> {report['status'].upper()}")
+    if skipped:
+        print("left out: " + ", ".join(skipped))
+    print("wrote " + ", ".join(ws.rel(p) for p in paths))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return cli.run_module(sys.modules[__name__], argv, prog="python -m ingest.combine")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
