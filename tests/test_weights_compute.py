@@ -1,0 +1,142 @@
+"""Sampling weights: schemes, quotas, normalisation, rounding, determinism, class mass, CLI."""
+
+from __future__ import annotations
+
+import math
+
+import jsonschema
+import pytest
+
+from checks import weights as weights_cmd
+from drumgate.errors import DrumgateError
+from drumgate.fixtures.health_events import event, event_rows, numbered, session_rows
+from drumgate.jsonio import read_json, write_jsonl
+from drumgate.lineage import read_lock
+from drumgate.weights import class_weights, compute_weights, round_to_units
+from drumgate.workspace import Workspace
+
+
+def _rows() -> list[dict]:
+    rows = [event("common", "kick", item_id=f"c{i % 2}", index=i) for i in range(90)]
+    rows += [event("mixed", "kick", item_id="m0", index=i) for i in range(9)]
+    rows += [event("mixed", "ride", item_id="m1", index=i) for i in range(1)]
+    rows += [event("rare", "rd", item_id="r0", index=i) for i in range(9)]
+    return rows
+
+
+def _units(weights: dict[str, float]) -> int:
+    return sum(round(w * 10**12) for w in weights.values())
+
+
+@pytest.mark.parametrize("scheme", ["uniform", "inverse", "sqrt", "effective"])
+def test_weights_sum_to_one_validate_and_are_deterministic(workspace: Workspace, scheme: str) -> None:
+    first = compute_weights(workspace, "egmd", numbered(_rows()), scheme=scheme, beta=0.99)
+    second = compute_weights(workspace, "egmd", numbered(list(reversed(_rows()))), scheme=scheme, beta=0.99)
+    assert first == second
+    assert _units(first["weights"]) == 10**12
+    assert math.isclose(sum(first["weights"].values()), 1.0, abs_tol=1e-9)
+    assert math.isclose(sum(first["class_mass"].values()), 1.0, abs_tol=1e-9)
+    assert first["sessions"] == 3
+    assert scheme in first["description"] or scheme == "sqrt"
+    schema = read_json(workspace.schemas / "weights.schema.json")
+    jsonschema.Draft202012Validator(schema).validate(first)
+
+
+def test_uniform_scheme_with_equal_quota_gives_equal_sessions(workspace: Workspace) -> None:
+    doc = compute_weights(workspace, "egmd", numbered(_rows()), scheme="uniform")
+    assert doc["weights"] == {"common": 0.333333333334, "mixed": 0.333333333333, "rare": 0.333333333333}
+    assert doc["class_mass"] == {"kick": 0.633333333334, "ride": 0.366666666666}
+
+
+def test_inverse_scheme_favours_the_rare_class_exactly(workspace: Workspace) -> None:
+    doc = compute_weights(workspace, "egmd", numbered(_rows()), scheme="inverse")
+    # n_kick = 99, n_ride = 10 -> w ~ (1/99, 1/10) scaled to sum 2.
+    w_kick = (1 / 99) * 2 / (1 / 99 + 1 / 10)
+    w_ride = (1 / 10) * 2 / (1 / 99 + 1 / 10)
+    raw = {"common": w_kick, "mixed": (w_kick + w_ride) / 2, "rare": w_ride}
+    total = sum(raw.values())
+    for session_id, value in raw.items():
+        assert math.isclose(doc["weights"][session_id], value / total, abs_tol=1e-12)
+    assert doc["class_weights"] == {"kick": round(w_kick, 12), "ride": round(w_ride, 12)}
+    assert doc["weights"]["rare"] > doc["weights"]["mixed"] > doc["weights"]["common"]
+
+
+def test_effective_number_goes_from_uniform_to_inverse_with_beta() -> None:
+    counts = {"kick": 1000, "ride": 10}
+    assert class_weights(counts, "effective", 0.0) == {"kick": 1.0, "ride": 1.0}
+    near_inverse = class_weights(counts, "effective", 0.999999)
+    inverse = class_weights(counts, "inverse", 0.0)
+    assert math.isclose(near_inverse["ride"], inverse["ride"], rel_tol=1e-3)
+    beta = 0.99
+    expected = {name: (1 - beta) / (1 - beta**n) for name, n in counts.items()}
+    scale = 2 / sum(expected.values())
+    got = class_weights(counts, "effective", beta)
+    assert all(math.isclose(got[name], expected[name] * scale) for name in counts)
+
+
+def test_round_to_units_breaks_ties_by_key() -> None:
+    rounded = round_to_units({"b": 1.0, "a": 1.0, "c": 1.0})
+    assert rounded == {"a": 0.333333333334, "b": 0.333333333333, "c": 0.333333333333}
+
+
+def test_sqrt_duration_quota_uses_session_seconds(workspace: Workspace) -> None:
+    rows = [event("short", "kick"), event("long", "kick")]
+    sessions = [{"session_id": "short", "seconds": 100.0}, {"session_id": "long", "seconds": 400.0}]
+    doc = compute_weights(workspace, "egmd", numbered(rows), sessions, scheme="uniform", quota="sqrt_duration")
+    assert doc["weights"] == {"long": 0.666666666667, "short": 0.333333333333}
+    with pytest.raises(DrumgateError, match="needs each session's seconds"):
+        compute_weights(workspace, "egmd", numbered(rows), None, scheme="uniform", quota="sqrt_duration")
+
+
+def test_bad_beta_and_malformed_rows(workspace: Workspace) -> None:
+    with pytest.raises(DrumgateError, match="must be in"):
+        compute_weights(workspace, "egmd", numbered(_rows()), scheme="effective", beta=1.0)
+    rows = _rows()
+    del rows[3]["item_id"]
+    with pytest.raises(DrumgateError) as caught:
+        compute_weights(workspace, "egmd", numbered(rows), scheme="uniform")
+    assert caught.value.line == 4
+
+
+def test_cli_writes_default_output_with_lineage(workspace: Workspace, capsys: pytest.CaptureFixture) -> None:
+    write_jsonl(workspace.events_manifest("egmd"), event_rows(2000, sessions=12, seed=5))
+    write_jsonl(workspace.sessions_manifest("egmd"), session_rows(12, seed=5))
+    argv = [
+        "--events",
+        "data/manifests/egmd_events.jsonl",
+        "--group-by",
+        "session_id",
+        "--scheme",
+        "effective",
+        "--beta",
+        "0.99",
+        "--quota",
+        "sqrt_duration",
+        "--date",
+        "2024-05-01",
+    ]
+    assert weights_cmd.main(argv) == 0
+    out = workspace.weights_report("egmd", "20240501")
+    first = out.read_bytes()
+    assert weights_cmd.main(argv) == 0
+    assert out.read_bytes() == first
+    doc = read_json(out)
+    assert doc["parameters"] == {"beta": 0.99, "quota": "sqrt_duration", "rarity": "mean_class_weight_per_excerpt"}
+    assert doc["sessions"] == 12
+    entry = read_lock(workspace, "egmd")["artifacts"]["reports/sampling/egmd_weights_20240501.json"]
+    assert entry["command"] == (
+        "drumgate weights --events data/manifests/egmd_events.jsonl --group-by session_id --scheme effective "
+        "--beta 0.99 --quota sqrt_duration --dataset egmd --sessions data/manifests/egmd_sessions.jsonl "
+        "--output reports/sampling/egmd_weights_20240501.json --date 2024-05-01"
+    )
+    assert "12 sessions weighted" in capsys.readouterr().out
+
+
+def test_cli_malformed_row_gives_path_line(workspace: Workspace, capsys: pytest.CaptureFixture) -> None:
+    path = workspace.events_manifest("egmd")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text('{"session_id": "a", "item_id": "x", "label": "kick"}\n[1, 2]\n', encoding="utf-8")
+    code = weights_cmd.main(["--events", str(path), "--scheme", "uniform", "--date", "2024-05-01"])
+    assert code == 2
+    assert f"{path}:2: each line must be a JSON object" in capsys.readouterr().err
+    assert not workspace.weights_report("egmd", "20240501").exists()
