@@ -25,7 +25,7 @@ MOVERS_SHOWN = 5
 CHART_BARS = 8
 NAME_CHARS = 80
 DEEPDIFF_CAP = 8_000
-ESCAPED = frozenset("\\`*_{}[]()#+!|<>~$@&:\"'=%;")
+ESCAPED = frozenset("\\`*_{}[]#+!|<>~$@&:\"'=%;")
 SAFE_CHART_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 MINUS = "−"
 
@@ -174,20 +174,22 @@ def tally(status: str | None, gates: Mapping[str, Any], absent: bool) -> str:
     return f"{icon} {gates.get('passed', 0)}/{gates.get('total', 0)}"
 
 
-def gate_callouts(dataset: str, summary: Mapping[str, Any]) -> list[str]:
+def gate_callouts(dataset: str, summary: Mapping[str, Any], base_absent: bool = False) -> list[str]:
     gates = summary["gates"]
     lines = []
     for gate in gates["failing"]:
         comparison = gate_comparison(gate["name"], gate["observed"], gate["threshold"], passed=False)
-        was = f" (was {observed(gate['was'])})" if gate.get("was") is not None else ""
-        if gate.get("was_status") == "pass":
+        was = f" (was {observed(gate['was'])})" if gate.get("was") is not None and not base_absent else ""
+        if base_absent:
+            lines.append(f"❌ {esc(dataset)}: {code(gate['name'])} fails: {comparison}.")
+        elif gate.get("was_status") == "pass":
             lines.append(f"**❌ {esc(dataset)}: {code(gate['name'])} now fails: {comparison}**{was}.")
         elif gate.get("was_status") == "fail":
             lines.append(f"❌ {esc(dataset)}: {code(gate['name'])} still fails: {comparison}{was}.")
         else:
             lines.append(f"**❌ {esc(dataset)}: {code(gate['name'])} fails: {comparison}**.")
     for gate in gates["flipped"]:
-        if gate["head_status"] == "pass":
+        if gate["head_status"] == "pass" and not base_absent:
             comparison = gate_comparison(gate["name"], gate["head_observed"], gate["threshold"], passed=True)
             lines.append(
                 f"✅ {esc(dataset)}: {code(gate['name'])} now passes: {comparison} "
@@ -229,7 +231,7 @@ def dataset_callouts(entry: Mapping[str, Any]) -> list[str]:
         lines.append(f"⚠️ {name}: the events manifest is removed at head.")
     elif base.absent and not head.absent:
         lines.append(f"🆕 {name}: new events manifest at head.")
-    lines.extend(gate_callouts(entry["dataset"], entry["diff"]["summary"]))
+    lines.extend(gate_callouts(entry["dataset"], entry["diff"]["summary"], base.absent))
     if head.row_errors.count:
         lines.append(
             f"⚠️ {name}: {count(head.row_errors.count)} malformed row{'s' if head.row_errors.count != 1 else ''} "
@@ -240,7 +242,7 @@ def dataset_callouts(entry: Mapping[str, Any]) -> list[str]:
     if leaks:
         lines.append(f"⚠️ {name}: new split leakage: {names_list(leaks)}.")
     if base.licence is not None and head.licence is not None and base.licence != head.licence:
-        lines.append(f"⚠️ {name}: {licence_changes(base.licence, head.licence)}.")
+        lines.append(f"⚠️ {name}: licence {licence_changes(base.licence, head.licence)}.")
     unknown = summary["unknowns"]["labels"]["added"]
     if unknown:
         lines.append(f"⚠️ {name}: labels the taxonomy does not know: {names_list(unknown)}.")
@@ -332,7 +334,7 @@ def licence_line(entry: Mapping[str, Any]) -> str:
     if base.licence == head.licence:
         short = "; ".join(f"{label}: {esc(head.licence.get(key, ''), 60)}" for key, label in LICENCE_FIELDS[:3])
         return f"Licence constraints: unchanged ({short})."
-    return f"**{licence_changes(base.licence or {}, head.licence)}**"
+    return f"**Licence {licence_changes(base.licence or {}, head.licence)}**"
 
 
 def licence_changes(before: Mapping[str, str], after: Mapping[str, str]) -> str:
@@ -341,7 +343,7 @@ def licence_changes(before: Mapping[str, str], after: Mapping[str, str]) -> str:
         for key, label in LICENCE_FIELDS
         if before.get(key) != after.get(key)
     ]
-    return "licence constraints changed: " + " · ".join(changes)
+    return "constraints changed: " + " · ".join(changes)
 
 
 def chart(dataset: str, distribution: Mapping[str, Any]) -> list[str]:
