@@ -1,0 +1,145 @@
+"""`drumgate compare A.json B.json`: two datasets' class and technique shares side by side.
+
+For the Cambridge vs MUSDB cymbal/aux sanity check: each class, each top-level family (the
+taxonomy root of a class: cymbal, percussion, tom, ...) and each technique is shown as a share of
+all events on both sides, and flagged when one side covers it well (share >= `--min-share`) while
+the other barely does (share below it). Writes `reports/diffs/compare_<a>_vs_<b>.{json,md}` by
+default. Exit 0 (1 with `--strict` when something is flagged), 2 for unreadable reports.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from drumgate import cli, lineage
+from drumgate.errors import EXIT_FINDINGS, EXIT_OK, DrumgateError
+from drumgate.fsutil import atomic_write_text
+from drumgate.jsonio import read_json, write_json
+from drumgate.mdrender import render_template
+from drumgate.report_io import CONFIG_INPUTS, artifact_group, inside
+from drumgate.taxonomy import Taxonomy, load_taxonomy
+from drumgate.workspace import COMBINED, Workspace
+
+DEFAULT_MIN_SHARE = 0.01
+SHARE_DIGITS = 6
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("reports", nargs=2, type=Path, metavar="REPORT", help="two health reports (A.json B.json)")
+    parser.add_argument("--markdown", type=Path, default=None, help="Markdown output (default reports/diffs/...md)")
+    parser.add_argument("--json", type=Path, default=None, help="JSON output (default reports/diffs/...json)")
+    parser.add_argument(
+        "--min-share",
+        type=float,
+        default=DEFAULT_MIN_SHARE,
+        help=f"share of all events under which a side 'barely covers' a class (default {DEFAULT_MIN_SHARE})",
+    )
+    parser.add_argument("--strict", action="store_true", help="exit 1 when a class or technique is flagged")
+
+
+def load_health(path: Path) -> dict[str, Any]:
+    report = read_json(path)
+    if not isinstance(report, dict) or report.get("kind") != "health":
+        raise DrumgateError("not a drumgate health report", path=path, hint="compare two reports/health/*.json")
+    return report
+
+
+def family_counts(classes: Mapping[str, int], taxonomy: Taxonomy) -> dict[str, int]:
+    families: dict[str, int] = {}
+    for name, count in classes.items():
+        family = taxonomy.ancestors(name)[-1] if name in taxonomy.classes else name
+        families[family] = families.get(family, 0) + int(count)
+    return families
+
+
+def _share(count: int, total: int) -> float:
+    return round(count / total, SHARE_DIGITS) if total else 0.0
+
+
+def side_by_side(a: Mapping[str, int], b: Mapping[str, int], a_total: int, b_total: int, min_share: float) -> list:
+    rows = []
+    for name in sorted(set(a) | set(b)):
+        a_share, b_share = _share(int(a.get(name, 0)), a_total), _share(int(b.get(name, 0)), b_total)
+        low, high = sorted((a_share, b_share))
+        flag = None
+        if low < min_share <= high:
+            flag = "a_sparse" if a_share < b_share else "b_sparse"
+        rows.append(
+            {
+                "name": name,
+                "a": int(a.get(name, 0)),
+                "b": int(b.get(name, 0)),
+                "a_share": a_share,
+                "b_share": b_share,
+                "share_diff_pp": round((b_share - a_share) * 100, 4),
+                "flag": flag,
+            }
+        )
+    rows.sort(key=lambda r: (r["flag"] is None, -abs(r["share_diff_pp"]), r["name"]))
+    return rows
+
+
+def compare_reports(a: Mapping[str, Any], b: Mapping[str, Any], taxonomy: Taxonomy, min_share: float) -> dict:
+    if not 0.0 < min_share < 1.0:
+        raise DrumgateError(f"--min-share {min_share} must be between 0 and 1")
+    a_total, b_total = int(a["totals"]["events"]), int(b["totals"]["events"])
+    a_classes, b_classes = a.get("classes") or {}, b.get("classes") or {}
+    result = {
+        "schema_version": 1,
+        "kind": "compare",
+        "a": {"dataset": a.get("dataset"), "events": a_total},
+        "b": {"dataset": b.get("dataset"), "events": b_total},
+        "min_share": min_share,
+        "families": side_by_side(
+            family_counts(a_classes, taxonomy), family_counts(b_classes, taxonomy), a_total, b_total, min_share
+        ),
+        "classes": side_by_side(a_classes, b_classes, a_total, b_total, min_share),
+        "techniques": side_by_side(a.get("techniques") or {}, b.get("techniques") or {}, a_total, b_total, min_share),
+    }
+    result["flagged"] = [
+        {"table": table, "name": row["name"], "flag": row["flag"]}
+        for table in ("families", "classes", "techniques")
+        for row in result[table]
+        if row["flag"]
+    ]
+    return result
+
+
+def _group(ws: Workspace) -> str:
+    return artifact_group(ws, COMBINED)
+
+
+def run(args: argparse.Namespace) -> int:
+    ws = cli.workspace_from(args)
+    paths = [ws.path(p) for p in args.reports]
+    a, b = (load_health(p) for p in paths)
+    result = compare_reports(a, b, load_taxonomy(ws), args.min_share)
+    result["inputs"] = {"a": ws.rel(paths[0]), "b": ws.rel(paths[1])}
+    stem = f"compare_{a.get('dataset')}_vs_{b.get('dataset')}"
+    json_out = ws.path(args.json) if args.json else ws.root / "reports" / "diffs" / f"{stem}.json"
+    md_out = ws.path(args.markdown) if args.markdown else ws.root / "reports" / "diffs" / f"{stem}.md"
+    write_json(json_out, result)
+    atomic_write_text(md_out, render_template("compare.md.j2", c=result))
+    argv = ["compare", ws.rel(paths[0]), ws.rel(paths[1]), "--json", ws.rel(json_out), "--markdown", ws.rel(md_out)]
+    argv += ["--min-share", repr(args.min_share)]
+    if all(inside(ws, p) for p in [*paths, json_out, md_out]):
+        inputs = [*paths, *(ws.path(name) for name in CONFIG_INPUTS if ws.path(name).is_file())]
+        for out in (json_out, md_out):
+            lineage.record(ws, _group(ws), out, argv, inputs=inputs)
+    for item in result["flagged"]:
+        sparse = result["a" if item["flag"] == "a_sparse" else "b"]["dataset"]
+        print(f"{item['table']} {item['name']}: barely covered by {sparse} (< {args.min_share:.2%} of events)")
+    print(f"{len(result['flagged'])} flagged; wrote {ws.rel(json_out)} and {ws.rel(md_out)}")
+    return EXIT_FINDINGS if result["flagged"] and args.strict else EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return cli.run_module(sys.modules[__name__], argv, prog="python -m checks.compare")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
