@@ -15,7 +15,8 @@ How it works (details and measured accuracy in docs/musdb.md):
    difference is peak-picked (librosa's picker, a per-class `delta`), and each peak is moved to
    the nearest detected onset when one lies within `snap_s` (onset detection gives the better
    time, NMF gives the class).
-5. Confidence is the class's share of all template activations at the peak frame.
+5. Confidence is the class's share of all template activations at the peak frame; a class may
+   demand a minimum share (`min_share`: the snare template also catches kick-beater clicks).
 """
 
 from __future__ import annotations
@@ -62,6 +63,7 @@ class TranscribeParams:
     avg_s: float = 0.1
     wait_s: float = 0.05
     snap_s: float = 0.03
+    min_share: Mapping[str, float] = field(default_factory=lambda: {"snare": 0.25})
 
     @classmethod
     def from_mapping(cls, raw: Mapping[str, object]) -> TranscribeParams:
@@ -72,6 +74,8 @@ class TranscribeParams:
         values = dict(raw)
         if "deltas" in values:
             values["deltas"] = {**cls().deltas, **dict(values["deltas"])}  # type: ignore[arg-type]
+        if "min_share" in values:
+            values["min_share"] = dict(values["min_share"])  # type: ignore[arg-type]
         return cls(**values)  # type: ignore[arg-type]
 
 
@@ -232,6 +236,8 @@ def transcribe(
         for frame in _class_peaks(gains[index], chosen.deltas.get(name, 0.1), chosen):
             apex = int(min(len(frame_times) - 1, frame + 1))
             share = float(gains[index, apex] / total[apex])
+            if share < chosen.min_share.get(name, 0.0):
+                continue
             time_s, snapped = _snap(float(frame_times[frame]), onsets, chosen.snap_s)
             hits.append(
                 DrumHit(
