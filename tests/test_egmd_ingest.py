@@ -1,0 +1,175 @@
+"""`drumgate ingest egmd` end to end on generated E-GMD and GMD trees."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from drumgate import cli
+from drumgate.fixtures.egmd import make_egmd_corpus, write_gmd_tree
+from drumgate.jsonio import read_jsonl
+from ingest import egmd
+
+ARTIFACTS = ("data/manifests/egmd_events.jsonl", "data/manifests/egmd_sessions.jsonl",
+             "data/provenance/egmd_provenance.jsonl")
+
+
+@pytest.fixture
+def corpus(workspace):
+    return make_egmd_corpus(workspace.root / "data" / "raw" / "egmd", seed=11, performances=4, kits=2)
+
+
+def ingest(*extra: str) -> int:
+    return cli.main(["ingest", "egmd", "--jobs", "1", *extra])
+
+
+def snapshot(root: Path) -> dict[str, bytes]:
+    return {name: (root / name).read_bytes() for name in ARTIFACTS}
+
+
+def validate(workspace, name: str, schema: str) -> None:
+    validator = jsonschema.Draft202012Validator(json.loads((workspace.schemas / schema).read_text()))
+    for row in read_jsonl(workspace.root / name):
+        validator.validate(row)
+
+
+def test_ingest_writes_schema_valid_artifacts(workspace, corpus, capsys) -> None:
+    assert ingest() == 0
+    out = capsys.readouterr().out
+    assert "8 renders ingested, 0 excluded, 4 performances" in out and "events per class:" in out
+    validate(workspace, ARTIFACTS[0], "events.schema.json")
+    validate(workspace, ARTIFACTS[1], "sessions.schema.json")
+    validate(workspace, ARTIFACTS[2], "provenance.schema.json")
+    events = read_jsonl(workspace.root / ARTIFACTS[0])
+    expected = sum(sum(p.note_counts().values()) for p in corpus.performances) * 2
+    assert len(events) == expected
+    sessions = read_jsonl(workspace.root / ARTIFACTS[1])
+    assert [s["session_id"] for s in sessions] == sorted(p.performance_id for p in corpus.performances)
+    assert all(len(s["files"]) == 2 and s["status"] == "ok" for s in sessions)
+    assert {f["format"]["channels"] for s in sessions for f in s["files"]} == {1}
+    provenance = read_jsonl(workspace.root / ARTIFACTS[2])
+    assert len(provenance) == 8
+    assert provenance[0]["licence"]["licence"] == "CC BY 4.0"
+    assert set(provenance[0]["config_hashes"]) == {"technique_taxonomy.json", "crash_dual_label.json",
+                                                    "roland_note_map.json"}
+    lock = json.loads((workspace.root / "data/locks/egmd.lock.json").read_text())
+    assert set(ARTIFACTS) <= set(lock["artifacts"])
+    assert lock["artifacts"][ARTIFACTS[0]]["command"].startswith("drumgate ingest egmd --output")
+
+
+def test_second_run_changes_no_byte(workspace, corpus) -> None:
+    assert ingest() == 0
+    first = snapshot(workspace.root)
+    lock = (workspace.root / "data/locks/egmd.lock.json").read_bytes()
+    assert ingest() == 0
+    assert snapshot(workspace.root) == first
+    assert (workspace.root / "data/locks/egmd.lock.json").read_bytes() == lock
+
+
+def test_parallel_run_equals_serial(workspace, corpus) -> None:
+    assert ingest() == 0
+    serial = snapshot(workspace.root)
+    assert cli.main(["ingest", "egmd", "--jobs", "2"]) == 0
+    assert snapshot(workspace.root) == serial
+
+
+def test_shards_merge_into_the_single_run(workspace, corpus, capsys) -> None:
+    assert ingest() == 0
+    single = snapshot(workspace.root)
+    lock_single = json.loads((workspace.root / "data/locks/egmd.lock.json").read_text())
+    for name in ARTIFACTS:
+        (workspace.root / name).unlink()
+    shards = []
+    for index in (1, 2, 3):
+        assert ingest("--shard", f"{index}/3") == 0
+    for name in ARTIFACTS:
+        stem, ext = name.split(".", 1)
+        shards += [f"{stem}.shard-{i}-of-3.{ext}" for i in (3, 1, 2)]
+    assert cli.main(["merge", *shards]) == 0
+    assert snapshot(workspace.root) == single
+    lock = json.loads((workspace.root / "data/locks/egmd.lock.json").read_text())
+    assert lock["artifacts"] == lock_single["artifacts"]
+
+
+def test_merge_refuses_an_incomplete_set(workspace, corpus, capsys) -> None:
+    assert ingest("--shard", "1/2") == 0
+    assert cli.main(["merge", "data/manifests/egmd_events.shard-1-of-2.jsonl"]) == 2
+    assert "incomplete shard set" in capsys.readouterr().err
+
+
+def test_bad_rows_are_excluded_one_line_each(workspace, corpus, capsys) -> None:
+    root = corpus.root
+    rows = corpus.csv_path.read_text().splitlines()
+    (root / corpus.rows[0]["midi_filename"]).write_bytes(b"garbage, not midi")
+    (root / corpus.rows[2]["midi_filename"]).unlink()
+    rows.append(rows[4])
+    bad_split = rows[5]
+    for split in ("train", "validation", "test"):
+        bad_split = bad_split.replace(f",{split},", ",holdout,")
+    rows.append(bad_split)
+    corpus.csv_path.write_text("\n".join(rows) + "\n")
+    assert ingest() == 1
+    captured = capsys.readouterr()
+    lines = [line for line in captured.err.splitlines() if not line.startswith("warning:")]
+    assert any(line.startswith(corpus.rows[0]["midi_filename"] + ": not a MIDI file") for line in lines)
+    assert f"{corpus.rows[2]['midi_filename']}: MIDI file not found" in lines
+    assert any("duplicate row for" in line for line in lines)
+    assert any("split 'holdout'" in line for line in lines)
+    assert len(lines) == 4
+    assert "4 excluded" in captured.out
+    items = {r["item_id"] for r in read_jsonl(workspace.root / ARTIFACTS[0])}
+    assert len(items) == 6
+
+
+def test_missing_audio_and_split_disagreement_are_warnings(workspace, corpus, capsys) -> None:
+    (corpus.root / corpus.rows[1]["audio_filename"]).unlink()
+    text = corpus.csv_path.read_text()
+    original = corpus.rows[0]
+    other_split = "test" if original["split"] != "test" else "train"
+    line = next(x for x in text.splitlines() if original["midi_filename"] in x)
+    corpus.csv_path.write_text(text.replace(line, line.replace(f",{original['split']},", f",{other_split},")))
+    assert ingest() == 0
+    err = capsys.readouterr().err
+    assert "audio file not found" in err and "renders disagree on split" in err
+    sessions = {s["session_id"]: s for s in read_jsonl(workspace.root / ARTIFACTS[1])}
+    assert sessions[original["id"]]["status"] == "missing_audio"
+
+
+def test_gmd_crlf_tree_is_detected(workspace, tmp_path, capsys) -> None:
+    tree = write_gmd_tree(tmp_path / "groove", seed=5, performances=3)
+    assert b"\r\n" in tree.csv_path.read_bytes()
+    assert cli.main(["ingest", "egmd", "--root", str(tree.root), "--jobs", "1"]) == 0
+    assert "egmd (gmd): 3 rows" in capsys.readouterr().out
+    events = read_jsonl(workspace.root / ARTIFACTS[0])
+    assert {e["split"] for e in events} == {p.split for p in tree.performances}
+    assert all(e["source"]["file"].endswith(".mid") for e in events)
+
+
+def test_foreign_header_is_refused(workspace, tmp_path, capsys) -> None:
+    root = tmp_path / "foreign"
+    root.mkdir()
+    (root / "info.csv").write_text("title,artist,file\nx,y,z.mid\n")
+    assert cli.main(["ingest", "egmd", "--root", str(root)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.endswith("info.csv:1: foreign CSV header (3 columns: title,artist,file...) "
+                        "(expected the E-GMD 12-column or the GMD 11-column header)")
+    assert not (workspace.root / ARTIFACTS[0]).exists()
+
+
+def test_unknown_notes_are_reported_per_file(workspace, tmp_path, capsys) -> None:
+    make_egmd_corpus(workspace.root / "data/raw/egmd", seed=2, performances=2, kits=1, audio=False, unknown_note=99)
+    assert ingest() == 0
+    captured = capsys.readouterr()
+    assert "unmapped notes (note 99 x1)" in captured.err
+    assert "unknown notes: 99: 1" in captured.out
+
+
+def test_python_m_entry_point(workspace, corpus) -> None:
+    assert egmd.main(["--jobs", "1", "--output", "out/events.jsonl", "--provenance", "out/prov.jsonl",
+                      "--sessions", "out/sessions.jsonl"]) == 0
+    assert (workspace.root / "out/events.jsonl").stat().st_size > 0
+    shutil.rmtree(workspace.root / "out")

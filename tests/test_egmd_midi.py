@@ -1,0 +1,103 @@
+"""The fast MIDI reader agrees with mido and refuses damaged files with one clean line."""
+
+from __future__ import annotations
+
+import io
+import struct
+
+import mido
+import numpy as np
+import pytest
+
+from drumgate.errors import DrumgateError
+from drumgate.fixtures.egmd import midi_bytes, performance_score
+from drumgate.midi import parse_midi_bytes
+
+
+def mido_reference(data: bytes) -> dict[str, list]:
+    """Independent count with mido: note-on onsets, CC4 and polytouch, in seconds."""
+    now = 0.0
+    out: dict[str, list] = {"notes": [], "cc4": [], "touch": []}
+    for message in mido.MidiFile(file=io.BytesIO(data)):
+        now += message.time
+        if message.type == "note_on" and message.velocity > 0:
+            out["notes"].append((now, message.note, message.velocity))
+        elif message.type == "control_change" and message.control == 4:
+            out["cc4"].append((now, message.value))
+        elif message.type == "polytouch":
+            out["touch"].append((now, message.note, message.value))
+    return out
+
+
+def test_generated_performance_matches_mido() -> None:
+    data = midi_bytes(performance_score(np.random.default_rng(3), bars=3), bpm=117, kit_name="Kit")
+    perf = parse_midi_bytes(data)
+    ref = mido_reference(data)
+    assert perf.format == 0 and perf.ppq == 480
+    assert perf.note_pitch.tolist() == [n for _, n, _ in ref["notes"]]
+    assert perf.note_velocity.tolist() == [v for _, _, v in ref["notes"]]
+    np.testing.assert_allclose(perf.note_s, [t for t, _, _ in ref["notes"]], atol=1e-9)
+    assert perf.cc4_value.tolist() == [v for _, v in ref["cc4"]]
+    assert perf.aftertouch_value.tolist() == [v for _, _, v in ref["touch"]]
+    assert set(perf.note_channel.tolist()) == {9}
+    assert perf.note_off_count == perf.notes
+
+
+def test_format1_with_tempo_changes_matches_mido() -> None:
+    midi = mido.MidiFile(type=1, ticks_per_beat=96)
+    conductor = mido.MidiTrack([mido.MetaMessage("set_tempo", tempo=400_000, time=0),
+                                mido.MetaMessage("set_tempo", tempo=900_000, time=200),
+                                mido.MetaMessage("set_tempo", tempo=300_000, time=333)])
+    drums = mido.MidiTrack()
+    for k in range(40):
+        drums.append(mido.Message("note_on", channel=9, note=36 + k % 5, velocity=10 + k, time=37))
+        drums.append(mido.Message("note_on", channel=9, note=36 + k % 5, velocity=0, time=3))
+    midi.tracks.extend([conductor, drums])
+    buffer = io.BytesIO()
+    midi.save(file=buffer)
+    data = buffer.getvalue()
+    perf = parse_midi_bytes(data)
+    ref = mido_reference(data)
+    np.testing.assert_allclose(perf.note_s, [t for t, _, _ in ref["notes"]], atol=1e-9)
+    assert perf.note_pitch.tolist() == [n for _, n, _ in ref["notes"]]
+    assert perf.tempo_us.tolist() == [400_000, 900_000, 300_000]
+
+
+def smf(fmt: int, track_body: bytes, division: int = 480, tracks: int = 1) -> bytes:
+    header = b"MThd" + struct.pack(">IHHH", 6, fmt, tracks, division)
+    return header + b"MTrk" + struct.pack(">I", len(track_body)) + track_body
+
+
+NOTE = b"\x00\x99\x24\x64"
+EOT = b"\x00\xff\x2f\x00"
+
+
+@pytest.mark.parametrize(
+    ("data", "fragment"),
+    [
+        (b"not a midi file at all", "not a MIDI file"),
+        (b"RIFF\x00\x00\x00\x00RMIDdata", "RIFF-wrapped"),
+        (smf(2, NOTE + EOT), "format 2"),
+        (smf(0, b"\x00\xff\x51\x03\x00\x00\x00" + NOTE + EOT), "zero tempo"),
+        (smf(0, NOTE + EOT + NOTE), "after End of Track"),
+        (smf(0, NOTE + EOT)[:-3], "truncated"),
+        (smf(0, b"\x00\x24\x64" + EOT), "running status"),
+        (smf(0, NOTE + EOT, division=0xE728), "SMPTE"),
+        (smf(0, b"\x00\x99\x24\xe4" + EOT), "data byte"),
+    ],
+)
+def test_bad_files_raise_one_line(data: bytes, fragment: str) -> None:
+    with pytest.raises(DrumgateError) as caught:
+        parse_midi_bytes(data, "x.mid")
+    text = str(caught.value)
+    assert text.startswith("x.mid: ") and fragment in text and "\n" not in text
+
+
+def test_running_status_and_multibyte_delta() -> None:
+    body = b"\x00\x99\x24\x64" + b"\x81\x00\x26\x50" + b"\x00\xb9\x04\x33" + b"\x00\x99\x2a\x40" + EOT
+    data = smf(0, body)
+    perf = parse_midi_bytes(data)
+    ref = mido_reference(data)
+    assert perf.note_pitch.tolist() == [36, 38, 42]
+    np.testing.assert_allclose(perf.note_s, [t for t, _, _ in ref["notes"]])
+    assert perf.cc4_value.tolist() == [0x33]
