@@ -1,0 +1,191 @@
+"""`drumgate docs`: the dated health summary and the readiness plan's status block, from the reports.
+
+Reads the newest health report of every dataset (and of `prod_combined`) under reports/health/,
+the diff whose head is that report, the newest weights and the dataset comparisons, then writes
+`reports/health/<YYYY-MM-DD>-health-summary.md` and replaces the block between
+`<!-- drumgate:status:begin -->` and `<!-- drumgate:status:end -->` in DATASET_READINESS_PLAN.md
+(creating the plan, with its human-written sections around the block, when it is missing).
+Everything outside the block is left as the people who wrote it left it. Deterministic: the
+same reports and `--date` give the same bytes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import posixpath
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from markupsafe import Markup
+
+from drumgate import cli, lineage
+from drumgate.artifacts import classify
+from drumgate.errors import EXIT_OK, DrumgateError
+from drumgate.fsutil import atomic_write_text
+from drumgate.jsonio import read_json
+from drumgate.mdrender import gate_rule, render_template
+from drumgate.provenance import report_date
+from drumgate.report_io import artifact_group
+from drumgate.workspace import COMBINED, Workspace
+
+PLAN_NAME = "DATASET_READINESS_PLAN.md"
+BEGIN = "<!-- drumgate:status:begin -->"
+END = "<!-- drumgate:status:end -->"
+
+
+@dataclass(frozen=True)
+class Found:
+    """Workspace-relative paths of one dataset's newest artifacts."""
+
+    dataset: str
+    date: str
+    health: str
+    html: str | None
+    diff: str | None
+    weights: str | None
+
+
+def _relative_files(ws: Workspace, folder: str, pattern: str) -> list[str]:
+    return sorted(ws.rel(path) for path in (ws.root / folder).glob(pattern) if path.is_file())
+
+
+def _is_health_diff_to(art: Any, rel: str, dataset: str, date: str) -> bool:
+    return bool(art and art.kind == "diff_md" and art.group == dataset and rel.endswith(f"_to_{date}.md"))
+
+
+def newest_artifacts(ws: Workspace) -> list[Found]:
+    health: dict[str, tuple[str, str]] = {}
+    for rel in _relative_files(ws, "reports/health", "*.json"):
+        art = classify(rel)
+        if art and art.kind == "health" and art.group and art.date:
+            dataset = art.group
+            if dataset not in health or art.date > health[dataset][0]:
+                health[dataset] = (art.date, rel)
+    diffs = [(classify(rel), rel) for rel in _relative_files(ws, "reports/diffs", "*.md")]
+    weights: dict[str, tuple[str, str]] = {}
+    for rel in _relative_files(ws, "reports/sampling", "*.json"):
+        art = classify(rel)
+        if art and art.kind == "weights" and art.group:
+            stamp = art.date or ""
+            if art.group not in weights or stamp > weights[art.group][0]:
+                weights[art.group] = (stamp, rel)
+    found = []
+    for dataset, (date, rel) in sorted(health.items(), key=lambda item: (item[0] == COMBINED, item[0])):
+        html = rel.removesuffix(".json") + ".html"
+        diff = [d for art, d in diffs if _is_health_diff_to(art, d, dataset, date)]
+        found.append(
+            Found(
+                dataset,
+                date,
+                rel,
+                html if ws.path(html).is_file() else None,
+                diff[-1] if diff else None,
+                weights.get(dataset, ("", None))[1],
+            )
+        )
+    return found
+
+
+def _gates_line(report: Mapping[str, Any]) -> tuple[int, int]:
+    gates = report.get("gates") or []
+    return sum(1 for g in gates if g.get("status") == "pass"), len(gates)
+
+
+def dataset_entry(ws: Workspace, found: Found) -> dict[str, Any]:
+    report = read_json(ws.path(found.health))
+    if not isinstance(report, dict) or report.get("kind") != "health":
+        raise DrumgateError("not a drumgate health report", path=ws.path(found.health))
+    passed, total = _gates_line(report)
+    totals = report.get("totals") or {}
+    failing = [
+        {"name": g.get("name"), "rule": gate_rule(g.get("name"), g.get("observed"), g.get("threshold"))}
+        for g in report.get("gates") or []
+        if g.get("status") == "fail"
+    ]
+    date = found.date
+    return {
+        "dataset": found.dataset,
+        "date": f"{date[:4]}-{date[4:6]}-{date[6:]}",
+        "status": report.get("status"),
+        "passed": passed,
+        "total": total,
+        "events": totals.get("events"),
+        "sessions": totals.get("sessions"),
+        "hours": totals.get("hours"),
+        "failing": failing,
+        "licences": report.get("licences"),
+        "paths": {"health": found.health, "html": found.html, "diff": found.diff, "weights": found.weights},
+    }
+
+
+def link_from(folder: str, target: str | None) -> Markup | None:
+    """`target` (workspace-relative) as a relative link from `folder`, percent-encoded for Markdown."""
+    if target is None:
+        return None
+    return Markup(quote(posixpath.relpath(target, folder or ".")))
+
+
+def with_links(entries: Sequence[dict[str, Any]], folder: str) -> list[dict[str, Any]]:
+    return [{**e, "links": {k: link_from(folder, v) for k, v in e["paths"].items()}} for e in entries]
+
+
+def replace_block(text: str, block: str) -> str:
+    start, end = text.find(BEGIN), text.find(END)
+    if start == -1 or end == -1 or end < start:
+        return text.rstrip("\n") + "\n\n" + block
+    return text[:start] + block.rstrip("\n") + text[end + len(END) :]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--date", default=None, help="summary date YYYY-MM-DD (default SOURCE_DATE_EPOCH or today)")
+
+
+def run(args: argparse.Namespace) -> int:
+    ws = cli.workspace_from(args)
+    date = report_date(args.date).isoformat()
+    found = newest_artifacts(ws)
+    entries = [dataset_entry(ws, item) for item in found]
+    compares = _relative_files(ws, "reports/diffs", "compare_*.md")
+    summary_path = ws.root / "reports" / "health" / f"{date}-health-summary.md"
+    summary = render_template(
+        "health_summary.md.j2",
+        date=date,
+        entries=with_links(entries, "reports/health"),
+        compares=[{"name": Path(c).stem, "link": link_from("reports/health", c)} for c in compares],
+    )
+    atomic_write_text(summary_path, summary)
+    block = render_template(
+        "readiness_status.md.j2",
+        begin=BEGIN,
+        end=END,
+        date=date,
+        entries=with_links(entries, ""),
+        summary=ws.rel(summary_path),
+    )
+    plan_path = ws.root / PLAN_NAME
+    if plan_path.is_file():
+        plan = replace_block(plan_path.read_text(encoding="utf-8"), block)
+    else:
+        plan = render_template("readiness_plan.md.j2", block=block.rstrip("\n"))
+    if not plan_path.is_file() or plan_path.read_text(encoding="utf-8") != plan:
+        atomic_write_text(plan_path, plan)
+    inputs = [ws.path(p) for e in entries for p in e["paths"].values() if p] + [ws.path(c) for c in compares]
+    argv = ["docs", "--date", date]
+    group = artifact_group(ws, COMBINED)
+    for artifact in (summary_path, plan_path):
+        lineage.record(ws, group, artifact, argv, inputs=inputs)
+    failing = sum(1 for e in entries if e["status"] == "fail")
+    print(f"{len(entries)} dataset report(s), {failing} failing; wrote {ws.rel(summary_path)} and {PLAN_NAME}")
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return cli.run_module(sys.modules[__name__], argv, prog="python -m checks.docs")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
