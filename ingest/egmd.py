@@ -583,7 +583,7 @@ class _OrderedWriters:
 def ingest(ws: Workspace, args: argparse.Namespace) -> int:
     datasets = load_datasets(ws)
     config = datasets.get(DATASET)
-    root = ws.path(args.root) if args.root else config.root(TIER).path
+    root = Path(args.root).resolve() if args.root else config.root(TIER).path
     shard = parse_shard(args.shard) if args.shard else None
     metadata = read_metadata(root)
     taxonomy = load_taxonomy(ws)
