@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any
 
 from drumgate.config import load_datasets
@@ -35,27 +36,31 @@ GATE_ORDER = (
 
 EventRows = Iterable[tuple[int, Mapping[str, Any]]]
 ErrorSink = Callable[[DrumgateError], None]
-LabelKey = tuple[Any, Any, Any]
+LabelKey = tuple[Any, Any, Any, Any]
 PlaceKey = tuple[Any, Any, Any, Any]
 
 
 @dataclass
 class EventCounts:
-    """What the streaming pass keeps: counters keyed by tuples, plus each key's first line."""
+    """What the streaming pass keeps: counters keyed by tuples, plus each key's first line.
+
+    `labels` is keyed by (label, techniques, label_source, velocity): velocity has at most 129
+    values, so folding it in keeps the table small and saves a dict update per row.
+    """
 
     labels: dict[LabelKey, int] = field(default_factory=dict)
     places: dict[PlaceKey, int] = field(default_factory=dict)
-    velocities: dict[Any, int] = field(default_factory=dict)
     first_line: dict[Any, int] = field(default_factory=dict)
 
+    @property
+    def events(self) -> int:
+        return sum(self.labels.values())
 
-def _bump(table: dict[Any, int], first_line: dict[Any, int], kind: str, key: Any, line_no: int) -> None:
-    seen = table.get(key)
-    if seen is None:
-        table[key] = 1
-        first_line[(kind, key)] = line_no
-    else:
-        table[key] = seen + 1
+    def velocities(self) -> dict[Any, int]:
+        table: dict[Any, int] = {}
+        for (_, _, _, velocity), n in self.labels.items():
+            table[velocity] = table.get(velocity, 0) + n
+        return table
 
 
 def _row_error(exc: Exception, line_no: int) -> DrumgateError:
@@ -64,40 +69,38 @@ def _row_error(exc: Exception, line_no: int) -> DrumgateError:
     return DrumgateError(f"event row has a field of the wrong type ({exc})", line=line_no)
 
 
+ROW_FIELDS = itemgetter("label", "techniques", "label_source", "velocity", "session_id", "split", "item_id")
+
+
 def count_events(rows: EventRows, on_error: ErrorSink | None = None) -> EventCounts:
-    """The hot loop: three dict updates per row; validation happens later, once per distinct key.
+    """The hot loop: two dict updates per row; validation happens later, once per distinct key.
 
     All fields are read before any counter moves, so a row that fails leaves no partial counts.
     """
     counts = EventCounts()
-    labels, places, velocities, first_line = counts.labels, counts.places, counts.velocities, counts.first_line
-    labels_get, places_get, velocities_get = labels.get, places.get, velocities.get
+    labels, places, first_line = counts.labels, counts.places, counts.first_line
+    labels_get, places_get, fields = labels.get, places.get, ROW_FIELDS
     iterator = iter(rows)
     line_no = 0
     while True:
         try:
             for line_no, row in iterator:
-                techniques = row["techniques"]
-                label_key = (row["label"], tuple(techniques) if techniques else (), row["label_source"])
+                label, techniques, label_source, velocity, session_id, split, item_id = fields(row)
                 attributes = row.get("attributes")
-                performance = attributes.get("performance") if attributes else None
-                place_key = (row["session_id"], row["split"], row["item_id"], performance)
-                velocity = row["velocity"]
+                label_key = (label, tuple(techniques) if techniques else (), label_source, velocity)
+                place_key = (session_id, split, item_id, attributes.get("performance") if attributes else None)
                 seen = labels_get(label_key)
                 if seen is None:
-                    _bump(labels, first_line, "label", label_key, line_no)
+                    labels[label_key] = 1
+                    first_line[label_key] = line_no
                 else:
                     labels[label_key] = seen + 1
                 seen = places_get(place_key)
                 if seen is None:
-                    _bump(places, first_line, "place", place_key, line_no)
+                    places[place_key] = 1
+                    first_line[place_key] = line_no
                 else:
                     places[place_key] = seen + 1
-                seen = velocities_get(velocity)
-                if seen is None:
-                    _bump(velocities, first_line, "velocity", velocity, line_no)
-                else:
-                    velocities[velocity] = seen + 1
             return counts
         except (KeyError, TypeError, AttributeError) as exc:
             error = _row_error(exc, line_no)
@@ -111,13 +114,15 @@ def _malformed(message: str, line: int) -> DrumgateError:
 
 
 def _check_label_key(key: LabelKey, line: int) -> None:
-    label, techniques, label_source = key
+    label, techniques, label_source, velocity = key
     if not isinstance(label, str):
         raise _malformed(f"label must be a string, got {label!r}", line)
     if not isinstance(techniques, tuple) or not all(isinstance(t, str) for t in techniques):
         raise _malformed(f"techniques must be a list of strings, got {techniques!r}", line)
     if label_source not in LABEL_SOURCES:
         raise _malformed(f"label_source {label_source!r} is not one of {', '.join(LABEL_SOURCES)}", line)
+    if velocity is not None and (type(velocity) is not int or not 0 <= velocity <= 127):
+        raise _malformed(f"velocity must be an integer 0-127 or null, got {velocity!r}", line)
 
 
 def _check_place_key(key: PlaceKey, line: int) -> None:
@@ -132,25 +137,16 @@ def _check_place_key(key: PlaceKey, line: int) -> None:
         raise _malformed(f"attributes.performance must be a string, got {performance!r}", line)
 
 
-def _check_velocity(velocity: Any, line: int) -> None:
-    if velocity is None:
-        return
-    if type(velocity) is not int or not 0 <= velocity <= 127:
-        raise _malformed(f"velocity must be an integer 0-127 or null, got {velocity!r}", line)
-
-
 def validate_counts(counts: EventCounts, on_error: ErrorSink | None = None) -> None:
     """Check every distinct key once; bad keys are reported (or raised) and removed."""
-    checks: list[tuple[str, dict[Any, int], Callable[[Any, int], None]]] = [
-        ("label", counts.labels, _check_label_key),
-        ("place", counts.places, _check_place_key),
-        ("velocity", counts.velocities, _check_velocity),
+    checks: list[tuple[dict[Any, int], Callable[[Any, int], None]]] = [
+        (counts.labels, _check_label_key),
+        (counts.places, _check_place_key),
     ]
-    for kind, table, check in checks:
-        for key in sorted(table, key=lambda k: counts.first_line[(kind, k)]):
-            line = counts.first_line[(kind, key)]
+    for table, check in checks:
+        for key in sorted(table, key=counts.first_line.__getitem__):
             try:
-                check(key, line)
+                check(key, counts.first_line[key])
             except DrumgateError as err:
                 if on_error is None:
                     raise
@@ -190,7 +186,7 @@ def summarise_labels(counts: EventCounts, taxonomy: Taxonomy, vocabulary: str | 
     unknown_events = 0
     class_cache: dict[str, str | None] = {}
     technique_cache: dict[str, str | None] = {}
-    for (label, raw_techniques, source), n in counts.labels.items():
+    for (label, raw_techniques, source, _), n in counts.labels.items():
         _add(sources, source, n)
         if label not in class_cache:
             class_cache[label] = taxonomy.resolve_class(label)
@@ -451,7 +447,7 @@ def compute_health(
     labels = summarise_labels(counts, taxonomy, vocabulary)
     facts = read_session_facts(sessions_rows)
     places = summarise_places(counts, facts)
-    events = sum(counts.velocities.values())
+    events = counts.events
     shares = {split: _fraction(entry["events"], events) for split, entry in places.splits.items()}
     seen = Observed(
         events=events,
@@ -483,7 +479,7 @@ def compute_health(
         "splits": places.splits,
         "label_sources": dict(sorted(labels.label_sources.items())),
         "sessions": places.sessions,
-        "velocity_histogram": velocity_histogram(counts.velocities),
+        "velocity_histogram": velocity_histogram(counts.velocities()),
         "unknowns": {
             "labels": dict(sorted(labels.unknown_labels.items())),
             "techniques": dict(sorted(labels.unknown_techniques.items())),
