@@ -1,0 +1,127 @@
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from drumgate import checksums
+from drumgate.checksums import StatCache, hash_files, parse_manifest, resolve_entry
+
+HEX = "a" * 64
+
+
+@pytest.fixture(autouse=True)
+def _cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DRUMGATE_CACHE_DIR", str(tmp_path / "cache"))
+
+
+def _tree(ws) -> tuple[Path, Path]:
+    primary = ws.root / "data" / "raw" / "cambridge"
+    external = ws.root / "data" / "raw" / "cambridge_external"
+    (primary / "S1").mkdir(parents=True)
+    (external / "S2").mkdir(parents=True)
+    (primary / "S1" / "01_Kick.wav").write_bytes(b"kick" * 100)
+    (primary / "S1" / "02_Snare.wav").write_bytes(b"snare" * 100)
+    (external / "S2" / "01_Kick.wav").write_bytes(b"other" * 100)
+    return primary, external
+
+
+def test_parse_manifest_reports_each_format_problem(tmp_path: Path) -> None:
+    path = tmp_path / "x.sha256"
+    path.write_text(
+        f"{HEX}  primary/b.wav\n{HEX}  primary/a.wav\n{HEX} *primary/c.wav\n{'A' * 64}  primary/d.wav\n"
+        f"{HEX}  /abs.wav\n{HEX}  primary/../x.wav\n{HEX}  primary//y.wav\n{HEX}  nosuffix\n{HEX}  primary/b.wav\n"
+    )
+    entries, errors = parse_manifest(path)
+    assert [e.path for e in entries] == ["primary/b.wav", "primary/a.wav"]
+    lines = {err.line: err.message for err in errors}
+    assert "not sorted" in lines[2]
+    assert set(lines) == {2, 3, 4, 5, 6, 7, 8, 9}
+    assert "duplicate" in lines[9] and ".." in lines[6] and "absolute" in lines[5]
+
+
+def test_parse_manifest_accepts_sorted_entries(tmp_path: Path) -> None:
+    path = tmp_path / "ok.sha256"
+    path.write_text(f"{HEX}  external/z.wav\n{HEX}  primary/a b.wav\n")
+    entries, errors = parse_manifest(path)
+    assert errors == [] and entries[1].tier == "primary" and entries[1].relative == "a b.wav"
+
+
+def test_generate_verify_round_trip_with_changed_and_missing(workspace, capsys) -> None:
+    primary, _ = _tree(workspace)
+    assert checksums.main(["generate", "cambridge"]) == 0
+    manifest = workspace.checksums("cambridge")
+    entries, errors = parse_manifest(manifest)
+    assert errors == [] and [e.path for e in entries] == [
+        "external/S2/01_Kick.wav", "primary/S1/01_Kick.wav", "primary/S1/02_Snare.wav"]
+    assert checksums.main(["verify", "cambridge"]) == 0
+    before = manifest.read_bytes()
+    (primary / "S1" / "01_Kick.wav").write_bytes(b"changed")
+    (primary / "S1" / "02_Snare.wav").unlink()
+    capsys.readouterr()
+    assert checksums.main(["verify", "cambridge"]) == 1
+    err = capsys.readouterr().err
+    assert "primary/S1/01_Kick.wav: sha256 differs" in err and "primary/S1/02_Snare.wav: missing on disk" in err
+    assert checksums.main(["generate", "cambridge"]) == 1
+    assert manifest.read_bytes() == before, "generate must report changes, not rewrite them"
+    assert checksums.main(["generate", "cambridge", "--update"]) == 0
+    assert checksums.main(["verify", "cambridge"]) == 0
+    assert len(parse_manifest(manifest)[0]) == 2
+
+
+def test_offline_tier_is_skipped_with_a_note(workspace, capsys, monkeypatch) -> None:
+    _, external = _tree(workspace)
+    assert checksums.main(["generate", "cambridge"]) == 0
+    shutil.rmtree(external)
+    capsys.readouterr()
+    assert checksums.main(["verify", "cambridge"]) == 0
+    assert "tier external offline" in capsys.readouterr().out
+    assert checksums.main(["generate", "cambridge"]) == 0
+    assert "external/S2/01_Kick.wav" in workspace.checksums("cambridge").read_text()
+    assert resolve_entry(workspace, "cambridge", "external/S2/01_Kick.wav") is None
+    assert resolve_entry(workspace, "cambridge", "primary/S1/01_Kick.wav").is_file()
+
+
+def test_stat_cache_skips_reading_unchanged_files(tmp_path: Path, monkeypatch) -> None:
+    files = {f"primary/{i}.bin": tmp_path / f"{i}.bin" for i in range(5)}
+    for i, path in enumerate(files.values()):
+        path.write_bytes(os.urandom(1000 + i))
+    cache = StatCache(tmp_path / "c.sqlite")
+    cold = hash_files(files, cache, jobs=2)
+    assert cold.hashed == 5 and cold.cache_hits == 0
+    monkeypatch.setattr(checksums, "_digest", lambda path: pytest.fail("read an unchanged file"))
+    warm = hash_files(files, cache, jobs=2)
+    assert warm.cache_hits == 5 and warm.digests == cold.digests
+    cache.close()
+
+
+def test_sha256sum_accepts_manifest_through_tier_links(workspace, tmp_path: Path) -> None:
+    if shutil.which("sha256sum") is None:
+        pytest.skip("coreutils sha256sum not installed")
+    primary, external = _tree(workspace)
+    assert checksums.main(["generate", "cambridge"]) == 0
+    links = tmp_path / "links"
+    links.mkdir()
+    (links / "primary").symlink_to(primary)
+    (links / "external").symlink_to(external)
+    done = subprocess.run(["sha256sum", "-c", str(workspace.checksums("cambridge"))], cwd=links,
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.count(": OK") == 3
+
+
+def test_bad_tree_entries_are_reported_and_run_continues(workspace, capsys) -> None:
+    primary, _ = _tree(workspace)
+    (primary / "S1" / "loop").symlink_to("loop")
+    (primary / "S1" / "escape.wav").symlink_to(workspace.root / "configs" / "datasets.toml")
+    (primary / "S1" / "up").symlink_to(primary)
+    os.makedirs(os.fsencode(primary / "S3"), exist_ok=True)
+    with open(os.fsencode(primary / "S3") + b"/\xff\xfe.wav", "wb") as handle:
+        handle.write(b"x")
+    assert checksums.main(["generate", "cambridge"]) == 1
+    err = capsys.readouterr().err
+    assert "symlink loop" in err and "escapes its storage root" in err and "not valid UTF-8" in err
+    assert "primary/S1/01_Kick.wav" in workspace.checksums("cambridge").read_text()
