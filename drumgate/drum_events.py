@@ -323,7 +323,7 @@ def event_rows(events: PerformanceEvents, nm: NoteMap, ctx: EventContext) -> Ite
     specs = nm.specs
     for index, onset, pitch, velocity, mask, cc4 in zip(
         events.note_index.tolist(),
-        events.onset_s.tolist(),
+        np.round(events.onset_s, 6).tolist(),
         events.pitch.tolist(),
         events.velocity.tolist(),
         events.technique_mask.tolist(),
@@ -337,7 +337,7 @@ def event_rows(events: PerformanceEvents, nm: NoteMap, ctx: EventContext) -> Ite
             "session_id": ctx.session_id,
             "item_id": ctx.item_id,
             "split": ctx.split,
-            "onset_s": round(onset, 6),
+            "onset_s": onset,
             "label": spec.class_id,
             "labels": nm.labels[pitch],
             "techniques": nm.decode(mask),

@@ -49,12 +49,20 @@ import soundfile as sf
 
 from drumgate import __version__, cli, lineage, provenance
 from drumgate.config import load_datasets
-from drumgate.drum_events import NOTE_MAP_FILE, EventContext, NoteMap, build_events, event_rows, load_note_map
+from drumgate.drum_events import (
+    NOTE_MAP_FILE,
+    EventContext,
+    NoteMap,
+    PerformanceEvents,
+    build_events,
+    event_rows,
+    load_note_map,
+)
 from drumgate.errors import EXIT_FINDINGS, EXIT_OK, DrumgateError, format_finding
 from drumgate.fsutil import atomic_writer
 from drumgate.jsonio import dumps_row, write_json
 from drumgate.licences import read_licence_note
-from drumgate.midi import parse_midi_bytes
+from drumgate.midi import MidiPerformance, parse_midi_bytes
 from drumgate.taxonomy import load_taxonomy
 from drumgate.workspace import Workspace
 
@@ -338,8 +346,13 @@ def _render_audio(
 
 
 def _ingest_render(
-    row: RenderRow, settings: IngestSettings, result: PerformanceResult, out: list[bytes]
+    row: RenderRow,
+    settings: IngestSettings,
+    result: PerformanceResult,
+    out: list[bytes],
+    built: dict[str, tuple[MidiPerformance, PerformanceEvents]],
 ) -> dict[str, Any] | None:
+    """One render: events into `out`, provenance into `result`; identical MIDI is parsed once."""
     midi_path = settings.root / row.midi_filename
     try:
         data = midi_path.read_bytes()
@@ -349,13 +362,18 @@ def _ingest_render(
     except OSError as exc:
         result.exclusions.append(Exclusion(row.midi_filename, f"cannot read MIDI ({exc.strerror})", row.performance_id))
         return None
-    try:
-        perf = parse_midi_bytes(data, row.midi_filename)
-    except DrumgateError as err:
-        result.exclusions.append(Exclusion(row.midi_filename, err.message, row.performance_id))
-        return None
+    midi_sha256 = hashlib.sha256(data).hexdigest()
     nm = settings.note_map
-    events = build_events(perf, nm)
+    if midi_sha256 in built:
+        perf, events = built[midi_sha256]
+    else:
+        try:
+            perf = parse_midi_bytes(data, row.midi_filename)
+        except DrumgateError as err:
+            result.exclusions.append(Exclusion(row.midi_filename, err.message, row.performance_id))
+            return None
+        events = build_events(perf, nm)
+        built[midi_sha256] = (perf, events)
     ctx = EventContext(DATASET, row.performance_id, row.item_id, row.split, row.midi_filename)
     for event in event_rows(events, nm, ctx):
         out.append(dumps_row(event))
@@ -371,7 +389,7 @@ def _ingest_render(
     entry, audio_source = _render_audio(row, settings, perf.end_s, result)
     entry["events"] = len(events)
     midi_source = {"path": row.midi_filename, "role": "midi",
-                   "sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
+                   "sha256": midi_sha256, "bytes": len(data)}
     sources = [midi_source] + ([audio_source] if audio_source["path"] else [])
     result.provenance_rows.append(
         {
@@ -399,7 +417,8 @@ def _session_status(files: list[dict[str, Any]]) -> str:
 def ingest_performance(performance_id: str, rows: list[RenderRow], settings: IngestSettings) -> PerformanceResult:
     result = PerformanceResult(b"", None, [])
     chunks: list[bytes] = []
-    files = [entry for row in rows if (entry := _ingest_render(row, settings, result, chunks)) is not None]
+    built: dict[str, tuple[MidiPerformance, PerformanceEvents]] = {}
+    files = [entry for row in rows if (entry := _ingest_render(row, settings, result, chunks, built)) is not None]
     result.events = b"\n".join(chunks) + b"\n" if chunks else b""
     if not files:
         return result
