@@ -78,15 +78,64 @@ def finding_lines(stderr: str, path: Path | str, root: Path) -> list[str]:
     return [line for line in stderr.splitlines() if shape.match(line)]
 
 
-def tree_digest(root: Path, folders: Sequence[str] = ("data", "reports")) -> dict[str, str]:
-    """sha256 of every file under `folders` (raw inputs and temp files aside), keyed by relative path."""
-    digests: dict[str, str] = {}
-    for folder in folders:
+ARTIFACT_FOLDERS = ("data", "reports")
+ROOT_ARTIFACTS = ("DATASET_READINESS_PLAN.md",)
+
+
+def is_scratch(path: Path) -> bool:
+    """Files that are not artifacts: a killed writer's temp file, a lock guard (both git-ignored)."""
+    return path.name.endswith(".lck") or (path.name.startswith(".") and path.name.endswith(".tmp"))
+
+
+def artifact_paths(root: Path) -> list[Path]:
+    found = [root / name for name in ROOT_ARTIFACTS if (root / name).is_file()]
+    for folder in ARTIFACT_FOLDERS:
         base = root / folder
-        if not base.is_dir():
-            continue
-        for path in sorted(base.rglob("*")):
-            relative = path.relative_to(root).as_posix()
-            if path.is_file() and not relative.startswith("data/raw/"):
-                digests[relative] = hashlib.sha256(path.read_bytes()).hexdigest()
-    return digests
+        if base.is_dir():
+            found += [path for path in base.rglob("*") if path.is_file() and not is_scratch(path)]
+    raw = root / "data" / "raw"
+    found = [path for path in found if raw not in path.parents]
+    return sorted(found)
+
+
+def tree_digest(root: Path) -> dict[str, str]:
+    """sha256 of every artifact (data/ without raw inputs, reports/, the readiness plan) by relative path."""
+    return {path.relative_to(root).as_posix(): sha256_of(path) for path in artifact_paths(root)}
+
+
+def sha256_of(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def scratch_files(root: Path) -> list[str]:
+    return sorted(
+        path.relative_to(root).as_posix() for folder in ARTIFACT_FOLDERS if (root / folder).is_dir()
+        for path in (root / folder).rglob("*") if path.is_file() and is_scratch(path)
+    )
+
+
+def changed(before: dict[str, str], after: dict[str, str]) -> list[str]:
+    return sorted(path for path in before.keys() | after.keys() if before.get(path) != after.get(path))
+
+
+def run_demo(out: Path, seed: int = 7) -> Run:
+    return run_drumgate(["demo", "--out", str(out), "--seed", str(seed), "--no-git"], cwd=out.parent, timeout=600)
+
+
+def stage_argvs(date: str) -> list[tuple[str, ...]]:
+    """The demo's stages in order, with the day-earlier baseline health just before the diff."""
+    from drumgate.demo import BASELINE_DATE, pipeline
+
+    argvs: list[tuple[str, ...]] = []
+    for stage in pipeline(date):
+        if stage.argv[0] == "diff":
+            argvs.append(("health", "--events", "data/manifests/musdb_hq_events.jsonl", "--date", BASELINE_DATE))
+        argvs.append(stage.argv)
+    return argvs
+
+
+def tool_identity() -> str:
+    """The commit-and-dirty identity provenance rows record for the tool (it moves when drumgate changes)."""
+    from drumgate.provenance import ingest_commit
+
+    return ingest_commit()
