@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
         started = time.perf_counter()
         try:
             result = module.run(args.quick)
-        except Exception as exc:  # noqa: BLE001 - one broken benchmark must not hide the others
+        except Exception as exc:  # one broken benchmark must not hide the others
             traceback.print_exc()
             print(f"benchmarks: {name} failed: {type(exc).__name__}: {exc}", file=sys.stderr)
             failures += 1

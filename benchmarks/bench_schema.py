@@ -2,7 +2,7 @@
 
 Both sides read the same seeded manifest; the peer parses each line with orjson and validates it
 with `Draft202012Validator.is_valid` (its fastest call). drumgate runs its hook path: scan
-(orjson, duplicate-key guard) plus the compiled fastjsonschema validator.
+(orjson, duplicate-key guard) plus the compiled jsonschema-rs validator.
 """
 
 from __future__ import annotations
@@ -84,7 +84,7 @@ def run(quick: bool) -> dict[str, Any]:
     ratio = ours_rate / peer_rate
     return {
         "rows": [
-            {"tool": "drumgate hook path (fastjsonschema)", "rows": count, "seconds": ours, "rows_per_s": ours_rate},
+            {"tool": "drumgate hook path (jsonschema-rs)", "rows": count, "seconds": ours, "rows_per_s": ours_rate},
             {"tool": "jsonschema Draft202012Validator", "rows": peer_count, "seconds": peer, "rows_per_s": peer_rate},
         ],
         "ratio": ratio,

@@ -78,7 +78,7 @@ def guarded(action: Callable[[], int]) -> int:
         return 130
     except BrokenPipeError:
         return EXIT_OK
-    except Exception as exc:  # noqa: BLE001 - the last line of defence
+    except Exception as exc:  # the last line of defence
         if os.environ.get("DRUMGATE_DEBUG"):
             traceback.print_exc()
         print(
