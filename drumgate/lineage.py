@@ -110,20 +110,27 @@ def check(ws: Workspace, group: str) -> list[LineageProblem]:
     problems: list[LineageProblem] = []
     lock = read_lock(ws, group)
     history = superseded(lock["artifacts"])
+    digests: dict[Path, str] = {}
+
+    def digest(path: Path) -> str:
+        if path not in digests:
+            digests[path] = sha256_file(path)
+        return digests[path]
+
     for artifact, entry in lock["artifacts"].items():
         path = ws.path(artifact)
         command = entry["command"]
         if not path.exists():
             problems.append(LineageProblem(artifact, "recorded in the lock but missing", command))
             continue
-        if sha256_file(path) != entry["sha256"]:
+        if digest(path) != entry["sha256"]:
             problems.append(LineageProblem(artifact, "differs from what its command wrote (edited by hand?)", command))
         if artifact in history:
             continue
-        for source, digest in entry["inputs"].items():
+        for source, recorded in entry["inputs"].items():
             source_path = ws.path(source)
             if not source_path.exists():
                 problems.append(LineageProblem(artifact, f"input {source} is gone", command))
-            elif sha256_file(source_path) != digest:
+            elif digest(source_path) != recorded:
                 problems.append(LineageProblem(artifact, f"stale: input {source} changed since it was made", command))
     return problems
