@@ -28,6 +28,7 @@ from pathlib import Path
 
 import librosa
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from drumgate.errors import DrumgateError
 from drumgate.fixtures import synth
@@ -166,19 +167,33 @@ def load_templates(path: str | Path, params: TranscribeParams | None = None) -> 
 def semi_adaptive_nmf(
     spectrogram: np.ndarray, templates: np.ndarray, iterations: int, adapt_exponent: float
 ) -> tuple[np.ndarray, np.ndarray]:
-    """KL-divergence NMF whose templates drift from `templates` only as iterations progress."""
-    fixed = templates / (templates.sum(axis=0, keepdims=True) + EPS)
+    """KL-divergence NMF whose templates drift from `templates` only as iterations progress.
+
+    The products are thin (bands x 5 templates), so BLAS runs single-threaded: multi-threading
+    them only adds contention.
+    """
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _nmf_updates(spectrogram, templates, iterations, adapt_exponent)
+
+
+def _nmf_updates(
+    spectrogram: np.ndarray, templates: np.ndarray, iterations: int, adapt_exponent: float
+) -> tuple[np.ndarray, np.ndarray]:
+    fixed = np.maximum(templates, EPS) / (templates.sum(axis=0, keepdims=True) + EPS)
+    spectrogram = np.maximum(spectrogram, EPS)
     basis = fixed.copy()
     frames = spectrogram.shape[1]
     gains = np.full((basis.shape[1], frames), float(spectrogram.mean()) / basis.shape[1] + EPS)
     for step in range(iterations):
         ratio = spectrogram / (basis @ gains + EPS)
         gains *= (basis.T @ ratio) / (basis.sum(axis=0)[:, None] + EPS)
+        np.maximum(gains, EPS, out=gains)
         ratio = spectrogram / (basis @ gains + EPS)
         updated = basis * (ratio @ gains.T) / (gains.sum(axis=1)[None, :] + EPS)
         keep = (1.0 - step / iterations) ** adapt_exponent
         basis = keep * fixed + (1.0 - keep) * updated
         basis /= basis.sum(axis=0, keepdims=True) + EPS
+        np.maximum(basis, EPS, out=basis)
     return basis, gains
 
 

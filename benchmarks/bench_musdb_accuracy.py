@@ -1,0 +1,82 @@
+"""Drum-stem transcription accuracy on MDB Drums (F at 50 ms per track and class) beside the peer.
+
+Run: `python -m benchmarks musdb_accuracy` (or `python benchmarks/bench_musdb_accuracy.py`).
+drumgate = `drumgate.onsets` + `drumgate.transcribe` with the project's configs; the peer for the
+class-agnostic column is librosa's `onset_detect` with its defaults. Needs ../shared/realdata
+(relative to the repository root); without it the result says so and holds no rows.
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+MDB = ROOT.parent / "shared" / "realdata" / "b_drum_audio_onsets" / "MDBDrums" / "MDB Drums"
+COMMAND = "python -m benchmarks musdb_accuracy"
+
+
+def _peer_onsets(track: str) -> tuple[float, float]:
+    import librosa
+
+    from drumgate.audio import read_mono
+    from drumgate.transcribe import combine_onsets
+    from drumgate.transcribe_eval import COMBINE_S, _f, read_annotations
+
+    signal, sr = read_mono(MDB / "audio" / "drum_only" / f"{track}_Drum.wav")
+    started = time.perf_counter()
+    found = librosa.onset.onset_detect(y=signal, sr=sr, units="time")
+    seconds = time.perf_counter() - started
+    every = [t for t, _ in read_annotations(MDB / "annotations" / "class" / f"{track}_class.txt")]
+    return _f(combine_onsets(every, COMBINE_S), combine_onsets(found, COMBINE_S)), seconds
+
+
+def run(quick: bool) -> dict[str, Any]:
+    from drumgate.jsonio import read_json
+    from drumgate.onsets import load_onset_params
+    from drumgate.transcribe import TranscribeParams
+    from drumgate.transcribe_eval import averages, mdb_tracks, score_track, table_rows
+    from drumgate.workspace import Workspace
+
+    if not MDB.is_dir():
+        return {"command": COMMAND, "rows": [], "notes": [f"{MDB} is absent: nothing measured"]}
+    ws = Workspace(ROOT)
+    params = TranscribeParams.from_mapping(read_json(ws.configs / "musdb.json")["transcription"])
+    onset_params = load_onset_params(ws)
+    tracks = mdb_tracks(MDB)
+    repeats = 1 if quick else 3
+    runs = [[score_track(MDB, track, onset_params, params) for track in tracks] for _ in range(repeats)]
+    scores = runs[-1]
+    rows = table_rows(scores)
+    peer = {track: _peer_onsets(track) for track in tracks}
+    for row in rows:
+        if row["track"] in peer:
+            row["librosa_onsets"] = f"{peer[row['track']][0]:.3f}"
+    rows[-2]["librosa_onsets"] = f"{np.mean([p[0] for p in peer.values()]):.3f}"
+    drumgate_s = statistics.median(sum(s.seconds for s in run_scores) for run_scores in runs)
+    peer_s = sum(p[1] for p in peer.values())
+    return {
+        "command": COMMAND,
+        "rows": rows,
+        "mean": averages(scores),
+        "drumgate_seconds_total": round(drumgate_s, 3),
+        "librosa_onset_seconds_total": round(peer_s, 3),
+        "time_ratio_drumgate_over_librosa": round(drumgate_s / peer_s, 2) if peer_s else None,
+        "notes": [
+            "drumgate time = onset detection + NMF transcription; librosa time = onset detection only",
+            "class-agnostic columns combine reference and estimate onsets within 30 ms",
+        ],
+    }
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(ROOT))
+    from benchmarks.__main__ import print_result
+
+    print(f"$ {COMMAND}")
+    print_result("musdb_accuracy", run(quick="--quick" in sys.argv))
