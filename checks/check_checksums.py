@@ -116,17 +116,22 @@ def check_provenance_file(
         err.path = relative
         reporter.add(err, "fix: regenerate the provenance with its ingest command")
 
-    entries = book.entries(dataset)
-    if entries is None:
-        reporter.finding(
-            relative,
-            f"provenance staged but {ws.rel(ws.checksums(dataset))} does not exist",
-            hint=GENERATE_FIX.format(ds=dataset),
-        )
-        return
+    missing_reported: set[str] = set()
     for line_no, row in scan_jsonl(ws.path(relative), report):
         files = row.get("source_files")
         if not isinstance(files, list):
+            continue
+        # combined provenance rows name their own dataset; its checksum manifest vouches for them
+        source_dataset = row.get("source_dataset") if isinstance(row.get("source_dataset"), str) else dataset
+        entries = book.entries(source_dataset)
+        if entries is None:
+            if source_dataset not in missing_reported:
+                missing_reported.add(source_dataset)
+                reporter.finding(
+                    relative,
+                    f"provenance staged but {ws.rel(ws.checksums(source_dataset))} does not exist",
+                    hint=GENERATE_FIX.format(ds=source_dataset),
+                )
             continue
         row_is_new = new_lines is None or orjson.dumps(row, option=orjson.OPT_SORT_KEYS).decode() in new_lines
         for item in files:
@@ -136,7 +141,7 @@ def check_provenance_file(
                 entries,
                 relative,
                 line_no,
-                dataset,
+                source_dataset,
                 reporter,
                 verification if row_is_new else None,
             )
