@@ -86,19 +86,30 @@ class LineageProblem:
     command: str
 
 
-DATED = re.compile(r"^(?P<stem>.+)_(?P<date>\d{8})(?P<ext>\.[a-z.]+)$")
+DATED = (
+    re.compile(r"^(?P<stem>.+)_(?P<date>\d{8})(?P<ext>\.[a-z.]+)$"),  # reports/health/egmd_20260115.json
+    re.compile(r"^(?P<stem>(?:.*/)?)(?P<date>\d{4}-\d{2}-\d{2})(?P<ext>-.+)$"),  # .../2026-01-15-health-summary.md
+)
+
+
+def _dated(artifact: str) -> tuple[tuple[str, str], str] | None:
+    for pattern in DATED:
+        match = pattern.match(artifact)
+        if match:
+            return (match["stem"], match["ext"]), match["date"].replace("-", "")
+    return None
 
 
 def superseded(artifacts: Iterable[str]) -> set[str]:
-    """Dated artifacts (`<name>_<YYYYMMDD>.<ext>`) with a newer dated sibling: kept as baselines."""
+    """Dated artifacts with a newer dated sibling of the same name: kept as baselines (history)."""
     newest: dict[tuple[str, str], str] = {}
     dated: list[tuple[str, tuple[str, str], str]] = []
     for artifact in artifacts:
-        match = DATED.match(artifact)
-        if match:
-            key = (match["stem"], match["ext"])
-            dated.append((artifact, key, match["date"]))
-            newest[key] = max(newest.get(key, ""), match["date"])
+        found = _dated(artifact)
+        if found:
+            key, date = found
+            dated.append((artifact, key, date))
+            newest[key] = max(newest.get(key, ""), date)
     return {artifact for artifact, key, date in dated if date < newest[key]}
 
 

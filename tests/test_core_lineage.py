@@ -51,3 +51,13 @@ def test_superseded_dated_report_is_history(workspace: Workspace) -> None:
     assert lineage.superseded([newer, "reports/health/egmd_20260115.json", events]) == {
         "reports/health/egmd_20260115.json"
     }
+
+
+def test_dated_summaries_are_superseded_too() -> None:
+    names = ["reports/health/2026-01-14-health-summary.md", "reports/health/2026-01-15-health-summary.md",
+             "reports/sampling/egmd_weights_20260114.json", "reports/sampling/egmd_weights_20260115.json",
+             "reports/health/musdb_hq_20260114.json"]
+    assert lineage.superseded(names) == {
+        "reports/health/2026-01-14-health-summary.md",
+        "reports/sampling/egmd_weights_20260114.json",
+    }
