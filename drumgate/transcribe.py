@@ -64,7 +64,7 @@ class TranscribeParams:
     avg_s: float = 0.1
     wait_s: float = 0.05
     snap_s: float = 0.03
-    min_share: Mapping[str, float] = field(default_factory=lambda: {"snare": 0.25})
+    min_share: Mapping[str, float] = field(default_factory=lambda: {"snare": 0.25, "tom": 0.3, "cymbal": 0.3})
 
     @classmethod
     def from_mapping(cls, raw: Mapping[str, object]) -> TranscribeParams:

@@ -2,9 +2,10 @@
 
 Layout read: `<MDB>/audio/drum_only/<Track>_Drum.wav` and `<MDB>/annotations/class/<Track>_class.txt`
 (`time \\t LABEL` with spaces around the tab; classes KD, SD, HH, TT, CY, OT). Per class
-(kick = KD, snare = SD, hi-hat = HH) the F-measure at 50 ms (`mir_eval.onset.f_measure`) is
-computed on tracks whose annotations hold that class; a class absent from a track's annotations
-is `None` there and left out of the average. Class-agnostic F compares every distinct event time
+(kick = KD, snare = SD, hi-hat = HH; tom = TT and cymbal = CY are reported without a target)
+the F-measure at 50 ms (`mir_eval.onset.f_measure`) is computed on tracks whose annotations
+hold that class; a class absent from a track's annotations is `None` there and left out of the
+average. Class-agnostic F compares every distinct event time
 with every annotated time, both sides first combined within 30 ms (simultaneous hits of several
 instruments are one onset, as in onset-detection evaluation); the uncombined figure is reported
 too.
@@ -24,7 +25,7 @@ from drumgate.errors import DrumgateError
 from drumgate.onsets import OnsetParams, detect_onsets
 from drumgate.transcribe import TranscribeParams, combine_onsets, transcribe
 
-CLASS_MAP = {"kick": "KD", "snare": "SD", "hihat": "HH"}
+CLASS_MAP = {"kick": "KD", "snare": "SD", "hihat": "HH", "tom": "TT", "cymbal": "CY"}
 WINDOW_S = 0.05
 COMBINE_S = 0.03
 TARGETS = {"kick": 0.80, "snare": 0.65, "hihat": 0.65, "onsets": 0.85}
@@ -117,19 +118,19 @@ def table_rows(scores: Sequence[TrackScore]) -> list[dict[str, object]]:
             **{label: cell(s.per_class[label]) for label in CLASS_MAP},
             "onsets": cell(s.onsets),
             "onsets_uncombined": cell(s.onsets_uncombined),
-            "refs_kd_sd_hh": "/".join(str(s.references[label]) for label in CLASS_MAP),
+            "refs": "/".join(str(s.references[label]) for label in CLASS_MAP),
             "seconds": round(s.seconds, 3),
         }
         for s in scores
     ]
     mean = averages(scores)
-    rows.append({"track": "mean", **{k: f"{v:.3f}" for k, v in mean.items()}, "refs_kd_sd_hh": "", "seconds": ""})
+    rows.append({"track": "mean", **{k: f"{v:.3f}" for k, v in mean.items()}, "refs": "", "seconds": ""})
     rows.append(
         {
             "track": "target",
             **{k: f">= {v:.2f}" for k, v in TARGETS.items()},
             "onsets_uncombined": "",
-            "refs_kd_sd_hh": "",
+            "refs": "",
             "seconds": "",
         }
     )
