@@ -28,6 +28,7 @@ from drumgate.workspace import PACKAGE_ROOT
 FINDINGS_OK = frozenset({0, EXIT_FINDINGS})
 DAY_ONE = "2026-01-14"
 DAY_TWO = "2026-01-15"
+DEMO_DATE = DAY_TWO  # the date of the final reports the demo leaves
 LATE_TRACK = Path("test") / "Al James - Schoolboy Facination"
 UNMOUNTED = {"DRUMGATE_CAMBRIDGE_EXTERNAL": "data/raw/unmounted_drive"}
 GITIGNORE = "data/raw/\n*.lck\n.*.tmp\npr-report/\n"
