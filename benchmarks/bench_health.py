@@ -28,10 +28,9 @@ QUICK_EVENTS = 100_000
 DRUMGATE_CHILD = """
 import sys
 from pathlib import Path
-from drumgate.health import compute_health
-from drumgate.jsonio import iter_jsonl
+from drumgate.health import compute_health, read_events
 from drumgate.workspace import Workspace
-report = compute_health(Workspace(Path(sys.argv[1])), "egmd", iter_jsonl(sys.argv[2]))
+report = compute_health(Workspace(Path(sys.argv[1])), "egmd", read_events(sys.argv[2]))
 print(report["totals"]["events"])
 """
 

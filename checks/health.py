@@ -15,8 +15,8 @@ from typing import Any
 from drumgate import cli
 from drumgate.errors import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE
 from drumgate.fsutil import atomic_write_text
-from drumgate.health import compute_health, failing_gates
-from drumgate.jsonio import dumps_document, iter_jsonl, write_json
+from drumgate.health import compute_health, failing_gates, read_events
+from drumgate.jsonio import dumps_document, write_json
 from drumgate.provenance import report_date
 from drumgate.report_io import (
     ErrorCollector,
@@ -106,7 +106,7 @@ def run(args: argparse.Namespace) -> int:
     report = compute_health(
         ws,
         plan["dataset"],
-        iter_jsonl(plan["events"], on_error=events_errors),
+        read_events(plan["events"], on_error=events_errors),
         session_rows(plan["sessions"], sessions_errors),
         vocabulary=args.vocabulary,
         extra_class_gates=_requirements(args.require_class, "--require-class"),

@@ -7,13 +7,18 @@ is validated once, the first time it is seen, with the line it came from.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+import itertools
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from operator import itemgetter
+from pathlib import Path
 from typing import Any
+
+import orjson
 
 from drumgate.config import load_datasets
 from drumgate.errors import DrumgateError
+from drumgate.jsonio import LFS_POINTER_PREFIX, is_gzip_path, iter_jsonl, parse_line
 from drumgate.taxonomy import Taxonomy, load_taxonomy
 from drumgate.workspace import COMBINED, Workspace
 
@@ -61,6 +66,40 @@ class EventCounts:
         for (_, _, _, velocity), n in self.labels.items():
             table[velocity] = table.get(velocity, 0) + n
         return table
+
+
+def read_events(path: str | Path, on_error: ErrorSink | None = None) -> Iterator[tuple[int, dict[str, Any]]]:
+    """`jsonio.iter_jsonl` with the common case inlined (one orjson call per line, no strip):
+    plain `.jsonl` only; anything unusual (gzip, a bad or blank line) takes the reference path."""
+    source = Path(path)
+    if is_gzip_path(source):
+        yield from iter_jsonl(source, on_error)
+        return
+    try:
+        handle = source.open("rb")
+    except OSError:
+        yield from iter_jsonl(source, on_error)
+        return
+    loads = orjson.loads
+    with handle:
+        first = handle.readline()
+        if not first or first.startswith(LFS_POINTER_PREFIX):
+            yield from iter_jsonl(source, on_error)
+            return
+        for line_no, raw in enumerate(itertools.chain((first,), handle), start=1):
+            try:
+                row = loads(raw)
+            except orjson.JSONDecodeError:
+                row = None
+            if type(row) is dict:
+                yield line_no, row
+            elif raw.strip():
+                try:
+                    parse_line(raw, source, line_no)
+                except DrumgateError as err:
+                    if on_error is None:
+                        raise
+                    on_error(err)
 
 
 def _row_error(exc: Exception, line_no: int) -> DrumgateError:
