@@ -1,7 +1,16 @@
-"""Every test in this folder is a reliability test (`pytest -m reliability` runs them alone)."""
+"""Every test in this folder is a reliability test (`pytest -m reliability` runs them alone).
+
+The session fixtures run the demo's pipeline for real: `demo_pair` two whole `drumgate demo`
+runs side by side; `pipeline_walk` the demo's stages on a seed-7 corpus and then again on a
+seed-8 corpus, snapshotting the workspace before each stage of the second pass and running each
+stage twice there (idempotence), so crash trials can replay any stage from its "old" state.
+"""
 
 from __future__ import annotations
 
+import os
+import shutil
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,3 +47,90 @@ def demo_pair(tmp_path_factory: pytest.TempPathFactory) -> DemoPair:
     for run in runs:
         assert run.code == 0, run.describe()
     return DemoPair(first, second, tool)
+
+
+@dataclass(frozen=True)
+class StageRecord:
+    index: int
+    argv: tuple[str, ...]
+    before: Path
+    after: Path
+    old: dict[str, str]
+    new: dict[str, str]
+    seconds: float
+    tool: str
+    rerun: dict[str, str]
+    rerun_tool: str
+
+
+@dataclass(frozen=True)
+class Walk:
+    base: Path
+    raw: Path
+    cache: Path
+    records: list[StageRecord]
+
+
+def workspace_env(workspace: Path, cache: Path) -> dict[str, str]:
+    return {"DRUMGATE_WORKSPACE": str(workspace), "XDG_CACHE_HOME": str(cache)}
+
+
+def skip_raw_inputs(folder: str, _names: list[str]) -> list[str]:
+    return ["raw"] if Path(folder).name == "data" else []
+
+
+def snapshot(workspace: Path, target: Path) -> None:
+    """Copy everything but the raw corpus (real copies: a writer that edits in place must not reach back)."""
+    target.mkdir(parents=True)
+    for name in os.listdir(workspace):
+        source = workspace / name
+        if name == "data":
+            shutil.copytree(source, target / name, ignore=skip_raw_inputs)
+        elif source.is_dir():
+            shutil.copytree(source, target / name)
+        else:
+            shutil.copy2(source, target / name)
+
+
+def second_pass_argv(argv: tuple[str, ...]) -> tuple[str, ...]:
+    """On the changed corpus, checksums accept the changes (`--update`) so they have a new version."""
+    return (*argv, "--update") if argv[:2] == ("checksums", "generate") else argv
+
+
+@pytest.fixture(scope="session")
+def pipeline_walk(tmp_path_factory: pytest.TempPathFactory) -> Walk:
+    from tests.reliability.support import (
+        generate_raw_corpus,
+        make_workspace,
+        pipeline,
+        run_drumgate,
+        tool_identity,
+        tree_digest,
+    )
+
+    base = tmp_path_factory.mktemp("walk")
+    workspace, cache = make_workspace(base / "ws"), base / "cache"
+    env = workspace_env(workspace, cache)
+    generate_raw_corpus(workspace, seed=7)
+    for argv in pipeline():
+        run = run_drumgate(argv, cwd=workspace, env=env)
+        assert run.code in (0, 1), run.describe()
+    generate_raw_corpus(workspace, seed=8)
+    records = []
+    for index, plain in enumerate(pipeline()):
+        argv = second_pass_argv(plain)
+        before, after = base / f"before-{index:02d}", base / f"after-{index:02d}"
+        snapshot(workspace, before)
+        old, tool = tree_digest(workspace), tool_identity()
+        started = time.perf_counter()
+        run = run_drumgate(argv, cwd=workspace, env=env)
+        seconds = time.perf_counter() - started
+        assert run.code in (0, 1), run.describe()
+        new = tree_digest(workspace)
+        snapshot(workspace, after)
+        again = run_drumgate(argv, cwd=workspace, env=env)
+        assert again.code == run.code, again.describe()
+        records.append(
+            StageRecord(index, argv, before, after, old, new, seconds, tool, tree_digest(workspace), tool_identity())
+        )
+    return Walk(base, workspace / "data" / "raw", cache, records)

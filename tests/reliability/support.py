@@ -119,23 +119,62 @@ def changed(before: dict[str, str], after: dict[str, str]) -> list[str]:
 
 
 def run_demo(out: Path, seed: int = 7) -> Run:
-    return run_drumgate(["demo", "--out", str(out), "--seed", str(seed), "--no-git"], cwd=out.parent, timeout=600)
+    return run_drumgate(["demo", "--out", str(out), "--seed", str(seed), "--no-git"], cwd=out.parent, timeout=900)
 
 
-def stage_argvs(date: str) -> list[tuple[str, ...]]:
-    """The demo's stages in order, with the day-earlier baseline health just before the diff."""
-    from drumgate.demo import BASELINE_DATE, pipeline
+BASELINE_DATE = "2026-01-14"
 
-    argvs: list[tuple[str, ...]] = []
-    for stage in pipeline(date):
-        if stage.argv[0] == "diff":
-            argvs.append(("health", "--events", "data/manifests/musdb_hq_events.jsonl", "--date", BASELINE_DATE))
-        argvs.append(stage.argv)
-    return argvs
+
+def pipeline(date: str = DATE, baseline: str = BASELINE_DATE) -> list[tuple[str, ...]]:
+    """Every stage of the demo's first day, in its order, plus a day-earlier baseline for the diff."""
+    stamp = date.replace("-", "")
+    stages: list[tuple[str, ...]] = [
+        ("ingest", "egmd", "--date", date),
+        ("checksums", "generate", "egmd"),
+        ("checksums", "generate", "cambridge"),
+        ("ingest", "cambridge", "--dry-run"),
+        ("ingest", "cambridge"),
+        ("events", "cambridge"),
+        ("ingest", "musdb", "--date", date),
+        ("checksums", "generate", "musdb_hq"),
+        ("crash-map",),
+    ]
+    for dataset in ("egmd", "cambridge", "musdb_hq"):
+        events = f"data/manifests/{dataset}_events.jsonl"
+        stages.append(("health", "--events", events, "--date", date))
+        stages.append(("weights", "--events", events, "--group-by", "session_id", "--scheme", "effective",
+                       "--date", date))
+    stages += [
+        ("health", "--events", "data/manifests/musdb_hq_events.jsonl", "--date", baseline),
+        ("compare", f"reports/health/cambridge_{stamp}.json", f"reports/health/musdb_hq_{stamp}.json"),
+        ("diff", "--baseline", "auto", f"reports/health/musdb_hq_{stamp}.json"),
+        ("combine", "--date", date),
+        ("docs", "--date", date),
+    ]
+    return stages
+
+
+def stage_id(argv: Sequence[str]) -> str:
+    return " ".join(part for part in argv if not part.startswith(("data/", "reports/", "--date", "2026")))[:60]
+
+
+def generate_raw_corpus(root: Path, seed: int) -> None:
+    """The demo's seeded corpora in the datasets' real layouts under `root/data/raw/`."""
+    from drumgate.fixtures.cambridge import make_cambridge_corpus
+    from drumgate.fixtures.egmd import make_egmd_corpus
+    from drumgate.fixtures.musdb import make_musdb_corpus
+
+    raw = root / "data" / "raw"
+    if raw.exists():
+        shutil.rmtree(raw)
+    make_egmd_corpus(raw / "egmd", seed=seed)
+    make_cambridge_corpus(raw / "cambridge", raw / "cambridge_external", seed=seed)
+    make_musdb_corpus(raw / "musdb_hq", seed=seed)
 
 
 def tool_identity() -> str:
     """The commit-and-dirty identity provenance rows record for the tool (it moves when drumgate changes)."""
     from drumgate.provenance import ingest_commit
 
+    ingest_commit.cache_clear()
     return ingest_commit()

@@ -1,29 +1,30 @@
-"""Idempotence and determinism on the demo corpus: reruns and second demos change no byte."""
+"""Idempotence and determinism: every command run twice leaves its artifacts byte-identical, and a
+second `drumgate demo` in another folder writes the same data/ and reports/ trees."""
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
-
 import pytest
 
-from drumgate.demo import DEMO_DATE
-from tests.reliability.conftest import DemoPair
-from tests.reliability.support import changed, run_drumgate, stage_argvs, tool_identity, tree_digest
+from tests.reliability.conftest import DemoPair, StageRecord, Walk
+from tests.reliability.support import changed, pipeline, stage_id, tree_digest
+
+TOOL_MOVED = "drumgate's own code changed while the test ran (provenance records the tool commit)"
 
 
-def assert_unchanged(before: dict[str, str], after: dict[str, str], tool: str, context: str) -> None:
+def assert_same(before: dict[str, str], after: dict[str, str], tool_moved: bool, context: str) -> None:
     """Same inputs, configs and tool give the same bytes; a tool that moved mid-test proves nothing."""
     differences = changed(before, after)
-    if differences and tool_identity() != tool:
-        pytest.skip("drumgate's own code changed while the test ran (provenance records the tool commit)")
+    if differences and tool_moved:
+        pytest.skip(TOOL_MOVED)
     assert differences == [], context
 
 
 def test_second_demo_in_another_folder_is_byte_identical(demo_pair: DemoPair) -> None:
+    from tests.reliability.support import tool_identity
+
     first_tree, second_tree = tree_digest(demo_pair.first), tree_digest(demo_pair.second)
     assert len(first_tree) > 20
-    assert_unchanged(first_tree, second_tree, demo_pair.tool, "the two demo trees differ")
+    assert_same(first_tree, second_tree, tool_identity() != demo_pair.tool, "the two demo trees differ")
 
 
 def test_demo_writes_every_artifact_family(demo_pair: DemoPair) -> None:
@@ -33,17 +34,11 @@ def test_demo_writes_every_artifact_family(demo_pair: DemoPair) -> None:
         assert any(path.startswith(prefix) for path in tree), prefix
 
 
-@pytest.fixture(scope="module")
-def rerun_workspace(demo_pair: DemoPair, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    copy = tmp_path_factory.mktemp("rerun") / "ws"
-    shutil.copytree(demo_pair.first, copy, symlinks=True)
-    return copy
+def record_for(walk: Walk, index: int) -> StageRecord:
+    return walk.records[index]
 
 
-@pytest.mark.parametrize("argv", stage_argvs(DEMO_DATE), ids=lambda argv: " ".join(argv[:3]))
-def test_command_run_again_changes_nothing(rerun_workspace: Path, demo_pair: DemoPair, argv: tuple[str, ...]) -> None:
-    tool = demo_pair.tool
-    before = tree_digest(rerun_workspace)
-    run = run_drumgate(argv, cwd=rerun_workspace, env={"DRUMGATE_WORKSPACE": str(rerun_workspace)})
-    assert run.code in (0, 1), run.describe()
-    assert_unchanged(before, tree_digest(rerun_workspace), tool, run.describe())
+@pytest.mark.parametrize("index", range(len(pipeline())), ids=[stage_id(argv) for argv in pipeline()])
+def test_command_run_twice_changes_nothing(pipeline_walk: Walk, index: int) -> None:
+    record = record_for(pipeline_walk, index)
+    assert_same(record.new, record.rerun, record.rerun_tool != record.tool, " ".join(record.argv))
