@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import orjson
 
 from drumgate.config import validate_against_schema
 from drumgate.errors import DrumgateError
@@ -351,3 +352,104 @@ def event_rows(events: PerformanceEvents, nm: NoteMap, ctx: EventContext) -> Ite
         if cc4 >= 0:
             row["attributes"] = {"cc4": cc4}
         yield row
+
+
+def _json(value: Any) -> str:
+    """`value` as orjson writes it inside a sorted-key row."""
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
+
+
+class EventEncoder:
+    """Writes the bytes `dumps_row` gives for each `event_rows` row without building the dicts.
+
+    The constant parts of a row are JSON-encoded once per note (or technique mask, or render);
+    per event only the note index, onset, velocity and CC4 are formatted. `event_rows` plus
+    orjson stays the reference this encoder is tested against byte for byte.
+    """
+
+    def __init__(self, nm: NoteMap) -> None:
+        self._nm = nm
+        self._label_part = {
+            pitch: f'"label":{_json(spec.class_id)},"label_source":"midi","labels":{_json(nm.labels[pitch])},'
+            f'"onset_s":'
+            for pitch, spec in nm.specs.items()
+        }
+        self._variant_part = {
+            pitch: "" if spec.variant is None else f',"variant":{_json(spec.variant)}'
+            for pitch, spec in nm.specs.items()
+        }
+        self._technique_part: dict[int, str] = {}
+        self._opening = ["{"] + [f'{{"attributes":{{"cc4":{value}}},' for value in range(128)]
+
+    def _techniques(self, mask: int, pitch: int) -> str:
+        key = mask * 128 + pitch
+        part = self._technique_part.get(key)
+        if part is None:
+            part = f'"techniques":{_json(self._nm.decode(mask))}{self._variant_part[pitch]},"velocity":'
+            self._technique_part[key] = part
+        return part
+
+    def encode(self, events: PerformanceEvents, ctx: EventContext) -> bytes:
+        """All rows of `events` for one render, each followed by a newline."""
+        if not len(events):
+            return b""
+        event_id_prefix = _json(f"{ctx.dataset}:{ctx.item_id}:")[:-1]
+        head = f'"confidence":1.0,"dataset":{_json(ctx.dataset)},"event_id":{event_id_prefix}'
+        item = f'","item_id":{_json(ctx.item_id)},'
+        source = f',"session_id":{_json(ctx.session_id)},"source":{{"file":{_json(ctx.source_file)},"note":'
+        split = f'}},"split":{_json(ctx.split)},'
+        pitches = events.pitch.tolist()
+        middle = {p: item + self._label_part[p] for p in set(pitches)}
+        keys = (events.technique_mask * 128 + events.pitch).tolist()
+        ending = {key: f"{source}{key % 128}{split}{self._techniques(key // 128, key % 128)}" for key in set(keys)}
+        onsets = _json(np.round(events.onset_s, 6).tolist())[1:-1].split(",")
+        opening = self._opening
+        lines = [
+            f"{opening[cc4 + 1]}{head}{index}{middle[pitch]}{onset}{ending[key]}{velocity}}}\n"
+            for index, onset, pitch, key, velocity, cc4 in zip(
+                events.note_index.tolist(),
+                onsets,
+                pitches,
+                keys,
+                events.velocity.tolist(),
+                events.cc4.tolist(),
+                strict=True,
+            )
+        ]
+        return "".join(lines).encode()
+
+
+def encode_events_reference(events: PerformanceEvents, nm: NoteMap, ctx: EventContext) -> bytes:
+    """The reference encoding: one dict per event through orjson with sorted keys."""
+    return b"".join(orjson.dumps(row, option=orjson.OPT_SORT_KEYS) + b"\n" for row in event_rows(events, nm, ctx))
+
+
+ITEM_SLOT = "\x00\x1f"
+_ITEM_SLOT_JSON = orjson.dumps(ITEM_SLOT)[1:-1]
+SLOTS_PER_EVENT = 3  # event_id, item_id, source.file
+
+
+@dataclass(frozen=True)
+class RenderTemplate:
+    """Encoded rows of one performance with the item id cut out, to be filled in per render.
+
+    Renders of a performance that share MIDI bytes, split and file suffix differ only in the item
+    id (inside event_id, item_id and source.file = item id + suffix); JSON escaping works per
+    character, so joining the escaped item id between the pieces gives the same bytes.
+    """
+
+    pieces: tuple[bytes, ...]
+
+    def fill(self, item_id: str) -> bytes:
+        return orjson.dumps(item_id)[1:-1].join(self.pieces)
+
+
+def render_template(
+    encoder: EventEncoder, events: PerformanceEvents, dataset: str, session_id: str, split: str, suffix: str
+) -> RenderTemplate | None:
+    """The template, or None when the placeholder also occurs in the data (then encode per render)."""
+    ctx = EventContext(dataset, session_id, ITEM_SLOT, split, ITEM_SLOT + suffix)
+    pieces = encoder.encode(events, ctx).split(_ITEM_SLOT_JSON)
+    if len(pieces) != SLOTS_PER_EVENT * len(events) + 1:
+        return None
+    return RenderTemplate(tuple(pieces))

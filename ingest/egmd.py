@@ -52,11 +52,14 @@ from drumgate.config import load_datasets
 from drumgate.drum_events import (
     NOTE_MAP_FILE,
     EventContext,
+    EventEncoder,
     NoteMap,
     PerformanceEvents,
+    RenderTemplate,
     build_events,
-    event_rows,
+    encode_events_reference,
     load_note_map,
+    render_template,
 )
 from drumgate.errors import EXIT_FINDINGS, EXIT_OK, DrumgateError, format_finding
 from drumgate.fsutil import atomic_writer
@@ -271,6 +274,7 @@ class IngestSettings:
     note_map: NoteMap
     provenance_common: dict[str, Any]
     duration_tolerance_s: float
+    encoder: EventEncoder | None  # None: the reference dict + orjson encoding
 
 
 @dataclass
@@ -345,12 +349,46 @@ def _render_audio(
     return entry, source
 
 
+@dataclass
+class BuiltMidi:
+    performance: MidiPerformance
+    events: PerformanceEvents
+    classes: Counter[str]
+
+
+@dataclass
+class PerformanceCache:
+    """Work shared by the renders of one performance: parsed MIDI by sha256, encoded templates."""
+
+    built: dict[str, BuiltMidi] = field(default_factory=dict)
+    templates: dict[tuple[str, str, str], RenderTemplate | None] = field(default_factory=dict)
+
+
+def _encode_render(
+    row: RenderRow, midi_sha256: str, events: PerformanceEvents, settings: IngestSettings, cache: PerformanceCache
+) -> bytes:
+    """The render's event rows; renders sharing MIDI, split and suffix fill one template."""
+    ctx = EventContext(DATASET, row.performance_id, row.item_id, row.split, row.midi_filename)
+    encoder = settings.encoder
+    if encoder is None:
+        return encode_events_reference(events, settings.note_map, ctx)
+    suffix = PurePosixPath(row.midi_filename).suffix
+    if row.midi_filename == row.item_id + suffix:
+        key = (midi_sha256, row.split, suffix)
+        if key not in cache.templates:
+            cache.templates[key] = render_template(encoder, events, DATASET, row.performance_id, row.split, suffix)
+        template = cache.templates[key]
+        if template is not None:
+            return template.fill(row.item_id)
+    return encoder.encode(events, ctx)
+
+
 def _ingest_render(
     row: RenderRow,
     settings: IngestSettings,
     result: PerformanceResult,
     out: list[bytes],
-    built: dict[str, tuple[MidiPerformance, PerformanceEvents]],
+    cache: PerformanceCache,
 ) -> dict[str, Any] | None:
     """One render: events into `out`, provenance into `result`; identical MIDI is parsed once."""
     midi_path = settings.root / row.midi_filename
@@ -364,21 +402,20 @@ def _ingest_render(
         return None
     midi_sha256 = hashlib.sha256(data).hexdigest()
     nm = settings.note_map
-    if midi_sha256 in built:
-        perf, events = built[midi_sha256]
-    else:
+    midi = cache.built.get(midi_sha256)
+    if midi is None:
         try:
             perf = parse_midi_bytes(data, row.midi_filename)
         except DrumgateError as err:
             result.exclusions.append(Exclusion(row.midi_filename, err.message, row.performance_id))
             return None
         events = build_events(perf, nm)
-        built[midi_sha256] = (perf, events)
-    ctx = EventContext(DATASET, row.performance_id, row.item_id, row.split, row.midi_filename)
-    for event in event_rows(events, nm, ctx):
-        out.append(dumps_row(event))
+        midi = BuiltMidi(perf, events, Counter(nm.specs[p].class_id for p in events.pitch.tolist()))
+        cache.built[midi_sha256] = midi
+    perf, events = midi.performance, midi.events
+    out.append(_encode_render(row, midi_sha256, events, settings, cache))
     result.event_count += len(events)
-    result.classes.update(nm.specs[p].class_id for p in events.pitch.tolist())
+    result.classes.update(midi.classes)
     if events.unknown_notes:
         result.unknown_notes.update(events.unknown_notes)
         listed = ", ".join(f"note {n} x{c}" for n, c in sorted(events.unknown_notes.items()))
@@ -417,9 +454,9 @@ def _session_status(files: list[dict[str, Any]]) -> str:
 def ingest_performance(performance_id: str, rows: list[RenderRow], settings: IngestSettings) -> PerformanceResult:
     result = PerformanceResult(b"", None, [])
     chunks: list[bytes] = []
-    built: dict[str, tuple[MidiPerformance, PerformanceEvents]] = {}
-    files = [entry for row in rows if (entry := _ingest_render(row, settings, result, chunks, built)) is not None]
-    result.events = b"\n".join(chunks) + b"\n" if chunks else b""
+    cache = PerformanceCache()
+    files = [entry for row in rows if (entry := _ingest_render(row, settings, result, chunks, cache)) is not None]
+    result.events = b"".join(chunks)
     if not files:
         return result
     splits = sorted({row.split for row in rows})
@@ -616,7 +653,8 @@ def ingest(ws: Workspace, args: argparse.Namespace) -> int:
     }
     if args.date:
         common["ingest_date"] = provenance.report_date(args.date).isoformat()
-    settings = IngestSettings(root, note_map, common, args.duration_tolerance)
+    encoder = None if args.reference_encoder else EventEncoder(note_map)
+    settings = IngestSettings(root, note_map, common, args.duration_tolerance, encoder)
     performances = group_performances(metadata.rows, metadata.exclusions)
     start, stop = shard_bounds(len(performances), *shard) if shard else (0, len(performances))
     tasks = performances[start:stop]
@@ -708,6 +746,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--jobs", type=int, default=0, help="worker processes (default: all cores)")
     parser.add_argument("--duration-tolerance", type=float, default=DEFAULT_DURATION_TOLERANCE_S,
                         help="allowed MIDI/audio length difference in seconds (default 2)")
+    parser.add_argument("--reference-encoder", action="store_true",
+                        help="encode events as dicts through orjson (slow; the fast path is tested against it)")
     parser.add_argument("--date", default=None, help="YYYY-MM-DD recorded as the ingest date in provenance rows")
 
 
