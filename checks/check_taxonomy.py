@@ -82,6 +82,34 @@ def judge(taxonomy: Any, key: RowKey) -> list[tuple[str, str]]:
 
 
 def check_manifest(ws: Workspace, relative: str, group: str | None, taxonomy: Any, reporter: Reporter) -> None:
+    """A quick pass over every core collects the distinct label combinations; only when one is
+    wrong (or a line is unsound) does the line-by-line pass run to name the lines."""
+    from drumgate.chunkscan import load_for_chunks, map_chunks
+
+    data = load_for_chunks(ws.path(relative))
+    if data is not None:
+        verdicts: dict[RowKey, list[tuple[str, str]]] = {}
+        chunks = map_chunks(data, _distinct_keys)
+        if all(sound for sound, _ in chunks):
+            keys = set().union(*(keys for _, keys in chunks))
+            if not any(verdicts.setdefault(key, judge(taxonomy, key)) for key in keys):
+                return
+    _check_lines(ws, relative, group, taxonomy, reporter)
+
+
+def _distinct_keys(chunk: bytes, first_line: int) -> tuple[bool, set[RowKey]]:
+    """(every line sound, the distinct label combinations) of one chunk."""
+    from drumgate.chunkscan import LineFinding, lean_rows
+
+    findings: list[LineFinding] = []
+    try:
+        keys = {row_key(row) for _, row in lean_rows(chunk, first_line, findings)}
+    except TypeError:
+        return False, set()
+    return not findings, keys
+
+
+def _check_lines(ws: Workspace, relative: str, group: str | None, taxonomy: Any, reporter: Reporter) -> None:
     from drumgate.rowscan import scan_jsonl
 
     regenerate = fix_hint(ws, group, relative, "regenerate the manifest")

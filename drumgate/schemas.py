@@ -7,7 +7,9 @@ the JSON path of each error. The reference is the authority: a row the fast path
 reference accepts is valid. jsonschema-rs was chosen over fastjsonschema because it implements
 2020-12 itself (fastjsonschema stops at draft 7, which would need a lossy schema translation) and
 because it is what the 1M-row hook target needs. `format` is an annotation in both tiers, and
-neither tier inserts defaults: a check never modifies data.
+neither tier inserts defaults: a check never modifies data. Many rows are checked in one call by
+wrapping the row schema as `{"type": "array", "items": <schema>}` (its `$id` keeps its own `$ref`s
+resolving inside it); a batch that fails is looked at row by row.
 """
 
 from __future__ import annotations
@@ -60,10 +62,14 @@ class RowValidator:
         self.name = name
         self.schema = schema
         self.fast: Callable[[Any], bool] | None = None
+        self.fast_all: Callable[[list[Any]], bool] | None = None
         if compile_fast:
             import jsonschema_rs
 
             self.fast = jsonschema_rs.Draft202012Validator(schema, validate_formats=False).is_valid
+            if "$id" in schema:
+                array_schema = {"type": "array", "items": schema}
+                self.fast_all = jsonschema_rs.Draft202012Validator(array_schema, validate_formats=False).is_valid
         self._reference: Any = None
 
     @property
@@ -76,6 +82,12 @@ class RowValidator:
 
     def fast_accepts(self, row: Any) -> bool:
         return self.fast is not None and self.fast(row)
+
+    def all_accepted(self, rows: list[Any]) -> bool:
+        """True when every row is valid, in one call; False means "look row by row"."""
+        if self.fast_all is not None:
+            return self.fast_all(rows)
+        return all(self.fast_accepts(row) for row in rows)
 
     def reference_issues(self, row: Any) -> list[SchemaIssue]:
         errors = sorted(self.reference.iter_errors(row), key=lambda e: [str(p) for p in e.absolute_path])
