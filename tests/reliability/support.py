@@ -73,6 +73,9 @@ def finding_lines(stderr: str, path: Path | str, root: Path) -> list[str]:
     except ValueError:
         pass
     forms.add(os.path.realpath(absolute))
+    parts = Path(os.path.relpath(absolute, root)).parts
+    if parts[:2] == ("data", "raw") and len(parts) > 3:
+        forms.add(Path(*parts[3:]).as_posix())
     alternatives = "|".join(re.escape(form) for form in sorted(forms, key=len, reverse=True))
     shape = re.compile(rf"^(?:{alternatives})(?::\d+)?: \S")
     return [line for line in stderr.splitlines() if shape.match(line)]

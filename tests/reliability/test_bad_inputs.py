@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import os
 import shutil
+import struct
 import subprocess
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -14,9 +15,13 @@ from pathlib import Path
 
 import pytest
 
+from drumgate.cli import COMMANDS
+from drumgate.fixtures.cambridge import make_cambridge_corpus
+from drumgate.fixtures.egmd import make_egmd_corpus
 from drumgate.fixtures.health_events import event_rows, session_rows
+from drumgate.fixtures.musdb import make_musdb_corpus
 from drumgate.jsonio import encode_jsonl
-from tests.reliability.support import DATE, TRACEBACK, Run, finding_lines, make_workspace, run_drumgate
+from tests.reliability.support import CORRUPT, DATE, TRACEBACK, Run, finding_lines, make_workspace, run_drumgate
 
 EVENTS = "data/manifests/egmd_events.jsonl"
 SESSIONS = "data/manifests/egmd_sessions.jsonl"
@@ -44,6 +49,7 @@ def with_bad_line(bad: bytes, at: int = 5) -> bytes:
 
 
 def write(root: Path, relative: str, data: bytes) -> Path:
+    """Replace a file by a new one (never in place: the case trees share unchanged files as hard links)."""
     target = root / relative
     if target.is_symlink() or target.is_file():
         target.unlink()
@@ -314,12 +320,162 @@ CHECKSUM_CASES = [
     checksum_case("lfs-pointer", LFS),
 ]
 
+EGMD_CSV = "data/raw/egmd/e-gmd-v1.0.0.csv"
+EGMD_INGEST = ["ingest", "egmd", "--date", DATE]
+
+
+def first_midi(root: Path) -> str:
+    egmd = root / "data" / "raw" / "egmd"
+    return sorted(path.relative_to(root).as_posix() for path in egmd.rglob("*.midi"))[0]
+
+
+def smf(track: bytes, fmt: int = 0, division: int = 480, tracks: int = 1) -> bytes:
+    return b"MThd" + struct.pack(">IHHH", 6, fmt, tracks, division) + b"MTrk" + struct.pack(">I", len(track)) + track
+
+
+NOTE = b"\x00\x99\x24\x64"
+END = b"\x00\xff\x2f\x00"
+
+
+def midi_case(name: str, content: Callable[[bytes], bytes]) -> Case:
+    def build(root: Path) -> tuple[list[str], str]:
+        target = first_midi(root)
+        write(root, target, content((root / target).read_bytes()))
+        return EGMD_INGEST, target
+
+    return Case(f"midi-{name}", build)
+
+
+def realdata_file(name: str) -> Path:
+    return CORRUPT / name
+
+
+def from_realdata(relative: str) -> Callable[[bytes], bytes]:
+    return lambda _data: realdata_file(relative).read_bytes()
+
+
+def midi_missing(root: Path) -> tuple[list[str], str]:
+    lines = (root / EGMD_CSV).read_text(encoding="utf-8").splitlines()
+    write(root, EGMD_CSV, ("\n".join(edit_field(1, 9, "drummer9/nowhere/gone_1.midi")(lines)) + "\n").encode())
+    return EGMD_INGEST, "data/raw/egmd/drummer9/nowhere/gone_1.midi"
+
+
+def midi_folder(root: Path) -> tuple[list[str], str]:
+    target = first_midi(root)
+    (root / target).unlink()
+    (root / target).mkdir()
+    return EGMD_INGEST, target
+
+
+MIDI_CASES = [
+    Case("midi-missing", midi_missing),
+    Case("midi-is-a-folder", midi_folder),
+    midi_case("empty", lambda data: b""),
+    midi_case("header-only", lambda data: data[:14]),
+    midi_case("truncated-half", lambda data: data[: len(data) // 2]),
+    midi_case("text-file", lambda data: b"this is not a MIDI file\n"),
+    midi_case("format-2", lambda data: smf(NOTE + END, fmt=2)),
+    midi_case("smpte-division", lambda data: smf(NOTE + END, division=0xE728)),
+    midi_case("zero-ppq", lambda data: smf(NOTE + END, division=0)),
+    midi_case("zero-tempo", lambda data: smf(b"\x00\xff\x51\x03\x00\x00\x00" + NOTE + END)),
+    midi_case("running-status-without-status", lambda data: smf(b"\x00\x24\x64" + END)),
+    midi_case("events-after-end", lambda data: smf(END + NOTE)),
+    midi_case("delta-too-long", lambda data: smf(b"\xff" * 8 + b"\x7f\x99\x24\x64" + END)),
+    midi_case("declares-more-tracks", lambda data: smf(NOTE + END, fmt=1, tracks=3)),
+]
+REALDATA_MIDI = ["midly/test-asset/PiDamaged.mid", "midly/test-asset/Beethoven.rmi"]
+MIDI_CASES += [midi_case(f"realdata-{Path(name).name}", from_realdata(name)) for name in REALDATA_MIDI]
+
+
+def csv_case(name: str, edit: Callable[[list[str]], list[str]], codes: frozenset[int] = frozenset({1, 2})) -> Case:
+    def build(root: Path) -> tuple[list[str], str]:
+        lines = (root / EGMD_CSV).read_text(encoding="utf-8").splitlines()
+        write(root, EGMD_CSV, ("\n".join(edit(lines)) + "\n").encode("utf-8", "surrogateescape"))
+        return EGMD_INGEST, EGMD_CSV
+
+    return Case(f"csv-{name}", build, codes)
+
+
+def edit_field(row: int, column: int, value: str) -> Callable[[list[str]], list[str]]:
+    def edit(lines: list[str]) -> list[str]:
+        fields = lines[row].split(",")
+        fields[column] = value
+        return [*lines[:row], ",".join(fields), *lines[row + 1:]]
+
+    return edit
+
+
+CSV_CASES = [
+    csv_case("missing-kit-column", lambda lines: [",".join(line.split(",")[:-1]) for line in lines]),
+    csv_case("gmd-column-order", lambda lines: [lines[0].replace("duration,split,midi_filename,audio_filename",
+                                                                 "midi_filename,audio_filename,duration,split"),
+                                                *lines[1:]]),
+    csv_case("header-only-garbage", lambda lines: ["a;b;c"]),
+    csv_case("empty", lambda lines: [""]),
+    csv_case("short-row", lambda lines: [*lines[:2], "drummer1,drummer1/session1", *lines[2:]]),
+    csv_case("unterminated-quote", lambda lines: [*lines[:2], lines[2].replace(",rock,", ',"rock,'), *lines[3:]]),
+    csv_case("bpm-not-a-number", edit_field(1, 4, "fast")),
+    csv_case("duration-not-a-number", edit_field(1, 7, "long")),
+    csv_case("split-mirdata-spelling", edit_field(1, 8, "valid")),
+    csv_case("not-utf8", lambda lines: [*lines[:1], lines[1].replace("rock", "r\udcffck"), *lines[2:]]),
+    csv_case("duplicate-render", lambda lines: [*lines, lines[1]]),
+]
+
+
+def stem_case(name: str, content: Callable[[bytes], bytes], stem: str = "AlphaBand_FirstLight/03_HiHat.wav") -> Case:
+    def build(root: Path) -> tuple[list[str], str]:
+        target = f"data/raw/cambridge/{stem}"
+        write(root, target, content((root / target).read_bytes()))
+        return ["ingest", "cambridge"], target
+
+    return Case(f"wav-cambridge-{name}", build)
+
+
+def musdb_drums_case(name: str, content: Callable[[bytes], bytes]) -> Case:
+    def build(root: Path) -> tuple[list[str], str]:
+        target = next(path for path in sorted((root / "data" / "raw" / "musdb_hq").rglob("drums.wav")))
+        relative = target.relative_to(root).as_posix()
+        write(root, relative, content(target.read_bytes()))
+        return ["ingest", "musdb", "--date", DATE], relative
+
+    return Case(f"wav-musdb-{name}", build)
+
+
+def egmd_audio_case(name: str, content: Callable[[bytes], bytes]) -> Case:
+    def build(root: Path) -> tuple[list[str], str]:
+        target = first_midi(root).replace(".midi", ".wav")
+        write(root, target, content((root / target).read_bytes()))
+        return EGMD_INGEST, target
+
+    return Case(f"wav-egmd-{name}", build)
+
+
+HOUND_FUZZ = sorted(path.name for path in (CORRUPT / "hound" / "testsamples" / "fuzz").glob("*.wav"))
+WAV_CASES = [
+    stem_case("empty", lambda data: b""),
+    stem_case("riff-header-only", lambda data: data[:12]),
+    stem_case("text-file", lambda data: b"not audio at all\n"),
+    stem_case("fmt-chunk-cut", lambda data: data[:30]),
+    stem_case("wrong-magic", lambda data: b"RIFX" + data[4:]),
+    musdb_drums_case("empty", lambda data: b""),
+    egmd_audio_case("text-file", lambda data: b"not audio\n"),
+]
+WAV_CASES += [
+    stem_case(f"realdata-{name[:18]}", from_realdata(f"hound/testsamples/fuzz/{name}")) for name in HOUND_FUZZ
+]
+
+
 CASES = JSONL_CASES + GZIP_CASES + SESSIONS_CASES + JSON_CASES + CONFIG_CASES + FILESYSTEM_CASES + HOOK_CASES
-CASES += CHECKSUM_CASES
+CASES += CHECKSUM_CASES + MIDI_CASES + CSV_CASES + WAV_CASES
+NEEDS_REALDATA = {case.name for case in CASES if "realdata" in case.name}
 
 
 def build_template(root: Path) -> Path:
     make_workspace(root)
+    raw = root / "data" / "raw"
+    make_egmd_corpus(raw / "egmd", seed=7)
+    make_cambridge_corpus(raw / "cambridge", raw / "cambridge_external", seed=7)
+    make_musdb_corpus(raw / "musdb_hq", seed=7, seconds=2.0)
     write(root, EVENTS, valid_events())
     write(root, SESSIONS, encode_jsonl(session_rows(4, items_per_session=2)))
     for date in ("2026-01-10", DATE):
@@ -330,11 +486,11 @@ def build_template(root: Path) -> Path:
 
 def run_case(case: Case, template: Path, base: Path) -> tuple[Run, str, Path]:
     root = base / case.name
-    shutil.copytree(template, root, symlinks=True)
+    shutil.copytree(template, root, symlinks=True, copy_function=os.link)
     argv, bad_path = case.build(root)
     if "--workspace" not in argv:
-        argv = [argv[0], *([argv[1]] if argv[0] == "hook" else []), "--workspace", str(root),
-                *argv[2 if argv[0] == "hook" else 1:]]
+        words = 2 if isinstance(COMMANDS.get(argv[0]), dict) else 1
+        argv = [*argv[:words], "--workspace", str(root), *argv[words:]]
     return run_drumgate(argv, cwd=root, timeout=60), bad_path, root
 
 
@@ -343,13 +499,13 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Run, st
     base = tmp_path_factory.mktemp("bad-inputs")
     template = build_template(base / "_template")
     with ThreadPoolExecutor(max_workers=4) as pool:
-        futures = {case.name: pool.submit(run_case, case, template, base) for case in CASES}
+        futures = {case.name: pool.submit(run_case, case, template, base) for case in runnable(CASES)}
         return {name: future.result() for name, future in futures.items()}
 
 
 def assert_one_clean_finding(run: Run, bad_path: str, root: Path, codes: frozenset[int]) -> None:
     assert TRACEBACK not in run.output, run.describe()
-    assert "internal error" not in run.stderr, run.describe()
+    assert "drumgate: internal error" not in run.stderr, run.describe()
     assert run.code in codes, run.describe()
     lines = finding_lines(run.stderr, bad_path, root)
     assert len(lines) == 1, f"expected one `{bad_path}[:line]: reason` line\n{run.describe()}"
@@ -360,7 +516,16 @@ def test_corpus_is_large_enough() -> None:
     assert len(CASES) >= 50
 
 
-@pytest.mark.parametrize("case", CASES, ids=lambda case: case.name)
+def runnable(cases: list[Case]) -> list[Case]:
+    return [case for case in cases if case.name not in NEEDS_REALDATA or CORRUPT.is_dir()]
+
+
+def parametrized(cases: list[Case]) -> list[object]:
+    absent = pytest.mark.skip(reason=f"real corrupt files folder {CORRUPT} is absent")
+    return [pytest.param(case, id=case.name, marks=[absent] if case not in runnable(cases) else []) for case in cases]
+
+
+@pytest.mark.parametrize("case", parametrized(CASES))
 def test_bad_input_gets_one_line(case: Case, results: dict[str, tuple[Run, str, Path]]) -> None:
     run, bad_path, root = results[case.name]
     assert_one_clean_finding(run, bad_path, root, case.codes)
