@@ -9,11 +9,9 @@ Steps with `uses:` and the install step are skipped (the artifact download is si
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -22,14 +20,11 @@ from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import pytest
-import yaml
 
 from drumgate.github_comment import COMMENT_LIMIT
 from tests import pr_scenario
+from tests.workflow_runner import REPO, run_steps
 
-WORKFLOWS = Path(__file__).resolve().parent.parent / ".github" / "workflows"
-EXPRESSION = re.compile(r"\$\{\{\s*(.+?)\s*\}\}")
-REPO = "acme/drums"
 PR_NUMBER = 17
 TOKEN = "ghs_loopback_token"
 
@@ -120,75 +115,6 @@ def github() -> Iterator[tuple[FakeGitHub, str]]:
     finally:
         server.shutdown()
         server.server_close()
-
-
-# A small runner ---------------------------------------------------------------------------------
-def load_steps(workflow: str, job: str) -> list[dict[str, Any]]:
-    document = yaml.safe_load((WORKFLOWS / workflow).read_text(encoding="utf-8"))
-    return document["jobs"][job]["steps"]
-
-
-def substitute(text: str, contexts: dict[str, str]) -> str:
-    def value(match: re.Match[str]) -> str:
-        expression = match.group(1)
-        assert expression in contexts, f"the test runner does not know ${{{{ {expression} }}}}"
-        return contexts[expression]
-
-    return EXPRESSION.sub(value, text)
-
-
-def runner_env(workspace: Path, temp: Path, extra: dict[str, str]) -> dict[str, str]:
-    for name in ("summary", "output", "env", "path"):
-        (temp / f"github_{name}").write_text("", encoding="utf-8")
-    path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
-    return {
-        "PATH": path,
-        "HOME": os.environ.get("HOME", str(temp)),
-        "CI": "true",
-        "GITHUB_ACTIONS": "true",
-        "GITHUB_WORKSPACE": str(workspace),
-        "GITHUB_REPOSITORY": REPO,
-        "GITHUB_SERVER_URL": "https://github.invalid",
-        "GITHUB_RUN_ID": "4242",
-        "GITHUB_STEP_SUMMARY": str(temp / "github_summary"),
-        "GITHUB_OUTPUT": str(temp / "github_output"),
-        "GITHUB_ENV": str(temp / "github_env"),
-        "GITHUB_PATH": str(temp / "github_path"),
-        "RUNNER_TEMP": str(temp),
-        "RUNNER_OS": "Linux",
-        **extra,
-    }
-
-
-def run_steps(
-    workflow: str, job: str, workspace: Path, temp: Path, contexts: dict[str, str], extra: dict[str, str]
-) -> list[subprocess.CompletedProcess[str]]:
-    """Run each `run:` step like a runner (bash -eo pipefail); stop at the first failing step."""
-    env = runner_env(workspace, temp, extra)
-    contexts = dict(contexts)
-    done = []
-    for step in load_steps(workflow, job):
-        if "uses" in step or step.get("name") == "Install drumgate":
-            continue
-        step_env = {key: substitute(str(value), contexts) for key, value in (step.get("env") or {}).items()}
-        Path(env["GITHUB_OUTPUT"]).write_text("", encoding="utf-8")
-        script = substitute(step["run"], contexts)
-        result = subprocess.run(
-            ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script],
-            cwd=workspace,
-            env={**env, **step_env},
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        done.append(result)
-        if result.returncode != 0:
-            break
-        if "id" in step:
-            for line in Path(env["GITHUB_OUTPUT"]).read_text(encoding="utf-8").splitlines():
-                key, _, value = line.partition("=")
-                contexts[f"steps.{step['id']}.outputs.{key}"] = value
-    return done
 
 
 # The scenario -----------------------------------------------------------------------------------

@@ -1,0 +1,246 @@
+"""Run ingest.yml's own `run:` steps (read from the YAML) job by job, as a dispatch would.
+
+The repository is a temporary git workspace (configs and licence notes, no artifacts yet); the
+raw corpora come from the demo generators and sit outside it, reached through the storage-root
+environment variables a data runner sets (a checkout cleans the workspace). Every job starts from
+its own clone, the shard matrix is one run per value of the plan's list, artifacts move between
+jobs as copies of what the upload steps name, and `gh` is a stub on PATH that records its
+arguments. A four-shard E-GMD run must give the same artifacts, byte for byte, as a one-shard run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from drumgate.fixtures.cambridge import make_cambridge_corpus
+from drumgate.fixtures.egmd import make_egmd_corpus
+from drumgate.fixtures.musdb import make_musdb_corpus
+from drumgate.fixtures.pr_repo import commit_all, git, init_repo
+from tests.workflow_runner import Artifacts, JobRun, load_job, run_job
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+WORKFLOW = "ingest.yml"
+DATE = "2024-06-03"
+STAMP = DATE.replace("-", "")
+GITIGNORE = "data/raw/\n*.lck\n.*.tmp\n"
+GH_STUB = """#!/usr/bin/env bash
+printf '%s\\n' "$*" >> "$GH_STUB_LOG"
+case "$1 $2" in
+  "pr create") echo "https://github.invalid/acme/drums/pull/31" ;;
+  "pr view") echo 31 ;;
+esac
+"""
+
+
+@dataclass
+class Dispatch:
+    jobs: dict[str, JobRun]
+    artifacts: Artifacts
+    workspaces: dict[str, Path]
+    gh_calls: list[str]
+
+    def artifact(self, name: str) -> Path:
+        return self.artifacts.store / name
+
+
+@pytest.fixture(scope="module")
+def corpora(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """Raw corpora outside the repository, as the data runner's environment names them."""
+    raw = tmp_path_factory.mktemp("raw")
+    make_egmd_corpus(raw / "egmd", seed=3, performances=6)
+    make_cambridge_corpus(raw / "cambridge", raw / "cambridge_external", seed=3)
+    make_musdb_corpus(raw / "musdb_hq", seed=3, seconds=4.0)
+    return {
+        "DRUMGATE_EGMD_ROOT": str(raw / "egmd"),
+        "DRUMGATE_CAMBRIDGE_PRIMARY": str(raw / "cambridge"),
+        "DRUMGATE_CAMBRIDGE_EXTERNAL": str(raw / "cambridge_external"),
+        "DRUMGATE_MUSDB_ROOT": str(raw / "musdb_hq"),
+    }
+
+
+@pytest.fixture(scope="module")
+def origin(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("origin") / "drums"
+    init_repo(root, PROJECT_ROOT)
+    (root / ".gitignore").write_text(GITIGNORE, encoding="utf-8")
+    commit_all(root, "configs and licence notes")
+    return root
+
+
+def checkout(origin: Path, folder: Path) -> Path:
+    """actions/checkout with full history: a fresh clone per job."""
+    subprocess.run(["git", "clone", "-q", str(origin), str(folder)], check=True, capture_output=True)
+    return folder
+
+
+def dispatch(origin: Path, corpora: dict[str, str], tmp: Path, inputs: dict[str, str]) -> Dispatch:
+    """Every job of one workflow_dispatch, in dependency order; stops after a failing job."""
+    contexts = {f"inputs.{key}": value for key, value in inputs.items()}
+    contexts |= {"github.token": "ghs_dispatch_token", "github.event.repository.default_branch": "main"}
+    artifacts = Artifacts(tmp / "artifact-store")
+    artifacts.store.mkdir(parents=True)
+    stub_bin = tmp / "bin"
+    stub_bin.mkdir()
+    (stub_bin / "gh").write_text(GH_STUB, encoding="utf-8")
+    (stub_bin / "gh").chmod(0o755)
+    gh_log = tmp / "gh-calls.log"
+    gh_log.touch()
+    jobs: dict[str, JobRun] = {}
+    workspaces: dict[str, Path] = {}
+
+    def job(name: str, key: str, extra_contexts: dict[str, str], clone: bool = True) -> JobRun:
+        folder = tmp / key
+        workspace = checkout(origin, folder / "work") if clone else (folder / "work")
+        workspace.mkdir(parents=True, exist_ok=True)
+        temp = folder / "runner-temp"
+        temp.mkdir()
+        env = {
+            **corpora,
+            "GH_STUB_LOG": str(gh_log),
+            "GITHUB_API_URL": "http://127.0.0.1:9",
+            "GITHUB_EVENT_NAME": "workflow_dispatch",
+            "GITHUB_REF_NAME": "main",
+            "XDG_CACHE_HOME": str(folder / "cache"),
+            "GIT_CONFIG_GLOBAL": os.devnull,
+            "GIT_CONFIG_NOSYSTEM": "1",
+        }
+        done = run_job(WORKFLOW, name, workspace, temp, {**contexts, **extra_contexts}, env,
+                       on_uses=artifacts.handle, bin_dirs=[stub_bin])
+        jobs[key], workspaces[key] = done, workspace
+        return done
+
+    plan = job("plan", "plan", {}, clone=False)
+    if not plan.ok:
+        return Dispatch(jobs, artifacts, workspaces, [])
+    needs = {f"needs.plan.outputs.{key}": value for key, value in plan.outputs.items()}
+    assert load_job(WORKFLOW, "shard")["strategy"]["matrix"]["shard"] == "${{ fromJSON(needs.plan.outputs.shards) }}"
+    for shard in json.loads(plan.outputs["shards"]):
+        if not job("shard", f"shard-{shard}", {**needs, "matrix.shard": str(shard)}).ok:
+            return Dispatch(jobs, artifacts, workspaces, [])
+    if job("merge", "merge", needs).ok:
+        job("pull-request", "pull-request", needs)
+    return Dispatch(jobs, artifacts, workspaces, gh_log.read_text(encoding="utf-8").splitlines())
+
+
+def egmd_inputs(shards: int) -> dict[str, str]:
+    return {"dataset": "egmd", "dry_run": "true", "date": DATE, "shard_count": str(shards)}
+
+
+@pytest.fixture(scope="module")
+def sharded(origin: Path, corpora: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Dispatch:
+    return dispatch(origin, corpora, tmp_path_factory.mktemp("sharded"), egmd_inputs(4))
+
+
+@pytest.fixture(scope="module")
+def unsharded(origin: Path, corpora: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Dispatch:
+    return dispatch(origin, corpora, tmp_path_factory.mktemp("unsharded"), egmd_inputs(1))
+
+
+def tree(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def assert_all_ok(run: Dispatch) -> None:
+    for name, job in run.jobs.items():
+        assert job.ok, f"job {name} failed:\n{job.failure()}"
+
+
+def test_every_job_of_a_four_shard_dispatch_succeeds(sharded: Dispatch) -> None:
+    assert_all_ok(sharded)
+    assert list(sharded.jobs) == ["plan", "shard-1", "shard-2", "shard-3", "shard-4", "merge", "pull-request"]
+    assert sharded.jobs["plan"].outputs == {"date": DATE, "command": "egmd", "shards": "[1,2,3,4]", "count": "4"}
+
+
+def test_a_shard_uploads_only_its_own_files(sharded: Dispatch) -> None:
+    uploaded = sharded.artifacts.uploaded["shard-egmd-2"]
+    assert uploaded, "the shard artifact holds files"
+    assert all(".shard-2-of-4." in name for name in uploaded), uploaded
+    kinds = {name.split("/")[1] for name in uploaded}
+    assert kinds == {"manifests", "provenance"}
+    assert sum(name.endswith(".shard.json") for name in uploaded) == 3, "one sidecar per shard file"
+
+
+def test_merged_artifacts_equal_an_unsharded_run_byte_for_byte(sharded: Dispatch, unsharded: Dispatch) -> None:
+    assert_all_ok(unsharded)
+    name = f"ingest-egmd-{DATE}"
+    merged, single = tree(sharded.artifact(name)), tree(unsharded.artifact(name))
+    assert sorted(merged) == sorted(single)
+    differing = [path for path in merged if merged[path] != single[path]]
+    assert not differing, f"sharded and unsharded runs differ in {differing}"
+    assert not [path for path in merged if ".shard" in path], "no shard leftovers in the merged artifact"
+
+
+def test_the_merge_produces_manifests_checksums_reports_and_docs(sharded: Dispatch) -> None:
+    files = tree(sharded.artifact(f"ingest-egmd-{DATE}"))
+    expected = [
+        "data/manifests/egmd_events.jsonl",
+        "data/manifests/egmd_sessions.jsonl",
+        "data/provenance/egmd_provenance.jsonl",
+        "data/archives/checksums/egmd.sha256",
+        "data/locks/egmd.lock.json",
+        f"reports/health/egmd_{STAMP}.json",
+        f"reports/health/egmd_{STAMP}.html",
+        f"reports/sampling/egmd_weights_{STAMP}.json",
+        f"reports/health/{DATE}-health-summary.md",
+        "DATASET_READINESS_PLAN.md",
+    ]
+    assert [path for path in expected if path not in files] == []
+    sessions = files["data/manifests/egmd_sessions.jsonl"].decode().splitlines()
+    assert len(sessions) == 6, "every performance of the corpus is one session"
+    health = json.loads(files[f"reports/health/egmd_{STAMP}.json"])
+    assert health["totals"]["sessions"] == 6
+    lock = json.loads(files["data/locks/egmd.lock.json"])
+    assert lock["artifacts"]["data/manifests/egmd_events.jsonl"]["command"].startswith("drumgate ingest egmd ")
+    checksums = files["data/archives/checksums/egmd.sha256"].decode()
+    assert checksums.count("primary/") >= 6 * 2 * 2, "every MIDI and WAV render is checksummed"
+
+
+def test_a_dry_run_commits_locally_previews_the_comment_and_pushes_nothing(sharded: Dispatch, origin: Path) -> None:
+    workspace = sharded.workspaces["pull-request"]
+    branch = f"ingest/egmd-{DATE}"
+    assert git(workspace, "rev-parse", "--abbrev-ref", "HEAD") == branch
+    assert git(workspace, "log", "-1", "--format=%s") == f"Ingest egmd ({DATE})"
+    assert git(origin, "branch", "--list", branch) == "", "nothing pushed"
+    assert sharded.gh_calls == [], "a dry run never calls gh"
+    summary = (workspace.parent / "runner-temp" / "github_summary").read_text(encoding="utf-8")
+    assert "<!-- drumgate:health-delta -->" in summary
+    assert "Dry run" in summary and branch in summary
+
+
+@pytest.mark.parametrize("dataset", ["cambridge", "musdb_hq"])
+def test_the_unsharded_datasets_ingest_end_to_end(
+    dataset: str, origin: Path, corpora: dict[str, str], tmp_path: Path
+) -> None:
+    inputs = {"dataset": dataset, "dry_run": "true", "date": DATE, "shard_count": "4"}
+    run = dispatch(origin, corpora, tmp_path, inputs)
+    assert_all_ok(run)
+    assert run.jobs["plan"].outputs["shards"] == "[1]", "only E-GMD splits into shards"
+    files = tree(run.artifact(f"ingest-{dataset}-{DATE}"))
+    for path in (
+        f"data/manifests/{dataset}_events.jsonl",
+        f"data/manifests/{dataset}_sessions.jsonl",
+        f"data/provenance/{dataset}_provenance.jsonl",
+        f"data/archives/checksums/{dataset}.sha256",
+        f"reports/health/{dataset}_{STAMP}.json",
+        f"reports/sampling/{dataset}_weights_{STAMP}.json",
+    ):
+        assert path in files, f"{path} missing from the artifact"
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [("date", "03/06/2024", "date must be YYYY-MM-DD"), ("shard_count", "0", "shard_count must be a whole number")],
+)
+def test_the_plan_refuses_bad_inputs(field: str, value: str, message: str, tmp_path: Path) -> None:
+    contexts = {f"inputs.{key}": value for key, value in egmd_inputs(4).items()} | {f"inputs.{field}": value}
+    (tmp_path / "work").mkdir()
+    (tmp_path / "temp").mkdir()
+    done = run_job(WORKFLOW, "plan", tmp_path / "work", tmp_path / "temp", contexts, {})
+    assert not done.ok
+    assert f"::error::{message}" in done.results[-1].stdout
