@@ -65,16 +65,24 @@ def check_document(ws: Workspace, artifact: Artifact, validator: Any, reporter: 
 
 def check_jsonl(ws: Workspace, artifact: Artifact, validator: Any, reporter: Reporter) -> None:
     """Validate every row: big sound files in chunks on every core, anything else line by line."""
-    from drumgate.chunkscan import load_for_chunks, map_chunks
-
     hint = fix_hint(ws, artifact.group, artifact.path, "correct the row or regenerate the manifest")
-    data = load_for_chunks(ws.path(artifact.path))
-    if data is None:
+    findings = chunked_findings(ws.path(artifact.path), validator)
+    if findings is None:
         _check_jsonl_sequential(ws, artifact, validator, reporter, hint)
         return
-    for findings in map_chunks(data, functools.partial(_schema_chunk, validator)):
-        for finding in findings:
-            reporter.finding(artifact.path, finding.message, line=finding.line, hint=finding.hint or hint)
+    for finding in findings:
+        reporter.finding(artifact.path, finding.message, line=finding.line, hint=finding.hint or hint)
+
+
+def chunked_findings(path: Path, validator: Any) -> list[Any] | None:
+    """Every line finding of a JSONL file in line order, or None when it needs the sequential scan."""
+    from drumgate.chunkscan import load_for_chunks, map_chunks
+
+    data = load_for_chunks(path)
+    if data is None:
+        return None
+    chunks = map_chunks(data, functools.partial(_schema_chunk, validator))
+    return [finding for findings in chunks for finding in findings]
 
 
 BATCH_ROWS = 4096
@@ -108,9 +116,7 @@ def _batch_findings(validator: Any, batch: list[tuple[int, dict[str, Any]]]) -> 
     return found
 
 
-def _check_jsonl_sequential(
-    ws: Workspace, artifact: Artifact, validator: Any, reporter: Reporter, hint: str
-) -> None:
+def _check_jsonl_sequential(ws: Workspace, artifact: Artifact, validator: Any, reporter: Reporter, hint: str) -> None:
     from drumgate.rowscan import scan_jsonl
 
     fast_accepts = validator.fast_accepts
