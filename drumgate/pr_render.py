@@ -249,6 +249,58 @@ def dataset_callouts(entry: Mapping[str, Any]) -> list[str]:
     return lines
 
 
+SHARE_SHIFT_PP = 0.5
+
+
+def _plural(number: int, word: str) -> str:
+    return f"{count(number)} {word}{'' if number == 1 else 's'}"
+
+
+def _share_story(classes: Mapping[str, Any]) -> str:
+    """Which classes gained or lost share; the largest loser and gainer side by side."""
+    rows = [row for row in classes["rows"] if abs(row["share_delta_pp"]) >= SHARE_SHIFT_PP]
+    if not rows:
+        moved = max(classes["rows"], key=lambda row: abs(row["share_delta_pp"]), default=None)
+        if moved is None or round(moved["share_delta_pp"], 2) == 0:
+            return "class shares unchanged"
+        return f"class shares steady (largest move {code(moved['name'])} {points(moved['share_delta_pp'])})"
+    losers = sorted((r for r in rows if r["share_delta_pp"] < 0), key=lambda r: r["share_delta_pp"])
+    gainers = sorted((r for r in rows if r["share_delta_pp"] > 0), key=lambda r: -r["share_delta_pp"])
+
+    def told(row: Mapping[str, Any]) -> str:
+        return f"{code(row['name'])} ({signed(row['delta'])}, {points(row['share_delta_pp'])})"
+
+    if losers and gainers:
+        return f"share moves from {told(losers[0])} to {told(gainers[0])}"
+    return "share shifts: " + ", ".join(told(row) for row in (losers or gainers)[:2])
+
+
+def _technique_story(techniques: Mapping[str, Any]) -> str | None:
+    gone = [row for row in techniques["rows"] if row["base"] and not row["head"]]
+    new = [row for row in techniques["rows"] if row["head"] and not row["base"]]
+    parts = [f"technique {code(row['name'])} gone ({count(row['base'])} → 0)" for row in gone[:2]]
+    parts += [f"technique {code(row['name'])} new ({count(row['head'])})" for row in new[:2]]
+    return "; ".join(parts) or None
+
+
+def digest_line(entry: Mapping[str, Any]) -> str | None:
+    """One sentence a reviewer reads first: sessions in and out, where class share went, techniques."""
+    if "error" in entry or entry["base"].absent or entry["head"].absent:
+        return None
+    summary = entry["diff"]["summary"]
+    added, removed = summary["sessions"]["added"], summary["sessions"]["removed"]
+    parts = []
+    if added or removed:
+        moves = [f"{_plural(len(added), 'session')} added"] if added else []
+        moves += [f"{_plural(len(removed), 'session')} removed"] if removed else []
+        parts.append(" and ".join(moves))
+    parts.append(_share_story(summary["classes"]))
+    technique = _technique_story(summary["techniques"])
+    if technique:
+        parts.append(technique)
+    return f"- **{esc(entry['dataset'])}**: " + "; ".join(parts) + "."
+
+
 def names_list(names: Sequence[Any], shown: int = NAMES_SHOWN) -> str:
     if not names:
         return "none"
@@ -305,6 +357,14 @@ def sessions_line(summary: Mapping[str, Any]) -> str:
     return text
 
 
+def weight_move(base: Any, head: Any) -> str:
+    if not _num(base):
+        return f"{weight(head)} (new)"
+    if not _num(head):
+        return f"removed (was {weight(base)})"
+    return f"{weight(base)} → {weight(head)}"
+
+
 def weights_line(entry: Mapping[str, Any]) -> str | None:
     weights_diff = entry.get("weights_diff")
     if not weights_diff:
@@ -313,7 +373,7 @@ def weights_line(entry: Mapping[str, Any]) -> str | None:
     movers = summary["movers"][:MOVERS_SHOWN]
     if not movers:
         return "Sampling weights: unchanged."
-    shown = " · ".join(f"{code(m['session'])} {weight(m['base'])} → {weight(m['head'])}" for m in movers)
+    shown = " · ".join(f"{code(m['session'])} {weight_move(m['base'], m['head'])}" for m in movers)
     return f"Largest sampling-weight movers ({count(summary['movers_total'])} moved): {shown}"
 
 
@@ -339,7 +399,7 @@ def licence_line(entry: Mapping[str, Any]) -> str:
 
 def licence_changes(before: Mapping[str, str], after: Mapping[str, str]) -> str:
     changes = [
-        f"{label} {esc(before.get(key, '—'), 60)} → {esc(after.get(key, '—'), 60)}"
+        f"{label} is now “{esc(after.get(key, '—'), 60)}” (was “{esc(before.get(key, '—'), 60)}”)"
         for key, label in LICENCE_FIELDS
         if before.get(key) != after.get(key)
     ]
@@ -458,6 +518,9 @@ def render_at(entries: Sequence[Mapping[str, Any]], ctx: Context, drop: tuple[st
         callouts = [line for entry in entries for line in dataset_callouts(entry)]
         if callouts:
             lines += ["", *[f"{line}<br>" if i < len(callouts) - 1 else line for i, line in enumerate(callouts)]]
+        digests = [line for line in map(digest_line, entries) if line]
+        if digests:
+            lines += ["", "**What the data change does**", "", *digests]
         computed = [entry for entry in entries if "error" not in entry]
         if "details" not in drop:
             for entry in computed:
