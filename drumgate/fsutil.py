@@ -47,3 +47,20 @@ def atomic_write_text(path: str | Path, text: str) -> None:
     if not text.endswith("\n"):
         text += "\n"
     atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def open_for_reading(path: str | Path) -> IO[bytes]:
+    """Open a file in binary mode, turning OS errors into one-line DrumgateErrors."""
+    try:
+        return open(path, "rb")
+    except FileNotFoundError as exc:
+        raise DrumgateError("file not found", path=path) from exc
+    except IsADirectoryError as exc:
+        raise DrumgateError("is a folder, expected a file", path=path) from exc
+    except OSError as exc:
+        raise DrumgateError(f"cannot read: {exc.strerror}", path=path) from exc
+
+
+def read_bytes(path: str | Path) -> bytes:
+    with open_for_reading(path) as handle:
+        return handle.read()

@@ -6,6 +6,7 @@ import hashlib
 from pathlib import Path
 
 from drumgate.errors import DrumgateError
+from drumgate.fsutil import open_for_reading
 
 
 def sha256_bytes(data: bytes) -> str:
@@ -13,12 +14,8 @@ def sha256_bytes(data: bytes) -> str:
 
 
 def sha256_file(path: str | Path) -> str:
-    try:
-        with open(path, "rb") as handle:
+    with open_for_reading(path) as handle:
+        try:
             return hashlib.file_digest(handle, "sha256").hexdigest()
-    except FileNotFoundError as exc:
-        raise DrumgateError("file not found", path=path) from exc
-    except IsADirectoryError as exc:
-        raise DrumgateError("is a folder, expected a file", path=path) from exc
-    except OSError as exc:
-        raise DrumgateError(f"cannot read: {exc.strerror}", path=path) from exc
+        except OSError as exc:
+            raise DrumgateError(f"cannot read: {exc.strerror}", path=path) from exc

@@ -18,7 +18,7 @@ from typing import Any
 import orjson
 
 from drumgate.errors import DrumgateError
-from drumgate.fsutil import atomic_writer
+from drumgate.fsutil import atomic_writer, open_for_reading, read_bytes
 
 LFS_POINTER_PREFIX = b"version https://git-lfs.github.com/spec/"
 LFS_HINT = "this is a Git LFS pointer, not the file: run git lfs pull"
@@ -62,14 +62,7 @@ def loads_reference(text: str | bytes) -> Any:
 
 
 def _open_read(path: Path) -> io.BufferedIOBase:
-    try:
-        raw = path.open("rb")
-    except FileNotFoundError as exc:
-        raise DrumgateError("file not found", path=path) from exc
-    except IsADirectoryError as exc:
-        raise DrumgateError("is a folder, expected a file", path=path) from exc
-    except OSError as exc:
-        raise DrumgateError(f"cannot read: {exc.strerror}", path=path) from exc
+    raw = open_for_reading(path)
     if is_gzip_path(path):
         return gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[return-value]
     return raw  # type: ignore[return-value]
@@ -150,12 +143,7 @@ def write_jsonl(path: str | Path, rows: Iterable[JsonRow]) -> int:
 def read_json(path: str | Path) -> Any:
     """Read one JSON document; errors name the file and line."""
     source = Path(path)
-    try:
-        data = source.read_bytes()
-    except FileNotFoundError as exc:
-        raise DrumgateError("file not found", path=source) from exc
-    except OSError as exc:
-        raise DrumgateError(f"cannot read: {exc.strerror}", path=source) from exc
+    data = read_bytes(source)
     if is_gzip_path(source):
         try:
             data = gzip.decompress(data)
