@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -199,6 +200,11 @@ def test_the_merge_produces_manifests_checksums_reports_and_docs(sharded: Dispat
     assert lock["artifacts"]["data/manifests/egmd_events.jsonl"]["command"].startswith("drumgate ingest egmd ")
     checksums = files["data/archives/checksums/egmd.sha256"].decode()
     assert checksums.count("primary/") >= 6 * 2 * 2, "every MIDI and WAV render is checksummed"
+    crash_map = subprocess.run(
+        [str(Path(sys.executable).parent / "drumgate"), "crash-map", "--check"],
+        cwd=sharded.workspaces["merge"], capture_output=True, text=True, check=False,
+    )
+    assert crash_map.returncode == 0 and "would relabel 0" in crash_map.stdout, crash_map.stdout + crash_map.stderr
 
 
 def test_a_dry_run_commits_locally_previews_the_comment_and_pushes_nothing(sharded: Dispatch, origin: Path) -> None:
