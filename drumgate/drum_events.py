@@ -453,3 +453,23 @@ def render_template(
     if len(pieces) != SLOTS_PER_EVENT * len(events) + 1:
         return None
     return RenderTemplate(tuple(pieces))
+
+
+@dataclass(frozen=True)
+class TemplateFill:
+    """One render's rows as a template and its item id: small to send, expanded where written."""
+
+    template: RenderTemplate
+    item_id: str
+
+    def encode(self) -> bytes:
+        return self.template.fill(self.item_id)
+
+
+EncodedEvents = bytes | TemplateFill
+
+
+def write_encoded(handle: Any, chunks: list[EncodedEvents]) -> None:
+    """Write rows in order, expanding template fills."""
+    for chunk in chunks:
+        handle.write(chunk if isinstance(chunk, bytes) else chunk.encode())

@@ -51,15 +51,18 @@ from drumgate import __version__, cli, lineage, provenance
 from drumgate.config import load_datasets
 from drumgate.drum_events import (
     NOTE_MAP_FILE,
+    EncodedEvents,
     EventContext,
     EventEncoder,
     NoteMap,
     PerformanceEvents,
     RenderTemplate,
+    TemplateFill,
     build_events,
     encode_events_reference,
     load_note_map,
     render_template,
+    write_encoded,
 )
 from drumgate.errors import EXIT_FINDINGS, EXIT_OK, DrumgateError, format_finding
 from drumgate.fsutil import atomic_writer
@@ -279,7 +282,7 @@ class IngestSettings:
 
 @dataclass
 class PerformanceResult:
-    events: bytes
+    events: list[EncodedEvents]
     session: dict[str, Any] | None
     provenance_rows: list[dict[str, Any]]
     classes: Counter[str] = field(default_factory=Counter)
@@ -366,7 +369,7 @@ class PerformanceCache:
 
 def _encode_render(
     row: RenderRow, midi_sha256: str, events: PerformanceEvents, settings: IngestSettings, cache: PerformanceCache
-) -> bytes:
+) -> EncodedEvents:
     """The render's event rows; renders sharing MIDI, split and suffix fill one template."""
     ctx = EventContext(DATASET, row.performance_id, row.item_id, row.split, row.midi_filename)
     encoder = settings.encoder
@@ -379,7 +382,7 @@ def _encode_render(
             cache.templates[key] = render_template(encoder, events, DATASET, row.performance_id, row.split, suffix)
         template = cache.templates[key]
         if template is not None:
-            return template.fill(row.item_id)
+            return TemplateFill(template, row.item_id)
     return encoder.encode(events, ctx)
 
 
@@ -387,10 +390,9 @@ def _ingest_render(
     row: RenderRow,
     settings: IngestSettings,
     result: PerformanceResult,
-    out: list[bytes],
     cache: PerformanceCache,
 ) -> dict[str, Any] | None:
-    """One render: events into `out`, provenance into `result`; identical MIDI is parsed once."""
+    """One render: its events and provenance into `result`; identical MIDI is parsed once."""
     midi_path = settings.root / row.midi_filename
     try:
         data = midi_path.read_bytes()
@@ -413,7 +415,7 @@ def _ingest_render(
         midi = BuiltMidi(perf, events, Counter(nm.specs[p].class_id for p in events.pitch.tolist()))
         cache.built[midi_sha256] = midi
     perf, events = midi.performance, midi.events
-    out.append(_encode_render(row, midi_sha256, events, settings, cache))
+    result.events.append(_encode_render(row, midi_sha256, events, settings, cache))
     result.event_count += len(events)
     result.classes.update(midi.classes)
     if events.unknown_notes:
@@ -452,11 +454,9 @@ def _session_status(files: list[dict[str, Any]]) -> str:
 
 
 def ingest_performance(performance_id: str, rows: list[RenderRow], settings: IngestSettings) -> PerformanceResult:
-    result = PerformanceResult(b"", None, [])
-    chunks: list[bytes] = []
+    result = PerformanceResult([], None, [])
     cache = PerformanceCache()
-    files = [entry for row in rows if (entry := _ingest_render(row, settings, result, chunks, cache)) is not None]
-    result.events = b"".join(chunks)
+    files = [entry for row in rows if (entry := _ingest_render(row, settings, result, cache)) is not None]
     if not files:
         return result
     splits = sorted({row.split for row in rows})
@@ -672,7 +672,7 @@ def ingest(ws: Workspace, args: argparse.Namespace) -> int:
     progress = _progress_enabled()
     with _OrderedWriters(targets) as out:
         for done, result in enumerate(run_performances(tasks, settings, jobs), start=1):
-            out.events.write(result.events)
+            write_encoded(out.events, result.events)
             if result.session is not None:
                 out.sessions.write(dumps_row(result.session) + b"\n")
             for row in result.provenance_rows:
