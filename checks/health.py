@@ -1,5 +1,9 @@
 """`drumgate health`: one streaming pass over an events manifest -> JSON + HTML health report.
 
+Big plain `.jsonl` files are counted in parallel byte ranges (`DRUMGATE_WORKERS` caps the worker
+processes; 1 keeps it serial); a progress bar shows on a terminal (not in CI, nor with
+`DRUMGATE_NO_PROGRESS`).
+
 Exit 0 when every gate passes, 1 when one fails (each printed as `name: observed X vs threshold Y`),
 2 for unreadable input or malformed rows (each printed as `path:line: what is wrong`).
 """
@@ -15,7 +19,8 @@ from typing import Any
 from drumgate import cli
 from drumgate.errors import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE
 from drumgate.fsutil import atomic_write_text
-from drumgate.health import compute_health, failing_gates, read_events
+from drumgate.health import compute_health, failing_gates
+from drumgate.health_scan import count_events_file
 from drumgate.jsonio import dumps_document, write_json
 from drumgate.provenance import report_date
 from drumgate.report_io import (
@@ -106,7 +111,7 @@ def run(args: argparse.Namespace) -> int:
     report = compute_health(
         ws,
         plan["dataset"],
-        read_events(plan["events"], on_error=events_errors),
+        count_events_file(plan["events"], on_error=events_errors),
         session_rows(plan["sessions"], sessions_errors),
         vocabulary=args.vocabulary,
         extra_class_gates=_requirements(args.require_class, "--require-class"),

@@ -112,9 +112,11 @@ ROW_FIELDS = itemgetter("label", "techniques", "label_source", "velocity", "sess
 
 
 def count_events(rows: EventRows, on_error: ErrorSink | None = None) -> EventCounts:
-    """The hot loop: two dict updates per row; validation happens later, once per distinct key.
+    """The reference hot loop: two dict updates per row; validation later, once per distinct key.
 
-    All fields are read before any counter moves, so a row that fails leaves no partial counts.
+    Both keys are built and hashed before any counter moves, so a row that fails leaves no partial
+    counts. `drumgate.health_scan` is the fused (and parallel) form for files; tests hold the two
+    to the same report.
     """
     counts = EventCounts()
     labels, places, first_line = counts.labels, counts.places, counts.first_line
@@ -126,20 +128,25 @@ def count_events(rows: EventRows, on_error: ErrorSink | None = None) -> EventCou
             for line_no, row in iterator:
                 label, techniques, label_source, velocity, session_id, split, item_id = fields(row)
                 attributes = row.get("attributes")
-                label_key = (label, tuple(techniques) if techniques else (), label_source, velocity)
+                label_key = (
+                    label,
+                    tuple(techniques) if type(techniques) is list else techniques or (),
+                    label_source,
+                    velocity,
+                )
                 place_key = (session_id, split, item_id, attributes.get("performance") if attributes else None)
-                seen = labels_get(label_key)
-                if seen is None:
+                label_seen = labels_get(label_key)
+                place_seen = places_get(place_key)
+                if label_seen is None:
                     labels[label_key] = 1
                     first_line[label_key] = line_no
                 else:
-                    labels[label_key] = seen + 1
-                seen = places_get(place_key)
-                if seen is None:
+                    labels[label_key] = label_seen + 1
+                if place_seen is None:
                     places[place_key] = 1
                     first_line[place_key] = line_no
                 else:
-                    places[place_key] = seen + 1
+                    places[place_key] = place_seen + 1
             return counts
         except (KeyError, TypeError, AttributeError) as exc:
             error = _row_error(exc, line_no)
@@ -212,47 +219,59 @@ def _add(table: dict[str, int], key: str, amount: int) -> None:
     table[key] = table.get(key, 0) + amount
 
 
+@dataclass(frozen=True)
+class Resolution:
+    """What the taxonomy says about one (label, techniques) pair, worked out once per pair."""
+
+    class_id: str | None
+    ancestors: tuple[str, ...]
+    techniques: tuple[str, ...]
+    unknown_techniques: tuple[str, ...]
+    vocabulary_label: str | None
+
+
+def resolve_pair(taxonomy: Taxonomy, vocabulary: str | None, label: str, raw: tuple[str, ...]) -> Resolution:
+    resolved = [(name, taxonomy.resolve_technique(name)) for name in raw]
+    techniques = tuple(tid for _, tid in resolved if tid is not None)
+    unknown = tuple(name for name, tid in resolved if tid is None)
+    class_id = taxonomy.resolve_class(label)
+    if class_id is None:
+        return Resolution(None, (), techniques, unknown, None)
+    target = None
+    if vocabulary:
+        target = taxonomy.to_vocabulary(vocabulary, class_id, tuple(sorted(set(techniques))))
+        target = target or UNMAPPED_VOCABULARY_LABEL
+    return Resolution(class_id, tuple(taxonomy.ancestors(class_id)), techniques, unknown, target)
+
+
 def summarise_labels(counts: EventCounts, taxonomy: Taxonomy, vocabulary: str | None) -> LabelSummary:
-    classes: dict[str, int] = {}
-    inclusive: dict[str, int] = {}
-    techniques: dict[str, int] = {}
-    sources: dict[str, int] = {}
-    unknown_labels: dict[str, int] = {}
-    unknown_techniques: dict[str, int] = {}
-    vocab: dict[str, int] | None = {} if vocabulary else None
     if vocabulary:
         taxonomy.vocabulary(vocabulary)
-    unknown_events = 0
-    class_cache: dict[str, str | None] = {}
-    technique_cache: dict[str, str | None] = {}
+    sources: dict[str, int] = {}
+    pairs: dict[tuple[str, tuple[str, ...]], int] = {}
     for (label, raw_techniques, source, _), n in counts.labels.items():
         _add(sources, source, n)
-        if label not in class_cache:
-            class_cache[label] = taxonomy.resolve_class(label)
-        class_id = class_cache[label]
-        resolved: list[str] = []
-        for name in raw_techniques:
-            if name not in technique_cache:
-                technique_cache[name] = taxonomy.resolve_technique(name)
-            tid = technique_cache[name]
-            if tid is None:
-                _add(unknown_techniques, name, n)
-            else:
-                resolved.append(tid)
-                _add(techniques, tid, n)
-        if class_id is None:
-            unknown_events += n
-            _add(unknown_labels, label, n)
-            continue
-        _add(classes, class_id, n)
-        for ancestor in taxonomy.ancestors(class_id):
-            _add(inclusive, ancestor, n)
-        if vocab is not None and vocabulary:
-            target = taxonomy.to_vocabulary(vocabulary, class_id, tuple(sorted(set(resolved))))
-            _add(vocab, target or UNMAPPED_VOCABULARY_LABEL, n)
-    return LabelSummary(
-        classes, inclusive, techniques, sources, unknown_labels, unknown_techniques, vocab, unknown_events
-    )
+        pairs[(label, raw_techniques)] = pairs.get((label, raw_techniques), 0) + n
+    summary = LabelSummary({}, {}, {}, sources, {}, {}, {} if vocabulary else None, 0)
+    for (label, raw_techniques), n in pairs.items():
+        _add_resolution(summary, label, resolve_pair(taxonomy, vocabulary, label, raw_techniques), n)
+    return summary
+
+
+def _add_resolution(summary: LabelSummary, label: str, found: Resolution, n: int) -> None:
+    for name in found.unknown_techniques:
+        _add(summary.unknown_techniques, name, n)
+    for tid in found.techniques:
+        _add(summary.techniques, tid, n)
+    if found.class_id is None:
+        summary.unknown_label_events += n
+        _add(summary.unknown_labels, label, n)
+        return
+    _add(summary.classes, found.class_id, n)
+    for ancestor in found.ancestors:
+        _add(summary.classes_inclusive, ancestor, n)
+    if summary.vocabulary_classes is not None and found.vocabulary_label is not None:
+        _add(summary.vocabulary_classes, found.vocabulary_label, n)
 
 
 @dataclass
@@ -465,7 +484,7 @@ def _fraction(part: int, whole: int) -> float:
 def compute_health(
     ws: Workspace,
     dataset: str,
-    events_rows: EventRows,
+    events_rows: EventRows | EventCounts,
     sessions_rows: Iterable[Mapping[str, Any]] | None = None,
     *,
     vocabulary: str | None = None,
@@ -476,12 +495,13 @@ def compute_health(
 ) -> dict[str, Any]:
     """The health report of one events manifest (see configs/schemas/health.schema.json).
 
-    Without `on_error` the first malformed row raises a DrumgateError carrying its line (the
-    caller adds the path); with it, malformed rows are reported and left out of the counts.
+    `events_rows` may also be the counts of a file already made by `health_scan.count_events_file`
+    (the fast path the CLI uses). Without `on_error` the first malformed row raises a DrumgateError
+    carrying its line (the caller adds the path); with it, malformed rows are reported and left out of the counts.
     """
     taxonomy = load_taxonomy(ws)
     gates = merge_gates(configured_gates(ws, dataset), taxonomy, extra_class_gates, extra_technique_gates)
-    counts = count_events(events_rows, on_error)
+    counts = events_rows if isinstance(events_rows, EventCounts) else count_events(events_rows, on_error)
     validate_counts(counts, on_error)
     labels = summarise_labels(counts, taxonomy, vocabulary)
     facts = read_session_facts(sessions_rows)

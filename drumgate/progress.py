@@ -1,0 +1,53 @@
+"""Progress bars for long-running loops (DESIGN §8): on stderr, quiet unless a person is watching.
+
+A bar is disabled when stderr is not a terminal, when `CI` is true, or when
+`DRUMGATE_NO_PROGRESS` is set to anything but an empty string. It appears only after a short
+delay, so work that ends quickly prints nothing. Byte counts (`unit="B"`) are shown in KiB/MiB.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterable
+from typing import Any, TypeVar
+
+from tqdm import tqdm
+
+T = TypeVar("T")
+TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
+SHOW_AFTER_SECONDS = 2.0
+
+
+def progress_enabled() -> bool:
+    """Whether bars may be drawn: a terminal on stderr, not CI, not switched off."""
+    if os.environ.get("DRUMGATE_NO_PROGRESS"):
+        return False
+    if os.environ.get("CI", "").strip().lower() in TRUE_WORDS:
+        return False
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def progress(iterable_or_total: Iterable[T] | int, desc: str, unit: str = "it", *, enabled: bool = True) -> tqdm:
+    """A tqdm bar over an iterable, or a manual bar (`.update(n)`) when given a total.
+
+    `enabled=False` lets a caller keep one code path for work too small to deserve a bar.
+    """
+    options: dict[str, Any] = {
+        "desc": desc,
+        "unit": unit,
+        "disable": not (enabled and progress_enabled()),
+        "file": sys.stderr,
+        "leave": False,
+        "delay": SHOW_AFTER_SECONDS,
+        "mininterval": 0.5,
+        "dynamic_ncols": True,
+    }
+    if unit == "B":
+        options.update(unit_scale=True, unit_divisor=1024)
+    if isinstance(iterable_or_total, int):
+        return tqdm(total=iterable_or_total, **options)
+    return tqdm(iterable_or_total, **options)
