@@ -8,7 +8,11 @@ import sys
 
 from tests.conftest import PROJECT_ROOT
 
-SAMPLE = ["tests/test_core_jsonio.py", "tests/realdata/test_egmd_realdata.py", "tests/reliability/test_property_taxonomy.py"]
+SAMPLE = [
+    "tests/test_core_jsonio.py",
+    "tests/realdata/test_egmd_realdata.py",
+    "tests/reliability/test_property_taxonomy.py",
+]
 
 
 def collected(marker: str) -> list[str]:
