@@ -1,9 +1,10 @@
 """Every test in this folder is a reliability test (`pytest -m reliability` runs them alone).
 
 The session fixtures run the demo's pipeline for real: `demo_pair` two whole `drumgate demo`
-runs side by side; `pipeline_walk` the demo's stages on a seed-7 corpus and then again on a
-seed-8 corpus, snapshotting the workspace before each stage of the second pass and running each
-stage twice there (idempotence), so crash trials can replay any stage from its "old" state.
+runs side by side (seed 7); `pipeline_walk` takes a copy of the first demo's workspace, swaps in
+a seed-8 raw corpus and runs the demo's stages on it, snapshotting the workspace before and after
+each stage and running each stage a second time (idempotence), so crash trials can replay any
+stage from its "old" state and compare with its "new" one.
 """
 
 from __future__ import annotations
@@ -98,23 +99,13 @@ def second_pass_argv(argv: tuple[str, ...]) -> tuple[str, ...]:
 
 
 @pytest.fixture(scope="session")
-def pipeline_walk(tmp_path_factory: pytest.TempPathFactory) -> Walk:
-    from tests.reliability.support import (
-        generate_raw_corpus,
-        make_workspace,
-        pipeline,
-        run_drumgate,
-        tool_identity,
-        tree_digest,
-    )
+def pipeline_walk(demo_pair: DemoPair, tmp_path_factory: pytest.TempPathFactory) -> Walk:
+    from tests.reliability.support import generate_raw_corpus, pipeline, run_drumgate, tool_identity, tree_digest
 
     base = tmp_path_factory.mktemp("walk")
-    workspace, cache = make_workspace(base / "ws"), base / "cache"
+    workspace, cache = base / "ws", base / "cache"
+    shutil.copytree(demo_pair.first, workspace, symlinks=True)
     env = workspace_env(workspace, cache)
-    generate_raw_corpus(workspace, seed=7)
-    for argv in pipeline():
-        run = run_drumgate(argv, cwd=workspace, env=env)
-        assert run.code in (0, 1), run.describe()
     generate_raw_corpus(workspace, seed=8)
     records = []
     for index, plain in enumerate(pipeline()):
