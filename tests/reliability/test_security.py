@@ -3,10 +3,13 @@ logs; paths that escape a dataset root are refused."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
+import threading
 from html.parser import HTMLParser
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -247,3 +250,43 @@ def test_checksum_paths_leaving_the_root_are_refused(tmp_path: Path, line: str) 
     assert run.code in (1, 2), run.describe()
     assert TRACEBACK not in run.output
     assert "cambridge.sha256:1: " in run.stderr, run.describe()
+
+
+class HostileGitHub(BaseHTTPRequestHandler):
+    """A GitHub API stand-in whose every answer is an error carrying a hostile message."""
+
+    def _answer(self) -> None:
+        body = json.dumps({"message": "nope\n::add-mask::x\n\x1b[2J" + HOSTILE[0], "documentation_url": "x"})
+        self.send_response(500)
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        self.wfile.write(body.encode())
+
+    do_GET = do_POST = do_PATCH = _answer
+
+    def log_message(self, format: str, *args: object) -> None:
+        return
+
+
+@pytest.mark.parametrize("api", ["unreachable", "hostile-errors"])
+def test_comment_command_keeps_the_token_and_server_text_out_of_logs(tmp_path: Path, api: str) -> None:
+    body = tmp_path / "comment.md"
+    body.write_text("<!-- drumgate:health-delta -->\nhello\n", encoding="utf-8")
+    server = ThreadingHTTPServer(("127.0.0.1", 0), HostileGitHub)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        port = server.server_address[1] if api == "hostile-errors" else 9
+        run = run_drumgate(
+            ["comment", "--workspace", str(make_workspace(tmp_path / "ws")), "--repo", "o/r", "--pr", "1",
+             "--body-file", str(body)],
+            cwd=tmp_path, env={"GITHUB_TOKEN": SECRET, "GITHUB_API_URL": f"http://127.0.0.1:{port}"}, timeout=60,
+        )
+    finally:
+        server.shutdown()
+    assert run.code in (1, 2), run.describe()
+    assert SECRET not in run.output
+    assert_inert_log(run)
+
+
+SECRET = "ghs_reliabilitySuiteSecret0123456789"
