@@ -18,6 +18,7 @@ Unmapped notes are excluded from the events and counted by note number.
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -439,9 +440,13 @@ class RenderTemplate:
     """
 
     pieces: tuple[bytes, ...]
+    fixed_bytes: int
 
     def fill(self, item_id: str) -> bytes:
         return orjson.dumps(item_id)[1:-1].join(self.pieces)
+
+    def filled_size(self, item_id: str) -> int:
+        return self.fixed_bytes + (len(self.pieces) - 1) * (len(orjson.dumps(item_id)) - 2)
 
 
 def render_template(
@@ -452,7 +457,7 @@ def render_template(
     pieces = encoder.encode(events, ctx).split(_ITEM_SLOT_JSON)
     if len(pieces) != SLOTS_PER_EVENT * len(events) + 1:
         return None
-    return RenderTemplate(tuple(pieces))
+    return RenderTemplate(tuple(pieces), sum(map(len, pieces)))
 
 
 @dataclass(frozen=True)
@@ -465,6 +470,9 @@ class TemplateFill:
     def encode(self) -> bytes:
         return self.template.fill(self.item_id)
 
+    def size(self) -> int:
+        return self.template.filled_size(self.item_id)
+
 
 EncodedEvents = bytes | TemplateFill
 
@@ -473,3 +481,17 @@ def write_encoded(handle: Any, chunks: list[EncodedEvents]) -> None:
     """Write rows in order, expanding template fills."""
     for chunk in chunks:
         handle.write(chunk if isinstance(chunk, bytes) else chunk.encode())
+
+
+def encoded_size(chunks: list[EncodedEvents]) -> int:
+    """How many bytes `write_encoded` writes for `chunks`, without expanding them."""
+    return sum(len(chunk) if isinstance(chunk, bytes) else chunk.size() for chunk in chunks)
+
+
+def write_encoded_at(fd: int, chunks: list[EncodedEvents], offset: int) -> None:
+    """Write rows in order into file descriptor `fd` from `offset` on (pwrite; position untouched)."""
+    for chunk in chunks:
+        data = memoryview(chunk if isinstance(chunk, bytes) else chunk.encode())
+        while data:
+            written = os.pwrite(fd, data, offset)
+            data, offset = data[written:], offset + written

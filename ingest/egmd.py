@@ -60,9 +60,11 @@ from drumgate.drum_events import (
     TemplateFill,
     build_events,
     encode_events_reference,
+    encoded_size,
     load_note_map,
     render_template,
     write_encoded,
+    write_encoded_at,
 )
 from drumgate.errors import EXIT_FINDINGS, EXIT_OK, DrumgateError, format_finding
 from drumgate.fsutil import atomic_writer
@@ -498,29 +500,63 @@ def _work(task: tuple[str, list[RenderRow]]) -> PerformanceResult:
     return ingest_performance(task[0], task[1], _WORKER_SETTINGS)
 
 
+class _PooledEventWriter:
+    """Event rows written by the pool workers at offsets the parent hands out in task order."""
+
+    def __init__(self, pool: Any, fd: int, limit: int) -> None:
+        self._pool, self._fd, self._limit = pool, fd, limit
+        self._offset = os.lseek(fd, 0, os.SEEK_CUR)
+        self._pending: deque[Any] = deque()
+
+    def submit(self, chunks: list[EncodedEvents]) -> None:
+        size = encoded_size(chunks)
+        if not size:
+            return
+        self._pending.append(self._pool.apply_async(write_encoded_at, (self._fd, chunks, self._offset)))
+        self._offset += size
+        while len(self._pending) > self._limit:
+            self._pending.popleft().get()
+
+    def finish(self) -> None:
+        while self._pending:
+            self._pending.popleft().get()
+        os.lseek(self._fd, self._offset, os.SEEK_SET)
+
+
 def run_performances(
-    tasks: list[tuple[str, list[RenderRow]]], settings: IngestSettings, jobs: int
+    tasks: list[tuple[str, list[RenderRow]]], settings: IngestSettings, jobs: int, events_fd: int | None = None
 ) -> Iterator[PerformanceResult]:
-    """Results in task order. With several jobs at most jobs x 4 results are held at once."""
+    """Results in task order. With several jobs at most jobs x 4 results are held at once.
+
+    With several forked workers and `events_fd` (an unbuffered file position), the workers also
+    write the event rows there in task order and the results come back with no events.
+    """
     if jobs <= 1 or len(tasks) <= 1:
         for performance_id, rows in tasks:
             yield ingest_performance(performance_id, rows, settings)
         return
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
     context = multiprocessing.get_context(method)
+    limit = jobs * MAX_IN_FLIGHT_PER_JOB
     with context.Pool(jobs, initializer=_init_worker, initargs=(settings,)) as pool:
+        writer = _PooledEventWriter(pool, events_fd, limit) if events_fd is not None and method == "fork" else None
         pending: deque[Any] = deque()
         queue = iter(tasks)
         for task in queue:
             pending.append(pool.apply_async(_work, (task,)))
-            if len(pending) >= jobs * MAX_IN_FLIGHT_PER_JOB:
+            if len(pending) >= limit:
                 break
         while pending:
             result = pending.popleft().get()
             next_task = next(queue, None)
             if next_task is not None:
                 pending.append(pool.apply_async(_work, (next_task,)))
+            if writer is not None:
+                writer.submit(result.events)
+                result.events = []
             yield result
+        if writer is not None:
+            writer.finish()
 
 
 # ---------------------------------------------------------------- run
@@ -671,7 +707,9 @@ def ingest(ws: Workspace, args: argparse.Namespace) -> int:
     jobs = args.jobs or os.cpu_count() or 1
     progress = _progress_enabled()
     with _OrderedWriters(targets) as out:
-        for done, result in enumerate(run_performances(tasks, settings, jobs), start=1):
+        out.events.flush()
+        results = run_performances(tasks, settings, jobs, events_fd=out.events.fileno())
+        for done, result in enumerate(results, start=1):
             write_encoded(out.events, result.events)
             if result.session is not None:
                 out.sessions.write(dumps_row(result.session) + b"\n")
