@@ -21,12 +21,16 @@ from pathlib import Path
 
 import pytest
 
+from drumgate.fixtures.pr_repo import commit_all, init_repo, write_dataset
+from tests.conftest import PROJECT_ROOT
 from tests.reliability.conftest import StageRecord, Walk, workspace_env
 from tests.reliability.support import (
     child_env,
     drumgate_command,
+    is_scratch,
     run_drumgate,
     scratch_files,
+    sha256_of,
     tool_identity,
     tree_digest,
 )
@@ -163,3 +167,62 @@ def test_sigkill_at_random_points_never_leaves_a_partial_artifact(pipeline_walk:
     if conclusive < 20:
         pytest.skip(f"drumgate's own code changed during {len(trials) - conclusive} trials; too few to judge")
     assert killed >= conclusive // 2, f"only {killed} of {conclusive} runs were killed before they finished"
+
+
+def folder_digest(folder: Path) -> dict[str, str]:
+    return {path.relative_to(folder).as_posix(): sha256_of(path) for path in sorted(folder.rglob("*"))
+            if path.is_file() and not is_scratch(path)}
+
+
+@pytest.fixture(scope="module")
+def pr_repo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path, float, str]:
+    """A repository whose last commits touch three datasets; the comment between base and the
+    middle commit is the "old" output folder, the one between base and head the "new"."""
+    base = tmp_path_factory.mktemp("pr-crash")
+    tool = tool_identity()
+    repo = init_repo(base / "repo", PROJECT_ROOT)
+    for dataset in ("egmd", "cambridge", "musdb_hq"):
+        write_dataset(repo, dataset, 600, 6, seed=1)
+    commit_all(repo, "base")
+    for seed, message in ((2, "middle"), (3, "head")):
+        for dataset in ("egmd", "cambridge", "musdb_hq"):
+            write_dataset(repo, dataset, 600 + seed * 50, 6 + seed, seed=seed)
+        commit_all(repo, message)
+    old, new = base / "old", base / "new"
+    assert run_drumgate(pr_argv(repo, "HEAD~1", old), cwd=repo).code in (0, 1)
+    started = time.perf_counter()
+    run = run_drumgate(pr_argv(repo, "HEAD", new), cwd=repo)
+    assert run.code in (0, 1), run.describe()
+    return repo, old, new, time.perf_counter() - started, tool
+
+
+def pr_argv(repo: Path, head: str, out: Path) -> list[str]:
+    return ["pr-report", "--workspace", str(repo), "--base", "HEAD~2", "--head", head, "--out", str(out)]
+
+
+def test_sigkilled_pr_report_leaves_the_old_or_the_new_comment(
+    pr_repo: tuple[Path, Path, Path, float, str],
+) -> None:
+    repo, old_out, new_out, seconds, tool = pr_repo
+    old, new = folder_digest(old_out), folder_digest(new_out)
+    assert old["comment.md"] != new["comment.md"]
+    rng, torn = random.Random(SEED + 1), []
+    for trial in range(PR_REPORT_TRIALS):
+        out = old_out.parent / f"trial-{trial}"
+        shutil.copytree(old_out, out)
+        process = subprocess.Popen(drumgate_command(pr_argv(repo, "HEAD", out)), cwd=repo, env=child_env(),
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            process.wait(timeout=rng.uniform(0.15, seconds * 1.05))
+        except subprocess.TimeoutExpired:
+            process.send_signal(signal.SIGKILL)
+            process.wait()
+        after = folder_digest(out)
+        torn += [f"trial {trial}: {path}" for path in sorted(old.keys() | new.keys() | after.keys())
+                 if after.get(path) not in (old.get(path), new.get(path))]
+    if torn and tool_identity() != tool:
+        pytest.skip("drumgate's own code changed while the test ran")
+    assert not torn, torn
+
+
+PR_REPORT_TRIALS = 4
