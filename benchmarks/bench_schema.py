@@ -2,8 +2,9 @@
 
 Both sides read the same seeded manifest. The peer parses each line with orjson and validates it
 with `Draft202012Validator.is_valid` (its fastest call), on one core. drumgate runs exactly what
-the schema hook runs (`checks.check_schema.chunked_findings`): the file split at newlines over
-every core, orjson parse, duplicate-key guard, jsonschema-rs validating a batch of rows per call.
+the schema hook runs on an events manifest (`checks.check_schema.chunked_scan`): the file split at newlines over
+every core, orjson parse, duplicate-key guard, jsonschema-rs validating a batch of rows per call,
+plus the sha256 and label combinations it leaves for the taxonomy hook.
 Wall and CPU seconds are both reported, with the load average: other jobs share the machine.
 """
 
@@ -21,7 +22,7 @@ import jsonschema
 import orjson
 
 from benchmarks._common import median_seconds
-from checks.check_schema import chunked_findings
+from checks.check_schema import chunked_scan
 from drumgate.jsonio import write_jsonl
 from drumgate.schemas import load_schema, validator_for
 from drumgate.workspace import PACKAGE_ROOT, Workspace
@@ -56,11 +57,11 @@ def make_rows(count: int, seed: int = 7) -> list[dict[str, Any]]:
 
 def drumgate_pass(path: Path, ws: Workspace) -> int:
     """Rows accepted by the schema hook's own path."""
-    findings = chunked_findings(path, validator_for(ws, "events"))
-    assert findings is not None
+    scan = chunked_scan(path, validator_for(ws, "events"), collect_label_keys=True)
+    assert scan is not None
     with path.open("rb") as handle:
         lines = sum(1 for _ in handle)
-    return lines - len({finding.line for finding in findings})
+    return lines - len({finding.line for finding in scan.findings})
 
 
 def reference_pass(path: Path, ws: Workspace) -> int:

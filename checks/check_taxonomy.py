@@ -9,8 +9,10 @@ combinations, so each distinct combination is judged once.
 from __future__ import annotations
 
 import argparse
+import operator
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from checks._hookutil import Reporter, add_filenames, fix_hint, workspace_relative
@@ -41,6 +43,30 @@ def row_key(row: dict[str, Any]) -> RowKey:
         _as_tuple(row.get("techniques", [])),
         row.get("variant"),
     )
+
+
+_LABEL = operator.itemgetter("label")
+_LABELS = operator.itemgetter("labels")
+_TECHNIQUES = operator.itemgetter("techniques")
+_VARIANT = operator.methodcaller("get", "variant")
+
+
+def label_keys(rows: list[dict[str, Any]], keys: set[RowKey], schema_valid: bool = False) -> set[RowKey] | None:
+    """`keys` with every row's `row_key` added; None when a row holds something unhashable.
+
+    This runs on every row of a big manifest: rows known valid against the events schema (label a
+    string, labels and techniques lists of strings) go through C-level maps, others row by row.
+    """
+    try:
+        if schema_valid:
+            labels = map(tuple, map(_LABELS, rows))
+            techniques = map(tuple, map(_TECHNIQUES, rows))
+            keys.update(zip(map(_LABEL, rows), labels, techniques, map(_VARIANT, rows), strict=True))
+        else:
+            keys.update(map(row_key, rows))
+    except TypeError:
+        return None
+    return keys
 
 
 def _crash_problems(taxonomy: Any, class_id: str, labels: tuple[Any, ...], variant: Any) -> list[tuple[str, str]]:
@@ -84,27 +110,41 @@ def judge(taxonomy: Any, key: RowKey) -> list[tuple[str, str]]:
 def check_manifest(ws: Workspace, relative: str, group: str | None, taxonomy: Any, reporter: Reporter) -> None:
     """A quick pass over every core collects the distinct label combinations; only when one is
     wrong (or a line is unsound) does the line-by-line pass run to name the lines."""
+    keys = _label_keys(ws.path(relative))
+    if keys is not None and not any(judge(taxonomy, key) for key in keys):
+        return
+    _check_lines(ws, relative, group, taxonomy, reporter)
+
+
+def _label_keys(path: Path) -> set[RowKey] | frozenset[RowKey] | None:
+    """The distinct label combinations when every line is sound JSON, else None.
+
+    Taken from the schema hook's memo of the same content when there is one, else a chunked scan.
+    """
+    from drumgate import scanmemo
     from drumgate.chunkscan import load_for_chunks, map_chunks
 
-    data = load_for_chunks(ws.path(relative))
-    if data is not None:
-        verdicts: dict[RowKey, list[tuple[str, str]]] = {}
-        chunks = map_chunks(data, _distinct_keys)
-        if all(sound for sound, _ in chunks):
-            keys = set().union(*(keys for _, keys in chunks))
-            if not any(verdicts.setdefault(key, judge(taxonomy, key)) for key in keys):
-                return
-    _check_lines(ws, relative, group, taxonomy, reporter)
+    loaded = load_for_chunks(path, want_digest=True)
+    facts = scanmemo.load(loaded.digest)
+    if facts is not None:
+        return facts.label_keys if facts.sound else None
+    if loaded.data is None:
+        return None
+    chunks = map_chunks(loaded.data, _distinct_keys)
+    if not all(sound for sound, _ in chunks):
+        return None
+    return set().union(*(keys for _, keys in chunks))
 
 
 def _distinct_keys(chunk: bytes, first_line: int) -> tuple[bool, set[RowKey]]:
     """(every line sound, the distinct label combinations) of one chunk."""
-    from drumgate.chunkscan import LineFinding, lean_rows
+    from drumgate.chunkscan import LineFinding, lean_batches
 
     findings: list[LineFinding] = []
-    try:
-        keys = {row_key(row) for _, row in lean_rows(chunk, first_line, findings)}
-    except TypeError:
+    keys: set[RowKey] | None = set()
+    for _, rows in lean_batches(chunk, first_line, findings):
+        keys = label_keys(rows, keys) if keys is not None else None
+    if keys is None:
         return False, set()
     return not findings, keys
 

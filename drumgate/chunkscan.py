@@ -2,16 +2,19 @@
 
 The lean scan gives exactly the findings `rowscan.scan_jsonl` gives for each line (invalid JSON,
 NaN, non-object rows, duplicate keys), with exact line numbers: each chunk knows the line number
-of its first line. Whole-file conditions (a Git LFS pointer, binary content, a damaged gzip
-stream, an empty manifest) are not handled here: `load_for_chunks` returns None for such a file
-and the caller uses the sequential scan, which words them. Workers are forked, so the buffer and
-the chunk function (a closure is fine) are inherited, not pickled; only results travel back.
+of its first line. A line that orjson writes back byte for byte (in its own key order) cannot hold
+a duplicate key, so only other lines pay for the exact duplicate-key parse. Whole-file conditions
+(a Git LFS pointer, binary content, a damaged gzip stream, an empty manifest) are not handled
+here: `load_for_chunks` gives no data for such a file and the caller uses the sequential scan,
+which words them. Workers are forked, so the buffer and the chunk function (a closure is fine)
+are inherited, not pickled; only results travel back.
 """
 
 from __future__ import annotations
 
 import gc
 import gzip
+import hashlib
 import os
 import zlib
 from collections.abc import Callable, Iterator
@@ -43,18 +46,30 @@ class LineFinding:
     hint: str | None = None
 
 
-def load_for_chunks(path: str | Path) -> bytes | None:
-    """The whole (decompressed) file when the lean chunked scan applies to it, else None."""
+@dataclass(frozen=True)
+class Loaded:
+    """A manifest read whole: `data` (decompressed) is None when it needs the sequential scan;
+    `digest` is the sha256 of the file as stored (when asked for and readable)."""
+
+    data: bytes | None
+    digest: str | None = None
+
+
+def load_for_chunks(path: str | Path, want_digest: bool = False) -> Loaded:
+    """The whole (decompressed) file when the lean chunked scan applies to it."""
     source = Path(path)
     try:
-        data = source.read_bytes()
-        if is_gzip_path(source):
-            data = gzip.decompress(data)
+        stored = source.read_bytes()
+    except OSError:
+        return Loaded(None)
+    digest = hashlib.sha256(stored).hexdigest() if want_digest else None
+    try:
+        data = gzip.decompress(stored) if is_gzip_path(source) else stored
     except (OSError, EOFError, zlib.error):
-        return None
+        return Loaded(None, digest)
     if not data.strip() or data.startswith(LFS_POINTER_PREFIX) or b"\x00" in data:
-        return None
-    return data
+        return Loaded(None, digest)
+    return Loaded(data, digest)
 
 
 def worker_count() -> int:
@@ -101,26 +116,35 @@ def map_chunks(data: bytes, work: ChunkWork) -> list[Any]:
         _BUFFER, _WORK = b"", None
 
 
-def lean_rows(chunk: bytes, first_line: int, findings: list[LineFinding]) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(line number, row) for every sound line of a chunk; each unsound line adds its finding."""
-    loads, dumps, sort_keys = orjson.loads, orjson.dumps, orjson.OPT_SORT_KEYS
-    for line_no, raw in enumerate(chunk.split(b"\n"), start=first_line):
-        try:
-            row = loads(raw)
-        except orjson.JSONDecodeError:
-            if raw.strip():
-                findings.append(_parse_finding(raw, line_no))
-            continue
-        if type(row) is not dict:
-            findings.append(_parse_finding(raw, line_no))
-            continue
-        canonical = dumps(row, option=sort_keys)
-        if canonical != raw and canonical != raw.rstrip(b"\r"):
-            duplicate = duplicate_key(raw)
-            if duplicate:
-                findings.append(LineFinding(line_no, duplicate))
+def lean_batches(
+    chunk: bytes, first_line: int, findings: list[LineFinding], batch_rows: int = 64
+) -> Iterator[tuple[list[int], list[dict[str, Any]]]]:
+    """(line numbers, rows) of the sound lines of a chunk, a batch at a time; each unsound line
+    adds its finding. The hot loop of the hooks: plain lists, no per-row tuples or calls."""
+    loads, dumps, decode_error = orjson.loads, orjson.dumps, orjson.JSONDecodeError
+    lines = chunk.split(b"\n")
+    for base in range(0, len(lines), batch_rows):
+        numbers: list[int] = []
+        rows: list[dict[str, Any]] = []
+        for line_no, raw in enumerate(lines[base : base + batch_rows], start=first_line + base):
+            try:
+                row = loads(raw)
+            except decode_error:
+                if raw.strip():
+                    findings.append(_parse_finding(raw, line_no))
                 continue
-        yield line_no, row
+            if type(row) is not dict:
+                findings.append(_parse_finding(raw, line_no))
+                continue
+            compact = dumps(row)
+            if compact != raw and compact != raw.rstrip(b"\r"):
+                duplicate = duplicate_key(raw)
+                if duplicate:
+                    findings.append(LineFinding(line_no, duplicate))
+                    continue
+            numbers.append(line_no)
+            rows.append(row)
+        yield numbers, rows
 
 
 def _parse_finding(raw: bytes, line_no: int) -> LineFinding:

@@ -4,13 +4,14 @@ exactly what the line-by-line path reports, line numbers included."""
 from __future__ import annotations
 
 import gzip
+import hashlib
 import itertools
 from pathlib import Path
 
 import pytest
 
 from checks import check_schema, check_taxonomy
-from drumgate import chunkscan
+from drumgate import chunkscan, scanmemo
 from drumgate.jsonio import dumps_row
 from drumgate.schemas import validator_for
 from drumgate.workspace import PACKAGE_ROOT, Workspace
@@ -57,9 +58,11 @@ def hook_output(module, argv: list[str], capsys) -> tuple[int, str]:
 
 
 def outputs_by_mode(module, ws: Workspace, name: str, capsys, monkeypatch) -> dict[str, tuple[int, str]]:
+    """The hook's result line by line, in one in-process chunk and in forked chunks (no memo used)."""
+    monkeypatch.setattr(scanmemo, "load", lambda digest: None)
     results = {}
     with monkeypatch.context() as patch:
-        patch.setattr(chunkscan, "load_for_chunks", lambda path: None)
+        patch.setattr(chunkscan, "load_for_chunks", lambda path, want_digest=False: chunkscan.Loaded(None))
         results["line by line"] = hook_output(module, [name], capsys)
     with monkeypatch.context() as patch:
         patch.setattr(chunkscan, "PARALLEL_MIN_BYTES", 1 << 40)
@@ -124,7 +127,7 @@ def test_unusable_files_go_to_the_line_path(tmp_path):
     for name, content in cases.items():
         if content is not None:
             (tmp_path / name).write_bytes(content)
-        assert chunkscan.load_for_chunks(tmp_path / name) is None, name
+        assert chunkscan.load_for_chunks(tmp_path / name).data is None, name
 
 
 def test_batch_verdict_agrees_with_row_verdicts_for_every_schema():
@@ -149,3 +152,53 @@ def test_sound_lines_with_a_wrong_label_are_named_by_line(ws, capsys, monkeypatc
     assert code == 1
     assert [line.split(": ")[0] for line in err.splitlines()] == [f"{EVENTS}:150", f"{EVENTS}:260"]
     assert all(result == results["line by line"] for result in results.values())
+
+
+def write_events(ws: Workspace, lines: list[bytes]) -> Path:
+    path = ws.root / EVENTS
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"".join(line + b"\n" for line in lines))
+    return path
+
+
+def memo_of(path: Path) -> scanmemo.ScanFacts | None:
+    return scanmemo.load(hashlib.sha256(path.read_bytes()).hexdigest())
+
+
+def test_taxonomy_uses_the_schema_hooks_memo_of_the_same_content(ws, capsys, monkeypatch):
+    path = write_events(ws, [dumps_row(crash_event(i) if i % 4 == 0 else event(i)) for i in range(40)])
+    assert hook_output(check_schema, [EVENTS], capsys) == (0, "")
+    facts = memo_of(path)
+    assert facts is not None and facts.sound
+    assert ("kick", (), (), None) in facts.label_keys
+    with monkeypatch.context() as patch:
+        patch.setattr(chunkscan, "map_chunks", lambda data, work: pytest.fail("scanned again"))
+        assert hook_output(check_taxonomy, [EVENTS], capsys) == (0, "")
+    write_events(ws, [dumps_row(event(i, label="cowbel" if i == 7 else "kick")) for i in range(40)])
+    assert memo_of(path) is None
+    code, err = hook_output(check_taxonomy, [EVENTS], capsys)
+    assert code == 1 and err.startswith(f"{EVENTS}:8: unknown label 'cowbel'")
+
+
+def test_a_memo_of_unsound_lines_sends_taxonomy_to_the_line_path(ws, capsys):
+    path = write_events(ws, [dumps_row(event(0)), b"not json", dumps_row(event(2, label="cowbel"))])
+    code, schema_err = hook_output(check_schema, [EVENTS], capsys)
+    assert code == 1 and f"{EVENTS}:2: invalid JSON" in schema_err
+    facts = memo_of(path)
+    assert facts is not None and not facts.sound
+    code, err = hook_output(check_taxonomy, [EVENTS], capsys)
+    assert code == 1
+    assert f"{EVENTS}:2: invalid JSON" in err and f"{EVENTS}:3: unknown label 'cowbel'" in err
+
+
+def test_memo_round_trip_and_an_unwritable_cache(tmp_path, monkeypatch):
+    facts = scanmemo.ScanFacts(
+        True, frozenset({("crash", ("crash", "crash"), ("choke",), "crash_1"), (1, (), (), None)})
+    )
+    scanmemo.save("ab" * 32, facts)
+    assert scanmemo.load("ab" * 32) == facts
+    assert scanmemo.load("cd" * 32) is None
+    monkeypatch.setenv("DRUMGATE_CACHE_DIR", str(tmp_path / "not-a-folder"))
+    (tmp_path / "not-a-folder").write_text("a file where the cache folder should be")
+    scanmemo.save("ef" * 32, facts)
+    assert scanmemo.load("ef" * 32) is None
