@@ -42,6 +42,7 @@ import sys
 from collections import Counter, deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -108,9 +109,13 @@ class RenderRow:
     audio_filename: str
     kit_name: str | None
 
-    @property
+    @cached_property
     def item_id(self) -> str:
         return str(PurePosixPath(self.midi_filename).with_suffix(""))
+
+    @cached_property
+    def midi_suffix(self) -> str:
+        return PurePosixPath(self.midi_filename).suffix
 
 
 @dataclass(frozen=True)
@@ -218,7 +223,8 @@ def _row_problem(row: RenderRow, first_line: dict[str, int]) -> str | None:
         return "empty id"
     if not row.midi_filename:
         return "empty midi_filename"
-    if PurePosixPath(row.midi_filename).is_absolute() or ".." in PurePosixPath(row.midi_filename).parts:
+    midi_path = PurePosixPath(row.midi_filename)
+    if midi_path.is_absolute() or ".." in midi_path.parts:
         return f"midi_filename {row.midi_filename!r} leaves the dataset root"
     if row.split not in SPLITS:
         return f"split {row.split!r} is not one of {'|'.join(SPLITS)}"
@@ -263,7 +269,7 @@ def root_fingerprint(root: Path, metadata: Metadata) -> str:
     listed = sorted({name for row in metadata.rows for name in (row.midi_filename, row.audio_filename) if name})
     for name in listed:
         try:
-            size = (root / name).stat().st_size
+            size = os.stat(os.path.join(root, name)).st_size
         except OSError:
             size = -1
         digest.update(f"\n{name}\t{size}".encode())
@@ -377,7 +383,7 @@ def _encode_render(
     encoder = settings.encoder
     if encoder is None:
         return encode_events_reference(events, settings.note_map, ctx)
-    suffix = PurePosixPath(row.midi_filename).suffix
+    suffix = row.midi_suffix
     if row.midi_filename == row.item_id + suffix:
         key = (midi_sha256, row.split, suffix)
         if key not in cache.templates:
