@@ -33,7 +33,7 @@ from drumgate.config import load_datasets
 from drumgate.errors import EXIT_OK, DrumgateError
 from drumgate.fsutil import atomic_write_text
 from drumgate.jsonio import LFS_HINT, LFS_POINTER_PREFIX, dumps_document, parse_line, write_json
-from drumgate.workspace import COMBINED, Workspace
+from drumgate.workspace import COMBINED, DATASETS, Workspace
 
 SCHEMA_VERSION = 1
 DEFAULT_ARTIFACT = "drumgate-health"
@@ -230,6 +230,22 @@ def _licence_constraints(tree: GitTree, rev: str, rel: str | None) -> tuple[dict
         return None, str(err)
 
 
+def _combined_licence_constraints(tree: GitTree, rev: str) -> tuple[dict[str, str] | None, str | None]:
+    """The combined manifest inherits every source's constraints: one line per key, per dataset."""
+    notes = {ds: f"data/licenses/{ds}.md" for ds in DATASETS}
+    present = tree.existing(rev, list(notes.values()))
+    merged: dict[str, list[str]] = {}
+    for dataset, rel in notes.items():
+        if rel not in present:
+            continue
+        constraints, error = _licence_constraints(tree, rev, rel)
+        if error:
+            return None, error
+        for key, value in (constraints or {}).items():
+            merged.setdefault(key, []).append(f"{dataset}: {value}")
+    return ({key: "; ".join(values) for key, values in merged.items()} or None), None
+
+
 def _session_rows(tree: GitTree, rev: str, rel: str | None, errors: RowErrors) -> Iterator[Row] | None:
     if rel is None:
         return None
@@ -253,7 +269,10 @@ def compute_side(tree: GitTree, side_ws: Workspace, rev: str, dataset: str) -> S
         source={"events": inputs.events, "sessions": inputs.sessions},
         on_error=lambda err: errors.add(err, events_where),
     )
-    licence, licence_error = _licence_constraints(tree, rev, inputs.licence)
+    if dataset == COMBINED:
+        licence, licence_error = _combined_licence_constraints(tree, rev)
+    else:
+        licence, licence_error = _licence_constraints(tree, rev, inputs.licence)
     weights = compute_side_weights(tree, side_ws, rev, dataset, inputs) if inputs.events else None
     return SideResult(rev, inputs, health, errors, licence, licence_error, weights)
 
