@@ -9,6 +9,7 @@ mido stays the reference reader the tests compare against.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -284,6 +285,54 @@ def parse_midi_bytes(data: bytes, path: str | Path | None = None) -> MidiPerform
         tempo_us=tempo_us,
         end_s=float(seconds(np.asarray([cols.end_tick], dtype=np.int64))[0]),
     )
+
+
+TEXT_META_TYPES = range(0x01, 0x10)  # text, copyright, track and instrument names, lyrics, markers, ...
+
+
+def _leading_text_metas(data: bytes) -> tuple[int, int, list[tuple[int, int]]] | None:
+    """(first track's length-field position, bytes cut, spans cut) for its tick-0 text metas."""
+    if data[:4] != b"MThd" or len(data) < 14:
+        return None
+    header = 8 + int.from_bytes(data[4:8], "big")
+    if data[header : header + 4] != b"MTrk":
+        return None
+    pos = header + 8
+    end = min(len(data), pos + int.from_bytes(data[header + 4 : header + 8], "big"))
+    spans: list[tuple[int, int]] = []
+    while pos + 3 <= end and data[pos] == 0 and data[pos + 1] == 0xFF and data[pos + 2] != 0x2F:
+        length, body = _read_vlq(data, pos + 3)
+        if body + length > end:
+            break
+        if data[pos + 2] in TEXT_META_TYPES:
+            spans.append((pos, body + length))
+        pos = body + length
+    return header + 4, sum(stop - start for start, stop in spans), spans
+
+
+def performance_key(data: bytes) -> str:
+    """sha256 of the file with its first track's tick-0 text meta events cut out.
+
+    The reader ignores text metas (names, lyrics, markers) and they change neither ticks nor
+    running status, so files with equal keys parse to equal performances: renders that differ
+    only in the kit or instrument name can share one parse. Without such events this is the
+    plain sha256 of the bytes.
+    """
+    try:
+        cut = _leading_text_metas(data)
+    except IndexError:
+        cut = None
+    if cut is None or not cut[2]:
+        return hashlib.sha256(data).hexdigest()
+    length_at, removed, spans = cut
+    digest = hashlib.sha256(data[:length_at])
+    digest.update((int.from_bytes(data[length_at : length_at + 4], "big") - removed).to_bytes(4, "big"))
+    pos = length_at + 4
+    for start, stop in spans:
+        digest.update(data[pos:start])
+        pos = stop
+    digest.update(data[pos:])
+    return digest.hexdigest()
 
 
 def read_midi(path: str | Path) -> MidiPerformance:

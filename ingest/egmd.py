@@ -71,7 +71,7 @@ from drumgate.errors import EXIT_FINDINGS, EXIT_OK, DrumgateError, format_findin
 from drumgate.fsutil import atomic_writer
 from drumgate.jsonio import dumps_row, write_json
 from drumgate.licences import read_licence_note
-from drumgate.midi import MidiPerformance, parse_midi_bytes
+from drumgate.midi import MidiPerformance, parse_midi_bytes, performance_key
 from drumgate.taxonomy import load_taxonomy
 from drumgate.workspace import Workspace
 
@@ -369,23 +369,23 @@ class BuiltMidi:
 
 @dataclass
 class PerformanceCache:
-    """Work shared by the renders of one performance: parsed MIDI by sha256, encoded templates."""
+    """Work shared by the renders of one performance: parsed MIDI by `performance_key`, templates."""
 
     built: dict[str, BuiltMidi] = field(default_factory=dict)
     templates: dict[tuple[str, str, str], RenderTemplate | None] = field(default_factory=dict)
 
 
 def _encode_render(
-    row: RenderRow, midi_sha256: str, events: PerformanceEvents, settings: IngestSettings, cache: PerformanceCache
+    row: RenderRow, midi_key: str, events: PerformanceEvents, settings: IngestSettings, cache: PerformanceCache
 ) -> EncodedEvents:
-    """The render's event rows; renders sharing MIDI, split and suffix fill one template."""
+    """The render's event rows; renders sharing MIDI (`performance_key`), split and suffix fill one template."""
     ctx = EventContext(DATASET, row.performance_id, row.item_id, row.split, row.midi_filename)
     encoder = settings.encoder
     if encoder is None:
         return encode_events_reference(events, settings.note_map, ctx)
     suffix = row.midi_suffix
     if row.midi_filename == row.item_id + suffix:
-        key = (midi_sha256, row.split, suffix)
+        key = (midi_key, row.split, suffix)
         if key not in cache.templates:
             cache.templates[key] = render_template(encoder, events, DATASET, row.performance_id, row.split, suffix)
         template = cache.templates[key]
@@ -400,7 +400,7 @@ def _ingest_render(
     result: PerformanceResult,
     cache: PerformanceCache,
 ) -> dict[str, Any] | None:
-    """One render: its events and provenance into `result`; identical MIDI is parsed once."""
+    """One render: its events and provenance into `result`; MIDI differing only in names is parsed once."""
     midi_path = settings.root / row.midi_filename
     try:
         data = midi_path.read_bytes()
@@ -412,7 +412,8 @@ def _ingest_render(
         return None
     midi_sha256 = hashlib.sha256(data).hexdigest()
     nm = settings.note_map
-    midi = cache.built.get(midi_sha256)
+    key = performance_key(data)
+    midi = cache.built.get(key)
     if midi is None:
         try:
             perf = parse_midi_bytes(data, row.midi_filename)
@@ -421,9 +422,9 @@ def _ingest_render(
             return None
         events = build_events(perf, nm)
         midi = BuiltMidi(perf, events, Counter(nm.specs[p].class_id for p in events.pitch.tolist()))
-        cache.built[midi_sha256] = midi
+        cache.built[key] = midi
     perf, events = midi.performance, midi.events
-    result.events.append(_encode_render(row, midi_sha256, events, settings, cache))
+    result.events.append(_encode_render(row, key, events, settings, cache))
     result.event_count += len(events)
     result.classes.update(midi.classes)
     if events.unknown_notes:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +26,7 @@ from drumgate.jsonio import dumps_row
 from drumgate.midi import parse_midi_bytes
 from drumgate.taxonomy import load_taxonomy
 from drumgate.workspace import Workspace
+from ingest import egmd
 
 ARTIFACTS = ("data/manifests/egmd_events.jsonl", "data/manifests/egmd_sessions.jsonl",
              "data/provenance/egmd_provenance.jsonl")
@@ -132,3 +134,18 @@ def test_ingest_fast_path_equals_reference_encoder(workspace) -> None:
     reference = {name: (workspace.root / name).read_bytes() for name in ARTIFACTS}
     assert cli.main(["ingest", "egmd", "--jobs", "2"]) == 0
     assert {name: (workspace.root / name).read_bytes() for name in ARTIFACTS} == reference
+
+
+def test_sharing_parses_across_kit_names_changes_no_byte(workspace, monkeypatch) -> None:
+    """The fixture names each render's track after its kit; sharing by performance key is invisible."""
+    make_egmd_corpus(workspace.root / "data" / "raw" / "egmd", seed=4, performances=2, kits=3, audio=False)
+    parses = []
+    real_parse = egmd.parse_midi_bytes
+    monkeypatch.setattr(egmd, "parse_midi_bytes", lambda data, path=None: parses.append(path) or real_parse(data, path))
+    assert cli.main(["ingest", "egmd", "--jobs", "1"]) == 0
+    shared = {name: (workspace.root / name).read_bytes() for name in ARTIFACTS}
+    assert len(parses) == 2
+    monkeypatch.setattr(egmd, "performance_key", lambda data: hashlib.sha256(data).hexdigest())
+    assert cli.main(["ingest", "egmd", "--jobs", "1"]) == 0
+    assert len(parses) == 2 + 6
+    assert {name: (workspace.root / name).read_bytes() for name in ARTIFACTS} == shared

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import struct
 
@@ -11,7 +12,7 @@ import pytest
 
 from drumgate.errors import DrumgateError
 from drumgate.fixtures.egmd import midi_bytes, performance_score
-from drumgate.midi import parse_midi_bytes
+from drumgate.midi import parse_midi_bytes, performance_key
 
 
 def mido_reference(data: bytes) -> dict[str, list]:
@@ -101,3 +102,48 @@ def test_running_status_and_multibyte_delta() -> None:
     assert perf.note_pitch.tolist() == [36, 38, 42]
     np.testing.assert_allclose(perf.note_s, [t for t, _, _ in ref["notes"]])
     assert perf.cc4_value.tolist() == [0x33]
+
+
+def same_performance(a, b) -> bool:
+    return all(
+        np.array_equal(getattr(a, name), getattr(b, name)) if isinstance(getattr(a, name), np.ndarray)
+        else getattr(a, name) == getattr(b, name)
+        for name in a.__dataclass_fields__
+    )
+
+
+def with_names(data: bytes, *names: str) -> bytes:
+    """The file with a channel prefix, then the given track and instrument names at tick 0."""
+    midi = mido.MidiFile(file=io.BytesIO(data))
+    kinds = ("track_name", "instrument_name")
+    head = [mido.MetaMessage("channel_prefix", channel=9, time=0)]
+    head += [mido.MetaMessage(kind, name=name, time=0) for kind, name in zip(kinds, names, strict=False)]
+    body = [m for m in midi.tracks[0] if m.type != "track_name"]
+    midi.tracks[0] = mido.MidiTrack(head + body)
+    buffer = io.BytesIO()
+    midi.save(file=buffer)
+    return buffer.getvalue()
+
+
+def test_performance_key_ignores_tick0_names_only() -> None:
+    base = midi_bytes(performance_score(np.random.default_rng(8), bars=3), bpm=101, kit_name="Kit")
+    a = with_names(base, "Midi Drums", "Brooklyn")
+    b = with_names(base, "Drums", "Vintage Kit 12")
+    assert a != b and performance_key(a) == performance_key(b)
+    assert same_performance(parse_midi_bytes(a), parse_midi_bytes(b))
+    louder = bytearray(a)
+    louder[a.index(bytes([0x99]), 40) + 2] ^= 1  # one note-on velocity
+    assert performance_key(bytes(louder)) != performance_key(a)
+    nameless = with_names(base)
+    assert performance_key(nameless) == hashlib.sha256(nameless).hexdigest()
+    assert performance_key(b"not midi") == hashlib.sha256(b"not midi").hexdigest()
+    assert performance_key(a[:30]) == hashlib.sha256(a[:30]).hexdigest()
+
+
+@pytest.mark.parametrize("kit", ["Kit", "Another kit name", "é" * 200])
+def test_renders_named_per_kit_share_one_key(kit: str) -> None:
+    score = performance_score(np.random.default_rng(4), bars=2)
+    reference = midi_bytes(score, bpm=90, kit_name="x")
+    named = midi_bytes(score, bpm=90, kit_name=kit)
+    assert performance_key(named) == performance_key(reference)
+    assert same_performance(parse_midi_bytes(named), parse_midi_bytes(reference))

@@ -99,3 +99,32 @@ def test_corrupt_midi_gives_one_clean_line(tmp_path, capsys, name) -> None:
     errors = [line for line in capsys.readouterr().err.splitlines() if not line.startswith("warning:")]
     assert len(errors) == 1 and errors[0].startswith("drummer1/session1/1_rock_100_beat_4-4.mid: ")
     assert "Traceback" not in errors[0]
+
+
+def test_real_files_renamed_per_kit_keep_their_performance_key() -> None:
+    import io
+
+    import numpy as np
+
+    from drumgate.midi import parse_midi_bytes, performance_key
+
+    def saved(midi: mido.MidiFile) -> bytes:
+        buffer = io.BytesIO()
+        midi.save(file=buffer)
+        return buffer.getvalue()
+
+    renamed_files = 0
+    for path in sorted(GROOVE.rglob("*.mid")):
+        midi = mido.MidiFile(path)
+        original = saved(midi)
+        names = [m for m in midi.tracks[0] if m.type in ("track_name", "instrument_name") and m.time == 0]
+        for message in names:
+            message.name += " (kit 17)"
+        if not names:
+            continue
+        renamed = saved(midi)
+        renamed_files += 1
+        assert performance_key(renamed) == performance_key(original), path.name
+        ours, theirs = parse_midi_bytes(original), parse_midi_bytes(renamed)
+        assert np.array_equal(ours.note_s, theirs.note_s) and np.array_equal(ours.note_pitch, theirs.note_pitch)
+    assert renamed_files > 10
