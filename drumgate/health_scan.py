@@ -14,6 +14,7 @@ from __future__ import annotations
 import itertools
 import multiprocessing
 import os
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import closing
@@ -215,11 +216,11 @@ def _parallel_parts(
 ) -> Iterator[RangeCount]:
     pool = ProcessPoolExecutor(max_workers=min(workers, len(ranges)), mp_context=_pool_context())
     try:
-        futures: list[Future[RangeCount]] = [
+        pending: deque[Future[RangeCount]] = deque(
             pool.submit(count_range, str(source), start, end, block_bytes) for start, end in ranges
-        ]
-        for future in futures:
-            part = future.result()
+        )
+        while pending:
+            part = pending.popleft().result()
             advance(part.size)
             yield part
     finally:
