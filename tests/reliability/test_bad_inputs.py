@@ -465,8 +465,69 @@ WAV_CASES += [
 ]
 
 
+def command_on_bad_events(name: str, argv: list[str], content: bytes, named: str = EVENTS) -> Case:
+    def build(root: Path) -> tuple[list[str], str]:
+        write(root, EVENTS, content)
+        return argv, named
+
+    return Case(name, build)
+
+
+def crash_variant_rows() -> bytes:
+    rows = list(event_rows(60, sessions=4, items_per_session=2))
+    rows[9] = {**rows[9], "label": "crash", "variant": "gong_of_doom"}
+    return encode_jsonl(rows)
+
+
+def broken_report(name: str, argv: list[str], relative: str) -> Case:
+    def build(root: Path) -> tuple[list[str], str]:
+        write(root, relative, b'{"dataset": "egmd", "totals": ')
+        return argv, relative
+
+    return Case(name, build)
+
+
+def licence_case(name: str, content: bytes) -> Case:
+    def build(root: Path) -> tuple[list[str], str]:
+        note = "data/licenses/egmd.md"
+        write(root, note, content)
+        return ["hook", "licences", note], note
+
+    return Case(f"licence-{name}", build)
+
+
+def licence_folder(root: Path) -> tuple[list[str], str]:
+    note = root / "data" / "licenses" / "egmd.md"
+    note.unlink()
+    note.mkdir()
+    return ["hook", "licences", "data/licenses/egmd.md"], "data/licenses/egmd.md"
+
+
+def checksum_mismatch(root: Path) -> tuple[list[str], str]:
+    target = "data/archives/checksums/cambridge.sha256"
+    write(root, target, f"{'0' * 64}  primary/AlphaBand_FirstLight/01_KickIn.wav\n".encode())
+    return ["checksums", "verify", "cambridge"], target
+
+
+OTHER_COMMAND_CASES = [
+    command_on_bad_events("crash-map-malformed-row", ["crash-map", "--events", EVENTS], with_bad_line(b"{oops")),
+    command_on_bad_events("crash-map-unknown-variant", ["crash-map", "--events", EVENTS], crash_variant_rows(), CRASH),
+    command_on_bad_events("combine-malformed-row", ["combine", "--date", DATE], with_bad_line(b"[]")),
+    broken_report("docs-broken-report", ["docs", "--date", DATE], HEALTH),
+    broken_report("compare-broken-report", ["compare", OLD_HEALTH, HEALTH], HEALTH),
+    licence_case("no-front-matter", b"# E-GMD\nCC BY 4.0\n"),
+    licence_case("unclosed-front-matter", b"---\nlicence: CC BY 4.0\n"),
+    licence_case("line-not-key-value", b"---\nlicence CC BY 4.0\n---\n"),
+    licence_case("missing-attribution", b"---\nlicence: CC BY 4.0\ncommercial_use: yes\nredistribution: yes\n"
+                                        b"source: https://example.invalid\n---\n"),
+    licence_case("not-utf8", b"---\nlicence: CC BY \xff\n---\n"),
+    Case("checksums-verify-digest-mismatch", checksum_mismatch),
+    Case("licence-is-a-folder", licence_folder),
+]
+
+
 CASES = JSONL_CASES + GZIP_CASES + SESSIONS_CASES + JSON_CASES + CONFIG_CASES + FILESYSTEM_CASES + HOOK_CASES
-CASES += CHECKSUM_CASES + MIDI_CASES + CSV_CASES + WAV_CASES
+CASES += CHECKSUM_CASES + MIDI_CASES + CSV_CASES + WAV_CASES + OTHER_COMMAND_CASES
 NEEDS_REALDATA = {case.name for case in CASES if "realdata" in case.name}
 
 
