@@ -11,7 +11,10 @@ from hypothesis import strategies as st
 from drumgate.errors import DrumgateError
 from drumgate.jsonio import LFS_POINTER_PREFIX, encode_jsonl, iter_jsonl, parse_line, read_json
 
-SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+SETTINGS = settings(
+    max_examples=150, deadline=None, database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 
 json_scalars = st.one_of(
     st.none(), st.booleans(), st.integers(-(2**63), 2**63 - 1), st.floats(allow_nan=False), st.text(max_size=20)

@@ -15,7 +15,10 @@ from drumgate.taxonomy import load_taxonomy
 from drumgate.workspace import Workspace
 from tests.conftest import PROJECT_ROOT
 
-SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+SETTINGS = settings(
+    max_examples=200, deadline=None, database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 TAXONOMY = load_taxonomy(Workspace(PROJECT_ROOT))
 KNOWN_NAMES = sorted({*TAXONOMY.classes, *TAXONOMY.techniques, *TAXONOMY.vocabularies, "Hi-Hat", " KICK ", "crash-1"})
 names = st.one_of(st.text(max_size=30), st.sampled_from(KNOWN_NAMES))
