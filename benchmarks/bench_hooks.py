@@ -140,6 +140,8 @@ def run(quick: bool) -> dict[str, Any]:
         files = {kind: ws.rel(path) for kind, path in paths.items()}
         load_before = _load()
         with_group = _median_hooks(root, env, files, repeats=repeats)
+        cold_env = dict(env, DRUMGATE_CACHE_DIR=str(tmp / "cold-cache"))
+        taxonomy_alone = _timed([str(BIN / "drumgate"), "hook", "taxonomy", files["events"]], root, cold_env)
         group_pre_commit = _pre_commit_wall(root, env, repeats=repeats)
         load_after = _load()
         size_mb = paths["events"].stat().st_size / 1e6
@@ -164,6 +166,7 @@ def run(quick: bool) -> dict[str, Any]:
             },
         ],
         "per_hook": with_group["per_hook"],
+        "taxonomy_without_schema_memo": {"wall_s": taxonomy_alone[0], "cpu_s": taxonomy_alone[1]},
         "pre_commit_overhead_s": None if group_pre_commit is None else group_pre_commit - with_group["wall_s"],
         "load_average": {"before": load_before, "after": load_after},
         "cores": os.cpu_count(),
@@ -172,6 +175,8 @@ def run(quick: bool) -> dict[str, Any]:
         "notes": [
             "hooks run one after another, one process each, as pre-commit runs them; median of the runs",
             "cpu_s counts the hook processes and the workers they fork; load average is 1/5/15 min",
+            "taxonomy reuses the schema hook's memo of the same content (pre-commit runs schema first);"
+            " taxonomy_without_schema_memo is its own chunked scan",
         ],
     }
 

@@ -121,16 +121,21 @@ def _label_keys(path: Path) -> set[RowKey] | frozenset[RowKey] | None:
 
     Taken from the schema hook's memo of the same content when there is one, else a chunked scan.
     """
-    from drumgate import scanmemo
-    from drumgate.chunkscan import load_for_chunks, map_chunks
+    import hashlib
 
-    loaded = load_for_chunks(path, want_digest=True)
-    facts = scanmemo.load(loaded.digest)
+    from drumgate import scanmemo
+    from drumgate.chunkscan import map_chunks, read_stored, usable_data
+
+    stored = read_stored(path)
+    if stored is None:
+        return None
+    facts = scanmemo.load(hashlib.sha256(stored).hexdigest())
     if facts is not None:
         return facts.label_keys if facts.sound else None
-    if loaded.data is None:
+    data = usable_data(path, stored)
+    if data is None:
         return None
-    chunks = map_chunks(loaded.data, _distinct_keys)
+    chunks = map_chunks(data, _distinct_keys)
     if not all(sound for sound, _ in chunks):
         return None
     return set().union(*(keys for _, keys in chunks))

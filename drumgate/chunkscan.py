@@ -57,19 +57,29 @@ class Loaded:
 
 def load_for_chunks(path: str | Path, want_digest: bool = False) -> Loaded:
     """The whole (decompressed) file when the lean chunked scan applies to it."""
-    source = Path(path)
-    try:
-        stored = source.read_bytes()
-    except OSError:
+    stored = read_stored(path)
+    if stored is None:
         return Loaded(None)
     digest = hashlib.sha256(stored).hexdigest() if want_digest else None
+    return Loaded(usable_data(path, stored), digest)
+
+
+def read_stored(path: str | Path) -> bytes | None:
     try:
-        data = gzip.decompress(stored) if is_gzip_path(source) else stored
+        return Path(path).read_bytes()
+    except OSError:
+        return None
+
+
+def usable_data(path: str | Path, stored: bytes) -> bytes | None:
+    """The file's lines (decompressed), or None when only the sequential scan can word its problem."""
+    try:
+        data = gzip.decompress(stored) if is_gzip_path(Path(path)) else stored
     except (OSError, EOFError, zlib.error):
-        return Loaded(None, digest)
-    if not data.strip() or data.startswith(LFS_POINTER_PREFIX) or b"\x00" in data:
-        return Loaded(None, digest)
-    return Loaded(data, digest)
+        return None
+    if not data or data.isspace() or data.startswith(LFS_POINTER_PREFIX) or b"\x00" in data:
+        return None
+    return data
 
 
 def worker_count() -> int:

@@ -63,6 +63,7 @@ def outputs_by_mode(module, ws: Workspace, name: str, capsys, monkeypatch) -> di
     results = {}
     with monkeypatch.context() as patch:
         patch.setattr(chunkscan, "load_for_chunks", lambda path, want_digest=False: chunkscan.Loaded(None))
+        patch.setattr(chunkscan, "usable_data", lambda path, stored: None)
         results["line by line"] = hook_output(module, [name], capsys)
     with monkeypatch.context() as patch:
         patch.setattr(chunkscan, "PARALLEL_MIN_BYTES", 1 << 40)
