@@ -24,6 +24,15 @@ import numpy as np
 
 from drumgate import cli, lineage
 from drumgate.audio import read_mono
+from drumgate.bleed import (
+    AttackMeter,
+    EventSettings,
+    StemLevels,
+    calibrate,
+    load_event_settings,
+    own_onsets,
+    unexplained,
+)
 from drumgate.config import DatasetConfig, load_datasets
 from drumgate.errors import EXIT_FINDINGS, EXIT_OK, DrumgateError
 from drumgate.jsonio import iter_jsonl, write_jsonl
@@ -35,21 +44,7 @@ from drumgate.workspace import Workspace
 DATASET = "cambridge"
 MEMBER_SEPARATOR = "#"
 ANALYSIS_SR = 44100
-LEVEL_WINDOW_S = 0.03
-PRE_GAP_S = 0.008
-MIN_LEVEL_DB = -30.0
-BLEED_TOLERANCE_S = 0.03
-BLEED_MARGIN_DB = 8.0
-FLAM_MIN_S = 0.012
-FLAM_MAX_S = 0.045
-GHOST_DB = -10.0
-ACCENT_DB = 4.0
-OPEN_HAT_RING_DB = -14.0
-CYMBAL_RING_DB = -6.0
-FRESH_RING_DB = 8.0
-DUPLICATE_S = 0.025
-CONFIDENCE = {"sample": 0.9, "close": 0.75, "percussion": 0.7, "overhead": 0.5, "room": 0.4}
-OVERHEAD_VARIANT = "cymbal_overhead"
+HEAD_S = 0.03
 
 
 @dataclass
@@ -62,57 +57,28 @@ class StemOnsets:
     times: np.ndarray
     strengths: np.ndarray
     levels_db: np.ndarray = field(default_factory=lambda: np.zeros(0))
-    reference_db: float = 0.0
     keep: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
-
-
-def _level_db(signal: np.ndarray, times: np.ndarray, sr: int) -> np.ndarray:
-    """How much each onset raises the peak level (dB): what rings on from earlier hits is not counted."""
-    width = max(1, int(LEVEL_WINDOW_S * sr))
-    gap = int(PRE_GAP_S * sr)
-    levels = np.empty(len(times))
-    for index, time_s in enumerate(times):
-        start = min(max(int(time_s * sr), 0), max(len(signal) - 1, 0))
-        after = float(np.max(np.abs(signal[start : start + width]))) if len(signal) else 0.0
-        before_slice = signal[max(0, start - width - gap) : max(0, start - gap)]
-        before = float(np.max(np.abs(before_slice))) if len(before_slice) else 0.0
-        levels[index] = 20 * np.log10(max(after - before, 1e-9))
-    return levels
 
 
 def _ring_db(signal: np.ndarray, time_s: float, sr: int, start_s: float, end_s: float) -> float:
     """RMS level of [t+start, t+end] relative to the first 30 ms after t."""
     onset = int(time_s * sr)
-    head = signal[onset : onset + int(LEVEL_WINDOW_S * sr)]
-    tail = signal[max(0, onset + int(start_s * sr)) : max(0, onset + int(end_s * sr))]
-    if len(head) == 0 or len(tail) == 0:
-        return -120.0
-    head_rms = float(np.sqrt(np.mean(head.astype(np.float64) ** 2))) + 1e-12
-    tail_rms = float(np.sqrt(np.mean(tail.astype(np.float64) ** 2))) + 1e-12
-    return 20 * np.log10(tail_rms / head_rms)
+    head = _rms(signal, onset, onset + int(HEAD_S * sr))
+    tail = _rms(signal, onset + int(start_s * sr), onset + int(end_s * sr))
+    return 20 * np.log10(tail / head)
 
 
-def _level_at(stem: StemOnsets, time_s: float, sr: int) -> float:
-    return float(_level_db(stem.signal, np.array([time_s]), sr)[0]) - stem.reference_db
-
-
-def suppress_bleed(stems: list[StemOnsets], sr: int) -> None:
-    """Drop an onset when another instrument's close mic hears it clearly louder (relative levels)."""
-    for stem in stems:
-        stem.levels_db = _level_db(stem.signal, stem.times, sr)
-        stem.reference_db = float(np.percentile(stem.levels_db, 90)) if len(stem.levels_db) else 0.0
-        stem.keep = np.ones(len(stem.times), dtype=bool)
-    for stem in stems:
-        stem.keep &= stem.levels_db - stem.reference_db > MIN_LEVEL_DB
-        rivals = [other for other in stems if other.instrument != stem.instrument]
-        for index, time_s in enumerate(stem.times):
-            own = stem.levels_db[index] - stem.reference_db
-            for other in rivals:
-                if len(other.times) == 0 or np.min(np.abs(other.times - time_s)) > BLEED_TOLERANCE_S:
-                    continue
-                if _level_at(other, time_s, sr) > own + BLEED_MARGIN_DB:
-                    stem.keep[index] = False
-                    break
+def suppress_bleed(stems: list[StemOnsets], sr: int, settings: EventSettings) -> list[StemLevels]:
+    """Keep each close-mic onset its own instrument explains better than the others' leaks."""
+    meters = [
+        StemLevels(s.instrument, s.times, AttackMeter(s.signal, sr, settings.level), until_next=True) for s in stems
+    ]
+    masks = own_onsets(meters, settings.bleed)
+    for stem, meter, mask in zip(stems, meters, masks, strict=True):
+        assert meter.relative_db is not None
+        stem.levels_db = meter.relative_db
+        stem.keep = mask
+    return meters
 
 
 @dataclass
@@ -131,9 +97,14 @@ def _velocity(relative_db: float) -> int:
     return int(np.clip(round(110 + relative_db * 3.0), 1, 127))
 
 
-def close_mic_events(stem: StemOnsets, sr: int, taxonomy: Taxonomy) -> list[Event]:
+def _confidence(settings: EventSettings, role: str, strength: float, fallback: float) -> float:
+    return round(settings.confidence.get(role, fallback) * (0.7 + 0.3 * min(1.0, strength / 0.3)), 3)
+
+
+def close_mic_events(stem: StemOnsets, sr: int, taxonomy: Taxonomy, settings: EventSettings) -> list[Event]:
+    rules = settings.techniques
     times = stem.times[stem.keep]
-    levels = stem.levels_db[stem.keep] - stem.reference_db
+    levels = stem.levels_db[stem.keep]
     strengths = stem.strengths[stem.keep]
     typical = float(np.median(levels)) if len(levels) else 0.0
     events: list[Event] = []
@@ -142,24 +113,24 @@ def close_mic_events(stem: StemOnsets, sr: int, taxonomy: Taxonomy) -> list[Even
         techniques: list[str] = []
         time_s, level, strength = float(times[index]), float(levels[index]), float(strengths[index])
         gap = float(times[index + 1] - time_s) if index + 1 < len(times) else 1.0
-        if FLAM_MIN_S <= gap <= FLAM_MAX_S:
+        if rules.flam_min_s <= gap <= rules.flam_max_s:
             techniques.append("flam")
             level = max(level, float(levels[index + 1]))
             index += 1
         relative = level - typical
-        if relative <= GHOST_DB:
+        if relative <= rules.ghost_db:
             techniques.append("ghost")
-        elif relative >= ACCENT_DB:
+        elif relative >= rules.accent_db:
             techniques.append("accent")
         attributes = {"level_db": round(level, 2)}
         if stem.instrument == "hihat":
             ring = _ring_db(stem.signal, time_s, sr, 0.1, 0.2)
-            techniques.append("open" if ring > OPEN_HAT_RING_DB else "closed")
+            techniques.append("open" if ring > rules.open_hat_ring_db else "closed")
             attributes["ring_db"] = round(ring, 2)
         allowed = sorted(t for t in techniques if taxonomy.technique_allowed(t, stem.instrument))
-        confidence = CONFIDENCE.get(stem.role, 0.6) * (0.7 + 0.3 * min(1.0, strength / 0.3))
+        confidence = _confidence(settings, stem.role, strength, 0.6)
         events.append(
-            Event(time_s, stem.instrument, stem, round(confidence, 3), _velocity(level), allowed, attributes=attributes)
+            Event(time_s, stem.instrument, stem, confidence, _velocity(level), allowed, attributes=attributes)
         )
         index += 1
     return events
@@ -170,50 +141,52 @@ def _rms(signal: np.ndarray, start: int, end: int) -> float:
     return float(np.sqrt(np.mean(part.astype(np.float64) ** 2))) + 1e-12 if len(part) else 1e-12
 
 
-def cymbal_ring(signal: np.ndarray, time_s: float, sr: int) -> tuple[float, float]:
-    """(ring, fresh) in dB: the quietest 20 ms of the next quarter second against the attack, and
-    against what was sounding just before. A new cymbal rings on; a hat or drum dies away, and a
-    hit inside an older cymbal's ring is not fresh."""
+def cymbal_ring(signal: np.ndarray, time_s: float, sr: int) -> float:
+    """The quietest 20 ms of the next quarter second against the attack (dB): a cymbal rings on,
+    a hat or drum dies away."""
     onset = int(time_s * sr)
     step = int(0.02 * sr)
     tail = min(_rms(signal, onset + k, onset + k + step) for k in range(int(0.05 * sr), int(0.25 * sr), step))
-    head = _rms(signal, onset, onset + int(LEVEL_WINDOW_S * sr))
-    before = _rms(signal, onset - int(0.05 * sr), onset - int(0.005 * sr))
-    return 20 * np.log10(tail / head), 20 * np.log10(tail / before)
+    return 20 * np.log10(tail / _rms(signal, onset, onset + int(HEAD_S * sr)))
 
 
-def ambient_cymbal_events(stem: StemOnsets, sr: int) -> list[Event]:
-    """Cymbal candidates from an overhead or room stem: a fresh hit whose high band keeps ringing."""
+def ambient_cymbal_events(stem: StemOnsets, close: list[StemLevels], sr: int, settings: EventSettings) -> list[Event]:
+    """Cymbal candidates from an overhead or room stem: high-band onsets the close mics leave
+    unexplained (`cymbal.margin_db` above their predicted leak) whose high band rings on."""
     bright = np.diff(stem.signal, prepend=0.0).astype(np.float32)
+    meter = StemLevels("crash", stem.times, AttackMeter(bright, sr, settings.cymbal.sustain), until_next=True)
+    calibrate(meter, settings.bleed)
+    assert meter.relative_db is not None
+    fresh_hits = unexplained(meter, close, settings.bleed, settings.cymbal.margin_db)
     events = []
-    for time_s, strength in zip(stem.times, stem.strengths, strict=True):
-        ring, fresh = cymbal_ring(bright, float(time_s), sr)
-        if ring < CYMBAL_RING_DB or fresh < FRESH_RING_DB:
+    for time_s, strength, level, fresh in zip(stem.times, stem.strengths, meter.relative_db, fresh_hits, strict=True):
+        ring = cymbal_ring(bright, float(time_s), sr)
+        if not fresh or level < settings.cymbal.min_level_db or ring < settings.cymbal.ring_db:
             continue
-        confidence = CONFIDENCE.get(stem.role, 0.4) * (0.7 + 0.3 * min(1.0, float(strength) / 0.3))
-        level = float(_level_db(stem.signal, np.array([time_s]), sr)[0])
+        attributes = {"ring_db": round(ring, 2), "level_db": round(float(level), 2)}
+        confidence = _confidence(settings, stem.role, float(strength), 0.4)
         events.append(
             Event(
                 float(time_s),
                 "crash",
                 stem,
-                round(confidence, 3),
-                _velocity(level - stem.reference_db),
+                confidence,
+                _velocity(float(level)),
                 [],
-                OVERHEAD_VARIANT,
-                {"ring_db": round(ring, 2), "fresh_db": round(fresh, 2)},
+                settings.overhead_variant,
+                attributes,
             )
         )
     return events
 
 
-def _dedupe(events: list[Event]) -> list[Event]:
+def _dedupe(events: list[Event], duplicate_s: float) -> list[Event]:
     """One event per instrument per moment: the most trusted stem wins (samples over mics)."""
     events = sorted(events, key=lambda e: (e.label, e.time_s, -e.confidence))
     kept: list[Event] = []
     for event in events:
         clash = next(
-            (k for k in reversed(kept) if k.label == event.label and abs(k.time_s - event.time_s) <= DUPLICATE_S), None
+            (k for k in reversed(kept) if k.label == event.label and abs(k.time_s - event.time_s) <= duplicate_s), None
         )
         if clash is None:
             kept.append(event)
@@ -244,6 +217,7 @@ def session_events(
     taxonomy: Taxonomy,
     params: dict[str, OnsetParams],
     problems: list[str],
+    settings: EventSettings,
 ) -> list[dict[str, Any]]:
     root = config.root(row["tier"])
     stems: list[StemOnsets] = []
@@ -271,15 +245,13 @@ def session_events(
                 onsets.strengths,
             )
         )
-    suppress_bleed(stems, ANALYSIS_SR)
-    events = [e for stem in stems for e in close_mic_events(stem, ANALYSIS_SR, taxonomy)]
+    close = suppress_bleed(stems, ANALYSIS_SR, settings)
+    events = [e for stem in stems for e in close_mic_events(stem, ANALYSIS_SR, taxonomy, settings)]
     if not any(taxonomy.is_crash_family(s.instrument) for s in stems):
-        for stem in ambient:
-            stem.reference_db = (
-                float(np.percentile(_level_db(stem.signal, stem.times, ANALYSIS_SR), 90)) if len(stem.times) else 0.0
-            )
-            events.extend(ambient_cymbal_events(stem, ANALYSIS_SR))
-    return _rows(row, _dedupe(events), taxonomy)
+        overheads = [stem for stem in ambient if stem.role == "overhead"]
+        for stem in overheads or ambient:
+            events.extend(ambient_cymbal_events(stem, close, ANALYSIS_SR, settings))
+    return _rows(row, _dedupe(events, settings.duplicate_s), taxonomy)
 
 
 def _rows(session: dict[str, Any], events: list[Event], taxonomy: Taxonomy) -> list[dict[str, Any]]:
@@ -346,6 +318,7 @@ def run(args: argparse.Namespace) -> int:
     sessions_path = ws.path(args.sessions) if args.sessions else ws.sessions_manifest(DATASET)
     output = ws.path(args.output) if args.output else ws.events_manifest(DATASET)
     params = onset_params_by_class(ws, taxonomy)
+    settings = load_event_settings(ws)
     problems: list[str] = []
     rows: list[dict[str, Any]] = []
     skipped: list[str] = []
@@ -355,7 +328,7 @@ def run(args: argparse.Namespace) -> int:
             skipped.append(session["session_id"])
             rows.extend(committed.get(session["session_id"], []))
             continue
-        rows.extend(session_events(ws, config, session, taxonomy, params, problems))
+        rows.extend(session_events(ws, config, session, taxonomy, params, problems, settings))
     rows.sort(key=lambda r: (r["session_id"], r["onset_s"], r["label"], r["item_id"]))
     write_jsonl(output, rows)
     argv = ["events", "cambridge"]
@@ -366,6 +339,7 @@ def run(args: argparse.Namespace) -> int:
     inputs = [
         sessions_path,
         ws.configs / "onsets.json",
+        ws.configs / "cambridge_events.json",
         ws.configs / "technique_taxonomy.json",
         ws.configs / "crash_dual_label.json",
     ]

@@ -127,7 +127,10 @@ def test_bad_inputs_mark_their_session_and_run_continues(workspace, corpus, caps
     assert all("\n" not in line for line in err.strip().splitlines())
 
 
-def test_events_accuracy_on_synthetic_sessions(workspace, corpus, capsys) -> None:
+@pytest.mark.parametrize("seed", [1, 2, 3, 4, 5])
+def test_events_accuracy_on_synthetic_sessions(workspace, seed, capsys) -> None:
+    raw = workspace.root / "data" / "raw"
+    corpus = make_cambridge_corpus(raw / "cambridge", raw / "cambridge_external", seed=seed)
     assert cambridge.main([]) == 0
     assert cambridge_events.main([]) == 0
     events = read_jsonl(workspace.events_manifest("cambridge"))
