@@ -11,13 +11,14 @@ paths) takes that reference path. Memory holds one block per process plus the co
 
 from __future__ import annotations
 
+import gc
 import itertools
 import multiprocessing
 import os
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
-from contextlib import closing
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -100,6 +101,19 @@ def _count_lines(lines: Sequence[bytes], first: int, terminated: bool, part: Ran
             places[place_key] = place_seen + 1
 
 
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """The counting loop makes no reference cycles; cyclic GC passes over the growing counters
+    would only cost time (about 5%)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def count_range(
     path: str | Path,
     start: int,
@@ -111,7 +125,7 @@ def count_range(
     source = Path(path)
     part = RangeCount(size=end - start)
     carry = b""
-    with source.open("rb") as handle:
+    with _gc_paused(), source.open("rb") as handle:
         handle.seek(start)
         remaining = end - start
         while remaining > 0:
