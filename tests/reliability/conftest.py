@@ -48,7 +48,7 @@ def demo_pair(tmp_path_factory: pytest.TempPathFactory) -> DemoPair:
     base = tmp_path_factory.mktemp("demo")
     first, second = base / "first", base / "second-elsewhere"
     with ThreadPoolExecutor(max_workers=2) as pool:
-        runs = list(pool.map(run_demo, (first, second)))
+        runs = list(pool.map(run_demo, (first, second), ("1", "2")))
     for run in runs:
         assert run.code == 0, run.describe()
     return DemoPair(first, second, tool)

@@ -45,7 +45,8 @@ def make_workspace(root: Path) -> Path:
 def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith(("DRUMGATE_", "GITHUB_"))}
     env.pop("SOURCE_DATE_EPOCH", None)
-    env.update({"CI": "true", "PYTHONHASHSEED": "0", "LC_ALL": "C.UTF-8"})
+    env.pop("PYTHONHASHSEED", None)
+    env.update({"CI": "true", "LC_ALL": "C.UTF-8"})
     env.update(extra or {})
     return env
 
@@ -121,8 +122,10 @@ def changed(before: dict[str, str], after: dict[str, str]) -> list[str]:
     return sorted(path for path in before.keys() | after.keys() if before.get(path) != after.get(path))
 
 
-def run_demo(out: Path, seed: int = 7) -> Run:
-    return run_drumgate(["demo", "--out", str(out), "--seed", str(seed), "--no-git"], cwd=out.parent, timeout=900)
+def run_demo(out: Path, hash_seed: str, seed: int = 7) -> Run:
+    """A whole demo; each run gets its own str-hash seed so set and dict orders differ between runs."""
+    argv = ["demo", "--out", str(out), "--seed", str(seed), "--no-git"]
+    return run_drumgate(argv, cwd=out.parent, env={"PYTHONHASHSEED": hash_seed}, timeout=900)
 
 
 BASELINE_DATE = "2026-01-14"

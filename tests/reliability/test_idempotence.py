@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.reliability.conftest import DemoPair, StageRecord, Walk
-from tests.reliability.support import changed, pipeline, stage_id, tree_digest
+from tests.reliability.conftest import DemoPair, Walk
+from tests.reliability.support import changed, pipeline, stage_id, tool_identity, tree_digest
 
 TOOL_MOVED = "drumgate's own code changed while the test ran (provenance records the tool commit)"
 
@@ -20,8 +20,6 @@ def assert_same(before: dict[str, str], after: dict[str, str], tool_moved: bool,
 
 
 def test_second_demo_in_another_folder_is_byte_identical(demo_pair: DemoPair) -> None:
-    from tests.reliability.support import tool_identity
-
     first_tree, second_tree = tree_digest(demo_pair.first), tree_digest(demo_pair.second)
     assert len(first_tree) > 20
     assert_same(first_tree, second_tree, tool_identity() != demo_pair.tool, "the two demo trees differ")
@@ -34,11 +32,7 @@ def test_demo_writes_every_artifact_family(demo_pair: DemoPair) -> None:
         assert any(path.startswith(prefix) for path in tree), prefix
 
 
-def record_for(walk: Walk, index: int) -> StageRecord:
-    return walk.records[index]
-
-
 @pytest.mark.parametrize("index", range(len(pipeline())), ids=[stage_id(argv) for argv in pipeline()])
 def test_command_run_twice_changes_nothing(pipeline_walk: Walk, index: int) -> None:
-    record = record_for(pipeline_walk, index)
+    record = pipeline_walk.records[index]
     assert_same(record.new, record.rerun, record.rerun_tool != record.tool, " ".join(record.argv))
