@@ -483,6 +483,13 @@ def write_encoded(handle: Any, chunks: list[EncodedEvents]) -> None:
         handle.write(chunk if isinstance(chunk, bytes) else chunk.encode())
 
 
+def expand_single_fills(chunks: list[EncodedEvents]) -> list[EncodedEvents]:
+    """Fills of a template no other chunk uses become bytes: a template only pays off when shared."""
+    uses = Counter(id(chunk.template) for chunk in chunks if isinstance(chunk, TemplateFill))
+    return [chunk.encode() if isinstance(chunk, TemplateFill) and uses[id(chunk.template)] == 1 else chunk
+            for chunk in chunks]
+
+
 def encoded_size(chunks: list[EncodedEvents]) -> int:
     """How many bytes `write_encoded` writes for `chunks`, without expanding them."""
     return sum(len(chunk) if isinstance(chunk, bytes) else chunk.size() for chunk in chunks)

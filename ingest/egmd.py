@@ -62,6 +62,7 @@ from drumgate.drum_events import (
     build_events,
     encode_events_reference,
     encoded_size,
+    expand_single_fills,
     load_note_map,
     render_template,
     write_encoded,
@@ -466,6 +467,7 @@ def ingest_performance(performance_id: str, rows: list[RenderRow], settings: Ing
     result = PerformanceResult([], None, [])
     cache = PerformanceCache()
     files = [entry for row in rows if (entry := _ingest_render(row, settings, result, cache)) is not None]
+    result.events = expand_single_fills(result.events)
     if not files:
         return result
     splits = sorted({row.split for row in rows})
@@ -516,11 +518,23 @@ class _PooledEventWriter:
         self._pending: deque[Any] = deque()
 
     def submit(self, chunks: list[EncodedEvents]) -> None:
-        size = encoded_size(chunks)
-        if not size:
+        """Bytes are written here at once; runs of template fills go to a worker to expand and write."""
+        fills: list[EncodedEvents] = []
+        for chunk in chunks:
+            if isinstance(chunk, bytes):
+                self._send(fills)
+                fills = []
+                write_encoded_at(self._fd, [chunk], self._offset)
+                self._offset += len(chunk)
+            else:
+                fills.append(chunk)
+        self._send(fills)
+
+    def _send(self, fills: list[EncodedEvents]) -> None:
+        if not fills:
             return
-        self._pending.append(self._pool.apply_async(write_encoded_at, (self._fd, chunks, self._offset)))
-        self._offset += size
+        self._pending.append(self._pool.apply_async(write_encoded_at, (self._fd, fills, self._offset)))
+        self._offset += encoded_size(fills)
         while len(self._pending) > self._limit:
             self._pending.popleft().get()
 
