@@ -2,8 +2,9 @@
 
 Inputs: the 54 real Groove MIDI files in ../shared/realdata when present, else 54 seeded synthetic
 performances of similar size. "event table" is parse plus note mapping and technique inference
-(columns); "event rows" also builds the JSON-ready row dicts. pretty_midi's figure is its parse
-into Note objects only, so the table ratio is the like-for-like one (target >= 10x).
+(columns); "JSONL bytes" also encodes the rows (fast encoder; the dict+orjson reference beside
+it). pretty_midi's figure is its parse into Note objects only, so the table ratio is the
+like-for-like one (target >= 10x).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import numpy as np
 import pretty_midi
 
 from benchmarks._common import median_seconds
-from drumgate.drum_events import EventContext, build_events, event_rows, load_note_map
+from drumgate.drum_events import EventContext, EventEncoder, build_events, encode_events_reference, load_note_map
 from drumgate.fixtures.egmd import midi_bytes, performance_score
 from drumgate.midi import parse_midi_bytes
 from drumgate.taxonomy import load_taxonomy
@@ -44,9 +45,15 @@ def run(quick: bool) -> dict:
         for blob in blobs:
             build_events(parse_midi_bytes(blob), nm)
 
-    def ours_rows() -> None:
+    encoder = EventEncoder(nm)
+
+    def ours_jsonl() -> None:
         for blob in blobs:
-            list(event_rows(build_events(parse_midi_bytes(blob), nm), nm, ctx))
+            encoder.encode(build_events(parse_midi_bytes(blob), nm), ctx)
+
+    def ours_jsonl_reference() -> None:
+        for blob in blobs:
+            encode_events_reference(build_events(parse_midi_bytes(blob), nm), nm, ctx)
 
     def peer_pretty() -> None:
         for blob in blobs:
@@ -60,7 +67,8 @@ def run(quick: bool) -> dict:
     notes = sum(parse_midi_bytes(b).notes for b in blobs)
     times = {
         "drumgate parse + event table": median_seconds(ours_table, repeats),
-        "drumgate parse + event rows": median_seconds(ours_rows, repeats),
+        "drumgate parse + JSONL bytes": median_seconds(ours_jsonl, repeats),
+        "  same, dict+orjson reference": median_seconds(ours_jsonl_reference, repeats),
         "pretty_midi.PrettyMIDI": median_seconds(peer_pretty, max(2, repeats // 2)),
         "mido.MidiFile iteration": median_seconds(peer_mido, max(2, repeats // 2)),
     }
@@ -72,7 +80,7 @@ def run(quick: bool) -> dict:
         "notes": notes,
         "per_file_ms": {k: round(v, 3) for k, v in per_file_ms.items()},
         "ratio_table_vs_pretty_midi": round(pretty / times["drumgate parse + event table"], 1),
-        "ratio_rows_vs_pretty_midi": round(pretty / times["drumgate parse + event rows"], 1),
+        "ratio_jsonl_vs_pretty_midi": round(pretty / times["drumgate parse + JSONL bytes"], 1),
         "ratio_table_vs_mido": round(times["mido.MidiFile iteration"] / times["drumgate parse + event table"], 1),
         "target": "parse + event table >= 10x pretty_midi",
     }
