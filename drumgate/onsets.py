@@ -2,7 +2,7 @@
 
 The recipe follows the SuperFlux idea (domain.md §5): a magnitude STFT at a high frame rate,
 log-spaced bands, log compression, flux against a frequency-max-filtered earlier frame, then a
-peak picker that wants a local maximum above a moving average plus `delta`. Everything is numpy;
+peak picker that wants a local maximum above a moving mean or median plus `delta`. Everything is numpy;
 parameters live in `configs/onsets.json` (`load_onset_params`).
 """
 
@@ -35,6 +35,7 @@ class OnsetParams:
     threshold: float = 0.04
     combine_s: float = 0.02
     normalise_percentile: float = 100.0
+    threshold_mode: str = "mean"
 
     @classmethod
     def from_dict(cls, values: dict[str, Any], base: OnsetParams | None = None) -> OnsetParams:
@@ -112,19 +113,22 @@ def _max_filter_axis1(values: np.ndarray, size: int) -> np.ndarray:
 
 
 def _moving(values: np.ndarray, before: int, after: int, mode: str) -> np.ndarray:
-    """Moving max or mean over [i - before, i + after], edges padded."""
+    """Moving max, median or mean over [i - before, i + after], edges padded with zeros."""
     fill = 0.0
     padded = np.pad(values, (before, after), constant_values=fill)
     windows = np.lib.stride_tricks.sliding_window_view(padded, before + after + 1)
     if mode == "max":
         return windows.max(axis=1)
+    if mode == "median":
+        return np.median(windows, axis=1).astype(np.float32)
     cumulative = np.concatenate(([0.0], np.cumsum(padded, dtype=np.float64)))
     width = before + after + 1
     return ((cumulative[width:] - cumulative[:-width]) / width).astype(np.float32)
 
 
 def pick_peaks(envelope: np.ndarray, fps: float, params: OnsetParams) -> tuple[np.ndarray, np.ndarray]:
-    """Frame indices and strengths of peaks: local max, above mean + delta and threshold, spaced."""
+    """Frame indices and strengths of peaks: local max, above the local mean or median (`threshold_mode`)
+    plus delta, above threshold, and at least `combine_s` after the previous one."""
     if len(envelope) == 0:
         return np.zeros(0, dtype=int), np.zeros(0, dtype=np.float32)
     scale = float(np.percentile(envelope, params.normalise_percentile))
@@ -136,9 +140,9 @@ def pick_peaks(envelope: np.ndarray, fps: float, params: OnsetParams) -> tuple[n
     pre_avg = max(0, round(params.pre_avg_s * fps))
     post_avg = max(0, round(params.post_avg_s * fps))
     local_max = _moving(env, pre_max, post_max, "max")
-    local_mean = _moving(env, pre_avg, post_avg, "mean")
+    local_level = _moving(env, pre_avg, post_avg, params.threshold_mode)
     candidates = np.flatnonzero(
-        (env >= local_max) & (env >= local_mean + params.delta) & (env >= params.threshold) & (env > 0)
+        (env >= local_max) & (env >= local_level + params.delta) & (env >= params.threshold) & (env > 0)
     )
     combine = round(params.combine_s * fps)
     kept: list[int] = []
