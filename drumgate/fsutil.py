@@ -16,6 +16,8 @@ from drumgate.errors import DrumgateError
 def atomic_writer(path: str | Path) -> Iterator[IO[bytes]]:
     """Yield a binary file; on success it replaces `path` in one rename, on failure nothing changes."""
     target = Path(path)
+    if target.is_dir():
+        raise DrumgateError("is a folder, expected a file to write", path=target, hint="pass a file path")
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)

@@ -11,6 +11,7 @@ import gzip
 import io
 import json
 import math
+import zlib
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -108,7 +109,7 @@ def iter_jsonl(path: str | Path, on_error: ErrorSink | None = None) -> Iterator[
                     if on_error is None:
                         raise
                     on_error(err)
-    except (gzip.BadGzipFile, EOFError, OSError) as exc:
+    except (gzip.BadGzipFile, EOFError, OSError, zlib.error) as exc:
         raise DrumgateError(f"damaged gzip stream ({exc})", path=source, hint="regenerate the file") from exc
 
 
@@ -147,7 +148,7 @@ def read_json(path: str | Path) -> Any:
     if is_gzip_path(source):
         try:
             data = gzip.decompress(data)
-        except (gzip.BadGzipFile, EOFError, OSError) as exc:
+        except (gzip.BadGzipFile, EOFError, OSError, zlib.error) as exc:
             raise DrumgateError("damaged gzip stream", path=source) from exc
     if data.startswith(LFS_POINTER_PREFIX):
         raise DrumgateError("Git LFS pointer, not a JSON file", path=source, hint=LFS_HINT)

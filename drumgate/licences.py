@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from drumgate.errors import DrumgateError
+from drumgate.fsutil import read_bytes
 
 REQUIRED_KEYS = ("licence", "commercial_use", "redistribution", "attribution", "source")
 FENCE = "---"
@@ -66,12 +67,12 @@ def parse_licence_note(text: str, path: Path) -> LicenceNote:
 
 def read_licence_note(path: str | Path) -> LicenceNote:
     note_path = Path(path)
-    try:
-        text = note_path.read_text(encoding="utf-8")
-    except FileNotFoundError as exc:
+    if not note_path.exists():
         raise DrumgateError(
             "licence note missing", path=note_path, hint="write it with front matter: " + ", ".join(REQUIRED_KEYS)
-        ) from exc
+        )
+    try:
+        text = read_bytes(note_path).decode("utf-8")
     except UnicodeDecodeError as exc:
         raise DrumgateError("licence note is not valid UTF-8", path=note_path) from exc
     return parse_licence_note(text, note_path)

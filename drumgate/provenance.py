@@ -51,7 +51,7 @@ def report_date(explicit: str | None = None) -> dt.date:
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
     if epoch:
         try:
-            return dt.datetime.fromtimestamp(int(epoch), tz=dt.timezone.utc).date()
+            return dt.datetime.fromtimestamp(int(epoch), tz=dt.UTC).date()
         except ValueError as exc:
             raise DrumgateError(f"SOURCE_DATE_EPOCH={epoch!r} is not a whole number of seconds") from exc
-    return dt.datetime.now(tz=dt.timezone.utc).date()
+    return dt.datetime.now(tz=dt.UTC).date()

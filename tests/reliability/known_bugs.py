@@ -6,22 +6,6 @@ from __future__ import annotations
 BAD = "tests/reliability/test_bad_inputs.py::test_bad_input_gets_one_line"
 
 KNOWN_BUGS: dict[str, str] = {
-    f"{BAD}[gzip-corrupt-deflate]": (
-        "drumgate/jsonio.py: iter_jsonl/read_json do not catch zlib.error from a damaged deflate stream "
-        "(exit 3 'internal error' instead of a one-line finding)"
-    ),
-    "tests/reliability/test_property_jsonl.py::test_iter_jsonl_gzip_damaged_anywhere": (
-        "drumgate/jsonio.py: iter_jsonl lets zlib.error escape on a damaged .gz"
-    ),
-    "tests/reliability/test_property_jsonl.py::test_read_json_gzip_damaged_anywhere": (
-        "drumgate/jsonio.py: read_json lets zlib.error escape on a damaged .gz"
-    ),
-    f"{BAD}[fs-output-is-a-folder]": (
-        "drumgate/fsutil.py: atomic_writer's os.replace onto a folder raises IsADirectoryError (exit 3)"
-    ),
-    "tests/reliability/test_property_taxonomy.py::test_licence_file_system_cases[folder]": (
-        "drumgate/licences.py: read_licence_note lets IsADirectoryError escape"
-    ),
     f"{BAD}[hook-schema-schema-file-broken]": (
         "checks/check_schema.py: a broken configs/schemas/events.schema.json makes the hook pass (exit 0, "
         "'note: not checked') instead of failing with the schema's path"
@@ -43,9 +27,5 @@ KNOWN_BUGS: dict[str, str] = {
     "[hostile-errors]": (
         "drumgate/github_comment.py: the API's error message is printed verbatim (newlines, '::' workflow "
         "commands, escape sequences)"
-    ),
-    "tests/reliability/test_suite_markers.py::test_realdata_marker_leaves_other_folders_alone": (
-        "tests/realdata/conftest.py: pytest_collection_modifyitems marks (and, without the data, skips) "
-        "every collected test, not only tests/realdata/"
     ),
 }
