@@ -308,6 +308,15 @@ def build_events(perf: MidiPerformance, nm: NoteMap) -> PerformanceEvents:
     return PerformanceEvents(note_index, onset, pitch, velocity, mask, cc4, unknown, warnings)
 
 
+def class_counts(events: PerformanceEvents, nm: NoteMap) -> Counter[str]:
+    """Events per taxonomy class."""
+    per_note = np.bincount(events.pitch, minlength=128)
+    counts: Counter[str] = Counter()
+    for note in np.flatnonzero(per_note).tolist():
+        counts[nm.specs[note].class_id] += int(per_note[note])
+    return counts
+
+
 @dataclass(frozen=True)
 class EventContext:
     """The per-render fields shared by every event row."""

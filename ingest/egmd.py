@@ -60,6 +60,7 @@ from drumgate.drum_events import (
     RenderTemplate,
     TemplateFill,
     build_events,
+    class_counts,
     encode_events_reference,
     encoded_size,
     expand_single_fills,
@@ -374,12 +375,13 @@ class PerformanceCache:
 
     built: dict[str, BuiltMidi] = field(default_factory=dict)
     templates: dict[tuple[str, str, str], RenderTemplate | None] = field(default_factory=dict)
+    seen: set[tuple[str, str, str]] = field(default_factory=set)
 
 
 def _encode_render(
     row: RenderRow, midi_key: str, events: PerformanceEvents, settings: IngestSettings, cache: PerformanceCache
 ) -> EncodedEvents:
-    """The render's event rows; renders sharing MIDI (`performance_key`), split and suffix fill one template."""
+    """The render's event rows; later renders sharing MIDI (`performance_key`), split and suffix fill a template."""
     ctx = EventContext(DATASET, row.performance_id, row.item_id, row.split, row.midi_filename)
     encoder = settings.encoder
     if encoder is None:
@@ -387,6 +389,9 @@ def _encode_render(
     suffix = row.midi_suffix
     if row.midi_filename == row.item_id + suffix:
         key = (midi_key, row.split, suffix)
+        if key not in cache.seen:
+            cache.seen.add(key)
+            return encoder.encode(events, ctx)
         if key not in cache.templates:
             cache.templates[key] = render_template(encoder, events, DATASET, row.performance_id, row.split, suffix)
         template = cache.templates[key]
@@ -422,7 +427,7 @@ def _ingest_render(
             result.exclusions.append(Exclusion(row.midi_filename, err.message, row.performance_id))
             return None
         events = build_events(perf, nm)
-        midi = BuiltMidi(perf, events, Counter(nm.specs[p].class_id for p in events.pitch.tolist()))
+        midi = BuiltMidi(perf, events, class_counts(events, nm))
         cache.built[key] = midi
     perf, events = midi.performance, midi.events
     result.events.append(_encode_render(row, key, events, settings, cache))
