@@ -36,3 +36,23 @@ def test_stereo_input_is_mixed_down() -> None:
 def test_unknown_parameter_is_refused() -> None:
     with pytest.raises(DrumgateError, match="unknown onset parameter"):
         OnsetParams.from_dict({"deltaa": 0.1})
+
+
+@pytest.mark.parametrize("mode", ["mean", "median"])
+def test_both_threshold_modes_find_isolated_hits(mode) -> None:
+    times = [0.3, 0.8, 1.3, 1.8]
+    signal = render([Hit(t, "snare", 100) for t in times], 2.2, seed=4)
+    onsets = detect_onsets(signal, 44100, OnsetParams.from_dict({"threshold_mode": mode}))
+    assert len(onsets) == len(times)
+    assert np.max(np.abs(onsets.times_s - np.array(times))) < 0.02
+
+
+def test_unknown_threshold_mode_is_refused_by_the_schema(workspace) -> None:
+    import json
+
+    path = workspace.configs / "onsets.json"
+    raw = json.loads(path.read_text())
+    raw["default"]["threshold_mode"] = "max"
+    path.write_text(json.dumps(raw))
+    with pytest.raises(DrumgateError, match="threshold_mode"):
+        load_onset_params(workspace)

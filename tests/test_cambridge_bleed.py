@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from drumgate.bleed import AttackMeter, StemLevels, load_event_settings, own_onsets
+from drumgate.errors import DrumgateError
+from drumgate.fixtures.synth import Hit, render
+
+SR = 44100
+
+
+def _edit_config(workspace, section: str, key: str, value) -> None:
+    path = workspace.configs / "cambridge_events.json"
+    raw = json.loads(path.read_text())
+    raw[section][key] = value
+    path.write_text(json.dumps(raw))
+
+
+def test_settings_load_from_config(workspace) -> None:
+    settings = load_event_settings(workspace)
+    assert settings.bleed.margin_db > 0 and settings.techniques.flam_min_s < settings.techniques.flam_max_s
+    assert set(settings.confidence) == {"close", "overhead", "percussion", "room", "sample"}
+    assert settings.cymbal.sustain.after_delay_s > 0
+
+
+@pytest.mark.parametrize(("section", "key", "value", "message"), [
+    ("bleed", "margin_db", -1, "bleed/margin_db"),
+    ("bleed", "margn_db", 3, "Additional properties"),
+    ("techniques", "flam_min_s", 0.05, "flam_min_s must be below flam_max_s"),
+])
+def test_bad_settings_name_the_config(workspace, section, key, value, message) -> None:
+    _edit_config(workspace, section, key, value)
+    with pytest.raises(DrumgateError, match=message) as caught:
+        load_event_settings(workspace)
+    assert str(caught.value.path).endswith("cambridge_events.json")
+
+
+def test_attack_meter_ignores_a_ring_and_hears_a_fresh_hit(workspace) -> None:
+    level = load_event_settings(workspace).level
+    t = np.arange(SR) / SR
+    ring = (np.sin(2 * np.pi * 200 * t) * np.exp(-t / 0.5)).astype(np.float32)
+    fresh = ring.copy()
+    fresh[SR // 2 :] += render([Hit(0.0, "snare", 127)], 0.5, SR, seed=1, noise_floor=0.0)[: SR - SR // 2]
+    quiet = AttackMeter(ring, SR, level).levels_db(np.array([0.5]))[0]
+    loud = AttackMeter(fresh, SR, level).levels_db(np.array([0.5]))[0]
+    assert loud - quiet > 40
+
+
+def test_a_hit_leaking_into_another_mic_is_dropped_there(workspace) -> None:
+    bleed = load_event_settings(workspace).bleed
+    snare_times = [0.2, 0.7, 1.2, 1.7]
+    tom_times = [0.45, 1.45]
+    hits = [Hit(x, "snare", 110) for x in snare_times] + [Hit(x, "tom_high", 110) for x in tom_times]
+    hits.append(Hit(0.95, "tom_high", 110))
+    hits.append(Hit(0.95, "snare", 110))
+    snare_mic = render(hits, 2.2, SR, seed=2, gains={"snare": 1.0, "tom": 0.1})
+    tom_mic = render(hits, 2.2, SR, seed=3, gains={"tom_high": 1.0, "snare": 0.2})
+    every = np.array(sorted({*snare_times, *tom_times, 0.95}))
+    stems = [
+        StemLevels("snare", every, AttackMeter(snare_mic, SR, load_event_settings(workspace).level)),
+        StemLevels("tom_high", every, AttackMeter(tom_mic, SR, load_event_settings(workspace).level)),
+    ]
+    snare_keep, tom_keep = own_onsets(stems, bleed)
+    assert set(every[snare_keep]) == {*snare_times, 0.95}
+    assert set(every[tom_keep]) == {*tom_times, 0.95}
