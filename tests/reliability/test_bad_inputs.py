@@ -509,7 +509,29 @@ def checksum_mismatch(root: Path) -> tuple[list[str], str]:
     return ["checksums", "verify", "cambridge"], target
 
 
+SHARD = "data/manifests/egmd_events.shard-{}-of-2.jsonl"
+
+
+def merge_missing_shard(root: Path) -> tuple[list[str], str]:
+    (root / SHARD.format(2)).unlink()
+    return ["merge", SHARD.format(1)], SHARD.format(1)
+
+
+def merge_broken_sidecar(root: Path) -> tuple[list[str], str]:
+    sidecar = SHARD.format(2) + ".shard.json"
+    write(root, sidecar, b"{\n")
+    return ["merge", SHARD.format(1), SHARD.format(2)], sidecar
+
+
+def merge_malformed_row(root: Path) -> tuple[list[str], str]:
+    write(root, SHARD.format(2), (root / SHARD.format(2)).read_bytes() + b"{oops\n")
+    return ["merge", SHARD.format(1), SHARD.format(2)], SHARD.format(2)
+
+
 OTHER_COMMAND_CASES = [
+    Case("merge-missing-shard", merge_missing_shard),
+    Case("merge-broken-sidecar", merge_broken_sidecar),
+    Case("merge-malformed-row", merge_malformed_row),
     command_on_bad_events("crash-map-malformed-row", ["crash-map", "--events", EVENTS], with_bad_line(b"{oops")),
     command_on_bad_events("crash-map-unknown-variant", ["crash-map", "--events", EVENTS], crash_variant_rows(), CRASH),
     command_on_bad_events("combine-malformed-row", ["combine", "--date", DATE], with_bad_line(b"[]")),
@@ -541,6 +563,9 @@ def build_template(root: Path) -> Path:
     write(root, SESSIONS, encode_jsonl(session_rows(4, items_per_session=2)))
     for date in ("2026-01-10", DATE):
         run = run_drumgate(["health", "--events", EVENTS, "--date", date], cwd=root)
+        assert run.code in (0, 1), run.describe()
+    for shard in ("1/2", "2/2"):
+        run = run_drumgate([*EGMD_INGEST, "--shard", shard], cwd=root, env={"DRUMGATE_WORKSPACE": str(root)})
         assert run.code in (0, 1), run.describe()
     return root
 
