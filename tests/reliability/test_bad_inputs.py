@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import gzip
+import io
 import os
 import shutil
 import struct
@@ -13,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+import mido
 import pytest
 
 from drumgate.cli import COMMANDS
@@ -619,3 +621,32 @@ def test_bad_input_gets_one_line(case: Case, results: dict[str, tuple[Run, str, 
 
 def test_git_is_available_for_the_suite() -> None:
     assert subprocess.run(["git", "--version"], capture_output=True, check=False).returncode == 0
+
+
+VALID_ODD_MIDI = ["midly/test-asset/Clementi.mid", "midly/test-asset/SysExTest.mid"]
+VALID_ODD_WAV = sorted(path.name for path in (CORRUPT / "hound" / "testsamples").glob("*.wav"))
+needs_corrupt_folder = pytest.mark.skipif(not CORRUPT.is_dir(), reason=f"{CORRUPT} is absent")
+
+
+@needs_corrupt_folder
+@pytest.mark.parametrize("name", VALID_ODD_MIDI)
+def test_odd_but_valid_real_midi_reads_like_mido(name: str) -> None:
+    from drumgate.midi import parse_midi_bytes
+
+    data = (CORRUPT / name).read_bytes()
+    expected = sum(1 for msg in mido.MidiFile(file=io.BytesIO(data)) if msg.type == "note_on" and msg.velocity)
+    assert parse_midi_bytes(data, name).notes == expected
+
+
+@needs_corrupt_folder
+def test_odd_but_valid_real_wavs_are_inventoried(tmp_path: Path) -> None:
+    """WAVE_FORMAT_EXTENSIBLE, 8/24/32-bit, float, extra fmt bytes: stems, not findings."""
+    root = make_workspace(tmp_path / "ws")
+    session = root / "data" / "raw" / "cambridge" / "Odd_Formats"
+    session.mkdir(parents=True)
+    for index, name in enumerate(VALID_ODD_WAV, start=1):
+        shutil.copy(CORRUPT / "hound" / "testsamples" / name, session / f"{index:02d}_Kick{index}.wav")
+    run = run_drumgate(["ingest", "cambridge", "--workspace", str(root)], cwd=root)
+    assert run.code == 0, run.describe()
+    assert TRACEBACK not in run.output
+    assert "unreadable" not in run.output, run.describe()
