@@ -36,8 +36,10 @@ from tests.reliability.support import (
 )
 
 SEED = 20260115
-# Per stage family; health and weights get theirs on each of their stages. `crash-map` and `diff`
-# write the same bytes on the changed corpus (nothing to tell old from new), so they get none.
+# Trials per stage family: the first stage of a family that writes something new gets them, except
+# health and weights, which get them on each of their stages (one per dataset). `crash-map` and
+# `diff` write the same bytes on the changed corpus (nothing to tell old from new), so they get none.
+EVERY_STAGE = ("health", "weights")
 TRIALS_PER_STAGE = {
     "ingest egmd": 3, "checksums generate": 2, "ingest cambridge": 2, "events cambridge": 2,
     "ingest musdb": 2, "health": 2, "weights": 1, "compare": 1, "combine": 3, "docs": 2,
@@ -68,7 +70,8 @@ def plan_trials(records: list[StageRecord]) -> list[Trial]:
         if record.old == record.new:
             continue
         count = budget.get(family(record.argv), 0)
-        budget[family(record.argv)] = 0 if record.argv[0] not in ("health", "weights") else count
+        if record.argv[0] not in EVERY_STAGE:
+            budget[family(record.argv)] = 0
         for _ in range(count):
             trials.append(Trial(len(trials), record, rng.uniform(low, max(low * 2, record.seconds * high))))
     return trials
