@@ -23,9 +23,4 @@ KNOWN_BUGS: dict[str, str] = {
     "tests/reliability/test_security.py::test_egmd_paths_leaving_the_root_are_refused[symlink]": (
         "ingest/egmd.py: a render MIDI symlinked out of the dataset root is read (.. and absolute are refused)"
     ),
-    "tests/reliability/test_security.py::test_comment_command_keeps_the_token_and_server_text_out_of_logs"
-    "[hostile-errors]": (
-        "drumgate/github_comment.py: the API's error message is printed verbatim (newlines, '::' workflow "
-        "commands, escape sequences)"
-    ),
 }
