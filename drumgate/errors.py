@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
 EXIT_USAGE = 2
 EXIT_INTERNAL = 3
+
+
+def one_line(text: str) -> str:
+    """Make text safe for one log line: control characters (newlines, ESC) shown escaped.
+
+    Dataset names and server messages end up in findings; escaping them keeps each finding on
+    one line and stops them from forging terminal sequences or CI workflow commands.
+    """
+    return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
 
 
 def format_finding(
@@ -21,7 +33,7 @@ def format_finding(
     if path is not None:
         where = f"{path}:{line}: " if line is not None else f"{path}: "
     tail = f" ({hint})" if hint else ""
-    return f"{where}{message}{tail}"
+    return one_line(f"{where}{message}{tail}")
 
 
 class DrumgateError(Exception):

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from drumgate import __version__, cli
-from drumgate.errors import EXIT_FINDINGS, EXIT_OK, DrumgateError
+from drumgate.errors import EXIT_FINDINGS, EXIT_OK, DrumgateError, one_line
 
 DEFAULT_API_URL = "https://api.github.com"
 DEFAULT_MARKER = "drumgate:health-delta"
@@ -115,7 +115,9 @@ def _api_message(raw: bytes) -> str:
     except (UnicodeDecodeError, json.JSONDecodeError):
         return ""
     message = payload.get("message") if isinstance(payload, dict) else None
-    return f": {message}" if isinstance(message, str) and message else ""
+    if not isinstance(message, str) or not message:
+        return ""
+    return ": " + one_line(message)[:200]
 
 
 def http_error_to_drumgate(status: int, headers: dict[str, str], raw: bytes, what: str) -> DrumgateError:
