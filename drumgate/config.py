@@ -8,8 +8,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import jsonschema
-
 from drumgate.errors import DrumgateError
 from drumgate.jsonio import read_json
 from drumgate.workspace import Workspace
@@ -82,6 +80,8 @@ def load_toml(path: Path) -> dict[str, Any]:
 
 def validate_against_schema(document: Any, schema_path: Path, document_path: Path) -> None:
     """Raise on the first schema error, naming the JSON path inside the document."""
+    import jsonschema  # imported here: every CLI start loads this module, few validate configs
+
     schema = read_json(schema_path)
     validator = jsonschema.Draft202012Validator(schema)
     errors = sorted(validator.iter_errors(document), key=lambda e: list(e.absolute_path))
