@@ -36,6 +36,7 @@ from drumgate.errors import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, DrumgateError
 from drumgate.health import compute_health, failing_gates
 from drumgate.jsonio import iter_jsonl, write_json, write_jsonl
 from drumgate.licences import read_licence_note
+from drumgate.progress import progress
 from drumgate.provenance import config_hashes, ingest_commit, report_date
 from drumgate.report_io import ErrorCollector, record_lineage
 from drumgate.taxonomy import Taxonomy, load_taxonomy
@@ -170,7 +171,7 @@ def combined_rows(
 ) -> Iterator[dict[str, Any]]:
     for source in sources:
         sink = ErrorCollector(source.events)
-        for _, row in iter_jsonl(source.events, on_error=sink):
+        for _, row in progress(iter_jsonl(source.events, on_error=sink), f"combine {source.dataset}", "event"):
             source.events_read += 1
             if not keep_event(source.dataset, str(row.get("event_id")), source.ratio):
                 continue

@@ -22,6 +22,7 @@ from drumgate import cli, lineage
 from drumgate.config import load_datasets
 from drumgate.errors import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, DrumgateError
 from drumgate.jsonio import iter_jsonl, write_jsonl
+from drumgate.progress import progress
 from drumgate.report_io import ErrorCollector, artifact_group, inside
 from drumgate.taxonomy import Taxonomy, load_taxonomy
 from drumgate.workspace import COMBINED, Workspace
@@ -77,7 +78,7 @@ class FileScan:
 def scan_file(path: Path, taxonomy: Taxonomy) -> FileScan:
     """One pass: how many rows would change, which variants are unmapped, which lines are bad."""
     scan = FileScan(path, errors=ErrorCollector(path))
-    for _, row in iter_jsonl(path, on_error=scan.errors):
+    for _, row in progress(iter_jsonl(path, on_error=scan.errors), f"crash-map {path.name}", "event"):
         scan.rows += 1
         try:
             mapped = map_row(row, taxonomy)

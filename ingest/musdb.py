@@ -55,6 +55,7 @@ from drumgate.errors import EXIT_FINDINGS, EXIT_OK, DrumgateError, format_findin
 from drumgate.hashing import sha256_bytes, sha256_file
 from drumgate.jsonio import read_json, write_jsonl
 from drumgate.overlap import OverlapConfig, find_overlaps, song_key
+from drumgate.progress import progress
 from drumgate.provenance import config_hashes, ingest_commit, report_date
 from drumgate.taxonomy import Taxonomy, load_taxonomy
 from drumgate.workspace import Workspace
@@ -467,7 +468,7 @@ def run(args: argparse.Namespace) -> int:
     licence = licence_constraints(ws, config.licence_note, findings)
     tracks = discover(root, settings, findings)
     sessions, events, provenance = [], [], []
-    for track in tracks:
+    for track in progress(tracks, "musdb_hq", "track"):
         probe_track(track, settings, findings)
         events.extend(track_events(ws, track, settings, taxonomy, findings))
         sessions.append(session_row(track, settings))
