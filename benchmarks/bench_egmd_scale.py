@@ -12,7 +12,7 @@ Three corpora are ingested with 2 worker processes:
   tick-0 name, so they still share one parse (`performance_key`);
 - "distinct MIDI per render": each render's tempo is nudged, so every file is parsed, built and
   encoded on its own (the worst case).
-The last two hold 1/10 of the performances; their figures are also scaled linearly to 45,537.
+The last two hold 1/20 of the performances; their figures are also scaled linearly to 45,537.
 
 Reported per run: wall and CPU seconds (parent and workers apart), events per second, and peak
 resident memory of the parent and of the largest worker. The peer figure is pretty_midi parsing
@@ -46,7 +46,7 @@ BARS = 22  # about 300 notes per performance
 JOBS = 2
 TARGET_S = 60.0
 E_GMD_RENDERS = PERFORMANCES * KITS
-VARIANT_SHARE = 10  # the kit-named and distinct corpora hold 1/10 of the performances
+VARIANT_SHARE = 20  # the kit-named and distinct corpora hold 1/20 of the performances
 
 MEASURE = """
 import json, resource, sys, time
