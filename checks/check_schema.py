@@ -169,7 +169,13 @@ def check_file(ws: Workspace, filename: str, reporter: Reporter) -> None:
     try:
         validator = validator_for(ws, artifact.schema)
     except DrumgateError as err:
-        reporter.note(relative, f"not checked: {err.message} {Path(str(err.path)).name}")
+        schema_file = ws.rel(err.path) if err.path else f"configs/schemas/{artifact.schema}.schema.json"
+        reporter.finding(
+            schema_file,
+            f"cannot check {relative}: {err.message}",
+            line=err.line,
+            hint="fix: restore the schema (git checkout -- configs/schemas)",
+        )
         return
     if artifact.is_jsonl:
         check_jsonl(ws, artifact, validator, reporter)
