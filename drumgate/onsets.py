@@ -13,6 +13,7 @@ from functools import lru_cache
 from typing import Any
 
 import numpy as np
+from scipy import fft as scipy_fft
 
 from drumgate.errors import DrumgateError
 
@@ -89,7 +90,7 @@ def onset_envelope(signal: np.ndarray, sr: int, params: OnsetParams) -> tuple[np
     n_fft = int(2 ** np.round(np.log2(params.window_s * sr)))
     frames = _frames(signal, n_fft, hop)
     window = np.hanning(n_fft).astype(np.float32)
-    spectrum = np.abs(np.fft.rfft(frames * window, axis=1)).astype(np.float32)
+    spectrum = np.abs(scipy_fft.rfft(frames * window, axis=1)).astype(np.float32, copy=False)
     bank = _filterbank(sr, n_fft, params.bands_per_octave, params.fmin, params.fmax)
     bands = np.log1p(params.log_mul * (spectrum @ bank))
     reference = bands
@@ -120,10 +121,21 @@ def _moving(values: np.ndarray, before: int, after: int, mode: str) -> np.ndarra
     if mode == "max":
         return windows.max(axis=1)
     if mode == "median":
-        return np.median(windows, axis=1).astype(np.float32)
+        return _moving_median(padded, before + after + 1, len(values))
     cumulative = np.concatenate(([0.0], np.cumsum(padded, dtype=np.float64)))
     width = before + after + 1
     return ((cumulative[width:] - cumulative[:-width]) / width).astype(np.float32)
+
+
+def _moving_median(padded: np.ndarray, width: int, count: int) -> np.ndarray:
+    """Median of each `width` window of `padded` (scipy's filter when the window has a centre)."""
+    if width % 2 == 0:
+        windows = np.lib.stride_tricks.sliding_window_view(padded, width)
+        return np.median(windows, axis=1).astype(np.float32)
+    from scipy.ndimage import median_filter
+
+    centred = median_filter(padded, size=width, mode="constant")
+    return centred[width // 2 : width // 2 + count].astype(np.float32)
 
 
 def pick_peaks(envelope: np.ndarray, fps: float, params: OnsetParams) -> tuple[np.ndarray, np.ndarray]:
