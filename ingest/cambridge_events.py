@@ -1,12 +1,15 @@
 """Cambridge close-mic stems to derived drum-hit events: `drumgate events cambridge [--output FILE]`.
 
 Per session of the inventory (`data/manifests/cambridge_sessions.jsonl`): onsets on every
-close-mic and `*Sample` stem (`drumgate.onsets`, parameters in `configs/onsets.json`); bleed
-suppression across the session's close mics (an onset heard louder, relative to each stem's own
-level, on another instrument's mic belongs to that instrument); velocity from level; ghost and
-accent from level relative to the stem's typical hit; flam from a close double onset; open or
-closed hi-hat from the ring after the hit. Overhead and room stems only add cymbal candidates
-(crash-family variant `cymbal_overhead`, dual label from the crash map) at lower confidence.
+close-mic and `*Sample` stem (`drumgate.onsets`, parameters per class in `configs/onsets.json`);
+bleed suppression across the session's close mics (`drumgate.bleed`: an onset is kept when its
+attack, weighted by the spectral shape of the stem's own hits and relative to the stem's own
+level, stands clear of what the other instruments' simultaneous attacks leak into it); velocity
+from level; ghost and accent from level relative to the stem's typical hit; flam from a close
+double onset; open or closed hi-hat from the ring after the hit. Overhead and room stems only add
+cymbal candidates (crash-family variant from the config, dual label from the crash map) at lower
+confidence, where the high band that sustains after an onset is not explained by the close mics
+and rings on. Every threshold lives in `configs/cambridge_events.json` (schema-validated).
 Every event is `label_source: derived` with a confidence.
 """
 
