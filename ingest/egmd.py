@@ -36,6 +36,7 @@ import argparse
 import csv
 import hashlib
 import io
+import math
 import multiprocessing
 import os
 import sys
@@ -165,11 +166,16 @@ def _detect_kind(header: list[str], path: Path) -> str:
     )
 
 
-def _row_from_fields(kind: str, fields: dict[str, str], line: int) -> RenderRow:
+def _number(text: str) -> float | None:
     try:
-        duration: float | None = float(fields["duration"])
+        value = float(text)
     except ValueError:
-        duration = None
+        return None
+    return value if math.isfinite(value) else None
+
+
+def _row_from_fields(kind: str, fields: dict[str, str], line: int) -> RenderRow:
+    duration = _number(fields["duration"])
     return RenderRow(
         line=line,
         performance_id=fields["id"].strip(),
@@ -230,6 +236,11 @@ def _row_problem(row: RenderRow, first_line: dict[str, int]) -> str | None:
         return f"midi_filename {row.midi_filename!r} leaves the dataset root"
     if row.split not in SPLITS:
         return f"split {row.split!r} is not one of {'|'.join(SPLITS)}"
+    bpm = _number(row.bpm)
+    if bpm is None or bpm <= 0:
+        return f"bpm {row.bpm!r} is not a positive number"
+    if row.duration is None or row.duration < 0:
+        return "duration is not a non-negative number of seconds"
     if row.midi_filename in first_line:
         return f"duplicate row for {row.midi_filename} (first at line {first_line[row.midi_filename]})"
     return None
@@ -303,12 +314,22 @@ class PerformanceResult:
     midi_seconds: float = 0.0
     exclusions: list[Exclusion] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    unreadable_audio: list[str] = field(default_factory=list)
 
 
 def _sha256_stream(path: Path) -> tuple[str, int]:
     with open(path, "rb") as handle:
         digest = hashlib.file_digest(handle, "sha256")
     return digest.hexdigest(), path.stat().st_size
+
+
+def _inside_root(root: Path, path: Path) -> bool:
+    """True when the path, symlinks followed, stays inside the dataset root."""
+    try:
+        path.resolve().relative_to(root.resolve())
+    except (ValueError, OSError, RuntimeError):
+        return False
+    return True
 
 
 def probe_audio(path: Path) -> tuple[str, dict[str, Any] | None, str | None]:
@@ -344,12 +365,17 @@ def _render_audio(
         result.warnings.append(f"{row.midi_filename}: no audio listed in the metadata CSV")
         return entry, {"path": "", "role": "audio", "sha256": None, "bytes": None}
     path = settings.root / row.audio_filename
-    status, fmt, problem = probe_audio(path)
+    if _inside_root(settings.root, path):
+        status, fmt, problem = probe_audio(path)
+    else:
+        status, fmt, problem = "unreadable", None, "audio resolves outside the dataset root (symlink?)"
     entry.update(status=status, format=fmt)
     source: dict[str, Any] = {"path": row.audio_filename, "role": "audio", "sha256": None, "bytes": None}
-    if problem:
+    if status == "unreadable":
+        result.unreadable_audio.append(format_finding(row.audio_filename, problem))
+    elif problem:
         result.warnings.append(f"{row.audio_filename}: {problem}")
-    if status != "missing_audio":
+    if status != "missing_audio" and _inside_root(settings.root, path):
         source["sha256"], source["bytes"] = _sha256_stream(path)
     if fmt is not None:
         result.audio_seconds += fmt["seconds"]
@@ -408,6 +434,11 @@ def _ingest_render(
 ) -> dict[str, Any] | None:
     """One render: its events and provenance into `result`; MIDI differing only in names is parsed once."""
     midi_path = settings.root / row.midi_filename
+    if not _inside_root(settings.root, midi_path):
+        result.exclusions.append(
+            Exclusion(row.midi_filename, "MIDI file resolves outside the dataset root (symlink?)", row.performance_id)
+        )
+        return None
     try:
         data = midi_path.read_bytes()
     except FileNotFoundError:
@@ -601,6 +632,7 @@ class Summary:
     unknown_notes: Counter[int] = field(default_factory=Counter)
     warnings: list[str] = field(default_factory=list)
     exclusions: list[Exclusion] = field(default_factory=list)
+    unreadable_audio: list[str] = field(default_factory=list)
 
     def add(self, result: PerformanceResult) -> None:
         self.renders += result.renders
@@ -612,6 +644,7 @@ class Summary:
         self.unknown_notes.update(result.unknown_notes)
         self.warnings.extend(result.warnings)
         self.exclusions.extend(result.exclusions)
+        self.unreadable_audio.extend(result.unreadable_audio)
 
     def lines(self) -> list[str]:
         out = [
@@ -750,11 +783,13 @@ def ingest(ws: Workspace, args: argparse.Namespace) -> int:
                     root_fingerprint(root, metadata), licence_note=config.licence_note)
     for exclusion in summary.exclusions:
         print(exclusion.render(), file=sys.stderr)
+    for finding in summary.unreadable_audio:
+        print(finding, file=sys.stderr)
     for warning in summary.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     for line in summary.lines():
         print(line)
-    return EXIT_FINDINGS if summary.exclusions else EXIT_OK
+    return EXIT_FINDINGS if summary.exclusions or summary.unreadable_audio else EXIT_OK
 
 
 def _record_lineage(
