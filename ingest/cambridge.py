@@ -117,10 +117,8 @@ def _probe_into(scan: SessionScan, rel_path: str, label: str, source: Any, rules
     except DrumgateError as err:
         status = "missing_audio" if "empty" in err.message or "no samples" in err.message else "unreadable"
         scan.files.append(_file_entry(rel_path, rules, None, status))
-        if status == "unreadable":
-            scan.bad_input.append(str(err))
-        else:
-            scan.warnings.append(f"missing audio: {err}")
+        # an empty stem is missing audio by status, and still a finding: someone must re-copy it
+        scan.bad_input.append(str(err))
         return
     scan.files.append(_file_entry(rel_path, rules, fmt, "ok"))
 

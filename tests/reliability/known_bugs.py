@@ -6,7 +6,4 @@ from __future__ import annotations
 BAD = "tests/reliability/test_bad_inputs.py::test_bad_input_gets_one_line"
 
 KNOWN_BUGS: dict[str, str] = {
-    f"{BAD}[wav-cambridge-empty]": (
-        "ingest/cambridge.py: a 0-byte stem is 'missing_audio' with a stdout warning and exit 0"
-    ),
 }
