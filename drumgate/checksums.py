@@ -27,6 +27,7 @@ from drumgate.config import DatasetConfig, StorageRoot, load_datasets
 from drumgate.errors import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, DrumgateError, format_finding
 from drumgate.fsutil import atomic_write_bytes
 from drumgate.jsonio import LFS_HINT, LFS_POINTER_PREFIX
+from drumgate.progress import progress, progress_enabled, tqdm
 from drumgate.workspace import Workspace
 
 LINE_PATTERN = re.compile(r"^(?P<sha>[0-9a-f]{64})  (?P<path>.+)$")
@@ -417,12 +418,17 @@ def scan_dataset(config: DatasetConfig) -> TreeState:
 
 
 def _progress_printer() -> Callable[[int, int], None] | None:
-    if not sys.stderr.isatty() or os.environ.get("CI") == "true":
+    """A bar over the files being hashed (drumgate.progress: quiet off-terminal and in CI)."""
+    if not progress_enabled():
         return None
+    bars: list[tqdm] = []
 
     def show(done: int, total: int) -> None:
-        end = "\n" if done == total else ""
-        print(f"\rhashing {done}/{total}", end=end, file=sys.stderr, flush=True)
+        if not bars:
+            bars.append(progress(total, "hashing", "file"))
+        bars[0].update(done - bars[0].n)
+        if done == total:
+            bars[0].close()
 
     return show
 

@@ -31,7 +31,14 @@ def progress_enabled() -> bool:
         return False
 
 
-def progress(iterable_or_total: Iterable[T] | int, desc: str, unit: str = "it", *, enabled: bool = True) -> tqdm:
+def progress(
+    iterable_or_total: Iterable[T] | int,
+    desc: str,
+    unit: str = "it",
+    *,
+    enabled: bool = True,
+    total: int | None = None,
+) -> tqdm:
     """A tqdm bar over an iterable, or a manual bar (`.update(n)`) when given a total.
 
     `enabled=False` lets a caller keep one code path for work too small to deserve a bar.
@@ -46,6 +53,8 @@ def progress(iterable_or_total: Iterable[T] | int, desc: str, unit: str = "it", 
         "mininterval": 0.5,
         "dynamic_ncols": True,
     }
+    if total is not None:
+        options["total"] = total
     if unit == "B":
         options.update(unit_scale=True, unit_divisor=1024)
     if isinstance(iterable_or_total, int):

@@ -75,6 +75,7 @@ from drumgate.fsutil import atomic_writer
 from drumgate.jsonio import dumps_row, write_json
 from drumgate.licences import read_licence_note
 from drumgate.midi import MidiPerformance, parse_midi_bytes, performance_key
+from drumgate.progress import progress
 from drumgate.taxonomy import load_taxonomy
 from drumgate.workspace import Workspace
 
@@ -665,10 +666,6 @@ class Summary:
         return out
 
 
-def _progress_enabled() -> bool:
-    return sys.stderr.isatty() and os.environ.get("CI", "").lower() != "true"
-
-
 def _licence_constraints(ws: Workspace, note: str) -> tuple[dict[str, Any], str | None]:
     try:
         return read_licence_note(ws.path(note)).constraints(), None
@@ -764,21 +761,16 @@ def ingest(ws: Workspace, args: argparse.Namespace) -> int:
         summary.warnings.append(licence_problem)
     targets, final = _targets(ws, args, shard)
     jobs = args.jobs or os.cpu_count() or 1
-    progress = _progress_enabled()
     with _OrderedWriters(targets) as out:
         out.events.flush()
         results = run_performances(tasks, settings, jobs, events_fd=out.events.fileno())
-        for done, result in enumerate(results, start=1):
+        for result in progress(results, DATASET, "performance", total=len(tasks)):
             write_encoded(out.events, result.events)
             if result.session is not None:
                 out.sessions.write(dumps_row(result.session) + b"\n")
             for row in result.provenance_rows:
                 out.provenance.write(dumps_row(row) + b"\n")
             summary.add(result)
-            if progress:
-                print(f"\r{DATASET}: {done}/{len(tasks)} performances", end="", file=sys.stderr, flush=True)
-    if progress:
-        print(file=sys.stderr)
     _record_lineage(ws, config.group, targets, final, shard, _regenerate_argv(ws, args, final),
                     root_fingerprint(root, metadata), licence_note=config.licence_note)
     for exclusion in summary.exclusions:
