@@ -121,3 +121,27 @@ def lock_groups(ws: Workspace) -> list[str]:
 
 def unique(items: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(items))
+
+
+def generated_empty_manifest(ws: Workspace, group: str | None, relative_path: str) -> bool:
+    """An empty manifest is a finding unless drumgate wrote it (e.g. `--allow-empty` on an empty root):
+    its lock records exactly this content."""
+    import gzip
+
+    from drumgate import lineage
+    from drumgate.hashing import sha256_file
+
+    path = ws.path(relative_path)
+    try:
+        data = path.read_bytes()
+        if relative_path.endswith(".gz"):
+            data = gzip.decompress(data)
+    except (OSError, EOFError):
+        return False
+    if data.strip() or group is None:
+        return False
+    try:
+        entry = lineage.read_lock(ws, group)["artifacts"].get(relative_path)
+    except DrumgateError:
+        return False
+    return entry is not None and entry.get("sha256") == sha256_file(path)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from checks._hookutil import Reporter, add_filenames, fix_hint, workspace_relative
+from checks._hookutil import Reporter, add_filenames, fix_hint, generated_empty_manifest, workspace_relative
 from drumgate import cli
 from drumgate.artifacts import Artifact, classify
 from drumgate.errors import DrumgateError
@@ -178,6 +178,8 @@ def check_file(ws: Workspace, filename: str, reporter: Reporter) -> None:
         )
         return
     if artifact.is_jsonl:
+        if generated_empty_manifest(ws, artifact.group, relative):
+            return
         check_jsonl(ws, artifact, validator, reporter)
     else:
         check_document(ws, artifact, validator, reporter)

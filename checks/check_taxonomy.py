@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from checks._hookutil import Reporter, add_filenames, fix_hint, workspace_relative
+from checks._hookutil import Reporter, add_filenames, fix_hint, generated_empty_manifest, workspace_relative
 from drumgate import cli
 from drumgate.artifacts import classify
 from drumgate.errors import DrumgateError
@@ -110,6 +110,8 @@ def judge(taxonomy: Any, key: RowKey) -> list[tuple[str, str]]:
 def check_manifest(ws: Workspace, relative: str, group: str | None, taxonomy: Any, reporter: Reporter) -> None:
     """A quick pass over every core collects the distinct label combinations; only when one is
     wrong (or a line is unsound) does the line-by-line pass run to name the lines."""
+    if generated_empty_manifest(ws, group, relative):
+        return
     keys = _label_keys(ws.path(relative))
     if keys is not None and not any(judge(taxonomy, key) for key in keys):
         return

@@ -295,3 +295,18 @@ def test_licences_combined_group_needs_every_mixed_dataset(ws, capsys):
 def test_hooks_ignore_files_they_do_not_guard(ws, capsys):
     for module in (check_schema, check_taxonomy, check_checksums, check_licences):
         assert run_hook(module, ["README.md", "drumgate/cli.py"], capsys) == (0, "")
+
+
+def test_empty_manifest_written_by_allow_empty_passes_but_a_hand_made_one_does_not(ws, capsys):
+    from drumgate import cli
+
+    assert cli.main(["ingest", "cambridge", "--allow-empty", "--workspace", str(ws.root)]) == 0
+    sessions = "data/manifests/cambridge_sessions.jsonl"
+    assert ws.path(sessions).read_bytes() == b""
+    code, out = run_hook(check_schema, [sessions], capsys)
+    assert code == 0, out
+    code, out = run_hook(check_taxonomy, [sessions], capsys)
+    assert code == 0, out
+    (ws.root / "data" / "manifests" / "egmd_events.jsonl").write_bytes(b"")
+    code, out = run_hook(check_schema, ["data/manifests/egmd_events.jsonl"], capsys)
+    assert code == 1 and "empty manifest (no rows)" in out
