@@ -44,6 +44,7 @@ def _format(value: Any) -> str:
 
 
 def print_result(name: str, result: dict[str, Any]) -> None:
+    """The rows as a table, then every other figure, then the notes."""
     rows = result.get("rows")
     print(f"\n## {name}")
     if isinstance(rows, list) and rows and all(isinstance(r, dict) for r in rows):
@@ -52,11 +53,13 @@ def print_result(name: str, result: dict[str, Any]) -> None:
         print("  ".join(c.ljust(widths[c]) for c in columns))
         for row in rows:
             print("  ".join(_format(row.get(c, "")).ljust(widths[c]) for c in columns))
-    else:
-        for key, value in result.items():
-            if key != "rows":
-                print(f"{key}: {json.dumps(value, default=str) if isinstance(value, (dict, list)) else _format(value)}")
-    for note in result.get("notes", []):
+    for key, value in result.items():
+        if key in ("rows", "machine") or (key == "notes" and isinstance(value, list)):
+            continue
+        shown = json.dumps(value, default=str) if isinstance(value, (dict, list)) else _format(value)
+        print(f"{key}: {shown}")
+    notes = result.get("notes")
+    for note in notes if isinstance(notes, list) else []:
         print(f"note: {note}")
 
 
