@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
+from benchmarks._common import median_seconds
 from drumgate.checksums import StatCache, hash_files
 
 
@@ -26,13 +25,6 @@ def _make_tree(root: Path, files: int, size: int, seed: int) -> dict[str, Path]:
     return tree
 
 
-def _time(action, repeats: int) -> float:
-    samples = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        action()
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples)
 
 
 def run(quick: bool) -> dict:
@@ -41,11 +33,11 @@ def run(quick: bool) -> dict:
         root = Path(tmp) / "tree"
         tree = _make_tree(root, files, size, seed=7)
         paths = [str(p) for p in tree.values()]
-        peer = _time(lambda: subprocess.run(["sha256sum", *paths], check=True, capture_output=True), repeats)
-        cold = _time(lambda: hash_files(tree, None, jobs=os.cpu_count()), repeats)
+        peer = median_seconds(lambda: subprocess.run(["sha256sum", *paths], check=True, capture_output=True), repeats)
+        cold = median_seconds(lambda: hash_files(tree, None, jobs=os.cpu_count()), repeats)
         cache = StatCache(Path(tmp) / "cache.sqlite")
         hash_files(tree, cache)
-        warm = _time(lambda: hash_files(tree, cache), repeats)
+        warm = median_seconds(lambda: hash_files(tree, cache), repeats)
         cache.close()
     gigabytes = files * size / 1e9
     figures = {

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import os
-import statistics
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
+from benchmarks._common import median_seconds
 from drumgate.fixtures.synth import groove, render
 from drumgate.onsets import detect_onsets, load_onset_params
 from drumgate.workspace import Workspace
@@ -18,13 +17,6 @@ ROOT = Path(__file__).resolve().parent.parent
 MDB = ROOT.parent / "shared" / "realdata" / "b_drum_audio_onsets" / "MDBDrums" / "MDB Drums"
 
 
-def _median_time(action, repeats: int) -> float:
-    samples = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        action()
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples)
 
 
 def _librosa_times(signal: np.ndarray, sr: int) -> np.ndarray:
@@ -73,8 +65,8 @@ def run(quick: bool) -> dict:
     signal = render(groove(seconds, 120, seed=5), seconds, sr, seed=5)
     _librosa_times(signal[:sr], sr)
     repeats = 3 if quick else 5
-    ours = _median_time(lambda: detect_onsets(signal, sr, params), repeats)
-    theirs = _median_time(lambda: _librosa_times(signal, sr), repeats)
+    ours = median_seconds(lambda: detect_onsets(signal, sr, params), repeats)
+    theirs = median_seconds(lambda: _librosa_times(signal, sr), repeats)
     figures: dict = {
         "audio_s": seconds, "drumgate_rtf": seconds / ours, "librosa_rtf": seconds / theirs,
         "speed_ratio": theirs / ours, "load_average": os.getloadavg()[0],
