@@ -28,6 +28,7 @@ from drumgate.report_io import (
     infer_dataset,
     parse_requirement,
     record_lineage,
+    report_row_errors,
     session_rows,
     sibling_sessions,
 )
@@ -119,11 +120,7 @@ def run(args: argparse.Namespace) -> int:
         source={"events": ws.rel(plan["events"]), "sessions": ws.rel(plan["sessions"]) if plan["sessions"] else None},
         on_error=events_errors,
     )
-    problems = events_errors.lines() + (sessions_errors.lines() if sessions_errors else [])
-    if problems:
-        for line in problems:
-            print(line, file=sys.stderr)
-        print("health: no report written (fix the rows above)", file=sys.stderr)
+    if report_row_errors("health", events_errors, sessions_errors):
         return EXIT_USAGE
     write_json(plan["output"], report)
     atomic_write_text(plan["html"], render_health_html(report, date=plan["date"]))

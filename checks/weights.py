@@ -11,7 +11,14 @@ from drumgate import cli
 from drumgate.errors import EXIT_OK, EXIT_USAGE
 from drumgate.jsonio import dumps_document, iter_jsonl, write_json
 from drumgate.provenance import report_date
-from drumgate.report_io import ErrorCollector, infer_dataset, record_lineage, session_rows, sibling_sessions
+from drumgate.report_io import (
+    ErrorCollector,
+    infer_dataset,
+    record_lineage,
+    report_row_errors,
+    session_rows,
+    sibling_sessions,
+)
 from drumgate.weights import DEFAULT_BETA, QUOTAS, SCHEMES, compute_weights
 
 TOP_SHOWN = 10
@@ -67,11 +74,7 @@ def run(args: argparse.Namespace) -> int:
         source={"events": rel["events"], "sessions": rel["sessions"]},
         on_error=errors,
     )
-    problems = errors.lines() + (session_errors.lines() if session_errors else [])
-    if problems:
-        for line in problems:
-            print(line, file=sys.stderr)
-        print("weights: nothing written (fix the rows above)", file=sys.stderr)
+    if report_row_errors("weights", errors, session_errors):
         return EXIT_USAGE
     write_json(output, document)
     record_lineage(

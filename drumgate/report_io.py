@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -81,6 +82,16 @@ class ErrorCollector:
         if len(self.errors) > MAX_PRINTED_ERRORS:
             shown.append(f"{self.path}: ... and {len(self.errors) - MAX_PRINTED_ERRORS} more malformed rows")
         return shown
+
+
+def report_row_errors(command: str, *collectors: ErrorCollector | None) -> bool:
+    """Print every malformed row of the inputs; True when there were any (nothing may be written)."""
+    lines = [line for collector in collectors if collector is not None for line in collector.lines()]
+    for line in lines:
+        print(line, file=sys.stderr)
+    if lines:
+        print(f"{command}: nothing written (fix the rows above)", file=sys.stderr)
+    return bool(lines)
 
 
 def session_rows(path: Path | None, sink: ErrorCollector | None) -> Iterator[dict[str, Any]] | None:
