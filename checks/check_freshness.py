@@ -73,7 +73,9 @@ def touched_groups(ws: Workspace, staged: list[str]) -> dict[str, list[Artifact]
 def lineage_problems(ws: Workspace, group: str) -> list[Problem]:
     from drumgate.lineage import check
 
-    return [Problem(p.artifact, p.message, p.command) for p in check(ws, group)]
+    problems = [Problem(p.artifact, p.message, p.command) for p in check(ws, group)]
+    # a hand edit is the cause; artifacts made stale by it follow
+    return sorted(problems, key=lambda p: "edited by hand" not in p.message)
 
 
 def _existing(ws: Workspace, kind: str, group: str) -> list[str]:
