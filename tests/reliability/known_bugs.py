@@ -3,7 +3,4 @@
 
 from __future__ import annotations
 
-BAD = "tests/reliability/test_bad_inputs.py::test_bad_input_gets_one_line"
-
-KNOWN_BUGS: dict[str, str] = {
-}
+KNOWN_BUGS: dict[str, str] = {}
