@@ -6,12 +6,14 @@ environment variables a data runner sets (a checkout cleans the workspace). Ever
 its own clone, the shard matrix is one run per value of the plan's list, artifacts move between
 jobs as copies of what the upload steps name, and `gh` is a stub on PATH that records its
 arguments. A four-shard E-GMD run must give the same artifacts, byte for byte, as a one-shard run.
+A real (not dry) run pushes to a bare `origin` and posts its comment to a loopback GitHub API.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shlex
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -23,18 +25,21 @@ from drumgate.fixtures.cambridge import make_cambridge_corpus
 from drumgate.fixtures.egmd import make_egmd_corpus
 from drumgate.fixtures.musdb import make_musdb_corpus
 from drumgate.fixtures.pr_repo import commit_all, git, init_repo
-from tests.workflow_runner import Artifacts, JobRun, load_job, run_job
+from tests.workflow_runner import Artifacts, FakeGitHub, JobRun, load_job, run_job, serve_github
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 WORKFLOW = "ingest.yml"
 DATE = "2024-06-03"
 STAMP = DATE.replace("-", "")
 GITIGNORE = "data/raw/\n*.lck\n.*.tmp\n"
-GH_STUB = """#!/usr/bin/env bash
-printf '%s\\n' "$*" >> "$GH_STUB_LOG"
+DISPATCH_TOKEN = "ghs_dispatch_token"
+PR_NUMBER = 31
+UNREACHABLE_API = "http://127.0.0.1:9"
+GH_STUB = f"""#!/usr/bin/env bash
+printf '%s\\n' "${{*@Q}}" >> "$GH_STUB_LOG"
 case "$1 $2" in
-  "pr create") echo "https://github.invalid/acme/drums/pull/31" ;;
-  "pr view") echo 31 ;;
+  "pr create") echo "https://github.invalid/acme/drums/pull/{PR_NUMBER}" ;;
+  "pr view") echo {PR_NUMBER} ;;
 esac
 """
 
@@ -80,10 +85,12 @@ def checkout(origin: Path, folder: Path) -> Path:
     return folder
 
 
-def dispatch(origin: Path, corpora: dict[str, str], tmp: Path, inputs: dict[str, str]) -> Dispatch:
+def dispatch(
+    origin: Path, corpora: dict[str, str], tmp: Path, inputs: dict[str, str], api: str = UNREACHABLE_API
+) -> Dispatch:
     """Every job of one workflow_dispatch, in dependency order; stops after a failing job."""
     contexts = {f"inputs.{key}": value for key, value in inputs.items()}
-    contexts |= {"github.token": "ghs_dispatch_token", "github.event.repository.default_branch": "main"}
+    contexts |= {"github.token": DISPATCH_TOKEN, "github.event.repository.default_branch": "main"}
     artifacts = Artifacts(tmp / "artifact-store")
     artifacts.store.mkdir(parents=True)
     stub_bin = tmp / "bin"
@@ -104,7 +111,7 @@ def dispatch(origin: Path, corpora: dict[str, str], tmp: Path, inputs: dict[str,
         env = {
             **corpora,
             "GH_STUB_LOG": str(gh_log),
-            "GITHUB_API_URL": "http://127.0.0.1:9",
+            "GITHUB_API_URL": api,
             "GITHUB_EVENT_NAME": "workflow_dispatch",
             "GITHUB_REF_NAME": "main",
             "XDG_CACHE_HOME": str(folder / "cache"),
@@ -250,3 +257,54 @@ def test_the_plan_refuses_bad_inputs(field: str, value: str, message: str, tmp_p
     done = run_job(WORKFLOW, "plan", tmp_path / "work", tmp_path / "temp", contexts, {})
     assert not done.ok
     assert f"::error::{message}" in done.results[-1].stdout
+
+
+def gh_call(run: Dispatch, command: str) -> list[str]:
+    calls = [shlex.split(line) for line in run.gh_calls]
+    matching = [args for args in calls if args[:2] == command.split()]
+    assert len(matching) == 1, f"expected one `gh {command}`, got {run.gh_calls}"
+    return matching[0]
+
+
+def option(args: list[str], name: str) -> str:
+    assert args.count(name) == 1, f"{name} missing or repeated in {args}"
+    return args[args.index(name) + 1]
+
+
+def git_bytes(repo: Path, *args: str) -> bytes:
+    return subprocess.run(["git", *args], cwd=repo, capture_output=True, check=True).stdout
+
+
+def test_a_real_run_pushes_the_branch_opens_the_pr_and_posts_the_health_comment(
+    origin: Path, corpora: dict[str, str], tmp_path: Path
+) -> None:
+    bare = tmp_path / "origin.git"
+    git(tmp_path, "clone", "-q", "--bare", str(origin), str(bare))
+    fake = FakeGitHub(DISPATCH_TOKEN, PR_NUMBER)
+    with serve_github(fake) as api:
+        run = dispatch(bare, corpora, tmp_path, egmd_inputs(2) | {"dry_run": "false"}, api=api)
+    assert_all_ok(run)
+
+    branch = f"ingest/egmd-{DATE}"
+    assert git(bare, "rev-parse", f"{branch}^") == git(bare, "rev-parse", "main"), "one commit on top of main"
+    assert git(bare, "log", "-1", "--format=%s", branch) == f"Ingest egmd ({DATE})"
+    committed = git(bare, "diff-tree", "-r", "--name-only", "--no-commit-id", f"main..{branch}").splitlines()
+    uploaded = tree(run.artifact(f"ingest-egmd-{DATE}"))
+    artifact = {path: data for path, data in uploaded.items() if not path.endswith(".lck")}  # ignored by git
+    assert sorted(committed) == sorted(artifact), "the commit holds exactly the regenerated artifacts"
+    for path, content in artifact.items():
+        assert git_bytes(bare, "show", f"{branch}:{path}") == content, f"{path} differs from the artifact"
+
+    create = gh_call(run, "pr create")
+    assert option(create, "--head") == branch and option(create, "--base") == "main"
+    assert option(create, "--title") == f"Ingest egmd ({DATE})"
+    body = Path(option(create, "--body-file")).read_text(encoding="utf-8")
+    assert "https://github.invalid/acme/drums/actions/runs/4242" in body
+
+    [comment] = fake.bot_comments()
+    temp = run.workspaces["pull-request"].parent / "runner-temp"
+    assert comment["body"].startswith("<!-- drumgate:health-delta -->")
+    assert comment["body"] == (temp / "drumgate-health" / "comment.md").read_text(encoding="utf-8")
+    assert ("POST", f"/repos/acme/drums/issues/{PR_NUMBER}/comments") in fake.requests
+    summary = (temp / "github_summary").read_text(encoding="utf-8")
+    assert f"Opened pull request #{PR_NUMBER} from {branch}." in summary

@@ -9,112 +9,32 @@ Steps with `uses:` and the install step are skipped (the artifact download is si
 from __future__ import annotations
 
 import json
-import re
 import shutil
 import subprocess
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
-from urllib.parse import parse_qs, urlparse
 
 import pytest
 
 from drumgate.github_comment import COMMENT_LIMIT
 from tests import pr_scenario
-from tests.workflow_runner import REPO, run_steps
+from tests.workflow_runner import REPO, FakeGitHub, run_steps, serve_github
 
 PR_NUMBER = 17
 TOKEN = "ghs_loopback_token"
 
 
-# A loopback GitHub ------------------------------------------------------------------------------
-class FakeGitHub:
-    def __init__(self, head_sha: str) -> None:
-        self.head_sha = head_sha
-        self.comments: list[dict[str, Any]] = [
-            {"id": 1, "body": "Looks good!", "user": {"login": "reviewer", "type": "User"}},
-            {"id": 2, "body": "<!-- drumgate:health-delta -->\nforged", "user": {"login": "mallory", "type": "User"}},
-        ]
-        self.requests: list[tuple[str, str]] = []
-        self.forbidden = False
-        self.page_size = 2
-
-    def handle(self, method: str, url: str, body: dict[str, Any] | None, auth: str) -> tuple[int, dict, Any]:
-        self.requests.append((method, url))
-        if auth != f"Bearer {TOKEN}":
-            return 401, {}, {"message": "Bad credentials"}
-        if self.forbidden:
-            return 403, {}, {"message": "Resource not accessible by integration"}
-        parsed = urlparse(url)
-        path, query = parsed.path, parse_qs(parsed.query)
-        prefix = f"/repos/{REPO}"
-        if method == "GET" and path == f"{prefix}/pulls/{PR_NUMBER}":
-            return 200, {}, {"number": PR_NUMBER, "head": {"sha": self.head_sha}}
-        if path == f"{prefix}/issues/{PR_NUMBER}/comments":
-            if method == "GET":
-                page = int(query.get("page", ["1"])[0])
-                start = (page - 1) * self.page_size
-                chunk = self.comments[start : start + self.page_size]
-                headers = {}
-                if start + self.page_size < len(self.comments):
-                    headers["Link"] = f'<{path}?per_page=100&page={page + 1}>; rel="next"'
-                return 200, headers, chunk
-            if method == "POST":
-                comment = {
-                    "id": 100 + len(self.comments),
-                    "body": body["body"],
-                    "user": {"login": "github-actions[bot]", "type": "Bot"},
-                }
-                comment["html_url"] = f"https://github.invalid/{REPO}/pull/{PR_NUMBER}#issuecomment-{comment['id']}"
-                self.comments.append(comment)
-                return 201, {}, comment
-        match = re.fullmatch(rf"{prefix}/issues/comments/(\d+)", path)
-        if match and method == "PATCH":
-            for comment in self.comments:
-                if comment["id"] == int(match.group(1)):
-                    comment["body"] = body["body"]
-                    return 200, {}, comment
-        return 404, {}, {"message": "Not Found"}
-
-    def bot_comments(self) -> list[dict[str, Any]]:
-        return [c for c in self.comments if c["user"]["type"] == "Bot"]
+SEEDED_COMMENTS = (
+    {"id": 1, "body": "Looks good!", "user": {"login": "reviewer", "type": "User"}},
+    {"id": 2, "body": "<!-- drumgate:health-delta -->\nforged", "user": {"login": "mallory", "type": "User"}},
+)
 
 
 @pytest.fixture
 def github() -> Iterator[tuple[FakeGitHub, str]]:
-    fake = FakeGitHub(head_sha="")
-
-    class Handler(BaseHTTPRequestHandler):
-        def _serve(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            body = json.loads(self.rfile.read(length)) if length else None
-            status, headers, payload = fake.handle(self.command, self.path, body, self.headers.get("Authorization", ""))
-            data = json.dumps(payload).encode()
-            self.send_response(status)
-            for key, value in headers.items():
-                if key == "Link":
-                    value = value.replace("<", f"<http://127.0.0.1:{self.server.server_port}", 1)
-                self.send_header(key, value)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        do_GET = do_POST = do_PATCH = _serve
-
-        def log_message(self, *args: Any) -> None:
-            return
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield fake, f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    fake = FakeGitHub(TOKEN, PR_NUMBER, comments=SEEDED_COMMENTS)
+    with serve_github(fake) as api:
+        yield fake, api
 
 
 # The scenario -----------------------------------------------------------------------------------

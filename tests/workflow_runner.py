@@ -4,21 +4,27 @@ Expressions are substituted from a `contexts` dict (an unknown one fails the tes
 in `bash --noprofile --norc -eo pipefail` with the `GITHUB_*` environment a runner gives, step
 outputs become `steps.<id>.outputs.*` and job outputs are resolved from them. `uses:` steps are
 handed to a callback (the artifact actions are simulated by `Artifacts`), the install step is
-skipped (drumgate is already installed in the interpreter running the tests).
+skipped (drumgate is already installed in the interpreter running the tests). `FakeGitHub` and
+`serve_github` are a loopback (127.0.0.1 only) GitHub API for the comment and pull request reads.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from fnmatch import fnmatch
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlparse
 
 import yaml
 
@@ -227,3 +233,99 @@ class Artifacts:
         merge = inputs.get("merge-multiple") == "True"
         for name in names:
             shutil.copytree(self.store / name, destination if merge else destination / name, dirs_exist_ok=True)
+
+
+# A loopback GitHub --------------------------------------------------------------------------------
+class FakeGitHub:
+    """The REST endpoints drumgate uses on one pull request: its read, and its issue comments."""
+
+    def __init__(
+        self, token: str, pr_number: int, head_sha: str = "", comments: Sequence[dict[str, Any]] = ()
+    ) -> None:
+        self.token = token
+        self.pr_number = pr_number
+        self.head_sha = head_sha
+        self.comments: list[dict[str, Any]] = [dict(comment) for comment in comments]
+        self.requests: list[tuple[str, str]] = []
+        self.forbidden = False
+        self.page_size = 2
+
+    def handle(self, method: str, url: str, body: dict[str, Any] | None, auth: str) -> tuple[int, dict, Any]:
+        self.requests.append((method, url))
+        if auth != f"Bearer {self.token}":
+            return 401, {}, {"message": "Bad credentials"}
+        if self.forbidden:
+            return 403, {}, {"message": "Resource not accessible by integration"}
+        parsed = urlparse(url)
+        path, query = parsed.path, parse_qs(parsed.query)
+        prefix = f"/repos/{REPO}"
+        if method == "GET" and path == f"{prefix}/pulls/{self.pr_number}":
+            return 200, {}, {"number": self.pr_number, "head": {"sha": self.head_sha}}
+        if path == f"{prefix}/issues/{self.pr_number}/comments":
+            if method == "GET":
+                return self._comment_page(path, int(query.get("page", ["1"])[0]))
+            if method == "POST" and body is not None:
+                return 201, {}, self._create(body["body"])
+        match = re.fullmatch(rf"{prefix}/issues/comments/(\d+)", path)
+        if match and method == "PATCH" and body is not None:
+            for comment in self.comments:
+                if comment["id"] == int(match.group(1)):
+                    comment["body"] = body["body"]
+                    return 200, {}, comment
+        return 404, {}, {"message": "Not Found"}
+
+    def _comment_page(self, path: str, page: int) -> tuple[int, dict, Any]:
+        start = (page - 1) * self.page_size
+        headers = {}
+        if start + self.page_size < len(self.comments):
+            headers["Link"] = f'<{path}?per_page=100&page={page + 1}>; rel="next"'
+        return 200, headers, self.comments[start : start + self.page_size]
+
+    def _create(self, text: str) -> dict[str, Any]:
+        comment: dict[str, Any] = {
+            "id": 100 + len(self.comments),
+            "body": text,
+            "user": {"login": "github-actions[bot]", "type": "Bot"},
+        }
+        comment["html_url"] = f"https://github.invalid/{REPO}/pull/{self.pr_number}#issuecomment-{comment['id']}"
+        self.comments.append(comment)
+        return comment
+
+    def bot_comments(self) -> list[dict[str, Any]]:
+        return [c for c in self.comments if c["user"]["type"] == "Bot"]
+
+
+@contextmanager
+def serve_github(fake: FakeGitHub) -> Iterator[str]:
+    """Serve `fake` on 127.0.0.1 (a free port) and yield its API root URL."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def _serve(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = json.loads(self.rfile.read(length)) if length else None
+            status, headers, payload = fake.handle(self.command, self.path, body, self.headers.get("Authorization", ""))
+            data = json.dumps(payload).encode()
+            self.send_response(status)
+            for key, value in headers.items():
+                if key == "Link":
+                    value = value.replace("<", f"<http://127.0.0.1:{self.server.server_port}", 1)
+                self.send_header(key, value)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        do_GET = do_POST = do_PATCH = _serve
+
+        def log_message(self, *args: Any) -> None:
+            return
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
