@@ -10,6 +10,7 @@ from pathlib import Path
 from drumgate import cli
 from drumgate.errors import EXIT_OK, EXIT_USAGE
 from drumgate.jsonio import dumps_document, iter_jsonl, write_json
+from drumgate.progress import progress
 from drumgate.provenance import report_date
 from drumgate.report_io import (
     ErrorCollector,
@@ -66,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
     document = compute_weights(
         ws,
         dataset,
-        iter_jsonl(events, on_error=errors),
+        progress(iter_jsonl(events, on_error=errors), f"weights {dataset}", "event"),
         session_rows(sessions, session_errors),
         scheme=args.scheme,
         beta=args.beta,

@@ -40,6 +40,7 @@ from drumgate.config import DatasetConfig, load_datasets
 from drumgate.errors import EXIT_FINDINGS, EXIT_OK, DrumgateError
 from drumgate.jsonio import iter_jsonl, write_jsonl
 from drumgate.onsets import OnsetParams, detect_onsets, load_onset_params
+from drumgate.progress import progress
 from drumgate.stems import AMBIENT_ROLES, ONSET_ROLES
 from drumgate.taxonomy import Taxonomy, load_taxonomy
 from drumgate.workspace import Workspace
@@ -326,7 +327,7 @@ def run(args: argparse.Namespace) -> int:
     rows: list[dict[str, Any]] = []
     skipped: list[str] = []
     committed = _committed_events(ws)
-    for _, session in iter_jsonl(sessions_path):
+    for _, session in progress(iter_jsonl(sessions_path), "cambridge events", "session"):
         if session.get("status") == "tier_offline" or not config.root(session["tier"]).online:
             skipped.append(session["session_id"])
             rows.extend(committed.get(session["session_id"], []))
