@@ -16,6 +16,8 @@ from drumgate.errors import DrumgateError
 DATASETS = ("cambridge", "musdb_hq", "egmd")
 COMBINED = "prod_combined"
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+# Default configs, schemas and licence notes ship as package data; `drumgate init` copies them.
+DEFAULTS = Path(__file__).resolve().parent / "defaults"
 
 
 @dataclass(frozen=True)
