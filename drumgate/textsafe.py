@@ -1,0 +1,108 @@
+"""The one escaper for dataset-derived text: log lines, GitHub Markdown and HTML.
+
+Folder, zip-member, CSV and server strings reach terminals, CI logs, pull-request comments and
+HTML reports. Each function here makes such a string inert in one of those places and keeps it
+readable: a character that could act is shown as an escape (``\\n``, ``\\x1b``, ``\\u202e``),
+never dropped, so two different names never print the same.
+
+- `log_text`: control characters (C0, C1, DEL; ESC, OSC, BEL, CR, LF), line and paragraph
+  separators, invisible format characters (bidi controls U+202A-202E, U+2066-2069, U+200E/200F,
+  U+061C; zero-width U+200B-200D, U+2060, U+FEFF; every other Unicode "Cf") and lone surrogates
+  are escaped; a leading ``::`` and any ``##[`` are escaped so no GitHub Actions workflow command
+  can start. The result is one line that any UTF-8 stream can print.
+- `markdown_text`: `log_text`, then every character GitHub Markdown or its HTML could act on
+  becomes an entity, and mentions, issue references and autolinks are broken with an invisible
+  zero-width space entity, so no mention, link, image, raw HTML, code span or table break forms.
+- `html_text`: `log_text`, then HTML escaping (as `Markup`, so jinja2 does not escape it twice).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from markupsafe import Markup, escape
+
+# Categories shown escaped: Cc control, Cf format (bidi, zero-width, BOM, tags), Cs lone
+# surrogate, Zl/Zp line and paragraph separators. All are invisible or act on the display.
+_ESCAPED_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
+_WORKFLOW_COMMAND_START = re.compile(r"^(\s*):")
+_LEGACY_WORKFLOW_COMMAND = "##["
+
+# One entity per character GitHub Markdown (or the HTML it allows) gives a meaning to.
+_MARKDOWN_ENTITIES = {
+    "&": "&amp;",
+    "<": "&lt;",
+    ">": "&gt;",
+    "|": "&#124;",
+    "`": "&#96;",
+    "$": "&#36;",
+    "{": "&#123;",
+    "}": "&#125;",
+    "\\": "&#92;",
+    "*": "&#42;",
+    "_": "\\_",
+    "[": "&#91;",
+    "]": "&#93;",
+    "~": "&#126;",
+}
+# GitHub links mentions (@team), issue references (#12) and bare URLs after rendering, on the
+# text itself, so an entity alone is not enough: an invisible zero-width space breaks the token.
+_ZERO_WIDTH_SPACE_ENTITY = "&#8203;"
+_MARKDOWN_BREAK_AFTER = {"@": "&#64;" + _ZERO_WIDTH_SPACE_ENTITY, "#": "&#35;" + _ZERO_WIDTH_SPACE_ENTITY}
+_AUTOLINK_TRIGGER = re.compile(r"(?i)(:)(?=//)|(www)(?=\.)")
+
+
+def _is_escaped(char: str) -> bool:
+    if char < "\x80":
+        return char < " " or char == "\x7f"
+    return unicodedata.category(char) in _ESCAPED_CATEGORIES
+
+
+def _shown(char: str) -> str:
+    code = ord(char)
+    if char in "\n\r\t":
+        return {"\n": "\\n", "\r": "\\r", "\t": "\\t"}[char]
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    if code < 0x10000:
+        return f"\\u{code:04x}"
+    return f"\\U{code:08x}"
+
+
+def log_text(text: object) -> str:
+    """`text` as one inert log line: invisible and control characters escaped, no workflow command."""
+    value = str(text)
+    if value.isascii() and value.isprintable():
+        safe = value
+    else:
+        safe = "".join(_shown(ch) if _is_escaped(ch) else ch for ch in value)
+    safe = _WORKFLOW_COMMAND_START.sub(lambda m: m.group(1) + "\\x3a", safe, count=1)
+    return safe.replace(_LEGACY_WORKFLOW_COMMAND, "\\x23#[")
+
+
+def _intraword(text: str, index: int) -> bool:
+    return 0 < index < len(text) - 1 and text[index - 1].isalnum() and text[index + 1].isalnum()
+
+
+def markdown_text(text: object) -> str:
+    """`text` safe anywhere in GitHub Markdown: the log rules, then no markup, link, mention or cell break."""
+    value = _AUTOLINK_TRIGGER.sub(lambda m: m.group() + "\u200b", log_text(text))
+    pieces = []
+    for index, char in enumerate(value):
+        if char == "\u200b":
+            pieces.append(_ZERO_WIDTH_SPACE_ENTITY)
+        elif char == "_" and _intraword(value, index):
+            pieces.append(char)
+        elif char in _MARKDOWN_BREAK_AFTER:
+            pieces.append(_MARKDOWN_BREAK_AFTER[char])
+        else:
+            pieces.append(_MARKDOWN_ENTITIES.get(char, char))
+    return "".join(pieces)
+
+
+def html_text(text: object) -> Markup:
+    """`text` safe in HTML text or a quoted attribute: the log rules, then HTML escaping."""
+    if isinstance(text, Markup):
+        return text
+    return escape(log_text(text))
