@@ -32,8 +32,9 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from drumgate import __version__, cli, lineage
-from drumgate.audio import AudioFormat, probe_wav
+from drumgate import __version__, cli, grouplock, lineage
+from drumgate.artifacts import ALLOW_EMPTY_HELP
+from drumgate.audio import AudioFormat, open_zip_member, probe_wav, zip_member_escapes
 from drumgate.checksums import parse_manifest, scan_root
 from drumgate.config import DatasetConfig, StorageRoot, load_datasets
 from drumgate.errors import EXIT_FINDINGS, EXIT_OK, DrumgateError, format_finding
@@ -98,11 +99,15 @@ def session_id_for(name: str) -> str:
 # Probing ---------------------------------------------------------------------------------------
 
 
-def _file_entry(rel_path: str, rules: StemRules, fmt: AudioFormat | None, status: str) -> dict[str, Any]:
-    match = rules.match(PurePosixPath(rel_path.split(MEMBER_SEPARATOR)[-1]).name)
+def _file_entry(
+    rel_path: str, file_name: str, rules: StemRules, fmt: AudioFormat | None, status: str
+) -> dict[str, Any]:
+    """`file_name` is the stem's own file name, given apart from `rel_path`: a `#` (the zip member
+    separator) or a `/` in a session folder, zip or stem name must not change which name it is."""
+    match = rules.match(file_name)
     return {
         "path": rel_path,
-        "stem": rules.stem_name(rel_path.split(MEMBER_SEPARATOR)[-1]),
+        "stem": rules.stem_name(file_name),
         "instrument": match.instrument if match else None,
         "role": match.role if match else None,
         "rule": match.rule if match else None,
@@ -111,16 +116,20 @@ def _file_entry(rel_path: str, rules: StemRules, fmt: AudioFormat | None, status
     }
 
 
-def _probe_into(scan: SessionScan, rel_path: str, label: str, source: Any, rules: StemRules) -> None:
+def _probe_into(scan: SessionScan, rel_path: str, file_name: str, label: str, source: Any, rules: StemRules) -> None:
     try:
         fmt = probe_wav(source, name=label)
     except DrumgateError as err:
-        status = "missing_audio" if "empty" in err.message or "no samples" in err.message else "unreadable"
-        scan.files.append(_file_entry(rel_path, rules, None, status))
-        # an empty stem is missing audio by status, and still a finding: someone must re-copy it
-        scan.bad_input.append(str(err))
+        _record_unreadable(scan, rel_path, file_name, rules, err)
         return
-    scan.files.append(_file_entry(rel_path, rules, fmt, "ok"))
+    scan.files.append(_file_entry(rel_path, file_name, rules, fmt, "ok"))
+
+
+def _record_unreadable(scan: SessionScan, rel_path: str, file_name: str, rules: StemRules, err: DrumgateError) -> None:
+    status = "missing_audio" if "empty" in err.message or "no samples" in err.message else "unreadable"
+    scan.files.append(_file_entry(rel_path, file_name, rules, None, status))
+    # an empty stem is missing audio by status, and still a finding: someone must re-copy it
+    scan.bad_input.append(str(err))
 
 
 def _scan_folder(scan: SessionScan, root: StorageRoot, files: dict[str, Path], rules: StemRules) -> None:
@@ -130,7 +139,7 @@ def _scan_folder(scan: SessionScan, root: StorageRoot, files: dict[str, Path], r
         if not relative.lower().endswith(AUDIO_SUFFIXES):
             continue
         scan.source_files.append(key)
-        _probe_into(scan, relative, str(files[key]), files[key], rules)
+        _probe_into(scan, relative, files[key].name, str(files[key]), files[key], rules)
 
 
 def _scan_archive(scan: SessionScan, root: StorageRoot, path: Path, rules: StemRules) -> None:
@@ -144,8 +153,7 @@ def _scan_archive(scan: SessionScan, root: StorageRoot, path: Path, rules: StemR
         for info in sorted(archive.infolist(), key=lambda i: i.filename):
             if info.is_dir() or not info.filename.lower().endswith(AUDIO_SUFFIXES):
                 continue
-            member = PurePosixPath(info.filename)
-            if member.is_absolute() or ".." in member.parts:
+            if zip_member_escapes(info.filename):
                 scan.bad_input.append(
                     format_finding(
                         f"{path}{MEMBER_SEPARATOR}{info.filename}",
@@ -156,11 +164,14 @@ def _scan_archive(scan: SessionScan, root: StorageRoot, path: Path, rules: StemR
                 continue
             rel_path = f"{scan.path}{MEMBER_SEPARATOR}{info.filename}"
             label = f"{path}{MEMBER_SEPARATOR}{info.filename}"
+            file_name = PurePosixPath(info.filename.replace("\\", "/")).name
             try:
-                with archive.open(info) as handle:
-                    _probe_into(scan, rel_path, label, handle, rules)
+                with open_zip_member(archive, info, label) as handle:
+                    _probe_into(scan, rel_path, file_name, label, handle, rules)
+            except DrumgateError as err:
+                _record_unreadable(scan, rel_path, file_name, rules, err)
             except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError, RuntimeError) as exc:
-                scan.files.append(_file_entry(rel_path, rules, None, "unreadable"))
+                scan.files.append(_file_entry(rel_path, file_name, rules, None, "unreadable"))
                 scan.bad_input.append(format_finding(label, f"bad zip member ({exc})", hint="re-download the archive"))
 
 
@@ -217,11 +228,27 @@ def scan_tier(root: StorageRoot, rules: StemRules) -> tuple[list[SessionScan], l
     return list(sessions.values()), loose
 
 
+def _shown(path: str) -> str:
+    """How a finding spells `path` (findings escape what a terminal or log would act on)."""
+    return format_finding(path, "-")[: -len(": -")]
+
+
 def _problem_owner(problem: str, root: StorageRoot, sessions: dict[str, SessionScan]) -> SessionScan | None:
-    base = f"{root.path}{os.sep}"
-    if not problem.startswith(base):
+    """The session whose top-level entry a scan problem names, matched against the root's real
+    entries: a `:` or `/` inside a folder name must not cut it short into a phantom session."""
+    try:
+        tops = os.listdir(root.path)
+    except OSError:
         return None
-    top = problem[len(base) :].split(os.sep, 1)[0].split(":", 1)[0]
+    owners = []
+    for listed in tops:
+        top = os.fsencode(listed).decode("utf-8", "backslashreplace")  # as the scan names it
+        shown = _shown(str(root.path / top))
+        if problem.startswith((f"{shown}{os.sep}", f"{shown}: ")):
+            owners.append(top)
+    if not owners:
+        return None
+    top = max(owners, key=len)
     if top not in sessions:
         sessions[top] = SessionScan(session_id_for(top), root.tier, top, "folder")
     return sessions[top]
@@ -381,7 +408,7 @@ def print_summary(inventory: Inventory) -> None:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--allow-empty", action="store_true", help="write an empty manifest when no data exists")
+    parser.add_argument("--allow-empty", action="store_true", help=ALLOW_EMPTY_HELP)
     parser.add_argument(
         "--dry-run", action="store_true", help="write data/manifests/cambridge_sessions_dryrun.jsonl (no provenance)"
     )
@@ -394,7 +421,8 @@ def run(args: argparse.Namespace) -> int:
     config = load_datasets(ws).get(DATASET)
     rules = load_stem_rules(ws, set(load_taxonomy(ws).classes))
     default_output = ws.sessions_manifest(DATASET, dry_run=args.dry_run)
-    output = ws.path(args.output) if args.output else default_output
+    output = ws.user_path(args.output) if args.output else default_output
+    grouplock.hold(ws, [config.group])
     inventory = build_inventory(ws, config, rules)
     print_summary(inventory)
     if not inventory.rows and not args.allow_empty:
@@ -426,7 +454,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _provenance_target(ws: Workspace, args: argparse.Namespace, output: Path) -> Path | None:
     if args.provenance:
-        return ws.path(args.provenance)
+        return ws.user_path(args.provenance)
     if output == ws.sessions_manifest(DATASET):
         return ws.provenance(DATASET)
     return None
@@ -441,7 +469,7 @@ def _argv(ws: Workspace, args: argparse.Namespace, output: Path) -> list[str]:
     if args.output:
         argv += ["--output", ws.rel(output)]
     if args.provenance:
-        argv += ["--provenance", ws.rel(ws.path(args.provenance))]
+        argv += ["--provenance", ws.rel(ws.user_path(args.provenance))]
     return argv
 
 

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from drumgate import cli, lineage
-from drumgate.audio import read_mono
+from drumgate.audio import open_zip_member, read_mono, zip_member_escapes
 from drumgate.bleed import (
     AttackMeter,
     EventSettings,
@@ -202,16 +202,31 @@ def _dedupe(events: list[Event], duplicate_s: float) -> list[Event]:
 # Reading stems ---------------------------------------------------------------------------------
 
 
-def _open_stem(root: Path, file_path: str) -> tuple[np.ndarray, int]:
-    if MEMBER_SEPARATOR in file_path:
-        archive_rel, member = file_path.split(MEMBER_SEPARATOR, 1)
-        archive_path = root / PurePosixPath(archive_rel)
-        try:
-            with zipfile.ZipFile(archive_path) as archive, archive.open(member) as handle:
-                return read_mono(handle, ANALYSIS_SR, name=f"{archive_path}{MEMBER_SEPARATOR}{member}")
-        except (zipfile.BadZipFile, KeyError, OSError) as exc:
-            raise DrumgateError(f"cannot read zip member ({exc})", path=f"{archive_path}#{member}") from exc
-    return read_mono(root / PurePosixPath(file_path), ANALYSIS_SR)
+def zip_member_of(session: dict[str, Any], file_path: str) -> str | None:
+    """The member name when `file_path` lies in the session's zip: `<archive>#<member>`, cut
+    after the archive's own name (which may hold `#` itself), never at the first `#`."""
+    archive = str(session.get("path", ""))
+    packaging = session.get("packaging") or ("zip" if archive.lower().endswith(".zip") else "folder")
+    prefix = f"{archive}{MEMBER_SEPARATOR}"
+    if packaging != "zip" or not file_path.startswith(prefix):
+        return None
+    return file_path[len(prefix) :]
+
+
+def _open_stem(root: Path, session: dict[str, Any], file_path: str) -> tuple[np.ndarray, int]:
+    member = zip_member_of(session, file_path)
+    if member is None:
+        return read_mono(root / PurePosixPath(file_path), ANALYSIS_SR)
+    archive_path = root / PurePosixPath(session["path"])
+    label = f"{archive_path}{MEMBER_SEPARATOR}{member}"
+    if zip_member_escapes(member):
+        raise DrumgateError("zip member escapes the archive", path=label, hint="re-download it")
+    try:
+        with zipfile.ZipFile(archive_path) as archive:
+            with open_zip_member(archive, archive.getinfo(member), label) as handle:
+                return read_mono(handle, ANALYSIS_SR, name=label)
+    except (zipfile.BadZipFile, KeyError, OSError, EOFError, NotImplementedError, RuntimeError) as exc:
+        raise DrumgateError(f"cannot read zip member ({exc})", path=label) from exc
 
 
 def session_events(
@@ -231,7 +246,7 @@ def session_events(
         if entry["status"] != "ok" or role not in ONSET_ROLES | AMBIENT_ROLES:
             continue
         try:
-            signal, sr = _open_stem(root.path, entry["path"])
+            signal, sr = _open_stem(root.path, row, entry["path"])
         except DrumgateError as err:
             problems.append(f"{err} (session {row['session_id']} skipped this stem)")
             continue
@@ -319,8 +334,8 @@ def run(args: argparse.Namespace) -> int:
     ws = cli.workspace_from(args)
     config = load_datasets(ws).get(DATASET)
     taxonomy = load_taxonomy(ws)
-    sessions_path = ws.path(args.sessions) if args.sessions else ws.sessions_manifest(DATASET)
-    output = ws.path(args.output) if args.output else ws.events_manifest(DATASET)
+    sessions_path = ws.user_path(args.sessions) if args.sessions else ws.sessions_manifest(DATASET)
+    output = ws.user_path(args.output) if args.output else ws.events_manifest(DATASET)
     params = onset_params_by_class(ws, taxonomy)
     settings = load_event_settings(ws)
     problems: list[str] = []

@@ -49,7 +49,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from drumgate import __version__, cli, lineage
+from drumgate import __version__, cli, grouplock, lineage
+from drumgate.artifacts import ALLOW_EMPTY_HELP, refuse_emptying
 from drumgate.config import load_datasets, validate_against_schema
 from drumgate.errors import EXIT_FINDINGS, EXIT_OK, DrumgateError, format_finding
 from drumgate.hashing import sha256_bytes, sha256_file
@@ -254,7 +255,14 @@ def track_events(
         ]
         source_file = f"{track.rel}/{settings.raw['pseudo_label_file']}"
     else:
-        rows = _derived_rows(ws, track.folder / f"{drum_stem}.wav", settings)
+        try:
+            rows = _derived_rows(ws, track.folder / f"{drum_stem}.wav", settings)
+        except DrumgateError as err:
+            # the header probed fine but the samples cannot be used (NaN/inf, too long): the
+            # track stays in the inventory as unreadable, its neighbours go on
+            drums["status"] = track.status = "unreadable"
+            track.warnings.append(findings.add(err.path or item_id, err.message, hint=err.hint))
+            return []
         source_file = item_id
     events: list[dict[str, Any]] = []
     for index, (time_s, label, velocity, confidence, label_source, extra) in enumerate(rows):
@@ -434,6 +442,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="Cambridge sessions manifest: print the MUSDB/Cambridge and MDB Drums overlap list",
     )
+    parser.add_argument("--allow-empty", action="store_true", help=ALLOW_EMPTY_HELP)
 
 
 def _argv(ws: Workspace, args: argparse.Namespace) -> list[str]:
@@ -444,6 +453,8 @@ def _argv(ws: Workspace, args: argparse.Namespace) -> list[str]:
             argv += [f"--{flag.replace('_', '-')}", ws.rel(value)]
     if args.date is not None:
         argv += ["--date", args.date]
+    if args.allow_empty:
+        argv.append("--allow-empty")
     return argv
 
 
@@ -464,6 +475,7 @@ def run(args: argparse.Namespace) -> int:
     date = None
     if args.date is not None or "SOURCE_DATE_EPOCH" in os.environ:
         date = report_date(args.date).isoformat()
+    grouplock.hold(ws, [config.group])
     findings = Findings()
     licence = licence_constraints(ws, config.licence_note, findings)
     tracks = discover(root, settings, findings)
@@ -474,10 +486,12 @@ def run(args: argparse.Namespace) -> int:
         sessions.append(session_row(track, settings))
         provenance.append(provenance_row(ws, track, settings, licence, date))
     outputs = {
-        "events": ws.path(args.output) if args.output else ws.events_manifest(DATASET),
-        "sessions": ws.path(args.sessions) if args.sessions else ws.sessions_manifest(DATASET),
-        "provenance": ws.path(args.provenance) if args.provenance else ws.provenance(DATASET),
+        "events": ws.user_path(args.output) if args.output else ws.events_manifest(DATASET),
+        "sessions": ws.user_path(args.sessions) if args.sessions else ws.sessions_manifest(DATASET),
+        "provenance": ws.user_path(args.provenance) if args.provenance else ws.provenance(DATASET),
     }
+    counts = dict(zip(outputs.values(), (len(events), len(sessions), len(provenance)), strict=True))
+    refuse_emptying(counts, args.allow_empty, ws.rel, f"{len(tracks)} tracks found, {len(events)} drum events")
     write_jsonl(outputs["events"], events)
     write_jsonl(outputs["sessions"], sessions)
     write_jsonl(outputs["provenance"], provenance)
@@ -488,7 +502,7 @@ def run(args: argparse.Namespace) -> int:
         lineage.record(ws, config.group, path, argv, inputs=inputs, external_inputs=external)
     if args.cambridge_sessions:
         report = find_overlaps(
-            [t.name for t in tracks], _cambridge_ids(ws.path(args.cambridge_sessions)), settings.overlap
+            [t.name for t in tracks], _cambridge_ids(ws.user_path(args.cambridge_sessions)), settings.overlap
         )
         for line in report.lines():
             print(f"overlap\t{line}")
