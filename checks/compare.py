@@ -115,13 +115,13 @@ def _group(ws: Workspace) -> str:
 
 def run(args: argparse.Namespace) -> int:
     ws = cli.workspace_from(args)
-    paths = [ws.path(p) for p in args.reports]
+    paths = [ws.user_path(p) for p in args.reports]
     a, b = (load_health(p) for p in paths)
     result = compare_reports(a, b, load_taxonomy(ws), args.min_share)
     result["inputs"] = {"a": ws.rel(paths[0]), "b": ws.rel(paths[1])}
     stem = f"compare_{a.get('dataset')}_vs_{b.get('dataset')}"
-    json_out = ws.path(args.json) if args.json else ws.root / "reports" / "diffs" / f"{stem}.json"
-    md_out = ws.path(args.markdown) if args.markdown else ws.root / "reports" / "diffs" / f"{stem}.md"
+    json_out = ws.user_path(args.json) if args.json else ws.root / "reports" / "diffs" / f"{stem}.json"
+    md_out = ws.user_path(args.markdown) if args.markdown else ws.root / "reports" / "diffs" / f"{stem}.md"
     write_json(json_out, result)
     atomic_write_text(md_out, render_template("compare.md.j2", c=result))
     argv = ["compare", ws.rel(paths[0]), ws.rel(paths[1]), "--json", ws.rel(json_out), "--markdown", ws.rel(md_out)]

@@ -109,7 +109,7 @@ def auto_baseline(ws: Workspace, head: ReportFile) -> Path:
 
 
 def resolve_pair(ws: Workspace, args: argparse.Namespace) -> tuple[ReportFile, ReportFile]:
-    paths = [ws.path(p) for p in args.reports]
+    paths = [ws.user_path(p) for p in args.reports]
     if args.baseline is None:
         if len(paths) != 2:
             raise DrumgateError("give BASE.json and HEAD.json, or --baseline auto HEAD.json")
@@ -117,7 +117,7 @@ def resolve_pair(ws: Workspace, args: argparse.Namespace) -> tuple[ReportFile, R
     if len(paths) != 1:
         raise DrumgateError("with --baseline give only HEAD.json")
     head = load_report(paths[0])
-    base_path = auto_baseline(ws, head) if args.baseline == "auto" else ws.path(args.baseline)
+    base_path = auto_baseline(ws, head) if args.baseline == "auto" else ws.user_path(args.baseline)
     return load_report(base_path), head
 
 
@@ -153,8 +153,8 @@ def run(args: argparse.Namespace) -> int:
     diff = diff_reports(base.report, head.report)
     diff["inputs"] = {"base": ws.rel(base.path), "head": ws.rel(head.path)}
     stem = output_stem(base, head)
-    json_out = ws.path(args.json) if args.json else ws.root / "reports" / "diffs" / f"{stem}.json"
-    md_out = ws.path(args.markdown) if args.markdown else ws.root / "reports" / "diffs" / f"{stem}.md"
+    json_out = ws.user_path(args.json) if args.json else ws.root / "reports" / "diffs" / f"{stem}.json"
+    md_out = ws.user_path(args.markdown) if args.markdown else ws.root / "reports" / "diffs" / f"{stem}.md"
     title = args.title or f"{head.dataset} {head.kind}: {base.date or base.label} → {head.date or head.label}"
     write_json(json_out, diff)
     atomic_write_text(md_out, render_diff_markdown(diff, title))

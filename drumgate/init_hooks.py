@@ -86,11 +86,11 @@ def install(repo: Path, force: bool = False, run_install: bool = True) -> Path:
         )
     atomic_write_bytes(config, local_config().encode("utf-8"))
     if run_install:
-        _pre_commit_install(repo)
+        pre_commit_install(repo)
     return config
 
 
-def _pre_commit_install(repo: Path) -> None:
+def pre_commit_install(repo: Path) -> None:
     executable = shutil.which("pre-commit")
     command = [executable, "install"] if executable else [sys.executable, "-m", "pre_commit", "install"]
     done = subprocess.run(command, cwd=repo, capture_output=True, text=True, check=False)

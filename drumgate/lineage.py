@@ -9,16 +9,15 @@ JSONL manifests cannot carry an `inputs` block, so the lock file is used everywh
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import re
 import shlex
-from collections.abc import Iterable, Iterator, Mapping
+import sys
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from drumgate import __version__
+from drumgate import __version__, grouplock
 from drumgate.errors import DrumgateError
 from drumgate.hashing import sha256_file
 from drumgate.jsonio import read_json, write_json
@@ -32,24 +31,24 @@ def command_string(argv: Iterable[str]) -> str:
     return shlex.join(["drumgate", *argv])
 
 
-@contextlib.contextmanager
-def _locked(lock_path: Path) -> Iterator[None]:
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(lock_path.with_suffix(lock_path.suffix + ".lck"), "a") as guard:
-        fcntl.flock(guard, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(guard, fcntl.LOCK_UN)
-
-
-def read_lock(ws: Workspace, group: str) -> dict[str, Any]:
+def read_lock(ws: Workspace, group: str, drop_outside: bool = False) -> dict[str, Any]:
+    """The group's lock. Entries naming a file outside the workspace (older drumgate versions
+    recorded scratch runs) are refused, or dropped when `drop_outside` (the writers and repro)."""
     path = ws.lock_file(group)
     if not path.exists():
         return {"schema_version": LOCK_SCHEMA_VERSION, "group": group, "artifacts": {}}
     data = read_json(path)
     if not isinstance(data, dict) or data.get("schema_version") != LOCK_SCHEMA_VERSION:
         raise DrumgateError("unsupported lock file", path=path, hint=f"regenerate the {group} artifacts")
+    outside = [key for key in data.get("artifacts", {}) if not ws.contains(key)]
+    if outside and not drop_outside:
+        raise DrumgateError(
+            f"names {outside[0]}, outside the workspace (recorded by an older drumgate)",
+            path=ws.rel(path),
+            hint=f"fix: drumgate repro {group}",
+        )
+    for key in outside:
+        del data["artifacts"][key]
     return data
 
 
@@ -61,19 +60,36 @@ def record(
     inputs: Iterable[str | Path] = (),
     external_inputs: Mapping[str, str] | None = None,
 ) -> None:
-    """Record how `artifact` (already written) was made. Paths are stored workspace-relative."""
+    """Record how `artifact` (already written) was made. Paths are stored workspace-relative.
+
+    An artifact outside the workspace (a scratch run) is not recorded: the lock is committed and
+    must only name files the repository holds. Inputs outside it are kept as sha256 fingerprints.
+    """
+    if not ws.contains(artifact):
+        print(
+            f"note: {ws.path(artifact)} is outside the workspace {ws.root}: not recorded in its lineage",
+            file=sys.stderr,
+        )
+        return
     artifact_key = ws.rel(artifact)
+    tracked: dict[str, str] = {}
+    outside = dict(external_inputs or {})
+    for source in inputs:
+        if ws.contains(source):
+            tracked[ws.rel(source)] = sha256_file(ws.path(source))
+        else:
+            outside[Path(source).name] = f"sha256:{sha256_file(ws.path(source))}"
     entry: dict[str, Any] = {
         "sha256": sha256_file(ws.path(artifact)),
         "command": command_string(argv),
-        "inputs": {ws.rel(p): sha256_file(ws.path(p)) for p in inputs},
+        "inputs": tracked,
         "tool_version": __version__,
     }
-    if external_inputs:
-        entry["external_inputs"] = dict(sorted(external_inputs.items()))
+    if outside:
+        entry["external_inputs"] = dict(sorted(outside.items()))
     lock_path = ws.lock_file(group)
-    with _locked(lock_path):
-        lock = read_lock(ws, group)
+    with grouplock.holding(ws, group):
+        lock = read_lock(ws, group, drop_outside=True)
         lock["artifacts"][artifact_key] = entry
         lock["artifacts"] = dict(sorted(lock["artifacts"].items()))
         write_json(lock_path, lock)

@@ -11,7 +11,6 @@ from typing import Any
 from drumgate import lineage
 from drumgate.config import load_datasets
 from drumgate.errors import DrumgateError
-from drumgate.hashing import sha256_file
 from drumgate.jsonio import iter_jsonl
 from drumgate.workspace import COMBINED, Workspace
 
@@ -50,19 +49,13 @@ def artifact_group(ws: Workspace, dataset: str) -> str:
 
 
 def inside(ws: Workspace, path: Path) -> bool:
-    return not Path(ws.rel(path)).is_absolute()
+    return ws.contains(path)
 
 
 def record_lineage(ws: Workspace, dataset: str, artifact: Path, argv: Sequence[str], inputs: Sequence[Path]) -> None:
     """Lock entry for `artifact`: workspace inputs by path, outside inputs by sha256 fingerprint."""
     tracked = [ws.path(name) for name in CONFIG_INPUTS if ws.path(name).is_file()]
-    external: dict[str, str] = {}
-    for path in inputs:
-        if inside(ws, path):
-            tracked.append(path)
-        else:
-            external[path.name] = f"sha256:{sha256_file(path)}"
-    lineage.record(ws, artifact_group(ws, dataset), artifact, list(argv), inputs=tracked, external_inputs=external)
+    lineage.record(ws, artifact_group(ws, dataset), artifact, list(argv), inputs=[*tracked, *inputs])
 
 
 class ErrorCollector:

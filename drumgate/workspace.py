@@ -1,8 +1,9 @@
 """The workspace: the folder holding `configs/` and the committed artifacts (DESIGN §2-§3).
 
 It is found from `--workspace`, `DRUMGATE_WORKSPACE`, or the nearest folder at or above the
-current one that holds `configs/datasets.toml`; failing all three, the source checkout this
-package was installed from (its `configs/` are the defaults).
+current one that holds `configs/datasets.toml`; never the installed package (a run outside a data
+repository would otherwise write into drumgate's own folder). Paths a user types are relative to
+the current folder (`user_path`); paths drumgate stores (locks, configs) are workspace-relative.
 """
 
 from __future__ import annotations
@@ -36,6 +37,14 @@ class Workspace:
         """A workspace-relative path made absolute (absolute paths pass through)."""
         candidate = Path(relative)
         return candidate if candidate.is_absolute() else self.root / candidate
+
+    def user_path(self, typed: str | Path) -> Path:
+        """A path the user typed on the command line: relative to the current folder, as in every CLI."""
+        return Path(os.path.abspath(os.path.expanduser(typed)))
+
+    def contains(self, path: str | Path) -> bool:
+        """True when `path` (workspace-relative or absolute) lies inside the workspace."""
+        return not Path(self.rel(path)).is_absolute()
 
     def rel(self, path: str | Path) -> str:
         """Posix path relative to the workspace root when inside it, else the absolute path."""
@@ -88,17 +97,15 @@ def find_workspace(explicit: str | Path | None = None) -> Workspace:
             raise DrumgateError(
                 "not a drumgate workspace (no configs/datasets.toml)",
                 path=root,
-                hint="run `drumgate demo --out DIR` for an example, or copy configs/ there",
+                hint=f"fix: drumgate init {root}",
             )
         return Workspace(root)
     here = Path.cwd().resolve()
     for folder in (here, *here.parents):
         if _has_configs(folder):
             return Workspace(folder)
-    if _has_configs(PACKAGE_ROOT):
-        return Workspace(PACKAGE_ROOT)
     raise DrumgateError(
-        "no drumgate workspace found here or above",
+        "not inside a drumgate data repository (no configs/datasets.toml here or above)",
         path=here,
-        hint="pass --workspace DIR or set DRUMGATE_WORKSPACE",
+        hint="fix: drumgate init, or cd into your data repository, or pass --workspace DIR",
     )
