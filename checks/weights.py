@@ -20,6 +20,7 @@ from drumgate.report_io import (
     session_rows,
     sibling_sessions,
 )
+from drumgate.textsafe import log_text
 from drumgate.weights import DEFAULT_BETA, QUOTAS, SCHEMES, compute_weights
 
 TOP_SHOWN = 10
@@ -85,10 +86,13 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(dumps_document(document).decode("utf-8"))
         return EXIT_OK
     top = sorted(document["weights"].items(), key=lambda item: (-item[1], item[0]))[:TOP_SHOWN]
-    print(f"{dataset}: {document['sessions']} sessions weighted ({args.scheme}, quota {args.quota}) -> {rel['output']}")
+    print(
+        f"{log_text(dataset)}: {document['sessions']} sessions weighted ({args.scheme}, quota {args.quota})"
+        f" -> {log_text(rel['output'])}"
+    )
     for session_id, weight in top:
-        print(f"  {weight:.6f}  {session_id}")
-    mass = ", ".join(f"{name} {share:.3f}" for name, share in document["class_mass"].items())
+        print(f"  {weight:.6f}  {log_text(session_id)}")
+    mass = ", ".join(f"{log_text(name)} {share:.3f}" for name, share in document["class_mass"].items())
     print(f"class mass: {mass}")
     return EXIT_OK
 

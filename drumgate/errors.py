@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+from drumgate.textsafe import log_text
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
@@ -14,12 +13,12 @@ EXIT_INTERNAL = 3
 
 
 def one_line(text: str) -> str:
-    """Make text safe for one log line: control characters (newlines, ESC) shown escaped.
+    """Make text safe for one log line (drumgate.textsafe.log_text).
 
     Dataset names and server messages end up in findings; escaping them keeps each finding on
-    one line and stops them from forging terminal sequences or CI workflow commands.
+    one line and stops them from forging terminal sequences, bidi reordering or CI workflow commands.
     """
-    return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+    return log_text(text)
 
 
 def format_finding(

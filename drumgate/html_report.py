@@ -1,7 +1,8 @@
 """The health report as one self-contained HTML page: inline CSS and SVG, no scripts, no network.
 
-Chart geometry is computed here; the jinja2 template (autoescape on) only places it, so every
-dataset-controlled string (labels, session ids, paths) reaches the page escaped. Long tables
+Chart geometry is computed here; the jinja2 template (autoescape on, finalize through
+drumgate.textsafe) only places it, so every dataset-controlled string (labels, session ids,
+paths) reaches the page escaped, with bidi, zero-width and control characters shown as escapes. Long tables
 are capped so the page stays small whatever the size of the corpus.
 """
 
@@ -11,6 +12,8 @@ from collections.abc import Mapping
 from typing import Any
 
 import jinja2
+
+from drumgate.textsafe import html_text
 
 MAX_BARS = 30
 MAX_ROWS = 40
@@ -22,6 +25,11 @@ SPLIT_COLOURS = {"train": "#2f6db5", "validation": "#e0a030", "test": "#3a9a5b",
 FALLBACK_COLOURS = ("#9b59b6", "#c0392b", "#16a085", "#7f8c8d")
 
 
+def _neutralised(value: Any) -> Any:
+    """Every `{{ ... }}` string: autoescaped and its bidi, zero-width and control characters shown escaped."""
+    return html_text(value) if isinstance(value, str) else value
+
+
 def _environment() -> jinja2.Environment:
     return jinja2.Environment(
         loader=jinja2.PackageLoader("drumgate", "templates"),
@@ -30,6 +38,7 @@ def _environment() -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
         undefined=jinja2.StrictUndefined,
+        finalize=_neutralised,
     )
 
 

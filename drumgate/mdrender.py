@@ -1,9 +1,10 @@
 """Jinja2 rendering for Markdown artifacts, with every interpolated value escaped.
 
 The environment's `finalize` escapes each `{{ ... }}` value for Markdown and HTML (GitHub
-renders both in a comment), so a session or label named `` `<script>|${{ x }}` `` prints as text
-and never as markup, a table cell break or an Actions expression. Filters that build markup
-themselves escape their inputs and return `Markup`, which `finalize` passes through.
+renders both in a comment) through drumgate.textsafe, so a session or label named
+`` `<script>|${{ x }} @team U+202E`` `` prints as text and never as markup, a mention, a link, a
+table cell break, an Actions expression or reordered text. Filters that build markup themselves
+escape their inputs and return `Markup`, whose invisible characters `finalize` still shows escaped.
 """
 
 from __future__ import annotations
@@ -17,51 +18,24 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
+from drumgate.textsafe import markdown_json, markdown_text, markup_text
+
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 NAME_CHARS = 80
 MINUS = "\u2212"
 SAFE_IN_CODE = re.compile(r"[A-Za-z0-9 _.,:;=+()/'\[\]-]+")
 
-_ENTITIES = {
-    "&": "&amp;",
-    "<": "&lt;",
-    ">": "&gt;",
-    "|": "&#124;",
-    "`": "&#96;",
-    "$": "&#36;",
-    "{": "&#123;",
-    "}": "&#125;",
-    "@": "&#64;",
-    "#": "&#35;",
-    "\\": "&#92;",
-    "*": "&#42;",
-    "_": "\\_",
-    "[": "&#91;",
-    "]": "&#93;",
-    "~": "&#126;",
-    "\r": " ",
-    "\n": " ",
-    "\t": " ",
-}
-_JSON_IN_FENCE = {"`": "\\u0060", "<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "$": "\\u0024"}
-
-
-def _intraword(text: str, index: int) -> bool:
-    return 0 < index < len(text) - 1 and text[index - 1].isalnum() and text[index + 1].isalnum()
-
 
 def md_escape(text: str) -> str:
-    """Text safe anywhere in GitHub Markdown: no markup, links, mentions, code spans or cell breaks."""
-    return "".join(
-        ch if ch == "_" and _intraword(text, i) else _ENTITIES.get(ch, ch) for i, ch in enumerate(text)
-    )
+    """Text safe anywhere in GitHub Markdown (drumgate.textsafe.markdown_text)."""
+    return markdown_text(text)
 
 
 def _finalize(value: Any) -> Markup:
     if value is None:
         return Markup("")
     if isinstance(value, Markup):
-        return value
+        return Markup(markup_text(value))
     if isinstance(value, bool):
         return Markup("yes" if value else "no")
     if isinstance(value, (int, float)):
@@ -159,7 +133,7 @@ def names_list(names: Iterable[Any], limit: int = 20, empty: str = "none") -> Ma
 
 def fenced_json(text: str, cap: int) -> Markup:
     """JSON text for a ```json fence: still valid JSON, unable to close the fence or inject HTML."""
-    safe = "".join(_JSON_IN_FENCE.get(ch, ch) for ch in text)
+    safe = markdown_json(text)
     if len(safe) > cap:
         cut = safe.rfind("\n", 0, cap)
         cut = cap if cut <= 0 else cut

@@ -18,10 +18,14 @@ never dropped, so two different names never print the same.
 
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from markupsafe import Markup, escape
+if TYPE_CHECKING:
+    from markupsafe import Markup
 
 # Categories shown escaped: Cc control, Cf format (bidi, zero-width, BOM, tags), Cs lone
 # surrogate, Zl/Zp line and paragraph separators. All are invisible or act on the display.
@@ -50,6 +54,8 @@ _MARKDOWN_ENTITIES = {
 # text itself, so an entity alone is not enough: an invisible zero-width space breaks the token.
 _ZERO_WIDTH_SPACE_ENTITY = "&#8203;"
 _MARKDOWN_BREAK_AFTER = {"@": "&#64;" + _ZERO_WIDTH_SPACE_ENTITY, "#": "&#35;" + _ZERO_WIDTH_SPACE_ENTITY}
+_JSON_IN_FENCE = {"`": "\\u0060", "<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "$": "\\u0024"}
+_LAYOUT = "\n\r\t"
 _AUTOLINK_TRIGGER = re.compile(r"(?i)(:)(?=//)|(www)(?=\.)")
 
 
@@ -70,13 +76,19 @@ def _shown(char: str) -> str:
     return f"\\U{code:08x}"
 
 
+def _json_escape(char: str) -> str:
+    return json.dumps(char)[1:-1]
+
+
+def _neutralised(value: str, keep: str, shown: Callable[[str], str] = _shown) -> str:
+    if value.isascii() and value.isprintable():
+        return value
+    return "".join(shown(ch) if _is_escaped(ch) and ch not in keep else ch for ch in value)
+
+
 def log_text(text: object) -> str:
     """`text` as one inert log line: invisible and control characters escaped, no workflow command."""
-    value = str(text)
-    if value.isascii() and value.isprintable():
-        safe = value
-    else:
-        safe = "".join(_shown(ch) if _is_escaped(ch) else ch for ch in value)
+    safe = _neutralised(str(text), keep="")
     safe = _WORKFLOW_COMMAND_START.sub(lambda m: m.group(1) + "\\x3a", safe, count=1)
     return safe.replace(_LEGACY_WORKFLOW_COMMAND, "\\x23#[")
 
@@ -101,8 +113,27 @@ def markdown_text(text: object) -> str:
     return "".join(pieces)
 
 
+def markup_text(markup: str) -> str:
+    """Text that is already markup (HTML, Markdown, JSON): controls, bidi and zero-width shown escaped.
+
+    Newlines and tabs stay: in markup they are layout, and the values inside were escaped already.
+    The escapes added (backslash, letters, digits) mean nothing to HTML or Markdown.
+    """
+    return _neutralised(markup, keep=_LAYOUT)
+
+
 def html_text(text: object) -> Markup:
-    """`text` safe in HTML text or a quoted attribute: the log rules, then HTML escaping."""
+    """`text` safe in HTML text or a quoted attribute: the log rules, then HTML escaping.
+
+    `Markup` (already HTML) keeps its tags and layout; only invisible characters are shown escaped.
+    """
+    from markupsafe import Markup, escape  # imported here: hooks that only print log lines skip it
+
     if isinstance(text, Markup):
-        return text
+        return Markup(markup_text(text))
     return escape(log_text(text))
+
+
+def markdown_json(text: str) -> str:
+    """JSON text for a Markdown code fence: still valid JSON, unable to close the fence or inject HTML."""
+    return "".join(_JSON_IN_FENCE.get(ch, ch) for ch in _neutralised(text, keep=_LAYOUT, shown=_json_escape))

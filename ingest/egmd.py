@@ -77,6 +77,7 @@ from drumgate.licences import read_licence_note
 from drumgate.midi import MidiPerformance, parse_midi_bytes, performance_key
 from drumgate.progress import progress
 from drumgate.taxonomy import load_taxonomy
+from drumgate.textsafe import log_text
 from drumgate.workspace import Workspace
 
 DATASET = "egmd"
@@ -778,7 +779,7 @@ def ingest(ws: Workspace, args: argparse.Namespace) -> int:
     for finding in summary.unreadable_audio:
         print(finding, file=sys.stderr)
     for warning in summary.warnings:
-        print(f"warning: {warning}", file=sys.stderr)
+        print(f"warning: {log_text(warning)}", file=sys.stderr)
     for line in summary.lines():
         print(line)
     return EXIT_FINDINGS if summary.exclusions or summary.unreadable_audio else EXIT_OK
