@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import re
 import sys
 import traceback
 from collections.abc import Callable, Sequence
@@ -17,6 +18,8 @@ from types import ModuleType
 
 from drumgate import __version__
 from drumgate.errors import EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, DrumgateError, one_line
+
+OWN_PACKAGES = frozenset({"drumgate", "ingest", "checks"})
 
 # name -> (module, one-line help). Groups map to a dict of the same shape.
 Command = tuple[str, str]
@@ -41,6 +44,8 @@ COMMANDS: dict[str, Command | dict[str, Command]] = {
     "docs": ("checks.docs", "regenerate the dated health summary and the readiness plan block"),
     "pr-report": ("drumgate.pr_report", "health deltas between two revisions, as a PR comment"),
     "comment": ("drumgate.github_comment", "create or update the sticky PR comment"),
+    "init": ("drumgate.init_repo", "scaffold a data repository: configs, licence notes, hooks, workflows"),
+    "repro": ("drumgate.repro", "re-run, in dependency order, every command whose artifact is stale or missing"),
     "init-hooks": ("drumgate.init_hooks", "install drumgate's pre-commit hooks in a data repository"),
     "hook": {
         "schema": ("checks.check_schema", "artifacts match configs/schemas"),
@@ -78,15 +83,51 @@ def guarded(action: Callable[[], int]) -> int:
         return 130
     except BrokenPipeError:
         return EXIT_OK
+    except ModuleNotFoundError as exc:
+        if exc.name is None or exc.name.split(".")[0] in OWN_PACKAGES:
+            return _internal_error(exc)
+        print(missing_dependency(exc.name), file=sys.stderr)
+        return EXIT_USAGE
     except Exception as exc:  # the last line of defence
-        if os.environ.get("DRUMGATE_DEBUG"):
-            traceback.print_exc()
-        print(
-            f"drumgate: internal error: {type(exc).__name__}: {one_line(str(exc))} "
-            "(a bug: rerun with DRUMGATE_DEBUG=1 for the traceback and report it)",
-            file=sys.stderr,
-        )
-        return EXIT_INTERNAL
+        return _internal_error(exc)
+
+
+def _internal_error(exc: BaseException) -> int:
+    if os.environ.get("DRUMGATE_DEBUG"):
+        traceback.print_exc()
+    print(
+        f"drumgate: internal error: {type(exc).__name__}: {one_line(str(exc))} "
+        "(a bug: rerun with DRUMGATE_DEBUG=1 for the traceback and report it)",
+        file=sys.stderr,
+    )
+    return EXIT_INTERNAL
+
+
+def _normalised(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def missing_dependency(module: str) -> str:
+    """One line naming the extra that provides `module`, from drumgate's own package metadata."""
+    from importlib import metadata
+
+    top = _normalised(module.split(".")[0])
+    extras: list[str] = []
+    try:
+        requirements = metadata.requires("drumgate") or []
+    except metadata.PackageNotFoundError:
+        requirements = []
+    for requirement in requirements:
+        name = _normalised(re.split(r"[\s;<>=!~\[]", requirement, maxsplit=1)[0])
+        extra = re.search(r"extra\s*==\s*['\"]([^'\"]+)['\"]", requirement)
+        if name == top and extra:
+            extras.append(extra.group(1))
+    if extras:
+        fix = f"pip install 'drumgate[{extras[0]}]'"
+    else:
+        fix = f"pip install {module.split('.')[0]}, or reinstall drumgate"
+    return one_line(f"drumgate: this command needs the Python package {module.split('.')[0]!r}, "
+                    f"which is not installed (fix: {fix})")
 
 
 def build_parser(module: ModuleType, prog: str, description: str | None = None) -> argparse.ArgumentParser:
@@ -107,7 +148,18 @@ def run_module(module: ModuleType, argv: Sequence[str] | None, prog: str) -> int
         args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
     except SystemExit as exc:
         return int(exc.code or 0)
-    return guarded(lambda: int(module.run(args)))
+    return guarded(lambda: _run_holding_group_locks(module, args, prog, argv))
+
+
+def _run_holding_group_locks(
+    module: ModuleType, args: argparse.Namespace, prog: str, argv: Sequence[str] | None
+) -> int:
+    """Run a command; the artifact-group locks it takes are held until it returns (drumgate.grouplock)."""
+    from drumgate import grouplock
+
+    words = list(sys.argv[1:] if argv is None else argv)
+    with grouplock.command_scope(" ".join([prog, *words])):
+        return int(module.run(args))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -132,17 +184,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     module_name = spec[0]
     module = guarded_import(module_name)
-    if module is None:
-        return EXIT_INTERNAL
+    if isinstance(module, int):
+        return module
     return run_module(module, rest, prog)
 
 
-def guarded_import(module_name: str) -> ModuleType | None:
+def guarded_import(module_name: str) -> ModuleType | int:
+    """The subcommand's module, or the exit code: 2 for a missing dependency, 3 for a broken install."""
     try:
         return importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name is not None and exc.name.split(".")[0] not in OWN_PACKAGES:
+            print(missing_dependency(exc.name), file=sys.stderr)
+            return EXIT_USAGE
+        print(f"drumgate: cannot load {module_name}: {one_line(str(exc))} (reinstall drumgate)", file=sys.stderr)
+        return EXIT_INTERNAL
     except ImportError as exc:
-        print(f"drumgate: cannot load {module_name}: {exc} (reinstall drumgate)", file=sys.stderr)
-        return None
+        print(f"drumgate: cannot load {module_name}: {one_line(str(exc))} (reinstall drumgate)", file=sys.stderr)
+        return EXIT_INTERNAL
 
 
 def workspace_from(args: argparse.Namespace):  # noqa: ANN201 - avoids importing at module load
