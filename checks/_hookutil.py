@@ -126,19 +126,12 @@ def unique(items: Iterable[str]) -> list[str]:
 def generated_empty_manifest(ws: Workspace, group: str | None, relative_path: str) -> bool:
     """An empty manifest is a finding unless drumgate wrote it (e.g. `--allow-empty` on an empty root):
     its lock records exactly this content."""
-    import gzip
-
     from drumgate import lineage
     from drumgate.hashing import sha256_file
+    from drumgate.jsonio import is_blank_file
 
     path = ws.path(relative_path)
-    try:
-        data = path.read_bytes()
-        if relative_path.endswith(".gz"):
-            data = gzip.decompress(data)
-    except (OSError, EOFError):
-        return False
-    if data.strip() or group is None:
+    if group is None or not is_blank_file(path):
         return False
     try:
         entry = lineage.read_lock(ws, group)["artifacts"].get(relative_path)

@@ -4,16 +4,17 @@ The lean scan gives exactly the findings `rowscan.scan_jsonl` gives for each lin
 NaN, non-object rows, duplicate keys), with exact line numbers: each chunk knows the line number
 of its first line. A line that orjson writes back byte for byte (in its own key order) cannot hold
 a duplicate key, so only other lines pay for the exact duplicate-key parse. Whole-file conditions
-(a Git LFS pointer, binary content, a damaged gzip stream, an empty manifest) are not handled
+(a Git LFS pointer, binary content, a damaged gzip stream, an empty manifest), a line over
+`jsonio.MAX_LINE_BYTES` and a gzip stream that inflates past `MAX_INFLATED_BYTES` are not handled
 here: `load_for_chunks` gives no data for such a file and the caller uses the sequential scan,
-which words them. Workers are forked, so the buffer and the chunk function (a closure is fine)
-are inherited, not pickled; only results travel back.
+which words them and streams (a small `.jsonl.gz` that inflates to gigabytes is never held
+whole). Workers are forked, so the buffer and the chunk function (a closure is fine) are inherited,
+not pickled; only results travel back.
 """
 
 from __future__ import annotations
 
 import gc
-import gzip
 import hashlib
 import os
 import zlib
@@ -25,10 +26,11 @@ from typing import Any, TypeVar
 import orjson
 
 from drumgate.errors import DrumgateError
-from drumgate.jsonio import LFS_POINTER_PREFIX, is_gzip_path, parse_line
+from drumgate.jsonio import LFS_POINTER_PREFIX, MAX_LINE_BYTES, is_gzip_path, parse_line
 from drumgate.rowscan import duplicate_key
 
 PARALLEL_MIN_BYTES = 4_000_000
+MAX_INFLATED_BYTES = 64 << 20
 CHUNKS_PER_WORKER = 4
 Result = TypeVar("Result")
 ChunkWork = Callable[[bytes, int], Any]
@@ -73,13 +75,37 @@ def read_stored(path: str | Path) -> bytes | None:
 
 def usable_data(path: str | Path, stored: bytes) -> bytes | None:
     """The file's lines (decompressed), or None when only the sequential scan can word its problem."""
-    try:
-        data = gzip.decompress(stored) if is_gzip_path(Path(path)) else stored
-    except (OSError, EOFError, zlib.error):
-        return None
+    data = inflate_capped(stored, MAX_INFLATED_BYTES) if is_gzip_path(Path(path)) else stored
     if not data or data.isspace() or data.startswith(LFS_POINTER_PREFIX) or b"\x00" in data:
         return None
+    if has_long_line(data, MAX_LINE_BYTES):
+        return None
     return data
+
+
+def inflate_capped(stored: bytes, cap: int) -> bytes | None:
+    """A single-member gzip file inflated whole when it is sound and at most `cap` bytes, else None."""
+    inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+    try:
+        data = inflater.decompress(stored, cap)
+    except zlib.error:
+        return None
+    if not inflater.eof or inflater.unconsumed_tail or inflater.unused_data:
+        return None
+    return data
+
+
+def has_long_line(data: bytes, limit: int) -> bool:
+    """True when a line may be longer than `limit`; False guarantees every line is shorter.
+
+    A line of `limit` bytes or more covers a whole aligned block of `limit // 2` bytes, so one
+    `find` per block (each stops at its first newline, a few hundred bytes in) rules it out.
+    """
+    block = max(1, limit // 2)
+    for start in range(0, len(data) - block + 1, block):
+        if data.find(b"\n", start, start + block) < 0:
+            return True
+    return False
 
 
 def worker_count() -> int:

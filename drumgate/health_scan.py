@@ -21,12 +21,13 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 import orjson
 
 from drumgate.errors import DrumgateError
 from drumgate.health import ROW_FIELDS, ErrorSink, EventCounts, _row_error, count_events, read_events
-from drumgate.jsonio import LFS_POINTER_PREFIX, is_gzip_path, parse_line
+from drumgate.jsonio import LFS_POINTER_PREFIX, MAX_LINE_BYTES, is_gzip_path, long_line_error, parse_line
 from drumgate.progress import progress
 
 BLOCK_BYTES = 256 << 10
@@ -114,6 +115,42 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
+class OpenLine:
+    """The unfinished line at the end of the blocks read so far, kept as pieces: joining it only
+    when its newline arrives keeps one long line linear (re-joining per block was quadratic), and
+    a line over `MAX_LINE_BYTES` drops its pieces and is only remembered as too long."""
+
+    def __init__(self) -> None:
+        self.pieces: list[bytes] = []
+        self.size = 0
+        self.too_long = False
+
+    def extend(self, piece: bytes) -> None:
+        self.size += len(piece)
+        if self.too_long or self.size > MAX_LINE_BYTES:
+            self.too_long, self.pieces = True, []
+        else:
+            self.pieces.append(piece)
+
+    def close(self, last_piece: bytes) -> bytes | None:
+        """The whole line ending in `last_piece`, or None when it is too long; the line is reset."""
+        self.extend(last_piece)
+        line = None if self.too_long else b"".join(self.pieces)
+        self.pieces, self.size, self.too_long = [], 0, False
+        return line
+
+    def pending(self) -> bool:
+        return self.size > 0
+
+
+def _count_closed(line: bytes | None, part: RangeCount, terminated: bool, source: Path) -> None:
+    if line is None:
+        part.errors.append(long_line_error(source, part.lines + 1))
+    else:
+        _count_lines((line,), part.lines + 1, terminated, part, source)
+    part.lines += 1
+
+
 def count_range(
     path: str | Path,
     start: int,
@@ -124,7 +161,7 @@ def count_range(
     """Count the lines in bytes [start, end) of `path`; `start` must begin a line."""
     source = Path(path)
     part = RangeCount(size=end - start)
-    carry = b""
+    open_line = OpenLine()
     with _gc_paused(), source.open("rb") as handle:
         handle.seek(start)
         remaining = end - start
@@ -133,32 +170,46 @@ def count_range(
             if not block:
                 break
             remaining -= len(block)
-            lines = (carry + block if carry else block).split(b"\n")
-            carry = lines.pop()
-            _count_lines(lines, part.lines + 1, True, part, source)
-            part.lines += len(lines)
+            lines = block.split(b"\n")
+            if len(lines) > 1:
+                _count_closed(open_line.close(lines[0]), part, True, source)
+                _count_lines(lines[1:-1], part.lines + 1, True, part, source)
+                part.lines += len(lines) - 2
+            open_line.extend(lines[-1])
             if advance is not None:
                 advance(len(block))
-    if carry:
-        _count_lines((carry,), part.lines + 1, False, part, source)
-        part.lines += 1
+    if open_line.pending():
+        _count_closed(open_line.close(b""), part, False, source)
     return part
 
 
 def split_ranges(path: Path, size: int, chunk_bytes: int) -> list[ByteRange]:
-    """Byte ranges of about `chunk_bytes`, each ending just after a newline (the last at EOF)."""
+    """Byte ranges of about `chunk_bytes`, each ending just after a newline (the last at EOF).
+
+    Each cut is found by reading forward in blocks (never a whole line: one line may be huge), and a
+    nominal cut inside a stretch already read past is skipped, so the search reads each byte once."""
     bounds = [0]
+    reached = 0
     with path.open("rb") as handle:
         for nominal in range(chunk_bytes, size, chunk_bytes):
-            if nominal <= bounds[-1]:
+            if nominal <= reached:
                 continue
-            handle.seek(nominal - 1)
-            handle.readline()
-            bound = handle.tell()
-            if bounds[-1] < bound < size:
-                bounds.append(bound)
+            reached = _line_start_after(handle, nominal - 1, size)
+            if bounds[-1] < reached < size:
+                bounds.append(reached)
     bounds.append(size)
     return list(itertools.pairwise(bounds))
+
+
+def _line_start_after(handle: BinaryIO, position: int, size: int) -> int:
+    """The offset just past the first newline at or after `position` (`size` when there is none)."""
+    handle.seek(position)
+    while block := handle.read(BLOCK_BYTES):
+        found = block.find(b"\n")
+        if found >= 0:
+            return position + found + 1
+        position += len(block)
+    return size
 
 
 def merge_ranges(parts: Iterator[RangeCount], on_error: ErrorSink | None = None) -> EventCounts:

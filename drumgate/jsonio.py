@@ -11,6 +11,7 @@ import gzip
 import io
 import json
 import math
+import re
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -23,6 +24,12 @@ from drumgate.fsutil import atomic_writer, open_for_reading, read_bytes
 
 LFS_POINTER_PREFIX = b"version https://git-lfs.github.com/spec/"
 LFS_HINT = "this is a Git LFS pointer, not the file: run git lfs pull"
+
+# One JSONL row is a few hundred bytes; a line longer than this is refused (a finding) without
+# being held whole or parsed, so one enormous line costs neither memory nor quadratic time.
+MAX_LINE_BYTES = 4 << 20
+LINE_TOO_LONG = f"line longer than {MAX_LINE_BYTES >> 20} MiB (the cap for one JSONL row)"
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 JsonRow = dict[str, Any]
 ErrorSink = Callable[[DrumgateError], None]
@@ -69,6 +76,28 @@ def _open_read(path: Path) -> io.BufferedIOBase:
     return raw  # type: ignore[return-value]
 
 
+def iter_capped_lines(handle: io.BufferedIOBase, limit: int = MAX_LINE_BYTES) -> Iterator[tuple[int, bytes | None]]:
+    """(line number, raw line) for each line; None instead of a line longer than `limit` bytes.
+
+    A too-long line is read past in `limit`-sized pieces and dropped, so memory stays bounded and
+    time linear in the bytes however long the line is (gzip streams too: nothing is inflated whole).
+    """
+    readline = handle.readline
+    line_no = 0
+    while raw := readline(limit + 1):
+        line_no += 1
+        if len(raw) <= limit or raw.endswith(b"\n"):
+            yield line_no, raw
+            continue
+        while (rest := readline(limit + 1)) and not rest.endswith(b"\n"):
+            pass
+        yield line_no, None
+
+
+def long_line_error(path: Path, line_no: int) -> DrumgateError:
+    return DrumgateError(LINE_TOO_LONG, path=path, line=line_no, hint="split the row or regenerate the manifest")
+
+
 def parse_line(raw: bytes, path: Path, line_no: int) -> JsonRow:
     """Parse one JSONL line into an object or raise a DrumgateError naming path:line."""
     try:
@@ -98,12 +127,14 @@ def iter_jsonl(path: str | Path, on_error: ErrorSink | None = None) -> Iterator[
     source = Path(path)
     try:
         with _open_read(source) as handle:
-            for line_no, raw in enumerate(handle, start=1):
-                if line_no == 1 and raw.startswith(LFS_POINTER_PREFIX):
+            for line_no, raw in iter_capped_lines(handle):
+                if line_no == 1 and raw is not None and raw.startswith(LFS_POINTER_PREFIX):
                     raise DrumgateError("Git LFS pointer, not a manifest", path=source, hint=LFS_HINT)
-                if not raw.strip():
+                if raw is not None and not raw.strip():
                     continue
                 try:
+                    if raw is None:
+                        raise long_line_error(source, line_no)
                     yield line_no, parse_line(raw, source, line_no)
                 except DrumgateError as err:
                     if on_error is None:
@@ -111,6 +142,19 @@ def iter_jsonl(path: str | Path, on_error: ErrorSink | None = None) -> Iterator[
                     on_error(err)
     except (gzip.BadGzipFile, EOFError, OSError, zlib.error) as exc:
         raise DrumgateError(f"damaged gzip stream ({exc})", path=source, hint="regenerate the file") from exc
+
+
+def is_blank_file(path: str | Path) -> bool:
+    """True when the file (inflated, for `.gz`) holds nothing but white space; streams, and stops at
+    the first other byte. An unreadable file or a damaged gzip stream is not blank."""
+    try:
+        with _open_read(Path(path)) as handle:
+            while block := handle.read(1 << 16):
+                if block.strip():
+                    return False
+    except (DrumgateError, EOFError, OSError, zlib.error):
+        return False
+    return True
 
 
 def read_jsonl(path: str | Path) -> list[JsonRow]:
@@ -157,11 +201,34 @@ def read_json(path: str | Path) -> Any:
     except UnicodeDecodeError as exc:
         raise DrumgateError("not valid UTF-8", path=source) from exc
     try:
-        return loads_reference(text)
+        document = loads_reference(text)
     except json.JSONDecodeError as exc:
         raise DrumgateError(f"invalid JSON: {exc.msg}", path=source, line=exc.lineno) from exc
     except ValueError as exc:
         raise DrumgateError(f"invalid JSON: {exc}", path=source) from exc
+    except RecursionError as exc:
+        raise DrumgateError("invalid JSON: nested too deeply", path=source) from exc
+    if _SURROGATE_ESCAPE.search(data) and has_lone_surrogate(document):
+        raise DrumgateError("invalid JSON: a \\u escape is half of a surrogate pair (not text)", path=source)
+    return document
+
+
+def has_lone_surrogate(value: Any) -> bool:
+    """True when a string in `value` (keys too) holds a surrogate that is not part of a pair."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return True
+        elif isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return False
 
 
 def write_json(path: str | Path, obj: Any) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from typing import Any
 import orjson
 
 from drumgate.errors import DrumgateError
-from drumgate.jsonio import LFS_POINTER_PREFIX, is_gzip_path, parse_line
+from drumgate.jsonio import LFS_POINTER_PREFIX, is_gzip_path, iter_capped_lines, long_line_error, parse_line
 
 LFS_FIX = "fix: run git lfs pull"
 FindingSink = Callable[[DrumgateError], None]
@@ -59,7 +60,11 @@ def scan_jsonl(path: str | Path, sink: FindingSink) -> Iterator[tuple[int, dict[
     rows = 0
     try:
         with _open(source) as handle:
-            for line_no, raw in enumerate(handle, start=1):
+            for line_no, raw in iter_capped_lines(handle):
+                if raw is None:
+                    rows += 1
+                    sink(long_line_error(source, line_no))
+                    continue
                 if line_no == 1 and raw.startswith(LFS_POINTER_PREFIX):
                     sink(DrumgateError("Git LFS pointer, not the manifest", path=source, hint=LFS_FIX))
                     return
@@ -90,7 +95,7 @@ def scan_jsonl(path: str | Path, sink: FindingSink) -> Iterator[tuple[int, dict[
     except FileNotFoundError:
         sink(DrumgateError("file not found", path=source))
         return
-    except (gzip.BadGzipFile, EOFError, OSError) as exc:
+    except (gzip.BadGzipFile, EOFError, OSError, zlib.error) as exc:
         sink(DrumgateError(f"damaged gzip stream ({exc})", path=source, hint="fix: regenerate the file"))
         return
     if rows == 0:
