@@ -1,20 +1,28 @@
 """The pull-request comment of `drumgate pr-report`: Markdown a reviewer reads in ten seconds.
 
-Every string that comes from a dataset (session ids, labels, techniques, licence fields, error
-text) goes through `esc`, which turns Markdown and HTML punctuation into numeric character
-references, so a session named ``<script>`` or ``a|b`` or ``${{ secrets.X }}`` renders as
-itself and cannot break a table, open a tag, mention a user or inject an expression. The comment is
-rendered at decreasing detail until it fits under GitHub's 65,536-character limit.
+The comment is rendered from one data document, the `summary.json` that `pr-report` writes and
+`pr_summary.schema.json` describes, never from text made elsewhere: the trusted `workflow_run` job
+renders the same way from the artifact's summary as `pr-report` does locally. Every verdict (the
+gate tallies' icons, "now fails", "new", "gone") is computed here from the numbers; every string
+from the data (dataset, session, class, gate and licence text, error lines) goes through `esc`
+(`drumgate.textsafe.markdown_text`), so none can mention, link, embed an image, open HTML, break a
+table or reorder text with bidi controls. The full deepdiff is JSON re-serialised here and shown
+only inside a code fence longer than any backtick run in it. The comment is rendered at decreasing
+detail until it fits under GitHub's 65,536-character limit.
 """
 
 from __future__ import annotations
 
 import re
+import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
+
+from drumgate.errors import DrumgateError
+from drumgate.textsafe import markdown_text, markup_text
 
 GITHUB_LIMIT = 65_536
 COMMENT_BUDGET = 65_000
@@ -25,7 +33,6 @@ MOVERS_SHOWN = 5
 CHART_BARS = 8
 NAME_CHARS = 80
 DEEPDIFF_CAP = 8_000
-ESCAPED = frozenset("\\`*_{}[]#+!|<>~$@&:\"'=%;")
 SAFE_CHART_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 MINUS = "−"
 
@@ -40,13 +47,10 @@ LEVELS: tuple[tuple[str, ...], ...] = (
 
 @dataclass(frozen=True)
 class Context:
-    base: str
-    head: str
-    merge_base: str
+    """What the comment needs beyond the summary: where the artifact lives (never from the artifact)."""
+
     artifact_name: str
     run_url: str | None
-    regenerate: str
-    configs_changed: bool
 
 
 @dataclass(frozen=True)
@@ -64,28 +68,22 @@ def run_url(repo_url: str | None, run_id: str | None) -> str | None:
     return f"{repo_url.rstrip('/')}/actions/runs/{run_id}"
 
 
+def regenerate_command(base: str, head: str) -> str:
+    return shlex.join(["drumgate", "pr-report", "--base", base[:7], "--head", head[:7], "--out", "pr-report/"])
+
+
 # Escaping -------------------------------------------------------------------------------------
+# markdown_text already makes links impossible (no `[`); these go too, so no link or image syntax
+# (`](`, `![`) survives in the comment even in part. Its output holds none of them itself.
+_LINK_PUNCTUATION = str.maketrans({"(": "&#40;", ")": "&#41;", "!": "&#33;"})
+
+
 def esc(value: Any, limit: int = NAME_CHARS) -> str:
-    """Plain text safe anywhere in Markdown, in a table cell and inside HTML."""
+    """Plain text safe anywhere in GitHub Markdown, in a table cell and inside HTML (cut to `limit`)."""
     text = str(value)
     if len(text) > limit:
         text = text[: limit - 1] + "…"
-    out = []
-    for index, char in enumerate(text):
-        if char == "_" and _intraword(text, index):
-            out.append(char)
-        elif char in ESCAPED:
-            out.append(f"&#{ord(char)};")
-        elif ord(char) < 32 or char in "\x7f\u2028\u2029":
-            out.append("�")
-        else:
-            out.append(char)
-    return "".join(out)
-
-
-def _intraword(text: str, index: int) -> bool:
-    """An underscore between two letters or digits never opens emphasis, so it can stay as is."""
-    return 0 < index < len(text) - 1 and text[index - 1].isalnum() and text[index + 1].isalnum()
+    return markdown_text(text).translate(_LINK_PUNCTUATION)
 
 
 def code(value: Any, limit: int = NAME_CHARS) -> str:
@@ -167,57 +165,62 @@ def gate_comparison(name: str, value: Any, threshold: Any, passed: bool) -> str:
     return f"observed {observed(value)}, threshold {observed(threshold)}"
 
 
-def tally(status: str | None, gates: Mapping[str, Any], absent: bool) -> str:
+def gates_pass(gates: Mapping[str, Any]) -> bool:
+    """The verdict, from the tally's numbers alone: every gate passed."""
+    return int(gates["passed"]) == int(gates["total"])
+
+
+def tally(gates: Mapping[str, Any], absent: bool) -> str:
     if absent:
         return "— (absent)"
-    icon = "✅" if status == "pass" else "❌"
-    return f"{icon} {gates.get('passed', 0)}/{gates.get('total', 0)}"
+    icon = "✅" if gates_pass(gates) else "❌"
+    return f"{icon} {count(gates['passed'])}/{count(gates['total'])}"
 
 
-def gate_callouts(dataset: str, summary: Mapping[str, Any], base_absent: bool = False) -> list[str]:
-    gates = summary["gates"]
+def gate_callouts(entry: Mapping[str, Any]) -> list[str]:
+    gates, name = entry["gates"], esc(entry["dataset"])
+    base_absent = entry["absent"]["base"]
     lines = []
     for gate in gates["failing"]:
         comparison = gate_comparison(gate["name"], gate["observed"], gate["threshold"], passed=False)
-        was = f" (was {observed(gate['was'])})" if gate.get("was") is not None and not base_absent else ""
+        was = f" (was {observed(gate['was'])})" if gate["was"] is not None and not base_absent else ""
         if base_absent:
-            lines.append(f"❌ {esc(dataset)}: {code(gate['name'])} fails: {comparison}.")
-        elif gate.get("was_status") == "pass":
-            lines.append(f"**❌ {esc(dataset)}: {code(gate['name'])} now fails: {comparison}**{was}.")
-        elif gate.get("was_status") == "fail":
-            lines.append(f"❌ {esc(dataset)}: {code(gate['name'])} still fails: {comparison}{was}.")
+            lines.append(f"❌ {name}: {code(gate['name'])} fails: {comparison}.")
+        elif gate["was_status"] == "pass":
+            lines.append(f"**❌ {name}: {code(gate['name'])} now fails: {comparison}**{was}.")
+        elif gate["was_status"] == "fail":
+            lines.append(f"❌ {name}: {code(gate['name'])} still fails: {comparison}{was}.")
         else:
-            lines.append(f"**❌ {esc(dataset)}: {code(gate['name'])} fails: {comparison}**.")
+            lines.append(f"**❌ {name}: {code(gate['name'])} fails: {comparison}**.")
     for gate in gates["flipped"]:
         if gate["head_status"] == "pass" and not base_absent:
             comparison = gate_comparison(gate["name"], gate["head_observed"], gate["threshold"], passed=True)
             lines.append(
-                f"✅ {esc(dataset)}: {code(gate['name'])} now passes: {comparison} "
-                f"(was {observed(gate['base_observed'])})."
+                f"✅ {name}: {code(gate['name'])} now passes: {comparison} (was {observed(gate['base_observed'])})."
             )
     return lines
 
 
 # One dataset ------------------------------------------------------------------------------------
+def _totals(entry: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    return entry["totals"].get(key) or {"base": 0, "head": 0, "delta": 0}
+
+
 def overview_row(entry: Mapping[str, Any]) -> str:
     name = esc(entry["dataset"])
     if "error" in entry:
         return f"| {name} | ❗ error | — | — | — |"
-    summary = entry["diff"]["summary"]
-    base, head = entry["base"], entry["head"]
-    totals = summary["totals"]
-    events, sessions = totals.get("events", {}), totals.get("sessions", {})
-    hours_row = totals.get("hours", {})
+    gates, absent = entry["gates"], entry["absent"]
+    events, sessions, hours_row = (_totals(entry, key) for key in ("events", "sessions", "hours"))
     event_change = ", ".join(
-        part for part in (signed(events.get("delta")), percent_change(events.get("base"), events.get("head"))) if part
+        part for part in (signed(events["delta"]), percent_change(events["base"], events["head"])) if part
     )
     return (
         f"| {name} "
-        f"| {tally(summary['status']['base'], summary['gates']['base'], base.absent)} → "
-        f"{tally(summary['status']['head'], summary['gates']['head'], head.absent)} "
-        f"| {count(events.get('base'))} → {count(events.get('head'))} ({event_change}) "
-        f"| {count(sessions.get('base'))} → {count(sessions.get('head'))} ({signed(sessions.get('delta'))}) "
-        f"| {hours(hours_row.get('base'))} → {hours(hours_row.get('head'))} |"
+        f"| {tally(gates['base'], absent['base'])} → {tally(gates['head'], absent['head'])} "
+        f"| {count(events['base'])} → {count(events['head'])} ({event_change}) "
+        f"| {count(sessions['base'])} → {count(sessions['head'])} ({signed(sessions['delta'])}) "
+        f"| {hours(hours_row['base'])} → {hours(hours_row['head'])} |"
     )
 
 
@@ -225,27 +228,23 @@ def dataset_callouts(entry: Mapping[str, Any]) -> list[str]:
     name = esc(entry["dataset"])
     if "error" in entry:
         return [f"❗ {name}: health could not be computed: {esc(entry['error'], 400)}"]
-    base, head = entry["base"], entry["head"]
+    absent = entry["absent"]
     lines = []
-    if head.absent and not base.absent:
+    if absent["head"] and not absent["base"]:
         lines.append(f"⚠️ {name}: the events manifest is removed at head.")
-    elif base.absent and not head.absent:
+    elif absent["base"] and not absent["head"]:
         lines.append(f"🆕 {name}: new events manifest at head.")
-    lines.extend(gate_callouts(entry["dataset"], entry["diff"]["summary"], base.absent))
-    if head.row_errors.count:
-        lines.append(
-            f"⚠️ {name}: {count(head.row_errors.count)} malformed row{'s' if head.row_errors.count != 1 else ''} "
-            "at head left out of the counts (listed below)."
-        )
-    summary = entry["diff"]["summary"]
-    leaks = summary["leakage"]["added"]
-    if leaks:
-        lines.append(f"⚠️ {name}: new split leakage: {names_list(leaks)}.")
-    if base.licence is not None and head.licence is not None and base.licence != head.licence:
-        lines.append(f"⚠️ {name}: licence {licence_changes(base.licence, head.licence)}.")
-    unknown = summary["unknowns"]["labels"]["added"]
-    if unknown:
-        lines.append(f"⚠️ {name}: labels the taxonomy does not know: {names_list(unknown)}.")
+    lines.extend(gate_callouts(entry))
+    malformed = int(entry["malformed_rows"]["head"])
+    if malformed:
+        lines.append(f"⚠️ {name}: {_plural(malformed, 'malformed row')} at head left out of the counts (listed below).")
+    if entry["leakage_added"]["count"]:
+        lines.append(f"⚠️ {name}: new split leakage: {names_list(entry['leakage_added'])}.")
+    licence = entry["licence"]
+    if licence["base"] is not None and licence["head"] is not None and licence["base"] != licence["head"]:
+        lines.append(f"⚠️ {name}: licence {licence_changes(licence['base'], licence['head'])}.")
+    if entry["unknown_labels_added"]["count"]:
+        lines.append(f"⚠️ {name}: labels the taxonomy does not know: {names_list(entry['unknown_labels_added'])}.")
     return lines
 
 
@@ -285,27 +284,28 @@ def _technique_story(techniques: Mapping[str, Any]) -> str | None:
 
 def digest_line(entry: Mapping[str, Any]) -> str | None:
     """One sentence a reviewer reads first: sessions in and out, where class share went, techniques."""
-    if "error" in entry or entry["base"].absent or entry["head"].absent:
+    if "error" in entry or entry["absent"]["base"] or entry["absent"]["head"]:
         return None
-    summary = entry["diff"]["summary"]
-    added, removed = summary["sessions"]["added"], summary["sessions"]["removed"]
+    added, removed = entry["sessions"]["added"]["count"], entry["sessions"]["removed"]["count"]
     parts = []
     if added or removed:
-        moves = [f"{_plural(len(added), 'session')} added"] if added else []
-        moves += [f"{_plural(len(removed), 'session')} removed"] if removed else []
+        moves = [f"{_plural(added, 'session')} added"] if added else []
+        moves += [f"{_plural(removed, 'session')} removed"] if removed else []
         parts.append(" and ".join(moves))
-    parts.append(_share_story(summary["classes"]))
-    technique = _technique_story(summary["techniques"])
+    parts.append(_share_story(entry["classes"]))
+    technique = _technique_story(entry["techniques"])
     if technique:
         parts.append(technique)
     return f"- **{esc(entry['dataset'])}**: " + "; ".join(parts) + "."
 
 
-def names_list(names: Sequence[Any], shown: int = NAMES_SHOWN) -> str:
-    if not names:
+def names_list(sample: Mapping[str, Any], shown: int = NAMES_SHOWN) -> str:
+    """The first `shown` names of a sample (`names`, and `count` of them all) and how many more."""
+    names, total = sample["names"][:shown], int(sample["count"])
+    if not total:
         return "none"
-    head = ", ".join(code(name) for name in names[:shown])
-    rest = len(names) - shown
+    head = ", ".join(code(name) for name in names)
+    rest = total - len(names)
     return f"{head}, … and {count(rest)} more" if rest > 0 else head
 
 
@@ -317,10 +317,16 @@ def _delta_cell(row: Mapping[str, Any]) -> str:
     return signed(row["delta"])
 
 
+def _row_changed(row: Mapping[str, Any]) -> bool:
+    return row["delta"] != 0 or round(row["share_delta_pp"], 2) != 0
+
+
 def distribution_table(title: str, distribution: Mapping[str, Any]) -> list[str]:
-    changed = [row for row in distribution["rows"] if row["delta"] != 0 or round(row["share_delta_pp"], 2) != 0]
+    rows = distribution["rows"]
+    changed = [row for row in rows if _row_changed(row)]
+    unchanged = max(int(distribution["rows_total"]) - len(changed), 0)
     if not changed:
-        return [f"{title.capitalize()}: no change ({count(len(distribution['rows']))} unchanged)."]
+        return [f"{title.capitalize()}: no change ({count(unchanged)} unchanged)."]
     lines = [f"| {title} | base | head | Δ | share Δ |", "|---|---:|---:|---:|---:|"]
     for row in changed[:TABLE_ROWS]:
         lines.append(
@@ -328,7 +334,6 @@ def distribution_table(title: str, distribution: Mapping[str, Any]) -> list[str]
             f"| {_delta_cell(row)} | {points(row['share_delta_pp'])} |"
         )
     hidden = len(changed) - TABLE_ROWS
-    unchanged = len(distribution["rows"]) - len(changed)
     notes = []
     if hidden > 0:
         notes.append(f"{count(hidden)} more changed")
@@ -340,20 +345,21 @@ def distribution_table(title: str, distribution: Mapping[str, Any]) -> list[str]
     return lines
 
 
-def sessions_line(summary: Mapping[str, Any]) -> str:
-    sessions = summary["sessions"]
+def sessions_line(sessions: Mapping[str, Any]) -> str:
     added, removed = sessions["added"], sessions["removed"]
     text = (
-        f"Sessions added ({count(len(added))}): {names_list(added)} · "
-        f"removed ({count(len(removed))}): {names_list(removed)}"
+        f"Sessions added ({count(added['count'])}): {names_list(added)} · "
+        f"removed ({count(removed['count'])}): {names_list(removed)}"
     )
-    moved = sessions.get("split_changed") or []
-    if moved:
+    moved = sessions["split_changed"]
+    if moved["count"]:
         shown = ", ".join(
-            f"{code(item['session'])} {esc(item['base'])} → {esc(item['head'])}" for item in moved[:NAMES_SHOWN]
+            f"{code(item['session'])} {esc(item['base'])} → {esc(item['head'])}"
+            for item in moved["items"][:NAMES_SHOWN]
         )
-        more = f", … and {count(len(moved) - NAMES_SHOWN)} more" if len(moved) > NAMES_SHOWN else ""
-        text += f" · split changed ({count(len(moved))}): {shown}{more}"
+        rest = int(moved["count"]) - len(moved["items"][:NAMES_SHOWN])
+        more = f", … and {count(rest)} more" if rest > 0 else ""
+        text += f" · split changed ({count(moved['count'])}): {shown}{more}"
     return text
 
 
@@ -366,15 +372,14 @@ def weight_move(base: Any, head: Any) -> str:
 
 
 def weights_line(entry: Mapping[str, Any]) -> str | None:
-    weights_diff = entry.get("weights_diff")
-    if not weights_diff:
+    weights = entry["weights"]
+    if not weights:
         return None
-    summary = weights_diff["summary"]
-    movers = summary["movers"][:MOVERS_SHOWN]
+    movers = weights["movers"][:MOVERS_SHOWN]
     if not movers:
         return "Sampling weights: unchanged."
     shown = " · ".join(f"{code(m['session'])} {weight_move(m['base'], m['head'])}" for m in movers)
-    return f"Largest sampling-weight movers ({count(summary['movers_total'])} moved): {shown}"
+    return f"Largest sampling-weight movers ({count(weights['movers_total'])} moved): {shown}"
 
 
 LICENCE_FIELDS = (
@@ -386,15 +391,16 @@ LICENCE_FIELDS = (
 
 
 def licence_line(entry: Mapping[str, Any]) -> str:
-    base, head = entry["base"], entry["head"]
-    if head.licence_error:
-        return f"Licence note: ❗ unreadable at head: {esc(head.licence_error, 300)}"
-    if head.licence is None:
+    licence = entry["licence"]
+    base, head = licence["base"], licence["head"]
+    if licence["head_error"]:
+        return f"Licence note: ❗ unreadable at head: {esc(licence['head_error'], 300)}"
+    if head is None:
         return "Licence note: ❗ missing at head."
-    if base.licence == head.licence:
-        short = "; ".join(f"{label}: {esc(head.licence.get(key, ''), 60)}" for key, label in LICENCE_FIELDS[:3])
+    if base == head:
+        short = "; ".join(f"{label}: {esc(head.get(key, ''), 60)}" for key, label in LICENCE_FIELDS[:3])
         return f"Licence constraints: unchanged ({short})."
-    return f"**Licence {licence_changes(base.licence or {}, head.licence)}**"
+    return f"**Licence {licence_changes(base or {}, head)}**"
 
 
 def licence_changes(before: Mapping[str, str], after: Mapping[str, str]) -> str:
@@ -407,6 +413,7 @@ def licence_changes(before: Mapping[str, str], after: Mapping[str, str]) -> str:
 
 
 def chart(dataset: str, distribution: Mapping[str, Any]) -> list[str]:
+    """A mermaid bar chart; only names that are plain identifiers go in it (no escaping exists there)."""
     bars = [
         row
         for row in distribution["rows"]
@@ -428,25 +435,26 @@ def chart(dataset: str, distribution: Mapping[str, Any]) -> list[str]:
 
 
 def malformed_lines(entry: Mapping[str, Any]) -> list[str]:
-    errors = entry["head"].row_errors
-    if not errors.count:
+    malformed = entry["malformed_rows"]
+    total = int(malformed["head"])
+    if not total:
         return []
-    lines = [f"Malformed rows at head ({count(errors.count)}):", ""]
-    lines.extend(f"- {esc(text, 300)}" for text in errors.shown[:5])
-    if errors.count > 5:
-        lines.append(f"- … and {count(errors.count - 5)} more (see `summary.json` in the artifact)")
+    shown = malformed["head_shown"][:5]
+    lines = [f"Malformed rows at head ({count(total)}):", ""]
+    lines.extend(f"- {esc(text, 300)}" for text in shown)
+    if total > len(shown):
+        lines.append(f"- … and {count(total - len(shown))} more (see `summary.json` in the artifact)")
     return lines
 
 
 def details_block(entry: Mapping[str, Any]) -> list[str]:
-    summary = entry["diff"]["summary"]
     dataset = str(entry["dataset"])
     body: list[str] = []
-    body.extend(distribution_table("class", summary["classes"]))
+    body.extend(distribution_table("class", entry["classes"]))
     body.append("")
-    body.extend(distribution_table("technique", summary["techniques"]))
+    body.extend(distribution_table("technique", entry["techniques"]))
     body.append("")
-    body.append(sessions_line(summary))
+    body.append(sessions_line(entry["sessions"]))
     movers = weights_line(entry)
     if movers:
         body.append(movers)
@@ -455,7 +463,7 @@ def details_block(entry: Mapping[str, Any]) -> list[str]:
     if malformed:
         body.append("")
         body.extend(malformed)
-    graph = chart(dataset, summary["classes"])
+    graph = chart(dataset, entry["classes"])
     if graph:
         body.append("")
         body.extend(graph)
@@ -467,9 +475,18 @@ def details_block(entry: Mapping[str, Any]) -> list[str]:
     ]
 
 
+def deepdiff_text(deepdiff_json: str) -> str:
+    """The deepdiff re-serialised from its parsed JSON; invisible and control characters shown escaped."""
+    try:
+        parsed = orjson.loads(deepdiff_json)
+    except orjson.JSONDecodeError as exc:
+        raise DrumgateError(f"deepdiff_json is not JSON ({exc})") from None
+    text = orjson.dumps(parsed, option=orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2).decode("utf-8")
+    return markup_text(text)
+
+
 def deepdiff_block(entry: Mapping[str, Any], cap: int | None) -> list[str]:
-    diff = entry["diff"]
-    text = orjson.dumps(diff["deepdiff"], option=orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2).decode("utf-8")
+    text = deepdiff_text(entry["deepdiff_json"])
     note = ""
     if cap is not None and len(text) > cap:
         cut = text[:cap].rsplit("\n", 1)[0]
@@ -479,7 +496,7 @@ def deepdiff_block(entry: Mapping[str, Any], cap: int | None) -> list[str]:
         )
         text = cut + "\n…"
     return [
-        f"<details><summary>Full deepdiff ({esc(entry['dataset'])}, {count(diff['changes'])} changes)</summary>",
+        f"<details><summary>Full deepdiff ({esc(entry['dataset'])}, {count(entry['changes'])} changes)</summary>",
         "",
         fenced(text, "json") + note,
         "</details>",
@@ -492,11 +509,12 @@ def _artifact_link(ctx: Context) -> str:
     return f"[{name}]({ctx.run_url})" if ctx.run_url else name
 
 
-def heading(entries: Sequence[Mapping[str, Any]], ctx: Context) -> list[str]:
-    base_text = f"base `{ctx.base[:7]}`"
-    if ctx.merge_base != ctx.base:
-        base_text = f"merge base `{ctx.merge_base[:7]}` of base `{ctx.base[:7]}`"
-    where = f"(head `{ctx.head[:7]}` vs {base_text})"
+def heading(summary: Mapping[str, Any], entries: Sequence[Mapping[str, Any]]) -> list[str]:
+    base, head, merge_base = summary["base"], summary["head"], summary["merge_base"]
+    base_text = f"base `{base[:7]}`"
+    if merge_base != base:
+        base_text = f"merge base `{merge_base[:7]}` of base `{base[:7]}`"
+    where = f"(head `{head[:7]}` vs {base_text})"
     if not entries:
         return [
             f"### Dataset health: no dataset artifacts or configs changed {where}",
@@ -505,13 +523,18 @@ def heading(entries: Sequence[Mapping[str, Any]], ctx: Context) -> list[str]:
         ]
     plural = "s" if len(entries) != 1 else ""
     lines = [f"### Dataset health: {len(entries)} dataset group{plural} changed {where}"]
-    if ctx.configs_changed:
+    if summary["configs_changed"]:
         lines += ["", "`configs/` changed, so every dataset group was recomputed with each side's own configs."]
     return lines
 
 
-def render_at(entries: Sequence[Mapping[str, Any]], ctx: Context, drop: tuple[str, ...]) -> str:
-    lines = [MARKER, *heading(entries, ctx)]
+def dataset_entries(summary: Mapping[str, Any]) -> list[dict[str, Any]]:
+    return [{"dataset": name, **data} for name, data in summary["datasets"].items()]
+
+
+def render_at(summary: Mapping[str, Any], ctx: Context, drop: tuple[str, ...]) -> str:
+    entries = dataset_entries(summary)
+    lines = [MARKER, *heading(summary, entries)]
     if entries:
         lines += ["", "| dataset | gates | events | sessions | hours |", "|---|---|---|---|---|"]
         lines += [overview_row(entry) for entry in entries]
@@ -542,20 +565,18 @@ def render_at(entries: Sequence[Mapping[str, Any]], ctx: Context, drop: tuple[st
             f"> Left out to stay under GitHub's 65,536-character comment limit: {what}. "
             f"Everything is in the workflow artifact {_artifact_link(ctx)}.",
         ]
-    lines += [
-        "",
-        f"HTML reports: workflow artifact {_artifact_link(ctx)} · regenerate locally: `{ctx.regenerate}`",
-    ]
+    regenerate = regenerate_command(summary["base"], summary["head"])
+    lines += ["", f"HTML reports: workflow artifact {_artifact_link(ctx)} · regenerate locally: `{regenerate}`"]
     return "\n".join(lines) + "\n"
 
 
-def render_comment(entries: Sequence[Mapping[str, Any]], ctx: Context, limit: int = COMMENT_BUDGET) -> Rendered:
-    """The richest rendering that fits in `limit` characters (a clean cut as the last resort)."""
+def render_comment(summary: Mapping[str, Any], ctx: Context, limit: int = COMMENT_BUDGET) -> Rendered:
+    """The richest rendering of a validated summary that fits in `limit` characters (a clean cut as the last resort)."""
     from drumgate.github_comment import cut_body
 
     text = ""
     for level, drop in enumerate(LEVELS):
-        text = render_at(entries, ctx, drop)
+        text = render_at(summary, ctx, drop)
         if len(text) <= limit:
             return Rendered(text, level, list(drop))
     cut, _ = cut_body(text, limit)

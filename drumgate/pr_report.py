@@ -6,9 +6,16 @@ every group), reads each group's events and sessions manifests at both sides str
 objects (no checkout; `.jsonl.gz` too; a manifest absent on one side counts as empty), computes
 health at both sides with that side's own configs, diffs them, and writes:
 
-- `DIR/comment.md`: the sticky PR comment (hidden marker first), under GitHub's limit;
-- `DIR/summary.json`: the same facts for machines;
+- `DIR/summary.json`: the facts as data (`configs/schemas/pr_summary.schema.json`), the only thing
+  the comment is rendered from;
+- `DIR/comment.md`: the sticky PR comment rendered from that summary (for the step summary and
+  local use; the workflow never posts this file);
 - `DIR/reports/<ds>_{base,head}.json`, `<ds>_head.html`, `<ds>_diff.json` (and weights).
+
+`drumgate pr-report --from-summary FILE --out DIR` is the trusted half (pr-comment.yml): it reads a
+summary.json made by someone else's code, validates it against the schema and a few rules the
+schema cannot say (a capped size, tallies that add up), and renders `DIR/comment.md` itself. A
+summary it cannot trust is refused with one line (exit 2); nothing from it is posted as text.
 """
 
 from __future__ import annotations
@@ -17,25 +24,27 @@ import argparse
 import contextlib
 import gzip
 import io
-import shlex
+import stat
 import subprocess
 import sys
 import tarfile
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
+
+import orjson
 
 from drumgate import cli, pr_render
 from drumgate.artifacts import classify
 from drumgate.config import load_datasets
 from drumgate.errors import EXIT_OK, DrumgateError
 from drumgate.fsutil import atomic_write_text
-from drumgate.jsonio import LFS_HINT, LFS_POINTER_PREFIX, dumps_document, parse_line, write_json
-from drumgate.workspace import COMBINED, DATASETS, Workspace
+from drumgate.jsonio import LFS_HINT, LFS_POINTER_PREFIX, dumps_document, parse_line, read_json, write_json
+from drumgate.workspace import COMBINED, DATASETS, DEFAULTS, Workspace
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 DEFAULT_ARTIFACT = "drumgate-health"
 MAX_ROW_ERRORS = 20
 WEIGHTS_SCHEME = "effective"
@@ -403,39 +412,84 @@ def _head_html(entry: dict[str, Any]) -> str | None:
     return render_health_html(entry["head"].health, date=None)
 
 
-def regenerate_command(report: dict[str, Any]) -> str:
-    return shlex.join(
-        [
-            "drumgate",
-            "pr-report",
-            "--base",
-            _short(report["base"]),
-            "--head",
-            _short(report["head"]),
-            "--out",
-            "pr-report/",
-        ]
-    )
+NAMES_KEPT = 50
+ROWS_KEPT = 1000
+MALFORMED_KEPT = 20
+SPLIT_MOVES_KEPT = 50
+SUMMARY_SCHEMA = DEFAULTS / "configs" / "schemas" / "pr_summary.schema.json"
+SUMMARY_MAX_BYTES = 4_000_000
+DEEPDIFF_KEPT = 500_000
 
 
-def summary_document(report: dict[str, Any], comment: pr_render.Rendered) -> dict[str, Any]:
-    datasets: dict[str, Any] = {}
-    for entry in report["entries"]:
-        name = entry["dataset"]
-        if "error" in entry:
-            datasets[name] = {"error": entry["error"]}
-            continue
-        base, head = entry["base"], entry["head"]
-        datasets[name] = {
-            "base": {"status": base.health["status"], "absent": base.absent, "totals": base.health["totals"]},
-            "head": {"status": head.health["status"], "absent": head.absent, "totals": head.health["totals"]},
-            "malformed_rows": {"base": base.row_errors.count, "head": head.row_errors.count},
-            "licence": {"base": base.licence, "head": head.licence, "changed": base.licence != head.licence},
-            "diff": entry["diff"]["summary"],
-            "changes": entry["diff"]["changes"],
-            "weights": entry["weights_diff"]["summary"] if entry["weights_diff"] else None,
-        }
-    failing = sorted(name for name, item in datasets.items() if "error" in item or item["head"]["status"] == "fail")
+def _sample(names: Sequence[str]) -> dict[str, Any]:
+    return {"count": len(names), "names": list(names[:NAMES_KEPT])}
+
+
+def _distribution(distribution: Mapping[str, Any]) -> dict[str, Any]:
+    keys = ("name", "base", "head", "delta", "share_delta_pp")
+    rows = [{key: row[key] for key in keys} for row in distribution["rows"][:ROWS_KEPT]]
+    return {"rows": rows, "rows_total": len(distribution["rows"])}
+
+
+def _gates(gates: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "base": gates["base"],
+        "head": gates["head"],
+        "failing": [dict(gate) for gate in gates["failing"]],
+        "flipped": [dict(gate) for gate in gates["flipped"]],
+    }
+
+
+def _weights(weights_diff: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    if not weights_diff:
+        return None
+    summary = weights_diff["summary"]
+    movers = [{key: mover[key] for key in ("session", "base", "head")} for mover in summary["movers"]]
+    return {"movers": movers[: pr_render.MOVERS_SHOWN], "movers_total": summary["movers_total"]}
+
+
+def _deepdiff_json(dataset: str, deepdiff: Any) -> str:
+    text = orjson.dumps(deepdiff, option=orjson.OPT_SORT_KEYS).decode("utf-8")
+    if len(text) <= DEEPDIFF_KEPT:
+        return text
+    note = {"deepdiff_too_large": {"characters": len(text), "whole_diff": f"reports/{dataset}_diff.json"}}
+    return orjson.dumps(note).decode("utf-8")
+
+
+def dataset_data(entry: Mapping[str, Any]) -> dict[str, Any]:
+    """One dataset's entry of summary.json: everything the comment shows, as numbers and plain strings."""
+    if "error" in entry:
+        return {"error": entry["error"]}
+    base, head, diff = entry["base"], entry["head"], entry["diff"]
+    summary = diff["summary"]
+    moved = summary["sessions"]["split_changed"]
+    return {
+        "absent": {"base": base.absent, "head": head.absent},
+        "totals": summary["totals"],
+        "gates": _gates(summary["gates"]),
+        "classes": _distribution(summary["classes"]),
+        "techniques": _distribution(summary["techniques"]),
+        "sessions": {
+            "added": _sample(summary["sessions"]["added"]),
+            "removed": _sample(summary["sessions"]["removed"]),
+            "split_changed": {"count": len(moved), "items": moved[:SPLIT_MOVES_KEPT]},
+        },
+        "leakage_added": _sample(summary["leakage"]["added"]),
+        "unknown_labels_added": _sample(summary["unknowns"]["labels"]["added"]),
+        "malformed_rows": {
+            "base": base.row_errors.count,
+            "head": head.row_errors.count,
+            "head_shown": head.row_errors.shown[:MALFORMED_KEPT],
+        },
+        "licence": {"base": base.licence, "head": head.licence, "head_error": head.licence_error},
+        "weights": _weights(entry["weights_diff"]),
+        "changes": diff["changes"],
+        "deepdiff_json": _deepdiff_json(entry["dataset"], diff["deepdiff"]),
+    }
+
+
+def summary_document(report: dict[str, Any]) -> dict[str, Any]:
+    datasets = {entry["dataset"]: dataset_data(entry) for entry in report["entries"]}
     return {
         "schema_version": SCHEMA_VERSION,
         "kind": "pr_report",
@@ -446,13 +500,59 @@ def summary_document(report: dict[str, Any], comment: pr_render.Rendered) -> dic
         "configs_changed": report["configs_changed"],
         "changed_paths": len(report["changed_paths"]),
         "datasets": datasets,
-        "failing_at_head": failing,
-        "comment": {"characters": len(comment.text), "level": comment.level, "dropped": comment.dropped},
-        "regenerate": regenerate_command(report),
     }
 
 
-def write_outputs(report: dict[str, Any], options: Options, comment: pr_render.Rendered) -> dict[str, Any]:
+# Reading a summary made by untrusted code -------------------------------------------------------
+def _consistency_problem(summary: Mapping[str, Any]) -> str | None:
+    """What the schema cannot say: the verdict's numbers agree with each other."""
+    if summary["changed"] != bool(summary["datasets"]):
+        return "changed disagrees with the datasets listed"
+    for name, data in summary["datasets"].items():
+        if "error" in data:
+            continue
+        for side in ("base", "head"):
+            tally = data["gates"][side]
+            if tally["passed"] > tally["total"]:
+                return f"datasets.{name}.gates.{side}: more gates passed than exist"
+        head = data["gates"]["head"]
+        failing, tally_failing = len(data["gates"]["failing"]), head["total"] - head["passed"]
+        if failing != tally_failing:
+            return f"datasets.{name}.gates: {failing} failing gates listed but the head tally has {tally_failing}"
+        if len(data["malformed_rows"]["head_shown"]) > data["malformed_rows"]["head"]:
+            return f"datasets.{name}.malformed_rows: more rows shown than counted"
+    return None
+
+
+def read_summary(path: Path) -> dict[str, Any]:
+    """A summary.json from an artifact, refused with one line unless it is exactly what the schema allows."""
+    from drumgate.schemas import RowValidator
+
+    try:
+        facts = path.lstat()
+    except OSError as exc:
+        raise DrumgateError(f"cannot read the summary: {exc.strerror}", path=path) from None
+    if not stat.S_ISREG(facts.st_mode):
+        raise DrumgateError("the summary is not a regular file (a link or a folder is refused)", path=path)
+    size = facts.st_size
+    if size > SUMMARY_MAX_BYTES:
+        raise DrumgateError(f"summary is {size:,} bytes, over the {SUMMARY_MAX_BYTES:,}-byte cap", path=path)
+    summary = read_json(path)
+    validator = RowValidator("pr_summary", read_json(SUMMARY_SCHEMA), compile_fast=False)
+    issues = validator.reference_issues(summary)
+    if issues:
+        more = f" (and {len(issues) - 1} more)" if len(issues) > 1 else ""
+        raise DrumgateError(f"not a pr-report summary: {issues[0]}{more}", path=path, hint=SUMMARY_FIX)
+    problem = _consistency_problem(summary)
+    if problem:
+        raise DrumgateError(f"inconsistent pr-report summary: {problem}", path=path, hint=SUMMARY_FIX)
+    return summary
+
+
+SUMMARY_FIX = "fix: regenerate it with drumgate pr-report --base REV --head REV --out DIR"
+
+
+def write_outputs(report: dict[str, Any], options: Options, summary: Mapping[str, Any], comment: str) -> None:
     out = options.out
     reports = out / "reports"
     for entry in report["entries"]:
@@ -467,15 +567,20 @@ def write_outputs(report: dict[str, Any], options: Options, comment: pr_render.R
         page = report["html"].get(name)
         if page:
             atomic_write_text(reports / f"{name}_head.html", page)
-    atomic_write_text(out / "comment.md", comment.text)
-    summary = summary_document(report, comment)
     write_json(out / "summary.json", summary)
-    return summary
+    atomic_write_text(out / "comment.md", comment)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--base", required=True, help="base revision (the pull request's base commit)")
-    parser.add_argument("--head", required=True, help="head revision (the pull request's head commit)")
+    parser.add_argument("--base", default=None, help="base revision (the pull request's base commit)")
+    parser.add_argument("--head", default=None, help="head revision (the pull request's head commit)")
+    parser.add_argument(
+        "--from-summary",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="render comment.md from a summary.json (validated, untrusted) instead of computing one",
+    )
     parser.add_argument("--out", required=True, type=Path, help="folder for comment.md, summary.json and reports/")
     parser.add_argument("--repo-url", default=None, help="repository web URL, for links to the workflow run")
     parser.add_argument("--run-id", default=None, help="workflow run id holding the artifact (for its link)")
@@ -486,33 +591,44 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print summary.json to stdout")
 
 
+def _say_written(out: Path, summary: Mapping[str, Any], comment: pr_render.Rendered, what: str) -> None:
+    count = len(summary["datasets"])
+    left_out = f", left out: {', '.join(comment.dropped)}" if comment.dropped else ""
+    print(
+        f"pr-report: {count} dataset group{'s' if count != 1 else ''} changed; "
+        f"wrote {out / 'comment.md'} ({len(comment.text):,} characters{left_out}){what}"
+    )
+
+
 def run(args: argparse.Namespace) -> int:
-    ws = cli.workspace_from(args)
     if args.run_id is not None and not str(args.run_id).isdigit():
         raise DrumgateError(f"--run-id {args.run_id!r} is not a number")
     if not 2_000 <= args.max_chars <= pr_render.GITHUB_LIMIT - 1:
         raise DrumgateError(f"--max-chars must be between 2000 and {pr_render.GITHUB_LIMIT - 1}")
+    context = pr_render.Context(args.artifact_name, pr_render.run_url(args.repo_url, args.run_id))
+    if args.from_summary is not None:
+        if args.base is not None or args.head is not None:
+            raise DrumgateError(
+                "--from-summary renders a summary; --base and --head compute one (give one or the other)"
+            )
+        summary = read_summary(args.from_summary)
+        comment = pr_render.render_comment(summary, context, args.max_chars)
+        atomic_write_text(args.out / "comment.md", comment.text)
+        _say_written(args.out, summary, comment, f" from {args.from_summary}")
+        return EXIT_OK
+    if args.base is None or args.head is None:
+        raise DrumgateError("give --base REV and --head REV (or --from-summary FILE)")
+    ws = cli.workspace_from(args)
     options = Options(args.base, args.head, args.out, args.repo_url, args.run_id, args.artifact_name, args.max_chars)
     report = build_report(ws, options)
-    context = pr_render.Context(
-        base=report["base"],
-        head=report["head"],
-        merge_base=report["merge_base"],
-        artifact_name=options.artifact_name,
-        run_url=pr_render.run_url(options.repo_url, options.run_id),
-        regenerate=regenerate_command(report),
-        configs_changed=report["configs_changed"],
-    )
-    comment = pr_render.render_comment(report["entries"], context, options.limit)
-    summary = write_outputs(report, options, comment)
+    # The comment is rendered from the summary as it reads back from JSON, exactly as the trusted job sees it.
+    summary = orjson.loads(dumps_document(summary_document(report)))
+    comment = pr_render.render_comment(summary, context, options.limit)
+    write_outputs(report, options, summary, comment.text)
     if args.json:
         sys.stdout.write(dumps_document(summary).decode("utf-8"))
     else:
-        count = len(summary["datasets"])
-        print(
-            f"pr-report: {count} dataset group{'s' if count != 1 else ''} changed; "
-            f"wrote {options.out / 'comment.md'} ({len(comment.text):,} characters) and summary.json"
-        )
+        _say_written(options.out, summary, comment, " and summary.json")
     return EXIT_OK
 
 
