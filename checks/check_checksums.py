@@ -5,7 +5,7 @@
 - every source file a staged provenance row names is in its dataset's checksum manifest with the
   same sha256 (a provenance path is `<tier>/<path>` or root-relative under the row's `tier`);
 - the files the staged change names (checksum lines and provenance rows not in HEAD) are hashed
-  through the stat cache when their tier is mounted; offline tiers are skipped with a note.
+  in full (every byte read, no stat cache) when their tier is mounted; offline tiers are skipped with a note.
 With `--all` (the manual `drumgate-checksums-full` hook, for CI) every entry is verified.
 """
 
@@ -199,10 +199,10 @@ def resolve_on_mounted_root(datasets: Any, dataset: str, entry_path: str) -> Pat
 
 
 def verify_files(ws: Workspace, verification: Verification, reporter: Reporter) -> None:
-    """Hash the named files on mounted tiers through the stat cache; note offline tiers."""
+    """Hash the named files on mounted tiers (every byte read: no stat cache); note offline tiers."""
     if not verification.wanted:
         return
-    from drumgate.checksums import StatCache, hash_files
+    from drumgate.checksums import hash_files
     from drumgate.config import load_datasets
 
     datasets = load_datasets(ws)
@@ -225,8 +225,7 @@ def verify_files(ws: Workspace, verification: Verification, reporter: Reporter) 
         key = f"{dataset}:{entry_path}"
         present[key] = resolved
         expected[key] = (dataset, digest, where, line)
-    with StatCache() as cache:
-        outcome = hash_files(present, cache, None, None)
+    outcome = hash_files(present, None, None, None)
     for problem in outcome.problems:
         reporter.finding(None, problem)
     for key, digest in sorted(outcome.digests.items()):
@@ -276,11 +275,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def verify_tree(ws: Workspace, dataset: str) -> int:
-    """The whole tree against its manifest: `drumgate checksums verify <ds>` with the stat cache."""
-    from drumgate.checksums import StatCache, verify
+    """The whole tree against its manifest: `drumgate checksums verify <ds>`, every byte read."""
+    from drumgate.checksums import verify
 
-    with StatCache() as cache:
-        return verify(ws, dataset, jobs=None, cache=cache)
+    return verify(ws, dataset, jobs=None)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

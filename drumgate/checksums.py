@@ -3,8 +3,10 @@
 The manifest `data/archives/checksums/<ds>.sha256` is in `sha256sum` text format, one
 `<64 lowercase hex><two spaces><tier>/<root-relative posix path>` line per file, sorted by path,
 so `sha256sum -c` accepts it from a folder holding one symlink per tier name. Files are hashed
-on a thread pool (hashlib releases the GIL) and a stat cache outside the repository maps
-(device, inode, size, mtime_ns) to a digest, so an unchanged tree re-verifies without reading.
+on a thread pool (hashlib releases the GIL). `verify` always reads every byte: a file corrupted in
+place with its size and mtime put back must fail. Only `generate --stat-cache` may skip reading a
+file, through a cache that maps (device, inode, size, mtime_ns) to a digest; the cache lives inside
+the workspace in a private (0700, owner-only) `.drumgate/` folder, never in a shared home folder.
 """
 
 from __future__ import annotations
@@ -32,7 +34,8 @@ from drumgate.workspace import Workspace
 
 LINE_PATTERN = re.compile(r"^(?P<sha>[0-9a-f]{64})  (?P<path>.+)$")
 TIER_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
-CACHE_ENV = "DRUMGATE_CACHE_DIR"
+CACHE_FOLDER = ".drumgate"
+CACHE_NAME = "statcache.sqlite"
 READ_CHUNK = 1 << 20
 
 
@@ -141,12 +144,20 @@ def render_manifest(digests: dict[str, str]) -> bytes:
 # Stat cache ------------------------------------------------------------------------------------
 
 
-def default_cache_path() -> Path:
-    override = os.environ.get(CACHE_ENV)
-    if override:
-        return Path(override) / "statcache.sqlite"
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "drumgate" / "statcache.sqlite"
+def workspace_cache_path(ws: Workspace) -> Path:
+    return ws.root / CACHE_FOLDER / CACHE_NAME
+
+
+def private_folder(folder: Path) -> None:
+    """Create `folder` owner-only (0700) with a `.gitignore` of `*`; refuse one others may write to or
+    that another user owns (a digest planted there would let a changed file pass)."""
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    info = folder.lstat()
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o077:
+        raise PermissionError(f"{folder} is not a private folder (owner-only, mode 0700)")
+    ignore = folder / ".gitignore"
+    if not ignore.exists():
+        atomic_write_bytes(ignore, b"*\n")
 
 
 StatKey = tuple[int, int, int, int]
@@ -157,18 +168,21 @@ def stat_key(info: os.stat_result) -> StatKey:
 
 
 class StatCache:
-    """(device, inode, size, mtime_ns) -> sha256, in SQLite outside the repository.
+    """(device, inode, size, mtime_ns) -> sha256, in SQLite in a private folder.
 
-    A cache that cannot be opened degrades to an in-memory one: it only ever saves work.
+    A cache that cannot be opened, or whose folder is not private, degrades to an in-memory one
+    (`refused` says why): it only ever saves work.
     """
 
-    def __init__(self, path: str | Path | None = None) -> None:
-        self.path = Path(path) if path is not None else default_cache_path()
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.refused: str | None = None
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            private_folder(self.path.parent)
             self._db = sqlite3.connect(str(self.path), timeout=30)
             self._init_schema()
-        except (OSError, sqlite3.Error):
+        except (OSError, sqlite3.Error, DrumgateError) as exc:
+            self.refused = str(exc)
             self._db = sqlite3.connect(":memory:")
             self._init_schema()
         self._pending: list[tuple[int, int, int, int, str]] = []
@@ -433,8 +447,19 @@ def _progress_printer() -> Callable[[int, int], None] | None:
     return show
 
 
-def _open_cache(args: argparse.Namespace) -> StatCache | None:
-    return None if args.no_cache else StatCache()
+def _open_cache(ws: Workspace, args: argparse.Namespace) -> StatCache | None:
+    """The stat cache only when asked for, and only for `generate`: `verify` reads every byte."""
+    if not args.stat_cache:
+        return None
+    if args.action != "generate":
+        raise DrumgateError(
+            "--stat-cache is for generate only: verify always reads every byte", exit_code=EXIT_USAGE,
+            hint="drop --stat-cache",
+        )
+    cache = StatCache(workspace_cache_path(ws))
+    if cache.refused:
+        print(f"note: stat cache not used ({cache.refused}); every file is read", file=sys.stderr)
+    return cache
 
 
 def _offline_note(root: StorageRoot, count: int) -> str:
@@ -529,7 +554,7 @@ def _record_lineage(
     )
 
 
-def verify(ws: Workspace, dataset: str, *, jobs: int | None, cache: StatCache | None) -> int:
+def verify(ws: Workspace, dataset: str, *, jobs: int | None) -> int:
     config = load_datasets(ws).get(dataset)
     manifest_path = ws.checksums(dataset)
     entries, errors = parse_manifest(manifest_path)
@@ -556,7 +581,7 @@ def verify(ws: Workspace, dataset: str, *, jobs: int | None, cache: StatCache | 
                     hint="restore it, or run drumgate checksums generate --update",
                 )
             )
-    outcome = hash_files(present, cache, jobs, _progress_printer())
+    outcome = hash_files(present, None, jobs, _progress_printer())
     findings.extend(state.problems)
     findings.extend(outcome.problems)
     for name, digest in sorted(outcome.digests.items()):
@@ -596,19 +621,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="generate: accept changed files and drop missing ones instead of reporting them",
     )
     parser.add_argument("--jobs", type=int, default=None, help="hashing threads (default: CPU count)")
-    parser.add_argument("--no-cache", action="store_true", help="ignore the stat cache and read every file")
+    parser.add_argument(
+        "--stat-cache",
+        action="store_true",
+        help=f"generate only: reuse the digest of a file whose device, inode, size and mtime are unchanged "
+        f"(kept in the private workspace folder {CACHE_FOLDER}/); verify always reads every byte",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     ws = cli.workspace_from(args)
     if args.jobs is not None and args.jobs < 1:
         raise DrumgateError("--jobs must be at least 1", exit_code=EXIT_USAGE)
-    cache = _open_cache(args)
+    cache = _open_cache(ws, args)
     try:
         if args.action == "generate":
             argv = ["checksums", "generate", args.dataset]
             return generate(ws, args.dataset, update=args.update, jobs=args.jobs, cache=cache, argv=argv)
-        return verify(ws, args.dataset, jobs=args.jobs, cache=cache)
+        return verify(ws, args.dataset, jobs=args.jobs)
     finally:
         if cache is not None:
             cache.close()
