@@ -22,7 +22,7 @@ from urllib.parse import quote
 
 from markupsafe import Markup
 
-from drumgate import cli, lineage
+from drumgate import cli, grouplock, lineage
 from drumgate.artifacts import classify
 from drumgate.errors import EXIT_OK, DrumgateError
 from drumgate.fsutil import atomic_write_text
@@ -147,6 +147,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     ws = cli.workspace_from(args)
     date = report_date(args.date).isoformat()
+    grouplock.hold_every_group(ws)
     found = newest_artifacts(ws)
     entries = [dataset_entry(ws, item) for item in found]
     compares = _relative_files(ws, "reports/diffs", "compare_*.md")

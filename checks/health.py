@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from drumgate import cli
+from drumgate import cli, grouplock
 from drumgate.errors import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE
 from drumgate.fsutil import atomic_write_text
 from drumgate.health import compute_health, failing_gates
@@ -25,6 +25,7 @@ from drumgate.jsonio import dumps_document, write_json
 from drumgate.provenance import report_date
 from drumgate.report_io import (
     ErrorCollector,
+    artifact_group,
     infer_dataset,
     parse_requirement,
     record_lineage,
@@ -107,6 +108,7 @@ def run(args: argparse.Namespace) -> int:
 
     ws = cli.workspace_from(args)
     plan = _plan(ws, args)
+    grouplock.hold(ws, [artifact_group(ws, plan["dataset"])])
     events_errors = ErrorCollector(plan["events"])
     sessions_errors = ErrorCollector(plan["sessions"]) if plan["sessions"] else None
     report = compute_health(

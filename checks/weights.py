@@ -7,13 +7,14 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from drumgate import cli
+from drumgate import cli, grouplock
 from drumgate.errors import EXIT_OK, EXIT_USAGE
 from drumgate.jsonio import dumps_document, iter_jsonl, write_json
 from drumgate.progress import progress
 from drumgate.provenance import report_date
 from drumgate.report_io import (
     ErrorCollector,
+    artifact_group,
     infer_dataset,
     record_lineage,
     report_row_errors,
@@ -59,6 +60,7 @@ def run(args: argparse.Namespace) -> int:
     ws = cli.workspace_from(args)
     events = ws.path(args.events)
     dataset = infer_dataset(events, args.dataset)
+    grouplock.hold(ws, [artifact_group(ws, dataset)])
     sessions = ws.path(args.sessions) if args.sessions else sibling_sessions(events, dataset)
     date = report_date(args.date)
     output = ws.path(args.output) if args.output else ws.weights_report(dataset, date.strftime("%Y%m%d"))

@@ -6,8 +6,13 @@ everything else, so it imports nothing heavy.
 
 from __future__ import annotations
 
+import gzip
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
+
+from drumgate.errors import EXIT_FINDINGS, DrumgateError
 
 _DS = r"(?P<ds>[a-z][a-z0-9_]*?)"
 _GZ = r"(?:\.gz)?"
@@ -74,3 +79,44 @@ def classify(relative_path: str) -> Artifact | None:
 def is_data_path(relative_path: str) -> bool:
     """True for the files the hooks guard: artifacts, configs and licence notes."""
     return relative_path.startswith(CONFIG_PREFIX) or classify(relative_path) is not None
+
+
+ALLOW_EMPTY_HELP = (
+    "write empty manifests when nothing is found or every row is rejected "
+    "(without it an empty result never replaces a manifest that has rows)"
+)
+_PEEK_BYTES = 1 << 16
+
+
+def holds_rows(path: Path) -> bool:
+    """True when `path` is a manifest with at least one non-blank line (read only up to that line)."""
+    if not path.is_file():
+        return False
+    try:
+        with gzip.open(path, "rb") if path.name.endswith(".gz") else open(path, "rb") as handle:
+            while chunk := handle.read(_PEEK_BYTES):
+                if chunk.strip():
+                    return True
+    except (OSError, EOFError):
+        return True  # unreadable is not provably empty: keep it rather than replace it
+    return False
+
+
+def refuse_emptying(
+    rows_written: Mapping[Path, int], allow_empty: bool, shown: Callable[[Path], str], why: str
+) -> None:
+    """Refuse (exit 1, before anything is replaced) to turn a manifest with rows into an empty one.
+
+    `rows_written` maps each target manifest to the rows this run has for it; `why` says why it has
+    none. `--allow-empty` is the one way to say "empty is right" and is recorded in the lock's command.
+    """
+    if allow_empty:
+        return
+    for path, rows in rows_written.items():
+        if rows == 0 and holds_rows(path):
+            raise DrumgateError(
+                f"refusing to replace it with an empty manifest ({why}); nothing written",
+                path=shown(path),
+                hint="fix the input, or pass --allow-empty if empty is right",
+                exit_code=EXIT_FINDINGS,
+            )

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from drumgate import __version__, cli
+from drumgate import __version__, cli, grouplock
 from drumgate.config import DatasetsConfig, load_datasets
 from drumgate.errors import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, DrumgateError
 from drumgate.health import compute_health, failing_gates
@@ -286,6 +286,7 @@ def run(args: argparse.Namespace) -> int:
     config = load_datasets(ws)
     date = report_date(args.date)
     stamp = date.strftime("%Y%m%d")
+    grouplock.hold_every_group(ws)
     sources, skipped = find_sources(ws, config)
     if not sources:
         raise DrumgateError(

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from drumgate import cli, lineage
+from drumgate import cli, grouplock, lineage
 from drumgate.config import load_datasets
 from drumgate.errors import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, DrumgateError
 from drumgate.jsonio import iter_jsonl, write_jsonl
@@ -130,12 +130,8 @@ def unmapped_report(scans: Sequence[FileScan], ws: Workspace) -> list[str]:
 
 def rerecord_lineage(ws: Workspace, path: Path, argv: list[str]) -> None:
     """Keep the manifest's recorded inputs (refusing stale ones) and add the crash-map configs."""
-    dataset = dataset_of(path)
-    if dataset is None or not inside(ws, path):
-        return
-    try:
-        group = artifact_group(ws, dataset)
-    except DrumgateError:
+    group = group_of(ws, path)
+    if group is None:
         return
     previous = lineage.read_lock(ws, group)["artifacts"].get(ws.rel(path), {})
     problems = [p for p in lineage.check(ws, group) if p.artifact == ws.rel(path) and "input" in p.message]
@@ -146,6 +142,17 @@ def rerecord_lineage(ws: Workspace, path: Path, argv: list[str]) -> None:
     inputs = [ws.path(name) for name in previous.get("inputs", {})]
     inputs += [ws.path(name) for name in CRASH_CONFIGS if ws.path(name) not in inputs]
     lineage.record(ws, group, path, argv, inputs=inputs, external_inputs=previous.get("external_inputs"))
+
+
+def group_of(ws: Workspace, path: Path) -> str | None:
+    """The artifact group whose lock records this manifest; None outside the workspace or any group."""
+    dataset = dataset_of(path)
+    if dataset is None or not inside(ws, path):
+        return None
+    try:
+        return artifact_group(ws, dataset)
+    except DrumgateError:
+        return None
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -167,6 +174,8 @@ def run(args: argparse.Namespace) -> int:
     if not paths:
         print("crash-map: no event manifests found under data/manifests/")
         return EXIT_OK
+    if not args.check:
+        grouplock.hold(ws, {group for path in paths if (group := group_of(ws, path))})
     scans = [scan_file(path, taxonomy) for path in paths]
     bad_lines = [line for scan in scans if scan.errors for line in scan.errors.lines()]
     for line in bad_lines:

@@ -49,7 +49,8 @@ from typing import Any
 
 import soundfile as sf
 
-from drumgate import __version__, cli, lineage, provenance
+from drumgate import __version__, cli, grouplock, lineage, provenance
+from drumgate.artifacts import ALLOW_EMPTY_HELP, refuse_emptying
 from drumgate.config import load_datasets
 from drumgate.drum_events import (
     NOTE_MAP_FILE,
@@ -710,6 +711,8 @@ def _regenerate_argv(ws: Workspace, args: argparse.Namespace, final: Targets) ->
         argv += ["--duration-tolerance", f"{args.duration_tolerance:g}"]
     if args.date:
         argv += ["--date", args.date]
+    if args.allow_empty:
+        argv.append("--allow-empty")
     return argv
 
 
@@ -734,6 +737,8 @@ def ingest(ws: Workspace, args: argparse.Namespace) -> int:
     config = datasets.get(DATASET)
     root = Path(args.root).resolve() if args.root else config.root(TIER).path
     shard = parse_shard(args.shard) if args.shard else None
+    if shard is None:  # a shard run writes only its own shard files; merge takes the lock
+        grouplock.hold(ws, [config.group])
     metadata = read_metadata(root)
     taxonomy = load_taxonomy(ws)
     note_map = load_note_map(ws, taxonomy)
@@ -772,6 +777,9 @@ def ingest(ws: Workspace, args: argparse.Namespace) -> int:
             for row in result.provenance_rows:
                 out.provenance.write(dumps_row(row) + b"\n")
             summary.add(result)
+        if shard is None or not metadata.rows:  # a sharded run's total is known to merge, unless no row survived
+            refuse_emptying({final.events: summary.events, final.sessions: summary.sessions,
+                             final.provenance: summary.renders}, args.allow_empty, ws.rel, _empty_reason(summary))
     _record_lineage(ws, config.group, targets, final, shard, _regenerate_argv(ws, args, final),
                     root_fingerprint(root, metadata), licence_note=config.licence_note)
     for exclusion in summary.exclusions:
@@ -783,6 +791,13 @@ def ingest(ws: Workspace, args: argparse.Namespace) -> int:
     for line in summary.lines():
         print(line)
     return EXIT_FINDINGS if summary.exclusions or summary.unreadable_audio else EXIT_OK
+
+
+def _empty_reason(summary: Summary) -> str:
+    if not summary.exclusions:
+        return "no renders found"
+    first = summary.exclusions[0]
+    return f"{len(summary.exclusions)} CSV rows rejected, {summary.renders} renders ingested; first: {first.reason}"
 
 
 def _record_lineage(
@@ -841,6 +856,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--reference-encoder", action="store_true",
                         help="encode events as dicts through orjson (slow; the fast path is tested against it)")
     parser.add_argument("--date", default=None, help="YYYY-MM-DD recorded as the ingest date in provenance rows")
+    parser.add_argument("--allow-empty", action="store_true", help=ALLOW_EMPTY_HELP)
 
 
 def run(args: argparse.Namespace) -> int:

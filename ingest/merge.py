@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from drumgate import cli, lineage
+from drumgate import cli, grouplock, lineage
+from drumgate.artifacts import ALLOW_EMPTY_HELP, holds_rows, refuse_emptying
 from drumgate.errors import EXIT_OK, DrumgateError
 from drumgate.fsutil import atomic_writer
 from drumgate.jsonio import is_gzip_path, parse_line, read_json
@@ -110,6 +111,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--output", default=None,
                         help="write here instead of the sidecars' target (only when the shards have one target)")
     parser.add_argument("--no-lineage", action="store_true", help="do not record the merged file in the lock")
+    parser.add_argument("--allow-empty", action="store_true", help=ALLOW_EMPTY_HELP)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -117,6 +119,12 @@ def run(args: argparse.Namespace) -> int:
     groups = group_by_target([read_shard(Path(p)) for p in args.shards])
     if args.output and len(groups) > 1:
         raise DrumgateError(f"--output given but the shards have {len(groups)} targets: {', '.join(sorted(groups))}")
+    grouplock.hold(ws, {str(members[0].meta["group"]) for members in groups.values() if members[0].meta.get("group")})
+    for target, members in sorted(groups.items()):  # every target is checked before any is written
+        allowed = args.allow_empty or "--allow-empty" in members[0].meta.get("argv", [])
+        if not args.output:
+            rows = {ws.path(target): sum(holds_rows(member.path) for member in members)}
+            refuse_emptying(rows, allowed, ws.rel, f"all {len(members)} shards are empty")
     for target, members in sorted(groups.items()):
         destination = ws.path(args.output) if args.output else ws.path(target)
         rows = merge_target(ws, destination, members, record_lineage=not args.no_lineage and not args.output)
