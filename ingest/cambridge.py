@@ -43,6 +43,7 @@ from drumgate.licences import read_licence_note
 from drumgate.provenance import config_hashes, ingest_commit
 from drumgate.stems import StemRules, load_stem_rules
 from drumgate.taxonomy import load_taxonomy
+from drumgate.textsafe import log_text
 from drumgate.workspace import Workspace
 
 DATASET = "cambridge"
@@ -401,10 +402,10 @@ def print_summary(inventory: Inventory) -> None:
     )
     print("status: " + (", ".join(f"{k} {v}" for k, v in sorted(status.items())) or "none"))
     for note in inventory.notes:
-        print(note)
+        print(log_text(note))
     for row in inventory.rows:
         for warning in row["warnings"]:
-            print(f"warning: {row['session_id']} ({row['tier']}): {warning}")
+            print(log_text(f"warning: {row['session_id']} ({row['tier']}): {warning}"))
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

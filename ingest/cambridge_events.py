@@ -43,6 +43,7 @@ from drumgate.onsets import OnsetParams, detect_onsets, load_onset_params
 from drumgate.progress import progress
 from drumgate.stems import AMBIENT_ROLES, ONSET_ROLES
 from drumgate.taxonomy import Taxonomy, load_taxonomy
+from drumgate.textsafe import log_text
 from drumgate.workspace import Workspace
 
 DATASET = "cambridge"
@@ -371,7 +372,8 @@ def run(args: argparse.Namespace) -> int:
     )
     for session_id in skipped:
         kept = len(committed.get(session_id, []))
-        print(f"note: {session_id}: storage tier offline, {kept} events carried forward from the committed manifest")
+        note = f"note: {session_id}: storage tier offline, {kept} events carried forward from the committed manifest"
+        print(log_text(note))
     for problem in problems:
         print(problem, file=sys.stderr)
     return EXIT_FINDINGS if problems else EXIT_OK
