@@ -541,12 +541,18 @@ def read_summary(path: Path) -> dict[str, Any]:
     validator = RowValidator("pr_summary", read_json(SUMMARY_SCHEMA), compile_fast=False)
     issues = validator.reference_issues(summary)
     if issues:
+        # jsonschema quotes the offending value; a forged one may be megabytes long.
+        first = f"{issues[0].json_path}: {_clipped(issues[0].message)}"
         more = f" (and {len(issues) - 1} more)" if len(issues) > 1 else ""
-        raise DrumgateError(f"not a pr-report summary: {issues[0]}{more}", path=path, hint=SUMMARY_FIX)
+        raise DrumgateError(f"not a pr-report summary: {first}{more}", path=path, hint=SUMMARY_FIX)
     problem = _consistency_problem(summary)
     if problem:
         raise DrumgateError(f"inconsistent pr-report summary: {problem}", path=path, hint=SUMMARY_FIX)
     return summary
+
+
+def _clipped(message: str, limit: int = 160) -> str:
+    return message if len(message) <= limit else f"{message[: limit // 2]} … {message[-limit // 2 :]}"
 
 
 SUMMARY_FIX = "fix: regenerate it with drumgate pr-report --base REV --head REV --out DIR"
