@@ -1,60 +1,141 @@
 """Hook: artifact groups are staged together and nothing generated is stale or hand-edited.
 
 pre-commit splits file names into batches, so this hook takes none (`pass_filenames: false`) and
-reads `git diff --cached` itself. For each artifact group the staged change touches (a staged
-artifact of the group, or a staged file its lock lists as an input):
-- a staged events manifest needs its provenance, health report, weights and lock file staged with
-  it (an unchanged companion is fine when the lock shows it is still current);
-- every artifact in `data/locks/<group>.lock.json` must hash as recorded (else it was edited by
-  hand) and so must its inputs (else it is stale); both are blocked with the recorded command.
+reads `git diff --cached` itself; `--all` checks every group in `data/locks/` whatever is staged.
+Every artifact in `data/locks/<group>.lock.json` must hash as recorded and so must its inputs.
+The hook prints one finding per root cause, root causes first:
+
+1. a hand edit: a staged artifact that is not what its command wrote (undo it, or regenerate);
+2. partial staging: a regenerated file, or the lock that records it, left out of the commit
+   (`git add` it); the mismatch it causes is not a hand edit;
+3. everything stale or missing that neither explains: one `drumgate repro GROUP...` line.
+
+Artifacts made stale by a hand edit or by a file staged apart are consequences, not causes: fixing
+the cause fixes them, so they are not listed. No fix names a `--date`: repro dates what it
+regenerates today.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
 
-from checks._hookutil import Reporter, lock_groups, staged_paths
+from checks._hookutil import Reporter, git, lock_groups, staged_paths
 from drumgate import cli
 from drumgate.artifacts import Artifact, classify, is_data_path
+from drumgate.errors import DrumgateError
 from drumgate.workspace import Workspace
 
+if TYPE_CHECKING:
+    from drumgate.lineage import LineageProblem
+
 GENERATED_KINDS = frozenset({"events", "sessions", "provenance", "checksums", "health", "health_html", "weights"})
+# What a staged events manifest needs beside it; a missing one is made by `drumgate repro`.
 COMPANIONS = (
-    ("provenance", "its provenance", "data/provenance/{g}_provenance.jsonl"),
-    ("health", "its health report", "reports/health/{g}_<YYYYMMDD>.json"),
-    ("weights", "its sampling weights", "reports/sampling/{g}_weights_<YYYYMMDD>.json"),
-    ("lock", "its lock file", "data/locks/{g}.lock.json"),
+    ("provenance", "data/provenance", "no provenance"),
+    ("health", "reports/health", "no health report"),
+    ("weights", "reports/sampling", "no sampling weights"),
 )
-FALLBACK_COMMANDS = {
-    "provenance": "drumgate ingest {g} (see drumgate --help)",
-    "health": "drumgate health {g}",
-    "weights": "drumgate weights {g}",
-    "lock": "rerun the drumgate commands that wrote the staged files",
-}
+HAND_EDIT = "differs from what its command wrote"
+MISSING = "recorded in the lock but missing"
+
+
+def _is(problem: LineageProblem, what: str) -> bool:
+    return problem.message.startswith(what)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("filenames", nargs="*", help="ignored: the hook reads the staged files from git itself")
+    parser.add_argument("--all", action="store_true", help="check every artifact group, staged or not")
 
 
 @dataclass(frozen=True)
-class Problem:
-    artifact: str
-    message: str
-    command: str
+class GitState:
+    """What the commit holds against HEAD, and what the worktree holds beyond it.
+
+    `left_out`: files whose worktree version is not staged and is what the hook reads (untracked
+    files; any changed file when the hook runs outside pre-commit). `stashed`: files whose
+    unstaged changes pre-commit set aside, so the hook reads their staged version.
+    """
+
+    staged: frozenset[str]
+    left_out: frozenset[str]
+    stashed: frozenset[str]
+    in_head: frozenset[str]
 
 
-def _read_lock(ws: Workspace, group: str) -> dict:
-    from drumgate.lineage import read_lock
+@dataclass
+class Causes:
+    """The lineage problems of the checked groups, sorted into root causes."""
 
-    return read_lock(ws, group)
+    hand_edited: dict[str, list[tuple[str, bool]]] = field(default_factory=dict)  # group -> (path, deleted)
+    staged_apart: dict[str, set[str]] = field(default_factory=dict)  # group -> paths to git add
+    stale_groups: set[str] = field(default_factory=set)
+    stale_causes: dict[str, str] = field(default_factory=dict)  # path -> why (changed, gone, missing...)
+    stale_artifacts: set[str] = field(default_factory=set)
+
+    def roots(self) -> set[str]:
+        edited = {path for paths in self.hand_edited.values() for path, _ in paths}
+        return edited | {path for paths in self.staged_apart.values() for path in paths}
+
+    def add_stale(self, group: str, path: str, why: str, artifacts: Iterable[str]) -> None:
+        self.stale_groups.add(group)
+        self.stale_causes.setdefault(path, why)
+        self.stale_artifacts.update(artifacts)
+
+
+def _stashed_by_pre_commit(prefix: str) -> set[str]:
+    """Paths whose unstaged changes pre-commit set aside while hooks run.
+
+    pre-commit checks out the index and saves the rest as `patch<time>-<its pid>` in its home, so
+    a regenerated file the user did not stage is invisible in the worktree; the patch names it.
+    """
+    home = os.environ.get("PRE_COMMIT_HOME") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "pre-commit"
+    )
+    paths: set[str] = set()
+    for patch in Path(home).glob(f"patch*-{os.getppid()}"):
+        try:
+            lines = patch.read_bytes().decode("utf-8", errors="replace").splitlines()
+        except OSError:
+            continue
+        for line in lines:
+            if line.startswith("diff --git a/") and " b/" in line:
+                name = line.rsplit(" b/", 1)[1]
+                if name.startswith(prefix):
+                    paths.add(name[len(prefix) :])
+    return paths
+
+
+def _names(output: str) -> set[str]:
+    return {name for name in output.split("\0") if name}
+
+
+def git_state(ws: Workspace, staged: list[str], candidates: Iterable[str]) -> GitState:
+    left_out = _names(git(ws, "ls-files", "-z", "--others", "--exclude-standard"))
+    left_out |= _names(git(ws, "diff", "--name-only", "--relative", "-z"))
+    stashed: set[str] = set()
+    if os.environ.get("PRE_COMMIT"):
+        stashed = _stashed_by_pre_commit(git(ws, "rev-parse", "--show-prefix").strip())
+    wanted = sorted(set(candidates))
+    in_head: set[str] = set()
+    if wanted:
+        try:
+            in_head = _names(git(ws, "ls-tree", "-r", "-z", "--name-only", "HEAD", "--", *wanted))
+        except DrumgateError:
+            in_head = set()  # no commit yet
+    return GitState(frozenset(staged), frozenset(left_out), frozenset(stashed), frozenset(in_head))
 
 
 def touched_groups(ws: Workspace, staged: list[str]) -> dict[str, list[Artifact]]:
     """Group -> its staged artifacts, for every group the staged change touches."""
+    from drumgate.lineage import read_lock
+
     groups: dict[str, list[Artifact]] = {}
     for path in staged:
         artifact = classify(path)
@@ -64,94 +145,137 @@ def touched_groups(ws: Workspace, staged: list[str]) -> dict[str, list[Artifact]
     for group in lock_groups(ws):
         if group in groups:
             continue
-        lock = _read_lock(ws, group)
+        try:
+            lock = read_lock(ws, group)
+        except DrumgateError:
+            continue  # an unreadable lock is reported when its own group is checked
         if any(staged_set.intersection(entry.get("inputs", {})) for entry in lock["artifacts"].values()):
             groups[group] = []
     return groups
 
 
-def lineage_problems(ws: Workspace, group: str) -> list[Problem]:
-    from drumgate.lineage import check
-
-    problems = [Problem(p.artifact, p.message, p.command) for p in check(ws, group)]
-    # a hand edit is the cause; artifacts made stale by it follow
-    return sorted(problems, key=lambda p: "edited by hand" not in p.message)
-
-
-def _existing(ws: Workspace, kind: str, group: str) -> list[str]:
-    """Workspace files of one kind in a group (newest dated report last)."""
-    folders = {
-        "provenance": "data/provenance",
-        "health": "reports/health",
-        "weights": "reports/sampling",
-        "lock": "data/locks",
-    }
-    folder = ws.root / folders[kind]
-    if not folder.is_dir():
-        return []
-    found = []
-    for path in folder.iterdir():
-        artifact = classify(ws.rel(path))
-        if artifact is not None and artifact.kind == kind and artifact.group == group:
-            found.append(artifact)
-    return [a.path for a in sorted(found, key=lambda a: (a.date or "", a.path))]
+def _has_kind(ws: Workspace, folder: str, kind: str, group: str) -> bool:
+    path = ws.root / folder
+    if not path.is_dir():
+        return False
+    return any(
+        (artifact := classify(ws.rel(child))) is not None and artifact.kind == kind and artifact.group == group
+        for child in path.iterdir()
+    )
 
 
-def _command_for_kind(ws: Workspace, group: str, kind: str) -> str:
-    lock = _read_lock(ws, group)
-    for path, entry in sorted(lock["artifacts"].items(), reverse=True):
-        artifact = classify(path)
-        if artifact is not None and artifact.kind == kind:
-            return str(entry["command"])
-    return FALLBACK_COMMANDS[kind].format(g=group)
-
-
-def co_staging_problems(ws: Workspace, group: str, staged: list[Artifact], stale: set[str]) -> list[Problem]:
-    events = [a for a in staged if a.kind == "events"]
+def missing_companions(ws: Workspace, group: str, staged: list[Artifact]) -> tuple[str, list[str]]:
+    """A staged events manifest of `group` and what it has never had beside it (repro makes it)."""
+    events = [a.path for a in staged if a.kind == "events"]
     if not events:
-        return []
+        return "", []
     staged_kinds = {a.kind for a in staged}
-    problems = []
-    for kind, what, pattern in COMPANIONS:
-        if kind in staged_kinds:
-            continue
-        existing = _existing(ws, kind, group)
-        if existing and existing[-1] not in stale and kind != "lock":
-            continue
-        if kind == "lock" and existing and not stale.intersection(a.path for a in events):
-            continue
-        expected = existing[-1] if existing else pattern.format(g=group)
-        state = "is not staged" if existing else "does not exist"
-        problems.append(
-            Problem(events[0].path, f"staged without {what}: {expected} {state}", _command_for_kind(ws, group, kind))
+    return events[0], [
+        what for kind, folder, what in COMPANIONS if kind not in staged_kinds and not _has_kind(ws, folder, kind, group)
+    ]
+
+
+def sort_causes(ws: Workspace, problems: dict[str, list[LineageProblem]], state: GitState) -> Causes:
+    """Hand edits and partial staging first; a stale artifact they explain is not a cause of its own."""
+    from drumgate.lineage import read_lock
+
+    causes = Causes()
+    for group, found in problems.items():
+        lock = ws.rel(ws.lock_file(group))
+        apart = causes.staged_apart.setdefault(group, set())
+        recorded = set(read_lock(ws, group)["artifacts"]) | {lock}
+        for problem in found:
+            artifact = problem.artifact
+            if _is(problem, HAND_EDIT) and lock in state.stashed:
+                # the regenerated lock was left out, and whatever else of the group was regenerated with it
+                apart.update({lock} | (recorded & state.stashed))
+            elif _is(problem, HAND_EDIT) and (
+                artifact in state.stashed or (artifact not in state.staged and lock in state.staged)
+            ):
+                apart.add(artifact)
+            elif _is(problem, HAND_EDIT) or (_is(problem, MISSING) and artifact in state.staged):
+                causes.hand_edited.setdefault(group, []).append((artifact, _is(problem, MISSING)))
+        # what the hook reads matches the lock, but the commit does not hold it
+        flagged = {problem.artifact for problem in found}
+        apart.update(path for path in recorded & state.left_out if path not in flagged)
+        if not apart:
+            del causes.staged_apart[group]
+    roots = causes.roots()
+    for group, found in problems.items():
+        for problem in found:
+            if problem.artifact in roots or _is(problem, HAND_EDIT):
+                continue
+            if _is(problem, MISSING):
+                causes.add_stale(group, problem.artifact, "missing", [problem.artifact])
+                continue
+            source = problem.message.split("input ", 1)[1].split(" ", 1)[0]
+            if source not in roots:
+                why = "gone" if problem.message.endswith(" is gone") else "changed"
+                causes.add_stale(group, source, why, [problem.artifact])
+    return causes
+
+
+def report_causes(reporter: Reporter, causes: Causes, state: GitState) -> None:
+    for group, edited in sorted(causes.hand_edited.items()):
+        first, deleted = edited[0]
+        what = "deleted by hand" if deleted else "edited by hand: it differs from what its command wrote"
+        others = f"; so are {', '.join(path for path, _ in edited[1:])}" if len(edited) > 1 else ""
+        undoable = [path for path, _ in edited if path in state.in_head and path in state.staged]
+        regenerate = f"drumgate repro {group} to regenerate"
+        fix = f"git checkout HEAD -- {' '.join(undoable)} to undo, or {regenerate}" if undoable else regenerate
+        reporter.finding(first, f"{what}{others}", hint=f"fix: {fix}")
+    for _group, apart in sorted(causes.staged_apart.items()):
+        paths = sorted(apart)
+        reporter.finding(paths[0], "staged apart from its group", hint=f"fix: git add {' '.join(paths)}")
+    groups = sorted(causes.stale_groups - set(causes.hand_edited))
+    if groups:
+        (first, why), *others = causes.stale_causes.items()
+        more = f" (and {len(others)} more)" if others else ""
+        count = len(causes.stale_artifacts)
+        reporter.finding(
+            first,
+            f"{why}{more}: {count} artifact{'s' if count != 1 else ''} of {', '.join(groups)} to regenerate",
+            hint=f"run: drumgate repro {' '.join(groups)}, then git add the result",
         )
-    return problems
 
 
 def run(args: argparse.Namespace) -> int:
+    from drumgate.lineage import check
+
     ws = cli.workspace_from(args)
     reporter = Reporter()
     staged = staged_paths(ws, include_deleted=True)
-    if not any(is_data_path(path) for path in staged):
+    if args.all:
+        groups: dict[str, list[Artifact]] = {group: [] for group in lock_groups(ws)}
+    elif not any(is_data_path(path) for path in staged):
         return reporter.close()
-    from drumgate.errors import DrumgateError
-
-    for group, artifacts in sorted(touched_groups(ws, staged).items()):
+    else:
+        groups = touched_groups(ws, staged)
+    problems: dict[str, list[LineageProblem]] = {}
+    missing: dict[str, tuple[str, list[str]]] = {}
+    for group, artifacts in sorted(groups.items()):
+        if not ws.lock_file(group).is_file():
+            if any(a.kind in GENERATED_KINDS for a in artifacts):
+                reporter.finding(
+                    ws.rel(ws.lock_file(group)),
+                    f"no lineage lock for the staged {group} artifacts",
+                    hint="fix: regenerate them with drumgate (every command records its lock entry), "
+                    "then git add data/locks",
+                )
+            continue
         try:
-            problems = lineage_problems(ws, group) if ws.lock_file(group).is_file() else []
+            problems[group] = check(ws, group)
         except DrumgateError as err:
             reporter.add(err)
             continue
-        if not ws.lock_file(group).is_file() and any(a.kind in GENERATED_KINDS for a in artifacts):
-            reporter.finding(
-                ws.rel(ws.lock_file(group)),
-                f"no lineage lock for the staged {group} artifacts",
-                hint="fix: regenerate them with drumgate (every command records its lock entry), "
-                "then git add data/locks",
-            )
-        stale = {p.artifact for p in problems}
-        for problem in [*co_staging_problems(ws, group, artifacts, stale), *problems]:
-            reporter.finding(problem.artifact, problem.message, hint=f"fix: {problem.command}, then git add the result")
+        missing[group] = missing_companions(ws, group, artifacts)
+    candidates = [problem.artifact for found in problems.values() for problem in found]
+    state = git_state(ws, staged, candidates)
+    causes = sort_causes(ws, problems, state)
+    for group, (events, whats) in missing.items():
+        if whats:
+            causes.add_stale(group, events, f"staged with {', '.join(whats)}", [f"{group}: {what}" for what in whats])
+    report_causes(reporter, causes, state)
     return reporter.close()
 
 

@@ -72,7 +72,7 @@ def test_demo_walkthrough_runs_end_to_end(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "Traceback" not in done.stdout + done.stderr
     assert "-> blocked" in done.stdout
-    assert "differs from what its command wrote (edited by hand?)" in done.stdout
+    assert "edited by hand: it differs from what its command wrote" in done.stdout
     assert "tier_offline" in done.stdout
     assert (out / "pr-report" / "comment.md").read_text().startswith("<!-- drumgate:health-delta -->")
     log = subprocess.run(["git", "log", "--format=%s"], cwd=out, capture_output=True, text=True, check=True)

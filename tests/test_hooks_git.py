@@ -93,12 +93,13 @@ def test_good_commit_passes_then_hand_edit_is_blocked(repo):
     done = commit(ws.root, env, "reports")
     assert done.returncode != 0
     assert (
-        "reports/health/egmd_20240105.json: differs from what its command wrote (edited by hand?) "
-        "(fix: drumgate health egmd --date 2024-01-05, then git add the result)"
+        "reports/health/egmd_20240105.json: edited by hand: it differs from what its command wrote "
+        "(fix: git checkout HEAD -- reports/health/egmd_20240105.json to undo, or drumgate repro egmd to regenerate)"
     ) in done.stdout
 
 
 def test_manifest_staged_without_its_reports_is_blocked(repo):
+    """Rows written by hand: the hand edit is the cause; the reports it made stale are not listed."""
     ws, env = repo
     paths = write_group(ws)
     assert commit(ws.root, env, "data", "reports").returncode == 0
@@ -106,9 +107,9 @@ def test_manifest_staged_without_its_reports_is_blocked(repo):
     paths["events"].write_bytes(b"".join(dumps_row(r) + b"\n" for r in rows))
     done = commit(ws.root, env, "data/manifests")
     assert done.returncode != 0
-    assert "staged without its health report: reports/health/egmd_20240105.json is not staged" in done.stdout
-    assert "staged without its lock file" in done.stdout
-    assert "(fix: drumgate health egmd --date 2024-01-05, then git add the result)" in done.stdout
+    assert "data/manifests/egmd_events.jsonl: edited by hand" in done.stdout
+    assert "reports/health/egmd_20240105.json" not in done.stdout
+    assert "--date" not in done.stdout
 
 
 @pytest.mark.parametrize(
