@@ -4,8 +4,12 @@ members that inflate far beyond their archive, and the tiny workspace they are d
 from __future__ import annotations
 
 import io
+import json
 import struct
+import subprocess
+import sys
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +17,7 @@ import soundfile as sf
 
 from drumgate.fixtures.cambridge import make_cambridge_corpus
 from drumgate.fixtures.musdb import make_musdb_corpus
-from tests.reliability.support import make_workspace, run_drumgate
+from tests.reliability.support import Run, child_env, drumgate_command, make_workspace, run_drumgate
 
 CAMBRIDGE = "data/raw/cambridge"
 FOLDER_SESSION = "AlphaBand_FirstLight"
@@ -133,3 +137,35 @@ def build_audio_template(root: Path, inventory: bool = True) -> Path:
 def first_musdb_drums(root: Path) -> str:
     target = sorted((root / "data" / "raw" / "musdb_hq").rglob("drums.wav"))[0]
     return target.relative_to(root).as_posix()
+
+
+MEASURE = """
+import json, resource, subprocess, sys, time
+limit = int(sys.argv[1])
+def guard():
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+started = time.perf_counter()
+done = subprocess.run(sys.argv[2:], preexec_fn=guard, capture_output=True, text=True, errors="replace")
+print(json.dumps({"code": done.returncode, "stdout": done.stdout, "stderr": done.stderr,
+                  "seconds": time.perf_counter() - started,
+                  "peak_mib": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}))
+"""
+# A regression must fail the test, not take the shared machine's memory with it.
+ADDRESS_SPACE_GUARD = 6 << 30
+
+
+@dataclass(frozen=True)
+class Measured:
+    run: Run
+    peak_mib: float
+    seconds: float
+
+
+def measured_run(argv: list[str], cwd: Path) -> Measured:
+    """The CLI in a child of a small helper process, which reports the child's own peak resident
+    memory (ru_maxrss of its only child) and wall time; the child's address space is capped."""
+    helper = [sys.executable, "-c", MEASURE, str(ADDRESS_SPACE_GUARD), *drumgate_command(argv)]
+    done = subprocess.run(helper, cwd=cwd, env=child_env(), capture_output=True, text=True, check=True, timeout=600)
+    report = json.loads(done.stdout)
+    run = Run(tuple(argv), report["code"], report["stdout"], report["stderr"])
+    return Measured(run, report["peak_mib"], report["seconds"])
