@@ -19,9 +19,9 @@ from typing import Any
 from drumgate import cli, grouplock
 from drumgate.errors import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE
 from drumgate.fsutil import atomic_write_text
-from drumgate.health import compute_health, failing_gates
+from drumgate.health import compute_health, failing_gates, read_source_hashes
 from drumgate.health_scan import count_events_file
-from drumgate.jsonio import dumps_document, write_json
+from drumgate.jsonio import dumps_document, iter_jsonl, write_json
 from drumgate.provenance import report_date
 from drumgate.report_io import (
     ErrorCollector,
@@ -40,6 +40,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--events", required=True, type=Path, help="events manifest (.jsonl or .jsonl.gz)")
     parser.add_argument(
         "--sessions", type=Path, default=None, help="sessions inventory (default: <ds>_sessions.jsonl beside --events)"
+    )
+    parser.add_argument(
+        "--provenance",
+        type=Path,
+        default=None,
+        help="provenance whose source sha256 must not repeat across splits"
+        " (default: ../provenance/<ds>_provenance.jsonl from --events, when it exists)",
     )
     parser.add_argument("--dataset", default=None, help="dataset id (default: from the file name <ds>_events.jsonl)")
     parser.add_argument(
@@ -65,6 +72,8 @@ def _regenerate_argv(ws: Workspace, args: argparse.Namespace, plan: dict[str, An
     argv = ["health", "--events", ws.rel(args.events), "--dataset", plan["dataset"]]
     if plan["sessions"] is not None:
         argv += ["--sessions", ws.rel(plan["sessions"])]
+    if plan["provenance"] is not None:
+        argv += ["--provenance", ws.rel(plan["provenance"])]
     argv += ["--output", ws.rel(plan["output"]), "--html-output", ws.rel(plan["html"]), "--date", plan["date"]]
     for value in args.require_class:
         argv += ["--require-class", value]
@@ -86,10 +95,23 @@ def _plan(ws: Workspace, args: argparse.Namespace) -> dict[str, Any]:
         "events": events,
         "dataset": dataset,
         "sessions": sessions,
+        "provenance": ws.user_path(args.provenance) if args.provenance else sibling_provenance(events, dataset),
         "date": date.isoformat(),
         "output": output,
         "html": html,
     }
+
+
+def sibling_provenance(events: Path, dataset: str) -> Path | None:
+    """`data/provenance/<ds>_provenance.jsonl` beside `data/manifests/<events>`, when it exists."""
+    candidate = events.parent.parent / "provenance" / f"{dataset}_provenance.jsonl"
+    return candidate if candidate.is_file() else None
+
+
+def _source_hashes(ws: Workspace, provenance: Path | None, sink: ErrorCollector | None) -> dict[str, set[str]] | None:
+    if provenance is None:
+        return None
+    return read_source_hashes(iter_jsonl(provenance, on_error=sink), ws.rel(provenance))
 
 
 def _summary(report: dict[str, Any], plan: dict[str, Any], ws: Workspace) -> str:
@@ -111,6 +133,8 @@ def run(args: argparse.Namespace) -> int:
     grouplock.hold(ws, [artifact_group(ws, plan["dataset"])])
     events_errors = ErrorCollector(plan["events"])
     sessions_errors = ErrorCollector(plan["sessions"]) if plan["sessions"] else None
+    provenance_errors = ErrorCollector(plan["provenance"]) if plan["provenance"] else None
+    source_hashes = _source_hashes(ws, plan["provenance"], provenance_errors)
     report = compute_health(
         ws,
         plan["dataset"],
@@ -121,13 +145,14 @@ def run(args: argparse.Namespace) -> int:
         extra_technique_gates=_requirements(args.require_technique, "--require-technique"),
         source={"events": ws.rel(plan["events"]), "sessions": ws.rel(plan["sessions"]) if plan["sessions"] else None},
         on_error=events_errors,
+        source_hashes=source_hashes,
     )
-    if report_row_errors("health", events_errors, sessions_errors):
+    if report_row_errors("health", events_errors, sessions_errors, provenance_errors):
         return EXIT_USAGE
     write_json(plan["output"], report)
     atomic_write_text(plan["html"], render_health_html(report, date=plan["date"]))
     argv = _regenerate_argv(ws, args, plan)
-    inputs = [plan["events"]] + ([plan["sessions"]] if plan["sessions"] else [])
+    inputs = [plan["events"], *(plan[name] for name in ("sessions", "provenance") if plan[name])]
     for artifact in (plan["output"], plan["html"]):
         record_lineage(ws, plan["dataset"], artifact, argv, inputs)
     if args.json:

@@ -19,6 +19,7 @@ import orjson
 from drumgate.config import load_datasets
 from drumgate.errors import DrumgateError
 from drumgate.jsonio import LFS_POINTER_PREFIX, is_gzip_path, iter_jsonl, parse_line
+from drumgate.overlap import identity_key
 from drumgate.taxonomy import Taxonomy, load_taxonomy
 from drumgate.workspace import COMBINED, Workspace
 
@@ -28,6 +29,8 @@ SPLITS = ("train", "validation", "test", "unassigned")
 LABEL_SOURCES = ("midi", "annotation", "derived", "pseudo")
 MISSING_AUDIO_STATUSES = frozenset({"missing_audio", "unreadable"})
 UNMAPPED_VOCABULARY_LABEL = "unmapped"
+# Every empty file has this digest; two sessions each holding one do not share a recording.
+EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 GATE_ORDER = (
     "min_sessions",
     "min_events",
@@ -318,9 +321,30 @@ def read_session_facts(rows: Iterable[Mapping[str, Any]] | None) -> SessionFacts
             facts.missing_audio_items += 1
         for item in files:
             digest = item.get("sha256")
-            if isinstance(digest, str) and digest:
+            if isinstance(digest, str) and digest and digest != EMPTY_SHA256:
                 facts.audio_hashes.setdefault(digest, set()).add(session_id)
     return facts
+
+
+def read_source_hashes(rows: Iterable[tuple[int, Mapping[str, Any]]], origin: str | Path) -> dict[str, set[str]]:
+    """sha256 of each non-empty source file -> the sessions whose provenance rows list it.
+
+    `rows` are (line, row) pairs of a provenance file (`origin` names it in findings).
+    """
+    owners: dict[str, set[str]] = {}
+    for line, row in rows:
+        session_id = row.get("session_id") if isinstance(row, Mapping) else None
+        files = row.get("source_files") if isinstance(row, Mapping) else None
+        if not isinstance(session_id, str) or not isinstance(files, list):
+            raise DrumgateError(
+                "provenance row without a session_id or source_files list", path=origin, line=line,
+                hint="regenerate it with drumgate ingest",
+            )
+        for item in files:
+            digest = item.get("sha256") if isinstance(item, Mapping) else None
+            if isinstance(digest, str) and digest and digest != EMPTY_SHA256:
+                owners.setdefault(digest.lower(), set()).add(session_id)
+    return owners
 
 
 @dataclass
@@ -341,7 +365,34 @@ def _leaks(kind: str, table: Mapping[str, set[str]]) -> list[dict[str, Any]]:
     ]
 
 
-def summarise_places(counts: EventCounts, facts: SessionFacts) -> PlaceSummary:
+def _name_leaks(kind: str, table: Mapping[str, set[str]]) -> list[dict[str, Any]]:
+    """Leaks of names compared by `identity_key`: spellings of one name (NFC/NFD, case) are one name.
+
+    The leak is keyed by its first spelling; when there are several, `sources` lists them all.
+    """
+    spellings: dict[str, list[str]] = {}
+    for name in sorted(table):
+        spellings.setdefault(identity_key(name), []).append(name)
+    leaks = []
+    for names in spellings.values():
+        splits = sorted(set().union(*(table[name] for name in names)))
+        if len(splits) > 1:
+            leak: dict[str, Any] = {"kind": kind, "key": names[0], "splits": splits}
+            if len(names) > 1:
+                leak["sources"] = names
+            leaks.append(leak)
+    return sorted(leaks, key=itemgetter("key"))
+
+
+def _hash_splits(owners: Mapping[str, set[str]], splits_of: Callable[[str], set[str]]) -> dict[str, set[str]]:
+    return {digest: {split for sid in sessions for split in splits_of(sid)} for digest, sessions in owners.items()}
+
+
+def summarise_places(
+    counts: EventCounts, facts: SessionFacts, source_hashes: Mapping[str, set[str]] | None = None
+) -> PlaceSummary:
+    """Sessions, split shares and leakage: a session or performance name (compared by `identity_key`)
+    or a file's content (sessions-manifest `audio_hash`, provenance `content_hash`) in two splits."""
     per_session: dict[str, dict[str, int]] = {}
     performance_splits: dict[str, set[str]] = {}
     items: set[tuple[str, str]] = set()
@@ -368,19 +419,27 @@ def summarise_places(counts: EventCounts, facts: SessionFacts) -> PlaceSummary:
             entry = split_table.setdefault(split, {"events": 0, "sessions": 0})
             entry["events"] += n
             entry["sessions"] += 1
-    hash_splits = {
-        digest: {split for sid in owners for split in session_splits.get(sid, {facts.splits.get(sid, "unassigned")})}
-        for digest, owners in facts.audio_hashes.items()
-    }
-    session_leaks = _leaks("session", session_splits)
+    hash_splits = _hash_splits(
+        facts.audio_hashes, lambda sid: session_splits.get(sid, {facts.splits.get(sid, "unassigned")})
+    )
+    session_leaks = _name_leaks("session", session_splits)
     already = {(leak["key"], tuple(leak["splits"])) for leak in session_leaks}
     performance_leaks = [
         leak
-        for leak in _leaks("performance", performance_splits)
+        for leak in _name_leaks("performance", performance_splits)
         if (leak["key"], tuple(leak["splits"])) not in already
     ]
     leakage = session_leaks + performance_leaks
     leakage += _leaks("audio_hash", hash_splits)
+    if source_hashes:
+        # Only sessions this manifest knows: provenance may list sessions the events left out.
+        content_splits = _hash_splits(
+            {digest: owners for digest, owners in source_hashes.items() if digest not in facts.audio_hashes},
+            lambda sid: session_splits.get(sid, set()),
+        )
+        for leak in _leaks("content_hash", content_splits):
+            leak["sources"] = sorted(source_hashes[leak["key"]])
+            leakage.append(leak)
     return PlaceSummary(sessions, dict(sorted(split_table.items())), len(items), leakage)
 
 
@@ -492,8 +551,12 @@ def compute_health(
     extra_technique_gates: Mapping[str, int] | None = None,
     source: Mapping[str, str | None] | None = None,
     on_error: ErrorSink | None = None,
+    source_hashes: Mapping[str, set[str]] | None = None,
 ) -> dict[str, Any]:
     """The health report of one events manifest (see configs/schemas/health.schema.json).
+
+    `source_hashes` (from `read_source_hashes` over the dataset's provenance) adds the leakage of
+    identical source files filed under different sessions in different splits.
 
     `events_rows` may also be the counts of a file already made by `health_scan.count_events_file`
     (the fast path the CLI uses). Without `on_error` the first malformed row raises a DrumgateError
@@ -505,7 +568,7 @@ def compute_health(
     validate_counts(counts, on_error)
     labels = summarise_labels(counts, taxonomy, vocabulary)
     facts = read_session_facts(sessions_rows)
-    places = summarise_places(counts, facts)
+    places = summarise_places(counts, facts, source_hashes)
     events = counts.events
     shares = {split: _fraction(entry["events"], events) for split, entry in places.splits.items()}
     seen = Observed(

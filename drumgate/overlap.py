@@ -26,6 +26,16 @@ SONG_DATASETS = frozenset({"cambridge", "musdb_hq", "mdb_drums"})
 DEFAULT_SUFFIXES = ("_Full", "_Excerpt")
 
 
+def identity_key(name: str) -> str:
+    """The key two spellings of one name share: Unicode NFKC (which includes NFC) and case folded.
+
+    A track filed as `Café` (NFC) in train and `Cafe\u0301` (NFD) or `CAFÉ` in test is one track;
+    comparing raw strings would let it sit in both splits unseen. Folding is applied twice
+    because case folding can leave a string that is no longer normalised.
+    """
+    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", name).casefold())
+
+
 def normalise_name(text: str) -> str:
     """Lowercase ASCII letters and digits only (accents folded, `&` spelt `and`)."""
     folded = unicodedata.normalize("NFKD", text.replace("&", "and"))

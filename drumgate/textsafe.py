@@ -135,5 +135,7 @@ def html_text(text: object) -> Markup:
 
 
 def markdown_json(text: str) -> str:
-    """JSON text for a Markdown code fence: still valid JSON, unable to close the fence or inject HTML."""
-    return "".join(_JSON_IN_FENCE.get(ch, ch) for ch in _neutralised(text, keep=_LAYOUT, shown=_json_escape))
+    """JSON text for a Markdown code fence: still valid JSON, unable to close the fence, inject HTML,
+    reorder text or, printed to a log, start a workflow command (`##[` only occurs inside strings)."""
+    safe = "".join(_JSON_IN_FENCE.get(ch, ch) for ch in _neutralised(text, keep=_LAYOUT, shown=_json_escape))
+    return safe.replace(_LEGACY_WORKFLOW_COMMAND, "#\\u0023[")
