@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,16 +13,33 @@ from typing import IO
 
 from drumgate.errors import DrumgateError
 
+# What the storage says while a file is written: no space, a read-only mount, a name too long, no
+# quota, an I/O fault, a file too big. Any of these during a write is the user's to fix.
+WRITE_ERRNOS = frozenset({errno.ENOSPC, errno.EROFS, errno.ENAMETOOLONG, errno.EDQUOT, errno.EIO, errno.EFBIG})
+WRITE_HINT = "free space, or choose a writable folder and a shorter name"
+
+
+def write_error(exc: OSError, target: Path) -> DrumgateError:
+    return DrumgateError(f"cannot write: {exc.strerror or exc}", path=target, hint=WRITE_HINT)
+
 
 @contextlib.contextmanager
 def atomic_writer(path: str | Path) -> Iterator[IO[bytes]]:
-    """Yield a binary file; on success it replaces `path` in one rename, on failure nothing changes."""
+    """Yield a binary file; on success it replaces `path` in one rename, on failure nothing changes.
+
+    A storage failure (full disk, read-only mount, name too long...) becomes one DrumgateError
+    naming `path`; the temporary file is removed.
+    """
     target = Path(path)
-    if target.is_dir():
+    try:
+        is_folder = target.is_dir()
+    except OSError as exc:
+        raise write_error(exc, target) from exc
+    if is_folder:
         raise DrumgateError("is a folder, expected a file to write", path=target, hint="pass a file path")
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name[:200]}.", suffix=".tmp", dir=target.parent)
     except OSError as exc:
         raise DrumgateError(
             f"cannot write here: {exc.strerror}", path=target, hint="check the folder exists and is writable"
@@ -33,9 +52,11 @@ def atomic_writer(path: str | Path) -> Iterator[IO[bytes]]:
             os.fsync(handle.fileno())
         os.chmod(tmp, 0o644)
         os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
             tmp.unlink()
+        if isinstance(exc, OSError) and exc.errno in WRITE_ERRNOS:
+            raise write_error(exc, target) from exc
         raise
 
 
@@ -65,4 +86,14 @@ def open_for_reading(path: str | Path) -> IO[bytes]:
 
 def read_bytes(path: str | Path) -> bytes:
     with open_for_reading(path) as handle:
+        return handle.read()
+
+
+def read_regular_file(path: str | Path) -> bytes:
+    """The bytes of a regular file. A FIFO, socket or device raises OSError("not a regular file") at
+    once: it is opened without blocking and never read, so a FIFO cannot hang the caller."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file", str(path))
         return handle.read()
