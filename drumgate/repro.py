@@ -51,7 +51,9 @@ class Step:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("groups", nargs="*", metavar="GROUP", help="artifact groups (default: every group)")
     parser.add_argument("--dry-run", action="store_true", help="print the plan; run nothing")
-    parser.add_argument("--date", default=None, help="date of new reports YYYY-MM-DD (default SOURCE_DATE_EPOCH or today)")
+    parser.add_argument(
+        "--date", default=None, help="date of new reports YYYY-MM-DD (default SOURCE_DATE_EPOCH or today)"
+    )
 
 
 # ---------------------------------------------------------------- reading the locks
@@ -135,7 +137,9 @@ class Run:
         code = run_step(self.ws, step)
         self.executed.append((step, code))
         if code not in (EXIT_OK, EXIT_FINDINGS):
-            raise DrumgateError(f"step failed with exit {code}: {step.command}", hint="fix the error above, then drumgate repro")
+            raise DrumgateError(
+                f"step failed with exit {code}: {step.command}", hint="fix the error above, then drumgate repro"
+            )
         return code
 
 
@@ -190,18 +194,17 @@ def rerun_stale(run: Run, group: str, stage: str, prefix: str) -> None:
         run.do(Step(stage, tuple(shlex.split(problem.command)[1:]), f"{problem.artifact}: {problem.message}"))
 
 
+def made_by(ws: Workspace, group: str, subcommand: str) -> list[lineage.LineageProblem]:
+    """Lineage problems of the group's artifacts that `drumgate <subcommand>` made."""
+    return [p for p in problems_of(ws, group, "") if shlex.split(p.command)[1:2] == [subcommand]]
+
+
 def combined_steps(run: Run, combined_group: str, ran_reports: bool) -> None:
-    combined = "data/manifests/prod_combined_events.jsonl"
-    stale = problems_of(run.ws, combined_group, "data/manifests/") + problems_of(
-        run.ws, combined_group, f"reports/health/{COMBINED}"
-    ) + problems_of(run.ws, combined_group, "reports/sampling/")
-    if not run.ws.path(combined).is_file() or stale:
+    stale = made_by(run.ws, combined_group, "combine")
+    if not run.ws.path("data/manifests/prod_combined_events.jsonl").is_file() or stale:
         run.do(Step("combine", ("combine", "--date", run.date), stale[0].message if stale else "missing"))
         ran_reports = True
-    docs = problems_of(run.ws, combined_group, "reports/health/") + problems_of(
-        run.ws, combined_group, "DATASET_READINESS_PLAN.md"
-    )
-    docs = [p for p in docs if p.command.startswith("drumgate docs")]
+    docs = made_by(run.ws, combined_group, "docs")
     has_docs = newest_recorded(run.ws, combined_group, "DATASET_READINESS_PLAN.md") is not None
     if docs or ran_reports or not has_docs:
         reason = docs[0].message if docs else ("new reports" if ran_reports else "missing")

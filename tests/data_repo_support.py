@@ -1,0 +1,46 @@
+"""Helpers for tests that act as a new user in a data repository: real git, real `drumgate`."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+GIT_ENV = {
+    "GIT_AUTHOR_NAME": "drumgate test",
+    "GIT_AUTHOR_EMAIL": "test@example.invalid",
+    "GIT_COMMITTER_NAME": "drumgate test",
+    "GIT_COMMITTER_EMAIL": "test@example.invalid",
+}
+
+
+def user_env(**extra: str) -> dict[str, str]:
+    """The environment of a user with drumgate's venv on PATH and no workspace set."""
+    env = {key: value for key, value in os.environ.items() if key not in {"DRUMGATE_WORKSPACE", "SOURCE_DATE_EPOCH"}}
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    return {**env, **GIT_ENV, **extra}
+
+
+def drumgate(cwd: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "drumgate.cli", *args],
+        cwd=cwd, env=user_env(**env), capture_output=True, text=True, check=False, timeout=900,
+    )
+
+
+def git(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["git", *args], cwd=cwd, env=user_env(), capture_output=True, text=True, check=False)
+
+
+def status(cwd: Path) -> str:
+    return git(cwd, "status", "--porcelain").stdout
+
+
+def tree_listing(root: Path) -> dict[str, int]:
+    """Every file under `root` (not .git) with its size: to prove a run touched nothing there."""
+    return {
+        path.relative_to(root).as_posix(): path.stat().st_size
+        for path in sorted(root.rglob("*"))
+        if path.is_file() and ".git" not in path.relative_to(root).parts
+    }

@@ -1,0 +1,209 @@
+"""A team's own data repository, as a new user makes it: `drumgate init`, workspace rules, repro.
+
+Everything runs the real `drumgate` in a subprocess, real git and the real pre-commit hooks that
+`drumgate init` installs, in folders outside the drumgate checkout.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from drumgate.cli import missing_dependency
+from drumgate.config import load_datasets
+from drumgate.fixtures.egmd import make_egmd_corpus
+from drumgate.init_repo import datasets_toml, workflow_text
+from drumgate.workspace import DEFAULTS, Workspace
+from tests.data_repo_support import drumgate, git, status, tree_listing
+
+PROJECT = Path(__file__).resolve().parent.parent
+GUARDED = ("data", "reports")
+
+
+def _project_artifacts() -> dict[str, int]:
+    folders = [PROJECT / top for top in GUARDED if (PROJECT / top).is_dir()]
+    return {f"{folder.name}/{k}": v for folder in folders for k, v in tree_listing(folder).items()}
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    root = tmp_path / "drum-data"
+    root.mkdir()
+    assert git(root, "init", "-q", "-b", "main").returncode == 0
+    return root
+
+
+def test_init_scaffolds_a_repository_and_a_second_run_changes_nothing(repo: Path) -> None:
+    done = drumgate(repo, "init")
+    assert done.returncode == 0, done.stderr
+    for name in (
+        "configs/datasets.toml", "configs/technique_taxonomy.json", "configs/crash_dual_label.json",
+        "configs/stem_names.json", "configs/schemas/events.schema.json", "data/licenses/egmd.md",
+        "data/licenses/cambridge.md", "data/licenses/musdb_hq.md", ".gitignore", ".pre-commit-config.yaml",
+        ".github/workflows/pr-health.yml", ".github/workflows/pr-comment.yml", ".github/workflows/ingest.yml",
+        "DATASET_READINESS_PLAN.md",
+    ):
+        assert (repo / name).is_file(), name
+    assert (repo / ".git" / "hooks" / "pre-commit").is_file()
+    gitignore = (repo / ".gitignore").read_text().splitlines()
+    assert "data/raw/" in gitignore and "*.lck" in gitignore
+    before = {p: (repo / p).read_bytes() for p in tree_listing(repo)}
+    again = drumgate(repo, "init")
+    assert again.returncode == 0 and "wrote 0 files" in again.stdout
+    assert {p: (repo / p).read_bytes() for p in tree_listing(repo)} == before
+
+
+def test_init_never_overwrites_a_file_the_user_edited(repo: Path) -> None:
+    (repo / "configs").mkdir()
+    mine = b"# our own storage roots\nversion = 1\n"
+    (repo / "configs" / "datasets.toml").write_bytes(mine)
+    done = drumgate(repo, "init")
+    assert done.returncode == 0
+    assert (repo / "configs" / "datasets.toml").read_bytes() == mine
+    assert "kept your configs/datasets.toml" in done.stdout
+
+
+def test_init_writes_only_the_named_datasets_and_a_valid_config(tmp_path: Path) -> None:
+    root = tmp_path / "only-egmd"
+    done = drumgate(tmp_path, "init", str(root), "--datasets", "egmd", "--no-hooks")
+    assert done.returncode == 0, done.stderr
+    config = load_datasets(Workspace(root))
+    assert sorted(config.datasets) == ["egmd"]
+    assert config.combined["mix"] == {"egmd": 1.0}
+    assert not (root / "data" / "licenses" / "cambridge.md").exists()
+
+
+def test_datasets_toml_keeps_every_table_of_the_chosen_datasets() -> None:
+    default = (DEFAULTS / "configs" / "datasets.toml").read_text()
+    chosen = tomllib.loads(datasets_toml(default, ["musdb_hq", "egmd"]))
+    full = tomllib.loads(default)
+    assert chosen["datasets"] == {k: full["datasets"][k] for k in ("musdb_hq", "egmd")}
+    assert chosen["combined"]["gates"] == full["combined"]["gates"]
+
+
+def test_scaffolded_workflows_install_drumgate_from_the_spec_not_the_checkout() -> None:
+    for name in ("pr-health.yml", "pr-comment.yml", "ingest.yml"):
+        text = workflow_text((DEFAULTS / "workflows" / name).read_text(), "drumgate==9.9.9")
+        install_lines = [line for line in text.splitlines() if "pip install" in line]
+        assert install_lines, name
+        for line in install_lines:
+            assert not line.rstrip().endswith(" ."), line
+        assert any('"drumgate==9.9.9"' in line for line in install_lines), name
+
+
+@pytest.mark.parametrize(
+    ("setup", "args", "expected"),
+    [
+        ("file", ("init", "target"), "is a file, not a folder"),
+        ("none", ("init", "--datasets", "egmd,foo"), "unknown dataset 'foo'"),
+        ("none", ("repro", "nope"), None),
+        ("none", ("health", "--events", "x.jsonl"), "not inside a drumgate data repository"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(
+    tmp_path: Path, setup: str, args: tuple[str, ...], expected: str | None
+) -> None:
+    if setup == "file":
+        (tmp_path / "target").write_text("not a folder")
+    done = drumgate(tmp_path, *args)
+    assert done.returncode == 2, done.stdout + done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in done.stderr
+    if expected:
+        assert expected in lines[0]
+
+
+def test_repro_names_the_known_groups_for_an_unknown_one(repo: Path) -> None:
+    drumgate(repo, "init", "--no-hooks")
+    done = drumgate(repo, "repro", "nope")
+    assert done.returncode == 2
+    assert "unknown artifact group 'nope' (known: cambridge, egmd, musdb_hq, prod_combined)" in done.stderr
+
+
+def test_init_in_an_unwritable_folder_is_one_line(tmp_path: Path) -> None:
+    if os.geteuid() == 0:
+        pytest.skip("root can write anywhere: the check cannot be exercised")
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        done = drumgate(tmp_path, "init", str(locked / "repo"))
+    finally:
+        locked.chmod(0o700)
+    assert done.returncode == 2 and "not writable" in done.stderr
+
+
+def test_missing_optional_package_names_its_extra() -> None:
+    line = missing_dependency("pretty_midi")
+    assert "pip install 'drumgate[bench]'" in line
+    assert "mir_eval" in missing_dependency("mir_eval.onset") and "drumgate[test]" in missing_dependency("mir_eval")
+
+
+def _egmd_repo(repo: Path) -> None:
+    assert drumgate(repo, "init", "--datasets", "egmd").returncode == 0
+    make_egmd_corpus(repo / "data" / "raw" / "egmd", seed=3, performances=4, kits=2)
+
+
+def test_new_repository_ingest_repro_commit_passes_the_hooks_and_stays_inside(repo: Path) -> None:
+    project_before = _project_artifacts()
+    _egmd_repo(repo)
+    ingest = drumgate(repo, "ingest", "egmd")
+    assert ingest.returncode == 0, ingest.stdout + ingest.stderr
+    repro = drumgate(repo, "repro")
+    assert repro.returncode == 0, repro.stdout[-3000:] + repro.stderr[-3000:]
+    assert git(repo, "add", "-A").returncode == 0
+    staged = git(repo, "diff", "--cached", "--name-only").stdout.split()
+    assert not [name for name in staged if name.startswith("data/raw/") or name.endswith(".lck")]
+    commit = git(repo, "commit", "-q", "-m", "first ingest")
+    assert commit.returncode == 0, commit.stdout + commit.stderr
+    for name in ("data/manifests/egmd_events.jsonl", "data/archives/checksums/egmd.sha256",
+                 "data/manifests/prod_combined_events.jsonl", "data/locks/egmd.lock.json"):
+        assert (repo / name).is_file(), name
+    assert list((repo / "reports" / "health").glob("egmd_*.json"))
+    assert _project_artifacts() == project_before
+    again = drumgate(repo, "repro")
+    assert again.returncode == 0 and status(repo) == "", status(repo)
+
+
+def test_user_paths_are_relative_to_the_current_folder(repo: Path) -> None:
+    _egmd_repo(repo)
+    assert drumgate(repo, "ingest", "egmd").returncode == 0
+    sub = repo / "scratch"
+    sub.mkdir()
+    done = drumgate(sub, "health", "--events", "../data/manifests/egmd_events.jsonl", "--output", "h.json")
+    assert done.returncode in (0, 1), done.stderr
+    assert (sub / "h.json").is_file()
+    assert not (repo / "h.json").exists()
+
+
+def test_scratch_output_outside_the_workspace_leaves_git_status_clean(repo: Path, tmp_path: Path) -> None:
+    _egmd_repo(repo)
+    assert drumgate(repo, "ingest", "egmd").returncode == 0
+    assert drumgate(repo, "repro").returncode == 0
+    git(repo, "add", "-A")
+    assert git(repo, "commit", "-q", "-m", "x").returncode == 0
+    scratch = tmp_path / "elsewhere" / "x.json"
+    done = drumgate(repo, "health", "--events", "data/manifests/egmd_events.jsonl", "--output", str(scratch))
+    assert done.returncode in (0, 1) and scratch.is_file()
+    assert "outside the workspace" in done.stderr
+    assert status(repo) == ""
+
+
+def test_a_lock_naming_a_path_outside_the_workspace_is_fixed_by_repro(repo: Path) -> None:
+    _egmd_repo(repo)
+    assert drumgate(repo, "ingest", "egmd").returncode == 0
+    lock_path = repo / "data" / "locks" / "egmd.lock.json"
+    lock = json.loads(lock_path.read_text())
+    lock["artifacts"]["/tmp/gone/egmd_20200101.json"] = next(iter(lock["artifacts"].values()))
+    lock_path.write_text(json.dumps(lock))
+    git(repo, "add", "-A")
+    blocked = drumgate(repo, "hook", "freshness")
+    assert blocked.returncode in (1, 2)
+    assert "fix: drumgate repro egmd" in blocked.stdout + blocked.stderr
+    fixed = drumgate(repo, "repro", "egmd")
+    assert fixed.returncode == 0, fixed.stderr[-2000:]
+    assert "/tmp/gone" not in lock_path.read_text()
