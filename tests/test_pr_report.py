@@ -57,7 +57,9 @@ def test_comment_says_what_changed(rendered: Path) -> None:
     assert "2 dataset groups changed" in text
     assert "| egmd | ✅ 9/9 → ❌ 8/9 |" in text
     assert "**❌ egmd: <code>min_technique_events&#91;rimshot&#93;</code> now fails: 0 < 1** (was" in text
-    assert "licence constraints changed: redistribution is now “no &#40;internal training copies only&#41;” (was" in text
+    assert (
+        "licence constraints changed: redistribution is now “no &#40;internal training copies only&#41;” (was" in text
+    )
     assert (
         "- **egmd**: 2 sessions added; share moves from <code>ride</code> (−51, −2.80 pp) to <code>crash</code> "
         "(+87, +2.68 pp); technique <code>rimshot</code> gone (66 → 0)." in text
