@@ -15,7 +15,10 @@ HEAD = "reports/health/musdb_hq_20250302.json"
 
 
 @pytest.fixture
-def ws(tmp_path: Path) -> Workspace:
+def ws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Workspace:
+    # paths typed on the command line are relative to the current folder: work from the workspace
+    (tmp_path / "ws").mkdir()
+    monkeypatch.chdir(tmp_path / "ws")
     root = make_workspace(tmp_path / "ws")
     health = root / "reports" / "health"
     older = health_report()

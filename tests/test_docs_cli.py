@@ -15,7 +15,10 @@ PLAN = "DATASET_READINESS_PLAN.md"
 
 
 @pytest.fixture
-def ws(tmp_path: Path) -> Workspace:
+def ws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Workspace:
+    # paths typed on the command line are relative to the current folder: work from the workspace
+    (tmp_path / "ws").mkdir()
+    monkeypatch.chdir(tmp_path / "ws")
     ws = Workspace(make_workspace(tmp_path / "ws"))
     write_json(ws.health_report("musdb_hq", "20250301"), health_report())
     write_json(ws.health_report("musdb_hq", "20250302"), next_day_report())
