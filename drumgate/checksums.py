@@ -24,7 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from drumgate import cli
+from drumgate import cli, grouplock
 from drumgate.config import DatasetConfig, StorageRoot, load_datasets
 from drumgate.errors import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, DrumgateError, format_finding
 from drumgate.fsutil import atomic_write_bytes
@@ -636,6 +636,7 @@ def run(args: argparse.Namespace) -> int:
     cache = _open_cache(ws, args)
     try:
         if args.action == "generate":
+            grouplock.hold(ws, [load_datasets(ws).get(args.dataset).group])
             argv = ["checksums", "generate", args.dataset]
             return generate(ws, args.dataset, update=args.update, jobs=args.jobs, cache=cache, argv=argv)
         return verify(ws, args.dataset, jobs=args.jobs)

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from drumgate import cli, lineage
+from drumgate import cli, grouplock, lineage
 from drumgate.audio import open_zip_member, read_mono, zip_member_escapes
 from drumgate.bleed import (
     AttackMeter,
@@ -334,6 +334,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     ws = cli.workspace_from(args)
     config = load_datasets(ws).get(DATASET)
+    grouplock.hold(ws, [config.group])
     taxonomy = load_taxonomy(ws)
     sessions_path = ws.user_path(args.sessions) if args.sessions else ws.sessions_manifest(DATASET)
     output = ws.user_path(args.output) if args.output else ws.events_manifest(DATASET)
