@@ -1,7 +1,8 @@
 """Hook: artifact groups are staged together and nothing generated is stale or hand-edited.
 
 pre-commit splits file names into batches, so this hook takes none (`pass_filenames: false`) and
-reads `git diff --cached` itself; `--all` checks every group in `data/locks/` whatever is staged.
+reads `git diff --cached` itself; `--all` checks every group in `data/locks/` as the worktree holds
+it, whatever is staged.
 Every artifact in `data/locks/<group>.lock.json` must hash as recorded and so must its inputs.
 The hook prints one finding per root cause, root causes first:
 
@@ -67,6 +68,9 @@ class GitState:
     left_out: frozenset[str]
     stashed: frozenset[str]
     in_head: frozenset[str]
+
+
+UNTRACKED = GitState(frozenset(), frozenset(), frozenset(), frozenset())
 
 
 @dataclass
@@ -244,7 +248,7 @@ def run(args: argparse.Namespace) -> int:
 
     ws = cli.workspace_from(args)
     reporter = Reporter()
-    staged = staged_paths(ws, include_deleted=True)
+    staged = [] if args.all else staged_paths(ws, include_deleted=True)
     if args.all:
         groups: dict[str, list[Artifact]] = {group: [] for group in lock_groups(ws)}
     elif not any(is_data_path(path) for path in staged):
@@ -270,7 +274,8 @@ def run(args: argparse.Namespace) -> int:
             continue
         missing[group] = missing_companions(ws, group, artifacts)
     candidates = [problem.artifact for found in problems.values() for problem in found]
-    state = git_state(ws, staged, candidates)
+    # --all judges the tree as it stands, whatever is staged (a CI job before it commits anything)
+    state = UNTRACKED if args.all else git_state(ws, staged, candidates)
     causes = sort_causes(ws, problems, state)
     for group, (events, whats) in missing.items():
         if whats:

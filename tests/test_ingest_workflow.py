@@ -7,6 +7,9 @@ its own clone, the shard matrix is one run per value of the plan's list, artifac
 jobs as copies of what the upload steps name, and `gh` is a stub on PATH that records its
 arguments. A four-shard E-GMD run must give the same artifacts, byte for byte, as a one-shard run.
 A real (not dry) run pushes to a bare `origin` and posts its comment to a loopback GitHub API.
+A second ingest of a changed corpus gives a commit that passes the repository's own hooks; an
+ingest that would empty a manifest, or a raw file that cannot be hashed, fails the run and opens
+nothing.
 """
 
 from __future__ import annotations
@@ -14,8 +17,10 @@ from __future__ import annotations
 import json
 import os
 import shlex
+import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +30,7 @@ from drumgate.fixtures.cambridge import make_cambridge_corpus
 from drumgate.fixtures.egmd import make_egmd_corpus
 from drumgate.fixtures.musdb import make_musdb_corpus
 from drumgate.fixtures.pr_repo import commit_all, git, init_repo
+from drumgate.init_hooks import install
 from tests.workflow_runner import Artifacts, FakeGitHub, JobRun, load_job, run_job, serve_github
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -70,13 +76,18 @@ def corpora(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     }
 
 
-@pytest.fixture(scope="module")
-def origin(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("origin") / "drums"
+def seed_repository(root: Path) -> Path:
+    """Configs, licence notes, .gitignore and the drumgate hooks' .pre-commit-config.yaml."""
     init_repo(root, PROJECT_ROOT)
     (root / ".gitignore").write_text(GITIGNORE, encoding="utf-8")
-    commit_all(root, "configs and licence notes")
+    install(root, run_install=False)
+    commit_all(root, "configs, licence notes and hooks")
     return root
+
+
+@pytest.fixture(scope="module")
+def origin(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return seed_repository(tmp_path_factory.mktemp("origin") / "drums")
 
 
 def checkout(origin: Path, folder: Path) -> Path:
@@ -308,3 +319,100 @@ def test_a_real_run_pushes_the_branch_opens_the_pr_and_posts_the_health_comment(
     assert ("POST", f"/repos/acme/drums/issues/{PR_NUMBER}/comments") in fake.requests
     summary = (temp / "github_summary").read_text(encoding="utf-8")
     assert f"Opened pull request #{PR_NUMBER} from {branch}." in summary
+
+
+# A second ingest, on top of a first one merged to main ------------------------------------------
+SECOND_DATE = "2024-06-10"
+EGMD_CSV = "e-gmd-v1.0.0.csv"
+
+
+@dataclass
+class Ingested:
+    """A bare origin whose main holds one E-GMD ingest, and the raw corpus it came from."""
+
+    origin: Path
+    raw: Path
+
+
+@pytest.fixture(scope="module")
+def ingested(tmp_path_factory: pytest.TempPathFactory) -> Ingested:
+    base = tmp_path_factory.mktemp("ingested")
+    raw = base / "raw-egmd"
+    make_egmd_corpus(raw, seed=5, performances=4)
+    bare = base / "origin.git"
+    git(base, "clone", "-q", "--bare", str(seed_repository(base / "seed")), str(bare))
+    first = dispatch(bare, {"DRUMGATE_EGMD_ROOT": str(raw)}, base / "first", egmd_inputs(2))
+    assert_all_ok(first)
+    git(first.workspaces["pull-request"], "push", "-q", str(bare), "HEAD:refs/heads/main")
+    return Ingested(bare, raw)
+
+
+def second_ingest(ingested: Ingested, tmp: Path, change: Callable[[Path], None]) -> tuple[Dispatch, Ingested]:
+    """Copies of the origin and the raw corpus, `change` applied to the corpus, and a dry-run dispatch."""
+    copy = Ingested(tmp / "origin.git", tmp / "raw-egmd")
+    shutil.copytree(ingested.raw, copy.raw, symlinks=True)
+    change(copy.raw)
+    git(tmp, "clone", "-q", "--bare", str(ingested.origin), str(copy.origin))
+    inputs = egmd_inputs(2) | {"date": SECOND_DATE}
+    return dispatch(copy.origin, {"DRUMGATE_EGMD_ROOT": str(copy.raw)}, tmp / "dispatch", inputs), copy
+
+
+def drop_one_csv_row(raw: Path) -> None:
+    csv = raw / EGMD_CSV
+    header, *rows = csv.read_text(encoding="utf-8").splitlines(keepends=True)
+    assert len(rows) > 1, "the corpus has rows to remove"
+    csv.write_text(header + "".join(rows[:-1]), encoding="utf-8")
+
+
+def run_tool(workspace: Path, raw: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "DRUMGATE_EGMD_ROOT": str(raw), "GIT_CONFIG_GLOBAL": os.devnull,
+           "PRE_COMMIT_HOME": str(workspace.parent / "pre-commit-home")}
+    env.pop("DRUMGATE_WORKSPACE", None)
+    tool = [str(Path(sys.executable).parent / args[0]), *args[1:]]
+    return subprocess.run(tool, cwd=workspace, env=env, capture_output=True, text=True, check=False)
+
+
+def test_an_ingest_of_a_changed_corpus_passes_the_repositorys_own_hooks(ingested: Ingested, tmp_path: Path) -> None:
+    run, copy = second_ingest(ingested, tmp_path, drop_one_csv_row)
+    assert_all_ok(run)
+    workspace = run.workspaces["pull-request"]
+    changed = git(workspace, "diff-tree", "-r", "--name-only", "--no-commit-id", "HEAD").splitlines()
+    second_report = f"reports/health/egmd_{SECOND_DATE.replace('-', '')}.json"
+    for path in ("data/manifests/egmd_events.jsonl", "data/archives/checksums/egmd.sha256",
+                 "data/manifests/prod_combined_events.jsonl", second_report):
+        assert path in changed, f"{path} not regenerated by the second ingest: {changed}"
+
+    hooks = run_tool(workspace, copy.raw, "pre-commit", "run", "--all-files", "--color", "never")
+    assert hooks.returncode == 0, hooks.stdout + hooks.stderr
+    assert "drumgate: artifact groups staged together, nothing stale" in hooks.stdout
+    verify = run_tool(workspace, copy.raw, "drumgate", "checksums", "verify", "egmd")
+    assert verify.returncode == 0 and verify.stderr == "", verify.stdout + verify.stderr
+    fresh = run_tool(workspace, copy.raw, "drumgate", "hook", "freshness", "--all")
+    assert fresh.returncode == 0, fresh.stderr
+    assert git(workspace, "status", "--porcelain") == ""
+
+
+def test_an_ingest_that_would_empty_the_manifest_fails_and_opens_nothing(ingested: Ingested, tmp_path: Path) -> None:
+    def keep_only_the_header(raw: Path) -> None:
+        csv = raw / EGMD_CSV
+        csv.write_text(csv.read_text(encoding="utf-8").splitlines(keepends=True)[0], encoding="utf-8")
+
+    run, copy = second_ingest(ingested, tmp_path, keep_only_the_header)
+    failed = [name for name, job in run.jobs.items() if not job.ok]
+    assert failed and failed[0].startswith("shard-"), list(run.jobs)
+    assert "merge" not in run.jobs and "pull-request" not in run.jobs
+    output = run.jobs[failed[0]].failure()
+    assert "::error::drumgate ingest egmd refused to empty a manifest" in output
+    assert "refusing to replace it with an empty manifest" in output
+    assert run.gh_calls == [] and git(copy.origin, "branch", "--list", "ingest/*") == ""
+
+
+def test_a_raw_file_that_cannot_be_hashed_fails_the_run_before_any_commit(ingested: Ingested, tmp_path: Path) -> None:
+    def add_a_dangling_link(raw: Path) -> None:
+        (raw / "drummer1" / "lost_take.wav").symlink_to(raw / "nowhere.wav")
+
+    run, copy = second_ingest(ingested, tmp_path, add_a_dangling_link)
+    assert [name for name, job in run.jobs.items() if not job.ok] == ["merge"]
+    assert "pull-request" not in run.jobs
+    assert "dangling symlink" in run.jobs["merge"].failure()
+    assert run.gh_calls == [] and git(copy.origin, "branch", "--list", "ingest/*") == ""
