@@ -109,16 +109,17 @@ def _acquire(ws: Workspace, group: str, command: str) -> Path:
                 holder = _holder(path)
                 handle.close()
                 raise DrumgateError(
-                    f"the {group} artifacts are being written by {holder}; nothing written",
+                    f"the {group} artifacts are being written by {holder}",
                     path=ws.rel(path),
                     hint=f"rerun when it has finished, or raise {WAIT_ENV} (seconds) to wait longer",
                 )
             time.sleep(POLL_SECONDS)
-    handle.seek(0)
-    handle.truncate()
-    handle.write(f"pid {os.getpid()}: {command}\n")
-    handle.flush()
     _held[path] = handle
+    with contextlib.suppress(OSError):  # the holder note is only a hint for whoever waits
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()}: {command}\n")
+        handle.flush()
     return path
 
 
