@@ -42,6 +42,7 @@ COMPANIONS = (
     ("health", "reports/health", "no health report"),
     ("weights", "reports/sampling", "no sampling weights"),
 )
+READINESS_PLAN = "DATASET_READINESS_PLAN.md"  # the one artifact outside data/ and reports/ (`drumgate docs`)
 HAND_EDIT = "differs from what its command wrote"
 MISSING = "recorded in the lock but missing"
 
@@ -153,7 +154,9 @@ def touched_groups(ws: Workspace, staged: list[str]) -> dict[str, list[Artifact]
             lock = read_lock(ws, group)
         except DrumgateError:
             continue  # an unreadable lock is reported when its own group is checked
-        if any(staged_set.intersection(entry.get("inputs", {})) for entry in lock["artifacts"].values()):
+        recorded = lock["artifacts"]
+        inputs = {source for entry in recorded.values() for source in entry.get("inputs", {})}
+        if staged_set.intersection(recorded) or staged_set.intersection(inputs):
             groups[group] = []
     return groups
 
@@ -251,7 +254,7 @@ def run(args: argparse.Namespace) -> int:
     staged = [] if args.all else staged_paths(ws, include_deleted=True)
     if args.all:
         groups: dict[str, list[Artifact]] = {group: [] for group in lock_groups(ws)}
-    elif not any(is_data_path(path) for path in staged):
+    elif not any(is_data_path(path) or path == READINESS_PLAN for path in staged):
         return reporter.close()
     else:
         groups = touched_groups(ws, staged)

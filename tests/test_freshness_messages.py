@@ -191,3 +191,18 @@ def test_demo_repository_hand_edit_then_undo(tmp_path: Path) -> None:
     assert_one_line_per_fix(block)
     assert run_git("checkout", "HEAD", "--", EVENTS).returncode == 0
     assert run_git("status", "--porcelain").stdout == ""
+
+
+def test_hand_edited_readiness_plan_is_blocked_though_it_lives_at_the_root(repo):  # noqa: F811
+    ws, env = repo
+    plan = ws.path("DATASET_READINESS_PLAN.md")
+    plan.write_text("# Readiness\n\nstatus: generated\n")
+    lineage.record(ws, "prod_combined", plan, ["docs"])
+    assert commit(ws.root, env, "DATASET_READINESS_PLAN.md", "data/locks").returncode == 0
+    plan.write_text("# Readiness\n\nstatus: all green, promise\n")
+    done = commit(ws.root, env, "DATASET_READINESS_PLAN.md")
+    assert done.returncode == 1
+    assert freshness_block(done.stdout) == [
+        "DATASET_READINESS_PLAN.md: edited by hand: it differs from what its command wrote (fix: git checkout HEAD "
+        "-- DATASET_READINESS_PLAN.md to undo, or drumgate repro prod_combined to regenerate)"
+    ]
