@@ -34,6 +34,7 @@ COMMANDS: dict[str, Command | dict[str, Command]] = {
         "cambridge": ("ingest.cambridge_events", "Cambridge close-mic stems to onset events"),
     },
     "merge": ("ingest.merge", "join shard outputs into the file one run would write"),
+    "stems": ("ingest.stems_cli", "which stem-name rule maps each name, and the drum-looking names no rule maps"),
     "checksums": ("drumgate.checksums", "generate or verify SHA-256 checksum manifests"),
     "health": ("checks.health", "health report with readiness gates (JSON + HTML)"),
     "diff": ("checks.diff", "diff two health or weights reports"),
