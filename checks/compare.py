@@ -18,9 +18,9 @@ from typing import Any
 from drumgate import cli, lineage
 from drumgate.errors import EXIT_FINDINGS, EXIT_OK, DrumgateError
 from drumgate.fsutil import atomic_write_text
-from drumgate.jsonio import read_json, write_json
+from drumgate.jsonio import write_json
 from drumgate.mdrender import render_template
-from drumgate.report_io import CONFIG_INPUTS, artifact_group, inside
+from drumgate.report_io import CONFIG_INPUTS, artifact_group, inside, read_report
 from drumgate.taxonomy import Taxonomy, load_taxonomy
 from drumgate.workspace import COMBINED, Workspace
 
@@ -42,10 +42,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def load_health(path: Path) -> dict[str, Any]:
-    report = read_json(path)
-    if not isinstance(report, dict) or report.get("kind") != "health":
-        raise DrumgateError("not a drumgate health report", path=path, hint="compare two reports/health/*.json")
-    return report
+    return read_report(path, ("health",))
 
 
 def family_counts(classes: Mapping[str, int], taxonomy: Taxonomy) -> dict[str, int]:

@@ -21,8 +21,8 @@ from drumgate import cli
 from drumgate.diffing import check_diffable, diff_reports, render_diff_markdown
 from drumgate.errors import EXIT_FINDINGS, EXIT_OK, DrumgateError
 from drumgate.fsutil import atomic_write_text
-from drumgate.jsonio import read_json, write_json
-from drumgate.report_io import inside, record_lineage
+from drumgate.jsonio import write_json
+from drumgate.report_io import inside, read_report, record_lineage
 from drumgate.workspace import COMBINED, Workspace
 
 DATED_STEM = re.compile(r"^(?P<prefix>.+)_(?P<date>\d{8})$")
@@ -71,10 +71,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def load_report(path: Path) -> ReportFile:
-    report = read_json(path)
-    if not isinstance(report, dict):
-        raise DrumgateError("not a drumgate report (expected a JSON object)", path=path)
-    return ReportFile(path, report)
+    return ReportFile(path, read_report(path))
 
 
 def report_folder(ws: Workspace, kind: str) -> Path:

@@ -24,12 +24,11 @@ from markupsafe import Markup
 
 from drumgate import cli, grouplock, lineage
 from drumgate.artifacts import classify
-from drumgate.errors import EXIT_OK, DrumgateError
+from drumgate.errors import EXIT_OK
 from drumgate.fsutil import atomic_write_text
-from drumgate.jsonio import read_json
 from drumgate.mdrender import gate_rule, render_template
 from drumgate.provenance import report_date
-from drumgate.report_io import artifact_group
+from drumgate.report_io import artifact_group, read_report
 from drumgate.workspace import COMBINED, Workspace
 
 PLAN_NAME = "DATASET_READINESS_PLAN.md"
@@ -96,9 +95,7 @@ def _gates_line(report: Mapping[str, Any]) -> tuple[int, int]:
 
 
 def dataset_entry(ws: Workspace, found: Found) -> dict[str, Any]:
-    report = read_json(ws.path(found.health))
-    if not isinstance(report, dict) or report.get("kind") != "health":
-        raise DrumgateError("not a drumgate health report", path=ws.path(found.health))
+    report = read_report(ws.path(found.health), ("health",))
     passed, total = _gates_line(report)
     totals = report.get("totals") or {}
     failing = [

@@ -7,6 +7,7 @@ stdlib codec stays available as the reference (`loads_reference`) that tests com
 
 from __future__ import annotations
 
+import functools
 import gzip
 import io
 import json
@@ -22,12 +23,14 @@ import orjson
 from drumgate.errors import DrumgateError
 from drumgate.fsutil import atomic_writer, open_for_reading, read_bytes
 
+PACKAGE_SCHEMAS = Path(__file__).resolve().parent / "defaults" / "configs" / "schemas"
 LFS_POINTER_PREFIX = b"version https://git-lfs.github.com/spec/"
 LFS_HINT = "this is a Git LFS pointer, not the file: run git lfs pull"
 
 # One JSONL row is a few hundred bytes; a line longer than this is refused (a finding) without
 # being held whole or parsed, so one enormous line costs neither memory nor quadratic time.
 MAX_LINE_BYTES = 4 << 20
+MAX_ISSUE_CHARS = 200
 LINE_TOO_LONG = f"line longer than {MAX_LINE_BYTES >> 20} MiB (the cap for one JSONL row)"
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 
@@ -229,6 +232,41 @@ def has_lone_surrogate(value: Any) -> bool:
         elif isinstance(item, list):
             pending.extend(item)
     return False
+
+
+@functools.cache
+def _package_validator(schema: str) -> Any:
+    from drumgate.schemas import RowValidator
+
+    return RowValidator(schema, read_json(PACKAGE_SCHEMAS / f"{schema}.schema.json"))
+
+
+def schema_problem(value: Any, schema: str) -> str | None:
+    """What is wrong with `value` by drumgate's own `<schema>.schema.json` (the shape the code relies
+    on, whatever a workspace's copy says), or None when it matches."""
+    validator = _package_validator(schema)
+    if validator.fast_accepts(value):
+        return None
+    issues = validator.reference_issues(value)
+    if not issues:
+        return None
+    more = f" (and {len(issues) - 1} more)" if len(issues) > 1 else ""
+    first = str(issues[0])
+    first = first if len(first) <= MAX_ISSUE_CHARS else first[:MAX_ISSUE_CHARS] + "..."
+    return f"does not match the {schema} schema: {first}{more}"
+
+
+def check_schema(value: Any, schema: str, path: str | Path, line: int | None = None, hint: str | None = None) -> Any:
+    """`value` when it matches drumgate's `<schema>.schema.json`, else a one-line DrumgateError."""
+    problem = schema_problem(value, schema)
+    if problem:
+        raise DrumgateError(problem, path=path, line=line, hint=hint)
+    return value
+
+
+def read_json_checked(path: str | Path, schema: str, hint: str | None = None) -> Any:
+    """Read a JSON document and check it against drumgate's schema before anything uses it."""
+    return check_schema(read_json(path), schema, path, hint=hint)
 
 
 def write_json(path: str | Path, obj: Any) -> None:

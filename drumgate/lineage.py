@@ -20,7 +20,7 @@ from typing import Any
 from drumgate import __version__, grouplock
 from drumgate.errors import DrumgateError
 from drumgate.hashing import sha256_file
-from drumgate.jsonio import read_json, write_json
+from drumgate.jsonio import check_schema, read_json, write_json
 from drumgate.workspace import Workspace
 
 LOCK_SCHEMA_VERSION = 1
@@ -40,6 +40,7 @@ def read_lock(ws: Workspace, group: str, drop_outside: bool = False) -> dict[str
     data = read_json(path)
     if not isinstance(data, dict) or data.get("schema_version") != LOCK_SCHEMA_VERSION:
         raise DrumgateError("unsupported lock file", path=path, hint=f"regenerate the {group} artifacts")
+    check_schema(data, "lock", path, hint=f"fix: git checkout -- {ws.rel(path)}, or regenerate the {group} artifacts")
     outside = [key for key in data.get("artifacts", {}) if not ws.contains(key)]
     if outside and not drop_outside:
         raise DrumgateError(

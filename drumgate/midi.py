@@ -54,9 +54,11 @@ class MidiPerformance:
         return len(self.note_tick)
 
 
-MAX_TICK = (1 << 23) - 1
+MAX_TICK = (1 << 23) - 1  # the largest tick the packed int64 (tick << 40) holds; beyond, unpack wide
 _TICK_SHIFT = 40
 _STATUS_SHIFT = 32
+_LOW_MASK = (1 << _TICK_SHIFT) - 1
+MAX_WIDE_TICK = 1 << 53  # past this a tick is no longer exact as a float: no real file gets near it
 _MESSAGE_LENGTH = tuple(1 if 0xC0 <= status < 0xE0 else 2 for status in range(256))
 
 
@@ -112,8 +114,8 @@ def _parse_track(data: bytes, pos: int, end: int, track: int, cols: _Columns, pa
         pos += lengths[status]
     if pos > end:
         raise _fail(path, f"track {track} is truncated (a message runs past its chunk)")
-    if tick > MAX_TICK:
-        raise _fail(path, f"track {track} is longer than {MAX_TICK} ticks")
+    if tick > MAX_WIDE_TICK:
+        raise _fail(path, f"track {track} is longer than {MAX_WIDE_TICK} ticks (a delta time longer than 4 bytes?)")
     cols.tracks.append(packed)
     cols.end_tick = max(cols.end_tick, tick)
 
@@ -214,18 +216,29 @@ def _chunks(data: bytes, path: str | Path | None) -> tuple[int, int, int, list[t
     return fmt, division, declared, tracks
 
 
+def _track_columns(packed: list[int], wide: bool) -> tuple[np.ndarray, np.ndarray]:
+    """(ticks, status<<32 | position) of one track's packed messages. Ticks past MAX_TICK (a high-PPQ
+    file) do not fit the packed int64, so such files are unpacked in Python ints instead."""
+    if wide:
+        ticks = np.fromiter((value >> _TICK_SHIFT for value in packed), dtype=np.int64, count=len(packed))
+        low = np.fromiter((value & _LOW_MASK for value in packed), dtype=np.int64, count=len(packed))
+        return ticks, low
+    values = np.asarray(packed, dtype=np.int64)
+    return values >> _TICK_SHIFT, values & _LOW_MASK
+
+
 def _channel_messages(data: bytes, cols: _Columns, path: str | Path | None) -> dict[str, np.ndarray]:
-    """Unpack every track's channel messages into merged columns in file order."""
-    parts = []
-    for track, packed in enumerate(cols.tracks):
-        values = np.asarray(packed, dtype=np.int64)
-        seq = np.arange(len(values), dtype=np.int64)
-        parts.append((values, (values >> _TICK_SHIFT << 36) | (track << 28) | seq))
-    values = np.concatenate([part[0] for part in parts]) if parts else np.zeros(0, dtype=np.int64)
-    order = np.concatenate([part[1] for part in parts]) if parts else np.zeros(0, dtype=np.int64)
+    """Unpack every track's channel messages into merged columns in file order.
+
+    Tracks are concatenated in track order, each in its own order, so a stable sort by tick alone
+    gives the merged (tick, track, sequence) order; `order` is the rank in it."""
+    wide = cols.end_tick > MAX_TICK
+    parts = [_track_columns(packed, wide) for packed in cols.tracks]
+    ticks = np.concatenate([part[0] for part in parts]) if parts else np.zeros(0, dtype=np.int64)
+    values = np.concatenate([part[1] for part in parts]) if parts else np.zeros(0, dtype=np.int64)
     if len(parts) > 1:
-        by_order = np.argsort(order, kind="stable")
-        values, order = values[by_order], order[by_order]
+        by_order = np.argsort(ticks, kind="stable")
+        ticks, values = ticks[by_order], values[by_order]
     raw = np.frombuffer(data + b"\x00", dtype=np.uint8)
     position = values & 0xFFFFFFFF
     status = (values >> _STATUS_SHIFT) & 0xFF
@@ -235,8 +248,8 @@ def _channel_messages(data: bytes, cols: _Columns, path: str | Path | None) -> d
     if (data1 > 0x7F).any() or (two_bytes & (data2 > 0x7F)).any():
         raise _fail(path, "a channel message has a data byte above 127")
     return {
-        "tick": values >> _TICK_SHIFT,
-        "order": order,
+        "tick": ticks,
+        "order": np.arange(len(ticks), dtype=np.int64),
         "kind": status & 0xF0,
         "channel": status & 0x0F,
         "data1": data1,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import sys
 from collections.abc import Iterator, Sequence
@@ -11,7 +12,7 @@ from typing import Any
 from drumgate import lineage
 from drumgate.config import load_datasets
 from drumgate.errors import DrumgateError
-from drumgate.jsonio import iter_jsonl
+from drumgate.jsonio import PACKAGE_SCHEMAS, check_schema, iter_jsonl, read_json, schema_problem
 from drumgate.workspace import COMBINED, Workspace
 
 EVENTS_NAME = re.compile(r"^(?P<dataset>[a-z][a-z0-9_]*)_events\.jsonl(\.gz)?$")
@@ -88,9 +89,44 @@ def report_row_errors(command: str, *collectors: ErrorCollector | None) -> bool:
 
 
 def session_rows(path: Path | None, sink: ErrorCollector | None) -> Iterator[dict[str, Any]] | None:
+    """The sessions manifest's rows; a row that does not match the sessions schema is a row error."""
     if path is None:
         return None
-    return (row for _, row in iter_jsonl(path, on_error=sink))
+    return _checked_rows(path, "sessions", sink)
+
+
+def _checked_rows(path: Path, schema: str, sink: ErrorCollector | None) -> Iterator[dict[str, Any]]:
+    for line_no, row in iter_jsonl(path, on_error=sink):
+        problem = schema_problem(row, schema)
+        if problem is None:
+            yield row
+            continue
+        error = DrumgateError(problem, path=path, line=line_no, hint="regenerate it with drumgate ingest")
+        if sink is None:
+            raise error
+        sink(error)
+
+
+REPORT_KINDS = ("health", "weights")
+
+
+def read_report(path: Path, kinds: Sequence[str] = REPORT_KINDS) -> dict[str, Any]:
+    """A health or weights report, checked against its schema before anything reads a field of it."""
+    report = read_json(path)
+    kind = report.get("kind") if isinstance(report, dict) else None
+    if kind not in kinds:
+        wanted = " or ".join(kinds)
+        raise DrumgateError(f"not a drumgate {wanted} report", path=path, hint=f"name a {wanted} report file")
+    version = report.get("schema_version")
+    # Another schema version is checked for shape as if current: the commands word a version mismatch.
+    shaped = {**report, "schema_version": current_schema_version(str(kind))} if type(version) is int else report
+    check_schema(shaped, str(kind), path, hint="regenerate it with the drumgate command that wrote it")
+    return report
+
+
+@functools.cache
+def current_schema_version(kind: str) -> Any:
+    return read_json(PACKAGE_SCHEMAS / f"{kind}.schema.json")["properties"]["schema_version"]["const"]
 
 
 def parse_requirement(text: str, flag: str) -> tuple[str, int]:

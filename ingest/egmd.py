@@ -39,6 +39,7 @@ import io
 import math
 import multiprocessing
 import os
+import re
 import sys
 from collections import Counter, deque
 from collections.abc import Iterator, Sequence
@@ -72,7 +73,7 @@ from drumgate.drum_events import (
     write_encoded_at,
 )
 from drumgate.errors import EXIT_FINDINGS, EXIT_OK, DrumgateError, format_finding
-from drumgate.fsutil import atomic_writer
+from drumgate.fsutil import atomic_writer, read_regular_file
 from drumgate.jsonio import dumps_row, write_json
 from drumgate.licences import read_licence_note
 from drumgate.midi import MidiPerformance, parse_midi_bytes, performance_key
@@ -212,7 +213,7 @@ def read_metadata(root: Path) -> Metadata:
     rows: list[RenderRow] = []
     exclusions: list[Exclusion] = []
     first_line: dict[str, int] = {}
-    for values in reader:
+    for values in _csv_records(reader, path, exclusions):
         line = reader.line_num
         if not any(value.strip() for value in values):
             continue
@@ -227,6 +228,20 @@ def read_metadata(root: Path) -> Metadata:
         first_line[row.midi_filename] = line
         rows.append(row)
     return Metadata(kind, path, hashlib.sha256(raw).hexdigest(), rows, exclusions)
+
+
+def _csv_records(reader: Any, path: Path, exclusions: list[Exclusion]) -> Iterator[list[str]]:
+    """The CSV's records; one the csv module refuses (a field over its 131,072-character limit, a
+    stray NUL) becomes an exclusion of its line and reading goes on with the next one."""
+    while True:
+        try:
+            values = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            exclusions.append(Exclusion(str(path), f"unreadable CSV row ({exc})", None, reader.line_num))
+            continue
+        yield values
 
 
 def _row_problem(row: RenderRow, first_line: dict[str, int]) -> str | None:
@@ -262,14 +277,18 @@ def group_performances(
     return [(pid, sorted(groups[pid], key=lambda r: r.midi_filename)) for pid in sorted(groups)]
 
 
+MAX_SHARDS = 10_000
+SHARD_PATTERN = re.compile(r"([0-9]{1,9})/([0-9]{1,9})")
+
+
 def parse_shard(text: str) -> tuple[int, int]:
-    try:
-        index_text, count_text = text.split("/")
-        index, count = int(index_text), int(count_text)
-    except ValueError:
-        raise DrumgateError(f"--shard {text!r} is not I/N (for example 2/4)") from None
-    if count < 1 or not 1 <= index <= count:
-        raise DrumgateError(f"--shard {text!r}: need 1 <= I <= N")
+    """`I/N` in ASCII digits with 1 <= I <= N <= MAX_SHARDS (a bounded parse: no giant integers)."""
+    match = SHARD_PATTERN.fullmatch(text)
+    if match is None:
+        raise DrumgateError(f"--shard {text[:40]!r} is not I/N (for example 2/4)")
+    index, count = int(match.group(1)), int(match.group(2))
+    if not 1 <= index <= count <= MAX_SHARDS:
+        raise DrumgateError(f"--shard {text!r}: need 1 <= I <= N <= {MAX_SHARDS}")
     return index, count
 
 
@@ -443,7 +462,7 @@ def _ingest_render(
         )
         return None
     try:
-        data = midi_path.read_bytes()
+        data = read_regular_file(midi_path)
     except FileNotFoundError:
         result.exclusions.append(Exclusion(row.midi_filename, "MIDI file not found", row.performance_id))
         return None

@@ -23,7 +23,7 @@ from drumgate import cli, grouplock, lineage
 from drumgate.artifacts import ALLOW_EMPTY_HELP, holds_rows, refuse_emptying
 from drumgate.errors import EXIT_OK, DrumgateError
 from drumgate.fsutil import atomic_writer
-from drumgate.jsonio import is_gzip_path, parse_line, read_json
+from drumgate.jsonio import check_schema, is_gzip_path, iter_capped_lines, long_line_error, parse_line, read_json
 from drumgate.workspace import Workspace
 
 SIDECAR_SUFFIX = ".shard.json"
@@ -53,7 +53,20 @@ def read_shard(path: Path) -> Shard:
     for key in ("shard", "shards", "target"):
         if key not in meta:
             raise DrumgateError(f"shard sidecar lacks {key!r}", path=sidecar)
+    check_schema(meta, "shard", sidecar, hint="re-run the shard's ingest to rewrite its sidecar")
     return Shard(path, meta)
+
+def target_in_workspace(ws: Workspace, members: Sequence[Shard]) -> Path:
+    """The sidecars' target, refused unless it stays inside the workspace with symlinks followed: a
+    sidecar is data, and data must not choose a file outside the repository to overwrite."""
+    target = members[0].meta["target"]
+    destination = ws.path(target)
+    real_root = ws.root.resolve()
+    if not ws.contains(target) or not destination.parent.resolve().is_relative_to(real_root):
+        raise DrumgateError(f"sidecar target {target} lies outside the workspace", path=members[0].path,
+                            hint="pass --output to say where the merged file goes")
+    return destination
+
 
 
 def group_by_target(shards: Sequence[Shard]) -> dict[str, list[Shard]]:
@@ -82,7 +95,9 @@ def group_by_target(shards: Sequence[Shard]) -> dict[str, list[Shard]]:
 def _lines(path: Path) -> Iterator[bytes]:
     opener: Any = gzip.open if is_gzip_path(path) else open
     with opener(path, "rb") as handle:
-        for line_no, raw in enumerate(handle, start=1):
+        for line_no, raw in iter_capped_lines(handle):
+            if raw is None:
+                raise long_line_error(path, line_no)
             if not raw.strip():
                 continue
             parse_line(raw, path, line_no)
@@ -120,13 +135,13 @@ def run(args: argparse.Namespace) -> int:
     if args.output and len(groups) > 1:
         raise DrumgateError(f"--output given but the shards have {len(groups)} targets: {', '.join(sorted(groups))}")
     grouplock.hold(ws, {str(members[0].meta["group"]) for members in groups.values() if members[0].meta.get("group")})
-    for target, members in sorted(groups.items()):  # every target is checked before any is written
+    for _, members in sorted(groups.items()):  # every target is checked before any is written
         allowed = args.allow_empty or "--allow-empty" in members[0].meta.get("argv", [])
         if not args.output:
-            rows = {ws.path(target): sum(holds_rows(member.path) for member in members)}
+            rows = {target_in_workspace(ws, members): sum(holds_rows(member.path) for member in members)}
             refuse_emptying(rows, allowed, ws.rel, f"all {len(members)} shards are empty")
-    for target, members in sorted(groups.items()):
-        destination = ws.path(args.output) if args.output else ws.path(target)
+    for _, members in sorted(groups.items()):
+        destination = ws.path(args.output) if args.output else target_in_workspace(ws, members)
         rows = merge_target(ws, destination, members, record_lineage=not args.no_lineage and not args.output)
         print(f"{ws.rel(destination)}: {rows} rows from {len(members)} shards")
     return EXIT_OK
