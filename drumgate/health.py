@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 
-from drumgate.config import load_datasets
+from drumgate.config import DatasetsConfig, load_datasets
 from drumgate.errors import DrumgateError
 from drumgate.jsonio import LFS_POINTER_PREFIX, is_gzip_path, iter_jsonl, parse_line
 from drumgate.overlap import identity_key
@@ -28,12 +28,18 @@ VELOCITY_EDGES = tuple(range(0, 129, 16))
 SPLITS = ("train", "validation", "test", "unassigned")
 LABEL_SOURCES = ("midi", "annotation", "derived", "pseudo")
 MISSING_AUDIO_STATUSES = frozenset({"missing_audio", "unreadable"})
+SESSION_STATUSES = ("ok", "missing_audio", "unreadable", "tier_offline")
+UNKNOWN_STATUS = "unknown"
+# An E-GMD MIDI note with no entry in the note map is counted under this label (never dropped).
+UNMAPPED_NOTE_LABEL = "midi_note_{note}"
+NOTE_MAP_FILE = "configs/roland_note_map.json"
 UNMAPPED_VOCABULARY_LABEL = "unmapped"
 # Every empty file has this digest; two sessions each holding one do not share a recording.
 EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 GATE_ORDER = (
     "min_sessions",
     "min_events",
+    "min_hours",
     "min_class_events",
     "min_technique_events",
     "max_missing_audio_fraction",
@@ -279,7 +285,7 @@ def _add_resolution(summary: LabelSummary, label: str, found: Resolution, n: int
 
 @dataclass
 class SessionFacts:
-    """What the sessions inventory adds: split, seconds, audio hashes, missing files."""
+    """What the sessions inventory adds: split, seconds, audio hashes, missing files, storage status."""
 
     splits: dict[str, str] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
@@ -287,6 +293,12 @@ class SessionFacts:
     items: int = 0
     missing_audio_items: int = 0
     present: bool = False
+    statuses: dict[str, str] = field(default_factory=dict)
+    tiers: dict[str, str] = field(default_factory=dict)
+    storage_of: dict[str, dict[str, str]] = field(default_factory=dict)
+    items_by_status: dict[str, int] = field(default_factory=dict)
+    items_by_tier: dict[str, int] = field(default_factory=dict)
+    unmapped_notes: dict[str, int] = field(default_factory=dict)
 
 
 def _session_seconds(row: Mapping[str, Any]) -> float:
@@ -301,6 +313,19 @@ def _session_seconds(row: Mapping[str, Any]) -> float:
     return longest
 
 
+def _status_of(value: Any, fallback: str) -> str:
+    return value if isinstance(value, str) and value else fallback
+
+
+def _add_unmapped_notes(facts: SessionFacts, row: Mapping[str, Any]) -> None:
+    notes = row.get("unmapped_notes")
+    if not isinstance(notes, Mapping):
+        return
+    for note, n in notes.items():
+        if type(n) is int and n > 0:
+            _add(facts.unmapped_notes, UNMAPPED_NOTE_LABEL.format(note=note), n)
+
+
 def read_session_facts(rows: Iterable[Mapping[str, Any]] | None) -> SessionFacts:
     facts = SessionFacts()
     if rows is None:
@@ -313,17 +338,43 @@ def read_session_facts(rows: Iterable[Mapping[str, Any]] | None) -> SessionFacts
         if isinstance(row.get("split"), str):
             facts.splits[session_id] = row["split"]
         facts.seconds[session_id] = facts.seconds.get(session_id, 0.0) + _session_seconds(row)
+        status = _status_of(row.get("status"), UNKNOWN_STATUS)
+        tier = _status_of(row.get("tier"), UNKNOWN_STATUS)
+        facts.statuses[session_id], facts.tiers[session_id] = status, tier
+        facts.storage_of[session_id] = {key: row[key] for key in ("status", "tier") if isinstance(row.get(key), str)}
         files = [f for f in row.get("files") or () if isinstance(f, Mapping)]
-        facts.items += len(files)
-        facts.missing_audio_items += sum(1 for f in files if f.get("status") in MISSING_AUDIO_STATUSES)
-        if not files and row.get("status") in MISSING_AUDIO_STATUSES:
-            facts.items += 1
-            facts.missing_audio_items += 1
+        item_statuses = [_status_of(f.get("status"), status) for f in files]
+        if not files and status in MISSING_AUDIO_STATUSES:
+            item_statuses = [status]  # a session without files is one item when its audio is missing
+        facts.items += len(item_statuses)
+        facts.missing_audio_items += sum(1 for s in item_statuses if s in MISSING_AUDIO_STATUSES)
+        for item_status in item_statuses:
+            _add(facts.items_by_status, item_status, 1)
+            _add(facts.items_by_tier, tier, 1)
+        _add_unmapped_notes(facts, row)
         for item in files:
             digest = item.get("sha256")
             if isinstance(digest, str) and digest and digest != EMPTY_SHA256:
                 facts.audio_hashes.setdefault(digest, set()).add(session_id)
     return facts
+
+
+def storage_summary(facts: SessionFacts) -> dict[str, Any]:
+    """Sessions and items counted by status (`ok`, `missing_audio`, `unreadable`, `tier_offline`) and tier."""
+    sessions_by_status: dict[str, int] = {}
+    sessions_by_tier: dict[str, int] = {}
+    for session_id, status in facts.statuses.items():
+        _add(sessions_by_status, status, 1)
+        _add(sessions_by_tier, facts.tiers[session_id], 1)
+
+    return {
+        "sessions": {"by_status": _sorted(sessions_by_status), "by_tier": _sorted(sessions_by_tier)},
+        "items": {"by_status": _sorted(facts.items_by_status), "by_tier": _sorted(facts.items_by_tier)},
+    }
+
+
+def _sorted(table: Mapping[str, int]) -> dict[str, int]:
+    return dict(sorted(table.items()))
 
 
 def read_source_hashes(rows: Iterable[tuple[int, Mapping[str, Any]]], origin: str | Path) -> dict[str, set[str]]:
@@ -414,6 +465,7 @@ def summarise_places(
     for session_id, splits in sorted(per_session.items()):
         events = sum(splits.values())
         sessions[session_id] = {"events": events, "split": _dominant_split(splits)}
+        sessions[session_id].update(facts.storage_of.get(session_id, {}))
         session_splits[session_id] = set(splits)
         for split, n in splits.items():
             entry = split_table.setdefault(split, {"events": 0, "sessions": 0})
@@ -462,6 +514,7 @@ def velocity_histogram(velocities: Mapping[Any, int]) -> dict[str, Any]:
 class Observed:
     events: int
     sessions: int
+    hours: float
     classes_inclusive: Mapping[str, int]
     techniques: Mapping[str, int]
     missing_audio_fraction: float
@@ -516,6 +569,8 @@ def evaluate_gates(gates: Mapping[str, Any], seen: Observed) -> list[dict[str, A
             results.append(_gate(key, seen.sessions >= threshold, seen.sessions, threshold))
         elif key == "min_events":
             results.append(_gate(key, seen.events >= threshold, seen.events, threshold))
+        elif key == "min_hours":
+            results.append(_gate(key, seen.hours >= threshold, seen.hours, threshold))
         elif key in ("min_class_events", "min_technique_events"):
             table = seen.classes_inclusive if key == "min_class_events" else seen.techniques
             for name, minimum in sorted(threshold.items()):
@@ -570,14 +625,21 @@ def compute_health(
     facts = read_session_facts(sessions_rows)
     places = summarise_places(counts, facts, source_hashes)
     events = counts.events
+    for label, n in facts.unmapped_notes.items():
+        _add(labels.unknown_labels, label, n)
+        labels.unknown_label_events += n
+    unmapped = sum(facts.unmapped_notes.values())
     shares = {split: _fraction(entry["events"], events) for split, entry in places.splits.items()}
+    hours = round(sum(facts.seconds.values()) / 3600.0, 4)
     seen = Observed(
         events=events,
         sessions=len(places.sessions),
+        hours=hours,
         classes_inclusive=labels.classes_inclusive,
         techniques=labels.techniques,
         missing_audio_fraction=_fraction(facts.missing_audio_items, facts.items),
-        unknown_label_fraction=_fraction(labels.unknown_label_events, events),
+        # unmapped MIDI notes never became events: count them beside the events they would have been
+        unknown_label_fraction=_fraction(labels.unknown_label_events, events + unmapped),
         split_shares=shares,
         leaks=len(places.leakage),
     )
@@ -592,7 +654,7 @@ def compute_health(
             "events": events,
             "sessions": len(places.sessions),
             "items": facts.items if facts.present else places.items,
-            "hours": round(sum(facts.seconds.values()) / 3600.0, 4),
+            "hours": hours,
             "missing_audio_items": facts.missing_audio_items,
             "unknown_label_events": labels.unknown_label_events,
         },
@@ -606,6 +668,7 @@ def compute_health(
             "labels": dict(sorted(labels.unknown_labels.items())),
             "techniques": dict(sorted(labels.unknown_techniques.items())),
         },
+        "storage": storage_summary(facts),
         "leakage": places.leakage,
         "gates": gate_results,
         "status": "fail" if any(g["status"] == "fail" for g in gate_results) else "pass",
@@ -622,3 +685,97 @@ def failing_gates(report: Mapping[str, Any]) -> list[str]:
         for gate in report["gates"]
         if gate["status"] == "fail"
     ]
+
+
+# The combined manifest: which datasets it mixes, its sessions, and its sources' own gates.
+
+SOURCE_GATE = "source_gates"
+SONG_LEAK_KIND = "song"
+SongSplits = dict[str, dict[str, set[str]]]
+
+
+def record_song_splits(rows: EventRows, song_splits: SongSplits) -> Iterator[tuple[int, Mapping[str, Any]]]:
+    """Pass combined event rows through, noting each song's splits per source dataset."""
+    for line_no, row in rows:
+        attributes = row.get("attributes")
+        song = attributes.get("song_key") if isinstance(attributes, Mapping) else None
+        if isinstance(song, str) and song:
+            song_splits.setdefault(song, {}).setdefault(str(row.get("dataset")), set()).add(str(row.get("split")))
+        yield line_no, row
+
+
+def song_leaks(song_splits: Mapping[str, Mapping[str, set[str]]]) -> list[dict[str, Any]]:
+    """Songs present in two or more datasets whose splits disagree."""
+    leaks = []
+    for song, per_dataset in sorted(song_splits.items()):
+        splits = set().union(*per_dataset.values())
+        if len(per_dataset) > 1 and len(splits) > 1:
+            leaks.append(
+                {
+                    "kind": SONG_LEAK_KIND,
+                    "key": song,
+                    "splits": sorted(splits),
+                    "sources": sorted(f"{ds}:{split}" for ds, found in per_dataset.items() for split in found),
+                }
+            )
+    return leaks
+
+
+def add_song_leaks(report: dict[str, Any], leaks: list[dict[str, Any]]) -> None:
+    """Fold cross-dataset song leaks into the report's leakage list, leakage gate and status."""
+    report["leakage"] = report["leakage"] + leaks
+    for gate in report["gates"]:
+        if gate["name"] == "leakage":
+            gate["observed"] = len(report["leakage"])
+            gate["status"] = "pass" if gate["observed"] == 0 else "fail"
+    report["status"] = "fail" if any(g["status"] == "fail" for g in report["gates"]) else "pass"
+
+
+
+
+def mixed_datasets(config: DatasetsConfig, has_events: Callable[[str], bool]) -> list[str]:
+    """Datasets `combine` mixes: a `[combined] mix` share above 0 and an events manifest (config order)."""
+    mix = config.combined.get("mix", {})
+    return [name for name in config.datasets if float(mix.get(name, 0.0)) > 0.0 and has_events(name)]
+
+
+def waived_sources(config: DatasetsConfig) -> list[str]:
+    """Sources whose failing gates `[combined] waive_source_gates` lets the combined gate accept."""
+    names = sorted(str(name) for name in config.combined.get("waive_source_gates", []))
+    for name in names:
+        if name not in config.datasets:
+            raise DrumgateError(
+                f"[combined] waive_source_gates names {name!r}, which is not a dataset", path=config.path,
+                hint=f"fix: use one of {', '.join(config.datasets)}",
+            )
+    return names
+
+
+def combined_session_id(dataset: str, session_id: str) -> str:
+    return f"{dataset}:{session_id}"
+
+
+def combined_session_rows(dataset: str, rows: Iterable[Mapping[str, Any]]) -> Iterator[dict[str, Any]]:
+    """A source's sessions rows as the combined manifest names them (`<ds>:<session_id>`)."""
+    for row in rows:
+        yield {**row, "session_id": combined_session_id(dataset, str(row.get("session_id", "")))}
+
+
+def add_source_gates(
+    report: dict[str, Any], source_reports: Mapping[str, Mapping[str, Any]], waived: Iterable[str]
+) -> None:
+    """One `source_gates[<ds>]` gate per mixed dataset: it fails while that dataset fails its own gates,
+    unless `[combined] waive_source_gates` names it (the gate then passes with `waived: true`, shown in
+    every report). `report["sources"]` records each source's failing gates."""
+    waived_names = set(waived)
+    sources: dict[str, Any] = {}
+    for dataset, source in sorted(source_reports.items()):
+        failing = [gate["name"] for gate in source["gates"] if gate["status"] == "fail"]
+        waiver = bool(failing) and dataset in waived_names
+        gate = _gate(f"{SOURCE_GATE}[{dataset}]", not failing or waiver, len(failing), 0)
+        if waiver:
+            gate["waived"] = True
+        report["gates"].append(gate)
+        sources[dataset] = {"status": source["status"], "failing": failing, "waived": dataset in waived_names}
+    report["sources"] = sources
+    report["status"] = "fail" if any(g["status"] == "fail" for g in report["gates"]) else "pass"

@@ -137,7 +137,8 @@ def _gates(report: Mapping[str, Any]) -> list[dict[str, Any]]:
         threshold = gate["threshold"]
         shown = "–".join(_fmt(v) for v in threshold) if isinstance(threshold, list) else _fmt(threshold)
         rows.append(
-            {"name": gate["name"], "status": gate["status"], "observed": _fmt(gate["observed"]), "threshold": shown}
+            {"name": gate["name"], "status": gate["status"], "observed": _fmt(gate["observed"]), "threshold": shown,
+             "waived": gate.get("waived", False)}
         )
     return rows
 

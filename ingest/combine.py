@@ -10,7 +10,10 @@ earlier picks), applies the crash dual-label map, and writes:
 - `reports/health/prod_combined_health_<YYYYMMDD>.json`: the health report under
   `[combined.gates]`, whose leakage gate also counts **songs found in two datasets in different
   splits** (the MUSDB18 / Cambridge overlap: 100 DSD songs are Cambridge sessions);
-  `unassigned` counts as a split, so a song must be placed the same way everywhere;
+  `unassigned` counts as a split, so a song must be placed the same way everywhere. Its sessions
+  are the mixed sources' sessions (so hours and missing audio are gated like the sources'), and
+  one `source_gates[<ds>]` gate per mixed dataset fails while that dataset fails its own gates,
+  unless `[combined] waive_source_gates` names it (the waiver is recorded and shown);
 - `reports/sampling/prod_combined_weights.json` and a dated copy;
 - `data/provenance/prod_combined_provenance.jsonl`: one row per combined session carrying its
   source dataset's licence constraints (from `data/licenses/<ds>.md`).
@@ -33,7 +36,17 @@ from typing import Any
 from drumgate import __version__, cli, grouplock
 from drumgate.config import DatasetsConfig, load_datasets
 from drumgate.errors import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, DrumgateError
-from drumgate.health import compute_health, failing_gates
+from drumgate.health import (
+    add_song_leaks,
+    add_source_gates,
+    combined_session_id,
+    combined_session_rows,
+    compute_health,
+    failing_gates,
+    mixed_datasets,
+    song_leaks,
+    waived_sources,
+)
 from drumgate.jsonio import iter_jsonl, write_json, write_jsonl
 from drumgate.licences import read_licence_note
 from drumgate.progress import progress
@@ -46,7 +59,6 @@ from ingest.crash_map import UnmappedVariant, map_row
 
 HASH_SPACE = 2**64
 DEFAULT_WEIGHTS_SCHEME = "effective"
-SONG_LEAK_KIND = "song"
 
 
 @dataclass
@@ -125,23 +137,19 @@ class SongKeys:
         return plain_song_key(session_id)
 
 
-def combined_session_id(dataset: str, session_id: str) -> str:
-    return f"{dataset}:{session_id}"
-
-
 def find_sources(ws: Workspace, config: DatasetsConfig) -> tuple[list[Source], list[str]]:
     mix = config.combined.get("mix", {})
+    mixed = mixed_datasets(config, lambda name: _existing(ws.events_manifest(name)) is not None)
     sources, skipped = [], []
     for name, dataset in config.datasets.items():
-        ratio = float(mix.get(name, 0.0))
         events = _existing(ws.events_manifest(name))
-        if ratio <= 0.0 or events is None:
-            why = "no mix share in [combined] mix" if ratio <= 0.0 else "no events manifest"
+        if name not in mixed or events is None:
+            why = "no mix share in [combined] mix" if float(mix.get(name, 0.0)) <= 0.0 else "no events manifest"
             skipped.append(f"{name} ({why})")
             continue
         sessions = _existing(ws.sessions_manifest(name))
         provenance = _existing(ws.provenance(name))
-        sources.append(Source(name, ratio, events, sessions, provenance, ws.path(dataset.licence_note)))
+        sources.append(Source(name, float(mix[name]), events, sessions, provenance, ws.path(dataset.licence_note)))
     return sources, skipped
 
 
@@ -158,10 +166,10 @@ def combined_sessions(sources: Sequence[Source], songs: SongKeys, errors: ErrorC
         if source.sessions is None:
             continue
         sink = ErrorCollector(source.sessions)
-        for _, row in iter_jsonl(source.sessions, on_error=sink):
-            session_id = str(row.get("session_id", ""))
-            songs.declare(source.dataset, session_id, (row.get("attributes") or {}).get("song_key"))
-            rows.append({**row, "session_id": combined_session_id(source.dataset, session_id)})
+        source_rows = [row for _, row in iter_jsonl(source.sessions, on_error=sink)]
+        for row in source_rows:
+            songs.declare(source.dataset, str(row.get("session_id", "")), (row.get("attributes") or {}).get("song_key"))
+        rows.extend(combined_session_rows(source.dataset, source_rows))
         errors.errors.extend(sink.errors)
     return rows
 
@@ -196,31 +204,11 @@ def combined_rows(
         raise CombineAborted
 
 
-def song_leaks(song_splits: Mapping[str, Mapping[str, set[str]]]) -> list[dict[str, Any]]:
-    """Songs present in two or more datasets whose splits disagree."""
-    leaks = []
-    for song, per_dataset in sorted(song_splits.items()):
-        splits = set().union(*per_dataset.values())
-        if len(per_dataset) > 1 and len(splits) > 1:
-            leaks.append(
-                {
-                    "kind": SONG_LEAK_KIND,
-                    "key": song,
-                    "splits": sorted(splits),
-                    "sources": sorted(f"{ds}:{split}" for ds, found in per_dataset.items() for split in found),
-                }
-            )
-    return leaks
-
-
-def add_song_leaks(report: dict[str, Any], leaks: list[dict[str, Any]]) -> None:
-    """Fold cross-dataset song leaks into the report's leakage list, leakage gate and status."""
-    report["leakage"] = report["leakage"] + leaks
-    for gate in report["gates"]:
-        if gate["name"] == "leakage":
-            gate["observed"] = len(report["leakage"])
-            gate["status"] = "pass" if gate["observed"] == 0 else "fail"
-    report["status"] = "fail" if any(g["status"] == "fail" for g in report["gates"]) else "pass"
+def source_health(ws: Workspace, source: Source) -> dict[str, Any]:
+    """The source's own health report under its own gates (what the combined gate requires to pass)."""
+    sessions = [row for _, row in iter_jsonl(source.sessions)] if source.sessions else None
+    where = {"events": ws.rel(source.events), "sessions": ws.rel(source.sessions) if source.sessions else None}
+    return compute_health(ws, source.dataset, iter_jsonl(source.events), sessions, source=where)
 
 
 def licence_constraints(sources: Sequence[Source]) -> dict[str, dict[str, str]]:
@@ -263,6 +251,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         choices=("uniform", "inverse", "sqrt", "effective"),
         help=f"class-rarity scheme of the combined weights (default {DEFAULT_WEIGHTS_SCHEME})",
     )
+    cli.add_json_option(parser, "the mix, gates, sources' gates and written files")
 
 
 def _report_errors(errors: ErrorCollector) -> None:
@@ -320,6 +309,7 @@ def run(args: argparse.Namespace) -> int:
         ws, COMBINED, iter_jsonl(events_path), sessions, source={"events": ws.rel(events_path), "sessions": None}
     )
     add_song_leaks(report, song_leaks(state.song_splits))
+    add_source_gates(report, {s.dataset: source_health(ws, s) for s in sources}, waived_sources(config))
     report["licences"] = licence_constraints(sources)
     report["mix"] = {
         s.dataset: {"ratio": s.ratio, "events_read": s.events_read, "events_kept": s.events_kept} for s in sources
@@ -342,10 +332,23 @@ def run(args: argparse.Namespace) -> int:
     notes = [s.licence_note for s in sources] + [s.provenance for s in sources if s.provenance]
     record_lineage(ws, COMBINED, provenance_path, argv, [events_path, *notes])
 
-    _print_summary(ws, report, sources, skipped, [events_path, health_path, weights_path, provenance_path])
+    written = [events_path, health_path, weights_path, provenance_path]
+    _print_summary(ws, report, sources, skipped, written)
+    cli.emit_json(args, {
+        "dataset": COMBINED, "status": report["status"], "gates": report["gates"], "sources": report.get("sources", {}),
+        "mix": report["mix"], "left_out": list(skipped), "written": [ws.rel(p) for p in written],
+    })
     failures = failing_gates(report)
     for line in failures:
         print(line, file=sys.stderr)
+    for name, found in report["sources"].items():
+        if found["failing"] and not found["waived"]:
+            print(
+                f"{ws.rel(config.path)}: {COMBINED} mixes {name}, which fails its own gates "
+                f"({', '.join(found['failing'])}) (fix: make {name} pass, or accept it: "
+                f'waive_source_gates = ["{name}"] under [combined])',
+                file=sys.stderr,
+            )
     return EXIT_FINDINGS if failures else EXIT_OK
 
 
@@ -355,6 +358,10 @@ def _print_summary(
     kept = ", ".join(f"{s.dataset} {s.events_kept:,}/{s.events_read:,}" for s in sources)
     passed = sum(1 for gate in report["gates"] if gate["status"] == "pass")
     print(f"{COMBINED}: events kept {kept}; gates {passed}/{len(report['gates'])} pass -> {report['status'].upper()}")
+    waived = [f"{name} ({', '.join(found['failing'])})" for name, found in report["sources"].items()
+              if found["waived"] and found["failing"]]
+    if waived:
+        print("source gates waived in [combined] waive_source_gates: " + "; ".join(waived))
     if skipped:
         print("left out: " + ", ".join(skipped))
     print("wrote " + ", ".join(ws.rel(p) for p in paths))

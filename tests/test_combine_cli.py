@@ -34,6 +34,14 @@ def set_mix(ws: Workspace, mix: str) -> None:
     tomllib.loads(path.read_text(encoding="utf-8"))
 
 
+def waive(ws: Workspace, *datasets: str) -> None:
+    path = ws.configs / "datasets.toml"
+    names = ", ".join(f'"{name}"' for name in datasets)
+    text = path.read_text(encoding="utf-8").replace("[combined]\n", f"[combined]\nwaive_source_gates = [{names}]\n", 1)
+    path.write_text(text, encoding="utf-8")
+    assert tomllib.loads(text)["combined"]["waive_source_gates"] == list(datasets)
+
+
 def test_cross_dataset_song_in_two_splits_fails_the_combined_gate(ws: Workspace, capsys) -> None:
     assert run(ws) == 1
     report = read_json(ws.root / "reports/health/prod_combined_health_20250302.json")
@@ -107,6 +115,8 @@ def test_rerun_is_byte_identical(ws: Workspace) -> None:
 def test_aligned_splits_pass_the_gate(ws: Workspace) -> None:
     aligned = [("Atlantis Bound - It Was My Fault For Waiting", "train"), ("Leaf - Summerghost", "test")]
     build_dataset(ws, "musdb_hq", placed=aligned)
+    # The fixture's egmd fails its own gates, which now fails the combined gate (issue 16): waive it here.
+    waive(ws, "egmd")
     assert run(ws) == 0
     report = read_json(ws.root / "reports/health/prod_combined_health_20250302.json")
     assert report["status"] == "pass" and report["leakage"] == []

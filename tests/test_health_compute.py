@@ -160,7 +160,11 @@ def test_session_inventory_gives_hours_items_and_missing_audio(workspace: Worksp
     assert report["totals"]["items"] == 5
     assert report["totals"]["missing_audio_items"] == 2
     assert report["totals"]["sessions"] == 4
-    assert report["sessions"]["s4"] == {"events": 0, "split": "unassigned"}
+    assert report["sessions"]["s4"] == {"events": 0, "split": "unassigned", "status": "missing_audio"}
+    assert report["storage"] == {  # issue 16: sessions and items by status and tier (unknown when a row lacks one)
+        "sessions": {"by_status": {"missing_audio": 1, "unknown": 3}, "by_tier": {"unknown": 4}},
+        "items": {"by_status": {"missing_audio": 2, "ok": 3}, "by_tier": {"unknown": 5}},
+    }
     gate = _gate(report, "max_missing_audio_fraction")
     assert gate == {"name": "max_missing_audio_fraction", "status": "fail", "observed": 0.4, "threshold": 0.1}
 
@@ -181,13 +185,16 @@ def test_combined_dataset_uses_combined_gates(workspace: Workspace) -> None:
     report = compute_health(workspace, "prod_combined", numbered(_healthy_rows()))
     assert [gate["name"] for gate in report["gates"]] == [
         "min_sessions",
+        "min_hours",
         "min_class_events[hihat]",
         "min_class_events[kick]",
         "min_class_events[snare]",
+        "max_missing_audio_fraction",
         "max_unknown_label_fraction",
         "leakage",
     ]
-    assert report["status"] == "pass"
+    # Audio hours are gated like the sources' audio (issue 16): events without a sessions inventory have none.
+    assert [g["name"] for g in report["gates"] if g["status"] == "fail"] == ["min_hours"]
 
 
 def test_malformed_row_raises_with_its_line(workspace: Workspace) -> None:
