@@ -64,13 +64,14 @@ class GitTree:
 
     def git(self, *args: str, cwd: Path | None = None) -> str:
         try:
-            done = subprocess.run(["git", *args], cwd=cwd or self.ws.root, capture_output=True, text=True, check=False)
+            done = subprocess.run(["git", *args], cwd=cwd or self.ws.root, capture_output=True, check=False)
         except OSError as exc:
             raise DrumgateError(f"cannot run git: {exc.strerror}", hint="install git") from exc
         if done.returncode != 0:
-            message = (done.stderr.strip().splitlines() or ["failed"])[-1]
+            message = (done.stderr.decode("utf-8", "replace").strip().splitlines() or ["failed"])[-1]
             raise DrumgateError(f"git {args[0]}: {message}", path=cwd or self.ws.root)
-        return done.stdout
+        # a file name that is not UTF-8 cannot name an artifact: shown with U+FFFD, it matches none
+        return done.stdout.decode("utf-8", "replace")
 
     def resolve(self, rev: str) -> str:
         if rev.startswith("-"):
@@ -112,7 +113,13 @@ class GitTree:
         return {rel for rel, answer in zip(rels, answers, strict=False) if answer.strip() == "blob"}
 
     def read_text(self, rev: str, rel: str) -> str:
-        return self.git("show", self.spec(rev, rel))
+        """A text blob; one that is not UTF-8 is a DrumgateError naming `rev:path`."""
+        with self.stream(rev, rel) as handle:
+            data = handle.read()
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise DrumgateError("not valid UTF-8", path=f"{_short(rev)}:{rel}", hint="save it as UTF-8") from exc
 
     @contextlib.contextmanager
     def stream(self, rev: str, rel: str) -> Iterator[IO[bytes]]:
@@ -145,8 +152,14 @@ class GitTree:
         )
         if done.returncode != 0:
             return False
-        with tarfile.open(fileobj=io.BytesIO(done.stdout)) as archive:
-            archive.extractall(dest, filter="data")
+        try:
+            with tarfile.open(fileobj=io.BytesIO(done.stdout)) as archive:
+                archive.extractall(dest, filter="data")
+        except (tarfile.TarError, OSError) as exc:
+            raise DrumgateError(
+                f"configs/ cannot be read safely ({exc})", path=f"{_short(rev)}:configs",
+                hint="replace links in configs/ that lead outside it with the files themselves",
+            ) from exc
         if self.prefix:
             (dest / self.prefix / "configs").rename(dest / "configs")
         return True
