@@ -170,3 +170,12 @@ def test_summary_without_explain_and_unreadable_list(workspace: Workspace, tmp_p
     assert stems_cli.main([str(broken)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and str(broken) in err and "not UTF-8" in err and "Traceback" not in err
+
+
+def test_printed_names_stay_on_one_line(workspace: Workspace, capsys) -> None:
+    nasty = "Kick\x1b[31m\n::error::x\u202e.wav"
+    assert stems_cli.main(["--explain", nasty]) == 0
+    first = capsys.readouterr().out.splitlines()[0]
+    assert first.startswith("Kick\\x1b[31m\\n::error::x\\u202e.wav | ") and "\x1b" not in first
+    assert stems_cli.main(["--json", "--explain", nasty]) == 0
+    assert json.loads(capsys.readouterr().out)["names"][0]["name"] == nasty
