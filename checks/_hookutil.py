@@ -18,6 +18,8 @@ from drumgate.errors import EXIT_FINDINGS, EXIT_OK, DrumgateError, format_findin
 from drumgate.workspace import Workspace
 
 MAX_FINDINGS_PER_FILE = 50
+# The reporters of this process's hook run, for the success line of a hook run by hand.
+_REPORTERS: list[Reporter] = []
 
 
 def add_filenames(parser: argparse.ArgumentParser) -> None:
@@ -36,6 +38,9 @@ class Reporter:
     findings: int = 0
     per_file: dict[str, int] = field(default_factory=dict)
     stream: Any = None
+
+    def __post_init__(self) -> None:
+        _REPORTERS.append(self)
 
     def _out(self) -> Any:
         return self.stream if self.stream is not None else sys.stderr
@@ -60,6 +65,20 @@ class Reporter:
                 hidden = count - MAX_FINDINGS_PER_FILE
                 print(format_finding(path, f"... and {hidden} more problems in this file"), file=self._out())
         return EXIT_FINDINGS if self.findings else EXIT_OK
+
+
+def summary_line(hook: str, args: argparse.Namespace) -> str | None:
+    """`taxonomy: 3 files checked, 0 findings` for a hook run by hand; None under pre-commit, which
+    shows a hook's output only when it fails and names the hook itself."""
+    if os.environ.get("PRE_COMMIT"):
+        return None
+    findings = sum(reporter.findings for reporter in _REPORTERS)
+    filenames = list(getattr(args, "filenames", None) or [])
+    if hook == "freshness" or (not filenames and getattr(args, "all", False)):
+        checked = "the whole workspace" if getattr(args, "all", False) else "the staged change"
+    else:
+        checked = f"{len(filenames)} file{'' if len(filenames) == 1 else 's'}"
+    return f"{hook}: {checked} checked, {findings} finding{'' if findings == 1 else 's'}"
 
 
 def git(ws: Workspace, *args: str) -> str:

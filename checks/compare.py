@@ -30,8 +30,11 @@ SHARE_DIGITS = 6
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("reports", nargs=2, type=Path, metavar="REPORT", help="two health reports (A.json B.json)")
-    parser.add_argument("--markdown", type=Path, default=None, help="Markdown output (default reports/diffs/...md)")
-    parser.add_argument("--json", type=Path, default=None, help="JSON output (default reports/diffs/...json)")
+    parser.add_argument(
+        "--markdown-output", type=Path, default=None, help="Markdown file (default reports/diffs/...md)"
+    )
+    parser.add_argument("--json-output", type=Path, default=None, help="JSON file (default reports/diffs/...json)")
+    cli.add_json_option(parser, "the compare document")
     parser.add_argument(
         "--min-share",
         type=float,
@@ -117,11 +120,13 @@ def run(args: argparse.Namespace) -> int:
     result = compare_reports(a, b, load_taxonomy(ws), args.min_share)
     result["inputs"] = {"a": ws.rel(paths[0]), "b": ws.rel(paths[1])}
     stem = f"compare_{a.get('dataset')}_vs_{b.get('dataset')}"
-    json_out = ws.user_path(args.json) if args.json else ws.root / "reports" / "diffs" / f"{stem}.json"
-    md_out = ws.user_path(args.markdown) if args.markdown else ws.root / "reports" / "diffs" / f"{stem}.md"
+    json_out = ws.user_path(args.json_output) if args.json_output else ws.root / "reports" / "diffs" / f"{stem}.json"
+    md_out = (ws.user_path(args.markdown_output) if args.markdown_output
+              else ws.root / "reports" / "diffs" / f"{stem}.md")
     write_json(json_out, result)
     atomic_write_text(md_out, render_template("compare.md.j2", c=result))
-    argv = ["compare", ws.rel(paths[0]), ws.rel(paths[1]), "--json", ws.rel(json_out), "--markdown", ws.rel(md_out)]
+    argv = ["compare", ws.rel(paths[0]), ws.rel(paths[1]), "--json-output", ws.rel(json_out),
+            "--markdown-output", ws.rel(md_out)]
     argv += ["--min-share", repr(args.min_share)]
     if all(inside(ws, p) for p in [*paths, json_out, md_out]):
         inputs = [*paths, *(ws.path(name) for name in CONFIG_INPUTS if ws.path(name).is_file())]
@@ -131,6 +136,7 @@ def run(args: argparse.Namespace) -> int:
         sparse = result["a" if item["flag"] == "a_sparse" else "b"]["dataset"]
         print(f"{item['table']} {item['name']}: barely covered by {sparse} (< {args.min_share:.2%} of events)")
     print(f"{len(result['flagged'])} flagged; wrote {ws.rel(json_out)} and {ws.rel(md_out)}")
+    cli.emit_json(args, {**result, "outputs": [ws.rel(json_out), ws.rel(md_out)]})
     return EXIT_FINDINGS if result["flagged"] and args.strict else EXIT_OK
 
 

@@ -62,8 +62,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="auto|FILE",
         help="`auto`: the newest earlier dated report of HEAD's dataset; or a base report file",
     )
-    parser.add_argument("--markdown", type=Path, default=None, help="Markdown output (default reports/diffs/...md)")
-    parser.add_argument("--json", type=Path, default=None, help="JSON output (default reports/diffs/...json)")
+    parser.add_argument(
+        "--markdown-output", type=Path, default=None, help="Markdown file (default reports/diffs/...md)"
+    )
+    parser.add_argument("--json-output", type=Path, default=None, help="JSON file (default reports/diffs/...json)")
+    cli.add_json_option(parser, "the diff document")
     parser.add_argument("--title", default=None, help="Markdown heading (default: '<ds> <kind>: <base> → <head>')")
     parser.add_argument(
         "--fail-on-regression", action="store_true", help="exit 1 when a gate flipped from pass to fail"
@@ -150,12 +153,14 @@ def run(args: argparse.Namespace) -> int:
     diff = diff_reports(base.report, head.report)
     diff["inputs"] = {"base": ws.rel(base.path), "head": ws.rel(head.path)}
     stem = output_stem(base, head)
-    json_out = ws.user_path(args.json) if args.json else ws.root / "reports" / "diffs" / f"{stem}.json"
-    md_out = ws.user_path(args.markdown) if args.markdown else ws.root / "reports" / "diffs" / f"{stem}.md"
+    json_out = ws.user_path(args.json_output) if args.json_output else ws.root / "reports" / "diffs" / f"{stem}.json"
+    md_out = (ws.user_path(args.markdown_output) if args.markdown_output
+              else ws.root / "reports" / "diffs" / f"{stem}.md")
     title = args.title or f"{head.dataset} {head.kind}: {base.date or base.label} → {head.date or head.label}"
     write_json(json_out, diff)
     atomic_write_text(md_out, render_diff_markdown(diff, title))
-    argv = ["diff", ws.rel(base.path), ws.rel(head.path), "--json", ws.rel(json_out), "--markdown", ws.rel(md_out)]
+    argv = ["diff", ws.rel(base.path), ws.rel(head.path), "--json-output", ws.rel(json_out),
+            "--markdown-output", ws.rel(md_out)]
     if args.title:
         argv += ["--title", args.title]
     _record(ws, head.dataset, [json_out, md_out], argv, [base.path, head.path])
@@ -163,6 +168,7 @@ def run(args: argparse.Namespace) -> int:
     failures = regressions(diff)
     for line in failures:
         print(line, file=sys.stderr)
+    cli.emit_json(args, {**diff, "outputs": [ws.rel(json_out), ws.rel(md_out)], "regressions": failures})
     return EXIT_FINDINGS if failures and args.fail_on_regression else EXIT_OK
 
 

@@ -139,6 +139,7 @@ def replace_block(text: str, block: str) -> str:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--date", default=None, help="summary date YYYY-MM-DD (default SOURCE_DATE_EPOCH or today)")
+    cli.add_json_option(parser, "each dataset's newest report and status, and the written files")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -178,6 +179,8 @@ def run(args: argparse.Namespace) -> int:
         lineage.record(ws, group, artifact, argv, inputs=inputs)
     failing = sum(1 for e in entries if e["status"] == "fail")
     print(f"{len(entries)} dataset report(s), {failing} failing; wrote {ws.rel(summary_path)} and {PLAN_NAME}")
+    cli.emit_json(args, {"date": date, "datasets": entries, "failing": failing,
+                         "written": [ws.rel(summary_path), PLAN_NAME]})
     return EXIT_OK
 
 

@@ -30,7 +30,13 @@ TOP_SHOWN = 10
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--events", required=True, type=Path, help="events manifest (.jsonl or .jsonl.gz)")
     parser.add_argument("--group-by", default="session_id", choices=["session_id"], help="weight unit")
-    parser.add_argument("--scheme", required=True, choices=SCHEMES, help="class-rarity scheme")
+    parser.add_argument(
+        "--scheme",
+        default="effective",
+        choices=SCHEMES,
+        help="class-rarity scheme (default effective: Cui et al.'s effective number of events, between "
+        "uniform and inverse frequency as --beta goes from 0 to 1)",
+    )
     parser.add_argument(
         "--beta", type=float, default=DEFAULT_BETA, help=f"effective-number beta (default {DEFAULT_BETA})"
     )

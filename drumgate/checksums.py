@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 from drumgate import cli, grouplock
 from drumgate.config import DatasetConfig, StorageRoot, load_datasets
@@ -72,13 +73,22 @@ def entry_path_problem(entry_path: str) -> str | None:
     return None
 
 
+def generate_command(dataset: str, *, update: bool = False) -> str:
+    """The command that rewrites a dataset's manifest, runnable as printed."""
+    return f"drumgate checksums generate {dataset}" + (" --update" if update else "")
+
+
+def generate_fix(dataset: str, *, update: bool = False) -> str:
+    return f"fix: {generate_command(dataset, update=update)}"
+
+
 def parse_manifest(path: str | Path) -> tuple[list[ChecksumEntry], list[DrumgateError]]:
     """Read a checksum manifest; every format problem is one error naming path:line."""
     source = Path(path)
     try:
         data = source.read_bytes()
     except FileNotFoundError:
-        return [], [DrumgateError("checksum manifest not found", path=source, hint="run drumgate checksums generate")]
+        return [], [DrumgateError("checksum manifest not found", path=source, hint=generate_fix(source.stem))]
     except OSError as exc:
         return [], [DrumgateError(f"cannot read: {exc.strerror}", path=source)]
     if data.startswith(LFS_POINTER_PREFIX):
@@ -106,7 +116,7 @@ def parse_manifest(path: str | Path) -> tuple[list[ChecksumEntry], list[Drumgate
                     "entries are not sorted by path",
                     path=source,
                     line=line_no,
-                    hint="run drumgate checksums generate to rewrite it",
+                    hint=generate_fix(source.stem),
                 )
             )
         seen[entry.path] = line_no
@@ -467,8 +477,16 @@ def _offline_note(root: StorageRoot, count: int) -> str:
 
 
 def generate(
-    ws: Workspace, dataset: str, *, update: bool, jobs: int | None, cache: StatCache | None, argv: Sequence[str]
+    ws: Workspace,
+    dataset: str,
+    *,
+    update: bool,
+    jobs: int | None,
+    cache: StatCache | None,
+    argv: Sequence[str],
+    result: dict[str, Any] | None = None,
 ) -> int:
+    """Write or extend the manifest; `result`, when given, receives the summary (for --json)."""
     config = load_datasets(ws).get(dataset)
     manifest_path = ws.checksums(dataset)
     existing: dict[str, str] = {}
@@ -488,7 +506,7 @@ def generate(
             format_finding(
                 state.files[name],
                 f"changed since the manifest was made ({name})",
-                hint="rerun with --update to accept" if not update else "accepted",
+                hint=generate_fix(dataset, update=True) if not update else "accepted",
             )
         )
     online_tiers = {root.tier for root in state.online}
@@ -497,7 +515,7 @@ def generate(
             format_finding(
                 name,
                 "listed in the manifest but missing on disk",
-                hint="rerun with --update to drop it" if not update else "dropped",
+                hint=generate_fix(dataset, update=True) if not update else "dropped",
             )
         )
     for root in state.offline:
@@ -512,6 +530,13 @@ def generate(
         f"online tiers: {', '.join(sorted(online_tiers)) or 'none'})"
     )
     accepted = update and not state.problems and not outcome.problems
+    if result is not None:
+        result.update(
+            action="generate", dataset=dataset, manifest=ws.rel(manifest_path), entries=len(merged),
+            added=len(added), changed=len(changed), missing=len(missing), hashed=outcome.hashed,
+            from_cache=outcome.cache_hits, online_tiers=sorted(online_tiers),
+            offline_tiers=sorted(root.tier for root in state.offline), findings=findings,
+        )
     return EXIT_OK if accepted or not findings else EXIT_FINDINGS
 
 
@@ -554,7 +579,8 @@ def _record_lineage(
     )
 
 
-def verify(ws: Workspace, dataset: str, *, jobs: int | None) -> int:
+def verify(ws: Workspace, dataset: str, *, jobs: int | None, result: dict[str, Any] | None = None) -> int:
+    """Hash every listed file on a mounted tier; `result`, when given, receives the summary (for --json)."""
     config = load_datasets(ws).get(dataset)
     manifest_path = ws.checksums(dataset)
     entries, errors = parse_manifest(manifest_path)
@@ -578,7 +604,7 @@ def verify(ws: Workspace, dataset: str, *, jobs: int | None) -> int:
                     manifest_path,
                     f"{entry.path}: missing on disk",
                     entry.line,
-                    hint="restore it, or run drumgate checksums generate --update",
+                    hint=f"fix: restore it, or run {generate_command(dataset, update=True)}",
                 )
             )
     outcome = hash_files(present, None, jobs, _progress_printer())
@@ -592,13 +618,13 @@ def verify(ws: Workspace, dataset: str, *, jobs: int | None) -> int:
                     manifest_path,
                     f"{name}: sha256 differs (file changed)",
                     entry.line,
-                    hint="restore it, or accept with drumgate checksums generate --update",
+                    hint=f"fix: restore it, or accept it with {generate_command(dataset, update=True)}",
                 )
             )
     listed = {entry.path for entry in entries}
     for name in sorted(set(state.files) - listed):
         findings.append(
-            format_finding(state.files[name], f"not in the manifest ({name})", hint="run drumgate checksums generate")
+            format_finding(state.files[name], f"not in the manifest ({name})", hint=generate_fix(dataset))
         )
     for root in state.offline:
         print(_offline_note(root, sum(1 for entry in entries if entry.tier == root.tier)))
@@ -609,6 +635,11 @@ def verify(ws: Workspace, dataset: str, *, jobs: int | None) -> int:
         f"{ws.rel(manifest_path)}: {ok}/{len(entries)} entries verified "
         f"({outcome.cache_hits} from cache, {outcome.hashed} hashed), {len(findings)} findings"
     )
+    if result is not None:
+        result.update(
+            action="verify", dataset=dataset, manifest=ws.rel(manifest_path), entries=len(entries), verified=ok,
+            hashed=outcome.hashed, offline_tiers=sorted(offline_tiers), findings=findings,
+        )
     return EXIT_FINDINGS if findings else EXIT_OK
 
 
@@ -627,22 +658,30 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"generate only: reuse the digest of a file whose device, inode, size and mtime are unchanged "
         f"(kept in the private workspace folder {CACHE_FOLDER}/); verify always reads every byte",
     )
+    cli.add_json_option(parser, "the counts and findings")
 
 
 def run(args: argparse.Namespace) -> int:
     ws = cli.workspace_from(args)
+    args.dataset = cli.dataset_id(args.dataset)
     if args.jobs is not None and args.jobs < 1:
         raise DrumgateError("--jobs must be at least 1", exit_code=EXIT_USAGE)
     cache = _open_cache(ws, args)
+    result: dict[str, Any] = {}
     try:
         if args.action == "generate":
             grouplock.hold(ws, [load_datasets(ws).get(args.dataset).group])
             argv = ["checksums", "generate", args.dataset]
-            return generate(ws, args.dataset, update=args.update, jobs=args.jobs, cache=cache, argv=argv)
-        return verify(ws, args.dataset, jobs=args.jobs)
+            code = generate(
+                ws, args.dataset, update=args.update, jobs=args.jobs, cache=cache, argv=argv, result=result
+            )
+        else:
+            code = verify(ws, args.dataset, jobs=args.jobs, result=result)
     finally:
         if cache is not None:
             cache.close()
+    cli.emit_json(args, result)
+    return code
 
 
 def main(argv: Sequence[str] | None = None) -> int:

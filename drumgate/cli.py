@@ -8,16 +8,19 @@ uses. Each module provides `add_arguments(parser)` and `run(args) -> int`; its o
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import json
 import os
 import re
 import sys
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from types import ModuleType
+from typing import Any, TextIO
 
 from drumgate import __version__
-from drumgate.errors import EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, DrumgateError, one_line
+from drumgate.errors import EXIT_FINDINGS, EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, DrumgateError, one_line
 
 OWN_PACKAGES = frozenset({"drumgate", "ingest", "checks"})
 
@@ -57,9 +60,23 @@ COMMANDS: dict[str, Command | dict[str, Command]] = {
     },
 }
 
+# Other spellings accepted for a subcommand of a group: the dataset ids of configs/datasets.toml
+# (`musdb_hq`) work wherever the CLI's short name (`musdb`) does.
+ALIASES: dict[str, dict[str, str]] = {"ingest": {"musdb_hq": "musdb", "musdb18hq": "musdb"}}
+# Dataset names typed on the command line, to the dataset ids of configs/datasets.toml.
+DATASET_ALIASES: dict[str, str] = {"musdb": "musdb_hq", "musdb18hq": "musdb_hq", "e-gmd": "egmd"}
+# Options accepted before the subcommand (`drumgate --workspace DIR health ...`): name -> takes a value.
+GLOBAL_OPTIONS: dict[str, bool] = {"--workspace": True}
+WORKSPACE_HELP = "workspace folder holding configs/ (default: DRUMGATE_WORKSPACE or the nearest above)"
+
+
+def dataset_id(name: str) -> str:
+    """The configs/datasets.toml id of a dataset name typed by a user (`musdb` -> `musdb_hq`)."""
+    return DATASET_ALIASES.get(name, name)
+
 
 def _usage() -> str:
-    lines = [f"usage: drumgate COMMAND [options]   (drumgate {__version__})", "", "commands:"]
+    lines = [f"usage: drumgate [--workspace DIR] COMMAND [options]   (drumgate {__version__})", "", "commands:"]
     for name, spec in COMMANDS.items():
         if isinstance(spec, dict):
             for sub, (_, text) in spec.items():
@@ -67,8 +84,19 @@ def _usage() -> str:
         else:
             lines.append(f"  {name:<25} {spec[1]}")
     lines.append("")
-    lines.append("`drumgate COMMAND --help` for a command's options. Exit codes: 0 clean, 1 findings or")
-    lines.append("failed gate, 2 usage or unreadable input, 3 internal error.")
+    lines.append("`drumgate COMMAND --help` for a command's options; `--json` prints a command's results as JSON")
+    lines.append("on stdout. Exit codes: 0 clean, 1 findings or failed gate, 2 usage or unreadable input, 3 internal")
+    lines.append("error.")
+    return "\n".join(lines)
+
+
+def _group_usage(name: str, group: dict[str, Command]) -> str:
+    lines = [f"usage: drumgate {name} {{{','.join(group)}}} [options]", "", f"{name} commands:"]
+    lines += [f"  {sub:<12} {text}" for sub, (_, text) in group.items()]
+    aliases = ALIASES.get(name, {})
+    if aliases:
+        lines += ["", "also accepted: " + ", ".join(f"{alias} (= {sub})" for alias, sub in aliases.items())]
+    lines += ["", f"`drumgate {name} COMMAND --help` for a command's options."]
     return "\n".join(lines)
 
 
@@ -132,23 +160,70 @@ def missing_dependency(module: str) -> str:
 
 
 def build_parser(module: ModuleType, prog: str, description: str | None = None) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog=prog, description=description or module.__doc__)
-    parser.add_argument(
-        "--workspace",
-        default=None,
-        help="workspace folder holding configs/ (default: DRUMGATE_WORKSPACE or the nearest above)",
+    """The command's parser; its docstring (a dataset card, say) is shown with its layout kept."""
+    parser = argparse.ArgumentParser(
+        prog=prog, description=description or module.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
+    parser.add_argument("--workspace", default=None, help=WORKSPACE_HELP)
     module.add_arguments(parser)
     return parser
 
 
-def run_module(module: ModuleType, argv: Sequence[str] | None, prog: str) -> int:
-    """Parse `argv` with the module's parser and run it under the top-level handler."""
-    parser = build_parser(module, prog)
+# ---------------------------------------------------------------- --json: results on stdout
+# A command that reports adds `--json` with add_json_option and hands its result to emit_json.
+# While it runs with --json, everything it prints for a person goes to stderr, so stdout holds
+# exactly one JSON document.
+
+_json_stdout: list[TextIO] = []
+
+
+def add_json_option(parser: argparse.ArgumentParser, what: str = "the results") -> None:
+    parser.add_argument(
+        "--json", action="store_true", help=f"print {what} as JSON on stdout (the text lines go to stderr)"
+    )
+    parser.set_defaults(json_via_cli=True)
+
+
+def emit_json(args: argparse.Namespace, document: Any) -> None:
+    """Print `document` as the command's JSON result when it runs with --json; otherwise nothing."""
+    if not getattr(args, "json", False):
+        return
+    stream = _json_stdout[-1] if _json_stdout else sys.stdout
+    stream.write(json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False, default=str) + "\n")
+    stream.flush()
+
+
+def text_stdout_fd() -> int | None:
+    """Where a child process's stdout goes: stderr while a command prints its --json result, else inherited."""
+    return 2 if _json_stdout else None
+
+
+@contextlib.contextmanager
+def _text_to_stderr(args: argparse.Namespace) -> Iterator[None]:
+    if not (getattr(args, "json_via_cli", False) and getattr(args, "json", False)):
+        yield
+        return
+    _json_stdout.append(sys.stdout)
     try:
-        args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
+        with contextlib.redirect_stdout(sys.stderr):
+            yield
+    finally:
+        _json_stdout.pop()
+
+
+def _parse(module: ModuleType, argv: Sequence[str] | None, prog: str) -> argparse.Namespace | int:
+    """The parsed arguments, or argparse's exit code (0 after --help, 2 for a usage error)."""
+    try:
+        return build_parser(module, prog).parse_args(list(sys.argv[1:] if argv is None else argv))
     except SystemExit as exc:
         return int(exc.code or 0)
+
+
+def run_module(module: ModuleType, argv: Sequence[str] | None, prog: str) -> int:
+    """Parse `argv` with the module's parser and run it under the top-level handler."""
+    args = _parse(module, argv, prog)
+    if isinstance(args, int):
+        return args
     return guarded(lambda: _run_holding_group_locks(module, args, prog, argv))
 
 
@@ -159,14 +234,31 @@ def _run_holding_group_locks(
     from drumgate import grouplock
 
     words = list(sys.argv[1:] if argv is None else argv)
-    with grouplock.command_scope(" ".join([prog, *words])):
+    with grouplock.command_scope(" ".join([prog, *words])), _text_to_stderr(args):
         return int(module.run(args))
 
 
+def split_global_options(args: Sequence[str]) -> tuple[list[str], list[str]]:
+    """(global options given before the subcommand, the rest): `--workspace DIR` or `--workspace=DIR`."""
+    leading: list[str] = []
+    index = 0
+    while index < len(args):
+        word = args[index]
+        flag = word.split("=", 1)[0]
+        if flag not in GLOBAL_OPTIONS:
+            break
+        takes_value = GLOBAL_OPTIONS[flag] and "=" not in word
+        if takes_value and index + 1 >= len(args):
+            break
+        leading += args[index : index + 1 + takes_value]
+        index += 1 + takes_value
+    return leading, list(args[index:])
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = list(sys.argv[1:] if argv is None else argv)
+    global_options, args = split_global_options(list(sys.argv[1:] if argv is None else argv))
     if not args or args[0] in {"-h", "--help", "help"}:
-        print(_usage())
+        print(_usage(), file=sys.stdout if args else sys.stderr)
         return EXIT_OK if args else EXIT_USAGE
     if args[0] == "--version":
         print(f"drumgate {__version__}")
@@ -175,19 +267,38 @@ def main(argv: Sequence[str] | None = None) -> int:
     spec = COMMANDS.get(name)
     prog = f"drumgate {name}"
     if isinstance(spec, dict):
-        if not rest or rest[0] not in spec:
-            choices = ", ".join(spec)
-            print(f"drumgate {name}: choose one of: {choices}", file=sys.stderr)
+        if rest and rest[0] in {"-h", "--help", "help"}:
+            print(_group_usage(name, spec))
+            return EXIT_OK
+        sub = ALIASES.get(name, {}).get(rest[0], rest[0]) if rest else None
+        if sub not in spec:
+            print(f"drumgate {name}: choose one of: {', '.join(spec)} (see `drumgate {name} --help`)", file=sys.stderr)
             return EXIT_USAGE
-        spec, prog, rest = spec[rest[0]], f"{prog} {rest[0]}", rest[1:]
+        spec, prog, rest = spec[sub], f"{prog} {sub}", rest[1:]
     if spec is None:
         print(f"drumgate: unknown command {name!r} (see `drumgate --help`)", file=sys.stderr)
         return EXIT_USAGE
+    rest = [*global_options, *rest]
     module_name = spec[0]
     module = guarded_import(module_name)
     if isinstance(module, int):
         return module
+    if name == "hook":
+        return _run_hook(module, rest, prog, prog.rsplit(" ", 1)[-1])
     return run_module(module, rest, prog)
+
+
+def _run_hook(module: ModuleType, argv: list[str], prog: str, hook: str) -> int:
+    """A hook run by hand ends with one line saying what was checked, findings or not."""
+    args = _parse(module, argv, prog)
+    if isinstance(args, int):
+        return args
+    code = guarded(lambda: _run_holding_group_locks(module, args, prog, argv))
+    if code in (EXIT_OK, EXIT_FINDINGS):
+        line = importlib.import_module("checks._hookutil").summary_line(hook, args)
+        if line:
+            print(line, flush=True)
+    return code
 
 
 def guarded_import(module_name: str) -> ModuleType | int:

@@ -4,7 +4,8 @@ Like `dvc repro`, from the locks in `data/locks/`: the steps run in dependency o
 
     ingest -> events -> checksums -> crash-map -> health, weights -> diff, compare -> combine -> docs
 
-and each runs at most once. Raw corpora are not in git, so the lock cannot tell whether they
+and each runs at most once (`--skip-raw` leaves out the first three, for a workflow that ran
+them as shards). Raw corpora are not in git, so the lock cannot tell whether they
 changed: the steps that read them (the recorded `ingest`/`events` commands and `checksums
 generate --update`) always run; they are deterministic, so unchanged raw data rewrites nothing.
 Every later step runs only when its artifact is missing or the lock says it is stale at that
@@ -25,7 +26,8 @@ import shlex
 import subprocess
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from drumgate import cli, lineage
 from drumgate.config import load_datasets
@@ -52,8 +54,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("groups", nargs="*", metavar="GROUP", help="artifact groups (default: every group)")
     parser.add_argument("--dry-run", action="store_true", help="print the plan; run nothing")
     parser.add_argument(
+        "--skip-raw",
+        action="store_true",
+        help="skip the steps that read raw data (ingest, events, checksums): they already ran, e.g. as shards",
+    )
+    parser.add_argument(
         "--date", default=None, help="date of new reports YYYY-MM-DD (default SOURCE_DATE_EPOCH or today)"
     )
+    cli.add_json_option(parser, "the steps (planned or run, with their exit codes) and what is still stale")
 
 
 # ---------------------------------------------------------------- reading the locks
@@ -118,7 +126,8 @@ def run_step(ws: Workspace, step: Step) -> int:
     print(f"\n== {step.stage}: {step.reason}\n$ {step.command}", flush=True)
     env = {**os.environ, "DRUMGATE_WORKSPACE": str(ws.root)}
     done = subprocess.run(
-        [sys.executable, "-m", "drumgate.cli", *step.argv], cwd=ws.root, env=env, check=False
+        [sys.executable, "-m", "drumgate.cli", *step.argv], cwd=ws.root, env=env, check=False,
+        stdout=cli.text_stdout_fd(),
     )
     return done.returncode
 
@@ -129,8 +138,10 @@ class Run:
     date: str
     dry_run: bool
     executed: list[tuple[Step, int]]
+    planned: list[Step] = field(default_factory=list)
 
     def do(self, step: Step) -> int:
+        self.planned.append(step)
         if self.dry_run:
             print(f"  {step.command}    # {step.reason}")
             return EXIT_OK
@@ -191,7 +202,19 @@ def rerun_stale(run: Run, group: str, stage: str, prefix: str) -> None:
         if problem.command in done or not problem.command.startswith(f"drumgate {stage}"):
             continue
         done.add(problem.command)
-        run.do(Step(stage, tuple(shlex.split(problem.command)[1:]), f"{problem.artifact}: {problem.message}"))
+        argv = current_spelling(shlex.split(problem.command)[1:])
+        run.do(Step(stage, argv, f"{problem.artifact}: {problem.message}"))
+
+
+# Output-file flags of diff and compare before `--json` became the stdout flag everywhere.
+RENAMED_OUTPUT_FLAGS = {"--json": "--json-output", "--markdown": "--markdown-output"}
+
+
+def current_spelling(argv: Sequence[str]) -> tuple[str, ...]:
+    """A diff or compare command recorded by an older drumgate (`--json FILE`), in today's spelling."""
+    if not argv or argv[0] not in {"diff", "compare"}:
+        return tuple(argv)
+    return tuple(RENAMED_OUTPUT_FLAGS.get(word, word) for word in argv)
 
 
 def made_by(ws: Workspace, group: str, subcommand: str) -> list[lineage.LineageProblem]:
@@ -211,15 +234,16 @@ def combined_steps(run: Run, combined_group: str, ran_reports: bool) -> None:
         run.do(Step("docs", ("docs", "--date", run.date), reason))
 
 
-def plan_and_run(ws: Workspace, groups: Sequence[str], date: str, dry_run: bool) -> Run:
+def plan_and_run(ws: Workspace, groups: Sequence[str], date: str, dry_run: bool, skip_raw: bool = False) -> Run:
     config = load_datasets(ws)
     run = Run(ws, date, dry_run, [])
     by_group = {ds.group: name for name, ds in config.datasets.items()}
     combined_group = str(config.combined.get("group", COMBINED))
     selected = [g for g in by_group if g in groups] if groups else list(by_group)
     ingested = [g for g in selected if recorded_commands(ws, g, RAW_STAGES)]
-    for group in ingested:
-        raw_steps(run, group, by_group[group])
+    if not skip_raw:
+        for group in ingested:
+            raw_steps(run, group, by_group[group])
     if ingested:
         run.do(Step("crash-map", ("crash-map",), "applies the crash dual labels to fresh events"))
     reports_before = len(run.executed)
@@ -229,7 +253,8 @@ def plan_and_run(ws: Workspace, groups: Sequence[str], date: str, dry_run: bool)
     for group in [*ingested, combined_group]:
         rerun_stale(run, group, "diff", "reports/diffs/")
         rerun_stale(run, group, "compare", "reports/diffs/")
-    if ingested and (not groups or combined_group in groups or set(groups) & set(ingested)):
+    any_ingested = any(recorded_commands(ws, g, RAW_STAGES) for g in by_group)
+    if any_ingested and (not groups or combined_group in groups or set(groups) & set(ingested)):
         combined_steps(run, combined_group, ran_reports=len(run.executed) > reports_before)
     return run
 
@@ -250,19 +275,34 @@ def run(args: argparse.Namespace) -> int:
     if args.dry_run:
         print(f"drumgate repro --dry-run ({ws.root}, date {date}): the plan as things stand; steps after an")
         print("ingest run only when what it writes changes.")
-    outcome = plan_and_run(ws, args.groups, date, args.dry_run)
+    outcome = plan_and_run(ws, args.groups, date, args.dry_run, args.skip_raw)
     if args.dry_run:
+        cli.emit_json(args, _json_result(date, outcome, []))
         return EXIT_OK
     with_findings = [step for step, code in outcome.executed if code == EXIT_FINDINGS]
     raw_findings = [step for step in with_findings if step.stage in (*RAW_STAGES, "checksums")]
     print(f"\nrepro: {len(outcome.executed)} steps ran"
           + (f"; findings (see above) from: {', '.join(s.command for s in with_findings)}" if with_findings else ""))
     leftovers = [p for g in known for p in (problems_of(ws, g, "") if ws.lock_file(g).is_file() else [])]
+    cli.emit_json(args, _json_result(date, outcome, leftovers))
     if leftovers:
         first = leftovers[0]
         print(f"{first.artifact}: {first.message} (fix: {first.command})", file=sys.stderr)
         return EXIT_FINDINGS
     return EXIT_FINDINGS if raw_findings else EXIT_OK
+
+
+def _json_result(date: str, outcome: Run, leftovers: Sequence[lineage.LineageProblem]) -> dict[str, Any]:
+    codes = {id(step): code for step, code in outcome.executed}
+    return {
+        "date": date,
+        "dry_run": outcome.dry_run,
+        "steps": [
+            {"stage": step.stage, "command": step.command, "reason": step.reason, "exit_code": codes.get(id(step))}
+            for step in outcome.planned
+        ],
+        "still_stale": [{"artifact": p.artifact, "problem": p.message, "fix": p.command} for p in leftovers],
+    }
 
 
 def main(argv: Sequence[str] | None = None) -> int:

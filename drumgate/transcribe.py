@@ -22,7 +22,7 @@ How it works (details and measured accuracy in docs/musdb.md):
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,6 +33,7 @@ from threadpoolctl import threadpool_limits
 from drumgate.errors import DrumgateError
 from drumgate.fixtures import synth
 from drumgate.jsonio import read_json, write_json
+from drumgate.progress import progress
 
 TEMPLATE_CLASSES: tuple[str, ...] = ("kick", "snare", "hihat", "tom", "cymbal")
 TEMPLATE_SOURCES: dict[str, str] = {
@@ -114,7 +115,9 @@ def _mel_bank(sr: int, n_fft: int, n_mels: int, fmin: float, fmax: float) -> np.
     return librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=n_mels, fmin=fmin, fmax=fmax)
 
 
-def _template_for(instrument: str, params: TranscribeParams) -> np.ndarray:
+def _template_for(
+    instrument: str, params: TranscribeParams, advance: Callable[[int], object] | None = None
+) -> np.ndarray:
     total = np.zeros(params.n_mels)
     for seed in TEMPLATE_SEEDS:
         hit = synth.Hit(0.05, instrument, 127)
@@ -122,6 +125,8 @@ def _template_for(instrument: str, params: TranscribeParams) -> np.ndarray:
         spectrum = mel_spectrogram(audio, TEMPLATE_SR, params)
         energy = spectrum.sum(axis=0)
         total += spectrum[:, energy > 0.1 * energy.max()].mean(axis=1)
+        if advance is not None:
+            advance(1)
     return total / total.sum()
 
 
@@ -136,7 +141,12 @@ def _spectrogram_key(params: TranscribeParams) -> SpectrogramKey:
 def _generated_templates(key: SpectrogramKey) -> tuple[tuple[float, ...], ...]:
     n_mels, fmin, fmax, hop_s, fft_s = key
     params = TranscribeParams(n_mels=n_mels, fmin=fmin, fmax=fmax, hop_s=hop_s, fft_s=fft_s)
-    return tuple(tuple(float(v) for v in _template_for(TEMPLATE_SOURCES[name], params)) for name in TEMPLATE_CLASSES)
+    # Rendering the template hits takes seconds, once per process: worth a bar of its own.
+    with progress(len(TEMPLATE_CLASSES) * len(TEMPLATE_SEEDS), "building drum templates", "render") as bar:
+        return tuple(
+            tuple(float(v) for v in _template_for(TEMPLATE_SOURCES[name], params, bar.update))
+            for name in TEMPLATE_CLASSES
+        )
 
 
 def drum_templates(params: TranscribeParams | None = None) -> dict[str, list[float]]:

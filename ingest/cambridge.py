@@ -16,12 +16,14 @@ Dataset card
 - Licence: no formal licence; treated as research/education only, no redistribution, no
   commercial use (`data/licenses/cambridge.md`), recorded on every provenance row.
 
-`drumgate ingest cambridge [--allow-empty] [--dry-run] [--output FILE] [--provenance FILE]`
+`drumgate ingest cambridge [--root DIR] [--date YYYY-MM-DD] [--allow-empty] [--dry-run] [--output FILE]
+[--provenance FILE] [--json]`
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import hashlib
 import os
 import sys
@@ -40,7 +42,7 @@ from drumgate.config import DatasetConfig, StorageRoot, load_datasets
 from drumgate.errors import EXIT_FINDINGS, EXIT_OK, DrumgateError, format_finding
 from drumgate.jsonio import iter_jsonl, write_jsonl
 from drumgate.licences import read_licence_note
-from drumgate.provenance import config_hashes, ingest_commit
+from drumgate.provenance import config_hashes, ingest_commit, report_date
 from drumgate.stems import StemRules, load_stem_rules
 from drumgate.taxonomy import load_taxonomy
 from drumgate.textsafe import log_text
@@ -295,7 +297,11 @@ def _previous_provenance(ws: Workspace) -> dict[str, dict[str, Any]]:
 
 
 def provenance_rows(
-    ws: Workspace, config: DatasetConfig, rows: list[dict[str, Any]], sources: dict[str, list[str]]
+    ws: Workspace,
+    config: DatasetConfig,
+    rows: list[dict[str, Any]],
+    sources: dict[str, list[str]],
+    date: str | None = None,
 ) -> list[dict[str, Any]]:
     digests = _manifest_digests(ws)
     previous = _previous_provenance(ws)
@@ -318,6 +324,7 @@ def provenance_rows(
                 "tool_version": __version__,
                 "config_hashes": hashes,
                 "licence": licence,
+                **({"ingest_date": date} if date else {}),
             }
         )
     return out
@@ -409,17 +416,46 @@ def print_summary(inventory: Inventory) -> None:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--root", default=None, help="folder of the primary tier's sessions (default: the configured cambridge root)"
+    )
+    parser.add_argument("--date", default=None, help="YYYY-MM-DD recorded as the ingest date in provenance rows")
     parser.add_argument("--allow-empty", action="store_true", help=ALLOW_EMPTY_HELP)
     parser.add_argument(
         "--dry-run", action="store_true", help="write data/manifests/cambridge_sessions_dryrun.jsonl (no provenance)"
     )
     parser.add_argument("--output", default=None, help="sessions manifest to write")
     parser.add_argument("--provenance", default=None, help="provenance file to write")
+    cli.add_json_option(parser, "the session counts by tier and status, notes and findings")
+
+
+def _with_primary_root(ws: Workspace, config: DatasetConfig, root: str | None) -> DatasetConfig:
+    """The config with `--root` standing in for the first (primary) storage root."""
+    if root is None:
+        return config
+    first = dataclasses.replace(config.roots[0], path=ws.user_path(root))
+    return dataclasses.replace(config, roots=(first, *config.roots[1:]))
+
+
+def _json_result(inventory: Inventory, written: Sequence[Path], ws: Workspace) -> dict[str, Any]:
+    return {
+        "dataset": DATASET,
+        "sessions": len(inventory.rows),
+        "by_tier": dict(Counter(row["tier"] for row in inventory.rows)),
+        "by_status": dict(Counter(row["status"] for row in inventory.rows)),
+        "stems": sum(len(row["files"]) for row in inventory.rows),
+        "hours": sum(row.get("seconds", 0.0) for row in inventory.rows) / 3600,
+        "notes": list(inventory.notes),
+        "warnings": [f"{row['session_id']} ({row['tier']}): {w}" for row in inventory.rows for w in row["warnings"]],
+        "findings": list(inventory.findings),
+        "written": [ws.rel(path) for path in written],
+    }
 
 
 def run(args: argparse.Namespace) -> int:
     ws = cli.workspace_from(args)
-    config = load_datasets(ws).get(DATASET)
+    config = _with_primary_root(ws, load_datasets(ws).get(DATASET), args.root)
+    date = report_date(args.date).isoformat() if args.date else None
     rules = load_stem_rules(ws, set(load_taxonomy(ws).classes))
     default_output = ws.sessions_manifest(DATASET, dry_run=args.dry_run)
     output = ws.user_path(args.output) if args.output else default_output
@@ -441,7 +477,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"wrote {ws.rel(output)} ({len(inventory.rows)} sessions)")
     provenance_path = _provenance_target(ws, args, output)
     if provenance_path is not None:
-        rows = provenance_rows(ws, config, inventory.rows, inventory.sources)
+        rows = provenance_rows(ws, config, inventory.rows, inventory.sources, date)
         write_jsonl(provenance_path, rows)
         prov_inputs = [*inputs, ws.path(config.licence_note)]
         if ws.checksums(DATASET).exists():
@@ -450,6 +486,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"wrote {ws.rel(provenance_path)} ({len(rows)} rows)")
     for finding in inventory.findings:
         print(finding, file=sys.stderr)
+    cli.emit_json(args, _json_result(inventory, [output, *([provenance_path] if provenance_path else [])], ws))
     return EXIT_FINDINGS if inventory.findings else EXIT_OK
 
 
@@ -463,6 +500,10 @@ def _provenance_target(ws: Workspace, args: argparse.Namespace, output: Path) ->
 
 def _argv(ws: Workspace, args: argparse.Namespace, output: Path) -> list[str]:
     argv = ["ingest", "cambridge"]
+    if args.root:
+        argv += ["--root", ws.rel(ws.user_path(args.root))]
+    if args.date:
+        argv += ["--date", args.date]
     if args.allow_empty:
         argv.append("--allow-empty")
     if args.dry_run:

@@ -165,6 +165,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="event manifests (default: every data/manifests/<ds>_events.jsonl[.gz] present)",
     )
     parser.add_argument("--check", action="store_true", help="report what would change; write nothing")
+    cli.add_json_option(parser, "each manifest's crash-family and relabelled counts, and every problem")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -173,6 +174,7 @@ def run(args: argparse.Namespace) -> int:
     paths = [ws.path(p) for p in args.events] if args.events else default_manifests(ws)
     if not paths:
         print("crash-map: no event manifests found under data/manifests/")
+        cli.emit_json(args, {"check": args.check, "manifests": [], "problems": [], "unmapped": []})
         return EXIT_OK
     if not args.check:
         grouplock.hold(ws, {group for path in paths if (group := group_of(ws, path))})
@@ -186,6 +188,11 @@ def run(args: argparse.Namespace) -> int:
     for scan in scans:
         verb = "would relabel" if args.check else "relabelled"
         print(f"{ws.rel(scan.path)}: {scan.crash_rows:,} crash-family events, {verb} {scan.changed:,}")
+    cli.emit_json(args, {
+        "check": args.check, "problems": bad_lines, "unmapped": unmapped,
+        "manifests": [{"path": ws.rel(scan.path), "crash_family_events": scan.crash_rows, "relabelled": scan.changed}
+                      for scan in scans],
+    })
     if bad_lines:
         return EXIT_USAGE
     if unmapped:

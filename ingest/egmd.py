@@ -285,7 +285,7 @@ def parse_shard(text: str) -> tuple[int, int]:
     """`I/N` in ASCII digits with 1 <= I <= N <= MAX_SHARDS (a bounded parse: no giant integers)."""
     match = SHARD_PATTERN.fullmatch(text)
     if match is None:
-        raise DrumgateError(f"--shard {text[:40]!r} is not I/N (for example 2/4)")
+        raise DrumgateError(f"--shard {text[:40]!r}: not I/N (for example 2/4)")
     index, count = int(match.group(1)), int(match.group(2))
     if not 1 <= index <= count <= MAX_SHARDS:
         raise DrumgateError(f"--shard {text!r}: need 1 <= I <= N <= {MAX_SHARDS}")
@@ -686,6 +686,18 @@ class Summary:
                 out.append(f"  ... and {len(self.exclusions) - SUMMARY_LIST_LIMIT} more")
         return out
 
+    def as_json(self, written: Sequence[str]) -> dict[str, Any]:
+        """The summary for `--json`: the counts, every exclusion, warning and unmapped note."""
+        return {
+            "dataset": DATASET, "kind": self.kind, "rows": self.rows, "renders": self.renders,
+            "performances": self.sessions, "events": self.events,
+            "audio_hours": self.audio_seconds / 3600, "midi_hours": self.midi_seconds / 3600,
+            "classes": dict(sorted(self.classes.items())),
+            "unknown_notes": {str(note): count for note, count in sorted(self.unknown_notes.items())},
+            "excluded": [e.render() for e in self.exclusions], "unreadable_audio": list(self.unreadable_audio),
+            "warnings": list(self.warnings), "written": list(written),
+        }
+
 
 def _licence_constraints(ws: Workspace, note: str) -> tuple[dict[str, Any], str | None]:
     try:
@@ -809,6 +821,7 @@ def ingest(ws: Workspace, args: argparse.Namespace) -> int:
         print(f"warning: {log_text(warning)}", file=sys.stderr)
     for line in summary.lines():
         print(line)
+    cli.emit_json(args, summary.as_json([ws.rel(p) for p in (targets.events, targets.sessions, targets.provenance)]))
     return EXIT_FINDINGS if summary.exclusions or summary.unreadable_audio else EXIT_OK
 
 
@@ -876,6 +889,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="encode events as dicts through orjson (slow; the fast path is tested against it)")
     parser.add_argument("--date", default=None, help="YYYY-MM-DD recorded as the ingest date in provenance rows")
     parser.add_argument("--allow-empty", action="store_true", help=ALLOW_EMPTY_HELP)
+    cli.add_json_option(parser, "the counts, exclusions and warnings")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -127,6 +127,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="write here instead of the sidecars' target (only when the shards have one target)")
     parser.add_argument("--no-lineage", action="store_true", help="do not record the merged file in the lock")
     parser.add_argument("--allow-empty", action="store_true", help=ALLOW_EMPTY_HELP)
+    cli.add_json_option(parser, "each merged file with its row and shard counts")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -140,10 +141,13 @@ def run(args: argparse.Namespace) -> int:
         if not args.output:
             rows = {target_in_workspace(ws, members): sum(holds_rows(member.path) for member in members)}
             refuse_emptying(rows, allowed, ws.rel, f"all {len(members)} shards are empty")
+    merged = []
     for _, members in sorted(groups.items()):
         destination = ws.path(args.output) if args.output else target_in_workspace(ws, members)
         rows = merge_target(ws, destination, members, record_lineage=not args.no_lineage and not args.output)
         print(f"{ws.rel(destination)}: {rows} rows from {len(members)} shards")
+        merged.append({"path": ws.rel(destination), "rows": rows, "shards": len(members)})
+    cli.emit_json(args, {"merged": merged})
     return EXIT_OK
 
 

@@ -443,6 +443,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="Cambridge sessions manifest: print the MUSDB/Cambridge and MDB Drums overlap list",
     )
     parser.add_argument("--allow-empty", action="store_true", help=ALLOW_EMPTY_HELP)
+    cli.add_json_option(parser, "the track, event and finding counts")
 
 
 def _argv(ws: Workspace, args: argparse.Namespace) -> list[str]:
@@ -504,7 +505,8 @@ def run(args: argparse.Namespace) -> int:
         report = find_overlaps(
             [t.name for t in tracks], _cambridge_ids(ws.user_path(args.cambridge_sessions)), settings.overlap
         )
-        for line in report.lines():
+        overlap_lines = report.lines()
+        for line in overlap_lines:
             print(f"overlap\t{line}")
     for line in findings.warnings + findings.lines:
         print(line, file=sys.stderr)
@@ -512,6 +514,12 @@ def run(args: argparse.Namespace) -> int:
         f"musdb_hq: {len(sessions)} tracks, {len(events)} events, {len(findings.lines)} findings, "
         f"{len(findings.warnings)} warnings -> {ws.rel(outputs['events'])}"
     )
+    cli.emit_json(args, {
+        "dataset": DATASET, "tracks": len(sessions), "events": len(events),
+        "findings": list(findings.lines), "warnings": list(findings.warnings),
+        "overlap": overlap_lines if args.cambridge_sessions else None,
+        "written": [ws.rel(path) for path in outputs.values()],
+    })
     return EXIT_FINDINGS if findings.lines else EXIT_OK
 
 

@@ -44,8 +44,8 @@ def test_baseline_auto_picks_newest_earlier_report_and_records_lineage(ws: Works
     entry = lock["artifacts"]["reports/diffs/musdb_hq_20250301_to_20250302.md"]
     assert entry["command"] == (
         "drumgate diff reports/health/musdb_hq_20250301.json reports/health/musdb_hq_20250302.json "
-        "--json reports/diffs/musdb_hq_20250301_to_20250302.json "
-        "--markdown reports/diffs/musdb_hq_20250301_to_20250302.md"
+        "--json-output reports/diffs/musdb_hq_20250301_to_20250302.json "
+        "--markdown-output reports/diffs/musdb_hq_20250301_to_20250302.md"
     )
     assert "reports/health/musdb_hq_20250302.json" in entry["inputs"]
     assert check(ws, "musdb_hq") == []
