@@ -207,3 +207,18 @@ def test_a_lock_naming_a_path_outside_the_workspace_is_fixed_by_repro(repo: Path
     fixed = drumgate(repo, "repro", "egmd")
     assert fixed.returncode == 0, fixed.stderr[-2000:]
     assert "/tmp/gone" not in lock_path.read_text()
+
+
+def test_repro_of_the_combined_group_alone_regenerates_its_docs(repo: Path) -> None:
+    _egmd_repo(repo)
+    assert drumgate(repo, "ingest", "egmd").returncode == 0
+    assert drumgate(repo, "repro").returncode == 0
+    plan = repo / "DATASET_READINESS_PLAN.md"
+    written = plan.read_text()
+    begin = "<!-- drumgate:status:begin -->\n"
+    plan.write_text(written.replace(begin, begin + "all gates pass (hand edit)\n"))
+    dry = drumgate(repo, "repro", "prod_combined", "--dry-run")
+    assert "drumgate docs" in dry.stdout and "drumgate ingest" not in dry.stdout
+    done = drumgate(repo, "repro", "prod_combined")
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert plan.read_text() == written
