@@ -63,7 +63,8 @@ def target_in_workspace(ws: Workspace, members: Sequence[Shard]) -> Path:
     destination = ws.path(target)
     real_root = ws.root.resolve()
     if not ws.contains(target) or not destination.parent.resolve().is_relative_to(real_root):
-        raise DrumgateError(f"sidecar target {target} lies outside the workspace", path=members[0].path,
+        sidecar = members[0].path.with_name(members[0].path.name + SIDECAR_SUFFIX)
+        raise DrumgateError(f"target {target} lies outside the workspace", path=sidecar,
                             hint="pass --output to say where the merged file goes")
     return destination
 
