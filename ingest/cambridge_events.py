@@ -32,7 +32,6 @@ from drumgate.bleed import (
     EventSettings,
     StemLevels,
     calibrate,
-    cross_mic_keep,
     load_event_settings,
     own_onsets,
     unexplained,
@@ -74,22 +73,16 @@ def _ring_db(signal: np.ndarray, time_s: float, sr: int, start_s: float, end_s: 
     return 20 * np.log10(tail / head)
 
 
-def suppress_bleed(
-    stems: list[StemOnsets], sr: int, settings: EventSettings, ambient: Sequence[StemOnsets] = ()
-) -> list[StemLevels]:
-    """Keep each close-mic onset its own instrument explains better than the others' leaks: loud
-    enough against the stem's own hits, and not explained by what the other close mics and the
-    overhead or room mics (`ambient`) leak into it at that moment, band by band."""
+def suppress_bleed(stems: list[StemOnsets], sr: int, settings: EventSettings) -> list[StemLevels]:
+    """Keep each close-mic onset its own instrument explains better than the others' leaks."""
     meters = [
         StemLevels(s.instrument, s.times, AttackMeter(s.signal, sr, settings.level), until_next=True) for s in stems
     ]
-    witnesses = [StemLevels(s.role, s.times, AttackMeter(s.signal, sr, settings.level)) for s in ambient][:0]
     masks = own_onsets(meters, settings.bleed)
-    cross = cross_mic_keep(meters, witnesses, settings.cross_mic)
-    for stem, meter, mask, own_drum in zip(stems, meters, masks, cross, strict=True):
+    for stem, meter, mask in zip(stems, meters, masks, strict=True):
         assert meter.relative_db is not None
         stem.levels_db = meter.relative_db
-        stem.keep = mask & own_drum
+        stem.keep = mask
     return meters
 
 
@@ -272,7 +265,7 @@ def session_events(
                 onsets.strengths,
             )
         )
-    close = suppress_bleed(stems, ANALYSIS_SR, settings, ambient)
+    close = suppress_bleed(stems, ANALYSIS_SR, settings)
     events = [e for stem in stems for e in close_mic_events(stem, ANALYSIS_SR, taxonomy, settings)]
     if not any(taxonomy.is_crash_family(s.instrument) for s in stems):
         overheads = [stem for stem in ambient if stem.role == "overhead"]
