@@ -66,6 +66,18 @@ class Artifact:
         return self.kind in JSONL_KINDS
 
 
+INGESTED_FILE = re.compile(r"^(?P<dataset>.+?)_(?:sessions|provenance)\.jsonl(?:\.gz)?$")
+
+
+def ingest_fix(path: str | Path) -> str:
+    """The command that rewrites an ingested sessions or provenance file, runnable as printed."""
+    match = INGESTED_FILE.match(Path(path).name)
+    if match is None:
+        return "fix: rerun the drumgate ingest command that wrote it"
+    dataset = match.group("dataset")
+    return "fix: drumgate combine" if dataset == "prod_combined" else f"fix: drumgate ingest {dataset}"
+
+
 def classify(relative_path: str) -> Artifact | None:
     """The artifact a workspace-relative posix path names, or None for any other file."""
     for kind, pattern in _PATTERNS:

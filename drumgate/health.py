@@ -16,6 +16,7 @@ from typing import Any
 
 import orjson
 
+from drumgate.artifacts import ingest_fix
 from drumgate.config import DatasetsConfig, load_datasets
 from drumgate.errors import DrumgateError
 from drumgate.jsonio import LFS_POINTER_PREFIX, is_gzip_path, iter_jsonl, parse_line
@@ -389,7 +390,7 @@ def read_source_hashes(rows: Iterable[tuple[int, Mapping[str, Any]]], origin: st
         if not isinstance(session_id, str) or not isinstance(files, list):
             raise DrumgateError(
                 "provenance row without a session_id or source_files list", path=origin, line=line,
-                hint="regenerate it with drumgate ingest",
+                hint=ingest_fix(origin),
             )
         for item in files:
             digest = item.get("sha256") if isinstance(item, Mapping) else None

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from drumgate import lineage
+from drumgate.artifacts import ingest_fix
 from drumgate.config import load_datasets
 from drumgate.errors import DrumgateError
 from drumgate.jsonio import PACKAGE_SCHEMAS, check_schema, iter_jsonl, read_json, schema_problem
@@ -101,7 +102,7 @@ def _checked_rows(path: Path, schema: str, sink: ErrorCollector | None) -> Itera
         if problem is None:
             yield row
             continue
-        error = DrumgateError(problem, path=path, line=line_no, hint="regenerate it with drumgate ingest")
+        error = DrumgateError(problem, path=path, line=line_no, hint=ingest_fix(path))
         if sink is None:
             raise error
         sink(error)
