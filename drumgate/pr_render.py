@@ -13,6 +13,7 @@ detail until it fits under GitHub's 65,536-character limit.
 
 from __future__ import annotations
 
+import math
 import re
 import shlex
 from collections.abc import Mapping, Sequence
@@ -35,6 +36,7 @@ NAME_CHARS = 80
 DEEPDIFF_CAP = 8_000
 SAFE_CHART_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 MINUS = "−"
+SOURCE_GATE = "source_gates"
 
 # Levels of detail, most first: what each one leaves out of the comment.
 LEVELS: tuple[tuple[str, ...], ...] = (
@@ -131,15 +133,47 @@ def points(value: Any) -> str:
     return f"{'+' if number > 0 else MINUS}{abs(number):.2f} pp"
 
 
-def hours(value: Any) -> str:
-    return f"{_num(value):,.2f}"
+def _decimals(number: float, digits: int) -> int:
+    return 0 if number == 0 else max(0, digits - 1 - math.floor(math.log10(abs(number))))
+
+
+def _without_trailing_zeros(texts: list[str]) -> list[str]:
+    """Drop the trailing zeros every one of `texts` shares after its decimal point (0.00670 -> 0.0067)."""
+    while all("." in text and text.endswith("0") for text in texts):
+        texts = [text[:-1] for text in texts]
+    return [text[:-1] if text.endswith(".") else text for text in texts]
+
+
+def significant(value: Any, digits: int = 3) -> str:
+    """`value` to `digits` significant digits, never in exponent form (0.0286, 1.25, 1,234)."""
+    number = _num(value)
+    return _without_trailing_zeros([f"{number:,.{_decimals(number, digits)}f}"])[0]
+
+
+def significant_pair(base: Any, head: Any, digits: int = 3) -> tuple[str, str]:
+    """Both values to the same decimals, with as many significant digits as it takes for a change to show."""
+    before, after = _num(base), _num(head)
+    while True:
+        decimals = max(_decimals(before, digits), _decimals(after, digits))
+        texts = [f"{before:,.{decimals}f}", f"{after:,.{decimals}f}"]
+        if texts[0] != texts[1] or before == after or digits >= 12:
+            break
+        digits += 1
+    first, second = _without_trailing_zeros(texts)
+    return first, second
+
+
+def hours_change(row: Mapping[str, Any]) -> str:
+    before, after = significant_pair(row["base"], row["head"])
+    change = percent_change(row["base"], row["head"])
+    return f"{before} → {after}" + (f" ({change})" if change and _num(row["base"]) != _num(row["head"]) else "")
 
 
 def weight(value: Any) -> str:
     number = _num(value)
     if number == 0:
         return "—"
-    return f"{number:.4f}" if number == 0 or abs(number) >= 1e-4 else f"{number:.2e}"
+    return significant(number, 4)
 
 
 def observed(value: Any) -> str:
@@ -162,6 +196,9 @@ def gate_comparison(name: str, value: Any, threshold: Any, passed: bool) -> str:
     if name == "leakage":
         leaks = int(_num(value))
         return "no leaks" if leaks == 0 else f"{count(leaks)} leak{'s' if leaks != 1 else ''}"
+    if name.startswith(f"{SOURCE_GATE}["):
+        failing = int(_num(value))
+        return "its own gates pass" if failing == 0 else f"fails {_plural(failing, 'own gate')}"
     return f"observed {observed(value)}, threshold {observed(threshold)}"
 
 
@@ -177,18 +214,42 @@ def tally(gates: Mapping[str, Any], absent: bool) -> str:
     return f"{icon} {count(gates['passed'])}/{count(gates['total'])}"
 
 
+def source_of_gate(entry: Mapping[str, Any], gate_name: str) -> Mapping[str, Any] | None:
+    """The mixed source a `source_gates[<ds>]` gate of the combined manifest judges, from the summary."""
+    for source in entry.get("sources", ()):
+        if gate_name == f"{SOURCE_GATE}[{source['dataset']}]":
+            return source
+    return None
+
+
+def source_failures(source: Mapping[str, Any]) -> str:
+    """`egmd` fails `min_class_events[kick]`, … (the source's own failing gates, by name)."""
+    shown = ", ".join(code(name) for name in source["failing"][:NAMES_SHOWN])
+    rest = int(source["failing_count"]) - len(source["failing"][:NAMES_SHOWN])
+    more = f", … and {count(rest)} more" if rest > 0 else ""
+    return f"{code(source['dataset'])} fails {shown}{more}"
+
+
+def gate_comparison_in(entry: Mapping[str, Any], gate: Mapping[str, Any], value: Any, passed: bool) -> str:
+    source = source_of_gate(entry, gate["name"])
+    if source is not None and not passed and source["failing"]:
+        return f"mixed dataset {source_failures(source)}"
+    return gate_comparison(gate["name"], value, gate["threshold"], passed)
+
+
 def gate_callouts(entry: Mapping[str, Any]) -> list[str]:
     gates, name = entry["gates"], esc(entry["dataset"])
     base_absent = entry["absent"]["base"]
     lines = []
     for gate in gates["failing"]:
-        comparison = gate_comparison(gate["name"], gate["observed"], gate["threshold"], passed=False)
+        comparison = gate_comparison_in(entry, gate, gate["observed"], passed=False)
         was = f" (was {observed(gate['was'])})" if gate["was"] is not None and not base_absent else ""
         if base_absent:
             lines.append(f"❌ {name}: {code(gate['name'])} fails: {comparison}.")
         elif gate["was_status"] == "pass":
             lines.append(f"**❌ {name}: {code(gate['name'])} now fails: {comparison}**{was}.")
         elif gate["was_status"] == "fail":
+            was = "" if source_of_gate(entry, gate["name"]) else was
             lines.append(f"❌ {name}: {code(gate['name'])} still fails: {comparison}{was}.")
         else:
             lines.append(f"**❌ {name}: {code(gate['name'])} fails: {comparison}**.")
@@ -220,7 +281,7 @@ def overview_row(entry: Mapping[str, Any]) -> str:
         f"| {tally(gates['base'], absent['base'])} → {tally(gates['head'], absent['head'])} "
         f"| {count(events['base'])} → {count(events['head'])} ({event_change}) "
         f"| {count(sessions['base'])} → {count(sessions['head'])} ({signed(sessions['delta'])}) "
-        f"| {hours(hours_row['base'])} → {hours(hours_row['head'])} |"
+        f"| {hours_change(hours_row)} |"
     )
 
 
@@ -235,6 +296,8 @@ def dataset_callouts(entry: Mapping[str, Any]) -> list[str]:
     elif absent["base"] and not absent["head"]:
         lines.append(f"🆕 {name}: new events manifest at head.")
     lines.extend(gate_callouts(entry))
+    lines.extend(waiver_callouts(entry))
+    lines.extend(storage_callouts(entry))
     malformed = int(entry["malformed_rows"]["head"])
     if malformed:
         lines.append(f"⚠️ {name}: {_plural(malformed, 'malformed row')} at head left out of the counts (listed below).")
@@ -246,6 +309,40 @@ def dataset_callouts(entry: Mapping[str, Any]) -> list[str]:
     if entry["unknown_labels_added"]["count"]:
         lines.append(f"⚠️ {name}: labels the taxonomy does not know: {names_list(entry['unknown_labels_added'])}.")
     return lines
+
+
+def waiver_callouts(entry: Mapping[str, Any]) -> list[str]:
+    name = esc(entry["dataset"])
+    return [
+        f"⚠️ {name}: waived in {code('[combined] waive_source_gates')}: {source_failures(source)}."
+        for source in entry.get("sources", ())
+        if source["waived"] and source["failing_count"]
+    ]
+
+
+def status_move(item: Mapping[str, Any]) -> str:
+    tier = f" ({esc(item['tier'])} tier)" if item["tier"] else ""
+    before = esc(item["base"]) if item["base"] else "new"
+    return f"{code(item['session'])}{tier} {before} → {esc(item['head'])}"
+
+
+def storage_callouts(entry: Mapping[str, Any]) -> list[str]:
+    """Sessions whose storage status changed (offline tier, missing or unreadable audio), with the item counts."""
+    storage = entry["storage"]
+    changed = storage["status_changed"]
+    if not changed["count"]:
+        return []
+    name = esc(entry["dataset"])
+    shown = ", ".join(status_move(item) for item in changed["items"][:NAMES_SHOWN])
+    rest = int(changed["count"]) - len(changed["items"][:NAMES_SHOWN])
+    more = f", … and {count(rest)} more" if rest > 0 else ""
+    items = " · ".join(
+        f"{esc(status)} {count(row['base'])} → {count(row['head'])}"
+        for status, row in storage["items_by_status"].items()
+        if row["delta"]
+    )
+    tally = f"; items by status: {items}" if items else ""
+    return [f"⚠️ {name}: storage status changed for {_plural(int(changed['count']), 'session')}: {shown}{more}{tally}."]
 
 
 SHARE_SHIFT_PP = 0.5
@@ -368,7 +465,8 @@ def weight_move(base: Any, head: Any) -> str:
         return f"{weight(head)} (new)"
     if not _num(head):
         return f"removed (was {weight(base)})"
-    return f"{weight(base)} → {weight(head)}"
+    before, after = significant_pair(base, head, 4)
+    return f"{before} → {after}"
 
 
 def weights_line(entry: Mapping[str, Any]) -> str | None:
@@ -509,6 +607,69 @@ def _artifact_link(ctx: Context) -> str:
     return f"[{name}]({ctx.run_url})" if ctx.run_url else name
 
 
+@dataclass
+class Verdict:
+    """What the gates say across every changed dataset, counted from the summary's numbers."""
+
+    errors: list[str] = field(default_factory=list)
+    regressed: list[str] = field(default_factory=list)
+    still_failing: list[str] = field(default_factory=list)
+    failing_new: list[str] = field(default_factory=list)
+    offline: list[str] = field(default_factory=list)
+
+
+def _gate_named(entry: Mapping[str, Any], gate: Mapping[str, Any]) -> str:
+    source = source_of_gate(entry, gate["name"])
+    where = f" ({source_failures(source)})" if source is not None and source["failing"] else ""
+    return f"{esc(entry['dataset'])} {code(gate['name'])}{where}"
+
+
+def judge(entries: Sequence[Mapping[str, Any]]) -> Verdict:
+    verdict = Verdict()
+    for entry in entries:
+        if "error" in entry:
+            verdict.errors.append(esc(entry["dataset"]))
+            continue
+        for gate in entry["gates"]["failing"]:
+            if entry["absent"]["base"]:
+                verdict.failing_new.append(_gate_named(entry, gate))
+            elif gate["was_status"] == "fail":
+                verdict.still_failing.append(_gate_named(entry, gate))
+            else:
+                verdict.regressed.append(_gate_named(entry, gate))
+        for item in entry["storage"]["status_changed"]["items"]:
+            if item["head"] != "ok":
+                verdict.offline.append(f"{esc(entry['dataset'])} {code(item['session'])} {esc(item['head'])}")
+    return verdict
+
+
+def _listed(label: str, items: Sequence[str], shown: int = 4) -> str:
+    more = f", … and {count(len(items) - shown)} more" if len(items) > shown else ""
+    return f"{label}: {', '.join(items[:shown])}{more}"
+
+
+def verdict_line(entries: Sequence[Mapping[str, Any]]) -> str:
+    """The first line: merge-safe or not, computed here from the gate statuses and counts in the summary."""
+    verdict = judge(entries)
+    if verdict.errors:
+        head = f"❗ Not merge-safe: health could not be computed for {', '.join(verdict.errors)}"
+    elif verdict.regressed:
+        regressed = _plural(len(verdict.regressed), "gate") + " regressed"
+        head = f"❌ Not merge-safe: {_listed(regressed, verdict.regressed)}"
+    elif not entries:
+        head = "✅ Merge-safe: no dataset artifacts or configs changed"
+    else:
+        head = "✅ Merge-safe: no gate regressed"
+    parts = [head]
+    if verdict.still_failing:
+        parts.append(_listed(f"{_plural(len(verdict.still_failing), 'gate')} still failing", verdict.still_failing))
+    if verdict.failing_new:
+        parts.append(_listed(f"{_plural(len(verdict.failing_new), 'gate')} failing in new data", verdict.failing_new))
+    if verdict.offline:
+        parts.append(_listed("storage", verdict.offline))
+    return "### " + "; ".join(parts)
+
+
 def heading(summary: Mapping[str, Any], entries: Sequence[Mapping[str, Any]]) -> list[str]:
     base, head, merge_base = summary["base"], summary["head"], summary["merge_base"]
     base_text = f"base `{base[:7]}`"
@@ -517,12 +678,12 @@ def heading(summary: Mapping[str, Any], entries: Sequence[Mapping[str, Any]]) ->
     where = f"(head `{head[:7]}` vs {base_text})"
     if not entries:
         return [
-            f"### Dataset health: no dataset artifacts or configs changed {where}",
+            f"Dataset health: no dataset artifacts or configs changed {where}",
             "",
             "This pull request changes no manifest, report, licence note or config, so dataset health is unchanged.",
         ]
     plural = "s" if len(entries) != 1 else ""
-    lines = [f"### Dataset health: {len(entries)} dataset group{plural} changed {where}"]
+    lines = [f"Dataset health: {len(entries)} dataset group{plural} changed {where}"]
     if summary["configs_changed"]:
         lines += ["", "`configs/` changed, so every dataset group was recomputed with each side's own configs."]
     return lines
@@ -534,7 +695,7 @@ def dataset_entries(summary: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 def render_at(summary: Mapping[str, Any], ctx: Context, drop: tuple[str, ...]) -> str:
     entries = dataset_entries(summary)
-    lines = [MARKER, *heading(summary, entries)]
+    lines = [MARKER, verdict_line(entries), "", *heading(summary, entries)]
     if entries:
         lines += ["", "| dataset | gates | events | sessions | hours |", "|---|---|---|---|---|"]
         lines += [overview_row(entry) for entry in entries]

@@ -42,9 +42,9 @@ from drumgate.config import load_datasets
 from drumgate.errors import EXIT_OK, DrumgateError
 from drumgate.fsutil import atomic_write_text
 from drumgate.jsonio import LFS_HINT, LFS_POINTER_PREFIX, dumps_document, parse_line, read_json, write_json
-from drumgate.workspace import COMBINED, DATASETS, DEFAULTS, Workspace
+from drumgate.workspace import COMBINED, DEFAULTS, Workspace
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 DEFAULT_ARTIFACT = "drumgate-health"
 MAX_ROW_ERRORS = 20
 WEIGHTS_SCHEME = "effective"
@@ -173,6 +173,9 @@ class RowErrors:
     count: int = 0
     shown: list[str] = field(default_factory=list)
 
+    def add_anywhere(self, error: DrumgateError) -> None:
+        self.add(error, "")
+
     def add(self, error: DrumgateError, where: str) -> None:
         if error.path is None:
             error.path = where
@@ -252,9 +255,11 @@ def _licence_constraints(tree: GitTree, rev: str, rel: str | None) -> tuple[dict
         return None, str(err)
 
 
-def _combined_licence_constraints(tree: GitTree, rev: str) -> tuple[dict[str, str] | None, str | None]:
-    """The combined manifest inherits every source's constraints: one line per key, per dataset."""
-    notes = {ds: f"data/licenses/{ds}.md" for ds in DATASETS}
+def _combined_licence_constraints(
+    tree: GitTree, rev: str, mixed: Sequence[str]
+) -> tuple[dict[str, str] | None, str | None]:
+    """The combined manifest inherits every mixed source's constraints: one line per key, per dataset."""
+    notes = {ds: f"data/licenses/{ds}.md" for ds in mixed}
     present = tree.existing(rev, list(notes.values()))
     merged: dict[str, list[str]] = {}
     for dataset, rel in notes.items():
@@ -274,8 +279,62 @@ def _session_rows(tree: GitTree, rev: str, rel: str | None, errors: RowErrors) -
     return (row for _, row in iter_blob_rows(tree, rev, rel, f"{_short(rev)}:{rel}", errors))
 
 
-def compute_side(tree: GitTree, side_ws: Workspace, rev: str, dataset: str) -> SideResult:
+def mixed_sources(tree: GitTree, side_ws: Workspace, rev: str) -> dict[str, SideInputs]:
+    """The datasets `combine` mixes at `rev`, by the rule it applies (drumgate.health.mixed_datasets)."""
+    from drumgate.health import mixed_datasets
+
+    found = {name: locate(tree, rev, name) for name in load_datasets(side_ws).datasets}
+    mixed = mixed_datasets(load_datasets(side_ws), lambda name: found[name].events is not None)
+    return {name: found[name] for name in mixed}
+
+
+def _combined_session_rows(
+    tree: GitTree, rev: str, sources: Mapping[str, SideInputs], errors: RowErrors
+) -> Iterator[Row]:
+    """The combined manifest's sessions: every mixed source's sessions as `combine` names them."""
+    from drumgate.health import combined_session_rows
+
+    for name, inputs in sources.items():
+        rows = _session_rows(tree, rev, inputs.sessions, errors)
+        if rows is not None:
+            yield from combined_session_rows(name, rows)
+
+
+def _side_sessions(
+    tree: GitTree, rev: str, inputs: SideInputs, sources: Mapping[str, SideInputs] | None, errors: RowErrors
+) -> Iterator[Row] | None:
+    if sources is not None:
+        return _combined_session_rows(tree, rev, sources, errors)
+    return _session_rows(tree, rev, inputs.sessions, errors)
+
+
+def _source_reports(
+    tree: GitTree, side_ws: Workspace, rev: str, sources: Mapping[str, SideInputs]
+) -> dict[str, dict[str, Any]]:
+    """Each mixed source's own health at `rev`: what the combined manifest's source gates judge."""
     from drumgate.health import compute_health
+
+    reports = {}
+    for name, inputs in sources.items():
+        ignored = RowErrors()
+        assert inputs.events is not None
+        rows = iter_blob_rows(tree, rev, inputs.events, f"{_short(rev)}:{inputs.events}", ignored)
+        reports[name] = compute_health(
+            side_ws, name, rows, _session_rows(tree, rev, inputs.sessions, ignored),
+            on_error=ignored.add_anywhere,
+        )
+    return reports
+
+
+def compute_side(tree: GitTree, side_ws: Workspace, rev: str, dataset: str) -> SideResult:
+    from drumgate.health import (
+        add_song_leaks,
+        add_source_gates,
+        compute_health,
+        record_song_splits,
+        song_leaks,
+        waived_sources,
+    )
 
     inputs = locate(tree, rev, dataset)
     errors = RowErrors()
@@ -283,23 +342,38 @@ def compute_side(tree: GitTree, side_ws: Workspace, rev: str, dataset: str) -> S
     event_rows: Iterator[tuple[int, Row]] = (
         iter_blob_rows(tree, rev, inputs.events, events_where, errors) if inputs.events else iter(())
     )
+    sources = mixed_sources(tree, side_ws, rev) if dataset == COMBINED and inputs.events else None
+    song_splits: dict[str, dict[str, set[str]]] = {}
+    if sources is not None:
+        event_rows = record_song_splits(event_rows, song_splits)
     health = compute_health(
         side_ws,
         dataset,
         event_rows,
-        _session_rows(tree, rev, inputs.sessions, errors),
+        _side_sessions(tree, rev, inputs, sources, errors),
         source={"events": inputs.events, "sessions": inputs.sessions},
         on_error=lambda err: errors.add(err, events_where),
     )
+    if sources is not None:
+        # The same gates `combine` applies, so the numbers equal the committed combined report.
+        add_song_leaks(health, song_leaks(song_splits))
+        add_source_gates(health, _source_reports(tree, side_ws, rev, sources), waived_sources(load_datasets(side_ws)))
     if dataset == COMBINED:
-        licence, licence_error = _combined_licence_constraints(tree, rev)
+        licence, licence_error = _combined_licence_constraints(tree, rev, list(sources or ()))
     else:
         licence, licence_error = _licence_constraints(tree, rev, inputs.licence)
-    weights = compute_side_weights(tree, side_ws, rev, dataset, inputs) if inputs.events else None
+    weights = compute_side_weights(tree, side_ws, rev, dataset, inputs, sources) if inputs.events else None
     return SideResult(rev, inputs, health, errors, licence, licence_error, weights)
 
 
-def compute_side_weights(tree: GitTree, side_ws: Workspace, rev: str, dataset: str, inputs: SideInputs) -> Row | None:
+def compute_side_weights(
+    tree: GitTree,
+    side_ws: Workspace,
+    rev: str,
+    dataset: str,
+    inputs: SideInputs,
+    sources: Mapping[str, SideInputs] | None = None,
+) -> Row | None:
     """Sampling weights at one side (the scheme the pipeline commits), or None when they cannot be made."""
     from drumgate.weights import compute_weights
 
@@ -312,7 +386,7 @@ def compute_side_weights(tree: GitTree, side_ws: Workspace, rev: str, dataset: s
             side_ws,
             dataset,
             rows,
-            _session_rows(tree, rev, inputs.sessions, ignored),
+            _side_sessions(tree, rev, inputs, sources, ignored),
             scheme=WEIGHTS_SCHEME,
             source={"events": inputs.events, "sessions": inputs.sessions},
             on_error=lambda err: ignored.add(err, rev),
@@ -469,6 +543,53 @@ def _deepdiff_json(dataset: str, deepdiff: Any) -> str:
     return orjson.dumps(note).decode("utf-8")
 
 
+STORAGE_TABLES = (
+    ("sessions_by_status", "sessions", "by_status"),
+    ("items_by_status", "items", "by_status"),
+    ("sessions_by_tier", "sessions", "by_tier"),
+    ("items_by_tier", "items", "by_tier"),
+)
+
+
+def _storage_rows(base: Mapping[str, int], head: Mapping[str, int]) -> dict[str, dict[str, int]]:
+    return {
+        key: {"base": base.get(key, 0), "head": head.get(key, 0), "delta": head.get(key, 0) - base.get(key, 0)}
+        for key in sorted({*base, *head})
+    }
+
+
+def _status_changes(base: Mapping[str, Any], head: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Sessions whose status moved (a new session counts when it arrives in any status but `ok`)."""
+    changes = []
+    for session, entry in sorted(head["sessions"].items()):
+        now = entry.get("status")
+        was = base["sessions"].get(session, {}).get("status")
+        if now is not None and now != was and (was is not None or now != "ok"):
+            changes.append({"session": session, "tier": entry.get("tier"), "base": was, "head": now})
+    return changes
+
+
+def storage_data(base: Mapping[str, Any], head: Mapping[str, Any]) -> dict[str, Any]:
+    """Sessions and items by status and tier at both sides, and the sessions whose status changed."""
+    empty = {"sessions": {"by_status": {}, "by_tier": {}}, "items": {"by_status": {}, "by_tier": {}}}
+    before, after = base.get("storage") or empty, head.get("storage") or empty
+    data: dict[str, Any] = {
+        name: _storage_rows(before[kind][table], after[kind][table]) for name, kind, table in STORAGE_TABLES
+    }
+    changes = _status_changes(base, head)
+    data["status_changed"] = {"count": len(changes), "items": changes[:SPLIT_MOVES_KEPT]}
+    return data
+
+
+def sources_data(head: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The combined manifest's sources at head: each one's own failing gates and whether they are waived."""
+    return [
+        {"dataset": name, "failing": found["failing"][:NAMES_KEPT], "failing_count": len(found["failing"]),
+         "waived": found["waived"]}
+        for name, found in sorted((head.get("sources") or {}).items())
+    ]
+
+
 def dataset_data(entry: Mapping[str, Any]) -> dict[str, Any]:
     """One dataset's entry of summary.json: everything the comment shows, as numbers and plain strings."""
     if "error" in entry:
@@ -495,6 +616,8 @@ def dataset_data(entry: Mapping[str, Any]) -> dict[str, Any]:
             "head_shown": head.row_errors.shown[:MALFORMED_KEPT],
         },
         "licence": {"base": base.licence, "head": head.licence, "head_error": head.licence_error},
+        "storage": storage_data(base.health, head.health),
+        "sources": sources_data(head.health),
         "weights": _weights(entry["weights_diff"]),
         "changes": diff["changes"],
         "deepdiff_json": _deepdiff_json(entry["dataset"], diff["deepdiff"]),
@@ -534,6 +657,9 @@ def _consistency_problem(summary: Mapping[str, Any]) -> str | None:
             return f"datasets.{name}.gates: {failing} failing gates listed but the head tally has {tally_failing}"
         if len(data["malformed_rows"]["head_shown"]) > data["malformed_rows"]["head"]:
             return f"datasets.{name}.malformed_rows: more rows shown than counted"
+        for source in data["sources"]:
+            if len(source["failing"]) > source["failing_count"]:
+                return f"datasets.{name}.sources: more failing gates named than counted"
     return None
 
 
