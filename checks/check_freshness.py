@@ -242,7 +242,7 @@ def report_causes(reporter: Reporter, causes: Causes, state: GitState) -> None:
         reporter.finding(
             first,
             f"{why}{more}: {count} artifact{'s' if count != 1 else ''} of {', '.join(groups)} to regenerate",
-            hint=f"run: drumgate repro {' '.join(groups)}, then git add the result",
+            hint=f"run: drumgate repro {' '.join(groups)}, then git add -A",
         )
 
 

@@ -139,7 +139,7 @@ def test_changed_input_collapses_into_one_repro_line(repo):  # noqa: F811
     assert done.returncode == 1
     assert block == [
         f"{EVENTS}: changed: {len(made_from_events)} artifacts of egmd to regenerate "
-        "(run: drumgate repro egmd, then git add the result)"
+        "(run: drumgate repro egmd, then git add -A)"
     ], done.stdout
     assert_one_line_per_fix(block)
 
@@ -159,7 +159,7 @@ def test_all_mode_checks_committed_groups_without_staging(repo):  # noqa: F811
     assert every.returncode == 1
     assert every.stderr.splitlines() == [
         "configs/technique_taxonomy.json: changed: 1 artifact of egmd to regenerate "
-        "(run: drumgate repro egmd, then git add the result)"
+        "(run: drumgate repro egmd, then git add -A)"
     ]
 
 
