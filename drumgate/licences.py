@@ -76,3 +76,24 @@ def read_licence_note(path: str | Path) -> LicenceNote:
     except UnicodeDecodeError as exc:
         raise DrumgateError("licence note is not valid UTF-8", path=note_path) from exc
     return parse_licence_note(text, note_path)
+
+
+def licence_for_ingest(path: Path, shown: str, rerun: str) -> dict[str, str]:
+    """The one licence policy of every ingestor: the note's constraints, or a refusal before anything is written.
+
+    A missing, unreadable or incomplete note stops the ingest with one line (exit 2) naming the note,
+    what it lacks and the command to rerun once it is filled in: provenance never records a licence
+    nobody has reviewed.
+    """
+    fix = f"fix: fill in {', '.join(REQUIRED_KEYS)} in its front matter, then rerun {rerun}"
+    try:
+        note = read_licence_note(path)
+    except DrumgateError as err:
+        raise DrumgateError(err.message, path=shown, line=err.line, hint=fix) from None
+    if note.missing:
+        raise DrumgateError(
+            f"licence note incomplete: no {', '.join(note.missing)}; {rerun} refuses to record an unreviewed licence",
+            path=shown,
+            hint=f"fix: fill in {', '.join(note.missing)} in its front matter, then rerun {rerun}",
+        )
+    return note.constraints()

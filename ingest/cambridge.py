@@ -41,7 +41,7 @@ from drumgate.checksums import parse_manifest, scan_root
 from drumgate.config import DatasetConfig, StorageRoot, load_datasets
 from drumgate.errors import EXIT_FINDINGS, EXIT_OK, DrumgateError, format_finding
 from drumgate.jsonio import iter_jsonl, write_jsonl
-from drumgate.licences import read_licence_note
+from drumgate.licences import licence_for_ingest
 from drumgate.provenance import config_hashes, ingest_commit, report_date
 from drumgate.stems import StemRules, load_stem_rules
 from drumgate.taxonomy import load_taxonomy
@@ -305,7 +305,7 @@ def provenance_rows(
 ) -> list[dict[str, Any]]:
     digests = _manifest_digests(ws)
     previous = _previous_provenance(ws)
-    licence = read_licence_note(ws.path(config.licence_note)).constraints()
+    licence = licence_for_ingest(ws.path(config.licence_note), config.licence_note, "drumgate ingest cambridge")
     hashes = config_hashes(ws, CONFIGS_USED)
     out = []
     for row in rows:
@@ -459,6 +459,7 @@ def run(args: argparse.Namespace) -> int:
     rules = load_stem_rules(ws, set(load_taxonomy(ws).classes))
     default_output = ws.sessions_manifest(DATASET, dry_run=args.dry_run)
     output = ws.user_path(args.output) if args.output else default_output
+    licence_for_ingest(ws.path(config.licence_note), config.licence_note, "drumgate ingest cambridge")
     grouplock.hold(ws, [config.group])
     inventory = build_inventory(ws, config, rules)
     print_summary(inventory)

@@ -75,7 +75,7 @@ from drumgate.drum_events import (
 from drumgate.errors import EXIT_FINDINGS, EXIT_OK, DrumgateError, format_finding
 from drumgate.fsutil import atomic_writer, read_regular_file
 from drumgate.jsonio import dumps_row, write_json
-from drumgate.licences import read_licence_note
+from drumgate.licences import licence_for_ingest
 from drumgate.midi import MidiPerformance, parse_midi_bytes, performance_key
 from drumgate.progress import progress
 from drumgate.taxonomy import load_taxonomy
@@ -489,7 +489,10 @@ def _ingest_render(
     if events.unknown_notes:
         result.unknown_notes.update(events.unknown_notes)
         listed = ", ".join(f"note {n} x{c}" for n, c in sorted(events.unknown_notes.items()))
-        result.warnings.append(f"{row.midi_filename}: {sum(events.unknown_notes.values())} unmapped notes ({listed})")
+        result.warnings.append(
+            f"{row.midi_filename}: {sum(events.unknown_notes.values())} unmapped notes ({listed}), counted as unknown "
+            f"labels in health: map them in configs/{NOTE_MAP_FILE}"
+        )
     result.warnings.extend(f"{row.midi_filename}: {w}" for w in events.warnings)
     result.midi_seconds += perf.end_s
     result.renders += 1
@@ -551,6 +554,8 @@ def ingest_performance(performance_id: str, rows: list[RenderRow], settings: Ing
         "status": _session_status(files),
         "warnings": warnings,
     }
+    if result.unknown_notes:  # never dropped silently: health counts them as unknown labels
+        result.session["unmapped_notes"] = {str(note): n for note, n in sorted(result.unknown_notes.items())}
     return result
 
 
@@ -677,7 +682,8 @@ class Summary:
             "events per class: " + ", ".join(f"{k} {v}" for k, v in sorted(self.classes.items())),
         ]
         unknown = ", ".join(f"{n}: {c}" for n, c in sorted(self.unknown_notes.items())) or "none"
-        out.append(f"unknown notes: {unknown}")
+        where = f" (map them in configs/{NOTE_MAP_FILE})" if self.unknown_notes else ""
+        out.append(f"unknown notes: {unknown}{where}")
         out.append(f"warnings: {len(self.warnings)}")
         if self.exclusions:
             out.append(f"excluded ({len(self.exclusions)}, each reported above):")
@@ -697,14 +703,6 @@ class Summary:
             "excluded": [e.render() for e in self.exclusions], "unreadable_audio": list(self.unreadable_audio),
             "warnings": list(self.warnings), "written": list(written),
         }
-
-
-def _licence_constraints(ws: Workspace, note: str) -> tuple[dict[str, Any], str | None]:
-    try:
-        return read_licence_note(ws.path(note)).constraints(), None
-    except DrumgateError as err:
-        unknown = {"licence": "unknown", "commercial_use": "unknown", "redistribution": "unknown", "attribution": ""}
-        return unknown, str(err)
 
 
 @dataclass(frozen=True)
@@ -773,7 +771,7 @@ def ingest(ws: Workspace, args: argparse.Namespace) -> int:
     metadata = read_metadata(root)
     taxonomy = load_taxonomy(ws)
     note_map = load_note_map(ws, taxonomy)
-    licence, licence_problem = _licence_constraints(ws, config.licence_note)
+    licence = licence_for_ingest(ws.path(config.licence_note), config.licence_note, "drumgate ingest egmd")
     common: dict[str, Any] = {
         "ingest_commit": provenance.ingest_commit(),
         "tool_version": __version__,
@@ -794,8 +792,6 @@ def ingest(ws: Workspace, args: argparse.Namespace) -> int:
         if exclusion.performance_id in owned or (exclusion.performance_id is None and first_shard):
             summary.exclusions.append(exclusion)
             summary.rows += 1
-    if licence_problem:
-        summary.warnings.append(licence_problem)
     targets, final = _targets(ws, args, shard)
     jobs = args.jobs or os.cpu_count() or 1
     with _OrderedWriters(targets) as out:

@@ -55,6 +55,7 @@ from drumgate.config import load_datasets, validate_against_schema
 from drumgate.errors import EXIT_FINDINGS, EXIT_OK, DrumgateError, format_finding
 from drumgate.hashing import sha256_bytes, sha256_file
 from drumgate.jsonio import read_json, write_jsonl
+from drumgate.licences import licence_for_ingest
 from drumgate.overlap import OverlapConfig, find_overlaps, song_key
 from drumgate.progress import progress
 from drumgate.provenance import config_hashes, ingest_commit, report_date
@@ -408,16 +409,6 @@ def provenance_row(
     return row
 
 
-def licence_constraints(ws: Workspace, note: str, findings: Findings) -> dict[str, str]:
-    from drumgate.licences import read_licence_note
-
-    try:
-        return read_licence_note(ws.path(note)).constraints()
-    except DrumgateError as err:
-        findings.add(err.path or note, err.message, hint=err.hint)
-        return {"licence": "unknown", "commercial_use": "unknown", "redistribution": "unknown", "attribution": ""}
-
-
 def root_fingerprint(provenance_rows: Sequence[dict[str, Any]]) -> str:
     lines = sorted(f"{src['path']} {src['sha256']}" for row in provenance_rows for src in row["source_files"])
     return sha256_bytes("\n".join(lines).encode("utf-8"))
@@ -478,7 +469,7 @@ def run(args: argparse.Namespace) -> int:
         date = report_date(args.date).isoformat()
     grouplock.hold(ws, [config.group])
     findings = Findings()
-    licence = licence_constraints(ws, config.licence_note, findings)
+    licence = licence_for_ingest(ws.path(config.licence_note), config.licence_note, "drumgate ingest musdb")
     tracks = discover(root, settings, findings)
     sessions, events, provenance = [], [], []
     for track in progress(tracks, "musdb_hq", "track"):
