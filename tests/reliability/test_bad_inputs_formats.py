@@ -10,6 +10,7 @@ import errno
 import gzip
 import io
 import os
+import zlib
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -23,7 +24,8 @@ from drumgate.errors import DrumgateError
 from drumgate.fsutil import atomic_write_bytes
 from drumgate.jsonio import MAX_LINE_BYTES, encode_jsonl, read_json
 from drumgate.midi import MAX_TICK, parse_midi_bytes
-from tests.reliability.support import Run
+from tests.reliability.audio_inputs import measured_run
+from tests.reliability.support import TRACEBACK, Run, finding_lines, make_workspace
 from tests.reliability.test_bad_inputs import (
     EGMD_CSV,
     EGMD_INGEST,
@@ -387,3 +389,66 @@ def test_the_bounded_shard_parse_accepts_ordinary_values() -> None:
 
     assert parse_shard("2/4") == (2, 4)
     assert parse_shard("10000/10000") == (10_000, 10_000)
+
+
+# Resource limits (item 5): a small JSONL input never costs gigabytes ---------------------------------
+
+PEAK_LIMIT_MIB = 500
+LINE_TOO_LONG = "line longer than"
+
+
+def write_gzip_bomb(path: Path, inflated: int) -> None:
+    """A gzip stream of `inflated` bytes of one unbroken line, written without holding it whole."""
+    block = b"x" * (64 << 20)
+    squeeze = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    with open(path, "wb") as handle:
+        for _ in range(inflated // len(block)):
+            handle.write(squeeze.compress(block))
+        handle.write(squeeze.flush())
+
+
+def write_one_long_line(path: Path, size: int) -> None:
+    with open(path, "wb") as handle:
+        handle.write(b'{"label": "')
+        for _ in range(size >> 20):
+            handle.write(b"x" * (1 << 20))
+        handle.write(b'"}\n')
+
+
+RESOURCE_CASES = {
+    "hook-schema-gzip-inflating-to-512-mib": (hook_schema, EVENTS + ".gz", lambda path: write_gzip_bomb(path, 1 << 29)),
+    "health-gzip-inflating-to-512-mib": (health_argv, EVENTS + ".gz", lambda path: write_gzip_bomb(path, 1 << 29)),
+    "health-one-200-mib-line": (health_argv, EVENTS, lambda path: write_one_long_line(path, 200 << 20)),
+    "hook-schema-one-200-mib-line": (hook_schema, EVENTS, lambda path: write_one_long_line(path, 200 << 20)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(RESOURCE_CASES))
+def test_small_jsonl_input_stays_under_500_mib(name: str, tmp_path: Path) -> None:
+    argv, relative, build = RESOURCE_CASES[name]
+    root = make_workspace(tmp_path / "ws")
+    (root / relative).parent.mkdir(parents=True, exist_ok=True)
+    build(root / relative)
+    command = argv(relative)
+    words = 2 if command[0] == "hook" else 1
+    measured = measured_run([*command[:words], "--workspace", str(root), *command[words:]], cwd=root)
+    stored_mib = (root / relative).stat().st_size / (1 << 20)
+    print(f"\n{name}: {stored_mib:.1f} MiB stored, exit {measured.run.code}, peak {measured.peak_mib:.0f} MiB, "
+          f"{measured.seconds:.1f} s")
+    assert measured.peak_mib < PEAK_LIMIT_MIB, measured.run.describe()
+    assert measured.run.code in (1, 2) and TRACEBACK not in measured.run.output, measured.run.describe()
+    lines = finding_lines(measured.run.stderr, relative, root)
+    assert len(lines) == 1 and LINE_TOO_LONG in lines[0], measured.run.describe()
+
+
+def test_the_lines_after_a_too_long_line_keep_their_numbers(tmp_path: Path) -> None:
+    """health's block reader: the long line is one finding, the next bad line keeps its own number."""
+    from drumgate.health_scan import count_range
+
+    path = tmp_path / "events.jsonl"
+    lines = valid_events().splitlines(keepends=True)
+    path.write_bytes(b"".join([lines[0], long_line() + b"\n", lines[1], b"{oops\n", *lines[2:]]))
+    part = count_range(path, 0, path.stat().st_size, block_bytes=4096)
+    assert [(error.line, LINE_TOO_LONG in error.message) for error in part.errors] == [(2, True), (4, False)]
+    assert part.lines == len(lines) + 2
+    assert sum(part.counts.labels.values()) == len(lines)
