@@ -1,0 +1,182 @@
+"""Every fix command drumgate prints runs as printed (issue 16).
+
+A small data repository (E-GMD, generated) is committed once; each scenario breaks a copy of it
+the way the demo's failure scenarios do (a hand-edited report, a stale input, a missing or
+outdated checksum manifest, a new raw file, an incomplete licence note, a bad provenance row,
+no workspace), runs the command that notices, takes every `drumgate ...` / `git ...` command out
+of the `(fix: ...)` / `(run: ...)` part of what it printed, and runs each one exactly as printed:
+none may be a usage error (2) or an internal error (3), and after the fixes the check passes.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+import shutil
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from drumgate.fixtures.egmd import make_egmd_corpus
+from tests.data_repo_support import drumgate, git, user_env
+
+FIX_PART = re.compile(r"\((?:fix|run): (?P<text>.*)\)\s*$")
+COMMAND = re.compile(r"\b(?:drumgate|git) .*?(?= to [a-z]|, |; |$)")
+DATE = "2026-03-01"
+HEALTH = "reports/health/egmd_20260301.json"
+
+
+def fix_commands(output: str) -> list[str]:
+    """The commands inside every `(fix: ...)` or `(run: ...)` at the end of a printed line, once each."""
+    found: dict[str, None] = {}
+    for line in output.splitlines():
+        match = FIX_PART.search(line)
+        if match:
+            for command in COMMAND.findall(match.group("text")):
+                found.setdefault(command.strip(), None)
+    return list(found)
+
+
+def run_as_printed(cwd: Path, command: str) -> subprocess.CompletedProcess[str]:
+    words = shlex.split(command)
+    if words[0] == "drumgate":
+        return drumgate(cwd, *words[1:])
+    return subprocess.run(words, cwd=cwd, env=user_env(), capture_output=True, text=True, check=False, timeout=300)
+
+
+def test_fix_commands_are_taken_from_the_hint_only() -> None:
+    printed = (
+        "a.json: edited by hand "
+        "(fix: git checkout HEAD -- a.json b.json to undo, or drumgate repro egmd to regenerate)\n"
+        "m.sha256:3: x: sha256 differs (fix: restore it, or accept it with drumgate checksums generate egmd --update)\n"
+        "stale (run: drumgate repro egmd, then git add -A)\n"
+        "drumgate repro egmd is mentioned here but is no fix\n"
+    )
+    assert fix_commands(printed) == [
+        "git checkout HEAD -- a.json b.json", "drumgate repro egmd",
+        "drumgate checksums generate egmd --update", "git add -A",
+    ]
+
+
+@pytest.fixture(scope="module")
+def committed_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`drumgate init`, a generated E-GMD corpus, ingest, repro, one commit: a clean data repository."""
+    root = tmp_path_factory.mktemp("fixes") / "repo"
+    root.mkdir()
+    assert git(root, "init", "-q").returncode == 0
+    assert drumgate(root, "init", "--datasets", "egmd", "--no-hooks").returncode == 0
+    make_egmd_corpus(root / "data" / "raw" / "egmd", seed=5)
+    for argv in (["ingest", "egmd", "--date", DATE], ["repro", "--date", DATE]):
+        done = drumgate(root, *argv)
+        assert done.returncode in (0, 1), done.stderr
+    assert git(root, "add", "-A").returncode == 0
+    assert git(root, "commit", "-qm", "data", "--no-verify").returncode == 0
+    return root
+
+
+def _edit_report_by_hand(root: Path) -> None:
+    path = root / HEALTH
+    report = json.loads(path.read_text(encoding="utf-8"))
+    report["status"] = "pass" if report["status"] == "fail" else "fail"
+    path.write_text(json.dumps(report, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    git(root, "add", HEALTH)
+
+
+def _change_a_gate(root: Path) -> None:
+    path = root / "configs" / "datasets.toml"
+    path.write_text(path.read_text(encoding="utf-8").replace("min_sessions = 2", "min_sessions = 3", 1),
+                    encoding="utf-8")
+    git(root, "add", "configs/datasets.toml")
+
+
+def _delete_the_checksums(root: Path) -> None:
+    (root / "data" / "archives" / "checksums" / "egmd.sha256").unlink()
+
+
+def _change_a_raw_file(root: Path) -> None:
+    wav = sorted((root / "data" / "raw" / "egmd").rglob("*.wav"))[0]
+    wav.write_bytes(wav.read_bytes()[:-2] + b"\x01\x02")
+
+
+def _add_a_raw_file(root: Path) -> None:
+    (root / "data" / "raw" / "egmd" / "notes.txt").write_text("session notes\n", encoding="utf-8")
+
+
+def _blank_a_licence_field(root: Path) -> None:
+    note = root / "data" / "licenses" / "egmd.md"
+    note.write_text(re.sub(r"(?m)^(licen[cs]e:).*$", r"\1", note.read_text(encoding="utf-8"), count=1),
+                    encoding="utf-8")
+    git(root, "add", "data/licenses/egmd.md")
+
+
+def _break_a_provenance_row(root: Path) -> None:
+    path = root / "data" / "provenance" / "egmd_provenance.jsonl"
+    rows = path.read_text(encoding="utf-8").splitlines()
+    row = json.loads(rows[0])
+    del row["source_files"]
+    path.write_text("\n".join([json.dumps(row, sort_keys=True), *rows[1:]]) + "\n", encoding="utf-8")
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    breaks: Callable[[Path], None]
+    check: tuple[str, ...]
+    expected: tuple[str, ...]  # commands the check must print (the others it prints run too)
+
+
+SCENARIOS = [
+    Scenario("hand-edited report", _edit_report_by_hand, ("hook", "freshness"),
+             (f"git checkout HEAD -- {HEALTH}", "drumgate repro egmd")),
+    Scenario("stale input", _change_a_gate, ("hook", "freshness"), ("drumgate repro egmd prod_combined", "git add -A")),
+    Scenario("missing checksum manifest", _delete_the_checksums, ("checksums", "verify", "egmd"),
+             ("drumgate checksums generate egmd",)),
+    Scenario("missing checksum manifest (hook)", _delete_the_checksums,
+             ("hook", "checksums", "data/provenance/egmd_provenance.jsonl"), ("drumgate checksums generate egmd",)),
+    Scenario("changed raw file", _change_a_raw_file, ("checksums", "verify", "egmd"),
+             ("drumgate checksums generate egmd --update",)),
+    Scenario("new raw file", _add_a_raw_file, ("checksums", "verify", "egmd"), ("drumgate checksums generate egmd",)),
+    Scenario("bad provenance row", _break_a_provenance_row,
+             ("health", "--events", "data/manifests/egmd_events.jsonl", "--date", DATE), ("drumgate ingest egmd",)),
+    Scenario("incomplete licence note", _blank_a_licence_field,
+             ("hook", "licences", "data/manifests/egmd_events.jsonl"), ()),
+]
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda s: s.name)
+def test_every_printed_fix_runs_as_printed(scenario: Scenario, committed_repo: Path, tmp_path: Path) -> None:
+    root = tmp_path / "repo"
+    shutil.copytree(committed_repo, root, symlinks=True)
+    scenario.breaks(root)
+    noticed = drumgate(root, *scenario.check)
+    assert noticed.returncode in (1, 2), noticed.stdout + noticed.stderr
+    commands = fix_commands(noticed.stdout + noticed.stderr)
+    assert set(scenario.expected) <= set(commands), noticed.stderr
+    for command in commands:
+        done = run_as_printed(root, command)
+        assert done.returncode in (0, 1), f"{command} -> exit {done.returncode}\n{done.stderr}"
+        assert "internal error" not in done.stderr and "usage:" not in done.stderr, done.stderr
+    if commands:
+        again = drumgate(root, *scenario.check)
+        assert fix_commands(again.stdout + again.stderr) == [], again.stderr
+
+
+def test_outside_a_workspace_the_printed_fix_runs(tmp_path: Path) -> None:
+    noticed = drumgate(tmp_path, "docs")
+    assert noticed.returncode == 2
+    commands = fix_commands(noticed.stderr)
+    assert commands == ["drumgate init"]
+    assert run_as_printed(tmp_path, commands[0]).returncode == 0
+    assert (tmp_path / "configs" / "datasets.toml").is_file()
+
+
+def test_a_hook_run_by_hand_ends_with_a_success_line(committed_repo: Path) -> None:
+    done = drumgate(committed_repo, "hook", "taxonomy", "data/manifests/egmd_events.jsonl")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == "taxonomy: 1 file checked, 0 findings"
+    under_pre_commit = drumgate(committed_repo, "hook", "taxonomy", "data/manifests/egmd_events.jsonl", PRE_COMMIT="1")
+    assert under_pre_commit.returncode == 0 and under_pre_commit.stdout == ""
