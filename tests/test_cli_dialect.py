@@ -4,7 +4,10 @@ subcommand, dataset ids are accepted as aliases, and dataset cards keep their la
 
 from __future__ import annotations
 
+import importlib
 import json
+import re
+import shlex
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -198,3 +201,37 @@ def test_dataset_ids_are_accepted_where_short_names_are(json_runs: dict, capsys:
                                                        generated_workspace: Path) -> None:
     assert cli.main(["--workspace", str(generated_workspace), "checksums", "verify", "musdb", "--json"]) in (0, 1)
     assert json.loads(capsys.readouterr().out)["dataset"] == "musdb_hq"
+
+
+def playbook_commands() -> list[str]:
+    """Every `drumgate ...` or `python -m ...` command in docs/playbook.md (the part after a pipe)."""
+    text = (PROJECT_ROOT / "docs" / "playbook.md").read_text(encoding="utf-8")
+    commands = []
+    for code in re.findall(r"`([^`]+)`", text):
+        command = code.replace("\\|", "|").rsplit("| ", 1)[-1].strip()
+        if command.startswith(("drumgate ", "python -m ")) and "..." not in command:
+            commands.append(command)
+    return commands
+
+
+def test_the_playbook_names_every_track() -> None:
+    text = (PROJECT_ROOT / "docs" / "playbook.md").read_text(encoding="utf-8")
+    for heading in ("## 1. Cambridge", "## 2. MUSDB18-HQ", "## 3. E-GMD", "## 4. Consolidation"):
+        assert heading in text
+    assert len(playbook_commands()) >= 30
+
+
+@pytest.mark.parametrize("command", playbook_commands())
+def test_every_playbook_command_parses(command: str) -> None:
+    words = shlex.split(command)
+    if words[0] == "python":
+        module, argv = importlib.import_module(words[2]), words[3:]
+    else:
+        leading, rest = cli.split_global_options(words[1:])
+        spec = cli.COMMANDS[rest[0]]
+        if isinstance(spec, dict):
+            sub = cli.ALIASES.get(rest[0], {}).get(rest[1], rest[1])
+            spec, rest = spec[sub], rest[1:]
+        assert isinstance(spec, tuple)
+        module, argv = importlib.import_module(spec[0]), [*leading, *rest[1:]]
+    cli.build_parser(module, "drumgate").parse_args(argv)
