@@ -1,7 +1,10 @@
 """Hook: every dataset with staged artifacts has a complete licence note `data/licenses/<ds>.md`.
 
 A complete note has front matter with licence, commercial_use, redistribution, attribution and
-source (`drumgate.licences`). The combined group needs the notes of every dataset it mixes.
+source (`drumgate.licences`). A staged licence note is checked itself. The combined group needs
+the notes of the datasets it actually mixes, as `combine` recorded them in the group's lock.
+Each dataset is reported once per run; the hook runs serially (`require_serial`), so pre-commit
+never splits the files into parallel batches that would each report the same note.
 """
 
 from __future__ import annotations
@@ -9,32 +12,58 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from checks._hookutil import Reporter, add_filenames, unique, workspace_relative
 from drumgate import cli
 from drumgate.artifacts import classify
 from drumgate.errors import DrumgateError
-from drumgate.workspace import Workspace
+from drumgate.workspace import COMBINED, Workspace
+
+if TYPE_CHECKING:
+    from drumgate.config import DatasetsConfig
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_filenames(parser)
 
 
-def datasets_needing_notes(ws: Workspace, groups: list[str]) -> list[tuple[str, str, str]]:
+def recorded_mix(ws: Workspace, config: DatasetsConfig) -> list[str]:
+    """The datasets the combined manifest actually mixes, as `combine` recorded them: the source events
+    manifests its lock lists as inputs of the combined events manifest. Before combine has run, the
+    datasets it would mix (a mix share and an events manifest), never every name in `[combined] mix`."""
+    from drumgate.health import mixed_datasets
+    from drumgate.lineage import read_lock
+
+    group = str(config.combined.get("group", COMBINED))
+    entry = read_lock(ws, group).get("artifacts", {}).get(ws.rel(ws.events_manifest(COMBINED)))
+    if entry is None:
+        return mixed_datasets(config, lambda name: _has_events(ws, name))
+    recorded = (classify(path) for path in entry.get("inputs", {}))
+    return sorted({a.group for a in recorded if a is not None and a.kind == "events" and a.group not in (None, group)})
+
+
+def _has_events(ws: Workspace, dataset: str) -> bool:
+    manifest = ws.events_manifest(dataset)
+    return manifest.is_file() or manifest.with_name(manifest.name + ".gz").is_file()
+
+
+def datasets_needing_notes(
+    ws: Workspace, groups: list[str], notes_only: frozenset[str] = frozenset()
+) -> list[tuple[str, str, str]]:
     """(dataset, licence note path, why) for each dataset the staged groups draw on."""
     from drumgate.config import load_datasets
 
     config = load_datasets(ws)
-    combined_group = config.combined.get("group", "prod_combined")
+    combined_group = config.combined.get("group", COMBINED)
     needed: list[tuple[str, str, str]] = []
     for group in groups:
         if group == combined_group:
-            members = sorted(config.combined.get("mix", {}) or config.datasets)
+            members = recorded_mix(ws, config)
             why = f"{group} mixes it"
         else:
             members = [name for name, ds in config.datasets.items() if ds.group == group or name == group]
-            why = "it has staged artifacts"
+            why = "its licence note changed" if group in notes_only else "it has staged artifacts"
             if not members:
                 needed.append((group, f"data/licenses/{group}.md", "not a dataset in configs/datasets.toml"))
         for name in members:
@@ -75,11 +104,13 @@ def run(args: argparse.Namespace) -> int:
     ws = cli.workspace_from(args)
     reporter = Reporter()
     artifacts = [classify(workspace_relative(ws, name)) for name in args.filenames]
-    groups = unique(a.group for a in artifacts if a is not None and a.group is not None)
+    found = [a for a in artifacts if a is not None and a.group is not None]
+    groups = unique(a.group for a in found)
     if not groups:
         return reporter.close()
+    notes_only = frozenset(groups) - {a.group for a in found if a.kind != "licence"}
     checked: set[str] = set()
-    for dataset, note, why in datasets_needing_notes(ws, groups):
+    for dataset, note, why in datasets_needing_notes(ws, groups, notes_only):
         if dataset in checked:
             continue
         checked.add(dataset)

@@ -20,7 +20,8 @@ from drumgate.fsutil import atomic_write_bytes
 
 MANIFESTS = r"^data/(manifests|provenance)/.*\.jsonl(\.gz)?$"
 REPORTS = r"^(reports/(health|sampling|diffs)/.*|data/locks/.*)\.json$"
-ARTIFACTS = r"^(data/(manifests|provenance|archives/checksums|locks)/|reports/(health|sampling|diffs)/)"
+# The licence hook also runs when only a licence note changes.
+LICENCE_INPUTS = r"^(data/(manifests|provenance|archives/checksums|locks|licenses)/|reports/(health|sampling|diffs)/)"
 
 # (id, name, hook, files regex, extra lines)
 HOOKS: tuple[tuple[str, str, str, str, tuple[str, ...]], ...] = (
@@ -46,7 +47,8 @@ HOOKS: tuple[tuple[str, str, str, str, tuple[str, ...]], ...] = (
         "",
         ("pass_filenames: false", "always_run: true"),
     ),
-    ("drumgate-licences", "drumgate: licence notes complete", "licences", ARTIFACTS, ()),
+    # Serial: pre-commit's parallel batches would each report the same missing note.
+    ("drumgate-licences", "drumgate: licence notes complete", "licences", LICENCE_INPUTS, ("require_serial: true",)),
     (
         "drumgate-checksums-full",
         "drumgate: verify whole trees against checksum manifests",
