@@ -273,6 +273,7 @@ def _unmapped_lines(ws: Workspace, state: CombineState) -> list[str]:
 def run(args: argparse.Namespace) -> int:
     ws = cli.workspace_from(args)
     config = load_datasets(ws)
+    waived = waived_sources(config)
     date = report_date(args.date)
     stamp = date.strftime("%Y%m%d")
     grouplock.hold_every_group(ws)
@@ -309,7 +310,7 @@ def run(args: argparse.Namespace) -> int:
         ws, COMBINED, iter_jsonl(events_path), sessions, source={"events": ws.rel(events_path), "sessions": None}
     )
     add_song_leaks(report, song_leaks(state.song_splits))
-    add_source_gates(report, {s.dataset: source_health(ws, s) for s in sources}, waived_sources(config))
+    add_source_gates(report, {s.dataset: source_health(ws, s) for s in sources}, waived)
     report["licences"] = licence_constraints(sources)
     report["mix"] = {
         s.dataset: {"ratio": s.ratio, "events_read": s.events_read, "events_kept": s.events_kept} for s in sources

@@ -1,0 +1,110 @@
+"""The combined gate judges its sources (issue 16): a mixed dataset that fails its own gates fails
+`prod_combined` unless `[combined] waive_source_gates` names it, and the waiver is shown; audio
+hours and missing audio are gated on the combined manifest like on its sources."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from drumgate import pr_render
+from drumgate.health import compute_health
+from drumgate.html_report import render_health_html
+from drumgate.jsonio import read_json, read_jsonl, write_jsonl
+from drumgate.workspace import Workspace
+from ingest import combine
+from tests.combine_fixtures import build_dataset, three_dataset_workspace
+
+DATE = "2025-03-02"
+REPORT = "reports/health/prod_combined_health_20250302.json"
+ALIGNED = [("Atlantis Bound - It Was My Fault For Waiting", "train"), ("Leaf - Summerghost", "test")]
+
+
+@pytest.fixture
+def ws(tmp_path: Path) -> Workspace:
+    """Three datasets whose splits agree; only egmd fails its own gates (too few events, no rimshot)."""
+    workspace = three_dataset_workspace(tmp_path / "ws")
+    build_dataset(workspace, "musdb_hq", placed=ALIGNED)
+    return workspace
+
+
+def run(ws: Workspace) -> int:
+    return combine.main(["--workspace", str(ws.root), "--date", DATE])
+
+
+def set_combined(ws: Workspace, line: str) -> None:
+    path = ws.configs / "datasets.toml"
+    text = path.read_text(encoding="utf-8").replace("[combined]\n", f"[combined]\n{line}\n", 1)
+    path.write_text(text, encoding="utf-8")
+    tomllib.loads(text)
+
+
+def own_failures(ws: Workspace, dataset: str) -> list[str]:
+    rows = read_jsonl(ws.events_manifest(dataset))
+    report = compute_health(ws, dataset, enumerate(rows, 1), read_jsonl(ws.sessions_manifest(dataset)))
+    return [gate["name"] for gate in report["gates"] if gate["status"] == "fail"]
+
+
+def test_a_mixed_source_that_fails_its_own_gates_fails_the_combined_gate(ws: Workspace, capsys) -> None:
+    failing = own_failures(ws, "egmd")
+    assert failing and own_failures(ws, "cambridge") == [] and own_failures(ws, "musdb_hq") == []
+    assert run(ws) == 1
+    report = read_json(ws.root / REPORT)
+    source_gates = {g["name"]: g for g in report["gates"] if g["name"].startswith("source_gates[")}
+    assert source_gates["source_gates[egmd]"] == {
+        "name": "source_gates[egmd]", "status": "fail", "observed": len(failing), "threshold": 0,
+    }
+    assert {g["status"] for name, g in source_gates.items() if name != "source_gates[egmd]"} == {"pass"}
+    assert report["sources"]["egmd"] == {"status": "fail", "failing": failing, "waived": False}
+    assert report["status"] == "fail"
+    err = capsys.readouterr().err
+    assert f"prod_combined mixes egmd, which fails its own gates ({', '.join(failing)})" in err
+    assert 'waive_source_gates = ["egmd"] under [combined]' in err
+
+
+def test_the_waiver_passes_the_gate_and_is_shown(ws: Workspace, capsys) -> None:
+    set_combined(ws, 'waive_source_gates = ["egmd"]')
+    assert run(ws) == 0
+    out = capsys.readouterr().out
+    failing = own_failures(ws, "egmd")
+    assert f"source gates waived in [combined] waive_source_gates: egmd ({', '.join(failing)})" in out
+    report = read_json(ws.root / REPORT)
+    gate = next(g for g in report["gates"] if g["name"] == "source_gates[egmd]")
+    assert (gate["status"], gate["waived"], gate["observed"]) == ("pass", True, len(failing))
+    assert report["sources"]["egmd"]["waived"] is True and report["status"] == "pass"
+    page = render_health_html(report)
+    assert "PASS (waived)" in page and "waived in [combined] waive_source_gates" in page
+    entry = {"dataset": "prod_combined", "sources": [
+        {"dataset": "egmd", "failing": failing, "failing_count": len(failing), "waived": True}]}
+    [callout] = pr_render.waiver_callouts(entry)
+    assert "waive_source_gates" in callout and pr_render.code(failing[0]) in callout
+
+
+def test_only_midi_without_audio_fails_on_hours_and_missing_audio(tmp_path: Path, capsys) -> None:
+    """The issue's repository: only E-GMD, every render's audio missing, 0 hours."""
+    ws = three_dataset_workspace(tmp_path / "ws")
+    for dataset in ("cambridge", "musdb_hq"):
+        ws.events_manifest(dataset).unlink()
+    sessions = read_jsonl(ws.sessions_manifest("egmd"))
+    for row in sessions:
+        row.update(status="missing_audio", seconds=0.0)
+        for item in row["files"]:
+            item.update(status="missing_audio", format=None)
+    write_jsonl(ws.sessions_manifest("egmd"), sessions)
+    set_combined(ws, 'waive_source_gates = ["egmd"]')
+    assert run(ws) == 1
+    report = read_json(ws.root / REPORT)
+    failed = {g["name"]: g["observed"] for g in report["gates"] if g["status"] == "fail"}
+    assert failed["min_hours"] == 0 and failed["max_missing_audio_fraction"] == 1.0
+    assert report["totals"]["hours"] == 0 and report["storage"]["items"]["by_status"] == {"missing_audio": 2}
+    assert "max_missing_audio_fraction" in report["sources"]["egmd"]["failing"], "egmd fails it too"
+
+
+def test_a_waiver_naming_no_dataset_is_one_line(ws: Workspace, capsys) -> None:
+    set_combined(ws, 'waive_source_gates = ["egmdd"]')
+    assert run(ws) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "waive_source_gates names 'egmdd', which is not a dataset" in err
+    assert "Traceback" not in err and not ws.events_manifest("prod_combined").exists(), "refused before writing"
