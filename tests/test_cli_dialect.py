@@ -5,10 +5,12 @@ subcommand, dataset ids are accepted as aliases, and dataset cards keep their la
 from __future__ import annotations
 
 import importlib
+import io
 import json
 import re
 import shlex
 import shutil
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -235,3 +237,37 @@ def test_every_playbook_command_parses(command: str) -> None:
         assert isinstance(spec, tuple)
         module, argv = importlib.import_module(spec[0]), [*leading, *rest[1:]]
     cli.build_parser(module, "drumgate").parse_args(argv)
+
+
+class FakeTerminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_building_the_drum_templates_shows_a_bar_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first MUSDB stage used to sit silent while the templates were rendered (issue 16)."""
+    from drumgate import progress as progress_module
+    from drumgate import transcribe
+
+    terminal = FakeTerminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    monkeypatch.delenv("CI", raising=False)
+    monkeypatch.delenv("DRUMGATE_NO_PROGRESS", raising=False)
+    monkeypatch.setattr(progress_module, "SHOW_AFTER_SECONDS", 0.0)
+    key = transcribe._spectrogram_key(transcribe.TranscribeParams())
+    templates = transcribe._generated_templates.__wrapped__(key)
+    renders = len(transcribe.TEMPLATE_CLASSES) * len(transcribe.TEMPLATE_SEEDS)
+    assert len(templates) == len(transcribe.TEMPLATE_CLASSES)
+    assert "building drum templates" in terminal.getvalue()
+    assert re.search(rf"\b[1-9][0-9]*/{renders} ", terminal.getvalue()), terminal.getvalue()
+
+
+def test_repro_reruns_old_diff_locks_in_todays_spelling() -> None:
+    from drumgate.repro import current_spelling
+
+    old = ("diff", "a.json", "b.json", "--json", "d.json", "--markdown", "d.md")
+    new = current_spelling(old)
+    assert new == ("diff", "a.json", "b.json", "--json-output", "d.json", "--markdown-output", "d.md")
+    assert current_spelling(("health", "--events", "e.jsonl", "--json")) == ("health", "--events", "e.jsonl", "--json")
+    parsed = cli.build_parser(importlib.import_module("checks.diff"), "drumgate diff").parse_args(list(new[1:]))
+    assert (str(parsed.json_output), str(parsed.markdown_output), parsed.json) == ("d.json", "d.md", False)
