@@ -5,12 +5,10 @@ subcommand, dataset ids are accepted as aliases, and dataset cards keep their la
 from __future__ import annotations
 
 import importlib
-import io
 import json
 import re
 import shlex
 import shutil
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -239,21 +237,12 @@ def test_every_playbook_command_parses(command: str) -> None:
     cli.build_parser(module, "drumgate").parse_args(argv)
 
 
-class FakeTerminal(io.StringIO):
-    def isatty(self) -> bool:
-        return True
-
-
 def test_building_the_drum_templates_shows_a_bar_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
     """The first MUSDB stage used to sit silent while the templates were rendered (issue 16)."""
-    from drumgate import progress as progress_module
     from drumgate import transcribe
+    from tests.test_health_progress import _terminal
 
-    terminal = FakeTerminal()
-    monkeypatch.setattr(sys, "stderr", terminal)
-    monkeypatch.delenv("CI", raising=False)
-    monkeypatch.delenv("DRUMGATE_NO_PROGRESS", raising=False)
-    monkeypatch.setattr(progress_module, "SHOW_AFTER_SECONDS", 0.0)
+    terminal = _terminal(monkeypatch)
     key = transcribe._spectrogram_key(transcribe.TranscribeParams())
     templates = transcribe._generated_templates.__wrapped__(key)
     renders = len(transcribe.TEMPLATE_CLASSES) * len(transcribe.TEMPLATE_SEEDS)
