@@ -1,0 +1,126 @@
+"""Licence notes (issue 16): the hook asks only for the datasets the combined manifest actually
+mixes, says each finding once, runs when only a note changes; every ingestor refuses an incomplete
+note with one line through one shared policy."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from checks import check_licences
+from drumgate import cli
+from drumgate.config import load_datasets
+from drumgate.fixtures.cambridge import make_cambridge_corpus
+from drumgate.fixtures.egmd import make_egmd_corpus
+from drumgate.fixtures.musdb import make_musdb_corpus
+from drumgate.init_hooks import HOOKS
+from drumgate.licences import REQUIRED_KEYS
+from drumgate.workspace import Workspace
+from ingest import combine
+from tests.combine_fixtures import three_dataset_workspace
+
+PROJECT = Path(__file__).resolve().parent.parent
+COMBINED_FILES = ["data/manifests/prod_combined_events.jsonl", "data/provenance/prod_combined_provenance.jsonl"]
+
+
+def hook(ws: Workspace, files: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, list[str]]:
+    code = check_licences.main(["--workspace", str(ws.root), *[str(ws.root / name) for name in files]])
+    return code, capsys.readouterr().err.splitlines()
+
+
+def drop_field(note: Path, key: str) -> None:
+    note.write_text(re.sub(rf"^{key}:.*\n", "", note.read_text(encoding="utf-8"), flags=re.M), encoding="utf-8")
+
+
+@pytest.fixture
+def egmd_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Workspace:
+    """E-GMD is the only dataset present; `[combined] mix` still names all three."""
+    ws = three_dataset_workspace(tmp_path / "ws")
+    monkeypatch.chdir(ws.root)
+    for dataset in ("cambridge", "musdb_hq"):
+        ws.events_manifest(dataset).unlink()
+        ws.sessions_manifest(dataset).unlink()
+    combine.main(["--workspace", str(ws.root), "--date", "2025-03-02"])
+    for dataset in ("cambridge", "musdb_hq"):
+        ws.licence_note(dataset).unlink()
+    return ws
+
+
+def test_combined_group_needs_only_the_datasets_combine_mixed(egmd_only: Workspace, capsys) -> None:
+    assert hook(egmd_only, COMBINED_FILES, capsys) == (0, [])
+
+
+def test_each_finding_is_said_once(egmd_only: Workspace, capsys) -> None:
+    drop_field(egmd_only.licence_note("egmd"), "attribution")
+    code, lines = hook(egmd_only, [*COMBINED_FILES, "data/manifests/egmd_events.jsonl"], capsys)
+    assert code == 1
+    assert lines == [
+        "data/licenses/egmd.md: licence note incomplete: no attribution (fix: add attribution: ... to its front matter)"
+    ]
+
+
+def test_the_recorded_mix_is_read_not_the_config(egmd_only: Workspace, capsys) -> None:
+    """A musdb_hq manifest that appears after combine ran is not in the combined manifest yet."""
+    egmd_only.events_manifest("musdb_hq").write_text("", encoding="utf-8")
+    assert hook(egmd_only, COMBINED_FILES, capsys) == (0, [])
+    assert check_licences.recorded_mix(egmd_only, load_datasets(egmd_only)) == ["egmd"]
+
+
+def test_a_changed_licence_note_alone_is_checked(egmd_only: Workspace, capsys) -> None:
+    drop_field(egmd_only.licence_note("egmd"), "source")
+    code, lines = hook(egmd_only, ["data/licenses/egmd.md"], capsys)
+    assert code == 1 and len(lines) == 1 and "licence note incomplete: no source" in lines[0]
+
+
+def test_the_hook_runs_on_licence_notes_serially_everywhere_it_is_declared() -> None:
+    [entry] = [hook for hook in HOOKS if hook[0] == "drumgate-licences"]
+    _, _, _, files, extra = entry
+    assert re.search(files, "data/licenses/egmd.md") and "require_serial: true" in extra
+    for config in (".pre-commit-config.yaml", ".pre-commit-hooks.yaml"):
+        loaded = yaml.safe_load((PROJECT / config).read_text(encoding="utf-8"))
+        hooks = loaded["repos"][0]["hooks"] if isinstance(loaded, dict) else loaded
+        declared = next(h for h in hooks if h["id"] == "drumgate-licences")
+        assert (declared["files"], declared["require_serial"]) == (files, True), config
+
+
+def _egmd(ws: Workspace) -> list[str]:
+    make_egmd_corpus(ws.root / "data" / "raw" / "egmd", seed=3, performances=2, kits=1)
+    return ["ingest", "egmd", "--jobs", "1"]
+
+
+def _musdb(ws: Workspace) -> list[str]:
+    make_musdb_corpus(ws.root / "data" / "raw" / "musdb_hq", seed=3)
+    return ["ingest", "musdb"]
+
+
+def _cambridge(ws: Workspace) -> list[str]:
+    raw = ws.root / "data" / "raw"
+    make_cambridge_corpus(raw / "cambridge", raw / "cambridge_external", seed=3)
+    return ["ingest", "cambridge"]
+
+
+@pytest.mark.parametrize(("dataset", "prepare"), [("egmd", _egmd), ("musdb_hq", _musdb), ("cambridge", _cambridge)])
+def test_every_ingestor_refuses_an_incomplete_note(workspace: Workspace, capsys, dataset: str, prepare) -> None:
+    argv = prepare(workspace)
+    drop_field(workspace.licence_note(dataset), "redistribution")
+    drop_field(workspace.licence_note(dataset), "source")
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    rerun = "drumgate " + " ".join(argv[:2])
+    assert err == (
+        f"data/licenses/{dataset}.md: licence note incomplete: no redistribution, source; {rerun} refuses to "
+        f"record an unreviewed licence (fix: fill in redistribution, source in its front matter, then rerun {rerun})"
+    )
+    assert not workspace.events_manifest(dataset).exists() and not workspace.sessions_manifest(dataset).exists()
+    assert not workspace.provenance(dataset).exists()
+
+
+def test_a_missing_note_names_every_field(workspace: Workspace, capsys) -> None:
+    argv = _egmd(workspace)
+    workspace.licence_note("egmd").unlink()
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("data/licenses/egmd.md: licence note missing") and ", ".join(REQUIRED_KEYS) in err
