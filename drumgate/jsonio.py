@@ -31,6 +31,7 @@ LFS_HINT = "this is a Git LFS pointer, not the file: run git lfs pull"
 # being held whole or parsed, so one enormous line costs neither memory nor quadratic time.
 MAX_LINE_BYTES = 4 << 20
 MAX_ISSUE_CHARS = 200
+MAX_GZIP_DOCUMENT_BYTES = 64 << 20  # reports, locks and configs are kilobytes; a bomb stops here
 LINE_TOO_LONG = f"line longer than {MAX_LINE_BYTES >> 20} MiB (the cap for one JSONL row)"
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 
@@ -191,12 +192,10 @@ def write_jsonl(path: str | Path, rows: Iterable[JsonRow]) -> int:
 def read_json(path: str | Path) -> Any:
     """Read one JSON document; errors name the file and line."""
     source = Path(path)
-    data = read_bytes(source)
     if is_gzip_path(source):
-        try:
-            data = gzip.decompress(data)
-        except (gzip.BadGzipFile, EOFError, OSError, zlib.error) as exc:
-            raise DrumgateError("damaged gzip stream", path=source) from exc
+        data = _inflate_document(source)
+    else:
+        data = read_bytes(source)
     if data.startswith(LFS_POINTER_PREFIX):
         raise DrumgateError("Git LFS pointer, not a JSON file", path=source, hint=LFS_HINT)
     try:
@@ -214,6 +213,19 @@ def read_json(path: str | Path) -> Any:
     if _SURROGATE_ESCAPE.search(data) and has_lone_surrogate(document):
         raise DrumgateError("invalid JSON: a \\u escape is half of a surrogate pair (not text)", path=source)
     return document
+
+
+def _inflate_document(source: Path) -> bytes:
+    """A `.json.gz` document inflated, refused once it passes MAX_GZIP_DOCUMENT_BYTES (never inflated whole)."""
+    try:
+        with _open_read(source) as handle:
+            data = handle.read(MAX_GZIP_DOCUMENT_BYTES + 1)
+    except (gzip.BadGzipFile, EOFError, OSError, zlib.error) as exc:
+        raise DrumgateError("damaged gzip stream", path=source) from exc
+    if len(data) > MAX_GZIP_DOCUMENT_BYTES:
+        raise DrumgateError(f"inflates past {MAX_GZIP_DOCUMENT_BYTES >> 20} MiB, too big for one JSON document",
+                            path=source)
+    return data
 
 
 def has_lone_surrogate(value: Any) -> bool:

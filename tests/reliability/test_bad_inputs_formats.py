@@ -373,6 +373,18 @@ def test_read_json_refuses_a_lone_surrogate_but_reads_a_pair(tmp_path: Path) -> 
         read_json(lone)
 
 
+def test_a_gzip_json_document_is_never_inflated_past_its_cap(tmp_path: Path) -> None:
+    from drumgate.jsonio import MAX_GZIP_DOCUMENT_BYTES
+
+    path = tmp_path / "report.json.gz"
+    write_gzip_bomb(path, MAX_GZIP_DOCUMENT_BYTES + (64 << 20))
+    with pytest.raises(DrumgateError, match="inflates past") as caught:
+        read_json(path)
+    assert caught.value.path == path
+    path.write_bytes(gzip.compress(b'{"kind": "health"}', mtime=0))
+    assert read_json(path) == {"kind": "health"}
+
+
 def test_demo_writes_nothing_over_an_existing_file(results: dict[str, tuple[Run, str, Path]]) -> None:
     root = results["demo-out-is-a-file"][2]
     assert (root / "demo-here").read_bytes() == b"a file, not a folder\n"
