@@ -115,6 +115,8 @@ def dataset_entry(ws: Workspace, found: Found) -> dict[str, Any]:
         "hours": totals.get("hours"),
         "failing": failing,
         "licences": report.get("licences"),
+        "storage": report.get("storage"),
+        "sources": report.get("sources"),
         "paths": {"health": found.health, "html": found.html, "diff": found.diff, "weights": found.weights},
     }
 
