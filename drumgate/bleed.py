@@ -40,6 +40,23 @@ class BleedSettings:
 
 
 @dataclass(frozen=True)
+class CrossMicSettings:
+    """The cross-mic test (see `cross_mic_keep`)."""
+
+    same_hit_s: float
+    classes: tuple[str, ...]
+    arrival_window_s: float
+    max_lag_s: float
+    leak_share: float
+    leak_percentile: float
+    max_leak_db: float
+    margin_db: float
+    active_range_db: float
+    min_unexplained: float
+    min_moments: int
+
+
+@dataclass(frozen=True)
 class TechniqueSettings:
     accent_db: float
     flam_max_s: float
@@ -60,6 +77,7 @@ class CymbalSettings:
 class EventSettings:
     level: LevelSettings
     bleed: BleedSettings
+    cross_mic: CrossMicSettings
     techniques: TechniqueSettings
     cymbal: CymbalSettings
     confidence: dict[str, float]
@@ -82,6 +100,7 @@ def load_event_settings(ws: Any) -> EventSettings:
     return EventSettings(
         level=_section(LevelSettings, raw["level"]),
         bleed=_section(BleedSettings, raw["bleed"]),
+        cross_mic=_section(CrossMicSettings, {**raw["cross_mic"], "classes": tuple(raw["cross_mic"]["classes"])}),
         techniques=techniques,
         cymbal=CymbalSettings(
             raw["cymbal"]["margin_db"],
@@ -245,3 +264,115 @@ def own_onsets(stems: list[StemLevels], settings: BleedSettings) -> list[np.ndar
         )
         for stem in stems
     ]
+
+
+# Cross-mic evidence ------------------------------------------------------------------------------
+
+
+def hit_moments(onset_lists: list[np.ndarray], same_hit_s: float) -> np.ndarray:
+    """Every onset of every mic, one moment per hit: onsets closer than `same_hit_s` (one hit
+    reaching several mics, a few milliseconds apart) merge at the earliest."""
+    every = np.sort(np.concatenate([np.asarray(times, dtype=np.float64) for times in onset_lists] or [np.zeros(0)]))
+    moments: list[float] = []
+    for time_s in every:
+        if not moments or time_s - moments[-1] > same_hit_s:
+            moments.append(float(time_s))
+    return np.asarray(moments)
+
+
+def attack_spectra(signal: np.ndarray, sr: int, moments: np.ndarray, settings: CrossMicSettings) -> np.ndarray:
+    """(moments, bins) spectra of the attack window at each moment (from a few ms before)."""
+    width = round(settings.arrival_window_s * sr)
+    lead = round(settings.max_lag_s * sr)
+    n_fft = int(2 ** np.ceil(np.log2(2 * (width + lead))))
+    padded = np.pad(np.asarray(signal, dtype=np.float64), (lead, width + lead))
+    starts = np.clip(np.round(moments * sr).astype(np.int64), 0, len(signal))
+    frames = padded[starts[:, None] + np.arange(width + lead)[None, :]]
+    return np.fft.rfft(frames * np.hanning(width + lead)[None, :], n=n_fft, axis=1)
+
+
+def arrival_lag_s(target: np.ndarray, rival: np.ndarray, sr: int, settings: CrossMicSettings) -> np.ndarray:
+    """Per moment, how much later the target mic hears the sound the two mics share (GCC-PHAT
+    over the attack windows, within +-`max_lag_s`): positive when the rival's drum is the source
+    (its own mic, a few centimetres away, hears the hit first), negative when the target's is."""
+    cross = target * np.conj(rival)
+    whitened = cross / np.maximum(np.abs(cross), 1e-30)
+    correlation = np.fft.irfft(whitened, axis=1)
+    most = round(settings.max_lag_s * sr)
+    lags = np.concatenate([np.arange(0, most + 1), np.arange(-most, 0)])
+    window = np.concatenate([correlation[:, : most + 1], correlation[:, -most:]], axis=1)
+    return lags[np.argmax(window, axis=1)] / sr
+
+
+def pair_leak_db(
+    target: np.ndarray, rival: np.ndarray, target_later_s: np.ndarray, weights: np.ndarray, settings: CrossMicSettings
+) -> np.ndarray:
+    """Per band, how loud the rival's drum reads on the target mic (dB, target over rival).
+
+    Over the moments the rival is active (its weighted attack within `active_range_db` of its
+    loud ones), the target-over-rival difference is low where the rival's drum was struck (its
+    leak into the target) and high where the target's drum was. The lowest `leak_share` of those
+    moments (at least `min_moments`) is the rival's leak only if the rival's mic heard them first (median arrival lag):
+    otherwise the rival never leads, its drum is not being struck, and it explains nothing
+    (-inf), so a bleed-only mic cannot explain away the drum it only echoes. Per band, the
+    `leak_percentile` of the difference over those moments."""
+    rival_level = rival @ weights
+    target_level = target @ weights
+    loud = float(np.percentile(rival_level, 95)) if len(rival_level) else 0.0
+    active = (rival_level > loud * 10 ** (-settings.active_range_db / 10)) & (rival_level > 0) & (target_level > 0)
+    leak = np.full(rival.shape[1], -np.inf)
+    if active.sum() < settings.min_moments:
+        return leak
+    difference = 10 * np.log10(np.maximum(target_level[active], 1e-30) / np.maximum(rival_level[active], 1e-30))
+    count = max(settings.min_moments, int(np.ceil(settings.leak_share * len(difference))))
+    lowest = np.flatnonzero(active)[np.argsort(difference, kind="stable")[:count]]
+    if len(lowest) < settings.min_moments or float(np.median(target_later_s[lowest])) <= 0:
+        return leak
+    for band in range(rival.shape[1]):
+        heard = lowest[(rival[lowest, band] > 0) & (target[lowest, band] > 0)]
+        if len(heard) >= settings.min_moments:
+            ratio = 10 * np.log10(np.maximum(target[heard, band], 1e-30) / rival[heard, band])
+            leak[band] = min(float(np.percentile(ratio, settings.leak_percentile)), settings.max_leak_db)
+    return leak
+
+
+def unexplained_share(
+    own: np.ndarray, rivals: list[tuple[np.ndarray, np.ndarray]], weights: np.ndarray, settings: CrossMicSettings
+) -> np.ndarray:
+    """Per moment, the share of the target's weighted attack power that stands `margin_db` above
+    the leak every rival (band gains, arrival lags) predicts, band by band (0: all bleed, 1: none)."""
+    predicted = np.zeros_like(own)
+    for rival, target_later_s in rivals:
+        predicted += rival * 10 ** (pair_leak_db(own, rival, target_later_s, weights, settings) / 10)
+    excess = np.maximum(own - predicted * 10 ** (settings.margin_db / 10), 0.0)
+    total = own @ weights
+    return np.where(total > 0, (excess @ weights) / np.maximum(total, 1e-30), 0.0)
+
+
+def cross_mic_keep(
+    stems: list[StemLevels], witnesses: list[StemLevels], settings: CrossMicSettings
+) -> list[np.ndarray]:
+    """Per close-mic stem (already `calibrate`d), a keep-mask over its onsets: the attack at that
+    moment, weighted by the spectral signature of the stem's own drum, is mostly (at least
+    `min_unexplained` of its power) more than the other close mics and the overhead or room
+    `witnesses` leak into it. Rivals are the stems of other instruments (two mics of one drum
+    are never each other's bleed); the witnesses stand for the drums without a close mic."""
+    moments = hit_moments([s.times for s in [*stems, *witnesses]], settings.same_hit_s)
+    if len(moments) == 0:
+        return [np.zeros(len(s.times), dtype=bool) for s in stems]
+    every = [*stems, *witnesses]
+    until = np.append(moments[1:], moments[-1] + 1.0)
+    gains = [s.meter.band_gains(moments, until) for s in every]
+    spectra = [attack_spectra(s.meter.signal, s.meter.sr, moments, settings) for s in every]
+    masks = []
+    for index, stem in enumerate(stems):
+        rivals = [
+            (gains[other], arrival_lag_s(spectra[index], spectra[other], stem.meter.sr, settings))
+            for other, rival in enumerate(every)
+            if other != index and (other >= len(stems) or rival.instrument != stem.instrument)
+        ]
+        weights = stem.weights if stem.weights is not None else np.ones(gains[index].shape[1])
+        share = unexplained_share(gains[index], rivals, weights, settings)
+        at = np.clip(np.searchsorted(moments, stem.times + settings.same_hit_s / 2, side="right") - 1, 0, None)
+        masks.append(share[at] >= settings.min_unexplained)
+    return masks

@@ -32,6 +32,7 @@ from drumgate.bleed import (
     EventSettings,
     StemLevels,
     calibrate,
+    cross_mic_keep,
     load_event_settings,
     own_onsets,
     unexplained,
@@ -73,16 +74,22 @@ def _ring_db(signal: np.ndarray, time_s: float, sr: int, start_s: float, end_s: 
     return 20 * np.log10(tail / head)
 
 
-def suppress_bleed(stems: list[StemOnsets], sr: int, settings: EventSettings) -> list[StemLevels]:
-    """Keep each close-mic onset its own instrument explains better than the others' leaks."""
+def suppress_bleed(
+    stems: list[StemOnsets], sr: int, settings: EventSettings, ambient: Sequence[StemOnsets] = ()
+) -> list[StemLevels]:
+    """Keep each close-mic onset its own instrument explains better than the others' leaks: loud
+    enough against the stem's own hits, and not explained by what the other close mics and the
+    overhead or room mics (`ambient`) leak into it at that moment, band by band."""
     meters = [
         StemLevels(s.instrument, s.times, AttackMeter(s.signal, sr, settings.level), until_next=True) for s in stems
     ]
+    witnesses = [StemLevels(s.role, s.times, AttackMeter(s.signal, sr, settings.level)) for s in ambient]
     masks = own_onsets(meters, settings.bleed)
-    for stem, meter, mask in zip(stems, meters, masks, strict=True):
+    cross = cross_mic_keep(meters, witnesses, settings.cross_mic)
+    for stem, meter, mask, own_drum in zip(stems, meters, masks, cross, strict=True):
         assert meter.relative_db is not None
         stem.levels_db = meter.relative_db
-        stem.keep = mask
+        stem.keep = mask & own_drum if stem.instrument in settings.cross_mic.classes else mask
     return meters
 
 
@@ -265,7 +272,7 @@ def session_events(
                 onsets.strengths,
             )
         )
-    close = suppress_bleed(stems, ANALYSIS_SR, settings)
+    close = suppress_bleed(stems, ANALYSIS_SR, settings, ambient)
     events = [e for stem in stems for e in close_mic_events(stem, ANALYSIS_SR, taxonomy, settings)]
     if not any(taxonomy.is_crash_family(s.instrument) for s in stems):
         overheads = [stem for stem in ambient if stem.role == "overhead"]

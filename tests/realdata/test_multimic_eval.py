@@ -1,0 +1,76 @@
+"""The multi-mic evaluation set (real kit, real performances) and `events cambridge` on it."""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from benchmarks.bench_cambridge_real import DRUMGATE, MAX_BLEED_PER_MIN, TARGETS, drumgate_scores, prf
+from drumgate.fixtures import multimic
+from drumgate.jsonio import read_jsonl
+
+
+def _digest(folder: Path) -> str:
+    return hashlib.sha256(b"".join(p.read_bytes() for p in sorted(folder.rglob("*.wav")))).hexdigest()
+
+
+def test_same_seed_same_sessions_other_seed_other_sessions(tmp_path) -> None:
+    first = multimic.make_multimic_corpus(tmp_path / "a", seed=3, sessions=2, seconds=6.0)
+    again = multimic.make_multimic_corpus(tmp_path / "b", seed=3, sessions=2, seconds=6.0)
+    multimic.make_multimic_corpus(tmp_path / "c", seed=4, sessions=2, seconds=6.0)
+    assert first == again and _digest(tmp_path / "a") == _digest(tmp_path / "b")
+    assert _digest(tmp_path / "a") != _digest(tmp_path / "c")
+
+
+def test_truth_is_where_the_close_mic_hears_its_drum(tmp_path) -> None:
+    corpus = multimic.make_multimic_corpus(tmp_path, seed=5, sessions=2, seconds=10.0)
+    checked = 0
+    for name, truth in corpus["sessions"].items():
+        assert all(f[:3].rstrip("_").isdigit() for f in truth["stems"])  # NN_Name.wav
+        for file_name, stem in truth["stems"].items():
+            signal, sr = sf.read(tmp_path / name / file_name, dtype="float32")
+            assert sr == multimic.SR and np.max(np.abs(signal)) < 1.0
+            if stem["class"] not in ("kick", "snare") or not stem["own_hits"]:
+                continue
+            for time_s in stem["own_hits"][:10]:
+                start = round(time_s * sr)
+                before = np.max(np.abs(signal[max(0, start - 441) : start - 10]), initial=0.0)
+                after = np.max(np.abs(signal[start : start + 441]))
+                assert after > 2 * before, (file_name, time_s)  # the attack starts at the truth, not before
+                checked += 1
+    assert checked >= 10
+
+
+@pytest.fixture(scope="module")
+def evaluated(tmp_path_factory) -> tuple[dict, list]:
+    """`drumgate ingest cambridge` and `drumgate events cambridge`, run for real on a seeded set."""
+    from benchmarks.bench_cambridge_real import workspace
+
+    ws = workspace(tmp_path_factory.mktemp("multimic"))
+    corpus = multimic.make_multimic_corpus(ws / "data" / "raw" / "cambridge", seed=5, sessions=4, seconds=30.0)
+    for argv in (["ingest", "cambridge"], ["events", "cambridge"]):
+        done = subprocess.run([*DRUMGATE, *argv], cwd=ws, capture_output=True, text=True, check=False)
+        assert done.returncode == 0, done.stderr
+    return corpus, read_jsonl(ws / "data" / "manifests" / "cambridge_events.jsonl")
+
+
+@pytest.mark.xfail(strict=True, reason="not met by default: the cross-mic test is off (cross_mic.classes empty)")
+def test_per_class_f_meets_the_targets(evaluated) -> None:
+    corpus, events = evaluated
+    counts, _ = drumgate_scores(corpus["sessions"], events)
+    scores = {cls: prf(counts[cls])[2] for cls in TARGETS if cls in counts and counts[cls][2]}
+    assert set(scores) == set(TARGETS)
+    assert all(scores[cls] >= TARGETS[cls] for cls in TARGETS), scores
+
+
+@pytest.mark.xfail(strict=True, reason="not met yet: some bleed-only tom mics still give several events a minute")
+def test_bleed_only_tom_mics_stay_almost_silent(evaluated) -> None:
+    corpus, events = evaluated
+    _, bleed = drumgate_scores(corpus["sessions"], events)
+    toms = [row["per_min"] for row in bleed if row["class"].startswith("tom")]
+    assert toms and max(toms) <= MAX_BLEED_PER_MIN, toms
