@@ -260,3 +260,26 @@ def test_repro_reruns_old_diff_locks_in_todays_spelling() -> None:
     assert current_spelling(("health", "--events", "e.jsonl", "--json")) == ("health", "--events", "e.jsonl", "--json")
     parsed = cli.build_parser(importlib.import_module("checks.diff"), "drumgate diff").parse_args(list(new[1:]))
     assert (str(parsed.json_output), str(parsed.markdown_output), parsed.json) == ("d.json", "d.md", False)
+
+
+def test_ingest_cambridge_takes_root_and_date_like_the_others(
+    generated_workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    moved = tmp_path / "cambridge_copy"
+    shutil.copytree(generated_workspace / "data" / "raw" / "cambridge", moved)
+    sessions_there = sorted(moved.iterdir())
+    shutil.rmtree(sessions_there[0]) if sessions_there[0].is_dir() else sessions_there[0].unlink()
+    monkeypatch.chdir(generated_workspace)
+    argv = ["ingest", "cambridge", "--root", str(moved), "--date", DAY_TWO, "--output", "scratch/cam_sessions.jsonl",
+            "--provenance", "scratch/cam_provenance.jsonl", "--json"]
+    assert cli.main(argv) in (0, 1)
+    result = json.loads(capsys.readouterr().out)
+    assert result["written"] == ["scratch/cam_sessions.jsonl", "scratch/cam_provenance.jsonl"]
+    provenance = generated_workspace / "scratch/cam_provenance.jsonl"
+    rows = [json.loads(line) for line in provenance.read_text(encoding="utf-8").splitlines()]
+    primary = [row for row in rows if row["tier"] == "primary"]
+    assert primary and {row["ingest_date"] for row in rows} == {DAY_TWO}
+    assert result["by_tier"]["primary"] == len(primary) == len(sessions_there) - 1
+    lock = json.loads((generated_workspace / "data/locks/cambridge.lock.json").read_text())
+    command = lock["artifacts"]["scratch/cam_sessions.jsonl"]["command"]
+    assert f"--root {moved}" in command and f"--date {DAY_TWO}" in command
