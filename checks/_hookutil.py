@@ -67,7 +67,7 @@ class Reporter:
         return EXIT_FINDINGS if self.findings else EXIT_OK
 
 
-def summary_line(hook: str, args: argparse.Namespace) -> str | None:
+def summary_line(hook: str, args: argparse.Namespace, exit_code: int) -> str | None:
     """`taxonomy: 3 files checked, 0 findings` for a hook run by hand; None under pre-commit, which
     shows a hook's output only when it fails and names the hook itself."""
     if os.environ.get("PRE_COMMIT"):
@@ -78,6 +78,8 @@ def summary_line(hook: str, args: argparse.Namespace) -> str | None:
         checked = "the whole workspace" if getattr(args, "all", False) else "the staged change"
     else:
         checked = f"{len(filenames)} file{'' if len(filenames) == 1 else 's'}"
+    if exit_code == EXIT_FINDINGS and not findings:  # found by a check that prints its own lines
+        return f"{hook}: {checked} checked, findings above"
     return f"{hook}: {checked} checked, {findings} finding{'' if findings == 1 else 's'}"
 
 

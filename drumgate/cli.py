@@ -295,7 +295,7 @@ def _run_hook(module: ModuleType, argv: list[str], prog: str, hook: str) -> int:
         return args
     code = guarded(lambda: _run_holding_group_locks(module, args, prog, argv))
     if code in (EXIT_OK, EXIT_FINDINGS):
-        line = importlib.import_module("checks._hookutil").summary_line(hook, args)
+        line = importlib.import_module("checks._hookutil").summary_line(hook, args, code)
         if line:
             print(line, flush=True)
     return code
