@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import shlex
 import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -116,10 +117,13 @@ def planned_files(chosen: Sequence[str], install_spec: str) -> Iterator[tuple[st
 
 def _check_target(root: Path) -> None:
     if root.exists() and not root.is_dir():
-        raise DrumgateError("is a file, not a folder", path=root, hint="fix: drumgate init NEW_FOLDER")
+        free = next(root.with_name(f"{root.name}-repo{n or ''}") for n in range(1000)
+                    if not root.with_name(f"{root.name}-repo{n or ''}").exists())
+        raise DrumgateError("is a file, not a folder", path=root, hint=f"fix: drumgate init {shlex.quote(str(free))}")
     existing = root if root.exists() else next((p for p in root.parents if p.exists()), root)
     if not os.access(existing, os.W_OK | os.X_OK):
-        raise DrumgateError("folder is not writable", path=existing, hint="fix: drumgate init DIR_YOU_CAN_WRITE")
+        home = shlex.quote(str(Path.home() / "drum-data"))
+        raise DrumgateError("folder is not writable", path=existing, hint=f"fix: drumgate init {home}")
 
 
 def scaffold(root: Path, chosen: Sequence[str], install_spec: str) -> list[Outcome]:
