@@ -48,10 +48,9 @@ from functools import cached_property
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-import soundfile as sf
-
 from drumgate import __version__, cli, grouplock, lineage, provenance
 from drumgate.artifacts import ALLOW_EMPTY_HELP, refuse_emptying
+from drumgate.audio import probe_wav
 from drumgate.config import load_datasets
 from drumgate.drum_events import (
     NOTE_MAP_FILE,
@@ -355,25 +354,14 @@ def _inside_root(root: Path, path: Path) -> bool:
 
 
 def probe_audio(path: Path) -> tuple[str, dict[str, Any] | None, str | None]:
-    """(status, format, problem) from the WAV header only; samples are never read."""
+    """(status, format, problem) from the one audio prober (drumgate.audio.probe_wav): an empty file,
+    a Git LFS pointer or a WAV cut short is `unreadable`, never `ok`; samples are never read."""
     if not path.is_file():
         return "missing_audio", None, "audio file not found"
     try:
-        info = sf.info(str(path))
-    except (RuntimeError, sf.LibsndfileError) as exc:
-        return "unreadable", None, f"unreadable audio ({str(exc).splitlines()[0][:120]})"
-    if info.samplerate <= 0 or info.channels <= 0:
-        return "unreadable", None, "audio header has no sample rate or channels"
-    bit_depth = {"PCM_16": 16, "PCM_24": 24, "PCM_32": 32, "PCM_U8": 8, "PCM_S8": 8, "FLOAT": 32, "DOUBLE": 64}
-    fmt = {
-        "rate": int(info.samplerate),
-        "channels": int(info.channels),
-        "frames": int(info.frames),
-        "seconds": round(info.frames / info.samplerate, 6),
-        "subtype": info.subtype,
-        "bit_depth": bit_depth.get(info.subtype),
-    }
-    return "ok", fmt, None
+        return "ok", probe_wav(path).as_dict(), None
+    except DrumgateError as err:
+        return "unreadable", None, f"{err.message} ({err.hint})" if err.hint else err.message
 
 
 def _render_audio(
