@@ -5,13 +5,20 @@ CC4 (hi-hat pedal), polyphonic aftertouch (cymbal choke) and the tempo map, with
 to seconds through the tempo map. Anything it cannot trust raises DrumgateError with one line:
 truncated or non-MIDI files, format 2, SMPTE division, zero tempo, events after End of Track.
 mido stays the reference reader the tests compare against.
-"""
+
+The two byte loops are plain Python compiled by numba on first use (cached on disk); the tests
+run them interpreted too and require identical results. Why not symusic, the fastest MIDI
+library: it pairs note-offs with note-ons and drops a note left open, so a cymbal struck again
+before its note-off loses an onset mido reads (one of 30,121 in the real Groove files), and it
+does not read polyphonic aftertouch, which E-GMD uses for cymbal chokes (tests/test_midi_symusic.py)."""
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -54,70 +61,292 @@ class MidiPerformance:
         return len(self.note_tick)
 
 
-MAX_TICK = (1 << 23) - 1  # the largest tick the packed int64 (tick << 40) holds; beyond, unpack wide
-_TICK_SHIFT = 40
-_STATUS_SHIFT = 32
-_LOW_MASK = (1 << _TICK_SHIFT) - 1
+MAX_TICK = (1 << 23) - 1  # high-PPQ files pass it; a reader packing ticks into 23 bits would lose them
 MAX_WIDE_TICK = 1 << 53  # past this a tick is no longer exact as a float: no real file gets near it
-_MESSAGE_LENGTH = tuple(1 if 0xC0 <= status < 0xE0 else 2 for status in range(256))
+_SATURATED = MAX_WIDE_TICK + 1  # ticks and lengths stop growing here, so compiled int64 never overflows
+
+# Outcomes of the track scan; anything but _OK names the one-line refusal in _SCAN_MESSAGES.
+_OK, _TRUNCATED_INSIDE, _RUNNING_STATUS, _AFTER_END, _PAST_CHUNK, _TOO_LONG, _TEMPO_LENGTH, _ZERO_TEMPO, _STATUS = (
+    range(9)
+)
+_SCAN_MESSAGES = {
+    _TRUNCATED_INSIDE: "truncated: track {track} ends inside a message",
+    _RUNNING_STATUS: "running status without a status byte in track {track}",
+    _AFTER_END: "events after End of Track in track {track}",
+    _PAST_CHUNK: "track {track} is truncated (a message runs past its chunk)",
+    _TOO_LONG: f"track {{track}} is longer than {MAX_WIDE_TICK} ticks (a delta time longer than 4 bytes?)",
+    _TEMPO_LENGTH: "tempo event with {value} data bytes in track {track}",
+    _ZERO_TEMPO: "zero tempo at tick {value} in track {track}",
+    _STATUS: "status byte 0x{value:02X} is not allowed in a MIDI file (track {track})",
+}
 
 
-@dataclass
-class _Columns:
-    """Per track: every channel message packed as tick<<40 | status<<32 | data position."""
+def _scan_tracks(
+    data: np.ndarray,
+    starts: np.ndarray,
+    ends: np.ndarray,
+    msg_tick: np.ndarray,
+    msg_status: np.ndarray,
+    msg_pos: np.ndarray,
+    tempo_rows: np.ndarray,
+    outcome: np.ndarray,
+) -> None:
+    """Walk every MTrk chunk body once, in track order, without message objects.
 
-    tracks: list[list[int]]
+    Channel messages land as (tick, status, position of the first data byte) in file order per
+    track; tempo metas as (tick, track, channel messages before it in that track, microseconds).
+    `outcome` receives [code, track, value, messages, tempos, end tick]. Written in the subset of
+    Python that numba compiles: every read is bounds-checked (compiled code has no IndexError) and
+    ticks saturate instead of overflowing; a message may read past its chunk into the next one,
+    and only the end of the data is an error, as a byte-by-byte reader would see it.
+    """
+    size = data.shape[0]
+    messages = 0
+    tempos = 0
+    end_tick = 0
+    for track in range(starts.shape[0]):
+        pos = starts[track]
+        end = ends[track]
+        tick = 0
+        status = 0
+        first = messages
+        code = _OK
+        value = 0
+        while pos < end:
+            if pos >= size:
+                code = _TRUNCATED_INSIDE
+                break
+            byte = int(data[pos])
+            pos += 1
+            delta = byte & 0x7F
+            while byte >= 0x80:
+                if pos >= size:
+                    code = _TRUNCATED_INSIDE
+                    break
+                byte = int(data[pos])
+                pos += 1
+                delta = min((delta << 7) | (byte & 0x7F), _SATURATED)
+            if code != _OK:
+                break
+            tick = min(tick + delta, _SATURATED)
+            if pos >= size:
+                code = _TRUNCATED_INSIDE
+                break
+            byte = int(data[pos])
+            if byte < 0x80:
+                if status == 0:
+                    code = _RUNNING_STATUS
+                    break
+            elif byte < 0xF0:
+                status = byte
+                pos += 1
+            elif byte == 0xFF or byte == 0xF0 or byte == 0xF7:
+                pos += 1
+                meta_type = -1
+                if byte == 0xFF:
+                    if pos >= size:
+                        code = _TRUNCATED_INSIDE
+                        break
+                    meta_type = int(data[pos])
+                    pos += 1
+                length = 0
+                while True:
+                    if pos >= size:
+                        code = _TRUNCATED_INSIDE
+                        break
+                    byte = int(data[pos])
+                    pos += 1
+                    length = min((length << 7) | (byte & 0x7F), _SATURATED)
+                    if byte < 0x80:
+                        break
+                if code != _OK:
+                    break
+                if pos + length > size:
+                    code = _TRUNCATED_INSIDE
+                    break
+                if meta_type == 0x51:
+                    if length != 3:
+                        code, value = _TEMPO_LENGTH, length
+                        break
+                    tempo = (int(data[pos]) << 16) | (int(data[pos + 1]) << 8) | int(data[pos + 2])
+                    if tempo == 0:
+                        code, value = _ZERO_TEMPO, tick
+                        break
+                    tempo_rows[tempos, 0] = tick
+                    tempo_rows[tempos, 1] = track
+                    tempo_rows[tempos, 2] = messages - first
+                    tempo_rows[tempos, 3] = tempo
+                    tempos += 1
+                pos += length
+                if meta_type == 0x2F:
+                    if pos < end:
+                        code = _AFTER_END
+                    break
+                continue
+            else:
+                code, value = _STATUS, byte
+                break
+            msg_tick[messages] = tick
+            msg_status[messages] = status
+            msg_pos[messages] = pos
+            messages += 1
+            pos += 1 if 0xC0 <= status < 0xE0 else 2
+        if code == _OK and pos > end:
+            code = _PAST_CHUNK
+        if code == _OK and tick > MAX_WIDE_TICK:
+            code = _TOO_LONG
+        if code != _OK:
+            outcome[0] = code
+            outcome[1] = track
+            outcome[2] = value
+            return
+        end_tick = max(end_tick, tick)
+    outcome[0] = _OK
+    outcome[3] = messages
+    outcome[4] = tempos
+    outcome[5] = end_tick
+
+
+# rows of the integer and float columns _split_messages fills
+_NOTE_TICK, _NOTE_ORDER, _NOTE_PITCH, _NOTE_VELOCITY, _NOTE_CHANNEL, _CC4_ORDER, _CC4_VALUE = range(7)
+_TOUCH_ORDER, _TOUCH_PITCH, _TOUCH_VALUE = range(7, 10)
+_NOTE_S, _CC4_S, _TOUCH_S = range(3)
+_NOTES, _NOTE_OFFS, _CC4S, _TOUCHES, _BAD_DATA_BYTE = range(5)
+
+
+def _split_messages(
+    raw: np.ndarray,
+    tick: np.ndarray,
+    status: np.ndarray,
+    position: np.ndarray,
+    tempo_tick: np.ndarray,
+    tempo_us: np.ndarray,
+    scale: float,
+    end_tick: int,
+    ints: np.ndarray,
+    floats: np.ndarray,
+    counts: np.ndarray,
+) -> float:
+    """Fill `ints` and `floats` (rows named above) with the note-ons, CC4 and polyphonic aftertouch
+    of the merged channel messages and `counts` with their numbers; returns the end in seconds.
+
+    Seconds go through the piecewise-constant tempo map (tempo_tick[0] is 0) with numpy's float
+    operations in numpy's order (segment starts summed one by one like cumsum), walking the map
+    once since ticks only grow. Compiled like the scan.
+    """
+    size = tick.shape[0]
+    for index in range(size):
+        first = int(raw[position[index]])
+        second = int(raw[position[index] + 1])
+        if first > 0x7F or ((status[index] < 0xC0 or status[index] >= 0xE0) and second > 0x7F):
+            counts[_BAD_DATA_BYTE] = 1
+            return 0.0
+    segments = tempo_tick.shape[0]
+    segment_start_s = np.zeros(segments, dtype=np.float64)
+    for segment in range(1, segments):
+        segment_start_s[segment] = segment_start_s[segment - 1] + (
+            (tempo_tick[segment] - tempo_tick[segment - 1]) * tempo_us[segment - 1] / scale
+        )
+    segment = 0
+    notes = 0
+    cc4s = 0
+    touches = 0
+    for index in range(size):
+        kind = status[index] & 0xF0
+        first = int(raw[position[index]])
+        second = int(raw[position[index] + 1])
+        at = tick[index]
+        while segment + 1 < segments and tempo_tick[segment + 1] <= at:
+            segment += 1
+        is_note = kind == 0x90 and second > 0
+        is_cc4 = kind == 0xB0 and first == FOOT_CONTROLLER
+        if not (is_note or is_cc4 or kind == 0xA0):
+            if kind == 0x80 or kind == 0x90:
+                counts[_NOTE_OFFS] += 1
+            continue
+        seconds = segment_start_s[segment] + (at - tempo_tick[segment]) * tempo_us[segment] / scale
+        if is_note:
+            ints[_NOTE_TICK, notes] = at
+            ints[_NOTE_ORDER, notes] = index
+            ints[_NOTE_PITCH, notes] = first
+            ints[_NOTE_VELOCITY, notes] = second
+            ints[_NOTE_CHANNEL, notes] = status[index] & 0x0F
+            floats[_NOTE_S, notes] = seconds
+            notes += 1
+        elif is_cc4:
+            ints[_CC4_ORDER, cc4s] = index
+            ints[_CC4_VALUE, cc4s] = second
+            floats[_CC4_S, cc4s] = seconds
+            cc4s += 1
+        else:
+            ints[_TOUCH_ORDER, touches] = index
+            ints[_TOUCH_PITCH, touches] = first
+            ints[_TOUCH_VALUE, touches] = second
+            floats[_TOUCH_S, touches] = seconds
+            touches += 1
+    counts[_NOTES] = notes
+    counts[_CC4S] = cc4s
+    counts[_TOUCHES] = touches
+    while segment + 1 < segments and tempo_tick[segment + 1] <= end_tick:
+        segment += 1
+    return segment_start_s[segment] + (end_tick - tempo_tick[segment]) * tempo_us[segment] / scale
+
+
+_compiled: dict[str, Callable[..., Any]] = {}
+
+
+def _kernel(function: Callable[..., Any], compiled: bool) -> Callable[..., Any]:
+    """`function` compiled (or loaded from numba's on-disk cache) on first use only, so commands that
+    never read MIDI never import numba; `compiled=False` gives the interpreted original."""
+    if not compiled:
+        return function
+    if function.__name__ not in _compiled:
+        import numba
+
+        try:
+            _compiled[function.__name__] = numba.njit(cache=True, nogil=True)(function)
+        except RuntimeError:  # no writable cache folder (read-only install and home): compile every run
+            _compiled[function.__name__] = numba.njit(nogil=True)(function)
+    return _compiled[function.__name__]
+
+
+@dataclass(frozen=True)
+class _Scan:
+    """Every track's channel messages merged in file order, the tempo metas and the last tick."""
+
+    tick: np.ndarray
+    status: np.ndarray
+    position: np.ndarray
     tempos: list[tuple[int, int, int, int]]
     end_tick: int
 
 
+def _scan(data: bytes, tracks: list[tuple[int, int]], path: str | Path | None, compiled: bool = True) -> _Scan:
+    raw = np.frombuffer(data, dtype=np.uint8)
+    room = len(data) // 2 + len(tracks) + 1  # a channel message or tempo takes at least two bytes
+    msg_tick = np.empty(room, dtype=np.int64)
+    msg_status = np.empty(room, dtype=np.int64)
+    msg_pos = np.empty(room, dtype=np.int64)
+    tempo_rows = np.empty((len(data) // 7 + len(tracks) + 1, 4), dtype=np.int64)  # a tempo meta: 7 bytes
+    outcome = np.zeros(6, dtype=np.int64)
+    starts = np.asarray([start for start, _ in tracks], dtype=np.int64)
+    ends = np.asarray([end for _, end in tracks], dtype=np.int64)
+    _kernel(_scan_tracks, compiled)(raw, starts, ends, msg_tick, msg_status, msg_pos, tempo_rows, outcome)
+    code, track, value, messages, tempos, end_tick = outcome.tolist()
+    if code != _OK:
+        raise _fail(path, _SCAN_MESSAGES[code].format(track=track, value=value))
+    ticks, status, position = msg_tick[:messages], msg_status[:messages], msg_pos[:messages]
+    if len(tracks) > 1:
+        # per-track order is file order and tracks are concatenated in track order, so a stable sort
+        # by tick gives the merged (tick, track, sequence) order
+        by_order = np.argsort(ticks, kind="stable")
+        ticks, status, position = ticks[by_order], status[by_order], position[by_order]
+    rows = [(int(a), int(b), int(c), int(d)) for a, b, c, d in tempo_rows[:tempos].tolist()]
+    return _Scan(ticks, status, position, rows, end_tick)
+
+
 def _fail(path: str | Path | None, message: str) -> MidiFormatError:
     return MidiFormatError(message, path=path, hint="skip or re-export this file")
-
-
-def _parse_track(data: bytes, pos: int, end: int, track: int, cols: _Columns, path: str | Path | None) -> None:
-    """Walk one MTrk chunk body; channel messages are decoded later, in bulk, from their positions."""
-    packed: list[int] = []
-    append = packed.append
-    lengths = _MESSAGE_LENGTH
-    tick = 0
-    status = 0
-    while pos < end:
-        byte = data[pos]
-        pos += 1
-        if byte >= 0x80:
-            delta = byte & 0x7F
-            while True:
-                byte = data[pos]
-                pos += 1
-                delta = (delta << 7) | (byte & 0x7F)
-                if byte < 0x80:
-                    break
-            tick += delta
-        else:
-            tick += byte
-        byte = data[pos]
-        if byte < 0x80:
-            if not status:
-                raise _fail(path, f"running status without a status byte in track {track}")
-        elif byte < 0xF0:
-            status = byte
-            pos += 1
-        else:
-            pos = _parse_system(data, pos + 1, byte, tick, track, len(packed), cols, path)
-            if pos < 0:
-                if -pos < end:
-                    raise _fail(path, f"events after End of Track in track {track}")
-                pos = -pos
-            continue
-        append((tick << _TICK_SHIFT) | (status << _STATUS_SHIFT) | pos)
-        pos += lengths[status]
-    if pos > end:
-        raise _fail(path, f"track {track} is truncated (a message runs past its chunk)")
-    if tick > MAX_WIDE_TICK:
-        raise _fail(path, f"track {track} is longer than {MAX_WIDE_TICK} ticks (a delta time longer than 4 bytes?)")
-    cols.tracks.append(packed)
-    cols.end_tick = max(cols.end_tick, tick)
 
 
 def _read_vlq(data: bytes, pos: int) -> tuple[int, int]:
@@ -130,53 +359,16 @@ def _read_vlq(data: bytes, pos: int) -> tuple[int, int]:
             return value, pos
 
 
-def _parse_system(
-    data: bytes, pos: int, status: int, tick: int, track: int, seq: int, cols: _Columns, path: str | Path | None
-) -> int:
-    """Meta and SysEx events; returns the next position, negated after End of Track."""
-    if status == 0xFF:
-        meta_type = data[pos]
-        length, pos = _read_vlq(data, pos + 1)
-        body = data[pos : pos + length]
-        if len(body) < length:
-            raise IndexError
-        if meta_type == 0x51:
-            if length != 3:
-                raise _fail(path, f"tempo event with {length} data bytes in track {track}")
-            tempo = int.from_bytes(body, "big")
-            if tempo == 0:
-                raise _fail(path, f"zero tempo at tick {tick} in track {track}")
-            cols.tempos.append((tick, track, seq, tempo))
-        elif meta_type == 0x2F:
-            return -(pos + length)
-        return pos + length
-    if status in (0xF0, 0xF7):
-        length, pos = _read_vlq(data, pos)
-        if pos + length > len(data):
-            raise IndexError
-        return pos + length
-    raise _fail(path, f"status byte 0x{status:02X} is not allowed in a MIDI file (track {track})")
-
-
-def _tempo_map(cols: _Columns) -> tuple[np.ndarray, np.ndarray]:
-    tempos = sorted(cols.tempos)
+def _tempo_map(rows: list[tuple[int, int, int, int]]) -> tuple[np.ndarray, np.ndarray]:
     ticks = [0]
     values = [DEFAULT_TEMPO_US]
-    for tick, _track, _seq, tempo in tempos:
+    for tick, _track, _seq, tempo in sorted(rows):
         if tick == ticks[-1]:
             values[-1] = tempo
         else:
             ticks.append(tick)
             values.append(tempo)
     return np.asarray(ticks, dtype=np.int64), np.asarray(values, dtype=np.int64)
-
-
-def ticks_to_seconds(ticks: np.ndarray, tempo_tick: np.ndarray, tempo_us: np.ndarray, ppq: int) -> np.ndarray:
-    """Seconds for each tick through a piecewise-constant tempo map starting at tick 0."""
-    seg_seconds = np.diff(tempo_tick) * tempo_us[:-1] / (1e6 * ppq)
-    seg_start = np.concatenate(([0.0], np.cumsum(seg_seconds)))
-    index = np.searchsorted(tempo_tick, ticks, side="right") - 1
-    return seg_start[index] + (ticks - tempo_tick[index]) * tempo_us[index] / (1e6 * ppq)
 
 
 def _chunks(data: bytes, path: str | Path | None) -> tuple[int, int, int, list[tuple[int, int]]]:
@@ -216,87 +408,52 @@ def _chunks(data: bytes, path: str | Path | None) -> tuple[int, int, int, list[t
     return fmt, division, declared, tracks
 
 
-def _track_columns(packed: list[int], wide: bool) -> tuple[np.ndarray, np.ndarray]:
-    """(ticks, status<<32 | position) of one track's packed messages. Ticks past MAX_TICK (a high-PPQ
-    file) do not fit the packed int64, so such files are unpacked in Python ints instead."""
-    if wide:
-        ticks = np.fromiter((value >> _TICK_SHIFT for value in packed), dtype=np.int64, count=len(packed))
-        low = np.fromiter((value & _LOW_MASK for value in packed), dtype=np.int64, count=len(packed))
-        return ticks, low
-    values = np.asarray(packed, dtype=np.int64)
-    return values >> _TICK_SHIFT, values & _LOW_MASK
-
-
-def _channel_messages(data: bytes, cols: _Columns, path: str | Path | None) -> dict[str, np.ndarray]:
-    """Unpack every track's channel messages into merged columns in file order.
-
-    Tracks are concatenated in track order, each in its own order, so a stable sort by tick alone
-    gives the merged (tick, track, sequence) order; `order` is the rank in it."""
-    wide = cols.end_tick > MAX_TICK
-    parts = [_track_columns(packed, wide) for packed in cols.tracks]
-    ticks = np.concatenate([part[0] for part in parts]) if parts else np.zeros(0, dtype=np.int64)
-    values = np.concatenate([part[1] for part in parts]) if parts else np.zeros(0, dtype=np.int64)
-    if len(parts) > 1:
-        by_order = np.argsort(ticks, kind="stable")
-        ticks, values = ticks[by_order], values[by_order]
-    raw = np.frombuffer(data + b"\x00", dtype=np.uint8)
-    position = values & 0xFFFFFFFF
-    status = (values >> _STATUS_SHIFT) & 0xFF
-    data1 = raw[position].astype(np.int64)
-    data2 = raw[position + 1].astype(np.int64)
-    two_bytes = (status < 0xC0) | (status >= 0xE0)
-    if (data1 > 0x7F).any() or (two_bytes & (data2 > 0x7F)).any():
-        raise _fail(path, "a channel message has a data byte above 127")
-    return {
-        "tick": ticks,
-        "order": np.arange(len(ticks), dtype=np.int64),
-        "kind": status & 0xF0,
-        "channel": status & 0x0F,
-        "data1": data1,
-        "data2": data2,
-    }
-
-
-def parse_midi_bytes(data: bytes, path: str | Path | None = None) -> MidiPerformance:
+def parse_midi_bytes(data: bytes, path: str | Path | None = None, compiled: bool = True) -> MidiPerformance:
+    """The performance in `data`; `compiled=False` runs the same scan interpreted (the tests' check
+    that compilation changes nothing)."""
     fmt, ppq, _declared, tracks = _chunks(data, path)
-    cols = _Columns([], [], 0)
-    for track, (start, end) in enumerate(tracks):
-        try:
-            _parse_track(data, start, end, track, cols, path)
-        except IndexError:
-            raise _fail(path, f"truncated: track {track} ends inside a message") from None
-    tempo_tick, tempo_us = _tempo_map(cols)
-    msg = _channel_messages(data, cols, path)
-    kind, data1, data2 = msg["kind"], msg["data1"], msg["data2"]
-    note_on = (kind == 0x90) & (data2 > 0)
-    note_off = (kind == 0x80) | ((kind == 0x90) & (data2 == 0))
-    cc4 = (kind == 0xB0) & (data1 == FOOT_CONTROLLER)
-    touch = kind == 0xA0
-
-    def seconds(ticks: np.ndarray) -> np.ndarray:
-        return ticks_to_seconds(ticks, tempo_tick, tempo_us, ppq)
-
-    note_tick = msg["tick"][note_on]
+    scan = _scan(data, tracks, path, compiled)
+    tempo_tick, tempo_us = _tempo_map(scan.tempos)
+    size = len(scan.tick)
+    ints = np.empty((10, size), dtype=np.int64)
+    floats = np.empty((3, size), dtype=np.float64)
+    counts = np.zeros(5, dtype=np.int64)
+    end_s = _kernel(_split_messages, compiled)(
+        np.frombuffer(data + b"\x00", dtype=np.uint8),
+        scan.tick,
+        scan.status,
+        scan.position,
+        tempo_tick,
+        tempo_us,
+        1e6 * ppq,
+        scan.end_tick,
+        ints,
+        floats,
+        counts,
+    )
+    notes, note_offs, cc4s, touches, bad_data_byte = counts.tolist()
+    if bad_data_byte:
+        raise _fail(path, "a channel message has a data byte above 127")
     return MidiPerformance(
         format=fmt,
         ppq=ppq,
-        note_tick=note_tick,
-        note_order=msg["order"][note_on],
-        note_s=seconds(note_tick),
-        note_pitch=data1[note_on],
-        note_velocity=data2[note_on],
-        note_channel=msg["channel"][note_on],
-        note_off_count=int(note_off.sum()),
-        cc4_order=msg["order"][cc4],
-        cc4_s=seconds(msg["tick"][cc4]),
-        cc4_value=data2[cc4],
-        aftertouch_order=msg["order"][touch],
-        aftertouch_s=seconds(msg["tick"][touch]),
-        aftertouch_pitch=data1[touch],
-        aftertouch_value=data2[touch],
+        note_tick=ints[_NOTE_TICK, :notes],
+        note_order=ints[_NOTE_ORDER, :notes],
+        note_s=floats[_NOTE_S, :notes],
+        note_pitch=ints[_NOTE_PITCH, :notes],
+        note_velocity=ints[_NOTE_VELOCITY, :notes],
+        note_channel=ints[_NOTE_CHANNEL, :notes],
+        note_off_count=note_offs,
+        cc4_order=ints[_CC4_ORDER, :cc4s],
+        cc4_s=floats[_CC4_S, :cc4s],
+        cc4_value=ints[_CC4_VALUE, :cc4s],
+        aftertouch_order=ints[_TOUCH_ORDER, :touches],
+        aftertouch_s=floats[_TOUCH_S, :touches],
+        aftertouch_pitch=ints[_TOUCH_PITCH, :touches],
+        aftertouch_value=ints[_TOUCH_VALUE, :touches],
         tempo_tick=tempo_tick,
         tempo_us=tempo_us,
-        end_s=float(seconds(np.asarray([cols.end_tick], dtype=np.int64))[0]),
+        end_s=float(end_s),
     )
 
 
