@@ -105,7 +105,8 @@ def _plan(ws: Workspace, args: argparse.Namespace) -> dict[str, Any]:
 def sibling_provenance(events: Path, dataset: str) -> Path | None:
     """`data/provenance/<ds>_provenance.jsonl` beside `data/manifests/<events>`, when it exists."""
     candidate = events.parent.parent / "provenance" / f"{dataset}_provenance.jsonl"
-    return candidate if candidate.is_file() else None
+    folder = candidate.with_suffix("")  # the partitioned form (drumgate.parts)
+    return candidate if candidate.is_file() else folder if (folder / "index.json").is_file() else None
 
 
 def _source_hashes(ws: Workspace, provenance: Path | None, sink: ErrorCollector | None) -> dict[str, set[str]] | None:

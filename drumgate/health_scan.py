@@ -304,6 +304,11 @@ def count_events_file(
 ) -> EventCounts:
     """The counts `count_events(read_events(path))` gives, in parallel for big plain files."""
     source = Path(path)
+    if source.is_dir() or not source.exists():
+        from drumgate import parts
+
+        if parts.resolve(source).is_dir():  # a partitioned folder: merge its fresh index's aggregates
+            return parts.counts_from_index(parts.resolve(source))
     size = _plain_size(source)
     if size is None:
         return count_events(read_events(source, on_error), on_error)

@@ -123,12 +123,21 @@ def parse_line(raw: bytes, path: Path, line_no: int) -> JsonRow:
 
 
 def iter_jsonl(path: str | Path, on_error: ErrorSink | None = None) -> Iterator[tuple[int, JsonRow]]:
-    """Yield (line number, row) for each non-blank line.
+    """Yield (line number, row) for each non-blank line; a partitioned folder (drumgate.parts) yields
+    its rows with row numbers, a bad line naming its part and line.
 
     Without `on_error` the first bad line raises; with it, bad lines are reported to the sink and
     skipped, so valid rows keep their own line numbers.
     """
     source = Path(path)
+    if source.is_dir() or not source.exists():
+        from drumgate import parts  # a partitioned manifest folder (drumgate.events is the reader API)
+
+        folder = parts.resolve(source)
+        if folder.is_dir():
+            parts.verify(folder, hash_parts=False)
+            yield from parts.iter_folder(folder, on_error)
+            return
     try:
         with _open_read(source) as handle:
             for line_no, raw in iter_capped_lines(handle):

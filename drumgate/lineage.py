@@ -53,6 +53,24 @@ def read_lock(ws: Workspace, group: str, drop_outside: bool = False) -> dict[str
     return data
 
 
+def fingerprint(path: Path) -> str:
+    """sha256 of a file; of a partitioned manifest folder, its index.json's (which pins every part)."""
+    from drumgate import parts
+
+    source = parts.resolve(path)
+    return sha256_file(source / parts.INDEX_NAME if source.is_dir() else source)
+
+
+def forget(ws: Workspace, group: str, artifacts: Iterable[str | Path]) -> None:
+    """Drop lock entries of artifacts a command replaced by another form (a single file by its folder)."""
+    keys = {ws.rel(artifact) for artifact in artifacts}
+    with grouplock.holding(ws, group):
+        lock = read_lock(ws, group, drop_outside=True)
+        if keys & set(lock["artifacts"]):
+            lock["artifacts"] = {k: v for k, v in lock["artifacts"].items() if k not in keys}
+            write_json(ws.lock_file(group), lock)
+
+
 def record(
     ws: Workspace,
     group: str,
@@ -77,9 +95,9 @@ def record(
     outside = dict(external_inputs or {})
     for source in inputs:
         if ws.contains(source):
-            tracked[ws.rel(source)] = sha256_file(ws.path(source))
+            tracked[ws.rel(source)] = fingerprint(ws.path(source))
         else:
-            outside[Path(source).name] = f"sha256:{sha256_file(ws.path(source))}"
+            outside[Path(source).name] = f"sha256:{fingerprint(ws.path(source))}"
     entry: dict[str, Any] = {
         "sha256": sha256_file(ws.path(artifact)),
         "command": command_string(argv),
@@ -135,6 +153,8 @@ def check(ws: Workspace, group: str) -> list[LineageProblem]:
 
     Superseded dated reports are history: a hand edit is still caught, stale inputs are not.
     """
+    from drumgate import parts
+
     problems: list[LineageProblem] = []
     lock = read_lock(ws, group)
     history = superseded(lock["artifacts"])
@@ -142,17 +162,20 @@ def check(ws: Workspace, group: str) -> list[LineageProblem]:
 
     def digest(path: Path) -> str:
         if path not in digests:
-            digests[path] = sha256_file(path)
+            digests[path] = fingerprint(path)
         return digests[path]
 
     for artifact, entry in lock["artifacts"].items():
         path = ws.path(artifact)
         command = entry["command"]
-        if not path.exists():
+        if not path.exists() and not parts.is_partitioned(path):
             problems.append(LineageProblem(artifact, "recorded in the lock but missing", command))
             continue
         if digest(path) != entry["sha256"]:
             problems.append(LineageProblem(artifact, "differs from what its command wrote (edited by hand?)", command))
+        elif path.name == parts.INDEX_NAME and parts.is_partitioned(path.parent):
+            problems.extend(LineageProblem(ws.rel(err.path or path), err.message, command)
+                            for err in parts.problems(path.parent))
         if artifact in history:
             continue
         for source, recorded in entry["inputs"].items():

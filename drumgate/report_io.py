@@ -24,7 +24,7 @@ MAX_PRINTED_ERRORS = 20
 def infer_dataset(events: Path, explicit: str | None) -> str:
     if explicit:
         return explicit
-    match = EVENTS_NAME.match(events.name)
+    match = EVENTS_NAME.match(events.name) or EVENTS_NAME.match(f"{events.name}.jsonl")  # a partitioned folder
     if match is None:
         raise DrumgateError(
             "cannot tell the dataset from the file name",
@@ -40,7 +40,8 @@ def sibling_sessions(events: Path, dataset: str) -> Path | None:
         candidate = events.parent / name
         if candidate.is_file():
             return candidate
-    return None
+    folder = events.parent / f"{dataset}_sessions"
+    return folder if (folder / "index.json").is_file() else None
 
 
 def artifact_group(ws: Workspace, dataset: str) -> str:

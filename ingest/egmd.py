@@ -40,6 +40,7 @@ import math
 import multiprocessing
 import os
 import re
+import shutil
 import sys
 from collections import Counter, deque
 from collections.abc import Iterator, Sequence
@@ -48,7 +49,9 @@ from functools import cached_property
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from drumgate import __version__, cli, grouplock, lineage, provenance
+import orjson
+
+from drumgate import __version__, cli, grouplock, lineage, parts, provenance
 from drumgate.artifacts import ALLOW_EMPTY_HELP, refuse_emptying
 from drumgate.audio import probe_wav
 from drumgate.config import load_datasets
@@ -336,6 +339,9 @@ class PerformanceResult:
     exclusions: list[Exclusion] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     unreadable_audio: list[str] = field(default_factory=list)
+    # (render, performance_key of its MIDI), one per entry of `events`: the partitioned layout stores
+    # the events of each distinct MIDI once and lists the renders that play them.
+    played: list[tuple[RenderRow, str]] = field(default_factory=list)
 
 
 def _sha256_stream(path: Path) -> tuple[str, int]:
@@ -472,6 +478,7 @@ def _ingest_render(
         cache.built[key] = midi
     perf, events = midi.performance, midi.events
     result.events.append(_encode_render(row, key, events, settings, cache))
+    result.played.append((row, key))
     result.event_count += len(events)
     result.classes.update(midi.classes)
     if events.unknown_notes:
@@ -730,6 +737,8 @@ def _regenerate_argv(ws: Workspace, args: argparse.Namespace, final: Targets) ->
         argv += ["--date", args.date]
     if args.allow_empty:
         argv.append("--allow-empty")
+    if args.layout != "auto":
+        argv += ["--layout", args.layout]
     return argv
 
 
@@ -782,19 +791,18 @@ def ingest(ws: Workspace, args: argparse.Namespace) -> int:
             summary.rows += 1
     targets, final = _targets(ws, args, shard)
     jobs = args.jobs or os.cpu_count() or 1
-    with _OrderedWriters(targets) as out:
-        out.events.flush()
-        results = run_performances(tasks, settings, jobs, events_fd=out.events.fileno())
-        for result in progress(results, DATASET, "performance", total=len(tasks)):
-            write_encoded(out.events, result.events)
-            if result.session is not None:
-                out.sessions.write(dumps_row(result.session) + b"\n")
-            for row in result.provenance_rows:
-                out.provenance.write(dumps_row(row) + b"\n")
-            summary.add(result)
-        if shard is None or not metadata.rows:  # a sharded run's total is known to merge, unless no row survived
-            refuse_emptying({final.events: summary.events, final.sessions: summary.sessions,
-                             final.provenance: summary.renders}, args.allow_empty, ws.rel, _empty_reason(summary))
+    if _partitioned(args, config.options, len(metadata.rows)):
+        if shard is not None:
+            raise DrumgateError("--shard writes single-file shards; run the partitioned layout unsharded",
+                                hint="fix: drop --shard, or pass --layout file")
+        targets = _write_partitioned(final, tasks, settings, jobs, summary, args.allow_empty, ws)
+    else:
+        _write_single(targets, final, tasks, settings, jobs, summary, args.allow_empty, ws, shard, metadata)
+    replaced = (final.events, final.sessions, final.provenance)
+    if targets != final:  # the folders' indexes replace the single files in the lock, and back
+        lineage.forget(ws, config.group, replaced)
+    elif shard is None:
+        lineage.forget(ws, config.group, [parts.folder_of(path) / parts.INDEX_NAME for path in replaced])
     _record_lineage(ws, config.group, targets, final, shard, _regenerate_argv(ws, args, final),
                     root_fingerprint(root, metadata), licence_note=config.licence_note)
     for exclusion in summary.exclusions:
@@ -807,6 +815,87 @@ def ingest(ws: Workspace, args: argparse.Namespace) -> int:
         print(line)
     cli.emit_json(args, summary.as_json([ws.rel(p) for p in (targets.events, targets.sessions, targets.provenance)]))
     return EXIT_FINDINGS if summary.exclusions or summary.unreadable_audio else EXIT_OK
+
+
+def _drop_folders(final: Targets) -> None:
+    """A single-file run replaces a partitioned folder of the same manifest (an explicit --layout file)."""
+    for path in (final.events, final.sessions, final.provenance):
+        folder = parts.folder_of(path)
+        if (folder / parts.INDEX_NAME).is_file():
+            shutil.rmtree(folder)
+
+
+def _partitioned(args: argparse.Namespace, options: dict[str, Any], renders: int) -> bool:
+    if args.layout != "auto":
+        return bool(args.layout == "parts")
+    threshold = options.get("partition_renders")
+    return isinstance(threshold, int) and renders > threshold
+
+
+def performance_parts(result: PerformanceResult) -> tuple[parts.PartInput, parts.PartInput, parts.PartInput]:
+    """One performance's three parts: its events once per distinct MIDI, its renders, session and provenance."""
+    assert result.session is not None
+    key = result.session["session_id"]
+    stored: list[dict[str, Any]] = []
+    renders: list[dict[str, Any]] = []
+    representative: dict[str, str] = {}
+    for (row, midi_key), chunk in zip(result.played, result.events, strict=True):
+        if midi_key not in representative:
+            representative[midi_key] = row.item_id
+            data = chunk.encode() if isinstance(chunk, TemplateFill) else chunk
+            stored.extend(orjson.loads(line) for line in data.splitlines())
+        renders.append({"item_id": row.item_id, "midi": row.midi_filename, "kit_name": row.kit_name,
+                        "audio": row.audio_filename, "duration": row.duration, "split": row.split,
+                        "events_item": representative[midi_key]})
+    return (parts.PartInput(key, stored, renders), parts.PartInput(key, [result.session]),
+            parts.PartInput(key, result.provenance_rows))
+
+
+def _write_partitioned(
+    final: Targets, tasks: list[tuple[str, list[RenderRow]]], settings: IngestSettings, jobs: int,
+    summary: Summary, allow_empty: bool, ws: Workspace,
+) -> Targets:
+    """The three manifests as folders of per-performance parts; only changed parts are rewritten."""
+    folders = Targets(parts.folder_of(final.events), parts.folder_of(final.sessions),
+                      parts.folder_of(final.provenance))
+    writers = [parts.PartsWriter(folders.events, "events", DATASET, "session_id"),
+               parts.PartsWriter(folders.sessions, "sessions", DATASET, "session_id"),
+               parts.PartsWriter(folders.provenance, "provenance", DATASET, "session_id")]
+    for result in progress(run_performances(tasks, settings, jobs), DATASET, "performance", total=len(tasks)):
+        summary.add(result)
+        if result.session is not None:
+            for writer, part in zip(writers, performance_parts(result), strict=True):
+                writer.add(part)
+    refuse_emptying({folders.events / parts.INDEX_NAME: summary.events,
+                     folders.sessions / parts.INDEX_NAME: summary.sessions,
+                     folders.provenance / parts.INDEX_NAME: summary.renders}, allow_empty,
+                    ws.rel, _empty_reason(summary))
+    for writer in writers:
+        writer.close()
+    return Targets(folders.events / parts.INDEX_NAME, folders.sessions / parts.INDEX_NAME,
+                   folders.provenance / parts.INDEX_NAME)
+
+
+def _write_single(
+    targets: Targets, final: Targets, tasks: list[tuple[str, list[RenderRow]]], settings: IngestSettings,
+    jobs: int, summary: Summary, allow_empty: bool, ws: Workspace, shard: tuple[int, int] | None,
+    metadata: Metadata,
+) -> None:
+    with _OrderedWriters(targets) as out:
+        out.events.flush()
+        results = run_performances(tasks, settings, jobs, events_fd=out.events.fileno())
+        for result in progress(results, DATASET, "performance", total=len(tasks)):
+            write_encoded(out.events, result.events)
+            if result.session is not None:
+                out.sessions.write(dumps_row(result.session) + b"\n")
+            for row in result.provenance_rows:
+                out.provenance.write(dumps_row(row) + b"\n")
+            summary.add(result)
+        if shard is None or not metadata.rows:  # a sharded run's total is known to merge, unless no row survived
+            refuse_emptying({final.events: summary.events, final.sessions: summary.sessions,
+                             final.provenance: summary.renders}, allow_empty, ws.rel, _empty_reason(summary))
+    if shard is None:
+        _drop_folders(final)
 
 
 def _empty_reason(summary: Summary) -> str:
@@ -873,6 +962,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="encode events as dicts through orjson (slow; the fast path is tested against it)")
     parser.add_argument("--date", default=None, help="YYYY-MM-DD recorded as the ingest date in provenance rows")
     parser.add_argument("--allow-empty", action="store_true", help=ALLOW_EMPTY_HELP)
+    parser.add_argument("--layout", choices=("auto", "file", "parts"), default="auto",
+                        help="single files, or folders of *.jsonl.gz parts per performance (default auto: parts "
+                             "above partition_renders in configs/datasets.toml)")
     cli.add_json_option(parser, "the counts, exclusions and warnings")
 
 

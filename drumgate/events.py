@@ -1,0 +1,49 @@
+"""The one reader of manifests: a single `.jsonl[.gz]` file or a partitioned folder, the same rows.
+
+    from drumgate import events
+    for row in events.read("data/manifests/egmd_events"):      # one row per render-hit
+        ...
+    for row in events.read("data/manifests/egmd_events", per_render=False):  # E-GMD hits once
+        ...
+
+`read` takes the single-file name too (`data/manifests/egmd_events.jsonl`): when only the folder
+exists it reads the folder, so callers never choose. Every drumgate reader goes through
+`jsonio.iter_jsonl`, which dispatches here for folders. Bad rows are errors naming the part and
+its line; a folder that disagrees with its index (a part missing, unlisted, edited, over the size
+limit, a key claimed twice, an old single file beside it) is refused before a row is read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from drumgate import parts
+from drumgate.jsonio import ErrorSink, iter_jsonl
+
+
+def iter_rows(
+    path: str | Path, on_error: ErrorSink | None = None, per_render: bool = True
+) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line or row number, row) from a file or a partitioned folder."""
+    source = parts.resolve(path)
+    if source.is_dir():
+        parts.verify(source, hash_parts=False)  # structure first; each part's sha256 is checked as it is read
+        yield from parts.iter_folder(source, on_error, per_render)
+        return
+    yield from iter_jsonl(source, on_error)
+
+
+def read(path: str | Path, per_render: bool = True) -> Iterator[dict[str, Any]]:
+    """The rows a training loader wants: one per render-hit unless `per_render` is False."""
+    for _, row in iter_rows(path, per_render=per_render):
+        yield row
+
+
+def count_rows(path: str | Path) -> int:
+    """Rows a reader would yield; from the index alone for a folder."""
+    source = parts.resolve(path)
+    if source.is_dir():
+        return int(parts.read_index(source)["totals"]["events"])
+    return sum(1 for _ in iter_jsonl(source))
