@@ -23,15 +23,18 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from drumgate import cli, grouplock
 from drumgate.config import DatasetConfig, StorageRoot, load_datasets
 from drumgate.errors import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, DrumgateError, format_finding
 from drumgate.fsutil import atomic_write_bytes
 from drumgate.jsonio import LFS_HINT, LFS_POINTER_PREFIX
-from drumgate.progress import progress, progress_enabled, tqdm
+from drumgate.progress import progress, progress_enabled
 from drumgate.workspace import Workspace
+
+if TYPE_CHECKING:
+    from tqdm import tqdm
 
 LINE_PATTERN = re.compile(r"^(?P<sha>[0-9a-f]{64})  (?P<path>.+)$")
 TIER_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")

@@ -10,9 +10,10 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Iterable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from tqdm import tqdm
+if TYPE_CHECKING:
+    from tqdm import tqdm
 
 T = TypeVar("T")
 TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
@@ -43,6 +44,8 @@ def progress(
 
     `enabled=False` lets a caller keep one code path for work too small to deserve a bar.
     """
+    from tqdm import tqdm  # imported here: hooks import modules that show bars only on big inputs
+
     options: dict[str, Any] = {
         "desc": desc,
         "unit": unit,

@@ -1,0 +1,79 @@
+"""`drumgate --help` and every hook start without the heavy libraries (their import time is the
+start-up cost a commit pays); timings live in benchmarks/bench_cold_start.py, never here."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.hooks_support import make_workspace, write_group
+
+# each costs 50 ms to seconds to import; none is needed to print help or to judge a small commit
+HEAVY = ("librosa", "scipy", "numpy", "numba", "duckdb", "jsonschema", "deepdiff", "jinja2", "pandas", "soundfile",
+         "mido", "tqdm")
+PROBE = """
+import json, sys
+from drumgate import cli
+try:
+    code = cli.main(sys.argv[1:])
+except SystemExit as stop:
+    code = stop.code
+heavy = sorted(name for name in {heavy!r} if name in sys.modules)
+print("\\nLOADED " + json.dumps({{"code": code, "heavy": heavy}}))
+"""
+
+
+def run_probe(args: list[str], cwd: Path) -> dict[str, object]:
+    """Run the CLI in a fresh interpreter and report its exit code and the heavy modules it loaded."""
+    done = subprocess.run([sys.executable, "-c", PROBE.format(heavy=HEAVY), *args], cwd=cwd, capture_output=True,
+                          text=True, check=False, timeout=120)
+    marker = [line for line in done.stdout.splitlines() if line.startswith("LOADED ")]
+    assert marker, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr
+    return json.loads(marker[-1].removeprefix("LOADED "))
+
+
+def test_importing_the_cli_and_printing_help_loads_no_heavy_library(tmp_path: Path) -> None:
+    result = run_probe(["--help"], tmp_path)
+    assert result == {"code": 0, "heavy": []}
+    assert run_probe(["hook", "--help"], tmp_path) == {"code": 0, "heavy": []}
+
+
+@pytest.fixture
+def staged_group(tmp_path: Path) -> Path:
+    """A workspace holding one sound egmd artifact group, staged in git as a commit would be."""
+    ws = make_workspace(tmp_path / "repo")
+    write_group(ws)
+    for args in (["init", "-q"], ["add", "-A"]):
+        subprocess.run(["git", *args], cwd=ws.root, check=True, capture_output=True)
+    return ws.root
+
+
+HOOK_INPUTS = {
+    "schema": ["data/manifests/egmd_events.jsonl", "data/provenance/egmd_provenance.jsonl"],
+    "taxonomy": ["data/manifests/egmd_events.jsonl"],
+    "checksums": ["data/archives/checksums/egmd.sha256", "data/provenance/egmd_provenance.jsonl"],
+    "freshness": [],
+    "licences": ["data/manifests/egmd_events.jsonl", "data/licenses/egmd.md"],
+}
+
+
+@pytest.mark.parametrize("hook", sorted(HOOK_INPUTS))
+def test_every_hook_judges_a_sound_commit_without_heavy_libraries(staged_group: Path, hook: str) -> None:
+    result = run_probe(["hook", hook, *HOOK_INPUTS[hook]], staged_group)
+    assert result == {"code": 0, "heavy": []}
+
+
+def test_a_schema_finding_still_names_its_json_path_with_the_reference_validator(staged_group: Path) -> None:
+    manifest = staged_group / "data/manifests/egmd_events.jsonl"
+    rows = manifest.read_text().splitlines()
+    rows[1] = rows[1].replace('"velocity":90', '"velocity":"loud"')
+    manifest.write_text("\n".join(rows) + "\n")
+    done = subprocess.run([sys.executable, "-m", "drumgate.cli", "hook", "schema", str(manifest)], cwd=staged_group,
+                          capture_output=True, text=True, check=False, timeout=120)
+    assert done.returncode == 1
+    assert "egmd_events.jsonl:2: $.velocity" in done.stdout + done.stderr
