@@ -5,8 +5,9 @@ How it works (details and measured accuracy in docs/musdb.md):
 1. A mel magnitude spectrogram `V` (64 bands, 10 ms hop) of the mono stem.
 2. Templates: one spectrum per drum class (kick, snare, hi-hat, tom, cymbal), learned from
    hits rendered by the seeded synthesizer in `drumgate.fixtures.synth` (mean spectrum of the
-   frames above 10 % of the hit's peak energy, averaged over a few seeds). They are generated
-   deterministically at first use and can be saved to / loaded from a JSON file.
+   frames above 10 % of the hit's peak energy, averaged over a few seeds). Rendering them takes
+   seconds, so the default spectrogram's templates ship as `drumgate/defaults/drum_templates.json`
+   (a test proves the file equals a fresh render); other settings render them at first use.
 3. Semi-adaptive NMF (Dittmar and Gaertner 2014) under the KL divergence: `V ~ W H`, where the
    template matrix `W` starts at the fixed templates and may adapt to the recording only
    gradually: after every multiplicative update `W = a W0 + (1 - a) W_upd` with
@@ -34,6 +35,7 @@ from drumgate.errors import DrumgateError
 from drumgate.fixtures import synth
 from drumgate.jsonio import read_json, write_json
 from drumgate.progress import progress
+from drumgate.workspace import DEFAULTS
 
 TEMPLATE_CLASSES: tuple[str, ...] = ("kick", "snare", "hihat", "tom", "cymbal")
 TEMPLATE_SOURCES: dict[str, str] = {
@@ -45,6 +47,7 @@ TEMPLATE_SOURCES: dict[str, str] = {
 }
 TEMPLATE_SR = 44100
 TEMPLATE_SEEDS = (0, 1, 2, 3)
+SHIPPED_TEMPLATES = DEFAULTS / "drum_templates.json"  # rewrite: save_templates(SHIPPED_TEMPLATES)
 EPS = 1e-12
 
 
@@ -149,18 +152,40 @@ def _generated_templates(key: SpectrogramKey) -> tuple[tuple[float, ...], ...]:
         )
 
 
+def _render_settings(key: SpectrogramKey) -> dict[str, object]:
+    """Everything a render depends on besides the code: a saved file is reused only when it matches."""
+    n_mels, fmin, fmax, hop_s, fft_s = key
+    return {"n_mels": n_mels, "fmin": fmin, "fmax": fmax, "hop_s": hop_s, "fft_s": fft_s, "sr": TEMPLATE_SR,
+            "seeds": list(TEMPLATE_SEEDS), "sources": TEMPLATE_SOURCES}
+
+
+@functools.lru_cache(maxsize=1)
+def _shipped_templates() -> tuple[dict[str, object], tuple[tuple[float, ...], ...]] | None:
+    if not SHIPPED_TEMPLATES.is_file():
+        return None
+    document = read_json(SHIPPED_TEMPLATES)
+    settings = {key: value for key, value in document.items() if key != "templates"}
+    return settings, tuple(tuple(float(v) for v in document["templates"][name]) for name in TEMPLATE_CLASSES)
+
+
 def drum_templates(params: TranscribeParams | None = None) -> dict[str, list[float]]:
-    """Template spectra per class (mel bands, each summing to 1), generated deterministically."""
-    chosen = params or TranscribeParams()
-    generated = _generated_templates(_spectrogram_key(chosen))
+    """Template spectra per class (mel bands, each summing to 1): the shipped ones for the default
+    spectrogram, else rendered deterministically."""
+    key = _spectrogram_key(params or TranscribeParams())
+    shipped = _shipped_templates()
+    if shipped is not None and shipped[0] == _render_settings(key):
+        generated = shipped[1]
+    else:
+        generated = _generated_templates(key)
     return {name: list(values) for name, values in zip(TEMPLATE_CLASSES, generated, strict=True)}
 
 
 def save_templates(path: str | Path, params: TranscribeParams | None = None) -> None:
-    chosen = params or TranscribeParams()
-    write_json(
-        path, {"n_mels": chosen.n_mels, "fmin": chosen.fmin, "fmax": chosen.fmax, "templates": drum_templates(chosen)}
-    )
+    """Render the templates afresh (never from a saved file) and write them with their settings."""
+    key = _spectrogram_key(params or TranscribeParams())
+    rendered = _generated_templates(key)
+    templates = {name: list(values) for name, values in zip(TEMPLATE_CLASSES, rendered, strict=True)}
+    write_json(path, {**_render_settings(key), "templates": templates})
 
 
 def load_templates(path: str | Path, params: TranscribeParams | None = None) -> dict[str, list[float]]:

@@ -77,3 +77,30 @@ def test_a_schema_finding_still_names_its_json_path_with_the_reference_validator
                           capture_output=True, text=True, check=False, timeout=120)
     assert done.returncode == 1
     assert "egmd_events.jsonl:2: $.velocity" in done.stdout + done.stderr
+
+
+def test_the_shipped_drum_templates_equal_a_fresh_render() -> None:
+    from drumgate import transcribe
+    from drumgate.jsonio import read_json
+
+    key = transcribe._spectrogram_key(transcribe.TranscribeParams())
+    shipped = read_json(transcribe.SHIPPED_TEMPLATES)
+    fresh = transcribe._generated_templates.__wrapped__(key)
+    assert {name: shipped["templates"][name] for name in transcribe.TEMPLATE_CLASSES} == dict(
+        zip(transcribe.TEMPLATE_CLASSES, (list(values) for values in fresh), strict=True)
+    ), "stale: rewrite with save_templates(SHIPPED_TEMPLATES)"
+    assert {k: v for k, v in shipped.items() if k != "templates"} == transcribe._render_settings(key)
+
+
+def test_default_templates_come_from_the_shipped_file_without_rendering(monkeypatch: pytest.MonkeyPatch) -> None:
+    from drumgate import transcribe
+
+    def no_render(key: object) -> None:
+        raise AssertionError(f"rendered templates for {key}")
+
+    monkeypatch.setattr(transcribe, "_generated_templates", no_render)
+    templates = transcribe.drum_templates()
+    assert list(templates) == list(transcribe.TEMPLATE_CLASSES)
+    assert all(abs(sum(values) - 1.0) < 1e-9 for values in templates.values())
+    with pytest.raises(AssertionError, match="rendered templates"):
+        transcribe.drum_templates(transcribe.TranscribeParams(n_mels=32))
