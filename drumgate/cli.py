@@ -50,6 +50,7 @@ COMMANDS: dict[str, Command | dict[str, Command]] = {
     "comment": ("drumgate.github_comment", "create or update the sticky PR comment"),
     "init": ("drumgate.init_repo", "scaffold a data repository: configs, licence notes, hooks, workflows"),
     "repro": ("drumgate.repro", "re-run, in dependency order, every command whose artifact is stale or missing"),
+    "migrate": ("drumgate.migrate", "turn single-file manifests from before parts into partitioned folders"),
     "init-hooks": ("drumgate.init_hooks", "install drumgate's pre-commit hooks in a data repository"),
     "hook": {
         "schema": ("checks.check_schema", "artifacts match configs/schemas"),

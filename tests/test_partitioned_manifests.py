@@ -1,0 +1,148 @@
+"""Partitioned manifests (issue 15): E-GMD ingest with --layout parts against --layout file on one corpus.
+
+The folder reads back as the single file's rows (events, sessions, provenance), is byte-for-byte
+deterministic, rewrites only the parts of a changed performance, stores each performance's events
+once beside its renders, and health from the index equals health from the single file.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from drumgate import cli, events, parts
+from drumgate.fixtures.egmd import make_egmd_corpus
+from drumgate.jsonio import read_jsonl
+from drumgate.workspace import Workspace
+
+MANIFESTS = {"events": "data/manifests/egmd_events", "sessions": "data/manifests/egmd_sessions",
+             "provenance": "data/provenance/egmd_provenance"}
+
+
+def ingest(layout: str) -> int:
+    return cli.main(["ingest", "egmd", "--jobs", "2", "--layout", layout])
+
+
+def tree(root: Path) -> dict[str, str]:
+    found = {}
+    for folder in MANIFESTS.values():
+        for path in sorted((root / folder).rglob("*")):
+            if path.is_file():
+                found[path.relative_to(root).as_posix()] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return found
+
+
+@pytest.fixture
+def both(workspace: Workspace, tmp_path: Path) -> dict[str, Path]:
+    """Ingest the corpus as single files (kept aside), then as parts in the workspace."""
+    make_egmd_corpus(workspace.root / "data" / "raw" / "egmd", seed=11, performances=5, kits=3)
+    assert ingest("file") == 0
+    single = tmp_path / "single"
+    for name, folder in MANIFESTS.items():
+        target = single / f"{name}.jsonl"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(workspace.root / f"{folder}.jsonl", target)
+    assert ingest("parts") == 0
+    return {name: single / f"{name}.jsonl" for name in MANIFESTS}
+
+
+def test_folder_reads_as_the_single_file(workspace: Workspace, both: dict[str, Path]) -> None:
+    for name, folder in MANIFESTS.items():
+        assert list(events.read(workspace.root / folder)) == read_jsonl(both[name]), name
+        # the single-file name reads the folder too: callers never choose
+        assert list(events.read(workspace.root / f"{folder}.jsonl")) == read_jsonl(both[name]), name
+        assert not (workspace.root / f"{folder}.jsonl").exists()
+
+
+def test_parts_are_deterministic_gzip(workspace: Workspace, both: dict[str, Path]) -> None:
+    first = tree(workspace.root)
+    assert ingest("parts") == 0
+    assert tree(workspace.root) == first
+    for name in first:
+        if name.endswith(parts.PART_SUFFIX):
+            header = (workspace.root / name).read_bytes()[:10]
+            assert header[4:8] == b"\0\0\0\0", name  # gzip mtime 0
+            assert not header[3] & 0x08, name  # no file name stored
+
+
+def test_a_changed_performance_rewrites_only_its_parts(workspace: Workspace, both: dict[str, Path]) -> None:
+    csv_path = workspace.root / "data" / "raw" / "egmd" / "e-gmd-v1.0.0.csv"
+    rows = list(csv.DictReader(csv_path.open(newline="")))
+    changed_id = rows[0]["id"]
+    for row in rows:
+        if row["id"] == changed_id:
+            row["bpm"] = str(int(float(row["bpm"])) + 1)  # a session field: sessions and provenance keep their bytes
+            row["split"] = "test" if row["split"] != "test" else "train"
+    with csv_path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    before = tree(workspace.root)
+    assert ingest("parts") == 0
+    after = tree(workspace.root)
+    rewritten = {name for name in after if before.get(name) != after[name]}
+    stem = parts.part_stem(changed_id)
+    assert rewritten, "the change must show"
+    assert {Path(name).name for name in rewritten} <= {f"{stem}{parts.PART_SUFFIX}", parts.INDEX_NAME}
+    assert set(before) == set(after)
+
+
+def test_index_aggregates_equal_recomputed(workspace: Workspace, both: dict[str, Path]) -> None:
+    folder = workspace.root / MANIFESTS["events"]
+    index = parts.read_index(folder)
+    for entry in index["parts"]:
+        rows = [row for row in read_jsonl(both["events"]) if row["session_id"] == entry["key"]]
+        expected = parts.aggregate(rows, None).as_json()
+        got = dict(entry["aggregates"])
+        assert got["events"] == expected["events"] == len(rows)
+        for field in ("pairs", "label_sources", "velocity_bins", "places"):
+            assert got[field] == expected[field], field
+        assert entry["sha256"] == hashlib.sha256((folder / entry["file"]).read_bytes()).hexdigest()
+        assert entry["bytes"] == (folder / entry["file"]).stat().st_size
+    assert index["totals"]["events"] == len(read_jsonl(both["events"]))
+
+
+def test_a_performance_is_stored_once_beside_its_renders(workspace: Workspace, both: dict[str, Path]) -> None:
+    folder = workspace.root / MANIFESTS["events"]
+    index = parts.read_index(folder)
+    single = read_jsonl(both["events"])
+    for entry in index["parts"]:
+        with gzip.open(folder / entry["renders"]["file"]) as handle:
+            renders = [json.loads(line) for line in handle]
+        stored = list(parts.iter_folder(folder, per_render=False))
+        stored_here = [row for _, row in stored if row["session_id"] == entry["key"]]
+        rendered_here = [row for row in single if row["session_id"] == entry["key"]]
+        per_render = {render["item_id"]: sum(row["item_id"] == render["item_id"] for row in rendered_here)
+                      for render in renders}
+        assert len(renders) == entry["aggregates"]["renders"] > 1
+        assert len({render["events_item"] for render in renders}) == 1  # one MIDI shared by every kit
+        assert len(stored_here) == entry["rows"] == next(iter(per_render.values()))
+        assert entry["aggregates"]["events"] == len(rendered_here) == len(stored_here) * len(renders)
+        assert {render["kit_name"] for render in renders} and all(render["audio"] for render in renders)
+
+
+def test_health_from_the_index_equals_the_single_file(workspace: Workspace, both: dict[str, Path],
+                                                       tmp_path: Path) -> None:
+    from_parts, from_single = tmp_path / "parts.json", tmp_path / "single.json"
+    cli.main(["health", "--events", MANIFESTS["events"], "--output", str(from_parts), "--date", "2026-01-15"])
+    cli.main(["health", "--events", str(both["events"]), "--sessions", str(both["sessions"]), "--provenance",
+              str(both["provenance"]), "--dataset", "egmd", "--output", str(from_single), "--date", "2026-01-15"])
+    got, expected = json.loads(from_parts.read_text()), json.loads(from_single.read_text())
+    got.pop("source")
+    expected.pop("source")
+    assert got == expected
+
+
+def test_migrate_turns_a_single_file_into_parts(workspace: Workspace, both: dict[str, Path]) -> None:
+    folder = workspace.root / MANIFESTS["sessions"]
+    shutil.rmtree(folder)
+    shutil.copy(both["sessions"], workspace.root / f"{MANIFESTS['sessions']}.jsonl")
+    assert cli.main(["migrate", f"{MANIFESTS['sessions']}.jsonl"]) == 0
+    assert list(events.read(folder)) == read_jsonl(both["sessions"])
+    assert not (workspace.root / f"{MANIFESTS['sessions']}.jsonl").exists()
