@@ -32,6 +32,7 @@ COMMANDS: dict[str, Command | dict[str, Command]] = {
         "egmd": ("ingest.egmd", "E-GMD / GMD MIDI to events and provenance"),
         "cambridge": ("ingest.cambridge", "Cambridge multitrack session inventory"),
         "musdb": ("ingest.musdb", "MUSDB18-HQ inventory and drum-stem events"),
+        "mdb_drums": ("ingest.mdb_drums", "MDB Drums drum-only mixes and their human annotations"),
     },
     "events": {
         "cambridge": ("ingest.cambridge_events", "Cambridge close-mic stems to onset events"),
@@ -63,7 +64,8 @@ COMMANDS: dict[str, Command | dict[str, Command]] = {
 
 # Other spellings accepted for a subcommand of a group: the dataset ids of configs/datasets.toml
 # (`musdb_hq`) work wherever the CLI's short name (`musdb`) does.
-ALIASES: dict[str, dict[str, str]] = {"ingest": {"musdb_hq": "musdb", "musdb18hq": "musdb"}}
+ALIASES: dict[str, dict[str, str]] = {"ingest": {"musdb_hq": "musdb", "musdb18hq": "musdb", "mdb": "mdb_drums",
+                                                "mdbdrums": "mdb_drums", "mdb-drums": "mdb_drums"}}
 # Dataset names typed on the command line, to the dataset ids of configs/datasets.toml.
 DATASET_ALIASES: dict[str, str] = {"musdb": "musdb_hq", "musdb18hq": "musdb_hq", "e-gmd": "egmd"}
 # Options accepted before the subcommand (`drumgate --workspace DIR health ...`): name -> takes a value.

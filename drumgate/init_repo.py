@@ -22,6 +22,7 @@ import os
 import re
 import shlex
 import sys
+import tomllib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +30,7 @@ from pathlib import Path
 from drumgate import __version__, cli
 from drumgate.errors import EXIT_OK, DrumgateError
 from drumgate.fsutil import atomic_write_bytes
-from drumgate.workspace import DATASETS, DEFAULTS
+from drumgate.workspace import DEFAULTS, packaged_datasets
 
 WORKFLOWS = ("pr-health.yml", "pr-comment.yml", "ingest.yml")
 # A workflow step that installs drumgate from the checkout it runs in (`pip install [-e] .`).
@@ -48,8 +49,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("dir", nargs="?", default=".", help="folder of the data repository (default: here)")
     parser.add_argument(
         "--datasets",
-        default=",".join(DATASETS),
-        help=f"comma-separated datasets the repository holds (default: {','.join(DATASETS)})",
+        default=",".join(packaged_datasets()),
+        help=f"comma-separated datasets the repository holds (default: {','.join(packaged_datasets())})",
     )
     parser.add_argument(
         "--install-spec",
@@ -61,17 +62,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def parse_datasets(text: str) -> tuple[str, ...]:
     chosen = tuple(dict.fromkeys(name.strip() for name in text.split(",") if name.strip()))
-    unknown = [name for name in chosen if name not in DATASETS]
+    known = packaged_datasets()
+    unknown = [name for name in chosen if name not in known]
     if not chosen or unknown:
         raise DrumgateError(
             f"--datasets {text!r}: unknown dataset {unknown[0]!r}" if unknown else "--datasets is empty",
-            hint=f"fix: drumgate init --datasets {','.join(DATASETS)}",
+            hint=f"fix: drumgate init --datasets {','.join(known)}",
         )
     return chosen
 
 
 def datasets_toml(default_text: str, chosen: Sequence[str]) -> str:
-    """The default `datasets.toml` with only the chosen datasets' tables and combined mix."""
+    """The default `datasets.toml` with only the chosen datasets' tables, and of the default combined mix
+    only the chosen datasets (an evaluation set the default mix leaves out stays out)."""
     starts = [match.start() for match in _TABLE.finditer(default_text)]
     head = default_text[: starts[0]] if starts else default_text
     kept = [head]
@@ -83,7 +86,9 @@ def datasets_toml(default_text: str, chosen: Sequence[str]) -> str:
         if parts[0] == "datasets" and len(parts) > 1 and parts[1] not in chosen:
             continue
         kept.append(block)
-    mix = "mix = { " + ", ".join(f"{name} = 1.0" for name in chosen) + " }"
+    default_mix = tomllib.loads(default_text).get("combined", {}).get("mix", {})
+    shares = ", ".join(f"{name} = {default_mix[name]!r}" for name in chosen if name in default_mix)
+    mix = f"mix = {{ {shares} }}" if shares else "mix = {}"
     return _MIX.sub(mix, "".join(kept))
 
 

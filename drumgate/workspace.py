@@ -8,17 +8,25 @@ the current folder (`user_path`); paths drumgate stores (locks, configs) are wor
 
 from __future__ import annotations
 
+import functools
 import os
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
 from drumgate.errors import DrumgateError
 
-DATASETS = ("cambridge", "musdb_hq", "egmd")
 COMBINED = "prod_combined"
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 # Default configs, schemas and licence notes ship as package data; `drumgate init` copies them.
 DEFAULTS = Path(__file__).resolve().parent / "defaults"
+
+
+@functools.cache
+def packaged_datasets() -> tuple[str, ...]:
+    """The datasets drumgate ships configs and licence notes for: the packaged datasets.toml's tables, in order."""
+    with (DEFAULTS / "configs" / "datasets.toml").open("rb") as handle:
+        return tuple(tomllib.load(handle)["datasets"])
 
 
 @dataclass(frozen=True)

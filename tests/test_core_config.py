@@ -12,7 +12,7 @@ from drumgate.workspace import Workspace, find_workspace
 
 def test_datasets_config_loads_roots_and_gates(workspace: Workspace) -> None:
     config = load_datasets(workspace)
-    assert set(config.datasets) == {"cambridge", "musdb_hq", "egmd"}
+    assert set(config.datasets) == {"cambridge", "musdb_hq", "egmd", "mdb_drums"}
     cambridge = config.get("cambridge")
     assert [r.tier for r in cambridge.roots] == ["primary", "external"]
     assert cambridge.root("primary").path == workspace.root / "data" / "raw" / "cambridge"
@@ -52,7 +52,7 @@ def test_duplicate_tier_is_rejected(workspace: Workspace) -> None:
 
 
 def test_unknown_dataset_lists_known_ones(workspace: Workspace) -> None:
-    with pytest.raises(DrumgateError, match=r"unknown dataset 'medley' \(known: cambridge, egmd, musdb_hq\)"):
+    with pytest.raises(DrumgateError, match=r"unknown dataset 'medley' \(known: cambridge, egmd, mdb_drums, musdb_hq\)"):
         load_datasets(workspace).get("medley")
 
 

@@ -121,7 +121,7 @@ def test_repro_names_the_known_groups_for_an_unknown_one(repo: Path) -> None:
     drumgate(repo, "init", "--no-hooks")
     done = drumgate(repo, "repro", "nope")
     assert done.returncode == 2
-    assert "unknown artifact group 'nope' (known: cambridge, egmd, musdb_hq, prod_combined)" in done.stderr
+    assert "unknown artifact group 'nope' (known: cambridge, egmd, mdb_drums, musdb_hq, prod_combined)" in done.stderr
 
 
 def test_init_in_an_unwritable_folder_is_one_line(tmp_path: Path) -> None:

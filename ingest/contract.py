@@ -1,0 +1,386 @@
+"""The ingestor contract: what every dataset module declares, and the one driver that runs them all.
+
+A dataset module (`ingest/<ds>.py`) holds a dataset card as its docstring (`CARD_SECTIONS`), one
+`Ingestor` subclass named by `INGESTOR`, and three lines of command layer (`add_arguments`,
+`run`, `main`). The subclass declares its datasets.toml id, the CLI spellings, the configs its
+output depends on and its extra options, and implements two methods:
+
+- `list_items()`: the units of work (tracks, performances, sessions) on the online storage roots,
+  in a stable order;
+- `ingest_item(item)`: one item's session rows, events and provenance rows (dataset facts and
+  `source_files` only), plus its findings and warnings. A bad item is findings, never an exception.
+
+`ingest()` does the rest the same way for every dataset: the ingest date (`--date`, else
+SOURCE_DATE_EPOCH, else none), the output targets, the licence-note policy (refuse before anything
+is read or written), the artifact group's lock, rows of offline tiers carried forward, one atomic
+write of all targets (a failure in any leaves every previous file and no temporary file), the
+refusal to replace a manifest holding rows with an empty one, the provenance common block, lineage
+and the summary. Only `add_arguments` and `run_command` see argparse; the driver takes plain values.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import sys
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import IO, Any, ClassVar
+
+from drumgate import __version__, cli, grouplock, lineage
+from drumgate.artifacts import ALLOW_EMPTY_HELP, refuse_emptying
+from drumgate.config import DatasetConfig, StorageRoot, load_datasets
+from drumgate.errors import EXIT_FINDINGS, EXIT_OK, DrumgateError
+from drumgate.fsutil import atomic_writer
+from drumgate.hashing import sha256_bytes, sha256_file
+from drumgate.jsonio import dumps_row, iter_jsonl
+from drumgate.licences import licence_for_ingest
+from drumgate.progress import progress
+from drumgate.provenance import config_hashes, ingest_commit, report_date
+from drumgate.textsafe import log_text
+from drumgate.workspace import Workspace
+
+# Headings every dataset card (the module docstring) holds, in this order.
+CARD_SECTIONS = ("Dataset card", "- Origin:", "- Size:", "- Layout:", "- Licence:", "What this ingestor writes",
+                 "Failure policy")
+ARTIFACT_KINDS = ("events", "sessions", "provenance")
+DEFAULT_OUTPUT_FLAGS = {"events": "--output", "sessions": "--sessions", "provenance": "--provenance"}
+SUMMARY_LIST_LIMIT = 20
+
+
+@dataclass(frozen=True)
+class Option:
+    """A dataset-specific command-line option; its value reaches the ingestor as `settings[name]`."""
+
+    name: str
+    help: str
+    default: Any = None
+    parse: Callable[[str], Any] | None = str  # None: an on/off flag
+    recorded: bool = True  # part of the command that regenerates the artifacts (not e.g. --jobs)
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+
+@dataclass(frozen=True)
+class Item:
+    """One unit of work on one storage root; `facts` carries what listing already learned."""
+
+    item_id: str
+    tier: str
+    root: Path
+    facts: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class ItemRows:
+    sessions: list[dict[str, Any]] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)
+    provenance: list[dict[str, Any]] = field(default_factory=list)
+    findings: list[str] = field(default_factory=list)  # one `path[:line]: message (hint)` line each: exit 1
+    warnings: list[str] = field(default_factory=list)  # facts worth a line that do not change the exit code
+
+
+@dataclass(frozen=True)
+class IngestContext:
+    ws: Workspace
+    config: DatasetConfig
+    roots: tuple[StorageRoot, ...]  # the online roots, `--root` standing in for the first tier
+    settings: Mapping[str, Any]
+
+
+class Ingestor:
+    """Subclass per dataset; the driver constructs it once per run, after the licence check."""
+
+    dataset: ClassVar[str]  # the configs/datasets.toml id and the artifacts' `<ds>`
+    command: ClassVar[str]  # `drumgate ingest <command>`
+    aliases: ClassVar[tuple[str, ...]] = ()  # other spellings of the command
+    config_files: ClassVar[tuple[str, ...]] = ()  # configs/ files the output depends on (hashed, locked)
+    options: ClassVar[tuple[Option, ...]] = ()
+    outputs: ClassVar[tuple[str, ...]] = ARTIFACT_KINDS
+    output_flags: ClassVar[Mapping[str, str]] = DEFAULT_OUTPUT_FLAGS
+    item_unit: ClassVar[str] = "item"
+
+    def __init__(self, ctx: IngestContext) -> None:
+        self.ctx = ctx
+
+    def list_items(self) -> Sequence[Item]:
+        raise NotImplementedError
+
+    def ingest_item(self, item: Item) -> ItemRows:
+        raise NotImplementedError
+
+
+def card_problems(doc: str | None) -> list[str]:
+    """What a dataset card lacks: each CARD_SECTIONS heading, in order."""
+    text = doc or ""
+    problems, position = [], 0
+    for heading in CARD_SECTIONS:
+        found = text.find(heading, position)
+        if found < 0:
+            problems.append(f"dataset card has no {heading!r} after the previous section")
+            continue
+        position = found + len(heading)
+    return problems
+
+
+def source_file(root: Path, relative: str) -> dict[str, Any]:
+    """A provenance `source_files` entry: root-relative path, sha256 and bytes (None when absent)."""
+    path = root / relative
+    if not path.is_file():
+        return {"path": relative, "sha256": None, "bytes": None}
+    return {"path": relative, "sha256": sha256_file(path), "bytes": path.stat().st_size}
+
+
+# ---------------------------------------------------------------- the driver (plain values only)
+
+
+@dataclass(frozen=True)
+class IngestOptions:
+    root: str | None = None  # a path as typed: relative to the current folder
+    outputs: Mapping[str, str | None] = field(default_factory=dict)  # kind -> path as typed, None: default
+    date: str | None = None
+    allow_empty: bool = False
+    settings: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class IngestReport:
+    dataset: str
+    items: int = 0
+    sessions: int = 0
+    events: int = 0
+    provenance: int = 0
+    seconds: float = 0.0
+    by_status: Counter[str] = field(default_factory=Counter)
+    classes: Counter[str] = field(default_factory=Counter)
+    findings: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    written: list[str] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_FINDINGS if self.findings else EXIT_OK
+
+    def add(self, rows: ItemRows) -> None:
+        self.sessions += len(rows.sessions)
+        self.events += len(rows.events)
+        self.provenance += len(rows.provenance)
+        self.seconds += sum(float(row.get("seconds") or 0.0) for row in rows.sessions)
+        self.by_status.update(str(row.get("status")) for row in rows.sessions)
+        self.classes.update(str(row.get("label")) for row in rows.events)
+        self.findings.extend(rows.findings)
+        self.warnings.extend(rows.warnings)
+
+    def lines(self) -> list[str]:
+        status = ", ".join(f"{k} {v}" for k, v in sorted(self.by_status.items())) or "none"
+        out = [
+            f"{self.dataset}: {self.items} items, {self.sessions} sessions ({status}), {self.events} events, "
+            f"{self.seconds / 3600:.4f} h; {len(self.findings)} findings, {len(self.warnings)} warnings",
+            "events per class: " + (", ".join(f"{k} {v}" for k, v in sorted(self.classes.items())) or "none"),
+        ]
+        out += [log_text(note) for note in self.notes]
+        out += [f"wrote {path}" for path in self.written]
+        return out
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "dataset": self.dataset, "items": self.items, "sessions": self.sessions, "events": self.events,
+            "provenance": self.provenance, "hours": self.seconds / 3600,
+            "by_status": dict(sorted(self.by_status.items())),
+            "classes": dict(sorted(self.classes.items())), "findings": list(self.findings),
+            "warnings": list(self.warnings), "notes": list(self.notes), "written": list(self.written),
+        }
+
+
+def resolve_date(explicit: str | None) -> str | None:
+    """The ingest date recorded in provenance: `--date`, else SOURCE_DATE_EPOCH, else none (no wall clock)."""
+    if explicit is None and "SOURCE_DATE_EPOCH" not in os.environ:
+        return None
+    return report_date(explicit).isoformat()
+
+
+def storage_roots(ws: Workspace, config: DatasetConfig, root: str | None) -> tuple[StorageRoot, ...]:
+    """The configured roots by tier, a typed `--root` standing in for the first one."""
+    if root is None:
+        return config.roots
+    return (replace(config.roots[0], path=ws.user_path(root)), *config.roots[1:])
+
+
+def output_targets(
+    ws: Workspace, kinds: Iterable[str], typed: Mapping[str, str | None], dataset: str
+) -> dict[str, Path]:
+    defaults = {"events": ws.events_manifest, "sessions": ws.sessions_manifest, "provenance": ws.provenance}
+    return {kind: ws.user_path(typed[kind]) if typed.get(kind) else defaults[kind](dataset) for kind in kinds}
+
+
+def regenerate_argv(
+    cls: type[Ingestor], ws: Workspace, options: IngestOptions, targets: Mapping[str, Path]
+) -> list[str]:
+    argv = ["ingest", cls.command]
+    if options.root:
+        argv += ["--root", ws.rel(ws.user_path(options.root))]
+    for kind, path in targets.items():
+        if options.outputs.get(kind):
+            argv += [cls.output_flags[kind], ws.rel(path)]
+    for option in cls.options:
+        value = options.settings.get(option.name, option.default)
+        if not option.recorded or value == option.default:
+            continue
+        argv += [option.flag] if option.parse is None else [option.flag, str(value)]
+    if options.date:
+        argv += ["--date", options.date]
+    if options.allow_empty:
+        argv.append("--allow-empty")
+    return argv
+
+
+def carried_forward(
+    ws: Workspace, dataset: str, root: StorageRoot, targets: Mapping[str, Path]
+) -> tuple[ItemRows, str]:
+    """An offline tier's rows from the committed artifacts, marked `tier_offline`: never dropped."""
+    note = f"tier {root.tier} offline ({root.path} not mounted)"
+    sessions_path = targets.get("sessions", ws.sessions_manifest(dataset))
+    if not sessions_path.is_file():
+        return ItemRows(), f"{note}: no committed sessions manifest to carry its sessions forward from"
+    rows = ItemRows()
+    marker = f"tier {root.tier} offline: carried forward from {ws.rel(sessions_path)}"
+    for _, row in iter_jsonl(sessions_path):
+        if row.get("tier") != root.tier:
+            continue
+        files = [{**entry, "status": "tier_offline"} for entry in row.get("files", [])]
+        kept = [w for w in row.get("warnings", []) if not str(w).startswith(f"tier {root.tier} offline")]
+        rows.sessions.append({**row, "status": "tier_offline", "files": files, "warnings": [*kept, marker]})
+    offline = {row["session_id"] for row in rows.sessions}
+    for kind in ("events", "provenance"):
+        path = targets.get(kind)
+        if path is not None and path.is_file() and offline:
+            getattr(rows, kind).extend(row for _, row in iter_jsonl(path) if row.get("session_id") in offline)
+    return rows, f"{note}: {len(rows.sessions)} sessions carried forward from {ws.rel(sessions_path)}"
+
+
+def external_fingerprint(provenance_rows: Iterable[Mapping[str, Any]], offline: Sequence[str]) -> dict[str, str]:
+    """A fingerprint of the raw files read (path and sha256 of every source), for the lock."""
+    lines = sorted(f"{src.get('path')} {src.get('sha256')}" for row in provenance_rows for src in row["source_files"])
+    lines += [f"offline {tier}" for tier in offline]
+    return {"raw_sources": sha256_bytes("\n".join(lines).encode("utf-8"))}
+
+
+def _write_rows(handles: Mapping[str, IO[bytes]], rows: ItemRows, common: Mapping[str, Any]) -> None:
+    for kind, handle in handles.items():
+        for row in getattr(rows, kind):
+            out = {**row, **common} if kind == "provenance" else row
+            handle.write(dumps_row(out) + b"\n")
+
+
+def ingest(cls: type[Ingestor], ws: Workspace, options: IngestOptions) -> IngestReport:
+    """Run one dataset's ingestor end to end; every ingestor gets the same dates, targets, policy and writes."""
+    config = load_datasets(ws).get(cls.dataset)
+    date = resolve_date(options.date)
+    rerun = f"drumgate ingest {cls.command}"
+    licence = licence_for_ingest(ws.path(config.licence_note), config.licence_note, rerun)
+    with grouplock.holding(ws, config.group):  # held from before the inputs are read until the lock entries
+        return _ingest_holding_lock(cls, ws, options, config, licence, date)
+
+
+def _ingest_holding_lock(
+    cls: type[Ingestor], ws: Workspace, options: IngestOptions, config: DatasetConfig, licence: dict[str, str],
+    date: str | None,
+) -> IngestReport:
+    roots = storage_roots(ws, config, options.root)
+    targets = output_targets(ws, cls.outputs, options.outputs, cls.dataset)
+    online = tuple(root for root in roots if root.online)
+    report = IngestReport(cls.dataset)
+    carried: list[ItemRows] = []
+    for root in roots:
+        if not root.online:
+            rows, note = carried_forward(ws, cls.dataset, root, targets)
+            carried.append(rows)
+            report.notes.append(note)
+    if not online and not any(rows.sessions for rows in carried):
+        env = roots[0].env
+        raise DrumgateError("dataset root not found (offline or not downloaded)", path=roots[0].path,
+                            hint="pass --root DIR" + (f" or set {env}" if env else ""))
+    settings = {option.name: options.settings.get(option.name, option.default) for option in cls.options}
+    ingestor = cls(IngestContext(ws, config, online, settings))
+    common: dict[str, Any] = {
+        "dataset": cls.dataset, "ingest_commit": ingest_commit(), "tool_version": __version__,
+        "config_hashes": config_hashes(ws, cls.config_files), "licence": licence,
+        **({"ingest_date": date} if date else {}),
+    }
+    items = ingestor.list_items()
+    report.items = len(items)
+    provenance_seen: list[dict[str, Any]] = []
+    with contextlib.ExitStack() as stack:
+        handles = {kind: stack.enter_context(atomic_writer(path)) for kind, path in targets.items()}
+        for item in progress(items, cls.dataset, cls.item_unit):
+            rows = ingestor.ingest_item(item)
+            _write_rows(handles, rows, common)
+            report.add(rows)
+            provenance_seen.extend(rows.provenance)
+        for rows in carried:
+            _write_rows(handles, rows, {})
+            report.add(rows)
+        counts = {path: {"events": report.events, "sessions": report.sessions, "provenance": report.provenance}[kind]
+                  for kind, path in targets.items()}
+        why = f"{report.items} items found, {report.events} events, {len(report.findings)} findings"
+        refuse_emptying(counts, options.allow_empty, ws.rel, why)
+    argv = regenerate_argv(cls, ws, options, targets)
+    configs = [ws.configs / name for name in ("datasets.toml", *cls.config_files)]
+    inputs = [*configs, ws.path(config.licence_note)]
+    external = external_fingerprint(provenance_seen, [root.tier for root in roots if not root.online])
+    for path in targets.values():
+        lineage.record(ws, config.group, path, argv, inputs=inputs, external_inputs=external)
+    report.written = [ws.rel(path) for path in targets.values()]
+    return report
+
+
+# ---------------------------------------------------------------- the command layer (argparse stops here)
+
+
+def add_arguments(parser: argparse.ArgumentParser, cls: type[Ingestor]) -> None:
+    parser.add_argument("--root", default=None,
+                        help=f"folder of the first storage tier (default: the configured {cls.dataset} root)")
+    for kind in cls.outputs:
+        parser.add_argument(cls.output_flags[kind], dest=f"output_{kind}", default=None,
+                            help=f"{kind} file to write (default: the workspace's {cls.dataset} {kind} artifact)")
+    parser.add_argument("--date", default=None,
+                        help="YYYY-MM-DD recorded as the ingest date in provenance (else SOURCE_DATE_EPOCH; else none)")
+    parser.add_argument("--allow-empty", action="store_true", help=ALLOW_EMPTY_HELP)
+    for option in cls.options:
+        if option.parse is None:
+            parser.add_argument(option.flag, dest=f"option_{option.name}", action="store_true", help=option.help)
+        else:
+            parser.add_argument(option.flag, dest=f"option_{option.name}", type=option.parse, default=option.default,
+                                help=option.help)
+    cli.add_json_option(parser, "the counts, findings, warnings and files written")
+
+
+def options_from(cls: type[Ingestor], args: argparse.Namespace) -> IngestOptions:
+    return IngestOptions(
+        root=args.root,
+        outputs={kind: getattr(args, f"output_{kind}") for kind in cls.outputs},
+        date=args.date,
+        allow_empty=args.allow_empty,
+        settings={option.name: getattr(args, f"option_{option.name}") for option in cls.options},
+    )
+
+
+def run_command(cls: type[Ingestor], args: argparse.Namespace) -> int:
+    report = ingest(cls, cli.workspace_from(args), options_from(cls, args))
+    for line in report.findings:
+        print(line, file=sys.stderr)
+    shown = report.warnings[:SUMMARY_LIST_LIMIT]
+    for warning in shown:
+        print(f"warning: {log_text(warning)}", file=sys.stderr)
+    if len(report.warnings) > len(shown):
+        print(f"warning: ... and {len(report.warnings) - len(shown)} more (all of them with --json)", file=sys.stderr)
+    for line in report.lines():
+        print(line)
+    cli.emit_json(args, report.as_json())
+    return report.exit_code
