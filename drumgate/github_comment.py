@@ -181,12 +181,12 @@ def api_origin(api_url: str) -> Origin:
     shown = log_text(api_url)[:SERVER_TEXT_CHARS]
     if origin is None or "?" in api_url or "#" in api_url:
         raise DrumgateError(
-            f"GITHUB_API_URL {shown!r} is not an http(s) URL with a host (and no user:password@, query or fragment)",
+            f"GITHUB_API_URL '{shown}' is not an http(s) URL with a host (and no user:password@, query or fragment)",
             hint="fix: set GITHUB_API_URL to the API root, e.g. https://api.github.com",
         )
     if origin.scheme == "http" and origin.host not in LOOPBACK_HOSTS:
         raise DrumgateError(
-            f"GITHUB_API_URL {shown!r} is plain http: the token would cross the network unencrypted",
+            f"GITHUB_API_URL '{shown}' is plain http: the token would cross the network unencrypted",
             hint="fix: use the https API root",
         )
     return origin
@@ -208,14 +208,18 @@ class Deadline:
         """True once the watchdog fired or the time is up (a socket timeout can beat the watchdog)."""
         return self.expired or self.remaining() <= 0
 
-    def watch(self, sock: socket.socket) -> None:
+    def watch(self, current_socket: Callable[[], socket.socket | None]) -> None:
+        """Arm the watchdog for one connection; `current_socket` is read when it fires (TLS swaps the socket)."""
         self.release()
-        self._timer = threading.Timer(max(self.remaining(), 0.0), self._expire, (sock,))
+        self._timer = threading.Timer(max(self.remaining(), 0.0), self._expire, (current_socket,))
         self._timer.daemon = True
         self._timer.start()
 
-    def _expire(self, sock: socket.socket) -> None:
+    def _expire(self, current_socket: Callable[[], socket.socket | None]) -> None:
         self.expired = True
+        sock = current_socket()
+        if sock is None:
+            return  # still connecting: the connect timeout (capped by the deadline) ends it
         try:
             sock.shutdown(socket.SHUT_RDWR)
         except OSError:
@@ -229,9 +233,14 @@ class Deadline:
 
 def _watched_connection(base: type[http.client.HTTPConnection], deadline: Deadline) -> Callable[..., Any]:
     class WatchedConnection(base):  # type: ignore[valid-type, misc]
+        connected: socket.socket | None = None
+
         def connect(self) -> None:
+            # Armed before connecting, so a proxy tunnel or a TLS handshake that drips is cut off too;
+            # urllib drops `sock` once the headers are in, so the body is read on `connected`.
+            deadline.watch(lambda: self.sock or self.connected)
             super().connect()
-            deadline.watch(self.sock)
+            self.connected = self.sock
 
     return WatchedConnection
 
@@ -343,6 +352,14 @@ def http_error_to_drumgate(status: int, headers: dict[str, str], raw: bytes, wha
     return DrumgateError(f"GitHub API answered {status}{detail} while trying to {what}", exit_code=EXIT_FINDINGS)
 
 
+def _error_body(stream: Any) -> bytes:
+    """The start of an error answer: enough for its message, never more than the error cap."""
+    body = bytearray()
+    while len(body) < MAX_ERROR_BODY_BYTES and (piece := stream.read1(READ_CHUNK_BYTES)):
+        body += piece
+    return bytes(body[:MAX_ERROR_BODY_BYTES])
+
+
 def odd_answer(what: str, problem: str) -> DrumgateError:
     return DrumgateError(
         f"GitHub API gave an unusable answer while trying to {what}: {problem}",
@@ -419,7 +436,7 @@ class GitHubClient:
         try:
             return self._exchange(request, what)
         except DrumgateError:
-            if self.deadline.passed():
+            if self.deadline.expired:
                 raise self._out_of_time(what) from None
             raise
         except (OSError, http.client.HTTPException, ValueError) as err:
@@ -441,7 +458,7 @@ class GitHubClient:
             reply = self.opener.open(request, timeout=timeout)
         except urllib.error.HTTPError as err:
             headers = _headers(err.headers)
-            raw = self._read_capped(err.fp, {}, MAX_ERROR_BODY_BYTES, what) if err.fp is not None else b""
+            raw = _error_body(err.fp) if err.fp is not None else b""
             if self.deadline.expired:
                 raise self._out_of_time(what) from None
             raw = raw.replace(self.token.encode(), b"[token]")

@@ -10,6 +10,9 @@ sent to the second server, and never a success message.
 from __future__ import annotations
 
 import json
+import shutil
+import ssl
+import subprocess
 import threading
 import unicodedata
 from collections.abc import Callable, Iterator
@@ -44,8 +47,9 @@ class Seen:
 class Loopback:
     """One HTTP server on 127.0.0.1 whose answers come from `respond`; it records every request."""
 
-    def __init__(self, respond: Callable[[BaseHTTPRequestHandler], None]) -> None:
+    def __init__(self, respond: Callable[[BaseHTTPRequestHandler], None], tls: ssl.SSLContext | None = None) -> None:
         self.respond = respond
+        self.scheme = "https" if tls else "http"
         self.requests: list[Seen] = []
         self.stop = threading.Event()
         loopback = self
@@ -72,6 +76,8 @@ class Loopback:
                 return  # keeps the command's captured stderr to its own lines
 
         self.server = Server(("127.0.0.1", 0), Handler)
+        if tls is not None:
+            self.server.socket = tls.wrap_socket(self.server.socket, server_side=True)
 
     @property
     def port(self) -> int:
@@ -79,7 +85,7 @@ class Loopback:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{self.scheme}://127.0.0.1:{self.port}"
 
     def run(self) -> Loopback:
         threading.Thread(target=self.server.serve_forever, args=(0.02,), daemon=True).start()
@@ -383,6 +389,7 @@ ODD_ANSWERS: dict[str, Odd] = {
     "status-600": Odd("list", json_answer(600, []), 1, "answered 600"),
     "500-hostile-text": Odd("list", plain(500, HOSTILE_TEXT.encode("utf-8", "surrogatepass")), 1, "answered 500"),
     "502-html": Odd("list", plain(502, b"<html>\n<h1>Bad gateway</h1>\n</html>", "text/html"), 1, "answered 502"),
+    "500-huge-html": Odd("list", plain(500, b"<html>" + b"x" * (4 * 1024 * 1024), "text/html"), 1, "answered 500"),
     "404-message-an-object": Odd("list", json_answer(404, {"message": {"x": 1}}), 2, "not found (404)"),
     "401-echoes-the-token": Odd("list", json_answer(401, {"message": f"bad token {TOKEN}"}), 2, "bad token [token]"),
     "422-hostile-message": Odd("create", json_answer(422, {"message": HOSTILE_TEXT}), 1, "answered 422"),
@@ -516,3 +523,98 @@ def test_a_relative_next_link_on_the_origin_is_followed(
     assert [seen.method for seen in origin.requests] == ["GET", "GET", "PATCH"]
     assert all(seen.authorization == f"Bearer {TOKEN}" for seen in origin.requests)
     assert_token_stayed_home(other)
+
+
+# the same over TLS -----------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def loopback_tls(tmp_path_factory: pytest.TempPathFactory) -> tuple[ssl.SSLContext, Path]:
+    """A server context with a fresh self-signed certificate for 127.0.0.1, and that certificate's file."""
+    if shutil.which("openssl") is None:
+        pytest.skip("the openssl command is needed to make a loopback certificate")
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    return context, cert
+
+
+def sticky_then_updated(handler: BaseHTTPRequestHandler) -> None:
+    if handler.command == "PATCH":
+        send_json(handler, 200, {**STICKY, "html_url": "https://github.invalid/c/41"})
+    else:
+        send_json(handler, 200, [STICKY])
+
+
+def test_https_api_updates_the_sticky_comment(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    loopback_tls: tuple[ssl.SSLContext, Path],
+) -> None:
+    context, cert = loopback_tls
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+    origin = Loopback(sticky_then_updated, tls=context).run()
+    try:
+        outcome = post(tmp_path, origin.url, capsys, monkeypatch)
+    finally:
+        origin.close()
+    assert outcome.code == 0, outcome.describe()
+    assert outcome.stdout == f"comment updated on {REPO}#{PR}: https://github.invalid/c/41\n"
+    assert [seen.method for seen in origin.requests] == ["GET", "PATCH"]
+
+
+def test_https_api_with_an_untrusted_certificate_is_one_line(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    loopback_tls: tuple[ssl.SSLContext, Path],
+) -> None:
+    context, _cert = loopback_tls
+    monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "no-such-bundle.pem"))
+    monkeypatch.setenv("SSL_CERT_DIR", str(tmp_path))
+    origin = Loopback(sticky_then_updated, tls=context).run()
+    try:
+        outcome = post(tmp_path, origin.url, capsys, monkeypatch)
+    finally:
+        origin.close()
+    assert_refused(outcome, 1, "CERTIFICATE_VERIFY_FAILED")
+    assert origin.requests == [], "no request (and no token) went over an unverified connection"
+
+
+def test_https_api_dripping_its_body_is_cut_off_at_the_deadline(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    loopback_tls: tuple[ssl.SSLContext, Path],
+) -> None:
+    """Over TLS the watchdog must close the wrapped socket that urllib keeps reading after the headers."""
+    context, cert = loopback_tls
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+    origin = Loopback(lambda handler: drip_body(handler, origin.stop), tls=context).run()
+    try:
+        outcome = post(tmp_path, origin.url, capsys, monkeypatch, "--deadline", "1")
+    finally:
+        origin.close()
+    assert_refused(outcome, 1, "did not finish within the 1 s deadline")
