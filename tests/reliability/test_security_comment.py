@@ -98,10 +98,12 @@ class Loopback:
 
 
 @contextmanager
-def servers(respond: Callable[[BaseHTTPRequestHandler, Loopback], None]) -> Iterator[tuple[Loopback, Loopback]]:
+def servers(
+    respond: Callable[[BaseHTTPRequestHandler, Loopback], None], tls: ssl.SSLContext | None = None
+) -> Iterator[tuple[Loopback, Loopback]]:
     """The API origin (answering with `respond(handler, other)`) and the other server, which answers 200 []."""
     other = Loopback(lambda handler: send(handler, 200, b"[]")).run()
-    origin = Loopback(lambda handler: respond(handler, other)).run()
+    origin = Loopback(lambda handler: respond(handler, other), tls).run()
     try:
         yield origin, other
     finally:
@@ -560,11 +562,25 @@ def loopback_tls(tmp_path_factory: pytest.TempPathFactory) -> tuple[ssl.SSLConte
     return context, cert
 
 
-def sticky_then_updated(handler: BaseHTTPRequestHandler) -> None:
+def sticky_then_updated(handler: BaseHTTPRequestHandler, other: Loopback) -> None:
     if handler.command == "PATCH":
         send_json(handler, 200, {**STICKY, "html_url": "https://github.invalid/c/41"})
     else:
         send_json(handler, 200, [STICKY])
+
+
+def post_over_tls(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    context: ssl.SSLContext,
+    respond: Callable[[BaseHTTPRequestHandler, Loopback], None],
+    *extra: str,
+) -> tuple[Outcome, Loopback]:
+    with servers(respond, tls=context) as (origin, other):
+        outcome = post(tmp_path, origin.url, capsys, monkeypatch, *extra)
+    assert_token_stayed_home(other)
+    return outcome, origin
 
 
 def test_https_api_updates_the_sticky_comment(
@@ -575,11 +591,7 @@ def test_https_api_updates_the_sticky_comment(
 ) -> None:
     context, cert = loopback_tls
     monkeypatch.setenv("SSL_CERT_FILE", str(cert))
-    origin = Loopback(sticky_then_updated, tls=context).run()
-    try:
-        outcome = post(tmp_path, origin.url, capsys, monkeypatch)
-    finally:
-        origin.close()
+    outcome, origin = post_over_tls(tmp_path, capsys, monkeypatch, context, sticky_then_updated)
     assert outcome.code == 0, outcome.describe()
     assert outcome.stdout == f"comment updated on {REPO}#{PR}: https://github.invalid/c/41\n"
     assert [seen.method for seen in origin.requests] == ["GET", "PATCH"]
@@ -591,14 +603,9 @@ def test_https_api_with_an_untrusted_certificate_is_one_line(
     monkeypatch: pytest.MonkeyPatch,
     loopback_tls: tuple[ssl.SSLContext, Path],
 ) -> None:
-    context, _cert = loopback_tls
     monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "no-such-bundle.pem"))
     monkeypatch.setenv("SSL_CERT_DIR", str(tmp_path))
-    origin = Loopback(sticky_then_updated, tls=context).run()
-    try:
-        outcome = post(tmp_path, origin.url, capsys, monkeypatch)
-    finally:
-        origin.close()
+    outcome, origin = post_over_tls(tmp_path, capsys, monkeypatch, loopback_tls[0], sticky_then_updated)
     assert_refused(outcome, 1, "CERTIFICATE_VERIFY_FAILED")
     assert origin.requests == [], "no request (and no token) went over an unverified connection"
 
@@ -612,9 +619,11 @@ def test_https_api_dripping_its_body_is_cut_off_at_the_deadline(
     """Over TLS the watchdog must close the wrapped socket that urllib keeps reading after the headers."""
     context, cert = loopback_tls
     monkeypatch.setenv("SSL_CERT_FILE", str(cert))
-    origin = Loopback(lambda handler: drip_body(handler, origin.stop), tls=context).run()
+    stop = threading.Event()
     try:
-        outcome = post(tmp_path, origin.url, capsys, monkeypatch, "--deadline", "1")
+        outcome, _origin = post_over_tls(
+            tmp_path, capsys, monkeypatch, context, lambda handler, other: drip_body(handler, stop), "--deadline", "1"
+        )
     finally:
-        origin.close()
+        stop.set()
     assert_refused(outcome, 1, "did not finish within the 1 s deadline")
