@@ -479,6 +479,10 @@ def build_report(ws: Workspace, options: Options) -> dict[str, Any]:
         base_ws = _side_workspace(tree, merge_base, Path(scratch), head_ws)
         datasets, configs_changed = changed_datasets(head_ws, paths)
         entries = [_dataset_entry(tree, (base_ws, head_ws), (merge_base, head_sha), ds) for ds in datasets]
+        # a configured dataset with no events at either revision (MDB Drums in a repository that never
+        # ingested it) has nothing to report, even when a configs change lists every dataset
+        entries = [e for e in entries
+                   if "error" in e or e["dataset"] == COMBINED or not (e["base"].absent and e["head"].absent)]
         html = {entry["dataset"]: _head_html(entry) for entry in entries if "error" not in entry}
     return {
         "base": base_sha,
