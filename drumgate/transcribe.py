@@ -23,18 +23,20 @@ How it works (details and measured accuracy in docs/musdb.md):
 from __future__ import annotations
 
 import functools
+import sys
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
 
-import librosa
 import numpy as np
 from threadpoolctl import threadpool_limits
 
 from drumgate.errors import DrumgateError
 from drumgate.fixtures import synth
 from drumgate.jsonio import read_json, write_json
-from drumgate.progress import progress
+from drumgate.progress import SHOW_AFTER_SECONDS, progress, progress_enabled
 from drumgate.workspace import DEFAULTS
 
 TEMPLATE_CLASSES: tuple[str, ...] = ("kick", "snare", "hihat", "tom", "cymbal")
@@ -101,6 +103,30 @@ class Transcription:
     classes: tuple[str, ...] = TEMPLATE_CLASSES
 
 
+@functools.lru_cache(maxsize=1)
+def _librosa() -> ModuleType:
+    """librosa, imported on first use. Its first import after an install compiles numba kernels
+    (about 15 s of CPU): on a terminal a line says so when the import outlasts the progress delay."""
+    notice = threading.Timer(SHOW_AFTER_SECONDS, _say_librosa_is_compiling)
+    notice.daemon = True
+    notice.start()
+    try:
+        import librosa
+        import librosa.util  # the numba kernels compile when this module loads
+    finally:
+        notice.cancel()
+    return librosa
+
+
+def _say_librosa_is_compiling() -> None:
+    if progress_enabled():
+        print(
+            "loading librosa: its first run after install compiles numba kernels once (about 15 s)...",
+            file=sys.stderr,
+            flush=True,
+        )
+
+
 def _fft_size(sr: int, fft_s: float) -> int:
     return int(2 ** np.ceil(np.log2(max(16.0, fft_s * sr))))
 
@@ -108,14 +134,14 @@ def _fft_size(sr: int, fft_s: float) -> int:
 def mel_spectrogram(signal: np.ndarray, sr: int, params: TranscribeParams) -> np.ndarray:
     n_fft = _fft_size(sr, params.fft_s)
     hop = max(1, round(params.hop_s * sr))
-    magnitude = np.abs(librosa.stft(np.asarray(signal, dtype=np.float64), n_fft=n_fft, hop_length=hop, center=True))
+    magnitude = np.abs(_librosa().stft(np.asarray(signal, dtype=np.float64), n_fft=n_fft, hop_length=hop, center=True))
     bank = _mel_bank(sr, n_fft, params.n_mels, params.fmin, min(params.fmax, sr / 2))
     return bank @ magnitude
 
 
 @functools.lru_cache(maxsize=8)
 def _mel_bank(sr: int, n_fft: int, n_mels: int, fmin: float, fmax: float) -> np.ndarray:
-    return librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=n_mels, fmin=fmin, fmax=fmax)
+    return _librosa().filters.mel(sr=sr, n_fft=n_fft, n_mels=n_mels, fmin=fmin, fmax=fmax)
 
 
 def _template_for(
@@ -155,8 +181,16 @@ def _generated_templates(key: SpectrogramKey) -> tuple[tuple[float, ...], ...]:
 def _render_settings(key: SpectrogramKey) -> dict[str, object]:
     """Everything a render depends on besides the code: a saved file is reused only when it matches."""
     n_mels, fmin, fmax, hop_s, fft_s = key
-    return {"n_mels": n_mels, "fmin": fmin, "fmax": fmax, "hop_s": hop_s, "fft_s": fft_s, "sr": TEMPLATE_SR,
-            "seeds": list(TEMPLATE_SEEDS), "sources": TEMPLATE_SOURCES}
+    return {
+        "n_mels": n_mels,
+        "fmin": fmin,
+        "fmax": fmax,
+        "hop_s": hop_s,
+        "fft_s": fft_s,
+        "sr": TEMPLATE_SR,
+        "seeds": list(TEMPLATE_SEEDS),
+        "sources": TEMPLATE_SOURCES,
+    }
 
 
 @functools.lru_cache(maxsize=1)
@@ -242,7 +276,7 @@ def _class_peaks(activation: np.ndarray, delta: float, params: TranscribeParams)
         return np.zeros(0, dtype=int)
     normalised = activation / scale
     novelty = np.maximum(0.0, np.diff(normalised, prepend=normalised[0]))
-    return librosa.util.peak_pick(
+    return _librosa().util.peak_pick(
         novelty,
         pre_max=_frames(params.pre_max_s, params.hop_s),
         post_max=_frames(params.post_max_s, params.hop_s),

@@ -4,6 +4,7 @@ start-up cost a commit pays); timings live in benchmarks/bench_cold_start.py, ne
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -104,3 +105,26 @@ def test_default_templates_come_from_the_shipped_file_without_rendering(monkeypa
     assert all(abs(sum(values) - 1.0) < 1e-9 for values in templates.values())
     with pytest.raises(AssertionError, match="rendered templates"):
         transcribe.drum_templates(transcribe.TranscribeParams(n_mels=32))
+
+
+SLOW_LIBROSA_PROBE = """
+import sys
+from drumgate import transcribe
+assert "librosa" not in sys.modules, "importing drumgate.transcribe must not import librosa"
+transcribe.SHOW_AFTER_SECONDS = 0.05
+transcribe.progress_enabled = lambda: True
+module = transcribe._librosa()
+print("loaded", module.__name__, "librosa.util" in sys.modules)
+"""
+
+
+def test_a_slow_first_librosa_import_says_why_on_a_terminal(tmp_path: Path) -> None:
+    fake = tmp_path / "librosa"
+    fake.mkdir()
+    (fake / "__init__.py").write_text("")
+    (fake / "util.py").write_text("import time\ntime.sleep(1.0)  # stands in for numba compiling kernels\n")
+    done = subprocess.run([sys.executable, "-c", SLOW_LIBROSA_PROBE], cwd=tmp_path, capture_output=True, text=True,
+                          check=False, timeout=120, env={**os.environ, "PYTHONPATH": str(tmp_path)})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "loaded librosa True"
+    assert done.stderr.count("loading librosa: its first run after install compiles numba kernels") == 1
