@@ -443,9 +443,9 @@ class GitHubClient:
             if self.deadline.passed():
                 raise self._out_of_time(what) from None
             reason = err.reason if isinstance(err, urllib.error.URLError) else err
+            detail = reason if isinstance(reason, str) else f"{type(reason).__name__}: {reason}"
             raise DrumgateError(
-                f"cannot talk to the GitHub API at {self.api_url} while trying to {what}: "
-                f"{self._server_text(f'{type(reason).__name__}: {reason}')}",
+                f"cannot talk to the GitHub API at {self.api_url} while trying to {what}: {self._server_text(detail)}",
                 hint="check GITHUB_API_URL and the network",
                 exit_code=EXIT_FINDINGS,
             ) from None
