@@ -37,6 +37,15 @@ def atomic_writer(path: str | Path) -> Iterator[IO[bytes]]:
         raise write_error(exc, target) from exc
     if is_folder:
         raise DrumgateError("is a folder, expected a file to write", path=target, hint="pass a file path")
+    if _is_special(target):
+        # /dev/null, /dev/stdout, a FIFO: written in place, as every CLI does. A rename would put a
+        # regular file where the device was (as root it can, and then /dev/null is gone for everyone).
+        try:
+            with open(target, "wb") as special:
+                yield special
+        except OSError as exc:
+            raise write_error(exc, target) from exc
+        return
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name[:200]}.", suffix=".tmp", dir=target.parent)
@@ -58,6 +67,15 @@ def atomic_writer(path: str | Path) -> Iterator[IO[bytes]]:
         if isinstance(exc, OSError) and exc.errno in WRITE_ERRNOS:
             raise write_error(exc, target) from exc
         raise
+
+
+def _is_special(path: Path) -> bool:
+    """True for an existing target that is not a regular file (a device, FIFO or socket)."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return False
+    return not stat.S_ISREG(mode) and not stat.S_ISDIR(mode)
 
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:
