@@ -19,6 +19,7 @@ from drumgate.fixtures.cambridge import make_cambridge_corpus
 from drumgate.fixtures.egmd import make_egmd_corpus
 from drumgate.fixtures.musdb import make_musdb_corpus
 from tests.conftest import PROJECT_ROOT
+from tests.mdb_fixtures import make_mdb_tree
 
 DAY_ONE, DAY_TWO = "2026-03-01", "2026-03-02"
 
@@ -48,6 +49,7 @@ REPORTING_RUNS: list[tuple[str, ...]] = [
     ("ingest", "cambridge", "--date", DAY_ONE),
     ("events", "cambridge"),
     ("ingest", "musdb_hq", "--date", DAY_ONE),
+    ("ingest", "mdb_drums", "--date", DAY_ONE),
     ("checksums", "generate", "egmd"),
     ("checksums", "verify", "egmd"),
     ("crash-map",),
@@ -127,6 +129,7 @@ def generated_workspace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pa
     make_egmd_corpus(raw / "egmd", seed=3)
     make_cambridge_corpus(raw / "cambridge", raw / "cambridge_external", seed=3)
     make_musdb_corpus(raw / "musdb_hq", seed=3, seconds=2.0)
+    make_mdb_tree(raw / "mdb_drums")
     (root / "scratch").mkdir()
     yield root
 
