@@ -21,8 +21,9 @@ Settings come from `configs/mdb_drums.json` (which folders, which label maps to 
 class and techniques, the split every track gets; default: subclass annotations, split `test`).
 
 - events (`data/manifests/mdb_drums_events.jsonl`): one row per annotation line, in file order,
-  `label_source: annotation`, confidence 1, no velocity; crash-family classes carry their dual
-  label from `configs/crash_dual_label.json`; `attributes` hold the raw label and the song key.
+  `label_source: annotation`, confidence 1, no velocity; a crash-family class is written as
+  `drumgate crash-map` leaves it (`label` the primary, `labels` the dual label from
+  `configs/crash_dual_label.json`, `variant` the class); `attributes` hold the raw label and song key.
 - sessions (`data/manifests/mdb_drums_sessions.jsonl`): one row per track with its drum-only
   audio's format (rate, channels, subtype, frames, seconds) and status.
 - provenance (`data/provenance/mdb_drums_provenance.jsonl`): one row per track naming the audio
