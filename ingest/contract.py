@@ -344,10 +344,10 @@ def _ingest_holding_lock(
 
 
 def add_arguments(parser: argparse.ArgumentParser, cls: type[Ingestor]) -> None:
-    parser.add_argument("--root", default=None,
+    parser.add_argument("--root", default=None, metavar="DIR",
                         help=f"folder of the first storage tier (default: the configured {cls.dataset} root)")
     for kind in cls.outputs:
-        parser.add_argument(cls.output_flags[kind], dest=f"output_{kind}", default=None,
+        parser.add_argument(cls.output_flags[kind], dest=f"output_{kind}", default=None, metavar="FILE",
                             help=f"{kind} file to write (default: the workspace's {cls.dataset} {kind} artifact)")
     parser.add_argument("--date", default=None,
                         help="YYYY-MM-DD recorded as the ingest date in provenance (else SOURCE_DATE_EPOCH; else none)")

@@ -9,6 +9,7 @@ taking plain values, and events reaching `drumgate health`.
 
 from __future__ import annotations
 
+import argparse
 import importlib
 import json
 import os
@@ -220,3 +221,28 @@ def test_events_reach_health(workspace: Workspace, cls, corpus: Path, capsys) ->
     assert report["dataset"] == cls.dataset
     assert report["totals"]["events"] == len(read_jsonl(events))
     assert report["totals"]["sessions"] == len(read_jsonl(artifacts(workspace, cls)["sessions"]))
+
+
+class WithOptions(contract.Ingestor):
+    """A declaration-only ingestor: how declared options travel from the command line to the lock."""
+
+    dataset = "mdb_drums"
+    command = "mdb_drums"
+    options = (
+        contract.Option("tolerance", "seconds", default=2.0, parse=float),
+        contract.Option("reference", "slow path", parse=None, default=False),
+        contract.Option("jobs", "workers", default=0, parse=int, recorded=False),
+    )
+
+
+def test_declared_options_reach_settings_and_only_recorded_changes_reach_the_lock(workspace: Workspace) -> None:
+    parser = argparse.ArgumentParser()
+    contract.add_arguments(parser, WithOptions)
+    args = parser.parse_args(["--tolerance", "0.5", "--reference", "--jobs", "3", "--date", "2025-03-04"])
+    options = contract.options_from(WithOptions, args)
+    assert options.settings == {"tolerance": 0.5, "reference": True, "jobs": 3}
+    targets = contract.output_targets(workspace, WithOptions.outputs, options.outputs, WithOptions.dataset)
+    assert contract.regenerate_argv(WithOptions, workspace, options, targets) == [
+        "ingest", "mdb_drums", "--tolerance", "0.5", "--reference", "--date", "2025-03-04"]
+    defaults = contract.options_from(WithOptions, parser.parse_args([]))
+    assert contract.regenerate_argv(WithOptions, workspace, defaults, targets) == ["ingest", "mdb_drums"]
