@@ -47,6 +47,7 @@ class CrossMicSettings:
     classes: tuple[str, ...]
     arrival_window_s: float
     max_lag_s: float
+    lead_s: float
     leak_share: float
     leak_percentile: float
     max_leak_db: float
@@ -54,6 +55,11 @@ class CrossMicSettings:
     active_range_db: float
     min_unexplained: float
     min_moments: int
+    struck_onsets: int
+    struck_range_db: float
+    min_lead_share: float
+    min_level_db: float
+    struck_classes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -100,7 +106,14 @@ def load_event_settings(ws: Any) -> EventSettings:
     return EventSettings(
         level=_section(LevelSettings, raw["level"]),
         bleed=_section(BleedSettings, raw["bleed"]),
-        cross_mic=_section(CrossMicSettings, {**raw["cross_mic"], "classes": tuple(raw["cross_mic"]["classes"])}),
+        cross_mic=_section(
+            CrossMicSettings,
+            {
+                **raw["cross_mic"],
+                "classes": tuple(raw["cross_mic"]["classes"]),
+                "struck_classes": tuple(raw["cross_mic"]["struck_classes"]),
+            },
+        ),
         techniques=techniques,
         cymbal=CymbalSettings(
             raw["cymbal"]["margin_db"],
@@ -281,14 +294,18 @@ def hit_moments(onset_lists: list[np.ndarray], same_hit_s: float) -> np.ndarray:
 
 
 def attack_spectra(signal: np.ndarray, sr: int, moments: np.ndarray, settings: CrossMicSettings) -> np.ndarray:
-    """(moments, bins) spectra of the attack window at each moment (from a few ms before)."""
+    """(moments, bins) spectra of the attack window at each moment (from `max_lag_s` before), through
+    a flat-topped (Tukey) window: the direct sound of the first milliseconds weighs fully, which a
+    Hann window centred long after the onset would fade out in favour of the ring."""
+    from scipy.signal.windows import tukey
+
     width = round(settings.arrival_window_s * sr)
     lead = round(settings.max_lag_s * sr)
     n_fft = int(2 ** np.ceil(np.log2(2 * (width + lead))))
     padded = np.pad(np.asarray(signal, dtype=np.float64), (lead, width + lead))
     starts = np.clip(np.round(moments * sr).astype(np.int64), 0, len(signal))
     frames = padded[starts[:, None] + np.arange(width + lead)[None, :]]
-    return np.fft.rfft(frames * np.hanning(width + lead)[None, :], n=n_fft, axis=1)
+    return np.fft.rfft(frames * tukey(width + lead, 0.3)[None, :], n=n_fft, axis=1)
 
 
 def arrival_lag_s(target: np.ndarray, rival: np.ndarray, sr: int, settings: CrossMicSettings) -> np.ndarray:
@@ -304,49 +321,120 @@ def arrival_lag_s(target: np.ndarray, rival: np.ndarray, sr: int, settings: Cros
     return lags[np.argmax(window, axis=1)] / sr
 
 
+def _active(level: np.ndarray, range_db: float) -> np.ndarray:
+    """Moments where `level` is within `range_db` of its loud ones (95th percentile), and above zero."""
+    loud = float(np.percentile(level, 95)) if len(level) else 0.0
+    return (level > loud * 10 ** (-range_db / 10)) & (level > 0)
+
+
 def pair_leak_db(
-    target: np.ndarray, rival: np.ndarray, target_later_s: np.ndarray, weights: np.ndarray, settings: CrossMicSettings
+    target: np.ndarray, rival: np.ndarray, sounding: np.ndarray, target_later_s: np.ndarray, settings: CrossMicSettings
 ) -> np.ndarray:
     """Per band, how loud the rival's drum reads on the target mic (dB, target over rival).
 
-    Over the moments the rival is active (its weighted attack within `active_range_db` of its
-    loud ones), the target-over-rival difference is low where the rival's drum was struck (its
-    leak into the target) and high where the target's drum was. The lowest `leak_share` of those
-    moments (at least `min_moments`) is the rival's leak only if the rival's mic heard them first (median arrival lag):
-    otherwise the rival never leads, its drum is not being struck, and it explains nothing
-    (-inf), so a bleed-only mic cannot explain away the drum it only echoes. Per band, the
-    `leak_percentile` of the difference over those moments."""
-    rival_level = rival @ weights
-    target_level = target @ weights
-    loud = float(np.percentile(rival_level, 95)) if len(rival_level) else 0.0
-    active = (rival_level > loud * 10 ** (-settings.active_range_db / 10)) & (rival_level > 0) & (target_level > 0)
+    Over the moments the rival's own drum sounds (`sounding`), the target-over-rival difference
+    is low where the rival's drum was struck alone (its leak into the target) and high where the
+    target's was too. The lowest `leak_share` of those moments (at least `min_moments`) are the
+    rival's leak only if the rival's mic heard them first (median arrival lag above `lead_s`):
+    otherwise the rival's drum is not being struck, and it explains nothing (-inf), so a
+    bleed-only mic cannot explain away the drum it only echoes. Per band, over the moments the
+    rival's band itself is active, the `leak_percentile` of the difference; a band the rival's
+    drum never fills takes the broadband figure."""
     leak = np.full(rival.shape[1], -np.inf)
-    if active.sum() < settings.min_moments:
+    usable = sounding & (rival.sum(axis=1) > 0) & (target.sum(axis=1) > 0)
+    if usable.sum() < settings.min_moments:
         return leak
-    difference = 10 * np.log10(np.maximum(target_level[active], 1e-30) / np.maximum(rival_level[active], 1e-30))
+    difference = 10 * np.log10(target[usable].sum(axis=1) / rival[usable].sum(axis=1))
     count = max(settings.min_moments, int(np.ceil(settings.leak_share * len(difference))))
-    lowest = np.flatnonzero(active)[np.argsort(difference, kind="stable")[:count]]
-    if len(lowest) < settings.min_moments or float(np.median(target_later_s[lowest])) <= 0:
+    order = np.argsort(difference, kind="stable")[:count]
+    lowest = np.flatnonzero(usable)[order]
+    if float(np.median(target_later_s[lowest])) <= settings.lead_s:
         return leak
+    broadband = min(float(np.percentile(difference[order], settings.leak_percentile)), settings.max_leak_db)
     for band in range(rival.shape[1]):
-        heard = lowest[(rival[lowest, band] > 0) & (target[lowest, band] > 0)]
+        band_active = _active(rival[:, band], settings.active_range_db)
+        heard = lowest[band_active[lowest] & (target[lowest, band] > 0)]
         if len(heard) >= settings.min_moments:
-            ratio = 10 * np.log10(np.maximum(target[heard, band], 1e-30) / rival[heard, band])
+            ratio = 10 * np.log10(target[heard, band] / rival[heard, band])
             leak[band] = min(float(np.percentile(ratio, settings.leak_percentile)), settings.max_leak_db)
+        else:
+            leak[band] = broadband
     return leak
 
 
+@dataclass(frozen=True)
+class Rival:
+    """Another mic at every moment: its band gains, when its own drum sounds (its signature-weighted
+    attack within `active_range_db` of its loud ones) and how much later the target heard the
+    sound the two share (GCC-PHAT)."""
+
+    gains: np.ndarray
+    own_active: np.ndarray
+    target_later_s: np.ndarray
+
+
 def unexplained_share(
-    own: np.ndarray, rivals: list[tuple[np.ndarray, np.ndarray]], weights: np.ndarray, settings: CrossMicSettings
+    own: np.ndarray, rivals: list[Rival], weights: np.ndarray, settings: CrossMicSettings
 ) -> np.ndarray:
     """Per moment, the share of the target's weighted attack power that stands `margin_db` above
-    the leak every rival (band gains, arrival lags) predicts, band by band (0: all bleed, 1: none)."""
+    the leak predicted, band by band, by the rivals whose own drum sounds at that moment (0: all
+    bleed, 1: none). A rival the target clearly heard first explains nothing there: what it holds
+    of that moment is the target's own drum leaking into it."""
     predicted = np.zeros_like(own)
-    for rival, target_later_s in rivals:
-        predicted += rival * 10 ** (pair_leak_db(own, rival, target_later_s, weights, settings) / 10)
+    for rival in rivals:
+        leak = pair_leak_db(own, rival.gains, rival.own_active, rival.target_later_s, settings)
+        predicted += np.where(rival.own_active[:, None], rival.gains * 10 ** (leak / 10), 0.0)
     excess = np.maximum(own - predicted * 10 ** (settings.margin_db / 10), 0.0)
     total = own @ weights
     return np.where(total > 0, (excess @ weights) / np.maximum(total, 1e-30), 0.0)
+
+
+def _own_weights(stem: StemLevels, gains: np.ndarray) -> np.ndarray:
+    """The stem's signature band weights; an overhead or room (not calibrated) takes the shape of
+    its loudest moments."""
+    if stem.weights is not None:
+        return stem.weights
+    broadband = 10 * np.log10(gains.sum(axis=1) + 1e-14)
+    return _signature(gains, broadband >= np.percentile(broadband, 95) - 6.0) if len(gains) else np.ones(gains.shape[1])
+
+
+def drum_is_struck(
+    index: int,
+    stems: list[StemLevels],
+    gains: list[np.ndarray],
+    spectra: list[np.ndarray],
+    moments: np.ndarray,
+    settings: CrossMicSettings,
+) -> bool:
+    """Whether the stem's drum is ever struck in the session: at least `min_lead_share` of its
+    `struck_onsets` loudest onsets within `struck_range_db` of the loudest (its own hits when it
+    is played, the loudest leak when it is not) were not heard first (GCC-PHAT, by more than
+    `lead_s`) by a close mic of another instrument that heard them louder. A mic a few
+    centimetres from its struck drum hears it first and loudest; a mic whose drum is never struck
+    hears everything after, and quieter than, the mic of the drum that was."""
+    stem = stems[index]
+    rivals = [other for other, rival in enumerate(stems) if rival.instrument != stem.instrument]
+    if not rivals or len(stem.times) == 0 or stem.relative_db is None:
+        return True
+    order = np.argsort(-stem.relative_db, kind="stable")[: settings.struck_onsets]
+    order = order[stem.relative_db[order] >= stem.relative_db[order[0]] - settings.struck_range_db]
+    loudest = stem.times[order]
+    at = np.clip(np.searchsorted(moments, loudest + settings.same_hit_s / 2, side="right") - 1, 0, None)
+    own_level = gains[index][at].sum(axis=1)
+    beaten = np.zeros(len(at), dtype=bool)
+    for other in rivals:
+        later = arrival_lag_s(spectra[index][at], spectra[other][at], stem.meter.sr, settings)
+        beaten |= (later > settings.lead_s) & (gains[other][at].sum(axis=1) > own_level)
+    return float(np.mean(~beaten)) >= settings.min_lead_share
+
+
+def _own_weights(stem: StemLevels, gains: np.ndarray) -> np.ndarray:
+    """The stem's signature band weights; an overhead or room (not calibrated) takes the shape of
+    its loudest moments."""
+    if stem.weights is not None:
+        return stem.weights
+    broadband = 10 * np.log10(gains.sum(axis=1) + 1e-14)
+    return _signature(gains, broadband >= np.percentile(broadband, 95) - 6.0) if len(gains) else np.ones(gains.shape[1])
 
 
 def cross_mic_keep(
@@ -364,15 +452,23 @@ def cross_mic_keep(
     until = np.append(moments[1:], moments[-1] + 1.0)
     gains = [s.meter.band_gains(moments, until) for s in every]
     spectra = [attack_spectra(s.meter.signal, s.meter.sr, moments, settings) for s in every]
+    own_active = [
+        _active(gain @ _own_weights(stem, gain), settings.active_range_db)
+        for stem, gain in zip(every, gains, strict=True)
+    ]
     masks = []
     for index, stem in enumerate(stems):
         rivals = [
-            (gains[other], arrival_lag_s(spectra[index], spectra[other], stem.meter.sr, settings))
+            Rival(gains[other], own_active[other],
+                  arrival_lag_s(spectra[index], spectra[other], stem.meter.sr, settings))
             for other, rival in enumerate(every)
             if other != index and (other >= len(stems) or rival.instrument != stem.instrument)
         ]
         weights = stem.weights if stem.weights is not None else np.ones(gains[index].shape[1])
         share = unexplained_share(gains[index], rivals, weights, settings)
         at = np.clip(np.searchsorted(moments, stem.times + settings.same_hit_s / 2, side="right") - 1, 0, None)
-        masks.append(share[at] >= settings.min_unexplained)
+        struck = stem.instrument not in settings.struck_classes or drum_is_struck(
+            index, stems, gains, spectra, moments, settings
+        )
+        masks.append((share[at] >= settings.min_unexplained) & struck)
     return masks

@@ -89,7 +89,10 @@ def suppress_bleed(
     for stem, meter, mask, own_drum in zip(stems, meters, masks, cross, strict=True):
         assert meter.relative_db is not None
         stem.levels_db = meter.relative_db
-        stem.keep = mask & own_drum if stem.instrument in settings.cross_mic.classes else mask
+        if stem.instrument in settings.cross_mic.classes:  # the cross-mic test replaces the level model's leak guess
+            stem.keep = own_drum & (meter.relative_db > settings.cross_mic.min_level_db)
+        else:
+            stem.keep = mask
     return meters
 
 
@@ -237,15 +240,10 @@ def _open_stem(root: Path, session: dict[str, Any], file_path: str) -> tuple[np.
         raise DrumgateError(f"cannot read zip member ({exc})", path=label) from exc
 
 
-def session_events(
-    ws: Workspace,
-    config: DatasetConfig,
-    row: dict[str, Any],
-    taxonomy: Taxonomy,
-    params: dict[str, OnsetParams],
-    problems: list[str],
-    settings: EventSettings,
-) -> list[dict[str, Any]]:
+def read_session_stems(
+    config: DatasetConfig, row: dict[str, Any], params: dict[str, OnsetParams], problems: list[str]
+) -> tuple[list[StemOnsets], list[StemOnsets]]:
+    """The session's close-mic and sample stems, and its overhead and room stems, with their onsets."""
     root = config.root(row["tier"])
     stems: list[StemOnsets] = []
     ambient: list[StemOnsets] = []
@@ -272,6 +270,17 @@ def session_events(
                 onsets.strengths,
             )
         )
+    return stems, ambient
+
+
+def derive_events(
+    row: dict[str, Any],
+    stems: list[StemOnsets],
+    ambient: list[StemOnsets],
+    taxonomy: Taxonomy,
+    settings: EventSettings,
+) -> list[dict[str, Any]]:
+    """Events of one session from its stems' onsets: bleed suppression, close-mic events, overhead cymbals."""
     close = suppress_bleed(stems, ANALYSIS_SR, settings, ambient)
     events = [e for stem in stems for e in close_mic_events(stem, ANALYSIS_SR, taxonomy, settings)]
     if not any(taxonomy.is_crash_family(s.instrument) for s in stems):
@@ -279,6 +288,18 @@ def session_events(
         for stem in overheads or ambient:
             events.extend(ambient_cymbal_events(stem, close, ANALYSIS_SR, settings))
     return _rows(row, _dedupe(events, settings.duplicate_s), taxonomy)
+
+
+def session_events(
+    config: DatasetConfig,
+    row: dict[str, Any],
+    taxonomy: Taxonomy,
+    params: dict[str, OnsetParams],
+    problems: list[str],
+    settings: EventSettings,
+) -> list[dict[str, Any]]:
+    stems, ambient = read_session_stems(config, row, params, problems)
+    return derive_events(row, stems, ambient, taxonomy, settings)
 
 
 def _rows(session: dict[str, Any], events: list[Event], taxonomy: Taxonomy) -> list[dict[str, Any]]:
@@ -357,7 +378,7 @@ def run(args: argparse.Namespace) -> int:
             skipped.append(session["session_id"])
             rows.extend(committed.get(session["session_id"], []))
             continue
-        rows.extend(session_events(ws, config, session, taxonomy, params, problems, settings))
+        rows.extend(session_events(config, session, taxonomy, params, problems, settings))
     rows.sort(key=lambda r: (r["session_id"], r["onset_s"], r["label"], r["item_id"]))
     write_jsonl(output, rows)
     argv = ["events", "cambridge"]
