@@ -428,15 +428,6 @@ def drum_is_struck(
     return float(np.mean(~beaten)) >= settings.min_lead_share
 
 
-def _own_weights(stem: StemLevels, gains: np.ndarray) -> np.ndarray:
-    """The stem's signature band weights; an overhead or room (not calibrated) takes the shape of
-    its loudest moments."""
-    if stem.weights is not None:
-        return stem.weights
-    broadband = 10 * np.log10(gains.sum(axis=1) + 1e-14)
-    return _signature(gains, broadband >= np.percentile(broadband, 95) - 6.0) if len(gains) else np.ones(gains.shape[1])
-
-
 def cross_mic_keep(
     stems: list[StemLevels], witnesses: list[StemLevels], settings: CrossMicSettings
 ) -> list[np.ndarray]:
