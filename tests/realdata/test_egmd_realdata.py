@@ -12,6 +12,7 @@ import pytest
 
 from drumgate import cli
 from drumgate.jsonio import read_jsonl
+from drumgate.workspace import DEFAULTS
 
 REALDATA = Path(__file__).resolve().parents[2].parent / "shared" / "realdata"
 GROOVE = REALDATA / "a_drum_midi" / "drums-with-llm" / "groove"
@@ -41,7 +42,8 @@ def mido_counts(path: Path) -> tuple[Counter[int], list[tuple[int, int, int | No
 @pytest.fixture(scope="module")
 def ingested(tmp_path_factory) -> dict[str, list[dict]]:
     root = tmp_path_factory.mktemp("ws")
-    shutil.copytree(Path(__file__).resolve().parents[2] / "configs", root / "configs")
+    shutil.copytree(DEFAULTS / "configs", root / "configs")
+    shutil.copytree(DEFAULTS / "licenses", root / "data" / "licenses")
     code = cli.main(["ingest", "egmd", "--workspace", str(root), "--root", str(GROOVE), "--jobs", "2"])
     assert code == 1  # the re-host carries 54 of the 1,150 files listed in info.csv
     by_file: dict[str, list[dict]] = defaultdict(list)
@@ -77,7 +79,8 @@ def test_splits_match_info_csv(ingested) -> None:
 
 def test_mirdata_crlf_info_csv(tmp_path, capsys) -> None:
     assert b"\r\n" in (MIRDATA_GROOVE / "info.csv").read_bytes()
-    shutil.copytree(Path(__file__).resolve().parents[2] / "configs", tmp_path / "configs")
+    shutil.copytree(DEFAULTS / "configs", tmp_path / "configs")
+    shutil.copytree(DEFAULTS / "licenses", tmp_path / "data" / "licenses")
     cli.main(["ingest", "egmd", "--workspace", str(tmp_path), "--root", str(MIRDATA_GROOVE), "--jobs", "1"])
     out = capsys.readouterr().out
     assert "egmd (gmd):" in out and "1 renders ingested" in out
@@ -94,7 +97,8 @@ def test_corrupt_midi_gives_one_clean_line(tmp_path, capsys, name) -> None:
     row = ("drummer1,drummer1/session1,drummer1/session1/1,rock,100,beat,4-4,"
            "drummer1/session1/1_rock_100_beat_4-4.mid,,2.0,train\n")
     (root / "info.csv").write_text(header + row)
-    shutil.copytree(Path(__file__).resolve().parents[2] / "configs", tmp_path / "configs")
+    shutil.copytree(DEFAULTS / "configs", tmp_path / "configs")
+    shutil.copytree(DEFAULTS / "licenses", tmp_path / "data" / "licenses")
     assert cli.main(["ingest", "egmd", "--workspace", str(tmp_path), "--root", str(root)]) == 1
     errors = [line for line in capsys.readouterr().err.splitlines() if not line.startswith("warning:")]
     assert len(errors) == 1 and errors[0].startswith("drummer1/session1/1_rock_100_beat_4-4.mid: ")
