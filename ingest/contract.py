@@ -10,6 +10,12 @@ output depends on and its extra options, and implements two methods:
 - `ingest_item(item)`: one item's session rows, events and provenance rows (dataset facts and
   `source_files` only), plus its findings and warnings. A bad item is findings, never an exception.
 
+Problems that belong to no item (an empty root, a misnamed archive) go to `self.listing` while
+listing. A few declarations cover what differs between datasets without a driver of their own:
+`missing_root`, `no_sessions` (tiers that may all be unplugged), `targets` (outputs that depend
+on a flag), `lineage_inputs` (a workspace file beyond the configs) and `sections` (extra summary
+lines, e.g. MUSDB's overlap list).
+
 `ingest()` does the rest the same way for every dataset: the ingest date (`--date`, else
 SOURCE_DATE_EPOCH, else none), the output targets, the licence-note policy (refuse before anything
 is read or written), the artifact group's lock, rows of offline tiers carried forward, one atomic
@@ -24,7 +30,6 @@ import argparse
 import contextlib
 import os
 import sys
-from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -33,7 +38,7 @@ from typing import IO, Any, ClassVar
 from drumgate import __version__, cli, grouplock, lineage
 from drumgate.artifacts import ALLOW_EMPTY_HELP, refuse_emptying
 from drumgate.config import DatasetConfig, StorageRoot, load_datasets
-from drumgate.errors import EXIT_FINDINGS, EXIT_OK, DrumgateError
+from drumgate.errors import EXIT_FINDINGS, DrumgateError
 from drumgate.fsutil import atomic_writer
 from drumgate.hashing import sha256_bytes, sha256_file
 from drumgate.jsonio import dumps_row, iter_jsonl
@@ -42,6 +47,7 @@ from drumgate.progress import progress
 from drumgate.provenance import config_hashes, ingest_commit, report_date
 from drumgate.textsafe import log_text
 from drumgate.workspace import Workspace
+from ingest.ingest_report import IngestReport
 
 # Headings every dataset card (the module docstring) holds, in this order.
 CARD_SECTIONS = ("Dataset card", "- Origin:", "- Size:", "- Layout:", "- Licence:", "What this ingestor writes",
@@ -60,6 +66,7 @@ class Option:
     default: Any = None
     parse: Callable[[str], Any] | None = str  # None: an on/off flag
     recorded: bool = True  # part of the command that regenerates the artifacts (not e.g. --jobs)
+    metavar: str | None = None
 
     @property
     def flag(self) -> str:
@@ -104,15 +111,34 @@ class Ingestor:
     outputs: ClassVar[tuple[str, ...]] = ARTIFACT_KINDS
     output_flags: ClassVar[Mapping[str, str]] = DEFAULT_OUTPUT_FLAGS
     item_unit: ClassVar[str] = "item"
+    missing_root: ClassVar[str] = "dataset root not found (offline or not downloaded)"
+    # None: no root online and nothing to carry forward stops the run (exit 2). A message: every root
+    # may be unplugged (storage tiers); a run with no session at all stops with it (exit 1) unless
+    # --allow-empty, even when no earlier manifest holds rows.
+    no_sessions: ClassVar[str | None] = None
 
     def __init__(self, ctx: IngestContext) -> None:
         self.ctx = ctx
+        self.listing = ItemRows()  # findings and warnings that belong to no item, filled by list_items
+
+    @classmethod
+    def targets(cls, ws: Workspace, typed: Mapping[str, str | None], settings: Mapping[str, Any]) -> dict[str, Path]:
+        """The files this run writes: the workspace's artifacts, or the typed paths."""
+        return output_targets(ws, cls.outputs, typed, cls.dataset)
 
     def list_items(self) -> Sequence[Item]:
         raise NotImplementedError
 
     def ingest_item(self, item: Item) -> ItemRows:
         raise NotImplementedError
+
+    def lineage_inputs(self, kind: str) -> Sequence[Path]:
+        """Workspace files the `kind` artifact was computed from beyond datasets.toml, the configs and the note."""
+        return ()
+
+    def sections(self) -> dict[str, list[str]]:
+        """Named lists of lines the dataset adds to the summary (`name\tline`) and to `--json`, after all items."""
+        return {}
 
 
 def card_problems(doc: str | None) -> list[str]:
@@ -146,56 +172,6 @@ class IngestOptions:
     date: str | None = None
     allow_empty: bool = False
     settings: Mapping[str, Any] = field(default_factory=dict)
-
-
-@dataclass
-class IngestReport:
-    dataset: str
-    items: int = 0
-    sessions: int = 0
-    events: int = 0
-    provenance: int = 0
-    seconds: float = 0.0
-    by_status: Counter[str] = field(default_factory=Counter)
-    classes: Counter[str] = field(default_factory=Counter)
-    findings: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    written: list[str] = field(default_factory=list)
-
-    @property
-    def exit_code(self) -> int:
-        return EXIT_FINDINGS if self.findings else EXIT_OK
-
-    def add(self, rows: ItemRows) -> None:
-        self.sessions += len(rows.sessions)
-        self.events += len(rows.events)
-        self.provenance += len(rows.provenance)
-        self.seconds += sum(float(row.get("seconds") or 0.0) for row in rows.sessions)
-        self.by_status.update(str(row.get("status")) for row in rows.sessions)
-        self.classes.update(str(row.get("label")) for row in rows.events)
-        self.findings.extend(rows.findings)
-        self.warnings.extend(rows.warnings)
-
-    def lines(self) -> list[str]:
-        status = ", ".join(f"{k} {v}" for k, v in sorted(self.by_status.items())) or "none"
-        out = [
-            f"{self.dataset}: {self.items} items, {self.sessions} sessions ({status}), {self.events} events, "
-            f"{self.seconds / 3600:.4f} h; {len(self.findings)} findings, {len(self.warnings)} warnings",
-            "events per class: " + (", ".join(f"{k} {v}" for k, v in sorted(self.classes.items())) or "none"),
-        ]
-        out += [log_text(note) for note in self.notes]
-        out += [f"wrote {path}" for path in self.written]
-        return out
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "dataset": self.dataset, "items": self.items, "sessions": self.sessions, "events": self.events,
-            "provenance": self.provenance, "hours": self.seconds / 3600,
-            "by_status": dict(sorted(self.by_status.items())),
-            "classes": dict(sorted(self.classes.items())), "findings": list(self.findings),
-            "warnings": list(self.warnings), "notes": list(self.notes), "written": list(self.written),
-        }
 
 
 def resolve_date(explicit: str | None) -> str | None:
@@ -293,20 +269,21 @@ def _ingest_holding_lock(
     date: str | None,
 ) -> IngestReport:
     roots = storage_roots(ws, config, options.root)
-    targets = output_targets(ws, cls.outputs, options.outputs, cls.dataset)
+    settings = {option.name: options.settings.get(option.name, option.default) for option in cls.options}
+    targets = cls.targets(ws, options.outputs, settings)
+    committed = output_targets(ws, cls.outputs, {}, cls.dataset)  # what offline tiers are carried forward from
     online = tuple(root for root in roots if root.online)
     report = IngestReport(cls.dataset)
     carried: list[ItemRows] = []
     for root in roots:
         if not root.online:
-            rows, note = carried_forward(ws, cls.dataset, root, targets)
+            rows, note = carried_forward(ws, cls.dataset, root, committed)
             carried.append(rows)
             report.notes.append(note)
-    if not online and not any(rows.sessions for rows in carried):
+    if not online and not any(rows.sessions for rows in carried) and cls.no_sessions is None:
         env = roots[0].env
-        raise DrumgateError("dataset root not found (offline or not downloaded)", path=roots[0].path,
+        raise DrumgateError(cls.missing_root, path=roots[0].path,
                             hint="pass --root DIR" + (f" or set {env}" if env else ""))
-    settings = {option.name: options.settings.get(option.name, option.default) for option in cls.options}
     ingestor = cls(IngestContext(ws, config, online, settings))
     common: dict[str, Any] = {
         "dataset": cls.dataset, "ingest_commit": ingest_commit(), "tool_version": __version__,
@@ -315,6 +292,7 @@ def _ingest_holding_lock(
     }
     items = ingestor.list_items()
     report.items = len(items)
+    report.add(ingestor.listing)
     provenance_seen: list[dict[str, Any]] = []
     with contextlib.ExitStack() as stack:
         handles = {kind: stack.enter_context(atomic_writer(path)) for kind, path in targets.items()}
@@ -326,18 +304,31 @@ def _ingest_holding_lock(
         for rows in carried:
             _write_rows(handles, rows, {})
             report.add(rows)
-        counts = {path: {"events": report.events, "sessions": report.sessions, "provenance": report.provenance}[kind]
-                  for kind, path in targets.items()}
-        why = f"{report.items} items found, {report.events} events, {len(report.findings)} findings"
-        refuse_emptying(counts, options.allow_empty, ws.rel, why)
+        _refuse_empty(cls, ws, options, config, report, targets)
+    report.sections = ingestor.sections()
     argv = regenerate_argv(cls, ws, options, targets)
-    configs = [ws.configs / name for name in ("datasets.toml", *cls.config_files)]
+    configs = [ws.configs / name for name in dict.fromkeys(("datasets.toml", *cls.config_files))]
     inputs = [*configs, ws.path(config.licence_note)]
     external = external_fingerprint(provenance_seen, [root.tier for root in roots if not root.online])
-    for path in targets.values():
-        lineage.record(ws, config.group, path, argv, inputs=inputs, external_inputs=external)
+    for kind, path in targets.items():
+        lineage.record(ws, config.group, path, argv, inputs=[*inputs, *ingestor.lineage_inputs(kind)],
+                       external_inputs=external)
     report.written = [ws.rel(path) for path in targets.values()]
     return report
+
+
+def _refuse_empty(
+    cls: type[Ingestor], ws: Workspace, options: IngestOptions, config: DatasetConfig, report: IngestReport,
+    targets: Mapping[str, Path],
+) -> None:
+    """Before the writers commit: never empty a manifest holding rows; for tiered datasets, never write nothing."""
+    counts = {path: {"events": report.events, "sessions": report.sessions, "provenance": report.provenance}[kind]
+              for kind, path in targets.items()}
+    why = f"{report.items} items found, {report.events} events, {len(report.findings)} findings"
+    refuse_emptying(counts, options.allow_empty, ws.rel, why)
+    if cls.no_sessions is not None and not report.sessions and not options.allow_empty:
+        raise DrumgateError(cls.no_sessions, path=ws.rel(config.roots[0].path),
+                            hint="mount or fill the roots, or pass --allow-empty", exit_code=EXIT_FINDINGS)
 
 
 # ---------------------------------------------------------------- the command layer (argparse stops here)
@@ -357,7 +348,7 @@ def add_arguments(parser: argparse.ArgumentParser, cls: type[Ingestor]) -> None:
             parser.add_argument(option.flag, dest=f"option_{option.name}", action="store_true", help=option.help)
         else:
             parser.add_argument(option.flag, dest=f"option_{option.name}", type=option.parse, default=option.default,
-                                help=option.help)
+                                metavar=option.metavar or option.name.upper(), help=option.help)
     cli.add_json_option(parser, "the counts, findings, warnings and files written")
 
 

@@ -1,71 +1,26 @@
-"""MUSDB18-HQ: session inventory, provenance and drum-hit events from the `drums.wav` stems.
+"""MUSDB18-HQ per track: stems probed, pseudo labels read, drum events derived, one session row.
 
-Dataset card
-------------
-- Origin: SigSep (Rafii, Liutkus, Stoeter, Mimilakis, Bittner 2017), Zenodo record 3338373 (HQ).
-- Size: 150 tracks, about 10 h; `train` 100 (54 DSD100 + 46 MedleyDB), `test` 50. The official
-  14-track validation subset of `train` (`configs/musdb.json` `validation_tracks`) gets
-  `split: validation`.
-- Layout: `{train,test}/<Artist - Title>/{mixture,drums,bass,other,vocals}.wav`, stereo 44.1 kHz.
-- Licence: academic use only, no redistribution; DSD tracks are Cambridge "Mixing Secrets"
-  sessions ("Restricted"), MedleyDB tracks CC BY-NC-SA 4.0 (`data/licenses/musdb_hq.md`).
-- Known drum-stem errata (`configs/musdb.json` `errata`): Detsky Sad - Walkie Talkie,
-  Leaf - Wicked, PR - Oh No. They are printed as `warning:` lines and kept in the session's
-  `warnings`; they do not change the exit code (they are facts of the release, not faults).
-- Leakage: all DSD tracks are Cambridge sessions and 12 Music Delta tracks are MDB Drums songs;
-  every row's `attributes.song_key` (`drumgate.overlap.song_key`) lets the combined gate see one
-  song across datasets. `--cambridge-sessions FILE` prints the overlap list.
-
-Events
-------
-Onsets come from `drumgate.onsets` (`configs/onsets.json`); each onset is classified by
-semi-adaptive NMF (`drumgate.transcribe`, settings in `configs/musdb.json` `transcription`) into
-kick, snare, hihat, tom or cymbal with a confidence (`label_source: derived`).
-
-Pseudo labels: when `drums.pseudo.tsv` sits beside a track's stems (from an external
-transcription model), its rows replace the derived events (`label_source: pseudo`). Format,
-one hit per line, `#` comments and blank lines ignored:
-
-    time_seconds<TAB>label[<TAB>velocity]
-    0.512	kick	100
-    0.750	sd
-
-`label` must be a taxonomy class id or alias (resolved to the id); `velocity` is 0-127. A bad
-line is reported as `path:line: ...` and skipped; its neighbours stay.
-
-Findings (one line each on stderr, the run continues, exit 1; 0 when clean): missing stems,
-unreadable stems, mono or wrong-rate stems, stems of unequal length, folder names not of the form
-`Artist - Title`, an empty root, bad pseudo-label lines.
+What `ingest.musdb` (the contract's MUSDB ingestor) calls for each track folder; a bad stem or
+label line is a finding on the track, never an exception, so its neighbours go on.
 """
 
 from __future__ import annotations
 
-import argparse
-import os
 import re
-import sys
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from drumgate import __version__, cli, grouplock, lineage
-from drumgate.artifacts import ALLOW_EMPTY_HELP, refuse_emptying
-from drumgate.config import load_datasets, validate_against_schema
-from drumgate.errors import EXIT_FINDINGS, EXIT_OK, DrumgateError, format_finding
-from drumgate.hashing import sha256_bytes, sha256_file
-from drumgate.jsonio import read_json, write_jsonl
-from drumgate.licences import licence_for_ingest
-from drumgate.overlap import OverlapConfig, find_overlaps, song_key
-from drumgate.progress import progress
-from drumgate.provenance import config_hashes, ingest_commit, report_date
-from drumgate.taxonomy import Taxonomy, load_taxonomy
+from drumgate.config import validate_against_schema
+from drumgate.errors import DrumgateError, format_finding
+from drumgate.jsonio import read_json
+from drumgate.overlap import OverlapConfig, song_key
+from drumgate.taxonomy import Taxonomy
 from drumgate.workspace import Workspace
 
 DATASET = "musdb_hq"
 SPLIT_FOLDERS = ("train", "test")
 TRACK_NAME = re.compile(r"^\S.* - \S.*$")
-CONFIG_FILES = ("musdb.json", "onsets.json", "technique_taxonomy.json", "crash_dual_label.json", "datasets.toml")
 
 
 @dataclass
@@ -79,7 +34,7 @@ class Findings:
         return message
 
     def warn(self, path: str | Path, message: str) -> str:
-        self.warnings.append("warning: " + format_finding(path, message))
+        self.warnings.append(format_finding(path, message))
         return message
 
 
@@ -99,6 +54,7 @@ class Track:
     rel: str
     name: str
     split: str
+    tier: str
     files: list[dict[str, Any]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     status: str = "ok"
@@ -110,25 +66,6 @@ def load_settings(ws: Workspace) -> Settings:
     raw = read_json(path)
     validate_against_schema(raw, ws.schemas / "musdb.schema.json", path)
     return Settings(raw, OverlapConfig.from_musdb_config(raw))
-
-
-def discover(root: Path, settings: Settings, findings: Findings) -> list[Track]:
-    """Track folders under `train/` and `test/`, sorted; an empty root is a finding."""
-    validation = set(settings.raw["validation_tracks"])
-    tracks: list[Track] = []
-    for split in SPLIT_FOLDERS:
-        folder = root / split
-        if not folder.is_dir():
-            continue
-        for entry in sorted(folder.iterdir()):
-            if not entry.is_dir():
-                continue
-            name = entry.name
-            effective = "validation" if split == "train" and name in validation else split
-            tracks.append(Track(entry, f"{split}/{name}", name, effective))
-    if not tracks:
-        findings.add(root, "no MUSDB tracks found", hint="expected train/<Artist - Title>/ and test/<Artist - Title>/")
-    return tracks
 
 
 def probe_track(track: Track, settings: Settings, findings: Findings) -> None:
@@ -363,7 +300,7 @@ def session_row(track: Track, settings: Settings) -> dict[str, Any]:
     return {
         "session_id": track.name,
         "dataset": DATASET,
-        "tier": "primary",
+        "tier": track.tier,
         "path": track.rel,
         "split": track.split,
         "files": track.files,
@@ -372,151 +309,3 @@ def session_row(track: Track, settings: Settings) -> dict[str, Any]:
         "warnings": track.warnings,
         "attributes": {"song_key": key, "release_split": track.rel.split("/")[0], "mdb_drums_song": key in mdb},
     }
-
-
-def provenance_row(
-    ws: Workspace, track: Track, settings: Settings, licence: dict[str, str], date: str | None
-) -> dict[str, Any]:
-    sources = []
-    for entry in track.files:
-        path = track.folder / Path(entry["path"]).name
-        present = entry["status"] != "missing_audio" and path.is_file()
-        sources.append(
-            {
-                "path": entry["path"],
-                "sha256": sha256_file(path) if present else None,
-                "bytes": path.stat().st_size if present else None,
-            }
-        )
-    pseudo = track.folder / settings.raw["pseudo_label_file"]
-    if pseudo.is_file():
-        sources.append(
-            {"path": f"{track.rel}/{pseudo.name}", "sha256": sha256_file(pseudo), "bytes": pseudo.stat().st_size}
-        )
-    row = {
-        "session_id": track.name,
-        "dataset": DATASET,
-        "tier": "primary",
-        "source_files": sources,
-        "ingest_commit": ingest_commit(),
-        "tool_version": __version__,
-        "config_hashes": config_hashes(ws, CONFIG_FILES),
-        "licence": licence,
-        "song_key": song_key(DATASET, track.name, settings.overlap),
-    }
-    if date is not None:
-        row["ingest_date"] = date
-    return row
-
-
-def root_fingerprint(provenance_rows: Sequence[dict[str, Any]]) -> str:
-    lines = sorted(f"{src['path']} {src['sha256']}" for row in provenance_rows for src in row["source_files"])
-    return sha256_bytes("\n".join(lines).encode("utf-8"))
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--root", default=None, help="MUSDB18-HQ folder holding train/ and test/ (default: datasets.toml)"
-    )
-    parser.add_argument("--output", default=None, help="events manifest (default data/manifests/musdb_hq_events.jsonl)")
-    parser.add_argument(
-        "--sessions", default=None, help="session inventory (default data/manifests/musdb_hq_sessions.jsonl)"
-    )
-    parser.add_argument(
-        "--provenance", default=None, help="provenance rows (default data/provenance/musdb_hq_provenance.jsonl)"
-    )
-    parser.add_argument(
-        "--date", default=None, help="YYYY-MM-DD recorded in provenance (else SOURCE_DATE_EPOCH; else none)"
-    )
-    parser.add_argument(
-        "--cambridge-sessions",
-        default=None,
-        help="Cambridge sessions manifest: print the MUSDB/Cambridge and MDB Drums overlap list",
-    )
-    parser.add_argument("--allow-empty", action="store_true", help=ALLOW_EMPTY_HELP)
-    cli.add_json_option(parser, "the track, event and finding counts")
-
-
-def _argv(ws: Workspace, args: argparse.Namespace) -> list[str]:
-    argv = ["ingest", "musdb"]
-    for flag in ("root", "output", "sessions", "provenance", "cambridge_sessions"):
-        value = getattr(args, flag)
-        if value is not None:
-            argv += [f"--{flag.replace('_', '-')}", ws.rel(value)]
-    if args.date is not None:
-        argv += ["--date", args.date]
-    if args.allow_empty:
-        argv.append("--allow-empty")
-    return argv
-
-
-def _cambridge_ids(path: Path) -> list[str]:
-    from drumgate.jsonio import iter_jsonl
-
-    return [str(row.get("session_id")) for _, row in iter_jsonl(path) if row.get("session_id")]
-
-
-def run(args: argparse.Namespace) -> int:
-    ws = cli.workspace_from(args)
-    config = load_datasets(ws).get(DATASET)
-    settings = load_settings(ws)
-    taxonomy = load_taxonomy(ws)
-    root = Path(args.root) if args.root else config.root("primary").path
-    if not root.is_dir():
-        raise DrumgateError("MUSDB root folder not found", path=root, hint="pass --root DIR or set DRUMGATE_MUSDB_ROOT")
-    date = None
-    if args.date is not None or "SOURCE_DATE_EPOCH" in os.environ:
-        date = report_date(args.date).isoformat()
-    grouplock.hold(ws, [config.group])
-    findings = Findings()
-    licence = licence_for_ingest(ws.path(config.licence_note), config.licence_note, "drumgate ingest musdb")
-    tracks = discover(root, settings, findings)
-    sessions, events, provenance = [], [], []
-    for track in progress(tracks, "musdb_hq", "track"):
-        probe_track(track, settings, findings)
-        events.extend(track_events(ws, track, settings, taxonomy, findings))
-        sessions.append(session_row(track, settings))
-        provenance.append(provenance_row(ws, track, settings, licence, date))
-    outputs = {
-        "events": ws.user_path(args.output) if args.output else ws.events_manifest(DATASET),
-        "sessions": ws.user_path(args.sessions) if args.sessions else ws.sessions_manifest(DATASET),
-        "provenance": ws.user_path(args.provenance) if args.provenance else ws.provenance(DATASET),
-    }
-    counts = dict(zip(outputs.values(), (len(events), len(sessions), len(provenance)), strict=True))
-    refuse_emptying(counts, args.allow_empty, ws.rel, f"{len(tracks)} tracks found, {len(events)} drum events")
-    write_jsonl(outputs["events"], events)
-    write_jsonl(outputs["sessions"], sessions)
-    write_jsonl(outputs["provenance"], provenance)
-    argv = _argv(ws, args)
-    inputs = [ws.configs / name for name in CONFIG_FILES if (ws.configs / name).is_file()]
-    external = {"musdb_root": root_fingerprint(provenance)}
-    for path in outputs.values():
-        lineage.record(ws, config.group, path, argv, inputs=inputs, external_inputs=external)
-    if args.cambridge_sessions:
-        report = find_overlaps(
-            [t.name for t in tracks], _cambridge_ids(ws.user_path(args.cambridge_sessions)), settings.overlap
-        )
-        overlap_lines = report.lines()
-        for line in overlap_lines:
-            print(f"overlap\t{line}")
-    for line in findings.warnings + findings.lines:
-        print(line, file=sys.stderr)
-    print(
-        f"musdb_hq: {len(sessions)} tracks, {len(events)} events, {len(findings.lines)} findings, "
-        f"{len(findings.warnings)} warnings -> {ws.rel(outputs['events'])}"
-    )
-    cli.emit_json(args, {
-        "dataset": DATASET, "tracks": len(sessions), "events": len(events),
-        "findings": list(findings.lines), "warnings": list(findings.warnings),
-        "overlap": overlap_lines if args.cambridge_sessions else None,
-        "written": [ws.rel(path) for path in outputs.values()],
-    })
-    return EXIT_FINDINGS if findings.lines else EXIT_OK
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    return cli.run_module(sys.modules[__name__], argv, prog="python -m ingest.musdb")
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
