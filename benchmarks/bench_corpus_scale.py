@@ -2,15 +2,20 @@
 
 A MIDI-only corpus of E-GMD's shape (1,059 performances x 43 kits = 45,537 renders, `--quick`:
 1/50 of the performances) is ingested with `--layout parts` in a git repository made by
-`drumgate init`, and committed through its hooks. Then 1% of the performances change (their
-split moves) and the ingest and commit run again. Reported side by side in one run:
+`drumgate init`, regenerated (checksums, health, weights) and committed through its hooks. Then
+1% of the performances change (their split moves); `drumgate repro egmd` is timed, the group's steps
+run again, and the change is committed and reported (`drumgate pr-report HEAD~1..HEAD`). Reported
+side by side in one run:
 
 - the largest committed file and the E-GMD group's bytes on disk (targets: < 50 MB, < 150 MB);
-- the bytes the 1% change rewrote, as a share of the group (target: < 5%);
-- wall seconds of the ingests and of each commit's hooks;
+- the bytes the 1% change rewrote, as a share of the group and of its manifests (target: < 5%);
+- wall seconds of each step and of each commit's hooks, of `repro` and of `pr-report`;
 - `drumgate health` on the folder against a hand-written DuckDB query over the same parts
   (class counts of render-hits: stored hits joined with their renders), and whether drumgate's
   report equals the report of the same corpus ingested as single files (`--layout file`).
+
+`python -m benchmarks.bench_corpus_scale [--quick]` writes `reports/benchmarks/corpus_scale.json`
+like `python -m benchmarks corpus_scale`.
 """
 
 from __future__ import annotations
@@ -25,8 +30,6 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
-
-from benchmarks.bench_egmd_scale import KITS, PERFORMANCES, make_corpus
 
 DATE = "2026-01-15"
 CHANGE_SHARE = 0.01
@@ -54,13 +57,8 @@ def _files(repo: Path) -> dict[str, int]:
     return sizes
 
 
-def _digests(repo: Path) -> dict[str, str]:
-    import hashlib
-
-    return {name: hashlib.sha256((repo / name).read_bytes()).hexdigest() for name in _files(repo)}
-
-
 def change_performances(csv_path: Path, share: float) -> int:
+    """Move every `1/share`-th performance (in id order) to another split; returns how many moved."""
     rows = list(csv.DictReader(csv_path.open(newline="")))
     ids = sorted({row["id"] for row in rows})
     step = max(1, round(1 / share))
@@ -95,57 +93,127 @@ def _health(repo: Path, env: dict[str, str], argv: list[str], out: Path) -> tupl
     return seconds, report
 
 
+REGENERATE = (
+    ("checksums", "generate", "egmd", "--update"),
+    ("health", "--events", "data/manifests/egmd_events", "--date", DATE),
+    ("weights", "--events", "data/manifests/egmd_events", "--date", DATE),
+)
+
+
+def _regenerate(repo: Path, env: dict[str, str], ingest: list[str]) -> dict[str, float]:
+    """The group's steps after raw data change, one by one (what `drumgate repro egmd` would run)."""
+    seconds: dict[str, float] = {}
+    for argv in (ingest, *REGENERATE):
+        took, done = _drumgate(list(argv), repo, env)
+        if done.returncode not in (0, 1):
+            raise RuntimeError(f"{' '.join(argv)} failed: {done.stderr[-400:]}")
+        seconds[argv[0]] = round(took, 2)
+    return seconds
+
+
+def _commit(repo: Path, message: str) -> tuple[float, subprocess.CompletedProcess[str]]:
+    _git(["add", "-A"], repo)
+    return _git(["commit", "-q", "-m", message], repo)
+
+
+def _group_sizes(repo: Path) -> dict[str, int]:
+    """The E-GMD group as committed: manifests, provenance, checksums, lock and reports."""
+    sizes = _files(repo)
+    for pattern in ("data/archives/checksums/egmd.sha256", "data/locks/egmd.lock.json", "reports/health/egmd_*",
+                    "reports/sampling/egmd_*"):
+        for path in repo.glob(pattern):
+            sizes[path.relative_to(repo).as_posix()] = path.stat().st_size
+    return sizes
+
+
+def _rewritten(before: dict[str, str], repo: Path, sizes: dict[str, int]) -> dict[str, int]:
+    now = _digests_of(repo, sizes)
+    return {name: sizes[name] for name in now if before.get(name) != now[name]}
+
+
+def _digests_of(repo: Path, sizes: dict[str, int]) -> dict[str, str]:
+    import hashlib
+
+    return {name: hashlib.sha256((repo / name).read_bytes()).hexdigest() for name in sizes}
+
+
+def _pr_report(repo: Path, env: dict[str, str], out: Path) -> tuple[float, int, list[str]]:
+    seconds, done = _drumgate(["pr-report", "--base", "HEAD~1", "--head", "HEAD", "--out", str(out)], repo, env)
+    summary = out / "summary.json"
+    datasets = [entry.get("dataset") for entry in json.loads(summary.read_text()).get("datasets", [])] \
+        if summary.is_file() else []
+    return seconds, done.returncode, [str(name) for name in datasets]
+
+
 def run(quick: bool) -> dict[str, Any]:
+    from benchmarks.bench_egmd_scale import KITS, PERFORMANCES, make_corpus
+
     performances = PERFORMANCES // 50 if quick else PERFORMANCES
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="bench_corpus_") as tmp:
         work = Path(tmp)
         raw = work / "raw"
         make_corpus(raw, performances)
         repo = work / "repo"
         repo.mkdir()
-        _git(["init", "-q"], repo)
+        _git(["init", "-q", "-b", "main"], repo)
         _git(["config", "user.email", "bench@example.invalid"], repo)
         _git(["config", "user.name", "bench"], repo)
         env = dict(os.environ, CI="true", DRUMGATE_EGMD_ROOT=str(raw), SOURCE_DATE_EPOCH="1768435200")
+        env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
         _drumgate(["init", "--datasets", "egmd"], repo, env)
         ingest = ["ingest", "egmd", "--layout", "parts", "--jobs", "2", "--date", DATE]
-        first_s, done = _drumgate(ingest, repo, env)
-        if done.returncode not in (0, 1):
-            raise RuntimeError(f"ingest failed: {done.stderr[-400:]}")
-        _git(["add", "-A"], repo)
-        commit_s, first_commit = _git(["commit", "-q", "-m", "Ingest E-GMD"], repo)
-        before = _digests(repo)
+        first_steps = _regenerate(repo, env, ingest)
+        commit_s, first_commit = _commit(repo, "Ingest E-GMD")
+        sizes_before = _group_sizes(repo)
+        before = _digests_of(repo, sizes_before)
         changed = change_performances(raw / "e-gmd-v1.0.0.csv", CHANGE_SHARE)
-        second_s, done = _drumgate(ingest, repo, env)
-        after = _digests(repo)
-        sizes = _files(repo)
-        rewritten = sum(sizes[name] for name in after if before.get(name) != after[name])
-        _git(["add", "-A"], repo)
-        change_commit_s, change_commit = _git(["commit", "-q", "-m", "1% of performances change split"], repo)
+        repro_s, repro = _drumgate(["repro", "egmd"], repo, env)
+        second_steps = _regenerate(repo, env, ingest)
+        sizes = _group_sizes(repo)
+        rewritten = _rewritten(before, repo, sizes)
+        manifests = {name: size for name, size in sizes.items() if name.startswith(("data/manifests", "data/prov"))}
+        rewritten_manifests = {name: size for name, size in rewritten.items() if name in manifests}
+        indexes = sum(size for name, size in rewritten_manifests.items() if name.endswith("index.json"))
+        change_commit_s, change_commit = _commit(repo, "1% of performances change split")
+        pr_s, pr_exit, pr_datasets = _pr_report(repo, env, work / "pr")
         folder = repo / "data" / "manifests" / "egmd_events"
         health_s, parts_report = _health(repo, env, ["--events", "data/manifests/egmd_events"], work / "h1.json")
         duck_s, duck_classes = duckdb_classes(folder)
         single = work / "single"
         for name in ("configs", "data/licenses"):
             shutil.copytree(repo / name, single / name)
-        _drumgate(["ingest", "egmd", "--layout", "file", "--jobs", "2", "--date", DATE], single, env)
+        single_ingest_s, _ = _drumgate(["ingest", "egmd", "--layout", "file", "--jobs", "2", "--date", DATE],
+                                       single, env)
         single_s, single_report = _health(single, env, ["--events", "data/manifests/egmd_events.jsonl"],
                                           work / "h2.json")
         single_mb = (single / "data" / "manifests" / "egmd_events.jsonl").stat().st_size / 1e6
     group = sum(sizes.values())
+    manifest_bytes = sum(manifests.values())
     figures = {
         "performances": performances, "renders": performances * KITS, "changed_performances": changed,
         "committed_files": len(sizes), "largest_file_mb": round(max(sizes.values()) / 1e6, 3),
-        "group_mb": round(group / 1e6, 2), "single_file_events_mb": round(single_mb, 1),
-        "rewritten_mb": round(rewritten / 1e6, 3), "rewritten_share": round(rewritten / group, 4),
-        "ingest_s": round(first_s, 1), "reingest_s": round(second_s, 1),
+        "group_mb": round(group / 1e6, 2), "manifests_mb": round(manifest_bytes / 1e6, 2),
+        "single_file_events_mb": round(single_mb, 1),
+        "rewritten_files": len(rewritten), "rewritten_mb": round(sum(rewritten.values()) / 1e6, 3),
+        "rewritten_share_of_group": round(sum(rewritten.values()) / group, 4),
+        "rewritten_manifest_mb": round(sum(rewritten_manifests.values()) / 1e6, 3),
+        "rewritten_share_of_manifests": round(sum(rewritten_manifests.values()) / manifest_bytes, 4),
+        "rewritten_index_mb": round(indexes / 1e6, 3),
+        "first_steps_s": first_steps, "change_steps_s": second_steps,
+        "change_steps_total_s": round(sum(second_steps.values()), 1),
+        "repro_egmd_s": round(repro_s, 1), "repro_egmd_exit": repro.returncode,
+        "repro_egmd_stderr_tail": repro.stderr[-300:],
         "first_commit_hooks_s": round(commit_s, 1), "first_commit_exit": first_commit.returncode,
+        "first_commit_output_tail": (first_commit.stdout + first_commit.stderr)[-300:],
         "change_commit_hooks_s": round(change_commit_s, 1), "change_commit_exit": change_commit.returncode,
-        "change_commit_stderr_tail": change_commit.stderr[-300:],
-        "health_parts_s": round(health_s, 2), "health_single_file_s": round(single_s, 2),
-        "duckdb_class_query_s": round(duck_s, 2),
+        "change_commit_output_tail": (change_commit.stdout + change_commit.stderr)[-300:],
+        "pr_report_s": round(pr_s, 1), "pr_report_exit": pr_exit, "pr_report_datasets": pr_datasets,
+        "health_parts_s": round(health_s, 2), "single_file_ingest_s": round(single_ingest_s, 1),
+        "health_single_file_s": round(single_s, 2), "duckdb_class_query_s": round(duck_s, 2),
         "duckdb_classes_equal_health": duck_classes == parts_report["classes"],
         "health_equals_single_file": parts_report == single_report,
+        "load_average_before_after": [round(load_before, 2), round(os.getloadavg()[0], 2)],
     }
     for key, value in figures.items():
         print(f"{key:32} {value}")
@@ -153,4 +221,6 @@ def run(quick: bool) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    run(quick="--quick" in sys.argv)
+    from benchmarks.__main__ import main
+
+    raise SystemExit(main(["corpus_scale", *sys.argv[1:]]))

@@ -102,14 +102,24 @@ def staged_paths(ws: Workspace, include_deleted: bool = False) -> list[str]:
 
 
 def committed_text(ws: Workspace, relative_path: str) -> str | None:
-    """The file's content at HEAD, or None when HEAD does not have it (or there is no HEAD)."""
+    """The file's content at HEAD (a `.gz` file inflated), or None when HEAD does not have it (or
+    there is no HEAD, or the stored gzip is damaged)."""
     try:
         done = subprocess.run(["git", "show", f"HEAD:./{relative_path}"], cwd=ws.root, capture_output=True, check=False)
     except OSError:
         return None
     if done.returncode != 0:
         return None
-    return done.stdout.decode("utf-8", errors="replace")
+    data = done.stdout
+    if relative_path.endswith(".gz"):
+        import gzip
+        import zlib
+
+        try:
+            data = gzip.decompress(data)
+        except (OSError, EOFError, zlib.error):
+            return None
+    return data.decode("utf-8", errors="replace")
 
 
 def recorded_command(ws: Workspace, group: str | None, relative_path: str) -> str | None:
@@ -159,3 +169,83 @@ def generated_empty_manifest(ws: Workspace, group: str | None, relative_path: st
     except DrumgateError:
         return False
     return entry is not None and entry.get("sha256") == sha256_file(path)
+
+
+# ---------------------------------------------------------------- parts seen before
+
+SEEN_PARTS_NAME = "seen_parts.sqlite"
+
+
+def content_digest(data: bytes) -> str:
+    import hashlib
+
+    return hashlib.sha256(data).hexdigest()
+
+
+class SeenParts:
+    """The parts of partitioned manifests a hook has passed, by the sha256 of their stored bytes.
+
+    A hook's verdict on a part follows from the part's bytes and from what judged them (`context`:
+    the digest of the schema, of the taxonomy, of the checksum manifest), so a part whose bytes
+    passed before under the same context is not read again: a re-ingest that changes 1% of the
+    performances costs 1% of the rows. Only clean verdicts are kept (a finding is reported again).
+    The table lives in the workspace's private `.drumgate/` folder (owner-only 0700, git-ignored,
+    as the checksums stat cache), since a verdict planted there would let a bad part pass; a cache
+    that cannot be opened is simply not used."""
+
+    def __init__(self, ws: Workspace, hook: str) -> None:
+        import sqlite3
+
+        from drumgate.checksums import CACHE_FOLDER, private_folder
+
+        self.hook = hook
+        self._passed: list[tuple[str, str, str]] = []
+        self._db: Any = None
+        try:
+            private_folder(ws.root / CACHE_FOLDER)
+            self._db = sqlite3.connect(str(ws.root / CACHE_FOLDER / SEEN_PARTS_NAME), timeout=30)
+            self._db.execute("CREATE TABLE IF NOT EXISTS passed (hook TEXT NOT NULL, context TEXT NOT NULL,"
+                             " sha256 TEXT NOT NULL, PRIMARY KEY (hook, context, sha256))")
+            self._db.commit()
+        except (OSError, sqlite3.Error, DrumgateError):
+            self._db = None
+
+    def seen(self, context: str, digest: str) -> bool:
+        import sqlite3
+
+        if self._db is None:
+            return False
+        try:
+            row = self._db.execute("SELECT 1 FROM passed WHERE hook=? AND context=? AND sha256=?",
+                                   (self.hook, context, digest)).fetchone()
+        except sqlite3.Error:
+            return False
+        return row is not None
+
+    def passed(self, context: str, digest: str) -> None:
+        self._passed.append((self.hook, context, digest))
+
+    def close(self) -> None:
+        import sqlite3
+
+        if self._db is None:
+            return
+        try:
+            self._db.executemany("INSERT OR IGNORE INTO passed VALUES (?, ?, ?)", self._passed)
+            self._db.commit()
+        except sqlite3.Error:
+            pass  # the cache only ever saves work
+        finally:
+            self._db.close()
+            self._db = None
+
+
+def findings_about(reporter: Reporter, relative: str) -> int:
+    return reporter.per_file.get(relative, 0)
+
+
+def artifact_fix(ws: Workspace, artifact: Any, fallback: str) -> str:
+    """The fix for a file: its lock's recorded command (a part's is its folder index's)."""
+    if artifact.folder is not None:
+        return fix_hint(ws, artifact.group, f"{artifact.folder}/index.json", f"drumgate repro {artifact.group}")
+    return fix_hint(ws, artifact.group, artifact.path, fallback)

@@ -18,7 +18,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from checks._hookutil import Reporter, add_filenames, committed_text, workspace_relative
+from checks._hookutil import (
+    Reporter,
+    SeenParts,
+    add_filenames,
+    committed_text,
+    content_digest,
+    findings_about,
+    workspace_relative,
+)
 from drumgate import cli
 from drumgate.artifacts import classify
 from drumgate.errors import DrumgateError
@@ -74,11 +82,20 @@ class ManifestBook:
 
 
 def changed_lines(ws: Workspace, relative: str) -> set[str] | None:
-    """Lines of the staged file that HEAD does not have (None: every line is new)."""
+    """Lines of the staged file that HEAD does not have (None: every line is new); `.gz` inflated."""
     before = committed_text(ws, relative)
     if before is None:
         return None
-    now = set(ws.path(relative).read_text(encoding="utf-8", errors="replace").splitlines())
+    data = ws.path(relative).read_bytes()
+    if relative.endswith(".gz"):
+        import gzip
+        import zlib
+
+        try:
+            data = gzip.decompress(data)
+        except (OSError, EOFError, zlib.error):
+            return None  # every line is new: the scan names the damage
+    now = set(data.decode("utf-8", errors="replace").splitlines())
     return now - set(before.splitlines())
 
 
@@ -198,10 +215,11 @@ def resolve_on_mounted_root(datasets: Any, dataset: str, entry_path: str) -> Pat
     return root.path / PurePosixPath(inside) if root.online else None
 
 
-def verify_files(ws: Workspace, verification: Verification, reporter: Reporter) -> None:
-    """Hash the named files on mounted tiers (every byte read: no stat cache); note offline tiers."""
+def verify_files(ws: Workspace, verification: Verification, reporter: Reporter) -> bool:
+    """Hash the named files on mounted tiers (every byte read: no stat cache); note offline tiers.
+    True when every named file was on a mounted tier."""
     if not verification.wanted:
-        return
+        return True
     from drumgate.checksums import hash_files
     from drumgate.config import load_datasets
 
@@ -240,6 +258,31 @@ def verify_files(ws: Workspace, verification: Verification, reporter: Reporter) 
             )
     for (dataset, tier), count in sorted(offline.items()):
         reporter.note(None, f"{dataset} tier {tier!r} is offline: {count} files not verified (mount it to check them)")
+    return not offline
+
+
+@dataclass
+class PartVerdicts:
+    """Provenance parts passed before are skipped; a part passes when it has no finding and every
+    file it names was hashed (an offline tier leaves its verdict open)."""
+
+    seen: SeenParts
+    pending: list[tuple[str, str, str]] = field(default_factory=list)  # (path, context, digest)
+
+    def already_passed(self, ws: Workspace, relative: str, dataset: str) -> bool:
+        manifest = ws.checksums(dataset)
+        context = content_digest(manifest.read_bytes()) if manifest.is_file() else "no-manifest"
+        digest = content_digest(ws.path(relative).read_bytes())
+        if self.seen.seen(context, digest):
+            return True
+        self.pending.append((relative, context, digest))
+        return False
+
+    def close(self, reporter: Reporter, all_hashed: bool) -> None:
+        for relative, context, digest in self.pending:
+            if all_hashed and not findings_about(reporter, relative):
+                self.seen.passed(context, digest)
+        self.seen.close()
 
 
 def _targets(ws: Workspace, filenames: Iterable[str], verify_all: bool) -> list[str]:
@@ -256,6 +299,7 @@ def run(args: argparse.Namespace) -> int:
     book = ManifestBook(ws, reporter)
     verification = Verification()
     full_trees: list[str] = []
+    verdicts: PartVerdicts | None = None
     for relative in _targets(ws, args.filenames, args.all):
         artifact = classify(relative)
         if artifact is None or artifact.group is None:
@@ -264,12 +308,18 @@ def run(args: argparse.Namespace) -> int:
             full_trees.append(artifact.group)
         elif artifact.kind == "checksums":
             check_manifest_file(ws, relative, artifact.group, book, verification)
-        elif artifact.kind == "provenance":
+        elif artifact.kind in ("provenance", "provenance_part"):
             if not ws.path(relative).is_file():
                 reporter.finding(relative, "file not found")
                 continue
+            if artifact.is_part:
+                verdicts = verdicts or PartVerdicts(SeenParts(ws, "checksums"))
+                if verdicts.already_passed(ws, relative, artifact.group):
+                    continue
             check_provenance_file(ws, relative, artifact.group, book, verification)
-    verify_files(ws, verification, reporter)
+    all_hashed = verify_files(ws, verification, reporter)
+    if verdicts is not None:
+        verdicts.close(reporter, all_hashed)
     status = reporter.close()
     return max([status, *(verify_tree(ws, dataset) for dataset in full_trees)])
 

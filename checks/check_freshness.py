@@ -45,6 +45,7 @@ COMPANIONS = (
 READINESS_PLAN = "DATASET_READINESS_PLAN.md"  # the one artifact outside data/ and reports/ (`drumgate docs`)
 HAND_EDIT = "differs from what its command wrote"
 MISSING = "recorded in the lock but missing"
+PART_MISSING = "listed in index.json but missing"
 
 
 def _is(problem: LineageProblem, what: str) -> bool:
@@ -166,17 +167,18 @@ def _has_kind(ws: Workspace, folder: str, kind: str, group: str) -> bool:
     if not path.is_dir():
         return False
     return any(
-        (artifact := classify(ws.rel(child))) is not None and artifact.kind == kind and artifact.group == group
+        (artifact := classify(ws.rel(child / "index.json" if child.is_dir() else child))) is not None
+        and artifact.manifest == kind and artifact.group == group
         for child in path.iterdir()
     )
 
 
 def missing_companions(ws: Workspace, group: str, staged: list[Artifact]) -> tuple[str, list[str]]:
     """A staged events manifest of `group` and what it has never had beside it (repro makes it)."""
-    events = [a.path for a in staged if a.kind == "events"]
+    events = [a.path for a in staged if a.manifest == "events"]
     if not events:
         return "", []
-    staged_kinds = {a.kind for a in staged}
+    staged_kinds = {a.manifest for a in staged}
     return events[0], [
         what for kind, folder, what in COMPANIONS if kind not in staged_kinds and not _has_kind(ws, folder, kind, group)
     ]
@@ -193,7 +195,12 @@ def sort_causes(ws: Workspace, problems: dict[str, list[LineageProblem]], state:
         recorded = set(read_lock(ws, group)["artifacts"]) | {lock}
         for problem in found:
             artifact = problem.artifact
-            if _is(problem, HAND_EDIT) and lock in state.stashed:
+            if artifact not in recorded:  # a part of a recorded folder that disagrees with its index
+                if artifact in state.stashed or artifact in state.left_out:
+                    apart.add(artifact)
+                else:
+                    causes.hand_edited.setdefault(group, []).append((artifact, _is(problem, PART_MISSING)))
+            elif _is(problem, HAND_EDIT) and lock in state.stashed:
                 # the regenerated lock was left out, and whatever else of the group was regenerated with it
                 apart.update({lock} | (recorded & state.stashed))
             elif _is(problem, HAND_EDIT) and (
@@ -205,6 +212,9 @@ def sort_causes(ws: Workspace, problems: dict[str, list[LineageProblem]], state:
         # what the hook reads matches the lock, but the commit does not hold it
         flagged = {problem.artifact for problem in found}
         apart.update(path for path in recorded & state.left_out if path not in flagged)
+        # a partitioned folder is recorded by its index: a part left out of the commit is staged apart
+        folders = tuple(path.removesuffix("index.json") for path in recorded if path.endswith("/index.json"))
+        apart.update(path for path in state.left_out if folders and path.startswith(folders))
         if not apart:
             del causes.staged_apart[group]
     roots = causes.roots()
@@ -262,7 +272,7 @@ def run(args: argparse.Namespace) -> int:
     missing: dict[str, tuple[str, list[str]]] = {}
     for group, artifacts in sorted(groups.items()):
         if not ws.lock_file(group).is_file():
-            if any(a.kind in GENERATED_KINDS for a in artifacts):
+            if any(a.manifest in GENERATED_KINDS for a in artifacts):
                 reporter.finding(
                     ws.rel(ws.lock_file(group)),
                     f"no lineage lock for the staged {group} artifacts",

@@ -14,7 +14,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from checks._hookutil import Reporter, add_filenames, fix_hint, generated_empty_manifest, workspace_relative
+from checks._hookutil import (
+    Reporter,
+    SeenParts,
+    add_filenames,
+    artifact_fix,
+    content_digest,
+    findings_about,
+    fix_hint,
+    generated_empty_manifest,
+    workspace_relative,
+)
 from drumgate import cli
 from drumgate.artifacts import Artifact, classify
 from drumgate.errors import DrumgateError
@@ -71,8 +81,8 @@ def check_jsonl(ws: Workspace, artifact: Artifact, validator: Any, reporter: Rep
     """
     from drumgate import scanmemo
 
-    hint = fix_hint(ws, artifact.group, artifact.path, "correct the row or regenerate the manifest")
-    scan = chunked_scan(ws.path(artifact.path), validator, collect_label_keys=artifact.kind == "events")
+    hint = artifact_fix(ws, artifact, "correct the row or regenerate the manifest")
+    scan = chunked_scan(ws.path(artifact.path), validator, collect_label_keys=artifact.schema == "events")
     if scan is None:
         _check_jsonl_sequential(ws, artifact, validator, reporter, hint)
         return
@@ -156,7 +166,86 @@ def _relative(err: DrumgateError, artifact: Artifact) -> DrumgateError:
     return err
 
 
-def check_file(ws: Workspace, filename: str, reporter: Reporter) -> None:
+class FolderIndexes:
+    """The index of each partitioned folder a staged part belongs to, read once per run."""
+
+    def __init__(self, ws: Workspace) -> None:
+        self.ws = ws
+        self._listed: dict[str, dict[str, tuple[str, int]] | None] = {}
+
+    def problem(self, artifact: Artifact, digest: str) -> str | None:
+        """What is wrong between a part and its folder's index (None when the index is unreadable:
+        the index itself is reported when it is staged, and by the freshness hook)."""
+        from drumgate import parts
+
+        assert artifact.folder is not None
+        if artifact.folder not in self._listed:
+            folder = self.ws.path(artifact.folder)
+            if not (folder / parts.INDEX_NAME).is_file():
+                return "part of a folder that has no index.json"
+            try:
+                self._listed[artifact.folder] = parts.listed_files(parts.read_index(folder))
+            except DrumgateError:
+                self._listed[artifact.folder] = None
+        listed = self._listed[artifact.folder]
+        if listed is None:
+            return None
+        inside = artifact.path[len(artifact.folder) + 1 :]
+        return parts.part_problem(self.ws.path(artifact.folder), inside, digest, listed)
+
+
+@dataclass
+class PartCheck:
+    """What a run needs to check parts: the verdicts kept from earlier runs and the folders' indexes."""
+
+    seen: SeenParts
+    indexes: FolderIndexes
+    contexts: dict[str, str] = field(default_factory=dict)
+
+    def context(self, ws: Workspace, schema: str) -> str:
+        """The schema's own digest: a verdict holds only for the schema that gave it."""
+        if schema not in self.contexts:
+            from drumgate.schemas import schema_path
+
+            self.contexts[schema] = f"{schema}:{content_digest(schema_path(ws, schema).read_bytes())}"
+        return self.contexts[schema]
+
+
+def check_part(ws: Workspace, artifact: Artifact, validator: Any, reporter: Reporter, check: PartCheck) -> None:
+    """One staged part: listed in its index with this sha256, and its rows valid unless these
+    bytes already passed under the same schema (`SeenParts`)."""
+    digest = content_digest(ws.path(artifact.path).read_bytes())
+    hint = artifact_fix(ws, artifact, "regenerate the manifest")
+    problem = check.indexes.problem(artifact, digest)
+    if problem is not None:
+        reporter.finding(artifact.path, problem, hint=hint)
+    assert artifact.schema is not None
+    context = check.context(ws, artifact.schema)
+    if check.seen.seen(context, digest):
+        return
+    before = findings_about(reporter, artifact.path)
+    check_jsonl(ws, artifact, validator, reporter)
+    if findings_about(reporter, artifact.path) == before:
+        check.seen.passed(context, digest)
+
+
+def check_index(ws: Workspace, artifact: Artifact, validator: Any, reporter: Reporter) -> None:
+    """A folder's index.json: its schema, then the folder against it (every part listed and present,
+    no key twice, none over the size limit); part digests are checked as parts are staged."""
+    from drumgate import parts
+
+    before = findings_about(reporter, artifact.path)
+    check_document(ws, artifact, validator, reporter)
+    if findings_about(reporter, artifact.path) != before:
+        return
+    assert artifact.folder is not None
+    index = json.loads(ws.path(artifact.path).read_bytes())
+    for err in parts.problems(ws.path(artifact.folder), index, hash_parts=False):
+        err.path = ws.rel(err.path) if err.path else artifact.path
+        reporter.add(err)
+
+
+def check_file(ws: Workspace, filename: str, reporter: Reporter, part_check: PartCheck | None = None) -> None:
     from drumgate.schemas import validator_for
 
     relative = workspace_relative(ws, filename)
@@ -177,7 +266,15 @@ def check_file(ws: Workspace, filename: str, reporter: Reporter) -> None:
             hint="fix: restore the schema (git checkout -- configs/schemas)",
         )
         return
-    if artifact.is_jsonl:
+    if artifact.is_part:
+        own = part_check is None
+        check = part_check or PartCheck(SeenParts(ws, "schema"), FolderIndexes(ws))
+        check_part(ws, artifact, validator, reporter, check)
+        if own:
+            check.seen.close()
+    elif artifact.is_index:
+        check_index(ws, artifact, validator, reporter)
+    elif artifact.is_jsonl:
         if generated_empty_manifest(ws, artifact.group, relative):
             return
         check_jsonl(ws, artifact, validator, reporter)
@@ -188,8 +285,13 @@ def check_file(ws: Workspace, filename: str, reporter: Reporter) -> None:
 def run(args: argparse.Namespace) -> int:
     ws = cli.workspace_from(args)
     reporter = Reporter()
+    part_check: PartCheck | None = None
     for filename in args.filenames:
-        check_file(ws, filename, reporter)
+        if part_check is None and (found := classify(workspace_relative(ws, filename))) and found.is_part:
+            part_check = PartCheck(SeenParts(ws, "schema"), FolderIndexes(ws))
+        check_file(ws, filename, reporter, part_check)
+    if part_check is not None:
+        part_check.seen.close()
     return reporter.close()
 
 

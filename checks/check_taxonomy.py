@@ -15,9 +15,18 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from checks._hookutil import Reporter, add_filenames, fix_hint, generated_empty_manifest, workspace_relative
+from checks._hookutil import (
+    Reporter,
+    SeenParts,
+    add_filenames,
+    artifact_fix,
+    content_digest,
+    findings_about,
+    generated_empty_manifest,
+    workspace_relative,
+)
 from drumgate import cli
-from drumgate.artifacts import classify
+from drumgate.artifacts import Artifact, classify
 from drumgate.errors import DrumgateError
 from drumgate.workspace import Workspace
 
@@ -107,15 +116,33 @@ def judge(taxonomy: Any, key: RowKey) -> list[tuple[str, str]]:
     return problems
 
 
-def check_manifest(ws: Workspace, relative: str, group: str | None, taxonomy: Any, reporter: Reporter) -> None:
+def check_manifest(ws: Workspace, artifact: Artifact, taxonomy: Any, reporter: Reporter) -> None:
     """A quick pass over every core collects the distinct label combinations; only when one is
     wrong (or a line is unsound) does the line-by-line pass run to name the lines."""
-    if generated_empty_manifest(ws, group, relative):
+    if artifact.is_jsonl and generated_empty_manifest(ws, artifact.group, artifact.path):
         return
-    keys = _label_keys(ws.path(relative))
+    keys = _label_keys(ws.path(artifact.path))
     if keys is not None and not any(judge(taxonomy, key) for key in keys):
         return
-    _check_lines(ws, relative, group, taxonomy, reporter)
+    _check_lines(ws, artifact, taxonomy, reporter)
+
+
+def taxonomy_context(ws: Workspace) -> str:
+    """The digest of what judges labels: a part's verdict holds only for the taxonomy that gave it."""
+    return content_digest(b"".join(ws.path(name).read_bytes() if ws.path(name).is_file() else b"-"
+                                   for name in TAXONOMY_FILES))
+
+
+def check_part(ws: Workspace, artifact: Artifact, taxonomy: Any, reporter: Reporter, seen: SeenParts,
+               context: str) -> None:
+    """A staged events part, unless its bytes already passed under this taxonomy."""
+    digest = content_digest(ws.path(artifact.path).read_bytes())
+    if seen.seen(context, digest):
+        return
+    before = findings_about(reporter, artifact.path)
+    check_manifest(ws, artifact, taxonomy, reporter)
+    if findings_about(reporter, artifact.path) == before:
+        seen.passed(context, digest)
 
 
 def _label_keys(path: Path) -> set[RowKey] | frozenset[RowKey] | None:
@@ -156,10 +183,11 @@ def _distinct_keys(chunk: bytes, first_line: int) -> tuple[bool, set[RowKey]]:
     return not findings, keys
 
 
-def _check_lines(ws: Workspace, relative: str, group: str | None, taxonomy: Any, reporter: Reporter) -> None:
+def _check_lines(ws: Workspace, artifact: Artifact, taxonomy: Any, reporter: Reporter) -> None:
     from drumgate.rowscan import scan_jsonl
 
-    regenerate = fix_hint(ws, group, relative, "regenerate the manifest")
+    relative = artifact.path
+    regenerate = artifact_fix(ws, artifact, "regenerate the manifest")
     verdicts: dict[RowKey, list[tuple[str, str]]] = {}
 
     def report(err: DrumgateError) -> None:
@@ -183,7 +211,7 @@ def run(args: argparse.Namespace) -> int:
     reporter = Reporter()
     relatives = [workspace_relative(ws, name) for name in args.filenames]
     manifests = [(rel, classify(rel)) for rel in relatives]
-    manifests = [(rel, art) for rel, art in manifests if art is not None and art.kind == "events"]
+    manifests = [(rel, art) for rel, art in manifests if art is not None and art.schema == "events"]
     if not manifests and not any(rel in TAXONOMY_FILES for rel in relatives):
         return reporter.close()
     from drumgate.taxonomy import load_taxonomy
@@ -193,11 +221,17 @@ def run(args: argparse.Namespace) -> int:
     except DrumgateError as err:
         reporter.add(err, "fix: correct the taxonomy file; manifests are not checked until it loads")
         return reporter.close()
+    seen = SeenParts(ws, "taxonomy") if any(artifact.is_part for _, artifact in manifests) else None
+    context = taxonomy_context(ws) if seen is not None else ""
     for relative, artifact in manifests:
         if not ws.path(relative).is_file():
             reporter.finding(relative, "file not found")
-            continue
-        check_manifest(ws, relative, artifact.group if artifact else None, taxonomy, reporter)
+        elif artifact.is_part and seen is not None:
+            check_part(ws, artifact, taxonomy, reporter, seen, context)
+        else:
+            check_manifest(ws, artifact, taxonomy, reporter)
+    if seen is not None:
+        seen.close()
     return reporter.close()
 
 

@@ -16,11 +16,19 @@ from drumgate.errors import EXIT_FINDINGS, DrumgateError
 
 _DS = r"(?P<ds>[a-z][a-z0-9_]*?)"
 _GZ = r"(?:\.gz)?"
+_PART = r"[A-Za-z0-9._-]+\.jsonl\.gz"  # a part file of a partitioned manifest folder (drumgate.parts)
 
 # (kind, pattern); the first pattern that matches a workspace-relative posix path wins.
 _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     (kind, re.compile(rf"^{pattern}$"))
     for kind, pattern in (
+        ("events_index", rf"data/manifests/{_DS}_events/index\.json"),
+        ("sessions_index", rf"data/manifests/{_DS}_sessions/index\.json"),
+        ("provenance_index", rf"data/provenance/{_DS}_provenance/index\.json"),
+        ("renders_part", rf"data/manifests/{_DS}_events/renders/{_PART}"),
+        ("events_part", rf"data/manifests/{_DS}_events/{_PART}"),
+        ("sessions_part", rf"data/manifests/{_DS}_sessions/{_PART}"),
+        ("provenance_part", rf"data/provenance/{_DS}_provenance/{_PART}"),
         ("events", rf"data/manifests/{_DS}_events\.jsonl{_GZ}"),
         ("sessions", rf"data/manifests/{_DS}_sessions(?:_dryrun)?\.jsonl{_GZ}"),
         ("provenance", rf"data/provenance/{_DS}_provenance\.jsonl{_GZ}"),
@@ -45,8 +53,23 @@ SCHEMA_OF_KIND = {
     "health": "health",
     "weights": "weights",
     "diff": "diff",
+    "events_part": "events",
+    "renders_part": "renders",
+    "sessions_part": "sessions",
+    "provenance_part": "provenance",
+    "events_index": "parts_index",
+    "sessions_index": "parts_index",
+    "provenance_index": "parts_index",
 }
 JSONL_KINDS = frozenset({"events", "sessions", "provenance"})
+# A part or an index stands for the manifest its folder replaces (freshness, companions, groups).
+MANIFEST_OF_KIND = {
+    "events_part": "events", "renders_part": "events", "sessions_part": "sessions",
+    "provenance_part": "provenance", "events_index": "events", "sessions_index": "sessions",
+    "provenance_index": "provenance",
+}
+PART_KINDS = frozenset({"events_part", "renders_part", "sessions_part", "provenance_part"})
+INDEX_KINDS = frozenset({"events_index", "sessions_index", "provenance_index"})
 CONFIG_PREFIX = "configs/"
 
 
@@ -63,7 +86,29 @@ class Artifact:
 
     @property
     def is_jsonl(self) -> bool:
+        """A single-file manifest (parts are `is_part`)."""
         return self.kind in JSONL_KINDS
+
+    @property
+    def is_part(self) -> bool:
+        return self.kind in PART_KINDS
+
+    @property
+    def is_index(self) -> bool:
+        return self.kind in INDEX_KINDS
+
+    @property
+    def manifest(self) -> str:
+        """The manifest kind a file holds rows of: `events` for an events file, part or index."""
+        return MANIFEST_OF_KIND.get(self.kind, self.kind)
+
+    @property
+    def folder(self) -> str | None:
+        """The partitioned folder (workspace-relative) a part or index belongs to."""
+        if not (self.is_part or self.is_index):
+            return None
+        head = self.path.rsplit("/", 2 if self.kind == "renders_part" else 1)[0]
+        return head
 
 
 INGESTED_FILE = re.compile(r"^(?P<dataset>.+?)_(?:sessions|provenance)\.jsonl(?:\.gz)?$")

@@ -20,17 +20,25 @@ from drumgate.fsutil import atomic_write_bytes
 
 MANIFESTS = r"^data/(manifests|provenance)/.*\.jsonl(\.gz)?$"
 REPORTS = r"^(reports/(health|sampling|diffs)/.*|data/locks/.*)\.json$"
+# A partitioned manifest's index (its parts match MANIFESTS: `<folder>/[renders/]<part>.jsonl.gz`).
+INDEXES = r"^data/(manifests|provenance)/[^/]+/index\.json$"
 # The licence hook also runs when only a licence note changes.
 LICENCE_INPUTS = r"^(data/(manifests|provenance|archives/checksums|locks|licenses)/|reports/(health|sampling|diffs)/)"
 
 # (id, name, hook, files regex, extra lines)
 HOOKS: tuple[tuple[str, str, str, str, tuple[str, ...]], ...] = (
-    ("drumgate-schema", "drumgate: artifacts match configs/schemas", "schema", f"({MANIFESTS}|{REPORTS})", ()),
+    (
+        "drumgate-schema",
+        "drumgate: artifacts match configs/schemas",
+        "schema",
+        f"({MANIFESTS}|{REPORTS}|{INDEXES})",
+        (),
+    ),
     (
         "drumgate-taxonomy",
         "drumgate: labels and techniques exist in the taxonomy",
         "taxonomy",
-        r"^(data/manifests/.*_events\.jsonl(\.gz)?|configs/(technique_taxonomy|crash_dual_label)\.json)$",
+        r"^(data/manifests/.*_events(\.jsonl(\.gz)?|/[^/]+\.jsonl\.gz)|configs/(technique_taxonomy|crash_dual_label)\.json)$",
         (),
     ),
     (

@@ -237,7 +237,6 @@ class PartsWriter:
         self.folder, self.manifest, self.dataset, self.key_field = folder, manifest, dataset, key_field
         self.result = WriteResult()
         self.entries: list[dict[str, Any]] = []
-        self.totals = Aggregates()
         self._last: str | None = None
 
     def add(self, part: PartInput) -> None:
@@ -258,34 +257,76 @@ class PartsWriter:
             }
         agg = aggregate(part.rows, part.renders)
         entry["aggregates"] = agg.as_json()
-        self.totals.add(agg)
         self.result.rows += agg.events
         self.entries.append(entry)
 
     def close(self) -> WriteResult:
-        entries = self.entries
-        part_bytes = sum(e["bytes"] + e.get("renders", {}).get("bytes", 0) for e in entries)
-        index = {
-            "schema_version": INDEX_SCHEMA_VERSION,
-            "kind": "drumgate-parts",
-            "manifest": self.manifest,
-            "dataset": self.dataset,
-            "key": self.key_field,
-            "totals": {"parts": len(entries), "rows": sum(e["rows"] for e in entries), "events": self.totals.events,
-                       "renders": self.totals.renders, "bytes": part_bytes},
-            "parts": entries,
-        }
-        listed = {e["file"] for e in entries} | {e["renders"]["file"] for e in entries if "renders" in e}
-        _write_if_changed(self.folder / INDEX_NAME, encode_index(index), self.result, INDEX_NAME)
-        for stray in sorted(_part_files(self.folder)):
-            if stray not in listed:
-                (self.folder / stray).unlink()
-                self.result.removed.append(stray)
-        for single in single_files_of(self.folder):  # the folder replaces an older single-file manifest
-            if single.exists():
-                single.unlink()
-                self.result.removed.append(single.name)
+        finish_folder(self.folder, self.manifest, self.dataset, self.key_field, self.entries, self.result)
         return self.result
+
+    def close_shard(self, shard_file: Path) -> WriteResult:
+        """End a `--shard I/N` run: the parts stay in this (shard) folder and their index entries go to
+        `shard_file` as JSON lines, a header first; `drumgate merge` joins the shards' entries."""
+        header = {"kind": SHARD_KIND, "manifest": self.manifest, "dataset": self.dataset, "key": self.key_field}
+        with atomic_writer(shard_file) as handle:
+            handle.write(b"".join(dumps_row(row) + b"\n" for row in [header, *self.entries]))
+        return self.result
+
+
+SHARD_KIND = "drumgate-parts-shard"
+
+
+def _totals(entries: Sequence[Mapping[str, Any]]) -> dict[str, int]:
+    total = Aggregates()
+    for entry in entries:
+        total.add(Aggregates.from_json(entry["aggregates"]))
+    return {"parts": len(entries), "rows": sum(e["rows"] for e in entries), "events": total.events,
+            "renders": total.renders,
+            "bytes": sum(e["bytes"] + e.get("renders", {}).get("bytes", 0) for e in entries)}
+
+
+def finish_folder(folder: Path, manifest: str, dataset: str, key_field: str, entries: Sequence[Mapping[str, Any]],
+                  result: WriteResult) -> None:
+    """Write the index of `entries` (parts already in place), then remove unlisted parts and the old
+    single file: the last step of a run, and all of a merge."""
+    index = {
+        "schema_version": INDEX_SCHEMA_VERSION,
+        "kind": "drumgate-parts",
+        "manifest": manifest,
+        "dataset": dataset,
+        "key": key_field,
+        "totals": _totals(entries),
+        "parts": list(entries),
+    }
+    listed = listed_files(index)
+    folder.mkdir(parents=True, exist_ok=True)
+    _write_if_changed(folder / INDEX_NAME, encode_index(index), result, INDEX_NAME)
+    for stray in sorted(_part_files(folder)):
+        if stray not in listed:
+            (folder / stray).unlink()
+            result.removed.append(stray)
+    for single in single_files_of(folder):  # the folder replaces an older single-file manifest
+        if single.exists():
+            single.unlink()
+            result.removed.append(single.name)
+
+
+def read_shard_entries(shard_file: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """(header, index entries) of a shard's entries file written by `close_shard`."""
+    from drumgate.jsonio import read_jsonl
+
+    rows = read_jsonl(shard_file)
+    if not rows or rows[0].get("kind") != SHARD_KIND:
+        raise DrumgateError("not a partitioned shard's index entries", path=shard_file,
+                            hint="re-run the shard's ingest to rewrite it")
+    return rows[0], rows[1:]
+
+
+def adopt_part(source: Path, target: Path, result: WriteResult, name: str) -> None:
+    """Move a shard's part into the folder, keeping the folder's file when its bytes are the same."""
+    data = read_bytes(source)
+    _write_if_changed(target, data, result, name)
+    source.unlink()
 
 
 def write_parts(
@@ -338,16 +379,13 @@ def problems(folder: Path, index: Mapping[str, Any] | None = None, hash_parts: b
         if single.exists():
             found.append(DrumgateError("single-file manifest beside its partitioned folder (from before parts)",
                                        path=single, hint=MIGRATE_FIX.format(path=single), exit_code=EXIT_USAGE))
-    listed: dict[str, tuple[str, int]] = {}
     keys: dict[str, str] = {}
     for entry in index["parts"]:
         if entry["key"] in keys:
             found.append(DrumgateError(f"two parts claim the key {entry['key']!r} ({keys[entry['key']]})",
                                        path=folder / entry["file"], hint=hint, exit_code=EXIT_FINDINGS))
         keys.setdefault(entry["key"], entry["file"])
-        listed[entry["file"]] = (entry["sha256"], entry["bytes"])
-        if "renders" in entry:
-            listed[entry["renders"]["file"]] = (entry["renders"]["sha256"], entry["renders"]["bytes"])
+    listed = listed_files(index)
     for name, (digest, size) in listed.items():
         path = folder / name
         if not path.is_file():
@@ -366,6 +404,25 @@ def problems(folder: Path, index: Mapping[str, Any] | None = None, hash_parts: b
             found.append(DrumgateError("part not listed in index.json", path=folder / name, hint=hint,
                                        exit_code=EXIT_FINDINGS))
     return found
+
+
+def listed_files(index: Mapping[str, Any]) -> dict[str, tuple[str, int]]:
+    """Every file the index lists (parts and `renders/` parts) -> (sha256, bytes)."""
+    listed: dict[str, tuple[str, int]] = {}
+    for entry in index["parts"]:
+        listed[entry["file"]] = (entry["sha256"], entry["bytes"])
+        if "renders" in entry:
+            listed[entry["renders"]["file"]] = (entry["renders"]["sha256"], entry["renders"]["bytes"])
+    return listed
+
+
+def part_problem(folder: Path, name: str, digest: str, listed: Mapping[str, tuple[str, int]]) -> str | None:
+    """What is wrong between one part (`name` inside `folder`, its bytes' sha256) and its index."""
+    if name not in listed:
+        return "part not listed in index.json"
+    if listed[name][0] != digest:
+        return "sha256 differs from index.json (edited or replaced?)"
+    return None
 
 
 def verify(folder: Path, hash_parts: bool = True) -> dict[str, Any]:
