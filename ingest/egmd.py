@@ -792,10 +792,8 @@ def ingest(ws: Workspace, args: argparse.Namespace) -> int:
     targets, final = _targets(ws, args, shard)
     jobs = args.jobs or os.cpu_count() or 1
     if _partitioned(args, config.options, len(metadata.rows)):
-        if shard is not None:
-            raise DrumgateError("--shard writes single-file shards; run the partitioned layout unsharded",
-                                hint="fix: drop --shard, or pass --layout file")
-        targets = _write_partitioned(final, tasks, settings, jobs, summary, args.allow_empty, ws)
+        targets = _write_partitioned(targets, final, tasks, settings, jobs, summary, args.allow_empty, ws,
+                                     shard is None or not metadata.rows)
     else:
         _write_single(targets, final, tasks, settings, jobs, summary, args.allow_empty, ws, shard, metadata)
     replaced = (final.events, final.sessions, final.provenance)
@@ -852,12 +850,19 @@ def performance_parts(result: PerformanceResult) -> tuple[parts.PartInput, parts
 
 
 def _write_partitioned(
-    final: Targets, tasks: list[tuple[str, list[RenderRow]]], settings: IngestSettings, jobs: int,
-    summary: Summary, allow_empty: bool, ws: Workspace,
+    targets: Targets, final: Targets, tasks: list[tuple[str, list[RenderRow]]], settings: IngestSettings,
+    jobs: int, summary: Summary, allow_empty: bool, ws: Workspace, check_empty: bool,
 ) -> Targets:
-    """The three manifests as folders of per-performance parts; only changed parts are rewritten."""
-    folders = Targets(parts.folder_of(final.events), parts.folder_of(final.sessions),
-                      parts.folder_of(final.provenance))
+    """The three manifests as folders of per-performance parts; only changed parts are rewritten.
+
+    A `--shard I/N` run (`targets` differ from `final`) writes its parts into `<folder>.shard-I-of-N/`
+    and their index entries to the shard file (`<name>.shard-I-of-N.jsonl`); `drumgate merge` moves
+    the parts in and writes the index, so the merged folder equals an unsharded run's."""
+    sharded = targets != final
+    folders = Targets(*(parts.folder_of(path) for path in (targets.events, targets.sessions, targets.provenance)))
+    if sharded:  # a shard folder holds this run's parts only
+        for folder in (folders.events, folders.sessions, folders.provenance):
+            shutil.rmtree(folder, ignore_errors=True)
     writers = [parts.PartsWriter(folders.events, "events", DATASET, "session_id"),
                parts.PartsWriter(folders.sessions, "sessions", DATASET, "session_id"),
                parts.PartsWriter(folders.provenance, "provenance", DATASET, "session_id")]
@@ -866,14 +871,17 @@ def _write_partitioned(
         if result.session is not None:
             for writer, part in zip(writers, performance_parts(result), strict=True):
                 writer.add(part)
-    refuse_emptying({folders.events / parts.INDEX_NAME: summary.events,
-                     folders.sessions / parts.INDEX_NAME: summary.sessions,
-                     folders.provenance / parts.INDEX_NAME: summary.renders}, allow_empty,
-                    ws.rel, _empty_reason(summary))
+    finals = (parts.folder_of(final.events), parts.folder_of(final.sessions), parts.folder_of(final.provenance))
+    if check_empty:
+        refuse_emptying({finals[0] / parts.INDEX_NAME: summary.events, finals[1] / parts.INDEX_NAME: summary.sessions,
+                         finals[2] / parts.INDEX_NAME: summary.renders}, allow_empty, ws.rel, _empty_reason(summary))
+    if sharded:
+        for writer, shard_file in zip(writers, (targets.events, targets.sessions, targets.provenance), strict=True):
+            writer.close_shard(shard_file)
+        return targets
     for writer in writers:
         writer.close()
-    return Targets(folders.events / parts.INDEX_NAME, folders.sessions / parts.INDEX_NAME,
-                   folders.provenance / parts.INDEX_NAME)
+    return Targets(*(folder / parts.INDEX_NAME for folder in finals))
 
 
 def _write_single(

@@ -7,19 +7,26 @@ that shards split into contiguous blocks, the target is the shards' lines concat
 order. `merge` checks that shards 1..N of each target are all present and agree on the command
 and inputs, writes the target atomically and records its lineage as the unsharded run would.
 Works for any dataset's JSONL shards.
+
+A partitioned shard (`drumgate.parts`) is the folder `<name>.shard-I-of-N/` of its parts beside
+the shard file, which holds the parts' index entries. Merging it is an index update: each part
+moves into the target's folder (a part whose bytes the folder already has is left alone), the
+shards' entries in shard order become `index.json`, parts no longer listed go, and the lock
+records the index, as after an unsharded run.
 """
 
 from __future__ import annotations
 
 import argparse
 import gzip
+import shutil
 import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from drumgate import cli, grouplock, lineage
+from drumgate import cli, grouplock, lineage, parts
 from drumgate.artifacts import ALLOW_EMPTY_HELP, holds_rows, refuse_emptying
 from drumgate.errors import EXIT_OK, DrumgateError
 from drumgate.fsutil import atomic_writer
@@ -105,7 +112,54 @@ def _lines(path: Path) -> Iterator[bytes]:
             yield raw if raw.endswith(b"\n") else raw + b"\n"
 
 
+def parts_folder(shard: Shard) -> Path | None:
+    """The folder of a partitioned shard's parts, or None for a JSONL shard."""
+    folder = parts.folder_of(shard.path)
+    return folder if folder != shard.path and folder.is_dir() else None
+
+
+def shard_rows(shard: Shard) -> int:
+    """Rows a shard brings (a partitioned shard's from its index entries)."""
+    if parts_folder(shard) is None:
+        return int(holds_rows(shard.path))
+    return sum(entry["rows"] for entry in parts.read_shard_entries(shard.path)[1])
+
+
+def merge_parts(ws: Workspace, target: Path, members: Sequence[Shard], record_lineage: bool) -> int:
+    """Move the shards' parts into the target's folder and write its index from their entries."""
+    folder = parts.folder_of(target)
+    entries: list[dict[str, Any]] = []
+    header: dict[str, Any] = {}
+    result = parts.WriteResult()
+    for member in members:
+        source = parts_folder(member)
+        if source is None:
+            raise DrumgateError("a partitioned shard's parts folder is missing", path=member.path,
+                                hint="re-run every shard with the same --layout")
+        header, member_entries = parts.read_shard_entries(member.path)
+        for entry in member_entries:
+            for name in (entry["file"], *([entry["renders"]["file"]] if "renders" in entry else [])):
+                parts.adopt_part(source / name, folder / name, result, name)
+        entries.extend(member_entries)
+    if [entry["key"] for entry in entries] != sorted({entry["key"] for entry in entries}):
+        raise DrumgateError("the shards' parts are not in ascending key order, or a key is claimed twice",
+                            path=members[0].path, hint="re-run every shard from the same inputs")
+    parts.finish_folder(folder, header["manifest"], header["dataset"], header["key"], entries, result)
+    for member in members:
+        source = parts_folder(member)
+        if source is not None:
+            shutil.rmtree(source)
+    meta = members[0].meta
+    if record_lineage and meta.get("group"):
+        lineage.forget(ws, meta["group"], [target])
+        lineage.record(ws, meta["group"], folder / parts.INDEX_NAME, meta["argv"], inputs=meta.get("inputs", []),
+                       external_inputs=meta.get("external_inputs") or None)
+    return sum(parts.Aggregates.from_json(entry["aggregates"]).events for entry in entries)
+
+
 def merge_target(ws: Workspace, target: Path, members: Sequence[Shard], record_lineage: bool) -> int:
+    if parts_folder(members[0]) is not None:
+        return merge_parts(ws, target, members, record_lineage)
     count = 0
     with atomic_writer(target) as handle:
         sink: Any = gzip.GzipFile(filename="", mode="wb", fileobj=handle, mtime=0) if is_gzip_path(target) else handle
@@ -140,7 +194,7 @@ def run(args: argparse.Namespace) -> int:
     for _, members in sorted(groups.items()):  # every target is checked before any is written
         allowed = args.allow_empty or "--allow-empty" in members[0].meta.get("argv", [])
         if not args.output:
-            rows = {target_in_workspace(ws, members): sum(holds_rows(member.path) for member in members)}
+            rows = {target_in_workspace(ws, members): sum(shard_rows(member) for member in members)}
             refuse_emptying(rows, allowed, ws.rel, f"all {len(members)} shards are empty")
     merged = []
     for _, members in sorted(groups.items()):

@@ -146,3 +146,28 @@ def test_migrate_turns_a_single_file_into_parts(workspace: Workspace, both: dict
     assert cli.main(["migrate", f"{MANIFESTS['sessions']}.jsonl"]) == 0
     assert list(events.read(folder)) == read_jsonl(both["sessions"])
     assert not (workspace.root / f"{MANIFESTS['sessions']}.jsonl").exists()
+
+
+def test_shards_write_parts_and_the_merge_equals_an_unsharded_run(workspace: Workspace, both: dict[str, Path]) -> None:
+    lock = workspace.root / "data" / "locks" / "egmd.lock.json"
+    unsharded, unsharded_lock = tree(workspace.root), lock.read_bytes()
+    for folder in MANIFESTS.values():
+        shutil.rmtree(workspace.root / folder)
+    for shard in (1, 2, 3):
+        assert cli.main(["ingest", "egmd", "--jobs", "2", "--layout", "parts", "--shard", f"{shard}/3"]) == 0
+    shard_files = sorted(str(path) for path in workspace.root.glob("data/*/*.shard-*-of-3.jsonl"))
+    assert len(shard_files) == 9  # events, sessions and provenance of each shard, each beside its parts folder
+    assert all(Path(name.removesuffix(".jsonl")).is_dir() for name in shard_files)
+    assert cli.main(["merge", *shard_files]) == 0
+    assert tree(workspace.root) == unsharded
+    assert lock.read_bytes() == unsharded_lock
+    assert not [path for path in workspace.root.glob("data/*/*.shard-*-of-3") if path.is_dir()]
+
+
+def test_a_merge_keeps_the_parts_whose_bytes_it_already_has(workspace: Workspace, both: dict[str, Path]) -> None:
+    folder = workspace.root / MANIFESTS["events"]
+    kept = {path: path.stat().st_mtime_ns for path in folder.rglob(f"*{parts.PART_SUFFIX}")}
+    for shard in (1, 2):
+        assert cli.main(["ingest", "egmd", "--jobs", "2", "--layout", "parts", "--shard", f"{shard}/2"]) == 0
+    assert cli.main(["merge", *sorted(str(p) for p in workspace.root.glob("data/*/*.shard-*-of-2.jsonl"))]) == 0
+    assert {path: path.stat().st_mtime_ns for path in folder.rglob(f"*{parts.PART_SUFFIX}")} == kept
