@@ -230,8 +230,9 @@ def check_part(ws: Workspace, artifact: Artifact, validator: Any, reporter: Repo
 
 
 def check_index(ws: Workspace, artifact: Artifact, validator: Any, reporter: Reporter) -> None:
-    """A folder's index.json: its schema, then the folder against it (every part listed and present,
-    no key twice, none over the size limit); part digests are checked as parts are staged."""
+    """A folder's index.json: its schema, then the folder against it (its pages sound, every part
+    listed and present, no key twice, none over the size limit); part digests are checked as parts
+    are staged."""
     from drumgate import parts
 
     before = findings_about(reporter, artifact.path)
@@ -239,8 +240,12 @@ def check_index(ws: Workspace, artifact: Artifact, validator: Any, reporter: Rep
     if findings_about(reporter, artifact.path) != before:
         return
     assert artifact.folder is not None
-    index = json.loads(ws.path(artifact.path).read_bytes())
-    for err in parts.problems(ws.path(artifact.folder), index, hash_parts=False):
+    folder = ws.path(artifact.folder)
+    try:
+        found = parts.problems(folder, parts.read_index(folder), hash_parts=False)  # pages checked on reading
+    except DrumgateError as err:
+        found = [err]
+    for err in found:
         err.path = ws.rel(err.path) if err.path else artifact.path
         reporter.add(err)
 

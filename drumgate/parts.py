@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from drumgate.errors import EXIT_FINDINGS, EXIT_USAGE, DrumgateError
 from drumgate.fsutil import atomic_writer, read_bytes
 from drumgate.jsonio import LFS_POINTER_PREFIX, check_schema, dumps_row, iter_capped_lines, long_line_error, parse_line
@@ -35,6 +37,11 @@ INDEX_NAME = "index.json"
 RENDERS_DIR = "renders"
 PART_SUFFIX = ".jsonl.gz"
 INDEX_SCHEMA_VERSION = 1
+PAGE_DIR = "index"
+# Above this many parts the entries go to pages (`index/<bucket>.json`, 256 buckets) that index.json
+# pins by sha256: a 1% change then rewrites a few small pages, not an index of every part. Below it
+# one index.json is the smaller diff and the simpler file to read.
+PAGED_ABOVE = 64
 # GitHub warns at 50 MB and refuses 100 MB; a part stays far below so a key can grow without a re-cut.
 MAX_PART_BYTES = 25 << 20
 GZIP_LEVEL = 6
@@ -216,13 +223,18 @@ def _write_if_changed(path: Path, data: bytes, result: WriteResult, name: str) -
     return digest
 
 
-def encode_index(index: Mapping[str, Any]) -> bytes:
-    """The index as JSON with one part per line, so a changed part is a one-line diff."""
-    head = {key: value for key, value in index.items() if key != "parts"}
-    body = b",\n".join(dumps_row(entry) for entry in index["parts"])
+def encode_index(index: Mapping[str, Any], listed: str = "parts") -> bytes:
+    """The index (or a page) as JSON with one entry per line, so a changed part is a one-line diff."""
+    head = {key: value for key, value in index.items() if key != listed}
+    body = b",\n".join(dumps_row(entry) for entry in index[listed])
     opening = dumps_row(head)[:-1]
     separator = b"," if head else b""
-    return opening + separator + b'"parts":[\n' + body + b"\n]}\n"
+    return opening + separator + f'"{listed}":[\n'.encode() + body + b"\n]}\n"
+
+
+def page_of(key: str) -> str:
+    """The page a key's entry lives in: a stable bucket, so adding a part never moves the others."""
+    return f"{PAGE_DIR}/{hashlib.sha256(key.encode()).hexdigest()[:2]}.json"
 
 
 class PartsWriter:
@@ -300,7 +312,18 @@ def finish_folder(folder: Path, manifest: str, dataset: str, key_field: str, ent
     }
     listed = listed_files(index)
     folder.mkdir(parents=True, exist_ok=True)
-    _write_if_changed(folder / INDEX_NAME, encode_index(index), result, INDEX_NAME)
+    pages = _write_pages(folder, entries, result) if len(entries) > PAGED_ABOVE else None
+    if pages is not None:
+        del index["parts"]
+        index["pages"] = pages
+    _write_if_changed(folder / INDEX_NAME, encode_index(index, "parts" if pages is None else "pages"), result,
+                      INDEX_NAME)
+    for stray in sorted((folder / PAGE_DIR).glob("*.json")):
+        if pages is None or f"{PAGE_DIR}/{stray.name}" not in {page["file"] for page in pages}:
+            stray.unlink()
+            result.removed.append(f"{PAGE_DIR}/{stray.name}")
+    if pages is None and (folder / PAGE_DIR).is_dir() and not any((folder / PAGE_DIR).iterdir()):
+        (folder / PAGE_DIR).rmdir()
     for stray in sorted(_part_files(folder)):
         if stray not in listed:
             (folder / stray).unlink()
@@ -309,6 +332,18 @@ def finish_folder(folder: Path, manifest: str, dataset: str, key_field: str, ent
         if single.exists():
             single.unlink()
             result.removed.append(single.name)
+
+
+def _write_pages(folder: Path, entries: Sequence[Mapping[str, Any]], result: WriteResult) -> list[dict[str, Any]]:
+    """Entries into their pages (key order inside each); the pages' list for index.json."""
+    by_page: dict[str, list[Mapping[str, Any]]] = {}
+    for entry in entries:
+        by_page.setdefault(page_of(entry["key"]), []).append(entry)
+    pages = []
+    for name in sorted(by_page):
+        digest = _write_if_changed(folder / name, encode_index({"parts": by_page[name]}), result, name)
+        pages.append({"file": name, "parts": len(by_page[name]), "sha256": digest})
+    return pages
 
 
 def read_shard_entries(shard_file: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -367,7 +402,28 @@ def read_index(folder: Path) -> dict[str, Any]:
     path = folder / INDEX_NAME
     if not path.is_file():
         raise DrumgateError("partitioned manifest folder has no index.json", path=folder, hint=fix_for(folder))
-    return check_schema(read_json(path), "parts_index", path, hint=fix_for(folder))
+    index = check_schema(read_json(path), "parts_index", path, hint=fix_for(folder))
+    if "pages" not in index:
+        return index
+    entries: list[dict[str, Any]] = []
+    for page in index.pop("pages"):
+        page_path = folder / page["file"]
+        try:
+            data = read_bytes(page_path)
+        except FileNotFoundError as exc:
+            raise DrumgateError("index page listed in index.json but missing", path=page_path,
+                                hint=fix_for(folder)) from exc
+        if hashlib.sha256(data).hexdigest() != page["sha256"]:
+            raise DrumgateError("index page sha256 differs from index.json (edited or replaced?)", path=page_path,
+                                hint=fix_for(folder))
+        try:
+            listed = orjson.loads(data)["parts"]
+        except (orjson.JSONDecodeError, KeyError, TypeError) as exc:
+            raise DrumgateError("index page is not an object with a parts list", path=page_path,
+                                hint=fix_for(folder)) from exc
+        entries.extend(listed if isinstance(listed, list) else [listed])
+    index["parts"] = sorted(entries, key=lambda entry: str(entry.get("key")) if isinstance(entry, dict) else "")
+    return check_schema(index, "parts_index", path, hint=fix_for(folder))
 
 
 def problems(folder: Path, index: Mapping[str, Any] | None = None, hash_parts: bool = True) -> list[DrumgateError]:

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from drumgate import cli, events, parts
+from drumgate.errors import DrumgateError
 from drumgate.fixtures.egmd import make_egmd_corpus
 from drumgate.jsonio import read_jsonl
 from drumgate.workspace import Workspace
@@ -171,3 +172,43 @@ def test_a_merge_keeps_the_parts_whose_bytes_it_already_has(workspace: Workspace
         assert cli.main(["ingest", "egmd", "--jobs", "2", "--layout", "parts", "--shard", f"{shard}/2"]) == 0
     assert cli.main(["merge", *sorted(str(p) for p in workspace.root.glob("data/*/*.shard-*-of-2.jsonl"))]) == 0
     assert {path: path.stat().st_mtime_ns for path in folder.rglob(f"*{parts.PART_SUFFIX}")} == kept
+
+
+def synthetic_parts(count: int, louder: str | None = None) -> list[parts.PartInput]:
+    """One single-row part per session key; `louder` gets a second row."""
+    found = []
+    for number in range(count):
+        key = f"drummer{number % 7}/session{number:04d}"
+        row = {"item_id": key, "session_id": key, "label": "kick", "techniques": [], "label_source": "midi",
+               "velocity": number % 128, "split": "train"}
+        found.append(parts.PartInput(key, [row, {**row, "velocity": 1}] if key == louder else [row]))
+    return found
+
+
+def test_a_large_folder_pages_its_index_and_a_change_rewrites_one_page(tmp_path: Path) -> None:
+    folder = tmp_path / "x_events"
+    count = parts.PAGED_ABOVE * 3
+    parts.write_parts(folder, "events", "x", "session_id", synthetic_parts(count))
+    index = parts.read_index(folder)
+    keys = [entry["key"] for entry in index["parts"]]
+    assert keys == sorted(keys) and len(keys) == count
+    assert "pages" in json.loads((folder / parts.INDEX_NAME).read_text())
+    inline = tmp_path / "y_events"
+    parts.write_parts(inline, "events", "x", "session_id", synthetic_parts(count)[: parts.PAGED_ABOVE])
+    assert "parts" in json.loads((inline / parts.INDEX_NAME).read_text()) and not (inline / parts.PAGE_DIR).exists()
+    changed = keys[count // 2]
+    result = parts.write_parts(folder, "events", "x", "session_id", synthetic_parts(count, louder=changed))
+    assert sorted(result.written) == sorted([parts.part_stem(changed) + parts.PART_SUFFIX, parts.page_of(changed),
+                                             parts.INDEX_NAME])
+    assert parts.read_index(folder)["totals"]["events"] == count + 1
+    assert len(list(events.read(folder))) == count + 1
+
+
+def test_an_edited_index_page_is_refused_naming_the_page(tmp_path: Path) -> None:
+    folder = tmp_path / "x_events"
+    parts.write_parts(folder, "events", "x", "session_id", synthetic_parts(parts.PAGED_ABOVE + 1))
+    page = folder / parts.page_of(parts.read_index(folder)["parts"][0]["key"])
+    page.write_text(page.read_text().replace('"rows":1', '"rows":2', 1))
+    with pytest.raises(DrumgateError) as caught:
+        parts.read_index(folder)
+    assert caught.value.path == page and "index page sha256 differs from index.json" in caught.value.message
