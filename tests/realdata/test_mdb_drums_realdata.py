@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 from collections import Counter
 
 import pytest
@@ -66,8 +65,8 @@ def test_provenance_hashes_match_the_published_manifest(ingested: Workspace) -> 
 def test_real_events_reach_health(ingested: Workspace, capsys) -> None:
     events = ingested.events_manifest("mdb_drums")
     output = ingested.root / "health.json"
-    code = cli.main(["health", "--events", str(events), "--output", str(output), "--html-output", os.devnull,
-                     "--date", "2025-03-04"])
+    code = cli.main(["health", "--events", str(events), "--output", str(output),
+                     "--html-output", str(output.with_suffix(".html")), "--date", "2025-03-04"])
     report = json.loads(output.read_text(encoding="utf-8"))
     assert code == 0 and report["status"] == "pass"
     assert report["totals"]["events"] == len(read_jsonl(events))
