@@ -68,6 +68,7 @@ REPORTING_RUNS: list[tuple[str, ...]] = [
 JSON_PROVEN_ELSEWHERE = {
     "pr-report": "tests/test_pr_report.py (run_report ... --json)",
     "comment": "tests/reliability/test_security_comment.py (post ... --json)",
+    "migrate": "tests/test_migrate_cli.py (migrate ... --json)",
 }
 # Commands that only act (write scaffolding, install hooks, gate a commit): their output is for a person.
 NOT_REPORTING = {"demo", "init", "init-hooks", "hook"}
