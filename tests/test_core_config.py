@@ -52,7 +52,8 @@ def test_duplicate_tier_is_rejected(workspace: Workspace) -> None:
 
 
 def test_unknown_dataset_lists_known_ones(workspace: Workspace) -> None:
-    with pytest.raises(DrumgateError, match=r"unknown dataset 'medley' \(known: cambridge, egmd, mdb_drums, musdb_hq\)"):
+    known = r"\(known: cambridge, egmd, mdb_drums, musdb_hq\)"
+    with pytest.raises(DrumgateError, match=r"unknown dataset 'medley' " + known):
         load_datasets(workspace).get("medley")
 
 

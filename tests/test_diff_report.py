@@ -114,7 +114,8 @@ def test_markdown_escapes_hostile_session_names() -> None:
     assert "<b>" not in text
     assert "${{" not in text
     assert "@team" not in summary_part
-    assert "Zeno &#96;&lt;b&gt;&#96;&#124;&#36;&#123;&#123; github.token &#125;&#125; &#64;&#8203;team &#35;&#8203;1" in summary_part
+    escaped = "Zeno &#96;&lt;b&gt;&#96;&#124;&#36;&#123;&#123; github.token &#125;&#125; &#64;&#8203;team &#35;&#8203;1"
+    assert escaped in summary_part
     assert "\\u0060\\u003cb\\u003e\\u0060|\\u0024{{ github.token }}" in text
 
 
