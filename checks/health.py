@@ -85,12 +85,12 @@ def _regenerate_argv(ws: Workspace, args: argparse.Namespace, plan: dict[str, An
 
 
 def _plan(ws: Workspace, args: argparse.Namespace) -> dict[str, Any]:
-    events = ws.path(args.events)
+    events = ws.user_path(args.events)
     dataset = infer_dataset(events, args.dataset)
-    sessions = ws.path(args.sessions) if args.sessions else sibling_sessions(events, dataset)
+    sessions = ws.user_path(args.sessions) if args.sessions else sibling_sessions(events, dataset)
     date = report_date(args.date)
-    output = ws.path(args.output) if args.output else ws.health_report(dataset, date.strftime("%Y%m%d"))
-    html = ws.path(args.html_output) if args.html_output else output.with_suffix(".html")
+    output = ws.user_path(args.output) if args.output else ws.health_report(dataset, date.strftime("%Y%m%d"))
+    html = ws.user_path(args.html_output) if args.html_output else output.with_suffix(".html")
     return {
         "events": events,
         "dataset": dataset,

@@ -64,12 +64,12 @@ def _argv(args: argparse.Namespace, rel: dict[str, str | None], dataset: str, da
 
 def run(args: argparse.Namespace) -> int:
     ws = cli.workspace_from(args)
-    events = ws.path(args.events)
+    events = ws.user_path(args.events)
     dataset = infer_dataset(events, args.dataset)
     grouplock.hold(ws, [artifact_group(ws, dataset)])
-    sessions = ws.path(args.sessions) if args.sessions else sibling_sessions(events, dataset)
+    sessions = ws.user_path(args.sessions) if args.sessions else sibling_sessions(events, dataset)
     date = report_date(args.date)
-    output = ws.path(args.output) if args.output else ws.weights_report(dataset, date.strftime("%Y%m%d"))
+    output = ws.user_path(args.output) if args.output else ws.weights_report(dataset, date.strftime("%Y%m%d"))
     rel = {"events": ws.rel(events), "sessions": ws.rel(sessions) if sessions else None, "output": ws.rel(output)}
     errors = ErrorCollector(events)
     session_errors = ErrorCollector(sessions) if sessions else None

@@ -171,7 +171,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     ws = cli.workspace_from(args)
     taxonomy = load_taxonomy(ws)
-    paths = [ws.path(p) for p in args.events] if args.events else default_manifests(ws)
+    paths = [ws.user_path(p) for p in args.events] if args.events else default_manifests(ws)
     if not paths:
         print("crash-map: no event manifests found under data/manifests/")
         cli.emit_json(args, {"check": args.check, "manifests": [], "problems": [], "unmapped": []})

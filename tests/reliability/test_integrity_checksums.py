@@ -105,4 +105,3 @@ def test_a_cache_folder_others_can_write_is_not_trusted(tmp_path: Path) -> None:
     assert not (shared / CACHE_NAME).exists()
     with StatCache(shared / CACHE_NAME) as cache:
         assert hash_files(files, cache).cache_hits == 0
-
