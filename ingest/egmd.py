@@ -710,9 +710,9 @@ class Targets:
 def _targets(ws: Workspace, args: argparse.Namespace, shard: tuple[int, int] | None) -> tuple[Targets, Targets]:
     """(where to write now, the unsharded artifact each one stands for)."""
     final = Targets(
-        ws.path(args.output) if args.output else ws.events_manifest(DATASET),
-        ws.path(args.sessions) if args.sessions else ws.sessions_manifest(DATASET),
-        ws.path(args.provenance) if args.provenance else ws.provenance(DATASET),
+        ws.user_path(args.output) if args.output else ws.events_manifest(DATASET),
+        ws.user_path(args.sessions) if args.sessions else ws.sessions_manifest(DATASET),
+        ws.user_path(args.provenance) if args.provenance else ws.provenance(DATASET),
     )
     if shard is None:
         return final, final

@@ -63,6 +63,7 @@ def read_shard(path: Path) -> Shard:
     check_schema(meta, "shard", sidecar, hint="re-run the shard's ingest to rewrite its sidecar")
     return Shard(path, meta)
 
+
 def target_in_workspace(ws: Workspace, members: Sequence[Shard]) -> Path:
     """The sidecars' target, refused unless it stays inside the workspace with symlinks followed: a
     sidecar is data, and data must not choose a file outside the repository to overwrite."""
@@ -74,7 +75,6 @@ def target_in_workspace(ws: Workspace, members: Sequence[Shard]) -> Path:
         raise DrumgateError(f"target {target} lies outside the workspace", path=sidecar,
                             hint="pass --output to say where the merged file goes")
     return destination
-
 
 
 def group_by_target(shards: Sequence[Shard]) -> dict[str, list[Shard]]:
@@ -198,7 +198,7 @@ def run(args: argparse.Namespace) -> int:
             refuse_emptying(rows, allowed, ws.rel, f"all {len(members)} shards are empty")
     merged = []
     for _, members in sorted(groups.items()):
-        destination = ws.path(args.output) if args.output else target_in_workspace(ws, members)
+        destination = ws.user_path(args.output) if args.output else target_in_workspace(ws, members)
         rows = merge_target(ws, destination, members, record_lineage=not args.no_lineage and not args.output)
         print(f"{ws.rel(destination)}: {rows} rows from {len(members)} shards")
         merged.append({"path": ws.rel(destination), "rows": rows, "shards": len(members)})
