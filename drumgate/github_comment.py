@@ -49,6 +49,7 @@ import orjson
 
 from drumgate import __version__, cli
 from drumgate.errors import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, DrumgateError
+from drumgate.fsutil import read_regular_file
 from drumgate.schemas import RowValidator
 from drumgate.textsafe import log_text
 
@@ -589,9 +590,16 @@ def _validated(args: argparse.Namespace) -> tuple[str, int, str]:
     return args.repo, int(args.pr), token
 
 
+# A body over GitHub's limit is cut anyway; reading more than a few times that is never needed.
+BODY_FILE_LIMIT = 16 * COMMENT_LIMIT
+
+
 def _read_body(path: str) -> str:
     try:
-        return Path(path).read_text(encoding="utf-8")
+        if Path(path).stat().st_size > BODY_FILE_LIMIT:
+            raise DrumgateError(f"comment body is over {BODY_FILE_LIMIT:,} bytes", path=path,
+                                hint="render it with drumgate pr-report, which keeps it under GitHub's limit")
+        return read_regular_file(path).decode("utf-8")
     except FileNotFoundError:
         raise DrumgateError("comment body file not found", path=path) from None
     except UnicodeDecodeError:
