@@ -169,9 +169,14 @@ class AttackMeter:
     def band_gains(self, times_s: np.ndarray, until_s: np.ndarray | None = None) -> np.ndarray:
         """(times, bands) power gained per band (never negative). `until_s` cuts each measuring
         window short where the next onset starts, so a later hit is not credited to this one."""
+        after, before = self.band_powers(times_s, until_s)
+        return np.maximum(after - before, 0.0)
+
+    def band_powers(self, times_s: np.ndarray, until_s: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(times, bands) band power of the window at each onset, and of the window just before it."""
         times = np.atleast_1d(np.asarray(times_s, dtype=np.float64))
         if len(times) == 0:
-            return np.zeros((0, self.bank.shape[1]))
+            return np.zeros((0, self.bank.shape[1])), np.zeros((0, self.bank.shape[1]))
         starts = np.round(times * self.sr).astype(np.int64) - self.lookback
         widths = np.full(len(times), self.window, dtype=np.int64)
         if until_s is not None:
@@ -179,7 +184,7 @@ class AttackMeter:
             widths = np.clip(room, MIN_WINDOW, self.window)
         after = self._band_power(starts + self.delay, widths)
         before = self._band_power(starts - self.before, np.full(len(times), self.before, dtype=np.int64))
-        return np.maximum(after - before, 0.0)
+        return after, before
 
     def levels_db(
         self, times_s: np.ndarray, weights: np.ndarray | None = None, until_s: np.ndarray | None = None
@@ -308,12 +313,24 @@ def attack_spectra(signal: np.ndarray, sr: int, moments: np.ndarray, settings: C
     return np.fft.rfft(frames * tukey(width + lead, 0.3)[None, :], n=n_fft, axis=1)
 
 
-def arrival_lag_s(target: np.ndarray, rival: np.ndarray, sr: int, settings: CrossMicSettings) -> np.ndarray:
+def bin_weights(meter: AttackMeter, band_weights: np.ndarray, n_bins: int) -> np.ndarray:
+    """A stem's band weights spread over the `n_bins` bins of an attack spectrum at the meter's rate."""
+    meter_freqs = np.fft.rfftfreq(meter.n_fft, 1.0 / meter.sr)
+    return np.interp(np.linspace(0.0, meter.sr / 2, n_bins), meter_freqs, meter.bank @ band_weights)
+
+
+def arrival_lag_s(
+    target: np.ndarray, rival: np.ndarray, sr: int, settings: CrossMicSettings, weights: np.ndarray | None = None
+) -> np.ndarray:
     """Per moment, how much later the target mic hears the sound the two mics share (GCC-PHAT
     over the attack windows, within +-`max_lag_s`): positive when the rival's drum is the source
-    (its own mic, a few centimetres away, hears the hit first), negative when the target's is."""
+    (its own mic, a few centimetres away, hears the hit first), negative when the target's is.
+    With `weights` (per bin: the target drum's spectral signature) only the bands where the
+    target's drum sounds vote: a kick under a hi-hat hit does not decide who heard the hat first."""
     cross = target * np.conj(rival)
     whitened = cross / np.maximum(np.abs(cross), 1e-30)
+    if weights is not None:
+        whitened = whitened * weights[None, :]
     correlation = np.fft.irfft(whitened, axis=1)
     most = round(settings.max_lag_s * sr)
     lags = np.concatenate([np.arange(0, most + 1), np.arange(-most, 0)])
@@ -328,32 +345,54 @@ def _active(level: np.ndarray, range_db: float) -> np.ndarray:
 
 
 def pair_leak_db(
-    target: np.ndarray, rival: np.ndarray, sounding: np.ndarray, target_later_s: np.ndarray, settings: CrossMicSettings
+    target: np.ndarray,
+    rival: np.ndarray,
+    sounding: np.ndarray,
+    target_later_s: np.ndarray,
+    settings: CrossMicSettings,
+    target_ring: np.ndarray | None = None,
+    close: bool = True,
 ) -> np.ndarray:
     """Per band, how loud the rival's drum reads on the target mic (dB, target over rival).
 
     Over the moments the rival's own drum sounds (`sounding`), the target-over-rival difference
     is low where the rival's drum was struck alone (its leak into the target) and high where the
-    target's was too. The lowest `leak_share` of those moments (at least `min_moments`) are the
-    rival's leak only if the rival's mic heard them first (median arrival lag above `lead_s`):
-    otherwise the rival's drum is not being struck, and it explains nothing (-inf), so a
-    bleed-only mic cannot explain away the drum it only echoes. Per band, over the moments the
-    rival's band itself is active, the `leak_percentile` of the difference; a band the rival's
-    drum never fills takes the broadband figure."""
+    target's was too; the lowest `leak_share` of them (at least `min_moments`) are the leak.
+    Two kinds of moment would bend it and are left out first:
+    - where the target drum still rings in the rival's bands (`target_ring`, the power of the
+      window before, above what the moment adds there): a leak landing on a ringing drum gains
+      almost nothing, so the leak would be read far too low (a kick into a floor tom that rings
+      from its own hit), while a hat leaking into a ringing snare still stands out in its bands;
+    - for a close-mic rival (`close`), where the target mic did not hear the shared sound after
+      the rival (`target_later_s`, weighted to the target drum's bands, at most `lead_s`): there
+      the target's own drum sounds with the rival's, as a hat on every kick does, and the ratio is
+      the target drum, not the leak.
+    An overhead or room rival stands further than the arrival window reaches at every moment, so
+    for it the lowest moments must merely have been heard first by it on the whole (median lag).
+    Too few moments, or not heard first: the rival's drum is not leaking, and it explains nothing
+    (-inf), so a bleed-only mic cannot explain away the drum it only echoes. Per band, over those
+    moments where the rival's band is active and the target's band gained above its ring, the
+    `leak_percentile` of the ratio, at most `max_leak_db` (a close mic hears its own drum at
+    least as loud as any other mic does); a band the rival's drum never fills takes the broadband
+    figure."""
     leak = np.full(rival.shape[1], -np.inf)
-    usable = sounding & (rival.sum(axis=1) > 0) & (target.sum(axis=1) > 0)
+    ring = np.zeros_like(target) if target_ring is None else target_ring
+    above_ring = (target * rival).sum(axis=1) > (ring * rival).sum(axis=1)
+    usable = sounding & (rival.sum(axis=1) > 0) & (target.sum(axis=1) > 0) & above_ring
+    if close:
+        usable &= target_later_s > settings.lead_s
     if usable.sum() < settings.min_moments:
         return leak
     difference = 10 * np.log10(target[usable].sum(axis=1) / rival[usable].sum(axis=1))
     count = max(settings.min_moments, int(np.ceil(settings.leak_share * len(difference))))
     order = np.argsort(difference, kind="stable")[:count]
     lowest = np.flatnonzero(usable)[order]
-    if float(np.median(target_later_s[lowest])) <= settings.lead_s:
+    if not close and float(np.median(target_later_s[lowest])) <= settings.lead_s:
         return leak
     broadband = min(float(np.percentile(difference[order], settings.leak_percentile)), settings.max_leak_db)
     for band in range(rival.shape[1]):
         band_active = _active(rival[:, band], settings.active_range_db)
-        heard = lowest[band_active[lowest] & (target[lowest, band] > 0)]
+        heard = lowest[band_active[lowest] & (target[lowest, band] > ring[lowest, band])]
         if len(heard) >= settings.min_moments:
             ratio = 10 * np.log10(target[heard, band] / rival[heard, band])
             leak[band] = min(float(np.percentile(ratio, settings.leak_percentile)), settings.max_leak_db)
@@ -365,24 +404,30 @@ def pair_leak_db(
 @dataclass(frozen=True)
 class Rival:
     """Another mic at every moment: its band gains, when its own drum sounds (its signature-weighted
-    attack within `active_range_db` of its loud ones) and how much later the target heard the
-    sound the two share (GCC-PHAT)."""
+    attack within `active_range_db` of its loud ones), how much later the target heard the sound
+    the two share (GCC-PHAT in the target drum's bands), and whether it is a close mic."""
 
     gains: np.ndarray
     own_active: np.ndarray
     target_later_s: np.ndarray
+    close: bool = True
 
 
 def unexplained_share(
-    own: np.ndarray, rivals: list[Rival], weights: np.ndarray, settings: CrossMicSettings
+    own: np.ndarray,
+    rivals: list[Rival],
+    weights: np.ndarray,
+    settings: CrossMicSettings,
+    own_ring: np.ndarray | None = None,
 ) -> np.ndarray:
     """Per moment, the share of the target's weighted attack power that stands `margin_db` above
     the leak predicted, band by band, by the rivals whose own drum sounds at that moment (0: all
     bleed, 1: none). A rival the target clearly heard first explains nothing there: what it holds
-    of that moment is the target's own drum leaking into it."""
+    of that moment is the target's own drum leaking into it. `own_ring`: per moment and band, the
+    target's power just before (see `pair_leak_db`)."""
     predicted = np.zeros_like(own)
     for rival in rivals:
-        leak = pair_leak_db(own, rival.gains, rival.own_active, rival.target_later_s, settings)
+        leak = pair_leak_db(own, rival.gains, rival.own_active, rival.target_later_s, settings, own_ring, rival.close)
         predicted += np.where(rival.own_active[:, None], rival.gains * 10 ** (leak / 10), 0.0)
     excess = np.maximum(own - predicted * 10 ** (settings.margin_db / 10), 0.0)
     total = own @ weights
@@ -409,9 +454,11 @@ def drum_is_struck(
     """Whether the stem's drum is ever struck in the session: at least `min_lead_share` of its
     `struck_onsets` loudest onsets within `struck_range_db` of the loudest (its own hits when it
     is played, the loudest leak when it is not) were not heard first (GCC-PHAT, by more than
-    `lead_s`) by a close mic of another instrument that heard them louder. A mic a few
-    centimetres from its struck drum hears it first and loudest; a mic whose drum is never struck
-    hears everything after, and quieter than, the mic of the drum that was."""
+    `lead_s`) by a close mic of another instrument that heard them louder in the stem's own bands
+    (its signature: what the stem's loudest onsets are made of). A mic a few centimetres from its
+    struck drum hears it first and loudest; a mic whose drum is never struck hears everything
+    after, and quieter than, the mic of the drum that was. Broadband power would not do: a kick
+    mic under a hi-hat hit carries far more power than the hat mic, though not in the hat's bands."""
     stem = stems[index]
     rivals = [other for other, rival in enumerate(stems) if rival.instrument != stem.instrument]
     if not rivals or len(stem.times) == 0 or stem.relative_db is None:
@@ -420,11 +467,12 @@ def drum_is_struck(
     order = order[stem.relative_db[order] >= stem.relative_db[order[0]] - settings.struck_range_db]
     loudest = stem.times[order]
     at = np.clip(np.searchsorted(moments, loudest + settings.same_hit_s / 2, side="right") - 1, 0, None)
-    own_level = gains[index][at].sum(axis=1)
+    weights = stem.weights if stem.weights is not None else np.ones(gains[index].shape[1])
+    own_level = gains[index][at] @ weights
     beaten = np.zeros(len(at), dtype=bool)
     for other in rivals:
         later = arrival_lag_s(spectra[index][at], spectra[other][at], stem.meter.sr, settings)
-        beaten |= (later > settings.lead_s) & (gains[other][at].sum(axis=1) > own_level)
+        beaten |= (later > settings.lead_s) & (gains[other][at] @ weights > own_level)
     return float(np.mean(~beaten)) >= settings.min_lead_share
 
 
@@ -441,7 +489,8 @@ def cross_mic_keep(
         return [np.zeros(len(s.times), dtype=bool) for s in stems]
     every = [*stems, *witnesses]
     until = np.append(moments[1:], moments[-1] + 1.0)
-    gains = [s.meter.band_gains(moments, until) for s in every]
+    powers = [s.meter.band_powers(moments, until) for s in every]
+    gains = [np.maximum(after - before, 0.0) for after, before in powers]
     spectra = [attack_spectra(s.meter.signal, s.meter.sr, moments, settings) for s in every]
     own_active = [
         _active(gain @ _own_weights(stem, gain), settings.active_range_db)
@@ -449,14 +498,19 @@ def cross_mic_keep(
     ]
     masks = []
     for index, stem in enumerate(stems):
+        weights = stem.weights if stem.weights is not None else np.ones(gains[index].shape[1])
+        per_bin = bin_weights(stem.meter, weights, spectra[index].shape[1])
         rivals = [
-            Rival(gains[other], own_active[other],
-                  arrival_lag_s(spectra[index], spectra[other], stem.meter.sr, settings))
+            Rival(
+                gains[other],
+                own_active[other],
+                arrival_lag_s(spectra[index], spectra[other], stem.meter.sr, settings, per_bin),
+                close=other < len(stems),
+            )
             for other, rival in enumerate(every)
             if other != index and (other >= len(stems) or rival.instrument != stem.instrument)
         ]
-        weights = stem.weights if stem.weights is not None else np.ones(gains[index].shape[1])
-        share = unexplained_share(gains[index], rivals, weights, settings)
+        share = unexplained_share(gains[index], rivals, weights, settings, powers[index][1])
         at = np.clip(np.searchsorted(moments, stem.times + settings.same_hit_s / 2, side="right") - 1, 0, None)
         struck = stem.instrument not in settings.struck_classes or drum_is_struck(
             index, stems, gains, spectra, moments, settings
