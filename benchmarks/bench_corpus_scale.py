@@ -137,6 +137,26 @@ def _digests_of(repo: Path, sizes: dict[str, int]) -> dict[str, str]:
     return {name: hashlib.sha256((repo / name).read_bytes()).hexdigest() for name in sizes}
 
 
+def _kind(name: str) -> str:
+    if name.endswith(".jsonl.gz"):
+        return "parts"
+    if name.endswith("index.json") or "/index/" in name:
+        return "index"
+    return name.split("/")[1] if name.startswith("data/") else "reports"
+
+
+def _mb_by_kind(sizes: dict[str, int]) -> dict[str, float]:
+    totals: dict[str, int] = {}
+    for name, size in sizes.items():
+        totals[_kind(name)] = totals.get(_kind(name), 0) + size
+    return {kind: round(total / 1e6, 3) for kind, total in sorted(totals.items())}
+
+
+def _git_object_bytes(repo: Path) -> int:
+    """Bytes of the repository's object store (loose objects as git wrote them, zlib-compressed)."""
+    return sum(path.stat().st_size for path in (repo / ".git" / "objects").rglob("*") if path.is_file())
+
+
 def _pr_report(repo: Path, env: dict[str, str], out: Path) -> tuple[float, int, list[str]]:
     seconds, done = _drumgate(["pr-report", "--base", "HEAD~1", "--head", "HEAD", "--out", str(out)], repo, env)
     summary = out / "summary.json"
@@ -175,7 +195,9 @@ def run(quick: bool) -> dict[str, Any]:
         manifests = {name: size for name, size in sizes.items() if name.startswith(("data/manifests", "data/prov"))}
         rewritten_manifests = {name: size for name, size in rewritten.items() if name in manifests}
         indexes = sum(size for name, size in rewritten_manifests.items() if name.endswith("index.json"))
+        objects_before = _git_object_bytes(repo)
         change_commit_s, change_commit = _commit(repo, "1% of performances change split")
+        commit_object_bytes = _git_object_bytes(repo) - objects_before
         pr_s, pr_exit, pr_datasets = _pr_report(repo, env, work / "pr")
         folder = repo / "data" / "manifests" / "egmd_events"
         health_s, parts_report = _health(repo, env, ["--events", "data/manifests/egmd_events"], work / "h1.json")
@@ -200,6 +222,9 @@ def run(quick: bool) -> dict[str, Any]:
         "rewritten_manifest_mb": round(sum(rewritten_manifests.values()) / 1e6, 3),
         "rewritten_share_of_manifests": round(sum(rewritten_manifests.values()) / manifest_bytes, 4),
         "rewritten_index_mb": round(indexes / 1e6, 3),
+        "rewritten_mb_by_kind": _mb_by_kind(rewritten), "group_mb_by_kind": _mb_by_kind(sizes),
+        "largest_file": max(sizes, key=lambda name: sizes[name]),
+        "change_commit_git_object_mb": round(commit_object_bytes / 1e6, 3),
         "first_steps_s": first_steps, "change_steps_s": second_steps,
         "change_steps_total_s": round(sum(second_steps.values()), 1),
         "repro_egmd_s": round(repro_s, 1), "repro_egmd_exit": repro.returncode,

@@ -31,7 +31,15 @@ import orjson
 
 from drumgate.errors import EXIT_FINDINGS, EXIT_USAGE, DrumgateError
 from drumgate.fsutil import atomic_writer, read_bytes
-from drumgate.jsonio import LFS_POINTER_PREFIX, check_schema, dumps_row, iter_capped_lines, long_line_error, parse_line
+from drumgate.jsonio import (
+    LFS_POINTER_PREFIX,
+    MAX_LINE_BYTES,
+    check_schema,
+    dumps_row,
+    iter_capped_lines,
+    long_line_error,
+    parse_line,
+)
 
 INDEX_NAME = "index.json"
 RENDERS_DIR = "renders"
@@ -490,13 +498,42 @@ def verify(folder: Path, hash_parts: bool = True) -> dict[str, Any]:
     return index
 
 
+def _owning_folder(path: Path) -> Path:
+    """The manifest folder a part belongs to (a `renders/` part's is the folder above)."""
+    return path.parent.parent if path.parent.name == RENDERS_DIR else path.parent
+
+
 def _lines(path: Path, data: bytes, on_error: ErrorSink | None) -> Iterator[tuple[int, Row]]:
-    try:
-        inflated = gzip.decompress(data)
-    except (gzip.BadGzipFile, EOFError, OSError) as exc:
-        raise DrumgateError(f"damaged gzip stream ({exc})", path=path, hint=fix_for(path.parent)) from exc
-    if inflated.startswith(LFS_POINTER_PREFIX):
+    from drumgate.chunkscan import MAX_INFLATED_BYTES, has_long_line, inflate_capped
+
+    if data.startswith(LFS_POINTER_PREFIX):
         raise DrumgateError("Git LFS pointer, not a manifest part", path=path, hint="fix: git lfs pull")
+    inflated = inflate_capped(data, MAX_INFLATED_BYTES)
+    if inflated is None:
+        raise DrumgateError(f"damaged gzip stream, or one inflating past {MAX_INFLATED_BYTES >> 20} MiB", path=path,
+                            hint=fix_for(_owning_folder(path)))
+    if has_long_line(inflated, MAX_LINE_BYTES):
+        yield from _careful_lines(path, inflated, on_error)
+        return
+    # the common case in one orjson call per line; a line that is not an object is worded by parse_line
+    loads = orjson.loads
+    for line_no, raw in enumerate(inflated.split(b"\n"), start=1):
+        try:
+            row = loads(raw)
+        except orjson.JSONDecodeError:
+            row = None
+        if type(row) is dict:
+            yield line_no, row
+        elif raw.strip():
+            try:
+                yield line_no, parse_line(raw, path, line_no)
+            except DrumgateError as err:
+                if on_error is None:
+                    raise
+                on_error(err)
+
+
+def _careful_lines(path: Path, inflated: bytes, on_error: ErrorSink | None) -> Iterator[tuple[int, Row]]:
     import io
 
     for line_no, raw in iter_capped_lines(io.BytesIO(inflated)):
