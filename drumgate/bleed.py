@@ -422,13 +422,16 @@ def unexplained_share(
 ) -> np.ndarray:
     """Per moment, the share of the target's weighted attack power that stands `margin_db` above
     the leak predicted, band by band, by the rivals whose own drum sounds at that moment (0: all
-    bleed, 1: none). A rival the target clearly heard first explains nothing there: what it holds
-    of that moment is the target's own drum leaking into it. `own_ring`: per moment and band, the
-    target's power just before (see `pair_leak_db`)."""
+    bleed, 1: none). An overhead or room rival the target heard first (by more than `lead_s`)
+    explains nothing at that moment: what it holds of it is the target's own drum (an overhead
+    above the hi-hat hears the hat loudly). A close-mic rival's leak is already read only where
+    the rival was heard first (`pair_leak_db`). `own_ring`: per moment and band, the target's
+    power just before (see `pair_leak_db`)."""
     predicted = np.zeros_like(own)
     for rival in rivals:
         leak = pair_leak_db(own, rival.gains, rival.own_active, rival.target_later_s, settings, own_ring, rival.close)
-        predicted += np.where(rival.own_active[:, None], rival.gains * 10 ** (leak / 10), 0.0)
+        explains = rival.own_active & (rival.close | (rival.target_later_s >= -settings.lead_s))
+        predicted += np.where(explains[:, None], rival.gains * 10 ** (leak / 10), 0.0)
     excess = np.maximum(own - predicted * 10 ** (settings.margin_db / 10), 0.0)
     total = own @ weights
     return np.where(total > 0, (excess @ weights) / np.maximum(total, 1e-30), 0.0)
@@ -454,11 +457,12 @@ def drum_is_struck(
     """Whether the stem's drum is ever struck in the session: at least `min_lead_share` of its
     `struck_onsets` loudest onsets within `struck_range_db` of the loudest (its own hits when it
     is played, the loudest leak when it is not) were not heard first (GCC-PHAT, by more than
-    `lead_s`) by a close mic of another instrument that heard them louder in the stem's own bands
-    (its signature: what the stem's loudest onsets are made of). A mic a few centimetres from its
-    struck drum hears it first and loudest; a mic whose drum is never struck hears everything
-    after, and quieter than, the mic of the drum that was. Broadband power would not do: a kick
-    mic under a hi-hat hit carries far more power than the hat mic, though not in the hat's bands."""
+    `lead_s`) by a close mic of another instrument that heard them louder in most of the stem's
+    own bands (over half its signature weight: what the stem's loudest onsets are made of). A mic
+    a few centimetres from its struck drum hears it first and loudest; a mic whose drum is never
+    struck hears everything after, and quieter than, the mic of the drum that was. Power summed
+    over bands would not do: a kick mic under a hi-hat hit carries far more power than the hat
+    mic, and a tom mic under it more in the low bands the hat's signature holds a little of."""
     stem = stems[index]
     rivals = [other for other, rival in enumerate(stems) if rival.instrument != stem.instrument]
     if not rivals or len(stem.times) == 0 or stem.relative_db is None:
@@ -468,11 +472,13 @@ def drum_is_struck(
     loudest = stem.times[order]
     at = np.clip(np.searchsorted(moments, loudest + settings.same_hit_s / 2, side="right") - 1, 0, None)
     weights = stem.weights if stem.weights is not None else np.ones(gains[index].shape[1])
-    own_level = gains[index][at] @ weights
+    weights = weights / max(float(weights.sum()), 1e-30)
+    own = gains[index][at]
     beaten = np.zeros(len(at), dtype=bool)
     for other in rivals:
         later = arrival_lag_s(spectra[index][at], spectra[other][at], stem.meter.sr, settings)
-        beaten |= (later > settings.lead_s) & (gains[other][at] @ weights > own_level)
+        louder = (gains[other][at] > own) @ weights > 0.5
+        beaten |= (later > settings.lead_s) & louder
     return float(np.mean(~beaten)) >= settings.min_lead_share
 
 
