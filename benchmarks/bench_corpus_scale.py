@@ -175,8 +175,9 @@ def code_snapshot(target: Path) -> Path:
     import io
     import tarfile
 
-    archive = subprocess.run(["git", "archive", "--format=tar", "HEAD", "drumgate", "checks", "ingest"], cwd=PROJECT,
-                             capture_output=True, check=True).stdout
+    folders = ["drumgate", "checks", "ingest", ".github"]  # the packaged workflows link into .github
+    archive = subprocess.run(["git", "archive", "--format=tar", "HEAD", *folders], cwd=PROJECT, capture_output=True,
+                             check=True).stdout
     with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
         tar.extractall(target, filter="data")
     return target
@@ -199,7 +200,9 @@ def run(quick: bool) -> dict[str, Any]:
         env = dict(os.environ, CI="true", DRUMGATE_EGMD_ROOT=str(raw), SOURCE_DATE_EPOCH="1768435200")
         env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
         env["PYTHONPATH"] = str(code_snapshot(work / "code"))
-        _drumgate(["init", "--datasets", "egmd"], repo, env)
+        _, made = _drumgate(["init", "--datasets", "egmd"], repo, env)
+        if made.returncode != 0 or not (repo / ".git" / "hooks" / "pre-commit").is_file():
+            raise RuntimeError(f"drumgate init did not install the hooks: {made.stderr[-400:]}")
         ingest = ["ingest", "egmd", "--layout", "parts", "--jobs", "2", "--date", DATE]
         first_steps = _regenerate(repo, env, ingest)
         commit_s, first_commit = _commit(repo, "Ingest E-GMD")
