@@ -59,6 +59,7 @@ class CrossMicSettings:
     struck_range_db: float
     min_lead_share: float
     min_level_db: float
+    min_gain_over_ring_db: float
     struck_classes: tuple[str, ...] = ()
 
 
@@ -488,8 +489,10 @@ def cross_mic_keep(
     """Per close-mic stem (already `calibrate`d), a keep-mask over its onsets: the attack at that
     moment, weighted by the spectral signature of the stem's own drum, is mostly (at least
     `min_unexplained` of its power) more than the other close mics and the overhead or room
-    `witnesses` leak into it. Rivals are the stems of other instruments (two mics of one drum
-    are never each other's bleed); the witnesses stand for the drums without a close mic."""
+    `witnesses` leak into it, and it adds at least `min_gain_over_ring_db` relative to what the
+    stem's own bands were ringing with just before. Rivals are the stems of other instruments
+    (two mics of one drum are never each other's bleed); the witnesses stand for the drums
+    without a close mic."""
     moments = hit_moments([s.times for s in [*stems, *witnesses]], settings.same_hit_s)
     if len(moments) == 0:
         return [np.zeros(len(s.times), dtype=bool) for s in stems]
@@ -521,5 +524,9 @@ def cross_mic_keep(
         struck = stem.instrument not in settings.struck_classes or drum_is_struck(
             index, stems, gains, spectra, moments, settings
         )
-        masks.append((share[at] >= settings.min_unexplained) & struck)
+        # a hit adds at least what its drum was still ringing with: less is the ring's own
+        # fluctuation, or a leak landing on the ringing drum
+        ringing = powers[index][1] @ weights * 10 ** (settings.min_gain_over_ring_db / 10)
+        fresh = gains[index] @ weights >= ringing
+        masks.append((share[at] >= settings.min_unexplained) & struck & fresh[at])
     return masks
