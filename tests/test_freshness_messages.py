@@ -8,6 +8,7 @@ line repeats a fix and none names a `--date`.
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -179,8 +180,11 @@ def test_demo_repository_hand_edit_then_undo(tmp_path: Path) -> None:
     relabelled = {**row, "label": "snare" if row["label"] != "snare" else "kick"}
     manifest.write_text(json.dumps(relabelled, separators=(",", ":"), sort_keys=True) + "\n" + rest)
 
+    # the hooks call `drumgate`: this interpreter's, even without an activated virtual environment
+    env = {**os.environ, "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])}
+
     def run_git(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(["git", *args], cwd=out, capture_output=True, text=True, check=False)
+        return subprocess.run(["git", *args], cwd=out, env=env, capture_output=True, text=True, check=False)
 
     run_git("add", EVENTS)
     done = run_git("commit", "-m", "relabel one hit")

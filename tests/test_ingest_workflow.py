@@ -366,7 +366,9 @@ def drop_one_csv_row(raw: Path) -> None:
 
 def run_tool(workspace: Path, raw: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "DRUMGATE_EGMD_ROOT": str(raw), "GIT_CONFIG_GLOBAL": os.devnull,
-           "PRE_COMMIT_HOME": str(workspace.parent / "pre-commit-home")}
+           "PRE_COMMIT_HOME": str(workspace.parent / "pre-commit-home"),
+           # the hooks call `drumgate`: this interpreter's, even without an activated virtual environment
+           "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])}
     env.pop("DRUMGATE_WORKSPACE", None)
     tool = [str(Path(sys.executable).parent / args[0]), *args[1:]]
     return subprocess.run(tool, cwd=workspace, env=env, capture_output=True, text=True, check=False)
