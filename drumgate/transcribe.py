@@ -17,7 +17,10 @@ How it works (details and measured accuracy in docs/musdb.md):
    the nearest detected onset when one lies within `snap_s` (onset detection gives the better
    time, NMF gives the class).
 5. Confidence is the class's share of all template activations at the peak frame; a class may
-   demand a minimum share (`min_share`: the snare template also catches kick-beater clicks).
+   demand a minimum share (`min_share`: the snare template also catches kick-beater clicks) and
+   give way to a rival class (`rivals`): a cymbal peak is dropped when the hi-hat's activation at
+   that frame is at least half the cymbal's, because an open hat's spectrum lies between the two
+   templates and NMF splits it across both, while a crash leaves the hat template almost idle.
 """
 
 from __future__ import annotations
@@ -63,7 +66,7 @@ class TranscribeParams:
     iterations: int = 30
     adapt_exponent: float = 8.0
     deltas: Mapping[str, float] = field(
-        default_factory=lambda: {"kick": 0.1, "snare": 0.1, "hihat": 0.06, "tom": 0.1, "cymbal": 0.1}
+        default_factory=lambda: {"kick": 0.1, "snare": 0.1, "hihat": 0.06, "tom": 0.1, "cymbal": 0.08}
     )
     pre_max_s: float = 0.03
     post_max_s: float = 0.03
@@ -71,6 +74,7 @@ class TranscribeParams:
     wait_s: float = 0.05
     snap_s: float = 0.03
     min_share: Mapping[str, float] = field(default_factory=lambda: {"snare": 0.25, "tom": 0.3, "cymbal": 0.3})
+    rivals: Mapping[str, Mapping[str, float]] = field(default_factory=lambda: {"cymbal": {"hihat": 0.5}})
 
     @classmethod
     def from_mapping(cls, raw: Mapping[str, object]) -> TranscribeParams:
@@ -83,6 +87,13 @@ class TranscribeParams:
             values["deltas"] = {**cls().deltas, **dict(values["deltas"])}  # type: ignore[arg-type]
         if "min_share" in values:
             values["min_share"] = dict(values["min_share"])  # type: ignore[arg-type]
+        if "rivals" in values:
+            rivals = {name: dict(ratios) for name, ratios in dict(values["rivals"]).items()}  # type: ignore[call-overload]
+            named = set(rivals) | {rival for ratios in rivals.values() for rival in ratios}
+            strangers = sorted(named - set(TEMPLATE_CLASSES))
+            if strangers:
+                raise DrumgateError(f"rivals name unknown class(es): {', '.join(strangers)}")
+            values["rivals"] = rivals
         return cls(**values)  # type: ignore[arg-type]
 
 
@@ -322,6 +333,8 @@ def transcribe(
             share = float(gains[index, apex] / total[apex])
             if share < chosen.min_share.get(name, 0.0):
                 continue
+            if _outweighed_by_rival(gains[:, apex], name, chosen.rivals.get(name, {})):
+                continue
             time_s, snapped = _snap(float(frame_times[frame]), onsets, chosen.snap_s)
             hits.append(
                 DrumHit(
@@ -334,6 +347,12 @@ def transcribe(
             )
     hits.sort(key=lambda hit: (hit.time_s, TEMPLATE_CLASSES.index(hit.label)))
     return Transcription(tuple(_dedupe(hits)), gains, frame_times)
+
+
+def _outweighed_by_rival(frame_gains: np.ndarray, name: str, rivals: Mapping[str, float]) -> bool:
+    """True when a rival class's activation reaches `ratio` times this class's at the same frame."""
+    own = float(frame_gains[TEMPLATE_CLASSES.index(name)])
+    return any(float(frame_gains[TEMPLATE_CLASSES.index(rival)]) >= ratio * own for rival, ratio in rivals.items())
 
 
 def _dedupe(hits: list[DrumHit]) -> list[DrumHit]:

@@ -66,3 +66,25 @@ def test_params_reject_unknown_keys() -> None:
 
 def test_combine_onsets_merges_close_times() -> None:
     assert combine_onsets([0.0, 0.02, 0.1, 0.5, 0.51]).tolist() == [0.0, 0.1, 0.5]
+
+
+def _open_hats() -> tuple[np.ndarray, list[float]]:
+    hits = [synth.Hit(0.2 + 0.5 * k, "hihat", 110, open_hat=True) for k in range(8)]
+    return synth.render(hits, 4.5, seed=3), [h.time_s for h in hits]
+
+
+def test_open_hats_give_way_to_the_hihat_rival() -> None:
+    signal, times = _open_hats()
+    without_rule = transcribe(signal, synth.SAMPLE_RATE, times, TranscribeParams(rivals={})).hits
+    with_rule = transcribe(signal, synth.SAMPLE_RATE, times).hits
+    assert any(hit.label == "cymbal" for hit in without_rule)
+    assert not any(hit.label == "cymbal" for hit in with_rule)
+    hats = [hit for hit in without_rule if hit.label == "hihat"]
+    assert hats and [hit for hit in with_rule if hit.label == "hihat"] == hats
+
+
+def test_rivals_must_name_template_classes() -> None:
+    with pytest.raises(DrumgateError, match="rivals name unknown class"):
+        TranscribeParams.from_mapping({"rivals": {"cymbal": {"ride": 0.5}}})
+    parsed = TranscribeParams.from_mapping({"rivals": {"tom": {"kick": 1.0}}})
+    assert parsed.rivals == {"tom": {"kick": 1.0}}
