@@ -29,7 +29,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from drumgate import cli, lineage
+from drumgate import cli, lineage, parts
 from drumgate.config import load_datasets
 from drumgate.errors import EXIT_FINDINGS, EXIT_OK, DrumgateError
 from drumgate.jsonio import read_json, write_json
@@ -178,10 +178,13 @@ def report_steps(run: Run, group: str, dataset: str, stage: str) -> None:
     """health or weights for one dataset: when missing, stale, or hand-edited."""
     folder = {"health": f"reports/health/{dataset}_", "weights": f"reports/sampling/{dataset}_weights_"}[stage]
     events = f"data/manifests/{dataset}_events.jsonl"
-    if not run.ws.path(events).is_file() and not run.ws.path(events + ".gz").is_file():
-        return
     if not run.ws.path(events).is_file():
-        events += ".gz"
+        if run.ws.path(events + ".gz").is_file():
+            events += ".gz"
+        elif parts.is_partitioned(run.ws.path(events)):
+            events = parts.folder_of(events).as_posix()
+        else:
+            return
     current = newest_recorded(run.ws, group, folder)
     problems = problems_of(run.ws, group, folder)
     if current is not None and not problems:

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from drumgate import __version__, cli, grouplock
+from drumgate import __version__, cli, grouplock, parts
 from drumgate.config import DatasetsConfig, load_datasets
 from drumgate.errors import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, DrumgateError
 from drumgate.health import (
@@ -154,10 +154,11 @@ def find_sources(ws: Workspace, config: DatasetsConfig) -> tuple[list[Source], l
 
 
 def _existing(path: Path) -> Path | None:
+    """The manifest as a file, its `.gz` form, or its partitioned folder (read through jsonio)."""
     for candidate in (path, path.with_name(path.name + ".gz")):
         if candidate.is_file():
             return candidate
-    return None
+    return parts.folder_of(path) if parts.is_partitioned(path) else None
 
 
 def combined_sessions(sources: Sequence[Source], songs: SongKeys, errors: ErrorCollector) -> list[dict[str, Any]]:

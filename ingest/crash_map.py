@@ -5,7 +5,9 @@ gets `label` = the variant's primary class and `labels` = [primary, secondary]; 
 kept (the label itself when the row had none). A variant the map does not know fails the run
 (exit 1) with every unknown variant, the files it occurs in and how often; nothing is written
 then. A file is rewritten (atomically, rows in their order) only when a row changes; `--check`
-only reports. Malformed rows are reported as `path:line:` (exit 2) and their file is left as is.
+only reports. A partitioned manifest folder (`drumgate/parts.py`) is mapped part by part: only the
+parts whose rows change are rewritten, through the parts writer, which rewrites the index with them.
+Malformed rows are reported as `path:line:` (exit 2) and their file is left as is.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from drumgate import cli, grouplock, lineage
+from drumgate import cli, grouplock, lineage, parts
 from drumgate.config import load_datasets
 from drumgate.errors import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, DrumgateError
 from drumgate.jsonio import iter_jsonl, write_jsonl
@@ -73,23 +75,71 @@ class FileScan:
     changed: int = 0
     unmapped: dict[str, int] = field(default_factory=dict)
     errors: ErrorCollector | None = None
+    changed_parts: set[str] = field(default_factory=set)
+
+    def count(self, row: dict[str, Any], taxonomy: Taxonomy, weight: int = 1) -> bool:
+        """Count one row (`weight` times: the renders that play it); True when the crash map changes it."""
+        self.rows += weight
+        try:
+            mapped = map_row(row, taxonomy)
+        except UnmappedVariant as missing:
+            self.unmapped[missing.variant] = self.unmapped.get(missing.variant, 0) + weight
+            return False
+        if crash_variant(row, taxonomy) is not None:
+            self.crash_rows += weight
+        if mapped is not row:
+            self.changed += weight
+            return True
+        return False
 
 
 def scan_file(path: Path, taxonomy: Taxonomy) -> FileScan:
     """One pass: how many rows would change, which variants are unmapped, which lines are bad."""
     scan = FileScan(path, errors=ErrorCollector(path))
+    if path.is_dir():
+        return scan_folder(scan, taxonomy)
     for _, row in progress(iter_jsonl(path, on_error=scan.errors), f"crash-map {path.name}", "event"):
-        scan.rows += 1
-        try:
-            mapped = map_row(row, taxonomy)
-        except UnmappedVariant as missing:
-            scan.unmapped[missing.variant] = scan.unmapped.get(missing.variant, 0) + 1
-            continue
-        if crash_variant(row, taxonomy) is not None:
-            scan.crash_rows += 1
-        if mapped is not row:
-            scan.changed += 1
+        scan.count(row, taxonomy)
     return scan
+
+
+def _stored_parts(folder: Path, on_error: ErrorCollector | None = None
+                  ) -> Iterator[tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]] | None]]:
+    """(index entry, stored rows, renders or None) of every part, in key order, each checked against its sha256."""
+    index = parts.verify(folder, hash_parts=False)
+    for entry in index["parts"]:
+        rows = [row for _, row in parts.read_part(folder, entry["file"], entry["sha256"], on_error)]
+        renders_entry = entry.get("renders")
+        renders = None if renders_entry is None else [
+            row for _, row in parts.read_part(folder, renders_entry["file"], renders_entry["sha256"], on_error)]
+        yield entry, rows, renders
+
+
+def scan_folder(scan: FileScan, taxonomy: Taxonomy) -> FileScan:
+    """The folder's stored rows, each counted once per render that plays it (the single file's counts)."""
+    for entry, rows, renders in progress(_stored_parts(scan.path, scan.errors), f"crash-map {scan.path.name}",
+                                         "part"):
+        plays: dict[str, int] | None = None
+        if renders is not None:
+            plays = {}
+            for render in renders:
+                plays[str(render.get("events_item"))] = plays.get(str(render.get("events_item")), 0) + 1
+        for row in rows:
+            weight = 1 if plays is None else plays.get(str(row.get("item_id")), 0)
+            if scan.count(row, taxonomy, weight):
+                scan.changed_parts.add(entry["file"])
+    return scan
+
+
+def write_mapped_folder(folder: Path, taxonomy: Taxonomy, changed_parts: set[str]) -> parts.WriteResult:
+    """Rewrite the parts whose rows change (the others keep their bytes) and the index with them."""
+    index = parts.read_index(folder)
+    writer = parts.PartsWriter(folder, index["manifest"], index["dataset"], index["key"])
+    for entry, rows, renders in _stored_parts(folder):
+        if entry["file"] in changed_parts:
+            rows = [map_row(row, taxonomy) for row in rows]
+        writer.add(parts.PartInput(entry["key"], rows, renders))
+    return writer.close()
 
 
 def mapped_rows(path: Path, taxonomy: Taxonomy) -> Iterator[dict[str, Any]]:
@@ -105,12 +155,19 @@ def default_manifests(ws: Workspace) -> list[Path]:
         for candidate in (plain, plain.with_name(plain.name + ".gz")):
             if candidate.is_file():
                 found.append(candidate)
+        if parts.is_partitioned(plain):
+            found.append(parts.folder_of(plain))
     return found
 
 
 def dataset_of(path: Path) -> str | None:
-    match = EVENTS_NAME.match(path.name)
+    match = EVENTS_NAME.match(path.name) or (EVENTS_NAME.match(f"{path.name}.jsonl") if path.is_dir() else None)
     return match.group("dataset") if match else None
+
+
+def lock_artifact(path: Path) -> Path:
+    """What the lock records for a manifest: the file, or a folder's index.json (which pins every part)."""
+    return path / parts.INDEX_NAME if path.is_dir() else path
 
 
 def unmapped_report(scans: Sequence[FileScan], ws: Workspace) -> list[str]:
@@ -133,15 +190,16 @@ def rerecord_lineage(ws: Workspace, path: Path, argv: list[str]) -> None:
     group = group_of(ws, path)
     if group is None:
         return
-    previous = lineage.read_lock(ws, group)["artifacts"].get(ws.rel(path), {})
-    problems = [p for p in lineage.check(ws, group) if p.artifact == ws.rel(path) and "input" in p.message]
+    artifact = lock_artifact(path)
+    previous = lineage.read_lock(ws, group)["artifacts"].get(ws.rel(artifact), {})
+    problems = [p for p in lineage.check(ws, group) if p.artifact == ws.rel(artifact) and "input" in p.message]
     if problems:
         raise DrumgateError(
             f"{problems[0].message}; regenerate it first", path=path, hint=f"run {problems[0].command}"
         )
     inputs = [ws.path(name) for name in previous.get("inputs", {})]
     inputs += [ws.path(name) for name in CRASH_CONFIGS if ws.path(name) not in inputs]
-    lineage.record(ws, group, path, argv, inputs=inputs, external_inputs=previous.get("external_inputs"))
+    lineage.record(ws, group, artifact, argv, inputs=inputs, external_inputs=previous.get("external_inputs"))
 
 
 def group_of(ws: Workspace, path: Path) -> str | None:
@@ -162,7 +220,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=Path,
         default=None,
         metavar="FILE",
-        help="event manifests (default: every data/manifests/<ds>_events.jsonl[.gz] present)",
+        help="event manifests or partitioned folders (default: every data/manifests/<ds>_events.jsonl[.gz] "
+        "or <ds>_events/ present)",
     )
     parser.add_argument("--check", action="store_true", help="report what would change; write nothing")
     cli.add_json_option(parser, "each manifest's crash-family and relabelled counts, and every problem")
@@ -171,7 +230,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     ws = cli.workspace_from(args)
     taxonomy = load_taxonomy(ws)
-    paths = [ws.user_path(p) for p in args.events] if args.events else default_manifests(ws)
+    paths = [parts.resolve(ws.user_path(p)) for p in args.events] if args.events else default_manifests(ws)
     if not paths:
         print("crash-map: no event manifests found under data/manifests/")
         cli.emit_json(args, {"check": args.check, "manifests": [], "problems": [], "unmapped": []})
@@ -200,7 +259,10 @@ def run(args: argparse.Namespace) -> int:
     if args.check:
         return EXIT_FINDINGS if any(scan.changed for scan in scans) else EXIT_OK
     for scan in scans:
-        if scan.changed:
+        if scan.changed_parts:
+            write_mapped_folder(scan.path, taxonomy, scan.changed_parts)
+            rerecord_lineage(ws, scan.path, ["crash-map", "--events", ws.rel(scan.path)])
+        elif scan.changed:
             write_jsonl(scan.path, mapped_rows(scan.path, taxonomy))
             rerecord_lineage(ws, scan.path, ["crash-map", "--events", ws.rel(scan.path)])
     return EXIT_OK
