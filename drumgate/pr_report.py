@@ -154,7 +154,7 @@ class GitTree:
             return False
         try:
             with tarfile.open(fileobj=io.BytesIO(done.stdout)) as archive:
-                archive.extractall(dest, filter="data")
+                _extract_data_only(archive, dest)
         except (tarfile.TarError, OSError) as exc:
             raise DrumgateError(
                 f"configs/ cannot be read safely ({exc})", path=f"{_short(rev)}:configs",
@@ -163,6 +163,20 @@ class GitTree:
         if self.prefix:
             (dest / self.prefix / "configs").rename(dest / "configs")
         return True
+
+
+def _extract_data_only(archive: tarfile.TarFile, dest: Path) -> None:
+    """Extract with tarfile's "data" filter; Pythons before 3.11.4 lack it, so the same rules are
+    checked by hand there: regular files and folders only, nothing absolute or climbing out."""
+    if hasattr(tarfile, "data_filter"):
+        archive.extractall(dest, filter="data")
+        return
+    members = archive.getmembers()
+    for member in members:
+        name = Path(member.name)
+        if name.is_absolute() or ".." in name.parts or not (member.isfile() or member.isdir()):
+            raise tarfile.TarError(f"{member.name!r} is a link, a device or leads outside configs/")
+    archive.extractall(dest, members=members)
 
 
 # Reading one side ------------------------------------------------------------------------------
