@@ -160,8 +160,9 @@ def _git_object_bytes(repo: Path) -> int:
 def _pr_report(repo: Path, env: dict[str, str], out: Path) -> tuple[float, int, list[str]]:
     seconds, done = _drumgate(["pr-report", "--base", "HEAD~1", "--head", "HEAD", "--out", str(out)], repo, env)
     summary = out / "summary.json"
-    datasets = [entry.get("dataset") for entry in json.loads(summary.read_text()).get("datasets", [])] \
-        if summary.is_file() else []
+    listed = json.loads(summary.read_text()).get("datasets", []) if summary.is_file() else []
+    # summary.json lists dataset names (version 3); older versions held one object per dataset
+    datasets = [entry.get("dataset") if isinstance(entry, dict) else entry for entry in listed]
     return seconds, done.returncode, [str(name) for name in datasets]
 
 
