@@ -14,12 +14,10 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 from drumgate.artifacts import ingest_fix
 from drumgate.config import DatasetsConfig, load_datasets
 from drumgate.errors import DrumgateError
-from drumgate.jsonio import LFS_POINTER_PREFIX, is_gzip_path, iter_jsonl, parse_line
+from drumgate.jsonio import LFS_POINTER_PREFIX, is_gzip_path, iter_jsonl, rows_of_lines
 from drumgate.overlap import identity_key
 from drumgate.taxonomy import Taxonomy, load_taxonomy
 from drumgate.workspace import COMBINED, Workspace
@@ -90,26 +88,13 @@ def read_events(path: str | Path, on_error: ErrorSink | None = None) -> Iterator
     except OSError:
         yield from iter_jsonl(source, on_error)
         return
-    loads = orjson.loads
     with handle:
         first = handle.readline()
         if not first or first.startswith(LFS_POINTER_PREFIX):
             yield from iter_jsonl(source, on_error)
             return
-        for line_no, raw in enumerate(itertools.chain((first,), handle), start=1):
-            try:
-                row = loads(raw)
-            except orjson.JSONDecodeError:
-                row = None
-            if type(row) is dict:
-                yield line_no, row
-            elif raw.strip():
-                try:
-                    parse_line(raw, source, line_no)
-                except DrumgateError as err:
-                    if on_error is None:
-                        raise
-                    on_error(err)
+        numbered = enumerate(itertools.chain((first,), handle), start=1)
+        yield from rows_of_lines(numbered, source, on_error)
 
 
 def _row_error(exc: Exception, line_no: int) -> DrumgateError:

@@ -102,6 +102,28 @@ def long_line_error(path: Path, line_no: int) -> DrumgateError:
     return DrumgateError(LINE_TOO_LONG, path=path, line=line_no, hint="split the row or regenerate the manifest")
 
 
+def rows_of_lines(
+    numbered: Iterable[tuple[int, bytes]], path: Path, on_error: ErrorSink | None = None
+) -> Iterator[tuple[int, JsonRow]]:
+    """Rows of lines already split (none over the line cap): one orjson call each, the fast path;
+    a line that is not an object is worded by `parse_line` and reported to `on_error` (or raised)."""
+    loads = orjson.loads
+    for line_no, raw in numbered:
+        try:
+            row = loads(raw)
+        except orjson.JSONDecodeError:
+            row = None
+        if type(row) is dict:
+            yield line_no, row
+        elif raw.strip():
+            try:
+                yield line_no, parse_line(raw, path, line_no)
+            except DrumgateError as err:
+                if on_error is None:
+                    raise
+                on_error(err)
+
+
 def parse_line(raw: bytes, path: Path, line_no: int) -> JsonRow:
     """Parse one JSONL line into an object or raise a DrumgateError naming path:line."""
     try:

@@ -39,6 +39,7 @@ from drumgate.jsonio import (
     iter_capped_lines,
     long_line_error,
     parse_line,
+    rows_of_lines,
 )
 
 INDEX_NAME = "index.json"
@@ -515,22 +516,8 @@ def _lines(path: Path, data: bytes, on_error: ErrorSink | None) -> Iterator[tupl
     if has_long_line(inflated, MAX_LINE_BYTES):
         yield from _careful_lines(path, inflated, on_error)
         return
-    # the common case in one orjson call per line; a line that is not an object is worded by parse_line
-    loads = orjson.loads
-    for line_no, raw in enumerate(inflated.split(b"\n"), start=1):
-        try:
-            row = loads(raw)
-        except orjson.JSONDecodeError:
-            row = None
-        if type(row) is dict:
-            yield line_no, row
-        elif raw.strip():
-            try:
-                yield line_no, parse_line(raw, path, line_no)
-            except DrumgateError as err:
-                if on_error is None:
-                    raise
-                on_error(err)
+    # the common case: one orjson call per line (jsonio's fast path)
+    yield from rows_of_lines(enumerate(inflated.split(b"\n"), start=1), path, on_error)
 
 
 def _careful_lines(path: Path, inflated: bytes, on_error: ErrorSink | None) -> Iterator[tuple[int, Row]]:

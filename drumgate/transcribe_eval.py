@@ -18,7 +18,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import mir_eval
 import numpy as np
 
 from drumgate.errors import DrumgateError
@@ -62,6 +61,13 @@ def mdb_tracks(mdb_root: Path) -> list[str]:
 def _f(reference: np.ndarray, estimate: np.ndarray) -> float:
     if len(reference) == 0 or len(estimate) == 0:
         return 0.0
+    try:
+        import mir_eval  # the scorer of the evaluation only: the test and bench extras install it
+    except ModuleNotFoundError:
+        raise DrumgateError(
+            "scoring needs the Python package 'mir_eval', which is not installed",
+            hint="fix: pip install 'drumgate[bench]'",
+        ) from None
     return float(mir_eval.onset.f_measure(reference, estimate, window=WINDOW_S)[0])
 
 
