@@ -26,7 +26,7 @@ import numpy as np
 
 from drumgate.fixtures import multimic
 from drumgate.fixtures.cambridge import make_cambridge_corpus
-from drumgate.jsonio import read_jsonl
+from drumgate.io.jsonio import read_jsonl
 
 ROOT = Path(__file__).resolve().parent.parent
 WINDOW_S = 0.05
@@ -92,7 +92,7 @@ def merged(times: list[float], within_s: float) -> list[float]:
 def librosa_onsets(path: Path) -> list[float]:
     import librosa
 
-    from drumgate.audio import read_mono
+    from drumgate.signal.audio import read_mono
 
     signal, sr = read_mono(path)
     return [float(t) for t in librosa.onset.onset_detect(y=signal, sr=sr, units="time")]

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from drumgate.fixtures.health_events import event_rows
-from drumgate.jsonio import write_jsonl
+from drumgate.io.jsonio import write_jsonl
 
 ROOT = Path(__file__).resolve().parent.parent
 FULL_EVENTS = 2_000_000
@@ -33,8 +33,8 @@ DRUMGATE_CHILD = """
 import resource
 import sys
 from pathlib import Path
-from drumgate.health import compute_health
-from drumgate.health_scan import count_events_file, default_workers
+from drumgate.reports.health import compute_health
+from drumgate.reports.health_scan import count_events_file, default_workers
 from drumgate.workspace import Workspace
 counts = count_events_file(sys.argv[2])
 report = compute_health(Workspace(Path(sys.argv[1])), "egmd", counts)

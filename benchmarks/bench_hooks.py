@@ -93,7 +93,7 @@ def _median_hooks(root: Path, env: dict[str, str], files: dict[str, str] | None,
 
 def _pre_commit_run(root: Path, env: dict[str, str], repeats: int) -> dict[str, float] | None:
     """Median wall and CPU of `pre-commit run` (the drumgate hooks only) on the staged change."""
-    from drumgate.init_hooks import local_config
+    from drumgate.commands.init_hooks import local_config
 
     executable = shutil.which("pre-commit", path=env["PATH"])
     if executable is None:

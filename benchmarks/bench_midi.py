@@ -21,11 +21,11 @@ import pretty_midi
 import symusic
 
 from benchmarks._common import median_seconds
-from drumgate.drum_events import EventContext, EventEncoder, build_events, encode_events_reference, load_note_map
 from drumgate.fixtures.egmd import midi_bytes, performance_score
-from drumgate.midi import parse_midi_bytes
 from drumgate.taxonomy import load_taxonomy
 from drumgate.workspace import PACKAGE_ROOT, Workspace
+from ingest.egmd.drum_events import EventContext, EventEncoder, build_events, encode_events_reference, load_note_map
+from ingest.egmd.midi import parse_midi_bytes
 
 GROOVE = PACKAGE_ROOT.parent / "shared" / "realdata" / "a_drum_midi" / "drums-with-llm" / "groove"
 

@@ -1,7 +1,7 @@
 """Drum-stem transcription accuracy on MDB Drums (F at 50 ms per track and class) beside the peer.
 
 Run: `python -m benchmarks musdb_accuracy` (or `python benchmarks/bench_musdb_accuracy.py`).
-drumgate = `drumgate.onsets` + `drumgate.transcribe` with the project's configs; the peer for the
+drumgate = `drumgate.signal.onsets` + `drumgate.signal.transcribe` with the project's configs; the peer for the
 class-agnostic column is librosa's `onset_detect` with its defaults. Needs ../shared/realdata
 (relative to the repository root); without it the result says so and holds no rows.
 """
@@ -24,9 +24,9 @@ COMMAND = "python -m benchmarks musdb_accuracy"
 def _peer_onsets(track: str) -> tuple[float, float]:
     import librosa
 
-    from drumgate.audio import read_mono
-    from drumgate.transcribe import combine_onsets
-    from drumgate.transcribe_eval import COMBINE_S, _f, read_annotations
+    from drumgate.signal.audio import read_mono
+    from drumgate.signal.transcribe import combine_onsets
+    from drumgate.signal.transcribe_eval import COMBINE_S, _f, read_annotations
 
     signal, sr = read_mono(MDB / "audio" / "drum_only" / f"{track}_Drum.wav")
     started = time.perf_counter()
@@ -37,10 +37,10 @@ def _peer_onsets(track: str) -> tuple[float, float]:
 
 
 def run(quick: bool) -> dict[str, Any]:
-    from drumgate.jsonio import read_json
-    from drumgate.onsets import load_onset_params
-    from drumgate.transcribe import TranscribeParams
-    from drumgate.transcribe_eval import averages, mdb_tracks, score_track, table_rows
+    from drumgate.io.jsonio import read_json
+    from drumgate.signal.onsets import load_onset_params
+    from drumgate.signal.transcribe import TranscribeParams
+    from drumgate.signal.transcribe_eval import averages, mdb_tracks, score_track, table_rows
     from drumgate.workspace import Workspace
 
     if not MDB.is_dir():

@@ -10,7 +10,7 @@ import numpy as np
 
 from benchmarks._common import median_seconds
 from drumgate.fixtures.synth import groove, render
-from drumgate.onsets import detect_onsets, load_onset_params
+from drumgate.signal.onsets import detect_onsets, load_onset_params
 from drumgate.workspace import Workspace
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,7 +37,7 @@ def _merged(times: np.ndarray, within_s: float) -> np.ndarray:
 def _mdb_table(params) -> list[dict]:
     import mir_eval
 
-    from drumgate.audio import read_mono
+    from drumgate.signal.audio import read_mono
 
     rows = []
     for wav in sorted((MDB / "audio" / "drum_only").glob("*_Drum.wav")):

@@ -14,9 +14,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from drumgate import pr_report
 from drumgate.fixtures.pr_repo import commit_all, init_repo, write_dataset
-from drumgate.jsonio import iter_jsonl
+from drumgate.github import pr_report
+from drumgate.io.jsonio import iter_jsonl
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DATASETS = ("egmd", "musdb_hq", "cambridge")
@@ -42,7 +42,7 @@ def time_pr_report(root: Path, out: Path) -> float:
 
 def time_peer(root: Path, scratch: Path) -> float:
     """Materialise each manifest with `git show`, then compute health from the file, per side."""
-    from drumgate.health import compute_health
+    from drumgate.reports.health import compute_health
     from drumgate.workspace import Workspace
 
     ws = Workspace(root)

@@ -23,7 +23,7 @@ import orjson
 
 from benchmarks._common import median_seconds
 from checks.check_schema import chunked_scan
-from drumgate.jsonio import write_jsonl
+from drumgate.io.jsonio import write_jsonl
 from drumgate.schemas import load_schema, validator_for
 from drumgate.workspace import PACKAGE_ROOT, Workspace
 

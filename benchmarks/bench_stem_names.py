@@ -59,7 +59,7 @@ INSTRUMENT_WORDS = frozenset({
 
 def reference_family(stem: str) -> str | None:
     """`clear_drum:<family>`, `clear_non_drum`, or None when the words do not settle it."""
-    from drumgate.stems import name_words
+    from ingest.cambridge.stems import name_words
 
     words = name_words(stem)
     pairs = {a + b for a, b in itertools.pairwise(words)}
@@ -94,10 +94,10 @@ class Figures:
 
 def measure(names: list[str]) -> tuple[Any, Figures, list[str], list[str]]:
     """Coverage, the reference figures, the clearly-drum names missed and the non-drum names mapped."""
-    from drumgate.stems import DRUM_FAMILIES, load_stem_rules
     from drumgate.taxonomy import load_taxonomy
     from drumgate.workspace import Workspace
-    from ingest.stems_cli import explain_names
+    from ingest.cambridge.stems import DRUM_FAMILIES, load_stem_rules
+    from ingest.cambridge.stems_cli import explain_names
 
     ws = Workspace(ROOT)
     coverage = explain_names(load_stem_rules(ws, set(load_taxonomy(ws).classes)), names)
@@ -121,7 +121,7 @@ def measure(names: list[str]) -> tuple[Any, Figures, list[str], list[str]]:
 
 
 def run(quick: bool) -> dict[str, Any]:
-    from ingest.stems_cli import explain_line, read_names
+    from ingest.cambridge.stems_cli import explain_line, read_names
 
     if not NAMES.is_file():
         return {"command": COMMAND, "rows": [], "notes": [f"{NAMES} is absent: nothing measured"]}

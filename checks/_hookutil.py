@@ -158,8 +158,8 @@ def generated_empty_manifest(ws: Workspace, group: str | None, relative_path: st
     """An empty manifest is a finding unless drumgate wrote it (e.g. `--allow-empty` on an empty root):
     its lock records exactly this content."""
     from drumgate import lineage
-    from drumgate.hashing import sha256_file
-    from drumgate.jsonio import is_blank_file
+    from drumgate.io.hashing import sha256_file
+    from drumgate.io.jsonio import is_blank_file
 
     path = ws.path(relative_path)
     if group is None or not is_blank_file(path):

@@ -124,7 +124,7 @@ def check_provenance_file(
 ) -> None:
     import orjson
 
-    from drumgate.rowscan import scan_jsonl
+    from drumgate.io.rowscan import scan_jsonl
 
     reporter = book.reporter
     new_lines = changed_lines(ws, relative)

@@ -32,8 +32,8 @@ def recorded_mix(ws: Workspace, config: DatasetsConfig) -> list[str]:
     """The datasets the combined manifest actually mixes, as `combine` recorded them: the source events
     manifests its lock lists as inputs of the combined events manifest. Before combine has run, the
     datasets it would mix (a mix share and an events manifest), never every name in `[combined] mix`."""
-    from drumgate.health import mixed_datasets
     from drumgate.lineage import read_lock
+    from drumgate.reports.health import mixed_datasets
 
     group = str(config.combined.get("group", COMBINED))
     entry = read_lock(ws, group).get("artifacts", {}).get(ws.rel(ws.events_manifest(COMBINED)))

@@ -41,8 +41,8 @@ def _refuse_constant(token: str) -> Any:
 
 def _parse_document(data: bytes, path: str) -> Any:
     """One JSON document, refusing NaN, Infinity and duplicate keys; problems raise DrumgateError."""
-    from drumgate.jsonio import LFS_POINTER_PREFIX
-    from drumgate.rowscan import LFS_FIX, reject_duplicate_keys
+    from drumgate.io.jsonio import LFS_POINTER_PREFIX
+    from drumgate.io.rowscan import LFS_FIX, reject_duplicate_keys
 
     if not data.strip():
         raise DrumgateError("empty file, expected a JSON document", path=path)
@@ -77,9 +77,9 @@ def check_document(ws: Workspace, artifact: Artifact, validator: Any, reporter: 
 def check_jsonl(ws: Workspace, artifact: Artifact, validator: Any, reporter: Reporter) -> None:
     """Validate every row: big sound files in chunks on every core, anything else line by line.
 
-    An events manifest's label combinations are left for the taxonomy hook (`drumgate.scanmemo`).
+    An events manifest's label combinations are left for the taxonomy hook (`drumgate.io.scanmemo`).
     """
-    from drumgate import scanmemo
+    from drumgate.io import scanmemo
 
     hint = artifact_fix(ws, artifact, "correct the row or regenerate the manifest")
     scan = chunked_scan(ws.path(artifact.path), validator, collect_label_keys=artifact.schema == "events")
@@ -104,7 +104,7 @@ class ChunkScan:
 
 def chunked_scan(path: Path, validator: Any, collect_label_keys: bool = False) -> ChunkScan | None:
     """Every line finding of a JSONL file, or None when the file needs the sequential scan."""
-    from drumgate.chunkscan import load_for_chunks, map_chunks
+    from drumgate.io.chunkscan import load_for_chunks, map_chunks
 
     loaded = load_for_chunks(path, want_digest=collect_label_keys)
     if loaded.data is None:
@@ -125,7 +125,7 @@ BATCH_ROWS = 64  # small batches stay in the CPU cache: measured fastest per row
 def _schema_chunk(validator: Any, collect_label_keys: bool, chunk: bytes, first_line: int) -> ChunkScan:
     """One chunk: rows validated a batch per call, label combinations gathered on the way."""
     from checks.check_taxonomy import label_keys
-    from drumgate.chunkscan import LineFinding, lean_batches
+    from drumgate.io.chunkscan import LineFinding, lean_batches
 
     line_findings: list[LineFinding] = []
     schema_findings: list[LineFinding] = []
@@ -141,7 +141,7 @@ def _schema_chunk(validator: Any, collect_label_keys: bool, chunk: bytes, first_
 
 
 def _row_findings(validator: Any, numbers: list[int], rows: list[dict[str, Any]]) -> list[Any]:
-    from drumgate.chunkscan import LineFinding
+    from drumgate.io.chunkscan import LineFinding
 
     found = []
     for line_no, row in zip(numbers, rows, strict=True):
@@ -151,7 +151,7 @@ def _row_findings(validator: Any, numbers: list[int], rows: list[dict[str, Any]]
 
 
 def _check_jsonl_sequential(ws: Workspace, artifact: Artifact, validator: Any, reporter: Reporter, hint: str) -> None:
-    from drumgate.rowscan import scan_jsonl
+    from drumgate.io.rowscan import scan_jsonl
 
     fast_accepts = validator.fast_accepts
     for line_no, row in scan_jsonl(ws.path(artifact.path), lambda err: reporter.add(_relative(err, artifact), hint)):
@@ -176,7 +176,7 @@ class FolderIndexes:
     def problem(self, artifact: Artifact, digest: str) -> str | None:
         """What is wrong between a part and its folder's index (None when the index is unreadable:
         the index itself is reported when it is staged, and by the freshness hook)."""
-        from drumgate import parts
+        from drumgate.io import parts
 
         assert artifact.folder is not None
         if artifact.folder not in self._listed:
@@ -233,7 +233,7 @@ def check_index(ws: Workspace, artifact: Artifact, validator: Any, reporter: Rep
     """A folder's index.json: its schema, then the folder against it (its pages sound, every part
     listed and present, no key twice, none over the size limit); part digests are checked as parts
     are staged."""
-    from drumgate import parts
+    from drumgate.io import parts
 
     before = findings_about(reporter, artifact.path)
     check_document(ws, artifact, validator, reporter)

@@ -152,8 +152,8 @@ def _label_keys(path: Path) -> set[RowKey] | frozenset[RowKey] | None:
     """
     import hashlib
 
-    from drumgate import scanmemo
-    from drumgate.chunkscan import map_chunks, read_stored, usable_data
+    from drumgate.io import scanmemo
+    from drumgate.io.chunkscan import map_chunks, read_stored, usable_data
 
     stored = read_stored(path)
     if stored is None:
@@ -172,7 +172,7 @@ def _label_keys(path: Path) -> set[RowKey] | frozenset[RowKey] | None:
 
 def _distinct_keys(chunk: bytes, first_line: int) -> tuple[bool, set[RowKey]]:
     """(every line sound, the distinct label combinations) of one chunk."""
-    from drumgate.chunkscan import LineFinding, lean_batches
+    from drumgate.io.chunkscan import LineFinding, lean_batches
 
     findings: list[LineFinding] = []
     keys: set[RowKey] | None = set()
@@ -184,7 +184,7 @@ def _distinct_keys(chunk: bytes, first_line: int) -> tuple[bool, set[RowKey]]:
 
 
 def _check_lines(ws: Workspace, artifact: Artifact, taxonomy: Any, reporter: Reporter) -> None:
-    from drumgate.rowscan import scan_jsonl
+    from drumgate.io.rowscan import scan_jsonl
 
     relative = artifact.path
     regenerate = artifact_fix(ws, artifact, "regenerate the manifest")

@@ -17,10 +17,10 @@ from typing import Any
 
 from drumgate import cli, lineage
 from drumgate.errors import EXIT_FINDINGS, EXIT_OK, DrumgateError
-from drumgate.fsutil import atomic_write_text
-from drumgate.jsonio import write_json
-from drumgate.mdrender import render_template
-from drumgate.report_io import CONFIG_INPUTS, artifact_group, inside, read_report
+from drumgate.io.fsutil import atomic_write_text
+from drumgate.io.jsonio import write_json
+from drumgate.render.markdown import render_template
+from drumgate.reports.report_io import CONFIG_INPUTS, artifact_group, inside, read_report
 from drumgate.taxonomy import Taxonomy, load_taxonomy
 from drumgate.workspace import COMBINED, Workspace
 

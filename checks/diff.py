@@ -18,11 +18,11 @@ from pathlib import Path
 from typing import Any
 
 from drumgate import cli
-from drumgate.diffing import check_diffable, diff_reports, render_diff_markdown
 from drumgate.errors import EXIT_FINDINGS, EXIT_OK, DrumgateError
-from drumgate.fsutil import atomic_write_text
-from drumgate.jsonio import write_json
-from drumgate.report_io import inside, read_report, record_lineage
+from drumgate.io.fsutil import atomic_write_text
+from drumgate.io.jsonio import write_json
+from drumgate.reports.diffing import check_diffable, diff_reports, render_diff_markdown
+from drumgate.reports.report_io import inside, read_report, record_lineage
 from drumgate.workspace import COMBINED, Workspace
 
 DATED_STEM = re.compile(r"^(?P<prefix>.+)_(?P<date>\d{8})$")

@@ -22,13 +22,14 @@ from urllib.parse import quote
 
 from markupsafe import Markup
 
-from drumgate import cli, grouplock, lineage
+from drumgate import cli, lineage
 from drumgate.artifacts import classify
 from drumgate.errors import EXIT_OK
-from drumgate.fsutil import atomic_write_text
-from drumgate.mdrender import gate_rule, render_template
-from drumgate.provenance import report_date
-from drumgate.report_io import artifact_group, read_report
+from drumgate.io.fsutil import atomic_write_text
+from drumgate.lineage import grouplock
+from drumgate.lineage.provenance import report_date
+from drumgate.render.markdown import gate_rule, render_template
+from drumgate.reports.report_io import artifact_group, read_report
 from drumgate.workspace import COMBINED, Workspace
 
 PLAN_NAME = "DATASET_READINESS_PLAN.md"

@@ -16,14 +16,15 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from drumgate import cli, grouplock
+from drumgate import cli
 from drumgate.errors import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE
-from drumgate.fsutil import atomic_write_text
-from drumgate.health import compute_health, failing_gates, read_source_hashes
-from drumgate.health_scan import count_events_file
-from drumgate.jsonio import dumps_document, iter_jsonl, write_json
-from drumgate.provenance import report_date
-from drumgate.report_io import (
+from drumgate.io.fsutil import atomic_write_text
+from drumgate.io.jsonio import dumps_document, iter_jsonl, write_json
+from drumgate.lineage import grouplock
+from drumgate.lineage.provenance import report_date
+from drumgate.reports.health import compute_health, failing_gates, read_source_hashes
+from drumgate.reports.health_scan import count_events_file
+from drumgate.reports.report_io import (
     ErrorCollector,
     artifact_group,
     infer_dataset,
@@ -105,7 +106,7 @@ def _plan(ws: Workspace, args: argparse.Namespace) -> dict[str, Any]:
 def sibling_provenance(events: Path, dataset: str) -> Path | None:
     """`data/provenance/<ds>_provenance.jsonl` beside `data/manifests/<events>`, when it exists."""
     candidate = events.parent.parent / "provenance" / f"{dataset}_provenance.jsonl"
-    folder = candidate.with_suffix("")  # the partitioned form (drumgate.parts)
+    folder = candidate.with_suffix("")  # the partitioned form (drumgate.io.parts)
     return candidate if candidate.is_file() else folder if (folder / "index.json").is_file() else None
 
 
@@ -127,7 +128,7 @@ def _summary(report: dict[str, Any], plan: dict[str, Any], ws: Workspace) -> str
 
 
 def run(args: argparse.Namespace) -> int:
-    from drumgate.html_report import render_health_html
+    from drumgate.render.html_report import render_health_html
 
     ws = cli.workspace_from(args)
     plan = _plan(ws, args)

@@ -7,12 +7,14 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from drumgate import cli, grouplock
+from drumgate import cli
 from drumgate.errors import EXIT_OK, EXIT_USAGE
-from drumgate.jsonio import dumps_document, iter_jsonl, write_json
+from drumgate.io.jsonio import dumps_document, iter_jsonl, write_json
+from drumgate.lineage import grouplock
+from drumgate.lineage.provenance import report_date
 from drumgate.progress import progress
-from drumgate.provenance import report_date
-from drumgate.report_io import (
+from drumgate.render.textsafe import log_text
+from drumgate.reports.report_io import (
     ErrorCollector,
     artifact_group,
     infer_dataset,
@@ -21,8 +23,7 @@ from drumgate.report_io import (
     session_rows,
     sibling_sessions,
 )
-from drumgate.textsafe import log_text
-from drumgate.weights import DEFAULT_BETA, QUOTAS, SCHEMES, compute_weights
+from drumgate.reports.weights import DEFAULT_BETA, QUOTAS, SCHEMES, compute_weights
 
 TOP_SHOWN = 10
 

@@ -16,7 +16,7 @@ from drumgate.errors import EXIT_FINDINGS, DrumgateError
 
 _DS = r"(?P<ds>[a-z][a-z0-9_]*?)"
 _GZ = r"(?:\.gz)?"
-_PART = r"[A-Za-z0-9._-]+\.jsonl\.gz"  # a part file of a partitioned manifest folder (drumgate.parts)
+_PART = r"[A-Za-z0-9._-]+\.jsonl\.gz"  # a part file of a partitioned manifest folder (drumgate.io.parts)
 
 # (kind, pattern); the first pattern that matches a workspace-relative posix path wins.
 _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(

@@ -25,11 +25,12 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
-from drumgate import cli, grouplock
+from drumgate import cli
 from drumgate.config import DatasetConfig, StorageRoot, load_datasets
 from drumgate.errors import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, DrumgateError, format_finding
-from drumgate.fsutil import atomic_write_bytes
-from drumgate.jsonio import LFS_HINT, LFS_POINTER_PREFIX
+from drumgate.io.fsutil import atomic_write_bytes
+from drumgate.io.jsonio import LFS_HINT, LFS_POINTER_PREFIX
+from drumgate.lineage import grouplock
 from drumgate.progress import progress, progress_enabled
 from drumgate.workspace import Workspace
 

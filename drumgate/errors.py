@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from drumgate.textsafe import log_text
+from drumgate.render.textsafe import log_text
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
@@ -13,7 +13,7 @@ EXIT_INTERNAL = 3
 
 
 def one_line(text: str) -> str:
-    """Make text safe for one log line (drumgate.textsafe.log_text).
+    """Make text safe for one log line (drumgate.render.textsafe.log_text).
 
     Dataset names and server messages end up in findings; escaping them keeps each finding on
     one line and stops them from forging terminal sequences, bidi reordering or CI workflow commands.

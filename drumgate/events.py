@@ -19,8 +19,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from drumgate import parts
-from drumgate.jsonio import ErrorSink, iter_jsonl
+from drumgate.io import parts
+from drumgate.io.jsonio import ErrorSink, iter_jsonl
 
 
 def iter_rows(

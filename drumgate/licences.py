@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from drumgate.errors import DrumgateError
-from drumgate.fsutil import read_bytes
+from drumgate.io.fsutil import read_bytes
 
 REQUIRED_KEYS = ("licence", "commercial_use", "redistribution", "attribution", "source")
 FENCE = "---"

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from drumgate.errors import DrumgateError
-from drumgate.jsonio import read_json
+from drumgate.io.jsonio import read_json
 from drumgate.workspace import Workspace
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from drumgate.config import validate_against_schema
 from drumgate.errors import DrumgateError
-from drumgate.jsonio import read_json
+from drumgate.io.jsonio import read_json
 from drumgate.workspace import Workspace
 
 

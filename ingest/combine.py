@@ -33,10 +33,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from drumgate import __version__, cli, grouplock, parts
+from drumgate import __version__, cli
 from drumgate.config import DatasetsConfig, load_datasets
 from drumgate.errors import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, DrumgateError
-from drumgate.health import (
+from drumgate.io import parts
+from drumgate.io.jsonio import iter_jsonl, write_json, write_jsonl
+from drumgate.licences import read_licence_note
+from drumgate.lineage import grouplock
+from drumgate.lineage.provenance import config_hashes, ingest_commit, report_date
+from drumgate.progress import progress
+from drumgate.reports.health import (
     add_song_leaks,
     add_source_gates,
     combined_session_id,
@@ -47,13 +53,9 @@ from drumgate.health import (
     song_leaks,
     waived_sources,
 )
-from drumgate.jsonio import iter_jsonl, write_json, write_jsonl
-from drumgate.licences import read_licence_note
-from drumgate.progress import progress
-from drumgate.provenance import config_hashes, ingest_commit, report_date
-from drumgate.report_io import ErrorCollector, record_lineage
+from drumgate.reports.report_io import ErrorCollector, record_lineage
+from drumgate.reports.weights import compute_weights
 from drumgate.taxonomy import Taxonomy, load_taxonomy
-from drumgate.weights import compute_weights
 from drumgate.workspace import COMBINED, Workspace
 from ingest.crash_map import UnmappedVariant, map_row
 
@@ -101,7 +103,7 @@ def plain_song_key(session_id: str) -> str:
 
 
 class SongKeys:
-    """Song identity: an ingestor's `song_key`, else drumgate.overlap's, else the plain id."""
+    """Song identity: an ingestor's `song_key`, else drumgate.reports.overlap's, else the plain id."""
 
     def __init__(self, ws: Workspace) -> None:
         self._cache: dict[tuple[str, str], str] = {}
@@ -109,7 +111,7 @@ class SongKeys:
         self._overlap: Any = None
         self._overlap_config: Any = None
         try:
-            from drumgate import overlap
+            from drumgate.reports import overlap
         except ImportError:
             return
         self._overlap = overlap

@@ -35,17 +35,18 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, Any, ClassVar
 
-from drumgate import __version__, cli, grouplock, lineage
+from drumgate import __version__, cli, lineage
 from drumgate.artifacts import ALLOW_EMPTY_HELP, refuse_emptying
 from drumgate.config import DatasetConfig, StorageRoot, load_datasets
 from drumgate.errors import EXIT_FINDINGS, DrumgateError
-from drumgate.fsutil import atomic_writer
-from drumgate.hashing import sha256_bytes, sha256_file
-from drumgate.jsonio import dumps_row, iter_jsonl
+from drumgate.io.fsutil import atomic_writer
+from drumgate.io.hashing import sha256_bytes, sha256_file
+from drumgate.io.jsonio import dumps_row, iter_jsonl
 from drumgate.licences import licence_for_ingest
+from drumgate.lineage import grouplock
+from drumgate.lineage.provenance import config_hashes, ingest_commit, report_date
 from drumgate.progress import progress
-from drumgate.provenance import config_hashes, ingest_commit, report_date
-from drumgate.textsafe import log_text
+from drumgate.render.textsafe import log_text
 from drumgate.workspace import Workspace
 from ingest.ingest_report import IngestReport
 

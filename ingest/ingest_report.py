@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from drumgate.errors import EXIT_FINDINGS, EXIT_OK
-from drumgate.textsafe import log_text
+from drumgate.render.textsafe import log_text
 
 if TYPE_CHECKING:
     from ingest.contract import ItemRows

@@ -11,7 +11,7 @@ Dataset card
   `annotations/subclass/<Track>_subclass.txt` and `annotations/class/<Track>_class.txt`, one
   `time \\t LABEL` line per onset with spaces around the tab; also `audio/full_mix/`,
   `audio/multi-tracks/` and `annotations/beats/`, which this ingestor does not read. `<Track>` is
-  `MusicDelta_<Song>`; 12 songs are also MUSDB18 train tracks (`drumgate.overlap.song_key`).
+  `MusicDelta_<Song>`; 12 songs are also MUSDB18 train tracks (`drumgate.reports.overlap.song_key`).
 - Licence: CC BY-NC-SA 4.0 (`data/licenses/mdb_drums.md`): non-commercial, share-alike. An
   evaluation set: `[combined] mix` does not name it.
 
@@ -48,11 +48,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from drumgate import cli
-from drumgate.audio import probe_wav
 from drumgate.config import validate_against_schema
 from drumgate.errors import DrumgateError, format_finding
-from drumgate.jsonio import read_json
-from drumgate.overlap import song_key
+from drumgate.io.jsonio import read_json
+from drumgate.reports.overlap import song_key
+from drumgate.signal.audio import probe_wav
 from drumgate.taxonomy import Taxonomy, load_taxonomy
 from drumgate.workspace import Workspace
 from ingest import contract

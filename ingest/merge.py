@@ -8,7 +8,7 @@ order. `merge` checks that shards 1..N of each target are all present and agree 
 and inputs, writes the target atomically and records its lineage as the unsharded run would.
 Works for any dataset's JSONL shards.
 
-A partitioned shard (`drumgate.parts`) is the folder `<name>.shard-I-of-N/` of its parts beside
+A partitioned shard (`drumgate.io.parts`) is the folder `<name>.shard-I-of-N/` of its parts beside
 the shard file, which holds the parts' index entries. Merging it is an index update: each part
 moves into the target's folder (a part whose bytes the folder already has is left alone), the
 shards' entries in shard order become `index.json`, parts no longer listed go, and the lock
@@ -26,11 +26,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from drumgate import cli, grouplock, lineage, parts
+from drumgate import cli, lineage
 from drumgate.artifacts import ALLOW_EMPTY_HELP, holds_rows, refuse_emptying
 from drumgate.errors import EXIT_OK, DrumgateError
-from drumgate.fsutil import atomic_writer
-from drumgate.jsonio import check_schema, is_gzip_path, iter_capped_lines, long_line_error, parse_line, read_json
+from drumgate.io import parts
+from drumgate.io.fsutil import atomic_writer
+from drumgate.io.jsonio import check_schema, is_gzip_path, iter_capped_lines, long_line_error, parse_line, read_json
+from drumgate.lineage import grouplock
 from drumgate.workspace import Workspace
 
 SIDECAR_SUFFIX = ".shard.json"

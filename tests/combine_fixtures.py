@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from drumgate.jsonio import write_jsonl
+from drumgate.io.jsonio import write_jsonl
 from drumgate.workspace import Workspace
 from tests.diff_fixtures import make_workspace
 

@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from drumgate import lineage
-from drumgate.health import compute_health
-from drumgate.jsonio import write_json, write_jsonl
+from drumgate.io.jsonio import write_json, write_jsonl
+from drumgate.reports.health import compute_health
 from drumgate.workspace import Workspace
 
 PROJECT = Path(__file__).resolve().parent.parent

@@ -1,4 +1,4 @@
-"""The cross-mic bleed decision (`drumgate.bleed.cross_mic_keep`) on generated close-mic signals.
+"""The cross-mic bleed decision (`ingest.cambridge.bleed.cross_mic_keep`) on generated close-mic signals.
 
 A rendered kit heard by close mics: each mic gets its own drum loud and first, and every other
 drum later (a few milliseconds of travel) and quieter, through a low-pass, as a real kit does.
@@ -10,7 +10,9 @@ import numpy as np
 import pytest
 from scipy.signal import lfilter
 
-from drumgate.bleed import (
+from drumgate.fixtures.synth import Hit, render
+from drumgate.signal.onsets import OnsetParams, detect_onsets
+from ingest.cambridge.bleed import (
     AttackMeter,
     StemLevels,
     arrival_lag_s,
@@ -21,9 +23,7 @@ from drumgate.bleed import (
     load_event_settings,
     own_onsets,
 )
-from drumgate.fixtures.synth import Hit, render
-from drumgate.onsets import OnsetParams, detect_onsets
-from ingest.cambridge_events import StemOnsets, suppress_bleed
+from ingest.cambridge.events import StemOnsets, suppress_bleed
 
 SR = 44100
 SECONDS = 6.0

@@ -5,9 +5,9 @@ import json
 import numpy as np
 import pytest
 
-from drumgate.bleed import AttackMeter, StemLevels, load_event_settings, own_onsets
 from drumgate.errors import DrumgateError
 from drumgate.fixtures.synth import Hit, render
+from ingest.cambridge.bleed import AttackMeter, StemLevels, load_event_settings, own_onsets
 
 SR = 44100
 

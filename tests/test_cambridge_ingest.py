@@ -10,10 +10,11 @@ import numpy as np
 import pytest
 
 from drumgate.fixtures.cambridge import make_cambridge_corpus
-from drumgate.jsonio import read_json, read_jsonl
-from drumgate.stems import load_stem_rules
+from drumgate.io.jsonio import read_json, read_jsonl
 from drumgate.taxonomy import load_taxonomy
-from ingest import cambridge, cambridge_events
+from ingest import cambridge
+from ingest.cambridge import events as cambridge_events
+from ingest.cambridge.stems import load_stem_rules
 
 REALDATA = Path(__file__).resolve().parent.parent.parent / "shared" / "realdata"
 REALDATA_HOUND = REALDATA / "d_corrupt_edge_cases" / "hound"

@@ -243,7 +243,7 @@ def test_every_playbook_command_parses(command: str) -> None:
 
 def test_building_the_drum_templates_shows_a_bar_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
     """The first MUSDB stage used to sit silent while the templates were rendered (issue 16)."""
-    from drumgate import transcribe
+    from drumgate.signal import transcribe
     from tests.test_health_progress import _terminal
 
     terminal = _terminal(monkeypatch)
@@ -257,7 +257,7 @@ def test_building_the_drum_templates_shows_a_bar_on_a_terminal(monkeypatch: pyte
 
 
 def test_repro_reruns_old_diff_locks_in_todays_spelling() -> None:
-    from drumgate.repro import current_spelling
+    from drumgate.commands.repro import current_spelling
 
     old = ("diff", "a.json", "b.json", "--json", "d.json", "--markdown", "d.md")
     new = current_spelling(old)

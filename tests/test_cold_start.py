@@ -81,8 +81,8 @@ def test_a_schema_finding_still_names_its_json_path_with_the_reference_validator
 
 
 def test_the_shipped_drum_templates_equal_a_fresh_render() -> None:
-    from drumgate import transcribe
-    from drumgate.jsonio import read_json
+    from drumgate.io.jsonio import read_json
+    from drumgate.signal import transcribe
 
     key = transcribe._spectrogram_key(transcribe.TranscribeParams())
     shipped = read_json(transcribe.SHIPPED_TEMPLATES)
@@ -94,7 +94,7 @@ def test_the_shipped_drum_templates_equal_a_fresh_render() -> None:
 
 
 def test_default_templates_come_from_the_shipped_file_without_rendering(monkeypatch: pytest.MonkeyPatch) -> None:
-    from drumgate import transcribe
+    from drumgate.signal import transcribe
 
     def no_render(key: object) -> None:
         raise AssertionError(f"rendered templates for {key}")
@@ -109,8 +109,8 @@ def test_default_templates_come_from_the_shipped_file_without_rendering(monkeypa
 
 SLOW_LIBROSA_PROBE = """
 import sys
-from drumgate import transcribe
-assert "librosa" not in sys.modules, "importing drumgate.transcribe must not import librosa"
+from drumgate.signal import transcribe
+assert "librosa" not in sys.modules, "importing drumgate.signal.transcribe must not import librosa"
 transcribe.SHOW_AFTER_SECONDS = 0.05
 transcribe.progress_enabled = lambda: True
 module = transcribe._librosa()

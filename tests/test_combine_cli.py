@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from drumgate.jsonio import read_json, read_jsonl, write_jsonl
+from drumgate.io.jsonio import read_json, read_jsonl, write_jsonl
 from drumgate.lineage import check, read_lock
 from drumgate.workspace import Workspace
 from ingest import combine

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from drumgate import pr_render
-from drumgate.health import compute_health
-from drumgate.html_report import render_health_html
-from drumgate.jsonio import read_json, read_jsonl, write_jsonl
+from drumgate.github import pr_render
+from drumgate.io.jsonio import read_json, read_jsonl, write_jsonl
+from drumgate.render.html_report import render_health_html
+from drumgate.reports.health import compute_health
 from drumgate.workspace import Workspace
 from ingest import combine
 from tests.combine_fixtures import build_dataset, three_dataset_workspace

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from drumgate.errors import DrumgateError
-from drumgate.jsonio import iter_jsonl, read_json, read_jsonl, write_json, write_jsonl
+from drumgate.io.jsonio import iter_jsonl, read_json, read_jsonl, write_json, write_jsonl
 
 ROWS = [
     {"event_id": "egmd:a:0", "onset_s": 0.5, "label": "kick", "techniques": [], "velocity": 100},
@@ -94,7 +94,7 @@ def test_missing_and_damaged_gzip(tmp_path: Path) -> None:
 
 WRITER = """
 import sys, itertools
-from drumgate.jsonio import write_jsonl
+from drumgate.io.jsonio import write_jsonl
 def rows():
     for i in itertools.count():
         if i == 2000:

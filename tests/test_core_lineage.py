@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from drumgate import lineage
-from drumgate.jsonio import write_json, write_jsonl
+from drumgate.io.jsonio import write_json, write_jsonl
 from drumgate.workspace import Workspace
 
 

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from drumgate.jsonio import read_json, read_jsonl, write_json, write_jsonl
+from drumgate.io.jsonio import read_json, read_jsonl, write_json, write_jsonl
 from drumgate.lineage import read_lock, record
 from drumgate.workspace import Workspace
 from ingest import crash_map

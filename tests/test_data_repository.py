@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from drumgate.cli import missing_dependency
+from drumgate.commands.init_repo import datasets_toml, workflow_text
 from drumgate.config import load_datasets
 from drumgate.fixtures.egmd import make_egmd_corpus
-from drumgate.init_repo import datasets_toml, workflow_text
 from drumgate.workspace import DEFAULTS, Workspace
 from tests.data_repo_support import drumgate, git, status, tree_listing
 

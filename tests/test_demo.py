@@ -12,7 +12,7 @@ from pathlib import Path
 import mido
 import soundfile as sf
 
-from drumgate.demo import generate_corpus
+from drumgate.commands.demo import generate_corpus
 
 
 def _tree_digest(root: Path) -> dict[str, str]:

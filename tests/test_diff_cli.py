@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from checks import diff as diff_cli
-from drumgate.jsonio import read_json, write_json
+from drumgate.io.jsonio import read_json, write_json
 from drumgate.lineage import check, read_lock
 from drumgate.workspace import Workspace
 from tests.diff_fixtures import health_report, make_workspace, next_day_report, weights_report

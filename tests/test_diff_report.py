@@ -5,9 +5,9 @@ import copy
 import jsonschema
 import pytest
 
-from drumgate.diffing import diff_reports, render_diff_markdown
 from drumgate.errors import DrumgateError
-from drumgate.jsonio import dumps_document, read_json
+from drumgate.io.jsonio import dumps_document, read_json
+from drumgate.reports.diffing import diff_reports, render_diff_markdown
 from tests.diff_fixtures import REPO_ROOT, health_report, next_day_report, weights_report
 
 SCHEMA = read_json(REPO_ROOT / "configs" / "schemas" / "diff.schema.json")

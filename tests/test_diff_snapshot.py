@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from drumgate.diffing import diff_reports, render_diff_markdown
+from drumgate.reports.diffing import diff_reports, render_diff_markdown
 from tests.diff_fixtures import health_report, next_day_report
 
 SNAPSHOT = Path(__file__).resolve().parent / "snapshots" / "diff_health.md"

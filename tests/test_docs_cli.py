@@ -6,7 +6,7 @@ import pytest
 
 from checks import diff as diff_cli
 from checks import docs
-from drumgate.jsonio import write_json
+from drumgate.io.jsonio import write_json
 from drumgate.lineage import check, read_lock
 from drumgate.workspace import Workspace
 from tests.diff_fixtures import health_report, make_workspace, next_day_report

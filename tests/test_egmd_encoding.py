@@ -11,7 +11,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from drumgate import cli
-from drumgate.drum_events import (
+from drumgate.fixtures.egmd import ScoreEvent, make_egmd_corpus, midi_bytes, performance_score
+from drumgate.io.jsonio import dumps_row
+from drumgate.taxonomy import load_taxonomy
+from drumgate.workspace import Workspace
+from ingest import egmd
+from ingest.egmd.drum_events import (
     ITEM_SLOT,
     EventContext,
     EventEncoder,
@@ -21,12 +26,7 @@ from drumgate.drum_events import (
     load_note_map,
     render_template,
 )
-from drumgate.fixtures.egmd import ScoreEvent, make_egmd_corpus, midi_bytes, performance_score
-from drumgate.jsonio import dumps_row
-from drumgate.midi import parse_midi_bytes
-from drumgate.taxonomy import load_taxonomy
-from drumgate.workspace import Workspace
-from ingest import egmd
+from ingest.egmd.midi import parse_midi_bytes
 
 ARTIFACTS = ("data/manifests/egmd_events.jsonl", "data/manifests/egmd_sessions.jsonl",
              "data/provenance/egmd_provenance.jsonl")

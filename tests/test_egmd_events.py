@@ -6,11 +6,11 @@ import json
 
 import pytest
 
-from drumgate.drum_events import EventContext, build_events, event_rows, load_note_map
 from drumgate.errors import DrumgateError
 from drumgate.fixtures.egmd import ScoreEvent, midi_bytes
-from drumgate.midi import parse_midi_bytes
 from drumgate.taxonomy import load_taxonomy
+from ingest.egmd.drum_events import EventContext, build_events, event_rows, load_note_map
+from ingest.egmd.midi import parse_midi_bytes
 
 BPM = 120  # 480 PPQ at 120 bpm: one tick is 1/960 s
 

@@ -11,7 +11,7 @@ import pytest
 
 from drumgate import cli
 from drumgate.fixtures.egmd import make_egmd_corpus, write_gmd_tree
-from drumgate.jsonio import read_jsonl
+from drumgate.io.jsonio import read_jsonl
 from ingest import egmd
 
 ARTIFACTS = ("data/manifests/egmd_events.jsonl", "data/manifests/egmd_sessions.jsonl",

@@ -12,7 +12,7 @@ import pytest
 
 from drumgate.errors import DrumgateError
 from drumgate.fixtures.egmd import midi_bytes, performance_score
-from drumgate.midi import parse_midi_bytes, performance_key
+from ingest.egmd.midi import parse_midi_bytes, performance_key
 
 
 def mido_reference(data: bytes) -> dict[str, list]:

@@ -1,4 +1,4 @@
-"""A damaged E-GMD render is a finding, never `ok`: E-GMD probes audio through drumgate.audio.probe_wav
+"""A damaged E-GMD render is a finding, never `ok`: E-GMD probes audio through drumgate.signal.audio.probe_wav
 (issue 14: its own copy missed the truncation, empty-file and Git LFS checks)."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import pytest
 
 from drumgate import cli
 from drumgate.fixtures.egmd import EgmdCorpus, make_egmd_corpus
-from drumgate.jsonio import LFS_POINTER_PREFIX, read_jsonl
+from drumgate.io.jsonio import LFS_POINTER_PREFIX, read_jsonl
 from drumgate.workspace import Workspace
 
 

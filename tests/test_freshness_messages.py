@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from drumgate import lineage
-from drumgate.jsonio import write_json, write_jsonl
+from drumgate.io.jsonio import write_json, write_jsonl
 from drumgate.workspace import Workspace
 from tests.hooks_support import DATE, event, write_group
 from tests.test_hooks_git import commit, git, repo  # noqa: F401 - `repo` is the shared fixture

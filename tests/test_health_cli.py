@@ -9,7 +9,7 @@ import pytest
 
 from checks import health as health_cmd
 from drumgate.fixtures.health_events import event, event_rows, session_rows
-from drumgate.jsonio import read_json, write_jsonl
+from drumgate.io.jsonio import read_json, write_jsonl
 from drumgate.lineage import check as lineage_check
 from drumgate.lineage import read_lock
 from drumgate.workspace import Workspace

@@ -6,8 +6,8 @@ import re
 from html.parser import HTMLParser
 
 from drumgate.fixtures.health_events import event, numbered
-from drumgate.health import compute_health
-from drumgate.html_report import render_health_html
+from drumgate.render.html_report import render_health_html
+from drumgate.reports.health import compute_health
 from drumgate.workspace import Workspace
 
 HOSTILE = '<script>alert("x")</script>'

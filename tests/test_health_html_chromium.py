@@ -15,7 +15,7 @@ import pytest
 
 from checks import health as health_cmd
 from drumgate.fixtures.health_events import event, event_rows, session_rows
-from drumgate.jsonio import write_jsonl
+from drumgate.io.jsonio import write_jsonl
 from drumgate.workspace import Workspace
 
 CHROMIUM = Path("/usr/bin/chromium")

@@ -10,9 +10,9 @@ import pytest
 
 from drumgate.errors import DrumgateError
 from drumgate.fixtures.health_events import event, event_rows
-from drumgate.health import compute_health, count_events, read_events
-from drumgate.health_scan import count_events_file, count_range, split_ranges
-from drumgate.jsonio import dumps_document, dumps_row
+from drumgate.io.jsonio import dumps_document, dumps_row
+from drumgate.reports.health import compute_health, count_events, read_events
+from drumgate.reports.health_scan import count_events_file, count_range, split_ranges
 from drumgate.workspace import Workspace
 
 SPLITS = [(2, 97, 64), (2, 1000, 333), (3, 4096, 4096), (1, None, 128)]

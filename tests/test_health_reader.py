@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from drumgate.errors import DrumgateError
-from drumgate.health import read_events
-from drumgate.jsonio import iter_jsonl
+from drumgate.io.jsonio import iter_jsonl
+from drumgate.reports.health import read_events
 
 CONTENT = b'{"a": 1}\n\n{"b": [1, 2]}\n{oops\n[1, 2]\n   \n{"c": "\xc3\xa9"}\n{"d": NaN}\n{"e": 5}'
 

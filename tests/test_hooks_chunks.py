@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from checks import check_schema, check_taxonomy
-from drumgate import chunkscan, scanmemo
-from drumgate.jsonio import dumps_row
+from drumgate.io import chunkscan, scanmemo
+from drumgate.io.jsonio import dumps_row
 from drumgate.schemas import validator_for
 from drumgate.workspace import PACKAGE_ROOT, Workspace
 from tests.hooks_support import crash_event, event, make_workspace

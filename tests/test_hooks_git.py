@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from drumgate.init_hooks import HOOKS, install
-from drumgate.jsonio import dumps_row
+from drumgate.commands.init_hooks import HOOKS, install
+from drumgate.io.jsonio import dumps_row
 from tests.hooks_support import PROJECT, event, make_workspace, write_group
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")

@@ -26,11 +26,11 @@ from pathlib import Path
 
 import pytest
 
+from drumgate.commands.init_hooks import install
 from drumgate.fixtures.cambridge import make_cambridge_corpus
 from drumgate.fixtures.egmd import make_egmd_corpus
 from drumgate.fixtures.musdb import make_musdb_corpus
 from drumgate.fixtures.pr_repo import commit_all, git, init_repo
-from drumgate.init_hooks import install
 from tests.workflow_runner import Artifacts, FakeGitHub, JobRun, load_job, run_job, serve_github
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent

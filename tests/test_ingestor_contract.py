@@ -27,7 +27,7 @@ from drumgate import cli
 from drumgate.config import load_datasets
 from drumgate.fixtures.cambridge import make_cambridge_corpus
 from drumgate.fixtures.musdb import make_musdb_corpus
-from drumgate.jsonio import read_jsonl
+from drumgate.io.jsonio import read_jsonl
 from drumgate.workspace import DEFAULTS, Workspace, packaged_datasets
 from ingest import contract
 from tests.mdb_fixtures import make_mdb_tree

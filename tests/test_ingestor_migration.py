@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from drumgate.demo import DAY_ONE, DAY_TWO, LATE_TRACK, UNMOUNTED, prepare_workspace
+from drumgate.commands.demo import DAY_ONE, DAY_TWO, LATE_TRACK, UNMOUNTED, prepare_workspace
 from drumgate.fixtures.cambridge import make_cambridge_corpus
 from drumgate.fixtures.musdb import make_musdb_corpus
 
@@ -36,12 +36,12 @@ SNAPSHOT_FOLDERS = ("data/manifests", "data/provenance", "data/archives/checksum
 OVERLAP_OUT = "overlap-run"
 CAMBRIDGE_SESSIONS = "data/raw/overlap_sessions.jsonl"  # the MUSDB fixture's DSD tracks, as Cambridge names them
 
-# The demo's stages that touch the two datasets, in the demo's order (drumgate/demo.py day_one/day_two).
+# The demo's stages that touch the two datasets, in the demo's order (drumgate/commands/demo.py day_one/day_two).
 RUNNER = """
 import json, os, shutil, sys
 from pathlib import Path
-import drumgate.provenance
-drumgate.provenance.ingest_commit = lambda: "pinned-for-comparison"  # the two trees are different checkouts
+import drumgate.lineage.provenance
+drumgate.lineage.provenance.ingest_commit = lambda: "pinned-for-comparison"  # the two trees are different checkouts
 from drumgate import cli
 import ingest.musdb
 

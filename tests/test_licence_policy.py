@@ -12,11 +12,11 @@ import yaml
 
 from checks import check_licences
 from drumgate import cli
+from drumgate.commands.init_hooks import HOOKS
 from drumgate.config import load_datasets
 from drumgate.fixtures.cambridge import make_cambridge_corpus
 from drumgate.fixtures.egmd import make_egmd_corpus
 from drumgate.fixtures.musdb import make_musdb_corpus
-from drumgate.init_hooks import HOOKS
 from drumgate.licences import REQUIRED_KEYS
 from drumgate.workspace import Workspace
 from ingest import combine

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from drumgate import cli
-from drumgate.jsonio import read_jsonl
+from drumgate.io.jsonio import read_jsonl
 from drumgate.workspace import Workspace
 from tests.mdb_fixtures import MdbTree, make_mdb_tree
 

@@ -13,11 +13,12 @@ import mido
 import numpy as np
 import pytest
 
-from drumgate import cli, demo
-from drumgate import midi as midi_reader
+from drumgate import cli
+from drumgate.commands import demo
 from drumgate.errors import DrumgateError
 from drumgate.fixtures.egmd import make_egmd_corpus
-from drumgate.midi import parse_midi_bytes
+from ingest.egmd import midi as midi_reader
+from ingest.egmd.midi import parse_midi_bytes
 from tests.conftest import REALDATA
 from tests.reliability.test_property_midi import groove_bytes
 from tests.test_egmd_midi import mido_reference

@@ -6,7 +6,7 @@ import json
 
 from drumgate import cli, events
 from drumgate.fixtures.egmd import make_egmd_corpus
-from drumgate.jsonio import read_jsonl
+from drumgate.io.jsonio import read_jsonl
 from drumgate.workspace import Workspace
 
 

@@ -13,7 +13,7 @@ import soundfile as sf
 
 from drumgate.fixtures import synth
 from drumgate.fixtures.musdb import make_musdb_corpus, write_track
-from drumgate.jsonio import read_json, read_jsonl
+from drumgate.io.jsonio import read_json, read_jsonl
 from drumgate.workspace import Workspace
 from ingest import musdb
 

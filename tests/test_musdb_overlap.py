@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from drumgate.overlap import find_overlaps, load_overlap_config, normalise_name, song_key
+from drumgate.reports.overlap import find_overlaps, load_overlap_config, normalise_name, song_key
 from drumgate.workspace import Workspace
 
 

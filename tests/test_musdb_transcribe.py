@@ -8,8 +8,8 @@ import pytest
 
 from drumgate.errors import DrumgateError
 from drumgate.fixtures import synth
-from drumgate.jsonio import read_json
-from drumgate.transcribe import (
+from drumgate.io.jsonio import read_json
+from drumgate.signal.transcribe import (
     TEMPLATE_CLASSES,
     TranscribeParams,
     combine_onsets,

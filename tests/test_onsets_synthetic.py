@@ -6,7 +6,7 @@ import pytest
 
 from drumgate.errors import DrumgateError
 from drumgate.fixtures.synth import Hit, groove, render
-from drumgate.onsets import OnsetParams, detect_onsets, load_onset_params
+from drumgate.signal.onsets import OnsetParams, detect_onsets, load_onset_params
 
 
 def test_detects_a_clean_groove(workspace) -> None:

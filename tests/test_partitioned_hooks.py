@@ -21,9 +21,9 @@ import pytest
 from benchmarks.bench_corpus_scale import change_performances
 from checks import check_checksums, check_schema, check_taxonomy
 from checks._hookutil import SEEN_PARTS_NAME
-from drumgate import parts
 from drumgate.artifacts import classify
 from drumgate.fixtures.egmd import make_egmd_corpus
+from drumgate.io import parts
 from tests.data_repo_support import drumgate, git, status
 
 DATE = "2026-01-15"

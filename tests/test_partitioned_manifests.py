@@ -16,10 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from drumgate import cli, events, parts
+from drumgate import cli, events
 from drumgate.errors import DrumgateError
 from drumgate.fixtures.egmd import make_egmd_corpus
-from drumgate.jsonio import read_jsonl
+from drumgate.io import parts
+from drumgate.io.jsonio import read_jsonl
 from drumgate.workspace import Workspace
 
 MANIFESTS = {"events": "data/manifests/egmd_events", "sessions": "data/manifests/egmd_sessions",

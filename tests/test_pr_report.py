@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from drumgate import pr_report
 from drumgate.fixtures.pr_repo import commit_all, init_repo, write_dataset
-from drumgate.github_comment import COMMENT_LIMIT
+from drumgate.github import pr_report
+from drumgate.github.comment import COMMENT_LIMIT
 from tests import pr_scenario
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "pr_comment.md"

@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from drumgate import pr_render
-from drumgate.jsonio import read_json, read_jsonl
-from drumgate.pr_report import main as pr_report_main
+from drumgate.github import pr_render
+from drumgate.github.pr_report import main as pr_report_main
+from drumgate.io.jsonio import read_json, read_jsonl
 from drumgate.workspace import COMBINED
 
 CONTEXT = pr_render.Context("drumgate-health", None)

@@ -8,8 +8,9 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from drumgate import cli, events, parts
+from drumgate import cli, events
 from drumgate.fixtures.egmd import make_egmd_corpus
+from drumgate.io import parts
 from drumgate.workspace import Workspace
 from ingest import crash_map
 

@@ -16,11 +16,11 @@ import pytest
 
 from drumgate import cli
 from drumgate.errors import DrumgateError
-from drumgate.jsonio import read_json
-from drumgate.stems import DRUM_FAMILIES, StemRules, load_stem_rules
+from drumgate.io.jsonio import read_json
 from drumgate.taxonomy import load_taxonomy
 from drumgate.workspace import Workspace
-from ingest import stems_cli
+from ingest.cambridge import stems_cli
+from ingest.cambridge.stems import DRUM_FAMILIES, StemRules, load_stem_rules
 
 # how free-form sessions wrap a mic name: a group prefix before it, the mic model or side after it
 GROUP_PREFIXES = ("", "Drums-", "DRUM ", "DRUMS - ", "Drums1", "Drumkit2_", "NBATG - ", "BR - DRUMS-")

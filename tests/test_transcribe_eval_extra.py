@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from drumgate.errors import DrumgateError
-from drumgate.transcribe_eval import _f
+from drumgate.signal.transcribe_eval import _f
 
 
 def test_scoring_without_mir_eval_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -12,9 +12,9 @@ import pytest
 
 from drumgate import cli
 from drumgate.fixtures.egmd import make_egmd_corpus
-from drumgate.health import UNMAPPED_NOTE_LABEL, compute_health
-from drumgate.html_report import render_health_html
-from drumgate.jsonio import read_jsonl
+from drumgate.io.jsonio import read_jsonl
+from drumgate.render.html_report import render_health_html
+from drumgate.reports.health import UNMAPPED_NOTE_LABEL, compute_health
 from drumgate.workspace import Workspace
 
 UNMAPPED = "42"  # the closed hi-hat: every generated performance plays it

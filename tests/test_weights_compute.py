@@ -10,9 +10,9 @@ import pytest
 from checks import weights as weights_cmd
 from drumgate.errors import DrumgateError
 from drumgate.fixtures.health_events import event, event_rows, numbered, session_rows
-from drumgate.jsonio import read_json, write_jsonl
+from drumgate.io.jsonio import read_json, write_jsonl
 from drumgate.lineage import read_lock
-from drumgate.weights import class_weights, compute_weights, round_to_units
+from drumgate.reports.weights import class_weights, compute_weights, round_to_units
 from drumgate.workspace import Workspace
 
 

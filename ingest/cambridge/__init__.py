@@ -53,11 +53,11 @@ from typing import Any
 from drumgate import cli
 from drumgate.checksums import parse_manifest, scan_root
 from drumgate.errors import format_finding
-from drumgate.stems import load_stem_rules
 from drumgate.taxonomy import load_taxonomy
 from drumgate.workspace import Workspace
 from ingest import contract
 from ingest.cambridge.sessions import DATASET, list_sessions, probe_session
+from ingest.cambridge.stems import load_stem_rules
 from ingest.contract import IngestContext, Item, ItemRows
 
 __all__ = ["INGESTOR", "Cambridge", "add_arguments", "main", "run"]

@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from drumgate.audio import AudioFormat, open_zip_member, probe_wav, zip_member_escapes
 from drumgate.checksums import ScanResult
 from drumgate.config import StorageRoot
 from drumgate.errors import DrumgateError, format_finding
-from drumgate.stems import StemRules
+from drumgate.signal.audio import AudioFormat, open_zip_member, probe_wav, zip_member_escapes
+from ingest.cambridge.stems import StemRules
 
 DATASET = "cambridge"
 ARCHIVE_SUFFIXES = ("_Full.zip", "_Excerpt.zip")

@@ -13,15 +13,15 @@ Dataset card
   Leaf - Wicked, PR - Oh No. They are printed as `warning:` lines and kept in the session's
   `warnings`; they do not change the exit code (they are facts of the release, not faults).
 - Leakage: all DSD tracks are Cambridge sessions and 12 Music Delta tracks are MDB Drums songs;
-  every row's `attributes.song_key` (`drumgate.overlap.song_key`) lets the combined gate see one
+  every row's `attributes.song_key` (`drumgate.reports.overlap.song_key`) lets the combined gate see one
   song across datasets. `--cambridge-sessions FILE` prints the overlap list (`overlap` lines, and
   `overlap` in `--json`); it changes no artifact, so the regenerate command does not name it.
 
 What this ingestor writes
 -------------------------
 - events (`data/manifests/musdb_hq_events.jsonl`): one row per drum hit of a track's `drums.wav`.
-  Onsets come from `drumgate.onsets` (`configs/onsets.json`); each onset is classified by
-  semi-adaptive NMF (`drumgate.transcribe`, settings in `configs/musdb.json` `transcription`) into
+  Onsets come from `drumgate.signal.onsets` (`configs/onsets.json`); each onset is classified by
+  semi-adaptive NMF (`drumgate.signal.transcribe`, settings in `configs/musdb.json` `transcription`) into
   kick, snare, hihat, tom or cymbal with a confidence (`label_source: derived`, `attributes` hold
   the activation and whether it snapped to an onset). A crash-family label carries its dual label.
 - Pseudo labels: when `drums.pseudo.tsv` sits beside a track's stems (from an external
@@ -57,8 +57,8 @@ from collections.abc import Sequence
 
 from drumgate import cli
 from drumgate.errors import format_finding
-from drumgate.jsonio import iter_jsonl
-from drumgate.overlap import find_overlaps, song_key
+from drumgate.io.jsonio import iter_jsonl
+from drumgate.reports.overlap import find_overlaps, song_key
 from drumgate.taxonomy import load_taxonomy
 from ingest import contract
 from ingest.contract import IngestContext, Item, ItemRows

@@ -13,8 +13,8 @@ from typing import Any
 
 from drumgate.config import validate_against_schema
 from drumgate.errors import DrumgateError, format_finding
-from drumgate.jsonio import read_json
-from drumgate.overlap import OverlapConfig, song_key
+from drumgate.io.jsonio import read_json
+from drumgate.reports.overlap import OverlapConfig, song_key
 from drumgate.taxonomy import Taxonomy
 from drumgate.workspace import Workspace
 
@@ -69,7 +69,7 @@ def load_settings(ws: Workspace) -> Settings:
 
 
 def probe_track(track: Track, settings: Settings, findings: Findings) -> None:
-    from drumgate.audio import probe_wav
+    from drumgate.signal.audio import probe_wav
 
     if not TRACK_NAME.match(track.name):
         track.warnings.append(
@@ -229,9 +229,9 @@ def track_events(
 def _derived_rows(
     ws: Workspace, path: Path, settings: Settings
 ) -> list[tuple[float, str, None, float, str, dict[str, float]]]:
-    from drumgate.audio import read_mono
-    from drumgate.onsets import detect_onsets, load_onset_params
-    from drumgate.transcribe import TranscribeParams, transcribe
+    from drumgate.signal.audio import read_mono
+    from drumgate.signal.onsets import detect_onsets, load_onset_params
+    from drumgate.signal.transcribe import TranscribeParams, transcribe
 
     signal, sr = read_mono(path, target_sr=settings.raw["sample_rate"])
     onsets = detect_onsets(signal, sr, load_onset_params(ws))

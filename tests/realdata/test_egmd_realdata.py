@@ -11,7 +11,7 @@ import mido
 import pytest
 
 from drumgate import cli
-from drumgate.jsonio import read_jsonl
+from drumgate.io.jsonio import read_jsonl
 from drumgate.workspace import DEFAULTS
 
 REALDATA = Path(__file__).resolve().parents[2].parent / "shared" / "realdata"
@@ -110,7 +110,7 @@ def test_real_files_renamed_per_kit_keep_their_performance_key() -> None:
 
     import numpy as np
 
-    from drumgate.midi import parse_midi_bytes, performance_key
+    from ingest.egmd.midi import parse_midi_bytes, performance_key
 
     def saved(midi: mido.MidiFile) -> bytes:
         buffer = io.BytesIO()

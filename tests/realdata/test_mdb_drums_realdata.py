@@ -13,7 +13,7 @@ import pytest
 import soundfile as sf
 
 from drumgate import cli
-from drumgate.jsonio import read_jsonl
+from drumgate.io.jsonio import read_jsonl
 from drumgate.workspace import Workspace
 from tests.conftest import REALDATA
 

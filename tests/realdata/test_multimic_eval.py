@@ -12,7 +12,7 @@ import soundfile as sf
 
 from benchmarks.bench_cambridge_real import DRUMGATE, MAX_BLEED_PER_MIN, TARGETS, drumgate_scores, prf
 from drumgate.fixtures import multimic
-from drumgate.jsonio import read_jsonl
+from drumgate.io.jsonio import read_jsonl
 
 
 def _digest(folder: Path) -> str:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from drumgate.jsonio import read_json, read_jsonl
-from drumgate.onsets import load_onset_params
-from drumgate.transcribe import TranscribeParams
-from drumgate.transcribe_eval import TARGETS, averages, mdb_tracks, score_track
+from drumgate.io.jsonio import read_json, read_jsonl
+from drumgate.signal.onsets import load_onset_params
+from drumgate.signal.transcribe import TranscribeParams
+from drumgate.signal.transcribe_eval import TARGETS, averages, mdb_tracks, score_track
 from drumgate.workspace import Workspace
 from ingest import musdb
 from tests.conftest import PROJECT_ROOT, REALDATA

@@ -8,8 +8,8 @@ import mir_eval
 import numpy as np
 import pytest
 
-from drumgate.audio import read_mono
-from drumgate.onsets import detect_onsets, load_onset_params
+from drumgate.signal.audio import read_mono
+from drumgate.signal.onsets import detect_onsets, load_onset_params
 from drumgate.workspace import Workspace
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent.parent

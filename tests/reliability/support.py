@@ -180,7 +180,7 @@ def generate_raw_corpus(root: Path, seed: int) -> None:
 
 def tool_identity() -> str:
     """The commit-and-dirty identity provenance rows record for the tool (it moves when drumgate changes)."""
-    from drumgate.provenance import ingest_commit
+    from drumgate.lineage.provenance import ingest_commit
 
     ingest_commit.cache_clear()
     return ingest_commit()

@@ -22,7 +22,7 @@ from drumgate.fixtures.cambridge import make_cambridge_corpus
 from drumgate.fixtures.egmd import make_egmd_corpus
 from drumgate.fixtures.health_events import event_rows, session_rows
 from drumgate.fixtures.musdb import make_musdb_corpus
-from drumgate.jsonio import encode_jsonl
+from drumgate.io.jsonio import encode_jsonl
 from tests.reliability.support import CORRUPT, DATE, TRACEBACK, Run, finding_lines, make_workspace, run_drumgate
 
 EVENTS = "data/manifests/egmd_events.jsonl"
@@ -631,7 +631,7 @@ needs_corrupt_folder = pytest.mark.skipif(not CORRUPT.is_dir(), reason=f"{CORRUP
 @needs_corrupt_folder
 @pytest.mark.parametrize("name", VALID_ODD_MIDI)
 def test_odd_but_valid_real_midi_reads_like_mido(name: str) -> None:
-    from drumgate.midi import parse_midi_bytes
+    from ingest.egmd.midi import parse_midi_bytes
 
     data = (CORRUPT / name).read_bytes()
     expected = sum(1 for msg in mido.MidiFile(file=io.BytesIO(data)) if msg.type == "note_on" and msg.velocity)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from drumgate.jsonio import iter_jsonl
+from drumgate.io.jsonio import iter_jsonl
 from tests.reliability.audio_inputs import (
     CAMBRIDGE,
     FOLDER_STEM,

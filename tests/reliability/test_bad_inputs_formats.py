@@ -21,9 +21,9 @@ import orjson
 import pytest
 
 from drumgate.errors import DrumgateError
-from drumgate.fsutil import atomic_write_bytes
-from drumgate.jsonio import MAX_LINE_BYTES, encode_jsonl, read_json
-from drumgate.midi import MAX_TICK, parse_midi_bytes
+from drumgate.io.fsutil import atomic_write_bytes
+from drumgate.io.jsonio import MAX_LINE_BYTES, encode_jsonl, read_json
+from ingest.egmd.midi import MAX_TICK, parse_midi_bytes
 from tests.reliability.audio_inputs import measured_run
 from tests.reliability.support import TRACEBACK, Run, finding_lines, make_workspace
 from tests.reliability.test_bad_inputs import (
@@ -374,7 +374,7 @@ def test_read_json_refuses_a_lone_surrogate_but_reads_a_pair(tmp_path: Path) -> 
 
 
 def test_a_gzip_json_document_is_never_inflated_past_its_cap(tmp_path: Path) -> None:
-    from drumgate.jsonio import MAX_GZIP_DOCUMENT_BYTES
+    from drumgate.io.jsonio import MAX_GZIP_DOCUMENT_BYTES
 
     path = tmp_path / "report.json.gz"
     write_gzip_bomb(path, MAX_GZIP_DOCUMENT_BYTES + (64 << 20))
@@ -455,7 +455,7 @@ def test_small_jsonl_input_stays_under_500_mib(name: str, tmp_path: Path) -> Non
 
 def test_the_lines_after_a_too_long_line_keep_their_numbers(tmp_path: Path) -> None:
     """health's block reader: the long line is one finding, the next bad line keeps its own number."""
-    from drumgate.health_scan import count_range
+    from drumgate.reports.health_scan import count_range
 
     path = tmp_path / "events.jsonl"
     lines = valid_events().splitlines(keepends=True)

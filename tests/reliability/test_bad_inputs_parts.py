@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from drumgate import lineage, parts
+from drumgate import lineage
 from drumgate.fixtures.egmd import make_egmd_corpus
+from drumgate.io import parts
 from drumgate.workspace import Workspace
 from tests.reliability.support import make_workspace, run_drumgate
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from drumgate import cli
-from drumgate.github_comment import BODY_FILE_LIMIT
+from drumgate.github.comment import BODY_FILE_LIMIT
 
 pytestmark = pytest.mark.reliability
 

@@ -95,7 +95,7 @@ def run_together(argvs: Sequence[Sequence[str]], workspace: Path, env: dict[str,
 
 
 def assert_lineage_matches_content(scene: Scene, context: str) -> None:
-    from drumgate.html_report import render_health_html
+    from drumgate.render.html_report import render_health_html
 
     workspace = scene.workspace
     entries = json.loads((workspace / LOCK).read_text(encoding="utf-8"))["artifacts"]
@@ -194,7 +194,8 @@ def test_the_second_run_waits_with_a_message_then_writes_once_the_first_is_done(
 
 def test_a_command_inside_another_reuses_its_lock_and_releases_only_its_own(scene: Scene) -> None:
     """The demo runs its stages in-process: a nested command must not block on its caller's lock."""
-    from drumgate import cli, grouplock
+    from drumgate import cli
+    from drumgate.lineage import grouplock
     from drumgate.workspace import find_workspace
 
     workspace = find_workspace(scene.workspace)

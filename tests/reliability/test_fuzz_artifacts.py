@@ -24,10 +24,10 @@ from drumgate import cli, lineage
 from drumgate.cli import guarded
 from drumgate.errors import EXIT_INTERNAL
 from drumgate.fixtures.health_events import event_rows, session_rows
-from drumgate.health import read_session_facts, storage_summary
-from drumgate.jsonio import read_json, write_jsonl
-from drumgate.report_io import ErrorCollector
-from drumgate.report_io import session_rows as checked_session_rows
+from drumgate.io.jsonio import read_json, write_jsonl
+from drumgate.reports.health import read_session_facts, storage_summary
+from drumgate.reports.report_io import ErrorCollector
+from drumgate.reports.report_io import session_rows as checked_session_rows
 from drumgate.workspace import Workspace
 from tests.reliability.support import DATE, TRACEBACK, make_workspace
 

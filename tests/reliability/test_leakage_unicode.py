@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from drumgate.fixtures.health_events import event_rows
-from drumgate.health import compute_health, read_source_hashes
-from drumgate.jsonio import read_json, write_jsonl
+from drumgate.io.jsonio import read_json, write_jsonl
+from drumgate.reports.health import compute_health, read_source_hashes
 from drumgate.workspace import Workspace
 from tests.reliability.support import DATE, make_workspace, run_drumgate
 

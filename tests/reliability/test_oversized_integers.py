@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from drumgate import cli
-from drumgate.jsonio import write_json
+from drumgate.io.jsonio import write_json
 from tests.diff_fixtures import health_report, make_workspace
 
 pytestmark = pytest.mark.reliability

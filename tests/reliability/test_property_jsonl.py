@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from drumgate.errors import DrumgateError
-from drumgate.jsonio import LFS_POINTER_PREFIX, encode_jsonl, iter_jsonl, parse_line, read_json
+from drumgate.io.jsonio import LFS_POINTER_PREFIX, encode_jsonl, iter_jsonl, parse_line, read_json
 
 SETTINGS = settings(
     max_examples=150, deadline=None, database=None,

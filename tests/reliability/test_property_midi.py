@@ -11,7 +11,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from drumgate.errors import DrumgateError
-from drumgate.midi import parse_midi_bytes
+from ingest.egmd.midi import parse_midi_bytes
 
 SETTINGS = settings(max_examples=200, deadline=None, database=None)
 DRUM_NOTES = (36, 38, 40, 37, 42, 44, 46, 49, 51, 53, 55, 57, 48, 45, 43)

@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from drumgate.audio import MAX_READ_FRAMES, READ_BLOCK_SAMPLES, open_zip_member, probe_wav, read_mono
 from drumgate.errors import DrumgateError
+from drumgate.signal.audio import MAX_READ_FRAMES, READ_BLOCK_SAMPLES, open_zip_member, probe_wav, read_mono
 from tests.reliability.audio_inputs import (
     FOLDER_STEM,
     MIB,

@@ -18,7 +18,7 @@ from drumgate.fixtures.cambridge import make_cambridge_corpus
 from drumgate.fixtures.egmd import make_egmd_corpus
 from drumgate.fixtures.health_events import event_rows, session_rows
 from drumgate.fixtures.pr_repo import commit_all, init_repo, write_dataset
-from drumgate.jsonio import read_jsonl, write_jsonl
+from drumgate.io.jsonio import read_jsonl, write_jsonl
 from tests.conftest import PROJECT_ROOT
 from tests.reliability.support import DATE, TRACEBACK, Run, make_workspace, run_drumgate
 

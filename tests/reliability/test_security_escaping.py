@@ -1,4 +1,4 @@
-"""Every printed dataset name goes through drumgate.textsafe: logs, findings, Markdown and HTML hold
+"""Every printed dataset name goes through drumgate.render.textsafe: logs, findings, Markdown and HTML hold
 no raw control, bidi or zero-width character, no line a workflow command could start, and each
 finding stays one line."""
 
@@ -11,15 +11,16 @@ from pathlib import Path
 
 import pytest
 
-from drumgate import cli, mdrender
-from drumgate.diffing import diff_reports, render_diff_markdown
+from drumgate import cli
 from drumgate.errors import DrumgateError, format_finding, one_line
 from drumgate.fixtures.egmd import make_egmd_corpus
 from drumgate.fixtures.health_events import event_rows, session_rows
-from drumgate.health import compute_health
-from drumgate.html_report import render_health_html
-from drumgate.jsonio import write_jsonl
-from drumgate.textsafe import html_text, log_text, markdown_text
+from drumgate.io.jsonio import write_jsonl
+from drumgate.render import markdown as mdrender
+from drumgate.render.html_report import render_health_html
+from drumgate.render.textsafe import html_text, log_text, markdown_text
+from drumgate.reports.diffing import diff_reports, render_diff_markdown
+from drumgate.reports.health import compute_health
 from drumgate.workspace import Workspace
 from tests.diff_fixtures import health_report, next_day_report
 from tests.reliability.support import DATE, TRACEBACK, Run, make_workspace, run_drumgate

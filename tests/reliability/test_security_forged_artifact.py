@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from drumgate import pr_report
+from drumgate.github import pr_report
 from tests import pr_scenario
 from tests.reliability.support import TRACEBACK
 from tests.test_pr_workflow import PR_NUMBER, TOKEN, comment_run

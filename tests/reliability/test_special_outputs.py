@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from drumgate.fsutil import atomic_write_bytes
+from drumgate.io.fsutil import atomic_write_bytes
 
 pytestmark = pytest.mark.reliability
 
@@ -44,7 +44,7 @@ def test_a_fifo_target_receives_the_bytes_and_stays_a_fifo(tmp_path: Path) -> No
 def test_health_html_output_to_a_fifo_keeps_the_fifo(workspace, tmp_path: Path) -> None:
     from drumgate import cli
     from drumgate.fixtures.health_events import event_rows
-    from drumgate.jsonio import write_jsonl
+    from drumgate.io.jsonio import write_jsonl
 
     events = workspace.root / "data" / "manifests" / "egmd_events.jsonl"
     write_jsonl(events, event_rows(200, sessions=4))

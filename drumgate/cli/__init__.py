@@ -1,0 +1,329 @@
+"""The `drumgate` console script: lazy subcommand dispatch and the one top-level error handler.
+
+Subcommand modules are imported only when called, so a pre-commit hook pays only for what it
+uses. Each module provides `add_arguments(parser)` and `run(args) -> int`; its own
+`main(argv)` (for `python -m`) calls `run_module` below.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib
+import json
+import os
+import re
+import sys
+import traceback
+from collections.abc import Callable, Iterator, Sequence
+from types import ModuleType
+from typing import Any, TextIO
+
+from drumgate import __version__
+from drumgate.errors import EXIT_FINDINGS, EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, DrumgateError, one_line
+
+OWN_PACKAGES = frozenset({"drumgate", "ingest", "checks"})
+
+# name -> (module, one-line help). Groups map to a dict of the same shape.
+Command = tuple[str, str]
+COMMANDS: dict[str, Command | dict[str, Command]] = {
+    "demo": ("drumgate.commands.demo", "generate the demo corpus and run every pipeline stage on it"),
+    "ingest": {
+        "egmd": ("ingest.egmd", "E-GMD / GMD MIDI to events and provenance"),
+        "cambridge": ("ingest.cambridge", "Cambridge multitrack session inventory"),
+        "musdb": ("ingest.musdb", "MUSDB18-HQ inventory and drum-stem events"),
+        "mdb_drums": ("ingest.mdb_drums", "MDB Drums drum-only mixes and their human annotations"),
+    },
+    "events": {
+        "cambridge": ("ingest.cambridge.events", "Cambridge close-mic stems to onset events"),
+    },
+    "merge": ("ingest.merge", "join shard outputs into the file one run would write"),
+    "stems": ("ingest.cambridge.stems_cli", "which stem-name rule maps each name; drum-looking names no rule maps"),
+    "checksums": ("drumgate.checksums", "generate or verify SHA-256 checksum manifests"),
+    "health": ("checks.health", "health report with readiness gates (JSON + HTML)"),
+    "diff": ("checks.diff", "diff two health or weights reports"),
+    "compare": ("checks.compare", "compare two datasets' class and technique shares"),
+    "weights": ("checks.weights", "per-session sampling weights"),
+    "crash-map": ("ingest.crash_map", "apply the crash dual-label map to event manifests"),
+    "combine": ("ingest.combine", "build the combined production manifest, health and weights"),
+    "docs": ("checks.docs", "regenerate the dated health summary and the readiness plan block"),
+    "pr-report": ("drumgate.github.pr_report", "health deltas between two revisions, as a PR comment"),
+    "comment": ("drumgate.github.comment", "create or update the sticky PR comment"),
+    "init": ("drumgate.commands.init_repo", "scaffold a data repository: configs, licence notes, hooks, workflows"),
+    "repro": ("drumgate.commands.repro", "re-run, in dependency order, every command whose artifact is stale"),
+    "migrate": ("drumgate.commands.migrate", "turn single-file manifests from before parts into partitioned folders"),
+    "init-hooks": ("drumgate.commands.init_hooks", "install drumgate's pre-commit hooks in a data repository"),
+    "hook": {
+        "schema": ("checks.check_schema", "artifacts match configs/schemas"),
+        "taxonomy": ("checks.check_taxonomy", "labels and techniques exist in the taxonomy"),
+        "checksums": ("checks.check_checksums", "checksum manifests are sound and agree with provenance"),
+        "freshness": ("checks.check_freshness", "artifact groups staged together and not stale"),
+        "licences": ("checks.check_licences", "every dataset with artifacts has a complete licence note"),
+    },
+}
+
+# Other spellings accepted for a subcommand of a group: the dataset ids of configs/datasets.toml
+# (`musdb_hq`) work wherever the CLI's short name (`musdb`) does.
+ALIASES: dict[str, dict[str, str]] = {"ingest": {"musdb_hq": "musdb", "musdb18hq": "musdb", "mdb": "mdb_drums",
+                                                "mdbdrums": "mdb_drums", "mdb-drums": "mdb_drums"}}
+# Dataset names typed on the command line, to the dataset ids of configs/datasets.toml.
+DATASET_ALIASES: dict[str, str] = {"musdb": "musdb_hq", "musdb18hq": "musdb_hq", "e-gmd": "egmd"}
+# Options accepted before the subcommand (`drumgate --workspace DIR health ...`): name -> takes a value.
+GLOBAL_OPTIONS: dict[str, bool] = {"--workspace": True}
+WORKSPACE_HELP = "workspace folder holding configs/ (default: DRUMGATE_WORKSPACE or the nearest above)"
+
+
+def dataset_id(name: str) -> str:
+    """The configs/datasets.toml id of a dataset name typed by a user (`musdb` -> `musdb_hq`)."""
+    return DATASET_ALIASES.get(name, name)
+
+
+def _usage() -> str:
+    lines = [f"usage: drumgate [--workspace DIR] COMMAND [options]   (drumgate {__version__})", "", "commands:"]
+    for name, spec in COMMANDS.items():
+        if isinstance(spec, dict):
+            for sub, (_, text) in spec.items():
+                lines.append(f"  {name} {sub:<18} {text}")
+        else:
+            lines.append(f"  {name:<25} {spec[1]}")
+    lines.append("")
+    lines.append("`drumgate COMMAND --help` for a command's options; `--json` prints a command's results as JSON")
+    lines.append("on stdout. Exit codes: 0 clean, 1 findings or failed gate, 2 usage or unreadable input, 3 internal")
+    lines.append("error.")
+    return "\n".join(lines)
+
+
+def _group_usage(name: str, group: dict[str, Command]) -> str:
+    lines = [f"usage: drumgate {name} {{{','.join(group)}}} [options]", "", f"{name} commands:"]
+    lines += [f"  {sub:<12} {text}" for sub, (_, text) in group.items()]
+    aliases = ALIASES.get(name, {})
+    if aliases:
+        lines += ["", "also accepted: " + ", ".join(f"{alias} (= {sub})" for alias, sub in aliases.items())]
+    lines += ["", f"`drumgate {name} COMMAND --help` for a command's options."]
+    return "\n".join(lines)
+
+
+def guarded(action: Callable[[], int]) -> int:
+    """The one top-level handler: DrumgateError is one line on stderr, nothing is a traceback."""
+    try:
+        return action()
+    except DrumgateError as err:
+        print(str(err), file=sys.stderr)
+        return err.exit_code
+    except KeyboardInterrupt:
+        print("drumgate: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK
+    except ModuleNotFoundError as exc:
+        if exc.name is None or exc.name.split(".")[0] in OWN_PACKAGES:
+            return _internal_error(exc)
+        print(missing_dependency(exc.name), file=sys.stderr)
+        return EXIT_USAGE
+    except Exception as exc:  # the last line of defence
+        return _internal_error(exc)
+
+
+def _internal_error(exc: BaseException) -> int:
+    if os.environ.get("DRUMGATE_DEBUG"):
+        traceback.print_exc()
+    print(
+        f"drumgate: internal error: {type(exc).__name__}: {one_line(str(exc))} "
+        "(a bug: rerun with DRUMGATE_DEBUG=1 for the traceback and report it)",
+        file=sys.stderr,
+    )
+    return EXIT_INTERNAL
+
+
+def _normalised(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def missing_dependency(module: str) -> str:
+    """One line naming the extra that provides `module`, from drumgate's own package metadata."""
+    from importlib import metadata
+
+    top = _normalised(module.split(".")[0])
+    extras: list[str] = []
+    try:
+        requirements = metadata.requires("drumgate") or []
+    except metadata.PackageNotFoundError:
+        requirements = []
+    for requirement in requirements:
+        name = _normalised(re.split(r"[\s;<>=!~\[]", requirement, maxsplit=1)[0])
+        extra = re.search(r"extra\s*==\s*['\"]([^'\"]+)['\"]", requirement)
+        if name == top and extra:
+            extras.append(extra.group(1))
+    if extras:
+        fix = f"pip install 'drumgate[{extras[0]}]'"
+    else:
+        fix = f"pip install {module.split('.')[0]}, or reinstall drumgate"
+    return one_line(f"drumgate: this command needs the Python package {module.split('.')[0]!r}, "
+                    f"which is not installed (fix: {fix})")
+
+
+def build_parser(module: ModuleType, prog: str, description: str | None = None) -> argparse.ArgumentParser:
+    """The command's parser; its docstring (a dataset card, say) is shown with its layout kept."""
+    parser = argparse.ArgumentParser(
+        prog=prog, description=description or module.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--workspace", default=None, help=WORKSPACE_HELP)
+    module.add_arguments(parser)
+    return parser
+
+
+# ---------------------------------------------------------------- --json: results on stdout
+# A command that reports adds `--json` with add_json_option and hands its result to emit_json.
+# While it runs with --json, everything it prints for a person goes to stderr, so stdout holds
+# exactly one JSON document.
+
+_json_stdout: list[TextIO] = []
+
+
+def add_json_option(parser: argparse.ArgumentParser, what: str = "the results") -> None:
+    parser.add_argument(
+        "--json", action="store_true", help=f"print {what} as JSON on stdout (the text lines go to stderr)"
+    )
+    parser.set_defaults(json_via_cli=True)
+
+
+def emit_json(args: argparse.Namespace, document: Any) -> None:
+    """Print `document` as the command's JSON result when it runs with --json; otherwise nothing."""
+    if not getattr(args, "json", False):
+        return
+    stream = _json_stdout[-1] if _json_stdout else sys.stdout
+    stream.write(json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False, default=str) + "\n")
+    stream.flush()
+
+
+def text_stdout_fd() -> int | None:
+    """Where a child process's stdout goes: stderr while a command prints its --json result, else inherited."""
+    return 2 if _json_stdout else None
+
+
+@contextlib.contextmanager
+def _text_to_stderr(args: argparse.Namespace) -> Iterator[None]:
+    if not (getattr(args, "json_via_cli", False) and getattr(args, "json", False)):
+        yield
+        return
+    _json_stdout.append(sys.stdout)
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            yield
+    finally:
+        _json_stdout.pop()
+
+
+def _parse(module: ModuleType, argv: Sequence[str] | None, prog: str) -> argparse.Namespace | int:
+    """The parsed arguments, or argparse's exit code (0 after --help, 2 for a usage error)."""
+    try:
+        return build_parser(module, prog).parse_args(list(sys.argv[1:] if argv is None else argv))
+    except SystemExit as exc:
+        return int(exc.code or 0)
+
+
+def run_module(module: ModuleType, argv: Sequence[str] | None, prog: str) -> int:
+    """Parse `argv` with the module's parser and run it under the top-level handler."""
+    args = _parse(module, argv, prog)
+    if isinstance(args, int):
+        return args
+    return guarded(lambda: _run_holding_group_locks(module, args, prog, argv))
+
+
+def _run_holding_group_locks(
+    module: ModuleType, args: argparse.Namespace, prog: str, argv: Sequence[str] | None
+) -> int:
+    """Run a command; the artifact-group locks it takes are held until it returns (drumgate.lineage.grouplock)."""
+    from drumgate.lineage import grouplock
+
+    words = list(sys.argv[1:] if argv is None else argv)
+    with grouplock.command_scope(" ".join([prog, *words])), _text_to_stderr(args):
+        return int(module.run(args))
+
+
+def split_global_options(args: Sequence[str]) -> tuple[list[str], list[str]]:
+    """(global options given before the subcommand, the rest): `--workspace DIR` or `--workspace=DIR`."""
+    leading: list[str] = []
+    index = 0
+    while index < len(args):
+        word = args[index]
+        flag = word.split("=", 1)[0]
+        if flag not in GLOBAL_OPTIONS:
+            break
+        takes_value = GLOBAL_OPTIONS[flag] and "=" not in word
+        if takes_value and index + 1 >= len(args):
+            break
+        leading += args[index : index + 1 + takes_value]
+        index += 1 + takes_value
+    return leading, list(args[index:])
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    global_options, args = split_global_options(list(sys.argv[1:] if argv is None else argv))
+    if not args or args[0] in {"-h", "--help", "help"}:
+        print(_usage(), file=sys.stdout if args else sys.stderr)
+        return EXIT_OK if args else EXIT_USAGE
+    if args[0] == "--version":
+        print(f"drumgate {__version__}")
+        return EXIT_OK
+    name, rest = args[0], args[1:]
+    spec = COMMANDS.get(name)
+    prog = f"drumgate {name}"
+    if isinstance(spec, dict):
+        if rest and rest[0] in {"-h", "--help", "help"}:
+            print(_group_usage(name, spec))
+            return EXIT_OK
+        sub = ALIASES.get(name, {}).get(rest[0], rest[0]) if rest else None
+        if sub not in spec:
+            print(f"drumgate {name}: choose one of: {', '.join(spec)} (see `drumgate {name} --help`)", file=sys.stderr)
+            return EXIT_USAGE
+        spec, prog, rest = spec[sub], f"{prog} {sub}", rest[1:]
+    if spec is None:
+        print(f"drumgate: unknown command {name!r} (see `drumgate --help`)", file=sys.stderr)
+        return EXIT_USAGE
+    rest = [*global_options, *rest]
+    module_name = spec[0]
+    module = guarded_import(module_name)
+    if isinstance(module, int):
+        return module
+    if name == "hook":
+        return _run_hook(module, rest, prog, prog.rsplit(" ", 1)[-1])
+    return run_module(module, rest, prog)
+
+
+def _run_hook(module: ModuleType, argv: list[str], prog: str, hook: str) -> int:
+    """A hook run by hand ends with one line saying what was checked, findings or not."""
+    args = _parse(module, argv, prog)
+    if isinstance(args, int):
+        return args
+    code = guarded(lambda: _run_holding_group_locks(module, args, prog, argv))
+    if code in (EXIT_OK, EXIT_FINDINGS):
+        line = importlib.import_module("checks._hookutil").summary_line(hook, args, code)
+        if line:
+            print(line, flush=True)
+    return code
+
+
+def guarded_import(module_name: str) -> ModuleType | int:
+    """The subcommand's module, or the exit code: 2 for a missing dependency, 3 for a broken install."""
+    try:
+        return importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name is not None and exc.name.split(".")[0] not in OWN_PACKAGES:
+            print(missing_dependency(exc.name), file=sys.stderr)
+            return EXIT_USAGE
+        print(f"drumgate: cannot load {module_name}: {one_line(str(exc))} (reinstall drumgate)", file=sys.stderr)
+        return EXIT_INTERNAL
+    except ImportError as exc:
+        print(f"drumgate: cannot load {module_name}: {one_line(str(exc))} (reinstall drumgate)", file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+def workspace_from(args: argparse.Namespace):  # noqa: ANN201 - avoids importing at module load
+    from drumgate.workspace import find_workspace
+
+    return find_workspace(getattr(args, "workspace", None))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,181 @@
+"""`drumgate init [DIR]`: scaffold a data repository a team owns (DESIGN §8).
+
+What it writes, each only when absent (a file the user already has is never overwritten, so a
+second run changes nothing):
+
+- `configs/`: taxonomy, crash dual-label map, stem rules, onset and MUSDB settings, schemas, and a
+  `datasets.toml` holding the datasets named with `--datasets` (all three by default);
+- `data/licenses/<ds>.md`: the publisher's licence terms for each dataset, for the team to review
+  (the licence hook asks for any field left empty);
+- `.gitignore` (raw corpora, lock guards, temporary files), `.pre-commit-config.yaml` with the
+  drumgate hooks, the GitHub workflows (`pr-health`, `pr-comment`, `ingest`) installing drumgate
+  from `--install-spec`, and `DATASET_READINESS_PLAN.md`.
+
+In a git repository it also runs `pre-commit install`. Everything comes from drumgate's package
+data, so it works the same from a wheel as from a checkout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shlex
+import sys
+import tomllib
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from drumgate import __version__, cli
+from drumgate.errors import EXIT_OK, DrumgateError
+from drumgate.io.fsutil import atomic_write_bytes
+from drumgate.workspace import DEFAULTS, packaged_datasets
+
+WORKFLOWS = ("pr-health.yml", "pr-comment.yml", "ingest.yml")
+# A workflow step that installs drumgate from the checkout it runs in (`pip install [-e] .`).
+_INSTALL_FROM_CHECKOUT = re.compile(r"(pip install(?: --[a-z-]+)*) (?:-e )?\.(?=\s*$)", re.MULTILINE)
+_TABLE = re.compile(r"^\[(?P<name>[^\]]+)\]\s*$", re.MULTILINE)
+_MIX = re.compile(r"^mix = \{[^}]*\}$", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    path: str
+    action: str  # "wrote" | "kept" (already there, maybe edited by the user) | "unchanged"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("dir", nargs="?", default=".", help="folder of the data repository (default: here)")
+    parser.add_argument(
+        "--datasets",
+        default=",".join(packaged_datasets()),
+        help=f"comma-separated datasets the repository holds (default: {','.join(packaged_datasets())})",
+    )
+    parser.add_argument(
+        "--install-spec",
+        default=f"drumgate=={__version__}",
+        help="what the GitHub workflows `pip install` (default: this version, drumgate==%(default)s)",
+    )
+    parser.add_argument("--no-hooks", action="store_true", help="do not run `pre-commit install`")
+
+
+def parse_datasets(text: str) -> tuple[str, ...]:
+    chosen = tuple(dict.fromkeys(name.strip() for name in text.split(",") if name.strip()))
+    known = packaged_datasets()
+    unknown = [name for name in chosen if name not in known]
+    if not chosen or unknown:
+        raise DrumgateError(
+            f"--datasets {text!r}: unknown dataset {unknown[0]!r}" if unknown else "--datasets is empty",
+            hint=f"fix: drumgate init --datasets {','.join(known)}",
+        )
+    return chosen
+
+
+def datasets_toml(default_text: str, chosen: Sequence[str]) -> str:
+    """The default `datasets.toml` with only the chosen datasets' tables, and of the default combined mix
+    only the chosen datasets (an evaluation set the default mix leaves out stays out)."""
+    starts = [match.start() for match in _TABLE.finditer(default_text)]
+    head = default_text[: starts[0]] if starts else default_text
+    kept = [head]
+    for start, end in zip(starts, [*starts[1:], len(default_text)], strict=True):
+        block = default_text[start:end]
+        name = _TABLE.match(block, 0)
+        table = name["name"] if name else ""
+        parts = table.split(".")
+        if parts[0] == "datasets" and len(parts) > 1 and parts[1] not in chosen:
+            continue
+        kept.append(block)
+    default_mix = tomllib.loads(default_text).get("combined", {}).get("mix", {})
+    shares = ", ".join(f"{name} = {default_mix[name]!r}" for name in chosen if name in default_mix)
+    mix = f"mix = {{ {shares} }}" if shares else "mix = {}"
+    return _MIX.sub(mix, "".join(kept))
+
+
+def workflow_text(template: str, install_spec: str) -> str:
+    """A project workflow made for a data repository: drumgate comes from `install_spec`."""
+    quoted = '"' + install_spec.replace('"', "") + '"'
+    return _INSTALL_FROM_CHECKOUT.sub(lambda m: f"{m.group(1)} {quoted}", template)
+
+
+def planned_files(chosen: Sequence[str], install_spec: str) -> Iterator[tuple[str, bytes]]:
+    """Every (workspace-relative path, content) `init` writes."""
+    configs = DEFAULTS / "configs"
+    for source in sorted(configs.rglob("*")):
+        if source.is_file():
+            relative = source.relative_to(configs).as_posix()
+            content = source.read_bytes()
+            if relative == "datasets.toml":
+                content = datasets_toml(content.decode("utf-8"), chosen).encode("utf-8")
+            yield f"configs/{relative}", content
+    for name in chosen:
+        yield f"data/licenses/{name}.md", (DEFAULTS / "licenses" / f"{name}.md").read_bytes()
+    yield ".gitignore", (DEFAULTS / "gitignore").read_bytes()
+    from drumgate.commands.init_hooks import local_config
+
+    yield ".pre-commit-config.yaml", local_config().encode("utf-8")
+    for name in WORKFLOWS:
+        template = (DEFAULTS / "workflows" / name).read_text(encoding="utf-8")
+        yield f".github/workflows/{name}", workflow_text(template, install_spec).encode("utf-8")
+    yield "DATASET_READINESS_PLAN.md", (DEFAULTS / "DATASET_READINESS_PLAN.md").read_bytes()
+
+
+def _check_target(root: Path) -> None:
+    if root.exists() and not root.is_dir():
+        free = next(root.with_name(f"{root.name}-repo{n or ''}") for n in range(1000)
+                    if not root.with_name(f"{root.name}-repo{n or ''}").exists())
+        raise DrumgateError("is a file, not a folder", path=root, hint=f"fix: drumgate init {shlex.quote(str(free))}")
+    existing = root if root.exists() else next((p for p in root.parents if p.exists()), root)
+    if not os.access(existing, os.W_OK | os.X_OK):
+        home = shlex.quote(str(Path.home() / "drum-data"))
+        raise DrumgateError("folder is not writable", path=existing, hint=f"fix: drumgate init {home}")
+
+
+def scaffold(root: Path, chosen: Sequence[str], install_spec: str) -> list[Outcome]:
+    _check_target(root)
+    outcomes: list[Outcome] = []
+    for relative, content in planned_files(chosen, install_spec):
+        target = root / relative
+        if target.exists() or target.is_symlink():
+            same = target.is_file() and target.read_bytes() == content
+            outcomes.append(Outcome(relative, "unchanged" if same else "kept"))
+            continue
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write_bytes(target, content)
+        except OSError as exc:
+            raise DrumgateError(f"cannot write: {exc.strerror or exc}", path=target) from exc
+        outcomes.append(Outcome(relative, "wrote"))
+    return outcomes
+
+
+def run(args: argparse.Namespace) -> int:
+    root = Path(os.path.abspath(args.dir))
+    chosen = parse_datasets(args.datasets)
+    outcomes = scaffold(root, chosen, args.install_spec)
+    wrote = [o.path for o in outcomes if o.action == "wrote"]
+    kept = [o.path for o in outcomes if o.action == "kept"]
+    print(f"drumgate init: {root} (datasets: {', '.join(chosen)})")
+    print(f"  wrote {len(wrote)} files" + (f"; {len(outcomes) - len(wrote)} already there, left as they are" if
+                                             len(wrote) < len(outcomes) else ""))
+    for path in kept:
+        print(f"  kept your {path} (differs from drumgate's default)")
+    if (root / ".git").exists() and not args.no_hooks:
+        from drumgate.commands.init_hooks import pre_commit_install
+
+        pre_commit_install(root)
+        print("  installed the pre-commit hook: every `git commit` runs the drumgate checks")
+    elif not args.no_hooks:
+        print(f"  not a git repository yet: run `git init && drumgate init-hooks` in {root}")
+    raw = ", ".join(f"data/raw/{name}" for name in chosen)
+    print(f"next: review data/licenses/*.md, put raw data under {raw}, run `drumgate ingest <ds>`,")
+    print("then `drumgate repro` and `git add -A && git commit`")
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return cli.run_module(sys.modules[__name__], argv, prog="drumgate init")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,317 @@
+"""`drumgate repro [GROUP...] [--dry-run] [--date D]`: bring every artifact up to date (DESIGN §8).
+
+Like `dvc repro`, from the locks in `data/locks/`: the steps run in dependency order
+
+    ingest -> events -> checksums -> crash-map -> health, weights -> diff, compare -> combine -> docs
+
+and each runs at most once (`--skip-raw` leaves out the first three, for a workflow that ran
+them as shards). Raw corpora are not in git, so the lock cannot tell whether they
+changed: the steps that read them (the recorded `ingest`/`events` commands and `checksums
+generate --update`) always run; they are deterministic, so unchanged raw data rewrites nothing.
+Every later step runs only when its artifact is missing or the lock says it is stale at that
+moment, that is after the steps before it have run. New reports carry today's date (or
+`--date`), never the date of the report they replace; an ingest keeps its recorded `--date`
+unless its output changed.
+
+Exit 0 when every step ran (a failed readiness gate is a finding of the report, not of repro),
+1 when a step that reads raw data reported findings, 2 when a step could not run. Lock entries
+naming files outside the workspace (older drumgate versions) are dropped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import subprocess
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from drumgate import cli, lineage
+from drumgate.config import load_datasets
+from drumgate.errors import EXIT_FINDINGS, EXIT_OK, DrumgateError
+from drumgate.io import parts
+from drumgate.io.jsonio import read_json, write_json
+from drumgate.lineage.provenance import report_date
+from drumgate.workspace import COMBINED, Workspace
+
+RAW_STAGES = ("ingest", "events")
+
+
+@dataclass(frozen=True)
+class Step:
+    stage: str
+    argv: tuple[str, ...]
+    reason: str
+
+    @property
+    def command(self) -> str:
+        return shlex.join(["drumgate", *self.argv])
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("groups", nargs="*", metavar="GROUP", help="artifact groups (default: every group)")
+    parser.add_argument("--dry-run", action="store_true", help="print the plan; run nothing")
+    parser.add_argument(
+        "--skip-raw",
+        action="store_true",
+        help="skip the steps that read raw data (ingest, events, checksums): they already ran, e.g. as shards",
+    )
+    parser.add_argument(
+        "--date", default=None, help="date of new reports YYYY-MM-DD (default SOURCE_DATE_EPOCH or today)"
+    )
+    cli.add_json_option(parser, "the steps (planned or run, with their exit codes) and what is still stale")
+
+
+# ---------------------------------------------------------------- reading the locks
+
+
+def drop_outside_entries(ws: Workspace, group: str) -> int:
+    """Remove lock entries naming files outside the workspace; how many were dropped."""
+    path = ws.lock_file(group)
+    if not path.is_file():
+        return 0
+    raw = lineage.read_lock(ws, group, drop_outside=True)
+    before = len(read_json(path).get("artifacts", {}))
+    if before != len(raw["artifacts"]):
+        write_json(path, raw)
+    return before - len(raw["artifacts"])
+
+
+def recorded_commands(ws: Workspace, group: str, subcommands: Sequence[str]) -> list[tuple[str, ...]]:
+    """Distinct recorded commands of the group whose subcommand is one of `subcommands`, in lock order."""
+    seen: dict[tuple[str, ...], None] = {}
+    for entry in lineage.read_lock(ws, group)["artifacts"].values():
+        argv = tuple(shlex.split(entry["command"])[1:])
+        if argv and argv[0] in subcommands:
+            seen.setdefault(argv, None)
+    return list(seen)
+
+
+def _option(argv: Sequence[str], flag: str) -> str | None:
+    for index, item in enumerate(argv[:-1]):
+        if item == flag:
+            return argv[index + 1]
+    return None
+
+
+def with_option(argv: Sequence[str], flag: str, value: str) -> tuple[str, ...]:
+    """`argv` with `flag value` set (replaced when present, appended otherwise)."""
+    items = list(argv)
+    for index, item in enumerate(items[:-1]):
+        if item == flag:
+            items[index + 1] = value
+            return tuple(items)
+    return (*items, flag, value)
+
+
+def problems_of(ws: Workspace, group: str, prefix: str) -> list[lineage.LineageProblem]:
+    """Lineage problems of the group's current (not superseded) artifacts under `prefix`."""
+    if not ws.lock_file(group).is_file():
+        return []
+    return [p for p in lineage.check(ws, group) if p.artifact.startswith(prefix)]
+
+
+def newest_recorded(ws: Workspace, group: str, prefix: str) -> str | None:
+    artifacts = lineage.read_lock(ws, group)["artifacts"]
+    current = [a for a in artifacts if a.startswith(prefix) and a not in lineage.superseded(artifacts)]
+    return max(current) if current else None
+
+
+# ---------------------------------------------------------------- running
+
+
+def run_step(ws: Workspace, step: Step) -> int:
+    print(f"\n== {step.stage}: {step.reason}\n$ {step.command}", flush=True)
+    env = {**os.environ, "DRUMGATE_WORKSPACE": str(ws.root)}
+    done = subprocess.run(
+        [sys.executable, "-m", "drumgate.cli", *step.argv], cwd=ws.root, env=env, check=False,
+        stdout=cli.text_stdout_fd(),
+    )
+    return done.returncode
+
+
+@dataclass
+class Run:
+    ws: Workspace
+    date: str
+    dry_run: bool
+    executed: list[tuple[Step, int]]
+    planned: list[Step] = field(default_factory=list)
+
+    def do(self, step: Step) -> int:
+        self.planned.append(step)
+        if self.dry_run:
+            print(f"  {step.command}    # {step.reason}")
+            return EXIT_OK
+        code = run_step(self.ws, step)
+        self.executed.append((step, code))
+        if code not in (EXIT_OK, EXIT_FINDINGS):
+            raise DrumgateError(
+                f"step failed with exit {code}: {step.command}", hint="fix the error above, then drumgate repro"
+            )
+        return code
+
+
+def _hashes(ws: Workspace, group: str) -> dict[str, str]:
+    if not ws.lock_file(group).is_file():
+        return {}
+    return {name: entry["sha256"] for name, entry in lineage.read_lock(ws, group)["artifacts"].items()}
+
+
+def raw_steps(run: Run, group: str, dataset: str) -> None:
+    """The recorded ingest/events commands, then checksums: they read raw data, so they always run."""
+    for stage in RAW_STAGES:
+        for argv in recorded_commands(run.ws, group, [stage]):
+            if "--dry-run" in argv:
+                continue
+            before = _hashes(run.ws, group)
+            run.do(Step(stage, argv, "reads raw data"))
+            recorded_date = _option(argv, "--date")
+            if not run.dry_run and recorded_date and recorded_date != run.date and _hashes(run.ws, group) != before:
+                run.do(Step(stage, with_option(argv, "--date", run.date), "raw data changed: today's ingest date"))
+    run.do(Step("checksums", ("checksums", "generate", dataset, "--update"), "hashes the raw tree"))
+
+
+def report_steps(run: Run, group: str, dataset: str, stage: str) -> None:
+    """health or weights for one dataset: when missing, stale, or hand-edited."""
+    folder = {"health": f"reports/health/{dataset}_", "weights": f"reports/sampling/{dataset}_weights_"}[stage]
+    events = f"data/manifests/{dataset}_events.jsonl"
+    if not run.ws.path(events).is_file():
+        if run.ws.path(events + ".gz").is_file():
+            events += ".gz"
+        elif parts.is_partitioned(run.ws.path(events)):
+            events = parts.folder_of(events).as_posix()
+        else:
+            return
+    current = newest_recorded(run.ws, group, folder)
+    problems = problems_of(run.ws, group, folder)
+    if current is not None and not problems:
+        return
+    reason = problems[0].message if problems else "missing"
+    if stage == "health":
+        argv: tuple[str, ...] = ("health", "--events", events, "--date", run.date)
+    else:
+        argv = ("weights", "--events", events, "--group-by", "session_id", "--scheme", "effective",
+                "--date", run.date)
+    run.do(Step(stage, argv, f"{dataset}: {reason}"))
+
+
+def rerun_stale(run: Run, group: str, stage: str, prefix: str) -> None:
+    """Re-run the recorded commands of stale artifacts under `prefix` (diffs and compares keep their inputs)."""
+    done: set[str] = set()
+    for problem in problems_of(run.ws, group, prefix):
+        if problem.command in done or not problem.command.startswith(f"drumgate {stage}"):
+            continue
+        done.add(problem.command)
+        argv = current_spelling(shlex.split(problem.command)[1:])
+        run.do(Step(stage, argv, f"{problem.artifact}: {problem.message}"))
+
+
+# Output-file flags of diff and compare before `--json` became the stdout flag everywhere.
+RENAMED_OUTPUT_FLAGS = {"--json": "--json-output", "--markdown": "--markdown-output"}
+
+
+def current_spelling(argv: Sequence[str]) -> tuple[str, ...]:
+    """A diff or compare command recorded by an older drumgate (`--json FILE`), in today's spelling."""
+    if not argv or argv[0] not in {"diff", "compare"}:
+        return tuple(argv)
+    return tuple(RENAMED_OUTPUT_FLAGS.get(word, word) for word in argv)
+
+
+def made_by(ws: Workspace, group: str, subcommand: str) -> list[lineage.LineageProblem]:
+    """Lineage problems of the group's artifacts that `drumgate <subcommand>` made."""
+    return [p for p in problems_of(ws, group, "") if shlex.split(p.command)[1:2] == [subcommand]]
+
+
+def combined_steps(run: Run, combined_group: str, ran_reports: bool) -> None:
+    stale = made_by(run.ws, combined_group, "combine")
+    if not run.ws.path("data/manifests/prod_combined_events.jsonl").is_file() or stale:
+        run.do(Step("combine", ("combine", "--date", run.date), stale[0].message if stale else "missing"))
+        ran_reports = True
+    docs = made_by(run.ws, combined_group, "docs")
+    has_docs = newest_recorded(run.ws, combined_group, "DATASET_READINESS_PLAN.md") is not None
+    if docs or ran_reports or not has_docs:
+        reason = docs[0].message if docs else ("new reports" if ran_reports else "missing")
+        run.do(Step("docs", ("docs", "--date", run.date), reason))
+
+
+def plan_and_run(ws: Workspace, groups: Sequence[str], date: str, dry_run: bool, skip_raw: bool = False) -> Run:
+    config = load_datasets(ws)
+    run = Run(ws, date, dry_run, [])
+    by_group = {ds.group: name for name, ds in config.datasets.items()}
+    combined_group = str(config.combined.get("group", COMBINED))
+    selected = [g for g in by_group if g in groups] if groups else list(by_group)
+    ingested = [g for g in selected if recorded_commands(ws, g, RAW_STAGES)]
+    if not skip_raw:
+        for group in ingested:
+            raw_steps(run, group, by_group[group])
+    if ingested:
+        run.do(Step("crash-map", ("crash-map",), "applies the crash dual labels to fresh events"))
+    reports_before = len(run.executed)
+    for group in ingested:
+        for stage in ("health", "weights"):
+            report_steps(run, group, by_group[group], stage)
+    for group in [*ingested, combined_group]:
+        rerun_stale(run, group, "diff", "reports/diffs/")
+        rerun_stale(run, group, "compare", "reports/diffs/")
+    any_ingested = any(recorded_commands(ws, g, RAW_STAGES) for g in by_group)
+    if any_ingested and (not groups or combined_group in groups or set(groups) & set(ingested)):
+        combined_steps(run, combined_group, ran_reports=len(run.executed) > reports_before)
+    return run
+
+
+def run(args: argparse.Namespace) -> int:
+    ws = cli.workspace_from(args)
+    config = load_datasets(ws)
+    known = sorted({ds.group for ds in config.datasets.values()} | {str(config.combined.get("group", COMBINED))})
+    unknown = [g for g in args.groups if g not in known]
+    if unknown:
+        raise DrumgateError(f"unknown artifact group {unknown[0]!r} (known: {', '.join(known)})",
+                            hint=f"fix: drumgate repro {known[0]}")
+    date = report_date(args.date).isoformat()
+    for group in known:
+        dropped = 0 if args.dry_run else drop_outside_entries(ws, group)
+        if dropped:
+            print(f"{ws.rel(ws.lock_file(group))}: dropped {dropped} entries outside the workspace")
+    if args.dry_run:
+        print(f"drumgate repro --dry-run ({ws.root}, date {date}): the plan as things stand; steps after an")
+        print("ingest run only when what it writes changes.")
+    outcome = plan_and_run(ws, args.groups, date, args.dry_run, args.skip_raw)
+    if args.dry_run:
+        cli.emit_json(args, _json_result(date, outcome, []))
+        return EXIT_OK
+    with_findings = [step for step, code in outcome.executed if code == EXIT_FINDINGS]
+    raw_findings = [step for step in with_findings if step.stage in (*RAW_STAGES, "checksums")]
+    print(f"\nrepro: {len(outcome.executed)} steps ran"
+          + (f"; findings (see above) from: {', '.join(s.command for s in with_findings)}" if with_findings else ""))
+    leftovers = [p for g in known for p in (problems_of(ws, g, "") if ws.lock_file(g).is_file() else [])]
+    cli.emit_json(args, _json_result(date, outcome, leftovers))
+    if leftovers:
+        first = leftovers[0]
+        print(f"{first.artifact}: {first.message} (fix: {first.command})", file=sys.stderr)
+        return EXIT_FINDINGS
+    return EXIT_FINDINGS if raw_findings else EXIT_OK
+
+
+def _json_result(date: str, outcome: Run, leftovers: Sequence[lineage.LineageProblem]) -> dict[str, Any]:
+    codes = {id(step): code for step, code in outcome.executed}
+    return {
+        "date": date,
+        "dry_run": outcome.dry_run,
+        "steps": [
+            {"stage": step.stage, "command": step.command, "reason": step.reason, "exit_code": codes.get(id(step))}
+            for step in outcome.planned
+        ],
+        "still_stale": [{"artifact": p.artifact, "problem": p.message, "fix": p.command} for p in leftovers],
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return cli.run_module(sys.modules[__name__], argv, prog="drumgate repro")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,77 @@
+"""What one hook learnt about a manifest's content, kept for the next hook of the same commit.
+
+pre-commit runs each hook in its own process, so the schema hook (which parses every row anyway)
+leaves the facts the taxonomy hook needs: whether every line is sound JSON (no finding from the
+lean scan) and the distinct (label, labels, techniques, variant) combinations. Facts follow from
+the bytes alone, so a memo is named by the sha256 of the file as stored: a changed file has
+another digest and finds no memo. Memos live outside the repository, beside the checksum stat
+cache (`DRUMGATE_CACHE_DIR`, else the user cache folder); one that cannot be written or read is
+simply not used.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from drumgate.errors import DrumgateError
+from drumgate.io.fsutil import atomic_write_bytes
+
+MEMO_VERSION = 1
+CACHE_ENV = "DRUMGATE_CACHE_DIR"
+LabelKey = tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class ScanFacts:
+    sound: bool
+    label_keys: frozenset[LabelKey]
+
+
+def memo_folder() -> Path:
+    override = os.environ.get(CACHE_ENV)
+    if override:
+        return Path(override) / "scanmemo"
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "drumgate" / "scanmemo"
+
+
+def _memo_path(digest: str) -> Path:
+    return memo_folder() / f"{digest}.json"
+
+
+def _as_json(key: LabelKey) -> list[Any]:
+    return [list(part) if isinstance(part, tuple) else part for part in key]
+
+
+def _as_key(value: list[Any]) -> LabelKey:
+    return tuple(tuple(part) if isinstance(part, list) else part for part in value)
+
+
+def save(digest: str | None, facts: ScanFacts) -> None:
+    """Keep `facts` for the content whose sha256 is `digest`; never raises."""
+    if digest is None:
+        return
+    keys = sorted((_as_json(key) for key in facts.label_keys), key=orjson.dumps)
+    memo = {"version": MEMO_VERSION, "sha256": digest, "sound": facts.sound, "label_keys": keys}
+    try:
+        atomic_write_bytes(_memo_path(digest), orjson.dumps(memo))
+    except (OSError, TypeError, DrumgateError):
+        return
+
+
+def load(digest: str | None) -> ScanFacts | None:
+    """The facts kept for the content whose sha256 is `digest`, else None."""
+    if digest is None:
+        return None
+    try:
+        memo = orjson.loads(_memo_path(digest).read_bytes())
+        if memo["version"] != MEMO_VERSION or memo["sha256"] != digest:
+            return None
+        return ScanFacts(bool(memo["sound"]), frozenset(_as_key(key) for key in memo["label_keys"]))
+    except (OSError, orjson.JSONDecodeError, KeyError, TypeError):
+        return None

@@ -1,0 +1,188 @@
+"""Lineage (DESIGN §4): one lock file per artifact group, `data/locks/<group>.lock.json`.
+
+For every generated artifact the lock records its own sha256, the command that regenerates it,
+the sha256 of each workspace input it was computed from (configs, upstream manifests), and a
+fingerprint of inputs outside git (raw audio/MIDI roots). The freshness hook recomputes these:
+an artifact whose hash differs was edited by hand; an input whose hash differs makes it stale.
+JSONL manifests cannot carry an `inputs` block, so the lock file is used everywhere.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+import sys
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from drumgate import __version__
+from drumgate.errors import DrumgateError
+from drumgate.io.hashing import sha256_file
+from drumgate.io.jsonio import check_schema, read_json, write_json
+from drumgate.lineage import grouplock
+from drumgate.workspace import Workspace
+
+LOCK_SCHEMA_VERSION = 1
+
+
+def command_string(argv: Iterable[str]) -> str:
+    """The regenerate command as a user would type it."""
+    return shlex.join(["drumgate", *argv])
+
+
+def read_lock(ws: Workspace, group: str, drop_outside: bool = False) -> dict[str, Any]:
+    """The group's lock. Entries naming a file outside the workspace (older drumgate versions
+    recorded scratch runs) are refused, or dropped when `drop_outside` (the writers and repro)."""
+    path = ws.lock_file(group)
+    if not path.exists():
+        return {"schema_version": LOCK_SCHEMA_VERSION, "group": group, "artifacts": {}}
+    data = read_json(path)
+    if not isinstance(data, dict) or data.get("schema_version") != LOCK_SCHEMA_VERSION:
+        raise DrumgateError("unsupported lock file", path=path, hint=f"regenerate the {group} artifacts")
+    check_schema(data, "lock", path, hint=f"fix: git checkout -- {ws.rel(path)}, or regenerate the {group} artifacts")
+    outside = [key for key in data.get("artifacts", {}) if not ws.contains(key)]
+    if outside and not drop_outside:
+        raise DrumgateError(
+            f"names {outside[0]}, outside the workspace (recorded by an older drumgate)",
+            path=ws.rel(path),
+            hint=f"fix: drumgate repro {group}",
+        )
+    for key in outside:
+        del data["artifacts"][key]
+    return data
+
+
+def fingerprint(path: Path) -> str:
+    """sha256 of a file; of a partitioned manifest folder, its index.json's (which pins every part)."""
+    from drumgate.io import parts
+
+    source = parts.resolve(path)
+    return sha256_file(source / parts.INDEX_NAME if source.is_dir() else source)
+
+
+def forget(ws: Workspace, group: str, artifacts: Iterable[str | Path]) -> None:
+    """Drop lock entries of artifacts a command replaced by another form (a single file by its folder)."""
+    keys = {ws.rel(artifact) for artifact in artifacts}
+    with grouplock.holding(ws, group):
+        lock = read_lock(ws, group, drop_outside=True)
+        if keys & set(lock["artifacts"]):
+            lock["artifacts"] = {k: v for k, v in lock["artifacts"].items() if k not in keys}
+            write_json(ws.lock_file(group), lock)
+
+
+def record(
+    ws: Workspace,
+    group: str,
+    artifact: str | Path,
+    argv: Iterable[str],
+    inputs: Iterable[str | Path] = (),
+    external_inputs: Mapping[str, str] | None = None,
+) -> None:
+    """Record how `artifact` (already written) was made. Paths are stored workspace-relative.
+
+    An artifact outside the workspace (a scratch run) is not recorded: the lock is committed and
+    must only name files the repository holds. Inputs outside it are kept as sha256 fingerprints.
+    """
+    if not ws.contains(artifact):
+        print(
+            f"note: {ws.path(artifact)} is outside the workspace {ws.root}: not recorded in its lineage",
+            file=sys.stderr,
+        )
+        return
+    artifact_key = ws.rel(artifact)
+    tracked: dict[str, str] = {}
+    outside = dict(external_inputs or {})
+    for source in inputs:
+        if ws.contains(source):
+            tracked[ws.rel(source)] = fingerprint(ws.path(source))
+        else:
+            outside[Path(source).name] = f"sha256:{fingerprint(ws.path(source))}"
+    entry: dict[str, Any] = {
+        "sha256": sha256_file(ws.path(artifact)),
+        "command": command_string(argv),
+        "inputs": tracked,
+        "tool_version": __version__,
+    }
+    if outside:
+        entry["external_inputs"] = dict(sorted(outside.items()))
+    lock_path = ws.lock_file(group)
+    with grouplock.holding(ws, group):
+        lock = read_lock(ws, group, drop_outside=True)
+        lock["artifacts"][artifact_key] = entry
+        lock["artifacts"] = dict(sorted(lock["artifacts"].items()))
+        write_json(lock_path, lock)
+
+
+@dataclass(frozen=True)
+class LineageProblem:
+    artifact: str
+    message: str
+    command: str
+
+
+DATED = (
+    re.compile(r"^(?P<stem>.+)_(?P<date>\d{8})(?P<ext>\.[a-z.]+)$"),  # reports/health/egmd_20260115.json
+    re.compile(r"^(?P<stem>(?:.*/)?)(?P<date>\d{4}-\d{2}-\d{2})(?P<ext>-.+)$"),  # .../2026-01-15-health-summary.md
+)
+
+
+def _dated(artifact: str) -> tuple[tuple[str, str], str] | None:
+    for pattern in DATED:
+        match = pattern.match(artifact)
+        if match:
+            return (match["stem"], match["ext"]), match["date"].replace("-", "")
+    return None
+
+
+def superseded(artifacts: Iterable[str]) -> set[str]:
+    """Dated artifacts with a newer dated sibling of the same name: kept as baselines (history)."""
+    newest: dict[tuple[str, str], str] = {}
+    dated: list[tuple[str, tuple[str, str], str]] = []
+    for artifact in artifacts:
+        found = _dated(artifact)
+        if found:
+            key, date = found
+            dated.append((artifact, key, date))
+            newest[key] = max(newest.get(key, ""), date)
+    return {artifact for artifact, key, date in dated if date < newest[key]}
+
+
+def check(ws: Workspace, group: str) -> list[LineageProblem]:
+    """Every recorded artifact must still hash as recorded and so must each of its inputs.
+
+    Superseded dated reports are history: a hand edit is still caught, stale inputs are not.
+    """
+    from drumgate.io import parts
+
+    problems: list[LineageProblem] = []
+    lock = read_lock(ws, group)
+    history = superseded(lock["artifacts"])
+    digests: dict[Path, str] = {}
+
+    def digest(path: Path) -> str:
+        if path not in digests:
+            digests[path] = fingerprint(path)
+        return digests[path]
+
+    for artifact, entry in lock["artifacts"].items():
+        path = ws.path(artifact)
+        command = entry["command"]
+        if not path.exists() and not parts.is_partitioned(path):
+            problems.append(LineageProblem(artifact, "recorded in the lock but missing", command))
+            continue
+        if digest(path) != entry["sha256"]:
+            problems.append(LineageProblem(artifact, "differs from what its command wrote (edited by hand?)", command))
+        elif path.name == parts.INDEX_NAME and parts.is_partitioned(path.parent):
+            problems.extend(LineageProblem(ws.rel(err.path or path), err.message, command)
+                            for err in parts.problems(path.parent))
+        if artifact in history:
+            continue
+        for source, recorded in entry["inputs"].items():
+            source_path = ws.path(source)
+            if not source_path.exists() and not parts.is_partitioned(source_path):  # a manifest's folder form
+                problems.append(LineageProblem(artifact, f"input {source} is gone", command))
+            elif digest(source_path) != recorded:
+                problems.append(LineageProblem(artifact, f"stale: input {source} changed since it was made", command))
+    return problems

@@ -1,0 +1,176 @@
+"""Jinja2 rendering for Markdown artifacts, with every interpolated value escaped.
+
+The environment's `finalize` escapes each `{{ ... }}` value for Markdown and HTML (GitHub
+renders both in a comment) through drumgate.render.textsafe, so a session or label named
+`` `<script>|${{ x }} @team U+202E`` `` prints as text and never as markup, a mention, a link, a
+table cell break, an Actions expression or reordered text. Filters that build markup themselves
+escape their inputs and return `Markup`, whose invisible characters `finalize` still shows escaped.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from markupsafe import Markup
+
+from drumgate.render.textsafe import markdown_json, markdown_text, markup_text
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+NAME_CHARS = 80
+MINUS = "\u2212"
+SAFE_IN_CODE = re.compile(r"[A-Za-z0-9 _.,:;=+()/'\[\]-]+")
+
+
+def md_escape(text: str) -> str:
+    """Text safe anywhere in GitHub Markdown (drumgate.render.textsafe.markdown_text)."""
+    return markdown_text(text)
+
+
+def _finalize(value: Any) -> Markup:
+    if value is None:
+        return Markup("")
+    if isinstance(value, Markup):
+        return Markup(markup_text(value))
+    if isinstance(value, bool):
+        return Markup("yes" if value else "no")
+    if isinstance(value, (int, float)):
+        return Markup(md_escape(fmt_number(value)))
+    return Markup(md_escape(str(value)))
+
+
+def fmt_number(value: Any) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return str(value)
+    if isinstance(value, int) or float(value).is_integer():
+        text = f"{int(value):,}"
+    elif abs(value) >= 100:
+        text = f"{value:,.1f}"
+    elif abs(value) >= 1:
+        text = f"{value:,.2f}".rstrip("0").rstrip(".")
+    else:
+        text = f"{value:.4g}"
+    return text.replace("-", MINUS)
+
+
+def fmt_signed(value: Any) -> str:
+    if not isinstance(value, (int, float)) or value == 0:
+        return "0"
+    return ("+" if value > 0 else "") + fmt_number(value)
+
+
+def fmt_pct_change(base: Any, head: Any) -> str:
+    if not isinstance(base, (int, float)) or not isinstance(head, (int, float)) or base == 0 or base == head:
+        return ""
+    change = (head - base) / base * 100
+    return f"{'+' if change > 0 else MINUS}{abs(change):.1f}%"
+
+
+def fmt_pp(value: Any) -> str:
+    if not isinstance(value, (int, float)) or value == 0:
+        return "0 pp"
+    return f"{'+' if value > 0 else MINUS}{abs(value):.2f} pp"
+
+
+def fmt_share(value: Any) -> str:
+    if not isinstance(value, (int, float)):
+        return "—"
+    return f"{value * 100:.2f}%"
+
+
+def status_icon(status: Any) -> str:
+    return {"pass": "✅", "fail": "❌"}.get(str(status), "—")
+
+
+def truncate(text: Any, limit: int = NAME_CHARS) -> str:
+    value = str(text)
+    return value if len(value) <= limit else value[: limit - 1] + "…"
+
+
+def fmt_threshold(threshold: Any) -> str:
+    if isinstance(threshold, Sequence) and not isinstance(threshold, str):
+        return "–".join(fmt_number(t) for t in threshold)
+    return fmt_number(threshold)
+
+
+def code_name(name: Any) -> Markup:
+    """A name as a code span when it cannot break one, else as escaped text."""
+    text = truncate(name)
+    if SAFE_IN_CODE.fullmatch(text):
+        return Markup(f"`{text}`")
+    return Markup(md_escape(text))
+
+
+def gate_rule(name: Any, observed: Any, threshold: Any) -> str:
+    """`observed 1,912, needs ≥ 2,000`: the comparison a gate makes, from its name."""
+    gate = str(name)
+    seen = fmt_number(observed)
+    if gate.startswith("min_"):
+        return f"observed {seen}, needs ≥ {fmt_threshold(threshold)}"
+    if gate.startswith("max_"):
+        return f"observed {seen}, needs ≤ {fmt_threshold(threshold)}"
+    if gate.startswith("split_bounds"):
+        return f"observed {seen}, needs within {fmt_threshold(threshold)}"
+    if gate == "leakage":
+        return f"observed {seen} leak(s), needs 0"
+    return f"observed {seen}, threshold {fmt_threshold(threshold)}"
+
+
+def names_list(names: Iterable[Any], limit: int = 20, empty: str = "none") -> Markup:
+    items = [str(n) for n in names]
+    if not items:
+        return Markup(md_escape(empty))
+    shown = ", ".join(code_name(n) for n in items[:limit])
+    more = f", … (+{len(items) - limit} more)" if len(items) > limit else ""
+    return Markup(shown + more)
+
+
+def fenced_json(text: str, cap: int) -> Markup:
+    """JSON text for a ```json fence: still valid JSON, unable to close the fence or inject HTML."""
+    safe = markdown_json(text)
+    if len(safe) > cap:
+        cut = safe.rfind("\n", 0, cap)
+        cut = cap if cut <= 0 else cut
+        hidden = len(safe) - cut
+        safe = safe[:cut] + f"\n… truncated: {hidden:,} more characters (the JSON artifact has all of it)"
+    return Markup(safe)
+
+
+@functools.lru_cache(maxsize=1)
+def environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+        autoescape=True,
+        finalize=_finalize,
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(
+        num=fmt_number,
+        signed=fmt_signed,
+        pct_change=fmt_pct_change,
+        pp=fmt_pp,
+        share=fmt_share,
+        icon=status_icon,
+        trunc=truncate,
+        threshold=fmt_threshold,
+        gate_rule=gate_rule,
+        names=names_list,
+        code=code_name,
+        fenced_json=fenced_json,
+    )
+    return env
+
+
+def render_template(name: str, **context: Any) -> str:
+    """Render `drumgate/render/templates/<name>`; the result ends with exactly one newline."""
+    text = environment().get_template(name).render(**context)
+    return text.rstrip("\n") + "\n"

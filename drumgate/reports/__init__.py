@@ -1,0 +1,1 @@
+"""Judging artifacts: health reports and gates, sampling weights, report diffs, song overlap."""

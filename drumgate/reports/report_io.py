@@ -1,0 +1,147 @@
+"""Shared plumbing of the report commands (health, weights): naming, inputs and lineage."""
+
+from __future__ import annotations
+
+import functools
+import re
+import sys
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from drumgate import lineage
+from drumgate.artifacts import ingest_fix
+from drumgate.config import load_datasets
+from drumgate.errors import DrumgateError
+from drumgate.io.jsonio import PACKAGE_SCHEMAS, check_schema, iter_jsonl, read_json, schema_problem
+from drumgate.workspace import COMBINED, Workspace
+
+EVENTS_NAME = re.compile(r"^(?P<dataset>[a-z][a-z0-9_]*)_events\.jsonl(\.gz)?$")
+CONFIG_INPUTS = ("configs/datasets.toml", "configs/technique_taxonomy.json", "configs/crash_dual_label.json")
+MAX_PRINTED_ERRORS = 20
+
+
+def infer_dataset(events: Path, explicit: str | None) -> str:
+    if explicit:
+        return explicit
+    match = EVENTS_NAME.match(events.name) or EVENTS_NAME.match(f"{events.name}.jsonl")  # a partitioned folder
+    if match is None:
+        raise DrumgateError(
+            "cannot tell the dataset from the file name",
+            path=events,
+            hint="name it <ds>_events.jsonl or pass --dataset",
+        )
+    return match.group("dataset")
+
+
+def sibling_sessions(events: Path, dataset: str) -> Path | None:
+    """`<ds>_sessions.jsonl` (or `.jsonl.gz`) next to the events manifest, when it exists."""
+    for name in (f"{dataset}_sessions.jsonl", f"{dataset}_sessions.jsonl.gz"):
+        candidate = events.parent / name
+        if candidate.is_file():
+            return candidate
+    folder = events.parent / f"{dataset}_sessions"
+    return folder if (folder / "index.json").is_file() else None
+
+
+def artifact_group(ws: Workspace, dataset: str) -> str:
+    config = load_datasets(ws)
+    if dataset == COMBINED:
+        return str(config.combined.get("group", COMBINED))
+    return config.get(dataset).group
+
+
+def inside(ws: Workspace, path: Path) -> bool:
+    return ws.contains(path)
+
+
+def record_lineage(ws: Workspace, dataset: str, artifact: Path, argv: Sequence[str], inputs: Sequence[Path]) -> None:
+    """Lock entry for `artifact`: workspace inputs by path, outside inputs by sha256 fingerprint."""
+    tracked = [ws.path(name) for name in CONFIG_INPUTS if ws.path(name).is_file()]
+    lineage.record(ws, artifact_group(ws, dataset), artifact, list(argv), inputs=[*tracked, *inputs])
+
+
+class ErrorCollector:
+    """Collects row-level errors (naming the file) so every bad line is reported, not just the first."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.errors: list[DrumgateError] = []
+
+    def __call__(self, error: DrumgateError) -> None:
+        if error.path is None:
+            error.path = self.path
+        self.errors.append(error)
+
+    def lines(self) -> list[str]:
+        shown = [str(error) for error in self.errors[:MAX_PRINTED_ERRORS]]
+        if len(self.errors) > MAX_PRINTED_ERRORS:
+            shown.append(f"{self.path}: ... and {len(self.errors) - MAX_PRINTED_ERRORS} more malformed rows")
+        return shown
+
+
+def report_row_errors(command: str, *collectors: ErrorCollector | None) -> bool:
+    """Print every malformed row of the inputs; True when there were any (nothing may be written)."""
+    lines = [line for collector in collectors if collector is not None for line in collector.lines()]
+    for line in lines:
+        print(line, file=sys.stderr)
+    if lines:
+        print(f"{command}: nothing written (fix the rows above)", file=sys.stderr)
+    return bool(lines)
+
+
+def session_rows(path: Path | None, sink: ErrorCollector | None) -> Iterator[dict[str, Any]] | None:
+    """The sessions manifest's rows; a row that does not match the sessions schema is a row error."""
+    if path is None:
+        return None
+    return _checked_rows(path, "sessions", sink)
+
+
+def _checked_rows(path: Path, schema: str, sink: ErrorCollector | None) -> Iterator[dict[str, Any]]:
+    for line_no, row in iter_jsonl(path, on_error=sink):
+        problem = schema_problem(row, schema)
+        if problem is None:
+            yield row
+            continue
+        error = DrumgateError(problem, path=path, line=line_no, hint=ingest_fix(path))
+        if sink is None:
+            raise error
+        sink(error)
+
+
+REPORT_KINDS = ("health", "weights")
+
+
+def read_report(path: Path, kinds: Sequence[str] = REPORT_KINDS) -> dict[str, Any]:
+    """A health or weights report, checked against its schema before anything reads a field of it."""
+    report = read_json(path)
+    kind = report.get("kind") if isinstance(report, dict) else None
+    if kind not in kinds:
+        wanted = " or ".join(kinds)
+        raise DrumgateError(f"not a drumgate {wanted} report", path=path, hint=f"name a {wanted} report file")
+    version = report.get("schema_version")
+    # Another schema version is checked for shape as if current: the commands word a version mismatch.
+    shaped = {**report, "schema_version": current_schema_version(str(kind))} if type(version) is int else report
+    check_schema(shaped, str(kind), path, hint="regenerate it with the drumgate command that wrote it")
+    return report
+
+
+@functools.cache
+def current_schema_version(kind: str) -> Any:
+    return read_json(PACKAGE_SCHEMAS / f"{kind}.schema.json")["properties"]["schema_version"]["const"]
+
+
+def parse_requirement(text: str, flag: str) -> tuple[str, int]:
+    """`NAME` or `NAME=N` (N a whole number >= 0; NAME alone means at least 1)."""
+    name, _, count = text.partition("=")
+    if not name:
+        raise DrumgateError(f"{flag} {text!r}: expected NAME or NAME=N")
+    if not count:
+        return name, 1
+    try:
+        minimum = int(count)
+    except ValueError:
+        raise DrumgateError(f"{flag} {text!r}: N must be a whole number") from None
+    if minimum < 0:
+        raise DrumgateError(f"{flag} {text!r}: N must be 0 or more")
+    return name, minimum

@@ -1,0 +1,1 @@
+"""Audio: probing and loading, onset detection, drum transcription and its evaluation."""

@@ -1,0 +1,169 @@
+"""Ordered stem-name rules (`configs/stem_names.json`): a stem file name to instrument and role.
+
+A rule pattern may use the config's `macros` as `{name}` (for example `{kit}` for the optional
+`Drums - ` / `Drumkit1_` group prefix every free-form session puts before the mic), so the
+prefix is written once. `StemRules.match` returns the rule that matched: its id, its position,
+its pattern as written and, for a deliberate exclusion, the documented reason.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+from typing import Any
+
+from drumgate.config import validate_against_schema
+from drumgate.errors import DrumgateError
+from drumgate.io.jsonio import read_json
+from drumgate.workspace import Workspace
+
+DRUM_ROLES = frozenset({"close", "sample", "overhead", "room", "effect", "percussion"})
+ONSET_ROLES = frozenset({"close", "sample", "percussion"})
+AMBIENT_ROLES = frozenset({"overhead", "room"})
+EXCLUDED_ROLE = "excluded"
+NON_DRUM_ROLE = "non_drum"
+# families named after the mic, not the instrument: an overhead hears every drum
+ROLE_FAMILIES = frozenset({"overhead", "room", "effect", "percussion", EXCLUDED_ROLE, NON_DRUM_ROLE})
+CYMBAL_INSTRUMENTS = frozenset({"cymbal", "ride", "crash", "splash", "china"})
+# families that stand for a drum-kit microphone (what a non-drum name must never be mapped to)
+DRUM_FAMILIES = frozenset({"kick", "snare", "hihat", "tom", "cymbal", "overhead", "room"})
+
+MACRO = re.compile(r"\{([a-z_]+)\}")
+CAMEL_BOUNDARY = re.compile(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])|(?<=[A-Za-z])(?=\d)|(?<=\d)(?=[A-Za-z])")
+NON_WORD = re.compile(r"[^A-Za-z0-9]+")
+# words that make an unmatched name worth a look: a kit piece, a kit mic position or a kit group
+DRUM_WORDS = frozenset({
+    "kick", "kik", "kck", "bd", "bassdrum", "snare", "snr", "sd", "hihat", "hihats", "hh", "hat", "hats",
+    "tom", "toms", "floortom", "racktom", "overhead", "overheads", "oh", "room", "rooms", "ride", "crash",
+    "splash", "china", "cymbal", "cymbals", "drum", "drums", "drumkit", "kit", "trigger", "trig",
+    "sidestick", "rimshot", "beater",
+})
+
+
+def name_words(stem: str) -> list[str]:
+    """`DRUMS - Overheads - M60.L` -> [drums, overheads, m, 60, l]; `KickMic2` -> [kick, mic, 2]."""
+    spaced = CAMEL_BOUNDARY.sub(" ", stem)
+    return [word.lower() for word in NON_WORD.split(spaced) if word]
+
+
+def looks_drum_related(stem: str) -> bool:
+    """True when a word of the name (CamelCase split) is a drum-kit word: unmatched ones need a rule."""
+    words = name_words(stem)
+    joined = {a + b for a, b in itertools.pairwise(words)}  # `Hi Hat`, `Bass Drum`, `Floor Tom`
+    return bool(DRUM_WORDS.intersection(words) or DRUM_WORDS.intersection(joined))
+
+
+@dataclass(frozen=True)
+class StemMatch:
+    rule: str
+    instrument: str | None
+    role: str
+    index: int = -1
+    pattern: str = ""
+    reason: str | None = None
+
+    @property
+    def is_drum(self) -> bool:
+        return self.role in DRUM_ROLES
+
+    @property
+    def family(self) -> str:
+        return family_of(self.instrument, self.role)
+
+
+def family_of(instrument: str | None, role: str) -> str:
+    """The kit family a report counts: kick, snare, hihat, tom, cymbal, overhead, room, ..."""
+    if role in ROLE_FAMILIES or instrument is None:
+        return role
+    if instrument.startswith("tom"):
+        return "tom"
+    if instrument in CYMBAL_INSTRUMENTS:
+        return "cymbal"
+    return instrument
+
+
+@dataclass(frozen=True)
+class StemRule:
+    name: str
+    pattern: re.Pattern[str]
+    instrument: str | None
+    role: str
+    index: int = -1
+    written: str = ""
+    reason: str | None = None
+
+
+class StemRules:
+    def __init__(self, index_prefix: str, rules: list[StemRule]) -> None:
+        self.index_prefix = re.compile(index_prefix)
+        self.rules = rules
+
+    def stem_name(self, file_name: str) -> str:
+        """`03_SnareUp.wav` -> `SnareUp` (the name the rules see)."""
+        stem = PurePosixPath(file_name).name
+        if "." in stem:
+            stem = stem.rsplit(".", 1)[0]
+        return self.index_prefix.sub("", stem, count=1).strip()
+
+    def match(self, file_name: str) -> StemMatch | None:
+        name = self.stem_name(file_name)
+        for rule in self.rules:
+            if rule.pattern.search(name):
+                return StemMatch(rule.name, rule.instrument, rule.role, rule.index, rule.written, rule.reason)
+        return None
+
+
+MAX_MACRO_DEPTH = 8
+
+
+def expand_macros(pattern: str, macros: dict[str, str], where: str) -> str:
+    """Replace every `{name}` by `macros[name]`, itself expanded (a macro may use other macros)."""
+
+    def expand(found: re.Match[str]) -> str:
+        if found.group(1) not in macros:
+            raise DrumgateError(f"{where}: unknown macro {{{found.group(1)}}} (known: {', '.join(sorted(macros))})")
+        return macros[found.group(1)]
+
+    for _ in range(MAX_MACRO_DEPTH):
+        expanded = MACRO.sub(expand, pattern)
+        if expanded == pattern:
+            return expanded
+        pattern = expanded
+    raise DrumgateError(f"{where}: macros nested more than {MAX_MACRO_DEPTH} deep (a macro that uses itself?)")
+
+
+def compile_stem_rules(raw: dict[str, Any], known_classes: set[str] | None = None) -> StemRules:
+    """Rules from an already schema-checked `stem_names.json` document; a bad rule is a DrumgateError."""
+    macros: dict[str, str] = raw.get("macros", {})
+    rules: list[StemRule] = []
+    seen: set[str] = set()
+    for index, item in enumerate(raw["rules"]):
+        where = f"rules/{index} ({item['name']})"
+        if item["name"] in seen:
+            raise DrumgateError(f"{where}: a second rule with this name (rule names are ids: make it unique)")
+        seen.add(item["name"])
+        try:
+            pattern = re.compile(expand_macros(item["pattern"], macros, where), re.IGNORECASE)
+        except re.error as exc:
+            raise DrumgateError(f"{where}: bad regular expression: {exc}") from exc
+        instrument = item["instrument"]
+        if known_classes is not None and instrument is not None and instrument not in known_classes:
+            raise DrumgateError(f"{where}: {instrument!r} is not a taxonomy class")
+        written = item["pattern"]
+        rules.append(StemRule(item["name"], pattern, instrument, item["role"], index, written, item.get("reason")))
+    try:
+        return StemRules(raw["index_prefix"], rules)
+    except re.error as exc:
+        raise DrumgateError(f"index_prefix: bad regular expression: {exc}") from exc
+
+
+def load_stem_rules(ws: Workspace, known_classes: set[str] | None = None) -> StemRules:
+    path = ws.configs / "stem_names.json"
+    raw = read_json(path)
+    validate_against_schema(raw, ws.schemas / "stem_names.schema.json", path)
+    try:
+        return compile_stem_rules(raw, known_classes)
+    except DrumgateError as err:
+        raise DrumgateError(err.message, path=path) from err
