@@ -32,6 +32,7 @@ from drumgate.io.fsutil import atomic_write_bytes
 from drumgate.io.jsonio import LFS_HINT, LFS_POINTER_PREFIX
 from drumgate.lineage import grouplock
 from drumgate.progress import progress, progress_enabled
+from drumgate.workers import worker_count
 from drumgate.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -399,7 +400,7 @@ def hash_files(
             outcome.cache_hits += 1
         else:
             todo.append(name)
-    workers = max(1, jobs or os.cpu_count() or 1)
+    workers = worker_count(jobs, items=len(todo))
     done = 0
     with ThreadPoolExecutor(max_workers=workers) as pool:
         futures = {name: pool.submit(_digest, files[name]) for name in todo}

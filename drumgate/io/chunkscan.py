@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import gc
 import hashlib
-import os
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ import orjson
 from drumgate.errors import DrumgateError
 from drumgate.io.jsonio import LFS_POINTER_PREFIX, MAX_LINE_BYTES, is_gzip_path, parse_line
 from drumgate.io.rowscan import duplicate_key
+from drumgate.workers import worker_count
 
 PARALLEL_MIN_BYTES = 4_000_000
 MAX_INFLATED_BYTES = 64 << 20
@@ -106,13 +106,6 @@ def has_long_line(data: bytes, limit: int) -> bool:
         if data.find(b"\n", start, start + block) < 0:
             return True
     return False
-
-
-def worker_count() -> int:
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:
-        return max(1, os.cpu_count() or 1)
 
 
 def chunk_bounds(data: bytes, parts: int) -> list[tuple[int, int, int]]:
