@@ -11,7 +11,7 @@ import pytest
 
 from drumgate.fixtures.pr_repo import commit_all, init_repo, write_dataset
 from drumgate.github import pr_report
-from drumgate.github.comment import COMMENT_LIMIT
+from drumgate.github.sticky import COMMENT_LIMIT
 from tests import pr_scenario
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "pr_comment.md"

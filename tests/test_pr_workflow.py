@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from drumgate.github.comment import COMMENT_LIMIT
+from drumgate.github.sticky import COMMENT_LIMIT
 from tests import pr_scenario
 from tests.workflow_runner import REPO, Artifacts, FakeGitHub, run_job, run_steps, serve_github
 

@@ -48,7 +48,7 @@ COMMANDS: dict[str, Command | dict[str, Command]] = {
     "combine": ("ingest.combine", "build the combined production manifest, health and weights"),
     "docs": ("checks.docs", "regenerate the dated health summary and the readiness plan block"),
     "pr-report": ("drumgate.github.pr_report", "health deltas between two revisions, as a PR comment"),
-    "comment": ("drumgate.github.comment", "create or update the sticky PR comment"),
+    "comment": ("drumgate.cli.comment", "create or update the sticky PR comment"),
     "init": ("drumgate.commands.init_repo", "scaffold a data repository: configs, licence notes, hooks, workflows"),
     "repro": ("drumgate.commands.repro", "re-run, in dependency order, every command whose artifact is stale"),
     "migrate": ("drumgate.commands.migrate", "turn single-file manifests from before parts into partitioned folders"),

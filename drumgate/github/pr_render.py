@@ -733,7 +733,7 @@ def render_at(summary: Mapping[str, Any], ctx: Context, drop: tuple[str, ...]) -
 
 def render_comment(summary: Mapping[str, Any], ctx: Context, limit: int = COMMENT_BUDGET) -> Rendered:
     """The richest rendering of a validated summary that fits in `limit` characters (a clean cut as the last resort)."""
-    from drumgate.github.comment import cut_body
+    from drumgate.github.sticky import cut_body
 
     text = ""
     for level, drop in enumerate(LEVELS):

@@ -26,7 +26,7 @@ import orjson
 import pytest
 
 from drumgate import cli
-from drumgate.github.comment import MAX_PAGES, MAX_RESPONSE_BYTES
+from drumgate.github.rest_client import MAX_PAGES, MAX_RESPONSE_BYTES
 from tests.reliability.support import TRACEBACK
 from tests.workflow_runner import REPO, FakeGitHub, serve_github
 

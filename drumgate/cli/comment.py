@@ -1,0 +1,89 @@
+"""`drumgate comment`: the command layer of `drumgate.github.comment`, whose docstring is its --help."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from collections.abc import Sequence
+
+from drumgate import cli
+from drumgate.errors import EXIT_OK, DrumgateError
+from drumgate.github import comment
+from drumgate.github.rest_client import DEFAULT_DEADLINE_S
+from drumgate.github.sticky import DEFAULT_MARKER
+from drumgate.github.transport import Deadline
+from drumgate.render.textsafe import log_text
+
+__doc__ = comment.__doc__
+
+MAX_DEADLINE_S = 3600.0
+REPO_PATTERN = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
+MARKER_PATTERN = re.compile(r"^[A-Za-z0-9_.:-]+$")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--repo", required=True, help="OWNER/NAME of the repository")
+    parser.add_argument("--pr", required=True, help="pull request number")
+    parser.add_argument("--body-file", required=True, help="Markdown file holding the comment body")
+    parser.add_argument(
+        "--marker", default=DEFAULT_MARKER, help=f"hidden marker naming the comment (default {DEFAULT_MARKER})"
+    )
+    parser.add_argument("--author", default=None, help="only update a comment by this login (default: any bot account)")
+    parser.add_argument(
+        "--expect-head-sha",
+        default=None,
+        help="refuse unless the pull request's head commit is this SHA (binds an artifact to its PR)",
+    )
+    parser.add_argument("--no-create", action="store_true", help="update an existing comment only, never create one")
+    parser.add_argument(
+        "--deadline",
+        default=str(DEFAULT_DEADLINE_S),
+        help=f"seconds the whole exchange with the API may take (default {DEFAULT_DEADLINE_S:g})",
+    )
+    parser.add_argument("--json", action="store_true", help="print the outcome as JSON")
+
+
+def _deadline_seconds(text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = float("nan")
+    if not 0 < seconds <= MAX_DEADLINE_S:  # also refuses nan
+        raise DrumgateError(f"--deadline {text!r} is not a number of seconds in (0, {MAX_DEADLINE_S:g}]")
+    return seconds
+
+
+def _request(args: argparse.Namespace) -> comment.CommentRequest:
+    if not REPO_PATTERN.match(args.repo):
+        raise DrumgateError(f"--repo {args.repo!r} is not OWNER/NAME")
+    if not (args.pr.isascii() and args.pr.isdigit()) or len(args.pr) > 10 or int(args.pr) == 0:
+        raise DrumgateError(f"--pr {args.pr!r} is not a pull request number")
+    if not MARKER_PATTERN.match(args.marker):
+        raise DrumgateError(f"--marker {args.marker!r} may hold only letters, digits and . _ : -")
+    return comment.CommentRequest(
+        args.repo, int(args.pr), args.body_file, args.marker, args.author, args.expect_head_sha, args.no_create
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    request = _request(args)
+    token = comment.workflow_token()
+    deadline = Deadline(_deadline_seconds(args.deadline))
+    outcome = comment.post_comment(request, token, deadline)
+    if args.json:
+        print(json.dumps(outcome, sort_keys=True))
+    else:
+        where = f": {log_text(outcome['url'])}" if outcome["url"] else ""
+        note = " (cut to fit the limit)" if outcome["cut"] else ""
+        print(f"comment {outcome['action']} on {request.repo}#{request.number}{where}{note}")
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return cli.run_module(sys.modules[__name__], argv, prog="python -m drumgate.cli.comment")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
