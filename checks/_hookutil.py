@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -15,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from drumgate.errors import EXIT_FINDINGS, EXIT_OK, DrumgateError, format_finding
+from drumgate.git import git_blob, git_output
 from drumgate.workspace import Workspace
 
 MAX_FINDINGS_PER_FILE = 50
@@ -83,34 +83,19 @@ def summary_line(hook: str, args: argparse.Namespace, exit_code: int) -> str | N
     return f"{hook}: {checked} checked, {findings} finding{'' if findings == 1 else 's'}"
 
 
-def git(ws: Workspace, *args: str) -> str:
-    try:
-        done = subprocess.run(["git", *args], cwd=ws.root, capture_output=True, text=True, check=False)
-    except OSError as exc:
-        raise DrumgateError(f"cannot run git: {exc.strerror}", hint="install git") from exc
-    if done.returncode != 0:
-        detail = done.stderr.strip().splitlines()[-1] if done.stderr.strip() else f"exit {done.returncode}"
-        raise DrumgateError(f"git {' '.join(args)} failed: {detail}", path=ws.root)
-    return done.stdout
-
-
 def staged_paths(ws: Workspace, include_deleted: bool = False) -> list[str]:
     """Workspace-relative paths in the index that differ from HEAD (added, copied, modified, renamed)."""
     diff_filter = "ACMRD" if include_deleted else "ACMR"
-    out = git(ws, "diff", "--cached", "--name-only", "--relative", "-z", f"--diff-filter={diff_filter}")
+    out = git_output(["diff", "--cached", "--name-only", "--relative", "-z", f"--diff-filter={diff_filter}"], ws.root)
     return sorted(name for name in out.split("\0") if name)
 
 
 def committed_text(ws: Workspace, relative_path: str) -> str | None:
     """The file's content at HEAD (a `.gz` file inflated), or None when HEAD does not have it (or
     there is no HEAD, or the stored gzip is damaged)."""
-    try:
-        done = subprocess.run(["git", "show", f"HEAD:./{relative_path}"], cwd=ws.root, capture_output=True, check=False)
-    except OSError:
+    data = git_blob(["show", f"HEAD:./{relative_path}"], ws.root)
+    if data is None:
         return None
-    if done.returncode != 0:
-        return None
-    data = done.stdout
     if relative_path.endswith(".gz"):
         import gzip
         import zlib

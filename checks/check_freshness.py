@@ -26,10 +26,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from checks._hookutil import Reporter, git, lock_groups, staged_paths
+from checks._hookutil import Reporter, lock_groups, staged_paths
 from drumgate import cli
 from drumgate.artifacts import Artifact, classify, is_data_path
 from drumgate.errors import DrumgateError
+from drumgate.git import git_output
 from drumgate.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -123,16 +124,16 @@ def _names(output: str) -> set[str]:
 
 
 def git_state(ws: Workspace, staged: list[str], candidates: Iterable[str]) -> GitState:
-    left_out = _names(git(ws, "ls-files", "-z", "--others", "--exclude-standard"))
-    left_out |= _names(git(ws, "diff", "--name-only", "--relative", "-z"))
+    left_out = _names(git_output(["ls-files", "-z", "--others", "--exclude-standard"], ws.root))
+    left_out |= _names(git_output(["diff", "--name-only", "--relative", "-z"], ws.root))
     stashed: set[str] = set()
     if os.environ.get("PRE_COMMIT"):
-        stashed = _stashed_by_pre_commit(git(ws, "rev-parse", "--show-prefix").strip())
+        stashed = _stashed_by_pre_commit(git_output(["rev-parse", "--show-prefix"], ws.root).strip())
     wanted = sorted(set(candidates))
     in_head: set[str] = set()
     if wanted:
         try:
-            in_head = _names(git(ws, "ls-tree", "-r", "-z", "--name-only", "HEAD", "--", *wanted))
+            in_head = _names(git_output(["ls-tree", "-r", "-z", "--name-only", "HEAD", "--", *wanted], ws.root))
         except DrumgateError:
             in_head = set()  # no commit yet
     return GitState(frozenset(staged), frozenset(left_out), frozenset(stashed), frozenset(in_head))

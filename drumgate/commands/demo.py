@@ -23,6 +23,7 @@ from pathlib import Path
 
 from drumgate import cli
 from drumgate.errors import EXIT_FINDINGS, DrumgateError
+from drumgate.git import run_git
 from drumgate.workspace import DEFAULTS
 
 FINDINGS_OK = frozenset({0, EXIT_FINDINGS})
@@ -201,7 +202,6 @@ def run_stage(stage: Stage) -> int:
 
 def _git(args: Sequence[str], out: Path, date: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     env = {
-        **os.environ,
         # the hooks call `drumgate`: use this installation's even without an activated venv
         "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
         "GIT_AUTHOR_NAME": "drumgate demo",
@@ -211,7 +211,7 @@ def _git(args: Sequence[str], out: Path, date: str, check: bool = True) -> subpr
         "GIT_AUTHOR_DATE": f"{date}T12:00:00Z",
         "GIT_COMMITTER_DATE": f"{date}T12:00:00Z",
     }
-    return subprocess.run(["git", *args], cwd=out, env=env, capture_output=True, text=True, check=check)
+    return run_git(args, out, check=check, env=env)
 
 
 def commit_all(out: Path, message: str, date: str) -> None:

@@ -5,22 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import os
-import subprocess
-from pathlib import Path
 
 from drumgate.errors import DrumgateError
+from drumgate.git import git_text
 from drumgate.io.hashing import sha256_file
 from drumgate.workspace import PACKAGE_ROOT, Workspace
 
 CODE_PATHS = ("drumgate", "ingest", "checks", "configs", "pyproject.toml")
-
-
-def _git(args: list[str], cwd: Path) -> str | None:
-    try:
-        done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=False)
-    except OSError:
-        return None
-    return done.stdout.strip() if done.returncode == 0 else None
 
 
 @functools.lru_cache(maxsize=1)
@@ -30,10 +21,10 @@ def ingest_commit() -> str:
     Committing data artifacts does not move it, so re-running an ingest after committing its
     output reproduces the same provenance byte for byte.
     """
-    sha = _git(["log", "-1", "--format=%H", "--", *CODE_PATHS], PACKAGE_ROOT)
+    sha = git_text(["log", "-1", "--format=%H", "--", *CODE_PATHS], PACKAGE_ROOT)
     if not sha:
         return "unknown"
-    dirty = _git(["status", "--porcelain", "--", *CODE_PATHS], PACKAGE_ROOT)
+    dirty = git_text(["status", "--porcelain", "--", *CODE_PATHS], PACKAGE_ROOT)
     return f"{sha}-dirty" if dirty else sha
 
 

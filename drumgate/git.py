@@ -1,0 +1,99 @@
+"""The one way drumgate runs git: every command, hook and report goes through `run_git`.
+
+Output is captured and decoded as UTF-8 with U+FFFD for bytes that are not (a path git prints
+must not crash a hook); a missing git binary is a DrumgateError naming the fix, never a traceback.
+`env` adds variables to the inherited environment, so pre-commit's GIT_INDEX_FILE and the
+caller's PATH keep working.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import IO, Any
+
+from drumgate.errors import DrumgateError
+
+
+def run_git(
+    args: Sequence[str],
+    cwd: Path,
+    *,
+    check: bool = False,
+    env: Mapping[str, str] | None = None,
+    text: bool = True,
+    input: str | bytes | None = None,
+) -> subprocess.CompletedProcess[Any]:
+    """`git *args` in `cwd`, output captured; with `check`, a non-zero exit is a DrumgateError."""
+    decoding: dict[str, str] = {"encoding": "utf-8", "errors": "replace"} if text else {}
+    try:
+        done = subprocess.run(
+            ["git", *args],
+            cwd=cwd,
+            env=_environment(env),
+            input=input,
+            capture_output=True,
+            check=False,
+            **decoding,  # type: ignore[call-overload]
+        )
+    except OSError as exc:
+        raise _missing_git(exc) from exc
+    if check and done.returncode != 0:
+        raise DrumgateError(f"git {' '.join(args)} failed: {failure_detail(done)}", path=cwd)
+    return done
+
+
+def git_output(args: Sequence[str], cwd: Path, *, env: Mapping[str, str] | None = None) -> str:
+    """The command's stdout; a failure is a DrumgateError with git's last error line."""
+    return str(run_git(args, cwd, check=True, env=env).stdout)
+
+
+def git_text(args: Sequence[str], cwd: Path) -> str | None:
+    """The command's stdout stripped, or None when git is missing or the command fails."""
+    try:
+        done = run_git(args, cwd)
+    except DrumgateError:
+        return None
+    return str(done.stdout).strip() if done.returncode == 0 else None
+
+
+def git_blob(args: Sequence[str], cwd: Path) -> bytes | None:
+    """The command's raw stdout (a blob), or None when git is missing or the command fails."""
+    try:
+        done = run_git(args, cwd, text=False)
+    except DrumgateError:
+        return None
+    return bytes(done.stdout) if done.returncode == 0 else None
+
+
+@contextlib.contextmanager
+def git_stream(args: Sequence[str], cwd: Path) -> Iterator[IO[bytes]]:
+    """The command's stdout as a byte stream, for blobs too big to hold in memory."""
+    try:
+        proc = subprocess.Popen(["git", *args], cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    except OSError as exc:
+        raise _missing_git(exc) from exc
+    assert proc.stdout is not None
+    try:
+        yield proc.stdout
+    finally:
+        proc.stdout.close()
+        proc.wait()
+
+
+def failure_detail(done: subprocess.CompletedProcess[Any]) -> str:
+    """git's last error line (or the exit code when it printed none)."""
+    stderr = done.stderr if isinstance(done.stderr, str) else (done.stderr or b"").decode("utf-8", "replace")
+    lines = stderr.strip().splitlines()
+    return lines[-1] if lines else f"exit {done.returncode}"
+
+
+def _missing_git(exc: OSError) -> DrumgateError:
+    return DrumgateError(f"cannot run git: {exc.strerror}", hint="install git")
+
+
+def _environment(extra: Mapping[str, str] | None) -> dict[str, str] | None:
+    return {**os.environ, **extra} if extra else None
