@@ -82,7 +82,7 @@ def test_offline_tier_carries_sessions_forward(workspace, corpus, monkeypatch, c
 
 
 def test_provenance_uses_checksum_manifest_and_licence(workspace, corpus, monkeypatch, tmp_path) -> None:
-    from drumgate import checksums
+    from drumgate.cli import checksums
 
     monkeypatch.setenv("DRUMGATE_CACHE_DIR", str(tmp_path / "cache"))
     assert checksums.main(["generate", "cambridge"]) == 0

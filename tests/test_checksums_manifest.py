@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from drumgate import checksums
-from drumgate.checksums import StatCache, hash_files, parse_manifest, resolve_entry
+from drumgate.checksums import StatCache, hash_files, parse_manifest, resolve_entry, tree
+from drumgate.cli import checksums
 
 HEX = "a" * 64
 
@@ -92,7 +92,7 @@ def test_stat_cache_skips_reading_unchanged_files(tmp_path: Path, monkeypatch) -
     cache = StatCache(tmp_path / "c.sqlite")
     cold = hash_files(files, cache, jobs=2)
     assert cold.hashed == 5 and cold.cache_hits == 0
-    monkeypatch.setattr(checksums, "_digest", lambda path: pytest.fail("read an unchanged file"))
+    monkeypatch.setattr(tree, "sha256_file", lambda path: pytest.fail("read an unchanged file"))
     warm = hash_files(files, cache, jobs=2)
     assert warm.cache_hits == 5 and warm.digests == cold.digests
     cache.close()
@@ -125,3 +125,23 @@ def test_bad_tree_entries_are_reported_and_run_continues(workspace, capsys) -> N
     err = capsys.readouterr().err
     assert "symlink loop" in err and "escapes its storage root" in err and "not valid UTF-8" in err
     assert "primary/S1/01_Kick.wav" in workspace.checksums("cambridge").read_text()
+
+
+def test_a_file_that_cannot_be_read_is_a_finding_not_a_crash(tmp_path: Path, monkeypatch) -> None:
+    from drumgate.errors import DrumgateError
+
+    files = {f"primary/{name}.bin": tmp_path / f"{name}.bin" for name in ("kept", "faulty")}
+    for path in files.values():
+        path.write_bytes(b"drums")
+
+    def read_fails_on_faulty(path: Path) -> str:
+        if path.name == "faulty.bin":
+            raise DrumgateError("cannot read: Input/output error", path=path)
+        return "0" * 64
+
+    monkeypatch.setattr(tree, "sha256_file", read_fails_on_faulty)
+    seen: list[tuple[int, int]] = []
+    outcome = hash_files(files, None, jobs=2, on_progress=lambda done, total: seen.append((done, total)))
+    assert outcome.digests == {"primary/kept.bin": "0" * 64} and outcome.hashed == 1
+    assert outcome.problems == [f"{tmp_path / 'faulty.bin'}: cannot read: Input/output error"]
+    assert seen == [(1, 2)]

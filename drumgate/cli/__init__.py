@@ -39,7 +39,7 @@ COMMANDS: dict[str, Command | dict[str, Command]] = {
     },
     "merge": ("ingest.merge", "join shard outputs into the file one run would write"),
     "stems": ("ingest.cambridge.stems_cli", "which stem-name rule maps each name; drum-looking names no rule maps"),
-    "checksums": ("drumgate.checksums", "generate or verify SHA-256 checksum manifests"),
+    "checksums": ("drumgate.cli.checksums", "generate or verify SHA-256 checksum manifests"),
     "health": ("checks.health", "health report with readiness gates (JSON + HTML)"),
     "diff": ("checks.diff", "diff two health or weights reports"),
     "compare": ("checks.compare", "compare two datasets' class and technique shares"),

@@ -1,0 +1,216 @@
+"""`generate` and `verify`: the two checksum actions, with plain parameters (the command layer is
+drumgate.cli.checksums).
+
+`generate` writes or extends `data/archives/checksums/<ds>.sha256` and records its lineage; entries
+on an offline tier are kept, not checked. `verify` hashes every listed file on a mounted tier,
+reading every byte: a file corrupted in place with its size and mtime put back must fail.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from drumgate.checksums.manifest import ChecksumEntry, generate_command, generate_fix, parse_manifest, render_manifest
+from drumgate.checksums.statcache import StatCache
+from drumgate.checksums.tree import TreeState, hash_files, scan_dataset
+from drumgate.config import DatasetConfig, StorageRoot, load_datasets
+from drumgate.errors import EXIT_FINDINGS, EXIT_OK, DrumgateError, format_finding
+from drumgate.io.fsutil import atomic_write_bytes
+from drumgate.progress import progress, progress_enabled
+from drumgate.workspace import Workspace
+
+if TYPE_CHECKING:
+    from tqdm import tqdm
+
+
+def _progress_printer() -> Callable[[int, int], None] | None:
+    """A bar over the files being hashed (drumgate.progress: quiet off-terminal and in CI)."""
+    if not progress_enabled():
+        return None
+    bars: list[tqdm] = []
+
+    def show(done: int, total: int) -> None:
+        if not bars:
+            bars.append(progress(total, "hashing", "file"))
+        bars[0].update(done - bars[0].n)
+        if done == total:
+            bars[0].close()
+
+    return show
+
+
+
+def _offline_note(root: StorageRoot, count: int) -> str:
+    return f"tier {root.tier} offline ({root.path} not mounted): {count} entries kept, not checked"
+
+
+def generate(
+    ws: Workspace,
+    dataset: str,
+    *,
+    update: bool,
+    jobs: int | None,
+    cache: StatCache | None,
+    argv: Sequence[str],
+    result: dict[str, Any] | None = None,
+) -> int:
+    """Write or extend the manifest; `result`, when given, receives the summary (for --json)."""
+    config = load_datasets(ws).get(dataset)
+    manifest_path = ws.checksums(dataset)
+    existing: dict[str, str] = {}
+    if manifest_path.exists():
+        entries, errors = parse_manifest(manifest_path)
+        if errors:
+            for err in errors:
+                print(str(err), file=sys.stderr)
+            raise DrumgateError("existing manifest is malformed; fix or delete it", path=manifest_path)
+        existing = {entry.path: entry.sha256 for entry in entries}
+    state = scan_dataset(config)
+    outcome = hash_files(state.files, cache, jobs, _progress_printer())
+    findings = [*state.problems, *outcome.problems]
+    merged, added, changed, missing = _merge(existing, outcome.digests, state, update)
+    for name in changed:
+        findings.append(
+            format_finding(
+                state.files[name],
+                f"changed since the manifest was made ({name})",
+                hint=generate_fix(dataset, update=True) if not update else "accepted",
+            )
+        )
+    online_tiers = {root.tier for root in state.online}
+    for name in missing:
+        findings.append(
+            format_finding(
+                name,
+                "listed in the manifest but missing on disk",
+                hint=generate_fix(dataset, update=True) if not update else "dropped",
+            )
+        )
+    for root in state.offline:
+        print(_offline_note(root, sum(1 for key in existing if key.split("/", 1)[0] == root.tier)))
+    atomic_write_bytes(manifest_path, render_manifest(merged))
+    _record_lineage(ws, config, manifest_path, argv, state, merged)
+    for line in findings:
+        print(line, file=sys.stderr)
+    print(
+        f"{ws.rel(manifest_path)}: {len(merged)} entries ({len(added)} added, {len(changed)} changed, "
+        f"{len(missing)} missing; {outcome.cache_hits} from cache, {outcome.hashed} hashed; "
+        f"online tiers: {', '.join(sorted(online_tiers)) or 'none'})"
+    )
+    accepted = update and not state.problems and not outcome.problems
+    if result is not None:
+        result.update(
+            action="generate", dataset=dataset, manifest=ws.rel(manifest_path), entries=len(merged),
+            added=len(added), changed=len(changed), missing=len(missing), hashed=outcome.hashed,
+            from_cache=outcome.cache_hits, online_tiers=sorted(online_tiers),
+            offline_tiers=sorted(root.tier for root in state.offline), findings=findings,
+        )
+    return EXIT_OK if accepted or not findings else EXIT_FINDINGS
+
+
+def _merge(
+    existing: dict[str, str], digests: dict[str, str], state: TreeState, update: bool
+) -> tuple[dict[str, str], list[str], list[str], list[str]]:
+    online_tiers = {root.tier for root in state.online}
+    merged = dict(existing)
+    added = sorted(set(digests) - set(existing))
+    changed = sorted(name for name in set(digests) & set(existing) if digests[name] != existing[name])
+    missing = sorted(name for name in existing if name.split("/", 1)[0] in online_tiers and name not in state.files)
+    for name in added:
+        merged[name] = digests[name]
+    if update:
+        for name in changed:
+            merged[name] = digests[name]
+        for name in missing:
+            del merged[name]
+    return merged, added, changed, missing
+
+
+def _record_lineage(
+    ws: Workspace,
+    config: DatasetConfig,
+    manifest_path: Path,
+    argv: Sequence[str],
+    state: TreeState,
+    merged: dict[str, str],
+) -> None:
+    from drumgate import lineage
+
+    fingerprints = {}
+    for root in config.roots:
+        prefix = f"{root.tier}/"
+        lines = "".join(f"{v}  {k}\n" for k, v in sorted(merged.items()) if k.startswith(prefix))
+        status = "online" if root in state.online else "offline"
+        fingerprints[f"{root.tier}_root"] = f"{status}:{hashlib.sha256(lines.encode()).hexdigest()}"
+    lineage.record(
+        ws, config.group, manifest_path, argv, inputs=[ws.configs / "datasets.toml"], external_inputs=fingerprints
+    )
+
+
+def verify(ws: Workspace, dataset: str, *, jobs: int | None, result: dict[str, Any] | None = None) -> int:
+    """Hash every listed file on a mounted tier; `result`, when given, receives the summary (for --json)."""
+    config = load_datasets(ws).get(dataset)
+    manifest_path = ws.checksums(dataset)
+    entries, errors = parse_manifest(manifest_path)
+    findings = [str(err) for err in errors]
+    state = scan_dataset(config)
+    offline_tiers = {root.tier for root in state.offline}
+    known_tiers = {root.tier for root in config.roots}
+    present: dict[str, Path] = {}
+    expected: dict[str, ChecksumEntry] = {}
+    for entry in entries:
+        if entry.tier not in known_tiers:
+            findings.append(format_finding(manifest_path, f"unknown storage tier {entry.tier!r}", entry.line))
+        elif entry.tier in offline_tiers:
+            continue
+        elif entry.path in state.files:
+            present[entry.path] = state.files[entry.path]
+            expected[entry.path] = entry
+        else:
+            findings.append(
+                format_finding(
+                    manifest_path,
+                    f"{entry.path}: missing on disk",
+                    entry.line,
+                    hint=f"fix: restore it, or run {generate_command(dataset, update=True)}",
+                )
+            )
+    outcome = hash_files(present, None, jobs, _progress_printer())
+    findings.extend(state.problems)
+    findings.extend(outcome.problems)
+    for name, digest in sorted(outcome.digests.items()):
+        entry = expected[name]
+        if digest != entry.sha256:
+            findings.append(
+                format_finding(
+                    manifest_path,
+                    f"{name}: sha256 differs (file changed)",
+                    entry.line,
+                    hint=f"fix: restore it, or accept it with {generate_command(dataset, update=True)}",
+                )
+            )
+    listed = {entry.path for entry in entries}
+    for name in sorted(set(state.files) - listed):
+        findings.append(
+            format_finding(state.files[name], f"not in the manifest ({name})", hint=generate_fix(dataset))
+        )
+    for root in state.offline:
+        print(_offline_note(root, sum(1 for entry in entries if entry.tier == root.tier)))
+    for line in findings:
+        print(line, file=sys.stderr)
+    ok = len(outcome.digests) - sum(1 for n, d in outcome.digests.items() if d != expected[n].sha256)
+    print(
+        f"{ws.rel(manifest_path)}: {ok}/{len(entries)} entries verified "
+        f"({outcome.cache_hits} from cache, {outcome.hashed} hashed), {len(findings)} findings"
+    )
+    if result is not None:
+        result.update(
+            action="verify", dataset=dataset, manifest=ws.rel(manifest_path), entries=len(entries), verified=ok,
+            hashed=outcome.hashed, offline_tiers=sorted(offline_tiers), findings=findings,
+        )
+    return EXIT_FINDINGS if findings else EXIT_OK
+
