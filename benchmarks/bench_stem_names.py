@@ -96,8 +96,8 @@ def measure(names: list[str]) -> tuple[Any, Figures, list[str], list[str]]:
     """Coverage, the reference figures, the clearly-drum names missed and the non-drum names mapped."""
     from drumgate.taxonomy import load_taxonomy
     from drumgate.workspace import Workspace
+    from ingest.cambridge.stem_coverage import explain_names
     from ingest.cambridge.stems import DRUM_FAMILIES, load_stem_rules
-    from ingest.cambridge.stems_cli import explain_names
 
     ws = Workspace(ROOT)
     coverage = explain_names(load_stem_rules(ws, set(load_taxonomy(ws).classes)), names)
@@ -121,7 +121,7 @@ def measure(names: list[str]) -> tuple[Any, Figures, list[str], list[str]]:
 
 
 def run(quick: bool) -> dict[str, Any]:
-    from ingest.cambridge.stems_cli import explain_line, read_names
+    from ingest.cambridge.stem_coverage import explain_line, read_names
 
     if not NAMES.is_file():
         return {"command": COMMAND, "rows": [], "notes": [f"{NAMES} is absent: nothing measured"]}

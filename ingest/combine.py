@@ -24,16 +24,14 @@ input.
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import re
-import sys
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from drumgate import __version__, cli
+from drumgate import __version__
 from drumgate.config import DatasetsConfig, load_datasets
 from drumgate.errors import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, DrumgateError
 from drumgate.io import parts
@@ -42,17 +40,17 @@ from drumgate.licences import read_licence_note
 from drumgate.lineage import grouplock
 from drumgate.lineage.provenance import config_hashes, ingest_commit, report_date
 from drumgate.progress import progress
-from drumgate.reports.health import (
+from drumgate.reports.combined import (
     add_song_leaks,
     add_source_gates,
     combined_session_id,
     combined_session_rows,
-    compute_health,
-    failing_gates,
     mixed_datasets,
     song_leaks,
     waived_sources,
 )
+from drumgate.reports.gates import failing_gates
+from drumgate.reports.health import compute_health
 from drumgate.reports.report_io import ErrorCollector, record_lineage
 from drumgate.reports.weights import compute_weights
 from drumgate.taxonomy import Taxonomy, load_taxonomy
@@ -246,23 +244,7 @@ def provenance_rows(ws: Workspace, sources: Sequence[Source], state: CombineStat
             }
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--date", default=None, help="report date YYYY-MM-DD (default SOURCE_DATE_EPOCH or today)")
-    parser.add_argument(
-        "--weights-scheme",
-        default=DEFAULT_WEIGHTS_SCHEME,
-        choices=("uniform", "inverse", "sqrt", "effective"),
-        help=f"class-rarity scheme of the combined weights (default {DEFAULT_WEIGHTS_SCHEME})",
-    )
-    cli.add_json_option(parser, "the mix, gates, sources' gates and written files")
-
-
-def _report_errors(errors: ErrorCollector) -> None:
-    for line in errors.lines():
-        print(line, file=sys.stderr)
-
-
-def _unmapped_lines(ws: Workspace, state: CombineState) -> list[str]:
+def unmapped_lines(ws: Workspace, state: CombineState) -> list[str]:
     lines = []
     for variant, places in sorted(state.unmapped.items()):
         where = ", ".join(f"{ws.rel(path)} ({count:,})" for path, count in sorted(places.items()))
@@ -273,12 +255,35 @@ def _unmapped_lines(ws: Workspace, state: CombineState) -> list[str]:
     return lines
 
 
-def run(args: argparse.Namespace) -> int:
-    ws = cli.workspace_from(args)
+@dataclass
+class CombineOutcome:
+    """What `combine` did: bad rows and unmapped variants (nothing written when it stopped on them),
+    else the combined health report, the sources mixed and left out, and the files written."""
+
+    errors: ErrorCollector
+    unmapped: list[str] = field(default_factory=list)
+    report: dict[str, Any] | None = None
+    sources: list[Source] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    written: list[Path] = field(default_factory=list)
+    failing: list[str] = field(default_factory=list)  # the failing gates, then sources failing their own
+
+    @property
+    def exit_code(self) -> int:
+        """2 for bad rows, 1 for an unmapped variant or a failing gate, else 0."""
+        if self.errors.errors:
+            return EXIT_USAGE
+        if self.report is None or failing_gates(self.report):
+            return EXIT_FINDINGS
+        return EXIT_OK
+
+
+def combine(ws: Workspace, date: str | None, weights_scheme: str = DEFAULT_WEIGHTS_SCHEME) -> CombineOutcome:
+    """Write the combined manifest, its health report, weights and provenance, recording their lineage."""
     config = load_datasets(ws)
     waived = waived_sources(config)
-    date = report_date(args.date)
-    stamp = date.strftime("%Y%m%d")
+    day = report_date(date)
+    stamp = day.strftime("%Y%m%d")
     grouplock.hold_every_group(ws)
     sources, skipped = find_sources(ws, config)
     if not sources:
@@ -297,15 +302,10 @@ def run(args: argparse.Namespace) -> int:
     try:
         write_jsonl(events_path, combined_rows(sources, taxonomy, songs, state, errors))
     except CombineAborted:
-        _report_errors(errors)
-        for line in _unmapped_lines(ws, state):
-            print(line, file=sys.stderr)
-        print("combine: nothing written", file=sys.stderr)
-        return EXIT_USAGE if errors.errors else EXIT_FINDINGS
+        return CombineOutcome(errors, unmapped_lines(ws, state))
     if errors.errors:
-        _report_errors(errors)
-        return EXIT_USAGE
-    argv = ["combine", "--date", date.isoformat(), "--weights-scheme", args.weights_scheme]
+        return CombineOutcome(errors)
+    argv = ["combine", "--date", day.isoformat(), "--weights-scheme", weights_scheme]
     source_inputs = [s.events for s in sources] + [s.sessions for s in sources if s.sessions]
     record_lineage(ws, COMBINED, events_path, argv, [s.events for s in sources])
 
@@ -323,7 +323,7 @@ def run(args: argparse.Namespace) -> int:
     record_lineage(ws, COMBINED, health_path, argv, [events_path, *source_inputs])
 
     weights = compute_weights(
-        ws, COMBINED, iter_jsonl(events_path), sessions, scheme=args.weights_scheme,
+        ws, COMBINED, iter_jsonl(events_path), sessions, scheme=weights_scheme,
         source={"events": ws.rel(events_path), "sessions": None},
     )
     weights_path = ws.root / "reports" / "sampling" / f"{COMBINED}_weights.json"
@@ -337,43 +337,17 @@ def run(args: argparse.Namespace) -> int:
     record_lineage(ws, COMBINED, provenance_path, argv, [events_path, *notes])
 
     written = [events_path, health_path, weights_path, provenance_path]
-    _print_summary(ws, report, sources, skipped, written)
-    cli.emit_json(args, {
-        "dataset": COMBINED, "status": report["status"], "gates": report["gates"], "sources": report.get("sources", {}),
-        "mix": report["mix"], "left_out": list(skipped), "written": [ws.rel(p) for p in written],
-    })
-    failures = failing_gates(report)
-    for line in failures:
-        print(line, file=sys.stderr)
-    for name, found in report["sources"].items():
-        if found["failing"] and not found["waived"]:
-            print(
-                f"{ws.rel(config.path)}: {COMBINED} mixes {name}, which fails its own gates "
-                f"({', '.join(found['failing'])}) (fix: make {name} pass, or accept it: "
-                f'waive_source_gates = ["{name}"] under [combined])',
-                file=sys.stderr,
-            )
-    return EXIT_FINDINGS if failures else EXIT_OK
+    failing = failing_gates(report) + unwaived_source_lines(ws.rel(config.path), report)
+    return CombineOutcome(errors, report=report, sources=list(sources), skipped=list(skipped), written=written,
+                          failing=failing)
 
 
-def _print_summary(
-    ws: Workspace, report: Mapping[str, Any], sources: Sequence[Source], skipped: Sequence[str], paths: Sequence[Path]
-) -> None:
-    kept = ", ".join(f"{s.dataset} {s.events_kept:,}/{s.events_read:,}" for s in sources)
-    passed = sum(1 for gate in report["gates"] if gate["status"] == "pass")
-    print(f"{COMBINED}: events kept {kept}; gates {passed}/{len(report['gates'])} pass -> {report['status'].upper()}")
-    waived = [f"{name} ({', '.join(found['failing'])})" for name, found in report["sources"].items()
-              if found["waived"] and found["failing"]]
-    if waived:
-        print("source gates waived in [combined] waive_source_gates: " + "; ".join(waived))
-    if skipped:
-        print("left out: " + ", ".join(skipped))
-    print("wrote " + ", ".join(ws.rel(p) for p in paths))
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    return cli.run_module(sys.modules[__name__], argv, prog="python -m ingest.combine")
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
+def unwaived_source_lines(config_path: str, report: Mapping[str, Any]) -> list[str]:
+    """One line per mixed dataset that fails its own gates and is not waived."""
+    return [
+        f"{config_path}: {COMBINED} mixes {name}, which fails its own gates "
+        f"({', '.join(found['failing'])}) (fix: make {name} pass, or accept it: "
+        f'waive_source_gates = ["{name}"] under [combined])'
+        for name, found in report["sources"].items()
+        if found["failing"] and not found["waived"]
+    ]

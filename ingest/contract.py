@@ -1,8 +1,8 @@
 """The ingestor contract: what every dataset module declares, and the one driver that runs them all.
 
-A dataset module (`ingest/<ds>.py`) holds a dataset card as its docstring (`CARD_SECTIONS`), one
-`Ingestor` subclass named by `INGESTOR`, and three lines of command layer (`add_arguments`,
-`run`, `main`). The subclass declares its datasets.toml id, the CLI spellings, the configs its
+A dataset module (`ingest/<ds>.py`) holds a dataset card as its docstring (`CARD_SECTIONS`) and
+one `Ingestor` subclass named by `INGESTOR`; the CLI's generic ingestor command runs it, wired by
+one COMMANDS line. The subclass declares its datasets.toml id, the CLI spellings, the configs its
 output depends on and its extra options, and implements two methods:
 
 - `list_items()`: the units of work (tracks, performances, sessions) on the online storage roots,
@@ -21,22 +21,20 @@ SOURCE_DATE_EPOCH, else none), the output targets, the licence-note policy (refu
 is read or written), the artifact group's lock, rows of offline tiers carried forward, one atomic
 write of all targets (a failure in any leaves every previous file and no temporary file), the
 refusal to replace a manifest holding rows with an empty one, the provenance common block, lineage
-and the summary. Only `add_arguments` and `run_command` see argparse; the driver takes plain values.
+and the summary. The driver takes plain values; only the CLI parses the command line.
 """
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import os
-import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, Any, ClassVar
 
-from drumgate import __version__, cli, lineage
-from drumgate.artifacts import ALLOW_EMPTY_HELP, refuse_emptying
+from drumgate import __version__, lineage
+from drumgate.artifacts import refuse_emptying
 from drumgate.config import DatasetConfig, StorageRoot, load_datasets
 from drumgate.errors import EXIT_FINDINGS, DrumgateError
 from drumgate.io.fsutil import atomic_writer
@@ -46,7 +44,6 @@ from drumgate.licences import licence_for_ingest
 from drumgate.lineage import grouplock
 from drumgate.lineage.provenance import config_hashes, ingest_commit, report_date
 from drumgate.progress import progress
-from drumgate.render.textsafe import log_text
 from drumgate.workspace import Workspace
 from ingest.ingest_report import IngestReport
 
@@ -55,7 +52,6 @@ CARD_SECTIONS = ("Dataset card", "- Origin:", "- Size:", "- Layout:", "- Licence
                  "Failure policy")
 ARTIFACT_KINDS = ("events", "sessions", "provenance")
 DEFAULT_OUTPUT_FLAGS = {"events": "--output", "sessions": "--sessions", "provenance": "--provenance"}
-SUMMARY_LIST_LIMIT = 20
 
 
 @dataclass(frozen=True)
@@ -330,49 +326,3 @@ def _refuse_empty(
     if cls.no_sessions is not None and not report.sessions and not options.allow_empty:
         raise DrumgateError(cls.no_sessions, path=ws.rel(config.roots[0].path),
                             hint="mount or fill the roots, or pass --allow-empty", exit_code=EXIT_FINDINGS)
-
-
-# ---------------------------------------------------------------- the command layer (argparse stops here)
-
-
-def add_arguments(parser: argparse.ArgumentParser, cls: type[Ingestor]) -> None:
-    parser.add_argument("--root", default=None, metavar="DIR",
-                        help=f"folder of the first storage tier (default: the configured {cls.dataset} root)")
-    for kind in cls.outputs:
-        parser.add_argument(cls.output_flags[kind], dest=f"output_{kind}", default=None, metavar="FILE",
-                            help=f"{kind} file to write (default: the workspace's {cls.dataset} {kind} artifact)")
-    parser.add_argument("--date", default=None,
-                        help="YYYY-MM-DD recorded as the ingest date in provenance (else SOURCE_DATE_EPOCH; else none)")
-    parser.add_argument("--allow-empty", action="store_true", help=ALLOW_EMPTY_HELP)
-    for option in cls.options:
-        if option.parse is None:
-            parser.add_argument(option.flag, dest=f"option_{option.name}", action="store_true", help=option.help)
-        else:
-            parser.add_argument(option.flag, dest=f"option_{option.name}", type=option.parse, default=option.default,
-                                metavar=option.metavar or option.name.upper(), help=option.help)
-    cli.add_json_option(parser, "the counts, findings, warnings and files written")
-
-
-def options_from(cls: type[Ingestor], args: argparse.Namespace) -> IngestOptions:
-    return IngestOptions(
-        root=args.root,
-        outputs={kind: getattr(args, f"output_{kind}") for kind in cls.outputs},
-        date=args.date,
-        allow_empty=args.allow_empty,
-        settings={option.name: getattr(args, f"option_{option.name}") for option in cls.options},
-    )
-
-
-def run_command(cls: type[Ingestor], args: argparse.Namespace) -> int:
-    report = ingest(cls, cli.workspace_from(args), options_from(cls, args))
-    for line in report.findings:
-        print(line, file=sys.stderr)
-    shown = report.warnings[:SUMMARY_LIST_LIMIT]
-    for warning in shown:
-        print(f"warning: {log_text(warning)}", file=sys.stderr)
-    if len(report.warnings) > len(shown):
-        print(f"warning: ... and {len(report.warnings) - len(shown)} more (all of them with --json)", file=sys.stderr)
-    for line in report.lines():
-        print(line)
-    cli.emit_json(args, report.as_json())
-    return report.exit_code

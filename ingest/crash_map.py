@@ -12,23 +12,21 @@ Malformed rows are reported as `path:line:` (exit 2) and their file is left as i
 
 from __future__ import annotations
 
-import argparse
 import re
-import sys
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from drumgate import cli, lineage
+from drumgate import lineage
 from drumgate.config import load_datasets
-from drumgate.errors import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, DrumgateError
+from drumgate.errors import DrumgateError
 from drumgate.io import parts
 from drumgate.io.jsonio import iter_jsonl, write_jsonl
 from drumgate.lineage import grouplock
 from drumgate.progress import progress
 from drumgate.reports.report_io import ErrorCollector, artifact_group, inside
-from drumgate.taxonomy import Taxonomy, load_taxonomy
+from drumgate.taxonomy import Taxonomy
 from drumgate.workspace import COMBINED, Workspace
 
 CRASH_CONFIGS = ("configs/crash_dual_label.json", "configs/technique_taxonomy.json")
@@ -215,51 +213,25 @@ def group_of(ws: Workspace, path: Path) -> str | None:
         return None
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--events",
-        nargs="+",
-        type=Path,
-        default=None,
-        metavar="FILE",
-        help="event manifests or partitioned folders (default: every data/manifests/<ds>_events.jsonl[.gz] "
-        "or <ds>_events/ present)",
-    )
-    parser.add_argument("--check", action="store_true", help="report what would change; write nothing")
-    cli.add_json_option(parser, "each manifest's crash-family and relabelled counts, and every problem")
+def manifests_to_map(ws: Workspace, typed: Sequence[Path] | None) -> list[Path]:
+    """The typed manifests (relative to the current folder; a partitioned one by either name), else all present."""
+    return [parts.resolve(ws.user_path(p)) for p in typed] if typed else default_manifests(ws)
 
 
-def run(args: argparse.Namespace) -> int:
-    ws = cli.workspace_from(args)
-    taxonomy = load_taxonomy(ws)
-    paths = [parts.resolve(ws.user_path(p)) for p in args.events] if args.events else default_manifests(ws)
-    if not paths:
-        print("crash-map: no event manifests found under data/manifests/")
-        cli.emit_json(args, {"check": args.check, "manifests": [], "problems": [], "unmapped": []})
-        return EXIT_OK
-    if not args.check:
+def scan_manifests(ws: Workspace, paths: Sequence[Path], taxonomy: Taxonomy, will_write: bool) -> list[FileScan]:
+    """Every manifest scanned; a run that will write holds their artifact groups' locks from here on."""
+    if will_write:
         grouplock.hold(ws, {group for path in paths if (group := group_of(ws, path))})
-    scans = [scan_file(path, taxonomy) for path in paths]
-    bad_lines = [line for scan in scans if scan.errors for line in scan.errors.lines()]
-    for line in bad_lines:
-        print(line, file=sys.stderr)
-    unmapped = unmapped_report(scans, ws)
-    for line in unmapped:
-        print(line, file=sys.stderr)
-    for scan in scans:
-        verb = "would relabel" if args.check else "relabelled"
-        print(f"{ws.rel(scan.path)}: {scan.crash_rows:,} crash-family events, {verb} {scan.changed:,}")
-    cli.emit_json(args, {
-        "check": args.check, "problems": bad_lines, "unmapped": unmapped,
-        "manifests": [{"path": ws.rel(scan.path), "crash_family_events": scan.crash_rows, "relabelled": scan.changed}
-                      for scan in scans],
-    })
-    if bad_lines:
-        return EXIT_USAGE
-    if unmapped:
-        return EXIT_FINDINGS
-    if args.check:
-        return EXIT_FINDINGS if any(scan.changed for scan in scans) else EXIT_OK
+    return [scan_file(path, taxonomy) for path in paths]
+
+
+def problem_lines(scans: Sequence[FileScan]) -> list[str]:
+    """One `path:line:` line per malformed row of every scanned manifest."""
+    return [line for scan in scans if scan.errors for line in scan.errors.lines()]
+
+
+def apply_crash_map(ws: Workspace, scans: Sequence[FileScan], taxonomy: Taxonomy) -> None:
+    """Rewrite each manifest a row of which changes (a folder: only its changed parts) and re-record its lineage."""
     for scan in scans:
         if scan.changed_parts:
             write_mapped_folder(scan.path, taxonomy, scan.changed_parts)
@@ -267,12 +239,3 @@ def run(args: argparse.Namespace) -> int:
         elif scan.changed:
             write_jsonl(scan.path, mapped_rows(scan.path, taxonomy))
             rerecord_lineage(ws, scan.path, ["crash-map", "--events", ws.rel(scan.path)])
-    return EXIT_OK
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    return cli.run_module(sys.modules[__name__], argv, prog="python -m ingest.crash_map")
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -17,18 +17,16 @@ records the index, as after an unsharded run.
 
 from __future__ import annotations
 
-import argparse
 import gzip
 import shutil
-import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from drumgate import cli, lineage
-from drumgate.artifacts import ALLOW_EMPTY_HELP, holds_rows, refuse_emptying
-from drumgate.errors import EXIT_OK, DrumgateError
+from drumgate import lineage
+from drumgate.artifacts import holds_rows, refuse_emptying
+from drumgate.errors import DrumgateError
 from drumgate.io import parts
 from drumgate.io.fsutil import atomic_writer
 from drumgate.io.jsonio import check_schema, is_gzip_path, iter_capped_lines, long_line_error, parse_line, read_json
@@ -178,39 +176,30 @@ def merge_target(ws: Workspace, target: Path, members: Sequence[Shard], record_l
     return count
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("shards", nargs="+", help="shard JSONL files (each with its .shard.json sidecar)")
-    parser.add_argument("--output", default=None,
-                        help="write here instead of the sidecars' target (only when the shards have one target)")
-    parser.add_argument("--no-lineage", action="store_true", help="do not record the merged file in the lock")
-    parser.add_argument("--allow-empty", action="store_true", help=ALLOW_EMPTY_HELP)
-    cli.add_json_option(parser, "each merged file with its row and shard counts")
+@dataclass(frozen=True)
+class Merged:
+    path: str  # workspace-relative
+    rows: int
+    shards: int
 
 
-def run(args: argparse.Namespace) -> int:
-    ws = cli.workspace_from(args)
-    groups = group_by_target([read_shard(Path(p)) for p in args.shards])
-    if args.output and len(groups) > 1:
+def merge_shards(
+    ws: Workspace, shard_paths: Sequence[Path], output: str | None = None, record_lineage: bool = True,
+    allow_empty: bool = False,
+) -> Iterator[Merged]:
+    """Merge every target of the shards (or all of them into `output`, a path as typed), yielding
+    each once written. Every target is checked before any is written; lineage is recorded as the
+    unsharded run would, unless `record_lineage` is off or `output` is given."""
+    groups = group_by_target([read_shard(path) for path in shard_paths])
+    if output and len(groups) > 1:
         raise DrumgateError(f"--output given but the shards have {len(groups)} targets: {', '.join(sorted(groups))}")
     grouplock.hold(ws, {str(members[0].meta["group"]) for members in groups.values() if members[0].meta.get("group")})
-    for _, members in sorted(groups.items()):  # every target is checked before any is written
-        allowed = args.allow_empty or "--allow-empty" in members[0].meta.get("argv", [])
-        if not args.output:
+    for _, members in sorted(groups.items()):
+        allowed = allow_empty or "--allow-empty" in members[0].meta.get("argv", [])
+        if not output:
             rows = {target_in_workspace(ws, members): sum(shard_rows(member) for member in members)}
             refuse_emptying(rows, allowed, ws.rel, f"all {len(members)} shards are empty")
-    merged = []
     for _, members in sorted(groups.items()):
-        destination = ws.user_path(args.output) if args.output else target_in_workspace(ws, members)
-        rows = merge_target(ws, destination, members, record_lineage=not args.no_lineage and not args.output)
-        print(f"{ws.rel(destination)}: {rows} rows from {len(members)} shards")
-        merged.append({"path": ws.rel(destination), "rows": rows, "shards": len(members)})
-    cli.emit_json(args, {"merged": merged})
-    return EXIT_OK
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    return cli.run_module(sys.modules[__name__], argv, prog="python -m ingest.merge")
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
+        destination = ws.user_path(output) if output else target_in_workspace(ws, members)
+        rows = merge_target(ws, destination, members, record_lineage=record_lineage and not output)
+        yield Merged(ws.rel(destination), rows, len(members))

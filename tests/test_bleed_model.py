@@ -1,4 +1,4 @@
-"""The cross-mic bleed decision (`ingest.cambridge.bleed.cross_mic_keep`) on generated close-mic signals.
+"""The cross-mic bleed decision (`ingest.cambridge.cross_mic.cross_mic_keep`) on generated close-mic signals.
 
 A rendered kit heard by close mics: each mic gets its own drum loud and first, and every other
 drum later (a few milliseconds of travel) and quieter, through a low-pass, as a real kit does.
@@ -12,18 +12,11 @@ from scipy.signal import lfilter
 
 from drumgate.fixtures.synth import Hit, render
 from drumgate.signal.onsets import OnsetParams, detect_onsets
-from ingest.cambridge.bleed import (
-    AttackMeter,
-    StemLevels,
-    arrival_lag_s,
-    attack_spectra,
-    calibrate,
-    cross_mic_keep,
-    hit_moments,
-    load_event_settings,
-    own_onsets,
-)
-from ingest.cambridge.events import StemOnsets, suppress_bleed
+from ingest.cambridge.bleed import AttackMeter, StemLevels, calibrate, own_onsets
+from ingest.cambridge.cross_mic import arrival_lag_s, attack_spectra, cross_mic_keep, hit_moments
+from ingest.cambridge.event_settings import load_event_settings
+from ingest.cambridge.onset_events import suppress_bleed
+from ingest.cambridge.stem_reader import StemOnsets
 
 SR = 44100
 SECONDS = 6.0

@@ -7,7 +7,8 @@ import pytest
 
 from drumgate.errors import DrumgateError
 from drumgate.fixtures.synth import Hit, render
-from ingest.cambridge.bleed import AttackMeter, StemLevels, load_event_settings, own_onsets
+from ingest.cambridge.bleed import AttackMeter, StemLevels, own_onsets
+from ingest.cambridge.event_settings import load_event_settings
 
 SR = 44100
 

@@ -9,11 +9,10 @@ import mir_eval
 import numpy as np
 import pytest
 
+from drumgate import cli
 from drumgate.fixtures.cambridge import make_cambridge_corpus
 from drumgate.io.jsonio import read_json, read_jsonl
 from drumgate.taxonomy import load_taxonomy
-from ingest import cambridge
-from ingest.cambridge import events as cambridge_events
 from ingest.cambridge.stems import load_stem_rules
 
 REALDATA = Path(__file__).resolve().parent.parent.parent / "shared" / "realdata"
@@ -54,7 +53,7 @@ def test_unmatched_stem_names_are_none(workspace) -> None:
 
 
 def test_inventory_counts_tiers_zip_and_schema(workspace, corpus, capsys) -> None:
-    assert cambridge.main(["--dry-run"]) == 0
+    assert cli.main(["ingest", "cambridge", "--dry-run"]) == 0
     out = capsys.readouterr().out
     assert "3 sessions (tiers: external 1, primary 2)" in out
     rows = read_jsonl(workspace.sessions_manifest("cambridge", dry_run=True))
@@ -69,10 +68,10 @@ def test_inventory_counts_tiers_zip_and_schema(workspace, corpus, capsys) -> Non
 
 
 def test_offline_tier_carries_sessions_forward(workspace, corpus, monkeypatch, capsys) -> None:
-    assert cambridge.main([]) == 0
+    assert cli.main(["ingest", "cambridge"]) == 0
     shutil.rmtree(workspace.root / "data" / "raw" / "cambridge_external")
     capsys.readouterr()
-    assert cambridge.main([]) == 0
+    assert cli.main(["ingest", "cambridge"]) == 0
     assert "tier external offline" in capsys.readouterr().out
     rows = {r["session_id"]: r for r in read_jsonl(workspace.sessions_manifest("cambridge"))}
     assert rows["GammaRay_OpenRoad"]["status"] == "tier_offline"
@@ -86,7 +85,7 @@ def test_provenance_uses_checksum_manifest_and_licence(workspace, corpus, monkey
 
     monkeypatch.setenv("DRUMGATE_CACHE_DIR", str(tmp_path / "cache"))
     assert checksums.main(["generate", "cambridge"]) == 0
-    assert cambridge.main([]) == 0
+    assert cli.main(["ingest", "cambridge"]) == 0
     prov = {p["session_id"]: p for p in read_jsonl(workspace.provenance("cambridge"))}
     files = prov["BetaCollective_NightDrive_Full"]["source_files"]
     assert files[0]["path"] == "primary/BetaCollective_NightDrive_Full.zip" and len(files[0]["sha256"]) == 64
@@ -96,8 +95,9 @@ def test_provenance_uses_checksum_manifest_and_licence(workspace, corpus, monkey
 
 
 def test_no_data_needs_allow_empty(workspace, capsys) -> None:
-    assert cambridge.main([]) == 1
-    assert cambridge.main(["--allow-empty", "--output", "data/manifests/cambridge_sessions_dryrun.jsonl"]) == 0
+    assert cli.main(["ingest", "cambridge"]) == 1
+    dry_run = "data/manifests/cambridge_sessions_dryrun.jsonl"
+    assert cli.main(["ingest", "cambridge", "--allow-empty", "--output", dry_run]) == 0
     assert read_jsonl(workspace.sessions_manifest("cambridge", dry_run=True)) == []
 
 
@@ -117,7 +117,7 @@ def test_bad_inputs_mark_their_session_and_run_continues(workspace, corpus, caps
     if hound.is_dir():
         shutil.copy(next(iter(sorted(hound.glob("crash-*.wav")))), bad / "06_Tom1.wav")
     capsys.readouterr()
-    assert cambridge.main(["--dry-run"]) == 1
+    assert cli.main(["ingest", "cambridge", "--dry-run"]) == 1
     err = capsys.readouterr().err
     assert "Git LFS pointer" in err and "truncated audio" in err and "symlink loop" in err
     assert "escapes its storage root" in err and "Bad_Archive_Full.zip#Bad_Archive_Full/01_Kick.wav" in err
@@ -132,8 +132,8 @@ def test_bad_inputs_mark_their_session_and_run_continues(workspace, corpus, caps
 def test_events_accuracy_on_synthetic_sessions(workspace, seed, capsys) -> None:
     raw = workspace.root / "data" / "raw"
     corpus = make_cambridge_corpus(raw / "cambridge", raw / "cambridge_external", seed=seed)
-    assert cambridge.main([]) == 0
-    assert cambridge_events.main([]) == 0
+    assert cli.main(["ingest", "cambridge"]) == 0
+    assert cli.main(["events", "cambridge"]) == 0
     events = read_jsonl(workspace.events_manifest("cambridge"))
     _validate(workspace, events, "events.schema.json")
     assert all(e["label_source"] == "derived" and 0 < e["confidence"] <= 1 for e in events)

@@ -228,8 +228,8 @@ def test_the_playbook_names_every_track() -> None:
 @pytest.mark.parametrize("command", playbook_commands())
 def test_every_playbook_command_parses(command: str) -> None:
     words = shlex.split(command)
-    if words[0] == "python":
-        module, argv = importlib.import_module(words[2]), words[3:]
+    if words[0] == "python":  # `python -m ingest.<ds>` runs the command `drumgate ingest <ds>` runs
+        module, argv = cli.load_command(cli.COMMANDS["ingest"][words[2].removeprefix("ingest.")][0]), words[3:]
     else:
         leading, rest = cli.split_global_options(words[1:])
         spec = cli.COMMANDS[rest[0]]
@@ -237,7 +237,7 @@ def test_every_playbook_command_parses(command: str) -> None:
             sub = cli.ALIASES.get(rest[0], {}).get(rest[1], rest[1])
             spec, rest = spec[sub], rest[1:]
         assert isinstance(spec, tuple)
-        module, argv = importlib.import_module(spec[0]), [*leading, *rest[1:]]
+        module, argv = cli.load_command(spec[0]), [*leading, *rest[1:]]
     cli.build_parser(module, "drumgate").parse_args(argv)
 
 

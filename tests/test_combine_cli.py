@@ -5,10 +5,10 @@ from pathlib import Path
 
 import pytest
 
+from drumgate import cli
 from drumgate.io.jsonio import read_json, read_jsonl, write_jsonl
 from drumgate.lineage import check, read_lock
 from drumgate.workspace import Workspace
-from ingest import combine
 from ingest.combine import keep_event
 from tests.combine_fixtures import build_dataset, three_dataset_workspace
 from tests.diff_fixtures import make_workspace
@@ -22,7 +22,7 @@ def ws(tmp_path: Path) -> Workspace:
 
 
 def run(ws: Workspace, *argv: str) -> int:
-    return combine.main(["--workspace", str(ws.root), "--date", DATE, *argv])
+    return cli.main(["combine", "--workspace", str(ws.root), "--date", DATE, *argv])
 
 
 def set_mix(ws: Workspace, mix: str) -> None:

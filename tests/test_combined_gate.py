@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
+from drumgate import cli
 from drumgate.github import pr_render
 from drumgate.io.jsonio import read_json, read_jsonl, write_jsonl
 from drumgate.render.html_report import render_health_html
 from drumgate.reports.health import compute_health
 from drumgate.workspace import Workspace
-from ingest import combine
 from tests.combine_fixtures import build_dataset, three_dataset_workspace
 
 DATE = "2025-03-02"
@@ -31,7 +31,7 @@ def ws(tmp_path: Path) -> Workspace:
 
 
 def run(ws: Workspace) -> int:
-    return combine.main(["--workspace", str(ws.root), "--date", DATE])
+    return cli.main(["combine", "--workspace", str(ws.root), "--date", DATE])
 
 
 def set_combined(ws: Workspace, line: str) -> None:

@@ -4,10 +4,10 @@ from pathlib import Path
 
 import pytest
 
+from drumgate import cli
 from drumgate.io.jsonio import read_json, read_jsonl, write_json, write_jsonl
 from drumgate.lineage import read_lock, record
 from drumgate.workspace import Workspace
-from ingest import crash_map
 from tests.diff_fixtures import make_workspace
 
 
@@ -37,7 +37,7 @@ def ws(tmp_path: Path) -> Workspace:
 
 
 def run(ws: Workspace, *argv: str) -> int:
-    return crash_map.main(["--workspace", str(ws.root), *argv])
+    return cli.main(["crash-map", "--workspace", str(ws.root), *argv])
 
 
 def test_crash_family_rows_get_dual_labels_and_others_are_untouched(ws: Workspace) -> None:

@@ -10,6 +10,7 @@ taking plain values, and events reaching `drumgate health`.
 from __future__ import annotations
 
 import argparse
+import ast
 import importlib
 import json
 import pkgutil
@@ -24,6 +25,7 @@ import pytest
 
 import ingest
 from drumgate import cli
+from drumgate.cli.ingest import add_ingest_arguments, options_from
 from drumgate.config import load_datasets
 from drumgate.fixtures.cambridge import make_cambridge_corpus
 from drumgate.fixtures.musdb import make_musdb_corpus
@@ -104,10 +106,42 @@ def test_declarations_name_real_configs_commands_and_licence(module: ModuleType,
     assert cls.dataset in packaged_datasets()
     assert (DEFAULTS / "licenses" / f"{cls.dataset}.md").is_file()
     assert all((DEFAULTS / "configs" / name).is_file() for name in cls.config_files)
-    assert cli.COMMANDS["ingest"][cls.command][0] == module.__name__
+    target = cli.COMMANDS["ingest"][cls.command][0]
+    assert target == f"drumgate.cli.ingest:{module.__name__.removeprefix('ingest.')}"
     assert all(cli.ALIASES["ingest"][alias] == cls.command for alias in cls.aliases)
     assert set(cls.outputs) <= set(contract.ARTIFACT_KINDS)
-    assert all(callable(getattr(module, name)) for name in ("add_arguments", "run", "main"))
+    adapter = cli.load_command(target)
+    assert adapter.ingestor is cls and adapter.__doc__ == module.__doc__  # `--help` shows the dataset card
+    assert (Path(module.__file__).parent / "__main__.py").is_file(), "python -m ingest.<ds> needs a __main__.py"
+
+
+def imported_modules(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return names
+
+
+def command_line_imports(path: Path) -> set[str]:
+    return {name for name in imported_modules(path)
+            if name == "argparse" or name == "drumgate.cli" or name.startswith("drumgate.cli.")}
+
+
+def test_dataset_module_leaves_the_command_line_to_the_cli(module: ModuleType) -> None:
+    """Only `drumgate/cli/` sees argparse (issue 14); a `__main__.py` shim may call into it."""
+    sources = Path(module.__file__).parent.glob("*.py")
+    assert {path.name: command_line_imports(path) for path in sources
+            if path.name != "__main__.py" and command_line_imports(path)} == {}
+
+
+def test_ingest_commands_leave_the_command_line_to_the_cli() -> None:
+    folder = Path(ingest.__file__).parent
+    names = ["__init__.py", "contract.py", "ingest_report.py", "merge.py", "crash_map.py", "combine.py"]
+    assert {name: command_line_imports(folder / name) for name in names
+            if command_line_imports(folder / name)} == {}
 
 
 # ---------------------------------------------------------------- behaviour
@@ -254,12 +288,12 @@ class WithOptions(contract.Ingestor):
 
 def test_declared_options_reach_settings_and_only_recorded_changes_reach_the_lock(workspace: Workspace) -> None:
     parser = argparse.ArgumentParser()
-    contract.add_arguments(parser, WithOptions)
+    add_ingest_arguments(parser, WithOptions)
     args = parser.parse_args(["--tolerance", "0.5", "--reference", "--jobs", "3", "--date", "2025-03-04"])
-    options = contract.options_from(WithOptions, args)
+    options = options_from(WithOptions, args)
     assert options.settings == {"tolerance": 0.5, "reference": True, "jobs": 3}
     targets = contract.output_targets(workspace, WithOptions.outputs, options.outputs, WithOptions.dataset)
     assert contract.regenerate_argv(WithOptions, workspace, options, targets) == [
         "ingest", "mdb_drums", "--tolerance", "0.5", "--reference", "--date", "2025-03-04"]
-    defaults = contract.options_from(WithOptions, parser.parse_args([]))
+    defaults = options_from(WithOptions, parser.parse_args([]))
     assert contract.regenerate_argv(WithOptions, workspace, defaults, targets) == ["ingest", "mdb_drums"]

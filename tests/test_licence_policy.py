@@ -19,7 +19,6 @@ from drumgate.fixtures.egmd import make_egmd_corpus
 from drumgate.fixtures.musdb import make_musdb_corpus
 from drumgate.licences import REQUIRED_KEYS
 from drumgate.workspace import Workspace
-from ingest import combine
 from tests.combine_fixtures import three_dataset_workspace
 
 PROJECT = Path(__file__).resolve().parent.parent
@@ -43,7 +42,7 @@ def egmd_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Workspace:
     for dataset in ("cambridge", "musdb_hq"):
         ws.events_manifest(dataset).unlink()
         ws.sessions_manifest(dataset).unlink()
-    combine.main(["--workspace", str(ws.root), "--date", "2025-03-02"])
+    cli.main(["combine", "--workspace", str(ws.root), "--date", "2025-03-02"])
     for dataset in ("cambridge", "musdb_hq"):
         ws.licence_note(dataset).unlink()
     return ws

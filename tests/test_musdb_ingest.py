@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import jsonschema
@@ -11,11 +13,11 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from drumgate import cli
 from drumgate.fixtures import synth
 from drumgate.fixtures.musdb import make_musdb_corpus, write_track
 from drumgate.io.jsonio import read_json, read_jsonl
 from drumgate.workspace import Workspace
-from ingest import musdb
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +34,7 @@ def corpus(workspace: Workspace, corpus_template: tuple[Path, dict]) -> tuple[Pa
 
 
 def _run(ws: Workspace, root: Path, *extra: str) -> int:
-    return musdb.main(["--workspace", str(ws.root), "--root", str(root), *extra])
+    return cli.main(["ingest", "musdb", "--workspace", str(ws.root), "--root", str(root), *extra])
 
 
 def _validate(ws: Workspace, rows: list[dict], schema: str) -> None:
@@ -178,9 +180,12 @@ def test_overlap_list_printed_from_a_cambridge_inventory(
     assert "overlap\tcambridge\tAtlantis Bound - It Was My Fault For Waiting" in out
 
 
-def test_python_module_entry_point_help(capsys) -> None:
-    assert musdb.main(["--help"]) == 0
-    assert "--sessions" in capsys.readouterr().out
+def test_python_module_entry_point_help() -> None:
+    done = subprocess.run([sys.executable, "-m", "ingest.musdb", "--help"], capture_output=True, text=True,
+                          check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("usage: python -m ingest.musdb ") and "--sessions" in done.stdout
+    assert "Dataset card" in done.stdout
 
 
 def test_fixture_is_stereo_44k(tmp_path: Path) -> None:

@@ -19,7 +19,6 @@ from drumgate.errors import DrumgateError
 from drumgate.io.jsonio import read_json
 from drumgate.taxonomy import load_taxonomy
 from drumgate.workspace import Workspace
-from ingest.cambridge import stems_cli
 from ingest.cambridge.stems import DRUM_FAMILIES, StemRules, load_stem_rules
 
 # how free-form sessions wrap a mic name: a group prefix before it, the mic model or side after it
@@ -150,7 +149,7 @@ def test_json_reads_files_and_stdin(workspace: Workspace, tmp_path, monkeypatch,
     listed = tmp_path / "names.txt"
     listed.write_text("01_KickMic2.wav\n\n02_Bass DI.wav\n03_Tom5.wav\n", encoding="utf-8")
     monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(b"SnareUpMic2\nTomSnarl\n")))
-    assert stems_cli.main(["--json", "--explain", str(listed), "-", "OH L"]) == 0
+    assert cli.main(["stems", "--json", "--explain", str(listed), "-", "OH L"]) == 0
     document = json.loads(capsys.readouterr().out)
     entries = document["names"]
     assert [e["name"] for e in entries] == [
@@ -163,19 +162,19 @@ def test_json_reads_files_and_stdin(workspace: Workspace, tmp_path, monkeypatch,
 
 
 def test_summary_without_explain_and_unreadable_list(workspace: Workspace, tmp_path, capsys) -> None:
-    assert stems_cli.main(["Kick", "Snare"]) == 0
+    assert cli.main(["stems", "Kick", "Snare"]) == 0
     assert capsys.readouterr().out.splitlines()[0] == "2 names: kick 1, snare 1"
     broken = tmp_path / "broken.txt"
     broken.write_bytes(b"Kick\n\xff\xfeSnare\n")
-    assert stems_cli.main([str(broken)]) == 2
+    assert cli.main(["stems", str(broken)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and str(broken) in err and "not UTF-8" in err and "Traceback" not in err
 
 
 def test_printed_names_stay_on_one_line(workspace: Workspace, capsys) -> None:
     nasty = "Kick\x1b[31m\n::error::x\u202e.wav"
-    assert stems_cli.main(["--explain", nasty]) == 0
+    assert cli.main(["stems", "--explain", nasty]) == 0
     first = capsys.readouterr().out.splitlines()[0]
     assert first.startswith("Kick\\x1b[31m\\n::error::x\\u202e.wav | ") and "\x1b" not in first
-    assert stems_cli.main(["--json", "--explain", nasty]) == 0
+    assert cli.main(["stems", "--json", "--explain", nasty]) == 0
     assert json.loads(capsys.readouterr().out)["names"][0]["name"] == nasty

@@ -1,8 +1,10 @@
 """The `drumgate` console script: lazy subcommand dispatch and the one top-level error handler.
 
 Subcommand modules are imported only when called, so a pre-commit hook pays only for what it
-uses. Each module provides `add_arguments(parser)` and `run(args) -> int`; its own
-`main(argv)` (for `python -m`) calls `run_module` below.
+uses. A COMMANDS entry names the command's adapter: a module, or `module:attr` for an object in
+one (the generic ingestor command of `drumgate.cli.ingest`); either provides `add_arguments(parser)`
+and `run(args) -> int`, and its docstring is the `--help` text. `python -m` entry points call
+`run_module` below.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import sys
 import traceback
 from collections.abc import Callable, Iterator, Sequence
 from types import ModuleType
-from typing import Any, TextIO
+from typing import Any, Protocol, TextIO
 
 from drumgate import __version__
 from drumgate.errors import EXIT_FINDINGS, EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, DrumgateError, one_line
@@ -30,24 +32,24 @@ COMMANDS: dict[str, Command | dict[str, Command]] = {
     "demo": ("drumgate.commands.demo", "generate the demo corpus and run every pipeline stage on it"),
     "ingest": {
         "egmd": ("ingest.egmd", "E-GMD / GMD MIDI to events and provenance"),
-        "cambridge": ("ingest.cambridge", "Cambridge multitrack session inventory"),
-        "musdb": ("ingest.musdb", "MUSDB18-HQ inventory and drum-stem events"),
-        "mdb_drums": ("ingest.mdb_drums", "MDB Drums drum-only mixes and their human annotations"),
+        "cambridge": ("drumgate.cli.ingest:cambridge", "Cambridge multitrack session inventory"),
+        "musdb": ("drumgate.cli.ingest:musdb", "MUSDB18-HQ inventory and drum-stem events"),
+        "mdb_drums": ("drumgate.cli.ingest:mdb_drums", "MDB Drums drum-only mixes and their human annotations"),
     },
     "events": {
-        "cambridge": ("ingest.cambridge.events", "Cambridge close-mic stems to onset events"),
+        "cambridge": ("drumgate.cli.cambridge_events", "Cambridge close-mic stems to onset events"),
     },
-    "merge": ("ingest.merge", "join shard outputs into the file one run would write"),
-    "stems": ("ingest.cambridge.stems_cli", "which stem-name rule maps each name; drum-looking names no rule maps"),
+    "merge": ("drumgate.cli.merge", "join shard outputs into the file one run would write"),
+    "stems": ("drumgate.cli.stems", "which stem-name rule maps each name; drum-looking names no rule maps"),
     "checksums": ("drumgate.cli.checksums", "generate or verify SHA-256 checksum manifests"),
     "health": ("checks.health", "health report with readiness gates (JSON + HTML)"),
     "diff": ("checks.diff", "diff two health or weights reports"),
     "compare": ("checks.compare", "compare two datasets' class and technique shares"),
     "weights": ("checks.weights", "per-session sampling weights"),
-    "crash-map": ("ingest.crash_map", "apply the crash dual-label map to event manifests"),
-    "combine": ("ingest.combine", "build the combined production manifest, health and weights"),
+    "crash-map": ("drumgate.cli.crash_map", "apply the crash dual-label map to event manifests"),
+    "combine": ("drumgate.cli.combine", "build the combined production manifest, health and weights"),
     "docs": ("checks.docs", "regenerate the dated health summary and the readiness plan block"),
-    "pr-report": ("drumgate.github.pr_report", "health deltas between two revisions, as a PR comment"),
+    "pr-report": ("drumgate.cli.pr_report", "health deltas between two revisions, as a PR comment"),
     "comment": ("drumgate.cli.comment", "create or update the sticky PR comment"),
     "init": ("drumgate.commands.init_repo", "scaffold a data repository: configs, licence notes, hooks, workflows"),
     "repro": ("drumgate.commands.repro", "re-run, in dependency order, every command whose artifact is stale"),
@@ -71,6 +73,17 @@ DATASET_ALIASES: dict[str, str] = {"musdb": "musdb_hq", "musdb18hq": "musdb_hq",
 # Options accepted before the subcommand (`drumgate --workspace DIR health ...`): name -> takes a value.
 GLOBAL_OPTIONS: dict[str, bool] = {"--workspace": True}
 WORKSPACE_HELP = "workspace folder holding configs/ (default: DRUMGATE_WORKSPACE or the nearest above)"
+
+
+class CommandAdapter(Protocol):
+    """What a `module:attr` COMMANDS entry names; a module with these two functions serves as well."""
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None: ...
+
+    def run(self, args: argparse.Namespace) -> int: ...
+
+
+Adapter = ModuleType | CommandAdapter
 
 
 def dataset_id(name: str) -> str:
@@ -162,7 +175,7 @@ def missing_dependency(module: str) -> str:
                     f"which is not installed (fix: {fix})")
 
 
-def build_parser(module: ModuleType, prog: str, description: str | None = None) -> argparse.ArgumentParser:
+def build_parser(module: Adapter, prog: str, description: str | None = None) -> argparse.ArgumentParser:
     """The command's parser; its docstring (a dataset card, say) is shown with its layout kept."""
     parser = argparse.ArgumentParser(
         prog=prog, description=description or module.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -214,7 +227,7 @@ def _text_to_stderr(args: argparse.Namespace) -> Iterator[None]:
         _json_stdout.pop()
 
 
-def _parse(module: ModuleType, argv: Sequence[str] | None, prog: str) -> argparse.Namespace | int:
+def _parse(module: Adapter, argv: Sequence[str] | None, prog: str) -> argparse.Namespace | int:
     """The parsed arguments, or argparse's exit code (0 after --help, 2 for a usage error)."""
     try:
         return build_parser(module, prog).parse_args(list(sys.argv[1:] if argv is None else argv))
@@ -222,7 +235,7 @@ def _parse(module: ModuleType, argv: Sequence[str] | None, prog: str) -> argpars
         return int(exc.code or 0)
 
 
-def run_module(module: ModuleType, argv: Sequence[str] | None, prog: str) -> int:
+def run_module(module: Adapter, argv: Sequence[str] | None, prog: str) -> int:
     """Parse `argv` with the module's parser and run it under the top-level handler."""
     args = _parse(module, argv, prog)
     if isinstance(args, int):
@@ -231,7 +244,7 @@ def run_module(module: ModuleType, argv: Sequence[str] | None, prog: str) -> int
 
 
 def _run_holding_group_locks(
-    module: ModuleType, args: argparse.Namespace, prog: str, argv: Sequence[str] | None
+    module: Adapter, args: argparse.Namespace, prog: str, argv: Sequence[str] | None
 ) -> int:
     """Run a command; the artifact-group locks it takes are held until it returns (drumgate.lineage.grouplock)."""
     from drumgate.lineage import grouplock
@@ -282,8 +295,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"drumgate: unknown command {name!r} (see `drumgate --help`)", file=sys.stderr)
         return EXIT_USAGE
     rest = [*global_options, *rest]
-    module_name = spec[0]
-    module = guarded_import(module_name)
+    module = guarded_import(spec[0])
     if isinstance(module, int):
         return module
     if name == "hook":
@@ -291,7 +303,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     return run_module(module, rest, prog)
 
 
-def _run_hook(module: ModuleType, argv: list[str], prog: str, hook: str) -> int:
+def _run_hook(module: Adapter, argv: list[str], prog: str, hook: str) -> int:
     """A hook run by hand ends with one line saying what was checked, findings or not."""
     args = _parse(module, argv, prog)
     if isinstance(args, int):
@@ -304,17 +316,24 @@ def _run_hook(module: ModuleType, argv: list[str], prog: str, hook: str) -> int:
     return code
 
 
-def guarded_import(module_name: str) -> ModuleType | int:
-    """The subcommand's module, or the exit code: 2 for a missing dependency, 3 for a broken install."""
+def load_command(target: str) -> Adapter:
+    """The adapter a COMMANDS entry names: `module`, or `module:attr` for an object in that module."""
+    module_name, _, attr = target.partition(":")
+    module = importlib.import_module(module_name)
+    return getattr(module, attr) if attr else module
+
+
+def guarded_import(module_name: str) -> Adapter | int:
+    """The subcommand's adapter, or the exit code: 2 for a missing dependency, 3 for a broken install."""
     try:
-        return importlib.import_module(module_name)
+        return load_command(module_name)
     except ModuleNotFoundError as exc:
         if exc.name is not None and exc.name.split(".")[0] not in OWN_PACKAGES:
             print(missing_dependency(exc.name), file=sys.stderr)
             return EXIT_USAGE
         print(f"drumgate: cannot load {module_name}: {one_line(str(exc))} (reinstall drumgate)", file=sys.stderr)
         return EXIT_INTERNAL
-    except ImportError as exc:
+    except (ImportError, AttributeError) as exc:
         print(f"drumgate: cannot load {module_name}: {one_line(str(exc))} (reinstall drumgate)", file=sys.stderr)
         return EXIT_INTERNAL
 

@@ -43,14 +43,11 @@ on two tiers (the first tier's copy is kept). Per-session facts are `warning:` l
 
 from __future__ import annotations
 
-import argparse
-import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path, PurePosixPath
 from types import MappingProxyType
 from typing import Any
 
-from drumgate import cli
 from drumgate.checksums import parse_manifest, scan_root
 from drumgate.errors import format_finding
 from drumgate.taxonomy import load_taxonomy
@@ -60,7 +57,7 @@ from ingest.cambridge.sessions import DATASET, list_sessions, probe_session
 from ingest.cambridge.stems import load_stem_rules
 from ingest.contract import IngestContext, Item, ItemRows
 
-__all__ = ["INGESTOR", "Cambridge", "add_arguments", "main", "run"]
+__all__ = ["INGESTOR", "Cambridge"]
 
 
 class Cambridge(contract.Ingestor):
@@ -148,15 +145,3 @@ def _manifest_digests(ws: Workspace) -> dict[str, str]:
 
 
 INGESTOR = Cambridge
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    contract.add_arguments(parser, INGESTOR)
-
-
-def run(args: argparse.Namespace) -> int:
-    return contract.run_command(INGESTOR, args)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    return cli.run_module(sys.modules[__name__], argv, prog="python -m ingest.cambridge")

@@ -51,11 +51,6 @@ Errata are warnings.
 
 from __future__ import annotations
 
-import argparse
-import sys
-from collections.abc import Sequence
-
-from drumgate import cli
 from drumgate.errors import format_finding
 from drumgate.io.jsonio import iter_jsonl
 from drumgate.reports.overlap import find_overlaps, song_key
@@ -73,7 +68,7 @@ from ingest.musdb.tracks import (
     track_events,
 )
 
-__all__ = ["INGESTOR", "Musdb", "add_arguments", "load_settings", "main", "run"]
+__all__ = ["INGESTOR", "Musdb", "load_settings"]
 
 
 class Musdb(contract.Ingestor):
@@ -138,15 +133,3 @@ class Musdb(contract.Ingestor):
 
 
 INGESTOR = Musdb
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    contract.add_arguments(parser, INGESTOR)
-
-
-def run(args: argparse.Namespace) -> int:
-    return contract.run_command(INGESTOR, args)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    return cli.run_module(sys.modules[__name__], argv, prog="python -m ingest.musdb")

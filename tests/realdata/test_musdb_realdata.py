@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+from drumgate import cli
 from drumgate.io.jsonio import read_json, read_jsonl
 from drumgate.signal.onsets import load_onset_params
 from drumgate.signal.transcribe import TranscribeParams
 from drumgate.signal.transcribe_eval import TARGETS, averages, mdb_tracks, score_track
 from drumgate.workspace import Workspace
-from ingest import musdb
 from tests.conftest import PROJECT_ROOT, REALDATA
 
 MUSDB_SAMPLE = REALDATA / "c_multitrack_stems" / "sigsep-mus-eval__DERIVED_wav_decode"
@@ -19,7 +19,7 @@ MDB = REALDATA / "b_drum_audio_onsets" / "MDBDrums" / "MDB Drums"
 def test_ingest_real_musdb_sample(workspace: Workspace, capsys) -> None:
     if not MUSDB_SAMPLE.is_dir():
         pytest.skip(f"{MUSDB_SAMPLE} is absent")
-    assert musdb.main(["--workspace", str(workspace.root), "--root", str(MUSDB_SAMPLE)]) == 0
+    assert cli.main(["ingest", "musdb", "--workspace", str(workspace.root), "--root", str(MUSDB_SAMPLE)]) == 0
     assert capsys.readouterr().err == ""
     (session,) = read_jsonl(workspace.sessions_manifest("musdb_hq"))
     assert session["session_id"] == "Music Delta - 80s Rock"

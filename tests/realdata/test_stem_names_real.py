@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from benchmarks.bench_stem_names import NAMES, measure
-from ingest.cambridge.stems_cli import read_names
+from ingest.cambridge.stem_coverage import read_names
 
 
 @pytest.fixture(scope="module")

@@ -135,12 +135,11 @@ def test_musdb_refuses_an_empty_root_over_manifests_that_have_rows(tmp_path: Pat
 
 
 def test_allow_empty_has_one_meaning_in_every_command_that_takes_it() -> None:
-    from drumgate.cli import build_parser
-    from ingest import cambridge, egmd, merge, musdb
+    from drumgate.cli import COMMANDS, build_parser, load_command
 
     helps = set()
-    for module in (cambridge, egmd, merge, musdb):
-        parser = build_parser(module, module.__name__)
+    for target in (*(COMMANDS["ingest"][name][0] for name in ("cambridge", "egmd", "musdb")), COMMANDS["merge"][0]):
+        parser = build_parser(load_command(target), target)
         action = next(a for a in parser._actions if "--allow-empty" in a.option_strings)
         helps.add(action.help)
     assert len(helps) == 1, helps

@@ -41,13 +41,9 @@ map (the line is skipped, its neighbours stay). An onset after the end of the au
 
 from __future__ import annotations
 
-import argparse
-import sys
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from drumgate import cli
 from drumgate.config import validate_against_schema
 from drumgate.errors import DrumgateError, format_finding
 from drumgate.io.jsonio import read_json
@@ -235,19 +231,3 @@ class MdbDrums(contract.Ingestor):
 
 
 INGESTOR = MdbDrums
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    contract.add_arguments(parser, INGESTOR)
-
-
-def run(args: argparse.Namespace) -> int:
-    return contract.run_command(INGESTOR, args)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    return cli.run_module(sys.modules[__name__], argv, prog="python -m ingest.mdb_drums")
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
