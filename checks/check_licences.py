@@ -33,7 +33,7 @@ def recorded_mix(ws: Workspace, config: DatasetsConfig) -> list[str]:
     manifests its lock lists as inputs of the combined events manifest. Before combine has run, the
     datasets it would mix (a mix share and an events manifest), never every name in `[combined] mix`."""
     from drumgate.lineage import read_lock
-    from drumgate.reports.health import mixed_datasets
+    from drumgate.reports.combined import mixed_datasets
 
     group = str(config.combined.get("group", COMBINED))
     entry = read_lock(ws, group).get("artifacts", {}).get(ws.rel(ws.events_manifest(COMBINED)))

@@ -22,8 +22,10 @@ from drumgate.io.fsutil import atomic_write_text
 from drumgate.io.jsonio import dumps_document, iter_jsonl, write_json
 from drumgate.lineage import grouplock
 from drumgate.lineage.provenance import report_date
-from drumgate.reports.health import compute_health, failing_gates, read_source_hashes
+from drumgate.reports.gates import failing_gates
+from drumgate.reports.health import compute_health
 from drumgate.reports.health_scan import count_events_file
+from drumgate.reports.health_sessions import read_source_hashes
 from drumgate.reports.report_io import (
     ErrorCollector,
     artifact_group,

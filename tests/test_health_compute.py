@@ -8,7 +8,8 @@ import pytest
 from drumgate.errors import DrumgateError
 from drumgate.fixtures.health_events import event, numbered
 from drumgate.io.jsonio import read_json
-from drumgate.reports.health import compute_health, failing_gates
+from drumgate.reports.gates import failing_gates
+from drumgate.reports.health import compute_health
 from drumgate.workspace import Workspace
 
 

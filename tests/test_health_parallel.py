@@ -11,7 +11,8 @@ import pytest
 from drumgate.errors import DrumgateError
 from drumgate.fixtures.health_events import event, event_rows
 from drumgate.io.jsonio import dumps_document, dumps_row
-from drumgate.reports.health import compute_health, count_events, read_events
+from drumgate.reports.health import compute_health
+from drumgate.reports.health_counts import count_events, read_events
 from drumgate.reports.health_scan import count_events_file, count_range, split_ranges
 from drumgate.workspace import Workspace
 

@@ -9,7 +9,7 @@ import pytest
 
 from drumgate.errors import DrumgateError
 from drumgate.io.jsonio import iter_jsonl
-from drumgate.reports.health import read_events
+from drumgate.reports.health_counts import read_events
 
 CONTENT = b'{"a": 1}\n\n{"b": [1, 2]}\n{oops\n[1, 2]\n   \n{"c": "\xc3\xa9"}\n{"d": NaN}\n{"e": 5}'
 

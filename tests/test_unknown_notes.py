@@ -14,7 +14,8 @@ from drumgate import cli
 from drumgate.fixtures.egmd import make_egmd_corpus
 from drumgate.io.jsonio import read_jsonl
 from drumgate.render.html_report import render_health_html
-from drumgate.reports.health import UNMAPPED_NOTE_LABEL, compute_health
+from drumgate.reports.health import compute_health
+from drumgate.reports.health_sessions import UNMAPPED_NOTE_LABEL
 from drumgate.workspace import Workspace
 
 UNMAPPED = "42"  # the closed hi-hat: every generated performance plays it

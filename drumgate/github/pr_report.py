@@ -295,8 +295,8 @@ def _session_rows(tree: GitTree, rev: str, rel: str | None, errors: RowErrors) -
 
 
 def mixed_sources(tree: GitTree, side_ws: Workspace, rev: str) -> dict[str, SideInputs]:
-    """The datasets `combine` mixes at `rev`, by the rule it applies (drumgate.reports.health.mixed_datasets)."""
-    from drumgate.reports.health import mixed_datasets
+    """The datasets `combine` mixes at `rev`, by the rule it applies (drumgate.reports.combined.mixed_datasets)."""
+    from drumgate.reports.combined import mixed_datasets
 
     found = {name: locate(tree, rev, name) for name in load_datasets(side_ws).datasets}
     mixed = mixed_datasets(load_datasets(side_ws), lambda name: found[name].events is not None)
@@ -307,7 +307,7 @@ def _combined_session_rows(
     tree: GitTree, rev: str, sources: Mapping[str, SideInputs], errors: RowErrors
 ) -> Iterator[Row]:
     """The combined manifest's sessions: every mixed source's sessions as `combine` names them."""
-    from drumgate.reports.health import combined_session_rows
+    from drumgate.reports.combined import combined_session_rows
 
     for name, inputs in sources.items():
         rows = _session_rows(tree, rev, inputs.sessions, errors)
@@ -342,14 +342,14 @@ def _source_reports(
 
 
 def compute_side(tree: GitTree, side_ws: Workspace, rev: str, dataset: str) -> SideResult:
-    from drumgate.reports.health import (
+    from drumgate.reports.combined import (
         add_song_leaks,
         add_source_gates,
-        compute_health,
         record_song_splits,
         song_leaks,
         waived_sources,
     )
+    from drumgate.reports.health import compute_health
 
     inputs = locate(tree, rev, dataset)
     errors = RowErrors()

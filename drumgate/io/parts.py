@@ -614,7 +614,7 @@ def counts_from_index(folder: Path) -> Any:
     table is rebuilt by filling the three marginals in order (any table with those marginals gives
     the same report); each velocity bin stands for its lowest velocity. Place keys get one
     synthetic item name per distinct item (health counts them, never reads them)."""
-    from drumgate.reports.health import EventCounts
+    from drumgate.reports.health_counts import EventCounts
 
     index = verify(folder, hash_parts=True)
     total = merged_aggregates(index)

@@ -28,7 +28,7 @@ import orjson
 from drumgate.errors import DrumgateError
 from drumgate.io.jsonio import LFS_POINTER_PREFIX, MAX_LINE_BYTES, is_gzip_path, long_line_error, parse_line
 from drumgate.progress import progress
-from drumgate.reports.health import ROW_FIELDS, ErrorSink, EventCounts, _row_error, count_events, read_events
+from drumgate.reports.health_counts import ROW_FIELDS, ErrorSink, EventCounts, count_events, read_events, row_error
 
 BLOCK_BYTES = 256 << 10
 PARALLEL_MIN_BYTES = 32 << 20
@@ -88,7 +88,7 @@ def _count_lines(lines: Sequence[bytes], first: int, terminated: bool, part: Ran
             label_seen = labels_get(label_key)
             place_seen = places_get(place_key)
         except (KeyError, TypeError, AttributeError) as exc:
-            errors.append(_row_error(exc, line_no))
+            errors.append(row_error(exc, line_no))
             continue
         if label_seen is None:
             labels[label_key] = 1

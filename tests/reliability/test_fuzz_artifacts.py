@@ -25,7 +25,7 @@ from drumgate.cli import guarded
 from drumgate.errors import EXIT_INTERNAL
 from drumgate.fixtures.health_events import event_rows, session_rows
 from drumgate.io.jsonio import read_json, write_jsonl
-from drumgate.reports.health import read_session_facts, storage_summary
+from drumgate.reports.health_sessions import read_session_facts, storage_summary
 from drumgate.reports.report_io import ErrorCollector
 from drumgate.reports.report_io import session_rows as checked_session_rows
 from drumgate.workspace import Workspace

@@ -12,7 +12,8 @@ import pytest
 
 from drumgate.fixtures.health_events import event_rows
 from drumgate.io.jsonio import read_json, write_jsonl
-from drumgate.reports.health import compute_health, read_source_hashes
+from drumgate.reports.health import compute_health
+from drumgate.reports.health_sessions import read_source_hashes
 from drumgate.workspace import Workspace
 from tests.reliability.support import DATE, make_workspace, run_drumgate
 

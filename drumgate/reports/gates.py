@@ -1,0 +1,125 @@
+"""Readiness gates: the configured thresholds, the command line's extra minimums, and the verdicts.
+
+A gate result is `{"name", "status", "observed", "threshold"}`; `drumgate.render.gate_wording`
+words it for the reports and the pull-request comment.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from drumgate.config import load_datasets
+from drumgate.errors import DrumgateError
+from drumgate.taxonomy import Taxonomy
+from drumgate.workspace import COMBINED, Workspace
+
+GATE_ORDER = (
+    "min_sessions",
+    "min_events",
+    "min_hours",
+    "min_class_events",
+    "min_technique_events",
+    "max_missing_audio_fraction",
+    "max_unknown_label_fraction",
+    "split_bounds",
+    "leakage",
+)
+# One gate per mixed dataset of the combined manifest: `source_gates[<dataset>]`.
+SOURCE_GATE = "source_gates"
+
+
+@dataclass(frozen=True)
+class Observed:
+    events: int
+    sessions: int
+    hours: float
+    classes_inclusive: Mapping[str, int]
+    techniques: Mapping[str, int]
+    missing_audio_fraction: float
+    unknown_label_fraction: float
+    split_shares: Mapping[str, float]
+    leaks: int
+
+
+def configured_gates(ws: Workspace, dataset: str) -> dict[str, Any]:
+    config = load_datasets(ws)
+    if dataset == COMBINED:
+        return dict(config.combined.get("gates", {}))
+    return dict(config.get(dataset).gates)
+
+
+def merge_gates(
+    configured: Mapping[str, Any],
+    taxonomy: Taxonomy,
+    extra_class_gates: Mapping[str, int] | None,
+    extra_technique_gates: Mapping[str, int] | None,
+) -> dict[str, Any]:
+    """Config gates with the command-line class/technique minimums on top (aliases resolved)."""
+    gates = dict(configured)
+    for key, extra, resolve, kind in (
+        ("min_class_events", extra_class_gates, taxonomy.resolve_class, "class"),
+        ("min_technique_events", extra_technique_gates, taxonomy.resolve_technique, "technique"),
+    ):
+        merged: dict[str, int] = {}
+        for name, minimum in {**gates.get(key, {}), **(extra or {})}.items():
+            resolved = resolve(name)
+            if resolved is None:
+                raise DrumgateError(
+                    f"gate {key}[{name}] names an unknown {kind}", hint="see configs/technique_taxonomy.json"
+                )
+            merged[resolved] = int(minimum)
+        if merged:
+            gates[key] = dict(sorted(merged.items()))
+    return gates
+
+
+def gate_result(name: str, passed: bool, observed: float, threshold: Any) -> dict[str, Any]:
+    return {"name": name, "status": "pass" if passed else "fail", "observed": observed, "threshold": threshold}
+
+
+def evaluate_gates(gates: Mapping[str, Any], seen: Observed) -> list[dict[str, Any]]:
+    results: list[dict[str, Any]] = []
+    for key in GATE_ORDER:
+        if key not in gates:
+            continue
+        threshold = gates[key]
+        if key == "min_sessions":
+            results.append(gate_result(key, seen.sessions >= threshold, seen.sessions, threshold))
+        elif key == "min_events":
+            results.append(gate_result(key, seen.events >= threshold, seen.events, threshold))
+        elif key == "min_hours":
+            results.append(gate_result(key, seen.hours >= threshold, seen.hours, threshold))
+        elif key in ("min_class_events", "min_technique_events"):
+            table = seen.classes_inclusive if key == "min_class_events" else seen.techniques
+            for name, minimum in sorted(threshold.items()):
+                observed = table.get(name, 0)
+                results.append(gate_result(f"{key}[{name}]", observed >= minimum, observed, minimum))
+        elif key == "max_missing_audio_fraction":
+            observed = seen.missing_audio_fraction
+            results.append(gate_result(key, observed <= threshold, observed, threshold))
+        elif key == "max_unknown_label_fraction":
+            observed = seen.unknown_label_fraction
+            results.append(gate_result(key, observed <= threshold, observed, threshold))
+        elif key == "split_bounds":
+            for split, (low, high) in sorted(threshold.items()):
+                share = seen.split_shares.get(split, 0.0)
+                results.append(gate_result(f"split_bounds[{split}]", low <= share <= high, share, [low, high]))
+        elif key == "leakage" and threshold:
+            results.append(gate_result(key, seen.leaks == 0, seen.leaks, 0))
+    return results
+
+
+def overall_status(gates: Iterable[Mapping[str, Any]]) -> str:
+    """`fail` when any gate fails, else `pass`."""
+    return "fail" if any(g["status"] == "fail" for g in gates) else "pass"
+
+
+def failing_gates(report: Mapping[str, Any]) -> list[str]:
+    """One line per failing gate: `name: observed X vs threshold Y`."""
+    return [
+        f"{gate['name']}: observed {gate['observed']} vs threshold {gate['threshold']}"
+        for gate in report["gates"]
+        if gate["status"] == "fail"
+    ]
