@@ -14,8 +14,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from drumgate.cli import pr_report
 from drumgate.fixtures.pr_repo import commit_all, init_repo, write_dataset
-from drumgate.github import pr_report
 from drumgate.io.jsonio import iter_jsonl
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from drumgate.cli import pr_report
 from drumgate.fixtures.pr_repo import commit_all, init_repo, write_dataset
-from drumgate.github import pr_report
+from drumgate.github.pr_summary import read_summary
 from drumgate.github.sticky import COMMENT_LIMIT
 from tests import pr_scenario
 
@@ -75,7 +76,7 @@ def test_summary_and_reports_are_written(rendered: Path, scenario: tuple[Path, s
     summary = json.loads((rendered / "summary.json").read_text(encoding="utf-8"))
     assert (summary["base"], summary["head"], summary["changed"]) == (base, head, True)
     assert sorted(summary["datasets"]) == ["egmd", "musdb_hq"]
-    assert pr_report.read_summary(rendered / "summary.json") == summary, "the trusted reader accepts it as is"
+    assert read_summary(rendered / "summary.json") == summary, "the trusted reader accepts it as is"
     egmd = summary["datasets"]["egmd"]
     assert egmd["gates"]["base"] == {"passed": 9, "total": 9} and egmd["gates"]["head"] == {"passed": 8, "total": 9}
     assert [g["name"] for g in egmd["gates"]["flipped"]] == ["min_technique_events[rimshot]"]

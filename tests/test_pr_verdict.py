@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
+from drumgate.cli.pr_report import main as pr_report_main
 from drumgate.github import pr_render
-from drumgate.github.pr_report import main as pr_report_main
 from drumgate.io.jsonio import read_json, read_jsonl
 from drumgate.workspace import COMBINED
 

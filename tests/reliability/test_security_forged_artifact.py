@@ -23,7 +23,8 @@ from typing import Any
 
 import pytest
 
-from drumgate.github import pr_report
+from drumgate.cli import pr_report
+from drumgate.github.pr_summary import SUMMARY_MAX_BYTES
 from tests import pr_scenario
 from tests.reliability.support import TRACEBACK
 from tests.test_pr_workflow import PR_NUMBER, TOKEN, comment_run
@@ -293,7 +294,7 @@ def test_a_summary_that_is_not_json_is_refused_with_one_line(raw: bytes, tmp_pat
 def test_an_oversized_or_linked_summary_is_refused(honest, tmp_path: Path) -> None:
     summary, _, artifact = honest
     huge = tmp_path / "huge.json"
-    huge.write_text(json.dumps(summary) + " " * pr_report.SUMMARY_MAX_BYTES, encoding="utf-8")
+    huge.write_text(json.dumps(summary) + " " * SUMMARY_MAX_BYTES, encoding="utf-8")
     code, _, err = render(huge, tmp_path)
     assert code == 2 and "over the 4,000,000-byte cap" in err, err
     link = tmp_path / "link.json"

@@ -1,0 +1,251 @@
+"""One side of a pull request: a dataset's health, weights and licence at one revision.
+
+Each side reads the dataset's events and sessions manifests and its licence note straight from git
+objects (`drumgate.github.git_tree`; `.jsonl.gz` too; a manifest absent at a revision counts as
+empty) and computes health with that side's own configs. For the combined manifest it applies the
+gates `combine` applies (song leaks across sources, one gate per mixed source), so the numbers equal
+the committed combined report. Malformed rows are counted and the first few kept as text.
+"""
+
+from __future__ import annotations
+
+import gzip
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from drumgate.config import load_datasets
+from drumgate.errors import DrumgateError
+from drumgate.github.git_tree import GitTree, short_sha
+from drumgate.io.jsonio import LFS_HINT, LFS_POINTER_PREFIX, parse_line
+from drumgate.workspace import COMBINED, Workspace
+
+MAX_ROW_ERRORS = 20
+WEIGHTS_SCHEME = "effective"
+Row = dict[str, Any]
+
+
+@dataclass
+class RowErrors:
+    """Malformed rows of one manifest at one revision: counted, the first few kept as text."""
+
+    count: int = 0
+    shown: list[str] = field(default_factory=list)
+
+    def add_anywhere(self, error: DrumgateError) -> None:
+        self.add(error, "")
+
+    def add(self, error: DrumgateError, where: str) -> None:
+        if error.path is None:
+            error.path = where
+        self.count += 1
+        if len(self.shown) < MAX_ROW_ERRORS:
+            self.shown.append(str(error))
+
+
+def iter_blob_rows(tree: GitTree, rev: str, rel: str, where: str, errors: RowErrors) -> Iterator[tuple[int, Row]]:
+    with tree.stream(rev, rel) as handle:
+        try:
+            for line_no, raw in enumerate(handle, start=1):
+                if line_no == 1 and raw.startswith(LFS_POINTER_PREFIX):
+                    raise DrumgateError("Git LFS pointer, not a manifest", path=where, hint=LFS_HINT)
+                if not raw.strip():
+                    continue
+                try:
+                    yield line_no, parse_line(raw, Path(where), line_no)
+                except DrumgateError as err:
+                    errors.add(err, where)
+        except (gzip.BadGzipFile, EOFError, OSError) as exc:
+            raise DrumgateError(f"damaged gzip stream ({exc})", path=where) from exc
+
+
+def manifest_candidates(dataset: str, kind: str) -> list[str]:
+    base = f"data/manifests/{dataset}_{kind}.jsonl"
+    return [base, f"{base}.gz"]
+
+
+@dataclass
+class SideInputs:
+    events: str | None
+    sessions: str | None
+    licence: str | None
+
+
+def locate(tree: GitTree, rev: str, dataset: str) -> SideInputs:
+    events = manifest_candidates(dataset, "events")
+    sessions = manifest_candidates(dataset, "sessions")
+    licence = f"data/licenses/{dataset}.md"
+    present = tree.existing(rev, [*events, *sessions, licence])
+    return SideInputs(
+        events=next((p for p in events if p in present), None),
+        sessions=next((p for p in sessions if p in present), None),
+        licence=licence if licence in present else None,
+    )
+
+
+@dataclass
+class SideResult:
+    rev: str
+    inputs: SideInputs
+    health: dict[str, Any]
+    row_errors: RowErrors
+    licence: dict[str, str] | None
+    licence_error: str | None
+    weights: dict[str, Any] | None
+
+    @property
+    def absent(self) -> bool:
+        return self.inputs.events is None
+
+
+def _licence_constraints(tree: GitTree, rev: str, rel: str | None) -> tuple[dict[str, str] | None, str | None]:
+    from drumgate.licences import parse_licence_note
+
+    if rel is None:
+        return None, None
+    where = Path(f"{short_sha(rev)}:{rel}")
+    try:
+        return parse_licence_note(tree.read_text(rev, rel), where).constraints(), None
+    except DrumgateError as err:
+        return None, str(err)
+
+
+def _combined_licence_constraints(
+    tree: GitTree, rev: str, mixed: Sequence[str]
+) -> tuple[dict[str, str] | None, str | None]:
+    """The combined manifest inherits every mixed source's constraints: one line per key, per dataset."""
+    notes = {ds: f"data/licenses/{ds}.md" for ds in mixed}
+    present = tree.existing(rev, list(notes.values()))
+    merged: dict[str, list[str]] = {}
+    for dataset, rel in notes.items():
+        if rel not in present:
+            continue
+        constraints, error = _licence_constraints(tree, rev, rel)
+        if error:
+            return None, error
+        for key, value in (constraints or {}).items():
+            merged.setdefault(key, []).append(f"{dataset}: {value}")
+    return ({key: "; ".join(values) for key, values in merged.items()} or None), None
+
+
+def _session_rows(tree: GitTree, rev: str, rel: str | None, errors: RowErrors) -> Iterator[Row] | None:
+    if rel is None:
+        return None
+    return (row for _, row in iter_blob_rows(tree, rev, rel, f"{short_sha(rev)}:{rel}", errors))
+
+
+def mixed_sources(tree: GitTree, side_ws: Workspace, rev: str) -> dict[str, SideInputs]:
+    """The datasets `combine` mixes at `rev`, by the rule it applies (drumgate.reports.combined.mixed_datasets)."""
+    from drumgate.reports.combined import mixed_datasets
+
+    found = {name: locate(tree, rev, name) for name in load_datasets(side_ws).datasets}
+    mixed = mixed_datasets(load_datasets(side_ws), lambda name: found[name].events is not None)
+    return {name: found[name] for name in mixed}
+
+
+def _combined_session_rows(
+    tree: GitTree, rev: str, sources: Mapping[str, SideInputs], errors: RowErrors
+) -> Iterator[Row]:
+    """The combined manifest's sessions: every mixed source's sessions as `combine` names them."""
+    from drumgate.reports.combined import combined_session_rows
+
+    for name, inputs in sources.items():
+        rows = _session_rows(tree, rev, inputs.sessions, errors)
+        if rows is not None:
+            yield from combined_session_rows(name, rows)
+
+
+def _side_sessions(
+    tree: GitTree, rev: str, inputs: SideInputs, sources: Mapping[str, SideInputs] | None, errors: RowErrors
+) -> Iterator[Row] | None:
+    if sources is not None:
+        return _combined_session_rows(tree, rev, sources, errors)
+    return _session_rows(tree, rev, inputs.sessions, errors)
+
+
+def _source_reports(
+    tree: GitTree, side_ws: Workspace, rev: str, sources: Mapping[str, SideInputs]
+) -> dict[str, dict[str, Any]]:
+    """Each mixed source's own health at `rev`: what the combined manifest's source gates judge."""
+    from drumgate.reports.health import compute_health
+
+    reports = {}
+    for name, inputs in sources.items():
+        ignored = RowErrors()
+        assert inputs.events is not None
+        rows = iter_blob_rows(tree, rev, inputs.events, f"{short_sha(rev)}:{inputs.events}", ignored)
+        reports[name] = compute_health(
+            side_ws, name, rows, _session_rows(tree, rev, inputs.sessions, ignored),
+            on_error=ignored.add_anywhere,
+        )
+    return reports
+
+
+def compute_side(tree: GitTree, side_ws: Workspace, rev: str, dataset: str) -> SideResult:
+    from drumgate.reports.combined import (
+        add_song_leaks,
+        add_source_gates,
+        record_song_splits,
+        song_leaks,
+        waived_sources,
+    )
+    from drumgate.reports.health import compute_health
+
+    inputs = locate(tree, rev, dataset)
+    errors = RowErrors()
+    events_where = f"{short_sha(rev)}:{inputs.events}"
+    event_rows: Iterator[tuple[int, Row]] = (
+        iter_blob_rows(tree, rev, inputs.events, events_where, errors) if inputs.events else iter(())
+    )
+    sources = mixed_sources(tree, side_ws, rev) if dataset == COMBINED and inputs.events else None
+    song_splits: dict[str, dict[str, set[str]]] = {}
+    if sources is not None:
+        event_rows = record_song_splits(event_rows, song_splits)
+    health = compute_health(
+        side_ws,
+        dataset,
+        event_rows,
+        _side_sessions(tree, rev, inputs, sources, errors),
+        source={"events": inputs.events, "sessions": inputs.sessions},
+        on_error=lambda err: errors.add(err, events_where),
+    )
+    if sources is not None:
+        # The same gates `combine` applies, so the numbers equal the committed combined report.
+        add_song_leaks(health, song_leaks(song_splits))
+        add_source_gates(health, _source_reports(tree, side_ws, rev, sources), waived_sources(load_datasets(side_ws)))
+    if dataset == COMBINED:
+        licence, licence_error = _combined_licence_constraints(tree, rev, list(sources or ()))
+    else:
+        licence, licence_error = _licence_constraints(tree, rev, inputs.licence)
+    weights = compute_side_weights(tree, side_ws, rev, dataset, inputs, sources) if inputs.events else None
+    return SideResult(rev, inputs, health, errors, licence, licence_error, weights)
+
+
+def compute_side_weights(
+    tree: GitTree,
+    side_ws: Workspace,
+    rev: str,
+    dataset: str,
+    inputs: SideInputs,
+    sources: Mapping[str, SideInputs] | None = None,
+) -> Row | None:
+    """Sampling weights at one side (the scheme the pipeline commits), or None when they cannot be made."""
+    from drumgate.reports.weights import compute_weights
+
+    if inputs.events is None:
+        return None
+    ignored = RowErrors()
+    rows = iter_blob_rows(tree, rev, inputs.events, f"{short_sha(rev)}:{inputs.events}", ignored)
+    try:
+        return compute_weights(
+            side_ws,
+            dataset,
+            rows,
+            _side_sessions(tree, rev, inputs, sources, ignored),
+            scheme=WEIGHTS_SCHEME,
+            source={"events": inputs.events, "sessions": inputs.sessions},
+            on_error=lambda err: ignored.add(err, rev),
+        )
+    except DrumgateError:
+        return None

@@ -1,0 +1,219 @@
+"""`summary.json`: the facts of a pull request's health delta as data, written and read back.
+
+`summary_document` turns the computed report into the document `pr_summary.schema.json` describes,
+capped everywhere (names, rows, malformed lines, the deepdiff), with numbers as numbers: the only
+thing the comment is rendered from. `read_summary` is the trusted half: it takes a summary made by
+someone else's code and refuses, with one line, anything the schema does not allow or whose
+numbers disagree with each other.
+"""
+
+from __future__ import annotations
+
+import stat
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from drumgate.errors import DrumgateError
+from drumgate.github.pr_render import MOVERS_SHOWN
+from drumgate.io.jsonio import read_json
+from drumgate.workspace import DEFAULTS
+
+SCHEMA_VERSION = 3
+NAMES_KEPT = 50
+ROWS_KEPT = 1000
+MALFORMED_KEPT = 20
+SPLIT_MOVES_KEPT = 50
+SUMMARY_SCHEMA = DEFAULTS / "configs" / "schemas" / "pr_summary.schema.json"
+SUMMARY_MAX_BYTES = 4_000_000
+DEEPDIFF_KEPT = 500_000
+SUMMARY_FIX = "fix: regenerate it with drumgate pr-report --base REV --head REV --out DIR"
+
+
+def _sample(names: Sequence[str]) -> dict[str, Any]:
+    return {"count": len(names), "names": list(names[:NAMES_KEPT])}
+
+
+def _distribution(distribution: Mapping[str, Any]) -> dict[str, Any]:
+    keys = ("name", "base", "head", "delta", "share_delta_pp")
+    rows = [{key: row[key] for key in keys} for row in distribution["rows"][:ROWS_KEPT]]
+    return {"rows": rows, "rows_total": len(distribution["rows"])}
+
+
+def _gates(gates: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "base": gates["base"],
+        "head": gates["head"],
+        "failing": [dict(gate) for gate in gates["failing"]],
+        "flipped": [dict(gate) for gate in gates["flipped"]],
+    }
+
+
+def _weights(weights_diff: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    if not weights_diff:
+        return None
+    summary = weights_diff["summary"]
+    movers = [{key: mover[key] for key in ("session", "base", "head")} for mover in summary["movers"]]
+    return {"movers": movers[:MOVERS_SHOWN], "movers_total": summary["movers_total"]}
+
+
+def _deepdiff_json(dataset: str, deepdiff: Any) -> str:
+    text = orjson.dumps(deepdiff, option=orjson.OPT_SORT_KEYS).decode("utf-8")
+    if len(text) <= DEEPDIFF_KEPT:
+        return text
+    note = {"deepdiff_too_large": {"characters": len(text), "whole_diff": f"reports/{dataset}_diff.json"}}
+    return orjson.dumps(note).decode("utf-8")
+
+
+STORAGE_TABLES = (
+    ("sessions_by_status", "sessions", "by_status"),
+    ("items_by_status", "items", "by_status"),
+    ("sessions_by_tier", "sessions", "by_tier"),
+    ("items_by_tier", "items", "by_tier"),
+)
+
+
+def _storage_rows(base: Mapping[str, int], head: Mapping[str, int]) -> dict[str, dict[str, int]]:
+    return {
+        key: {"base": base.get(key, 0), "head": head.get(key, 0), "delta": head.get(key, 0) - base.get(key, 0)}
+        for key in sorted({*base, *head})
+    }
+
+
+def _status_changes(base: Mapping[str, Any], head: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Sessions whose status moved (a new session counts when it arrives in any status but `ok`)."""
+    changes = []
+    for session, entry in sorted(head["sessions"].items()):
+        now = entry.get("status")
+        was = base["sessions"].get(session, {}).get("status")
+        if now is not None and now != was and (was is not None or now != "ok"):
+            changes.append({"session": session, "tier": entry.get("tier"), "base": was, "head": now})
+    return changes
+
+
+def storage_data(base: Mapping[str, Any], head: Mapping[str, Any]) -> dict[str, Any]:
+    """Sessions and items by status and tier at both sides, and the sessions whose status changed."""
+    empty = {"sessions": {"by_status": {}, "by_tier": {}}, "items": {"by_status": {}, "by_tier": {}}}
+    before, after = base.get("storage") or empty, head.get("storage") or empty
+    data: dict[str, Any] = {
+        name: _storage_rows(before[kind][table], after[kind][table]) for name, kind, table in STORAGE_TABLES
+    }
+    changes = _status_changes(base, head)
+    data["status_changed"] = {"count": len(changes), "items": changes[:SPLIT_MOVES_KEPT]}
+    return data
+
+
+def sources_data(head: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The combined manifest's sources at head: each one's own failing gates and whether they are waived."""
+    return [
+        {"dataset": name, "failing": found["failing"][:NAMES_KEPT], "failing_count": len(found["failing"]),
+         "waived": found["waived"]}
+        for name, found in sorted((head.get("sources") or {}).items())
+    ]
+
+
+def dataset_data(entry: Mapping[str, Any]) -> dict[str, Any]:
+    """One dataset's entry of summary.json: everything the comment shows, as numbers and plain strings."""
+    if "error" in entry:
+        return {"error": entry["error"]}
+    base, head, diff = entry["base"], entry["head"], entry["diff"]
+    summary = diff["summary"]
+    moved = summary["sessions"]["split_changed"]
+    return {
+        "absent": {"base": base.absent, "head": head.absent},
+        "totals": summary["totals"],
+        "gates": _gates(summary["gates"]),
+        "classes": _distribution(summary["classes"]),
+        "techniques": _distribution(summary["techniques"]),
+        "sessions": {
+            "added": _sample(summary["sessions"]["added"]),
+            "removed": _sample(summary["sessions"]["removed"]),
+            "split_changed": {"count": len(moved), "items": moved[:SPLIT_MOVES_KEPT]},
+        },
+        "leakage_added": _sample(summary["leakage"]["added"]),
+        "unknown_labels_added": _sample(summary["unknowns"]["labels"]["added"]),
+        "malformed_rows": {
+            "base": base.row_errors.count,
+            "head": head.row_errors.count,
+            "head_shown": head.row_errors.shown[:MALFORMED_KEPT],
+        },
+        "licence": {"base": base.licence, "head": head.licence, "head_error": head.licence_error},
+        "storage": storage_data(base.health, head.health),
+        "sources": sources_data(head.health),
+        "weights": _weights(entry["weights_diff"]),
+        "changes": diff["changes"],
+        "deepdiff_json": _deepdiff_json(entry["dataset"], diff["deepdiff"]),
+    }
+
+
+def summary_document(report: dict[str, Any]) -> dict[str, Any]:
+    datasets = {entry["dataset"]: dataset_data(entry) for entry in report["entries"]}
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "kind": "pr_report",
+        "base": report["base"],
+        "head": report["head"],
+        "merge_base": report["merge_base"],
+        "changed": bool(datasets),
+        "configs_changed": report["configs_changed"],
+        "changed_paths": len(report["changed_paths"]),
+        "datasets": datasets,
+    }
+
+
+# Reading a summary made by untrusted code -------------------------------------------------------
+def _consistency_problem(summary: Mapping[str, Any]) -> str | None:
+    """What the schema cannot say: the verdict's numbers agree with each other."""
+    if summary["changed"] != bool(summary["datasets"]):
+        return "changed disagrees with the datasets listed"
+    for name, data in summary["datasets"].items():
+        if "error" in data:
+            continue
+        for side in ("base", "head"):
+            tally = data["gates"][side]
+            if tally["passed"] > tally["total"]:
+                return f"datasets.{name}.gates.{side}: more gates passed than exist"
+        head = data["gates"]["head"]
+        failing, tally_failing = len(data["gates"]["failing"]), head["total"] - head["passed"]
+        if failing != tally_failing:
+            return f"datasets.{name}.gates: {failing} failing gates listed but the head tally has {tally_failing}"
+        if len(data["malformed_rows"]["head_shown"]) > data["malformed_rows"]["head"]:
+            return f"datasets.{name}.malformed_rows: more rows shown than counted"
+        for source in data["sources"]:
+            if len(source["failing"]) > source["failing_count"]:
+                return f"datasets.{name}.sources: more failing gates named than counted"
+    return None
+
+
+def read_summary(path: Path) -> dict[str, Any]:
+    """A summary.json from an artifact, refused with one line unless it is exactly what the schema allows."""
+    from drumgate.schemas import RowValidator
+
+    try:
+        facts = path.lstat()
+    except OSError as exc:
+        raise DrumgateError(f"cannot read the summary: {exc.strerror}", path=path) from None
+    if not stat.S_ISREG(facts.st_mode):
+        raise DrumgateError("the summary is not a regular file (a link or a folder is refused)", path=path)
+    size = facts.st_size
+    if size > SUMMARY_MAX_BYTES:
+        raise DrumgateError(f"summary is {size:,} bytes, over the {SUMMARY_MAX_BYTES:,}-byte cap", path=path)
+    summary = read_json(path)
+    validator = RowValidator("pr_summary", read_json(SUMMARY_SCHEMA), compile_fast=False)
+    issues = validator.reference_issues(summary)
+    if issues:
+        # jsonschema quotes the offending value; a forged one may be megabytes long.
+        first = f"{issues[0].json_path}: {_clipped(issues[0].message)}"
+        more = f" (and {len(issues) - 1} more)" if len(issues) > 1 else ""
+        raise DrumgateError(f"not a pr-report summary: {first}{more}", path=path, hint=SUMMARY_FIX)
+    problem = _consistency_problem(summary)
+    if problem:
+        raise DrumgateError(f"inconsistent pr-report summary: {problem}", path=path, hint=SUMMARY_FIX)
+    return summary
+
+
+def _clipped(message: str, limit: int = 160) -> str:
+    return message if len(message) <= limit else f"{message[: limit // 2]} … {message[-limit // 2 :]}"
+
