@@ -21,6 +21,10 @@ How it works (details and measured accuracy in docs/musdb.md):
    give way to a rival class (`rivals`): a cymbal peak is dropped when the hi-hat's activation at
    that frame is at least half the cymbal's, because an open hat's spectrum lies between the two
    templates and NMF splits it across both, while a crash leaves the hat template almost idle.
+6. Re-strikes (`restrike_s`, `restrike_rise`; `drumgate.signal.restrike`): a detected onset that no
+   peak claimed, within `restrike_s` after a hit, repeats that hit's labels when the total
+   magnitude climbs again there (a flam or double the peak picker's `wait` hides; a second
+   detection on one hit's decay brings no new energy).
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ from drumgate.errors import DrumgateError
 from drumgate.fixtures import synth
 from drumgate.io.jsonio import read_json, write_json
 from drumgate.progress import SHOW_AFTER_SECONDS, progress, progress_enabled
+from drumgate.signal.restrike import find_restrikes
 from drumgate.workspace import DEFAULTS
 
 TEMPLATE_CLASSES: tuple[str, ...] = ("kick", "snare", "hihat", "tom", "cymbal")
@@ -75,6 +80,8 @@ class TranscribeParams:
     snap_s: float = 0.03
     min_share: Mapping[str, float] = field(default_factory=lambda: {"snare": 0.25, "tom": 0.3, "cymbal": 0.3})
     rivals: Mapping[str, Mapping[str, float]] = field(default_factory=lambda: {"cymbal": {"hihat": 0.5}})
+    restrike_s: float = 0.06
+    restrike_rise: float = 0.1
 
     @classmethod
     def from_mapping(cls, raw: Mapping[str, object]) -> TranscribeParams:
@@ -336,17 +343,24 @@ def transcribe(
             if _outweighed_by_rival(gains[:, apex], name, chosen.rivals.get(name, {})):
                 continue
             time_s, snapped = _snap(float(frame_times[frame]), onsets, chosen.snap_s)
-            hits.append(
-                DrumHit(
-                    round(time_s, 6),
-                    name,
-                    round(min(1.0, max(0.0, share)), 4),
-                    round(float(gains[index, apex]), 6),
-                    snapped,
-                )
-            )
+            hits.append(_hit(gains, total, apex, name, time_s, snapped))
     hits.sort(key=lambda hit: (hit.time_s, TEMPLATE_CLASSES.index(hit.label)))
-    return Transcription(tuple(_dedupe(hits)), gains, frame_times)
+    hits = _dedupe(hits)
+    # drums struck again while still ringing: the peak picker cannot see them (drumgate.signal.restrike)
+    pairs = [(hit.time_s, hit.label) for hit in hits]
+    energy = spectrogram.sum(axis=0)
+    for again in find_restrikes(
+        pairs, onsets, energy, frame_times, chosen.restrike_s, chosen.restrike_rise, chosen.snap_s
+    ):
+        hits.append(_hit(gains, total, again.frame, again.label, again.time_s, True))
+    hits.sort(key=lambda hit: (hit.time_s, TEMPLATE_CLASSES.index(hit.label)))
+    return Transcription(tuple(hits), gains, frame_times)
+
+
+def _hit(gains: np.ndarray, total: np.ndarray, apex: int, label: str, time_s: float, snapped: bool) -> DrumHit:
+    index = TEMPLATE_CLASSES.index(label)
+    share = round(min(1.0, max(0.0, float(gains[index, apex] / total[apex]))), 4)
+    return DrumHit(round(time_s, 6), label, share, round(float(gains[index, apex]), 6), snapped)
 
 
 def _outweighed_by_rival(frame_gains: np.ndarray, name: str, rivals: Mapping[str, float]) -> bool:

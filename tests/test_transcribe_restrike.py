@@ -1,0 +1,52 @@
+"""Re-strikes (issue 17): a drum struck again while it still rings becomes a second hit; a second
+onset on the decay of one hit does not."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from drumgate.fixtures import synth
+from drumgate.signal.restrike import find_restrikes
+from drumgate.signal.transcribe import TranscribeParams, transcribe
+
+FLAM_S = 0.04  # inside the peak picker's 50 ms wait
+
+
+def _strokes(instrument: str, times: list[float]) -> np.ndarray:
+    hits = [synth.Hit(time_s, instrument, 120) for time_s in times]
+    return synth.render(hits, 3.0, seed=4, noise_floor=0.0)
+
+
+def _times_of(
+    label: str, signal: np.ndarray, onsets: list[float], params: TranscribeParams | None = None
+) -> list[float]:
+    hits = transcribe(signal, synth.SAMPLE_RATE, onsets, params).hits
+    return [hit.time_s for hit in hits if hit.label == label]
+
+
+def test_a_flam_gives_two_snare_hits_only_with_the_restrike_rule() -> None:
+    strokes = [0.5, 0.5 + FLAM_S, 1.5, 1.5 + FLAM_S]
+    signal = _strokes("snare", strokes)
+    assert _times_of("snare", signal, strokes, TranscribeParams(restrike_s=0.0)) == [0.5, 1.5]
+    assert _times_of("snare", signal, strokes) == strokes
+
+
+def test_a_second_onset_on_a_decay_adds_no_hit() -> None:
+    signal = _strokes("snare", [0.5, 1.5])
+    twice = [0.5, 0.5 + FLAM_S, 1.5, 1.5 + FLAM_S]  # an onset detector firing twice per hit
+    assert _times_of("snare", signal, twice, TranscribeParams(restrike_rise=0.0)) == twice  # no energy test
+    assert _times_of("snare", signal, twice) == [0.5, 1.5]
+    assert len(transcribe(signal, synth.SAMPLE_RATE, twice).hits) == len(
+        transcribe(signal, synth.SAMPLE_RATE, [0.5, 1.5]).hits
+    )
+
+
+def test_restrikes_repeat_every_label_of_the_latest_hit_within_the_window() -> None:
+    frame_times = np.arange(20) * 0.01
+    energy = np.array([0, 10, 8, 5, 4, 9, 6, 5, 4, 3, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2], dtype=float)
+    hits = [(0.01, "tom"), (0.01, "cymbal")]
+    found = find_restrikes(hits, np.array([0.01, 0.05, 0.15]), energy, frame_times, 0.06, 0.1, 0.03)
+    assert [(r.time_s, r.label, r.frame) for r in found] == [(0.05, "tom", 5), (0.05, "cymbal", 5)]
+    flat = np.array([0, 10, 8, 5, 4, 4, 3, 3, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2], dtype=float)
+    assert find_restrikes(hits, np.array([0.05]), flat, frame_times, 0.06, 0.1, 0.03) == []
+    assert find_restrikes(hits, np.array([0.05]), energy, frame_times, 0.0, 0.1, 0.03) == []
