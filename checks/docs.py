@@ -28,7 +28,8 @@ from drumgate.errors import EXIT_OK
 from drumgate.io.fsutil import atomic_write_text
 from drumgate.lineage import grouplock
 from drumgate.lineage.provenance import report_date
-from drumgate.render.markdown import gate_rule, render_template
+from drumgate.render.gate_wording import gate_rule
+from drumgate.render.markdown import render_template
 from drumgate.reports.report_io import artifact_group, read_report
 from drumgate.workspace import COMBINED, Workspace
 

@@ -11,18 +11,19 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import jinja2
 from markupsafe import Markup
 
+from drumgate.render.gate_wording import gate_rule
+from drumgate.render.numbers import fmt_number, fmt_pct_change, fmt_pp, fmt_share, fmt_signed, fmt_threshold
 from drumgate.render.textsafe import markdown_json, markdown_text, markup_text
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 NAME_CHARS = 80
-MINUS = "\u2212"
 SAFE_IN_CODE = re.compile(r"[A-Za-z0-9 _.,:;=+()/'\[\]-]+")
 
 
@@ -43,47 +44,6 @@ def _finalize(value: Any) -> Markup:
     return Markup(md_escape(str(value)))
 
 
-def fmt_number(value: Any) -> str:
-    if value is None:
-        return "—"
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return str(value)
-    if isinstance(value, int) or float(value).is_integer():
-        text = f"{int(value):,}"
-    elif abs(value) >= 100:
-        text = f"{value:,.1f}"
-    elif abs(value) >= 1:
-        text = f"{value:,.2f}".rstrip("0").rstrip(".")
-    else:
-        text = f"{value:.4g}"
-    return text.replace("-", MINUS)
-
-
-def fmt_signed(value: Any) -> str:
-    if not isinstance(value, (int, float)) or value == 0:
-        return "0"
-    return ("+" if value > 0 else "") + fmt_number(value)
-
-
-def fmt_pct_change(base: Any, head: Any) -> str:
-    if not isinstance(base, (int, float)) or not isinstance(head, (int, float)) or base == 0 or base == head:
-        return ""
-    change = (head - base) / base * 100
-    return f"{'+' if change > 0 else MINUS}{abs(change):.1f}%"
-
-
-def fmt_pp(value: Any) -> str:
-    if not isinstance(value, (int, float)) or value == 0:
-        return "0 pp"
-    return f"{'+' if value > 0 else MINUS}{abs(value):.2f} pp"
-
-
-def fmt_share(value: Any) -> str:
-    if not isinstance(value, (int, float)):
-        return "—"
-    return f"{value * 100:.2f}%"
-
-
 def status_icon(status: Any) -> str:
     return {"pass": "✅", "fail": "❌"}.get(str(status), "—")
 
@@ -93,33 +53,12 @@ def truncate(text: Any, limit: int = NAME_CHARS) -> str:
     return value if len(value) <= limit else value[: limit - 1] + "…"
 
 
-def fmt_threshold(threshold: Any) -> str:
-    if isinstance(threshold, Sequence) and not isinstance(threshold, str):
-        return "–".join(fmt_number(t) for t in threshold)
-    return fmt_number(threshold)
-
-
 def code_name(name: Any) -> Markup:
     """A name as a code span when it cannot break one, else as escaped text."""
     text = truncate(name)
     if SAFE_IN_CODE.fullmatch(text):
         return Markup(f"`{text}`")
     return Markup(md_escape(text))
-
-
-def gate_rule(name: Any, observed: Any, threshold: Any) -> str:
-    """`observed 1,912, needs ≥ 2,000`: the comparison a gate makes, from its name."""
-    gate = str(name)
-    seen = fmt_number(observed)
-    if gate.startswith("min_"):
-        return f"observed {seen}, needs ≥ {fmt_threshold(threshold)}"
-    if gate.startswith("max_"):
-        return f"observed {seen}, needs ≤ {fmt_threshold(threshold)}"
-    if gate.startswith("split_bounds"):
-        return f"observed {seen}, needs within {fmt_threshold(threshold)}"
-    if gate == "leakage":
-        return f"observed {seen} leak(s), needs 0"
-    return f"observed {seen}, threshold {fmt_threshold(threshold)}"
 
 
 def names_list(names: Iterable[Any], limit: int = 20, empty: str = "none") -> Markup:
