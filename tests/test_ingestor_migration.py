@@ -33,6 +33,14 @@ MIGRATED = ("ingest/musdb.py", "ingest/cambridge.py")
 DEMO_SEED = 7
 LICENCE_NOTES = {"cambridge": "data/licenses/cambridge.md", "musdb_hq": "data/licenses/musdb_hq.md"}
 SNAPSHOT_FOLDERS = ("data/manifests", "data/provenance", "data/archives/checksums")
+# The pre-migration modules import core modules by their names before the layout by concern (issue 14);
+# in the before tree each old name is an alias of the module now serving it.
+OLD_CORE_NAMES = {
+    "grouplock": "drumgate.lineage.grouplock", "hashing": "drumgate.io.hashing", "jsonio": "drumgate.io.jsonio",
+    "overlap": "drumgate.reports.overlap", "provenance": "drumgate.lineage.provenance",
+    "audio": "drumgate.signal.audio", "onsets": "drumgate.signal.onsets", "transcribe": "drumgate.signal.transcribe",
+    "textsafe": "drumgate.render.textsafe",
+}
 OVERLAP_OUT = "overlap-run"
 CAMBRIDGE_SESSIONS = "data/raw/overlap_sessions.jsonl"  # the MUSDB fixture's DSD tracks, as Cambridge names them
 
@@ -98,10 +106,21 @@ def _tree_before(target: Path) -> Path:
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
     for package in ("drumgate", "ingest", "checks"):
         shutil.copytree(PROJECT_ROOT / package, target / package, symlinks=True, ignore=ignore)
+    stems = (target / "ingest" / "cambridge" / "stems.py").read_bytes()
     for package in ("musdb", "cambridge"):
         shutil.rmtree(target / "ingest" / package)
     for path in MIGRATED:
         (target / path).write_bytes(_git_show(path))
+    (target / "drumgate" / "stems.py").write_bytes(stems)
+    for old, new in OLD_CORE_NAMES.items():
+        (target / "drumgate" / f"{old}.py").write_text(
+            f"import importlib\nimport sys\n\nsys.modules[__name__] = importlib.import_module({new!r})\n",
+            encoding="utf-8")
+    dispatcher = target / "drumgate" / "cli" / "__init__.py"  # the old modules are their own command adapters
+    text = dispatcher.read_text(encoding="utf-8")
+    for module in ("musdb", "cambridge"):
+        text = text.replace(f'"drumgate.cli.ingest:{module}"', f'"ingest.{module}"')
+    dispatcher.write_text(text, encoding="utf-8")
     return target
 
 
