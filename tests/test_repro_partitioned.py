@@ -11,6 +11,7 @@ from pathlib import Path
 from drumgate import cli, events
 from drumgate.fixtures.egmd import make_egmd_corpus
 from drumgate.io import parts
+from drumgate.taxonomy import load_taxonomy
 from drumgate.workspace import Workspace
 from ingest import crash_map
 
@@ -56,7 +57,7 @@ def test_repro_on_parts_passes_the_hooks_and_a_second_run_rewrites_nothing(works
 def test_crash_map_on_a_folder_rewrites_only_the_parts_whose_rows_change(workspace: Workspace) -> None:
     folder = partitioned_workspace(workspace)
     index = parts.read_index(folder)
-    taxonomy = crash_map.load_taxonomy(workspace)
+    taxonomy = load_taxonomy(workspace)
     crash_parts = []
     for entry in index["parts"]:
         stored = [row for _, row in parts.read_part(folder, entry["file"], entry["sha256"])]
