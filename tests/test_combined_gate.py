@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from drumgate import cli
-from drumgate.github import pr_render
+from drumgate.github import pr_sections, pr_text
 from drumgate.io.jsonio import read_json, read_jsonl, write_jsonl
 from drumgate.render.html_report import render_health_html
 from drumgate.reports.health import compute_health
@@ -78,8 +78,8 @@ def test_the_waiver_passes_the_gate_and_is_shown(ws: Workspace, capsys) -> None:
     assert "PASS (waived)" in page and "waived in [combined] waive_source_gates" in page
     entry = {"dataset": "prod_combined", "sources": [
         {"dataset": "egmd", "failing": failing, "failing_count": len(failing), "waived": True}]}
-    [callout] = pr_render.waiver_callouts(entry)
-    assert "waive_source_gates" in callout and pr_render.code(failing[0]) in callout
+    [callout] = pr_sections.waiver_callouts(entry)
+    assert "waive_source_gates" in callout and pr_text.code(failing[0]) in callout
 
 
 def test_only_midi_without_audio_fails_on_hours_and_missing_audio(tmp_path: Path, capsys) -> None:

@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 
 from drumgate.cli.pr_report import main as pr_report_main
-from drumgate.github import pr_render
+from drumgate.github import pr_gates, pr_render, pr_text
+from drumgate.github.sticky import MARKER
 from drumgate.io.jsonio import read_json, read_jsonl
 from drumgate.workspace import COMBINED
 
@@ -53,9 +54,9 @@ def committed_report(demo: Path, dataset: str) -> dict[str, Any]:
 
 def test_the_comment_starts_with_a_verdict_line(demo: Path) -> None:
     marker, verdict, *_ = comment(demo).splitlines()
-    assert marker == pr_render.MARKER
+    assert marker == MARKER
     assert verdict.startswith("### ") and "erge-safe" in verdict, verdict
-    assert verdict == pr_render.verdict_line(pr_render.dataset_entries(summary(demo))), "computed from the summary"
+    assert verdict == pr_gates.verdict_line(pr_render.dataset_entries(summary(demo))), "computed from the summary"
 
 
 def test_the_comment_names_the_offline_cambridge_session(demo: Path) -> None:
@@ -65,8 +66,8 @@ def test_the_comment_names_the_offline_cambridge_session(demo: Path) -> None:
     text = comment(demo)
     verdict = text.splitlines()[1]
     for row in offline:
-        assert f"{pr_render.code(row['session_id'])} tier_offline" in verdict
-        assert f"{pr_render.code(row['session_id'])} ({row['tier']} tier) ok → tier_offline" in text
+        assert f"{pr_text.code(row['session_id'])} tier_offline" in verdict
+        assert f"{pr_text.code(row['session_id'])} ({row['tier']} tier) ok → tier_offline" in text
     storage = summary(demo)["datasets"]["cambridge"]["storage"]
     files = sum(len(row["files"]) for row in offline)
     assert storage["items_by_status"]["tier_offline"] == {"base": 0, "head": files, "delta": files}
@@ -78,9 +79,9 @@ def test_the_comment_names_the_still_failing_gate_of_a_mixed_source(demo: Path) 
     assert failing, "the demo's egmd fails a gate on both days"
     assert "egmd" not in summary(demo)["datasets"], "egmd itself did not change"
     verdict = comment(demo).splitlines()[1]
-    assert "still failing" in verdict and f"{pr_render.code('egmd')} fails" in verdict
+    assert "still failing" in verdict and f"{pr_text.code('egmd')} fails" in verdict
     for name in failing:
-        assert pr_render.code(name) in verdict
+        assert pr_text.code(name) in verdict
     combined = committed_report(demo, COMBINED)
     assert combined["sources"]["egmd"] == {"status": "fail", "failing": failing, "waived": False}
 
@@ -99,9 +100,9 @@ def test_the_numbers_equal_the_committed_reports(demo: Path) -> None:
             g["name"] for g in report["gates"] if g["status"] == "fail"
         )
         hours = data["totals"]["hours"]
-        row = next(line for line in text.splitlines() if line.startswith(f"| {pr_render.esc(dataset)} |"))
-        assert row.endswith(f"| {pr_render.hours_change(hours)} |"), row
-        assert pr_render.significant(report["totals"]["hours"]) in row
+        row = next(line for line in text.splitlines() if line.startswith(f"| {pr_text.esc(dataset)} |"))
+        assert row.endswith(f"| {pr_text.hours_change(hours)} |"), row
+        assert pr_text.significant(report["totals"]["hours"]) in row
 
 
 def test_the_trusted_render_gives_the_same_comment(demo: Path, tmp_path: Path) -> None:
@@ -135,4 +136,4 @@ def test_the_verdict_follows_the_numbers_not_text(demo: Path) -> None:
     ],
 )
 def test_hours_show_a_change_with_significant_digits(base: float, head: float, shown: tuple[str, str]) -> None:
-    assert pr_render.significant_pair(base, head) == shown
+    assert pr_text.significant_pair(base, head) == shown

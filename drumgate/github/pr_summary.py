@@ -17,7 +17,7 @@ from typing import Any
 import orjson
 
 from drumgate.errors import DrumgateError
-from drumgate.github.pr_render import MOVERS_SHOWN
+from drumgate.github.pr_details import MOVERS_SHOWN
 from drumgate.io.jsonio import read_json
 from drumgate.workspace import DEFAULTS
 

@@ -1,0 +1,156 @@
+"""Gates in the pull-request comment: the tallies, the callouts and the first-line verdict.
+
+Every verdict ("now fails", "still fails", "regressed", merge-safe or not) is computed here from the
+summary's gate statuses and counts, never taken from text in it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from drumgate.github.pr_text import NAMES_SHOWN, as_number, code, count, esc, observed, plural
+
+SOURCE_GATE = "source_gates"
+
+
+def gate_comparison(name: str, value: Any, threshold: Any, passed: bool) -> str:
+    if name.startswith("min_"):
+        return f"{observed(value)} {'≥' if passed else '<'} {observed(threshold)}"
+    if name.startswith("max_"):
+        return f"{observed(value)} {'≤' if passed else '>'} {observed(threshold)}"
+    if name.startswith("split_bounds"):
+        return f"share {observed(value)} {'inside' if passed else 'outside'} {observed(threshold)}"
+    if name == "leakage":
+        leaks = int(as_number(value))
+        return "no leaks" if leaks == 0 else f"{count(leaks)} leak{'s' if leaks != 1 else ''}"
+    if name.startswith(f"{SOURCE_GATE}["):
+        failing = int(as_number(value))
+        return "its own gates pass" if failing == 0 else f"fails {plural(failing, 'own gate')}"
+    return f"observed {observed(value)}, threshold {observed(threshold)}"
+
+
+def gates_pass(gates: Mapping[str, Any]) -> bool:
+    """The verdict, from the tally's numbers alone: every gate passed."""
+    return int(gates["passed"]) == int(gates["total"])
+
+
+def tally(gates: Mapping[str, Any], absent: bool) -> str:
+    if absent:
+        return "— (absent)"
+    icon = "✅" if gates_pass(gates) else "❌"
+    return f"{icon} {count(gates['passed'])}/{count(gates['total'])}"
+
+
+def source_of_gate(entry: Mapping[str, Any], gate_name: str) -> Mapping[str, Any] | None:
+    """The mixed source a `source_gates[<ds>]` gate of the combined manifest judges, from the summary."""
+    for source in entry.get("sources", ()):
+        if gate_name == f"{SOURCE_GATE}[{source['dataset']}]":
+            return source
+    return None
+
+
+def source_failures(source: Mapping[str, Any]) -> str:
+    """`egmd` fails `min_class_events[kick]`, … (the source's own failing gates, by name)."""
+    shown = ", ".join(code(name) for name in source["failing"][:NAMES_SHOWN])
+    rest = int(source["failing_count"]) - len(source["failing"][:NAMES_SHOWN])
+    more = f", … and {count(rest)} more" if rest > 0 else ""
+    return f"{code(source['dataset'])} fails {shown}{more}"
+
+
+def gate_comparison_in(entry: Mapping[str, Any], gate: Mapping[str, Any], value: Any, passed: bool) -> str:
+    source = source_of_gate(entry, gate["name"])
+    if source is not None and not passed and source["failing"]:
+        return f"mixed dataset {source_failures(source)}"
+    return gate_comparison(gate["name"], value, gate["threshold"], passed)
+
+
+def gate_callouts(entry: Mapping[str, Any]) -> list[str]:
+    gates, name = entry["gates"], esc(entry["dataset"])
+    base_absent = entry["absent"]["base"]
+    lines = []
+    for gate in gates["failing"]:
+        comparison = gate_comparison_in(entry, gate, gate["observed"], passed=False)
+        was = f" (was {observed(gate['was'])})" if gate["was"] is not None and not base_absent else ""
+        if base_absent:
+            lines.append(f"❌ {name}: {code(gate['name'])} fails: {comparison}.")
+        elif gate["was_status"] == "pass":
+            lines.append(f"**❌ {name}: {code(gate['name'])} now fails: {comparison}**{was}.")
+        elif gate["was_status"] == "fail":
+            was = "" if source_of_gate(entry, gate["name"]) else was
+            lines.append(f"❌ {name}: {code(gate['name'])} still fails: {comparison}{was}.")
+        else:
+            lines.append(f"**❌ {name}: {code(gate['name'])} fails: {comparison}**.")
+    for gate in gates["flipped"]:
+        if gate["head_status"] == "pass" and not base_absent:
+            comparison = gate_comparison(gate["name"], gate["head_observed"], gate["threshold"], passed=True)
+            lines.append(
+                f"✅ {name}: {code(gate['name'])} now passes: {comparison} (was {observed(gate['base_observed'])})."
+            )
+    return lines
+
+
+
+@dataclass
+class Verdict:
+    """What the gates say across every changed dataset, counted from the summary's numbers."""
+
+    errors: list[str] = field(default_factory=list)
+    regressed: list[str] = field(default_factory=list)
+    still_failing: list[str] = field(default_factory=list)
+    failing_new: list[str] = field(default_factory=list)
+    offline: list[str] = field(default_factory=list)
+
+
+def _gate_named(entry: Mapping[str, Any], gate: Mapping[str, Any]) -> str:
+    source = source_of_gate(entry, gate["name"])
+    where = f" ({source_failures(source)})" if source is not None and source["failing"] else ""
+    return f"{esc(entry['dataset'])} {code(gate['name'])}{where}"
+
+
+def judge(entries: Sequence[Mapping[str, Any]]) -> Verdict:
+    verdict = Verdict()
+    for entry in entries:
+        if "error" in entry:
+            verdict.errors.append(esc(entry["dataset"]))
+            continue
+        for gate in entry["gates"]["failing"]:
+            if entry["absent"]["base"]:
+                verdict.failing_new.append(_gate_named(entry, gate))
+            elif gate["was_status"] == "fail":
+                verdict.still_failing.append(_gate_named(entry, gate))
+            else:
+                verdict.regressed.append(_gate_named(entry, gate))
+        for item in entry["storage"]["status_changed"]["items"]:
+            if item["head"] != "ok":
+                verdict.offline.append(f"{esc(entry['dataset'])} {code(item['session'])} {esc(item['head'])}")
+    return verdict
+
+
+def _listed(label: str, items: Sequence[str], shown: int = 4) -> str:
+    more = f", … and {count(len(items) - shown)} more" if len(items) > shown else ""
+    return f"{label}: {', '.join(items[:shown])}{more}"
+
+
+def verdict_line(entries: Sequence[Mapping[str, Any]]) -> str:
+    """The first line: merge-safe or not, computed here from the gate statuses and counts in the summary."""
+    verdict = judge(entries)
+    if verdict.errors:
+        head = f"❗ Not merge-safe: health could not be computed for {', '.join(verdict.errors)}"
+    elif verdict.regressed:
+        regressed = plural(len(verdict.regressed), "gate") + " regressed"
+        head = f"❌ Not merge-safe: {_listed(regressed, verdict.regressed)}"
+    elif not entries:
+        head = "✅ Merge-safe: no dataset artifacts or configs changed"
+    else:
+        head = "✅ Merge-safe: no gate regressed"
+    parts = [head]
+    if verdict.still_failing:
+        parts.append(_listed(f"{plural(len(verdict.still_failing), 'gate')} still failing", verdict.still_failing))
+    if verdict.failing_new:
+        parts.append(_listed(f"{plural(len(verdict.failing_new), 'gate')} failing in new data", verdict.failing_new))
+    if verdict.offline:
+        parts.append(_listed("storage", verdict.offline))
+    return "### " + "; ".join(parts)
+
