@@ -70,7 +70,6 @@ class IngestorCommand:
     """The command of one dataset module: its dataset card as `--help`, its INGESTOR's flags and run."""
 
     def __init__(self, module: ModuleType) -> None:
-        self.module = module
         self.ingestor: type[Ingestor] = module.INGESTOR
         self.__doc__ = module.__doc__
 
