@@ -257,10 +257,11 @@ def unmapped_lines(ws: Workspace, state: CombineState) -> list[str]:
 
 @dataclass
 class CombineOutcome:
-    """What `combine` did: bad rows and unmapped variants (nothing written when it stopped on them),
-    else the combined health report, the sources mixed and left out, and the files written."""
+    """What `combine` did: bad rows and unmapped variants (`aborted`: nothing written), else the
+    combined health report, the sources mixed and left out, and the files written."""
 
     errors: ErrorCollector
+    aborted: bool = False
     unmapped: list[str] = field(default_factory=list)
     report: dict[str, Any] | None = None
     sources: list[Source] = field(default_factory=list)
@@ -302,7 +303,7 @@ def combine(ws: Workspace, date: str | None, weights_scheme: str = DEFAULT_WEIGH
     try:
         write_jsonl(events_path, combined_rows(sources, taxonomy, songs, state, errors))
     except CombineAborted:
-        return CombineOutcome(errors, unmapped_lines(ws, state))
+        return CombineOutcome(errors, aborted=True, unmapped=unmapped_lines(ws, state))
     if errors.errors:
         return CombineOutcome(errors)
     argv = ["combine", "--date", day.isoformat(), "--weights-scheme", weights_scheme]

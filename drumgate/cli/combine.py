@@ -32,7 +32,7 @@ def run(args: argparse.Namespace) -> int:
     report = outcome.report
     if report is None or outcome.errors.errors:
         _stderr(outcome.errors.lines())
-        if report is None:
+        if outcome.aborted:
             _stderr([*outcome.unmapped, "combine: nothing written"])
         return outcome.exit_code
     _print_summary(ws, report, outcome.sources, outcome.skipped, outcome.written)
