@@ -263,7 +263,7 @@ def test_repro_reruns_old_diff_locks_in_todays_spelling() -> None:
     new = current_spelling(old)
     assert new == ("diff", "a.json", "b.json", "--json-output", "d.json", "--markdown-output", "d.md")
     assert current_spelling(("health", "--events", "e.jsonl", "--json")) == ("health", "--events", "e.jsonl", "--json")
-    parsed = cli.build_parser(importlib.import_module("checks.diff"), "drumgate diff").parse_args(list(new[1:]))
+    parsed = cli.build_parser(importlib.import_module("drumgate.cli.diff"), "drumgate diff").parse_args(list(new[1:]))
     assert (str(parsed.json_output), str(parsed.markdown_output), parsed.json) == ("d.json", "d.md", False)
 
 

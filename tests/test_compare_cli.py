@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from checks import compare
+from drumgate.cli import compare
 from drumgate.io.jsonio import read_json, write_json
 from drumgate.lineage import check
 from drumgate.workspace import Workspace

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from checks import diff as diff_cli
+from drumgate.cli import diff as diff_cli
 from drumgate.io.jsonio import read_json, write_json
 from drumgate.lineage import check, read_lock
 from drumgate.workspace import Workspace

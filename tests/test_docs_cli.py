@@ -4,10 +4,11 @@ from pathlib import Path
 
 import pytest
 
-from checks import diff as diff_cli
-from checks import docs
+from drumgate.cli import diff as diff_cli
+from drumgate.cli import docs
 from drumgate.io.jsonio import write_json
 from drumgate.lineage import check, read_lock
+from drumgate.reports import readiness_docs
 from drumgate.workspace import Workspace
 from tests.diff_fixtures import health_report, make_workspace, next_day_report
 
@@ -54,7 +55,7 @@ def test_plan_is_created_with_prose_around_the_block_then_only_the_block_changes
     assert run(ws) == 0
     plan = (ws.root / PLAN).read_text(encoding="utf-8")
     assert plan.startswith("# Dataset readiness plan\n")
-    block = plan[plan.index(docs.BEGIN) : plan.index(docs.END)]
+    block = plan[plan.index(readiness_docs.BEGIN) : plan.index(readiness_docs.END)]
     failing = "`min_class_events[ride]`, `max_unknown_label_fraction`, `leakage`"
     assert f"| `musdb_hq` | 2025-03-02 | ❌ 3/6 (failing: {failing}) |" in block
     assert "[diff](reports/diffs/musdb_hq_20250301_to_20250302.md)" in block
@@ -64,8 +65,8 @@ def test_plan_is_created_with_prose_around_the_block_then_only_the_block_changes
     assert run(ws, "2025-03-03") == 0
     updated = (ws.root / PLAN).read_text(encoding="utf-8")
     assert "A note the team wrote by hand." in updated
-    assert updated[: updated.index(docs.BEGIN)] == edited[: edited.index(docs.BEGIN)]
-    assert updated[updated.index(docs.END) :] == edited[edited.index(docs.END) :]
+    assert updated[: updated.index(readiness_docs.BEGIN)] == edited[: edited.index(readiness_docs.BEGIN)]
+    assert updated[updated.index(readiness_docs.END) :] == edited[edited.index(readiness_docs.END) :]
     assert "| `egmd` | 2025-03-03 | ❌ 3/6" in updated
 
 
@@ -85,8 +86,8 @@ def test_existing_plan_without_markers_gets_the_block_appended(ws: Workspace) ->
     (ws.root / PLAN).write_text("# Our plan\n\nShip it.\n", encoding="utf-8")
     assert run(ws) == 0
     text = (ws.root / PLAN).read_text(encoding="utf-8")
-    assert text.startswith("# Our plan\n\nShip it.\n\n" + docs.BEGIN)
-    assert text.rstrip().endswith(docs.END)
+    assert text.startswith("# Our plan\n\nShip it.\n\n" + readiness_docs.BEGIN)
+    assert text.rstrip().endswith(readiness_docs.END)
 
 
 def test_hostile_dataset_strings_are_escaped(ws: Workspace) -> None:

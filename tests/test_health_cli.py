@@ -1,4 +1,4 @@
-"""`drumgate health` / `python -m checks.health`: outputs, exit codes, messages, lineage."""
+"""`drumgate health` / `python -m drumgate.cli.health`: outputs, exit codes, messages, lineage."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from checks import health as health_cmd
+from drumgate.cli import health as health_cmd
 from drumgate.fixtures.health_events import event, event_rows, session_rows
 from drumgate.io.jsonio import read_json, write_jsonl
 from drumgate.lineage import check as lineage_check

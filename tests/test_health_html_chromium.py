@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from checks import health as health_cmd
+from drumgate.cli import health as health_cmd
 from drumgate.fixtures.health_events import event, event_rows, session_rows
 from drumgate.io.jsonio import write_jsonl
 from drumgate.workspace import Workspace

@@ -7,7 +7,7 @@ import math
 import jsonschema
 import pytest
 
-from checks import weights as weights_cmd
+from drumgate.cli import weights as weights_cmd
 from drumgate.errors import DrumgateError
 from drumgate.fixtures.health_events import event, event_rows, numbered, session_rows
 from drumgate.io.jsonio import read_json, write_jsonl

@@ -1,19 +1,17 @@
-"""`drumgate docs`: the dated health summary and the readiness plan's status block, from the reports.
+"""The dated health summary and the readiness plan's status block, from the newest reports.
 
-Reads the newest health report of every dataset (and of `prod_combined`) under reports/health/,
-the diff whose head is that report, the newest weights and the dataset comparisons, then writes
-`reports/health/<YYYY-MM-DD>-health-summary.md` and replaces the block between
-`<!-- drumgate:status:begin -->` and `<!-- drumgate:status:end -->` in DATASET_READINESS_PLAN.md
-(creating the plan, with its human-written sections around the block, when it is missing).
-Everything outside the block is left as the people who wrote it left it. Deterministic: the
-same reports and `--date` give the same bytes.
+`write_docs` is `drumgate docs` without its command line (`drumgate.cli.docs` is the adapter). It
+reads the newest health report of every dataset (and of `prod_combined`) under reports/health/, the
+diff whose head is that report, the newest weights and the dataset comparisons, then writes
+`reports/health/<YYYY-MM-DD>-health-summary.md` and replaces the block between `BEGIN` and `END` in
+DATASET_READINESS_PLAN.md (creating the plan, with its human-written sections around the block, when
+it is missing). Everything outside the block is left as the people who wrote it left it.
+Deterministic: the same reports and date give the same bytes.
 """
 
 from __future__ import annotations
 
-import argparse
 import posixpath
-import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,9 +20,8 @@ from urllib.parse import quote
 
 from markupsafe import Markup
 
-from drumgate import cli, lineage
+from drumgate import lineage
 from drumgate.artifacts import classify
-from drumgate.errors import EXIT_OK
 from drumgate.io.fsutil import atomic_write_text
 from drumgate.lineage import grouplock
 from drumgate.lineage.provenance import report_date
@@ -141,14 +138,21 @@ def replace_block(text: str, block: str) -> str:
     return text[:start] + block.rstrip("\n") + text[end + len(END) :]
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--date", default=None, help="summary date YYYY-MM-DD (default SOURCE_DATE_EPOCH or today)")
-    cli.add_json_option(parser, "each dataset's newest report and status, and the written files")
+@dataclass(frozen=True)
+class DocsOutcome:
+    date: str
+    entries: list[dict[str, Any]]
+    summary: Path
+    plan: Path
+
+    @property
+    def failing(self) -> int:
+        return sum(1 for e in self.entries if e["status"] == "fail")
 
 
-def run(args: argparse.Namespace) -> int:
-    ws = cli.workspace_from(args)
-    date = report_date(args.date).isoformat()
+def write_docs(ws: Workspace, date_text: str | None = None) -> DocsOutcome:
+    """Write the dated summary and the plan's status block; both are recorded in the combined group's lock."""
+    date = report_date(date_text).isoformat()
     grouplock.hold_every_group(ws)
     found = newest_artifacts(ws)
     entries = [dataset_entry(ws, item) for item in found]
@@ -181,16 +185,4 @@ def run(args: argparse.Namespace) -> int:
     group = artifact_group(ws, COMBINED)
     for artifact in (summary_path, plan_path):
         lineage.record(ws, group, artifact, argv, inputs=inputs)
-    failing = sum(1 for e in entries if e["status"] == "fail")
-    print(f"{len(entries)} dataset report(s), {failing} failing; wrote {ws.rel(summary_path)} and {PLAN_NAME}")
-    cli.emit_json(args, {"date": date, "datasets": entries, "failing": failing,
-                         "written": [ws.rel(summary_path), PLAN_NAME]})
-    return EXIT_OK
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    return cli.run_module(sys.modules[__name__], argv, prog="python -m checks.docs")
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
+    return DocsOutcome(date, entries, summary_path, plan_path)

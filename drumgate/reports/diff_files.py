@@ -1,24 +1,19 @@
-"""`drumgate diff BASE.json HEAD.json`: what changed between two health (or weights) reports.
+"""A diff of two report files: find the base, check they compare, write the JSON and Markdown, record lineage.
 
-Writes the diff as JSON (summary + full deepdiff) and as Markdown for a reviewer, by default to
-`reports/diffs/<ds>_<base>_to_<head>.{json,md}`. `--baseline auto HEAD.json` diffs against the
-newest earlier dated report of the same dataset. Exit 0 when written (1 with
-`--fail-on-regression` when a gate flipped from pass to fail), 2 for unreadable or incompatible
-reports.
+`write_diff` is `drumgate diff` without its command line (`drumgate.cli.diff` is the adapter). The
+outputs default to `reports/diffs/<ds>_<base>_to_<head>.{json,md}`; a base of `auto` is the newest
+earlier dated report of the head's dataset and kind.
 """
 
 from __future__ import annotations
 
-import argparse
 import re
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from drumgate import cli
-from drumgate.errors import EXIT_FINDINGS, EXIT_OK, DrumgateError
+from drumgate.errors import DrumgateError
 from drumgate.io.fsutil import atomic_write_text
 from drumgate.io.jsonio import write_json
 from drumgate.reports.diffing import check_diffable, diff_reports, render_diff_markdown
@@ -26,6 +21,7 @@ from drumgate.reports.report_io import inside, read_report, record_lineage
 from drumgate.workspace import COMBINED, Workspace
 
 DATED_STEM = re.compile(r"^(?P<prefix>.+)_(?P<date>\d{8})$")
+AUTO_BASELINE = "auto"
 
 
 @dataclass(frozen=True)
@@ -54,23 +50,12 @@ class ReportFile:
         return f"weights-{text}" if self.kind == "weights" else text
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("reports", nargs="+", type=Path, metavar="REPORT", help="BASE.json HEAD.json, or HEAD.json")
-    parser.add_argument(
-        "--baseline",
-        default=None,
-        metavar="auto|FILE",
-        help="`auto`: the newest earlier dated report of HEAD's dataset; or a base report file",
-    )
-    parser.add_argument(
-        "--markdown-output", type=Path, default=None, help="Markdown file (default reports/diffs/...md)"
-    )
-    parser.add_argument("--json-output", type=Path, default=None, help="JSON file (default reports/diffs/...json)")
-    cli.add_json_option(parser, "the diff document")
-    parser.add_argument("--title", default=None, help="Markdown heading (default: '<ds> <kind>: <base> → <head>')")
-    parser.add_argument(
-        "--fail-on-regression", action="store_true", help="exit 1 when a gate flipped from pass to fail"
-    )
+@dataclass(frozen=True)
+class DiffOutcome:
+    diff: dict[str, Any]
+    title: str
+    json_output: Path
+    markdown_output: Path
 
 
 def load_report(path: Path) -> ReportFile:
@@ -108,16 +93,17 @@ def auto_baseline(ws: Workspace, head: ReportFile) -> Path:
     return max(candidates)[1]
 
 
-def resolve_pair(ws: Workspace, args: argparse.Namespace) -> tuple[ReportFile, ReportFile]:
-    paths = [ws.user_path(p) for p in args.reports]
-    if args.baseline is None:
+def resolve_pair(ws: Workspace, reports: Sequence[Path], baseline: str | None) -> tuple[ReportFile, ReportFile]:
+    """(base, head) from `BASE HEAD`, or from `HEAD` with a baseline file or `auto`."""
+    paths = [ws.user_path(p) for p in reports]
+    if baseline is None:
         if len(paths) != 2:
             raise DrumgateError("give BASE.json and HEAD.json, or --baseline auto HEAD.json")
         return load_report(paths[0]), load_report(paths[1])
     if len(paths) != 1:
         raise DrumgateError("with --baseline give only HEAD.json")
     head = load_report(paths[0])
-    base_path = auto_baseline(ws, head) if args.baseline == "auto" else ws.user_path(args.baseline)
+    base_path = auto_baseline(ws, head) if baseline == AUTO_BASELINE else ws.user_path(baseline)
     return load_report(base_path), head
 
 
@@ -142,9 +128,16 @@ def _record(ws: Workspace, dataset: str, outputs: Sequence[Path], argv: list[str
         record_lineage(ws, dataset, path, argv, inputs)
 
 
-def run(args: argparse.Namespace) -> int:
-    ws = cli.workspace_from(args)
-    base, head = resolve_pair(ws, args)
+def write_diff(
+    ws: Workspace,
+    base: ReportFile,
+    head: ReportFile,
+    *,
+    json_output: Path | None = None,
+    markdown_output: Path | None = None,
+    title: str | None = None,
+) -> DiffOutcome:
+    """Diff `base` against `head`, write both outputs and, when they are in the workspace, their lock entries."""
     try:
         check_diffable(base.report, head.report)
     except DrumgateError as err:
@@ -153,28 +146,14 @@ def run(args: argparse.Namespace) -> int:
     diff = diff_reports(base.report, head.report)
     diff["inputs"] = {"base": ws.rel(base.path), "head": ws.rel(head.path)}
     stem = output_stem(base, head)
-    json_out = ws.user_path(args.json_output) if args.json_output else ws.root / "reports" / "diffs" / f"{stem}.json"
-    md_out = (ws.user_path(args.markdown_output) if args.markdown_output
-              else ws.root / "reports" / "diffs" / f"{stem}.md")
-    title = args.title or f"{head.dataset} {head.kind}: {base.date or base.label} → {head.date or head.label}"
+    json_out = ws.user_path(json_output) if json_output else ws.root / "reports" / "diffs" / f"{stem}.json"
+    md_out = ws.user_path(markdown_output) if markdown_output else ws.root / "reports" / "diffs" / f"{stem}.md"
+    heading = title or f"{head.dataset} {head.kind}: {base.date or base.label} → {head.date or head.label}"
     write_json(json_out, diff)
-    atomic_write_text(md_out, render_diff_markdown(diff, title))
+    atomic_write_text(md_out, render_diff_markdown(diff, heading))
     argv = ["diff", ws.rel(base.path), ws.rel(head.path), "--json-output", ws.rel(json_out),
             "--markdown-output", ws.rel(md_out)]
-    if args.title:
-        argv += ["--title", args.title]
+    if title:
+        argv += ["--title", title]
     _record(ws, head.dataset, [json_out, md_out], argv, [base.path, head.path])
-    print(f"{title}: {diff['changes']} change(s); wrote {ws.rel(json_out)} and {ws.rel(md_out)}")
-    failures = regressions(diff)
-    for line in failures:
-        print(line, file=sys.stderr)
-    cli.emit_json(args, {**diff, "outputs": [ws.rel(json_out), ws.rel(md_out)], "regressions": failures})
-    return EXIT_FINDINGS if failures and args.fail_on_regression else EXIT_OK
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    return cli.run_module(sys.modules[__name__], argv, prog="python -m checks.diff")
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
+    return DiffOutcome(diff, heading, json_out, md_out)

@@ -1,22 +1,20 @@
-"""`drumgate compare A.json B.json`: two datasets' class and technique shares side by side.
+"""Two datasets' class, family and technique shares side by side, flagged where one side barely covers one.
 
-For the Cambridge vs MUSDB cymbal/aux sanity check: each class, each top-level family (the
-taxonomy root of a class: cymbal, percussion, tom, ...) and each technique is shown as a share of
-all events on both sides, and flagged when one side covers it well (share >= `--min-share`) while
-the other barely does (share below it). Writes `reports/diffs/compare_<a>_vs_<b>.{json,md}` by
-default. Exit 0 (1 with `--strict` when something is flagged), 2 for unreadable reports.
+`write_compare` is `drumgate compare` without its command line (`drumgate.cli.compare` is the
+adapter). A family is the taxonomy root of a class (cymbal, percussion, tom, ...); every count is
+shown as a share of all events of its side, and flagged when one side covers it well (share >=
+`min_share`) while the other barely does (share below it).
 """
 
 from __future__ import annotations
 
-import argparse
-import sys
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from drumgate import cli, lineage
-from drumgate.errors import EXIT_FINDINGS, EXIT_OK, DrumgateError
+from drumgate import lineage
+from drumgate.errors import DrumgateError
 from drumgate.io.fsutil import atomic_write_text
 from drumgate.io.jsonio import write_json
 from drumgate.render.markdown import render_template
@@ -28,20 +26,11 @@ DEFAULT_MIN_SHARE = 0.01
 SHARE_DIGITS = 6
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("reports", nargs=2, type=Path, metavar="REPORT", help="two health reports (A.json B.json)")
-    parser.add_argument(
-        "--markdown-output", type=Path, default=None, help="Markdown file (default reports/diffs/...md)"
-    )
-    parser.add_argument("--json-output", type=Path, default=None, help="JSON file (default reports/diffs/...json)")
-    cli.add_json_option(parser, "the compare document")
-    parser.add_argument(
-        "--min-share",
-        type=float,
-        default=DEFAULT_MIN_SHARE,
-        help=f"share of all events under which a side 'barely covers' a class (default {DEFAULT_MIN_SHARE})",
-    )
-    parser.add_argument("--strict", action="store_true", help="exit 1 when a class or technique is flagged")
+@dataclass(frozen=True)
+class CompareOutcome:
+    result: dict[str, Any]
+    json_output: Path
+    markdown_output: Path
 
 
 def load_health(path: Path) -> dict[str, Any]:
@@ -109,40 +98,29 @@ def compare_reports(a: Mapping[str, Any], b: Mapping[str, Any], taxonomy: Taxono
     return result
 
 
-def _group(ws: Workspace) -> str:
-    return artifact_group(ws, COMBINED)
-
-
-def run(args: argparse.Namespace) -> int:
-    ws = cli.workspace_from(args)
-    paths = [ws.user_path(p) for p in args.reports]
+def write_compare(
+    ws: Workspace,
+    reports: Sequence[Path],
+    *,
+    min_share: float = DEFAULT_MIN_SHARE,
+    json_output: Path | None = None,
+    markdown_output: Path | None = None,
+) -> CompareOutcome:
+    """Compare two health reports (paths as typed), write JSON and Markdown, and lock them when inside."""
+    paths = [ws.user_path(p) for p in reports]
     a, b = (load_health(p) for p in paths)
-    result = compare_reports(a, b, load_taxonomy(ws), args.min_share)
+    result = compare_reports(a, b, load_taxonomy(ws), min_share)
     result["inputs"] = {"a": ws.rel(paths[0]), "b": ws.rel(paths[1])}
     stem = f"compare_{a.get('dataset')}_vs_{b.get('dataset')}"
-    json_out = ws.user_path(args.json_output) if args.json_output else ws.root / "reports" / "diffs" / f"{stem}.json"
-    md_out = (ws.user_path(args.markdown_output) if args.markdown_output
-              else ws.root / "reports" / "diffs" / f"{stem}.md")
+    json_out = ws.user_path(json_output) if json_output else ws.root / "reports" / "diffs" / f"{stem}.json"
+    md_out = ws.user_path(markdown_output) if markdown_output else ws.root / "reports" / "diffs" / f"{stem}.md"
     write_json(json_out, result)
     atomic_write_text(md_out, render_template("compare.md.j2", c=result))
     argv = ["compare", ws.rel(paths[0]), ws.rel(paths[1]), "--json-output", ws.rel(json_out),
             "--markdown-output", ws.rel(md_out)]
-    argv += ["--min-share", repr(args.min_share)]
+    argv += ["--min-share", repr(min_share)]
     if all(inside(ws, p) for p in [*paths, json_out, md_out]):
         inputs = [*paths, *(ws.path(name) for name in CONFIG_INPUTS if ws.path(name).is_file())]
         for out in (json_out, md_out):
-            lineage.record(ws, _group(ws), out, argv, inputs=inputs)
-    for item in result["flagged"]:
-        sparse = result["a" if item["flag"] == "a_sparse" else "b"]["dataset"]
-        print(f"{item['table']} {item['name']}: barely covered by {sparse} (< {args.min_share:.2%} of events)")
-    print(f"{len(result['flagged'])} flagged; wrote {ws.rel(json_out)} and {ws.rel(md_out)}")
-    cli.emit_json(args, {**result, "outputs": [ws.rel(json_out), ws.rel(md_out)]})
-    return EXIT_FINDINGS if result["flagged"] and args.strict else EXIT_OK
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    return cli.run_module(sys.modules[__name__], argv, prog="python -m checks.compare")
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
+            lineage.record(ws, artifact_group(ws, COMBINED), out, argv, inputs=inputs)
+    return CompareOutcome(result, json_out, md_out)

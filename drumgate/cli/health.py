@@ -1,0 +1,105 @@
+"""`drumgate health`: one streaming pass over an events manifest -> JSON + HTML health report.
+
+Big plain `.jsonl` files are counted in parallel byte ranges (`DRUMGATE_WORKERS` caps the worker
+processes; 1 keeps it serial); a progress bar shows on a terminal (not in CI, nor with
+`DRUMGATE_NO_PROGRESS`).
+
+Exit 0 when every gate passes, 1 when one fails (each printed as `name: observed X vs threshold Y`),
+2 for unreadable input or malformed rows (each printed as `path:line: what is wrong`).
+"""
+
+# The command layer of drumgate.reports.health_files (the docstring above is the command's --help).
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from drumgate import cli
+from drumgate.errors import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE
+from drumgate.io.jsonio import dumps_document
+from drumgate.reports.gates import failing_gates
+from drumgate.reports.health_files import HealthPlan, HealthRequest, write_health
+from drumgate.reports.report_io import report_row_errors
+from drumgate.workspace import Workspace
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--events", required=True, type=Path, help="events manifest (.jsonl or .jsonl.gz)")
+    parser.add_argument(
+        "--sessions", type=Path, default=None, help="sessions inventory (default: <ds>_sessions.jsonl beside --events)"
+    )
+    parser.add_argument(
+        "--provenance",
+        type=Path,
+        default=None,
+        help="provenance whose source sha256 must not repeat across splits"
+        " (default: ../provenance/<ds>_provenance.jsonl from --events, when it exists)",
+    )
+    parser.add_argument("--dataset", default=None, help="dataset id (default: from the file name <ds>_events.jsonl)")
+    parser.add_argument(
+        "--output", type=Path, default=None, help="JSON report (default reports/health/<ds>_<date>.json)"
+    )
+    parser.add_argument("--html-output", type=Path, default=None, help="HTML page (default: the JSON path with .html)")
+    parser.add_argument(
+        "--require-class", action="append", default=[], metavar="C[=N]", help="extra gate: at least N (1) events of C"
+    )
+    parser.add_argument(
+        "--require-technique", action="append", default=[], metavar="T[=N]", help="extra gate: at least N (1) of T"
+    )
+    parser.add_argument("--vocabulary", default=None, help="also count in a named vocabulary (e.g. adtof5)")
+    parser.add_argument("--date", default=None, help="report date YYYY-MM-DD (default SOURCE_DATE_EPOCH or today)")
+    parser.add_argument("--json", action="store_true", help="print the report as JSON instead of a summary")
+
+
+def request_of(args: argparse.Namespace) -> HealthRequest:
+    return HealthRequest(
+        events=args.events,
+        sessions=args.sessions,
+        provenance=args.provenance,
+        dataset=args.dataset,
+        output=args.output,
+        html_output=args.html_output,
+        require_class=tuple(args.require_class),
+        require_technique=tuple(args.require_technique),
+        vocabulary=args.vocabulary,
+        date=args.date,
+    )
+
+
+def _summary(report: dict[str, Any], plan: HealthPlan, ws: Workspace) -> str:
+    totals = report["totals"]
+    passed = sum(1 for gate in report["gates"] if gate["status"] == "pass")
+    return (
+        f"{report['dataset']}: {totals['events']} events, {totals['sessions']} sessions, "
+        f"{totals['hours']} h, {totals['unknown_label_events']} unknown-label events; "
+        f"gates {passed}/{len(report['gates'])} pass -> {report['status'].upper()}\n"
+        f"wrote {ws.rel(plan.output)} and {ws.rel(plan.html)}"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    ws = cli.workspace_from(args)
+    outcome = write_health(ws, request_of(args))
+    if report_row_errors("health", *outcome.collectors) or outcome.report is None:
+        return EXIT_USAGE
+    report = outcome.report
+    if args.json:
+        sys.stdout.write(dumps_document(report).decode("utf-8"))
+    else:
+        print(_summary(report, outcome.plan, ws))
+    failures = failing_gates(report)
+    for line in failures:
+        print(line, file=sys.stderr)
+    return EXIT_FINDINGS if failures else EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return cli.run_module(sys.modules[__name__], argv, prog="python -m drumgate.cli.health")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

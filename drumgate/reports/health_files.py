@@ -1,0 +1,149 @@
+"""A health report from manifests on disk: find the inputs, count, write the JSON and HTML, record lineage.
+
+`write_health` is `drumgate health` without its command line (`drumgate.cli.health` is the adapter):
+paths are the ones a user typed (relative to the current folder), the rest plain values. Big plain
+`.jsonl` files are counted in parallel (`drumgate.reports.health_scan`). Malformed rows of any input
+are collected, not raised: with any of them nothing is written and the caller prints them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from drumgate.io.fsutil import atomic_write_text
+from drumgate.io.jsonio import iter_jsonl, write_json
+from drumgate.lineage import grouplock
+from drumgate.lineage.provenance import report_date
+from drumgate.reports.health import compute_health
+from drumgate.reports.health_scan import count_events_file
+from drumgate.reports.health_sessions import read_source_hashes
+from drumgate.reports.report_io import (
+    ErrorCollector,
+    artifact_group,
+    infer_dataset,
+    parse_requirement,
+    record_lineage,
+    session_rows,
+    sibling_sessions,
+)
+from drumgate.workspace import Workspace
+
+
+@dataclass(frozen=True)
+class HealthRequest:
+    """What `drumgate health` was asked for; None means the default the command documents."""
+
+    events: Path
+    sessions: Path | None = None
+    provenance: Path | None = None
+    dataset: str | None = None
+    output: Path | None = None
+    html_output: Path | None = None
+    require_class: Sequence[str] = ()
+    require_technique: Sequence[str] = ()
+    vocabulary: str | None = None
+    date: str | None = None
+
+
+@dataclass(frozen=True)
+class HealthPlan:
+    """The request with every default worked out: absolute input and output paths, dataset, date."""
+
+    events: Path
+    dataset: str
+    sessions: Path | None
+    provenance: Path | None
+    date: str
+    output: Path
+    html: Path
+
+
+@dataclass
+class HealthOutcome:
+    """The report (None when input rows were malformed, and then nothing was written) and the row errors."""
+
+    plan: HealthPlan
+    report: dict[str, Any] | None
+    collectors: list[ErrorCollector | None] = field(default_factory=list)
+
+
+def sibling_provenance(events: Path, dataset: str) -> Path | None:
+    """`data/provenance/<ds>_provenance.jsonl` beside `data/manifests/<events>`, when it exists."""
+    candidate = events.parent.parent / "provenance" / f"{dataset}_provenance.jsonl"
+    folder = candidate.with_suffix("")  # the partitioned form (drumgate.io.parts)
+    return candidate if candidate.is_file() else folder if (folder / "index.json").is_file() else None
+
+
+def plan_health(ws: Workspace, request: HealthRequest) -> HealthPlan:
+    events = ws.user_path(request.events)
+    dataset = infer_dataset(events, request.dataset)
+    sessions = ws.user_path(request.sessions) if request.sessions else sibling_sessions(events, dataset)
+    date = report_date(request.date)
+    output = ws.user_path(request.output) if request.output else ws.health_report(dataset, date.strftime("%Y%m%d"))
+    html = ws.user_path(request.html_output) if request.html_output else output.with_suffix(".html")
+    provenance = ws.user_path(request.provenance) if request.provenance else sibling_provenance(events, dataset)
+    return HealthPlan(events, dataset, sessions, provenance, date.isoformat(), output, html)
+
+
+def regenerate_argv(ws: Workspace, request: HealthRequest, plan: HealthPlan) -> list[str]:
+    """The `drumgate health` words that rebuild these outputs, every default spelled out."""
+    argv = ["health", "--events", ws.rel(request.events), "--dataset", plan.dataset]
+    if plan.sessions is not None:
+        argv += ["--sessions", ws.rel(plan.sessions)]
+    if plan.provenance is not None:
+        argv += ["--provenance", ws.rel(plan.provenance)]
+    argv += ["--output", ws.rel(plan.output), "--html-output", ws.rel(plan.html), "--date", plan.date]
+    for value in request.require_class:
+        argv += ["--require-class", value]
+    for value in request.require_technique:
+        argv += ["--require-technique", value]
+    if request.vocabulary:
+        argv += ["--vocabulary", request.vocabulary]
+    return argv
+
+
+def _requirements(values: Sequence[str], flag: str) -> dict[str, int]:
+    return dict(parse_requirement(value, flag) for value in values)
+
+
+def _source_hashes(ws: Workspace, provenance: Path | None, sink: ErrorCollector | None) -> dict[str, set[str]] | None:
+    if provenance is None:
+        return None
+    return read_source_hashes(iter_jsonl(provenance, on_error=sink), ws.rel(provenance))
+
+
+def write_health(ws: Workspace, request: HealthRequest) -> HealthOutcome:
+    """Count the events, write `<output>.json` and its HTML page, and record both in the group's lock."""
+    from drumgate.render.html_report import render_health_html
+
+    plan = plan_health(ws, request)
+    grouplock.hold(ws, [artifact_group(ws, plan.dataset)])
+    events_errors = ErrorCollector(plan.events)
+    sessions_errors = ErrorCollector(plan.sessions) if plan.sessions else None
+    provenance_errors = ErrorCollector(plan.provenance) if plan.provenance else None
+    source_hashes = _source_hashes(ws, plan.provenance, provenance_errors)
+    report = compute_health(
+        ws,
+        plan.dataset,
+        count_events_file(plan.events, on_error=events_errors),
+        session_rows(plan.sessions, sessions_errors),
+        vocabulary=request.vocabulary,
+        extra_class_gates=_requirements(request.require_class, "--require-class"),
+        extra_technique_gates=_requirements(request.require_technique, "--require-technique"),
+        source={"events": ws.rel(plan.events), "sessions": ws.rel(plan.sessions) if plan.sessions else None},
+        on_error=events_errors,
+        source_hashes=source_hashes,
+    )
+    collectors = [events_errors, sessions_errors, provenance_errors]
+    if any(collector is not None and collector.errors for collector in collectors):
+        return HealthOutcome(plan, None, collectors)
+    write_json(plan.output, report)
+    atomic_write_text(plan.html, render_health_html(report, date=plan.date))
+    argv = regenerate_argv(ws, request, plan)
+    inputs = [plan.events, *(path for path in (plan.sessions, plan.provenance) if path)]
+    for artifact in (plan.output, plan.html):
+        record_lineage(ws, plan.dataset, artifact, argv, inputs)
+    return HealthOutcome(plan, report, collectors)

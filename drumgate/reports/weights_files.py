@@ -1,0 +1,98 @@
+"""Sampling weights from manifests on disk: find the inputs, weigh, write the JSON, record lineage.
+
+`write_weights` is `drumgate weights` without its command line (`drumgate.cli.weights` is the
+adapter): paths are the ones a user typed, the rest plain values. Malformed rows are collected, not
+raised: with any of them nothing is written and the caller prints them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from drumgate.io.jsonio import iter_jsonl, write_json
+from drumgate.lineage import grouplock
+from drumgate.lineage.provenance import report_date
+from drumgate.progress import progress
+from drumgate.reports.report_io import (
+    ErrorCollector,
+    artifact_group,
+    infer_dataset,
+    record_lineage,
+    session_rows,
+    sibling_sessions,
+)
+from drumgate.reports.weights import DEFAULT_BETA, compute_weights
+from drumgate.workspace import Workspace
+
+DEFAULT_SCHEME = "effective"
+DEFAULT_QUOTA = "equal"
+GROUP_BY = "session_id"
+
+
+@dataclass(frozen=True)
+class WeightsRequest:
+    """What `drumgate weights` was asked for; None means the default the command documents."""
+
+    events: Path
+    scheme: str = DEFAULT_SCHEME
+    beta: float = DEFAULT_BETA
+    quota: str = DEFAULT_QUOTA
+    group_by: str = GROUP_BY
+    sessions: Path | None = None
+    dataset: str | None = None
+    output: Path | None = None
+    date: str | None = None
+
+
+@dataclass
+class WeightsOutcome:
+    """The weights document (None when input rows were malformed, and nothing was written)."""
+
+    dataset: str
+    output: str
+    document: dict[str, Any] | None
+    collectors: list[ErrorCollector | None] = field(default_factory=list)
+
+
+def regenerate_argv(request: WeightsRequest, rel: dict[str, str | None], dataset: str, date: str) -> list[str]:
+    """The `drumgate weights` words that rebuild the output, every default spelled out."""
+    argv = ["weights", "--events", str(rel["events"]), "--group-by", request.group_by, "--scheme", request.scheme]
+    if request.scheme == "effective":
+        argv += ["--beta", repr(request.beta)]
+    argv += ["--quota", request.quota, "--dataset", dataset]
+    if rel["sessions"]:
+        argv += ["--sessions", rel["sessions"]]
+    return [*argv, "--output", str(rel["output"]), "--date", date]
+
+
+def write_weights(ws: Workspace, request: WeightsRequest) -> WeightsOutcome:
+    """Weigh the events' sessions, write the weights document and record it in the group's lock."""
+    events = ws.user_path(request.events)
+    dataset = infer_dataset(events, request.dataset)
+    grouplock.hold(ws, [artifact_group(ws, dataset)])
+    sessions = ws.user_path(request.sessions) if request.sessions else sibling_sessions(events, dataset)
+    date = report_date(request.date)
+    output = ws.user_path(request.output) if request.output else ws.weights_report(dataset, date.strftime("%Y%m%d"))
+    rel = {"events": ws.rel(events), "sessions": ws.rel(sessions) if sessions else None, "output": ws.rel(output)}
+    errors = ErrorCollector(events)
+    session_errors = ErrorCollector(sessions) if sessions else None
+    document = compute_weights(
+        ws,
+        dataset,
+        progress(iter_jsonl(events, on_error=errors), f"weights {dataset}", "event"),
+        session_rows(sessions, session_errors),
+        scheme=request.scheme,
+        beta=request.beta,
+        quota=request.quota,
+        source={"events": rel["events"], "sessions": rel["sessions"]},
+        on_error=errors,
+    )
+    collectors = [errors, session_errors]
+    if any(collector is not None and collector.errors for collector in collectors):
+        return WeightsOutcome(dataset, rel["output"], None, collectors)
+    write_json(output, document)
+    argv = regenerate_argv(request, rel, dataset, date.isoformat())
+    record_lineage(ws, dataset, output, argv, [events, *([sessions] if sessions else [])])
+    return WeightsOutcome(dataset, rel["output"], document, collectors)
