@@ -59,7 +59,7 @@ def test_comment_says_what_changed(rendered: Path) -> None:
     assert "| egmd | ✅ 9/9 → ❌ 8/9 |" in text
     assert "**❌ egmd: <code>min_technique_events&#91;rimshot&#93;</code> now fails: 0 < 1** (was" in text
     assert (
-        "licence constraints changed: redistribution is now “no &#40;internal training copies only&#41;” (was" in text
+        "licence constraints changed: redistribution is now “no (internal training copies only)” (was" in text
     )
     assert (
         "- **egmd**: 2 sessions added; share moves from <code>ride</code> (−51, −2.80 pp) to <code>crash</code> "
@@ -131,7 +131,8 @@ def test_hostile_session_names_are_escaped(tmp_path: Path) -> None:
     outside_code = re.sub(r"(`{3,})json\n.*?\n\1", "", text, flags=re.S)
     for raw in ("<script>", "${{", "@octocat", "](https://evil", "`ls`", "**bold**", "a|b"):
         assert raw not in outside_code, raw
-    assert "<code>&lt;script&gt;alert&#40;1&#41;&lt;/script&gt;</code>" in text
+    # the one escaper (drumgate.render.textsafe.markdown_text) leaves ( ) ! alone: no `[` survives, so no link forms
+    assert "<code>&lt;script&gt;alert(1)&lt;/script&gt;</code>" in text
     assert "<code>a&#124;b&#124;c</code>" in text
     for line in outside_code.splitlines():
         if line.startswith("| "):

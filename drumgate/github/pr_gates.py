@@ -10,25 +10,23 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from drumgate.github.pr_text import NAMES_SHOWN, as_number, code, count, esc, observed, plural
+from drumgate.github.pr_text import NAMES_SHOWN, code, count, esc, plural
+from drumgate.render.gate_wording import gate_sentence
+from drumgate.render.numbers import fmt_number
+from drumgate.reports.gates import SOURCE_GATE
 
-SOURCE_GATE = "source_gates"
+# a gate value is a number or a few of them; the cap only bounds a forged one
+PHRASE_CHARS = 200
+
+
+def shown_number(value: Any) -> str:
+    """A gate's value as the Markdown reports print it (drumgate.render.numbers), escaped."""
+    return esc(fmt_number(value), PHRASE_CHARS)
 
 
 def gate_comparison(name: str, value: Any, threshold: Any, passed: bool) -> str:
-    if name.startswith("min_"):
-        return f"{observed(value)} {'≥' if passed else '<'} {observed(threshold)}"
-    if name.startswith("max_"):
-        return f"{observed(value)} {'≤' if passed else '>'} {observed(threshold)}"
-    if name.startswith("split_bounds"):
-        return f"share {observed(value)} {'inside' if passed else 'outside'} {observed(threshold)}"
-    if name == "leakage":
-        leaks = int(as_number(value))
-        return "no leaks" if leaks == 0 else f"{count(leaks)} leak{'s' if leaks != 1 else ''}"
-    if name.startswith(f"{SOURCE_GATE}["):
-        failing = int(as_number(value))
-        return "its own gates pass" if failing == 0 else f"fails {plural(failing, 'own gate')}"
-    return f"observed {observed(value)}, threshold {observed(threshold)}"
+    """The gate's phrase in the one wording per gate kind (drumgate.render.gate_wording)."""
+    return gate_sentence(name, value, threshold, passed, number=shown_number)
 
 
 def gates_pass(gates: Mapping[str, Any]) -> bool:
@@ -72,7 +70,7 @@ def gate_callouts(entry: Mapping[str, Any]) -> list[str]:
     lines = []
     for gate in gates["failing"]:
         comparison = gate_comparison_in(entry, gate, gate["observed"], passed=False)
-        was = f" (was {observed(gate['was'])})" if gate["was"] is not None and not base_absent else ""
+        was = f" (was {shown_number(gate['was'])})" if gate["was"] is not None and not base_absent else ""
         if base_absent:
             lines.append(f"❌ {name}: {code(gate['name'])} fails: {comparison}.")
         elif gate["was_status"] == "pass":
@@ -86,7 +84,7 @@ def gate_callouts(entry: Mapping[str, Any]) -> list[str]:
         if gate["head_status"] == "pass" and not base_absent:
             comparison = gate_comparison(gate["name"], gate["head_observed"], gate["threshold"], passed=True)
             lines.append(
-                f"✅ {name}: {code(gate['name'])} now passes: {comparison} (was {observed(gate['base_observed'])})."
+                f"✅ {name}: {code(gate['name'])} now passes: {comparison} (was {shown_number(gate['base_observed'])})."
             )
     return lines
 

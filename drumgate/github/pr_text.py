@@ -13,6 +13,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from drumgate.render.markdown import truncate
 from drumgate.render.textsafe import markdown_text
 
 NAMES_SHOWN = 12
@@ -20,17 +21,10 @@ NAME_CHARS = 80
 MINUS = "−"
 
 
-# markdown_text already makes links impossible (no `[`); these go too, so no link or image syntax
-# (`](`, `![`) survives in the comment even in part. Its output holds none of them itself.
-_LINK_PUNCTUATION = str.maketrans({"(": "&#40;", ")": "&#41;", "!": "&#33;"})
-
-
 def esc(value: Any, limit: int = NAME_CHARS) -> str:
-    """Plain text safe anywhere in GitHub Markdown, in a table cell and inside HTML (cut to `limit`)."""
-    text = str(value)
-    if len(text) > limit:
-        text = text[: limit - 1] + "…"
-    return markdown_text(text).translate(_LINK_PUNCTUATION)
+    """Plain text safe anywhere in GitHub Markdown, in a table cell and inside HTML (cut to `limit`):
+    the one escaper, drumgate.render.textsafe.markdown_text, as the Markdown reports use it."""
+    return markdown_text(truncate(value, limit))
 
 
 def code(value: Any, limit: int = NAME_CHARS) -> str:
@@ -121,15 +115,6 @@ def weight(value: Any) -> str:
     if number == 0:
         return "—"
     return significant(number, 4)
-
-
-def observed(value: Any) -> str:
-    if isinstance(value, list):
-        return "[" + ", ".join(observed(item) for item in value) + "]"
-    number = as_number(value)
-    if number.is_integer() and abs(number) >= 1:
-        return count(number)
-    return f"{number:.4g}"
 
 
 
