@@ -15,10 +15,6 @@ already read; every answer is capped at `MAX_RESPONSE_BYTES` and the whole comma
 `--deadline` seconds, enforced by a watchdog that closes the socket (so a server dripping bytes
 cannot hold the job). Answers are parsed by orjson (depth-limited, strict UTF-8) and checked
 against small schemas before use; anything odd is one escaped line and exit 1 or 2.
-
-This module reads the token and the body and ties the pieces together: the HTTP guard rails are
-`drumgate.github.transport`, the REST calls `drumgate.github.rest_client`, the marker, the cut and
-create-or-update `drumgate.github.sticky`.
 """
 
 from __future__ import annotations
