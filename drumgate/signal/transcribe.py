@@ -21,7 +21,9 @@ How it works (details and measured accuracy in docs/musdb.md):
    give way to a rival class (`rivals`): a cymbal peak is dropped when the hi-hat's activation at
    that frame is at least half the cymbal's, because an open hat's spectrum lies between the two
    templates and NMF splits it across both, while a crash leaves the hat template almost idle.
-6. Re-strikes (`restrike_s`, `restrike_rise`; `drumgate.signal.restrike`): a detected onset that no
+6. Yielding (`yield_to`, `drumgate.signal.hit_rules`): a tom hit at the same onset (within `snap_s`)
+   as a kick or snare hit of larger share is dropped: NMF split that one hit across templates.
+7. Re-strikes (`restrike_s`, `restrike_rise`; `drumgate.signal.hit_rules`): a detected onset that no
    peak claimed, within `restrike_s` after a hit, repeats that hit's labels when the total
    magnitude climbs again there (a flam or double the peak picker's `wait` hides; a second
    detection on one hit's decay brings no new energy).
@@ -32,7 +34,7 @@ from __future__ import annotations
 import functools
 import sys
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -44,7 +46,7 @@ from drumgate.errors import DrumgateError
 from drumgate.fixtures import synth
 from drumgate.io.jsonio import read_json, write_json
 from drumgate.progress import SHOW_AFTER_SECONDS, progress, progress_enabled
-from drumgate.signal.restrike import find_restrikes
+from drumgate.signal.hit_rules import find_restrikes, yielded
 from drumgate.workspace import DEFAULTS
 
 TEMPLATE_CLASSES: tuple[str, ...] = ("kick", "snare", "hihat", "tom", "cymbal")
@@ -80,6 +82,7 @@ class TranscribeParams:
     snap_s: float = 0.03
     min_share: Mapping[str, float] = field(default_factory=lambda: {"snare": 0.25, "tom": 0.3, "cymbal": 0.3})
     rivals: Mapping[str, Mapping[str, float]] = field(default_factory=lambda: {"cymbal": {"hihat": 0.5}})
+    yield_to: Mapping[str, Sequence[str]] = field(default_factory=lambda: {"tom": ("kick", "snare")})
     restrike_s: float = 0.06
     restrike_rise: float = 0.1
 
@@ -95,13 +98,19 @@ class TranscribeParams:
         if "min_share" in values:
             values["min_share"] = dict(values["min_share"])  # type: ignore[arg-type]
         if "rivals" in values:
-            rivals = {name: dict(ratios) for name, ratios in dict(values["rivals"]).items()}  # type: ignore[call-overload]
-            named = set(rivals) | {rival for ratios in rivals.values() for rival in ratios}
-            strangers = sorted(named - set(TEMPLATE_CLASSES))
-            if strangers:
-                raise DrumgateError(f"rivals name unknown class(es): {', '.join(strangers)}")
-            values["rivals"] = rivals
+            values["rivals"] = {name: dict(ratios) for name, ratios in dict(values["rivals"]).items()}  # type: ignore[call-overload]
+        if "yield_to" in values:
+            values["yield_to"] = {name: tuple(others) for name, others in dict(values["yield_to"]).items()}  # type: ignore[call-overload]
+        _known_classes(values.get("rivals", {}), "rivals")  # type: ignore[arg-type]
+        _known_classes(values.get("yield_to", {}), "yield_to")  # type: ignore[arg-type]
         return cls(**values)  # type: ignore[arg-type]
+
+
+def _known_classes(table: Mapping[str, Iterable[str]], key: str) -> None:
+    named = set(table) | {other for others in table.values() for other in others}
+    strangers = sorted(named - set(TEMPLATE_CLASSES))
+    if strangers:
+        raise DrumgateError(f"{key} name unknown class(es): {', '.join(strangers)}")
 
 
 @dataclass(frozen=True)
@@ -346,7 +355,9 @@ def transcribe(
             hits.append(_hit(gains, total, apex, name, time_s, snapped))
     hits.sort(key=lambda hit: (hit.time_s, TEMPLATE_CLASSES.index(hit.label)))
     hits = _dedupe(hits)
-    # drums struck again while still ringing: the peak picker cannot see them (drumgate.signal.restrike)
+    gone = yielded([(hit.time_s, hit.label, hit.confidence) for hit in hits], chosen.yield_to, chosen.snap_s)
+    hits = [hit for hit, drop in zip(hits, gone, strict=True) if not drop]
+    # drums struck again while still ringing: the peak picker cannot see them (drumgate.signal.hit_rules)
     pairs = [(hit.time_s, hit.label) for hit in hits]
     energy = spectrogram.sum(axis=0)
     for again in find_restrikes(

@@ -1,5 +1,12 @@
-"""Re-strikes: a drum struck again while its first hit still rings (a flam, a double, a drag).
+"""Rules over the hits picked from the NMF activations, where one class's evidence is read against
+another's.
 
+Yielding: NMF splits one membrane hit across templates whose spectra overlap (the snare's body
+and the kick's low end lie in the tom's band), so a snare hit also raises a small tom peak. A tom
+found at the same onset as a kick or snare of larger share is that split, not a second drum: in
+drumming a tom struck in unison with the snare or kick is far rarer than the split.
+
+Re-strikes: a drum struck again while its first hit still rings (a flam, a double, a drag).
 NMF peak picking cannot see them: the class activation is still high from the first hit, so its
 rising edge is small and falls inside the picker's `wait`. The onset detector does see them, but
 it also fires a second time on the decay of one hit. The two are told apart by energy: a real
@@ -9,13 +16,27 @@ followed the first hit; a second detection on a decay finds no such climb.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 PEAK_S = 0.02  # a hit's magnitude peaks within this of its onset
 CLIMB_S = 0.03  # the second stroke's climb is looked for this long after its onset
+
+
+def yielded(
+    hits: Sequence[tuple[float, str, float]], yield_to: Mapping[str, Sequence[str]], same_s: float
+) -> list[bool]:
+    """Per hit (time, label, share): whether a hit of a class its label yields to lies within
+    `same_s` of it with a larger share."""
+    return [
+        any(
+            other in yield_to.get(label, ()) and abs(other_time - time_s) <= same_s and other_share > share
+            for other_time, other, other_share in hits
+        )
+        for time_s, label, share in hits
+    ]
 
 
 @dataclass(frozen=True)

@@ -1,12 +1,14 @@
-"""Re-strikes (issue 17): a drum struck again while it still rings becomes a second hit; a second
-onset on the decay of one hit does not."""
+"""Hit rules (issue 17): a tom split off a stronger kick or snare hit yields to it; a drum struck
+again while it still rings becomes a second hit, a second onset on the decay of one hit does not."""
 
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
+from drumgate.errors import DrumgateError
 from drumgate.fixtures import synth
-from drumgate.signal.restrike import find_restrikes
+from drumgate.signal.hit_rules import find_restrikes, yielded
 from drumgate.signal.transcribe import TranscribeParams, transcribe
 
 FLAM_S = 0.04  # inside the peak picker's 50 ms wait
@@ -50,3 +52,24 @@ def test_restrikes_repeat_every_label_of_the_latest_hit_within_the_window() -> N
     flat = np.array([0, 10, 8, 5, 4, 4, 3, 3, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2], dtype=float)
     assert find_restrikes(hits, np.array([0.05]), flat, frame_times, 0.06, 0.1, 0.03) == []
     assert find_restrikes(hits, np.array([0.05]), energy, frame_times, 0.0, 0.1, 0.03) == []
+
+
+def test_a_tom_yields_only_to_a_stronger_kick_or_snare_at_the_same_onset() -> None:
+    hits = [(1.0, "snare", 0.6), (1.0, "tom", 0.3), (2.0, "tom", 0.4), (2.01, "kick", 0.3), (3.0, "hihat", 0.9)]
+    hits.append((3.0, "tom", 0.35))
+    assert yielded(hits, {"tom": ("kick", "snare")}, 0.03) == [False, True, False, False, False, False]
+    assert yielded(hits, {}, 0.03) == [False] * len(hits)
+
+
+def test_a_snare_hit_leaves_no_tom_behind() -> None:
+    strokes = [0.5, 1.0, 1.5, 2.0]
+    signal = _strokes("snare", strokes)
+    split = _times_of("tom", signal, strokes, TranscribeParams(yield_to={}, min_share={}))
+    assert split, "the fixture must make NMF split the snare into the tom template"
+    assert _times_of("tom", signal, strokes, TranscribeParams(min_share={})) == []
+
+
+def test_yield_to_must_name_template_classes() -> None:
+    with pytest.raises(DrumgateError, match="yield_to name unknown class"):
+        TranscribeParams.from_mapping({"yield_to": {"tom": ["floor_tom"]}})
+    assert TranscribeParams.from_mapping({"yield_to": {"tom": ["kick"]}}).yield_to == {"tom": ("kick",)}
