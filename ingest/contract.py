@@ -129,6 +129,15 @@ class Ingestor:
     def ingest_item(self, item: Item) -> ItemRows:
         raise NotImplementedError
 
+    @classmethod
+    def drive(
+        cls, ws: Workspace, options: IngestOptions, config: DatasetConfig, licence: dict[str, str], date: str | None
+    ) -> IngestReport | None:
+        """None: the shared loop below writes the artifacts. A dataset whose writes it does not cover yet
+        (E-GMD: `--shard`, the partitioned layout, workers writing event rows) writes them here, after the
+        licence and date policy, through its own list_items/ingest_item, and returns the same report."""
+        return None
+
     def lineage_inputs(self, kind: str) -> Sequence[Path]:
         """Workspace files the `kind` artifact was computed from beyond datasets.toml, the configs and the note."""
         return ()
@@ -257,6 +266,9 @@ def ingest(cls: type[Ingestor], ws: Workspace, options: IngestOptions) -> Ingest
     date = resolve_date(options.date)
     rerun = f"drumgate ingest {cls.command}"
     licence = licence_for_ingest(ws.path(config.licence_note), config.licence_note, rerun)
+    report = cls.drive(ws, options, config, licence, date)
+    if report is not None:
+        return report
     with grouplock.holding(ws, config.group):  # held from before the inputs are read until the lock entries
         return _ingest_holding_lock(cls, ws, options, config, licence, date)
 

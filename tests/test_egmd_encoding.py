@@ -15,18 +15,18 @@ from drumgate.fixtures.egmd import ScoreEvent, make_egmd_corpus, midi_bytes, per
 from drumgate.io.jsonio import dumps_row
 from drumgate.taxonomy import load_taxonomy
 from drumgate.workspace import Workspace
-from ingest import egmd
-from ingest.egmd.drum_events import (
+from ingest.egmd import renders
+from ingest.egmd.drum_events import build_events
+from ingest.egmd.event_encoding import (
     ITEM_SLOT,
     EventContext,
     EventEncoder,
-    build_events,
     encode_events_reference,
     event_rows,
-    load_note_map,
     render_template,
 )
 from ingest.egmd.midi import parse_midi_bytes
+from ingest.egmd.note_map import load_note_map
 
 ARTIFACTS = ("data/manifests/egmd_events.jsonl", "data/manifests/egmd_sessions.jsonl",
              "data/provenance/egmd_provenance.jsonl")
@@ -140,12 +140,13 @@ def test_sharing_parses_across_kit_names_changes_no_byte(workspace, monkeypatch)
     """The fixture names each render's track after its kit; sharing by performance key is invisible."""
     make_egmd_corpus(workspace.root / "data" / "raw" / "egmd", seed=4, performances=2, kits=3, audio=False)
     parses = []
-    real_parse = egmd.parse_midi_bytes
-    monkeypatch.setattr(egmd, "parse_midi_bytes", lambda data, path=None: parses.append(path) or real_parse(data, path))
+    real_parse = renders.parse_midi_bytes
+    monkeypatch.setattr(renders, "parse_midi_bytes",
+                        lambda data, path=None: parses.append(path) or real_parse(data, path))
     assert cli.main(["ingest", "egmd", "--jobs", "1"]) == 0
     shared = {name: (workspace.root / name).read_bytes() for name in ARTIFACTS}
     assert len(parses) == 2
-    monkeypatch.setattr(egmd, "performance_key", lambda data: hashlib.sha256(data).hexdigest())
+    monkeypatch.setattr(renders, "performance_key", lambda data: hashlib.sha256(data).hexdigest())
     assert cli.main(["ingest", "egmd", "--jobs", "1"]) == 0
     assert len(parses) == 2 + 6
     assert {name: (workspace.root / name).read_bytes() for name in ARTIFACTS} == shared

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import runpy
 import shutil
+import sys
 from pathlib import Path
 
 import jsonschema
@@ -12,7 +14,6 @@ import pytest
 from drumgate import cli
 from drumgate.fixtures.egmd import make_egmd_corpus, write_gmd_tree
 from drumgate.io.jsonio import read_jsonl
-from ingest import egmd
 
 ARTIFACTS = ("data/manifests/egmd_events.jsonl", "data/manifests/egmd_sessions.jsonl",
              "data/provenance/egmd_provenance.jsonl")
@@ -40,7 +41,8 @@ def validate(workspace, name: str, schema: str) -> None:
 def test_ingest_writes_schema_valid_artifacts(workspace, corpus, capsys) -> None:
     assert ingest() == 0
     out = capsys.readouterr().out
-    assert "8 renders ingested, 0 excluded, 4 performances" in out and "events per class:" in out
+    assert "egmd: 4 items, 4 sessions" in out and "events per class:" in out
+    assert "metadata\tegmd CSV: 8 rows, 8 renders ingested, 0 excluded, MIDI hours" in out
     validate(workspace, ARTIFACTS[0], "events.schema.json")
     validate(workspace, ARTIFACTS[1], "sessions.schema.json")
     validate(workspace, ARTIFACTS[2], "provenance.schema.json")
@@ -143,7 +145,7 @@ def test_gmd_crlf_tree_is_detected(workspace, tmp_path, capsys) -> None:
     tree = write_gmd_tree(tmp_path / "groove", seed=5, performances=3)
     assert b"\r\n" in tree.csv_path.read_bytes()
     assert cli.main(["ingest", "egmd", "--root", str(tree.root), "--jobs", "1"]) == 0
-    assert "egmd (gmd): 3 rows" in capsys.readouterr().out
+    assert "metadata\tgmd CSV: 3 rows" in capsys.readouterr().out
     events = read_jsonl(workspace.root / ARTIFACTS[0])
     assert {e["split"] for e in events} == {p.split for p in tree.performances}
     assert all(e["source"]["file"].endswith(".mid") for e in events)
@@ -165,11 +167,15 @@ def test_unknown_notes_are_reported_per_file(workspace, tmp_path, capsys) -> Non
     assert ingest() == 0
     captured = capsys.readouterr()
     assert "unmapped notes (note 99 x1)" in captured.err
-    assert "unknown notes: 99: 1" in captured.out
+    assert "unknown_notes\tnote 99: 1 (map it in configs/roland_note_map.json)" in captured.out
 
 
-def test_python_m_entry_point(workspace, corpus) -> None:
-    assert egmd.main(["--jobs", "1", "--output", "out/events.jsonl", "--provenance", "out/prov.jsonl",
-                      "--sessions", "out/sessions.jsonl"]) == 0
+def test_python_m_entry_point(workspace, corpus, monkeypatch) -> None:
+    argv = ["--jobs", "1", "--output", "out/events.jsonl", "--provenance", "out/prov.jsonl", "--sessions",
+            "out/sessions.jsonl"]
+    monkeypatch.setattr(sys, "argv", ["python -m ingest.egmd", *argv])
+    with pytest.raises(SystemExit) as exited:
+        runpy.run_module("ingest.egmd", run_name="__main__")
+    assert exited.value.code == 0
     assert (workspace.root / "out/events.jsonl").stat().st_size > 0
     shutil.rmtree(workspace.root / "out")

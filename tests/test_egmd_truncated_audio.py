@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from drumgate import cli
+from drumgate.errors import EXIT_FINDINGS
 from drumgate.fixtures.egmd import EgmdCorpus, make_egmd_corpus
 from drumgate.io.jsonio import LFS_POINTER_PREFIX, read_jsonl
 from drumgate.workspace import Workspace
@@ -44,7 +45,7 @@ def test_a_damaged_render_is_one_finding_and_unreadable(
     code = cli.main(["ingest", "egmd", "--jobs", "1"])
 
     err = capsys.readouterr().err.splitlines()
-    assert code == 1
+    assert code == EXIT_FINDINGS  # the contract's findings code: the run completes, the render is reported
     findings = [line for line in err if not line.startswith("warning:")]
     assert len(findings) == 1
     assert findings[0].startswith(f"{damaged}: {says}")

@@ -28,6 +28,7 @@ from drumgate import cli
 from drumgate.cli.ingest import add_ingest_arguments, options_from
 from drumgate.config import load_datasets
 from drumgate.fixtures.cambridge import make_cambridge_corpus
+from drumgate.fixtures.egmd import make_egmd_corpus
 from drumgate.fixtures.musdb import make_musdb_corpus
 from drumgate.io.jsonio import read_jsonl
 from drumgate.workspace import DEFAULTS, Workspace, packaged_datasets
@@ -42,6 +43,7 @@ def make_cambridge_primary(root: Path) -> object:
 
 
 CORPORA: dict[str, Callable[[Path], object]] = {
+    "egmd": lambda root: make_egmd_corpus(root, seed=3, performances=2, kits=2),
     "mdb_drums": make_mdb_tree,
     "musdb_hq": lambda root: make_musdb_corpus(root, seed=3, seconds=2.0),
     "cambridge": make_cambridge_primary,

@@ -31,7 +31,7 @@ Command = tuple[str, str]
 COMMANDS: dict[str, Command | dict[str, Command]] = {
     "demo": ("drumgate.commands.demo", "generate the demo corpus and run every pipeline stage on it"),
     "ingest": {
-        "egmd": ("ingest.egmd", "E-GMD / GMD MIDI to events and provenance"),
+        "egmd": ("drumgate.cli.ingest:egmd", "E-GMD / GMD MIDI to events and provenance"),
         "cambridge": ("drumgate.cli.ingest:cambridge", "Cambridge multitrack session inventory"),
         "musdb": ("drumgate.cli.ingest:musdb", "MUSDB18-HQ inventory and drum-stem events"),
         "mdb_drums": ("drumgate.cli.ingest:mdb_drums", "MDB Drums drum-only mixes and their human annotations"),

@@ -1,6 +1,7 @@
 """`python -m ingest.egmd`: the same command as `drumgate ingest egmd`."""
 
-from ingest.egmd import main
+from drumgate.cli import run_module
+from drumgate.cli.ingest import command
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(run_module(command("egmd"), None, prog="python -m ingest.egmd"))
