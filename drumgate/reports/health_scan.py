@@ -29,6 +29,7 @@ from drumgate.errors import DrumgateError
 from drumgate.io.jsonio import LFS_POINTER_PREFIX, MAX_LINE_BYTES, is_gzip_path, long_line_error, parse_line
 from drumgate.progress import progress
 from drumgate.reports.health_counts import ROW_FIELDS, ErrorSink, EventCounts, count_events, read_events, row_error
+from drumgate.workers import worker_count
 
 BLOCK_BYTES = 256 << 10
 PARALLEL_MIN_BYTES = 32 << 20
@@ -37,7 +38,6 @@ MIN_CHUNK_BYTES = 8 << 20
 MAX_CHUNK_BYTES = 64 << 20
 CHUNKS_PER_WORKER = 8
 MAX_WORKERS = 8
-WORKERS_ENV = "DRUMGATE_WORKERS"
 
 ByteRange = tuple[int, int]
 
@@ -240,18 +240,9 @@ def _merge_table(table: dict, first_line: dict, own: dict, own_first: dict, base
 
 
 def default_workers() -> int:
-    """`DRUMGATE_WORKERS` when set, else the CPUs this process may use (at most MAX_WORKERS)."""
-    configured = os.environ.get(WORKERS_ENV, "").strip()
-    if configured:
-        try:
-            return max(1, int(configured))
-        except ValueError:
-            raise DrumgateError(f"{WORKERS_ENV}={configured!r} is not a whole number") from None
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except AttributeError:
-        cpus = os.cpu_count() or 1
-    return max(1, min(MAX_WORKERS, cpus))
+    """Worker processes by the one policy (drumgate.workers): `DRUMGATE_WORKERS` when set, else the CPUs
+    this process may use, at most MAX_WORKERS."""
+    return worker_count(cap=MAX_WORKERS)
 
 
 def _plain_size(source: Path) -> int | None:
