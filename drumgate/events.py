@@ -7,10 +7,11 @@
         ...
 
 `read` takes the single-file name too (`data/manifests/egmd_events.jsonl`): when only the folder
-exists it reads the folder, so callers never choose. Every drumgate reader goes through
-`jsonio.iter_jsonl`, which dispatches here for folders. Bad rows are errors naming the part and
-its line; a folder that disagrees with its index (a part missing, unlisted, edited, over the size
-limit, a key claimed twice, an old single file beside it) is refused before a row is read.
+exists it reads the folder, so callers never choose. This is `jsonio.iter_jsonl`, the readers'
+one entry (which picks the file or the folder), over the one line reader `drumgate.io.lines`. Bad
+rows are errors naming the file (or the part) and its line; a folder that disagrees with its index
+(a part missing, unlisted, edited, over the size limit, a key claimed twice, an old single file
+beside it) is refused before a row is read.
 """
 
 from __future__ import annotations
@@ -27,12 +28,7 @@ def iter_rows(
     path: str | Path, on_error: ErrorSink | None = None, per_render: bool = True
 ) -> Iterator[tuple[int, dict[str, Any]]]:
     """(line or row number, row) from a file or a partitioned folder."""
-    source = parts.resolve(path)
-    if source.is_dir():
-        parts.verify(source, hash_parts=False)  # structure first; each part's sha256 is checked as it is read
-        yield from parts.iter_folder(source, on_error, per_render)
-        return
-    yield from iter_jsonl(source, on_error)
+    yield from iter_jsonl(path, on_error, per_render)
 
 
 def read(path: str | Path, per_render: bool = True) -> Iterator[dict[str, Any]]:

@@ -5,7 +5,7 @@ NaN, non-object rows, duplicate keys), with exact line numbers: each chunk knows
 of its first line. A line that orjson writes back byte for byte (in its own key order) cannot hold
 a duplicate key, so only other lines pay for the exact duplicate-key parse. Whole-file conditions
 (a Git LFS pointer, binary content, a damaged gzip stream, an empty manifest), a line over
-`jsonio.MAX_LINE_BYTES` and a gzip stream that inflates past `MAX_INFLATED_BYTES` are not handled
+`lines.MAX_LINE_BYTES` and a gzip stream that inflates past `lines.MAX_INFLATED_BYTES` are not handled
 here: `load_for_chunks` gives no data for such a file and the caller uses the sequential scan,
 which words them and streams (a small `.jsonl.gz` that inflates to gigabytes is never held
 whole). Workers are forked, so the buffer and the chunk function (a closure is fine) are inherited,
@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import gc
 import hashlib
-import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,12 +24,19 @@ from typing import Any, TypeVar
 import orjson
 
 from drumgate.errors import DrumgateError
-from drumgate.io.jsonio import LFS_POINTER_PREFIX, MAX_LINE_BYTES, is_gzip_path, parse_line
-from drumgate.io.rowscan import duplicate_key
+from drumgate.io.lines import (
+    LFS_POINTER_PREFIX,
+    MAX_INFLATED_BYTES,
+    MAX_LINE_BYTES,
+    has_long_line,
+    inflate_capped,
+    is_gzip_path,
+)
+from drumgate.io.rowscan import strict_row
 from drumgate.workers import worker_count
 
 PARALLEL_MIN_BYTES = 4_000_000
-MAX_INFLATED_BYTES = 64 << 20
+NO_PATH = Path("-")  # a chunk's findings carry line numbers only; the caller names the file
 CHUNKS_PER_WORKER = 4
 Result = TypeVar("Result")
 ChunkWork = Callable[[bytes, int], Any]
@@ -81,31 +87,6 @@ def usable_data(path: str | Path, stored: bytes) -> bytes | None:
     if has_long_line(data, MAX_LINE_BYTES):
         return None
     return data
-
-
-def inflate_capped(stored: bytes, cap: int) -> bytes | None:
-    """A single-member gzip file inflated whole when it is sound and at most `cap` bytes, else None."""
-    inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
-    try:
-        data = inflater.decompress(stored, cap)
-    except zlib.error:
-        return None
-    if not inflater.eof or inflater.unconsumed_tail or inflater.unused_data:
-        return None
-    return data
-
-
-def has_long_line(data: bytes, limit: int) -> bool:
-    """True when a line may be longer than `limit`; False guarantees every line is shorter.
-
-    A line of `limit` bytes or more covers a whole aligned block of `limit // 2` bytes, so one
-    `find` per block (each stops at its first newline, a few hundred bytes in) rules it out.
-    """
-    block = max(1, limit // 2)
-    for start in range(0, len(data) - block + 1, block):
-        if data.find(b"\n", start, start + block) < 0:
-            return True
-    return False
 
 
 def chunk_bounds(data: bytes, parts: int) -> list[tuple[int, int, int]]:
@@ -178,33 +159,18 @@ def _compact_objects(lines: list[bytes]) -> list[dict[str, Any]] | None:
 
 
 def _line_by_line(lines: list[bytes], first_line: int, findings: list[LineFinding]) -> tuple[list[int], list[Any]]:
-    loads, dumps, decode_error = orjson.loads, orjson.dumps, orjson.JSONDecodeError
+    """The rows of a batch that is not all compact objects, each line read as the reference scan
+    reads it (rowscan.strict_row); blank lines are skipped, bad ones become findings."""
     numbers: list[int] = []
     rows: list[dict[str, Any]] = []
     for line_no, raw in enumerate(lines, start=first_line):
+        if not raw.strip():
+            continue
         try:
-            row = loads(raw)
-        except decode_error:
-            if raw.strip():
-                findings.append(_parse_finding(raw, line_no))
+            row = strict_row(raw, NO_PATH, line_no)
+        except DrumgateError as err:
+            findings.append(LineFinding(line_no, err.message, err.hint))
             continue
-        if type(row) is not dict:
-            findings.append(_parse_finding(raw, line_no))
-            continue
-        compact = dumps(row)
-        if compact != raw and compact != raw.rstrip(b"\r"):
-            duplicate = duplicate_key(raw)
-            if duplicate:
-                findings.append(LineFinding(line_no, duplicate))
-                continue
         numbers.append(line_no)
         rows.append(row)
     return numbers, rows
-
-
-def _parse_finding(raw: bytes, line_no: int) -> LineFinding:
-    try:
-        parse_line(raw, Path("-"), line_no)
-    except DrumgateError as err:
-        return LineFinding(line_no, err.message, err.hint)
-    raise AssertionError("a line orjson refused parsed on the second try")

@@ -7,7 +7,7 @@ import errno
 import os
 import stat
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import IO
 
@@ -67,6 +67,16 @@ def atomic_writer(path: str | Path) -> Iterator[IO[bytes]]:
         if isinstance(exc, OSError) and exc.errno in WRITE_ERRNOS:
             raise write_error(exc, target) from exc
         raise
+
+
+@contextlib.contextmanager
+def atomic_writers(paths: Mapping[str, str | Path]) -> Iterator[dict[str, IO[bytes]]]:
+    """One atomic_writer per named target: the files replace their targets only when the block
+    succeeds, and a failure while opening them (the second cannot be created, say) or inside the
+    block removes every temporary file already made. ExitStack unwinds exactly the writers that were
+    entered, which hand-called __enter__/__exit__ gets wrong when one in the middle fails."""
+    with contextlib.ExitStack() as stack:
+        yield {name: stack.enter_context(atomic_writer(path)) for name, path in paths.items()}
 
 
 def _is_special(path: Path) -> bool:

@@ -14,7 +14,7 @@ import json
 import math
 import re
 import zlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,25 +22,20 @@ import orjson
 
 from drumgate.errors import DrumgateError
 from drumgate.io.fsutil import atomic_writer, open_for_reading, read_bytes
+from drumgate.io.lines import LFS_HINT as LFS_HINT
+from drumgate.io.lines import LFS_POINTER_PREFIX, ErrorSink, JsonRow, is_gzip_path, lfs_pointer_error, rows_of_file
+from drumgate.io.lines import MAX_LINE_BYTES as MAX_LINE_BYTES
+from drumgate.io.lines import iter_capped_lines as iter_capped_lines
+from drumgate.io.lines import long_line_error as long_line_error
+from drumgate.io.lines import parse_line as parse_line
+from drumgate.io.lines import rows_of_lines as rows_of_lines
 
+# The line reader is drumgate.io.lines; its names imported `X as X` above stay importable from here
+# for readers written against jsonio.
 PACKAGE_SCHEMAS = Path(__file__).resolve().parents[1] / "defaults" / "configs" / "schemas"
-LFS_POINTER_PREFIX = b"version https://git-lfs.github.com/spec/"
-LFS_HINT = "this is a Git LFS pointer, not the file: run git lfs pull"
-
-# One JSONL row is a few hundred bytes; a line longer than this is refused (a finding) without
-# being held whole or parsed, so one enormous line costs neither memory nor quadratic time.
-MAX_LINE_BYTES = 4 << 20
 MAX_ISSUE_CHARS = 200
 MAX_GZIP_DOCUMENT_BYTES = 64 << 20  # reports, locks and configs are kilobytes; a bomb stops here
-LINE_TOO_LONG = f"line longer than {MAX_LINE_BYTES >> 20} MiB (the cap for one JSONL row)"
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
-
-JsonRow = dict[str, Any]
-ErrorSink = Callable[[DrumgateError], None]
-
-
-def is_gzip_path(path: str | Path) -> bool:
-    return str(path).endswith(".gz")
 
 
 def _check_finite(value: Any, path: Path) -> None:
@@ -80,103 +75,27 @@ def _open_read(path: Path) -> io.BufferedIOBase:
     return raw  # type: ignore[return-value]
 
 
-def iter_capped_lines(handle: io.BufferedIOBase, limit: int = MAX_LINE_BYTES) -> Iterator[tuple[int, bytes | None]]:
-    """(line number, raw line) for each line; None instead of a line longer than `limit` bytes.
-
-    A too-long line is read past in `limit`-sized pieces and dropped, so memory stays bounded and
-    time linear in the bytes however long the line is (gzip streams too: nothing is inflated whole).
-    """
-    readline = handle.readline
-    line_no = 0
-    while raw := readline(limit + 1):
-        line_no += 1
-        if len(raw) <= limit or raw.endswith(b"\n"):
-            yield line_no, raw
-            continue
-        while (rest := readline(limit + 1)) and not rest.endswith(b"\n"):
-            pass
-        yield line_no, None
-
-
-def long_line_error(path: Path, line_no: int) -> DrumgateError:
-    return DrumgateError(LINE_TOO_LONG, path=path, line=line_no, hint="split the row or regenerate the manifest")
-
-
-def rows_of_lines(
-    numbered: Iterable[tuple[int, bytes]], path: Path, on_error: ErrorSink | None = None
+def iter_jsonl(
+    path: str | Path, on_error: ErrorSink | None = None, per_render: bool = True
 ) -> Iterator[tuple[int, JsonRow]]:
-    """Rows of lines already split (none over the line cap): one orjson call each, the fast path;
-    a line that is not an object is worded by `parse_line` and reported to `on_error` (or raised)."""
-    loads = orjson.loads
-    for line_no, raw in numbered:
-        try:
-            row = loads(raw)
-        except orjson.JSONDecodeError:
-            row = None
-        if type(row) is dict:
-            yield line_no, row
-        elif raw.strip():
-            try:
-                yield line_no, parse_line(raw, path, line_no)
-            except DrumgateError as err:
-                if on_error is None:
-                    raise
-                on_error(err)
-
-
-def parse_line(raw: bytes, path: Path, line_no: int) -> JsonRow:
-    """Parse one JSONL line into an object or raise a DrumgateError naming path:line."""
-    try:
-        value = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        try:
-            raw.decode("utf-8")
-        except UnicodeDecodeError:
-            raise DrumgateError("not valid UTF-8", path=path, line=line_no) from exc
-        detail = str(exc).split(":")[0]
-        if b"NaN" in raw or b"Infinity" in raw:
-            detail = "NaN or Infinity is not valid JSON"
-        raise DrumgateError(f"invalid JSON: {detail}", path=path, line=line_no) from exc
-    if not isinstance(value, dict):
-        raise DrumgateError(
-            f"each line must be a JSON object, got {type(value).__name__}", path=path, line=line_no
-        )
-    return value
-
-
-def iter_jsonl(path: str | Path, on_error: ErrorSink | None = None) -> Iterator[tuple[int, JsonRow]]:
-    """Yield (line number, row) for each non-blank line; a partitioned folder (drumgate.io.parts) yields
-    its rows with row numbers, a bad line naming its part and line.
+    """Yield (line number, row) for each non-blank line of a `.jsonl[.gz]` file (drumgate.io.lines);
+    a partitioned folder (drumgate.io.parts), named itself or by its single-file name, yields its
+    rows with row numbers, a bad line naming its part and line, E-GMD rows once per render unless
+    `per_render` is False.
 
     Without `on_error` the first bad line raises; with it, bad lines are reported to the sink and
-    skipped, so valid rows keep their own line numbers.
+    skipped, so valid rows keep their own line numbers. Whole-file problems always raise.
     """
     source = Path(path)
     if source.is_dir() or not source.exists():
-        from drumgate.io import parts  # a partitioned manifest folder (drumgate.events is the reader API)
+        from drumgate.io import parts  # parts reads through this module's writer and lines
 
         folder = parts.resolve(source)
         if folder.is_dir():
-            parts.verify(folder, hash_parts=False)
-            yield from parts.iter_folder(folder, on_error)
+            parts.verify(folder, hash_parts=False)  # structure first; each part's sha256 is checked as it is read
+            yield from parts.iter_folder(folder, on_error, per_render)
             return
-    try:
-        with _open_read(source) as handle:
-            for line_no, raw in iter_capped_lines(handle):
-                if line_no == 1 and raw is not None and raw.startswith(LFS_POINTER_PREFIX):
-                    raise DrumgateError("Git LFS pointer, not a manifest", path=source, hint=LFS_HINT)
-                if raw is not None and not raw.strip():
-                    continue
-                try:
-                    if raw is None:
-                        raise long_line_error(source, line_no)
-                    yield line_no, parse_line(raw, source, line_no)
-                except DrumgateError as err:
-                    if on_error is None:
-                        raise
-                    on_error(err)
-    except (gzip.BadGzipFile, EOFError, OSError, zlib.error) as exc:
-        raise DrumgateError(f"damaged gzip stream ({exc})", path=source, hint="regenerate the file") from exc
+    yield from rows_of_file(source, on_error)
 
 
 def is_blank_file(path: str | Path) -> bool:
@@ -228,7 +147,7 @@ def read_json(path: str | Path) -> Any:
     else:
         data = read_bytes(source)
     if data.startswith(LFS_POINTER_PREFIX):
-        raise DrumgateError("Git LFS pointer, not a JSON file", path=source, hint=LFS_HINT)
+        raise lfs_pointer_error(source, "a JSON file")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:

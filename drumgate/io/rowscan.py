@@ -1,16 +1,17 @@
 """Read a JSONL manifest for checking: every bad line is a finding, good rows keep their line numbers.
 
-Stricter than `jsonio.iter_jsonl` in what a hook must catch: duplicate keys (orjson keeps the last
-one silently), binary content, an empty file and a Git LFS pointer are findings too. A row that is
-byte-identical to what drumgate's writer produces (sorted keys, compact) cannot hold a duplicate
-key, so only hand-written rows pay for the stdlib duplicate-key parse.
+The hooks' reference path (`chunkscan` is the parallel one and gives the same findings). It reads
+through the one line reader (drumgate.io.lines) and is stricter than `jsonio.iter_jsonl` in what a
+hook must catch: duplicate keys (orjson keeps the last one silently), binary content and an empty
+file are findings too, and so is every whole-file problem the reader words (a folder, a missing
+file, a Git LFS pointer, a damaged gzip stream). A row that is byte-identical to orjson's own
+compact form of it cannot hold a duplicate key, so only other rows pay for the stdlib
+duplicate-key parse (`strict_row`, which the parallel path uses too).
 """
 
 from __future__ import annotations
 
-import gzip
 import json
-import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -18,9 +19,9 @@ from typing import Any
 import orjson
 
 from drumgate.errors import DrumgateError
-from drumgate.io.jsonio import LFS_POINTER_PREFIX, is_gzip_path, iter_capped_lines, long_line_error, parse_line
+from drumgate.io.lines import LFS_HINT, JsonRow, line_error, long_line_error, numbered_lines
 
-LFS_FIX = "fix: run git lfs pull"
+LFS_FIX = LFS_HINT
 FindingSink = Callable[[DrumgateError], None]
 
 
@@ -43,15 +44,20 @@ def duplicate_key(raw: bytes | str) -> str | None:
     return None
 
 
-def is_canonical(raw: bytes, row: dict[str, Any]) -> bool:
-    return orjson.dumps(row, option=orjson.OPT_SORT_KEYS) == raw.rstrip(b"\r\n")
-
-
-def _open(path: Path) -> Any:
-    handle = path.open("rb")
-    if is_gzip_path(path):
-        return gzip.GzipFile(fileobj=handle, mode="rb")
-    return handle
+def strict_row(raw: bytes, path: Path, line_no: int) -> JsonRow:
+    """A line as a row the way a hook reads it: what `parse_line` refuses, and a duplicate key, raise
+    a DrumgateError naming path:line."""
+    try:
+        row = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        row = None
+    if type(row) is not dict:
+        raise line_error(raw, path, line_no)
+    if orjson.dumps(row) != raw.rstrip(b"\r\n"):
+        duplicate = duplicate_key(raw)
+        if duplicate:
+            raise DrumgateError(duplicate, path=path, line=line_no)
+    return row
 
 
 def scan_jsonl(path: str | Path, sink: FindingSink) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -59,44 +65,32 @@ def scan_jsonl(path: str | Path, sink: FindingSink) -> Iterator[tuple[int, dict[
     source = Path(path)
     rows = 0
     try:
-        with _open(source) as handle:
-            for line_no, raw in iter_capped_lines(handle):
-                if raw is None:
-                    rows += 1
-                    sink(long_line_error(source, line_no))
-                    continue
-                if line_no == 1 and raw.startswith(LFS_POINTER_PREFIX):
-                    sink(DrumgateError("Git LFS pointer, not the manifest", path=source, hint=LFS_FIX))
-                    return
-                if b"\x00" in raw:
-                    sink(
-                        DrumgateError(
-                            "binary content, not JSON lines",
-                            path=source,
-                            line=line_no,
-                            hint="fix: restore the manifest with git checkout or regenerate it",
-                        )
-                    )
-                    return
-                if not raw.strip():
-                    continue
+        for line_no, raw in numbered_lines(source):
+            if raw is None:
                 rows += 1
-                try:
-                    row = parse_line(raw, source, line_no)
-                except DrumgateError as err:
-                    sink(err)
-                    continue
-                if not is_canonical(raw, row):
-                    duplicate = duplicate_key(raw)
-                    if duplicate:
-                        sink(DrumgateError(duplicate, path=source, line=line_no))
-                        continue
-                yield line_no, row
-    except FileNotFoundError:
-        sink(DrumgateError("file not found", path=source))
-        return
-    except (gzip.BadGzipFile, EOFError, OSError, zlib.error) as exc:
-        sink(DrumgateError(f"damaged gzip stream ({exc})", path=source, hint="fix: regenerate the file"))
+                sink(long_line_error(source, line_no))
+                continue
+            if b"\x00" in raw:
+                sink(
+                    DrumgateError(
+                        "binary content, not JSON lines",
+                        path=source,
+                        line=line_no,
+                        hint="fix: restore the manifest with git checkout or regenerate it",
+                    )
+                )
+                return
+            if not raw.strip():
+                continue
+            rows += 1
+            try:
+                row = strict_row(raw, source, line_no)
+            except DrumgateError as err:
+                sink(err)
+                continue
+            yield line_no, row
+    except DrumgateError as err:  # the whole file: a folder, missing, unreadable, an LFS pointer, damaged gzip
+        sink(err)
         return
     if rows == 0:
         sink(

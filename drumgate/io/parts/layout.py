@@ -1,0 +1,126 @@
+"""Where a partitioned manifest's files are: names, the folder a single-file name stands for, limits.
+
+Pure path arithmetic and the index's file list; nothing here reads a part.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from drumgate.errors import DrumgateError
+
+INDEX_NAME = "index.json"
+
+
+RENDERS_DIR = "renders"
+
+
+PART_SUFFIX = ".jsonl.gz"
+
+
+INDEX_SCHEMA_VERSION = 1
+
+
+PAGE_DIR = "index"
+# Above this many parts the entries go to pages (`index/<bucket>.json`, 256 buckets) that index.json
+# pins by sha256: a 1% change then rewrites a few small pages, not an index of every part. Below it
+# one index.json is the smaller diff and the simpler file to read.
+
+
+PAGED_ABOVE = 64
+# GitHub warns at 50 MB and refuses 100 MB; a part stays far below so a key can grow without a re-cut.
+
+
+MAX_PART_BYTES = 25 << 20
+
+
+_SLUG = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+REPRO_FIX = "fix: drumgate repro {group}"
+
+
+MIGRATE_FIX = "fix: drumgate migrate {path}"
+
+
+SHARD_KIND = "drumgate-parts-shard"
+
+ErrorSink = Callable[[DrumgateError], None]
+Row = dict[str, Any]
+
+
+def part_stem(key: str) -> str:
+    """A file name for a key: readable, and unique because it ends in the key's own digest."""
+    slug = _SLUG.sub("_", key).strip("_.")[:48] or "part"
+    return f"{slug}-{hashlib.sha256(key.encode()).hexdigest()[:10]}"
+
+
+def folder_of(path: str | Path) -> Path:
+    """`x/egmd_events.jsonl[.gz]` -> `x/egmd_events`: the folder form of a single-file manifest."""
+    source = Path(path)
+    name = source.name
+    for suffix in (".jsonl.gz", ".jsonl"):
+        if name.endswith(suffix):
+            return source.with_name(name[: -len(suffix)])
+    return source
+
+
+def single_files_of(folder: Path) -> list[Path]:
+    return [folder.with_name(folder.name + suffix) for suffix in (".jsonl", ".jsonl.gz")]
+
+
+def is_partitioned(path: str | Path) -> bool:
+    source = Path(path)
+    return source.is_dir() or (not source.exists() and (folder_of(source) / INDEX_NAME).is_file())
+
+
+def resolve(path: str | Path) -> Path:
+    """The manifest a path names: the file itself, or its partitioned folder when only that exists."""
+    source = Path(path)
+    if source.exists():
+        return source
+    folder = folder_of(source)
+    return folder if (folder / INDEX_NAME).is_file() else source
+
+
+def page_of(key: str) -> str:
+    """The page a key's entry lives in: a stable bucket, so adding a part never moves the others."""
+    return f"{PAGE_DIR}/{hashlib.sha256(key.encode()).hexdigest()[:2]}.json"
+
+
+def part_files(folder: Path) -> list[str]:
+    """The part files present in a folder (`renders/` parts too), relative to it."""
+    found = [p.name for p in folder.glob(f"*{PART_SUFFIX}")]
+    found += [f"{RENDERS_DIR}/{p.name}" for p in (folder / RENDERS_DIR).glob(f"*{PART_SUFFIX}")]
+    return found
+
+
+def listed_files(index: Mapping[str, Any]) -> dict[str, tuple[str, int]]:
+    """Every file the index lists (parts and `renders/` parts) -> (sha256, bytes)."""
+    listed: dict[str, tuple[str, int]] = {}
+    for entry in index["parts"]:
+        listed[entry["file"]] = (entry["sha256"], entry["bytes"])
+        if "renders" in entry:
+            listed[entry["renders"]["file"]] = (entry["renders"]["sha256"], entry["renders"]["bytes"])
+    return listed
+
+
+def group_of(folder: Path) -> str:
+    name = folder.name
+    for suffix in ("_events", "_sessions", "_provenance"):
+        if name.endswith(suffix):
+            return name[: -len(suffix)]
+    return name
+
+
+def fix_for(folder: Path) -> str:
+    return REPRO_FIX.format(group=group_of(folder))
+
+
+def owning_folder(path: Path) -> Path:
+    """The manifest folder a part belongs to (a `renders/` part's is the folder above)."""
+    return path.parent.parent if path.parent.name == RENDERS_DIR else path.parent
