@@ -80,7 +80,7 @@ class TranscribeParams:
     avg_s: float = 0.1
     wait_s: float = 0.05
     snap_s: float = 0.03
-    min_share: Mapping[str, float] = field(default_factory=lambda: {"snare": 0.25, "tom": 0.3, "cymbal": 0.3})
+    min_share: Mapping[str, float] = field(default_factory=lambda: {"snare": 0.25, "tom": 0.15, "cymbal": 0.3})
     rivals: Mapping[str, Mapping[str, float]] = field(default_factory=lambda: {"cymbal": {"hihat": 0.5}})
     yield_to: Mapping[str, Sequence[str]] = field(default_factory=lambda: {"tom": ("kick", "snare")})
     restrike_s: float = 0.06
