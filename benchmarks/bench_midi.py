@@ -24,8 +24,10 @@ from benchmarks._common import median_seconds
 from drumgate.fixtures.egmd import midi_bytes, performance_score
 from drumgate.taxonomy import load_taxonomy
 from drumgate.workspace import PACKAGE_ROOT, Workspace
-from ingest.egmd.drum_events import EventContext, EventEncoder, build_events, encode_events_reference, load_note_map
+from ingest.egmd.drum_events import build_events
+from ingest.egmd.event_encoding import EventContext, EventEncoder, encode_events_reference
 from ingest.egmd.midi import parse_midi_bytes
+from ingest.egmd.note_map import load_note_map
 
 GROOVE = PACKAGE_ROOT.parent / "shared" / "realdata" / "a_drum_midi" / "drums-with-llm" / "groove"
 

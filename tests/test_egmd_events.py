@@ -9,8 +9,10 @@ import pytest
 from drumgate.errors import DrumgateError
 from drumgate.fixtures.egmd import ScoreEvent, midi_bytes
 from drumgate.taxonomy import load_taxonomy
-from ingest.egmd.drum_events import EventContext, build_events, event_rows, load_note_map
+from ingest.egmd.drum_events import build_events
+from ingest.egmd.event_encoding import EventContext, event_rows
 from ingest.egmd.midi import parse_midi_bytes
+from ingest.egmd.note_map import load_note_map
 
 BPM = 120  # 480 PPQ at 120 bpm: one tick is 1/960 s
 

@@ -1,5 +1,5 @@
 """Why the MIDI reader stays drumgate's own (symusic loses notes mido reads) and proof that the
-compiled reader is the interpreted one: same performances, same refusals, same egmd manifests."""
+compiled loops are the interpreted ones: same performances, same refusals, same egmd manifests."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from drumgate import cli
 from drumgate.commands import demo
 from drumgate.errors import DrumgateError
 from drumgate.fixtures.egmd import make_egmd_corpus
-from ingest.egmd import midi as midi_reader
+from ingest.egmd import jit
 from ingest.egmd.midi import parse_midi_bytes
 from tests.conftest import REALDATA
 from tests.reliability.test_property_midi import groove_bytes
@@ -160,9 +160,10 @@ def test_compiled_reader_writes_the_demo_egmd_manifests_byte_for_byte(workspace,
 
     for compiled in (True, False):
         if not compiled:
-            monkeypatch.setattr(midi_reader, "_kernel", interpreted)
+            monkeypatch.setattr(jit, "kernel", interpreted)
         assert cli.main(["ingest", "egmd", "--jobs", "1"]) == 0
         manifests[compiled] = {name: (workspace.root / name).read_bytes() for name in EGMD_ARTIFACTS}
     assert manifests[True] == manifests[False]
-    assert interpreted_calls.count("_scan_tracks") >= 4, "the second ingest must read the MIDI again"
+    assert interpreted_calls.count("scan_tracks") >= 4, "the second ingest must read the MIDI again"
+    assert interpreted_calls.count("infer_techniques") >= 4, "and infer its techniques interpreted"
     assert manifests[True]["data/manifests/egmd_events.jsonl"].count(b"\n") > 100

@@ -1,9 +1,7 @@
-"""Drum MIDI notes to taxonomy events: the note map and technique inference.
+"""Drum MIDI notes to taxonomy events: technique inference over one performance.
 
-The note map (`configs/roland_note_map.json`, validated at load) gives each MIDI note a taxonomy
-class, an optional crash variant, base techniques (rimshot, cross_stick, open/closed/pedal,
-bow/edge/bell) and a pad (the physical pad a note belongs to). Inference then adds, per
-performance:
+The note map (`ingest.egmd.note_map`) gives each MIDI note a class, an optional crash variant,
+base techniques and a pad. Inference then adds, per performance:
 
 - hi-hat `half_open` when the last CC4 before the hit lies in the configured band (CC4 0 is
   open, 127 closed; the module already chose open vs closed in the note number);
@@ -13,165 +11,32 @@ performance:
 - `flam` / `drag` on a stroke preceded by one / two softer grace hits on the same pad within the
   window, and `roll` on every hit of a run of fast repeated strokes on one pad.
 
-Unmapped notes are excluded from the events and counted by note number.
+Unmapped notes are excluded from the events and counted by note number. `build_events` runs the
+compiled pass in `technique_kernel`; `build_events_reference` is the numpy statement of the same
+rules that the tests hold it to, row for row.
 """
 
 from __future__ import annotations
 
-import os
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
 import numpy as np
-import orjson
 
-from drumgate.config import validate_against_schema
-from drumgate.errors import DrumgateError
-from drumgate.io.hashing import sha256_file
-from drumgate.io.jsonio import read_json
-from drumgate.taxonomy import Taxonomy
-from drumgate.workspace import Workspace
+from ingest.egmd import jit
 from ingest.egmd.midi import MidiPerformance
-
-NOTE_MAP_FILE = "roland_note_map.json"
-INFERRED_TECHNIQUES = ("accent", "choke", "closed", "drag", "flam", "ghost", "half_open", "open", "roll")
-
-
-@dataclass(frozen=True)
-class NoteSpec:
-    note: int
-    name: str
-    class_id: str
-    pad: str
-    variant: str | None
-    techniques: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class InferenceParams:
-    half_open_cc4: tuple[int, int]
-    ghost_ratio: float
-    accent_ratio: float
-    min_pad_notes: int
-    dynamics_skip: tuple[str, ...]
-    flam_window_s: float
-    drag_window_s: float
-    grace_velocity_ratio: float
-    roll_max_ioi_s: float
-    roll_min_hits: int
-    choke_min_pressure: int
-
-    @classmethod
-    def from_config(cls, raw: dict[str, Any]) -> InferenceParams:
-        low, high = raw["hihat"]["half_open_cc4"]
-        return cls(
-            half_open_cc4=(int(low), int(high)),
-            ghost_ratio=float(raw["dynamics"]["ghost_below_median_ratio"]),
-            accent_ratio=float(raw["dynamics"]["accent_above_median_ratio"]),
-            min_pad_notes=int(raw["dynamics"]["min_pad_notes"]),
-            dynamics_skip=tuple(raw["dynamics"]["skip_techniques"]),
-            flam_window_s=float(raw["grace"]["flam_window_s"]),
-            drag_window_s=float(raw["grace"]["drag_window_s"]),
-            grace_velocity_ratio=float(raw["grace"]["grace_velocity_ratio"]),
-            roll_max_ioi_s=float(raw["roll"]["max_ioi_s"]),
-            roll_min_hits=int(raw["roll"]["min_hits"]),
-            choke_min_pressure=int(raw["choke"]["min_pressure"]),
-        )
-
-
-class NoteMap:
-    """The note table as lookup arrays over all 128 notes, checked against the taxonomy."""
-
-    def __init__(self, specs: dict[int, NoteSpec], params: InferenceParams, taxonomy: Taxonomy, path: Path) -> None:
-        self.specs = specs
-        self.params = params
-        self.path = path
-        self._check(taxonomy)
-        names = sorted({t for spec in specs.values() for t in spec.techniques} | set(INFERRED_TECHNIQUES))
-        self.technique_names = tuple(names)
-        self.bit = {name: 1 << i for i, name in enumerate(names)}
-        self.pads = tuple(sorted({spec.pad for spec in specs.values()}))
-        self.mapped = np.zeros(128, dtype=bool)
-        self.pad_index = np.full(128, -1, dtype=np.int64)
-        self.base_mask = np.zeros(128, dtype=np.int64)
-        self.allowed_mask = np.zeros(128, dtype=np.int64)
-        self.is_hihat = np.zeros(128, dtype=bool)
-        self.labels: dict[int, list[str]] = {}
-        for note, spec in specs.items():
-            self.mapped[note] = True
-            self.pad_index[note] = self.pads.index(spec.pad)
-            self.base_mask[note] = self.mask_of(spec.techniques)
-            allowed = [t for t in names if taxonomy.technique_allowed(t, spec.class_id)]
-            self.allowed_mask[note] = self.mask_of(allowed) | self.base_mask[note]
-            self.is_hihat[note] = taxonomy.is_a(spec.class_id, "hihat")
-            self.labels[note] = self._dual_label(spec, taxonomy)
-        self._decoded: dict[int, list[str]] = {}
-
-    def mask_of(self, techniques: tuple[str, ...] | list[str]) -> int:
-        mask = 0
-        for name in techniques:
-            mask |= self.bit[name]
-        return mask
-
-    @staticmethod
-    def _dual_label(spec: NoteSpec, taxonomy: Taxonomy) -> list[str]:
-        if spec.variant is None:
-            return []
-        label = taxonomy.crash_labels(spec.variant)
-        assert label is not None
-        return [label.primary, label.secondary]
-
-    def _check(self, taxonomy: Taxonomy) -> None:
-        for note, spec in sorted(self.specs.items()):
-            where = f"notes/{note}"
-            if spec.class_id not in taxonomy.classes:
-                raise DrumgateError(f"{where}: class {spec.class_id!r} is not in the taxonomy", path=self.path)
-            for technique in spec.techniques:
-                if not taxonomy.technique_allowed(technique, spec.class_id):
-                    raise DrumgateError(
-                        f"{where}: technique {technique!r} does not apply to {spec.class_id!r}", path=self.path
-                    )
-            crash = taxonomy.is_crash_family(spec.class_id)
-            if crash and spec.variant is None:
-                raise DrumgateError(f"{where}: crash-family note needs a variant", path=self.path)
-            if spec.variant is not None and taxonomy.crash_labels(spec.variant) is None:
-                raise DrumgateError(
-                    f"{where}: variant {spec.variant!r} is not in the crash dual-label map",
-                    path=self.path,
-                    hint="add it to configs/crash_dual_label.json",
-                )
-
-    def decode(self, mask: int) -> list[str]:
-        """Technique names of a bit mask, in alphabetical order (bits are assigned that way)."""
-        names = self._decoded.get(mask)
-        if names is None:
-            names = [name for name in self.technique_names if mask & self.bit[name]]
-            self._decoded[mask] = names
-        return names
-
-
-def note_map_from_dict(raw: dict[str, Any], taxonomy: Taxonomy, path: Path) -> NoteMap:
-    specs = {
-        int(note): NoteSpec(
-            int(note), body["name"], body["class"], body["pad"], body.get("variant"), tuple(body["techniques"])
-        )
-        for note, body in raw["notes"].items()
-    }
-    return NoteMap(specs, InferenceParams.from_config(raw["inference"]), taxonomy, path)
-
-
-def load_note_map(ws: Workspace, taxonomy: Taxonomy) -> NoteMap:
-    path = ws.configs / NOTE_MAP_FILE
-    raw = read_json(path)
-    validate_against_schema(raw, ws.schemas / "roland_note_map.schema.json", path)
-    return note_map_from_dict(raw, taxonomy, path)
-
-
-def note_map_hash(ws: Workspace) -> str:
-    return sha256_file(ws.configs / NOTE_MAP_FILE)
+from ingest.egmd.note_map import NoteMap
+from ingest.egmd.technique_kernel import (
+    CHOKE_UNMAPPED,
+    CHOKE_WITHOUT_HIT,
+    EVENT_CC4,
+    EVENT_MASK,
+    EVENT_NOTE_INDEX,
+    EVENT_PITCH,
+    EVENT_VELOCITY,
+    infer_techniques,
+    work_size,
+)
 
 
 @dataclass
@@ -289,7 +154,8 @@ def _apply_chokes(
     return warnings
 
 
-def build_events(perf: MidiPerformance, nm: NoteMap) -> PerformanceEvents:
+def build_events_reference(perf: MidiPerformance, nm: NoteMap) -> PerformanceEvents:
+    """The inference rules as numpy array operations: the statement `build_events` is tested against."""
     mapped = nm.mapped[perf.note_pitch]
     unknown = Counter(perf.note_pitch[~mapped].tolist())
     note_index = np.flatnonzero(mapped)
@@ -308,6 +174,60 @@ def build_events(perf: MidiPerformance, nm: NoteMap) -> PerformanceEvents:
     return PerformanceEvents(note_index, onset, pitch, velocity, mask, cc4, unknown, warnings)
 
 
+def build_events(perf: MidiPerformance, nm: NoteMap, compiled: bool = True) -> PerformanceEvents:
+    """The performance's events; `compiled=False` runs the same pass interpreted (for the tests)."""
+    notes = perf.notes
+    events = np.empty((5, notes), dtype=np.int64)
+    onset = np.empty(notes, dtype=np.float64)
+    touch_outcome = np.empty(len(perf.aftertouch_order), dtype=np.int64)
+    work = np.empty(work_size(notes, len(nm.pads)), dtype=np.int64)
+    count = jit.kernel(infer_techniques, compiled)(
+        perf.note_pitch,
+        perf.note_order,
+        perf.note_velocity,
+        perf.note_s,
+        perf.cc4_order,
+        perf.cc4_value,
+        perf.aftertouch_order,
+        perf.aftertouch_pitch,
+        perf.aftertouch_value,
+        nm.note_columns,
+        nm.inference_ints,
+        nm.inference_floats,
+        events,
+        onset,
+        touch_outcome,
+        work,
+    )
+    if count < 0:
+        raise ValueError("a note pitch or velocity outside 0..127: not from the MIDI reader")
+    unknown: Counter[int] = Counter()
+    if count < notes:
+        unknown.update(perf.note_pitch[~nm.mapped[perf.note_pitch]].tolist())
+    return PerformanceEvents(
+        events[EVENT_NOTE_INDEX, :count],
+        onset[:count],
+        events[EVENT_PITCH, :count],
+        events[EVENT_VELOCITY, :count],
+        events[EVENT_MASK, :count],
+        events[EVENT_CC4, :count],
+        unknown,
+        _choke_warnings(perf, touch_outcome) if touch_outcome.any() else [],
+    )
+
+
+def _choke_warnings(perf: MidiPerformance, touch_outcome: np.ndarray) -> list[str]:
+    warnings = []
+    for code, pitch, seconds in zip(
+        touch_outcome.tolist(), perf.aftertouch_pitch.tolist(), perf.aftertouch_s.tolist(), strict=True
+    ):
+        if code == CHOKE_UNMAPPED:
+            warnings.append(f"aftertouch on unmapped note {pitch} at {seconds:.3f}s ignored")
+        elif code == CHOKE_WITHOUT_HIT:
+            warnings.append(f"choke on note {pitch} at {seconds:.3f}s has no preceding hit on its pad")
+    return warnings
+
+
 def class_counts(events: PerformanceEvents, nm: NoteMap) -> Counter[str]:
     """Events per taxonomy class."""
     per_note = np.bincount(events.pitch, minlength=128)
@@ -317,197 +237,3 @@ def class_counts(events: PerformanceEvents, nm: NoteMap) -> Counter[str]:
     return counts
 
 
-@dataclass(frozen=True)
-class EventContext:
-    """The per-render fields shared by every event row."""
-
-    dataset: str
-    session_id: str
-    item_id: str
-    split: str
-    source_file: str
-
-
-def event_rows(events: PerformanceEvents, nm: NoteMap, ctx: EventContext) -> Iterator[dict[str, Any]]:
-    """Event rows (events.schema.json) in file order."""
-    prefix = f"{ctx.dataset}:{ctx.item_id}:"
-    specs = nm.specs
-    for index, onset, pitch, velocity, mask, cc4 in zip(
-        events.note_index.tolist(),
-        np.round(events.onset_s, 6).tolist(),
-        events.pitch.tolist(),
-        events.velocity.tolist(),
-        events.technique_mask.tolist(),
-        events.cc4.tolist(),
-        strict=True,
-    ):
-        spec = specs[pitch]
-        row: dict[str, Any] = {
-            "event_id": prefix + str(index),
-            "dataset": ctx.dataset,
-            "session_id": ctx.session_id,
-            "item_id": ctx.item_id,
-            "split": ctx.split,
-            "onset_s": onset,
-            "label": spec.class_id,
-            "labels": nm.labels[pitch],
-            "techniques": nm.decode(mask),
-            "velocity": velocity,
-            "label_source": "midi",
-            "confidence": 1.0,
-            "source": {"file": ctx.source_file, "note": pitch},
-        }
-        if spec.variant is not None:
-            row["variant"] = spec.variant
-        if cc4 >= 0:
-            row["attributes"] = {"cc4": cc4}
-        yield row
-
-
-def _json(value: Any) -> str:
-    """`value` as orjson writes it inside a sorted-key row."""
-    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
-
-
-class EventEncoder:
-    """Writes the bytes `dumps_row` gives for each `event_rows` row without building the dicts.
-
-    The constant parts of a row are JSON-encoded once per note (or technique mask, or render);
-    per event only the note index, onset, velocity and CC4 are formatted. `event_rows` plus
-    orjson stays the reference this encoder is tested against byte for byte.
-    """
-
-    def __init__(self, nm: NoteMap) -> None:
-        self._nm = nm
-        self._label_part = {
-            pitch: f'"label":{_json(spec.class_id)},"label_source":"midi","labels":{_json(nm.labels[pitch])},'
-            f'"onset_s":'
-            for pitch, spec in nm.specs.items()
-        }
-        self._variant_part = {
-            pitch: "" if spec.variant is None else f',"variant":{_json(spec.variant)}'
-            for pitch, spec in nm.specs.items()
-        }
-        self._technique_part: dict[int, str] = {}
-        self._opening = ["{"] + [f'{{"attributes":{{"cc4":{value}}},' for value in range(128)]
-
-    def _techniques(self, mask: int, pitch: int) -> str:
-        key = mask * 128 + pitch
-        part = self._technique_part.get(key)
-        if part is None:
-            part = f'"techniques":{_json(self._nm.decode(mask))}{self._variant_part[pitch]},"velocity":'
-            self._technique_part[key] = part
-        return part
-
-    def encode(self, events: PerformanceEvents, ctx: EventContext) -> bytes:
-        """All rows of `events` for one render, each followed by a newline."""
-        if not len(events):
-            return b""
-        event_id_prefix = _json(f"{ctx.dataset}:{ctx.item_id}:")[:-1]
-        head = f'"confidence":1.0,"dataset":{_json(ctx.dataset)},"event_id":{event_id_prefix}'
-        item = f'","item_id":{_json(ctx.item_id)},'
-        source = f',"session_id":{_json(ctx.session_id)},"source":{{"file":{_json(ctx.source_file)},"note":'
-        split = f'}},"split":{_json(ctx.split)},'
-        pitches = events.pitch.tolist()
-        middle = {p: item + self._label_part[p] for p in set(pitches)}
-        keys = (events.technique_mask * 128 + events.pitch).tolist()
-        ending = {key: f"{source}{key % 128}{split}{self._techniques(key // 128, key % 128)}" for key in set(keys)}
-        onsets = _json(np.round(events.onset_s, 6).tolist())[1:-1].split(",")
-        opening = self._opening
-        lines = [
-            f"{opening[cc4 + 1]}{head}{index}{middle[pitch]}{onset}{ending[key]}{velocity}}}\n"
-            for index, onset, pitch, key, velocity, cc4 in zip(
-                events.note_index.tolist(),
-                onsets,
-                pitches,
-                keys,
-                events.velocity.tolist(),
-                events.cc4.tolist(),
-                strict=True,
-            )
-        ]
-        return "".join(lines).encode()
-
-
-def encode_events_reference(events: PerformanceEvents, nm: NoteMap, ctx: EventContext) -> bytes:
-    """The reference encoding: one dict per event through orjson with sorted keys."""
-    return b"".join(orjson.dumps(row, option=orjson.OPT_SORT_KEYS) + b"\n" for row in event_rows(events, nm, ctx))
-
-
-ITEM_SLOT = "\x00\x1f"
-_ITEM_SLOT_JSON = orjson.dumps(ITEM_SLOT)[1:-1]
-SLOTS_PER_EVENT = 3  # event_id, item_id, source.file
-
-
-@dataclass(frozen=True)
-class RenderTemplate:
-    """Encoded rows of one performance with the item id cut out, to be filled in per render.
-
-    Renders of a performance that share MIDI bytes, split and file suffix differ only in the item
-    id (inside event_id, item_id and source.file = item id + suffix); JSON escaping works per
-    character, so joining the escaped item id between the pieces gives the same bytes.
-    """
-
-    pieces: tuple[bytes, ...]
-    fixed_bytes: int
-
-    def fill(self, item_id: str) -> bytes:
-        return orjson.dumps(item_id)[1:-1].join(self.pieces)
-
-    def filled_size(self, item_id: str) -> int:
-        return self.fixed_bytes + (len(self.pieces) - 1) * (len(orjson.dumps(item_id)) - 2)
-
-
-def render_template(
-    encoder: EventEncoder, events: PerformanceEvents, dataset: str, session_id: str, split: str, suffix: str
-) -> RenderTemplate | None:
-    """The template, or None when the placeholder also occurs in the data (then encode per render)."""
-    ctx = EventContext(dataset, session_id, ITEM_SLOT, split, ITEM_SLOT + suffix)
-    pieces = encoder.encode(events, ctx).split(_ITEM_SLOT_JSON)
-    if len(pieces) != SLOTS_PER_EVENT * len(events) + 1:
-        return None
-    return RenderTemplate(tuple(pieces), sum(map(len, pieces)))
-
-
-@dataclass(frozen=True)
-class TemplateFill:
-    """One render's rows as a template and its item id: small to send, expanded where written."""
-
-    template: RenderTemplate
-    item_id: str
-
-    def encode(self) -> bytes:
-        return self.template.fill(self.item_id)
-
-    def size(self) -> int:
-        return self.template.filled_size(self.item_id)
-
-
-EncodedEvents = bytes | TemplateFill
-
-
-def write_encoded(handle: Any, chunks: list[EncodedEvents]) -> None:
-    """Write rows in order, expanding template fills."""
-    for chunk in chunks:
-        handle.write(chunk if isinstance(chunk, bytes) else chunk.encode())
-
-
-def expand_single_fills(chunks: list[EncodedEvents]) -> list[EncodedEvents]:
-    """Fills of a template no other chunk uses become bytes: a template only pays off when shared."""
-    uses = Counter(id(chunk.template) for chunk in chunks if isinstance(chunk, TemplateFill))
-    return [chunk.encode() if isinstance(chunk, TemplateFill) and uses[id(chunk.template)] == 1 else chunk
-            for chunk in chunks]
-
-
-def encoded_size(chunks: list[EncodedEvents]) -> int:
-    """How many bytes `write_encoded` writes for `chunks`, without expanding them."""
-    return sum(len(chunk) if isinstance(chunk, bytes) else chunk.size() for chunk in chunks)
-
-
-def write_encoded_at(fd: int, chunks: list[EncodedEvents], offset: int) -> None:
-    """Write rows in order into file descriptor `fd` from `offset` on (pwrite; position untouched)."""
-    for chunk in chunks:
-        data = memoryview(chunk if isinstance(chunk, bytes) else chunk.encode())
-        while data:
-            written = os.pwrite(fd, data, offset)
-            data, offset = data[written:], offset + written

@@ -1,0 +1,254 @@
+"""The byte loops of the MIDI reader: one walk over the track chunks, one over the channel messages.
+
+Both are plain Python in the subset numba compiles (`ingest.egmd.jit`); `ingest.egmd.midi`
+runs them compiled, and interpreted in the tests, which require identical results.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+FOOT_CONTROLLER = 4
+
+MAX_TICK = (1 << 23) - 1  # high-PPQ files pass it; a reader packing ticks into 23 bits would lose them
+MAX_WIDE_TICK = 1 << 53  # past this a tick is no longer exact as a float: no real file gets near it
+_SATURATED = MAX_WIDE_TICK + 1  # ticks and lengths stop growing here, so compiled int64 never overflows
+
+# Outcomes of the track scan; anything but SCAN_OK names the one-line refusal in SCAN_MESSAGES.
+SCAN_OK, _TRUNCATED_INSIDE, _RUNNING_STATUS, _AFTER_END, _PAST_CHUNK, _TOO_LONG, _TEMPO_LENGTH, _ZERO_TEMPO, _STATUS = (
+    range(9)
+)
+SCAN_MESSAGES = {
+    _TRUNCATED_INSIDE: "truncated: track {track} ends inside a message",
+    _RUNNING_STATUS: "running status without a status byte in track {track}",
+    _AFTER_END: "events after End of Track in track {track}",
+    _PAST_CHUNK: "track {track} is truncated (a message runs past its chunk)",
+    _TOO_LONG: f"track {{track}} is longer than {MAX_WIDE_TICK} ticks (a delta time longer than 4 bytes?)",
+    _TEMPO_LENGTH: "tempo event with {value} data bytes in track {track}",
+    _ZERO_TEMPO: "zero tempo at tick {value} in track {track}",
+    _STATUS: "status byte 0x{value:02X} is not allowed in a MIDI file (track {track})",
+}
+
+
+def scan_tracks(
+    data: np.ndarray,
+    starts: np.ndarray,
+    ends: np.ndarray,
+    msg_tick: np.ndarray,
+    msg_status: np.ndarray,
+    msg_pos: np.ndarray,
+    tempo_rows: np.ndarray,
+    outcome: np.ndarray,
+) -> None:
+    """Walk every MTrk chunk body once, in track order, without message objects.
+
+    Channel messages land as (tick, status, position of the first data byte) in file order per
+    track; tempo metas as (tick, track, channel messages before it in that track, microseconds).
+    `outcome` receives [code, track, value, messages, tempos, end tick, and at most how many
+    note-ons, CC4s and polyphonic aftertouches there are, note-offs (the exact numbers unless the file is
+    then refused for a data byte above 127)]. Written in the subset of
+    Python that numba compiles: every read is bounds-checked (compiled code has no IndexError) and
+    ticks saturate instead of overflowing; a message may read past its chunk into the next one,
+    and only the end of the data is an error, as a byte-by-byte reader would see it.
+    """
+    size = data.shape[0]
+    messages = 0
+    tempos = 0
+    end_tick = 0
+    notes = 0
+    note_offs = 0
+    cc4s = 0
+    touches = 0
+    for track in range(starts.shape[0]):
+        pos = starts[track]
+        end = ends[track]
+        tick = 0
+        status = 0
+        first = messages
+        code = SCAN_OK
+        value = 0
+        while pos < end:
+            if pos >= size:
+                code = _TRUNCATED_INSIDE
+                break
+            byte = int(data[pos])
+            pos += 1
+            delta = byte & 0x7F
+            while byte >= 0x80:
+                if pos >= size:
+                    code = _TRUNCATED_INSIDE
+                    break
+                byte = int(data[pos])
+                pos += 1
+                delta = min((delta << 7) | (byte & 0x7F), _SATURATED)
+            if code != SCAN_OK:
+                break
+            tick = min(tick + delta, _SATURATED)
+            if pos >= size:
+                code = _TRUNCATED_INSIDE
+                break
+            byte = int(data[pos])
+            if byte < 0x80:
+                if status == 0:
+                    code = _RUNNING_STATUS
+                    break
+            elif byte < 0xF0:
+                status = byte
+                pos += 1
+            elif byte == 0xFF or byte == 0xF0 or byte == 0xF7:
+                pos += 1
+                meta_type = -1
+                if byte == 0xFF:
+                    if pos >= size:
+                        code = _TRUNCATED_INSIDE
+                        break
+                    meta_type = int(data[pos])
+                    pos += 1
+                length = 0
+                while True:
+                    if pos >= size:
+                        code = _TRUNCATED_INSIDE
+                        break
+                    byte = int(data[pos])
+                    pos += 1
+                    length = min((length << 7) | (byte & 0x7F), _SATURATED)
+                    if byte < 0x80:
+                        break
+                if code != SCAN_OK:
+                    break
+                if pos + length > size:
+                    code = _TRUNCATED_INSIDE
+                    break
+                if meta_type == 0x51:
+                    if length != 3:
+                        code, value = _TEMPO_LENGTH, length
+                        break
+                    tempo = (int(data[pos]) << 16) | (int(data[pos + 1]) << 8) | int(data[pos + 2])
+                    if tempo == 0:
+                        code, value = _ZERO_TEMPO, tick
+                        break
+                    tempo_rows[tempos, 0] = tick
+                    tempo_rows[tempos, 1] = track
+                    tempo_rows[tempos, 2] = messages - first
+                    tempo_rows[tempos, 3] = tempo
+                    tempos += 1
+                pos += length
+                if meta_type == 0x2F:
+                    if pos < end:
+                        code = _AFTER_END
+                    break
+                continue
+            else:
+                code, value = _STATUS, byte
+                break
+            msg_tick[messages] = tick
+            msg_status[messages] = status
+            msg_pos[messages] = pos
+            messages += 1
+            kind = status & 0xF0
+            if kind == 0xA0:
+                touches += 1
+            elif kind == 0xB0 and pos < size and data[pos] == FOOT_CONTROLLER:
+                cc4s += 1
+            elif kind == 0x90 and pos + 1 < size and data[pos + 1] > 0:
+                notes += 1
+            elif kind == 0x80 or kind == 0x90:
+                note_offs += 1
+            pos += 1 if 0xC0 <= status < 0xE0 else 2
+        if code == SCAN_OK and pos > end:
+            code = _PAST_CHUNK
+        if code == SCAN_OK and tick > MAX_WIDE_TICK:
+            code = _TOO_LONG
+        if code != SCAN_OK:
+            outcome[0] = code
+            outcome[1] = track
+            outcome[2] = value
+            return
+        end_tick = max(end_tick, tick)
+    outcome[0] = SCAN_OK
+    outcome[3] = messages
+    outcome[4] = tempos
+    outcome[5] = end_tick
+    outcome[6] = notes
+    outcome[7] = cc4s
+    outcome[8] = touches
+    outcome[9] = note_offs
+
+
+# rows of the blocks split_messages fills
+NOTE_TICK, NOTE_ORDER, NOTE_PITCH, NOTE_VELOCITY, NOTE_CHANNEL = range(5)
+CC4_ORDER, CC4_VALUE = range(2)
+TOUCH_ORDER, TOUCH_PITCH, TOUCH_VALUE = range(3)
+BAD_DATA_BYTE = -1.0
+
+
+def split_messages(
+    raw: np.ndarray,
+    tick: np.ndarray,
+    status: np.ndarray,
+    position: np.ndarray,
+    tempo_tick: np.ndarray,
+    tempo_us: np.ndarray,
+    scale: float,
+    end_tick: int,
+    note_block: np.ndarray,
+    cc4_block: np.ndarray,
+    touch_block: np.ndarray,
+    seconds: np.ndarray,
+) -> float:
+    """Fill the blocks (rows named above) with the note-ons, CC4 and polyphonic aftertouch of the
+    merged channel messages, and `seconds` with their times (notes, then CC4s, then aftertouches);
+    returns the end in seconds, or BAD_DATA_BYTE for a data byte above 127.
+
+    Seconds go through the piecewise-constant tempo map (tempo_tick[0] is 0) with numpy's float
+    operations in numpy's order (segment starts summed one by one like cumsum), walking the map
+    once since ticks only grow. Compiled like the scan.
+    """
+    segments = tempo_tick.shape[0]
+    segment_start_s = np.zeros(segments, dtype=np.float64)
+    for segment in range(1, segments):
+        segment_start_s[segment] = segment_start_s[segment - 1] + (
+            (tempo_tick[segment] - tempo_tick[segment - 1]) * tempo_us[segment - 1] / scale
+        )
+    cc4_seconds = note_block.shape[1]
+    touch_seconds = cc4_seconds + cc4_block.shape[1]
+    segment = 0
+    notes = 0
+    cc4s = 0
+    touches = 0
+    for index in range(tick.shape[0]):
+        kind = status[index] & 0xF0
+        first = int(raw[position[index]])
+        second = int(raw[position[index] + 1]) if kind < 0xC0 or kind >= 0xE0 else 0
+        if first > 0x7F or second > 0x7F:
+            return BAD_DATA_BYTE
+        at = tick[index]
+        while segment + 1 < segments and tempo_tick[segment + 1] <= at:
+            segment += 1
+        is_note = kind == 0x90 and second > 0
+        is_cc4 = kind == 0xB0 and first == FOOT_CONTROLLER
+        if not (is_note or is_cc4 or kind == 0xA0):
+            continue
+        at_s = segment_start_s[segment] + (at - tempo_tick[segment]) * tempo_us[segment] / scale
+        if is_note:
+            note_block[NOTE_TICK, notes] = at
+            note_block[NOTE_ORDER, notes] = index
+            note_block[NOTE_PITCH, notes] = first
+            note_block[NOTE_VELOCITY, notes] = second
+            note_block[NOTE_CHANNEL, notes] = status[index] & 0x0F
+            seconds[notes] = at_s
+            notes += 1
+        elif is_cc4:
+            cc4_block[CC4_ORDER, cc4s] = index
+            cc4_block[CC4_VALUE, cc4s] = second
+            seconds[cc4_seconds + cc4s] = at_s
+            cc4s += 1
+        else:
+            touch_block[TOUCH_ORDER, touches] = index
+            touch_block[TOUCH_PITCH, touches] = first
+            touch_block[TOUCH_VALUE, touches] = second
+            seconds[touch_seconds + touches] = at_s
+            touches += 1
+    while segment + 1 < segments and tempo_tick[segment + 1] <= end_tick:
+        segment += 1
+    return segment_start_s[segment] + (end_tick - tempo_tick[segment]) * tempo_us[segment] / scale

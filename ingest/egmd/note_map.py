@@ -1,0 +1,180 @@
+"""The drum note map: each MIDI note's taxonomy class, crash variant, base techniques and pad,
+plus the inference settings, as lookup tables over all 128 notes.
+
+`configs/roland_note_map.json` is validated against its schema at load and checked against the
+taxonomy (every class, technique and crash variant must exist there).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from drumgate.config import validate_against_schema
+from drumgate.errors import DrumgateError
+from drumgate.io.hashing import sha256_file
+from drumgate.io.jsonio import read_json
+from drumgate.taxonomy import Taxonomy
+from drumgate.workspace import Workspace
+
+NOTE_MAP_FILE = "roland_note_map.json"
+INFERRED_TECHNIQUES = ("accent", "choke", "closed", "drag", "flam", "ghost", "half_open", "open", "roll")
+
+# rows of NoteMap.note_columns, the per-note lookups the compiled inference reads
+MAPPED, PAD, BASE_MASK, ALLOWED_MASK, IS_HIHAT = range(5)
+# NoteMap.inference_ints: technique bits, then the integer settings
+(OPEN_OR_CLOSED_BIT, HALF_OPEN_BIT, GHOST_BIT, ACCENT_BIT, ROLL_BIT, FLAM_BIT, DRAG_BIT, CHOKE_BIT, DYNAMICS_SKIP_MASK,
+ HALF_OPEN_LOW, HALF_OPEN_HIGH, MIN_PAD_NOTES, ROLL_MIN_HITS, CHOKE_MIN_PRESSURE, PADS) = range(15)
+# NoteMap.inference_floats
+GHOST_RATIO, ACCENT_RATIO, FLAM_WINDOW_S, DRAG_WINDOW_S, GRACE_VELOCITY_RATIO, ROLL_MAX_IOI_S = range(6)
+
+
+@dataclass(frozen=True)
+class NoteSpec:
+    note: int
+    name: str
+    class_id: str
+    pad: str
+    variant: str | None
+    techniques: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class InferenceParams:
+    half_open_cc4: tuple[int, int]
+    ghost_ratio: float
+    accent_ratio: float
+    min_pad_notes: int
+    dynamics_skip: tuple[str, ...]
+    flam_window_s: float
+    drag_window_s: float
+    grace_velocity_ratio: float
+    roll_max_ioi_s: float
+    roll_min_hits: int
+    choke_min_pressure: int
+
+    @classmethod
+    def from_config(cls, raw: dict[str, Any]) -> InferenceParams:
+        low, high = raw["hihat"]["half_open_cc4"]
+        return cls(
+            half_open_cc4=(int(low), int(high)),
+            ghost_ratio=float(raw["dynamics"]["ghost_below_median_ratio"]),
+            accent_ratio=float(raw["dynamics"]["accent_above_median_ratio"]),
+            min_pad_notes=int(raw["dynamics"]["min_pad_notes"]),
+            dynamics_skip=tuple(raw["dynamics"]["skip_techniques"]),
+            flam_window_s=float(raw["grace"]["flam_window_s"]),
+            drag_window_s=float(raw["grace"]["drag_window_s"]),
+            grace_velocity_ratio=float(raw["grace"]["grace_velocity_ratio"]),
+            roll_max_ioi_s=float(raw["roll"]["max_ioi_s"]),
+            roll_min_hits=int(raw["roll"]["min_hits"]),
+            choke_min_pressure=int(raw["choke"]["min_pressure"]),
+        )
+
+
+class NoteMap:
+    """The note table as lookup arrays over all 128 notes, checked against the taxonomy."""
+
+    def __init__(self, specs: dict[int, NoteSpec], params: InferenceParams, taxonomy: Taxonomy, path: Path) -> None:
+        self.specs = specs
+        self.params = params
+        self.path = path
+        self._check(taxonomy)
+        names = sorted({t for spec in specs.values() for t in spec.techniques} | set(INFERRED_TECHNIQUES))
+        self.technique_names = tuple(names)
+        self.bit = {name: 1 << i for i, name in enumerate(names)}
+        self.pads = tuple(sorted({spec.pad for spec in specs.values()}))
+        self.mapped = np.zeros(128, dtype=bool)
+        self.pad_index = np.full(128, -1, dtype=np.int64)
+        self.base_mask = np.zeros(128, dtype=np.int64)
+        self.allowed_mask = np.zeros(128, dtype=np.int64)
+        self.is_hihat = np.zeros(128, dtype=bool)
+        self.labels: dict[int, list[str]] = {}
+        for note, spec in specs.items():
+            self.mapped[note] = True
+            self.pad_index[note] = self.pads.index(spec.pad)
+            self.base_mask[note] = self.mask_of(spec.techniques)
+            allowed = [t for t in names if taxonomy.technique_allowed(t, spec.class_id)]
+            self.allowed_mask[note] = self.mask_of(allowed) | self.base_mask[note]
+            self.is_hihat[note] = taxonomy.is_a(spec.class_id, "hihat")
+            self.labels[note] = self._dual_label(spec, taxonomy)
+        self._decoded: dict[int, list[str]] = {}
+        self.note_columns = np.stack(
+            [self.mapped, self.pad_index, self.base_mask, self.allowed_mask, self.is_hihat]
+        ).astype(np.int64)
+        self.inference_ints, self.inference_floats = self._inference_settings()
+
+    def _inference_settings(self) -> tuple[np.ndarray, np.ndarray]:
+        params = self.params
+        bit = self.bit
+        ints = [bit["open"] | bit["closed"], bit["half_open"], bit["ghost"], bit["accent"], bit["roll"], bit["flam"],
+                bit["drag"], bit["choke"], self.mask_of(list(params.dynamics_skip)), *params.half_open_cc4,
+                params.min_pad_notes, params.roll_min_hits, params.choke_min_pressure, len(self.pads)]
+        floats = [params.ghost_ratio, params.accent_ratio, params.flam_window_s, params.drag_window_s,
+                  params.grace_velocity_ratio, params.roll_max_ioi_s]
+        return np.asarray(ints, dtype=np.int64), np.asarray(floats, dtype=np.float64)
+
+    def mask_of(self, techniques: tuple[str, ...] | list[str]) -> int:
+        mask = 0
+        for name in techniques:
+            mask |= self.bit[name]
+        return mask
+
+    @staticmethod
+    def _dual_label(spec: NoteSpec, taxonomy: Taxonomy) -> list[str]:
+        if spec.variant is None:
+            return []
+        label = taxonomy.crash_labels(spec.variant)
+        assert label is not None
+        return [label.primary, label.secondary]
+
+    def _check(self, taxonomy: Taxonomy) -> None:
+        for note, spec in sorted(self.specs.items()):
+            where = f"notes/{note}"
+            if spec.class_id not in taxonomy.classes:
+                raise DrumgateError(f"{where}: class {spec.class_id!r} is not in the taxonomy", path=self.path)
+            for technique in spec.techniques:
+                if not taxonomy.technique_allowed(technique, spec.class_id):
+                    raise DrumgateError(
+                        f"{where}: technique {technique!r} does not apply to {spec.class_id!r}", path=self.path
+                    )
+            crash = taxonomy.is_crash_family(spec.class_id)
+            if crash and spec.variant is None:
+                raise DrumgateError(f"{where}: crash-family note needs a variant", path=self.path)
+            if spec.variant is not None and taxonomy.crash_labels(spec.variant) is None:
+                raise DrumgateError(
+                    f"{where}: variant {spec.variant!r} is not in the crash dual-label map",
+                    path=self.path,
+                    hint="add it to configs/crash_dual_label.json",
+                )
+
+    def decode(self, mask: int) -> list[str]:
+        """Technique names of a bit mask, in alphabetical order (bits are assigned that way)."""
+        names = self._decoded.get(mask)
+        if names is None:
+            names = [name for name in self.technique_names if mask & self.bit[name]]
+            self._decoded[mask] = names
+        return names
+
+
+def note_map_from_dict(raw: dict[str, Any], taxonomy: Taxonomy, path: Path) -> NoteMap:
+    specs = {
+        int(note): NoteSpec(
+            int(note), body["name"], body["class"], body["pad"], body.get("variant"), tuple(body["techniques"])
+        )
+        for note, body in raw["notes"].items()
+    }
+    return NoteMap(specs, InferenceParams.from_config(raw["inference"]), taxonomy, path)
+
+
+def load_note_map(ws: Workspace, taxonomy: Taxonomy) -> NoteMap:
+    path = ws.configs / NOTE_MAP_FILE
+    raw = read_json(path)
+    validate_against_schema(raw, ws.schemas / "roland_note_map.schema.json", path)
+    return note_map_from_dict(raw, taxonomy, path)
+
+
+def note_map_hash(ws: Workspace) -> str:
+    return sha256_file(ws.configs / NOTE_MAP_FILE)
