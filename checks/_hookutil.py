@@ -1,11 +1,10 @@
-"""What every drumgate hook shares: file arguments, staged paths, findings and fix commands.
+"""What every drumgate hook shares: paths as given, staged paths, findings and fix commands.
 
 Kept light on imports: a hook that has nothing to check must return in a few milliseconds.
 """
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 from collections.abc import Iterable
@@ -13,17 +12,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from drumgate.artifacts import LOCKS_DIR
 from drumgate.errors import EXIT_FINDINGS, EXIT_OK, DrumgateError, format_finding
 from drumgate.git import git_blob, git_output
 from drumgate.workspace import Workspace
 
 MAX_FINDINGS_PER_FILE = 50
-# The reporters of this process's hook run, for the success line of a hook run by hand.
-_REPORTERS: list[Reporter] = []
-
-
-def add_filenames(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("filenames", nargs="*", help="files to check (pre-commit passes the staged ones)")
 
 
 def workspace_relative(ws: Workspace, filename: str | Path) -> str:
@@ -38,9 +32,6 @@ class Reporter:
     findings: int = 0
     per_file: dict[str, int] = field(default_factory=dict)
     stream: Any = None
-
-    def __post_init__(self) -> None:
-        _REPORTERS.append(self)
 
     def _out(self) -> Any:
         return self.stream if self.stream is not None else sys.stderr
@@ -65,22 +56,6 @@ class Reporter:
                 hidden = count - MAX_FINDINGS_PER_FILE
                 print(format_finding(path, f"... and {hidden} more problems in this file"), file=self._out())
         return EXIT_FINDINGS if self.findings else EXIT_OK
-
-
-def summary_line(hook: str, args: argparse.Namespace, exit_code: int) -> str | None:
-    """`taxonomy: 3 files checked, 0 findings` for a hook run by hand; None under pre-commit, which
-    shows a hook's output only when it fails and names the hook itself."""
-    if os.environ.get("PRE_COMMIT"):
-        return None
-    findings = sum(reporter.findings for reporter in _REPORTERS)
-    filenames = list(getattr(args, "filenames", None) or [])
-    if hook == "freshness" or (not filenames and getattr(args, "all", False)):
-        checked = "the whole workspace" if getattr(args, "all", False) else "the staged change"
-    else:
-        checked = f"{len(filenames)} file{'' if len(filenames) == 1 else 's'}"
-    if exit_code == EXIT_FINDINGS and not findings:  # found by a check that prints its own lines
-        return f"{hook}: {checked} checked, findings above"
-    return f"{hook}: {checked} checked, {findings} finding{'' if findings == 1 else 's'}"
 
 
 def staged_paths(ws: Workspace, include_deleted: bool = False) -> list[str]:
@@ -129,7 +104,7 @@ def fix_hint(ws: Workspace, group: str | None, relative_path: str, fallback: str
 
 
 def lock_groups(ws: Workspace) -> list[str]:
-    folder = ws.root / "data" / "locks"
+    folder = ws.root / LOCKS_DIR
     if not folder.is_dir():
         return []
     return sorted(path.name.removesuffix(".lock.json") for path in folder.glob("*.lock.json"))

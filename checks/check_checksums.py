@@ -11,8 +11,6 @@ With `--all` (the manual `drumgate-checksums-full` hook, for CI) every entry is 
 
 from __future__ import annotations
 
-import argparse
-import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,28 +19,17 @@ from typing import Any
 from checks._hookutil import (
     Reporter,
     SeenParts,
-    add_filenames,
     committed_text,
     content_digest,
     findings_about,
     workspace_relative,
 )
-from drumgate import cli
-from drumgate.artifacts import classify
+from drumgate.artifacts import CHECKSUMS_DIR, checksum_manifest, classify
 from drumgate.errors import DrumgateError
 from drumgate.workspace import Workspace
 
 GENERATE_FIX = "fix: drumgate checksums generate {ds}"
 UPDATE_FIX = "fix: restore the file, or accept it with drumgate checksums generate {ds} --update"
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_filenames(parser)
-    parser.add_argument(
-        "--all",
-        action="store_true",
-        help="verify every entry against the files (whole trees); without files, every dataset's manifest",
-    )
 
 
 @dataclass
@@ -195,7 +182,7 @@ def _check_source_file(
         return
     reporter.finding(
         relative,
-        f"{item['path']}: not in the checksum manifest data/archives/checksums/{dataset}.sha256",
+        f"{item['path']}: not in the checksum manifest {checksum_manifest(dataset)}",
         line=line_no,
         hint=GENERATE_FIX.format(ds=dataset),
     )
@@ -288,23 +275,23 @@ class PartVerdicts:
 def _targets(ws: Workspace, filenames: Iterable[str], verify_all: bool) -> list[str]:
     relatives = [workspace_relative(ws, name) for name in filenames]
     if verify_all and not relatives:
-        folder = ws.root / "data" / "archives" / "checksums"
+        folder = ws.root / CHECKSUMS_DIR
         relatives = sorted(ws.rel(path) for path in folder.glob("*.sha256")) if folder.is_dir() else []
     return relatives
 
 
-def run(args: argparse.Namespace) -> int:
-    ws = cli.workspace_from(args)
-    reporter = Reporter()
+def check_files(ws: Workspace, filenames: Sequence[str], reporter: Reporter, verify_all: bool = False) -> int:
+    """Staged checksum manifests and provenance files; `verify_all` hashes whole trees (every
+    dataset's manifest when no file is given)."""
     book = ManifestBook(ws, reporter)
     verification = Verification()
     full_trees: list[str] = []
     verdicts: PartVerdicts | None = None
-    for relative in _targets(ws, args.filenames, args.all):
+    for relative in _targets(ws, filenames, verify_all):
         artifact = classify(relative)
         if artifact is None or artifact.group is None:
             continue
-        if artifact.kind == "checksums" and args.all:
+        if artifact.kind == "checksums" and verify_all:
             full_trees.append(artifact.group)
         elif artifact.kind == "checksums":
             check_manifest_file(ws, relative, artifact.group, book, verification)
@@ -330,10 +317,3 @@ def verify_tree(ws: Workspace, dataset: str) -> int:
 
     return verify(ws, dataset, jobs=None)
 
-
-def main(argv: Sequence[str] | None = None) -> int:
-    return cli.run_module(sys.modules[__name__], argv, prog="python -m checks.check_checksums")
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -18,17 +18,14 @@ regenerates today.
 
 from __future__ import annotations
 
-import argparse
 import os
-import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from checks._hookutil import Reporter, lock_groups, staged_paths
-from drumgate import cli
-from drumgate.artifacts import Artifact, classify, is_data_path
+from drumgate.artifacts import HEALTH_DIR, PROVENANCE_DIR, SAMPLING_DIR, Artifact, classify, is_data_path
 from drumgate.errors import DrumgateError
 from drumgate.git import git_output
 from drumgate.workspace import Workspace
@@ -39,9 +36,9 @@ if TYPE_CHECKING:
 GENERATED_KINDS = frozenset({"events", "sessions", "provenance", "checksums", "health", "health_html", "weights"})
 # What a staged events manifest needs beside it; a missing one is made by `drumgate repro`.
 COMPANIONS = (
-    ("provenance", "data/provenance", "no provenance"),
-    ("health", "reports/health", "no health report"),
-    ("weights", "reports/sampling", "no sampling weights"),
+    ("provenance", PROVENANCE_DIR, "no provenance"),
+    ("health", HEALTH_DIR, "no health report"),
+    ("weights", SAMPLING_DIR, "no sampling weights"),
 )
 READINESS_PLAN = "DATASET_READINESS_PLAN.md"  # the one artifact outside data/ and reports/ (`drumgate docs`)
 HAND_EDIT = "differs from what its command wrote"
@@ -51,11 +48,6 @@ PART_MISSING = "listed in index.json but missing"
 
 def _is(problem: LineageProblem, what: str) -> bool:
     return problem.message.startswith(what)
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("filenames", nargs="*", help="ignored: the hook reads the staged files from git itself")
-    parser.add_argument("--all", action="store_true", help="check every artifact group, staged or not")
 
 
 @dataclass(frozen=True)
@@ -102,6 +94,7 @@ def _stashed_by_pre_commit(prefix: str) -> set[str]:
     pre-commit checks out the index and saves the rest as `patch<time>-<its pid>` in its home, so
     a regenerated file the user did not stage is invisible in the worktree; the patch names it.
     """
+    # pre-commit's own rule for its home (~/.cache on every platform), not platformdirs': the folder is its.
     home = os.environ.get("PRE_COMMIT_HOME") or os.path.join(
         os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "pre-commit"
     )
@@ -257,13 +250,13 @@ def report_causes(reporter: Reporter, causes: Causes, state: GitState) -> None:
         )
 
 
-def run(args: argparse.Namespace) -> int:
+def check_workspace(ws: Workspace, reporter: Reporter, whole_workspace: bool = False) -> int:
+    """The staged change (or with `whole_workspace`, every artifact group as the worktree holds it):
+    groups staged together, nothing stale, nothing edited by hand."""
     from drumgate.lineage import check
 
-    ws = cli.workspace_from(args)
-    reporter = Reporter()
-    staged = [] if args.all else staged_paths(ws, include_deleted=True)
-    if args.all:
+    staged = [] if whole_workspace else staged_paths(ws, include_deleted=True)
+    if whole_workspace:
         groups: dict[str, list[Artifact]] = {group: [] for group in lock_groups(ws)}
     elif not any(is_data_path(path) or path == READINESS_PLAN for path in staged):
         return reporter.close()
@@ -289,7 +282,7 @@ def run(args: argparse.Namespace) -> int:
         missing[group] = missing_companions(ws, group, artifacts)
     candidates = [problem.artifact for found in problems.values() for problem in found]
     # --all judges the tree as it stands, whatever is staged (a CI job before it commits anything)
-    state = UNTRACKED if args.all else git_state(ws, staged, candidates)
+    state = UNTRACKED if whole_workspace else git_state(ws, staged, candidates)
     causes = sort_causes(ws, problems, state)
     for group, (events, whats) in missing.items():
         if whats:
@@ -297,10 +290,3 @@ def run(args: argparse.Namespace) -> int:
     report_causes(reporter, causes, state)
     return reporter.close()
 
-
-def main(argv: Sequence[str] | None = None) -> int:
-    return cli.run_module(sys.modules[__name__], argv, prog="python -m checks.check_freshness")
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -9,23 +9,16 @@ never splits the files into parallel batches that would each report the same not
 
 from __future__ import annotations
 
-import argparse
-import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from checks._hookutil import Reporter, add_filenames, unique, workspace_relative
-from drumgate import cli
-from drumgate.artifacts import classify
+from checks._hookutil import Reporter, unique, workspace_relative
+from drumgate.artifacts import ArtifactRegistry, classify, licence_note
 from drumgate.errors import DrumgateError
 from drumgate.workspace import COMBINED, Workspace
 
 if TYPE_CHECKING:
     from drumgate.config import DatasetsConfig
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_filenames(parser)
 
 
 def recorded_mix(ws: Workspace, config: DatasetsConfig) -> list[str]:
@@ -55,19 +48,20 @@ def datasets_needing_notes(
     from drumgate.config import load_datasets
 
     config = load_datasets(ws)
-    combined_group = config.combined.get("group", COMBINED)
+    known = ArtifactRegistry.from_config(config)
+    combined_group = known.combined_group
     needed: list[tuple[str, str, str]] = []
     for group in groups:
         if group == combined_group:
             members = recorded_mix(ws, config)
             why = f"{group} mixes it"
         else:
-            members = [name for name, ds in config.datasets.items() if ds.group == group or name == group]
+            members = known.members(group)
             why = "its licence note changed" if group in notes_only else "it has staged artifacts"
             if not members:
-                needed.append((group, f"data/licenses/{group}.md", "not a dataset in configs/datasets.toml"))
+                needed.append((group, licence_note(group), "not a dataset in configs/datasets.toml"))
         for name in members:
-            needed.append((name, config.datasets[name].licence_note if name in config.datasets else "", why))
+            needed.append((name, known.notes.get(name, ""), why))
     return needed
 
 
@@ -100,10 +94,9 @@ def check_note(ws: Workspace, dataset: str, note: str, why: str, reporter: Repor
         )
 
 
-def run(args: argparse.Namespace) -> int:
-    ws = cli.workspace_from(args)
-    reporter = Reporter()
-    artifacts = [classify(workspace_relative(ws, name)) for name in args.filenames]
+def check_files(ws: Workspace, filenames: Sequence[str], reporter: Reporter) -> int:
+    """The licence note of every dataset the staged artifacts belong to (or mix), each once."""
+    artifacts = [classify(workspace_relative(ws, name)) for name in filenames]
     found = [a for a in artifacts if a is not None and a.group is not None]
     groups = unique(a.group for a in found)
     if not groups:
@@ -117,10 +110,3 @@ def run(args: argparse.Namespace) -> int:
         check_note(ws, dataset, note, why, reporter)
     return reporter.close()
 
-
-def main(argv: Sequence[str] | None = None) -> int:
-    return cli.run_module(sys.modules[__name__], argv, prog="python -m checks.check_licences")
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -5,10 +5,8 @@ Every error names the file, the line (JSONL) and the JSON path inside the row or
 
 from __future__ import annotations
 
-import argparse
 import functools
 import json
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,7 +15,6 @@ from typing import Any
 from checks._hookutil import (
     Reporter,
     SeenParts,
-    add_filenames,
     artifact_fix,
     content_digest,
     findings_about,
@@ -25,14 +22,9 @@ from checks._hookutil import (
     generated_empty_manifest,
     workspace_relative,
 )
-from drumgate import cli
 from drumgate.artifacts import Artifact, classify
 from drumgate.errors import DrumgateError
 from drumgate.workspace import Workspace
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_filenames(parser)
 
 
 def _refuse_constant(token: str) -> Any:
@@ -124,7 +116,7 @@ BATCH_ROWS = 64  # small batches stay in the CPU cache: measured fastest per row
 
 def _schema_chunk(validator: Any, collect_label_keys: bool, chunk: bytes, first_line: int) -> ChunkScan:
     """One chunk: rows validated a batch per call, label combinations gathered on the way."""
-    from checks.check_taxonomy import label_keys
+    from checks._labels import label_keys
     from drumgate.io.chunkscan import LineFinding, lean_batches
 
     line_findings: list[LineFinding] = []
@@ -287,11 +279,10 @@ def check_file(ws: Workspace, filename: str, reporter: Reporter, part_check: Par
         check_document(ws, artifact, validator, reporter)
 
 
-def run(args: argparse.Namespace) -> int:
-    ws = cli.workspace_from(args)
-    reporter = Reporter()
+def check_files(ws: Workspace, filenames: Sequence[str], reporter: Reporter) -> int:
+    """Each file against the schema its path names; parts share one verdict cache and index reader."""
     part_check: PartCheck | None = None
-    for filename in args.filenames:
+    for filename in filenames:
         if part_check is None and (found := classify(workspace_relative(ws, filename))) and found.is_part:
             part_check = PartCheck(SeenParts(ws, "schema"), FolderIndexes(ws))
         check_file(ws, filename, reporter, part_check)
@@ -299,10 +290,3 @@ def run(args: argparse.Namespace) -> int:
         part_check.seen.close()
     return reporter.close()
 
-
-def main(argv: Sequence[str] | None = None) -> int:
-    return cli.run_module(sys.modules[__name__], argv, prog="python -m checks.check_schema")
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

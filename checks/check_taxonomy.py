@@ -8,9 +8,6 @@ combinations, so each distinct combination is judged once.
 
 from __future__ import annotations
 
-import argparse
-import operator
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -18,14 +15,13 @@ from typing import Any
 from checks._hookutil import (
     Reporter,
     SeenParts,
-    add_filenames,
     artifact_fix,
     content_digest,
     findings_about,
     generated_empty_manifest,
     workspace_relative,
 )
-from drumgate import cli
+from checks._labels import RowKey, label_keys, row_key
 from drumgate.artifacts import Artifact, classify
 from drumgate.errors import DrumgateError
 from drumgate.workspace import Workspace
@@ -34,48 +30,6 @@ TAXONOMY_FILES = ("configs/technique_taxonomy.json", "configs/crash_dual_label.j
 TAXONOMY_FIX = "fix: use an id or alias from configs/technique_taxonomy.json, or add it there as an alias"
 CRASH_FIX = "fix: add the variant to configs/crash_dual_label.json, then drumgate crash-map"
 
-RowKey = tuple[Any, ...]
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_filenames(parser)
-
-
-def _as_tuple(value: Any) -> tuple[Any, ...]:
-    return tuple(value) if isinstance(value, list) else (value,)
-
-
-def row_key(row: dict[str, Any]) -> RowKey:
-    return (
-        row.get("label"),
-        _as_tuple(row.get("labels", [])),
-        _as_tuple(row.get("techniques", [])),
-        row.get("variant"),
-    )
-
-
-_LABEL = operator.itemgetter("label")
-_LABELS = operator.itemgetter("labels")
-_TECHNIQUES = operator.itemgetter("techniques")
-_VARIANT = operator.methodcaller("get", "variant")
-
-
-def label_keys(rows: list[dict[str, Any]], keys: set[RowKey], schema_valid: bool = False) -> set[RowKey] | None:
-    """`keys` with every row's `row_key` added; None when a row holds something unhashable.
-
-    This runs on every row of a big manifest: rows known valid against the events schema (label a
-    string, labels and techniques lists of strings) go through C-level maps, others row by row.
-    """
-    try:
-        if schema_valid:
-            labels = map(tuple, map(_LABELS, rows))
-            techniques = map(tuple, map(_TECHNIQUES, rows))
-            keys.update(zip(map(_LABEL, rows), labels, techniques, map(_VARIANT, rows), strict=True))
-        else:
-            keys.update(map(row_key, rows))
-    except TypeError:
-        return None
-    return keys
 
 
 def _crash_problems(taxonomy: Any, class_id: str, labels: tuple[Any, ...], variant: Any) -> list[tuple[str, str]]:
@@ -206,10 +160,9 @@ def _check_lines(ws: Workspace, artifact: Artifact, taxonomy: Any, reporter: Rep
             reporter.finding(relative, message, line=line_no, hint=fix or regenerate)
 
 
-def run(args: argparse.Namespace) -> int:
-    ws = cli.workspace_from(args)
-    reporter = Reporter()
-    relatives = [workspace_relative(ws, name) for name in args.filenames]
+def check_files(ws: Workspace, filenames: Sequence[str], reporter: Reporter) -> int:
+    """The staged events manifests against the taxonomy; a staged taxonomy file must load."""
+    relatives = [workspace_relative(ws, name) for name in filenames]
     manifests = [(rel, classify(rel)) for rel in relatives]
     manifests = [(rel, art) for rel, art in manifests if art is not None and art.schema == "events"]
     if not manifests and not any(rel in TAXONOMY_FILES for rel in relatives):
@@ -234,10 +187,3 @@ def run(args: argparse.Namespace) -> int:
         seen.close()
     return reporter.close()
 
-
-def main(argv: Sequence[str] | None = None) -> int:
-    return cli.run_module(sys.modules[__name__], argv, prog="python -m checks.check_taxonomy")
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -1,5 +1,9 @@
-"""Which artifact a workspace path is (DESIGN §3), from its path alone: kind, dataset group, date.
+"""The artifact registry (DESIGN §3): where every artifact lives, which one a path is, which
+datasets make up each artifact group.
 
+Every workspace path drumgate reads or writes is spelled here once: the path functions below
+build them, `classify` parses the same names back (kind, dataset group, date), and
+`ArtifactRegistry` maps the datasets of `configs/datasets.toml` to their groups and licence notes.
 The hooks use this to pick a schema, to find a file's artifact group and to tell data files from
 everything else, so it imports nothing heavy.
 """
@@ -11,36 +15,193 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from drumgate.errors import EXIT_FINDINGS, DrumgateError
+
+if TYPE_CHECKING:
+    from drumgate.config import DatasetsConfig
+    from drumgate.workspace import Workspace
+
+COMBINED = "prod_combined"
+
+# The folders artifacts live in, workspace-relative.
+MANIFESTS_DIR = "data/manifests"
+PROVENANCE_DIR = "data/provenance"
+CHECKSUMS_DIR = "data/archives/checksums"
+LICENCES_DIR = "data/licenses"
+LOCKS_DIR = "data/locks"
+HEALTH_DIR = "reports/health"
+SAMPLING_DIR = "reports/sampling"
+DIFFS_DIR = "reports/diffs"
+# The folders `drumgate demo` lists at the end, in that order.
+OUTPUT_DIRS = (MANIFESTS_DIR, PROVENANCE_DIR, CHECKSUMS_DIR, LOCKS_DIR, HEALTH_DIR, SAMPLING_DIR, DIFFS_DIR)
+
+
+def sessions_manifest(dataset: str, dry_run: bool = False) -> str:
+    return f"{MANIFESTS_DIR}/{dataset}_sessions{'_dryrun' if dry_run else ''}.jsonl"
+
+
+def events_manifest(dataset: str) -> str:
+    return f"{MANIFESTS_DIR}/{dataset}_events.jsonl"
+
+
+def manifest(dataset: str, kind: str) -> str:
+    """The single-file manifest of a kind: `events`, `sessions` or `provenance`."""
+    return provenance_manifest(dataset) if kind == "provenance" else f"{MANIFESTS_DIR}/{dataset}_{kind}.jsonl"
+
+
+def provenance_manifest(dataset: str) -> str:
+    return f"{PROVENANCE_DIR}/{dataset}_provenance.jsonl"
+
+
+def checksum_manifest(dataset: str) -> str:
+    return f"{CHECKSUMS_DIR}/{dataset}.sha256"
+
+
+def licence_note(dataset: str) -> str:
+    """Where a licence note lives by convention (configs/datasets.toml may name another file)."""
+    return f"{LICENCES_DIR}/{dataset}.md"
+
+
+def lock_file(group: str) -> str:
+    return f"{LOCKS_DIR}/{group}.lock.json"
+
+
+def group_lock(group: str) -> str:
+    """The OS lock file writers of a group hold (git-ignored)."""
+    return f"{LOCKS_DIR}/.{group}.lck"
+
+
+def health_report(dataset: str, yyyymmdd: str, ext: str = "json") -> str:
+    return f"{HEALTH_DIR}/{dataset}_{yyyymmdd}.{ext}"
+
+
+def health_reports_of(dataset: str) -> str:
+    """The name prefix shared by a dataset's dated health reports."""
+    return f"{HEALTH_DIR}/{dataset}_"
+
+
+def weights_report(dataset: str, yyyymmdd: str) -> str:
+    return f"{weights_reports_of(dataset)}{yyyymmdd}.json"
+
+
+def weights_reports_of(dataset: str) -> str:
+    return f"{SAMPLING_DIR}/{dataset}_weights_"
+
+
+def diff_report(dataset: str, base: str, head: str, ext: str = "json") -> str:
+    return f"{DIFFS_DIR}/{dataset}_{base}_to_{head}.{ext}"
+
+
+@dataclass(frozen=True)
+class ArtifactRegistry:
+    """The datasets of a workspace (configs/datasets.toml, in order) and their artifact groups."""
+
+    groups: Mapping[str, str]  # dataset -> artifact group
+    notes: Mapping[str, str]  # dataset -> configured licence note path
+    combined_group: str = COMBINED
+    combined: bool = False  # whether the config has a [combined] table
+
+    @classmethod
+    def from_config(cls, config: DatasetsConfig) -> ArtifactRegistry:
+        return cls(
+            groups={name: ds.group for name, ds in config.datasets.items()},
+            notes={name: ds.licence_note for name, ds in config.datasets.items()},
+            combined_group=str(config.combined.get("group", COMBINED)),
+            combined=bool(config.combined),
+        )
+
+    @classmethod
+    def from_toml(cls, path: Path) -> ArtifactRegistry:
+        """From a datasets.toml read without validation (the packaged defaults)."""
+        import tomllib
+
+        with path.open("rb") as handle:
+            raw: dict[str, Any] = tomllib.load(handle)
+        entries: dict[str, Any] = raw["datasets"]
+        combined = dict(raw.get("combined", {}))
+        return cls(
+            groups={name: entry.get("group", name) for name, entry in entries.items()},
+            notes={name: entry.get("licence_note", licence_note(name)) for name, entry in entries.items()},
+            combined_group=str(combined.get("group", COMBINED)),
+            combined=bool(combined),
+        )
+
+    @property
+    def datasets(self) -> tuple[str, ...]:
+        return tuple(self.groups)
+
+    def group_of(self, name: str) -> str:
+        """A dataset's artifact group; the combined manifest's name is its own group's."""
+        return self.groups.get(name, self.combined_group if name == COMBINED else name)
+
+    def all_groups(self) -> list[str]:
+        """Every artifact group, sorted: each dataset's and the combined one."""
+        return sorted({*self.groups.values(), self.combined_group})
+
+    def dataset_of_group(self) -> dict[str, str]:
+        """group -> the dataset that writes it (the last one listed, when several share it)."""
+        return {group: name for name, group in self.groups.items()}
+
+    def members(self, group: str) -> list[str]:
+        """The datasets whose artifacts form `group` (a dataset's own name counts as its group)."""
+        return [name for name, owner in self.groups.items() if owner == group or name == group]
+
+
+def either(*paths: str) -> str:
+    """A regex matching any of `paths` (regex text), their shared leading folders factored out:
+    `either("data/manifests", "data/provenance")` is `data/(manifests|provenance)`."""
+    split = [path.split("/") for path in paths]
+    shared = 0
+    while all(len(parts) > shared + 1 for parts in split) and len({parts[shared] for parts in split}) == 1:
+        shared += 1
+    head = "/".join(split[0][:shared])
+    tails = "|".join("/".join(parts[shared:]) for parts in split)
+    return f"{head}/({tails})" if head else f"({tails})"
+
+
+def registry(ws: Workspace) -> ArtifactRegistry:
+    """The workspace's registry, from its validated configs/datasets.toml."""
+    from drumgate.config import load_datasets
+
+    return ArtifactRegistry.from_config(load_datasets(ws))
+
 
 _DS = r"(?P<ds>[a-z][a-z0-9_]*?)"
 _GZ = r"(?:\.gz)?"
 _PART = r"[A-Za-z0-9._-]+\.jsonl\.gz"  # a part file of a partitioned manifest folder (drumgate.io.parts)
+_DATE8 = r"(?P<date>\d{8})"
+_REV = r"[0-9A-Za-z.-]+"
+
+
+def _dir(folder: str) -> str:
+    return re.escape(folder)
+
 
 # (kind, pattern); the first pattern that matches a workspace-relative posix path wins.
 _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     (kind, re.compile(rf"^{pattern}$"))
     for kind, pattern in (
-        ("events_index", rf"data/manifests/{_DS}_events/index\.json"),
-        ("sessions_index", rf"data/manifests/{_DS}_sessions/index\.json"),
-        ("provenance_index", rf"data/provenance/{_DS}_provenance/index\.json"),
-        ("renders_part", rf"data/manifests/{_DS}_events/renders/{_PART}"),
-        ("events_part", rf"data/manifests/{_DS}_events/{_PART}"),
-        ("sessions_part", rf"data/manifests/{_DS}_sessions/{_PART}"),
-        ("provenance_part", rf"data/provenance/{_DS}_provenance/{_PART}"),
-        ("events", rf"data/manifests/{_DS}_events\.jsonl{_GZ}"),
-        ("sessions", rf"data/manifests/{_DS}_sessions(?:_dryrun)?\.jsonl{_GZ}"),
-        ("provenance", rf"data/provenance/{_DS}_provenance\.jsonl{_GZ}"),
-        ("checksums", rf"data/archives/checksums/{_DS}\.sha256"),
-        ("licence", rf"data/licenses/{_DS}\.md"),
-        ("lock", rf"data/locks/{_DS}\.lock\.json"),
-        ("health_summary", r"reports/health/(?P<date>\d{4}-\d{2}-\d{2})-health-summary\.md"),
-        ("health", rf"reports/health/{_DS}(?:_health)?_(?P<date>\d{{8}})\.json"),
-        ("health_html", rf"reports/health/{_DS}(?:_health)?_(?P<date>\d{{8}})\.html"),
-        ("weights", rf"reports/sampling/{_DS}_weights(?:_(?P<date>\d{{8}}))?\.json"),
-        ("diff", rf"reports/diffs/{_DS}_(?P<base>[0-9A-Za-z.-]+)_to_(?P<head>[0-9A-Za-z.-]+)\.json"),
-        ("diff_md", rf"reports/diffs/{_DS}_(?P<base>[0-9A-Za-z.-]+)_to_(?P<head>[0-9A-Za-z.-]+)\.md"),
+        ("events_index", rf"{_dir(MANIFESTS_DIR)}/{_DS}_events/index\.json"),
+        ("sessions_index", rf"{_dir(MANIFESTS_DIR)}/{_DS}_sessions/index\.json"),
+        ("provenance_index", rf"{_dir(PROVENANCE_DIR)}/{_DS}_provenance/index\.json"),
+        ("renders_part", rf"{_dir(MANIFESTS_DIR)}/{_DS}_events/renders/{_PART}"),
+        ("events_part", rf"{_dir(MANIFESTS_DIR)}/{_DS}_events/{_PART}"),
+        ("sessions_part", rf"{_dir(MANIFESTS_DIR)}/{_DS}_sessions/{_PART}"),
+        ("provenance_part", rf"{_dir(PROVENANCE_DIR)}/{_DS}_provenance/{_PART}"),
+        ("events", rf"{_dir(MANIFESTS_DIR)}/{_DS}_events\.jsonl{_GZ}"),
+        ("sessions", rf"{_dir(MANIFESTS_DIR)}/{_DS}_sessions(?:_dryrun)?\.jsonl{_GZ}"),
+        ("provenance", rf"{_dir(PROVENANCE_DIR)}/{_DS}_provenance\.jsonl{_GZ}"),
+        ("checksums", rf"{_dir(CHECKSUMS_DIR)}/{_DS}\.sha256"),
+        ("licence", rf"{_dir(LICENCES_DIR)}/{_DS}\.md"),
+        ("lock", rf"{_dir(LOCKS_DIR)}/{_DS}\.lock\.json"),
+        ("health_summary", rf"{_dir(HEALTH_DIR)}/(?P<date>\d{{4}}-\d{{2}}-\d{{2}})-health-summary\.md"),
+        ("health", rf"{_dir(HEALTH_DIR)}/{_DS}(?:_health)?_{_DATE8}\.json"),
+        ("health_html", rf"{_dir(HEALTH_DIR)}/{_DS}(?:_health)?_{_DATE8}\.html"),
+        ("weights", rf"{_dir(SAMPLING_DIR)}/{_DS}_weights(?:_{_DATE8})?\.json"),
+        ("diff", rf"{_dir(DIFFS_DIR)}/{_DS}_(?P<base>{_REV})_to_(?P<head>{_REV})\.json"),
+        ("diff_md", rf"{_dir(DIFFS_DIR)}/{_DS}_(?P<base>{_REV})_to_(?P<head>{_REV})\.md"),
     )
 )
 

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import functools
 import os
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from drumgate import artifacts
+from drumgate.artifacts import COMBINED, ArtifactRegistry
 from drumgate.errors import DrumgateError
 
-COMBINED = "prod_combined"
+__all__ = ["COMBINED", "DEFAULTS", "PACKAGE_ROOT", "Workspace", "find_workspace", "packaged_datasets"]
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 # Default configs, schemas and licence notes ship as package data; `drumgate init` copies them.
 DEFAULTS = Path(__file__).resolve().parent / "defaults"
@@ -25,8 +26,7 @@ DEFAULTS = Path(__file__).resolve().parent / "defaults"
 @functools.cache
 def packaged_datasets() -> tuple[str, ...]:
     """The datasets drumgate ships configs and licence notes for: the packaged datasets.toml's tables, in order."""
-    with (DEFAULTS / "configs" / "datasets.toml").open("rb") as handle:
-        return tuple(tomllib.load(handle)["datasets"])
+    return ArtifactRegistry.from_toml(DEFAULTS / "configs" / "datasets.toml").datasets
 
 
 @dataclass(frozen=True)
@@ -62,34 +62,33 @@ class Workspace:
         except ValueError:
             return absolute.as_posix()
 
-    # Artifact paths (DESIGN §3).
+    # Artifact paths (DESIGN §3), as the registry (drumgate.artifacts) names them.
     def sessions_manifest(self, dataset: str, dry_run: bool = False) -> Path:
-        suffix = "_sessions_dryrun.jsonl" if dry_run else "_sessions.jsonl"
-        return self.root / "data" / "manifests" / f"{dataset}{suffix}"
+        return self.root / artifacts.sessions_manifest(dataset, dry_run)
 
     def events_manifest(self, dataset: str) -> Path:
-        return self.root / "data" / "manifests" / f"{dataset}_events.jsonl"
+        return self.root / artifacts.events_manifest(dataset)
 
     def provenance(self, dataset: str) -> Path:
-        return self.root / "data" / "provenance" / f"{dataset}_provenance.jsonl"
+        return self.root / artifacts.provenance_manifest(dataset)
 
     def checksums(self, dataset: str) -> Path:
-        return self.root / "data" / "archives" / "checksums" / f"{dataset}.sha256"
+        return self.root / artifacts.checksum_manifest(dataset)
 
     def licence_note(self, dataset: str) -> Path:
-        return self.root / "data" / "licenses" / f"{dataset}.md"
+        return self.root / artifacts.licence_note(dataset)
 
     def lock_file(self, group: str) -> Path:
-        return self.root / "data" / "locks" / f"{group}.lock.json"
+        return self.root / artifacts.lock_file(group)
 
     def health_report(self, dataset: str, yyyymmdd: str, ext: str = "json") -> Path:
-        return self.root / "reports" / "health" / f"{dataset}_{yyyymmdd}.{ext}"
+        return self.root / artifacts.health_report(dataset, yyyymmdd, ext)
 
     def weights_report(self, dataset: str, yyyymmdd: str) -> Path:
-        return self.root / "reports" / "sampling" / f"{dataset}_weights_{yyyymmdd}.json"
+        return self.root / artifacts.weights_report(dataset, yyyymmdd)
 
     def diff_report(self, dataset: str, base: str, head: str, ext: str = "json") -> Path:
-        return self.root / "reports" / "diffs" / f"{dataset}_{base}_to_{head}.{ext}"
+        return self.root / artifacts.diff_report(dataset, base, head, ext)
 
 
 def _has_configs(folder: Path) -> bool:

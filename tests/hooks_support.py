@@ -7,13 +7,18 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from drumgate import lineage
+from drumgate import cli, lineage
 from drumgate.io.jsonio import write_json, write_jsonl
 from drumgate.reports.health import compute_health
 from drumgate.workspace import Workspace
 
 PROJECT = Path(__file__).resolve().parent.parent
 DATE = "20240105"
+
+
+def run_hook(module: Any, argv: list[str]) -> int:
+    """`drumgate hook <name> *argv` in this process, for the check module `checks.check_<name>`."""
+    return cli.main(["hook", module.__name__.rsplit(".check_", 1)[1], *argv])
 
 
 def event(index: int = 0, **overrides: Any) -> dict[str, Any]:

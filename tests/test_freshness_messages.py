@@ -147,7 +147,7 @@ def test_changed_input_collapses_into_one_repro_line(repo):  # noqa: F811
 
 def test_all_mode_checks_committed_groups_without_staging(repo):  # noqa: F811
     ws, env, paths = committed_group(repo)
-    hook = [sys.executable, "-m", "checks.check_freshness"]
+    hook = [sys.executable, "-m", "drumgate.cli", "hook", "freshness"]
     clean = subprocess.run([*hook, "--all"], cwd=ws.root, env=env, capture_output=True, text=True, check=False)
     assert clean.returncode == 0, clean.stderr
     lock = json.loads(paths["lock"].read_text())

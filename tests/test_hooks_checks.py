@@ -11,6 +11,7 @@ import pytest
 from checks import check_checksums, check_licences, check_schema, check_taxonomy
 from drumgate.io.jsonio import dumps_row
 from tests.hooks_support import crash_event, event, make_workspace, write_group
+from tests.hooks_support import run_hook as hook_main
 
 EVENTS = "data/manifests/egmd_events.jsonl"
 LFS_POINTER = b"version https://git-lfs.github.com/spec/v1\noid sha256:" + b"a" * 64 + b"\nsize 12345\n"
@@ -31,7 +32,7 @@ def write_lines(path: Path, lines: list[bytes]) -> str:
 
 
 def run_hook(module, argv, capsys):
-    code = module.main(argv)
+    code = hook_main(module, argv)
     return code, capsys.readouterr().err
 
 
@@ -264,9 +265,9 @@ def test_checksums_lfs_pointer_and_binary(ws, capsys):
 
 def test_checksums_full_tree_mode(ws, capsys):
     write_group(ws)
-    assert check_checksums.main(["--all"]) == 0
+    assert hook_main(check_checksums, ["--all"]) == 0
     (ws.root / "data/raw/egmd/s1/new.wav").write_bytes(b"unlisted")
-    assert check_checksums.main(["--all"]) == 1
+    assert hook_main(check_checksums, ["--all"]) == 1
     assert "not in the manifest (primary/s1/new.wav)" in capsys.readouterr().err
 
 

@@ -15,7 +15,7 @@ from drumgate.io import chunkscan, scanmemo
 from drumgate.io.jsonio import dumps_row
 from drumgate.schemas import validator_for
 from drumgate.workspace import PACKAGE_ROOT, Workspace
-from tests.hooks_support import crash_event, event, make_workspace
+from tests.hooks_support import crash_event, event, make_workspace, run_hook
 
 EVENTS = "data/manifests/egmd_events.jsonl"
 
@@ -53,7 +53,7 @@ def mixed_lines() -> list[bytes]:
 
 
 def hook_output(module, argv: list[str], capsys) -> tuple[int, str]:
-    code = module.main(argv)
+    code = run_hook(module, argv)
     return code, capsys.readouterr().err
 
 

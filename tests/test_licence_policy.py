@@ -26,7 +26,7 @@ COMBINED_FILES = ["data/manifests/prod_combined_events.jsonl", "data/provenance/
 
 
 def hook(ws: Workspace, files: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, list[str]]:
-    code = check_licences.main(["--workspace", str(ws.root), *[str(ws.root / name) for name in files]])
+    code = cli.main(["hook", "licences", "--workspace", str(ws.root), *[str(ws.root / name) for name in files]])
     return code, capsys.readouterr().err.splitlines()
 
 

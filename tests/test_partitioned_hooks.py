@@ -25,6 +25,7 @@ from drumgate.artifacts import classify
 from drumgate.fixtures.egmd import make_egmd_corpus
 from drumgate.io import parts
 from tests.data_repo_support import drumgate, git, status
+from tests.hooks_support import run_hook
 
 DATE = "2026-01-15"
 FOLDERS = ("data/manifests/egmd_events", "data/manifests/egmd_sessions", "data/provenance/egmd_provenance")
@@ -132,18 +133,18 @@ def test_after_a_change_only_the_new_parts_are_validated(repo: Path, monkeypatch
     names = sorted(after)
     monkeypatch.chdir(repo)  # hooks take paths relative to the current folder, as pre-commit gives them
     for hook in (check_schema, check_taxonomy):
-        assert hook.main(["--workspace", str(repo), *names]) == 0
+        assert run_hook(hook, ["--workspace", str(repo), *names]) == 0
     assert validated == []
     # a provenance part's verdict is under the checksum manifest, which the change rewrote: the parts
     # the commit did not stage are judged once under the new manifest, then never again
-    assert check_checksums.main(["--workspace", str(repo), *names]) == 0
+    assert run_hook(check_checksums, ["--workspace", str(repo), *names]) == 0
     assert set(validated) == {name for name in names if classify(name).kind == "provenance_part"} - changed
     validated.clear()
-    assert check_checksums.main(["--workspace", str(repo), *names]) == 0
+    assert run_hook(check_checksums, ["--workspace", str(repo), *names]) == 0
     assert validated == []
     # without the kept verdicts every part is read again: the skip was the cache's doing
     (repo / ".drumgate" / SEEN_PARTS_NAME).unlink()
-    assert check_schema.main(["--workspace", str(repo), *names]) == 0
+    assert run_hook(check_schema, ["--workspace", str(repo), *names]) == 0
     assert sorted(validated) == names
 
 
@@ -167,6 +168,6 @@ def test_an_index_listing_a_missing_part_is_named_by_the_schema_hook(
     folder = repo / FOLDERS[0]
     gone = folder / parts.read_index(folder)["parts"][0]["file"]
     gone.unlink()
-    assert check_schema.main(["--workspace", str(repo), str(folder / parts.INDEX_NAME)]) == 1
+    assert run_hook(check_schema, ["--workspace", str(repo), str(folder / parts.INDEX_NAME)]) == 1
     expected = f"{gone.relative_to(repo).as_posix()}: listed in index.json but missing (fix: drumgate repro egmd)"
     assert expected in capsys.readouterr().err

@@ -37,8 +37,6 @@ def partitioned_workspace(workspace: Workspace) -> Path:
 
 
 def test_repro_on_parts_passes_the_hooks_and_a_second_run_rewrites_nothing(workspace: Workspace) -> None:
-    from checks import check_schema
-
     root = workspace.root
     partitioned_workspace(workspace)
     assert cli.main(["repro", "--date", "2026-02-01"]) == 0
@@ -48,7 +46,7 @@ def test_repro_on_parts_passes_the_hooks_and_a_second_run_rewrites_nothing(works
     assert cli.main(["hook", "freshness", "--all"]) == 0
     schema_files = [name for name in artifact_bytes(root) if name.startswith(("data/manifests/", "reports/"))]
     assert any(name.startswith(f"{EVENTS_FOLDER}/") for name in schema_files)
-    assert check_schema.main(["--workspace", str(root), *schema_files]) == 0
+    assert cli.main(["hook", "schema", "--workspace", str(root), *schema_files]) == 0
     before = artifact_bytes(root)
     assert cli.main(["repro", "--date", "2026-02-02"]) == 0
     assert artifact_bytes(root) == before

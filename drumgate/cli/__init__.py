@@ -22,14 +22,14 @@ from types import ModuleType
 from typing import Any, Protocol, TextIO
 
 from drumgate import __version__
-from drumgate.errors import EXIT_FINDINGS, EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, DrumgateError, one_line
+from drumgate.errors import EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, DrumgateError, one_line
 
 OWN_PACKAGES = frozenset({"drumgate", "ingest", "checks"})
 
 # name -> (module, one-line help). Groups map to a dict of the same shape.
 Command = tuple[str, str]
 COMMANDS: dict[str, Command | dict[str, Command]] = {
-    "demo": ("drumgate.commands.demo", "generate the demo corpus and run every pipeline stage on it"),
+    "demo": ("drumgate.cli.demo", "generate the demo corpus and run every pipeline stage on it"),
     "ingest": {
         "egmd": ("drumgate.cli.ingest:egmd", "E-GMD / GMD MIDI to events and provenance"),
         "cambridge": ("drumgate.cli.ingest:cambridge", "Cambridge multitrack session inventory"),
@@ -51,16 +51,16 @@ COMMANDS: dict[str, Command | dict[str, Command]] = {
     "docs": ("drumgate.cli.docs", "regenerate the dated health summary and the readiness plan block"),
     "pr-report": ("drumgate.cli.pr_report", "health deltas between two revisions, as a PR comment"),
     "comment": ("drumgate.cli.comment", "create or update the sticky PR comment"),
-    "init": ("drumgate.commands.init_repo", "scaffold a data repository: configs, licence notes, hooks, workflows"),
-    "repro": ("drumgate.commands.repro", "re-run, in dependency order, every command whose artifact is stale"),
-    "migrate": ("drumgate.commands.migrate", "turn single-file manifests from before parts into partitioned folders"),
-    "init-hooks": ("drumgate.commands.init_hooks", "install drumgate's pre-commit hooks in a data repository"),
+    "init": ("drumgate.cli.init", "scaffold a data repository: configs, licence notes, hooks, workflows"),
+    "repro": ("drumgate.cli.repro", "re-run, in dependency order, every command whose artifact is stale"),
+    "migrate": ("drumgate.cli.migrate", "turn single-file manifests from before parts into partitioned folders"),
+    "init-hooks": ("drumgate.cli.init_hooks", "install drumgate's pre-commit hooks in a data repository"),
     "hook": {
-        "schema": ("checks.check_schema", "artifacts match configs/schemas"),
-        "taxonomy": ("checks.check_taxonomy", "labels and techniques exist in the taxonomy"),
-        "checksums": ("checks.check_checksums", "checksum manifests are sound and agree with provenance"),
-        "freshness": ("checks.check_freshness", "artifact groups staged together and not stale"),
-        "licences": ("checks.check_licences", "every dataset with artifacts has a complete licence note"),
+        "schema": ("drumgate.cli.hooks.schema", "artifacts match configs/schemas"),
+        "taxonomy": ("drumgate.cli.hooks.taxonomy", "labels and techniques exist in the taxonomy"),
+        "checksums": ("drumgate.cli.hooks.checksums", "checksum manifests are sound and agree with provenance"),
+        "freshness": ("drumgate.cli.hooks.freshness", "artifact groups staged together and not stale"),
+        "licences": ("drumgate.cli.hooks.licences", "every dataset with artifacts has a complete licence note"),
     },
 }
 
@@ -298,22 +298,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     module = guarded_import(spec[0])
     if isinstance(module, int):
         return module
-    if name == "hook":
-        return _run_hook(module, rest, prog, prog.rsplit(" ", 1)[-1])
     return run_module(module, rest, prog)
-
-
-def _run_hook(module: Adapter, argv: list[str], prog: str, hook: str) -> int:
-    """A hook run by hand ends with one line saying what was checked, findings or not."""
-    args = _parse(module, argv, prog)
-    if isinstance(args, int):
-        return args
-    code = guarded(lambda: _run_holding_group_locks(module, args, prog, argv))
-    if code in (EXIT_OK, EXIT_FINDINGS):
-        line = importlib.import_module("checks._hookutil").summary_line(hook, args, code)
-        if line:
-            print(line, flush=True)
-    return code
 
 
 def load_command(target: str) -> Adapter:

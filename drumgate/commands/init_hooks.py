@@ -7,23 +7,35 @@ An existing config is kept unless `--force`; the hooks are the same as `.pre-com
 
 from __future__ import annotations
 
-import argparse
 import shutil
 import subprocess
 import sys
-from collections.abc import Sequence
 from pathlib import Path
 
-from drumgate import cli
-from drumgate.errors import EXIT_OK, DrumgateError
+from drumgate.artifacts import (
+    CHECKSUMS_DIR,
+    DIFFS_DIR,
+    HEALTH_DIR,
+    LICENCES_DIR,
+    LOCKS_DIR,
+    MANIFESTS_DIR,
+    PROVENANCE_DIR,
+    SAMPLING_DIR,
+    either,
+)
+from drumgate.errors import DrumgateError
 from drumgate.io.fsutil import atomic_write_bytes
 
-MANIFESTS = r"^data/(manifests|provenance)/.*\.jsonl(\.gz)?$"
-REPORTS = r"^(reports/(health|sampling|diffs)/.*|data/locks/.*)\.json$"
+_REPORT_DIRS = either(HEALTH_DIR, SAMPLING_DIR, DIFFS_DIR)
+MANIFESTS = rf"^{either(MANIFESTS_DIR, PROVENANCE_DIR)}/.*\.jsonl(\.gz)?$"
+REPORTS = rf"^({_REPORT_DIRS}/.*|{LOCKS_DIR}/.*)\.json$"
 # A partitioned manifest's index (its parts match MANIFESTS: `<folder>/[renders/]<part>.jsonl.gz`).
-INDEXES = r"^data/(manifests|provenance)/[^/]+/index\.json$"
+INDEXES = rf"^{either(MANIFESTS_DIR, PROVENANCE_DIR)}/[^/]+/index\.json$"
 # The licence hook also runs when only a licence note changes.
-LICENCE_INPUTS = r"^(data/(manifests|provenance|archives/checksums|locks|licenses)/|reports/(health|sampling|diffs)/)"
+LICENCE_INPUTS = rf"^({either(MANIFESTS_DIR, PROVENANCE_DIR, CHECKSUMS_DIR, LOCKS_DIR, LICENCES_DIR)}/|{_REPORT_DIRS}/)"
+EVENTS = rf"{MANIFESTS_DIR}/.*_events(\.jsonl(\.gz)?|/[^/]+\.jsonl\.gz)"
+CHECKSUM_MANIFESTS = rf"{CHECKSUMS_DIR}/.*\.sha256"
+PROVENANCE_FILES = rf"{PROVENANCE_DIR}/.*\.jsonl(\.gz)?"
 
 # (id, name, hook, files regex, extra lines)
 HOOKS: tuple[tuple[str, str, str, str, tuple[str, ...]], ...] = (
@@ -38,14 +50,14 @@ HOOKS: tuple[tuple[str, str, str, str, tuple[str, ...]], ...] = (
         "drumgate-taxonomy",
         "drumgate: labels and techniques exist in the taxonomy",
         "taxonomy",
-        r"^(data/manifests/.*_events(\.jsonl(\.gz)?|/[^/]+\.jsonl\.gz)|configs/(technique_taxonomy|crash_dual_label)\.json)$",
+        rf"^({EVENTS}|configs/(technique_taxonomy|crash_dual_label)\.json)$",
         (),
     ),
     (
         "drumgate-checksums",
         "drumgate: checksum manifests sound and agree with provenance",
         "checksums",
-        r"^data/(archives/checksums/.*\.sha256|provenance/.*\.jsonl(\.gz)?)$",
+        rf"^{either(CHECKSUM_MANIFESTS, PROVENANCE_FILES)}$",
         (),
     ),
     (
@@ -61,7 +73,7 @@ HOOKS: tuple[tuple[str, str, str, str, tuple[str, ...]], ...] = (
         "drumgate-checksums-full",
         "drumgate: verify whole trees against checksum manifests",
         "checksums --all",
-        r"^data/archives/checksums/.*\.sha256$",
+        rf"^{CHECKSUM_MANIFESTS}$",
         ("stages: [manual]",),
     ),
 )
@@ -78,12 +90,6 @@ def local_config() -> str:
             lines.append(f"        files: '{files}'")
         lines += [f"        {item}" for item in extra]
     return "\n".join(lines) + "\n"
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--repo", default=".", help="the git repository to install the hooks in (default: here)")
-    parser.add_argument("--force", action="store_true", help="overwrite an existing .pre-commit-config.yaml")
-    parser.add_argument("--no-install", action="store_true", help="write the config only; skip pre-commit install")
 
 
 def install(repo: Path, force: bool = False, run_install: bool = True) -> Path:
@@ -111,21 +117,3 @@ def pre_commit_install(repo: Path) -> None:
             path=repo,
             hint="fix: pip install pre-commit, then pre-commit install",
         )
-
-
-def run(args: argparse.Namespace) -> int:
-    repo = Path(args.repo).resolve()
-    config = install(repo, force=args.force, run_install=not args.no_install)
-    print(f"wrote {config}")
-    if not args.no_install:
-        print("installed the git pre-commit hook: every `git commit` now runs the drumgate checks")
-    print("run them on everything once: pre-commit run --all-files")
-    return EXIT_OK
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    return cli.run_module(sys.modules[__name__], argv, prog="python -m drumgate.commands.init_hooks")
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

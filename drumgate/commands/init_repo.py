@@ -17,18 +17,16 @@ data, so it works the same from a wheel as from a checkout.
 
 from __future__ import annotations
 
-import argparse
 import os
 import re
 import shlex
-import sys
 import tomllib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from drumgate import __version__, cli
-from drumgate.errors import EXIT_OK, DrumgateError
+from drumgate.artifacts import licence_note
+from drumgate.errors import DrumgateError
 from drumgate.io.fsutil import atomic_write_bytes
 from drumgate.workspace import DEFAULTS, packaged_datasets
 
@@ -43,21 +41,6 @@ _MIX = re.compile(r"^mix = \{[^}]*\}$", re.MULTILINE)
 class Outcome:
     path: str
     action: str  # "wrote" | "kept" (already there, maybe edited by the user) | "unchanged"
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("dir", nargs="?", default=".", help="folder of the data repository (default: here)")
-    parser.add_argument(
-        "--datasets",
-        default=",".join(packaged_datasets()),
-        help=f"comma-separated datasets the repository holds (default: {','.join(packaged_datasets())})",
-    )
-    parser.add_argument(
-        "--install-spec",
-        default=f"drumgate=={__version__}",
-        help="what the GitHub workflows `pip install` (default: this version, drumgate==%(default)s)",
-    )
-    parser.add_argument("--no-hooks", action="store_true", help="do not run `pre-commit install`")
 
 
 def parse_datasets(text: str) -> tuple[str, ...]:
@@ -109,7 +92,7 @@ def planned_files(chosen: Sequence[str], install_spec: str) -> Iterator[tuple[st
                 content = datasets_toml(content.decode("utf-8"), chosen).encode("utf-8")
             yield f"configs/{relative}", content
     for name in chosen:
-        yield f"data/licenses/{name}.md", (DEFAULTS / "licenses" / f"{name}.md").read_bytes()
+        yield licence_note(name), (DEFAULTS / "licenses" / f"{name}.md").read_bytes()
     yield ".gitignore", (DEFAULTS / "gitignore").read_bytes()
     from drumgate.commands.init_hooks import local_config
 
@@ -147,35 +130,3 @@ def scaffold(root: Path, chosen: Sequence[str], install_spec: str) -> list[Outco
             raise DrumgateError(f"cannot write: {exc.strerror or exc}", path=target) from exc
         outcomes.append(Outcome(relative, "wrote"))
     return outcomes
-
-
-def run(args: argparse.Namespace) -> int:
-    root = Path(os.path.abspath(args.dir))
-    chosen = parse_datasets(args.datasets)
-    outcomes = scaffold(root, chosen, args.install_spec)
-    wrote = [o.path for o in outcomes if o.action == "wrote"]
-    kept = [o.path for o in outcomes if o.action == "kept"]
-    print(f"drumgate init: {root} (datasets: {', '.join(chosen)})")
-    print(f"  wrote {len(wrote)} files" + (f"; {len(outcomes) - len(wrote)} already there, left as they are" if
-                                             len(wrote) < len(outcomes) else ""))
-    for path in kept:
-        print(f"  kept your {path} (differs from drumgate's default)")
-    if (root / ".git").exists() and not args.no_hooks:
-        from drumgate.commands.init_hooks import pre_commit_install
-
-        pre_commit_install(root)
-        print("  installed the pre-commit hook: every `git commit` runs the drumgate checks")
-    elif not args.no_hooks:
-        print(f"  not a git repository yet: run `git init && drumgate init-hooks` in {root}")
-    raw = ", ".join(f"data/raw/{name}" for name in chosen)
-    print(f"next: review data/licenses/*.md, put raw data under {raw}, run `drumgate ingest <ds>`,")
-    print("then `drumgate repro` and `git add -A && git commit`")
-    return EXIT_OK
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    return cli.run_module(sys.modules[__name__], argv, prog="drumgate init")
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

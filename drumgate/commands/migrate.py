@@ -9,23 +9,15 @@ E-GMD events migrated this way keep one stored row per render-hit (no `renders/`
 
 from __future__ import annotations
 
-import argparse
-import sys
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from drumgate import cli, lineage
-from drumgate.artifacts import classify
-from drumgate.errors import EXIT_OK, DrumgateError
+from drumgate import lineage
+from drumgate.artifacts import classify, registry
+from drumgate.errors import DrumgateError
 from drumgate.io import parts
 from drumgate.io.jsonio import iter_jsonl
 from drumgate.workspace import Workspace
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("files", nargs="+", metavar="FILE", help="single-file events, sessions or provenance manifests")
-    cli.add_json_option(parser, "each migrated file with its folder, parts and rows")
 
 
 def migrate_file(ws: Workspace, path: Path) -> dict[str, Any]:
@@ -61,22 +53,7 @@ def _argv(command: str) -> list[str]:
 
 
 def _group_of(ws: Workspace, dataset: str) -> str:
-    from drumgate.reports.report_io import artifact_group
-
     try:
-        return artifact_group(ws, dataset)
+        return registry(ws).group_of(dataset)
     except DrumgateError:
         return dataset
-
-
-def run(args: argparse.Namespace) -> int:
-    ws = cli.workspace_from(args)
-    done = [migrate_file(ws, ws.user_path(name)) for name in args.files]
-    for item in done:
-        print(f"{item['file']} -> {item['folder']}/: {item['parts']} parts, {item['rows']} rows")
-    cli.emit_json(args, {"migrated": done})
-    return EXIT_OK
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    return cli.run_module(sys.modules[__name__], argv, prog="drumgate migrate")

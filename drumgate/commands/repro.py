@@ -20,7 +20,6 @@ naming files outside the workspace (older drumgate versions) are dropped.
 
 from __future__ import annotations
 
-import argparse
 import os
 import shlex
 import subprocess
@@ -29,13 +28,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from drumgate import cli, lineage
-from drumgate.config import load_datasets
+from drumgate import lineage
+from drumgate.artifacts import COMBINED, DIFFS_DIR, events_manifest, health_reports_of, registry, weights_reports_of
 from drumgate.errors import EXIT_FINDINGS, EXIT_OK, DrumgateError
 from drumgate.io import parts
 from drumgate.io.jsonio import read_json, write_json
 from drumgate.lineage.provenance import report_date
-from drumgate.workspace import COMBINED, Workspace
+from drumgate.workspace import Workspace
 
 RAW_STAGES = ("ingest", "events")
 
@@ -49,20 +48,6 @@ class Step:
     @property
     def command(self) -> str:
         return shlex.join(["drumgate", *self.argv])
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("groups", nargs="*", metavar="GROUP", help="artifact groups (default: every group)")
-    parser.add_argument("--dry-run", action="store_true", help="print the plan; run nothing")
-    parser.add_argument(
-        "--skip-raw",
-        action="store_true",
-        help="skip the steps that read raw data (ingest, events, checksums): they already ran, e.g. as shards",
-    )
-    parser.add_argument(
-        "--date", default=None, help="date of new reports YYYY-MM-DD (default SOURCE_DATE_EPOCH or today)"
-    )
-    cli.add_json_option(parser, "the steps (planned or run, with their exit codes) and what is still stale")
 
 
 # ---------------------------------------------------------------- reading the locks
@@ -123,12 +108,12 @@ def newest_recorded(ws: Workspace, group: str, prefix: str) -> str | None:
 # ---------------------------------------------------------------- running
 
 
-def run_step(ws: Workspace, step: Step) -> int:
+def run_step(ws: Workspace, step: Step, stdout: int | None = None) -> int:
+    """Run one step as its own `drumgate` process; `stdout` is where its output goes (None: inherited)."""
     print(f"\n== {step.stage}: {step.reason}\n$ {step.command}", flush=True)
     env = {**os.environ, "DRUMGATE_WORKSPACE": str(ws.root)}
     done = subprocess.run(
-        [sys.executable, "-m", "drumgate.cli", *step.argv], cwd=ws.root, env=env, check=False,
-        stdout=cli.text_stdout_fd(),
+        [sys.executable, "-m", "drumgate.cli", *step.argv], cwd=ws.root, env=env, check=False, stdout=stdout,
     )
     return done.returncode
 
@@ -140,13 +125,14 @@ class Run:
     dry_run: bool
     executed: list[tuple[Step, int]]
     planned: list[Step] = field(default_factory=list)
+    child_stdout: int | None = None  # where the steps' output goes (stderr while --json holds stdout)
 
     def do(self, step: Step) -> int:
         self.planned.append(step)
         if self.dry_run:
             print(f"  {step.command}    # {step.reason}")
             return EXIT_OK
-        code = run_step(self.ws, step)
+        code = run_step(self.ws, step, self.child_stdout)
         self.executed.append((step, code))
         if code not in (EXIT_OK, EXIT_FINDINGS):
             raise DrumgateError(
@@ -177,8 +163,8 @@ def raw_steps(run: Run, group: str, dataset: str) -> None:
 
 def report_steps(run: Run, group: str, dataset: str, stage: str) -> None:
     """health or weights for one dataset: when missing, stale, or hand-edited."""
-    folder = {"health": f"reports/health/{dataset}_", "weights": f"reports/sampling/{dataset}_weights_"}[stage]
-    events = f"data/manifests/{dataset}_events.jsonl"
+    folder = {"health": health_reports_of(dataset), "weights": weights_reports_of(dataset)}[stage]
+    events = events_manifest(dataset)
     if not run.ws.path(events).is_file():
         if run.ws.path(events + ".gz").is_file():
             events += ".gz"
@@ -228,7 +214,7 @@ def made_by(ws: Workspace, group: str, subcommand: str) -> list[lineage.LineageP
 
 def combined_steps(run: Run, combined_group: str, ran_reports: bool) -> None:
     stale = made_by(run.ws, combined_group, "combine")
-    if not run.ws.path("data/manifests/prod_combined_events.jsonl").is_file() or stale:
+    if not run.ws.path(events_manifest(COMBINED)).is_file() or stale:
         run.do(Step("combine", ("combine", "--date", run.date), stale[0].message if stale else "missing"))
         ran_reports = True
     docs = made_by(run.ws, combined_group, "docs")
@@ -238,11 +224,12 @@ def combined_steps(run: Run, combined_group: str, ran_reports: bool) -> None:
         run.do(Step("docs", ("docs", "--date", run.date), reason))
 
 
-def plan_and_run(ws: Workspace, groups: Sequence[str], date: str, dry_run: bool, skip_raw: bool = False) -> Run:
-    config = load_datasets(ws)
-    run = Run(ws, date, dry_run, [])
-    by_group = {ds.group: name for name, ds in config.datasets.items()}
-    combined_group = str(config.combined.get("group", COMBINED))
+def plan_and_run(ws: Workspace, groups: Sequence[str], date: str, dry_run: bool, skip_raw: bool = False,
+                 child_stdout: int | None = None) -> Run:
+    known = registry(ws)
+    run = Run(ws, date, dry_run, [], child_stdout=child_stdout)
+    by_group = known.dataset_of_group()
+    combined_group = known.combined_group
     selected = [g for g in by_group if g in groups] if groups else list(by_group)
     ingested = [g for g in selected if recorded_commands(ws, g, RAW_STAGES)]
     if not skip_raw:
@@ -255,63 +242,69 @@ def plan_and_run(ws: Workspace, groups: Sequence[str], date: str, dry_run: bool,
         for stage in ("health", "weights"):
             report_steps(run, group, by_group[group], stage)
     for group in [*ingested, combined_group]:
-        rerun_stale(run, group, "diff", "reports/diffs/")
-        rerun_stale(run, group, "compare", "reports/diffs/")
+        rerun_stale(run, group, "diff", f"{DIFFS_DIR}/")
+        rerun_stale(run, group, "compare", f"{DIFFS_DIR}/")
     any_ingested = any(recorded_commands(ws, g, RAW_STAGES) for g in by_group)
     if any_ingested and (not groups or combined_group in groups or set(groups) & set(ingested)):
         combined_steps(run, combined_group, ran_reports=len(run.executed) > reports_before)
     return run
 
 
-def run(args: argparse.Namespace) -> int:
-    ws = cli.workspace_from(args)
-    config = load_datasets(ws)
-    known = sorted({ds.group for ds in config.datasets.values()} | {str(config.combined.get("group", COMBINED))})
-    unknown = [g for g in args.groups if g not in known]
+@dataclass(frozen=True)
+class Outcome:
+    """What a repro run did: its date, the steps, what is still stale, and its exit code."""
+
+    date: str
+    run: Run
+    leftovers: list[lineage.LineageProblem]
+    exit_code: int
+
+    def as_json(self) -> dict[str, Any]:
+        """The `--json` document: the steps (planned or run, with exit codes) and what is still stale."""
+        codes = {id(step): code for step, code in self.run.executed}
+        return {
+            "date": self.date,
+            "dry_run": self.run.dry_run,
+            "steps": [
+                {"stage": step.stage, "command": step.command, "reason": step.reason, "exit_code": codes.get(id(step))}
+                for step in self.run.planned
+            ],
+            "still_stale": [{"artifact": p.artifact, "problem": p.message, "fix": p.command} for p in self.leftovers],
+        }
+
+
+def known_groups(ws: Workspace, groups: Sequence[str]) -> list[str]:
+    """Every artifact group of the workspace; an unknown name in `groups` is a usage error."""
+    known = registry(ws).all_groups()
+    unknown = [g for g in groups if g not in known]
     if unknown:
         raise DrumgateError(f"unknown artifact group {unknown[0]!r} (known: {', '.join(known)})",
                             hint=f"fix: drumgate repro {known[0]}")
-    date = report_date(args.date).isoformat()
+    return known
+
+
+def repro(ws: Workspace, groups: Sequence[str], date: str | None = None, dry_run: bool = False,
+          skip_raw: bool = False, child_stdout: int | None = None) -> Outcome:
+    """Bring the named groups (all when none) up to date, or with `dry_run` print the plan."""
+    known = known_groups(ws, groups)
+    day = report_date(date).isoformat()
     for group in known:
-        dropped = 0 if args.dry_run else drop_outside_entries(ws, group)
+        dropped = 0 if dry_run else drop_outside_entries(ws, group)
         if dropped:
             print(f"{ws.rel(ws.lock_file(group))}: dropped {dropped} entries outside the workspace")
-    if args.dry_run:
-        print(f"drumgate repro --dry-run ({ws.root}, date {date}): the plan as things stand; steps after an")
+    if dry_run:
+        print(f"drumgate repro --dry-run ({ws.root}, date {day}): the plan as things stand; steps after an")
         print("ingest run only when what it writes changes.")
-    outcome = plan_and_run(ws, args.groups, date, args.dry_run, args.skip_raw)
-    if args.dry_run:
-        cli.emit_json(args, _json_result(date, outcome, []))
-        return EXIT_OK
+    outcome = plan_and_run(ws, groups, day, dry_run, skip_raw, child_stdout)
+    if dry_run:
+        return Outcome(day, outcome, [], EXIT_OK)
     with_findings = [step for step, code in outcome.executed if code == EXIT_FINDINGS]
     raw_findings = [step for step in with_findings if step.stage in (*RAW_STAGES, "checksums")]
     print(f"\nrepro: {len(outcome.executed)} steps ran"
           + (f"; findings (see above) from: {', '.join(s.command for s in with_findings)}" if with_findings else ""))
     leftovers = [p for g in known for p in (problems_of(ws, g, "") if ws.lock_file(g).is_file() else [])]
-    cli.emit_json(args, _json_result(date, outcome, leftovers))
     if leftovers:
         first = leftovers[0]
         print(f"{first.artifact}: {first.message} (fix: {first.command})", file=sys.stderr)
-        return EXIT_FINDINGS
-    return EXIT_FINDINGS if raw_findings else EXIT_OK
-
-
-def _json_result(date: str, outcome: Run, leftovers: Sequence[lineage.LineageProblem]) -> dict[str, Any]:
-    codes = {id(step): code for step, code in outcome.executed}
-    return {
-        "date": date,
-        "dry_run": outcome.dry_run,
-        "steps": [
-            {"stage": step.stage, "command": step.command, "reason": step.reason, "exit_code": codes.get(id(step))}
-            for step in outcome.planned
-        ],
-        "still_stale": [{"artifact": p.artifact, "problem": p.message, "fix": p.command} for p in leftovers],
-    }
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    return cli.run_module(sys.modules[__name__], argv, prog="drumgate repro")
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
+        return Outcome(day, outcome, leftovers, EXIT_FINDINGS)
+    return Outcome(day, outcome, leftovers, EXIT_FINDINGS if raw_findings else EXIT_OK)

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import platformdirs
 
 from drumgate.errors import DrumgateError
 from drumgate.io.fsutil import atomic_write_bytes
@@ -36,8 +37,7 @@ def memo_folder() -> Path:
     override = os.environ.get(CACHE_ENV)
     if override:
         return Path(override) / "scanmemo"
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "drumgate" / "scanmemo"
+    return Path(platformdirs.user_cache_dir("drumgate")) / "scanmemo"
 
 
 def _memo_path(digest: str) -> Path:

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
+from drumgate.artifacts import group_lock
 from drumgate.errors import DrumgateError, one_line
 from drumgate.workspace import Workspace
 
@@ -53,7 +54,7 @@ def guard_path(ws: Workspace, group: str) -> Path:
     if not _GROUP_NAME.fullmatch(group):
         raise DrumgateError(f"artifact group {group!r} is not a plain name", path="configs/datasets.toml",
                             hint="name groups with letters, digits, _ . -")
-    return ws.root / "data" / "locks" / f".{group}.lck"
+    return ws.root / group_lock(group)
 
 
 def _wait_limit() -> float:

@@ -1,0 +1,18 @@
+"""`drumgate hook licences`: the command layer of `checks.check_licences`, whose docstring is its --help."""
+
+from __future__ import annotations
+
+import argparse
+
+from checks import check_licences
+from drumgate.cli.hooks import add_filenames, run_on_files
+
+__doc__ = check_licences.__doc__
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_filenames(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    return run_on_files("licences", args, check_licences.check_files)

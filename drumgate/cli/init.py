@@ -1,0 +1,52 @@
+"""`drumgate init`: the command layer of `drumgate.commands.init_repo`, whose docstring is its --help."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+from drumgate import __version__
+from drumgate.commands import init_repo
+from drumgate.commands.init_hooks import pre_commit_install
+from drumgate.errors import EXIT_OK
+from drumgate.workspace import packaged_datasets
+
+__doc__ = init_repo.__doc__
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("dir", nargs="?", default=".", help="folder of the data repository (default: here)")
+    parser.add_argument(
+        "--datasets",
+        default=",".join(packaged_datasets()),
+        help=f"comma-separated datasets the repository holds (default: {','.join(packaged_datasets())})",
+    )
+    parser.add_argument(
+        "--install-spec",
+        default=f"drumgate=={__version__}",
+        help="what the GitHub workflows `pip install` (default: this version, drumgate==%(default)s)",
+    )
+    parser.add_argument("--no-hooks", action="store_true", help="do not run `pre-commit install`")
+
+
+def run(args: argparse.Namespace) -> int:
+    root = Path(os.path.abspath(args.dir))
+    chosen = init_repo.parse_datasets(args.datasets)
+    outcomes = init_repo.scaffold(root, chosen, args.install_spec)
+    wrote = [o.path for o in outcomes if o.action == "wrote"]
+    kept = [o.path for o in outcomes if o.action == "kept"]
+    print(f"drumgate init: {root} (datasets: {', '.join(chosen)})")
+    print(f"  wrote {len(wrote)} files" + (f"; {len(outcomes) - len(wrote)} already there, left as they are" if
+                                             len(wrote) < len(outcomes) else ""))
+    for path in kept:
+        print(f"  kept your {path} (differs from drumgate's default)")
+    if (root / ".git").exists() and not args.no_hooks:
+        pre_commit_install(root)
+        print("  installed the pre-commit hook: every `git commit` runs the drumgate checks")
+    elif not args.no_hooks:
+        print(f"  not a git repository yet: run `git init && drumgate init-hooks` in {root}")
+    raw = ", ".join(f"data/raw/{name}" for name in chosen)
+    print(f"next: review data/licenses/*.md, put raw data under {raw}, run `drumgate ingest <ds>`,")
+    print("then `drumgate repro` and `git add -A && git commit`")
+    return EXIT_OK
