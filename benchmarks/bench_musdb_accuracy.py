@@ -1,4 +1,5 @@
-"""Drum-stem transcription accuracy on MDB Drums (F at 50 ms per track and class) beside the peer.
+"""Drum-stem transcription accuracy on MDB Drums (F at 50 ms per track and class, pooled precision
+and recall per class, false hits on tracks without the class) beside the peer.
 
 Run: `python -m benchmarks musdb_accuracy` (or `python benchmarks/bench_musdb_accuracy.py`).
 drumgate = `drumgate.signal.onsets` + `drumgate.signal.transcribe` with the project's configs; the peer for the
@@ -40,7 +41,7 @@ def run(quick: bool) -> dict[str, Any]:
     from drumgate.io.jsonio import read_json
     from drumgate.signal.onsets import load_onset_params
     from drumgate.signal.transcribe import TranscribeParams
-    from drumgate.signal.transcribe_eval import averages, mdb_tracks, score_track, table_rows
+    from drumgate.signal.transcribe_eval import averages, mdb_tracks, pooled, score_track, table_rows
     from drumgate.workspace import Workspace
 
     if not MDB.is_dir():
@@ -64,12 +65,15 @@ def run(quick: bool) -> dict[str, Any]:
         "command": COMMAND,
         "rows": rows,
         "mean": averages(scores),
+        "pooled": pooled(scores),
         "drumgate_seconds_total": round(drumgate_s, 3),
         "librosa_onset_seconds_total": round(peer_s, 3),
         "time_ratio_drumgate_over_librosa": round(drumgate_s / peer_s, 2) if peer_s else None,
         "notes": [
             "drumgate time = onset detection + NMF transcription; librosa time = onset detection only",
             "class-agnostic columns combine reference and estimate onsets within 30 ms",
+            "pooled: per class, precision/recall/F of the hits on the tracks that hold the class (counts summed"
+            " over tracks) and hits_where_absent, the hits given on the tracks that do not (all false)",
         ],
     }
 

@@ -43,15 +43,18 @@ def test_a_second_onset_on_a_decay_adds_no_hit() -> None:
     )
 
 
-def test_restrikes_repeat_every_label_of_the_latest_hit_within_the_window() -> None:
+def test_restrikes_repeat_the_repeatable_labels_of_the_latest_hit_within_the_window() -> None:
     frame_times = np.arange(20) * 0.01
     energy = np.array([0, 10, 8, 5, 4, 9, 6, 5, 4, 3, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2], dtype=float)
     hits = [(0.01, "tom"), (0.01, "cymbal")]
-    found = find_restrikes(hits, np.array([0.01, 0.05, 0.15]), energy, frame_times, 0.06, 0.1, 0.03)
+    every = ("tom", "cymbal")
+    found = find_restrikes(hits, np.array([0.01, 0.05, 0.15]), energy, frame_times, 0.06, 0.1, 0.03, every)
     assert [(r.time_s, r.label, r.frame) for r in found] == [(0.05, "tom", 5), (0.05, "cymbal", 5)]
+    drums = find_restrikes(hits, np.array([0.05]), energy, frame_times, 0.06, 0.1, 0.03, ("kick", "snare", "tom"))
+    assert [(r.time_s, r.label) for r in drums] == [(0.05, "tom")]
     flat = np.array([0, 10, 8, 5, 4, 4, 3, 3, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2], dtype=float)
-    assert find_restrikes(hits, np.array([0.05]), flat, frame_times, 0.06, 0.1, 0.03) == []
-    assert find_restrikes(hits, np.array([0.05]), energy, frame_times, 0.0, 0.1, 0.03) == []
+    assert find_restrikes(hits, np.array([0.05]), flat, frame_times, 0.06, 0.1, 0.03, every) == []
+    assert find_restrikes(hits, np.array([0.05]), energy, frame_times, 0.0, 0.1, 0.03, every) == []
 
 
 def test_a_tom_yields_only_to_a_stronger_kick_or_snare_at_the_same_onset() -> None:
@@ -73,3 +76,6 @@ def test_yield_to_must_name_template_classes() -> None:
     with pytest.raises(DrumgateError, match="yield_to name unknown class"):
         TranscribeParams.from_mapping({"yield_to": {"tom": ["floor_tom"]}})
     assert TranscribeParams.from_mapping({"yield_to": {"tom": ["kick"]}}).yield_to == {"tom": ("kick",)}
+    with pytest.raises(DrumgateError, match="restrike_classes name unknown class"):
+        TranscribeParams.from_mapping({"restrike_classes": ["crash"]})
+    assert TranscribeParams.from_mapping({"restrike_classes": ["snare"]}).restrike_classes == ("snare",)

@@ -11,12 +11,15 @@ NMF peak picking cannot see them: the class activation is still high from the fi
 rising edge is small and falls inside the picker's `wait`. The onset detector does see them, but
 it also fires a second time on the decay of one hit. The two are told apart by energy: a real
 second stroke adds energy, so the spectrogram's total magnitude climbs again after the dip that
-followed the first hit; a second detection on a decay finds no such climb.
+followed the first hit; a second detection on a decay finds no such climb. Only the drums
+(kick, snare, tom by default) are repeated: flams, drags and doubles are stick work on
+membranes, while a cymbal label on the first hit is as often the attack of a drum that NMF
+split, and repeating it doubles that error.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -54,10 +57,11 @@ def find_restrikes(
     window_s: float,
     min_rise: float,
     claimed_s: float,
+    repeatable: Collection[str],
 ) -> list[Restrike]:
     """Onsets no hit claimed (none within `claimed_s`) that follow a hit by at most `window_s` and
     where the total magnitude `energy` climbs again by at least `min_rise` times the first hit's
-    peak: each repeats every label of the latest hit before it."""
+    peak: each repeats the `repeatable` labels of the latest hit before it."""
     if window_s <= 0.0 or not hits or len(frame_times) == 0:
         return []
     hit_times = np.asarray([time_s for time_s, _ in hits])
@@ -72,7 +76,8 @@ def find_restrikes(
         first_frame, onset_frame = _frame_at(first, frame_times), _frame_at(onset, frame_times)
         if onset_frame <= first_frame or not _climbs_again(energy, frame_times, first_frame, onset_frame, min_rise):
             continue
-        found.extend(Restrike(float(onset), label, onset_frame) for time_s, label in hits if time_s == first)
+        again = [label for time_s, label in hits if time_s == first and label in repeatable]
+        found.extend(Restrike(float(onset), label, onset_frame) for label in again)
     return found
 
 

@@ -23,10 +23,9 @@ How it works (details and measured accuracy in docs/musdb.md):
    templates and NMF splits it across both, while a crash leaves the hat template almost idle.
 6. Yielding (`yield_to`, `drumgate.signal.hit_rules`): a tom hit at the same onset (within `snap_s`)
    as a kick or snare hit of larger share is dropped: NMF split that one hit across templates.
-7. Re-strikes (`restrike_s`, `restrike_rise`; `drumgate.signal.hit_rules`): a detected onset that no
-   peak claimed, within `restrike_s` after a hit, repeats that hit's labels when the total
-   magnitude climbs again there (a flam or double the peak picker's `wait` hides; a second
-   detection on one hit's decay brings no new energy).
+7. Re-strikes (`restrike_*`, same module): an onset no peak claimed, within `restrike_s` after a
+   hit, repeats its drum labels when the total magnitude climbs again there (a flam or double
+   the picker's `wait` hides; a second detection on one hit's decay brings no new energy).
 """
 
 from __future__ import annotations
@@ -85,6 +84,7 @@ class TranscribeParams:
     yield_to: Mapping[str, Sequence[str]] = field(default_factory=lambda: {"tom": ("kick", "snare")})
     restrike_s: float = 0.06
     restrike_rise: float = 0.1
+    restrike_classes: tuple[str, ...] = ("kick", "snare", "tom")
 
     @classmethod
     def from_mapping(cls, raw: Mapping[str, object]) -> TranscribeParams:
@@ -103,6 +103,9 @@ class TranscribeParams:
             values["yield_to"] = {name: tuple(others) for name, others in dict(values["yield_to"]).items()}  # type: ignore[call-overload]
         _known_classes(values.get("rivals", {}), "rivals")  # type: ignore[arg-type]
         _known_classes(values.get("yield_to", {}), "yield_to")  # type: ignore[arg-type]
+        if "restrike_classes" in values:
+            values["restrike_classes"] = tuple(values["restrike_classes"])  # type: ignore[arg-type]
+            _known_classes({name: () for name in values["restrike_classes"]}, "restrike_classes")
         return cls(**values)  # type: ignore[arg-type]
 
 
@@ -358,11 +361,9 @@ def transcribe(
     gone = yielded([(hit.time_s, hit.label, hit.confidence) for hit in hits], chosen.yield_to, chosen.snap_s)
     hits = [hit for hit, drop in zip(hits, gone, strict=True) if not drop]
     # drums struck again while still ringing: the peak picker cannot see them (drumgate.signal.hit_rules)
-    pairs = [(hit.time_s, hit.label) for hit in hits]
-    energy = spectrogram.sum(axis=0)
-    for again in find_restrikes(
-        pairs, onsets, energy, frame_times, chosen.restrike_s, chosen.restrike_rise, chosen.snap_s
-    ):
+    pairs, energy = [(hit.time_s, hit.label) for hit in hits], spectrogram.sum(axis=0)
+    rules = (chosen.restrike_s, chosen.restrike_rise, chosen.snap_s, chosen.restrike_classes)
+    for again in find_restrikes(pairs, onsets, energy, frame_times, *rules):
         hits.append(_hit(gains, total, again.frame, again.label, again.time_s, True))
     hits.sort(key=lambda hit: (hit.time_s, TEMPLATE_CLASSES.index(hit.label)))
     return Transcription(tuple(hits), gains, frame_times)

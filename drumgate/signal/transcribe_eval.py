@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 
@@ -38,6 +39,8 @@ class TrackScore:
     onsets: float
     onsets_uncombined: float
     seconds: float
+    estimates: dict[str, int] = field(default_factory=dict)  # hits drumgate gave per class
+    matched: dict[str, int] = field(default_factory=dict)  # of those, matched to a reference (50 ms)
 
 
 def read_annotations(path: Path) -> list[tuple[float, str]]:
@@ -61,6 +64,17 @@ def mdb_tracks(mdb_root: Path) -> list[str]:
 def _f(reference: np.ndarray, estimate: np.ndarray) -> float:
     if len(reference) == 0 or len(estimate) == 0:
         return 0.0
+    return float(_mir_eval().onset.f_measure(reference, estimate, window=WINDOW_S)[0])
+
+
+def _matched(reference: np.ndarray, estimate: np.ndarray) -> int:
+    """How many estimates pair one-to-one with a reference within the window."""
+    if len(reference) == 0 or len(estimate) == 0:
+        return 0
+    return len(_mir_eval().util.match_events(reference, estimate, WINDOW_S))
+
+
+def _mir_eval() -> ModuleType:
     try:
         import mir_eval  # the scorer of the evaluation only: the test and bench extras install it
     except ModuleNotFoundError:
@@ -68,7 +82,7 @@ def _f(reference: np.ndarray, estimate: np.ndarray) -> float:
             "scoring needs the Python package 'mir_eval', which is not installed",
             hint="fix: pip install 'drumgate[bench]'",
         ) from None
-    return float(mir_eval.onset.f_measure(reference, estimate, window=WINDOW_S)[0])
+    return mir_eval
 
 
 def score_track(
@@ -87,11 +101,15 @@ def score_track(
     seconds = time.perf_counter() - started
     per_class: dict[str, float | None] = {}
     references: dict[str, int] = {}
+    estimates: dict[str, int] = {}
+    matched: dict[str, int] = {}
     for label, code in CLASS_MAP.items():
         reference = np.array([t for t, name in annotations if name == code])
         references[label] = len(reference)
         estimate = np.array([hit.time_s for hit in hits if hit.label == label])
         per_class[label] = _f(reference, estimate) if len(reference) else None
+        estimates[label] = len(estimate)
+        matched[label] = _matched(reference, estimate)
     every = [t for t, _ in annotations]
     found = [hit.time_s for hit in hits]
     return TrackScore(
@@ -101,6 +119,8 @@ def score_track(
         _f(combine_onsets(every, COMBINE_S), combine_onsets(found, COMBINE_S)),
         _f(np.unique(every), np.unique(found)),
         seconds,
+        estimates,
+        matched,
     )
 
 
@@ -141,3 +161,25 @@ def table_rows(scores: Sequence[TrackScore]) -> list[dict[str, object]]:
         }
     )
     return rows
+
+
+def pooled(scores: Sequence[TrackScore]) -> dict[str, dict[str, float | int]]:
+    """Per class over all tracks: precision, recall and F of the hits on tracks that hold the class
+    (pooled counts, not a mean of track figures), and the hits given on tracks that do not."""
+    result: dict[str, dict[str, float | int]] = {}
+    for label in CLASS_MAP:
+        scored = [s for s in scores if s.references[label]]
+        references = sum(s.references[label] for s in scored)
+        estimates = sum(s.estimates.get(label, 0) for s in scored)
+        matched = sum(s.matched.get(label, 0) for s in scored)
+        precision = matched / estimates if estimates else 0.0
+        recall = matched / references if references else 0.0
+        result[label] = {
+            "references": references,
+            "hits": estimates,
+            "precision": round(precision, 3),
+            "recall": round(recall, 3),
+            "f": round(2 * precision * recall / (precision + recall), 3) if precision + recall else 0.0,
+            "hits_where_absent": sum(s.estimates.get(label, 0) for s in scores if not s.references[label]),
+        }
+    return result
