@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import re
@@ -184,6 +185,29 @@ def test_malformed_rows_are_reported_not_fatal(tmp_path: Path) -> None:
     text = (tmp_path / "out" / "comment.md").read_text(encoding="utf-8")
     assert "⚠️ egmd: 1 malformed row at head left out of the counts" in text
     assert "egmd_events.jsonl:301: invalid JSON" in text
+
+
+@pytest.mark.parametrize(
+    ("stored", "said"),
+    [
+        (b"version https://git-lfs.github.com/spec/v1\noid sha256:00\nsize 1\n", "Git LFS pointer, not the manifest"),
+        (gzip.compress(b'{"a": 1}\n' * 50)[:-12], "damaged gzip stream"),
+    ],
+    ids=["lfs-pointer", "cut-gzip"],
+)
+def test_a_manifest_blob_that_cannot_be_read_is_that_dataset_s_error(tmp_path: Path, stored: bytes, said: str) -> None:
+    """Blobs go through the one line reader (drumgate.io.lines): its whole-file wording, one error line
+    for that dataset in the comment, the run still exit 0."""
+    repo = init_repo(tmp_path / "repo", pr_scenario.PROJECT_ROOT)
+    write_dataset(repo, "egmd", 300, 4, gzip=True)
+    commit_all(repo, "base")
+    (repo / "data" / "manifests" / "egmd_events.jsonl.gz").write_bytes(stored)
+    commit_all(repo, "head: an unreadable manifest")
+    assert run_report(repo, tmp_path / "out") == 0
+    text = (tmp_path / "out" / "comment.md").read_text(encoding="utf-8")
+    assert "| egmd | ❗ error |" in text
+    [line] = [line for line in text.splitlines() if line.startswith("❗ egmd: health could not be computed:")]
+    assert said in line and "egmd_events.jsonl.gz" in line, line
 
 
 def test_size_cap_drops_details_first_and_says_so(tmp_path: Path) -> None:

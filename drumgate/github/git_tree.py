@@ -1,14 +1,13 @@
 """Reading a revision of the repository that holds the workspace, straight from git objects.
 
 `pr-report` never checks a revision out: it asks git which paths changed, which files exist at a
-revision, streams blobs (decompressed for `.gz`) and extracts `configs/` as a revision has it.
+revision, streams blobs as stored and extracts `configs/` as a revision has it.
 Every git call goes through `drumgate.git`.
 """
 
 from __future__ import annotations
 
 import contextlib
-import gzip
 import io
 import tarfile
 from collections.abc import Iterator, Sequence
@@ -84,13 +83,9 @@ class GitTree:
 
     @contextlib.contextmanager
     def stream(self, rev: str, rel: str) -> Iterator[IO[bytes]]:
-        """The blob's bytes as a stream (decompressed for `.gz`), never held whole in memory."""
+        """The blob's bytes as stored (a `.gz` stays compressed), as a stream never held whole in memory."""
         with git_stream(["cat-file", "blob", self.spec(rev, rel)], self.ws.root) as raw:
-            if rel.endswith(".gz"):
-                with gzip.GzipFile(fileobj=raw, mode="rb") as unpacked:
-                    yield unpacked  # type: ignore[misc]
-            else:
-                yield raw
+            yield raw
 
     def extract_configs(self, rev: str, dest: Path) -> bool:
         """Write `configs/` as it is at `rev` under `dest`; False when that revision has none."""

@@ -29,7 +29,7 @@ from typing import Any
 
 import orjson
 
-from drumgate.artifacts import classify
+from drumgate.artifacts import classify, registry
 from drumgate.config import load_datasets
 from drumgate.errors import DrumgateError
 from drumgate.github.git_tree import GitTree, short_sha
@@ -54,11 +54,11 @@ def known_datasets(ws: Workspace) -> list[str]:
 
 def changed_datasets(ws: Workspace, paths: Sequence[str]) -> tuple[list[str], bool]:
     """Datasets whose artifacts changed, and whether configs/ changed (which touches them all)."""
-    config = load_datasets(ws)
+    known = registry(ws)
     names = known_datasets(ws)
     by_group: dict[str, set[str]] = {}
     for name in names:
-        group = config.datasets[name].group if name in config.datasets else str(config.combined.get("group", name))
+        group = known.group_of(name)
         by_group.setdefault(group, set()).update({name, group})
     if any(path.startswith("configs/") for path in paths):
         return names, True

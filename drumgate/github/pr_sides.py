@@ -10,15 +10,25 @@ the committed combined report. Malformed rows are counted and the first few kept
 from __future__ import annotations
 
 import gzip
+import zlib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
+from drumgate.artifacts import licence_note, manifest
 from drumgate.config import load_datasets
 from drumgate.errors import DrumgateError
 from drumgate.github.git_tree import GitTree, short_sha
-from drumgate.io.jsonio import LFS_HINT, LFS_POINTER_PREFIX, parse_line
+from drumgate.io.lines import (
+    LFS_POINTER_PREFIX,
+    NumberedLines,
+    damaged_gzip_error,
+    is_gzip_path,
+    iter_capped_lines,
+    lfs_pointer_error,
+    rows_of_lines,
+)
 from drumgate.workspace import COMBINED, Workspace
 
 MAX_ROW_ERRORS = 20
@@ -45,23 +55,30 @@ class RowErrors:
 
 
 def iter_blob_rows(tree: GitTree, rev: str, rel: str, where: str, errors: RowErrors) -> Iterator[tuple[int, Row]]:
-    with tree.stream(rev, rel) as handle:
+    """A manifest blob's rows through the one line reader (drumgate.io.lines): lines capped, a Git LFS
+    pointer (stored plain, also under a `.gz` name) or a damaged gzip stream one error for the whole
+    blob, malformed rows counted in `errors`."""
+    with tree.stream(rev, rel) as stored:
         try:
-            for line_no, raw in enumerate(handle, start=1):
-                if line_no == 1 and raw.startswith(LFS_POINTER_PREFIX):
-                    raise DrumgateError("Git LFS pointer, not a manifest", path=where, hint=LFS_HINT)
-                if not raw.strip():
-                    continue
-                try:
-                    yield line_no, parse_line(raw, Path(where), line_no)
-                except DrumgateError as err:
-                    errors.add(err, where)
-        except (gzip.BadGzipFile, EOFError, OSError) as exc:
-            raise DrumgateError(f"damaged gzip stream ({exc})", path=where) from exc
+            if stored.peek(len(LFS_POINTER_PREFIX)).startswith(LFS_POINTER_PREFIX):  # type: ignore[attr-defined]
+                raise lfs_pointer_error(where)
+            handle: IO[bytes] = gzip.GzipFile(fileobj=stored, mode="rb") if is_gzip_path(rel) else stored  # type: ignore[assignment]
+            numbered = _refusing_lfs_pointer(iter_capped_lines(handle), where)
+            yield from rows_of_lines(numbered, Path(where), lambda err: errors.add(err, where))
+        except (EOFError, zlib.error, OSError) as exc:  # gzip.BadGzipFile is an OSError
+            raise damaged_gzip_error(where, exc) from exc
+
+
+def _refusing_lfs_pointer(numbered: NumberedLines, where: str) -> Iterator[tuple[int, bytes | None]]:
+    """The lines, refused when the first is a Git LFS pointer's (a short first read can hide it from `peek`)."""
+    for line_no, raw in numbered:
+        if line_no == 1 and raw is not None and raw.startswith(LFS_POINTER_PREFIX):
+            raise lfs_pointer_error(where)
+        yield line_no, raw
 
 
 def manifest_candidates(dataset: str, kind: str) -> list[str]:
-    base = f"data/manifests/{dataset}_{kind}.jsonl"
+    base = manifest(dataset, kind)
     return [base, f"{base}.gz"]
 
 
@@ -75,7 +92,7 @@ class SideInputs:
 def locate(tree: GitTree, rev: str, dataset: str) -> SideInputs:
     events = manifest_candidates(dataset, "events")
     sessions = manifest_candidates(dataset, "sessions")
-    licence = f"data/licenses/{dataset}.md"
+    licence = licence_note(dataset)
     present = tree.existing(rev, [*events, *sessions, licence])
     return SideInputs(
         events=next((p for p in events if p in present), None),
@@ -115,7 +132,7 @@ def _combined_licence_constraints(
     tree: GitTree, rev: str, mixed: Sequence[str]
 ) -> tuple[dict[str, str] | None, str | None]:
     """The combined manifest inherits every mixed source's constraints: one line per key, per dataset."""
-    notes = {ds: f"data/licenses/{ds}.md" for ds in mixed}
+    notes = {ds: licence_note(ds) for ds in mixed}
     present = tree.existing(rev, list(notes.values()))
     merged: dict[str, list[str]] = {}
     for dataset, rel in notes.items():
