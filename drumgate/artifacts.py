@@ -149,6 +149,22 @@ class ArtifactRegistry:
         return [name for name, owner in self.groups.items() if owner == group or name == group]
 
 
+# Dated artifact names: a newer date of the same name supersedes an older one (kept as history).
+_DATED = (
+    re.compile(r"^(?P<stem>.+)_(?P<date>\d{8})(?P<ext>\.[a-z.]+)$"),  # reports/health/egmd_20260115.json
+    re.compile(r"^(?P<stem>(?:.*/)?)(?P<date>\d{4}-\d{2}-\d{2})(?P<ext>-.+)$"),  # .../2026-01-15-health-summary.md
+)
+
+
+def dated_name(artifact: str) -> tuple[tuple[str, str], str] | None:
+    """((stem, extension), YYYYMMDD) of a dated artifact path, None for an undated one."""
+    for pattern in _DATED:
+        match = pattern.match(artifact)
+        if match:
+            return (match["stem"], match["ext"]), match["date"].replace("-", "")
+    return None
+
+
 def either(*paths: str) -> str:
     """A regex matching any of `paths` (regex text), their shared leading folders factored out:
     `either("data/manifests", "data/provenance")` is `data/(manifests|provenance)`."""

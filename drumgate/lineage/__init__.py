@@ -9,7 +9,6 @@ JSONL manifests cannot carry an `inputs` block, so the lock file is used everywh
 
 from __future__ import annotations
 
-import re
 import shlex
 import sys
 from collections.abc import Iterable, Mapping
@@ -18,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from drumgate import __version__
+from drumgate.artifacts import dated_name
 from drumgate.errors import DrumgateError
 from drumgate.io.hashing import sha256_file
 from drumgate.io.jsonio import check_schema, read_json, write_json
@@ -122,26 +122,12 @@ class LineageProblem:
     command: str
 
 
-DATED = (
-    re.compile(r"^(?P<stem>.+)_(?P<date>\d{8})(?P<ext>\.[a-z.]+)$"),  # reports/health/egmd_20260115.json
-    re.compile(r"^(?P<stem>(?:.*/)?)(?P<date>\d{4}-\d{2}-\d{2})(?P<ext>-.+)$"),  # .../2026-01-15-health-summary.md
-)
-
-
-def _dated(artifact: str) -> tuple[tuple[str, str], str] | None:
-    for pattern in DATED:
-        match = pattern.match(artifact)
-        if match:
-            return (match["stem"], match["ext"]), match["date"].replace("-", "")
-    return None
-
-
 def superseded(artifacts: Iterable[str]) -> set[str]:
     """Dated artifacts with a newer dated sibling of the same name: kept as baselines (history)."""
     newest: dict[tuple[str, str], str] = {}
     dated: list[tuple[str, tuple[str, str], str]] = []
     for artifact in artifacts:
-        found = _dated(artifact)
+        found = dated_name(artifact)
         if found:
             key, date = found
             dated.append((artifact, key, date))
