@@ -11,10 +11,10 @@ NMF peak picking cannot see them: the class activation is still high from the fi
 rising edge is small and falls inside the picker's `wait`. The onset detector does see them, but
 it also fires a second time on the decay of one hit. The two are told apart by energy: a real
 second stroke adds energy, so the spectrogram's total magnitude climbs again after the dip that
-followed the first hit; a second detection on a decay finds no such climb. Only the drums
-(kick, snare, tom by default) are repeated: flams, drags and doubles are stick work on
-membranes, while a cymbal label on the first hit is as often the attack of a drum that NMF
-split, and repeating it doubles that error.
+followed the first hit; a second detection on a decay finds no such climb. Only the stick-struck
+drums (snare and tom by default) are repeated: flams, drags and doubles are stick work on
+membranes; a single kick pedal does not strike twice within 60 ms, and a cymbal label on the
+first hit is as often the attack of a drum that NMF split, so repeating it doubles that error.
 """
 
 from __future__ import annotations

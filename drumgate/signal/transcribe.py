@@ -84,7 +84,7 @@ class TranscribeParams:
     yield_to: Mapping[str, Sequence[str]] = field(default_factory=lambda: {"tom": ("kick", "snare")})
     restrike_s: float = 0.06
     restrike_rise: float = 0.1
-    restrike_classes: tuple[str, ...] = ("kick", "snare", "tom")
+    restrike_classes: tuple[str, ...] = ("snare", "tom")
 
     @classmethod
     def from_mapping(cls, raw: Mapping[str, object]) -> TranscribeParams:
