@@ -10,9 +10,9 @@ import pytest
 
 from drumgate.errors import DrumgateError
 from drumgate.fixtures.health_events import event, event_rows
-from drumgate.io.jsonio import dumps_document, dumps_row
+from drumgate.io.jsonio import dumps_document, dumps_row, iter_jsonl
 from drumgate.reports.health import compute_health
-from drumgate.reports.health_counts import count_events, read_events
+from drumgate.reports.health_counts import count_events
 from drumgate.reports.health_scan import count_events_file, count_range, split_ranges
 from drumgate.workspace import Workspace
 
@@ -55,7 +55,7 @@ def _messy() -> bytes:
 
 def _reference(workspace: Workspace, path: Path) -> tuple[bytes, list[str]]:
     errors: list[DrumgateError] = []
-    report = compute_health(workspace, "egmd", read_events(path, errors.append), on_error=errors.append)
+    report = compute_health(workspace, "egmd", iter_jsonl(path, errors.append), on_error=errors.append)
     return dumps_document(report), [str(error) for error in errors]
 
 
@@ -88,7 +88,7 @@ def test_messy_file_really_has_the_cases_under_test(workspace: Workspace) -> Non
     path = workspace.root / "egmd_events.jsonl"
     path.write_bytes(_messy())
     errors: list[DrumgateError] = []
-    parsed = compute_health(workspace, "egmd", read_events(path, errors.append), on_error=errors.append)
+    parsed = compute_health(workspace, "egmd", iter_jsonl(path, errors.append), on_error=errors.append)
     assert parsed["unknowns"]["labels"] == {"cowbell_of_doom": 1}
     assert parsed["unknowns"]["techniques"] == {"flam_unknown": 1}
     assert parsed["velocity_histogram"]["null"] == 2
@@ -102,7 +102,7 @@ def test_without_a_sink_the_first_bad_line_raises_as_in_the_serial_pass(workspac
     path = workspace.root / "egmd_events.jsonl"
     path.write_bytes(_messy())
     with pytest.raises(DrumgateError) as serial:
-        count_events(read_events(path))
+        count_events(iter_jsonl(path))
     with pytest.raises(DrumgateError) as parallel:
         count_events_file(path, workers=2, parallel_min_bytes=0, chunk_bytes=300)
     assert str(parallel.value) == str(serial.value)

@@ -27,11 +27,6 @@ NAME_CHARS = 80
 SAFE_IN_CODE = re.compile(r"[A-Za-z0-9 _.,:;=+()/'\[\]-]+")
 
 
-def md_escape(text: str) -> str:
-    """Text safe anywhere in GitHub Markdown (drumgate.render.textsafe.markdown_text)."""
-    return markdown_text(text)
-
-
 def _finalize(value: Any) -> Markup:
     if value is None:
         return Markup("")
@@ -40,8 +35,8 @@ def _finalize(value: Any) -> Markup:
     if isinstance(value, bool):
         return Markup("yes" if value else "no")
     if isinstance(value, (int, float)):
-        return Markup(md_escape(fmt_number(value)))
-    return Markup(md_escape(str(value)))
+        return Markup(markdown_text(fmt_number(value)))
+    return Markup(markdown_text(str(value)))
 
 
 def status_icon(status: Any) -> str:
@@ -58,13 +53,13 @@ def code_name(name: Any) -> Markup:
     text = truncate(name)
     if SAFE_IN_CODE.fullmatch(text):
         return Markup(f"`{text}`")
-    return Markup(md_escape(text))
+    return Markup(markdown_text(text))
 
 
 def names_list(names: Iterable[Any], limit: int = 20, empty: str = "none") -> Markup:
     items = [str(n) for n in names]
     if not items:
-        return Markup(md_escape(empty))
+        return Markup(markdown_text(empty))
     shown = ", ".join(code_name(n) for n in items[:limit])
     more = f", … (+{len(items) - limit} more)" if len(items) > limit else ""
     return Markup(shown + more)

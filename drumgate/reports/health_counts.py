@@ -3,21 +3,18 @@
 One streaming pass keeps only counters keyed by small tuples (`EventCounts`), so memory grows with
 the number of distinct (session, item) pairs and label combinations, never with the number of
 events. Each distinct key is validated once, the first time it is seen, with the line it came from
-(`validate_counts`). `drumgate.reports.health_scan` is the fused, parallel form of `count_events`
-for files; tests hold the two to the same counts.
+(`validate_counts`). Rows come from the one JSONL reader (`jsonio.iter_jsonl`);
+`drumgate.reports.health_scan` runs `count_events` over byte ranges of big files in parallel.
 """
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from operator import itemgetter
-from pathlib import Path
 from typing import Any
 
 from drumgate.errors import DrumgateError
-from drumgate.io.jsonio import LFS_POINTER_PREFIX, is_gzip_path, iter_jsonl, rows_of_lines
 
 SPLITS = ("train", "validation", "test", "unassigned")
 LABEL_SOURCES = ("midi", "annotation", "derived", "pseudo")
@@ -51,28 +48,6 @@ class EventCounts:
         return table
 
 
-def read_events(path: str | Path, on_error: ErrorSink | None = None) -> Iterator[tuple[int, dict[str, Any]]]:
-    """`jsonio.iter_jsonl` with the common case inlined (one orjson call per line, no strip):
-    plain `.jsonl` only; anything unusual (gzip, a bad or blank line) takes the reference path."""
-    source = Path(path)
-    if is_gzip_path(source):
-        yield from iter_jsonl(source, on_error)
-        return
-    try:
-        handle = source.open("rb")
-    except OSError:
-        yield from iter_jsonl(source, on_error)
-        return
-    with handle:
-        first = handle.readline()
-        if not first or first.startswith(LFS_POINTER_PREFIX):
-            yield from iter_jsonl(source, on_error)
-            return
-        numbered = enumerate(itertools.chain((first,), handle), start=1)
-        yield from rows_of_lines(numbered, source, on_error)
-
-
-
 def row_error(exc: Exception, line_no: int) -> DrumgateError:
     if isinstance(exc, KeyError):
         return DrumgateError(f"event row lacks field {exc.args[0]!r}", line=line_no, hint="regenerate the manifest")
@@ -83,11 +58,10 @@ ROW_FIELDS = itemgetter("label", "techniques", "label_source", "velocity", "sess
 
 
 def count_events(rows: EventRows, on_error: ErrorSink | None = None) -> EventCounts:
-    """The reference hot loop: two dict updates per row; validation later, once per distinct key.
+    """The hot loop: two dict updates per row; validation later, once per distinct key.
 
     Both keys are built and hashed before any counter moves, so a row that fails leaves no partial
-    counts. `drumgate.reports.health_scan` is the fused (and parallel) form for files; tests hold the two
-    to the same report.
+    counts. The serial and the parallel path (`drumgate.reports.health_scan`) both run it.
     """
     counts = EventCounts()
     labels, places, first_line = counts.labels, counts.places, counts.first_line

@@ -1,12 +1,13 @@
-"""Counting an events manifest file fast: reading and counting fused, big files in parallel.
+"""Counting an events manifest file fast: big plain files in parallel byte ranges.
 
-A plain `.jsonl` is read in blocks and each line is parsed and counted in one loop (no generator
-between reader and counter). Above `PARALLEL_MIN_BYTES` the file is cut into byte ranges that
-end on newlines; each range is counted in a worker process with line numbers relative to its
-start, and the parent merges the ranges in file order, shifting line numbers by the lines of the
-ranges before. The merged counts, first lines and errors are exactly those of the serial
-reference (`read_events` + `count_events`); anything else (gzip, Git LFS pointers, unreadable
-paths) takes that reference path. Memory holds one block per process plus the counters.
+Every range is read by the one line reader (`drumgate.io.lines`: capped lines, one orjson call per
+row) and counted by `health_counts.count_events`, the reference loop. Above `PARALLEL_MIN_BYTES`
+the file is cut into byte ranges that end on newlines; each range is counted in a worker process
+with line numbers relative to its start, and the parent merges the ranges in file order, shifting
+line numbers by the lines of the ranges before. The merged counts, first lines and errors are
+exactly those of one serial pass (`count_events` over `jsonio.iter_jsonl`); anything else (gzip,
+Git LFS pointers, unreadable paths, partitioned folders) takes that reference path. Memory holds
+one block per process plus the counters.
 """
 
 from __future__ import annotations
@@ -16,19 +17,18 @@ import itertools
 import multiprocessing
 import os
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-import orjson
-
 from drumgate.errors import DrumgateError
-from drumgate.io.jsonio import LFS_POINTER_PREFIX, MAX_LINE_BYTES, is_gzip_path, long_line_error, parse_line
+from drumgate.io.jsonio import iter_jsonl
+from drumgate.io.lines import LFS_POINTER_PREFIX, is_gzip_path, iter_capped_lines, rows_of_lines
 from drumgate.progress import progress
-from drumgate.reports.health_counts import ROW_FIELDS, ErrorSink, EventCounts, count_events, read_events, row_error
+from drumgate.reports.health_counts import ErrorSink, EventCounts, count_events
 from drumgate.workers import worker_count
 
 BLOCK_BYTES = 256 << 10
@@ -52,56 +52,6 @@ class RangeCount:
     errors: list[DrumgateError] = field(default_factory=list)
 
 
-def _parse_error(raw: bytes, source: Path, line_no: int) -> DrumgateError:
-    try:
-        parse_line(raw, source, line_no)
-    except DrumgateError as err:
-        return err
-    return DrumgateError("each line must be a JSON object", path=source, line=line_no)
-
-
-def _count_lines(lines: Sequence[bytes], first: int, terminated: bool, part: RangeCount, source: Path) -> None:
-    """Parse and count `lines` (numbered from `first`); the same rules as the reference loop."""
-    counts, errors = part.counts, part.errors
-    labels, places, first_line = counts.labels, counts.places, counts.first_line
-    labels_get, places_get, fields, loads = labels.get, places.get, ROW_FIELDS, orjson.loads
-    decode_error = orjson.JSONDecodeError
-    for line_no, raw in enumerate(lines, start=first):
-        try:
-            row = loads(raw)
-        except decode_error:
-            row = None
-        if type(row) is not dict:
-            if raw.strip():
-                errors.append(_parse_error(raw + b"\n" if terminated else raw, source, line_no))
-            continue
-        try:
-            label, techniques, label_source, velocity, session_id, split, item_id = fields(row)
-            attributes = row.get("attributes")
-            label_key = (
-                label,
-                tuple(techniques) if type(techniques) is list else techniques or (),
-                label_source,
-                velocity,
-            )
-            place_key = (session_id, split, item_id, attributes.get("performance") if attributes else None)
-            label_seen = labels_get(label_key)
-            place_seen = places_get(place_key)
-        except (KeyError, TypeError, AttributeError) as exc:
-            errors.append(row_error(exc, line_no))
-            continue
-        if label_seen is None:
-            labels[label_key] = 1
-            first_line[label_key] = line_no
-        else:
-            labels[label_key] = label_seen + 1
-        if place_seen is None:
-            places[place_key] = 1
-            first_line[place_key] = line_no
-        else:
-            places[place_key] = place_seen + 1
-
-
 @contextmanager
 def _gc_paused() -> Iterator[None]:
     """The counting loop makes no reference cycles; cyclic GC passes over the growing counters
@@ -115,40 +65,30 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-class OpenLine:
-    """The unfinished line at the end of the blocks read so far, kept as pieces: joining it only
-    when its newline arrives keeps one long line linear (re-joining per block was quadratic), and
-    a line over `MAX_LINE_BYTES` drops its pieces and is only remembered as too long."""
+class ByteWindow:
+    """Bytes [start, end) of an open file as a stream, `block_bytes` at a time, each block reported to
+    `advance` (the progress bar) as it is read."""
 
-    def __init__(self) -> None:
-        self.pieces: list[bytes] = []
-        self.size = 0
-        self.too_long = False
+    def __init__(
+        self, handle: BinaryIO, start: int, end: int, block_bytes: int, advance: Callable[[int], object] | None
+    ) -> None:
+        handle.seek(start)
+        self.handle, self.remaining, self.block_bytes, self.advance = handle, end - start, block_bytes, advance
 
-    def extend(self, piece: bytes) -> None:
-        self.size += len(piece)
-        if self.too_long or self.size > MAX_LINE_BYTES:
-            self.too_long, self.pieces = True, []
-        else:
-            self.pieces.append(piece)
-
-    def close(self, last_piece: bytes) -> bytes | None:
-        """The whole line ending in `last_piece`, or None when it is too long; the line is reset."""
-        self.extend(last_piece)
-        line = None if self.too_long else b"".join(self.pieces)
-        self.pieces, self.size, self.too_long = [], 0, False
-        return line
-
-    def pending(self) -> bool:
-        return self.size > 0
+    def read(self, size: int = -1) -> bytes:
+        wanted = self.block_bytes if size < 0 else min(size, self.block_bytes)
+        block = self.handle.read(min(wanted, self.remaining)) if self.remaining > 0 else b""
+        self.remaining -= len(block)
+        if block and self.advance is not None:
+            self.advance(len(block))
+        return block
 
 
-def _count_closed(line: bytes | None, part: RangeCount, terminated: bool, source: Path) -> None:
-    if line is None:
-        part.errors.append(long_line_error(source, part.lines + 1))
-    else:
-        _count_lines((line,), part.lines + 1, terminated, part, source)
-    part.lines += 1
+def _tallied(numbered: Iterator[tuple[int, bytes | None]], part: RangeCount) -> Iterator[tuple[int, bytes | None]]:
+    """The lines, passed through; `part.lines` ends as the number of lines, blank ones included."""
+    for line_no, raw in numbered:
+        part.lines = line_no
+        yield line_no, raw
 
 
 def count_range(
@@ -161,25 +101,9 @@ def count_range(
     """Count the lines in bytes [start, end) of `path`; `start` must begin a line."""
     source = Path(path)
     part = RangeCount(size=end - start)
-    open_line = OpenLine()
     with _gc_paused(), source.open("rb") as handle:
-        handle.seek(start)
-        remaining = end - start
-        while remaining > 0:
-            block = handle.read(min(block_bytes, remaining))
-            if not block:
-                break
-            remaining -= len(block)
-            lines = block.split(b"\n")
-            if len(lines) > 1:
-                _count_closed(open_line.close(lines[0]), part, True, source)
-                _count_lines(lines[1:-1], part.lines + 1, True, part, source)
-                part.lines += len(lines) - 2
-            open_line.extend(lines[-1])
-            if advance is not None:
-                advance(len(block))
-    if open_line.pending():
-        _count_closed(open_line.close(b""), part, False, source)
+        lines = _tallied(iter_capped_lines(ByteWindow(handle, start, end, block_bytes, advance)), part)
+        part.counts = count_events(rows_of_lines(lines, source, part.errors.append), part.errors.append)
     return part
 
 
@@ -293,7 +217,7 @@ def count_events_file(
     block_bytes: int = BLOCK_BYTES,
     show_progress: bool = True,
 ) -> EventCounts:
-    """The counts `count_events(read_events(path))` gives, in parallel for big plain files."""
+    """The counts `count_events(jsonio.iter_jsonl(path))` gives, in parallel for big plain files."""
     source = Path(path)
     if source.is_dir() or not source.exists():
         from drumgate.io import parts
@@ -302,7 +226,7 @@ def count_events_file(
             return parts.counts_from_index(parts.resolve(source))
     size = _plain_size(source)
     if size is None:
-        return count_events(read_events(source, on_error), on_error)
+        return count_events(iter_jsonl(source, on_error), on_error)
     workers = workers or default_workers()
     shown = show_progress and size >= PROGRESS_MIN_BYTES
     with progress(size, f"health {source.name}", "B", enabled=shown) as bar:
