@@ -14,11 +14,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from drumgate.render.markdown import truncate
+from drumgate.render.numbers import MINUS
 from drumgate.render.textsafe import markdown_text
 
 NAMES_SHOWN = 12
 NAME_CHARS = 80
-MINUS = "−"
 
 
 def esc(value: Any, limit: int = NAME_CHARS) -> str:
