@@ -46,6 +46,11 @@ def events_manifest(dataset: str) -> str:
     return f"{MANIFESTS_DIR}/{dataset}_events.jsonl"
 
 
+def combined_reference(dataset: str = COMBINED) -> str:
+    """The combined manifest: a reference to its sources' rows (drumgate.io.combined_reference)."""
+    return f"{MANIFESTS_DIR}/{dataset}_events.json"
+
+
 def manifest(dataset: str, kind: str) -> str:
     """The single-file manifest of a kind: `events`, `sessions` or `provenance`."""
     return provenance_manifest(dataset) if kind == "provenance" else f"{MANIFESTS_DIR}/{dataset}_{kind}.jsonl"
@@ -88,6 +93,16 @@ def weights_report(dataset: str, yyyymmdd: str) -> str:
 
 def weights_reports_of(dataset: str) -> str:
     return f"{SAMPLING_DIR}/{dataset}_weights_"
+
+
+def combined_health_report(yyyymmdd: str) -> str:
+    """The combined manifest's health report, written by `drumgate combine` (its own name pattern)."""
+    return f"{HEALTH_DIR}/{COMBINED}_health_{yyyymmdd}.json"
+
+
+def combined_weights_report() -> str:
+    """The combined manifest's undated weights, which training reads; combine writes the dated one too."""
+    return f"{SAMPLING_DIR}/{COMBINED}_weights.json"
 
 
 def diff_report(dataset: str, base: str, head: str, ext: str = "json") -> str:
@@ -207,6 +222,7 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("sessions_part", rf"{_dir(MANIFESTS_DIR)}/{_DS}_sessions/{_PART}"),
         ("provenance_part", rf"{_dir(PROVENANCE_DIR)}/{_DS}_provenance/{_PART}"),
         ("events", rf"{_dir(MANIFESTS_DIR)}/{_DS}_events\.jsonl{_GZ}"),
+        ("events_reference", rf"{_dir(MANIFESTS_DIR)}/{_DS}_events\.json"),
         ("sessions", rf"{_dir(MANIFESTS_DIR)}/{_DS}_sessions(?:_dryrun)?\.jsonl{_GZ}"),
         ("provenance", rf"{_dir(PROVENANCE_DIR)}/{_DS}_provenance\.jsonl{_GZ}"),
         ("checksums", rf"{_dir(CHECKSUMS_DIR)}/{_DS}\.sha256"),
@@ -235,6 +251,7 @@ SCHEMA_OF_KIND = {
     "sessions_part": "sessions",
     "provenance_part": "provenance",
     "events_index": "parts_index",
+    "events_reference": "combined_reference",
     "sessions_index": "parts_index",
     "provenance_index": "parts_index",
 }
@@ -242,7 +259,7 @@ JSONL_KINDS = frozenset({"events", "sessions", "provenance"})
 # A part or an index stands for the manifest its folder replaces (freshness, companions, groups).
 MANIFEST_OF_KIND = {
     "events_part": "events", "renders_part": "events", "sessions_part": "sessions",
-    "provenance_part": "provenance", "events_index": "events", "sessions_index": "sessions",
+    "provenance_part": "provenance", "events_index": "events", "events_reference": "events", "sessions_index": "sessions",
     "provenance_index": "provenance",
 }
 PART_KINDS = frozenset({"events_part", "renders_part", "sessions_part", "provenance_part"})

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from drumgate import __version__
+from drumgate.artifacts import combined_health_report, combined_weights_report
 from drumgate.config import DatasetsConfig, load_datasets
 from drumgate.errors import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, DrumgateError
 from drumgate.io import parts
@@ -319,7 +320,7 @@ def combine(ws: Workspace, date: str | None, weights_scheme: str = DEFAULT_WEIGH
     report["mix"] = {
         s.dataset: {"ratio": s.ratio, "events_read": s.events_read, "events_kept": s.events_kept} for s in sources
     }
-    health_path = ws.root / "reports" / "health" / f"{COMBINED}_health_{stamp}.json"
+    health_path = ws.root / combined_health_report(stamp)
     write_json(health_path, report)
     record_lineage(ws, COMBINED, health_path, argv, [events_path, *source_inputs])
 
@@ -327,7 +328,7 @@ def combine(ws: Workspace, date: str | None, weights_scheme: str = DEFAULT_WEIGH
         ws, COMBINED, iter_jsonl(events_path), sessions, scheme=weights_scheme,
         source={"events": ws.rel(events_path), "sessions": None},
     )
-    weights_path = ws.root / "reports" / "sampling" / f"{COMBINED}_weights.json"
+    weights_path = ws.root / combined_weights_report()
     for path in (weights_path, ws.weights_report(COMBINED, stamp)):
         write_json(path, weights)
         record_lineage(ws, COMBINED, path, argv, [events_path, *source_inputs])
