@@ -4,6 +4,7 @@ compiled loops are the interpreted ones: same performances, same refusals, same 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import io
 import random
 from pathlib import Path
@@ -14,7 +15,7 @@ import numpy as np
 import pytest
 
 from drumgate import cli
-from drumgate.cli import demo
+from drumgate.commands import demo
 from drumgate.errors import DrumgateError
 from drumgate.fixtures.egmd import make_egmd_corpus
 from ingest.egmd import jit
@@ -117,7 +118,7 @@ def outcome(data: bytes, compiled: bool) -> tuple[Any, ...]:
         perf = parse_midi_bytes(data, "drums.mid", compiled=compiled)
     except DrumgateError as err:
         return ("refused", str(err))
-    columns = vars(perf).items()
+    columns = [(field.name, getattr(perf, field.name)) for field in dataclasses.fields(perf)]
     return tuple((name, value.tolist() if isinstance(value, np.ndarray) else value) for name, value in columns)
 
 
@@ -144,6 +145,44 @@ def test_compiled_and_interpreted_reader_agree_on_valid_and_damaged_files() -> N
     assert outcomes == [outcome(data, compiled=False) for data in cases]
     refusals = [result for result in outcomes if result[0] == "refused"]
     assert refusals and len(refusals) < len(cases), "the damaged cases should both read and refuse"
+
+
+def tempo_ties_file() -> bytes:
+    """Several tempo metas at one tick, with and without channel messages between them."""
+    midi = mido.MidiFile(type=0, ticks_per_beat=480)
+    track = mido.MidiTrack()
+    for kind, value, delta in (("tempo", 600_000, 0), ("tempo", 400_000, 0), ("note", 36, 0), ("tempo", 700_000, 0),
+                               ("tempo", 300_000, 0), ("note", 38, 240), ("tempo", 500_000, 0), ("tempo", 450_000, 0),
+                               ("note", 42, 0), ("tempo", 800_000, 0), ("note", 36, 1000), ("tempo", 250_000, 10)):
+        if kind == "tempo":
+            track.append(mido.MetaMessage("set_tempo", tempo=value, time=delta))
+        else:
+            track.append(mido.Message("note_on", channel=9, note=value, velocity=90, time=delta))
+    midi.tracks.append(track)
+    buffer = io.BytesIO()
+    midi.save(file=buffer)
+    return buffer.getvalue()
+
+
+def with_empty_track(data: bytes) -> bytes:
+    """The same performance as format 1 with one more track that holds only its End of Track."""
+    tracks = int.from_bytes(data[10:12], "big")
+    return data[:8] + (1).to_bytes(2, "big") + (tracks + 1).to_bytes(2, "big") + data[12:] + b"MTrk\0\0\0\4\0\xff\x2f\0"
+
+
+def test_one_track_read_in_one_pass_equals_the_merged_read() -> None:
+    """A single track is split while it is scanned; the general path lists, merges and splits.
+    An extra empty track sends the same performance down the general path."""
+    cases = [tempo_ties_file(), restruck_file(), *(groove_bytes(seed) for seed in range(1, 12))]
+    cases += [path.read_bytes() for path in real_midi_files() if path.suffix.lower() == ".mid"][:20]
+    for data in cases:
+        try:
+            one_pass = parse_midi_bytes(data)
+        except DrumgateError:
+            continue
+        merged = parse_midi_bytes(with_empty_track(data))
+        assert outcome(data, compiled=True)[2:] == outcome(with_empty_track(data), compiled=True)[2:]
+        assert merged.format == 1 and one_pass.notes == merged.notes
 
 
 def test_compiled_reader_writes_the_demo_egmd_manifests_byte_for_byte(workspace, monkeypatch) -> None:

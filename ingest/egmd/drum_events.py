@@ -180,7 +180,7 @@ def build_events(perf: MidiPerformance, nm: NoteMap, compiled: bool = True) -> P
     events = np.empty((5, notes), dtype=np.int64)
     onset = np.empty(notes, dtype=np.float64)
     touch_outcome = np.empty(len(perf.aftertouch_order), dtype=np.int64)
-    work = np.empty(work_size(notes, len(nm.pads)), dtype=np.int64)
+    work = jit.scratch(work_size(notes, len(nm.pads)))
     count = jit.kernel(infer_techniques, compiled)(
         perf.note_pitch,
         perf.note_order,
@@ -212,7 +212,7 @@ def build_events(perf: MidiPerformance, nm: NoteMap, compiled: bool = True) -> P
         events[EVENT_MASK, :count],
         events[EVENT_CC4, :count],
         unknown,
-        _choke_warnings(perf, touch_outcome) if touch_outcome.any() else [],
+        _choke_warnings(perf, touch_outcome) if len(touch_outcome) and touch_outcome.any() else [],
     )
 
 

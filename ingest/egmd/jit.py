@@ -1,4 +1,5 @@
-"""numba compilation of the E-GMD byte and event loops, on first use and cached on disk.
+"""numba compilation of the E-GMD byte and event loops (on first use, cached on disk), and the
+scratch memory they share.
 
 The loops are plain Python in the subset numba compiles; `compiled=False` returns the function
 itself, so the tests can run every loop interpreted and require identical results. numba is
@@ -7,22 +8,46 @@ imported only here and only when a loop first runs: commands that never read MID
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import Any
 
-_compiled: dict[str, Callable[..., Any]] = {}
+import numpy as np
+
+_compiled: dict[Callable[..., Any], Callable[..., Any]] = {}
 
 
 def kernel(function: Callable[..., Any], compiled: bool) -> Callable[..., Any]:
     """`function` compiled (or loaded from numba's on-disk cache), or the interpreted original."""
     if not compiled:
         return function
-    key = f"{function.__module__}.{function.__name__}"
-    if key not in _compiled:
+    loop = _compiled.get(function)
+    if loop is None:
         import numba
 
         try:
-            _compiled[key] = numba.njit(cache=True, nogil=True)(function)
+            loop = numba.njit(cache=True, nogil=True)(function)
         except RuntimeError:  # no writable cache folder (read-only install and home): compile every run
-            _compiled[key] = numba.njit(nogil=True)(function)
-    return _compiled[key]
+            loop = numba.njit(nogil=True)(function)
+        _compiled[function] = loop
+    return loop
+
+
+_scratch = threading.local()
+SCRATCH_KEPT = 1 << 19  # int64s kept per thread between calls (4 MB); a larger need is allocated each time
+
+
+def scratch(size: int) -> np.ndarray:
+    """`size` int64s of this thread's scratch space, reused across calls, contents undefined.
+
+    The loops' temporary columns go here, not in fresh arrays: a fresh array of a few hundred
+    kilobytes per file is a fresh mapping of memory from the system, and its page faults cost
+    more than the loop that fills it. Only one caller per thread may hold it at a time.
+    """
+    if size > SCRATCH_KEPT:
+        return np.empty(size, dtype=np.int64)
+    buffer = getattr(_scratch, "buffer", None)
+    if buffer is None or len(buffer) < size:
+        buffer = np.empty(max(size, 1 << 14), dtype=np.int64)
+        _scratch.buffer = buffer
+    return buffer[:size]

@@ -26,11 +26,13 @@ from ingest.egmd.midi_scan import (
     BAD_DATA_BYTE,
     CC4_ORDER,
     CC4_VALUE,
+    DEFAULT_TEMPO_US,
     NOTE_CHANNEL,
     NOTE_ORDER,
     NOTE_PITCH,
     NOTE_TICK,
     NOTE_VELOCITY,
+    OUTCOME_SIZE,
     SCAN_MESSAGES,
     SCAN_OK,
     TOUCH_ORDER,
@@ -40,14 +42,12 @@ from ingest.egmd.midi_scan import (
     split_messages,
 )
 
-DEFAULT_TEMPO_US = 500_000
-
 
 class MidiFormatError(DrumgateError):
     """A MIDI file that cannot be read faithfully."""
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class MidiPerformance:
     """Column arrays of one MIDI file; every `*_s` array is in seconds from the file start."""
 
@@ -95,7 +95,7 @@ def _tempo_map(rows: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
     rows: the last row in that order wins at a tick, 120 bpm applies before the first."""
     ticks = [0]
     values = [DEFAULT_TEMPO_US]
-    for tick, _track, _seq, tempo in sorted(rows):
+    for tick, _track, _seq, tempo in sorted(rows) if len(rows) > 1 else rows:
         if tick == ticks[-1]:
             values[-1] = tempo
         else:
@@ -147,32 +147,43 @@ def parse_midi_bytes(data: bytes, path: str | Path | None = None, compiled: bool
     fmt, ppq, _declared, tracks = _chunks(data, path)
     raw = np.frombuffer(data, dtype=np.uint8)
     room = len(data) // 2 + len(tracks) + 1  # a channel message or tempo takes at least two bytes
-    messages = np.empty((3, room), dtype=np.int64)
-    tempo_rows = np.empty((len(data) // 7 + len(tracks) + 1, 4), dtype=np.int64)  # a tempo meta: 7 bytes
-    outcome = np.zeros(10, dtype=np.int64)
+    tempo_room = len(data) // 7 + len(tracks) + 1  # a tempo meta takes seven
+    direct = len(tracks) == 1  # one track: the scan also does the split (no message list, no merge)
+    listed, columns_room = (0, room) if direct else (room, 0)
+    work = jit.scratch(3 * listed + 4 * tempo_room + 13 * columns_room)
+    messages = work[: 3 * listed].reshape(3, listed)
+    tempo_rows = work[3 * listed : 3 * listed + 4 * tempo_room].reshape(tempo_room, 4)
+    columns = work[3 * listed + 4 * tempo_room :][: 10 * columns_room].reshape(10, columns_room)
+    times = work[3 * listed + 4 * tempo_room + 10 * columns_room :].view(np.float64).reshape(3, columns_room)
+    outcome = np.zeros(OUTCOME_SIZE, dtype=np.int64)
     bounds = np.array(tracks, dtype=np.int64).reshape(-1, 2)
-    jit.kernel(scan_tracks, compiled)(
-        raw, bounds[:, 0], bounds[:, 1], messages[0], messages[1], messages[2], tempo_rows, outcome
+    end_s = jit.kernel(scan_tracks, compiled)(
+        raw, bounds, messages[0], messages[1], messages[2], tempo_rows, outcome, direct, 1e6 * ppq, columns, times
     )
-    code, track, value, count, tempos, end_tick, notes, cc4s, touches, note_offs = outcome.tolist()
+    code, track, value, count, tempos, end_tick, notes, cc4s, touches, note_offs, bad_byte = outcome[:11].tolist()
     if code != SCAN_OK:
         raise _fail(path, SCAN_MESSAGES[code].format(track=track, value=value))
-    ticks, status, position = messages[0, :count], messages[1, :count], messages[2, :count]
-    if len(tracks) > 1:
+    tempo_tick, tempo_us = _tempo_map(tempo_rows[:tempos].tolist())
+    if direct:
+        note_block = columns[:5, :notes].copy()
+        cc4_block = columns[5:7, :cc4s].copy()
+        touch_block = columns[7:, :touches].copy()
+        seconds = np.concatenate((times[0, :notes], times[1, :cc4s], times[2, :touches]))
+    else:
+        ticks, status, position = messages[0, :count], messages[1, :count], messages[2, :count]
         # per-track order is file order and tracks are concatenated in track order, so a stable sort
         # by tick gives the merged (tick, track, sequence) order
         by_order = np.argsort(ticks, kind="stable")
-        ticks, status, position = ticks[by_order], status[by_order], position[by_order]
-    tempo_tick, tempo_us = _tempo_map(tempo_rows[:tempos].tolist())
-    note_block = np.empty((5, notes), dtype=np.int64)
-    cc4_block = np.empty((2, cc4s), dtype=np.int64)
-    touch_block = np.empty((3, touches), dtype=np.int64)
-    seconds = np.empty(notes + cc4s + touches, dtype=np.float64)
-    end_s = jit.kernel(split_messages, compiled)(
-        raw, ticks, status, position, tempo_tick, tempo_us, 1e6 * ppq, end_tick,
-        note_block, cc4_block, touch_block, seconds,
-    )
-    if end_s == BAD_DATA_BYTE:
+        note_block = np.empty((5, notes), dtype=np.int64)
+        cc4_block = np.empty((2, cc4s), dtype=np.int64)
+        touch_block = np.empty((3, touches), dtype=np.int64)
+        seconds = np.empty(notes + cc4s + touches, dtype=np.float64)
+        end_s = jit.kernel(split_messages, compiled)(
+            raw, ticks[by_order], status[by_order], position[by_order], tempo_tick, tempo_us, 1e6 * ppq, end_tick,
+            note_block, cc4_block, touch_block, seconds,
+        )
+        bad_byte = end_s == BAD_DATA_BYTE
+    if bad_byte:
         raise _fail(path, "a channel message has a data byte above 127")
     return MidiPerformance(
         format=fmt,

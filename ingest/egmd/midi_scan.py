@@ -9,6 +9,15 @@ from __future__ import annotations
 import numpy as np
 
 FOOT_CONTROLLER = 4
+DEFAULT_TEMPO_US = 500_000
+
+# rows of the blocks the loops fill
+NOTE_TICK, NOTE_ORDER, NOTE_PITCH, NOTE_VELOCITY, NOTE_CHANNEL = range(5)
+CC4_ORDER, CC4_VALUE = range(2)
+TOUCH_ORDER, TOUCH_PITCH, TOUCH_VALUE = range(3)
+# slots of scan_tracks' `outcome` after its ten counts
+_BAD_BYTE, _SEGMENT_TICK, _SEGMENT_US, _SEGMENT_SEQUENCE = range(10, 14)
+OUTCOME_SIZE = 14
 
 MAX_TICK = (1 << 23) - 1  # high-PPQ files pass it; a reader packing ticks into 23 bits would lose them
 MAX_WIDE_TICK = 1 << 53  # past this a tick is no longer exact as a float: no real file gets near it
@@ -32,24 +41,36 @@ SCAN_MESSAGES = {
 
 def scan_tracks(
     data: np.ndarray,
-    starts: np.ndarray,
-    ends: np.ndarray,
+    tracks: np.ndarray,
     msg_tick: np.ndarray,
     msg_status: np.ndarray,
     msg_pos: np.ndarray,
     tempo_rows: np.ndarray,
     outcome: np.ndarray,
-) -> None:
-    """Walk every MTrk chunk body once, in track order, without message objects.
+    direct: bool,
+    scale: float,
+    columns: np.ndarray,
+    times: np.ndarray,
+) -> float:
+    """Walk every MTrk chunk body (`tracks`: start and end offsets) once, in track order, without
+    message objects.
 
     Channel messages land as (tick, status, position of the first data byte) in file order per
     track; tempo metas as (tick, track, channel messages before it in that track, microseconds).
-    `outcome` receives [code, track, value, messages, tempos, end tick, and at most how many
-    note-ons, CC4s and polyphonic aftertouches there are, note-offs (the exact numbers unless the file is
-    then refused for a data byte above 127)]. Written in the subset of
-    Python that numba compiles: every read is bounds-checked (compiled code has no IndexError) and
-    ticks saturate instead of overflowing; a message may read past its chunk into the next one,
-    and only the end of the data is an error, as a byte-by-byte reader would see it.
+    `outcome` receives [code, track, value, messages, tempos, end tick, note-ons, CC4s, polyphonic
+    aftertouches, note-offs (exact unless the file is refused for a data byte above 127), whether
+    a data byte is above 127 (`direct` only), then the tempo segment being walked].
+
+    `direct` (one track only): instead of listing the messages, do split_messages' work on the
+    way, tempo segment by tempo segment, into `columns` (rows NOTE_* then CC4_*, TOUCH_* shifted
+    by 5 and 7) and `times` (rows: notes, CC4s, aftertouches); returns the end in seconds. In one
+    track every tempo meta precedes the later ticks it governs, and a tempo change at a message's
+    own tick gives that message the same seconds either way, so this is the tempo map's result.
+
+    Written in the subset of Python that numba compiles: every read is bounds-checked (compiled
+    code has no IndexError) and ticks saturate instead of overflowing; a message may read past its
+    chunk into the next one, and only the end of the data is an error, as a byte-by-byte reader
+    would see it.
     """
     size = data.shape[0]
     messages = 0
@@ -59,9 +80,15 @@ def scan_tracks(
     note_offs = 0
     cc4s = 0
     touches = 0
-    for track in range(starts.shape[0]):
-        pos = starts[track]
-        end = ends[track]
+    # the tempo segment being walked (direct): start tick, microseconds, sequence of its meta (-1:
+    # the default), kept in `outcome` so that interpreted runs do int64 arithmetic like compiled ones
+    outcome[_SEGMENT_TICK] = 0
+    outcome[_SEGMENT_US] = DEFAULT_TEMPO_US
+    outcome[_SEGMENT_SEQUENCE] = -1
+    segment_start_s = 0.0
+    for track in range(tracks.shape[0]):
+        pos = tracks[track, 0]
+        end = tracks[track, 1]
         tick = 0
         status = 0
         first = messages
@@ -132,6 +159,17 @@ def scan_tracks(
                     tempo_rows[tempos, 2] = messages - first
                     tempo_rows[tempos, 3] = tempo
                     tempos += 1
+                    # at one tick the meta last in (sequence, tempo) order wins, as in the tempo map
+                    if tick > outcome[_SEGMENT_TICK]:
+                        segment_start_s = segment_start_s + (
+                            (tick - outcome[_SEGMENT_TICK]) * outcome[_SEGMENT_US] / scale
+                        )
+                        outcome[_SEGMENT_TICK] = tick
+                        outcome[_SEGMENT_US] = tempo
+                        outcome[_SEGMENT_SEQUENCE] = messages - first
+                    elif messages - first > outcome[_SEGMENT_SEQUENCE] or tempo > outcome[_SEGMENT_US]:
+                        outcome[_SEGMENT_US] = tempo
+                        outcome[_SEGMENT_SEQUENCE] = messages - first
                 pos += length
                 if meta_type == 0x2F:
                     if pos < end:
@@ -141,20 +179,47 @@ def scan_tracks(
             else:
                 code, value = _STATUS, byte
                 break
-            msg_tick[messages] = tick
-            msg_status[messages] = status
-            msg_pos[messages] = pos
-            messages += 1
             kind = status & 0xF0
+            one_byte = 0xC0 <= status < 0xE0
+            first_byte = int(data[pos]) if pos < size else 0
+            second = int(data[pos + 1]) if not one_byte and pos + 1 < size else 0
+            is_note = kind == 0x90 and second > 0
+            is_cc4 = kind == 0xB0 and first_byte == FOOT_CONTROLLER
+            if direct:
+                if first_byte > 0x7F or second > 0x7F:
+                    outcome[_BAD_BYTE] = 1
+                if is_note or is_cc4 or kind == 0xA0:
+                    at_s = segment_start_s + (tick - outcome[_SEGMENT_TICK]) * outcome[_SEGMENT_US] / scale
+                    if is_note:
+                        columns[NOTE_TICK, notes] = tick
+                        columns[NOTE_ORDER, notes] = messages
+                        columns[NOTE_PITCH, notes] = first_byte
+                        columns[NOTE_VELOCITY, notes] = second
+                        columns[NOTE_CHANNEL, notes] = status & 0x0F
+                        times[0, notes] = at_s
+                    elif is_cc4:
+                        columns[5 + CC4_ORDER, cc4s] = messages
+                        columns[5 + CC4_VALUE, cc4s] = second
+                        times[1, cc4s] = at_s
+                    else:
+                        columns[7 + TOUCH_ORDER, touches] = messages
+                        columns[7 + TOUCH_PITCH, touches] = first_byte
+                        columns[7 + TOUCH_VALUE, touches] = second
+                        times[2, touches] = at_s
+            else:
+                msg_tick[messages] = tick
+                msg_status[messages] = status
+                msg_pos[messages] = pos
+            messages += 1
             if kind == 0xA0:
                 touches += 1
-            elif kind == 0xB0 and pos < size and data[pos] == FOOT_CONTROLLER:
+            elif is_cc4:
                 cc4s += 1
-            elif kind == 0x90 and pos + 1 < size and data[pos + 1] > 0:
+            elif is_note:
                 notes += 1
             elif kind == 0x80 or kind == 0x90:
                 note_offs += 1
-            pos += 1 if 0xC0 <= status < 0xE0 else 2
+            pos += 1 if one_byte else 2
         if code == SCAN_OK and pos > end:
             code = _PAST_CHUNK
         if code == SCAN_OK and tick > MAX_WIDE_TICK:
@@ -163,7 +228,7 @@ def scan_tracks(
             outcome[0] = code
             outcome[1] = track
             outcome[2] = value
-            return
+            return 0.0
         end_tick = max(end_tick, tick)
     outcome[0] = SCAN_OK
     outcome[3] = messages
@@ -173,12 +238,9 @@ def scan_tracks(
     outcome[7] = cc4s
     outcome[8] = touches
     outcome[9] = note_offs
+    return segment_start_s + (end_tick - outcome[_SEGMENT_TICK]) * outcome[_SEGMENT_US] / scale
 
 
-# rows of the blocks split_messages fills
-NOTE_TICK, NOTE_ORDER, NOTE_PITCH, NOTE_VELOCITY, NOTE_CHANNEL = range(5)
-CC4_ORDER, CC4_VALUE = range(2)
-TOUCH_ORDER, TOUCH_PITCH, TOUCH_VALUE = range(3)
 BAD_DATA_BYTE = -1.0
 
 

@@ -23,7 +23,8 @@ import pytest
 from drumgate.errors import DrumgateError
 from drumgate.io.fsutil import atomic_write_bytes
 from drumgate.io.jsonio import MAX_LINE_BYTES, encode_jsonl, read_json
-from ingest.egmd.midi import MAX_TICK, parse_midi_bytes
+from ingest.egmd.midi import parse_midi_bytes
+from ingest.egmd.midi_scan import MAX_TICK
 from tests.reliability.audio_inputs import measured_run
 from tests.reliability.support import TRACEBACK, Run, finding_lines, make_workspace
 from tests.reliability.test_bad_inputs import (
