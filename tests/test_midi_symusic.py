@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from drumgate import cli
-from drumgate.commands import demo
+from drumgate.cli import demo
 from drumgate.errors import DrumgateError
 from drumgate.fixtures.egmd import make_egmd_corpus
 from ingest.egmd import jit
