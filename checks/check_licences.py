@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from checks._hookutil import Reporter, unique, workspace_relative
-from drumgate.artifacts import ArtifactRegistry, classify, licence_note
+from drumgate.artifacts import ArtifactRegistry, classify, combined_reference, licence_note
 from drumgate.errors import DrumgateError
 from drumgate.workspace import COMBINED, Workspace
 
@@ -29,11 +29,12 @@ def recorded_mix(ws: Workspace, config: DatasetsConfig) -> list[str]:
     from drumgate.reports.combined import mixed_datasets
 
     group = str(config.combined.get("group", COMBINED))
-    entry = read_lock(ws, group).get("artifacts", {}).get(ws.rel(ws.events_manifest(COMBINED)))
+    entry = read_lock(ws, group).get("artifacts", {}).get(combined_reference())
     if entry is None:
         return mixed_datasets(config, lambda name: _has_events(ws, name))
     recorded = (classify(path) for path in entry.get("inputs", {}))
-    return sorted({a.group for a in recorded if a is not None and a.kind == "events" and a.group not in (None, group)})
+    sources = {a.group for a in recorded if a is not None and a.group and a.manifest == "events"}  # file or index
+    return sorted(sources - {group})
 
 
 def _has_events(ws: Workspace, dataset: str) -> bool:

@@ -259,8 +259,8 @@ JSONL_KINDS = frozenset({"events", "sessions", "provenance"})
 # A part or an index stands for the manifest its folder replaces (freshness, companions, groups).
 MANIFEST_OF_KIND = {
     "events_part": "events", "renders_part": "events", "sessions_part": "sessions",
-    "provenance_part": "provenance", "events_index": "events", "events_reference": "events", "sessions_index": "sessions",
-    "provenance_index": "provenance",
+    "provenance_part": "provenance", "events_index": "events", "sessions_index": "sessions",
+    "provenance_index": "provenance", "events_reference": "events",
 }
 PART_KINDS = frozenset({"events_part", "renders_part", "sessions_part", "provenance_part"})
 INDEX_KINDS = frozenset({"events_index", "sessions_index", "provenance_index"})

@@ -11,7 +11,9 @@ exists it reads the folder, so callers never choose. This is `jsonio.iter_jsonl`
 one entry (which picks the file or the folder), over the one line reader `drumgate.io.lines`. Bad
 rows are errors naming the file (or the part) and its line; a folder that disagrees with its index
 (a part missing, unlisted, edited, over the size limit, a key claimed twice, an old single file
-beside it) is refused before a row is read.
+beside it) is refused before a row is read. The combined manifest is a reference to its sources'
+rows (`data/manifests/prod_combined_events.json`, drumgate.io.combined_reference): `read` on it, or
+on its `.jsonl` name, yields the combined rows, its sources checked against it first.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from drumgate.io import parts
+from drumgate.io import combined_reference, parts
 from drumgate.io.jsonio import ErrorSink, iter_jsonl
 
 
@@ -38,7 +40,10 @@ def read(path: str | Path, per_render: bool = True) -> Iterator[dict[str, Any]]:
 
 
 def count_rows(path: str | Path) -> int:
-    """Rows a reader would yield; from the index alone for a folder."""
+    """Rows a reader would yield; from the index alone for a folder, from the reference for the combined manifest."""
+    reference = combined_reference.reference_path(path)
+    if reference is not None:
+        return combined_reference.count_rows(reference)
     source = parts.resolve(path)
     if source.is_dir():
         return int(parts.read_index(source)["totals"]["events"])

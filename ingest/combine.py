@@ -1,12 +1,17 @@
 """`drumgate combine`: the production manifest that blends every dataset, with its own gate.
 
-From each dataset's `data/manifests/<ds>_events.jsonl` present (in config order) it keeps the
-share given by `[combined] mix` in configs/datasets.toml, choosing events by a hash of their
-`event_id` (so the same events are kept on every run and a manifest that grows keeps its
-earlier picks), applies the crash dual-label map, and writes:
+From each dataset's events manifest present (`data/manifests/<ds>_events.jsonl`, or its partitioned
+folder; in config order) it keeps the share given by `[combined] mix` in configs/datasets.toml,
+choosing events by a hash of their `event_id` (so the same events are kept on every run and a
+manifest that grows keeps its earlier picks), applies the crash dual-label map, and writes:
 
-- `data/manifests/prod_combined_events.jsonl`: rows keep their own `dataset`; `session_id`
-  becomes `<ds>:<session_id>` (unique across datasets) and `attributes.song_key` names the song;
+- `data/manifests/prod_combined_events.json`: the combined manifest as a reference to its
+  sources' rows, not a copy: each source's manifest and the sha256 of every file it was read from,
+  its mix share, the crash dual-label map applied and each session's song key.
+  `drumgate.events.read` on it yields the combined rows: they keep their own `dataset`;
+  `session_id` becomes `<ds>:<session_id>` (unique across datasets) and `attributes.song_key`
+  names the song. A source that changes makes it stale (`drumgate repro` reruns combine). An older
+  `prod_combined_events.jsonl` that copied every row is removed;
 - `reports/health/prod_combined_health_<YYYYMMDD>.json`: the health report under
   `[combined.gates]`, whose leakage gate also counts **songs found in two datasets in different
   splits** (the MUSDB18 / Cambridge overlap: 100 DSD songs are Cambridge sessions);
@@ -24,18 +29,19 @@ input.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from drumgate import __version__
-from drumgate.artifacts import combined_health_report, combined_weights_report
+from drumgate import __version__, events, lineage
+from drumgate.artifacts import combined_health_report, combined_reference, combined_weights_report
 from drumgate.config import DatasetsConfig, load_datasets
 from drumgate.errors import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, DrumgateError
+from drumgate.io import combined_reference as reference_format
 from drumgate.io import parts
+from drumgate.io.combined_reference import keep_event
 from drumgate.io.jsonio import iter_jsonl, write_json, write_jsonl
 from drumgate.licences import read_licence_note
 from drumgate.lineage import grouplock
@@ -52,13 +58,13 @@ from drumgate.reports.combined import (
 )
 from drumgate.reports.gates import failing_gates
 from drumgate.reports.health import compute_health
-from drumgate.reports.report_io import ErrorCollector, record_lineage
+from drumgate.reports.report_io import ErrorCollector, artifact_group, record_lineage
 from drumgate.reports.weights import compute_weights
 from drumgate.taxonomy import Taxonomy, load_taxonomy
 from drumgate.workspace import COMBINED, Workspace
-from ingest.crash_map import UnmappedVariant, map_row
+from ingest.crash_map import UnmappedVariant, lock_artifact, map_row
 
-HASH_SPACE = 2**64
+__all__ = ["combine", "combined_rows", "keep_event"]
 DEFAULT_WEIGHTS_SCHEME = "effective"
 
 
@@ -76,25 +82,18 @@ class Source:
 
 @dataclass
 class CombineState:
-    """What the streaming write learns: song splits per dataset, unmapped variants, bad rows."""
+    """What the pass over the sources learns: song splits per dataset, unmapped variants, the combined
+    sessions, and what the reference records (song keys taken from sessions, crash-family labels)."""
 
     song_splits: dict[str, dict[str, set[str]]] = field(default_factory=dict)
     unmapped: dict[str, dict[str, int]] = field(default_factory=dict)
     sessions: dict[str, str] = field(default_factory=dict)
+    song_keys: dict[str, dict[str, str]] = field(default_factory=dict)
+    crash_labels: set[str] = field(default_factory=set)
 
 
 class CombineAborted(Exception):
-    """Raised inside the row stream so the atomic write leaves the previous manifest in place."""
-
-
-def keep_event(dataset: str, event_id: str, ratio: float) -> bool:
-    """Deterministic subsampling: the event's hash position in [0, 1) falls below the ratio."""
-    if ratio >= 1.0:
-        return True
-    if ratio <= 0.0:
-        return False
-    digest = hashlib.sha256(f"{dataset}\x00{event_id}".encode()).digest()
-    return int.from_bytes(digest[:8], "big") / HASH_SPACE < ratio
+    """Raised at the end of the row stream when a row was bad or unmapped: nothing is written."""
 
 
 def plain_song_key(session_id: str) -> str:
@@ -179,6 +178,9 @@ def combined_sessions(sources: Sequence[Source], songs: SongKeys, errors: ErrorC
 def combined_rows(
     sources: Sequence[Source], taxonomy: Taxonomy, songs: SongKeys, state: CombineState, errors: ErrorCollector
 ) -> Iterator[dict[str, Any]]:
+    """The combined rows built from the sources and the configs, learning into `state` what the
+    reference records. The reader of the reference (drumgate.io.combined_reference) rebuilds the
+    same rows from the reference alone; the tests compare the two."""
     for source in sources:
         sink = ErrorCollector(source.events)
         for _, row in progress(iter_jsonl(source.events, on_error=sink), f"combine {source.dataset}", "event"):
@@ -188,6 +190,8 @@ def combined_rows(
             session_id = str(row.get("session_id"))
             attributes = dict(row.get("attributes") or {})
             song = songs.key(source.dataset, session_id, attributes)
+            if attributes.get("song_key") != song:
+                state.song_keys.setdefault(source.dataset, {})[session_id] = song
             attributes["song_key"] = song
             combined = {**row, "session_id": combined_session_id(source.dataset, session_id), "attributes": attributes}
             try:
@@ -196,6 +200,9 @@ def combined_rows(
                 per_file = state.unmapped.setdefault(missing.variant, {})
                 per_file[str(source.events)] = per_file.get(str(source.events), 0) + 1
                 continue
+            own_variant = row.get("variant")
+            if combined.get("variant") and not (isinstance(own_variant, str) and own_variant):
+                state.crash_labels.add(str(row.get("label")))  # a crash-family label without a variant
             split = str(row.get("split"))
             state.song_splits.setdefault(song, {}).setdefault(source.dataset, set()).add(split)
             state.sessions[combined["session_id"]] = source.dataset
@@ -269,6 +276,7 @@ class CombineOutcome:
     skipped: list[str] = field(default_factory=list)
     written: list[Path] = field(default_factory=list)
     failing: list[str] = field(default_factory=list)  # the failing gates, then sources failing their own
+    retired: list[Path] = field(default_factory=list)  # an older combined manifest that copied the rows
 
     @property
     def exit_code(self) -> int:
@@ -300,20 +308,22 @@ def combine(ws: Workspace, date: str | None, weights_scheme: str = DEFAULT_WEIGH
     state = CombineState()
     errors = ErrorCollector(ws.root)
     sessions = combined_sessions(sources, songs, errors)
-    events_path = ws.events_manifest(COMBINED)
     try:
-        write_jsonl(events_path, combined_rows(sources, taxonomy, songs, state, errors))
+        for _ in combined_rows(sources, taxonomy, songs, state, errors):
+            pass  # the pass learns what the reference records; the rows are read back through it
     except CombineAborted:
         return CombineOutcome(errors, aborted=True, unmapped=unmapped_lines(ws, state))
     if errors.errors:
         return CombineOutcome(errors)
     argv = ["combine", "--date", day.isoformat(), "--weights-scheme", weights_scheme]
-    source_inputs = [s.events for s in sources] + [s.sessions for s in sources if s.sessions]
-    record_lineage(ws, COMBINED, events_path, argv, [s.events for s in sources])
+    events_path = ws.path(combined_reference())
+    write_json(events_path, build_reference(ws, sources, taxonomy, state))
+    retired = retire_copied_manifest(ws)
+    source_inputs = [lock_artifact(s.events) for s in sources] + [s.sessions for s in sources if s.sessions]
+    record_lineage(ws, COMBINED, events_path, argv, [*source_inputs, *_song_key_configs(ws)])
+    where = {"events": ws.rel(events_path), "sessions": None}
 
-    report = compute_health(
-        ws, COMBINED, iter_jsonl(events_path), sessions, source={"events": ws.rel(events_path), "sessions": None}
-    )
+    report = compute_health(ws, COMBINED, events.iter_rows(events_path), sessions, source=where)
     add_song_leaks(report, song_leaks(state.song_splits))
     add_source_gates(report, {s.dataset: source_health(ws, s) for s in sources}, waived)
     report["licences"] = licence_constraints(sources)
@@ -324,10 +334,8 @@ def combine(ws: Workspace, date: str | None, weights_scheme: str = DEFAULT_WEIGH
     write_json(health_path, report)
     record_lineage(ws, COMBINED, health_path, argv, [events_path, *source_inputs])
 
-    weights = compute_weights(
-        ws, COMBINED, iter_jsonl(events_path), sessions, scheme=weights_scheme,
-        source={"events": ws.rel(events_path), "sessions": None},
-    )
+    weights = compute_weights(ws, COMBINED, events.iter_rows(events_path), sessions, scheme=weights_scheme,
+                              source=where)
     weights_path = ws.root / combined_weights_report()
     for path in (weights_path, ws.weights_report(COMBINED, stamp)):
         write_json(path, weights)
@@ -341,7 +349,37 @@ def combine(ws: Workspace, date: str | None, weights_scheme: str = DEFAULT_WEIGH
     written = [events_path, health_path, weights_path, provenance_path]
     failing = failing_gates(report) + unwaived_source_lines(ws.rel(config.path), report)
     return CombineOutcome(errors, report=report, sources=list(sources), skipped=list(skipped), written=written,
-                          failing=failing)
+                          failing=failing, retired=retired)
+
+
+def build_reference(ws: Workspace, sources: Sequence[Source], taxonomy: Taxonomy, state: CombineState
+                    ) -> dict[str, Any]:
+    """The reference document for what the pass over the sources learned (drumgate.io.combined_reference)."""
+    folder = ws.path(combined_reference()).parent
+    entries = [
+        reference_format.source_entry(s.dataset, s.ratio, s.events, folder, (s.events_read, s.events_kept),
+                                      state.song_keys.get(s.dataset, {}))
+        for s in sources
+    ]
+    variants = {name: {"primary": m.primary, "secondary": m.secondary} for name, m in taxonomy.crash_map.items()}
+    return reference_format.build(COMBINED, entries, variants, sorted(state.crash_labels))
+
+
+def retire_copied_manifest(ws: Workspace) -> list[Path]:
+    """Remove a combined manifest that copied every source row (before the reference) and its lock entry."""
+    copied = ws.events_manifest(COMBINED)
+    gone = [path for path in (copied, copied.with_name(copied.name + ".gz")) if path.is_file()]
+    for path in gone:
+        path.unlink()
+    if gone:
+        lineage.forget(ws, artifact_group(ws, COMBINED), gone)
+    return gone
+
+
+def _song_key_configs(ws: Workspace) -> list[Path]:
+    """The config song keys are derived from (drumgate.reports.overlap), when the workspace has it."""
+    overlap = ws.configs / "musdb.json"
+    return [overlap] if overlap.is_file() else []
 
 
 def unwaived_source_lines(config_path: str, report: Mapping[str, Any]) -> list[str]:

@@ -14,6 +14,7 @@ from tests.combine_fixtures import build_dataset, three_dataset_workspace
 from tests.diff_fixtures import make_workspace
 
 DATE = "2025-03-02"
+REFERENCE = "data/manifests/prod_combined_events.json"
 
 
 @pytest.fixture
@@ -87,7 +88,7 @@ def test_combined_artifacts_rows_licences_and_lineage(ws: Workspace) -> None:
     assert cambridge["licence"]["commercial_use"] == "no" and cambridge["dataset"] == "prod_combined"
     lock = read_lock(ws, "prod_combined")
     assert sorted(lock["artifacts"]) == [
-        "data/manifests/prod_combined_events.jsonl",
+        "data/manifests/prod_combined_events.json",
         "data/provenance/prod_combined_provenance.jsonl",
         "reports/health/prod_combined_health_20250302.json",
         "reports/sampling/prod_combined_weights.json",
@@ -102,7 +103,7 @@ def test_combined_artifacts_rows_licences_and_lineage(ws: Workspace) -> None:
 def test_rerun_is_byte_identical(ws: Workspace) -> None:
     run(ws)
     outputs = [
-        ws.events_manifest("prod_combined"),
+        ws.path(REFERENCE),
         ws.provenance("prod_combined"),
         ws.root / "reports/health/prod_combined_health_20250302.json",
         ws.root / "reports/sampling/prod_combined_weights.json",
@@ -141,12 +142,12 @@ def test_dataset_without_mix_share_is_left_out(ws: Workspace, capsys) -> None:
 
 def test_unmapped_crash_variant_fails_and_keeps_previous_manifest(ws: Workspace, capsys) -> None:
     run(ws)
-    previous = ws.events_manifest("prod_combined").read_bytes()
+    previous = ws.path(REFERENCE).read_bytes()
     rows = read_jsonl(ws.events_manifest("egmd"))
     rows[0]["variant"] = "ride_crash"
     write_jsonl(ws.events_manifest("egmd"), rows)
     assert run(ws) == 1
-    assert ws.events_manifest("prod_combined").read_bytes() == previous
+    assert ws.path(REFERENCE).read_bytes() == previous
     err = capsys.readouterr().err
     assert "crash variant 'ride_crash' is not mapped: data/manifests/egmd_events.jsonl (1)" in err
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from drumgate import cli
+from drumgate.artifacts import combined_reference
 from drumgate.github import pr_sections, pr_text
 from drumgate.io.jsonio import read_json, read_jsonl, write_jsonl
 from drumgate.render.html_report import render_health_html
@@ -107,4 +108,4 @@ def test_a_waiver_naming_no_dataset_is_one_line(ws: Workspace, capsys) -> None:
     assert run(ws) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "waive_source_gates names 'egmdd', which is not a dataset" in err
-    assert "Traceback" not in err and not ws.events_manifest("prod_combined").exists(), "refused before writing"
+    assert "Traceback" not in err and not ws.path(combined_reference()).exists(), "refused before writing"

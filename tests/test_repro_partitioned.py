@@ -14,6 +14,7 @@ from drumgate.io import parts
 from drumgate.taxonomy import load_taxonomy
 from drumgate.workspace import Workspace
 from ingest import crash_map
+from tests.test_combine_reference import copied_rows
 
 EVENTS_FOLDER = "data/manifests/egmd_events"
 GUARDED = ("data/manifests", "data/provenance", "data/locks", "data/archives", "reports")
@@ -40,7 +41,9 @@ def test_repro_on_parts_passes_the_hooks_and_a_second_run_rewrites_nothing(works
     root = workspace.root
     partitioned_workspace(workspace)
     assert cli.main(["repro", "--date", "2026-02-01"]) == 0
-    assert (root / "data/manifests/prod_combined_events.jsonl").is_file()
+    reference = root / "data/manifests/prod_combined_events.json"  # it references the parts (issue 15)
+    assert reference.is_file() and not (root / "data/manifests/prod_combined_events.jsonl").exists()
+    assert list(events.read(reference)) == copied_rows(workspace)
     assert list((root / "reports" / "health").glob("egmd_*.json"))
     assert list((root / "reports" / "sampling").glob("egmd_weights_*.json"))
     assert cli.main(["hook", "freshness", "--all"]) == 0

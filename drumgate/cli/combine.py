@@ -36,6 +36,9 @@ def run(args: argparse.Namespace) -> int:
             _stderr([*outcome.unmapped, "combine: nothing written"])
         return outcome.exit_code
     _print_summary(ws, report, outcome.sources, outcome.skipped, outcome.written)
+    for path in outcome.retired:
+        print(f"removed {ws.rel(path)}: the combined manifest is now {ws.rel(outcome.written[0])}, "
+              "a reference to its sources' rows")
     cli.emit_json(args, {
         "dataset": COMBINED, "status": report["status"], "gates": report["gates"], "sources": report.get("sources", {}),
         "mix": report["mix"], "left_out": list(outcome.skipped), "written": [ws.rel(p) for p in outcome.written],

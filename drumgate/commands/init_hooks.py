@@ -31,6 +31,8 @@ MANIFESTS = rf"^{either(MANIFESTS_DIR, PROVENANCE_DIR)}/.*\.jsonl(\.gz)?$"
 REPORTS = rf"^({_REPORT_DIRS}/.*|{LOCKS_DIR}/.*)\.json$"
 # A partitioned manifest's index (its parts match MANIFESTS: `<folder>/[renders/]<part>.jsonl.gz`).
 INDEXES = rf"^{either(MANIFESTS_DIR, PROVENANCE_DIR)}/[^/]+/index\.json$"
+# The combined manifest: a reference to its sources' rows (`<ds>_events.json`).
+REFERENCES = rf"^{MANIFESTS_DIR}/[^/]+_events\.json$"
 # The licence hook also runs when only a licence note changes.
 LICENCE_INPUTS = rf"^({either(MANIFESTS_DIR, PROVENANCE_DIR, CHECKSUMS_DIR, LOCKS_DIR, LICENCES_DIR)}/|{_REPORT_DIRS}/)"
 EVENTS = rf"{MANIFESTS_DIR}/.*_events(\.jsonl(\.gz)?|/[^/]+\.jsonl\.gz)"
@@ -43,7 +45,7 @@ HOOKS: tuple[tuple[str, str, str, str, tuple[str, ...]], ...] = (
         "drumgate-schema",
         "drumgate: artifacts match configs/schemas",
         "schema",
-        f"({MANIFESTS}|{REPORTS}|{INDEXES})",
+        f"({MANIFESTS}|{REPORTS}|{INDEXES}|{REFERENCES})",
         (),
     ),
     (

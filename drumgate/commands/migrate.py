@@ -5,6 +5,10 @@ session), with `index.json`; the file goes, and its lock entry moves to the fold
 Rows keep their order within a key; parts follow key order, which is the order drumgate writes.
 E-GMD events migrated this way keep one stored row per render-hit (no `renders/` listing);
 `drumgate ingest egmd --layout parts` stores each performance's hits once.
+
+The combined manifest is not migrated: it is now a reference to its sources' rows
+(`data/manifests/prod_combined_events.json`), which `drumgate combine` writes (removing an older
+`prod_combined_events.jsonl` that copied every row).
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from drumgate import lineage
-from drumgate.artifacts import classify, registry
+from drumgate.artifacts import COMBINED, classify, combined_reference, registry
 from drumgate.errors import DrumgateError
 from drumgate.io import parts
 from drumgate.io.jsonio import iter_jsonl
@@ -27,6 +31,10 @@ def migrate_file(ws: Workspace, path: Path) -> dict[str, Any]:
                             hint="pass data/manifests/<ds>_events.jsonl or a sibling manifest")
     if not path.is_file():
         raise DrumgateError("file not found", path=ws.rel(path))
+    if artifact.group == COMBINED and artifact.kind == "events":
+        raise DrumgateError(f"the combined manifest is now {combined_reference()}, a reference to its sources' rows "
+                            "(drumgate combine writes it and removes this copy)", path=ws.rel(path),
+                            hint="fix: drumgate combine")
     grouped: dict[str, list[dict[str, Any]]] = {}
     for line_no, row in iter_jsonl(path):
         key = row.get("session_id")

@@ -29,7 +29,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from drumgate import lineage
-from drumgate.artifacts import COMBINED, DIFFS_DIR, events_manifest, health_reports_of, registry, weights_reports_of
+from drumgate.artifacts import (
+    DIFFS_DIR,
+    combined_reference,
+    events_manifest,
+    health_reports_of,
+    registry,
+    weights_reports_of,
+)
 from drumgate.errors import EXIT_FINDINGS, EXIT_OK, DrumgateError
 from drumgate.io import parts
 from drumgate.io.jsonio import read_json, write_json
@@ -214,7 +221,7 @@ def made_by(ws: Workspace, group: str, subcommand: str) -> list[lineage.LineageP
 
 def combined_steps(run: Run, combined_group: str, ran_reports: bool) -> None:
     stale = made_by(run.ws, combined_group, "combine")
-    if not run.ws.path(events_manifest(COMBINED)).is_file() or stale:
+    if not run.ws.path(combined_reference()).is_file() or stale:
         run.do(Step("combine", ("combine", "--date", run.date), stale[0].message if stale else "missing"))
         ran_reports = True
     docs = made_by(run.ws, combined_group, "docs")

@@ -81,12 +81,19 @@ def iter_jsonl(
     """Yield (line number, row) for each non-blank line of a `.jsonl[.gz]` file (drumgate.io.lines);
     a partitioned folder (drumgate.io.parts), named itself or by its single-file name, yields its
     rows with row numbers, a bad line naming its part and line, E-GMD rows once per render unless
-    `per_render` is False.
+    `per_render` is False; the combined manifest's reference (`*.json`, drumgate.io.combined_reference)
+    yields the combined rows it stands for.
 
     Without `on_error` the first bad line raises; with it, bad lines are reported to the sink and
     skipped, so valid rows keep their own line numbers. Whole-file problems always raise.
     """
     source = Path(path)
+    from drumgate.io import combined_reference  # it reads its sources through this function
+
+    reference = combined_reference.reference_path(source)
+    if reference is not None:
+        yield from combined_reference.iter_reference(reference, on_error, per_render)
+        return
     if source.is_dir() or not source.exists():
         from drumgate.io import parts  # parts reads through this module's writer and lines
 

@@ -219,6 +219,10 @@ def count_events_file(
 ) -> EventCounts:
     """The counts `count_events(jsonio.iter_jsonl(path))` gives, in parallel for big plain files."""
     source = Path(path)
+    from drumgate.io import combined_reference
+
+    if combined_reference.reference_path(source) is not None:  # the combined rows, read from its sources
+        return count_events(iter_jsonl(source, on_error), on_error)
     if source.is_dir() or not source.exists():
         from drumgate.io import parts
 
