@@ -153,8 +153,8 @@ def parse_midi_bytes(data: bytes, path: str | Path | None = None, compiled: bool
     work = jit.scratch(3 * listed + 4 * tempo_room + 13 * columns_room)
     messages = work[: 3 * listed].reshape(3, listed)
     tempo_rows = work[3 * listed : 3 * listed + 4 * tempo_room].reshape(tempo_room, 4)
-    columns = work[3 * listed + 4 * tempo_room :][: 10 * columns_room].reshape(10, columns_room)
-    times = work[3 * listed + 4 * tempo_room + 10 * columns_room :].view(np.float64).reshape(3, columns_room)
+    columns = work[3 * listed + 4 * tempo_room :][: 10 * columns_room]
+    times = work[3 * listed + 4 * tempo_room + 10 * columns_room :].view(np.float64)
     outcome = np.zeros(OUTCOME_SIZE, dtype=np.int64)
     bounds = np.array(tracks, dtype=np.int64).reshape(-1, 2)
     end_s = jit.kernel(scan_tracks, compiled)(
@@ -165,10 +165,11 @@ def parse_midi_bytes(data: bytes, path: str | Path | None = None, compiled: bool
         raise _fail(path, SCAN_MESSAGES[code].format(track=track, value=value))
     tempo_tick, tempo_us = _tempo_map(tempo_rows[:tempos].tolist())
     if direct:
-        note_block = columns[:5, :notes].copy()
-        cc4_block = columns[5:7, :cc4s].copy()
-        touch_block = columns[7:, :touches].copy()
-        seconds = np.concatenate((times[0, :notes], times[1, :cc4s], times[2, :touches]))
+        filled = columns[: 5 * notes + 2 * cc4s + 3 * touches].copy()
+        note_block = filled[: 5 * notes].reshape(5, notes)
+        cc4_block = filled[5 * notes : 5 * notes + 2 * cc4s].reshape(2, cc4s)
+        touch_block = filled[5 * notes + 2 * cc4s :].reshape(3, touches)
+        seconds = times[: notes + cc4s + touches].copy()
     else:
         ticks, status, position = messages[0, :count], messages[1, :count], messages[2, :count]
         # per-track order is file order and tracks are concatenated in track order, so a stable sort

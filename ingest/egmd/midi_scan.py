@@ -62,8 +62,11 @@ def scan_tracks(
     a data byte is above 127 (`direct` only), then the tempo segment being walked].
 
     `direct` (one track only): instead of listing the messages, do split_messages' work on the
-    way, tempo segment by tempo segment, into `columns` (rows NOTE_* then CC4_*, TOUCH_* shifted
-    by 5 and 7) and `times` (rows: notes, CC4s, aftertouches); returns the end in seconds. In one
+    way, tempo segment by tempo segment, into `columns` (ten rows of `columns.shape[0] // 10`:
+    NOTE_*, then CC4_* and TOUCH_* shifted by 5 and 7) and `times` (three rows: notes, CC4s,
+    aftertouches); returns the end in seconds. At the end the filled parts are moved to the front,
+    row after row (`columns`: notes' five rows, CC4s' two, aftertouches' three; `times` likewise),
+    so that the caller copies out two pieces. In one
     track every tempo meta precedes the later ticks it governs, and a tempo change at a message's
     own tick gives that message the same seconds either way, so this is the tempo map's result.
 
@@ -86,6 +89,7 @@ def scan_tracks(
     outcome[_SEGMENT_US] = DEFAULT_TEMPO_US
     outcome[_SEGMENT_SEQUENCE] = -1
     segment_start_s = 0.0
+    room = columns.shape[0] // 10
     for track in range(tracks.shape[0]):
         pos = tracks[track, 0]
         end = tracks[track, 1]
@@ -191,21 +195,21 @@ def scan_tracks(
                 if is_note or is_cc4 or kind == 0xA0:
                     at_s = segment_start_s + (tick - outcome[_SEGMENT_TICK]) * outcome[_SEGMENT_US] / scale
                     if is_note:
-                        columns[NOTE_TICK, notes] = tick
-                        columns[NOTE_ORDER, notes] = messages
-                        columns[NOTE_PITCH, notes] = first_byte
-                        columns[NOTE_VELOCITY, notes] = second
-                        columns[NOTE_CHANNEL, notes] = status & 0x0F
-                        times[0, notes] = at_s
+                        columns[NOTE_TICK * room + notes] = tick
+                        columns[NOTE_ORDER * room + notes] = messages
+                        columns[NOTE_PITCH * room + notes] = first_byte
+                        columns[NOTE_VELOCITY * room + notes] = second
+                        columns[NOTE_CHANNEL * room + notes] = status & 0x0F
+                        times[notes] = at_s
                     elif is_cc4:
-                        columns[5 + CC4_ORDER, cc4s] = messages
-                        columns[5 + CC4_VALUE, cc4s] = second
-                        times[1, cc4s] = at_s
+                        columns[(5 + CC4_ORDER) * room + cc4s] = messages
+                        columns[(5 + CC4_VALUE) * room + cc4s] = second
+                        times[room + cc4s] = at_s
                     else:
-                        columns[7 + TOUCH_ORDER, touches] = messages
-                        columns[7 + TOUCH_PITCH, touches] = first_byte
-                        columns[7 + TOUCH_VALUE, touches] = second
-                        times[2, touches] = at_s
+                        columns[(7 + TOUCH_ORDER) * room + touches] = messages
+                        columns[(7 + TOUCH_PITCH) * room + touches] = first_byte
+                        columns[(7 + TOUCH_VALUE) * room + touches] = second
+                        times[2 * room + touches] = at_s
             else:
                 msg_tick[messages] = tick
                 msg_status[messages] = status
@@ -238,6 +242,19 @@ def scan_tracks(
     outcome[7] = cc4s
     outcome[8] = touches
     outcome[9] = note_offs
+    if direct:  # a row moves to or before its place, and ends before the next row starts
+        packed = 0
+        for row in range(10):
+            filled = notes if row < 5 else cc4s if row < 7 else touches
+            for index in range(filled):
+                columns[packed + index] = columns[row * room + index]
+            packed += filled
+        packed = 0
+        for row in range(3):
+            filled = notes if row == 0 else cc4s if row == 1 else touches
+            for index in range(filled):
+                times[packed + index] = times[row * room + index]
+            packed += filled
     return segment_start_s + (end_tick - outcome[_SEGMENT_TICK]) * outcome[_SEGMENT_US] / scale
 
 

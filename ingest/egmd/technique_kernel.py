@@ -88,6 +88,11 @@ def infer_techniques(
         events[EVENT_NOTE_INDEX], events[EVENT_PITCH], events[EVENT_VELOCITY], events[EVENT_MASK], events[EVENT_CC4]
     )
     pads = settings[PADS]
+    open_or_closed, half_open, half_open_low, half_open_high = (
+        settings[OPEN_OR_CLOSED_BIT], settings[HALF_OPEN_BIT], settings[HALF_OPEN_LOW], settings[HALF_OPEN_HIGH]
+    )
+    roll_max_ioi_s, roll_min_hits = ratios[ROLL_MAX_IOI_S], settings[ROLL_MIN_HITS]
+    skip_mask = settings[DYNAMICS_SKIP_MASK]
     size = pitch.shape[0]
     histogram = work[: 128 * (pads + 1)]  # 128 velocity bins per pad, then for every considered hit
     members = work[128 * (pads + 1) : 129 * (pads + 1)]  # considered hits per pad, then in all
@@ -108,7 +113,6 @@ def infer_techniques(
 
     # walk 1, in file order: map the notes, hi-hat openness from the last CC4 before the hit,
     # the chain of hits per pad with its runs of fast repeats, chokes from polyphonic aftertouch
-    open_or_closed = settings[OPEN_OR_CLOSED_BIT]
     count = 0
     cc4_seen = 0
     touch = 0
@@ -143,12 +147,12 @@ def infer_techniques(
             cc4_seen += 1
         cc4 = cc4_value[cc4_seen - 1] if cc4_seen > 0 and is_hihat[note] != 0 else -1
         event_cc4[event] = cc4
-        if (mask[event] & open_or_closed) != 0 and settings[HALF_OPEN_LOW] <= cc4 <= settings[HALF_OPEN_HIGH]:
-            mask[event] = (mask[event] & ~open_or_closed) | settings[HALF_OPEN_BIT]
+        if (mask[event] & open_or_closed) != 0 and half_open_low <= cc4 <= half_open_high:
+            mask[event] = (mask[event] & ~open_or_closed) | half_open
         previous = last_on_pad[pad_table[note]]
         previous_on_pad[event] = previous
         last_on_pad[pad_table[note]] = event
-        if previous >= 0 and onset[event] - onset[previous] <= ratios[ROLL_MAX_IOI_S]:
+        if previous >= 0 and onset[event] - onset[previous] <= roll_max_ioi_s:
             run_first[event] = run_first[previous]
         else:
             run_first[event] = event
@@ -157,7 +161,7 @@ def infer_techniques(
 
     # walk 2: velocity histograms of the hits dynamics consider, per pad and in all
     for event in range(count):
-        considered[event] = (mask[event] & settings[DYNAMICS_SKIP_MASK]) == 0
+        considered[event] = (mask[event] & skip_mask) == 0
         if considered[event] != 0:
             pad = pad_table[event_pitch[event]]
             histogram[128 * pad + event_velocity[event]] += 1
@@ -192,7 +196,7 @@ def infer_techniques(
         previous = previous_on_pad[event]
         if count < 2:
             pass
-        elif run_length[run_first[event]] >= settings[ROLL_MIN_HITS]:
+        elif run_length[run_first[event]] >= roll_min_hits:
             mask[event] |= settings[ROLL_BIT]
         elif previous >= 0 and event_velocity[previous] < event_velocity[event] * ratios[GRACE_VELOCITY_RATIO]:
             grace_limit = event_velocity[event] * ratios[GRACE_VELOCITY_RATIO]
