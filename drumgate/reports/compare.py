@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from drumgate import lineage
+from drumgate.artifacts import DIFFS_DIR
 from drumgate.errors import DrumgateError
 from drumgate.io.fsutil import atomic_write_text
 from drumgate.io.jsonio import write_json
@@ -112,8 +113,8 @@ def write_compare(
     result = compare_reports(a, b, load_taxonomy(ws), min_share)
     result["inputs"] = {"a": ws.rel(paths[0]), "b": ws.rel(paths[1])}
     stem = f"compare_{a.get('dataset')}_vs_{b.get('dataset')}"
-    json_out = ws.user_path(json_output) if json_output else ws.root / "reports" / "diffs" / f"{stem}.json"
-    md_out = ws.user_path(markdown_output) if markdown_output else ws.root / "reports" / "diffs" / f"{stem}.md"
+    json_out = ws.user_path(json_output) if json_output else ws.root / DIFFS_DIR / f"{stem}.json"
+    md_out = ws.user_path(markdown_output) if markdown_output else ws.root / DIFFS_DIR / f"{stem}.md"
     write_json(json_out, result)
     atomic_write_text(md_out, render_template("compare.md.j2", c=result))
     argv = ["compare", ws.rel(paths[0]), ws.rel(paths[1]), "--json-output", ws.rel(json_out),

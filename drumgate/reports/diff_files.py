@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from drumgate.artifacts import HEALTH_DIR, SAMPLING_DIR, diff_report
 from drumgate.errors import DrumgateError
 from drumgate.io.fsutil import atomic_write_text
 from drumgate.io.jsonio import write_json
@@ -63,7 +64,7 @@ def load_report(path: Path) -> ReportFile:
 
 
 def report_folder(ws: Workspace, kind: str) -> Path:
-    return ws.root / "reports" / ("sampling" if kind == "weights" else "health")
+    return ws.root / (SAMPLING_DIR if kind == "weights" else HEALTH_DIR)
 
 
 def dated_prefix(dataset: str, kind: str) -> str:
@@ -107,8 +108,9 @@ def resolve_pair(ws: Workspace, reports: Sequence[Path], baseline: str | None) -
     return load_report(base_path), head
 
 
-def output_stem(base: ReportFile, head: ReportFile) -> str:
-    return f"{head.dataset}_{base.label}_to_{head.label}"
+def default_output(ws: Workspace, base: ReportFile, head: ReportFile, ext: str) -> Path:
+    """`reports/diffs/<ds>_<base>_to_<head>.<ext>`, the registry's name for this diff."""
+    return ws.path(diff_report(head.dataset, base.label, head.label, ext))
 
 
 def regressions(diff: dict[str, Any]) -> list[str]:
@@ -145,9 +147,8 @@ def write_diff(
         raise
     diff = diff_reports(base.report, head.report)
     diff["inputs"] = {"base": ws.rel(base.path), "head": ws.rel(head.path)}
-    stem = output_stem(base, head)
-    json_out = ws.user_path(json_output) if json_output else ws.root / "reports" / "diffs" / f"{stem}.json"
-    md_out = ws.user_path(markdown_output) if markdown_output else ws.root / "reports" / "diffs" / f"{stem}.md"
+    json_out = ws.user_path(json_output) if json_output else default_output(ws, base, head, "json")
+    md_out = ws.user_path(markdown_output) if markdown_output else default_output(ws, base, head, "md")
     heading = title or f"{head.dataset} {head.kind}: {base.date or base.label} → {head.date or head.label}"
     write_json(json_out, diff)
     atomic_write_text(md_out, render_diff_markdown(diff, heading))

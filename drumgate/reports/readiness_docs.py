@@ -21,7 +21,7 @@ from urllib.parse import quote
 from markupsafe import Markup
 
 from drumgate import lineage
-from drumgate.artifacts import classify
+from drumgate.artifacts import DIFFS_DIR, HEALTH_DIR, SAMPLING_DIR, classify
 from drumgate.io.fsutil import atomic_write_text
 from drumgate.lineage import grouplock
 from drumgate.lineage.provenance import report_date
@@ -57,15 +57,15 @@ def _is_health_diff_to(art: Any, rel: str, dataset: str, date: str) -> bool:
 
 def newest_artifacts(ws: Workspace) -> list[Found]:
     health: dict[str, tuple[str, str]] = {}
-    for rel in _relative_files(ws, "reports/health", "*.json"):
+    for rel in _relative_files(ws, HEALTH_DIR, "*.json"):
         art = classify(rel)
         if art and art.kind == "health" and art.group and art.date:
             dataset = art.group
             if dataset not in health or art.date > health[dataset][0]:
                 health[dataset] = (art.date, rel)
-    diffs = [(classify(rel), rel) for rel in _relative_files(ws, "reports/diffs", "*.md")]
+    diffs = [(classify(rel), rel) for rel in _relative_files(ws, DIFFS_DIR, "*.md")]
     weights: dict[str, tuple[str, str]] = {}
-    for rel in _relative_files(ws, "reports/sampling", "*.json"):
+    for rel in _relative_files(ws, SAMPLING_DIR, "*.json"):
         art = classify(rel)
         if art and art.kind == "weights" and art.group:
             stamp = art.date or ""
@@ -156,13 +156,13 @@ def write_docs(ws: Workspace, date_text: str | None = None) -> DocsOutcome:
     grouplock.hold_every_group(ws)
     found = newest_artifacts(ws)
     entries = [dataset_entry(ws, item) for item in found]
-    compares = _relative_files(ws, "reports/diffs", "compare_*.md")
-    summary_path = ws.root / "reports" / "health" / f"{date}-health-summary.md"
+    compares = _relative_files(ws, DIFFS_DIR, "compare_*.md")
+    summary_path = ws.root / HEALTH_DIR / f"{date}-health-summary.md"
     summary = render_template(
         "health_summary.md.j2",
         date=date,
-        entries=with_links(entries, "reports/health"),
-        compares=[{"name": Path(c).stem, "link": link_from("reports/health", c)} for c in compares],
+        entries=with_links(entries, HEALTH_DIR),
+        compares=[{"name": Path(c).stem, "link": link_from(HEALTH_DIR, c)} for c in compares],
     )
     atomic_write_text(summary_path, summary)
     block = render_template(
