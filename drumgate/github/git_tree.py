@@ -18,6 +18,8 @@ from drumgate.errors import DrumgateError
 from drumgate.git import failure_detail, git_stream, run_git
 from drumgate.workspace import Workspace
 
+BLOB_BATCH = 16  # blobs per `git cat-file --batch` call: a part is at most 25 MiB (most far smaller)
+
 
 def short_sha(sha: str) -> str:
     return sha[:7]
@@ -71,6 +73,37 @@ class GitTree:
         done = run_git(["cat-file", "--batch-check=%(objecttype)"], self.ws.root, input=query)
         answers = str(done.stdout).splitlines()
         return {rel for rel, answer in zip(rels, answers, strict=False) if answer.strip() == "blob"}
+
+    def listing(self, rev: str, folder: str) -> dict[str, tuple[str, int]]:
+        """Every file under `folder` at `rev` (paths relative to it) -> (blob id, size); one `git ls-tree`."""
+        out = self.git("ls-tree", "-r", "-l", "-z", self.spec(rev, folder))
+        found: dict[str, tuple[str, int]] = {}
+        for record in out.split("\0"):
+            meta, _, name = record.partition("\t")
+            fields = meta.split()
+            if len(fields) == 4 and fields[1] == "blob":
+                found[name] = (fields[2], int(fields[3]))
+        return found
+
+    def blobs(self, ids: Sequence[str]) -> Iterator[tuple[str, bytes]]:
+        """(id, bytes as stored) of each blob, `BLOB_BATCH` per `git cat-file --batch` call so a
+        large set is never held whole."""
+        for start in range(0, len(ids), BLOB_BATCH):
+            batch = ids[start : start + BLOB_BATCH]
+            query = "".join(f"{blob_id}\n" for blob_id in batch).encode()
+            done = run_git(["cat-file", "--batch"], self.ws.root, text=False, input=query)
+            if done.returncode != 0:
+                raise DrumgateError(f"git cat-file: {failure_detail(done)}", path=self.ws.root)
+            out: bytes = done.stdout
+            at = 0
+            for blob_id in batch:
+                header_end = out.index(b"\n", at)
+                header = out[at:header_end].split()
+                if len(header) != 3:
+                    raise DrumgateError(f"git cat-file: no blob {blob_id}", path=self.ws.root)
+                size = int(header[2])
+                yield blob_id, out[header_end + 1 : header_end + 1 + size]
+                at = header_end + 2 + size
 
     def read_text(self, rev: str, rel: str) -> str:
         """A text blob; one that is not UTF-8 is a DrumgateError naming `rev:path`."""

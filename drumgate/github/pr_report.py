@@ -3,8 +3,9 @@
 `drumgate pr-report --base REV --head REV --out DIR` finds the dataset groups whose artifacts or
 configs changed between the merge base of the two revisions and head (a `configs/` change touches
 every group), reads each group's events and sessions manifests at both sides straight from git
-objects (no checkout; `.jsonl.gz` too; a manifest absent on one side counts as empty), computes
-health at both sides with that side's own configs, diffs them, and writes:
+objects (no checkout; `.jsonl.gz` too; a partitioned folder through its index, reading only the
+parts that changed; a manifest absent on one side counts as empty), computes health at both sides
+with that side's own configs, diffs them, and writes:
 
 - `DIR/summary.json`: the facts as data (`configs/schemas/pr_summary.schema.json`), the only thing
   the comment is rendered from;
@@ -33,6 +34,7 @@ from drumgate.artifacts import classify, registry
 from drumgate.config import load_datasets
 from drumgate.errors import DrumgateError
 from drumgate.github.git_tree import GitTree, short_sha
+from drumgate.github.pr_parts import PartitionError
 from drumgate.github.pr_render import Context, Rendered, render_comment
 from drumgate.github.pr_sides import compute_side
 from drumgate.github.pr_summary import read_summary, summary_document
@@ -98,9 +100,11 @@ def _dataset_entry(
     from drumgate.reports.diffing import diff_reports
 
     try:
-        base = compute_side(tree, workspaces[0], revs[0], dataset)
-        head = compute_side(tree, workspaces[1], revs[1], dataset)
+        base = compute_side(tree, workspaces[0], revs[0], dataset, peer=revs[1])
+        head = compute_side(tree, workspaces[1], revs[1], dataset, peer=revs[0])
         diff = diff_reports(base.health, head.health)
+    except PartitionError:
+        raise  # a folder that disagrees with its index: the whole report is refused, one line
     except DrumgateError as err:
         return {"dataset": dataset, "error": str(err)}
     weights_diff = None

@@ -20,6 +20,8 @@ from drumgate.artifacts import combined_reference, licence_note, manifest
 from drumgate.config import load_datasets
 from drumgate.errors import DrumgateError
 from drumgate.github.git_tree import GitTree, short_sha
+from drumgate.github.pr_parts import event_counts, folder_rows, index_rel
+from drumgate.io import parts
 from drumgate.io.lines import (
     LFS_POINTER_PREFIX,
     NumberedLines,
@@ -107,21 +109,34 @@ def manifest_candidates(dataset: str, kind: str) -> list[str]:
 
 @dataclass
 class SideInputs:
+    """A side's manifests; a partitioned one (drumgate.io.parts) is named by its folder."""
+
     events: str | None
     sessions: str | None
     licence: str | None
+    events_parts: bool = False
+    sessions_parts: bool = False
+
+
+def _found(candidates: Sequence[str], present: set[str]) -> tuple[str | None, bool]:
+    """The first present candidate; a folder's index stands for the folder (partitioned: True)."""
+    for rel in candidates:
+        if rel in present:
+            partitioned = rel.endswith(f"/{parts.INDEX_NAME}")
+            return (rel.rsplit("/", 1)[0] if partitioned else rel), partitioned
+    return None, False
 
 
 def locate(tree: GitTree, rev: str, dataset: str) -> SideInputs:
     events = [*manifest_candidates(dataset, "events"), combined_reference(dataset)]  # the combined one's reference
     sessions = manifest_candidates(dataset, "sessions")
+    events.append(index_rel(events[0]))
+    sessions.append(index_rel(sessions[0]))
     licence = licence_note(dataset)
     present = tree.existing(rev, [*events, *sessions, licence])
-    return SideInputs(
-        events=next((p for p in events if p in present), None),
-        sessions=next((p for p in sessions if p in present), None),
-        licence=licence if licence in present else None,
-    )
+    events_rel, events_parts = _found(events, present)
+    sessions_rel, sessions_parts = _found(sessions, present)
+    return SideInputs(events_rel, sessions_rel, licence if licence in present else None, events_parts, sessions_parts)
 
 
 @dataclass
@@ -169,10 +184,26 @@ def _combined_licence_constraints(
     return ({key: "; ".join(values) for key, values in merged.items()} or None), None
 
 
-def _session_rows(tree: GitTree, rev: str, rel: str | None, errors: RowErrors) -> Iterator[Row] | None:
+def _session_rows(tree: GitTree, rev: str, inputs: SideInputs, errors: RowErrors) -> Iterator[Row] | None:
+    rel = inputs.sessions
     if rel is None:
         return None
+    if inputs.sessions_parts:
+        return folder_rows(tree, rev, rel, errors.add_anywhere)
     return (row for _, row in iter_blob_rows(tree, rev, rel, f"{short_sha(rev)}:{rel}", errors))
+
+
+def side_events(
+    tree: GitTree, rev: str, inputs: SideInputs, peer: str | None, errors: RowErrors
+) -> Iterator[tuple[int, Row]] | Any:
+    """A side's events as health takes them: rows, or for a partitioned folder the counts merged
+    from its index at `rev` (only the parts that differ from the `peer` revision's are read)."""
+    if inputs.events is None:
+        return iter(())
+    if inputs.events_parts:
+        return event_counts(tree, rev, inputs.events, peer, errors.add_anywhere)
+    where = f"{short_sha(rev)}:{inputs.events}"
+    return side_event_rows(tree, rev, inputs.events, where, errors)
 
 
 def mixed_sources(tree: GitTree, side_ws: Workspace, rev: str) -> dict[str, SideInputs]:
@@ -191,7 +222,7 @@ def _combined_session_rows(
     from drumgate.reports.combined import combined_session_rows
 
     for name, inputs in sources.items():
-        rows = _session_rows(tree, rev, inputs.sessions, errors)
+        rows = _session_rows(tree, rev, inputs, errors)
         if rows is not None:
             yield from combined_session_rows(name, rows)
 
@@ -201,7 +232,7 @@ def _side_sessions(
 ) -> Iterator[Row] | None:
     if sources is not None:
         return _combined_session_rows(tree, rev, sources, errors)
-    return _session_rows(tree, rev, inputs.sessions, errors)
+    return _session_rows(tree, rev, inputs, errors)
 
 
 def _source_reports(
@@ -213,16 +244,16 @@ def _source_reports(
     reports = {}
     for name, inputs in sources.items():
         ignored = RowErrors()
-        assert inputs.events is not None
-        rows = iter_blob_rows(tree, rev, inputs.events, f"{short_sha(rev)}:{inputs.events}", ignored)
         reports[name] = compute_health(
-            side_ws, name, rows, _session_rows(tree, rev, inputs.sessions, ignored),
+            side_ws, name, side_events(tree, rev, inputs, None, ignored), _session_rows(tree, rev, inputs, ignored),
             on_error=ignored.add_anywhere,
         )
     return reports
 
 
-def compute_side(tree: GitTree, side_ws: Workspace, rev: str, dataset: str) -> SideResult:
+def compute_side(tree: GitTree, side_ws: Workspace, rev: str, dataset: str, peer: str | None = None) -> SideResult:
+    """One side's health, licence and weights; `peer` is the other side's revision, against which a
+    partitioned folder's changed parts are found (drumgate.github.pr_parts)."""
     from drumgate.reports.combined import (
         add_song_leaks,
         add_source_gates,
@@ -235,9 +266,7 @@ def compute_side(tree: GitTree, side_ws: Workspace, rev: str, dataset: str) -> S
     inputs = locate(tree, rev, dataset)
     errors = RowErrors()
     events_where = f"{short_sha(rev)}:{inputs.events}"
-    event_rows: Iterator[tuple[int, Row]] = (
-        side_event_rows(tree, rev, inputs.events, events_where, errors) if inputs.events else iter(())
-    )
+    event_rows = side_events(tree, rev, inputs, peer, errors)
     sources = mixed_sources(tree, side_ws, rev) if dataset == COMBINED and inputs.events else None
     song_splits: dict[str, dict[str, set[str]]] = {}
     if sources is not None:
@@ -273,7 +302,7 @@ def compute_side_weights(
     """Sampling weights at one side (the scheme the pipeline commits), or None when they cannot be made."""
     from drumgate.reports.weights import compute_weights
 
-    if inputs.events is None:
+    if inputs.events is None or inputs.events_parts:  # weights need rows per render: not from an index
         return None
     ignored = RowErrors()
     rows = side_event_rows(tree, rev, inputs.events, f"{short_sha(rev)}:{inputs.events}", ignored)

@@ -29,6 +29,7 @@ from drumgate.io.parts.aggregates import (
     Aggregates,
     aggregate,
     counts_from_index,
+    counts_of_entries,
     merged_aggregates,
     pair_key,
 )
@@ -56,6 +57,7 @@ from drumgate.io.parts.layout import (
     single_files_of,
 )
 from drumgate.io.parts.reader import (
+    assemble_index,
     expand_render,
     iter_folder,
     part_problem,
@@ -100,7 +102,9 @@ __all__ = [
     "WriteResult",
     "adopt_part",
     "aggregate",
+    "assemble_index",
     "counts_from_index",
+    "counts_of_entries",
     "encode_index",
     "expand_render",
     "finish_folder",

@@ -124,8 +124,14 @@ def merged_aggregates(entries: Sequence[Mapping[str, Any]]) -> Aggregates:
 
 
 def counts_from_index(folder: Path) -> Any:
+    """`health.EventCounts` merged from a fresh index: every part's sha256 is checked first, so no
+    row needs reading (`counts_of_entries`)."""
+    return counts_of_entries(verify(folder, hash_parts=True)["parts"])
+
+
+def counts_of_entries(entries: Sequence[Mapping[str, Any]]) -> Any:
     """`health.EventCounts` with the marginals health reports (pairs, sources, velocity bins, places),
-    merged from a fresh index: every part's sha256 is checked first, so no row needs reading.
+    merged from index entries (a folder's, or a revision's read from git by pr-report).
 
     Health uses only marginals of the joint (label, techniques, source, velocity) table, so the
     table is rebuilt by filling the three marginals in order (any table with those marginals gives
@@ -133,8 +139,7 @@ def counts_from_index(folder: Path) -> Any:
     synthetic item name per distinct item (health counts them, never reads them)."""
     from drumgate.reports.health_counts import EventCounts
 
-    index = verify(folder, hash_parts=True)
-    total = merged_aggregates(index["parts"])
+    total = merged_aggregates(entries)
     counts = EventCounts()
     pairs = [(key.split("|", 1), n) for key, n in sorted(total.pairs.items()) if n]
     sources = [(key, n) for key, n in sorted(total.label_sources.items()) if n]

@@ -8,7 +8,7 @@ key claimed twice, an old single file beside it) is refused before a row is read
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -44,13 +44,22 @@ def read_index(folder: Path) -> dict[str, Any]:
     path = folder / INDEX_NAME
     if not path.is_file():
         raise DrumgateError("partitioned manifest folder has no index.json", path=folder, hint=fix_for(folder))
-    index = check_schema(read_json(path), "parts_index", path, hint=fix_for(folder))
+    return assemble_index(read_json(path), folder, lambda page: _read_listed(
+        folder / page, "index page listed in index.json but missing", folder))
+
+
+def assemble_index(document: Any, folder: Path, read_page: Callable[[str], bytes]) -> dict[str, Any]:
+    """An index document checked, its pages (when paged) read through `read_page(name)`, checked
+    against the sha256 the root pins and merged into one `parts` list in key order. `folder` names
+    the files in errors (a path, or `rev:path` for a folder read from git)."""
+    path = folder / INDEX_NAME
+    index = check_schema(document, "parts_index", path, hint=fix_for(folder))
     if "pages" not in index:
         return index
     entries: list[dict[str, Any]] = []
     for page in index.pop("pages"):
         page_path = folder / page["file"]
-        data = _read_listed(page_path, "index page listed in index.json but missing", folder)
+        data = read_page(page["file"])
         if hashlib.sha256(data).hexdigest() != page["sha256"]:
             raise DrumgateError("index page sha256 differs from index.json (edited or replaced?)", path=page_path,
                                 hint=fix_for(folder))

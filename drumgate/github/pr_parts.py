@@ -1,0 +1,200 @@
+"""A partitioned manifest (drumgate.io.parts) at one revision, read from git objects for pr-report.
+
+The folder's index (and its pages) is read at the revision and every file it lists must be in that
+revision's tree. Health's event counts are merged from the entries' aggregates by
+`parts.counts_of_entries`, the path `drumgate health` takes on a folder, so no row is read for them.
+Only an entry that differs from the other side's entry for the same file (or whose blob does) is
+opened: its bytes must match the index's sha256 and its rows must give the aggregates the index
+claims, so neither a changed part nor an edited index can bring counts the rows do not hold. A
+sessions folder is small and read whole (its parts checked against the index as they are read).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from drumgate.errors import DrumgateError
+from drumgate.github.git_tree import GitTree, short_sha
+from drumgate.io import parts
+from drumgate.io.jsonio import loads_reference
+
+Row = dict[str, Any]
+ErrorSink = Callable[[DrumgateError], None]
+
+
+class PartitionError(DrumgateError):
+    """A partitioned folder that disagrees with its index at a revision: no report can stand for it,
+    so pr-report stops with this one line (exit 2) instead of commenting on half a group."""
+
+
+@dataclass(frozen=True)
+class GitFolder:
+    """One partitioned folder at one revision: its files (blob id, size) and its assembled index."""
+
+    rev: str
+    rel: str
+    files: Mapping[str, tuple[str, int]]
+    index: Mapping[str, Any]
+
+    @property
+    def where(self) -> Path:
+        return Path(f"{short_sha(self.rev)}:{self.rel}")
+
+    def entries_by_file(self) -> dict[str, Mapping[str, Any]]:
+        return {entry["file"]: entry for entry in self.index["parts"]}
+
+    def refuse(self, message: str, name: str) -> PartitionError:
+        return PartitionError(message, path=self.where / name, hint=parts.fix_for(self.where))
+
+
+def folder_of_manifest(rel: str) -> str:
+    """`data/manifests/x_events.jsonl` -> `data/manifests/x_events`, the folder form git may hold."""
+    return parts.folder_of(rel).as_posix()
+
+
+def index_rel(rel: str) -> str:
+    return f"{folder_of_manifest(rel)}/{parts.INDEX_NAME}"
+
+
+def _blob(tree: GitTree, blob_id: str) -> bytes:
+    return next(data for _, data in tree.blobs([blob_id]))
+
+
+def open_folder(tree: GitTree, rev: str, rel: str) -> GitFolder:
+    """The folder at `rev` with its index read and checked against the files the revision holds
+    (memoised on the tree: base and head each open the other side's folder once more)."""
+    memo: dict[tuple[str, str], GitFolder] = tree.__dict__.setdefault("_partitioned_folders", {})
+    if (rev, rel) not in memo:
+        memo[(rev, rel)] = _read_folder(tree, rev, rel)
+    return memo[(rev, rel)]
+
+
+def _read_folder(tree: GitTree, rev: str, rel: str) -> GitFolder:
+    files = tree.listing(rev, rel)
+    where = Path(f"{short_sha(rev)}:{rel}")
+    if parts.INDEX_NAME not in files:
+        raise PartitionError("partitioned manifest folder has no index.json", path=where, hint=parts.fix_for(where))
+    try:
+        document = loads_reference(_blob(tree, files[parts.INDEX_NAME][0]).decode("utf-8"))
+    except ValueError as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+        raise PartitionError(f"invalid JSON: {exc}", path=where / parts.INDEX_NAME, hint=parts.fix_for(where)) from exc
+
+    def read_page(name: str) -> bytes:
+        if name not in files:
+            raise PartitionError("index page listed in index.json but missing", path=where / name,
+                                 hint=parts.fix_for(where))
+        return _blob(tree, files[name][0])
+
+    try:
+        index = parts.assemble_index(document, where, read_page)
+    except PartitionError:
+        raise
+    except DrumgateError as err:  # the schema's or a page's wording, as a refusal of the whole report
+        raise PartitionError(err.message, path=err.path, line=err.line, hint=err.hint) from err
+    folder = GitFolder(rev, rel, files, index)
+    _check_listing(folder)
+    return folder
+
+
+def _check_listing(folder: GitFolder) -> None:
+    """The checks a folder on disk gets before a row is read, on the revision's tree: every listed
+    file present at its listed size and under the limit, no part unlisted, no key claimed twice."""
+    keys: dict[str, str] = {}
+    for entry in folder.index["parts"]:
+        if entry["key"] in keys:
+            raise folder.refuse(f"two parts claim the key {entry['key']!r} ({keys[entry['key']]})", entry["file"])
+        keys[entry["key"]] = entry["file"]
+    listed = parts.listed_files(folder.index)
+    for name, (_, size) in listed.items():
+        if name not in folder.files:
+            raise folder.refuse("listed in index.json but missing", name)
+        actual = folder.files[name][1]
+        if actual > parts.MAX_PART_BYTES:
+            raise folder.refuse(f"part is {actual >> 20} MiB, over the {parts.MAX_PART_BYTES >> 20} MiB limit", name)
+        if actual != size:
+            raise folder.refuse("sha256 differs from index.json (edited or replaced?)", name)
+    for name in sorted(folder.files):
+        top, _, rest = name.partition("/")
+        is_part = name.endswith(parts.PART_SUFFIX) and (not rest or top == parts.RENDERS_DIR)
+        if is_part and name not in listed:
+            raise folder.refuse("part not listed in index.json", name)
+
+
+def _part_bytes(tree: GitTree, folder: GitFolder, names: Sequence[str]) -> Iterator[tuple[str, bytes]]:
+    """(name, bytes) of listed files, each checked against the index's sha256 as it arrives."""
+    listed = parts.listed_files(folder.index)
+    by_id: dict[str, list[str]] = {}
+    for name in names:
+        by_id.setdefault(folder.files[name][0], []).append(name)
+    for blob_id, data in tree.blobs(list(by_id)):
+        digest = hashlib.sha256(data).hexdigest()
+        for name in by_id[blob_id]:
+            if digest != listed[name][0]:
+                raise folder.refuse("sha256 differs from index.json (edited or replaced?)", name)
+            yield name, data
+
+
+def _unmatched(folder: GitFolder, peer: GitFolder | None) -> list[Mapping[str, Any]]:
+    """Entries not identical, with the same blobs, to the peer revision's entry for the same file."""
+    if peer is None:
+        return list(folder.index["parts"])
+    theirs = peer.entries_by_file()
+    found = []
+    for entry in folder.index["parts"]:
+        other = theirs.get(entry["file"])
+        same = other == entry and all(folder.files[name] == peer.files.get(name) for name in _entry_files(entry))
+        if not same:
+            found.append(entry)
+    return found
+
+
+def _entry_files(entry: Mapping[str, Any]) -> list[str]:
+    return [entry["file"], *([entry["renders"]["file"]] if "renders" in entry else [])]
+
+
+def event_counts(tree: GitTree, rev: str, rel: str, peer_rev: str | None, on_error: ErrorSink) -> Any:
+    """`EventCounts` of the events folder at `rev`, merged from its index; the entries that differ
+    from `peer_rev`'s are checked against their parts' rows first. Malformed rows go to `on_error`
+    (and then the part's aggregates cannot be checked: the rows shown in the comment say why)."""
+    folder = open_folder(tree, rev, rel)
+    peer = None
+    if peer_rev is not None and tree.existing(peer_rev, [f"{rel}/{parts.INDEX_NAME}"]):
+        peer = open_folder(tree, peer_rev, rel)
+    unmatched = _unmatched(folder, peer)
+    stored = dict(_part_bytes(tree, folder, [name for entry in unmatched for name in _entry_files(entry)]))
+    for entry in unmatched:
+        _check_aggregates(folder, entry, stored, on_error)
+    return parts.counts_of_entries(folder.index["parts"])
+
+
+def _check_aggregates(folder: GitFolder, entry: Mapping[str, Any], stored: Mapping[str, bytes],
+                      on_error: ErrorSink) -> None:
+    malformed: list[DrumgateError] = []
+
+    def sink(error: DrumgateError) -> None:
+        malformed.append(error)
+        on_error(error)
+
+    def rows_of(name: str) -> list[Row]:
+        return [row for _, row in parts.part_rows(folder.where / name, stored[name], sink)]
+
+    rows = rows_of(entry["file"])
+    renders = rows_of(entry["renders"]["file"]) if "renders" in entry else None
+    if malformed:
+        return
+    claimed = parts.Aggregates.from_json(entry["aggregates"]).as_json()
+    if parts.aggregate(rows, renders).as_json() != claimed:
+        raise folder.refuse("index.json aggregates differ from the part's rows (edited index?)", entry["file"])
+
+
+def folder_rows(tree: GitTree, rev: str, rel: str, on_error: ErrorSink) -> Iterator[Row]:
+    """Every row of a (small) folder at `rev` in index order, each part checked against its sha256."""
+    folder = open_folder(tree, rev, rel)
+    names = [entry["file"] for entry in folder.index["parts"]]
+    for name, data in _part_bytes(tree, folder, names):
+        for _, row in parts.part_rows(folder.where / name, data, on_error):
+            yield row
