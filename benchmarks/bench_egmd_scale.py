@@ -51,8 +51,8 @@ VARIANT_SHARE = 20  # the kit-named and distinct corpora hold 1/20 of the perfor
 MEASURE = """
 import json, resource, sys, time
 started = time.perf_counter()
-from ingest import egmd
-code = egmd.main(sys.argv[2:])
+from drumgate import cli
+code = cli.main(["ingest", "egmd", *sys.argv[2:]])
 wall = time.perf_counter() - started
 me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
 figures = {"exit": code, "wall_s": wall, "parent_cpu_s": me.ru_utime + me.ru_stime,

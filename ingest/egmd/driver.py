@@ -22,7 +22,7 @@ from drumgate.artifacts import refuse_emptying
 from drumgate.config import DatasetConfig, StorageRoot
 from drumgate.errors import DrumgateError
 from drumgate.io import parts
-from drumgate.io.fsutil import atomic_writer
+from drumgate.io.fsutil import atomic_writers
 from drumgate.io.hashing import sha256_bytes
 from drumgate.io.jsonio import dumps_row
 from drumgate.lineage import grouplock, provenance
@@ -228,10 +228,9 @@ def _drop_folders(final: Targets) -> None:
 
 
 def _write_single(run: Run, targets: Targets, final: Targets, carried: contract.ItemRows) -> None:
-    """The three manifests as single files, every one written or none (one ExitStack of atomic writers);
+    """The three manifests as single files, every one written or none (fsutil.atomic_writers);
     an offline root's committed rows follow, as the contract writes them."""
-    with contextlib.ExitStack() as stack:
-        out = {kind: stack.enter_context(atomic_writer(targets[kind])) for kind in KINDS}
+    with atomic_writers({kind: targets[kind] for kind in KINDS}) as out:
         out["events"].flush()
         results = run_performances(run.tasks, run.settings, run.jobs, events_fd=out["events"].fileno())
         for result in progress(results, DATASET, "performance", total=len(run.tasks)):

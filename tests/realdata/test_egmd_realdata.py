@@ -83,7 +83,7 @@ def test_mirdata_crlf_info_csv(tmp_path, capsys) -> None:
     shutil.copytree(DEFAULTS / "licenses", tmp_path / "data" / "licenses")
     cli.main(["ingest", "egmd", "--workspace", str(tmp_path), "--root", str(MIRDATA_GROOVE), "--jobs", "1"])
     out = capsys.readouterr().out
-    assert "egmd (gmd):" in out and "1 renders ingested" in out
+    assert "metadata\tgmd CSV:" in out and "1 renders ingested" in out
 
 
 @pytest.mark.parametrize("name", ["PiDamaged.mid", "Beethoven.rmi"])
