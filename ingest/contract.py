@@ -26,7 +26,6 @@ and the summary. The driver takes plain values; only the CLI parses the command 
 
 from __future__ import annotations
 
-import contextlib
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -37,7 +36,7 @@ from drumgate import __version__, lineage
 from drumgate.artifacts import refuse_emptying
 from drumgate.config import DatasetConfig, StorageRoot, load_datasets
 from drumgate.errors import EXIT_FINDINGS, DrumgateError
-from drumgate.io.fsutil import atomic_writer
+from drumgate.io.fsutil import atomic_writers
 from drumgate.io.hashing import sha256_bytes, sha256_file
 from drumgate.io.jsonio import dumps_row, iter_jsonl
 from drumgate.licences import licence_for_ingest
@@ -303,8 +302,7 @@ def _ingest_holding_lock(
     report.items = len(items)
     report.add(ingestor.listing)
     provenance_seen: list[dict[str, Any]] = []
-    with contextlib.ExitStack() as stack:
-        handles = {kind: stack.enter_context(atomic_writer(path)) for kind, path in targets.items()}
+    with atomic_writers(targets) as handles:
         for item in progress(items, cls.dataset, cls.item_unit):
             rows = ingestor.ingest_item(item)
             _write_rows(handles, rows, common)
