@@ -60,14 +60,16 @@ def without_source(health: dict[str, Any]) -> dict[str, Any]:
 
 
 @pytest.fixture
-def both_layouts(workspace: Workspace, tmp_path: Path) -> dict[str, Path]:
-    """The same corpus and change in two repositories, one per layout; each one's pr-report output."""
+def both_layouts(workspace: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
+    """The same corpus and change in two repositories, one per layout; each one's pr-report output.
+    The parts' index is paged (as E-GMD's is at full size), so pr-report reads pages from git too."""
     make_egmd_corpus(workspace.root / "data" / "raw" / "egmd", seed=11, performances=5, kits=3)
     single = tmp_path / "single"
     shutil.copytree(workspace.root, single)
+    monkeypatch.setattr("drumgate.io.parts.writer.PAGED_ABOVE", 2)
     two_commits(workspace.root, "parts")
     two_commits(single, "file")
-    assert (workspace.root / EVENTS_FOLDER / parts.INDEX_NAME).is_file()
+    assert (workspace.root / EVENTS_FOLDER / parts.PAGE_DIR).is_dir()
     assert (single / f"{EVENTS_FOLDER}.jsonl").is_file()
     outs = {"parts": tmp_path / "out_parts", "file": tmp_path / "out_file"}
     assert report(workspace.root, outs["parts"]) == 0
@@ -104,9 +106,9 @@ def test_only_the_changed_parts_are_read(workspace: Workspace, tmp_path: Path,
     read: list[str] = []
     original = GitTree.blobs
 
-    def counting(self: GitTree, ids: list[str]) -> Any:
-        read.extend(ids)
-        return original(self, ids)
+    def counting(self: GitTree, blobs: list[tuple[str, int]]) -> Any:
+        read.extend(blob_id for blob_id, _ in blobs)
+        return original(self, blobs)
 
     monkeypatch.setattr(GitTree, "blobs", counting)
     assert report(workspace.root, tmp_path / "out") == 0

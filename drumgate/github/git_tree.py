@@ -12,13 +12,13 @@ import io
 import tarfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from drumgate.errors import DrumgateError
 from drumgate.git import failure_detail, git_stream, run_git
 from drumgate.workspace import Workspace
 
-BLOB_BATCH = 16  # blobs per `git cat-file --batch` call: a part is at most 25 MiB (most far smaller)
+BATCH_BYTES = 64 << 20  # stored bytes per `git cat-file --batch` call (a part is at most 25 MiB)
 
 
 def short_sha(sha: str) -> str:
@@ -34,6 +34,8 @@ class GitTree:
         if not top:
             raise DrumgateError("the workspace is not inside a git repository", path=ws.root)
         self.prefix = self.git("rev-parse", "--show-prefix").strip()
+        # partitioned folders already read, by (revision, folder): each side also reads the other's
+        self.folders: dict[tuple[str, str], Any] = {}
 
     def git(self, *args: str) -> str:
         # a file name that is not UTF-8 cannot name an artifact: shown with U+FFFD, it matches none
@@ -85,25 +87,35 @@ class GitTree:
                 found[name] = (fields[2], int(fields[3]))
         return found
 
-    def blobs(self, ids: Sequence[str]) -> Iterator[tuple[str, bytes]]:
-        """(id, bytes as stored) of each blob, `BLOB_BATCH` per `git cat-file --batch` call so a
-        large set is never held whole."""
-        for start in range(0, len(ids), BLOB_BATCH):
-            batch = ids[start : start + BLOB_BATCH]
-            query = "".join(f"{blob_id}\n" for blob_id in batch).encode()
-            done = run_git(["cat-file", "--batch"], self.ws.root, text=False, input=query)
-            if done.returncode != 0:
-                raise DrumgateError(f"git cat-file: {failure_detail(done)}", path=self.ws.root)
-            out: bytes = done.stdout
-            at = 0
-            for blob_id in batch:
-                header_end = out.index(b"\n", at)
-                header = out[at:header_end].split()
-                if len(header) != 3:
-                    raise DrumgateError(f"git cat-file: no blob {blob_id}", path=self.ws.root)
-                size = int(header[2])
-                yield blob_id, out[header_end + 1 : header_end + 1 + size]
-                at = header_end + 2 + size
+    def blobs(self, blobs: Sequence[tuple[str, int]]) -> Iterator[tuple[str, bytes]]:
+        """(id, bytes as stored) of each (blob id, size), through as few `git cat-file --batch` calls
+        as keep a call's output under `BATCH_BYTES` (a set of parts is never held whole)."""
+        batch: list[str] = []
+        held = 0
+        for blob_id, size in blobs:
+            if batch and held + size > BATCH_BYTES:
+                yield from self._batch(batch)
+                batch, held = [], 0
+            batch.append(blob_id)
+            held += size
+        if batch:
+            yield from self._batch(batch)
+
+    def _batch(self, ids: Sequence[str]) -> Iterator[tuple[str, bytes]]:
+        query = "".join(f"{blob_id}\n" for blob_id in ids).encode()
+        done = run_git(["cat-file", "--batch"], self.ws.root, text=False, input=query)
+        if done.returncode != 0:
+            raise DrumgateError(f"git cat-file: {failure_detail(done)}", path=self.ws.root)
+        out: bytes = done.stdout
+        at = 0
+        for blob_id in ids:
+            header_end = out.index(b"\n", at)
+            header = out[at:header_end].split()
+            if len(header) != 3:
+                raise DrumgateError(f"git cat-file: no blob {blob_id}", path=self.ws.root)
+            size = int(header[2])
+            yield blob_id, out[header_end + 1 : header_end + 1 + size]
+            at = header_end + 2 + size
 
     def read_text(self, rev: str, rel: str) -> str:
         """A text blob; one that is not UTF-8 is a DrumgateError naming `rev:path`."""

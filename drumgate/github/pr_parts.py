@@ -60,17 +60,17 @@ def index_rel(rel: str) -> str:
     return f"{folder_of_manifest(rel)}/{parts.INDEX_NAME}"
 
 
-def _blob(tree: GitTree, blob_id: str) -> bytes:
-    return next(data for _, data in tree.blobs([blob_id]))
+def _blob(tree: GitTree, blob: tuple[str, int]) -> bytes:
+    return next(data for _, data in tree.blobs([blob]))
 
 
 def open_folder(tree: GitTree, rev: str, rel: str) -> GitFolder:
     """The folder at `rev` with its index read and checked against the files the revision holds
     (memoised on the tree: base and head each open the other side's folder once more)."""
-    memo: dict[tuple[str, str], GitFolder] = tree.__dict__.setdefault("_partitioned_folders", {})
-    if (rev, rel) not in memo:
-        memo[(rev, rel)] = _read_folder(tree, rev, rel)
-    return memo[(rev, rel)]
+    if (rev, rel) not in tree.folders:
+        tree.folders[(rev, rel)] = _read_folder(tree, rev, rel)
+    folder: GitFolder = tree.folders[(rev, rel)]
+    return folder
 
 
 def _read_folder(tree: GitTree, rev: str, rel: str) -> GitFolder:
@@ -79,15 +79,19 @@ def _read_folder(tree: GitTree, rev: str, rel: str) -> GitFolder:
     if parts.INDEX_NAME not in files:
         raise PartitionError("partitioned manifest folder has no index.json", path=where, hint=parts.fix_for(where))
     try:
-        document = loads_reference(_blob(tree, files[parts.INDEX_NAME][0]).decode("utf-8"))
+        document = loads_reference(_blob(tree, files[parts.INDEX_NAME]).decode("utf-8"))
     except ValueError as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
         raise PartitionError(f"invalid JSON: {exc}", path=where / parts.INDEX_NAME, hint=parts.fix_for(where)) from exc
+
+    pages = document.get("pages") if isinstance(document, dict) else None
+    wanted = {files[page["file"]] for page in pages or () if isinstance(page, dict) and page.get("file") in files}
+    fetched = dict(tree.blobs(sorted(wanted)))  # every page in one call, not one git per page
 
     def read_page(name: str) -> bytes:
         if name not in files:
             raise PartitionError("index page listed in index.json but missing", path=where / name,
                                  hint=parts.fix_for(where))
-        return _blob(tree, files[name][0])
+        return fetched[files[name][0]]
 
     try:
         index = parts.assemble_index(document, where, read_page)
@@ -130,7 +134,8 @@ def _part_bytes(tree: GitTree, folder: GitFolder, names: Sequence[str]) -> Itera
     by_id: dict[str, list[str]] = {}
     for name in names:
         by_id.setdefault(folder.files[name][0], []).append(name)
-    for blob_id, data in tree.blobs(list(by_id)):
+    sizes = {blob_id: size for blob_id, size in folder.files.values()}
+    for blob_id, data in tree.blobs([(blob_id, sizes[blob_id]) for blob_id in by_id]):
         digest = hashlib.sha256(data).hexdigest()
         for name in by_id[blob_id]:
             if digest != listed[name][0]:
