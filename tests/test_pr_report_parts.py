@@ -81,9 +81,6 @@ def test_partitioned_group_shows_with_the_single_file_deltas(both_layouts: dict[
     summaries = {name: json.loads((out / "summary.json").read_text()) for name, out in both_layouts.items()}
     entries = {name: summary["datasets"] for name, summary in summaries.items()}
     assert list(entries["parts"]) == list(entries["file"]) == ["egmd"]
-    # weights need rows per render, which an index does not hold: a partitioned group has none
-    assert entries["parts"]["egmd"].pop("weights") is None
-    entries["file"]["egmd"].pop("weights")
     assert entries["parts"] == entries["file"]
     assert entries["parts"]["egmd"]["gates"]["failing"][0]["name"] == "split_bounds[train]"
     reports = {name: out / "reports" for name, out in both_layouts.items()}
@@ -97,10 +94,14 @@ def test_partitioned_group_shows_with_the_single_file_deltas(both_layouts: dict[
     comments = {name: (out / "comment.md").read_text(encoding="utf-8") for name, out in both_layouts.items()}
     assert "| egmd | ✅ 9/9 → ❌ 8/9 |" in comments["parts"]
     assert comments["parts"].count("split_bounds") == comments["file"].count("split_bounds") > 0
+    assert "Sampling weights: unchanged." in comments["parts"]
+    weights = {name: json.loads((folder / "egmd_weights_head.json").read_text()) for name, folder in reports.items()}
+    assert without_source(weights["parts"]) == without_source(weights["file"])
 
 
-def test_only_the_changed_parts_are_read(workspace: Workspace, tmp_path: Path,
-                                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_unchanged_parts_are_read_once_for_both_sides(workspace: Workspace, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Health comes from the indexes; only weights read rows, and a part base and head share once."""
     make_egmd_corpus(workspace.root / "data" / "raw" / "egmd", seed=11, performances=5, kits=3)
     two_commits(workspace.root, "parts")
     read: list[str] = []
@@ -112,12 +113,15 @@ def test_only_the_changed_parts_are_read(workspace: Workspace, tmp_path: Path,
 
     monkeypatch.setattr(GitTree, "blobs", counting)
     assert report(workspace.root, tmp_path / "out") == 0
-    events_files = GitTree(workspace).listing("HEAD", EVENTS_FOLDER)
-    event_parts = {blob for name, (blob, _) in events_files.items() if name.endswith(parts.PART_SUFFIX)}
-    assert event_parts, "the head must hold event parts"
-    read_event_parts = event_parts & set(read)
-    # the moved performance's part and renders part at head; nothing of the four unchanged ones
-    assert 0 < len(read_event_parts) <= 2 < len(event_parts)
+    tree = GitTree(workspace)
+    listed = {side: tree.listing(side, EVENTS_FOLDER) for side in ("HEAD~1", "HEAD")}
+    blobs = {side: {blob for name, (blob, _) in files.items() if name.endswith(parts.PART_SUFFIX)}
+             for side, files in listed.items()}
+    shared, changed = blobs["HEAD"] & blobs["HEAD~1"], blobs["HEAD"] ^ blobs["HEAD~1"]
+    assert shared and changed
+    assert all(read.count(blob) == 1 for blob in shared), "a part both sides hold is read once"
+    # a changed part is read for the check of its index entry and for the weights
+    assert all(read.count(blob) == 2 for blob in changed)
 
 
 def test_a_head_index_naming_a_missing_part_is_one_line_exit_2(

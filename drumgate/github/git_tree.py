@@ -34,8 +34,9 @@ class GitTree:
         if not top:
             raise DrumgateError("the workspace is not inside a git repository", path=ws.root)
         self.prefix = self.git("rev-parse", "--show-prefix").strip()
-        # partitioned folders already read, by (revision, folder): each side also reads the other's
-        self.folders: dict[tuple[str, str], Any] = {}
+        # what drumgate.github.pr_parts already read: folders by (revision, path), a part's rows or
+        # counts by blob id (base and head share most parts)
+        self.memo: dict[tuple[str, ...], Any] = {}
 
     def git(self, *args: str) -> str:
         # a file name that is not UTF-8 cannot name an artifact: shown with U+FFFD, it matches none

@@ -20,7 +20,7 @@ from drumgate.artifacts import combined_reference, licence_note, manifest
 from drumgate.config import load_datasets
 from drumgate.errors import DrumgateError
 from drumgate.github.git_tree import GitTree, short_sha
-from drumgate.github.pr_parts import event_counts, folder_rows, index_rel
+from drumgate.github.pr_parts import event_counts, excerpt_counts, folder_rows, index_rel
 from drumgate.io import parts
 from drumgate.io.lines import (
     LFS_POINTER_PREFIX,
@@ -302,10 +302,11 @@ def compute_side_weights(
     """Sampling weights at one side (the scheme the pipeline commits), or None when they cannot be made."""
     from drumgate.reports.weights import compute_weights
 
-    if inputs.events is None or inputs.events_parts:  # weights need rows per render: not from an index
+    if inputs.events is None:
         return None
     ignored = RowErrors()
-    rows = side_event_rows(tree, rev, inputs.events, f"{short_sha(rev)}:{inputs.events}", ignored)
+    rows: Any = (excerpt_counts(tree, rev, inputs.events, ignored.add_anywhere) if inputs.events_parts
+                 else side_event_rows(tree, rev, inputs.events, f"{short_sha(rev)}:{inputs.events}", ignored))
     try:
         return compute_weights(
             side_ws,

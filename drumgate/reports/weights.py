@@ -154,7 +154,7 @@ def _describe(scheme: str, beta: float, quota: str) -> str:
 def compute_weights(
     ws: Workspace,
     dataset: str,
-    events_rows: EventRows,
+    events_rows: EventRows | ExcerptCounts,
     sessions_rows: Iterable[Mapping[str, Any]] | None = None,
     *,
     scheme: str,
@@ -168,7 +168,7 @@ def compute_weights(
     if scheme not in SCHEMES:
         raise DrumgateError(f"unknown scheme {scheme!r} (choose one of {', '.join(SCHEMES)})")
     resolve = _resolver(load_taxonomy(ws))
-    counts = count_excerpts(events_rows, on_error)
+    counts = events_rows if isinstance(events_rows, dict) else count_excerpts(events_rows, on_error)
     class_counts: dict[str, int] = {}
     excerpt_classes: dict[tuple[str, str], dict[str, int]] = {}
     session_classes: dict[str, dict[str, int]] = {}
