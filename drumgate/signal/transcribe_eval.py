@@ -14,7 +14,7 @@ too.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -95,6 +95,21 @@ def score_track(
 
     signal, sr = read_mono(mdb_root / "audio" / "drum_only" / f"{track}_Drum.wav")
     annotations = read_annotations(mdb_root / "annotations" / "class" / f"{track}_class.txt")
+    reference = {label: [t for t, name in annotations if name == code] for label, code in CLASS_MAP.items()}
+    return score_signal(track, signal, sr, reference, [t for t, _ in annotations], onset_params, params)
+
+
+def score_signal(
+    name: str,
+    signal: np.ndarray,
+    sr: int,
+    reference: Mapping[str, Sequence[float]],
+    every: Sequence[float],
+    onset_params: OnsetParams | None = None,
+    params: TranscribeParams | None = None,
+) -> TrackScore:
+    """Transcribe `signal` and score it against `reference` (class -> times; a class without times
+    is not scored) and `every` annotated time (the class-agnostic columns)."""
     started = time.perf_counter()
     onsets = detect_onsets(signal, sr, onset_params)
     hits = transcribe(signal, sr, onsets.times_s, params).hits
@@ -103,17 +118,16 @@ def score_track(
     references: dict[str, int] = {}
     estimates: dict[str, int] = {}
     matched: dict[str, int] = {}
-    for label, code in CLASS_MAP.items():
-        reference = np.array([t for t, name in annotations if name == code])
-        references[label] = len(reference)
+    for label in CLASS_MAP:
+        truth = np.sort(np.asarray(reference.get(label, ()), dtype=np.float64))
+        references[label] = len(truth)
         estimate = np.array([hit.time_s for hit in hits if hit.label == label])
-        per_class[label] = _f(reference, estimate) if len(reference) else None
+        per_class[label] = _f(truth, estimate) if len(truth) else None
         estimates[label] = len(estimate)
-        matched[label] = _matched(reference, estimate)
-    every = [t for t, _ in annotations]
+        matched[label] = _matched(truth, estimate)
     found = [hit.time_s for hit in hits]
     return TrackScore(
-        track,
+        name,
         per_class,
         references,
         _f(combine_onsets(every, COMBINE_S), combine_onsets(found, COMBINE_S)),
