@@ -33,13 +33,18 @@ def yielded(
 ) -> list[bool]:
     """Per hit (time, label, share): whether a hit of a class its label yields to lies within
     `same_s` of it with a larger share."""
-    return [
-        any(
-            other in yield_to.get(label, ()) and abs(other_time - time_s) <= same_s and other_share > share
-            for other_time, other, other_share in hits
-        )
-        for time_s, label, share in hits
-    ]
+    order = sorted(range(len(hits)), key=lambda index: hits[index][0])
+    times = np.asarray([hits[index][0] for index in order])
+    gone = [False] * len(hits)
+    for index, (time_s, label, share) in enumerate(hits):
+        stronger = yield_to.get(label, ())
+        if not stronger:
+            continue
+        low = int(np.searchsorted(times, time_s - same_s, side="left"))
+        high = int(np.searchsorted(times, time_s + same_s, side="right"))
+        near = (hits[order[k]] for k in range(low, high))
+        gone[index] = any(other in stronger and other_share > share for _, other, other_share in near)
+    return gone
 
 
 @dataclass(frozen=True)
