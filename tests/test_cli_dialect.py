@@ -184,7 +184,7 @@ def test_json_documents_carry_the_results(json_runs: dict[tuple[str, ...], tuple
     merged = first("merge")["merged"]
     assert merged == [{"path": "scratch/merged_events.jsonl", "rows": egmd["events"], "shards": 2}]
     assert first("diff")["inputs"]["head"] == "reports/health/egmd_20260302.json"
-    assert first("combine")["written"][0] == "data/manifests/prod_combined_events.jsonl"
+    assert first("combine")["written"][0] == "data/manifests/prod_combined_events.json"
     assert {step["stage"] for step in first("repro")["steps"]} >= {"ingest", "checksums"}
 
 

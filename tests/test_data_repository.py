@@ -161,7 +161,7 @@ def test_new_repository_ingest_repro_commit_passes_the_hooks_and_stays_inside(re
     commit = git(repo, "commit", "-q", "-m", "first ingest")
     assert commit.returncode == 0, commit.stdout + commit.stderr
     for name in ("data/manifests/egmd_events.jsonl", "data/archives/checksums/egmd.sha256",
-                 "data/manifests/prod_combined_events.jsonl", "data/locks/egmd.lock.json"):
+                 "data/manifests/prod_combined_events.json", "data/locks/egmd.lock.json"):
         assert (repo / name).is_file(), name
     assert list((repo / "reports" / "health").glob("egmd_*.json"))
     assert _project_artifacts() == project_before

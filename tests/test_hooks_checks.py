@@ -290,7 +290,7 @@ def test_licences_combined_group_needs_every_mixed_dataset(ws, capsys):
     # Issue 16: only a dataset combine would mix (a mix share and an events manifest) needs its note.
     write_lines(ws.root / "data/manifests/musdb_hq_events.jsonl", [b"{}"])
     (ws.root / "data/licenses/musdb_hq.md").unlink()
-    code, err = run_hook(check_licences, ["data/manifests/prod_combined_events.jsonl"], capsys)
+    code, err = run_hook(check_licences, ["data/manifests/prod_combined_events.json"], capsys)
     assert code == 1
     assert "licence note for musdb_hq is missing (prod_combined mixes it)" in err
 

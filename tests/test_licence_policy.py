@@ -22,7 +22,7 @@ from drumgate.workspace import Workspace
 from tests.combine_fixtures import three_dataset_workspace
 
 PROJECT = Path(__file__).resolve().parent.parent
-COMBINED_FILES = ["data/manifests/prod_combined_events.jsonl", "data/provenance/prod_combined_provenance.jsonl"]
+COMBINED_FILES = ["data/manifests/prod_combined_events.json", "data/provenance/prod_combined_provenance.jsonl"]
 
 
 def hook(ws: Workspace, files: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, list[str]]:
