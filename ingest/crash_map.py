@@ -5,7 +5,7 @@ gets `label` = the variant's primary class and `labels` = [primary, secondary]; 
 kept (the label itself when the row had none). A variant the map does not know fails the run
 (exit 1) with every unknown variant, the files it occurs in and how often; nothing is written
 then. A file is rewritten (atomically, rows in their order) only when a row changes; `--check`
-only reports. A partitioned manifest folder (`drumgate/io/parts.py`) is mapped part by part: only the
+only reports. A partitioned manifest folder (`drumgate/io/parts/`) is mapped part by part: only the
 parts whose rows change are rewritten, through the parts writer, which rewrites the index with them.
 Malformed rows are reported as `path:line:` (exit 2) and their file is left as is.
 """
