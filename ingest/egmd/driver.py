@@ -91,7 +91,7 @@ def _ingest(
 ) -> IngestReport:
     roots = contract.storage_roots(ws, config, options.root)
     final = contract.output_targets(ws, KINDS, options.outputs, DATASET)
-    targets = shard_targets(ws, options.outputs, shard)
+    targets = cls.targets(ws, options.outputs, options.settings)
     report = IngestReport(DATASET)
     carried = contract.ItemRows()
     if not roots[0].online:
