@@ -17,7 +17,7 @@ import pytest
 from drumgate import cli, events
 from drumgate.config import load_datasets
 from drumgate.errors import DrumgateError
-from drumgate.io import combined_reference
+from drumgate.io import combined_reference, parts
 from drumgate.io.jsonio import read_json, read_jsonl, write_json, write_jsonl
 from drumgate.lineage import check, read_lock
 from drumgate.reports.report_io import ErrorCollector
@@ -91,6 +91,16 @@ def test_a_partitioned_source_is_referenced_part_by_part(ws: Workspace) -> None:
     inputs = read_lock(ws, "prod_combined")["artifacts"][REFERENCE]["inputs"]
     assert "data/manifests/egmd_events/index.json" in inputs and "data/manifests/cambridge_events.jsonl" in inputs
     assert check(ws, "prod_combined") == []
+    rows = list(events.read(ws.path("data/manifests/egmd_events")))
+    rows[-1]["velocity"] = 1
+    by_session: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        by_session.setdefault(row["session_id"], []).append(row)
+    folder = ws.path("data/manifests/egmd_events")
+    parts.write_parts(folder, "events", "egmd", "session_id", [parts.PartInput(k, v) for k, v in by_session.items()])
+    err = failure(ws)
+    assert err.path is not None and Path(err.path).parent == folder
+    assert "sha256 differs from the one prod_combined_events.json recorded" in err.message
 
 
 def failure(ws: Workspace) -> DrumgateError:
