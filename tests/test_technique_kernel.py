@@ -15,6 +15,7 @@ from drumgate.taxonomy import load_taxonomy
 from drumgate.workspace import PACKAGE_ROOT, Workspace
 from ingest.egmd.drum_events import PerformanceEvents, build_events, build_events_reference
 from ingest.egmd.midi import MidiPerformance, parse_midi_bytes
+from ingest.egmd.midi_scan import NOTE_VELOCITY
 from ingest.egmd.note_map import NoteMap, load_note_map
 from tests.reliability.test_property_midi import groove_bytes
 
@@ -110,6 +111,8 @@ def test_random_performances(note_map) -> None:
 
 def test_a_note_that_is_not_a_midi_data_byte_is_refused(note_map) -> None:
     perf = parse_midi_bytes(midi_bytes([ScoreEvent(0, "note", 38, 90)], 120, "Kit"))
-    loud = dataclasses.replace(perf, note_velocity=np.array([300], dtype=np.int64))
+    ints = perf.ints.copy()
+    ints[NOTE_VELOCITY * perf.notes] = 300
+    loud = dataclasses.replace(perf, ints=ints)
     with pytest.raises(ValueError, match=r"outside 0\.\.127"):
         build_events(loud, note_map)

@@ -179,18 +179,14 @@ def build_events(perf: MidiPerformance, nm: NoteMap, compiled: bool = True) -> P
     notes = perf.notes
     events = np.empty((5, notes), dtype=np.int64)
     onset = np.empty(notes, dtype=np.float64)
-    touch_outcome = np.empty(len(perf.aftertouch_order), dtype=np.int64)
+    touch_outcome = np.empty(perf.touches, dtype=np.int64)
     work = jit.scratch(work_size(notes, len(nm.pads)))
     count = jit.kernel(infer_techniques, compiled)(
-        perf.note_pitch,
-        perf.note_order,
-        perf.note_velocity,
-        perf.note_s,
-        perf.cc4_order,
-        perf.cc4_value,
-        perf.aftertouch_order,
-        perf.aftertouch_pitch,
-        perf.aftertouch_value,
+        perf.ints,
+        perf.seconds,
+        notes,
+        perf.cc4s,
+        perf.touches,
         nm.note_columns,
         nm.inference_ints,
         nm.inference_floats,

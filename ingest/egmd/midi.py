@@ -39,6 +39,7 @@ from ingest.egmd.midi_scan import (
     TOUCH_PITCH,
     TOUCH_VALUE,
     scan_tracks,
+    scratch_layout,
     split_messages,
 )
 
@@ -49,31 +50,84 @@ class MidiFormatError(DrumgateError):
 
 @dataclass(slots=True)
 class MidiPerformance:
-    """Column arrays of one MIDI file; every `*_s` array is in seconds from the file start."""
+    """One MIDI file as columns: `ints` holds the notes' rows (NOTE_*, `notes` numbers each), then
+    the CC4s' (CC4_*) and the polyphonic aftertouches' (TOUCH_*); `seconds` their times from the
+    file start, notes then CC4s then aftertouches. The named columns are views into the two."""
 
     format: int
     ppq: int
-    note_tick: np.ndarray
-    note_order: np.ndarray
-    note_s: np.ndarray
-    note_pitch: np.ndarray
-    note_velocity: np.ndarray
-    note_channel: np.ndarray
+    notes: int
+    cc4s: int
+    touches: int
+    ints: np.ndarray
+    seconds: np.ndarray
     note_off_count: int
-    cc4_order: np.ndarray
-    cc4_s: np.ndarray
-    cc4_value: np.ndarray
-    aftertouch_order: np.ndarray
-    aftertouch_s: np.ndarray
-    aftertouch_pitch: np.ndarray
-    aftertouch_value: np.ndarray
     tempo_tick: np.ndarray
     tempo_us: np.ndarray
     end_s: float
 
+    def _note_row(self, row: int) -> np.ndarray:
+        return self.ints[row * self.notes : (row + 1) * self.notes]
+
+    def _cc4_row(self, row: int) -> np.ndarray:
+        start = 5 * self.notes + row * self.cc4s
+        return self.ints[start : start + self.cc4s]
+
+    def _touch_row(self, row: int) -> np.ndarray:
+        start = 5 * self.notes + 2 * self.cc4s + row * self.touches
+        return self.ints[start : start + self.touches]
+
     @property
-    def notes(self) -> int:
-        return len(self.note_tick)
+    def note_tick(self) -> np.ndarray:
+        return self._note_row(NOTE_TICK)
+
+    @property
+    def note_order(self) -> np.ndarray:
+        return self._note_row(NOTE_ORDER)
+
+    @property
+    def note_pitch(self) -> np.ndarray:
+        return self._note_row(NOTE_PITCH)
+
+    @property
+    def note_velocity(self) -> np.ndarray:
+        return self._note_row(NOTE_VELOCITY)
+
+    @property
+    def note_channel(self) -> np.ndarray:
+        return self._note_row(NOTE_CHANNEL)
+
+    @property
+    def note_s(self) -> np.ndarray:
+        return self.seconds[: self.notes]
+
+    @property
+    def cc4_order(self) -> np.ndarray:
+        return self._cc4_row(CC4_ORDER)
+
+    @property
+    def cc4_value(self) -> np.ndarray:
+        return self._cc4_row(CC4_VALUE)
+
+    @property
+    def cc4_s(self) -> np.ndarray:
+        return self.seconds[self.notes : self.notes + self.cc4s]
+
+    @property
+    def aftertouch_order(self) -> np.ndarray:
+        return self._touch_row(TOUCH_ORDER)
+
+    @property
+    def aftertouch_pitch(self) -> np.ndarray:
+        return self._touch_row(TOUCH_PITCH)
+
+    @property
+    def aftertouch_value(self) -> np.ndarray:
+        return self._touch_row(TOUCH_VALUE)
+
+    @property
+    def aftertouch_s(self) -> np.ndarray:
+        return self.seconds[self.notes + self.cc4s :]
 
 
 def _fail(path: str | Path | None, message: str) -> MidiFormatError:
@@ -90,9 +144,10 @@ def _read_vlq(data: bytes, pos: int) -> tuple[int, int]:
             return value, pos
 
 
-def _tempo_map(rows: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
+def _tempo_map(flat_rows: list[int]) -> tuple[np.ndarray, np.ndarray]:
     """Tick and microseconds per quarter of each tempo segment from (tick, track, sequence, tempo)
-    rows: the last row in that order wins at a tick, 120 bpm applies before the first."""
+    rows, four numbers each: the last row in that order wins at a tick, 120 bpm applies before the first."""
+    rows = [flat_rows[at : at + 4] for at in range(0, len(flat_rows), 4)]
     ticks = [0]
     values = [DEFAULT_TEMPO_US]
     for tick, _track, _seq, tempo in sorted(rows) if len(rows) > 1 else rows:
@@ -145,68 +200,37 @@ def parse_midi_bytes(data: bytes, path: str | Path | None = None, compiled: bool
     """The performance in `data`; `compiled=False` runs the same loops interpreted (the tests' check
     that compilation changes nothing)."""
     fmt, ppq, _declared, tracks = _chunks(data, path)
-    raw = np.frombuffer(data, dtype=np.uint8)
-    room = len(data) // 2 + len(tracks) + 1  # a channel message or tempo takes at least two bytes
-    tempo_room = len(data) // 7 + len(tracks) + 1  # a tempo meta takes seven
-    direct = len(tracks) == 1  # one track: the scan also does the split (no message list, no merge)
-    listed, columns_room = (0, room) if direct else (room, 0)
+    listed, tempo_room, columns_room = scratch_layout(len(data), len(tracks))
     work = jit.scratch(3 * listed + 4 * tempo_room + 13 * columns_room)
-    messages = work[: 3 * listed].reshape(3, listed)
-    tempo_rows = work[3 * listed : 3 * listed + 4 * tempo_room].reshape(tempo_room, 4)
-    columns = work[3 * listed + 4 * tempo_room :][: 10 * columns_room]
-    times = work[3 * listed + 4 * tempo_room + 10 * columns_room :].view(np.float64)
     outcome = np.zeros(OUTCOME_SIZE, dtype=np.int64)
     bounds = np.array(tracks, dtype=np.int64).reshape(-1, 2)
-    end_s = jit.kernel(scan_tracks, compiled)(
-        raw, bounds, messages[0], messages[1], messages[2], tempo_rows, outcome, direct, 1e6 * ppq, columns, times
-    )
-    code, track, value, count, tempos, end_tick, notes, cc4s, touches, note_offs, bad_byte = outcome[:11].tolist()
+    direct = columns_room > 0
+    end_s = jit.kernel(scan_tracks, compiled)(data, bounds, work, listed, tempo_room, outcome, direct, 1e6 * ppq)
+    code, track, value, count, tempos, end_tick, notes, cc4s, touches, note_offs, bad_byte, *_ = outcome.tolist()
     if code != SCAN_OK:
         raise _fail(path, SCAN_MESSAGES[code].format(track=track, value=value))
-    tempo_tick, tempo_us = _tempo_map(tempo_rows[:tempos].tolist())
+    tempo_tick, tempo_us = _tempo_map(work[3 * listed : 3 * listed + 4 * tempos].tolist())
+    filled = 5 * notes + 2 * cc4s + 3 * touches
     if direct:
-        filled = columns[: 5 * notes + 2 * cc4s + 3 * touches].copy()
-        note_block = filled[: 5 * notes].reshape(5, notes)
-        cc4_block = filled[5 * notes : 5 * notes + 2 * cc4s].reshape(2, cc4s)
-        touch_block = filled[5 * notes + 2 * cc4s :].reshape(3, touches)
-        seconds = times[: notes + cc4s + touches].copy()
+        columns = 3 * listed + 4 * tempo_room
+        ints = work[columns : columns + filled].copy()
+        seconds = work[columns + 10 * columns_room :].view(np.float64)[: notes + cc4s + touches].copy()
     else:
-        ticks, status, position = messages[0, :count], messages[1, :count], messages[2, :count]
         # per-track order is file order and tracks are concatenated in track order, so a stable sort
         # by tick gives the merged (tick, track, sequence) order
-        by_order = np.argsort(ticks, kind="stable")
-        note_block = np.empty((5, notes), dtype=np.int64)
-        cc4_block = np.empty((2, cc4s), dtype=np.int64)
-        touch_block = np.empty((3, touches), dtype=np.int64)
+        by_order = np.argsort(work[:count], kind="stable")
+        ints = np.empty(filled, dtype=np.int64)
         seconds = np.empty(notes + cc4s + touches, dtype=np.float64)
         end_s = jit.kernel(split_messages, compiled)(
-            raw, ticks[by_order], status[by_order], position[by_order], tempo_tick, tempo_us, 1e6 * ppq, end_tick,
-            note_block, cc4_block, touch_block, seconds,
+            data, work[:count][by_order], work[listed : listed + count][by_order],
+            work[2 * listed : 2 * listed + count][by_order], tempo_tick, tempo_us, 1e6 * ppq, end_tick,
+            ints[: 5 * notes].reshape(5, notes), ints[5 * notes : 5 * notes + 2 * cc4s].reshape(2, cc4s),
+            ints[5 * notes + 2 * cc4s :].reshape(3, touches), seconds,
         )
         bad_byte = end_s == BAD_DATA_BYTE
     if bad_byte:
         raise _fail(path, "a channel message has a data byte above 127")
-    return MidiPerformance(
-        format=fmt,
-        ppq=ppq,
-        note_tick=note_block[NOTE_TICK],
-        note_order=note_block[NOTE_ORDER],
-        note_s=seconds[:notes],
-        note_pitch=note_block[NOTE_PITCH],
-        note_velocity=note_block[NOTE_VELOCITY],
-        note_channel=note_block[NOTE_CHANNEL],
-        note_off_count=note_offs,
-        cc4_order=cc4_block[CC4_ORDER],
-        cc4_s=seconds[notes : notes + cc4s],
-        cc4_value=cc4_block[CC4_VALUE],
-        aftertouch_order=touch_block[TOUCH_ORDER],
-        aftertouch_s=seconds[notes + cc4s :],
-        aftertouch_pitch=touch_block[TOUCH_PITCH],
-        aftertouch_value=touch_block[TOUCH_VALUE],
-        tempo_tick=tempo_tick,
-        tempo_us=tempo_us,
-        end_s=float(end_s),
-    )
+    return MidiPerformance(fmt, ppq, notes, cc4s, touches, ints, seconds, note_offs, tempo_tick, tempo_us, float(end_s))
 
 
 TEXT_META_TYPES = range(0x01, 0x10)  # text, copyright, track and instrument names, lyrics, markers, ...

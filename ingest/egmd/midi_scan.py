@@ -39,31 +39,37 @@ SCAN_MESSAGES = {
 }
 
 
+def scratch_layout(size: int, tracks: int) -> tuple[int, int, int]:
+    """(listed, tempo_room, columns room) for a file of `size` bytes: a channel message or a tempo
+    meta takes at least two bytes, a tempo meta seven; one track is split while scanned (no list)."""
+    room = size // 2 + tracks + 1
+    listed, columns_room = (0, room) if tracks == 1 else (room, 0)
+    return listed, size // 7 + tracks + 1, columns_room
+
+
 def scan_tracks(
-    data: np.ndarray,
+    data: bytes,
     tracks: np.ndarray,
-    msg_tick: np.ndarray,
-    msg_status: np.ndarray,
-    msg_pos: np.ndarray,
-    tempo_rows: np.ndarray,
+    work: np.ndarray,
+    listed: int,
+    tempo_room: int,
     outcome: np.ndarray,
     direct: bool,
     scale: float,
-    columns: np.ndarray,
-    times: np.ndarray,
 ) -> float:
-    """Walk every MTrk chunk body (`tracks`: start and end offsets) once, in track order, without
-    message objects.
+    """Walk every MTrk chunk body (`tracks`: start and end offsets) of the file bytes `data` once,
+    in track order, without message objects. `work` is scratch_layout's int64s.
 
     Channel messages land as (tick, status, position of the first data byte) in file order per
-    track; tempo metas as (tick, track, channel messages before it in that track, microseconds).
+    track, in three rows of `listed` at the start of `work`; tempo metas as (tick, track, channel
+    messages before it in that track, microseconds) after them, four numbers each.
     `outcome` receives [code, track, value, messages, tempos, end tick, note-ons, CC4s, polyphonic
     aftertouches, note-offs (exact unless the file is refused for a data byte above 127), whether
     a data byte is above 127 (`direct` only), then the tempo segment being walked].
 
     `direct` (one track only): instead of listing the messages, do split_messages' work on the
-    way, tempo segment by tempo segment, into `columns` (ten rows of `columns.shape[0] // 10`:
-    NOTE_*, then CC4_* and TOUCH_* shifted by 5 and 7) and `times` (three rows: notes, CC4s,
+    way, tempo segment by tempo segment, into `columns` (the rest of `work`, ten rows: NOTE_*, then
+    CC4_* and TOUCH_* shifted by 5 and 7) and `times` (float64 after them, three rows: notes, CC4s,
     aftertouches); returns the end in seconds. At the end the filled parts are moved to the front,
     row after row (`columns`: notes' five rows, CC4s' two, aftertouches' three; `times` likewise),
     so that the caller copies out two pieces. In one
@@ -75,7 +81,12 @@ def scan_tracks(
     chunk into the next one, and only the end of the data is an error, as a byte-by-byte reader
     would see it.
     """
-    size = data.shape[0]
+    size = len(data)
+    msg_tick, msg_status, msg_pos = work[:listed], work[listed : 2 * listed], work[2 * listed : 3 * listed]
+    tempo_rows = work[3 * listed : 3 * listed + 4 * tempo_room]
+    room = (work.shape[0] - 3 * listed - 4 * tempo_room) // 13
+    columns = work[3 * listed + 4 * tempo_room : 3 * listed + 4 * tempo_room + 10 * room]
+    times = work[3 * listed + 4 * tempo_room + 10 * room :].view(np.float64)
     messages = 0
     tempos = 0
     end_tick = 0
@@ -89,7 +100,6 @@ def scan_tracks(
     outcome[_SEGMENT_US] = DEFAULT_TEMPO_US
     outcome[_SEGMENT_SEQUENCE] = -1
     segment_start_s = 0.0
-    room = columns.shape[0] // 10
     for track in range(tracks.shape[0]):
         pos = tracks[track, 0]
         end = tracks[track, 1]
@@ -158,10 +168,10 @@ def scan_tracks(
                     if tempo == 0:
                         code, value = _ZERO_TEMPO, tick
                         break
-                    tempo_rows[tempos, 0] = tick
-                    tempo_rows[tempos, 1] = track
-                    tempo_rows[tempos, 2] = messages - first
-                    tempo_rows[tempos, 3] = tempo
+                    tempo_rows[4 * tempos] = tick
+                    tempo_rows[4 * tempos + 1] = track
+                    tempo_rows[4 * tempos + 2] = messages - first
+                    tempo_rows[4 * tempos + 3] = tempo
                     tempos += 1
                     # at one tick the meta last in (sequence, tempo) order wins, as in the tempo map
                     if tick > outcome[_SEGMENT_TICK]:
@@ -262,7 +272,7 @@ BAD_DATA_BYTE = -1.0
 
 
 def split_messages(
-    raw: np.ndarray,
+    data: bytes,
     tick: np.ndarray,
     status: np.ndarray,
     position: np.ndarray,
@@ -297,8 +307,8 @@ def split_messages(
     touches = 0
     for index in range(tick.shape[0]):
         kind = status[index] & 0xF0
-        first = int(raw[position[index]])
-        second = int(raw[position[index] + 1]) if kind < 0xC0 or kind >= 0xE0 else 0
+        first = int(data[position[index]])
+        second = int(data[position[index] + 1]) if kind < 0xC0 or kind >= 0xE0 else 0
         if first > 0x7F or second > 0x7F:
             return BAD_DATA_BYTE
         at = tick[index]

@@ -13,6 +13,16 @@ from __future__ import annotations
 
 import numpy as np
 
+from ingest.egmd.midi_scan import (
+    CC4_ORDER,
+    CC4_VALUE,
+    NOTE_ORDER,
+    NOTE_PITCH,
+    NOTE_VELOCITY,
+    TOUCH_ORDER,
+    TOUCH_PITCH,
+    TOUCH_VALUE,
+)
 from ingest.egmd.note_map import (
     ACCENT_BIT,
     ACCENT_RATIO,
@@ -55,15 +65,11 @@ def work_size(notes: int, pads: int) -> int:
 
 
 def infer_techniques(
-    pitch: np.ndarray,
-    order: np.ndarray,
-    velocity: np.ndarray,
+    ints: np.ndarray,
     seconds: np.ndarray,
-    cc4_order: np.ndarray,
-    cc4_value: np.ndarray,
-    touch_order: np.ndarray,
-    touch_pitch: np.ndarray,
-    touch_value: np.ndarray,
+    size: int,
+    cc4s: int,
+    touches: int,
     notes: np.ndarray,
     settings: np.ndarray,
     ratios: np.ndarray,
@@ -75,7 +81,8 @@ def infer_techniques(
     """Fill `events` (rows above) and `onset` with the mapped notes and return how many there are
     (-1 when a pitch or velocity is not a MIDI data byte, which the reader never lets through).
 
-    `notes`, `settings` and `ratios` are NoteMap.note_columns / inference_ints / inference_floats.
+    `ints`, `seconds` and the counts are a MidiPerformance's (`size` notes); `notes`, `settings`
+    and `ratios` are NoteMap.note_columns / inference_ints / inference_floats.
     Note, CC4 and aftertouch orders come from the reader in increasing file order, so the last
     CC4 before a hit and the last hit before an aftertouch are found by walking forward once.
     `work` is scratch space of `work_size` int64s: the pass allocates nothing, which keeps numba's
@@ -87,13 +94,23 @@ def infer_techniques(
     note_index, event_pitch, event_velocity, mask, event_cc4 = (
         events[EVENT_NOTE_INDEX], events[EVENT_PITCH], events[EVENT_VELOCITY], events[EVENT_MASK], events[EVENT_CC4]
     )
+    pitch, order, velocity = (
+        ints[NOTE_PITCH * size : (NOTE_PITCH + 1) * size],
+        ints[NOTE_ORDER * size : (NOTE_ORDER + 1) * size],
+        ints[NOTE_VELOCITY * size : (NOTE_VELOCITY + 1) * size],
+    )
+    cc4_order = ints[5 * size + CC4_ORDER * cc4s : 5 * size + (CC4_ORDER + 1) * cc4s]
+    cc4_value = ints[5 * size + CC4_VALUE * cc4s : 5 * size + (CC4_VALUE + 1) * cc4s]
+    touch_start = 5 * size + 2 * cc4s
+    touch_order = ints[touch_start + TOUCH_ORDER * touches : touch_start + (TOUCH_ORDER + 1) * touches]
+    touch_pitch = ints[touch_start + TOUCH_PITCH * touches : touch_start + (TOUCH_PITCH + 1) * touches]
+    touch_value = ints[touch_start + TOUCH_VALUE * touches : touch_start + (TOUCH_VALUE + 1) * touches]
     pads = settings[PADS]
     open_or_closed, half_open, half_open_low, half_open_high = (
         settings[OPEN_OR_CLOSED_BIT], settings[HALF_OPEN_BIT], settings[HALF_OPEN_LOW], settings[HALF_OPEN_HIGH]
     )
     roll_max_ioi_s, roll_min_hits = ratios[ROLL_MAX_IOI_S], settings[ROLL_MIN_HITS]
     skip_mask = settings[DYNAMICS_SKIP_MASK]
-    size = pitch.shape[0]
     histogram = work[: 128 * (pads + 1)]  # 128 velocity bins per pad, then for every considered hit
     members = work[128 * (pads + 1) : 129 * (pads + 1)]  # considered hits per pad, then in all
     twice_median = work[129 * (pads + 1) : 130 * (pads + 1)]
