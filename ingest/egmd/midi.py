@@ -48,6 +48,24 @@ class MidiFormatError(DrumgateError):
     """A MIDI file that cannot be read faithfully."""
 
 
+class _Column:
+    """A named column of a MidiPerformance, as a view: row `row` of the notes' (block 0), CC4s' (1)
+    or aftertouches' (2) part of `ints`, or with `row` None that part of `seconds`."""
+
+    def __init__(self, block: int, row: int | None) -> None:
+        self.block = block
+        self.row = row
+
+    def __get__(self, perf: MidiPerformance, owner: type | None = None) -> np.ndarray:
+        counts = (perf.notes, perf.cc4s, perf.touches)
+        count = counts[self.block]
+        if self.row is None:
+            start = sum(counts[: self.block])
+            return perf.seconds[start : start + count]
+        start = sum(width * before for width, before in zip((5, 2, 3), counts[: self.block], strict=False))
+        return perf.ints[start + self.row * count : start + (self.row + 1) * count]
+
+
 @dataclass(slots=True)
 class MidiPerformance:
     """One MIDI file as columns: `ints` holds the notes' rows (NOTE_*, `notes` numbers each), then
@@ -66,68 +84,19 @@ class MidiPerformance:
     tempo_us: np.ndarray
     end_s: float
 
-    def _note_row(self, row: int) -> np.ndarray:
-        return self.ints[row * self.notes : (row + 1) * self.notes]
-
-    def _cc4_row(self, row: int) -> np.ndarray:
-        start = 5 * self.notes + row * self.cc4s
-        return self.ints[start : start + self.cc4s]
-
-    def _touch_row(self, row: int) -> np.ndarray:
-        start = 5 * self.notes + 2 * self.cc4s + row * self.touches
-        return self.ints[start : start + self.touches]
-
-    @property
-    def note_tick(self) -> np.ndarray:
-        return self._note_row(NOTE_TICK)
-
-    @property
-    def note_order(self) -> np.ndarray:
-        return self._note_row(NOTE_ORDER)
-
-    @property
-    def note_pitch(self) -> np.ndarray:
-        return self._note_row(NOTE_PITCH)
-
-    @property
-    def note_velocity(self) -> np.ndarray:
-        return self._note_row(NOTE_VELOCITY)
-
-    @property
-    def note_channel(self) -> np.ndarray:
-        return self._note_row(NOTE_CHANNEL)
-
-    @property
-    def note_s(self) -> np.ndarray:
-        return self.seconds[: self.notes]
-
-    @property
-    def cc4_order(self) -> np.ndarray:
-        return self._cc4_row(CC4_ORDER)
-
-    @property
-    def cc4_value(self) -> np.ndarray:
-        return self._cc4_row(CC4_VALUE)
-
-    @property
-    def cc4_s(self) -> np.ndarray:
-        return self.seconds[self.notes : self.notes + self.cc4s]
-
-    @property
-    def aftertouch_order(self) -> np.ndarray:
-        return self._touch_row(TOUCH_ORDER)
-
-    @property
-    def aftertouch_pitch(self) -> np.ndarray:
-        return self._touch_row(TOUCH_PITCH)
-
-    @property
-    def aftertouch_value(self) -> np.ndarray:
-        return self._touch_row(TOUCH_VALUE)
-
-    @property
-    def aftertouch_s(self) -> np.ndarray:
-        return self.seconds[self.notes + self.cc4s :]
+    note_tick = _Column(0, NOTE_TICK)
+    note_order = _Column(0, NOTE_ORDER)
+    note_pitch = _Column(0, NOTE_PITCH)
+    note_velocity = _Column(0, NOTE_VELOCITY)
+    note_channel = _Column(0, NOTE_CHANNEL)
+    note_s = _Column(0, None)
+    cc4_order = _Column(1, CC4_ORDER)
+    cc4_value = _Column(1, CC4_VALUE)
+    cc4_s = _Column(1, None)
+    aftertouch_order = _Column(2, TOUCH_ORDER)
+    aftertouch_pitch = _Column(2, TOUCH_PITCH)
+    aftertouch_value = _Column(2, TOUCH_VALUE)
+    aftertouch_s = _Column(2, None)
 
 
 def _fail(path: str | Path | None, message: str) -> MidiFormatError:
