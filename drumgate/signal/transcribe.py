@@ -2,7 +2,8 @@
 
 How it works (details and measured accuracy in docs/musdb.md):
 
-1. A mel magnitude spectrogram `V` (64 bands, 10 ms hop) of the mono stem.
+1. A mel magnitude spectrogram `V` (64 bands, 10 ms hop) of the mono stem (`drumgate.signal.spectral`:
+   librosa's STFT, mel filters and peak picker, hand-written to the same floats).
 2. Templates: one spectrum per drum class (kick, snare, hi-hat, tom, cymbal), learned from
    hits rendered by the seeded synthesizer in `drumgate.fixtures.synth` (mean spectrum of the
    frames above 10 % of the hit's peak energy, averaged over a few seeds). Rendering them takes
@@ -31,12 +32,9 @@ How it works (details and measured accuracy in docs/musdb.md):
 from __future__ import annotations
 
 import functools
-import sys
-import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import ModuleType
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -44,8 +42,9 @@ from threadpoolctl import threadpool_limits
 from drumgate.errors import DrumgateError
 from drumgate.fixtures import synth
 from drumgate.io.jsonio import read_json, write_json
-from drumgate.progress import SHOW_AFTER_SECONDS, progress, progress_enabled
+from drumgate.progress import progress
 from drumgate.signal.hit_rules import find_restrikes, yielded
+from drumgate.signal.spectral import mel_filter_bank, peak_pick, stft_magnitude
 from drumgate.workspace import DEFAULTS
 
 TEMPLATE_CLASSES: tuple[str, ...] = ("kick", "snare", "hihat", "tom", "cymbal")
@@ -133,30 +132,6 @@ class Transcription:
     classes: tuple[str, ...] = TEMPLATE_CLASSES
 
 
-@functools.lru_cache(maxsize=1)
-def _librosa() -> ModuleType:
-    """librosa, imported on first use. Its first import after an install compiles numba kernels
-    (about 15 s of CPU): on a terminal a line says so when the import outlasts the progress delay."""
-    notice = threading.Timer(SHOW_AFTER_SECONDS, _say_librosa_is_compiling)
-    notice.daemon = True
-    notice.start()
-    try:
-        import librosa
-        import librosa.util  # the numba kernels compile when this module loads
-    finally:
-        notice.cancel()
-    return librosa
-
-
-def _say_librosa_is_compiling() -> None:
-    if progress_enabled():
-        print(
-            "loading librosa: its first run after install compiles numba kernels once (about 15 s)...",
-            file=sys.stderr,
-            flush=True,
-        )
-
-
 def _fft_size(sr: int, fft_s: float) -> int:
     return int(2 ** np.ceil(np.log2(max(16.0, fft_s * sr))))
 
@@ -164,14 +139,14 @@ def _fft_size(sr: int, fft_s: float) -> int:
 def mel_spectrogram(signal: np.ndarray, sr: int, params: TranscribeParams) -> np.ndarray:
     n_fft = _fft_size(sr, params.fft_s)
     hop = max(1, round(params.hop_s * sr))
-    magnitude = np.abs(_librosa().stft(np.asarray(signal, dtype=np.float64), n_fft=n_fft, hop_length=hop, center=True))
+    magnitude = stft_magnitude(np.asarray(signal, dtype=np.float64), n_fft, hop)
     bank = _mel_bank(sr, n_fft, params.n_mels, params.fmin, min(params.fmax, sr / 2))
     return bank @ magnitude
 
 
 @functools.lru_cache(maxsize=8)
 def _mel_bank(sr: int, n_fft: int, n_mels: int, fmin: float, fmax: float) -> np.ndarray:
-    return _librosa().filters.mel(sr=sr, n_fft=n_fft, n_mels=n_mels, fmin=fmin, fmax=fmax)
+    return mel_filter_bank(sr, n_fft, n_mels, fmin, fmax)
 
 
 def _template_for(
@@ -306,7 +281,7 @@ def _class_peaks(activation: np.ndarray, delta: float, params: TranscribeParams)
         return np.zeros(0, dtype=int)
     normalised = activation / scale
     novelty = np.maximum(0.0, np.diff(normalised, prepend=normalised[0]))
-    return _librosa().util.peak_pick(
+    return peak_pick(
         novelty,
         pre_max=_frames(params.pre_max_s, params.hop_s),
         post_max=_frames(params.post_max_s, params.hop_s),
