@@ -7,9 +7,12 @@ delay, so work that ends quickly prints nothing. Byte counts (`unit="B"`) are sh
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
-from collections.abc import Iterable
+import threading
+import time
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
@@ -63,3 +66,31 @@ def progress(
     if isinstance(iterable_or_total, int):
         return tqdm(total=iterable_or_total, **options)
     return tqdm(iterable_or_total, **options)
+
+
+@contextlib.contextmanager
+def notice_if_slow(message: str) -> Iterator[None]:
+    """Say `message` on stderr when the block outlasts the bars' delay and a person is watching.
+
+    For start-up work that has no count to draw a bar with (compiling, loading): the line says
+    what the wait is for, and a second line how long it took.
+    """
+    if not progress_enabled():
+        yield
+        return
+    started = time.perf_counter()
+    shown = threading.Event()
+
+    def say() -> None:
+        shown.set()
+        print(message, file=sys.stderr, flush=True)
+
+    timer = threading.Timer(SHOW_AFTER_SECONDS, say)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
+        if shown.is_set():
+            print(f"  done in {time.perf_counter() - started:.1f} s", file=sys.stderr, flush=True)

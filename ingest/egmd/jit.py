@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from drumgate.progress import notice_if_slow
+
 _compiled: dict[Callable[..., Any], Callable[..., Any]] = {}
 
 
@@ -29,8 +31,20 @@ def kernel(function: Callable[..., Any], compiled: bool) -> Callable[..., Any]:
             loop = numba.njit(cache=True, nogil=True)(function)
         except RuntimeError:  # no writable cache folder (read-only install and home): compile every run
             loop = numba.njit(nogil=True)(function)
-        _compiled[function] = loop
+        return _first_call(function, loop)
     return loop
+
+
+def _first_call(function: Callable[..., Any], loop: Callable[..., Any]) -> Callable[..., Any]:
+    """`loop` whose first call, where numba compiles (seconds) or loads its cache, says so on a terminal."""
+
+    def first(*args: Any, **kwargs: Any) -> Any:
+        with notice_if_slow(f"compiling {function.__name__} (numba; once after install, cached afterwards)..."):
+            result = loop(*args, **kwargs)
+        _compiled[function] = loop
+        return result
+
+    return first
 
 
 _scratch = threading.local()
