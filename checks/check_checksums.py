@@ -1,7 +1,10 @@
 """Hook: checksum manifests are well formed and agree with staged provenance and with the files.
 
 - every staged `data/archives/checksums/<ds>.sha256` parses (`drumgate.checksums.parse_manifest`:
-  64 lowercase hex, two spaces, normalised `<tier>/<path>`, sorted, unique, no `..`);
+  64 lowercase hex, two spaces, normalised `<tier>/<path>`, sorted, unique, no `..`); a large
+  manifest's folder `<ds>/` (drumgate.checksums.parts) also agrees with its `index.sha256` (every
+  part listed with its sha256, every line in its part's key), and only the staged parts' new lines
+  are hashed;
 - every source file a staged provenance row names is in its dataset's checksum manifest with the
   same sha256 (a provenance path is `<tier>/<path>` or root-relative under the row's `tier`);
 - the files the staged change names (checksum lines and provenance rows not in HEAD) are hashed
@@ -25,6 +28,8 @@ from checks._hookutil import (
     workspace_relative,
 )
 from drumgate.artifacts import CHECKSUMS_DIR, checksum_manifest, classify
+from drumgate.checksums import parts
+from drumgate.checksums.parts import INDEX_NAME
 from drumgate.errors import DrumgateError
 from drumgate.workspace import Workspace
 
@@ -49,22 +54,23 @@ class ManifestBook:
         self.ws = ws
         self.reporter = reporter
         self._entries: dict[str, dict[str, Any] | None] = {}
+        self._problems: dict[str, list[DrumgateError]] = {}  # reported once, by the first staged file
 
     def entries(self, dataset: str, report_errors: bool = False) -> dict[str, Any] | None:
         if dataset not in self._entries:
-            from drumgate.checksums import parse_manifest
+            from drumgate.checksums import parts
 
             path = self.ws.checksums(dataset)
-            relative = self.ws.rel(path)
-            if not path.is_file():
+            if not parts.exists(path):
                 self._entries[dataset] = None
                 return None
-            entries, errors = parse_manifest(path)
-            if report_errors:
-                for err in errors:
-                    err.path = relative
-                    self.reporter.add(err, GENERATE_FIX.format(ds=dataset))
-            self._entries[dataset] = {entry.path: entry for entry in entries}
+            found = parts.read(path, dataset)
+            self._entries[dataset] = {entry.path: entry for entry in found.entries}
+            self._problems[dataset] = found.problems
+        if report_errors:
+            for err in self._problems.pop(dataset, []):
+                err.path = self.ws.rel(err.path or self.ws.checksums(dataset))
+                self.reporter.add(err, err.hint or GENERATE_FIX.format(ds=dataset))
         return self._entries[dataset]
 
 
@@ -93,10 +99,15 @@ def check_manifest_file(
     if entries is None:
         book.reporter.finding(relative, "file not found")
         return
+    if relative.endswith(f"/{INDEX_NAME}"):
+        return  # the index pins the parts (read above); the parts name the files
     new_lines = changed_lines(ws, relative)
+    part = ws.path(relative) if "/" in relative.removeprefix(f"{CHECKSUMS_DIR}/") else None
     for entry in entries.values():
+        if part is not None and entry.source != part:
+            continue
         if new_lines is None or f"{entry.sha256}  {entry.path}" in new_lines:
-            verification.add(dataset, entry.path, entry.sha256, relative, entry.line)
+            verification.add(dataset, entry.path, entry.sha256, ws.rel(entry.source or relative), entry.line)
 
 
 def _candidates(path: str, tier: Any) -> list[str]:
@@ -257,7 +268,7 @@ class PartVerdicts:
     pending: list[tuple[str, str, str]] = field(default_factory=list)  # (path, context, digest)
 
     def already_passed(self, ws: Workspace, relative: str, dataset: str) -> bool:
-        manifest = ws.checksums(dataset)
+        manifest = parts.location(ws.checksums(dataset))
         context = content_digest(manifest.read_bytes()) if manifest.is_file() else "no-manifest"
         digest = content_digest(ws.path(relative).read_bytes())
         if self.seen.seen(context, digest):
@@ -276,7 +287,8 @@ def _targets(ws: Workspace, filenames: Iterable[str], verify_all: bool) -> list[
     relatives = [workspace_relative(ws, name) for name in filenames]
     if verify_all and not relatives:
         folder = ws.root / CHECKSUMS_DIR
-        relatives = sorted(ws.rel(path) for path in folder.glob("*.sha256")) if folder.is_dir() else []
+        found = [*folder.glob("*.sha256"), *folder.glob(f"*/{INDEX_NAME}")] if folder.is_dir() else []
+        relatives = sorted(ws.rel(path) for path in found)
     return relatives
 
 
@@ -285,15 +297,15 @@ def check_files(ws: Workspace, filenames: Sequence[str], reporter: Reporter, ver
     dataset's manifest when no file is given)."""
     book = ManifestBook(ws, reporter)
     verification = Verification()
-    full_trees: list[str] = []
+    full_trees: dict[str, None] = {}  # each dataset once, however many of its parts are named
     verdicts: PartVerdicts | None = None
     for relative in _targets(ws, filenames, verify_all):
         artifact = classify(relative)
         if artifact is None or artifact.group is None:
             continue
-        if artifact.kind == "checksums" and verify_all:
-            full_trees.append(artifact.group)
-        elif artifact.kind == "checksums":
+        if artifact.manifest == "checksums" and verify_all:
+            full_trees[artifact.group] = None
+        elif artifact.manifest == "checksums":
             check_manifest_file(ws, relative, artifact.group, book, verification)
         elif artifact.kind in ("provenance", "provenance_part"):
             if not ws.path(relative).is_file():

@@ -226,6 +226,9 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("sessions", rf"{_dir(MANIFESTS_DIR)}/{_DS}_sessions(?:_dryrun)?\.jsonl{_GZ}"),
         ("provenance", rf"{_dir(PROVENANCE_DIR)}/{_DS}_provenance\.jsonl{_GZ}"),
         ("checksums", rf"{_dir(CHECKSUMS_DIR)}/{_DS}\.sha256"),
+        # a large checksum manifest's folder (drumgate.checksums.parts): its index and its parts
+        ("checksums_index", rf"{_dir(CHECKSUMS_DIR)}/{_DS}/index\.sha256"),
+        ("checksums_part", rf"{_dir(CHECKSUMS_DIR)}/{_DS}/[0-9a-f]{{2}}\.sha256"),
         ("licence", rf"{_dir(LICENCES_DIR)}/{_DS}\.md"),
         ("lock", rf"{_dir(LOCKS_DIR)}/{_DS}\.lock\.json"),
         ("health_summary", rf"{_dir(HEALTH_DIR)}/(?P<date>\d{{4}}-\d{{2}}-\d{{2}})-health-summary\.md"),
@@ -261,6 +264,7 @@ MANIFEST_OF_KIND = {
     "events_part": "events", "renders_part": "events", "sessions_part": "sessions",
     "provenance_part": "provenance", "events_index": "events", "sessions_index": "sessions",
     "provenance_index": "provenance", "events_reference": "events",
+    "checksums_index": "checksums", "checksums_part": "checksums",
 }
 PART_KINDS = frozenset({"events_part", "renders_part", "sessions_part", "provenance_part"})
 INDEX_KINDS = frozenset({"events_index", "sessions_index", "provenance_index"})

@@ -1,7 +1,8 @@
 """`generate` and `verify`: the two checksum actions, with plain parameters (the command layer is
 drumgate.cli.checksums).
 
-`generate` writes or extends `data/archives/checksums/<ds>.sha256` and records its lineage; entries
+`generate` writes or extends `data/archives/checksums/<ds>.sha256` (or, when large, its folder of
+parts: drumgate.checksums.parts) and records its lineage; entries
 on an offline tier are kept, not checked. `verify` hashes every listed file on a mounted tier,
 reading every byte: a file corrupted in place with its size and mtime put back must fail.
 """
@@ -14,12 +15,13 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from drumgate.checksums.manifest import ChecksumEntry, generate_command, generate_fix, parse_manifest, render_manifest
+from drumgate import lineage
+from drumgate.checksums import parts
+from drumgate.checksums.manifest import ChecksumEntry, generate_command, generate_fix
 from drumgate.checksums.statcache import StatCache
 from drumgate.checksums.tree import TreeState, hash_files, scan_dataset
 from drumgate.config import DatasetConfig, StorageRoot, load_datasets
 from drumgate.errors import EXIT_FINDINGS, EXIT_OK, DrumgateError, format_finding
-from drumgate.io.fsutil import atomic_write_bytes
 from drumgate.progress import progress, progress_enabled
 from drumgate.workspace import Workspace
 
@@ -62,13 +64,16 @@ def generate(
     config = load_datasets(ws).get(dataset)
     manifest_path = ws.checksums(dataset)
     existing: dict[str, str] = {}
-    if manifest_path.exists():
-        entries, errors = parse_manifest(manifest_path)
-        if errors:
-            for err in errors:
+    if parts.exists(manifest_path):
+        found = parts.read(manifest_path, dataset)
+        if found.errors or (found.structure and not update):
+            for err in found.problems:
                 print(str(err), file=sys.stderr)
-            raise DrumgateError("existing manifest is malformed; fix or delete it", path=manifest_path)
-        existing = {entry.path: entry.sha256 for entry in entries}
+            raise DrumgateError("existing manifest is malformed; fix or delete it", path=manifest_path,
+                                hint=None if found.errors else generate_fix(dataset, update=True))
+        for err in found.structure:
+            print(f"{err} (repaired)", file=sys.stderr)
+        existing = {entry.path: entry.sha256 for entry in found.entries}
     state = scan_dataset(config)
     outcome = hash_files(state.files, cache, jobs, _progress_printer())
     findings = [*state.problems, *outcome.problems]
@@ -92,19 +97,23 @@ def generate(
         )
     for root in state.offline:
         print(_offline_note(root, sum(1 for key in existing if key.split("/", 1)[0] == root.tier)))
-    atomic_write_bytes(manifest_path, render_manifest(merged))
-    _record_lineage(ws, config, manifest_path, argv, state, merged)
+    rewritten = parts.write(manifest_path, merged, parts.threshold(config.options))
+    _record_lineage(ws, config, parts.location(manifest_path), argv, state, merged)
+    if manifest_path in rewritten and parts.is_partitioned(manifest_path):
+        lineage.forget(ws, config.group, [manifest_path])  # the single file became its folder
     for line in findings:
         print(line, file=sys.stderr)
+    shown = ws.rel(parts.location(manifest_path))
     print(
-        f"{ws.rel(manifest_path)}: {len(merged)} entries ({len(added)} added, {len(changed)} changed, "
+        f"{shown}: {len(merged)} entries ({len(added)} added, {len(changed)} changed, "
         f"{len(missing)} missing; {outcome.cache_hits} from cache, {outcome.hashed} hashed; "
         f"online tiers: {', '.join(sorted(online_tiers)) or 'none'})"
     )
     accepted = update and not state.problems and not outcome.problems
     if result is not None:
         result.update(
-            action="generate", dataset=dataset, manifest=ws.rel(manifest_path), entries=len(merged),
+            action="generate", dataset=dataset, manifest=shown, entries=len(merged),
+            rewritten=sorted(ws.rel(path) for path in rewritten),
             added=len(added), changed=len(changed), missing=len(missing), hashed=outcome.hashed,
             from_cache=outcome.cache_hits, online_tiers=sorted(online_tiers),
             offline_tiers=sorted(root.tier for root in state.offline), findings=findings,
@@ -138,8 +147,6 @@ def _record_lineage(
     state: TreeState,
     merged: dict[str, str],
 ) -> None:
-    from drumgate import lineage
-
     fingerprints = {}
     for root in config.roots:
         prefix = f"{root.tier}/"
@@ -155,8 +162,9 @@ def verify(ws: Workspace, dataset: str, *, jobs: int | None, result: dict[str, A
     """Hash every listed file on a mounted tier; `result`, when given, receives the summary (for --json)."""
     config = load_datasets(ws).get(dataset)
     manifest_path = ws.checksums(dataset)
-    entries, errors = parse_manifest(manifest_path)
-    findings = [str(err) for err in errors]
+    found = parts.read(manifest_path, dataset)
+    entries = found.entries
+    findings = [str(err) for err in found.problems]
     state = scan_dataset(config)
     offline_tiers = {root.tier for root in state.offline}
     known_tiers = {root.tier for root in config.roots}
@@ -164,7 +172,8 @@ def verify(ws: Workspace, dataset: str, *, jobs: int | None, result: dict[str, A
     expected: dict[str, ChecksumEntry] = {}
     for entry in entries:
         if entry.tier not in known_tiers:
-            findings.append(format_finding(manifest_path, f"unknown storage tier {entry.tier!r}", entry.line))
+            findings.append(format_finding(entry.source or manifest_path, f"unknown storage tier {entry.tier!r}",
+                                           entry.line))
         elif entry.tier in offline_tiers:
             continue
         elif entry.path in state.files:
@@ -173,7 +182,7 @@ def verify(ws: Workspace, dataset: str, *, jobs: int | None, result: dict[str, A
         else:
             findings.append(
                 format_finding(
-                    manifest_path,
+                    entry.source or manifest_path,
                     f"{entry.path}: missing on disk",
                     entry.line,
                     hint=f"fix: restore it, or run {generate_command(dataset, update=True)}",
@@ -187,7 +196,7 @@ def verify(ws: Workspace, dataset: str, *, jobs: int | None, result: dict[str, A
         if digest != entry.sha256:
             findings.append(
                 format_finding(
-                    manifest_path,
+                    entry.source or manifest_path,
                     f"{name}: sha256 differs (file changed)",
                     entry.line,
                     hint=f"fix: restore it, or accept it with {generate_command(dataset, update=True)}",
@@ -203,13 +212,14 @@ def verify(ws: Workspace, dataset: str, *, jobs: int | None, result: dict[str, A
     for line in findings:
         print(line, file=sys.stderr)
     ok = len(outcome.digests) - sum(1 for n, d in outcome.digests.items() if d != expected[n].sha256)
+    shown = ws.rel(parts.location(manifest_path))
     print(
-        f"{ws.rel(manifest_path)}: {ok}/{len(entries)} entries verified "
+        f"{shown}: {ok}/{len(entries)} entries verified "
         f"({outcome.cache_hits} from cache, {outcome.hashed} hashed), {len(findings)} findings"
     )
     if result is not None:
         result.update(
-            action="verify", dataset=dataset, manifest=ws.rel(manifest_path), entries=len(entries), verified=ok,
+            action="verify", dataset=dataset, manifest=shown, entries=len(entries), verified=ok,
             hashed=outcome.hashed, offline_tiers=sorted(offline_tiers), findings=findings,
         )
     return EXIT_FINDINGS if findings else EXIT_OK

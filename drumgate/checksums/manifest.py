@@ -23,6 +23,7 @@ class ChecksumEntry:
     line: int
     sha256: str
     path: str  # <tier>/<root-relative posix path>
+    source: Path | None = None  # the part file that holds it, in a partitioned manifest
 
     @property
     def tier(self) -> str:

@@ -12,7 +12,8 @@ __doc__ = migrate.__doc__
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("files", nargs="+", metavar="FILE", help="single-file events, sessions or provenance manifests")
+    parser.add_argument("files", nargs="+", metavar="FILE",
+                        help="single-file events, sessions, provenance or checksum manifests")
     cli.add_json_option(parser, "each migrated file with its folder, parts and rows")
 
 

@@ -1,6 +1,8 @@
 """`drumgate migrate FILE...`: turn a single-file manifest from before partitioned manifests into its
 folder of `*.jsonl.gz` parts, one per `session_id` (the E-GMD performance, a Cambridge or MUSDB
-session), with `index.json`; the file goes, and its lock entry moves to the folder's index.
+session), with `index.json`; the file goes, and its lock entry moves to the folder's index. A
+checksum manifest `data/archives/checksums/<ds>.sha256` becomes its folder of `sha256sum` parts with
+`index.sha256` (drumgate.checksums.parts) the same way.
 
 Rows keep their order within a key; parts follow key order, which is the order drumgate writes.
 E-GMD events migrated this way keep one stored row per render-hit (no `renders/` listing);
@@ -26,6 +28,12 @@ from drumgate.workspace import Workspace
 
 def migrate_file(ws: Workspace, path: Path) -> dict[str, Any]:
     artifact = classify(ws.rel(path))
+    if artifact is not None and artifact.kind == "checksums" and artifact.group is not None and path.is_file():
+        from drumgate.checksums import parts as checksum_parts
+
+        folder, count, entries = checksum_parts.migrate(path, artifact.group)
+        _move_lock_entry(ws, artifact.group, path, folder / checksum_parts.INDEX_NAME)
+        return {"file": ws.rel(path), "folder": ws.rel(folder), "parts": count, "rows": entries}
     if artifact is None or not artifact.is_jsonl or artifact.group is None:
         raise DrumgateError("not an events, sessions or provenance manifest", path=ws.rel(path),
                             hint="pass data/manifests/<ds>_events.jsonl or a sibling manifest")
@@ -44,14 +52,18 @@ def migrate_file(ws: Workspace, path: Path) -> dict[str, Any]:
     folder = parts.folder_of(path)
     result = parts.write_parts(folder, artifact.kind, artifact.group, "session_id",
                                (parts.PartInput(key, rows) for key, rows in grouped.items()))
-    index = folder / parts.INDEX_NAME
-    group = _group_of(ws, artifact.group)
+    _move_lock_entry(ws, artifact.group, path, folder / parts.INDEX_NAME)
+    return {"file": ws.rel(path), "folder": ws.rel(folder), "parts": len(grouped), "rows": result.rows}
+
+
+def _move_lock_entry(ws: Workspace, dataset: str, path: Path, index: Path) -> None:
+    """The single file's lock entry now pins its folder's index (same command, same inputs)."""
+    group = _group_of(ws, dataset)
     old = lineage.read_lock(ws, group, drop_outside=True)["artifacts"].get(ws.rel(path))
     lineage.forget(ws, group, [path])
     if old is not None:
         lineage.record(ws, group, index, _argv(old["command"]), inputs=list(old["inputs"]),
                        external_inputs=old.get("external_inputs"))
-    return {"file": ws.rel(path), "folder": ws.rel(folder), "parts": len(grouped), "rows": result.rows}
 
 
 def _argv(command: str) -> list[str]:

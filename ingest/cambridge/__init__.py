@@ -48,7 +48,8 @@ from pathlib import Path, PurePosixPath
 from types import MappingProxyType
 from typing import Any
 
-from drumgate.checksums import parse_manifest, scan_root
+from drumgate.checksums import parts as checksum_parts
+from drumgate.checksums import scan_root
 from drumgate.errors import format_finding
 from drumgate.taxonomy import load_taxonomy
 from drumgate.workspace import Workspace
@@ -123,7 +124,7 @@ class Cambridge(contract.Ingestor):
         )
 
     def lineage_inputs(self, kind: str) -> Sequence[Path]:
-        checksums = self.ctx.ws.checksums(DATASET)
+        checksums = checksum_parts.location(self.ctx.ws.checksums(DATASET))
         return [checksums] if kind == "provenance" and checksums.exists() else []
 
     def _source_file(self, root: Path, key: str) -> dict[str, Any]:
@@ -138,10 +139,9 @@ class Cambridge(contract.Ingestor):
 
 def _manifest_digests(ws: Workspace) -> dict[str, str]:
     path = ws.checksums(DATASET)
-    if not path.exists():
+    if not checksum_parts.exists(path):
         return {}
-    entries, _ = parse_manifest(path)
-    return {entry.path: entry.sha256 for entry in entries}
+    return {entry.path: entry.sha256 for entry in checksum_parts.read(path, DATASET).entries}
 
 
 INGESTOR = Cambridge
