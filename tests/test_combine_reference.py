@@ -169,3 +169,21 @@ def test_the_schema_hook_checks_the_reference(ws: Workspace, capsys) -> None:
     assert cli.main(hook) == 1
     assert f"{REFERENCE}: $.sources[0].files" in capsys.readouterr().err
     assert combined_reference.SCHEMA == "combined_reference"
+
+
+def test_pr_report_rebuilds_the_combined_rows_at_a_revision(ws: Workspace) -> None:
+    """`pr-report` reads the reference and its sources as git holds them at a revision."""
+    import subprocess
+
+    from drumgate.github.git_tree import GitTree
+    from drumgate.github.pr_sides import RowErrors, side_event_rows
+
+    combine(ws)
+    for argv in (["init", "-q"], ["add", "-A"], ["-c", "user.name=t", "-c", "user.email=t@example.invalid",
+                                                 "commit", "-q", "-m", "combined"]):
+        subprocess.run(["git", *argv], cwd=ws.root, check=True, capture_output=True)
+    expected = list(events.iter_rows(ws.path(REFERENCE)))
+    write_jsonl(ws.events_manifest("egmd"), [])  # the worktree moves on; the revision does not
+    errors = RowErrors()
+    assert list(side_event_rows(GitTree(ws), "HEAD", REFERENCE, f"HEAD:{REFERENCE}", errors)) == expected
+    assert errors.count == 0
