@@ -6,7 +6,7 @@ the median and the fastest are reported (target < 0.3 s). The floor is the inter
 no longer imports. `python -X importtime` names the slowest imports of each command.
 
 The demo row runs `drumgate demo` with an empty NUMBA_CACHE_DIR, so every numba function (the
-MIDI reader's, librosa's) compiles as on a fresh install; target < 30 s. Python's own .pyc files
+MIDI reader's and technique pass's) compiles as on a fresh install; target < 30 s. Python's own .pyc files
 are warm (pip writes them at install), so a first run after `pip install` is this plus reading
 the packages from disk once.
 """
