@@ -171,19 +171,23 @@ def test_the_schema_hook_checks_the_reference(ws: Workspace, capsys) -> None:
     assert combined_reference.SCHEMA == "combined_reference"
 
 
-def test_pr_report_rebuilds_the_combined_rows_at_a_revision(ws: Workspace) -> None:
-    """`pr-report` reads the reference and its sources as git holds them at a revision."""
+@pytest.mark.parametrize("partitioned", [False, True])
+def test_pr_report_rebuilds_the_combined_rows_at_a_revision(ws: Workspace, partitioned: bool) -> None:
+    """`pr-report` reads the reference and its sources (a file, or a folder's parts one row per
+    render-hit) as git holds them at a revision."""
     import subprocess
 
     from drumgate.github.git_tree import GitTree
     from drumgate.github.pr_sides import RowErrors, side_event_rows
 
+    if partitioned:
+        assert cli.main(["migrate", "--workspace", str(ws.root), str(ws.events_manifest("egmd"))]) == 0
     combine(ws)
     for argv in (["init", "-q"], ["add", "-A"], ["-c", "user.name=t", "-c", "user.email=t@example.invalid",
                                                  "commit", "-q", "-m", "combined"]):
         subprocess.run(["git", *argv], cwd=ws.root, check=True, capture_output=True)
     expected = list(events.iter_rows(ws.path(REFERENCE)))
-    write_jsonl(ws.events_manifest("egmd"), [])  # the worktree moves on; the revision does not
+    write_jsonl(ws.events_manifest("musdb_hq"), [])  # the worktree moves on; the revision does not
     errors = RowErrors()
     assert list(side_event_rows(GitTree(ws), "HEAD", REFERENCE, f"HEAD:{REFERENCE}", errors)) == expected
     assert errors.count == 0

@@ -218,6 +218,17 @@ def folder_rows(tree: GitTree, rev: str, rel: str, on_error: ErrorSink) -> Itera
         yield from rows
 
 
+def folder_render_rows(tree: GitTree, rev: str, rel: str, on_error: ErrorSink) -> Iterator[Row]:
+    """Every row of a folder at `rev` as `drumgate.events.read` yields them, one per render-hit
+    (what the combined manifest's reference selects from), each part checked against its sha256."""
+    folder = open_folder(tree, rev, rel)
+    for entry in folder.index["parts"]:
+        names = [entry["file"], *([entry["renders"]["file"]] if "renders" in entry else [])]
+        stored = dict(_part_bytes(tree, folder, names))
+        found = [[row for _, row in parts.part_rows(folder.where / name, stored[name], on_error)] for name in names]
+        yield from parts.rendered(*found) if len(found) == 2 else found[0]
+
+
 ExcerptKey = tuple[Any, Any, Any]  # session_id, item_id, label: what weights count (reports.weights)
 
 

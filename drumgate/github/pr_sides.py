@@ -20,7 +20,7 @@ from drumgate.artifacts import combined_reference, licence_note, manifest
 from drumgate.config import load_datasets
 from drumgate.errors import DrumgateError
 from drumgate.github.git_tree import GitTree, short_sha
-from drumgate.github.pr_parts import event_counts, excerpt_counts, folder_rows, index_rel
+from drumgate.github.pr_parts import event_counts, excerpt_counts, folder_render_rows, folder_rows, index_rel
 from drumgate.io import parts
 from drumgate.io.lines import (
     LFS_POINTER_PREFIX,
@@ -81,7 +81,7 @@ def _refusing_lfs_pointer(numbered: NumberedLines, where: str) -> Iterator[tuple
 
 def side_event_rows(tree: GitTree, rev: str, rel: str, where: str, errors: RowErrors) -> Iterator[tuple[int, Row]]:
     """A manifest blob's rows; for the combined manifest's reference, the rows it stands for, rebuilt
-    from its sources' blobs at `rev` (drumgate.io.combined_reference; sources as single files)."""
+    from its sources at `rev` (drumgate.io.combined_reference; a partitioned source one row per render-hit)."""
     from drumgate.io import combined_reference
     from drumgate.io.jsonio import loads_reference
 
@@ -97,6 +97,8 @@ def side_event_rows(tree: GitTree, rev: str, rel: str, where: str, errors: RowEr
 
     def source_rows(source: Mapping[str, Any]) -> Iterator[tuple[int, Row]]:
         source_rel = f"{folder}/{source['manifest']}"
+        if not source_rel.endswith((".jsonl", ".jsonl.gz")):  # a partitioned folder
+            return enumerate(folder_render_rows(tree, rev, source_rel, errors.add_anywhere), 1)
         return iter_blob_rows(tree, rev, source_rel, f"{short_sha(rev)}:{source_rel}", errors)
 
     yield from combined_reference.combined_rows(where, reference, source_rows)

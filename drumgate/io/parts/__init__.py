@@ -65,6 +65,7 @@ from drumgate.io.parts.reader import (
     problems,
     read_index,
     read_part,
+    rendered,
     verify,
 )
 from drumgate.io.parts.writer import (
@@ -125,6 +126,7 @@ __all__ = [
     "read_index",
     "read_part",
     "read_shard_entries",
+    "rendered",
     "resolve",
     "single_files_of",
     "verify",

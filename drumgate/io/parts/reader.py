@@ -8,7 +8,7 @@ key claimed twice, an old single file beside it) is refused before a row is read
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -177,6 +177,16 @@ def expand_render(row: Row, render: Mapping[str, Any]) -> Row:
     return out
 
 
+def rendered(rows: Iterable[Row], renders: Iterable[Row]) -> Iterator[Row]:
+    """A part's stored rows once per render that plays them (`events_item`), in render order."""
+    stored: dict[str, list[Row]] = {}
+    for row in rows:
+        stored.setdefault(str(row.get("item_id")), []).append(row)
+    for render in renders:
+        for row in stored.get(render.get("events_item", ""), ()):
+            yield expand_render(row, render)
+
+
 def iter_folder(folder: Path, on_error: ErrorSink | None = None, per_render: bool = True
                 ) -> Iterator[tuple[int, Row]]:
     """(row number, row) over every part in index order; E-GMD rows once per render unless told not to.
@@ -197,10 +207,7 @@ def iter_folder(folder: Path, on_error: ErrorSink | None = None, per_render: boo
                 number += 1
                 yield number, row
             continue
-        stored: dict[str, list[Row]] = {}
-        for _, row in rows:
-            stored.setdefault(str(row.get("item_id")), []).append(row)
-        for _, render in read_part(folder, renders_entry["file"], renders_entry["sha256"], on_error):
-            for row in stored.get(render.get("events_item", ""), ()):
-                number += 1
-                yield number, expand_render(row, render)
+        renders = read_part(folder, renders_entry["file"], renders_entry["sha256"], on_error)
+        for row in rendered((row for _, row in rows), (render for _, render in renders)):
+            number += 1
+            yield number, row
