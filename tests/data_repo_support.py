@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 GIT_ENV = {
@@ -44,3 +45,25 @@ def tree_listing(root: Path) -> dict[str, int]:
         for path in sorted(root.rglob("*"))
         if path.is_file() and ".git" not in path.relative_to(root).parts
     }
+
+
+def committed_egmd_repo(
+    tmp_path: Path, regenerate: Callable[[Path], None], message: str,
+    configure: Callable[[Path], None] | None = None, performances: int = 4,
+) -> Path:
+    """A data repository made by `drumgate init --datasets egmd` (real hooks) holding a small seeded
+    E-GMD corpus, `configure`d, regenerated and committed through the hooks."""
+    from drumgate.fixtures.egmd import make_egmd_corpus
+
+    root = tmp_path / "drum-data"
+    root.mkdir()
+    assert git(root, "init", "-q", "-b", "main").returncode == 0
+    assert drumgate(root, "init", "--datasets", "egmd").returncode == 0
+    if configure is not None:
+        configure(root)
+    make_egmd_corpus(root / "data" / "raw" / "egmd", seed=5, performances=performances, kits=2)
+    regenerate(root)
+    assert git(root, "add", "-A").returncode == 0
+    first = git(root, "commit", "-q", "-m", message)
+    assert first.returncode == 0, first.stdout + first.stderr
+    return root

@@ -11,10 +11,11 @@ from pathlib import Path
 import pytest
 import yaml
 
+from drumgate import lineage
 from drumgate.checksums import parts
 from drumgate.commands.init_hooks import CHECKSUM_MANIFESTS
-from drumgate.fixtures.egmd import make_egmd_corpus
-from tests.data_repo_support import drumgate, git, status
+from drumgate.workspace import Workspace
+from tests.data_repo_support import committed_egmd_repo, drumgate, git, status
 
 DATE = "2026-01-15"
 FOLDER = "data/archives/checksums/egmd"
@@ -29,22 +30,16 @@ def regenerate(repo: Path) -> None:
         assert done.returncode in (0, 1), (step, done.stderr[-2000:])
 
 
-@pytest.fixture
-def repo(tmp_path: Path) -> Path:
-    root = tmp_path / "drum-data"
-    root.mkdir()
-    assert git(root, "init", "-q", "-b", "main").returncode == 0
-    assert drumgate(root, "init", "--datasets", "egmd").returncode == 0
+def always_parts(root: Path) -> None:
     config = root / "configs" / "datasets.toml"
     text = config.read_text()
     assert "partition_renders" in text
     config.write_text(re.sub(r"(?m)^partition_renders = .*$", r"\g<0>\npartition_checksums = 0", text, count=1))
-    make_egmd_corpus(root / "data" / "raw" / "egmd", seed=5, performances=6, kits=2)
-    regenerate(root)
-    assert git(root, "add", "-A").returncode == 0
-    first = git(root, "commit", "-q", "-m", "Ingest E-GMD, checksums as parts")
-    assert first.returncode == 0, first.stdout + first.stderr
-    return root
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    return committed_egmd_repo(tmp_path, regenerate, "Ingest E-GMD, checksums as parts", always_parts, performances=6)
 
 
 def folder_state(repo: Path) -> dict[str, bytes]:
@@ -68,8 +63,11 @@ def test_committed_through_the_hooks_and_a_second_generate_changes_nothing(repo:
     assert f"{FOLDER}/{parts.INDEX_NAME}" in tracked and len(tracked) > 2
     assert drumgate(repo, "checksums", "generate", "egmd").returncode == 0
     assert not status(repo)
+    index = f"{FOLDER}/{parts.INDEX_NAME}"
+    recorded = lineage.read_lock(Workspace(repo), "egmd")["artifacts"][index]["sha256"]
     assert drumgate(repo, "repro", "egmd").returncode == 0  # repro's `checksums --update` step too
-    assert not git(repo, "status", "--porcelain", "--", "data/archives", "data/locks/egmd.lock.json").stdout
+    assert not git(repo, "status", "--porcelain", "--", "data/archives").stdout
+    assert lineage.read_lock(Workspace(repo), "egmd")["artifacts"][index]["sha256"] == recorded
     assert drumgate(repo, "checksums", "verify", "egmd").returncode == 0
 
 

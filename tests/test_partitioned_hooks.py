@@ -22,9 +22,8 @@ from benchmarks.bench_corpus_scale import change_performances
 from checks import check_checksums, check_schema, check_taxonomy
 from checks._hookutil import SEEN_PARTS_NAME
 from drumgate.artifacts import classify
-from drumgate.fixtures.egmd import make_egmd_corpus
 from drumgate.io import parts
-from tests.data_repo_support import drumgate, git, status
+from tests.data_repo_support import committed_egmd_repo, drumgate, git, status
 from tests.hooks_support import run_hook
 
 DATE = "2026-01-15"
@@ -45,16 +44,7 @@ def regenerate(repo: Path) -> None:
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
     """A data repository whose partitioned E-GMD group is committed through the hooks."""
-    root = tmp_path / "drum-data"
-    root.mkdir()
-    assert git(root, "init", "-q", "-b", "main").returncode == 0
-    assert drumgate(root, "init", "--datasets", "egmd").returncode == 0
-    make_egmd_corpus(root / "data" / "raw" / "egmd", seed=5, performances=4, kits=2)
-    regenerate(root)
-    assert git(root, "add", "-A").returncode == 0
-    first = git(root, "commit", "-q", "-m", "Ingest E-GMD as parts")
-    assert first.returncode == 0, first.stdout + first.stderr
-    return root
+    return committed_egmd_repo(tmp_path, regenerate, "Ingest E-GMD as parts")
 
 
 def part_files(repo: Path) -> dict[str, str]:

@@ -4,6 +4,10 @@ A domain package of its own (not `io/`): the manifest is an artifact with a form
 view of the storage tiers, none of which other readers share. One module per responsibility:
 
 - `manifest`: the `sha256sum` text format (parse with path:line errors, render, entry paths);
+- `parts`: a large manifest as a folder. Above the dataset's `partition_checksums` entries
+  (configs/datasets.toml; 4096 when unset) or once the folder exists, `<ds>.sha256` is `<ds>/` of
+  up to 256 sha256sum parts cut by a stable key (the entry path without extension and render
+  number) plus `index.sha256`; small manifests, the demo's among them, stay single files;
 - `statcache`: the private (device, inode, size, mtime_ns) -> sha256 cache of `generate --stat-cache`;
 - `tree`: walking the online roots, resolving entries to files, hashing them on a thread pool;
 - `actions`: `generate` and `verify` with plain parameters.

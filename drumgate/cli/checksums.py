@@ -2,7 +2,10 @@
 
 The manifest `data/archives/checksums/<ds>.sha256` is in `sha256sum` text format, one
 `<64 lowercase hex><two spaces><tier>/<root-relative posix path>` line per file, sorted by path,
-so `sha256sum -c` accepts it from a folder holding one symlink per tier name. Files are hashed
+so `sha256sum -c` accepts it from a folder holding one symlink per tier name. Above the dataset's
+`partition_checksums` entries (configs/datasets.toml, default 4096) it is the folder `<ds>/` of
+sha256sum parts `00.sha256`..`ff.sha256` plus `index.sha256`; only parts that change are rewritten
+(drumgate.checksums.parts). Files are hashed
 on a thread pool (hashlib releases the GIL). `verify` always reads every byte: a file corrupted in
 place with its size and mtime put back must fail. Only `generate --stat-cache` may skip reading a
 file, through a cache that maps (device, inode, size, mtime_ns) to a digest; the cache lives inside
