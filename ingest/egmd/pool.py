@@ -83,10 +83,18 @@ def run_performances(
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
     context = multiprocessing.get_context(method)
     limit = jobs * MAX_IN_FLIGHT_PER_JOB
+    # The first performance runs here: its numba loops compile (or load) once, and forked workers
+    # inherit them instead of each compiling its own copy (seconds of CPU each after an install).
+    first = ingest_performance(tasks[0][0], tasks[0][1], settings) if method == "fork" else None
     with context.Pool(jobs, initializer=_init_worker, initargs=(settings,)) as pool:
         writer = _PooledEventWriter(pool, events_fd, limit) if events_fd is not None and method == "fork" else None
+        if first is not None:
+            if writer is not None:
+                writer.submit(first.events)
+                first.events = []
+            yield first
         pending: deque[Any] = deque()
-        queue = iter(tasks)
+        queue = iter(tasks[1:] if first is not None else tasks)
         for task in queue:
             pending.append(pool.apply_async(_work, (task,)))
             if len(pending) >= limit:
