@@ -1,17 +1,24 @@
-"""Benchmark: `drumgate health` (counting + report) vs pandas.read_json(lines=True) + groupby counts.
+"""Benchmark: `drumgate health` (counting + report) vs the DuckDB and polars queries a user would pick.
 
 Generates a seeded events manifest (2,000,000 rows; `quick`: 100,000), then runs each side in its
 own subprocess, several times, and reads the child's wall time, CPU time and peak RSS from
 `os.wait4` (CPU includes the worker processes drumgate forks; peak RSS is the largest single
 process). The drumgate child also reports its own and its workers' peaks, so the table shows the
 sum of all drumgate processes' peaks too, and the memory ratio uses that sum. `drumgate serial`
-(DRUMGATE_WORKERS=1) is the one-process figure. The machine's 1-minute load average is recorded
-before and after, since other work shares the cores. Targets: health >= 10x faster (wall) and
-<= 1/20 of pandas' peak memory. Run: `python -m benchmarks health [--quick]`.
+(DRUMGATE_WORKERS=1) is the one-process figure. The strongest peers (issue 18) compute the two
+tables health keeps in one pass over the same file: DuckDB `read_ndjson` + GROUPING SETS
+(threads=2) and polars `scan_ndjson` + two `group_by`s collected together. The old peer,
+`pandas.read_json(lines=True)` + groupby counts, stays as an extra row. A peer that is not
+installed is skipped with a note. A last table parses every line of the file in one process with
+orjson and with pysimdjson (parse only, and parse + the seven fields health reads). The machine's
+1-minute load average is recorded before and after, since other work shares the cores. Targets:
+health >= 10x faster than pandas (wall), <= 1/20 of pandas' peak memory, at least as fast as
+DuckDB. Run: `python -m benchmarks health [--quick]`.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import statistics
@@ -19,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +59,36 @@ for column in ("label", "split", "session_id", "label_source", "velocity", "item
     frame.groupby(column, dropna=False).size()
 print(len(frame))
 """
+
+
+LABEL_KEY = ("label", "techniques", "label_source", "velocity")
+PLACE_KEY = ("session_id", "split", "item_id")
+
+DUCKDB_CHILD = f"""
+import sys
+import duckdb
+connection = duckdb.connect(config={{"threads": 2}})
+counts = connection.execute(
+    "select count(*) from read_ndjson(?) group by grouping sets (({', '.join(LABEL_KEY)}), ({', '.join(PLACE_KEY)}))",
+    [sys.argv[2]],
+).fetchall()
+print(sum(n for (n,) in counts) // 2)  # every row is counted once in each of the two tables
+"""
+
+POLARS_CHILD = f"""
+import sys
+import polars as pl
+scan = pl.scan_ndjson(sys.argv[2])
+labels, places = pl.collect_all([
+    scan.group_by({list(LABEL_KEY)!r}).len(),
+    scan.group_by({list(PLACE_KEY)!r}).len(),
+])
+print(labels["len"].sum())
+"""
+
+# (side name, module the child needs, child code); pandas is the old peer, kept as an extra row
+PEERS = (("duckdb", "duckdb", DUCKDB_CHILD), ("polars", "polars", POLARS_CHILD), ("pandas", "pandas", PANDAS_CHILD))
+SIDES = ("drumgate", "drumgate serial", *(name for name, _, _ in PEERS))
 
 
 def _measure(code: str, workspace: Path, events: Path, env: dict[str, str] | None = None) -> dict[str, float]:
@@ -94,35 +132,111 @@ def _prepare(folder: Path, events: int) -> Path:
     return manifest
 
 
+def _parse_rows(manifest: Path) -> list[dict[str, Any]]:
+    """orjson vs pysimdjson per line, in this process: parse only, and parse + the fields health reads."""
+    import orjson
+
+    lines = manifest.read_bytes().splitlines()
+    fields = (*LABEL_KEY, *PLACE_KEY)
+
+    def orjson_parse() -> None:
+        for line in lines:
+            orjson.loads(line)
+
+    def orjson_fields() -> None:
+        for line in lines:
+            row = orjson.loads(line)
+            for name in fields:
+                row[name]
+
+    actions: list[tuple[str, Callable[[], None]]] = [
+        ("orjson.loads per line", orjson_parse),
+        ("orjson.loads + 7 fields", orjson_fields),
+    ]
+    if importlib.util.find_spec("simdjson") is not None:
+        import simdjson
+
+        parser = simdjson.Parser()
+
+        def simdjson_parse() -> None:
+            for line in lines:
+                parser.parse(line)
+
+        def simdjson_fields() -> None:
+            for line in lines:
+                row = parser.parse(line)
+                for name in fields:
+                    row[name]
+                del row  # the parser refuses to parse again while a document from it is alive
+
+        actions += [
+            ("pysimdjson Parser.parse per line", simdjson_parse),
+            ("pysimdjson parse + 7 fields", simdjson_fields),
+        ]
+    rows = []
+    for name, action in actions:
+        started = time.perf_counter()
+        action()
+        rows.append({"tool": name, "lines": len(lines), "wall_s": time.perf_counter() - started})
+    return rows
+
+
 def run(quick: bool = False) -> dict[str, Any]:
     events = QUICK_EVENTS if quick else FULL_EVENTS
     repeats = 3 if quick else 2
     serial_env = {**os.environ, "DRUMGATE_WORKERS": "1"}
+    children = [("drumgate", DRUMGATE_CHILD, None), ("drumgate serial", DRUMGATE_CHILD, serial_env)]
+    notes = []
+    for name, module, code in PEERS:
+        if importlib.util.find_spec(module) is None:
+            notes.append(f"{name}: skipped, {module} is not installed (fix: pip install -e .[bench])")
+        else:
+            children.append((name, code, None))
     with tempfile.TemporaryDirectory(prefix="bench_health_") as tmp:
         workspace = Path(tmp)
         manifest = _prepare(workspace, events)
         size_mb = manifest.stat().st_size / 1e6
         load_before = _load()
-        runs: dict[str, list[dict[str, float]]] = {"drumgate": [], "drumgate serial": [], "pandas": []}
+        runs: dict[str, list[dict[str, float]]] = {name: [] for name, _, _ in children}
         for _ in range(repeats):
-            runs["drumgate"].append(_measure(DRUMGATE_CHILD, workspace, manifest))
-            runs["drumgate serial"].append(_measure(DRUMGATE_CHILD, workspace, manifest, serial_env))
-            runs["pandas"].append(_measure(PANDAS_CHILD, workspace, manifest))
+            for name, code, env in children:
+                runs[name].append(_measure(code, workspace, manifest, env))
+        parse_rows = _parse_rows(manifest)
         load_after = _load()
-    ours, serial, theirs = (_median(runs[name]) for name in ("drumgate", "drumgate serial", "pandas"))
-    result = {
+    sides = {name: _median(side_runs) for name, side_runs in runs.items()}
+    for name, side in sides.items():
+        if side["rows"] != events:
+            raise RuntimeError(f"{name} counted {side['rows']} of {events} events")
+    ours = sides["drumgate"]
+    result: dict[str, Any] = {
         "events": events,
         "file_mb": round(size_mb, 1),
         "repeats": repeats,
         "load_avg_1m": {"before": load_before, "after": load_after, "cpus": os.cpu_count()},
-        "drumgate": ours,
-        "drumgate serial": serial,
-        "pandas": theirs,
-        "wall_ratio": theirs["wall_s"] / ours["wall_s"],
-        "cpu_ratio": theirs["cpu_s"] / ours["cpu_s"],
-        "serial_wall_ratio": theirs["wall_s"] / serial["wall_s"],
-        "memory_ratio": ours["all_processes_peak_mb"] / theirs["peak_rss_mb"],
+        **sides,
+        "versus": {
+            name: {
+                "drumgate_speedup_wall": sides[name]["wall_s"] / ours["wall_s"],
+                "peer_speedup_wall": ours["wall_s"] / sides[name]["wall_s"],
+                "drumgate_speedup_cpu": sides[name]["cpu_s"] / ours["cpu_s"],
+                "memory_drumgate_over_peer": ours["all_processes_peak_mb"] / sides[name]["peak_rss_mb"],
+            }
+            for name in sides
+            if name not in ("drumgate", "drumgate serial")
+        },
+        "json_parse": parse_rows,
+        "notes": notes,
     }
+    if "pandas" in sides:
+        theirs, serial = sides["pandas"], sides["drumgate serial"]
+        result |= {
+            "wall_ratio": theirs["wall_s"] / ours["wall_s"],
+            "cpu_ratio": theirs["cpu_s"] / ours["cpu_s"],
+            "serial_wall_ratio": theirs["wall_s"] / serial["wall_s"],
+            "memory_ratio": ours["all_processes_peak_mb"] / theirs["peak_rss_mb"],
+        }
+    if "duckdb" in sides:
+        result["meets_duckdb_target"] = result["versus"]["duckdb"]["drumgate_speedup_wall"] >= 1
     _print(result)
     return result
 
@@ -131,18 +245,28 @@ def _print(result: dict[str, Any]) -> None:
     load = result["load_avg_1m"]
     print(f"health benchmark: {result['events']:,} events, {result['file_mb']} MB, median of {result['repeats']}")
     print(f"load average (1 min): {load['before']} before, {load['after']} after, on {load['cpus']} CPUs")
-    print(f"{'':16} {'wall s':>9} {'cpu s':>9} {'peak MB':>9} {'all procs MB':>13}")
-    for name in ("drumgate", "drumgate serial", "pandas"):
-        side = result[name]
+    print(f"{'':16} {'wall s':>9} {'cpu s':>9} {'peak MB':>9} {'all procs MB':>13} {'drumgate x':>11} {'peer x':>8}")
+    for name in SIDES:
+        if name not in result:
+            continue
+        side, versus = result[name], result["versus"].get(name)
+        ratios = f" {versus['drumgate_speedup_wall']:11.2f} {versus['peer_speedup_wall']:8.2f}" if versus else ""
         print(
             f"{name:16} {side['wall_s']:9.2f} {side['cpu_s']:9.2f} {side['peak_rss_mb']:9.1f} "
-            f"{side['all_processes_peak_mb']:13.1f}"
+            f"{side['all_processes_peak_mb']:13.1f}{ratios}"
         )
-    print(
-        f"speed-up: {result['wall_ratio']:.1f}x wall, {result['cpu_ratio']:.1f}x cpu (target >= 10x wall); "
-        f"serial {result['serial_wall_ratio']:.1f}x wall; memory (all drumgate processes): "
-        f"{result['memory_ratio']:.3f} of pandas (target <= 0.05)"
-    )
+    print("drumgate x: peer wall / drumgate wall (above 1: drumgate faster); peer x: the inverse")
+    if "wall_ratio" in result:
+        print(
+            f"vs pandas: {result['wall_ratio']:.1f}x wall, {result['cpu_ratio']:.1f}x cpu (target >= 10x wall); "
+            f"serial {result['serial_wall_ratio']:.1f}x wall; memory (all drumgate processes): "
+            f"{result['memory_ratio']:.3f} of pandas (target <= 0.05)"
+        )
+    orjson_wall = result["json_parse"][0]["wall_s"]
+    for row in result["json_parse"]:
+        print(f"{row['tool']:34} {row['wall_s']:8.3f} s  {orjson_wall / row['wall_s']:5.2f}x orjson.loads")
+    for note in result["notes"]:
+        print(f"note: {note}")
 
 
 if __name__ == "__main__":
