@@ -132,46 +132,29 @@ def _prepare(folder: Path, events: int) -> Path:
     return manifest
 
 
+def _parse_lines(lines: list[bytes], parse: Callable[[bytes], Any], fields: tuple[str, ...]) -> None:
+    for line in lines:
+        row = parse(line)
+        for name in fields:
+            row[name]
+        del row  # pysimdjson's parser refuses to parse again while a document from it is alive
+
+
 def _parse_rows(manifest: Path) -> list[dict[str, Any]]:
     """orjson vs pysimdjson per line, in this process: parse only, and parse + the fields health reads."""
     import orjson
 
     lines = manifest.read_bytes().splitlines()
-    fields = (*LABEL_KEY, *PLACE_KEY)
-
-    def orjson_parse() -> None:
-        for line in lines:
-            orjson.loads(line)
-
-    def orjson_fields() -> None:
-        for line in lines:
-            row = orjson.loads(line)
-            for name in fields:
-                row[name]
-
-    actions: list[tuple[str, Callable[[], None]]] = [
-        ("orjson.loads per line", orjson_parse),
-        ("orjson.loads + 7 fields", orjson_fields),
-    ]
+    parsers: list[tuple[str, Callable[[bytes], Any]]] = [("orjson.loads", orjson.loads)]
     if importlib.util.find_spec("simdjson") is not None:
         import simdjson
 
-        parser = simdjson.Parser()
-
-        def simdjson_parse() -> None:
-            for line in lines:
-                parser.parse(line)
-
-        def simdjson_fields() -> None:
-            for line in lines:
-                row = parser.parse(line)
-                for name in fields:
-                    row[name]
-                del row  # the parser refuses to parse again while a document from it is alive
-
+        parsers.append(("pysimdjson Parser.parse", simdjson.Parser().parse))
+    actions = []
+    for parser_name, parse in parsers:
         actions += [
-            ("pysimdjson Parser.parse per line", simdjson_parse),
-            ("pysimdjson parse + 7 fields", simdjson_fields),
+            (f"{parser_name} per line", lambda parse=parse: _parse_lines(lines, parse, ())),
+            (f"{parser_name} + 7 fields", lambda parse=parse: _parse_lines(lines, parse, (*LABEL_KEY, *PLACE_KEY))),
         ]
     rows = []
     for name, action in actions:
