@@ -63,6 +63,29 @@ def print_result(name: str, result: dict[str, Any]) -> None:
         print(f"note: {note}")
 
 
+def _must_show(results: dict[str, dict[str, Any]]) -> list[str]:
+    """Issue 18's side-by-side lines, from the benchmarks of this run that measure them."""
+    lines = []
+    if "midi" in results:
+        midi = results["midi"]
+        lines.append(f"MIDI parse + events vs symusic's parse alone: {_format(midi.get('ratio_table_vs_symusic'))}x "
+                     f"(met: {_format(bool(midi.get('meets_symusic_target')))})")
+    if "health" in results and "duckdb" in results["health"].get("versus", {}):
+        versus = results["health"]["versus"]["duckdb"]
+        lines.append(f"drumgate health vs the DuckDB query on the same file: {versus['drumgate_speedup_wall']:.2f}x "
+                     f"wall (met: {_format(versus['drumgate_speedup_wall'] >= 1)})")
+    if "schema" in results and results["schema"].get("ratio_vs_fastjsonschema") is not None:
+        schema = results["schema"]
+        lines.append(f"schema hook validation vs fastjsonschema per row: {schema['ratio_vs_fastjsonschema']:.2f}x "
+                     f"rows/s (met: {_format(bool(schema['meets_fastjsonschema_target']))})")
+    if "cold_start" in results:
+        for row in results["cold_start"].get("rows", []):
+            if row.get("command") == "drumgate --help":
+                lines.append(f"drumgate --help: {row['median_s']} s median (target < 0.3 s; "
+                             f"met: {_format(bool(row.get('met')))})")
+    return lines
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("names", nargs="*", help=f"benchmarks to run (default all: {', '.join(available())})")
@@ -76,6 +99,7 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return 2
     failures = 0
+    results: dict[str, dict[str, Any]] = {}
     info = machine()
     print(f"machine: {info}  quick={args.quick}")
     for name in names:
@@ -90,9 +114,15 @@ def main(argv: list[str] | None = None) -> int:
             continue
         result = {**result, "machine": info, "quick": args.quick, "wall_s": round(time.perf_counter() - started, 2)}
         print_result(name, result)
+        results[name] = result
         if not args.no_write:
             OUT.mkdir(parents=True, exist_ok=True)
             (OUT / f"{name}.json").write_text(json.dumps(result, indent=2, sort_keys=True, default=str) + "\n")
+    must_show = _must_show(results)
+    if must_show:
+        print(f"\n## against the strongest peers (issue 18), load average {_format(os.getloadavg()[0])}")
+        for line in must_show:
+            print(line)
     return 1 if failures else 0
 
 
