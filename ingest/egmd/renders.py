@@ -45,6 +45,7 @@ class IngestSettings:
     provenance_common: dict[str, Any]
     duration_tolerance_s: float
     encoder: EventEncoder | None  # None: the reference dict + orjson encoding
+    compiled: bool = True  # numba loops; False runs them interpreted (same results, no compile)
 
 
 @dataclass
@@ -187,11 +188,11 @@ def _ingest_render(
     midi = cache.built.get(key)
     if midi is None:
         try:
-            perf = parse_midi_bytes(data, row.midi_filename)
+            perf = parse_midi_bytes(data, row.midi_filename, compiled=settings.compiled)
         except DrumgateError as err:
             result.exclusions.append(Exclusion(row.midi_filename, err.message, row.performance_id))
             return None
-        events = build_events(perf, nm)
+        events = build_events(perf, nm, compiled=settings.compiled)
         midi = BuiltMidi(perf, events, class_counts(events, nm))
         cache.built[key] = midi
     perf, events = midi.performance, midi.events
