@@ -238,7 +238,7 @@ def _side_sessions(
 
 
 def _source_reports(
-    tree: GitTree, side_ws: Workspace, rev: str, sources: Mapping[str, SideInputs]
+    tree: GitTree, side_ws: Workspace, rev: str, sources: Mapping[str, SideInputs], peer: str | None
 ) -> dict[str, dict[str, Any]]:
     """Each mixed source's own health at `rev`: what the combined manifest's source gates judge."""
     from drumgate.reports.health import compute_health
@@ -247,7 +247,7 @@ def _source_reports(
     for name, inputs in sources.items():
         ignored = RowErrors()
         reports[name] = compute_health(
-            side_ws, name, side_events(tree, rev, inputs, None, ignored), _session_rows(tree, rev, inputs, ignored),
+            side_ws, name, side_events(tree, rev, inputs, peer, ignored), _session_rows(tree, rev, inputs, ignored),
             on_error=ignored.add_anywhere,
         )
     return reports
@@ -284,7 +284,8 @@ def compute_side(tree: GitTree, side_ws: Workspace, rev: str, dataset: str, peer
     if sources is not None:
         # The same gates `combine` applies, so the numbers equal the committed combined report.
         add_song_leaks(health, song_leaks(song_splits))
-        add_source_gates(health, _source_reports(tree, side_ws, rev, sources), waived_sources(load_datasets(side_ws)))
+        source_reports = _source_reports(tree, side_ws, rev, sources, peer)
+        add_source_gates(health, source_reports, waived_sources(load_datasets(side_ws)))
     if dataset == COMBINED:
         licence, licence_error = _combined_licence_constraints(tree, rev, list(sources or ()))
     else:
