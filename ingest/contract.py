@@ -141,6 +141,10 @@ class Ingestor:
         """Workspace files the `kind` artifact was computed from beyond datasets.toml, the configs and the note."""
         return ()
 
+    def figures(self) -> dict[str, int | float]:
+        """The dataset's own counts beside the shared ones in the `--json` summary (none by default)."""
+        return {}
+
     def sections(self) -> dict[str, list[str]]:
         """Named lists of lines the dataset adds to the summary (`name\tline`) and to `--json`, after all items."""
         return {}
@@ -313,6 +317,7 @@ def _ingest_holding_lock(
             report.add(rows)
         _refuse_empty(cls, ws, options, config, report, targets)
     report.sections = ingestor.sections()
+    report.figures = ingestor.figures()
     argv = regenerate_argv(cls, ws, options, targets)
     configs = [ws.configs / name for name in dict.fromkeys(("datasets.toml", *cls.config_files))]
     inputs = [*configs, ws.path(config.licence_note)]

@@ -33,6 +33,7 @@ class IngestReport:
     notes: list[str] = field(default_factory=list)
     written: list[str] = field(default_factory=list)
     sections: dict[str, list[str]] = field(default_factory=dict)
+    figures: dict[str, int | float] = field(default_factory=dict)  # a dataset's own counts, for --json
 
     @property
     def exit_code(self) -> int:
@@ -74,4 +75,5 @@ class IngestReport:
             "classes": dict(sorted(self.classes.items())), "findings": list(self.findings),
             "warnings": list(self.warnings), "notes": list(self.notes), "written": list(self.written),
             **{name: list(lines) for name, lines in self.sections.items()},
+            **self.figures,
         }

@@ -159,5 +159,9 @@ class Egmd(contract.Ingestor):
         """The metadata CSV's counts and the unmapped MIDI notes (health counts them as unknown labels)."""
         return self.tally.sections()
 
+    def figures(self) -> dict[str, int | float]:
+        """The metadata CSV's counts as numbers: rows, renders ingested, rows excluded, MIDI hours."""
+        return self.tally.figures()
+
 
 INGESTOR = Egmd

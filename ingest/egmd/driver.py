@@ -151,6 +151,7 @@ def _ingest(
     else:
         write_sidecars(ws, config.group, shard, {targets[kind]: final[kind] for kind in KINDS}, argv, inputs, external)
     report.sections = tally.sections()
+    report.figures = tally.figures()
     report.written = [ws.rel(targets[kind]) for kind in KINDS]
     return report
 

@@ -41,6 +41,10 @@ class Tally:
         self.midi_seconds += result.midi_seconds
         self.unknown_notes.update(result.unknown_notes)
 
+    def figures(self) -> dict[str, int | float]:
+        return {"csv_rows": self.rows, "renders": self.renders, "excluded": len(self.exclusions),
+                "midi_hours": self.midi_seconds / 3600}
+
     def sections(self) -> dict[str, list[str]]:
         sections = {"metadata": [f"{self.kind} CSV: {self.rows} rows, {self.renders} renders ingested, "
                                  f"{len(self.exclusions)} excluded, MIDI hours {self.midi_seconds / 3600:.3f}"]}
