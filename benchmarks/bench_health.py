@@ -68,6 +68,7 @@ DUCKDB_CHILD = f"""
 import sys
 import duckdb
 connection = duckdb.connect(config={{"threads": 2}})
+connection.execute("set enable_progress_bar = false")  # it draws on stdout, where the count goes
 counts = connection.execute(
     "select count(*) from read_ndjson(?) group by grouping sets (({', '.join(LABEL_KEY)}), ({', '.join(PLACE_KEY)}))",
     [sys.argv[2]],
