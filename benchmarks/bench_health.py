@@ -176,6 +176,8 @@ def run(quick: bool = False) -> dict[str, Any]:
             notes.append(f"{name}: skipped, {module} is not installed (fix: pip install -e .[bench])")
         else:
             children.append((name, code, None))
+    if importlib.util.find_spec("simdjson") is None:
+        notes.append("pysimdjson parse rows: skipped, simdjson is not installed (fix: pip install -e .[bench])")
     with tempfile.TemporaryDirectory(prefix="bench_health_") as tmp:
         workspace = Path(tmp)
         manifest = _prepare(workspace, events)
