@@ -71,17 +71,27 @@ def git_blob(args: Sequence[str], cwd: Path) -> bytes | None:
 
 @contextlib.contextmanager
 def git_stream(args: Sequence[str], cwd: Path) -> Iterator[IO[bytes]]:
-    """The command's stdout as a byte stream, for blobs too big to hold in memory."""
+    """The command's stdout as a byte stream, for blobs too big to hold in memory.
+
+    A git failure (a missing object, a folder where a blob was asked for) is a DrumgateError once the
+    reader has read to the end, never an empty stream; a reader that stops early ends git quietly."""
     try:
-        proc = subprocess.Popen(["git", *args], cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen(["git", *args], cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     except OSError as exc:
         raise _missing_git(exc) from exc
-    assert proc.stdout is not None
+    assert proc.stdout is not None and proc.stderr is not None
+    read_to_end = False
     try:
         yield proc.stdout
+        read_to_end = proc.stdout.read(1) == b""
     finally:
         proc.stdout.close()
+        stderr = proc.stderr.read()  # git's error is a line or two: the pipe never fills first
+        proc.stderr.close()
         proc.wait()
+    if read_to_end and proc.returncode != 0:
+        detail = failure_detail(subprocess.CompletedProcess(proc.args, proc.returncode, b"", stderr))
+        raise DrumgateError(f"git {' '.join(args)} failed: {detail}", path=cwd)
 
 
 def failure_detail(done: subprocess.CompletedProcess[Any]) -> str:

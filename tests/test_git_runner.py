@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -59,3 +60,20 @@ def test_without_git_on_path_the_error_names_the_fix(repo: Path, monkeypatch: py
 def test_env_adds_to_the_inherited_environment(repo: Path) -> None:
     author = run_git(["var", "GIT_AUTHOR_IDENT"], repo, check=True, env={**IDENTITY, "GIT_AUTHOR_NAME": "someone"})
     assert author.stdout.startswith("someone <t@example.invalid>")
+
+
+def test_a_stream_of_a_missing_blob_is_an_error_not_an_empty_stream(tmp_path: Path) -> None:
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    missing = ["cat-file", "blob", "HEAD:nothing"]
+    with pytest.raises(DrumgateError, match="failed"), git_stream(missing, tmp_path) as raw:
+        assert raw.read() == b""
+
+
+def test_a_reader_that_stops_early_ends_git_quietly(tmp_path: Path) -> None:
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    big = tmp_path / "big.bin"
+    big.write_bytes(b"x" * (1 << 22))  # larger than a pipe's buffer: git is still writing when the reader stops
+    sha = subprocess.run(["git", "hash-object", "-w", "big.bin"], cwd=tmp_path, capture_output=True, text=True,
+                         check=True).stdout.strip()
+    with git_stream(["cat-file", "blob", sha], tmp_path) as raw:
+        assert raw.read(10) == b"x" * 10
