@@ -142,7 +142,7 @@ def test_sharing_parses_across_kit_names_changes_no_byte(workspace, monkeypatch)
     parses = []
     real_parse = renders.parse_midi_bytes
     monkeypatch.setattr(renders, "parse_midi_bytes",
-                        lambda data, path=None: parses.append(path) or real_parse(data, path))
+                        lambda data, path=None, compiled=True: parses.append(path) or real_parse(data, path, compiled))
     assert cli.main(["ingest", "egmd", "--jobs", "1"]) == 0
     shared = {name: (workspace.root / name).read_bytes() for name in ARTIFACTS}
     assert len(parses) == 2
