@@ -328,4 +328,3 @@ def verify_tree(ws: Workspace, dataset: str) -> int:
     from drumgate.checksums import verify
 
     return verify(ws, dataset, jobs=None)
-

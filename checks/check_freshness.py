@@ -289,4 +289,3 @@ def check_workspace(ws: Workspace, reporter: Reporter, whole_workspace: bool = F
             causes.add_stale(group, events, f"staged with {', '.join(whats)}", [f"{group}: {what}" for what in whats])
     report_causes(reporter, causes, state)
     return reporter.close()
-

@@ -110,4 +110,3 @@ def check_files(ws: Workspace, filenames: Sequence[str], reporter: Reporter) -> 
         checked.add(dataset)
         check_note(ws, dataset, note, why, reporter)
     return reporter.close()
-

@@ -289,4 +289,3 @@ def check_files(ws: Workspace, filenames: Sequence[str], reporter: Reporter) -> 
     if part_check is not None:
         part_check.seen.close()
     return reporter.close()
-

@@ -186,4 +186,3 @@ def check_files(ws: Workspace, filenames: Sequence[str], reporter: Reporter) -> 
     if seen is not None:
         seen.close()
     return reporter.close()
-

@@ -223,4 +223,3 @@ def verify(ws: Workspace, dataset: str, *, jobs: int | None, result: dict[str, A
             hashed=outcome.hashed, offline_tiers=sorted(offline_tiers), findings=findings,
         )
     return EXIT_FINDINGS if findings else EXIT_OK
-

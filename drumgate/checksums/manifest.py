@@ -128,4 +128,3 @@ def _parse_line(raw: bytes, source: Path, line_no: int, errors: list[DrumgateErr
 
 def render_manifest(digests: dict[str, str]) -> bytes:
     return "".join(f"{digests[key]}  {key}\n" for key in sorted(digests)).encode("utf-8")
-

@@ -113,4 +113,3 @@ class StatCache:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-

@@ -89,4 +89,3 @@ def run(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     return cli.run_module(sys.modules[__name__], argv, prog="python -m drumgate.checksums")
-

@@ -284,4 +284,3 @@ def run_demo(drumgate: CommandRunner, out: Path, seed: int = DEFAULT_SEED, force
         _say(f"  {folder}/: {', '.join(files) if files else '(none)'}")
     _say(f"  health pages: {out / HEALTH_DIR}/*.html (self-contained, open in a browser)")
     return 0
-

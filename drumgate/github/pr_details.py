@@ -226,4 +226,3 @@ def deepdiff_block(entry: Mapping[str, Any], cap: int | None) -> list[str]:
         fenced(text, "json") + note,
         "</details>",
     ]
-

@@ -151,4 +151,3 @@ def verdict_line(entries: Sequence[Mapping[str, Any]]) -> str:
     if verdict.offline:
         parts.append(_listed("storage", verdict.offline))
     return "### " + "; ".join(parts)
-

@@ -149,4 +149,3 @@ def digest_line(entry: Mapping[str, Any]) -> str | None:
     if technique:
         parts.append(technique)
     return f"- **{esc(entry['dataset'])}**: " + "; ".join(parts) + "."
-

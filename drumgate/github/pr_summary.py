@@ -216,4 +216,3 @@ def read_summary(path: Path) -> dict[str, Any]:
 
 def _clipped(message: str, limit: int = 160) -> str:
     return message if len(message) <= limit else f"{message[: limit // 2]} … {message[-limit // 2 :]}"
-

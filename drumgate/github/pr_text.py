@@ -131,4 +131,3 @@ def names_list(sample: Mapping[str, Any], shown: int = NAMES_SHOWN) -> str:
     head = ", ".join(code(name) for name in names)
     rest = total - len(names)
     return f"{head}, … and {count(rest)} more" if rest > 0 else head
-

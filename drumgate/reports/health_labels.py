@@ -80,4 +80,3 @@ def _add_resolution(summary: LabelSummary, label: str, found: Resolution, n: int
         add_count(summary.classes_inclusive, ancestor, n)
     if summary.vocabulary_classes is not None and found.vocabulary_label is not None:
         add_count(summary.vocabulary_classes, found.vocabulary_label, n)
-

@@ -231,5 +231,3 @@ def class_counts(events: PerformanceEvents, nm: NoteMap) -> Counter[str]:
     for note in np.flatnonzero(per_note).tolist():
         counts[nm.specs[note].class_id] += int(per_note[note])
     return counts
-
-
