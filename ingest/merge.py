@@ -29,7 +29,8 @@ from drumgate.artifacts import holds_rows, refuse_emptying
 from drumgate.errors import DrumgateError
 from drumgate.io import parts
 from drumgate.io.fsutil import atomic_writer
-from drumgate.io.jsonio import check_schema, is_gzip_path, iter_capped_lines, long_line_error, parse_line, read_json
+from drumgate.io.jsonio import check_schema, is_gzip_path, long_line_error, parse_line, read_json
+from drumgate.io.lines import numbered_lines
 from drumgate.lineage import grouplock
 from drumgate.workspace import Workspace
 
@@ -101,15 +102,14 @@ def group_by_target(shards: Sequence[Shard]) -> dict[str, list[Shard]]:
 
 
 def _lines(path: Path) -> Iterator[bytes]:
-    opener: Any = gzip.open if is_gzip_path(path) else open
-    with opener(path, "rb") as handle:
-        for line_no, raw in iter_capped_lines(handle):
-            if raw is None:
-                raise long_line_error(path, line_no)
-            if not raw.strip():
-                continue
-            parse_line(raw, path, line_no)
-            yield raw if raw.endswith(b"\n") else raw + b"\n"
+    """The shard's non-blank lines, each checked to parse (the one reader: gzip, LFS pointers, damage)."""
+    for line_no, raw in numbered_lines(path, "the shard"):
+        if raw is None:
+            raise long_line_error(path, line_no)
+        if not raw.strip():
+            continue
+        parse_line(raw, path, line_no)
+        yield raw if raw.endswith(b"\n") else raw + b"\n"
 
 
 def parts_folder(shard: Shard) -> Path | None:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from drumgate import lineage
-from drumgate.artifacts import ingest_fix
+from drumgate.artifacts import ArtifactRegistry, ingest_fix
 from drumgate.config import load_datasets
 from drumgate.errors import DrumgateError
 from drumgate.io.jsonio import PACKAGE_SCHEMAS, check_schema, iter_jsonl, read_json, schema_problem
@@ -45,10 +45,11 @@ def sibling_sessions(events: Path, dataset: str) -> Path | None:
 
 
 def artifact_group(ws: Workspace, dataset: str) -> str:
+    """The dataset's artifact group (the registry's rule); an unknown dataset is a DrumgateError."""
     config = load_datasets(ws)
-    if dataset == COMBINED:
-        return str(config.combined.get("group", COMBINED))
-    return config.get(dataset).group
+    if dataset != COMBINED:
+        config.get(dataset)  # names the known datasets when `dataset` is not one
+    return ArtifactRegistry.from_config(config).group_of(dataset)
 
 
 def inside(ws: Workspace, path: Path) -> bool:
