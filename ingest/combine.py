@@ -29,195 +29,61 @@ input.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from drumgate import __version__, events, lineage
+from drumgate import __version__, lineage
 from drumgate.artifacts import combined_health_report, combined_reference, combined_weights_report
-from drumgate.config import DatasetsConfig, load_datasets
+from drumgate.config import load_datasets
 from drumgate.errors import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, DrumgateError
 from drumgate.io import combined_reference as reference_format
 from drumgate.io import parts
-from drumgate.io.combined_reference import keep_event
+from drumgate.io.combined_reference import Rewrite, keep_event
 from drumgate.io.jsonio import iter_jsonl, write_json, write_jsonl
 from drumgate.licences import read_licence_note
 from drumgate.lineage import grouplock
 from drumgate.lineage.provenance import config_hashes, ingest_commit, report_date
 from drumgate.progress import progress
 from drumgate.reports.combined import (
+    CombinedCounts,
     add_song_leaks,
     add_source_gates,
-    combined_session_id,
-    combined_session_rows,
-    mixed_datasets,
+    combined_counts,
     song_leaks,
     waived_sources,
 )
 from drumgate.reports.gates import failing_gates
 from drumgate.reports.health import compute_health
+from drumgate.reports.part_counts import PartTally, tally_part
 from drumgate.reports.report_io import ErrorCollector, artifact_group, record_lineage
 from drumgate.reports.weights import compute_weights
 from drumgate.taxonomy import Taxonomy, load_taxonomy
 from drumgate.workspace import COMBINED, Workspace
-from ingest.crash_map import UnmappedVariant, lock_artifact, map_row
+from ingest.combine_sources import (
+    CombineAborted,
+    CombineState,
+    SongKeys,
+    Source,
+    combined_rows,
+    combined_sessions,
+    find_sources,
+    learn_sources,
+)
+from ingest.crash_map import lock_artifact
 
-__all__ = ["combine", "combined_rows", "keep_event"]
+__all__ = ["CombineState", "SongKeys", "combine", "combined_rows", "combined_sessions", "find_sources", "keep_event"]
 DEFAULT_WEIGHTS_SCHEME = "effective"
-
-
-@dataclass
-class Source:
-    dataset: str
-    ratio: float
-    events: Path
-    sessions: Path | None
-    provenance: Path | None
-    licence_note: Path
-    events_read: int = 0
-    events_kept: int = 0
-
-
-@dataclass
-class CombineState:
-    """What the pass over the sources learns: song splits per dataset, unmapped variants, the combined
-    sessions, and what the reference records (song keys taken from sessions, crash-family labels)."""
-
-    song_splits: dict[str, dict[str, set[str]]] = field(default_factory=dict)
-    unmapped: dict[str, dict[str, int]] = field(default_factory=dict)
-    sessions: dict[str, str] = field(default_factory=dict)
-    song_keys: dict[str, dict[str, str]] = field(default_factory=dict)
-    crash_labels: set[str] = field(default_factory=set)
-
-
-class CombineAborted(Exception):
-    """Raised at the end of the row stream when a row was bad or unmapped: nothing is written."""
-
-
-def plain_song_key(session_id: str) -> str:
-    return re.sub(r"[^a-z0-9]", "", session_id.lower())
-
-
-class SongKeys:
-    """Song identity: an ingestor's `song_key`, else drumgate.reports.overlap's, else the plain id."""
-
-    def __init__(self, ws: Workspace) -> None:
-        self._cache: dict[tuple[str, str], str] = {}
-        self._declared: dict[tuple[str, str], str] = {}
-        self._overlap: Any = None
-        self._overlap_config: Any = None
-        try:
-            from drumgate.reports import overlap
-        except ImportError:
-            return
-        self._overlap = overlap
-        if (ws.configs / "musdb.json").is_file():
-            self._overlap_config = overlap.load_overlap_config(ws)
-        else:
-            self._overlap_config = overlap.OverlapConfig()
-
-    def declare(self, dataset: str, session_id: str, key: Any) -> None:
-        if isinstance(key, str) and key:
-            self._declared[(dataset, session_id)] = key
-
-    def key(self, dataset: str, session_id: str, row_attributes: Mapping[str, Any] | None = None) -> str:
-        declared = (row_attributes or {}).get("song_key")
-        if isinstance(declared, str) and declared:
-            return declared
-        place = (dataset, session_id)
-        if place not in self._cache:
-            self._cache[place] = self._declared.get(place) or self._derive(dataset, session_id)
-        return self._cache[place]
-
-    def _derive(self, dataset: str, session_id: str) -> str:
-        if self._overlap is not None:
-            return str(self._overlap.song_key(dataset, session_id, self._overlap_config))
-        return plain_song_key(session_id)
-
-
-def find_sources(ws: Workspace, config: DatasetsConfig) -> tuple[list[Source], list[str]]:
-    mix = config.combined.get("mix", {})
-    mixed = mixed_datasets(config, lambda name: _existing(ws.events_manifest(name)) is not None)
-    sources, skipped = [], []
-    for name, dataset in config.datasets.items():
-        events = _existing(ws.events_manifest(name))
-        if name not in mixed or events is None:
-            why = "no mix share in [combined] mix" if float(mix.get(name, 0.0)) <= 0.0 else "no events manifest"
-            skipped.append(f"{name} ({why})")
-            continue
-        sessions = _existing(ws.sessions_manifest(name))
-        provenance = _existing(ws.provenance(name))
-        sources.append(Source(name, float(mix[name]), events, sessions, provenance, ws.path(dataset.licence_note)))
-    return sources, skipped
-
-
-def _existing(path: Path) -> Path | None:
-    """The manifest as a file, its `.gz` form, or its partitioned folder (read through jsonio)."""
-    for candidate in (path, path.with_name(path.name + ".gz")):
-        if candidate.is_file():
-            return candidate
-    return parts.folder_of(path) if parts.is_partitioned(path) else None
-
-
-def combined_sessions(sources: Sequence[Source], songs: SongKeys, errors: ErrorCollector) -> list[dict[str, Any]]:
-    rows = []
-    for source in sources:
-        if source.sessions is None:
-            continue
-        sink = ErrorCollector(source.sessions)
-        source_rows = [row for _, row in iter_jsonl(source.sessions, on_error=sink)]
-        for row in source_rows:
-            songs.declare(source.dataset, str(row.get("session_id", "")), (row.get("attributes") or {}).get("song_key"))
-        rows.extend(combined_session_rows(source.dataset, source_rows))
-        errors.errors.extend(sink.errors)
-    return rows
-
-
-def combined_rows(
-    sources: Sequence[Source], taxonomy: Taxonomy, songs: SongKeys, state: CombineState, errors: ErrorCollector
-) -> Iterator[dict[str, Any]]:
-    """The combined rows built from the sources and the configs, learning into `state` what the
-    reference records. The reader of the reference (drumgate.io.combined_reference) rebuilds the
-    same rows from the reference alone; the tests compare the two."""
-    for source in sources:
-        sink = ErrorCollector(source.events)
-        for _, row in progress(iter_jsonl(source.events, on_error=sink), f"combine {source.dataset}", "event"):
-            source.events_read += 1
-            if not keep_event(source.dataset, str(row.get("event_id")), source.ratio):
-                continue
-            session_id = str(row.get("session_id"))
-            attributes = dict(row.get("attributes") or {})
-            song = songs.key(source.dataset, session_id, attributes)
-            if attributes.get("song_key") != song:
-                state.song_keys.setdefault(source.dataset, {})[session_id] = song
-            attributes["song_key"] = song
-            combined = {**row, "session_id": combined_session_id(source.dataset, session_id), "attributes": attributes}
-            try:
-                combined = map_row(combined, taxonomy)
-            except UnmappedVariant as missing:
-                per_file = state.unmapped.setdefault(missing.variant, {})
-                per_file[str(source.events)] = per_file.get(str(source.events), 0) + 1
-                continue
-            own_variant = row.get("variant")
-            if combined.get("variant") and not (isinstance(own_variant, str) and own_variant):
-                state.crash_labels.add(str(row.get("label")))  # a crash-family label without a variant
-            split = str(row.get("split"))
-            state.song_splits.setdefault(song, {}).setdefault(source.dataset, set()).add(split)
-            state.sessions[combined["session_id"]] = source.dataset
-            source.events_kept += 1
-            yield combined
-        errors.errors.extend(sink.errors)
-    if state.unmapped or errors.errors:
-        raise CombineAborted
 
 
 def source_health(ws: Workspace, source: Source) -> dict[str, Any]:
     """The source's own health report under its own gates (what the combined gate requires to pass)."""
     sessions = [row for _, row in iter_jsonl(source.sessions)] if source.sessions else None
     where = {"events": ws.rel(source.events), "sessions": ws.rel(source.sessions) if source.sessions else None}
-    return compute_health(ws, source.dataset, iter_jsonl(source.events), sessions, source=where)
+    # a partitioned source's counts come from its index (every part's sha256 checked), as `drumgate health`'s do
+    rows = parts.counts_from_index(source.events) if source.events.is_dir() else iter_jsonl(source.events)
+    return compute_health(ws, source.dataset, rows, sessions, source=where)
 
 
 def licence_constraints(sources: Sequence[Source]) -> dict[str, dict[str, str]]:
@@ -309,22 +175,25 @@ def combine(ws: Workspace, date: str | None, weights_scheme: str = DEFAULT_WEIGH
     errors = ErrorCollector(ws.root)
     sessions = combined_sessions(sources, songs, errors)
     try:
-        for _ in combined_rows(sources, taxonomy, songs, state, errors):
-            pass  # the pass learns what the reference records; the rows are read back through it
+        learn_sources(sources, taxonomy, songs, state, errors)
     except CombineAborted:
         return CombineOutcome(errors, aborted=True, unmapped=unmapped_lines(ws, state))
     if errors.errors:
         return CombineOutcome(errors)
     argv = ["combine", "--date", day.isoformat(), "--weights-scheme", weights_scheme]
     events_path = ws.path(combined_reference())
-    write_json(events_path, build_reference(ws, sources, taxonomy, state))
+    reference = build_reference(ws, sources, taxonomy, state)
+    write_json(events_path, reference)
     retired = retire_copied_manifest(ws)
     source_inputs = [lock_artifact(s.events) for s in sources] + [s.sessions for s in sources if s.sessions]
     record_lineage(ws, COMBINED, events_path, argv, [*source_inputs, *_song_key_configs(ws)])
     where = {"events": ws.rel(events_path), "sessions": None}
 
-    report = compute_health(ws, COMBINED, events.iter_rows(events_path), sessions, source=where)
-    add_song_leaks(report, song_leaks(state.song_splits))
+    counts = count_combined(events_path, reference, errors)
+    if errors.errors:
+        return CombineOutcome(errors)
+    report = compute_health(ws, COMBINED, counts.events, sessions, source=where)
+    add_song_leaks(report, song_leaks(counts.song_splits))
     add_source_gates(report, {s.dataset: source_health(ws, s) for s in sources}, waived)
     report["licences"] = licence_constraints(sources)
     report["mix"] = {
@@ -334,8 +203,7 @@ def combine(ws: Workspace, date: str | None, weights_scheme: str = DEFAULT_WEIGH
     write_json(health_path, report)
     record_lineage(ws, COMBINED, health_path, argv, [events_path, *source_inputs])
 
-    weights = compute_weights(ws, COMBINED, events.iter_rows(events_path), sessions, scheme=weights_scheme,
-                              source=where)
+    weights = compute_weights(ws, COMBINED, counts.excerpts, sessions, scheme=weights_scheme, source=where)
     weights_path = ws.root / combined_weights_report()
     for path in (weights_path, ws.weights_report(COMBINED, stamp)):
         write_json(path, weights)
@@ -350,6 +218,23 @@ def combine(ws: Workspace, date: str | None, weights_scheme: str = DEFAULT_WEIGH
     failing = failing_gates(report) + unwaived_source_lines(ws.rel(config.path), report)
     return CombineOutcome(errors, report=report, sources=list(sources), skipped=list(skipped), written=written,
                           failing=failing, retired=retired)
+
+
+def count_combined(path: Path, reference: Mapping[str, Any], errors: ErrorCollector) -> CombinedCounts:
+    """The combined rows the reference stands for, counted from the sources on disk: a partitioned
+    source part by part from its stored rows (drumgate.reports.part_counts), a file row by row."""
+    folder = path.parent
+
+    def file_rows(source: Mapping[str, Any]) -> Iterator[tuple[int, dict[str, Any]]]:
+        return iter_jsonl(folder / source["manifest"], on_error=errors)
+
+    def folder_tallies(source: Mapping[str, Any], rewrite: Rewrite) -> Iterable[PartTally]:
+        manifest = folder / source["manifest"]
+        for entry, rows, renders in progress(parts.stored_parts(manifest, errors), f"count {rewrite.dataset}",
+                                             "part"):
+            yield tally_part(rewrite, rows, renders, manifest / entry["file"])
+
+    return combined_counts(path, reference_format.checked(reference, path), file_rows, folder_tallies, errors)
 
 
 def build_reference(ws: Workspace, sources: Sequence[Source], taxonomy: Taxonomy, state: CombineState

@@ -103,27 +103,11 @@ def scan_file(path: Path, taxonomy: Taxonomy) -> FileScan:
     return scan
 
 
-def _stored_parts(folder: Path, on_error: ErrorCollector | None = None
-                  ) -> Iterator[tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]] | None]]:
-    """(index entry, stored rows, renders or None) of every part, in key order, each checked against its sha256."""
-    index = parts.verify(folder, hash_parts=False)
-    for entry in index["parts"]:
-        rows = [row for _, row in parts.read_part(folder, entry["file"], entry["sha256"], on_error)]
-        renders_entry = entry.get("renders")
-        renders = None if renders_entry is None else [
-            row for _, row in parts.read_part(folder, renders_entry["file"], renders_entry["sha256"], on_error)]
-        yield entry, rows, renders
-
-
 def scan_folder(scan: FileScan, taxonomy: Taxonomy) -> FileScan:
     """The folder's stored rows, each counted once per render that plays it (the single file's counts)."""
-    for entry, rows, renders in progress(_stored_parts(scan.path, scan.errors), f"crash-map {scan.path.name}",
+    for entry, rows, renders in progress(parts.stored_parts(scan.path, scan.errors), f"crash-map {scan.path.name}",
                                          "part"):
-        plays: dict[str, int] | None = None
-        if renders is not None:
-            plays = {}
-            for render in renders:
-                plays[str(render.get("events_item"))] = plays.get(str(render.get("events_item")), 0) + 1
+        plays = parts.plays_of(renders)
         for row in rows:
             weight = 1 if plays is None else plays.get(str(row.get("item_id")), 0)
             if scan.count(row, taxonomy, weight):
@@ -135,7 +119,7 @@ def write_mapped_folder(folder: Path, taxonomy: Taxonomy, changed_parts: set[str
     """Rewrite the parts whose rows change (the others keep their bytes) and the index with them."""
     index = parts.read_index(folder)
     writer = parts.PartsWriter(folder, index["manifest"], index["dataset"], index["key"])
-    for entry, rows, renders in _stored_parts(folder):
+    for entry, rows, renders in parts.stored_parts(folder):
         if entry["file"] in changed_parts:
             rows = [map_row(row, taxonomy) for row in rows]
         writer.add(parts.PartInput(entry["key"], rows, renders))

@@ -1,16 +1,25 @@
 """The combined manifest's health: which datasets it mixes, its sessions, song leaks across
 datasets, and one gate per mixed dataset that holds the dataset's own gates.
+
+`combined_counts` counts the rows the combined manifest's reference stands for without building
+them for a partitioned source (drumgate.reports.part_counts): `drumgate combine` and `pr-report`
+both take health's counts, weights' excerpt counts and the song splits from it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from drumgate.config import DatasetsConfig
 from drumgate.errors import DrumgateError
+from drumgate.io.combined_reference import Rewrite
+from drumgate.io.parts import counts_of_aggregates
 from drumgate.reports.gates import SOURCE_GATE, gate_result, overall_status
-from drumgate.reports.health_counts import EventRows
+from drumgate.reports.health_counts import ErrorSink, EventCounts, EventRows, count_events
+from drumgate.reports.part_counts import ExcerptKey, PartTally, add_pairs
 
 SONG_LEAK_KIND = "song"
 SongSplits = dict[str, dict[str, set[str]]]
@@ -99,3 +108,83 @@ def add_source_gates(
         sources[dataset] = {"status": source["status"], "failing": failing, "waived": dataset in waived_names}
     report["sources"] = sources
     report["status"] = overall_status(report["gates"])
+
+
+FileRows = Callable[[Mapping[str, Any]], Iterable[tuple[int, Mapping[str, Any]]]]
+FolderTallies = Callable[[Mapping[str, Any], Rewrite], Iterable[PartTally]]
+
+
+@dataclass
+class CombinedCounts:
+    """The combined rows counted: health's event counts, weights' excerpt counts (session, item,
+    label), each song's splits per dataset, rows read and kept per source, and malformed rows."""
+
+    events: EventCounts = field(default_factory=EventCounts)
+    excerpts: dict[ExcerptKey, int] = field(default_factory=dict)
+    song_splits: SongSplits = field(default_factory=dict)
+    read: dict[str, int] = field(default_factory=dict)
+    kept: dict[str, int] = field(default_factory=dict)
+    errors: list[DrumgateError] = field(default_factory=list)
+
+    def add_events(self, counts: EventCounts) -> None:
+        """Add a source's counts; its first lines continue after the rows already counted."""
+        offset = max(self.events.first_line.values(), default=0)
+        for mine, theirs in ((self.events.labels, counts.labels), (self.events.places, counts.places)):
+            for key, n in theirs.items():
+                if key not in mine:
+                    self.events.first_line[key] = counts.first_line.get(key, 0) + offset
+                mine[key] = mine.get(key, 0) + n
+
+
+def is_folder_source(source: Mapping[str, Any]) -> bool:
+    """A reference source that names a partitioned folder (drumgate.io.parts), not a `.jsonl` file."""
+    return not str(source["manifest"]).endswith((".jsonl", ".jsonl.gz"))
+
+
+def combined_counts(where: Path, reference: Mapping[str, Any], file_rows: FileRows,
+                    folder_tallies: FolderTallies, on_error: ErrorSink) -> CombinedCounts:
+    """Count the rows a checked reference stands for: a file source's rows one by one (`file_rows`),
+    a folder source's from its parts' tallies (`folder_tallies`, which may memoise them)."""
+    found = CombinedCounts()
+    for source in reference["sources"]:
+        rewrite = Rewrite(where, reference, source)
+        if is_folder_source(source):
+            total = PartTally()
+            for tally in folder_tallies(source, rewrite):
+                total.add(tally)
+            found.add_events(counts_of_aggregates(total.aggregates))
+            add_pairs(found.excerpts, total.excerpts)
+            _merge_splits(found.song_splits, total.song_splits)
+            found.errors.extend(total.errors)
+            read, kept = total.read, total.kept
+        else:
+            seen = {"read": 0, "kept": 0}
+            kept_rows = _kept(file_rows(source), rewrite, seen, found.excerpts)
+            found.add_events(count_events(record_song_splits(kept_rows, found.song_splits), on_error))
+            read, kept = seen["read"], seen["kept"]
+        found.read[rewrite.dataset] = read
+        found.kept[rewrite.dataset] = kept
+    for error in found.errors:
+        on_error(error)
+    return found
+
+
+def _kept(rows: Iterable[tuple[int, Mapping[str, Any]]], rewrite: Rewrite, seen: dict[str, int],
+          excerpts: dict[ExcerptKey, int]) -> Iterator[tuple[int, Mapping[str, Any]]]:
+    """A file source's combined rows, numbered, counting rows read and kept and each row's excerpt."""
+    for _, row in rows:
+        seen["read"] += 1
+        combined = rewrite.row(dict(row))
+        if combined is None:
+            continue
+        seen["kept"] += 1
+        key = (combined.get("session_id"), combined.get("item_id"), combined.get("label"))
+        excerpts[key] = excerpts.get(key, 0) + 1
+        yield seen["kept"], combined
+
+
+def _merge_splits(into: SongSplits, more: SongSplits) -> None:
+    for song, per_dataset in more.items():
+        mine = into.setdefault(song, {})
+        for dataset, splits in per_dataset.items():
+            mine.setdefault(dataset, set()).update(splits)

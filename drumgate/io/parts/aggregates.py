@@ -137,9 +137,13 @@ def counts_of_entries(entries: Sequence[Mapping[str, Any]]) -> Any:
     table is rebuilt by filling the three marginals in order (any table with those marginals gives
     the same report); each velocity bin stands for its lowest velocity. Place keys get one
     synthetic item name per distinct item (health counts them, never reads them)."""
+    return counts_of_aggregates(merged_aggregates(entries))
+
+
+def counts_of_aggregates(total: Aggregates) -> Any:
+    """`health.EventCounts` whose marginals are those of `total` (see `counts_of_entries`)."""
     from drumgate.reports.health_counts import EventCounts
 
-    total = merged_aggregates(entries)
     counts = EventCounts()
     pairs = [(key.split("|", 1), n) for key, n in sorted(total.pairs.items()) if n]
     sources = [(key, n) for key, n in sorted(total.label_sources.items()) if n]

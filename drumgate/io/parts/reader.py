@@ -187,6 +187,32 @@ def rendered(rows: Iterable[Row], renders: Iterable[Row]) -> Iterator[Row]:
             yield expand_render(row, render)
 
 
+StoredPart = tuple[dict[str, Any], list[Row], "list[Row] | None"]
+
+
+def plays_of(renders: Iterable[Row] | None) -> dict[str, int] | None:
+    """How many renders play each stored item (`events_item`); None for a part without renders."""
+    if renders is None:
+        return None
+    plays: dict[str, int] = {}
+    for render in renders:
+        item = str(render.get("events_item"))
+        plays[item] = plays.get(item, 0) + 1
+    return plays
+
+
+def stored_parts(folder: Path, on_error: ErrorSink | None = None) -> Iterator[StoredPart]:
+    """(index entry, stored rows, renders or None) of every part in key order, each part checked
+    against its sha256 as it is read (the rows as stored: one per hit, not per render-hit)."""
+    index = verify(folder, hash_parts=False)
+    for entry in index["parts"]:
+        rows = [row for _, row in read_part(folder, entry["file"], entry["sha256"], on_error)]
+        renders_entry = entry.get("renders")
+        renders = None if renders_entry is None else [
+            row for _, row in read_part(folder, renders_entry["file"], renders_entry["sha256"], on_error)]
+        yield entry, rows, renders
+
+
 def iter_folder(folder: Path, on_error: ErrorSink | None = None, per_render: bool = True
                 ) -> Iterator[tuple[int, Row]]:
     """(row number, row) over every part in index order; E-GMD rows once per render unless told not to.

@@ -1,0 +1,128 @@
+"""What health and weights need from a manifest's parts, counted from stored rows (issue 15).
+
+A partitioned E-GMD part stores each performance's hits once and lists the renders that play them
+(drumgate.io.parts). Reading it as a trainer does yields one row per render-hit (13.66 M rows at
+full size); every count health and weights take is a sum over those rows, so it is computed here
+from the stored rows, each weighted by the renders that play it, in the order the rendered rows
+would arrive (so float sums and first appearances match the row-by-row path exactly):
+
+- `excerpt_pairs`: weights' events per (session, item, label) (drumgate.reports.weights);
+- `tally_part`: the combined manifest's rows from one source part, as its reference rewrites them
+  (drumgate.io.combined_reference.Rewrite): their health aggregates (drumgate.io.parts.aggregate),
+  their excerpt counts, each song's splits, and how many rows were read and kept.
+
+A part whose mix share is below 1 is expanded first: the selection hashes each render-hit's own
+event id, so which rows a render keeps differs from render to render.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from drumgate.errors import DrumgateError
+from drumgate.io.combined_reference import Rewrite
+from drumgate.io.parts import Aggregates, aggregate, rendered
+from drumgate.reports.health_counts import count_events, validate_counts
+
+Row = dict[str, Any]
+ExcerptKey = tuple[Any, Any, Any]  # session_id, item_id, label: what weights count
+ExcerptPairs = list[tuple[ExcerptKey, int]]
+SongSplits = dict[str, dict[str, set[str]]]
+ErrorSink = Callable[[DrumgateError], None]
+
+
+def excerpt_pairs(rows: Iterable[tuple[int, Row]], renders: Sequence[Row] | None, where: Path,
+                  on_error: ErrorSink) -> ExcerptPairs:
+    """(session, item, label) -> events of a part, one per render-hit, in the order the rendered rows
+    arrive; a row without one of the three fields goes to `on_error` with its line."""
+    per_item: dict[str, dict[ExcerptKey, int]] = {}  # a stored item's counts, for the renders that play it
+    in_order: dict[ExcerptKey, int] = {}  # the same counts in row order, for a part without renders
+    for line, row in rows:
+        try:
+            key = (row["session_id"], row["item_id"], row["label"])
+        except (KeyError, TypeError) as exc:
+            missing = exc.args[0] if isinstance(exc, KeyError) else "session_id"
+            on_error(DrumgateError(f"event row lacks field {missing!r}", path=where, line=line))
+            continue
+        counted = per_item.setdefault(str(row.get("item_id")), {})
+        counted[key] = counted.get(key, 0) + 1
+        in_order[key] = in_order.get(key, 0) + 1
+    if renders is None:
+        return list(in_order.items())
+    pairs: ExcerptPairs = []
+    for render in renders:
+        for (session, _, label), n in per_item.get(render.get("events_item", ""), {}).items():
+            pairs.append(((session, render["item_id"], label), n))
+    return pairs
+
+
+def add_pairs(counts: dict[ExcerptKey, int], pairs: Iterable[tuple[ExcerptKey, int]]) -> None:
+    for key, n in pairs:
+        counts[key] = counts.get(key, 0) + n
+
+
+@dataclass
+class PartTally:
+    """The combined rows of one source part, counted: health aggregates, weights' excerpt counts,
+    each song's splits per dataset, and rows read and kept (one per render-hit)."""
+
+    aggregates: Aggregates = field(default_factory=Aggregates)
+    excerpts: ExcerptPairs = field(default_factory=list)
+    song_splits: SongSplits = field(default_factory=dict)
+    read: int = 0
+    kept: int = 0
+    errors: list[DrumgateError] = field(default_factory=list)
+
+    def add(self, other: PartTally) -> None:
+        self.aggregates.add(other.aggregates)
+        self.excerpts.extend(other.excerpts)
+        for song, per_dataset in other.song_splits.items():
+            mine = self.song_splits.setdefault(song, {})
+            for dataset, splits in per_dataset.items():
+                mine.setdefault(dataset, set()).update(splits)
+        self.read += other.read
+        self.kept += other.kept
+        self.errors.extend(other.errors)
+
+
+def tally_part(rewrite: Rewrite, rows: Sequence[Row], renders: Sequence[Row] | None, where: Path) -> PartTally:
+    """The combined rows `rewrite` makes of one part's stored rows (and the renders playing them),
+    counted without building one row per render-hit when every row is kept."""
+    if renders is not None and rewrite.ratio < 1.0:
+        rows, renders = list(rendered(rows, renders)), None
+    plays: dict[str, list[str]] = {}
+    for render in renders or ():
+        plays.setdefault(str(render.get("events_item")), []).append(str(render.get("split")))
+    tally = PartTally()
+    kept: list[Row] = []
+    for row in rows:
+        splits = plays.get(str(row.get("item_id")), []) if renders is not None else [str(row.get("split"))]
+        tally.read += len(splits)
+        combined = rewrite.row(row)
+        if combined is None:
+            continue
+        kept.append(combined)
+        tally.kept += len(splits)
+        attributes = combined.get("attributes")
+        song = attributes.get("song_key") if isinstance(attributes, Mapping) else None
+        if isinstance(song, str) and song and splits:
+            tally.song_splits.setdefault(song, {}).setdefault(str(combined.get("dataset")), set()).update(splits)
+    tally.errors = malformed_rows(kept, where)
+    tally.aggregates = aggregate(kept, renders)
+    tally.excerpts = excerpt_pairs(enumerate(kept, 1), renders, where, tally.errors.append)
+    return tally
+
+
+def malformed_rows(rows: Sequence[Row], where: Path) -> list[DrumgateError]:
+    """Health's row checks (drumgate.reports.health_counts) on stored rows, each error naming the part
+    and the row's position in it: the checks the row-by-row path made on every rendered row."""
+    errors: list[DrumgateError] = []
+
+    def sink(error: DrumgateError) -> None:
+        errors.append(DrumgateError(error.message, path=where, line=error.line, hint=error.hint))
+
+    validate_counts(count_events(enumerate(rows, 1), sink), sink)
+    return errors

@@ -1,0 +1,80 @@
+"""`drumgate combine` counts a partitioned source from its stored rows (issue 15), and its reports
+equal the reports of the rows the reference stands for, counted one by one (the path before).
+
+E-GMD's parts store a performance's hits once and list the renders that play them; the combined
+health report, weights and song leaks are computed from those stored rows weighted by their renders
+(drumgate.reports.part_counts), and must equal `compute_health` / `compute_weights` over
+`drumgate.events.read` of the reference, one row per render-hit, at every mix share.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from drumgate import cli, events
+from drumgate.config import load_datasets
+from drumgate.io.jsonio import read_json
+from drumgate.reports.combined import add_song_leaks, record_song_splits, song_leaks
+from drumgate.reports.health import compute_health
+from drumgate.reports.report_io import ErrorCollector
+from drumgate.reports.weights import compute_weights
+from drumgate.workspace import COMBINED, Workspace
+from ingest.combine import SongKeys, combined_sessions, find_sources
+from tests.combine_fixtures import three_dataset_workspace
+from tests.test_combine_cli import set_mix
+from tests.test_repro_partitioned import partitioned_workspace
+
+DATE = "2026-02-01"
+REFERENCE = "data/manifests/prod_combined_events.json"
+
+
+def row_by_row(ws: Workspace) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The combined health (with song leaks) and weights counted over every row the reference yields."""
+    sources, _ = find_sources(ws, load_datasets(ws))
+    sessions = combined_sessions(sources, SongKeys(ws), ErrorCollector(ws.root))
+    where = {"events": REFERENCE, "sessions": None}
+    splits: dict[str, dict[str, set[str]]] = {}
+    rows = record_song_splits(events.iter_rows(ws.path(REFERENCE)), splits)
+    health = compute_health(ws, COMBINED, rows, sessions, source=where)
+    add_song_leaks(health, song_leaks(splits))
+    weights = compute_weights(ws, COMBINED, events.iter_rows(ws.path(REFERENCE)), sessions, scheme="effective",
+                              source=where)
+    return health, weights
+
+
+def assert_written_equals_row_by_row(ws: Workspace) -> None:
+    """The reports combine wrote, without what only it adds (source gates, licences, mix), equal the
+    reports counted row by row."""
+    health, weights = row_by_row(ws)
+    found = read_json(ws.path("reports/health/prod_combined_health_20260201.json"))
+    for report in (health, found):
+        for key in ("sources", "licences", "mix", "status"):
+            report.pop(key, None)
+        report["gates"] = [gate for gate in report["gates"] if not gate["name"].startswith("source_gates")]
+    assert found == health
+    assert read_json(ws.path("reports/sampling/prod_combined_weights.json")) == weights
+
+
+@pytest.mark.parametrize("mix", [None, "egmd = 0.6"])
+def test_counts_from_stored_rows_equal_the_rows_counted_one_by_one(workspace: Workspace, mix: str | None) -> None:
+    partitioned_workspace(workspace)
+    if mix:
+        set_mix(workspace, mix)
+    assert cli.main(["crash-map"]) in (0, 1)
+    assert cli.main(["combine", "--date", DATE]) in (0, 1)
+    assert_written_equals_row_by_row(workspace)
+    reference = read_json(workspace.path(REFERENCE))
+    egmd = reference["sources"][0]
+    assert egmd["events_kept"] == sum(1 for _ in events.read(workspace.path(REFERENCE)))
+    assert egmd["events_read"] == sum(1 for _ in events.read(workspace.path("data/manifests/egmd_events")))
+
+
+def test_a_mixed_workspace_counts_files_and_folders_alike(tmp_path: Path) -> None:
+    """Cambridge and MUSDB as files, E-GMD as a folder: the same reports as row by row, song leaks included."""
+    ws = three_dataset_workspace(tmp_path / "ws")
+    assert cli.main(["migrate", "--workspace", str(ws.root), str(ws.events_manifest("egmd"))]) == 0
+    assert cli.main(["combine", "--workspace", str(ws.root), "--date", DATE]) in (0, 1)
+    assert_written_equals_row_by_row(ws)
