@@ -78,3 +78,40 @@ def test_a_mixed_workspace_counts_files_and_folders_alike(tmp_path: Path) -> Non
     assert cli.main(["migrate", "--workspace", str(ws.root), str(ws.events_manifest("egmd"))]) == 0
     assert cli.main(["combine", "--workspace", str(ws.root), "--date", DATE]) in (0, 1)
     assert_written_equals_row_by_row(ws)
+
+
+def test_weights_of_a_folder_equal_the_rows_counted_one_by_one(workspace: Workspace) -> None:
+    """`drumgate weights` on an E-GMD folder reads each stored row once, weighted by its renders."""
+    folder = partitioned_workspace(workspace)
+    output = workspace.root / "weights.json"
+    assert cli.main(["weights", "--events", str(folder), "--output", str(output), "--date", DATE]) == 0
+    sessions = list(events.read(workspace.path("data/manifests/egmd_sessions")))
+    expected = compute_weights(workspace, "egmd", events.iter_rows(folder), sessions, scheme="effective",
+                               source={"events": "data/manifests/egmd_events",
+                                       "sessions": "data/manifests/egmd_sessions"})
+    assert read_json(output) == expected
+
+
+def test_pr_report_counts_the_combined_side_as_combine_does(workspace: Workspace) -> None:
+    """pr-report's combined side (parts read from git, counted from stored rows) gives the numbers of
+    the committed combined reports."""
+    import subprocess
+
+    from drumgate.github.git_tree import GitTree
+    from drumgate.github.pr_sides import compute_side
+
+    partitioned_workspace(workspace)
+    assert cli.main(["crash-map"]) in (0, 1)
+    assert cli.main(["combine", "--date", DATE]) in (0, 1)
+    for argv in (["init", "-q"], ["add", "-A"], ["-c", "user.name=t", "-c", "user.email=t@example.invalid",
+                                                 "commit", "-q", "-m", "combined"]):
+        subprocess.run(["git", *argv], cwd=workspace.root, check=True, capture_output=True)
+    side = compute_side(GitTree(workspace), workspace, "HEAD", COMBINED)
+    committed = read_json(workspace.path("reports/health/prod_combined_health_20260201.json"))
+    for key in ("totals", "classes", "techniques", "splits", "label_sources", "sessions", "velocity_histogram",
+                "leakage", "gates", "status"):
+        assert side.health[key] == committed[key], key
+    weights = read_json(workspace.path("reports/sampling/prod_combined_weights.json"))
+    assert side.weights is not None
+    assert side.weights["weights"] == weights["weights"] and side.weights["class_mass"] == weights["class_mass"]
+    assert side.row_errors.count == 0

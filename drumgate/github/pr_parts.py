@@ -24,7 +24,9 @@ from typing import Any
 from drumgate.errors import DrumgateError
 from drumgate.github.git_tree import GitTree, short_sha
 from drumgate.io import parts
+from drumgate.io.combined_reference import Rewrite
 from drumgate.io.jsonio import loads_reference
+from drumgate.reports.part_counts import ExcerptKey, PartTally, excerpt_pairs, tally_part
 
 Row = dict[str, Any]
 ErrorSink = Callable[[DrumgateError], None]
@@ -229,9 +231,6 @@ def folder_render_rows(tree: GitTree, rev: str, rel: str, on_error: ErrorSink) -
         yield from parts.rendered(*found) if len(found) == 2 else found[0]
 
 
-ExcerptKey = tuple[Any, Any, Any]  # session_id, item_id, label: what weights count (reports.weights)
-
-
 def excerpt_counts(tree: GitTree, rev: str, rel: str, on_error: ErrorSink) -> dict[ExcerptKey, int]:
     """The events per (session, item, label) of the folder at `rev`, one per render-hit, as
     `weights.count_excerpts` counts the rows `drumgate.events.read` yields and in the same order:
@@ -264,22 +263,36 @@ def _part_excerpts(folder: GitFolder, entry: Mapping[str, Any], stored: Sequence
                    ) -> tuple[list[tuple[ExcerptKey, int]], list[DrumgateError]]:
     malformed: list[DrumgateError] = []
     names = _entry_files(entry)
-    per_item: dict[str, dict[ExcerptKey, int]] = {}  # a stored item's counts, for the renders that play it
-    in_order: dict[ExcerptKey, int] = {}  # the same counts in row order, for a part without renders
-    for line, row in parts.part_rows(folder.where / names[0], stored[0], malformed.append):
-        try:
-            key = (row["session_id"], row["item_id"], row["label"])
-        except KeyError as exc:
-            malformed.append(DrumgateError(f"event row lacks field {exc.args[0]!r}", path=folder.where / names[0],
-                                           line=line))
-            continue
-        counted = per_item.setdefault(str(row.get("item_id")), {})
-        counted[key] = counted.get(key, 0) + 1
-        in_order[key] = in_order.get(key, 0) + 1
-    if len(names) == 1:
-        return list(in_order.items()), malformed
-    pairs: list[tuple[ExcerptKey, int]] = []
-    for _, render in parts.part_rows(folder.where / names[1], stored[1], malformed.append):
-        for (session, _, label), n in per_item.get(render.get("events_item", ""), {}).items():
-            pairs.append(((session, render["item_id"], label), n))
-    return pairs, malformed
+    rows = list(parts.part_rows(folder.where / names[0], stored[0], malformed.append))
+    renders = ([render for _, render in parts.part_rows(folder.where / names[1], stored[1], malformed.append)]
+               if len(names) == 2 else None)
+    return excerpt_pairs(rows, renders, folder.where / names[0], malformed.append), malformed
+
+
+def combined_tallies(tree: GitTree, rev: str, rel: str, rewrite: Rewrite, on_error: ErrorSink) -> Iterator[PartTally]:
+    """The combined rows `rewrite` makes of each part of the folder at `rev`, counted from the stored
+    rows (drumgate.reports.part_counts), each part checked against its sha256. Tallies are kept by
+    blob ids and the rewrite, so a part base and head share is read and counted once."""
+    folder = open_folder(tree, rev, rel)
+    rule = hashlib.sha256(repr((rewrite.dataset, rewrite.ratio, sorted(rewrite.song_keys.items()),
+                                sorted(rewrite.crash_labels), sorted(rewrite.variants.items()))).encode()).hexdigest()
+    entries = folder.index["parts"]
+
+    def memo_key(entry: Mapping[str, Any]) -> tuple[str, ...]:
+        return ("tally", rule, *(folder.files[name][0] for name in _entry_files(entry)))
+
+    owner = {name: entry for entry in entries if memo_key(entry) not in tree.memo for name in _entry_files(entry)}
+    arrived: dict[str, bytes] = {}
+    for name, data in _part_bytes(tree, folder, list(owner)):
+        arrived[name] = data
+        entry = owner[name]
+        names = _entry_files(entry)
+        if all(file in arrived for file in names):
+            malformed: list[DrumgateError] = []
+            found = [[row for _, row in parts.part_rows(folder.where / file, arrived.pop(file), malformed.append)]
+                     for file in names]
+            tally = tally_part(rewrite, found[0], found[1] if len(found) == 2 else None, folder.where / names[0])
+            tally.errors[:0] = malformed
+            tree.memo[memo_key(entry)] = tally
+    for entry in entries:
+        yield tree.memo[memo_key(entry)]

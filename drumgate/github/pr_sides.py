@@ -20,7 +20,14 @@ from drumgate.artifacts import combined_reference, licence_note, manifest
 from drumgate.config import load_datasets
 from drumgate.errors import DrumgateError
 from drumgate.github.git_tree import GitTree, short_sha
-from drumgate.github.pr_parts import event_counts, excerpt_counts, folder_render_rows, folder_rows, index_rel
+from drumgate.github.pr_parts import (
+    combined_tallies,
+    event_counts,
+    excerpt_counts,
+    folder_render_rows,
+    folder_rows,
+    index_rel,
+)
 from drumgate.io import parts
 from drumgate.io.lines import (
     LFS_POINTER_PREFIX,
@@ -83,16 +90,11 @@ def side_event_rows(tree: GitTree, rev: str, rel: str, where: str, errors: RowEr
     """A manifest blob's rows; for the combined manifest's reference, the rows it stands for, rebuilt
     from its sources at `rev` (drumgate.io.combined_reference; a partitioned source one row per render-hit)."""
     from drumgate.io import combined_reference
-    from drumgate.io.jsonio import loads_reference
 
     if not rel.endswith(combined_reference.SUFFIX):
         yield from iter_blob_rows(tree, rev, rel, where, errors)
         return
-    try:
-        document = loads_reference(tree.read_text(rev, rel))
-    except ValueError as exc:
-        raise DrumgateError(f"invalid JSON: {exc}", path=where, hint=combined_reference.FIX) from exc
-    reference = combined_reference.checked(document, where)
+    reference = side_reference(tree, rev, rel, where)
     folder = rel.rsplit("/", 1)[0]
 
     def source_rows(source: Mapping[str, Any]) -> Iterator[tuple[int, Row]]:
@@ -102,6 +104,41 @@ def side_event_rows(tree: GitTree, rev: str, rel: str, where: str, errors: RowEr
         return iter_blob_rows(tree, rev, source_rel, f"{short_sha(rev)}:{source_rel}", errors)
 
     yield from combined_reference.combined_rows(where, reference, source_rows)
+
+
+def side_reference(tree: GitTree, rev: str, rel: str, where: str) -> dict[str, Any]:
+    """The combined manifest's reference at `rev`, checked against its schema and digest."""
+    from drumgate.io import combined_reference
+    from drumgate.io.jsonio import loads_reference
+
+    try:
+        document = loads_reference(tree.read_text(rev, rel))
+    except ValueError as exc:
+        raise DrumgateError(f"invalid JSON: {exc}", path=where, hint=combined_reference.FIX) from exc
+    return combined_reference.checked(document, where)
+
+
+def combined_side_counts(tree: GitTree, rev: str, rel: str, errors: RowErrors) -> Any:
+    """`CombinedCounts` of the rows the reference at `rev` stands for: a file source's rows read one by
+    one, a partitioned source's counted from its stored rows (drumgate.reports.combined.combined_counts),
+    kept on the tree so health and weights share one count."""
+    from drumgate.reports.combined import combined_counts
+
+    if ("combined", rev, rel) not in tree.memo:
+        where = f"{short_sha(rev)}:{rel}"
+        folder = rel.rsplit("/", 1)[0]
+
+        def file_rows(source: Mapping[str, Any]) -> Iterator[tuple[int, Row]]:
+            source_rel = f"{folder}/{source['manifest']}"
+            return iter_blob_rows(tree, rev, source_rel, f"{short_sha(rev)}:{source_rel}", errors)
+
+        def folder_tallies(source: Mapping[str, Any], rewrite: Any) -> Iterator[Any]:
+            return combined_tallies(tree, rev, f"{folder}/{source['manifest']}", rewrite, errors.add_anywhere)
+
+        reference = side_reference(tree, rev, rel, where)
+        tree.memo[("combined", rev, rel)] = combined_counts(
+            Path(where), reference, file_rows, folder_tallies, lambda err: errors.add(err, where))
+    return tree.memo[("combined", rev, rel)]
 
 
 def manifest_candidates(dataset: str, kind: str) -> list[str]:
@@ -268,11 +305,15 @@ def compute_side(tree: GitTree, side_ws: Workspace, rev: str, dataset: str, peer
     inputs = locate(tree, rev, dataset)
     errors = RowErrors()
     events_where = f"{short_sha(rev)}:{inputs.events}"
-    event_rows = side_events(tree, rev, inputs, peer, errors)
     sources = mixed_sources(tree, side_ws, rev) if dataset == COMBINED and inputs.events else None
     song_splits: dict[str, dict[str, set[str]]] = {}
-    if sources is not None:
-        event_rows = record_song_splits(event_rows, song_splits)
+    if sources is not None and inputs.events and inputs.events.endswith(".json"):
+        combined = combined_side_counts(tree, rev, inputs.events, errors)
+        event_rows, song_splits = combined.events, combined.song_splits
+    else:
+        event_rows = side_events(tree, rev, inputs, peer, errors)
+        if sources is not None:  # a combined manifest from before the reference: its rows as copied
+            event_rows = record_song_splits(event_rows, song_splits)
     health = compute_health(
         side_ws,
         dataset,
@@ -308,8 +349,13 @@ def compute_side_weights(
     if inputs.events is None:
         return None
     ignored = RowErrors()
-    rows: Any = (excerpt_counts(tree, rev, inputs.events, ignored.add_anywhere) if inputs.events_parts
-                 else side_event_rows(tree, rev, inputs.events, f"{short_sha(rev)}:{inputs.events}", ignored))
+    rows: Any
+    if inputs.events_parts:
+        rows = excerpt_counts(tree, rev, inputs.events, ignored.add_anywhere)
+    elif dataset == COMBINED and inputs.events.endswith(".json"):
+        rows = combined_side_counts(tree, rev, inputs.events, ignored).excerpts
+    else:
+        rows = side_event_rows(tree, rev, inputs.events, f"{short_sha(rev)}:{inputs.events}", ignored)
     try:
         return compute_weights(
             side_ws,

@@ -2,7 +2,8 @@
 
 `drumgate combine` writes `data/manifests/prod_combined_events.json` (schema `combined_reference`):
 for each mixed dataset, its events manifest (a file or a partitioned folder, relative to the
-reference's folder) with the sha256 of every file it was read from, its mix share, the counts, and
+reference's folder) with the sha256 of the file that pins its rows (the manifest, or the folder's
+`index.json`, which pins every part), its mix share, the counts, and
 the song key of each session whose rows do not name their own; plus the crash dual-label map it
 applied and a digest of the whole document. A reader rebuilds the combined rows from the sources:
 
@@ -31,7 +32,7 @@ from drumgate.errors import EXIT_FINDINGS, DrumgateError
 from drumgate.io.hashing import sha256_bytes, sha256_file
 from drumgate.io.jsonio import check_schema, dumps_document, iter_jsonl, read_json
 from drumgate.io.lines import ErrorSink
-from drumgate.io.parts import INDEX_NAME, folder_of, listed_files, read_index
+from drumgate.io.parts import INDEX_NAME, folder_of
 
 KIND = "drumgate-combined-reference"
 SCHEMA = "combined_reference"
@@ -71,12 +72,13 @@ def reference_path(path: str | Path) -> Path | None:
 
 
 def source_files(manifest: Path, shown_from: Path) -> dict[str, str]:
-    """Every file a source's rows come from -> its sha256, named relative to `shown_from`: the file
-    itself, or each part a folder's index lists (as the index records them; the reader checks the
-    parts against the index)."""
+    """The file that pins a source's rows -> its sha256, named relative to `shown_from`: the manifest
+    itself, or a folder's `index.json`, which pins its pages and parts by sha256 (the reader checks
+    every part against it). One line per source, so a change to 1% of a folder's parts rewrites one
+    digest here, not one per part."""
     if manifest.is_dir():
-        prefix = manifest.relative_to(shown_from).as_posix()
-        return {f"{prefix}/{name}": digest for name, (digest, _) in listed_files(read_index(manifest)).items()}
+        index = manifest / INDEX_NAME
+        return {index.relative_to(shown_from).as_posix(): sha256_file(index)}
     return {manifest.relative_to(shown_from).as_posix(): sha256_file(manifest)}
 
 

@@ -58,10 +58,18 @@ def count_excerpts(rows: EventRows, on_error: ErrorSink | None = None) -> Excerp
         except (KeyError, TypeError) as exc:
             detail = f"lacks field {exc.args[0]!r}" if isinstance(exc, KeyError) else f"has a bad field ({exc})"
             _report(DrumgateError(f"event row {detail}", line=line_no, hint="regenerate the manifest"), on_error, exc)
-    for key in sorted(counts, key=first_line.__getitem__):
+    return checked_excerpts(counts, on_error, first_line)
+
+
+def checked_excerpts(counts: ExcerptCounts, on_error: ErrorSink | None = None,
+                     first_line: Mapping[tuple[str, str, str], int] | None = None) -> ExcerptCounts:
+    """`counts` without the keys whose session_id, item_id or label is not a non-empty string, each
+    reported (with the line it was first seen on, when known) or raised without `on_error`."""
+    ordered = sorted(counts, key=first_line.__getitem__) if first_line is not None else list(counts)
+    for key in ordered:
         if not all(isinstance(value, str) and value for value in key):
             message = f"session_id, item_id and label must be non-empty strings, got {list(key)!r}"
-            _report(DrumgateError(message, line=first_line[key]), on_error, None)
+            _report(DrumgateError(message, line=(first_line or {}).get(key)), on_error, None)
             del counts[key]
     return counts
 
@@ -168,7 +176,8 @@ def compute_weights(
     if scheme not in SCHEMES:
         raise DrumgateError(f"unknown scheme {scheme!r} (choose one of {', '.join(SCHEMES)})")
     resolve = _resolver(load_taxonomy(ws))
-    counts = events_rows if isinstance(events_rows, dict) else count_excerpts(events_rows, on_error)
+    counts = (checked_excerpts(dict(events_rows), on_error) if isinstance(events_rows, dict)
+              else count_excerpts(events_rows, on_error))
     class_counts: dict[str, int] = {}
     excerpt_classes: dict[tuple[str, str], dict[str, int]] = {}
     session_classes: dict[str, dict[str, int]] = {}
