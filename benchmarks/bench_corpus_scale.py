@@ -111,9 +111,13 @@ def _regenerate(repo: Path, env: dict[str, str], ingest: list[str]) -> dict[str,
     return seconds
 
 
-def _commit(repo: Path, message: str) -> tuple[float, subprocess.CompletedProcess[str]]:
+def _commit(repo: Path, message: str, env: dict[str, str]) -> tuple[float, subprocess.CompletedProcess[str]]:
+    """`git add -A` and `git commit` through the installed hooks, with drumgate on the hooks' PATH."""
     _git(["add", "-A"], repo)
-    return _git(["commit", "-q", "-m", message], repo)
+    started = time.perf_counter()
+    done = subprocess.run(["git", "commit", "-q", "-m", message], cwd=repo, env=env, capture_output=True, text=True,
+                          check=False)
+    return time.perf_counter() - started, done
 
 
 def _group_sizes(repo: Path) -> dict[str, int]:
@@ -213,7 +217,10 @@ def run(quick: bool) -> dict[str, Any]:
         config.write_text(config.read_text().replace("partition_renders = ", option, 1))
         ingest = ["ingest", "egmd", "--layout", "parts", "--jobs", "2", "--date", DATE]
         first_steps = _regenerate(repo, env, ingest)
-        commit_s, first_commit = _commit(repo, "Ingest E-GMD")
+        # the rest of the repository up to date (crash-map, combine, docs) before the baseline commit,
+        # so the 1% change is measured against every artifact a team commits
+        first_repro_s, first_repro = _drumgate(["repro", "egmd"], repo, env)
+        commit_s, first_commit = _commit(repo, "Ingest E-GMD", env)
         sizes_before = _group_sizes(repo)
         before = _digests_of(repo, sizes_before)
         changed = change_performances(raw / "e-gmd-v1.0.0.csv", CHANGE_SHARE)
@@ -225,7 +232,7 @@ def run(quick: bool) -> dict[str, Any]:
         rewritten_manifests = {name: size for name, size in rewritten.items() if name in manifests}
         indexes = sum(size for name, size in rewritten_manifests.items() if name.endswith("index.json"))
         objects_before = _git_object_bytes(repo)
-        change_commit_s, change_commit = _commit(repo, "1% of performances change split")
+        change_commit_s, change_commit = _commit(repo, "1% of performances change split", env)
         commit_object_bytes = _git_object_bytes(repo) - objects_before
         pr_s, pr_exit, pr_datasets = _pr_report(repo, env, work / "pr")
         folder = repo / "data" / "manifests" / "egmd_events"
@@ -255,6 +262,7 @@ def run(quick: bool) -> dict[str, Any]:
         "largest_file": max(sizes, key=lambda name: sizes[name]),
         "change_commit_git_object_mb": round(commit_object_bytes / 1e6, 3),
         "first_steps_s": first_steps, "change_steps_s": second_steps,
+        "first_repro_s": round(first_repro_s, 1), "first_repro_exit": first_repro.returncode,
         "change_steps_total_s": round(sum(second_steps.values()), 1),
         "repro_egmd_s": round(repro_s, 1), "repro_egmd_exit": repro.returncode,
         "repro_egmd_stderr_tail": repro.stderr[-300:],
