@@ -21,13 +21,15 @@ SOURCE_DATE_EPOCH, else none), the output targets, the licence-note policy (refu
 is read or written), the artifact group's lock, rows of offline tiers carried forward, one atomic
 write of all targets (a failure in any leaves every previous file and no temporary file), the
 refusal to replace a manifest holding rows with an empty one, the provenance common block, lineage
-and the summary. The driver takes plain values; only the CLI parses the command line.
+and the summary. Every ingestor also takes `--layout auto|file|parts` (SHARED_OPTIONS): single files,
+or folders of per-session parts (ingest/contract_parts.py, issue 15). The driver takes plain values;
+only the CLI parses the command line.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, Any, ClassVar
@@ -36,14 +38,17 @@ from drumgate import __version__, lineage
 from drumgate.artifacts import refuse_emptying
 from drumgate.config import DatasetConfig, StorageRoot, load_datasets
 from drumgate.errors import EXIT_FINDINGS, DrumgateError
+from drumgate.io import parts
 from drumgate.io.fsutil import atomic_writers
 from drumgate.io.hashing import sha256_bytes, sha256_file
 from drumgate.io.jsonio import dumps_row, iter_jsonl
+from drumgate.io.parts.layout import layout
 from drumgate.licences import licence_for_ingest
 from drumgate.lineage import grouplock
 from drumgate.lineage.provenance import config_hashes, ingest_commit, report_date
 from drumgate.progress import progress
 from drumgate.workspace import Workspace
+from ingest import contract_parts
 from ingest.ingest_report import IngestReport
 
 # Headings every dataset card (the module docstring) holds, in this order.
@@ -55,7 +60,8 @@ DEFAULT_OUTPUT_FLAGS = {"events": "--output", "sessions": "--sessions", "provena
 
 @dataclass(frozen=True)
 class Option:
-    """A dataset-specific command-line option; its value reaches the ingestor as `settings[name]`."""
+    """A command-line option; a dataset's own reaches the ingestor as `settings[name]`, a shared one
+    (SHARED_OPTIONS) the driver as the IngestOptions field of its name."""
 
     name: str
     help: str
@@ -67,6 +73,15 @@ class Option:
     @property
     def flag(self) -> str:
         return "--" + self.name.replace("_", "-")
+
+
+LAYOUT_OPTION = Option(
+    "layout", "single files, or folders of *.jsonl.gz parts, one per session (default auto: parts above "
+    f"partition_sessions in configs/datasets.toml, default {contract_parts.PARTITION_SESSIONS}, or when the "
+    "folders are already there)", default="auto", parse=layout, metavar="{auto,file,parts}")
+# Options every ingestor takes (each an IngestOptions field); a dataset declaring one of the same name
+# (E-GMD's --layout, which its own driver reads from settings) keeps its own.
+SHARED_OPTIONS = (LAYOUT_OPTION,)
 
 
 @dataclass(frozen=True)
@@ -121,6 +136,12 @@ class Ingestor:
     def targets(cls, ws: Workspace, typed: Mapping[str, str | None], settings: Mapping[str, Any]) -> dict[str, Path]:
         """The files this run writes: the workspace's artifacts, or the typed paths."""
         return output_targets(ws, cls.outputs, typed, cls.dataset)
+
+    @classmethod
+    def command_options(cls) -> tuple[Option, ...]:
+        """The dataset's own options, then the SHARED_OPTIONS it does not declare itself."""
+        own = {option.name for option in cls.options}
+        return (*cls.options, *(option for option in SHARED_OPTIONS if option.name not in own))
 
     def list_items(self) -> Sequence[Item]:
         raise NotImplementedError
@@ -181,6 +202,7 @@ class IngestOptions:
     date: str | None = None
     allow_empty: bool = False
     settings: Mapping[str, Any] = field(default_factory=dict)
+    layout: str = "auto"  # LAYOUT_OPTION: auto, file or parts
 
 
 def resolve_date(explicit: str | None) -> str | None:
@@ -213,8 +235,9 @@ def regenerate_argv(
     for kind, path in targets.items():
         if options.outputs.get(kind):
             argv += [cls.output_flags[kind], ws.rel(path)]
-    for option in cls.options:
-        value = options.settings.get(option.name, option.default)
+    shared = {option.name: getattr(options, option.name) for option in SHARED_OPTIONS}
+    for option in cls.command_options():
+        value = options.settings.get(option.name, option.default) if option in cls.options else shared[option.name]
         if not option.recorded or value == option.default:
             continue
         argv += [option.flag] if option.parse is None else [option.flag, str(value)]
@@ -231,7 +254,7 @@ def carried_forward(
     """An offline tier's rows from the committed artifacts, marked `tier_offline`: never dropped."""
     note = f"tier {root.tier} offline ({root.path} not mounted)"
     sessions_path = targets.get("sessions", ws.sessions_manifest(dataset))
-    if not sessions_path.is_file():
+    if not parts.resolve(sessions_path).exists():
         return ItemRows(), f"{note}: no committed sessions manifest to carry its sessions forward from"
     rows = ItemRows()
     marker = f"tier {root.tier} offline: carried forward from {ws.rel(sessions_path)}"
@@ -244,7 +267,7 @@ def carried_forward(
     offline = {row["session_id"] for row in rows.sessions}
     for kind in ("events", "provenance"):
         path = targets.get(kind)
-        if path is not None and path.is_file() and offline:
+        if path is not None and parts.resolve(path).exists() and offline:
             getattr(rows, kind).extend(row for _, row in iter_jsonl(path) if row.get("session_id") in offline)
     return rows, f"{note}: {len(rows.sessions)} sessions carried forward from {ws.rel(sessions_path)}"
 
@@ -306,27 +329,58 @@ def _ingest_holding_lock(
     report.items = len(items)
     report.add(ingestor.listing)
     provenance_seen: list[dict[str, Any]] = []
-    with atomic_writers(targets) as handles:
+
+    def all_rows() -> Iterator[tuple[ItemRows, Mapping[str, Any]]]:
+        """Each item's rows (provenance completed by `common`), then the carried tiers' rows as they were."""
         for item in progress(items, cls.dataset, cls.item_unit):
             rows = ingestor.ingest_item(item)
-            _write_rows(handles, rows, common)
+            yield rows, common
             report.add(rows)
             provenance_seen.extend(rows.provenance)
         for rows in carried:
-            _write_rows(handles, rows, {})
+            yield rows, {}
             report.add(rows)
-        _refuse_empty(cls, ws, options, config, report, targets)
+
+    sessions = len(items) + sum(len(rows.sessions) for rows in carried)
+    written_parts = contract_parts.partitioned(options.layout, config.options, sessions, targets.values())
+    if written_parts:
+        written = _write_parts(cls, ws, options, config, report, targets, all_rows())
+    else:
+        with atomic_writers(targets) as handles:
+            for rows, extra in all_rows():
+                _write_rows(handles, rows, extra)
+            _refuse_empty(cls, ws, options, config, report, targets)
+        contract_parts.drop_folders(targets.values())
+        written = dict(targets)
+    contract_parts.forget_other_form(ws, config.group, targets.values(), written_parts)
     report.sections = ingestor.sections()
     report.figures = ingestor.figures()
     argv = regenerate_argv(cls, ws, options, targets)
     configs = [ws.configs / name for name in dict.fromkeys(("datasets.toml", *cls.config_files))]
     inputs = [*configs, ws.path(config.licence_note)]
     external = external_fingerprint(provenance_seen, [root.tier for root in roots if not root.online])
-    for kind, path in targets.items():
+    for kind, path in written.items():
         lineage.record(ws, config.group, path, argv, inputs=[*inputs, *ingestor.lineage_inputs(kind)],
                        external_inputs=external)
-    report.written = [ws.rel(path) for path in targets.values()]
+    report.written = [ws.rel(path) for path in written.values()]
     return report
+
+
+def _write_parts(
+    cls: type[Ingestor], ws: Workspace, options: IngestOptions, config: DatasetConfig, report: IngestReport,
+    targets: Mapping[str, Path], all_rows: Iterable[tuple[ItemRows, Mapping[str, Any]]],
+) -> dict[str, Path]:
+    """The targets as folders of per-session parts; kind -> the index.json the lock records."""
+    grouped = contract_parts.SessionParts(targets)
+    for rows, extra in all_rows:
+        for kind in targets:
+            found = getattr(rows, kind)
+            grouped.add(kind, [{**row, **extra} for row in found] if kind == "provenance" else found)
+    # the single file a folder replaces holds rows as much as an index: neither is emptied without --allow-empty
+    _refuse_empty(cls, ws, options, config, report, targets)
+    indexes = {kind: contract_parts.index_of(path) for kind, path in targets.items()}
+    _refuse_empty(cls, ws, options, config, report, indexes)
+    return grouped.write(targets, cls.dataset)
 
 
 def _refuse_empty(

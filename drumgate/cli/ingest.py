@@ -17,7 +17,7 @@ from types import ModuleType
 from drumgate import cli
 from drumgate.artifacts import ALLOW_EMPTY_HELP
 from drumgate.render.textsafe import log_text
-from ingest.contract import IngestOptions, Ingestor, ingest
+from ingest.contract import SHARED_OPTIONS, IngestOptions, Ingestor, ingest
 
 SUMMARY_LIST_LIMIT = 20
 DATASET_MODULE = re.compile(r"[a-z][a-z0-9_]*")
@@ -32,7 +32,7 @@ def add_ingest_arguments(parser: argparse.ArgumentParser, cls: type[Ingestor]) -
     parser.add_argument("--date", default=None,
                         help="YYYY-MM-DD recorded as the ingest date in provenance (else SOURCE_DATE_EPOCH; else none)")
     parser.add_argument("--allow-empty", action="store_true", help=ALLOW_EMPTY_HELP)
-    for option in cls.options:
+    for option in cls.command_options():
         if option.parse is None:
             parser.add_argument(option.flag, dest=f"option_{option.name}", action="store_true", help=option.help)
         else:
@@ -48,6 +48,7 @@ def options_from(cls: type[Ingestor], args: argparse.Namespace) -> IngestOptions
         date=args.date,
         allow_empty=args.allow_empty,
         settings={option.name: getattr(args, f"option_{option.name}") for option in cls.options},
+        **{option.name: getattr(args, f"option_{option.name}") for option in SHARED_OPTIONS},
     )
 
 

@@ -29,6 +29,10 @@ What this ingestor writes
   naming its files as `<tier>/<path>` with bytes and the sha256 of `drumgate checksums generate
   cambridge` (none before that has run); written with the workspace's sessions manifest, or
   when `--provenance` is given.
+- layout: above `partition_sessions` sessions (configs/datasets.toml, default 500), with
+  `--layout parts`, or when the folders are already there, each is a folder of per-session
+  `*.jsonl.gz` parts with an `index.json` (`data/manifests/cambridge_sessions/`,
+  `data/provenance/cambridge_provenance/`; `docs/architecture.md`); `--layout file` goes back.
 
 Failure policy
 --------------

@@ -25,11 +25,13 @@ from drumgate.io import parts
 from drumgate.io.fsutil import atomic_writers
 from drumgate.io.hashing import sha256_bytes
 from drumgate.io.jsonio import dumps_row
+from drumgate.io.parts.layout import LAYOUTS, wants_parts
+from drumgate.io.parts.layout import layout as layout  # the parser of E-GMD's own --layout (ingest/egmd/__init__.py)
 from drumgate.lineage import grouplock, provenance
 from drumgate.progress import progress
 from drumgate.workers import worker_count
 from drumgate.workspace import Workspace
-from ingest import contract
+from ingest import contract, contract_parts
 from ingest.egmd.event_encoding import write_encoded
 from ingest.egmd.metadata import MISSING_ROOT, root_fingerprint
 from ingest.egmd.pool import Task, run_performances
@@ -42,19 +44,11 @@ if TYPE_CHECKING:
     from ingest.egmd import Egmd
 
 KINDS = contract.ARTIFACT_KINDS  # events, sessions, provenance: the order of every write and record
-LAYOUTS = ("auto", "file", "parts")
 DEFAULT_DURATION_TOLERANCE_S = 2.0
 # Below this many renders the MIDI and technique loops run interpreted: about 46 ms a render against
 # about 5 s of CPU to compile them on a fresh install (the demo's cold start); the results are equal.
 COMPILE_FROM_RENDERS = 100
 Targets = dict[str, Path]
-
-
-def layout(text: str) -> str:
-    """`--layout`'s value, one of LAYOUTS (argparse reports a ValueError as an invalid value)."""
-    if text not in LAYOUTS:
-        raise ValueError(text)
-    return text
 
 
 @dataclass(frozen=True)
@@ -128,17 +122,15 @@ def _ingest(
     jobs = worker_count(settings.jobs or None, len(tasks))
     run = Run(tasks, render_settings, jobs, report, tally, options.allow_empty, ws,
               check_empty=shard is None or not rendered)
-    if _partitioned(settings.layout, config.options, rendered):
+    committed = any(contract_parts.has_folder(path) for path in final.values())
+    if wants_parts(settings.layout, rendered, config.options.get("partition_renders"), committed):
         targets = _write_partitioned(run, targets, final)
     else:
         _write_single(run, targets, final, carried)
         if shard is None:
-            _drop_folders(final)
-    replaced = list(final.values())
-    if targets != final:  # the folders' indexes replace the single files in the lock, and back
-        lineage.forget(ws, config.group, replaced)
-    elif shard is None:
-        lineage.forget(ws, config.group, [parts.folder_of(path) / parts.INDEX_NAME for path in replaced])
+            contract_parts.drop_folders(final.values())
+    if targets != final or shard is None:  # the folders' indexes replace the single files in the lock, and back
+        contract_parts.forget_other_form(ws, config.group, final.values(), written_parts=targets != final)
     argv = regenerate_argv(ws, options, settings, roots[0].path if options.root else None, final)
     inputs = [ws.configs / name for name in cls.config_files]
     if ws.path(config.licence_note).is_file():
@@ -182,7 +174,7 @@ def _carried_forward(
     A shard or the partitioned layout has nothing to carry them into: there, as with nothing committed,
     the root is missing (exit 2)."""
     committed = contract.output_targets(ws, KINDS, {}, DATASET)
-    partitioned = settings.layout == "parts" or (parts.folder_of(committed["sessions"]) / parts.INDEX_NAME).is_file()
+    partitioned = settings.layout == "parts" or contract_parts.has_folder(committed["sessions"])
     rows, note = (contract.ItemRows(), "") if shard or partitioned else contract.carried_forward(
         ws, DATASET, root, committed)
     if not rows.sessions:
@@ -216,21 +208,6 @@ def regenerate_argv(
     if settings.layout != "auto":
         argv += ["--layout", settings.layout]
     return argv
-
-
-def _partitioned(layout: str, dataset_options: Mapping[str, Any], renders: int) -> bool:
-    if layout != "auto":
-        return layout == "parts"
-    threshold = dataset_options.get("partition_renders")
-    return isinstance(threshold, int) and renders > threshold
-
-
-def _drop_folders(final: Targets) -> None:
-    """A single-file run replaces a partitioned folder of the same manifest (an explicit --layout file)."""
-    for path in final.values():
-        folder = parts.folder_of(path)
-        if (folder / parts.INDEX_NAME).is_file():
-            shutil.rmtree(folder)
 
 
 def _write_single(run: Run, targets: Targets, final: Targets, carried: contract.ItemRows) -> None:

@@ -28,6 +28,9 @@ class and techniques, the split every track gets; default: subclass annotations,
   audio's format (rate, channels, subtype, frames, seconds) and status.
 - provenance (`data/provenance/mdb_drums_provenance.jsonl`): one row per track naming the audio
   and the annotation file with sha256 and bytes.
+- layout: single files for the 23 tracks; with `--layout parts` (or above `partition_sessions`
+  in configs/datasets.toml) each is a folder of per-track `*.jsonl.gz` parts with an `index.json`
+  (`docs/architecture.md`).
 
 Failure policy
 --------------

@@ -37,6 +37,10 @@ What this ingestor writes
   format and status, the split, `song_key`, `release_split` and `mdb_drums_song`.
 - provenance (`data/provenance/musdb_hq_provenance.jsonl`): one row per track naming every stem
   (and the pseudo-label file) with sha256 and bytes.
+- layout: above `partition_sessions` tracks (100 in configs/datasets.toml, so the full release),
+  with `--layout parts`, or when the folders are already there, each is a folder of per-track
+  `*.jsonl.gz` parts keyed by `session_id` with an `index.json` (`data/manifests/musdb_hq_events/`
+  and so on; `docs/architecture.md`); `--layout file` goes back.
 
 Failure policy
 --------------

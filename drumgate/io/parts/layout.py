@@ -49,6 +49,9 @@ MIGRATE_FIX = "fix: drumgate migrate {path}"
 
 SHARD_KIND = "drumgate-parts-shard"
 
+
+LAYOUTS = ("auto", "file", "parts")  # `drumgate ingest <ds> --layout`
+
 ErrorSink = Callable[[DrumgateError], None]
 Row = dict[str, Any]
 
@@ -124,3 +127,20 @@ def fix_for(folder: Path) -> str:
 def owning_folder(path: Path) -> Path:
     """The manifest folder a part belongs to (a `renders/` part's is the folder above)."""
     return path.parent.parent if path.parent.name == RENDERS_DIR else path.parent
+
+
+def layout(text: str) -> str:
+    """`--layout`'s value, one of LAYOUTS (argparse reports a ValueError as an invalid value)."""
+    if text not in LAYOUTS:
+        raise ValueError(text)
+    return text
+
+
+def wants_parts(layout: str, size: int, threshold: object, committed: bool) -> bool:
+    """Whether an ingest writes folders: `--layout file|parts` as told; `auto` keeps a committed folder
+    (so one `--layout parts` sticks) and otherwise cuts parts when `size` exceeds `threshold` (None: never)."""
+    if layout not in LAYOUTS:
+        raise DrumgateError(f"--layout {layout[:40]!r}: not one of {', '.join(LAYOUTS)}")
+    if layout != "auto":
+        return layout == "parts"
+    return committed or (isinstance(threshold, int) and not isinstance(threshold, bool) and size > threshold)
