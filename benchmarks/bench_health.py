@@ -1,19 +1,19 @@
-"""Benchmark: `drumgate health` (counting + report) vs the DuckDB and polars queries a user would pick.
+"""Benchmark: the `drumgate health` command vs the DuckDB and polars queries a user would pick.
 
 Generates a seeded events manifest (2,000,000 rows; `quick`: 100,000), then runs each side in its
 own subprocess, several times, and reads the child's wall time, CPU time and peak RSS from
-`os.wait4` (CPU includes the worker processes drumgate forks; peak RSS is the largest single
-process). The drumgate child also reports its own and its workers' peaks, so the table shows the
-sum of all drumgate processes' peaks too, and the memory ratio uses that sum. `drumgate serial`
-(DRUMGATE_WORKERS=1) is the one-process figure. The strongest peers (issue 18) compute the two
-tables health keeps in one pass over the same file: DuckDB `read_ndjson` + GROUPING SETS
-(threads=2) and polars `scan_ndjson` + two `group_by`s collected together. The old peer,
-`pandas.read_json(lines=True)` + groupby counts, stays as an extra row. A peer that is not
-installed is skipped with a note. A last table parses every line of the file in one process with
-orjson and with pysimdjson (parse only, and parse + the seven fields health reads). The machine's
-1-minute load average is recorded before and after, since other work shares the cores. Targets:
-health >= 10x faster than pandas (wall), <= 1/20 of pandas' peak memory, at least as fast as
-DuckDB. Run: `python -m benchmarks health [--quick]`.
+`os.wait4`. `drumgate health` is the whole command as a user runs it (start-up, counting, the JSON
+and HTML report, the lineage lock entries, which hash the events file); `drumgate count+report`
+is its counting and report in one process without the writes; `drumgate python scan` is the exact
+Python pass health falls back to when DuckDB cannot count a file exactly (a file with findings).
+The strongest peers (issue 18) compute the two tables health keeps in one pass over the same file:
+DuckDB `read_ndjson` + GROUPING SETS (threads=2) and polars `scan_ndjson` + two `group_by`s
+collected together. The old peer, `pandas.read_json(lines=True)` + groupby counts, stays as an
+extra row. A peer that is not installed is skipped with a note. A last table parses every line of
+the file in one process with orjson and with pysimdjson (parse only, and parse + the seven fields
+health reads). The machine's 1-minute load average is recorded before and after, since other work
+shares the cores. Targets: health >= 10x faster than pandas (wall), <= 1/20 of pandas' peak
+memory, at least as fast as DuckDB. Run: `python -m benchmarks health [--quick]`.
 """
 
 from __future__ import annotations
@@ -31,24 +31,30 @@ from pathlib import Path
 from typing import Any
 
 from drumgate.fixtures.health_events import event_rows
-from drumgate.io.jsonio import write_jsonl
+from drumgate.io.jsonio import read_json, write_jsonl
 
 ROOT = Path(__file__).resolve().parent.parent
 FULL_EVENTS = 2_000_000
 QUICK_EVENTS = 100_000
+REPORT = "reports/health/bench.json"
 
-DRUMGATE_CHILD = """
-import resource
+COMMAND_CHILD = f"""
+import sys
+from drumgate.cli import main
+workspace, events = sys.argv[1:3]
+argv = ["health", "--workspace", workspace, "--events", events, "--dataset", "egmd", "--date", "2026-01-01"]
+raise SystemExit(main([*argv, "--output", workspace + "/{REPORT}"]))
+"""
+
+COUNT_CHILD = """
 import sys
 from pathlib import Path
 from drumgate.reports.health import compute_health
-from drumgate.reports.health_scan import count_events_file, default_workers
+from drumgate.reports.health_scan import count_events_file
 from drumgate.workspace import Workspace
-counts = count_events_file(sys.argv[2])
+counts = count_events_file(sys.argv[2], show_progress=False, use_duckdb=sys.argv[3] == "duckdb")
 report = compute_health(Workspace(Path(sys.argv[1])), "egmd", counts)
-own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-print(report["totals"]["events"], own, workers, default_workers())
+print(report["totals"]["events"])
 """
 
 PANDAS_CHILD = """
@@ -89,12 +95,13 @@ print(labels["len"].sum())
 
 # (side name, module the child needs, child code); pandas is the old peer, kept as an extra row
 PEERS = (("duckdb", "duckdb", DUCKDB_CHILD), ("polars", "polars", POLARS_CHILD), ("pandas", "pandas", PANDAS_CHILD))
-SIDES = ("drumgate", "drumgate serial", *(name for name, _, _ in PEERS))
+OWN = ("drumgate health", "drumgate count+report", "drumgate python scan")
+SIDES = (*OWN, *(name for name, _, _ in PEERS))
 
 
-def _measure(code: str, workspace: Path, events: Path, env: dict[str, str] | None = None) -> dict[str, float]:
+def _measure(arguments: list[str], rows: Callable[[bytes], int]) -> dict[str, float]:
     started = time.perf_counter()
-    child = subprocess.Popen([sys.executable, "-c", code, str(workspace), str(events)], stdout=subprocess.PIPE, env=env)
+    child = subprocess.Popen([sys.executable, "-c", *arguments], stdout=subprocess.PIPE)
     assert child.stdout is not None
     output = child.stdout.read()
     _, status, usage = os.wait4(child.pid, 0)
@@ -102,20 +109,12 @@ def _measure(code: str, workspace: Path, events: Path, env: dict[str, str] | Non
     child.returncode = os.waitstatus_to_exitcode(status)
     if child.returncode != 0:
         raise RuntimeError(f"benchmark child failed ({child.returncode})")
-    fields = output.decode().split()
-    figures = {
+    return {
         "wall_s": wall,
         "cpu_s": usage.ru_utime + usage.ru_stime,
         "peak_rss_mb": usage.ru_maxrss / 1024.0,
-        "rows": int(fields[0]),
+        "rows": rows(output),
     }
-    figures["all_processes_peak_mb"] = figures["peak_rss_mb"]
-    if len(fields) == 4:
-        own_kb, worker_kb, workers = int(fields[1]), int(fields[2]), int(fields[3])
-        spawned = workers if worker_kb else 0
-        figures["all_processes_peak_mb"] = (own_kb + spawned * worker_kb) / 1024.0
-        figures["workers"] = workers if worker_kb else 1
-    return figures
 
 
 def _load() -> float:
@@ -128,6 +127,7 @@ def _median(runs: list[dict[str, float]]) -> dict[str, float]:
 
 def _prepare(folder: Path, events: int) -> Path:
     shutil.copytree(ROOT / "configs", folder / "configs")
+    shutil.copytree(ROOT / "data" / "licenses", folder / "data" / "licenses")
     manifest = folder / "data" / "manifests" / "egmd_events.jsonl"
     write_jsonl(manifest, event_rows(events, sessions=max(100, events // 2000), items_per_session=4, seed=2024))
     return manifest
@@ -165,35 +165,50 @@ def _parse_rows(manifest: Path) -> list[dict[str, Any]]:
     return rows
 
 
-def run(quick: bool = False) -> dict[str, Any]:
-    events = QUICK_EVENTS if quick else FULL_EVENTS
-    repeats = 3 if quick else 2
-    serial_env = {**os.environ, "DRUMGATE_WORKERS": "1"}
-    children = [("drumgate", DRUMGATE_CHILD, None), ("drumgate serial", DRUMGATE_CHILD, serial_env)]
-    notes = []
+def _children(workspace: Path, manifest: Path, notes: list[str]) -> list[tuple[str, list[str], Callable[[bytes], int]]]:
+    def printed(output: bytes) -> int:
+        return int(output.split()[0])
+
+    def reported(_: bytes) -> int:
+        return int(read_json(workspace / REPORT)["totals"]["events"])
+
+    paths = [str(workspace), str(manifest)]
+    children = [
+        ("drumgate health", [COMMAND_CHILD, *paths], reported),
+        ("drumgate count+report", [COUNT_CHILD, *paths, "duckdb"], printed),
+        ("drumgate python scan", [COUNT_CHILD, *paths, "python"], printed),
+    ]
     for name, module, code in PEERS:
         if importlib.util.find_spec(module) is None:
             notes.append(f"{name}: skipped, {module} is not installed (fix: pip install -e .[bench])")
         else:
-            children.append((name, code, None))
+            children.append((name, [code, *paths], printed))
+    return children
+
+
+def run(quick: bool = False) -> dict[str, Any]:
+    events = QUICK_EVENTS if quick else FULL_EVENTS
+    repeats = 3 if quick else 2
+    notes: list[str] = []
     if importlib.util.find_spec("simdjson") is None:
         notes.append("pysimdjson parse rows: skipped, simdjson is not installed (fix: pip install -e .[bench])")
     with tempfile.TemporaryDirectory(prefix="bench_health_") as tmp:
         workspace = Path(tmp)
         manifest = _prepare(workspace, events)
         size_mb = manifest.stat().st_size / 1e6
+        children = _children(workspace, manifest, notes)
         load_before = _load()
         runs: dict[str, list[dict[str, float]]] = {name: [] for name, _, _ in children}
         for _ in range(repeats):
-            for name, code, env in children:
-                runs[name].append(_measure(code, workspace, manifest, env))
+            for name, arguments, rows in children:
+                runs[name].append(_measure(arguments, rows))
         parse_rows = _parse_rows(manifest)
         load_after = _load()
     sides = {name: _median(side_runs) for name, side_runs in runs.items()}
     for name, side in sides.items():
         if side["rows"] != events:
             raise RuntimeError(f"{name} counted {side['rows']} of {events} events")
-    ours = sides["drumgate"]
+    ours = sides["drumgate health"]
     result: dict[str, Any] = {
         "events": events,
         "file_mb": round(size_mb, 1),
@@ -205,21 +220,22 @@ def run(quick: bool = False) -> dict[str, Any]:
                 "drumgate_speedup_wall": sides[name]["wall_s"] / ours["wall_s"],
                 "peer_speedup_wall": ours["wall_s"] / sides[name]["wall_s"],
                 "drumgate_speedup_cpu": sides[name]["cpu_s"] / ours["cpu_s"],
-                "memory_drumgate_over_peer": ours["all_processes_peak_mb"] / sides[name]["peak_rss_mb"],
+                "count_report_speedup_wall": sides[name]["wall_s"] / sides["drumgate count+report"]["wall_s"],
+                "memory_drumgate_over_peer": ours["peak_rss_mb"] / sides[name]["peak_rss_mb"],
             }
             for name in sides
-            if name not in ("drumgate", "drumgate serial")
+            if name not in OWN
         },
         "json_parse": parse_rows,
         "notes": notes,
     }
     if "pandas" in sides:
-        theirs, serial = sides["pandas"], sides["drumgate serial"]
+        theirs, scan = sides["pandas"], sides["drumgate python scan"]
         result |= {
             "wall_ratio": theirs["wall_s"] / ours["wall_s"],
             "cpu_ratio": theirs["cpu_s"] / ours["cpu_s"],
-            "serial_wall_ratio": theirs["wall_s"] / serial["wall_s"],
-            "memory_ratio": ours["all_processes_peak_mb"] / theirs["peak_rss_mb"],
+            "python_scan_wall_ratio": theirs["wall_s"] / scan["wall_s"],
+            "memory_ratio": ours["peak_rss_mb"] / theirs["peak_rss_mb"],
         }
     if "duckdb" in sides:
         result["meets_duckdb_target"] = result["versus"]["duckdb"]["drumgate_speedup_wall"] >= 1
@@ -231,21 +247,24 @@ def _print(result: dict[str, Any]) -> None:
     load = result["load_avg_1m"]
     print(f"health benchmark: {result['events']:,} events, {result['file_mb']} MB, median of {result['repeats']}")
     print(f"load average (1 min): {load['before']} before, {load['after']} after, on {load['cpus']} CPUs")
-    print(f"{'':16} {'wall s':>9} {'cpu s':>9} {'peak MB':>9} {'all procs MB':>13} {'drumgate x':>11} {'peer x':>8}")
+    print(f"{'':22} {'wall s':>9} {'cpu s':>9} {'peak MB':>9} {'health x':>9} {'count x':>8} {'peer x':>8}")
     for name in SIDES:
         if name not in result:
             continue
         side, versus = result[name], result["versus"].get(name)
-        ratios = f" {versus['drumgate_speedup_wall']:11.2f} {versus['peer_speedup_wall']:8.2f}" if versus else ""
-        print(
-            f"{name:16} {side['wall_s']:9.2f} {side['cpu_s']:9.2f} {side['peak_rss_mb']:9.1f} "
-            f"{side['all_processes_peak_mb']:13.1f}{ratios}"
+        ratios = (
+            f" {versus['drumgate_speedup_wall']:9.2f} {versus['count_report_speedup_wall']:8.2f}"
+            f" {versus['peer_speedup_wall']:8.2f}"
+            if versus
+            else ""
         )
-    print("drumgate x: peer wall / drumgate wall (above 1: drumgate faster); peer x: the inverse")
+        print(f"{name:22} {side['wall_s']:9.2f} {side['cpu_s']:9.2f} {side['peak_rss_mb']:9.1f}{ratios}")
+    print("health x: peer wall / `drumgate health` wall (above 1: drumgate faster); count x: the same for")
+    print("drumgate count+report (no report files, no lineage hashing); peer x: the inverse of health x")
     if "wall_ratio" in result:
         print(
             f"vs pandas: {result['wall_ratio']:.1f}x wall, {result['cpu_ratio']:.1f}x cpu (target >= 10x wall); "
-            f"serial {result['serial_wall_ratio']:.1f}x wall; memory (all drumgate processes): "
+            f"python scan {result['python_scan_wall_ratio']:.1f}x wall; memory: "
             f"{result['memory_ratio']:.3f} of pandas (target <= 0.05)"
         )
     orjson_wall = result["json_parse"][0]["wall_s"]

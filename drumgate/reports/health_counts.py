@@ -4,7 +4,7 @@ One streaming pass keeps only counters keyed by small tuples (`EventCounts`), so
 the number of distinct (session, item) pairs and label combinations, never with the number of
 events. Each distinct key is validated once, the first time it is seen, with the line it came from
 (`validate_counts`). Rows come from the one JSONL reader (`jsonio.iter_jsonl`);
-`drumgate.reports.health_scan` runs `count_events` over byte ranges of big files in parallel.
+`drumgate.reports.health_scan` counts files (by DuckDB when exact, else with `count_events`).
 """
 
 from __future__ import annotations
@@ -61,7 +61,7 @@ def count_events(rows: EventRows, on_error: ErrorSink | None = None) -> EventCou
     """The hot loop: two dict updates per row; validation later, once per distinct key.
 
     Both keys are built and hashed before any counter moves, so a row that fails leaves no partial
-    counts. The serial and the parallel path (`drumgate.reports.health_scan`) both run it.
+    counts. `drumgate.reports.health_scan` runs it whenever DuckDB cannot count a file exactly.
     """
     counts = EventCounts()
     labels, places, first_line = counts.labels, counts.places, counts.first_line

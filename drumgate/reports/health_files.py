@@ -1,9 +1,10 @@
 """A health report from manifests on disk: find the inputs, count, write the JSON and HTML, record lineage.
 
 `write_health` is `drumgate health` without its command line (`drumgate.cli.health` is the adapter):
-paths are the ones a user typed (relative to the current folder), the rest plain values. Big plain
-`.jsonl` files are counted in parallel (`drumgate.reports.health_scan`). Malformed rows of any input
-are collected, not raised: with any of them nothing is written and the caller prints them.
+paths are the ones a user typed (relative to the current folder), the rest plain values. A plain or
+gzip `.jsonl` file is counted by DuckDB when that is exact (`drumgate.reports.health_scan`).
+Malformed rows of any input are collected, not raised: with any of them nothing is written and the
+caller prints them.
 """
 
 from __future__ import annotations
