@@ -60,6 +60,7 @@ from drumgate.reports.part_counts import PartTally, tally_part
 from drumgate.reports.report_io import ErrorCollector, artifact_group, record_lineage
 from drumgate.reports.weights import compute_weights
 from drumgate.taxonomy import Taxonomy, load_taxonomy
+from drumgate.workers import paused_gc
 from drumgate.workspace import COMBINED, Workspace
 from ingest.combine_sources import (
     CombineAborted,
@@ -156,6 +157,11 @@ class CombineOutcome:
 
 def combine(ws: Workspace, date: str | None, weights_scheme: str = DEFAULT_WEIGHTS_SCHEME) -> CombineOutcome:
     """Write the combined manifest, its health report, weights and provenance, recording their lineage."""
+    with paused_gc():
+        return _combine(ws, date, weights_scheme)
+
+
+def _combine(ws: Workspace, date: str | None, weights_scheme: str) -> CombineOutcome:
     config = load_datasets(ws)
     waived = waived_sources(config)
     day = report_date(date)

@@ -19,14 +19,14 @@ import hashlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from drumgate.errors import DrumgateError
 from drumgate.github.git_tree import GitTree, short_sha
 from drumgate.io import parts
 from drumgate.io.combined_reference import Rewrite
 from drumgate.io.jsonio import loads_reference
-from drumgate.reports.part_counts import ExcerptKey, PartTally, excerpt_pairs, tally_part
+from drumgate.reports.part_counts import ExcerptKey, PartTally, add_pairs, excerpt_pairs, tally_part
 
 Row = dict[str, Any]
 ErrorSink = Callable[[DrumgateError], None]
@@ -237,36 +237,18 @@ def excerpt_counts(tree: GitTree, rev: str, rel: str, on_error: ErrorSink) -> di
     each stored row is read once and counted once per render that plays it. Counts are kept by blob
     ids, so a part both sides hold is read once."""
     folder = open_folder(tree, rev, rel)
-    entries = folder.index["parts"]
 
-    def memo_key(entry: Mapping[str, Any]) -> tuple[str, ...]:
-        return ("excerpts", *(folder.files[name][0] for name in _entry_files(entry)))
+    def count(entry: Mapping[str, Any], rows: list[Row], renders: list[Row] | None, where: Path
+              ) -> tuple[list[tuple[ExcerptKey, int]], list[DrumgateError]]:
+        malformed: list[DrumgateError] = []
+        return excerpt_pairs(enumerate(rows, 1), renders, where, malformed.append), malformed
 
-    owner = {name: entry for entry in entries if memo_key(entry) not in tree.memo for name in _entry_files(entry)}
-    arrived: dict[str, bytes] = {}
-    for name, data in _part_bytes(tree, folder, list(owner)):
-        arrived[name] = data
-        entry = owner[name]
-        if all(file in arrived for file in _entry_files(entry)):
-            tree.memo[memo_key(entry)] = _part_excerpts(folder, entry, [arrived.pop(f) for f in _entry_files(entry)])
     counts: dict[ExcerptKey, int] = {}
-    for entry in entries:
-        pairs, malformed = tree.memo[memo_key(entry)]
-        for error in malformed:
+    for (pairs, malformed), read_errors in _per_entry(tree, folder, ("excerpts",), count):
+        for error in [*read_errors, *malformed]:
             on_error(error)
-        for key, n in pairs:
-            counts[key] = counts.get(key, 0) + n
+        add_pairs(counts, pairs)
     return counts
-
-
-def _part_excerpts(folder: GitFolder, entry: Mapping[str, Any], stored: Sequence[bytes]
-                   ) -> tuple[list[tuple[ExcerptKey, int]], list[DrumgateError]]:
-    malformed: list[DrumgateError] = []
-    names = _entry_files(entry)
-    rows = list(parts.part_rows(folder.where / names[0], stored[0], malformed.append))
-    renders = ([render for _, render in parts.part_rows(folder.where / names[1], stored[1], malformed.append)]
-               if len(names) == 2 else None)
-    return excerpt_pairs(rows, renders, folder.where / names[0], malformed.append), malformed
 
 
 def combined_tallies(tree: GitTree, rev: str, rel: str, rewrite: Rewrite, on_error: ErrorSink) -> Iterator[PartTally]:
@@ -276,23 +258,49 @@ def combined_tallies(tree: GitTree, rev: str, rel: str, rewrite: Rewrite, on_err
     folder = open_folder(tree, rev, rel)
     rule = hashlib.sha256(repr((rewrite.dataset, rewrite.ratio, sorted(rewrite.song_keys.items()),
                                 sorted(rewrite.crash_labels), sorted(rewrite.variants.items()))).encode()).hexdigest()
+
+    def tally(entry: Mapping[str, Any], rows: list[Row], renders: list[Row] | None, where: Path) -> PartTally:
+        # the index's aggregates are as trusted as for health: event_counts checks each entry that
+        # differs from the other side's against its rows
+        return tally_part(rewrite, rows, renders, where, indexed=entry["aggregates"])
+
+    for found, read_errors in _per_entry(tree, folder, ("tally", rule), tally):
+        for error in read_errors:
+            on_error(error)
+        yield found
+
+
+T = TypeVar("T")
+
+
+def _per_entry(tree: GitTree, folder: GitFolder, kind: tuple[str, ...],
+               compute: Callable[[Mapping[str, Any], list[Row], list[Row] | None, Path], T]
+               ) -> list[tuple[T, list[DrumgateError]]]:
+    """`compute(entry, rows, renders, part path)` of every entry of the folder in index order, with the errors
+    met reading the entry's files. Results are kept on the tree by `kind` and blob ids, and the parsed
+    rows by blob ids, so a part base and head share is read once for every count made of it."""
+    def key(entry: Mapping[str, Any], *prefix: str) -> tuple[str, ...]:
+        return (*prefix, *(folder.files[name][0] for name in _entry_files(entry)))
+
     entries = folder.index["parts"]
-
-    def memo_key(entry: Mapping[str, Any]) -> tuple[str, ...]:
-        return ("tally", rule, *(folder.files[name][0] for name in _entry_files(entry)))
-
-    owner = {name: entry for entry in entries if memo_key(entry) not in tree.memo for name in _entry_files(entry)}
+    unread = [entry for entry in entries
+              if key(entry, *kind) not in tree.memo and key(entry, "parsed") not in tree.memo]
+    owner = {name: entry for entry in unread for name in _entry_files(entry)}
     arrived: dict[str, bytes] = {}
     for name, data in _part_bytes(tree, folder, list(owner)):
         arrived[name] = data
         entry = owner[name]
         names = _entry_files(entry)
         if all(file in arrived for file in names):
-            malformed: list[DrumgateError] = []
-            found = [[row for _, row in parts.part_rows(folder.where / file, arrived.pop(file), malformed.append)]
+            errors: list[DrumgateError] = []
+            found = [[row for _, row in parts.part_rows(folder.where / file, arrived.pop(file), errors.append)]
                      for file in names]
-            tally = tally_part(rewrite, found[0], found[1] if len(found) == 2 else None, folder.where / names[0])
-            tally.errors[:0] = malformed
-            tree.memo[memo_key(entry)] = tally
+            tree.memo[key(entry, "parsed")] = (found[0], found[1] if len(found) == 2 else None, errors)
+    results = []
     for entry in entries:
-        yield tree.memo[memo_key(entry)]
+        done = key(entry, *kind)
+        if done not in tree.memo:
+            rows, renders, errors = tree.memo[key(entry, "parsed")]
+            tree.memo[done] = (compute(entry, rows, renders, folder.where / entry["file"]), errors)
+        results.append(tree.memo[done])
+    return results

@@ -40,6 +40,7 @@ from drumgate.github.pr_sides import compute_side
 from drumgate.github.pr_summary import read_summary, summary_document
 from drumgate.io.fsutil import atomic_write_text
 from drumgate.io.jsonio import dumps_document, write_json
+from drumgate.workers import paused_gc
 from drumgate.workspace import COMBINED, Workspace
 
 DEFAULT_ARTIFACT = "drumgate-health"
@@ -129,7 +130,8 @@ def build_report(ws: Workspace, options: Options) -> dict[str, Any]:
         head_ws = _side_workspace(tree, head_sha, Path(scratch), ws)
         base_ws = _side_workspace(tree, merge_base, Path(scratch), head_ws)
         datasets, configs_changed = changed_datasets(head_ws, paths)
-        entries = [_dataset_entry(tree, (base_ws, head_ws), (merge_base, head_sha), ds) for ds in datasets]
+        with paused_gc():
+            entries = [_dataset_entry(tree, (base_ws, head_ws), (merge_base, head_sha), ds) for ds in datasets]
         # a configured dataset with no events at either revision (MDB Drums in a repository that never
         # ingested it) has nothing to report, even when a configs change lists every dataset
         entries = [e for e in entries

@@ -59,6 +59,11 @@ def keep_event(dataset: str, event_id: str, ratio: float) -> bool:
     return int.from_bytes(digest[:8], "big") / HASH_SPACE < ratio
 
 
+def combined_session_id(dataset: str, session_id: str) -> str:
+    """A source session as the combined manifest names it (unique across datasets)."""
+    return f"{dataset}:{session_id}"
+
+
 def reference_path(path: str | Path) -> Path | None:
     """The reference `path` names: itself (`*.json`), or for `x_events.jsonl[.gz]` that exists in no
     other form, `x_events.json`; None when `path` is no reference."""
@@ -181,7 +186,8 @@ class Rewrite:
                 raise DrumgateError(f"no song key recorded for {self.dataset} session {session_id!r}", path=self.path,
                                     hint=FIX, exit_code=EXIT_FINDINGS)
             attributes["song_key"] = self.song_keys[session_id]
-        return self._crash_mapped({**row, "session_id": f"{self.dataset}:{session_id}", "attributes": attributes})
+        session = combined_session_id(self.dataset, session_id)
+        return self._crash_mapped({**row, "session_id": session, "attributes": attributes})
 
     def _crash_mapped(self, row: Row) -> Row:
         variant = row.get("variant")

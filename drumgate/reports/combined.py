@@ -15,7 +15,7 @@ from typing import Any
 
 from drumgate.config import DatasetsConfig
 from drumgate.errors import DrumgateError
-from drumgate.io.combined_reference import Rewrite
+from drumgate.io.combined_reference import Rewrite, combined_session_id
 from drumgate.io.parts import counts_of_aggregates
 from drumgate.reports.gates import SOURCE_GATE, gate_result, overall_status
 from drumgate.reports.health_counts import ErrorSink, EventCounts, EventRows, count_events
@@ -78,10 +78,6 @@ def waived_sources(config: DatasetsConfig) -> list[str]:
                 hint=f"fix: use one of {', '.join(config.datasets)}",
             )
     return names
-
-
-def combined_session_id(dataset: str, session_id: str) -> str:
-    return f"{dataset}:{session_id}"
 
 
 def combined_session_rows(dataset: str, rows: Iterable[Mapping[str, Any]]) -> Iterator[dict[str, Any]]:

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from drumgate.errors import DrumgateError
-from drumgate.io.combined_reference import Rewrite
+from drumgate.io.combined_reference import Rewrite, combined_session_id
 from drumgate.io.parts import Aggregates, aggregate, rendered
 from drumgate.reports.health_counts import count_events, validate_counts
 
@@ -88,11 +88,17 @@ class PartTally:
         self.errors.extend(other.errors)
 
 
-def tally_part(rewrite: Rewrite, rows: Sequence[Row], renders: Sequence[Row] | None, where: Path) -> PartTally:
+def tally_part(rewrite: Rewrite, rows: Sequence[Row], renders: Sequence[Row] | None, where: Path,
+               indexed: Mapping[str, Any] | None = None) -> PartTally:
     """The combined rows `rewrite` makes of one part's stored rows (and the renders playing them),
-    counted without building one row per render-hit when every row is kept."""
+    counted without building one row per render-hit when every row is kept.
+
+    `indexed` is the part's aggregates as its index records them, given by a caller that has checked
+    them (pr-report checks every entry that differs between base and head against its rows, as
+    for health): when the rewrite keeps every row and changes no label, the combined rows' aggregates
+    are those with each session renamed, so the rows are not counted again and not re-checked."""
     if renders is not None and rewrite.ratio < 1.0:
-        rows, renders = list(rendered(rows, renders)), None
+        rows, renders, indexed = list(rendered(rows, renders)), None, None
     plays: dict[str, list[str]] = {}
     for render in renders or ():
         plays.setdefault(str(render.get("events_item")), []).append(str(render.get("split")))
@@ -110,10 +116,26 @@ def tally_part(rewrite: Rewrite, rows: Sequence[Row], renders: Sequence[Row] | N
         song = attributes.get("song_key") if isinstance(attributes, Mapping) else None
         if isinstance(song, str) and song and splits:
             tally.song_splits.setdefault(song, {}).setdefault(str(combined.get("dataset")), set()).update(splits)
-    tally.errors = malformed_rows(kept, where)
-    tally.aggregates = aggregate(kept, renders)
+    unchanged = indexed is not None and len(kept) == len(rows) and all(
+        combined.get("label") == row.get("label") for combined, row in zip(kept, rows, strict=True))
+    if unchanged and indexed is not None:
+        tally.aggregates = renamed_sessions(Aggregates.from_json(indexed), rewrite.dataset)
+    else:
+        tally.errors = malformed_rows(kept, where)
+        tally.aggregates = aggregate(kept, renders)
     tally.excerpts = excerpt_pairs(enumerate(kept, 1), renders, where, tally.errors.append)
     return tally
+
+
+def renamed_sessions(aggregates: Aggregates, dataset: str) -> Aggregates:
+    """The aggregates with every session named as the combined manifest names it (`<ds>:<session>`)."""
+    renamed = Aggregates(aggregates.events, aggregates.stored_events, aggregates.renders, aggregates.pairs,
+                         aggregates.label_sources, aggregates.velocity_bins)
+    for (session, split, performance), n in aggregates.place_events.items():
+        key = (combined_session_id(dataset, str(session)), split, performance)
+        renamed.place_events[key] = n
+        renamed.place_items[key] = aggregates.place_items[(session, split, performance)]
+    return renamed
 
 
 def malformed_rows(rows: Sequence[Row], where: Path) -> list[DrumgateError]:

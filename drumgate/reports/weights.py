@@ -65,12 +65,12 @@ def checked_excerpts(counts: ExcerptCounts, on_error: ErrorSink | None = None,
                      first_line: Mapping[tuple[str, str, str], int] | None = None) -> ExcerptCounts:
     """`counts` without the keys whose session_id, item_id or label is not a non-empty string, each
     reported (with the line it was first seen on, when known) or raised without `on_error`."""
-    ordered = sorted(counts, key=first_line.__getitem__) if first_line is not None else list(counts)
-    for key in ordered:
-        if not all(isinstance(value, str) and value for value in key):
-            message = f"session_id, item_id and label must be non-empty strings, got {list(key)!r}"
-            _report(DrumgateError(message, line=(first_line or {}).get(key)), on_error, None)
-            del counts[key]
+    bad = [key for key in counts if not (isinstance(key[0], str) and key[0] and isinstance(key[1], str) and key[1]
+                                         and isinstance(key[2], str) and key[2])]
+    for key in sorted(bad, key=first_line.__getitem__) if first_line is not None else bad:
+        message = f"session_id, item_id and label must be non-empty strings, got {list(key)!r}"
+        _report(DrumgateError(message, line=(first_line or {}).get(key)), on_error, None)
+        del counts[key]
     return counts
 
 
@@ -181,13 +181,24 @@ def compute_weights(
     class_counts: dict[str, int] = {}
     excerpt_classes: dict[tuple[str, str], dict[str, int]] = {}
     session_classes: dict[str, dict[str, int]] = {}
+    resolved: dict[str, str] = {}
     for (session_id, item_id, label), n in counts.items():
-        class_id = resolve(label)
+        # the hot loop (one pass per render-hit key at corpus scale): no call or empty dict a key needs not
+        class_id = resolved.get(label)
+        if class_id is None:
+            class_id = resolved[label] = resolve(label)
         class_counts[class_id] = class_counts.get(class_id, 0) + n
-        per_excerpt = excerpt_classes.setdefault((session_id, item_id), {})
-        per_excerpt[class_id] = per_excerpt.get(class_id, 0) + n
-        per_class = session_classes.setdefault(session_id, {})
-        per_class[class_id] = per_class.get(class_id, 0) + n
+        excerpt = (session_id, item_id)
+        per_excerpt = excerpt_classes.get(excerpt)
+        if per_excerpt is None:
+            excerpt_classes[excerpt] = {class_id: n}
+        else:
+            per_excerpt[class_id] = per_excerpt.get(class_id, 0) + n
+        per_class = session_classes.get(session_id)
+        if per_class is None:
+            session_classes[session_id] = {class_id: n}
+        else:
+            per_class[class_id] = per_class.get(class_id, 0) + n
     rarity = class_weights(class_counts, scheme, beta)
     sessions = sorted(session_classes)
     quotas = session_quotas(sessions, quota, _session_seconds(sessions_rows))
