@@ -176,23 +176,21 @@ def build_events_reference(perf: MidiPerformance, nm: NoteMap) -> PerformanceEve
 
 def build_events(perf: MidiPerformance, nm: NoteMap, compiled: bool = True) -> PerformanceEvents:
     """The performance's events; `compiled=False` runs the same pass interpreted (for the tests)."""
-    notes = perf.notes
+    notes, touches = perf.notes, perf.touches
     events = np.empty((5, notes), dtype=np.int64)
     onset = np.empty(notes, dtype=np.float64)
-    touch_outcome = np.empty(perf.touches, dtype=np.int64)
-    work = jit.scratch(work_size(notes, len(nm.pads)))
+    work = jit.scratch(work_size(notes, touches, len(nm.pads)))
     count = jit.kernel(infer_techniques, compiled)(
         perf.ints,
         perf.seconds,
         notes,
         perf.cc4s,
-        perf.touches,
+        touches,
         nm.note_columns,
         nm.inference_ints,
         nm.inference_floats,
         events,
         onset,
-        touch_outcome,
         work,
     )
     if count < 0:
@@ -200,6 +198,7 @@ def build_events(perf: MidiPerformance, nm: NoteMap, compiled: bool = True) -> P
     unknown: Counter[int] = Counter()
     if count < notes:
         unknown.update(perf.note_pitch[~nm.mapped[perf.note_pitch]].tolist())
+    touch_outcome = work[len(work) - touches :]
     return PerformanceEvents(
         events[EVENT_NOTE_INDEX, :count],
         onset[:count],
@@ -208,7 +207,7 @@ def build_events(perf: MidiPerformance, nm: NoteMap, compiled: bool = True) -> P
         events[EVENT_MASK, :count],
         events[EVENT_CC4, :count],
         unknown,
-        _choke_warnings(perf, touch_outcome) if len(touch_outcome) and touch_outcome.any() else [],
+        _choke_warnings(perf, touch_outcome) if touches and touch_outcome.any() else [],
     )
 
 

@@ -15,6 +15,7 @@ does not read polyphonic aftertouch, which E-GMD uses for cymbal chokes (tests/t
 from __future__ import annotations
 
 import hashlib
+import struct
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -116,7 +117,24 @@ def _read_vlq(data: bytes, pos: int) -> tuple[int, int]:
 def _tempo_map(flat_rows: list[int]) -> tuple[np.ndarray, np.ndarray]:
     """Tick and microseconds per quarter of each tempo segment from (tick, track, sequence, tempo)
     rows, four numbers each: the last row in that order wins at a tick, 120 bpm applies before the first."""
-    rows = [flat_rows[at : at + 4] for at in range(0, len(flat_rows), 4)]
+    if len(flat_rows) == 4:  # most files set one tempo, and few tempos recur across a corpus
+        tick, _track, _seq, tempo = flat_rows
+        known = _ONE_TEMPO.get((tick, tempo))
+        if known is None:
+            known = _tempo_map_of_rows([flat_rows])
+            for shared in known:  # one pair of arrays serves every performance with this tempo
+                shared.flags.writeable = False
+            if len(_ONE_TEMPO) < _ONE_TEMPO_KEPT:
+                _ONE_TEMPO[(tick, tempo)] = known
+        return known
+    return _tempo_map_of_rows([flat_rows[at : at + 4] for at in range(0, len(flat_rows), 4)])
+
+
+_ONE_TEMPO: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
+_ONE_TEMPO_KEPT = 4096
+
+
+def _tempo_map_of_rows(rows: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
     ticks = [0]
     values = [DEFAULT_TEMPO_US]
     for tick, _track, _seq, tempo in sorted(rows) if len(rows) > 1 else rows:
@@ -128,17 +146,20 @@ def _tempo_map(flat_rows: list[int]) -> tuple[np.ndarray, np.ndarray]:
     return np.array(ticks, dtype=np.int64), np.array(values, dtype=np.int64)
 
 
-def _chunks(data: bytes, path: str | Path | None) -> tuple[int, int, int, list[tuple[int, int]]]:
+_HEADER = struct.Struct(">4sIHHH")
+_CHUNK = struct.Struct(">4sI")
+
+
+def _chunks(data: bytes, path: str | Path | None) -> tuple[int, int, int, int]:
+    """(format, ticks per quarter note, tracks, offset of the first chunk after the header), once
+    every chunk up to the last declared track is known to lie inside `data`."""
     if data[:4] != b"MThd":
         if data[:4] == b"RIFF":
             raise _fail(path, "RIFF-wrapped MIDI (RMID), not a standard MIDI file")
         raise _fail(path, "not a MIDI file (no MThd header)")
     if len(data) < 14:
         raise _fail(path, "truncated MIDI header")
-    header_len = int.from_bytes(data[4:8], "big")
-    fmt = int.from_bytes(data[8:10], "big")
-    declared = int.from_bytes(data[10:12], "big")
-    division = int.from_bytes(data[12:14], "big")
+    _, header_len, fmt, declared, division = _HEADER.unpack_from(data)
     if header_len < 6:
         raise _fail(path, f"MIDI header length {header_len} is shorter than 6")
     if fmt == 2:
@@ -149,35 +170,34 @@ def _chunks(data: bytes, path: str | Path | None) -> tuple[int, int, int, list[t
         raise _fail(path, "SMPTE time division is not supported (expected ticks per quarter note)")
     if division == 0:
         raise _fail(path, "zero ticks per quarter note")
-    pos = 8 + header_len
-    tracks: list[tuple[int, int]] = []
-    while pos + 8 <= len(data) and len(tracks) < declared:
-        kind = data[pos : pos + 4]
-        length = int.from_bytes(data[pos + 4 : pos + 8], "big")
+    first = pos = 8 + header_len
+    found = 0
+    while pos + 8 <= len(data) and found < declared:
+        kind, length = _CHUNK.unpack_from(data, pos)
         body = pos + 8
         if body + length > len(data):
             raise _fail(path, f"truncated: chunk {kind!r} declares {length} bytes, {len(data) - body} remain")
-        if kind == b"MTrk":
-            tracks.append((body, body + length))
+        found += kind == b"MTrk"
         pos = body + length
-    if len(tracks) < declared:
-        raise _fail(path, f"truncated: header declares {declared} tracks, found {len(tracks)}")
-    return fmt, division, declared, tracks
+    if found < declared:
+        raise _fail(path, f"truncated: header declares {declared} tracks, found {found}")
+    return fmt, division, declared, first
 
 
 def parse_midi_bytes(data: bytes, path: str | Path | None = None, compiled: bool = True) -> MidiPerformance:
     """The performance in `data`; `compiled=False` runs the same loops interpreted (the tests' check
     that compilation changes nothing)."""
-    fmt, ppq, _declared, tracks = _chunks(data, path)
-    listed, tempo_room, columns_room = scratch_layout(len(data), len(tracks))
-    work = jit.scratch(3 * listed + 4 * tempo_room + 13 * columns_room)
-    outcome = np.zeros(OUTCOME_SIZE, dtype=np.int64)
-    bounds = np.array(tracks, dtype=np.int64).reshape(-1, 2)
+    fmt, ppq, tracks, first_chunk = _chunks(data, path)
+    listed, tempo_room, columns_room = scratch_layout(len(data), tracks)
+    work = jit.scratch(OUTCOME_SIZE + 3 * listed + 4 * tempo_room + 13 * columns_room)
     direct = columns_room > 0
-    end_s = jit.kernel(scan_tracks, compiled)(data, bounds, work, listed, tempo_room, outcome, direct, 1e6 * ppq)
-    code, track, value, count, tempos, end_tick, notes, cc4s, touches, note_offs, bad_byte, *_ = outcome.tolist()
+    end_s = jit.kernel(scan_tracks, compiled)(data, first_chunk, tracks, work, listed, tempo_room, direct, 1e6 * ppq)
+    code, track, value, count, tempos, end_tick, notes, cc4s, touches, note_offs, bad_byte = (
+        work[:OUTCOME_SIZE].tolist()
+    )
     if code != SCAN_OK:
         raise _fail(path, SCAN_MESSAGES[code].format(track=track, value=value))
+    work = work[OUTCOME_SIZE:]
     tempo_tick, tempo_us = _tempo_map(work[3 * listed : 3 * listed + 4 * tempos].tolist())
     filled = 5 * notes + 2 * cc4s + 3 * touches
     if direct:

@@ -9,15 +9,16 @@ from __future__ import annotations
 import numpy as np
 
 FOOT_CONTROLLER = 4
+_MTRK = 0x4D54726B  # b"MTrk" read big-endian
 DEFAULT_TEMPO_US = 500_000
 
 # rows of the blocks the loops fill
 NOTE_TICK, NOTE_ORDER, NOTE_PITCH, NOTE_VELOCITY, NOTE_CHANNEL = range(5)
 CC4_ORDER, CC4_VALUE = range(2)
 TOUCH_ORDER, TOUCH_PITCH, TOUCH_VALUE = range(3)
-# slots of scan_tracks' `outcome` after its ten counts
-_BAD_BYTE, _SEGMENT_TICK, _SEGMENT_US, _SEGMENT_SEQUENCE = range(10, 14)
-OUTCOME_SIZE = 14
+# the slot of scan_tracks' `outcome` after its ten counts
+_BAD_BYTE = 10
+OUTCOME_SIZE = 11
 
 MAX_TICK = (1 << 23) - 1  # high-PPQ files pass it; a reader packing ticks into 23 bits would lose them
 MAX_WIDE_TICK = 1 << 53  # past this a tick is no longer exact as a float: no real file gets near it
@@ -49,16 +50,17 @@ def scratch_layout(size: int, tracks: int) -> tuple[int, int, int]:
 
 def scan_tracks(
     data: bytes,
-    tracks: np.ndarray,
+    first_chunk: int,
+    tracks: int,
     work: np.ndarray,
     listed: int,
     tempo_room: int,
-    outcome: np.ndarray,
     direct: bool,
     scale: float,
 ) -> float:
-    """Walk every MTrk chunk body (`tracks`: start and end offsets) of the file bytes `data` once,
-    in track order, without message objects. `work` is scratch_layout's int64s.
+    """Walk the bodies of the first `tracks` MTrk chunks of the file bytes `data` once, in track
+    order, without message objects; the chunks from byte `first_chunk` on have been checked to
+    lie inside `data`. `work` holds OUTCOME_SIZE int64s (`outcome`), then scratch_layout's.
 
     Channel messages land as (tick, status, position of the first data byte) in file order per
     track, in three rows of `listed` at the start of `work`; tempo metas as (tick, track, channel
@@ -82,6 +84,8 @@ def scan_tracks(
     would see it.
     """
     size = len(data)
+    outcome = work[:OUTCOME_SIZE]
+    work = work[OUTCOME_SIZE:]
     msg_tick, msg_status, msg_pos = work[:listed], work[listed : 2 * listed], work[2 * listed : 3 * listed]
     tempo_rows = work[3 * listed : 3 * listed + 4 * tempo_room]
     room = (work.shape[0] - 3 * listed - 4 * tempo_room) // 13
@@ -95,14 +99,27 @@ def scan_tracks(
     cc4s = 0
     touches = 0
     # the tempo segment being walked (direct): start tick, microseconds, sequence of its meta (-1:
-    # the default), kept in `outcome` so that interpreted runs do int64 arithmetic like compiled ones
-    outcome[_SEGMENT_TICK] = 0
-    outcome[_SEGMENT_US] = DEFAULT_TEMPO_US
-    outcome[_SEGMENT_SEQUENCE] = -1
+    # the default), as np.int64 so that interpreted runs do int64 arithmetic like compiled ones
+    segment_tick = np.int64(0)
+    segment_us = np.int64(DEFAULT_TEMPO_US)
+    segment_sequence = np.int64(-1)
     segment_start_s = 0.0
-    for track in range(tracks.shape[0]):
-        pos = tracks[track, 0]
-        end = tracks[track, 1]
+    outcome[_BAD_BYTE] = 0
+    chunk = first_chunk
+    for track in range(tracks):
+        while True:  # to the next MTrk chunk, skipping others as the header walk did
+            pos = chunk + 8
+            end = pos + (
+                (int(data[chunk + 4]) << 24) | (int(data[chunk + 5]) << 16)
+                | (int(data[chunk + 6]) << 8) | int(data[chunk + 7])
+            )
+            chunk_type = (
+                (int(data[chunk]) << 24) | (int(data[chunk + 1]) << 16)
+                | (int(data[chunk + 2]) << 8) | int(data[chunk + 3])
+            )
+            chunk = end
+            if chunk_type == _MTRK:
+                break
         tick = 0
         status = 0
         first = messages
@@ -174,16 +191,14 @@ def scan_tracks(
                     tempo_rows[4 * tempos + 3] = tempo
                     tempos += 1
                     # at one tick the meta last in (sequence, tempo) order wins, as in the tempo map
-                    if tick > outcome[_SEGMENT_TICK]:
-                        segment_start_s = segment_start_s + (
-                            (tick - outcome[_SEGMENT_TICK]) * outcome[_SEGMENT_US] / scale
-                        )
-                        outcome[_SEGMENT_TICK] = tick
-                        outcome[_SEGMENT_US] = tempo
-                        outcome[_SEGMENT_SEQUENCE] = messages - first
-                    elif messages - first > outcome[_SEGMENT_SEQUENCE] or tempo > outcome[_SEGMENT_US]:
-                        outcome[_SEGMENT_US] = tempo
-                        outcome[_SEGMENT_SEQUENCE] = messages - first
+                    if tick > segment_tick:
+                        segment_start_s = segment_start_s + (tick - segment_tick) * segment_us / scale
+                        segment_tick = np.int64(tick)
+                        segment_us = np.int64(tempo)
+                        segment_sequence = np.int64(messages - first)
+                    elif messages - first > segment_sequence or tempo > segment_us:
+                        segment_us = np.int64(tempo)
+                        segment_sequence = np.int64(messages - first)
                 pos += length
                 if meta_type == 0x2F:
                     if pos < end:
@@ -203,7 +218,7 @@ def scan_tracks(
                 if first_byte > 0x7F or second > 0x7F:
                     outcome[_BAD_BYTE] = 1
                 if is_note or is_cc4 or kind == 0xA0:
-                    at_s = segment_start_s + (tick - outcome[_SEGMENT_TICK]) * outcome[_SEGMENT_US] / scale
+                    at_s = segment_start_s + (tick - segment_tick) * segment_us / scale
                     if is_note:
                         columns[NOTE_TICK * room + notes] = tick
                         columns[NOTE_ORDER * room + notes] = messages
@@ -253,19 +268,19 @@ def scan_tracks(
     outcome[8] = touches
     outcome[9] = note_offs
     if direct:  # a row moves to or before its place, and ends before the next row starts
-        packed = 0
-        for row in range(10):
+        packed = notes  # the first rows are in place
+        for row in range(1, 10):
             filled = notes if row < 5 else cc4s if row < 7 else touches
             for index in range(filled):
                 columns[packed + index] = columns[row * room + index]
             packed += filled
-        packed = 0
-        for row in range(3):
-            filled = notes if row == 0 else cc4s if row == 1 else touches
+        packed = notes
+        for row in range(1, 3):
+            filled = cc4s if row == 1 else touches
             for index in range(filled):
                 times[packed + index] = times[row * room + index]
             packed += filled
-    return segment_start_s + (end_tick - outcome[_SEGMENT_TICK]) * outcome[_SEGMENT_US] / scale
+    return segment_start_s + (end_tick - segment_tick) * segment_us / scale
 
 
 BAD_DATA_BYTE = -1.0

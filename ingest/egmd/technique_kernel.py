@@ -59,9 +59,10 @@ CHOKE_APPLIED, CHOKE_UNMAPPED, CHOKE_WITHOUT_HIT = range(3)
 AFTER_EVERY_MESSAGE = 1 << 62
 
 
-def work_size(notes: int, pads: int) -> int:
-    """The int64 scratch `infer_techniques` needs for `notes` notes on `pads` pads."""
-    return 131 * (pads + 1) + 4 * notes
+def work_size(notes: int, touches: int, pads: int) -> int:
+    """The int64 scratch `infer_techniques` needs for `notes` notes and `touches` polyphonic
+    aftertouches on `pads` pads; what became of each aftertouch is in its last `touches`."""
+    return 131 * (pads + 1) + 4 * notes + touches
 
 
 def infer_techniques(
@@ -75,7 +76,6 @@ def infer_techniques(
     ratios: np.ndarray,
     events: np.ndarray,
     onset: np.ndarray,
-    touch_outcome: np.ndarray,
     work: np.ndarray,
 ) -> int:
     """Fill `events` (rows above) and `onset` with the mapped notes and return how many there are
@@ -86,7 +86,8 @@ def infer_techniques(
     Note, CC4 and aftertouch orders come from the reader in increasing file order, so the last
     CC4 before a hit and the last hit before an aftertouch are found by walking forward once.
     `work` is scratch space of `work_size` int64s: the pass allocates nothing, which keeps numba's
-    first compile short (every array constructor compiled costs a fraction of a second).
+    first compile short (every array constructor compiled costs a fraction of a second). Its last
+    `touches` get one code per aftertouch (CHOKE_*).
     """
     mapped, pad_table, base_mask, allowed_mask, is_hihat = (
         notes[MAPPED], notes[PAD], notes[BASE_MASK], notes[ALLOWED_MASK], notes[IS_HIHAT]
@@ -119,7 +120,8 @@ def infer_techniques(
     previous_on_pad = work[per_note : per_note + size]
     run_first = work[per_note + size : per_note + 2 * size]
     run_length = work[per_note + 2 * size : per_note + 3 * size]
-    considered = work[per_note + 3 * size :]
+    considered = work[per_note + 3 * size : per_note + 4 * size]
+    touch_outcome = work[per_note + 4 * size : per_note + 4 * size + touches]
     for index in range(130 * (pads + 1)):
         work[index] = 0
     for pad in range(pads):
@@ -133,8 +135,10 @@ def infer_techniques(
     count = 0
     cc4_seen = 0
     touch = 0
-    counted = 0
-    settled = (skip_mask & settings[CHOKE_BIT]) == 0 or touch_order.shape[0] == 0
+    considered_hits = 0
+    choke_bit = settings[CHOKE_BIT]
+    # a hit's mask is final for dynamics when it is made, unless a later choke could change that
+    settled = (skip_mask & choke_bit) == 0 or touch_order.shape[0] == 0
     for index in range(size + 1):
         at = order[index] if index < size else AFTER_EVERY_MESSAGE
         # an aftertouch chokes the last earlier hit on the pad of its note
@@ -146,33 +150,25 @@ def infer_techniques(
                 elif last_on_pad[pad_table[touch_pitch[touch]]] < 0:
                     touch_outcome[touch] = CHOKE_WITHOUT_HIT
                 else:
-                    mask[last_on_pad[pad_table[touch_pitch[touch]]]] |= settings[CHOKE_BIT]
+                    mask[last_on_pad[pad_table[touch_pitch[touch]]]] |= choke_bit
             touch += 1
-        # velocity histograms of the hits dynamics consider, per pad and in all: a hit counts once
-        # its mask is final for dynamics (at once, unless a later choke could change that)
-        while counted < (count if index == size or settled else 0):
-            considered[counted] = (mask[counted] & skip_mask) == 0
-            if considered[counted] != 0:
-                pad = pad_table[event_pitch[counted]]
-                histogram[128 * pad + event_velocity[counted]] += 1
-                histogram[128 * pads + event_velocity[counted]] += 1
-                members[pad] += 1
-                members[pads] += 1
-            counted += 1
         if index == size:
             break
         note = pitch[index]
-        if not (0 <= note < 128 and 0 <= velocity[index] < 128):
+        hit_velocity = velocity[index]
+        if not (0 <= note < 128 and 0 <= hit_velocity < 128):
             return -1
         if mapped[note] == 0:
             continue
         event = count
         count += 1
+        pad = pad_table[note]
+        hit_s = seconds[index]
         note_index[event] = index
         event_pitch[event] = note
-        event_velocity[event] = velocity[index]
-        onset[event] = seconds[index]
-        mask[event] = base_mask[note]
+        event_velocity[event] = hit_velocity
+        onset[event] = hit_s
+        bits = base_mask[note]
         cc4 = -1
         if is_hihat[note] != 0:
             while cc4_seen < cc4_order.shape[0] and cc4_order[cc4_seen] < at:
@@ -180,17 +176,33 @@ def infer_techniques(
             if cc4_seen > 0:
                 cc4 = cc4_value[cc4_seen - 1]
         event_cc4[event] = cc4
-        if (mask[event] & open_or_closed) != 0 and half_open_low <= cc4 <= half_open_high:
-            mask[event] = (mask[event] & ~open_or_closed) | half_open
-        previous = last_on_pad[pad_table[note]]
+        if (bits & open_or_closed) != 0 and half_open_low <= cc4 <= half_open_high:
+            bits = (bits & ~open_or_closed) | half_open
+        mask[event] = bits
+        if settled:  # velocity histograms of the hits dynamics consider, per pad and in all
+            considered[event] = (bits & skip_mask) == 0
+            if considered[event] != 0:
+                histogram[128 * pad + hit_velocity] += 1
+                histogram[128 * pads + hit_velocity] += 1
+                members[pad] += 1
+                considered_hits += 1
+        previous = last_on_pad[pad]
         previous_on_pad[event] = previous
-        last_on_pad[pad_table[note]] = event
-        if previous >= 0 and onset[event] - onset[previous] <= roll_max_ioi_s:
-            run_first[event] = run_first[previous]
-        else:
-            run_first[event] = event
-            run_length[event] = 0
-        run_length[run_first[event]] += 1
+        last_on_pad[pad] = event
+        run_start = event
+        if previous >= 0 and hit_s - onset[previous] <= roll_max_ioi_s:
+            run_start = run_first[previous]
+        run_first[event] = run_start
+        run_length[event] = 0  # read only where a run starts
+        run_length[run_start] += 1
+    for event in range(0 if settled else count):
+        considered[event] = (mask[event] & skip_mask) == 0
+        if considered[event] != 0:
+            histogram[128 * pad_table[event_pitch[event]] + event_velocity[event]] += 1
+            histogram[128 * pads + event_velocity[event]] += 1
+            members[pad_table[event_pitch[event]]] += 1
+            considered_hits += 1
+    members[pads] = considered_hits
 
     for group in range(pads + 1):
         # np.median's value: the middle velocity, or the float64 mean of the two middle ones
@@ -210,28 +222,31 @@ def infer_techniques(
 
     # then: ghost / accent against the pad's median (the performance's when the pad is sparse),
     # rolls, then flams and drags (one or two softer grace hits just before, outside rolls)
+    ghost_ratio, accent_ratio, grace_ratio = ratios[GHOST_RATIO], ratios[ACCENT_RATIO], ratios[GRACE_VELOCITY_RATIO]
+    flam_window_s, drag_window_s = ratios[FLAM_WINDOW_S], ratios[DRAG_WINDOW_S]
+    ghost_bit, accent_bit, roll_bit = settings[GHOST_BIT], settings[ACCENT_BIT], settings[ROLL_BIT]
+    flam_bit, drag_bit = settings[FLAM_BIT], settings[DRAG_BIT]
     for event in range(count):
+        bits = mask[event]
+        hit_velocity = event_velocity[event]
+        note = event_pitch[event]
         if considered[event] != 0:
-            median = twice_median[pad_table[event_pitch[event]]] / 2.0
-            if event_velocity[event] < ratios[GHOST_RATIO] * median:
-                mask[event] |= settings[GHOST_BIT]
-            if event_velocity[event] > ratios[ACCENT_RATIO] * median:
-                mask[event] |= settings[ACCENT_BIT]
+            median = twice_median[pad_table[note]] / 2.0
+            if hit_velocity < ghost_ratio * median:
+                bits |= ghost_bit
+            if hit_velocity > accent_ratio * median:
+                bits |= accent_bit
         previous = previous_on_pad[event]
         if count < 2:
             pass
         elif run_length[run_first[event]] >= roll_min_hits:
-            mask[event] |= settings[ROLL_BIT]
-        elif previous >= 0 and event_velocity[previous] < event_velocity[event] * ratios[GRACE_VELOCITY_RATIO]:
-            grace_limit = event_velocity[event] * ratios[GRACE_VELOCITY_RATIO]
+            bits |= roll_bit
+        elif previous >= 0 and event_velocity[previous] < hit_velocity * grace_ratio:
+            grace_limit = hit_velocity * grace_ratio
             before = previous_on_pad[previous]
-            if (
-                before >= 0
-                and onset[event] - onset[before] <= ratios[DRAG_WINDOW_S]
-                and event_velocity[before] < grace_limit
-            ):
-                mask[event] |= settings[DRAG_BIT]
-            elif onset[event] - onset[previous] <= ratios[FLAM_WINDOW_S]:
-                mask[event] |= settings[FLAM_BIT]
-        mask[event] &= allowed_mask[event_pitch[event]]
+            if before >= 0 and onset[event] - onset[before] <= drag_window_s and event_velocity[before] < grace_limit:
+                bits |= drag_bit
+            elif onset[event] - onset[previous] <= flam_window_s:
+                bits |= flam_bit
+        mask[event] = bits & allowed_mask[note]
     return count
