@@ -1,6 +1,7 @@
 """Writing a partitioned folder: deterministic gzip parts, index (or index pages) last, strays removed.
 
-A re-ingest encodes every part in memory and renames only those whose bytes differ; a `--shard`
+A re-ingest encodes every part's lines in memory and compresses and renames only those whose lines
+differ (an unchanged part also keeps its index aggregates); a `--shard`
 run leaves its parts and index entries for `drumgate merge` to join.
 """
 
@@ -16,6 +17,7 @@ from typing import Any
 from drumgate.errors import DrumgateError
 from drumgate.io.fsutil import atomic_writer, read_bytes
 from drumgate.io.jsonio import dumps_row, read_jsonl
+from drumgate.io.lines import inflate_capped
 from drumgate.io.parts.aggregates import aggregate, merged_aggregates
 from drumgate.io.parts.layout import (
     INDEX_NAME,
@@ -33,13 +35,23 @@ from drumgate.io.parts.layout import (
     part_stem,
     single_files_of,
 )
+from drumgate.io.parts.reader import read_index
 
 GZIP_LEVEL = 6
 
 
 def gzip_rows(rows: Iterable[Row]) -> bytes:
     """Rows as deterministic gzip bytes: sorted keys, LF, mtime 0, no file name."""
-    return gzip.compress(b"".join(dumps_row(row) + b"\n" for row in rows), compresslevel=GZIP_LEVEL, mtime=0)
+    return gzip.compress(encode_rows(rows), compresslevel=GZIP_LEVEL, mtime=0)
+
+
+def encode_rows(rows: Iterable[Row]) -> bytes:
+    """A part's lines before compression: each row's canonical JSON and LF."""
+    return b"".join(dumps_row(row) + b"\n" for row in rows)
+
+
+# What gzip_rows' first ten bytes always are (magic, deflate, no flags, mtime 0, XFL, OS).
+CANONICAL_HEADER = gzip.compress(b"", compresslevel=GZIP_LEVEL, mtime=0)[:10]
 
 
 @dataclass(frozen=True)
@@ -77,6 +89,37 @@ def _write_if_changed(path: Path, data: bytes, result: WriteResult, name: str) -
     return digest
 
 
+def _write_part(path: Path, lines: bytes, result: WriteResult, name: str) -> tuple[str, int]:
+    """(sha256, bytes) of the part holding `lines`: the file already there when it holds exactly those
+    lines in a canonical gzip stream (inflating is about five times cheaper than deflating, and a part
+    a different zlib build compressed is not rewritten for that), else the lines compressed and
+    renamed in."""
+    try:
+        existing = read_bytes(path) if path.is_file() else None
+    except OSError:
+        existing = None
+    if existing is not None and existing[:10] == CANONICAL_HEADER and inflate_capped(existing, len(lines)) == lines:
+        result.kept.append(name)
+        return hashlib.sha256(existing).hexdigest(), len(existing)
+    data = gzip.compress(lines, compresslevel=GZIP_LEVEL, mtime=0)
+    return _write_if_changed(path, data, result, name), len(data)
+
+
+def _previous_entries(folder: Path) -> dict[str, Mapping[str, Any]]:
+    """The entries of the folder's current index by key ({} when there is none or it cannot be read):
+    a part whose bytes (and renders) are unchanged keeps its aggregates. The index is pinned by the
+    group's lock, so the freshness hook refuses a hand-edited one before its numbers could travel."""
+    if not (folder / INDEX_NAME).is_file():
+        return {}
+    try:
+        index = read_index(folder)
+    except DrumgateError:
+        return {}
+    if index.get("schema_version") != INDEX_SCHEMA_VERSION:
+        return {}
+    return {str(entry["key"]): entry for entry in index["parts"]}
+
+
 def encode_index(index: Mapping[str, Any], listed: str = "parts") -> bytes:
     """The index (or a page) as JSON with one entry per line, so a changed part is a one-line diff."""
     head = {key: value for key, value in index.items() if key != listed}
@@ -99,6 +142,7 @@ class PartsWriter:
         self.result = WriteResult()
         self.entries: list[dict[str, Any]] = []
         self._last: str | None = None
+        self._previous = _previous_entries(folder)
 
     def add(self, part: PartInput) -> None:
         if self._last is not None and part.key <= self._last:
@@ -106,19 +150,23 @@ class PartsWriter:
             raise DrumgateError(f"{problem} the key {part.key!r}", path=self.folder)
         self._last = part.key
         name = part_stem(part.key) + PART_SUFFIX
-        data = gzip_rows(part.rows)
-        entry: dict[str, Any] = {"key": part.key, "file": name, "rows": len(part.rows), "bytes": len(data),
-                                 "sha256": _write_if_changed(self.folder / name, data, self.result, name)}
+        digest, size = _write_part(self.folder / name, encode_rows(part.rows), self.result, name)
+        entry: dict[str, Any] = {"key": part.key, "file": name, "rows": len(part.rows), "bytes": size,
+                                 "sha256": digest}
         if part.renders is not None:
             renders_name = f"{RENDERS_DIR}/{name}"
-            renders_data = gzip_rows(part.renders)
-            entry["renders"] = {
-                "file": renders_name, "rows": len(part.renders), "bytes": len(renders_data),
-                "sha256": _write_if_changed(self.folder / renders_name, renders_data, self.result, renders_name),
-            }
-        agg = aggregate(part.rows, part.renders)
-        entry["aggregates"] = agg.as_json()
-        self.result.rows += agg.events
+            renders_digest, renders_size = _write_part(self.folder / renders_name, encode_rows(part.renders),
+                                                       self.result, renders_name)
+            entry["renders"] = {"file": renders_name, "rows": len(part.renders), "bytes": renders_size,
+                                "sha256": renders_digest}
+        previous = self._previous.get(part.key)
+        same = previous is not None and all(previous.get(field_name) == entry.get(field_name)
+                                            for field_name in ("file", "rows", "bytes", "sha256", "renders"))
+        if same and previous is not None and "aggregates" in previous:
+            entry["aggregates"] = previous["aggregates"]
+        else:
+            entry["aggregates"] = aggregate(part.rows, part.renders).as_json()
+        self.result.rows += entry["aggregates"]["events"]
         self.entries.append(entry)
 
     def close(self) -> WriteResult:
