@@ -72,6 +72,7 @@ from drumgate.io.parts.reader import (
     verify,
 )
 from drumgate.io.parts.writer import (
+    CANONICAL_HEADER,
     GZIP_LEVEL,
     PartInput,
     PartsWriter,
@@ -85,6 +86,7 @@ from drumgate.io.parts.writer import (
 )
 
 __all__ = [
+    "CANONICAL_HEADER",
     "GZIP_LEVEL",
     "INDEX_NAME",
     "INDEX_SCHEMA_VERSION",
