@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import shlex
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -85,13 +85,28 @@ def record(
     An artifact outside the workspace (a scratch run) is not recorded: the lock is committed and
     must only name files the repository holds. Inputs outside it are kept as sha256 fingerprints.
     """
-    if not ws.contains(artifact):
-        print(
-            f"note: {ws.path(artifact)} is outside the workspace {ws.root}: not recorded in its lineage",
-            file=sys.stderr,
-        )
+    record_all(ws, group, [artifact], argv, inputs, external_inputs)
+
+
+def record_all(
+    ws: Workspace,
+    group: str,
+    artifacts: Sequence[str | Path],
+    argv: Iterable[str],
+    inputs: Iterable[str | Path] = (),
+    external_inputs: Mapping[str, str] | None = None,
+) -> None:
+    """`record` for several artifacts one command made from the same inputs: each input is hashed
+    once (a health report's JSON and HTML read the same 687 MB events file) and the lock written once."""
+    inside = []
+    for artifact in artifacts:
+        if ws.contains(artifact):
+            inside.append(artifact)
+        else:
+            print(f"note: {ws.path(artifact)} is outside the workspace {ws.root}: not recorded in its lineage",
+                  file=sys.stderr)
+    if not inside:
         return
-    artifact_key = ws.rel(artifact)
     tracked: dict[str, str] = {}
     outside = dict(external_inputs or {})
     for source in inputs:
@@ -99,18 +114,21 @@ def record(
             tracked[ws.rel(source)] = fingerprint(ws.path(source))
         else:
             outside[Path(source).name] = f"sha256:{fingerprint(ws.path(source))}"
-    entry: dict[str, Any] = {
-        "sha256": sha256_file(ws.path(artifact)),
-        "command": command_string(argv),
-        "inputs": tracked,
-        "tool_version": __version__,
-    }
-    if outside:
-        entry["external_inputs"] = dict(sorted(outside.items()))
+    entries = {}
+    for artifact in inside:
+        entry: dict[str, Any] = {
+            "sha256": sha256_file(ws.path(artifact)),
+            "command": command_string(argv),
+            "inputs": dict(tracked),
+            "tool_version": __version__,
+        }
+        if outside:
+            entry["external_inputs"] = dict(sorted(outside.items()))
+        entries[ws.rel(artifact)] = entry
     lock_path = ws.lock_file(group)
     with grouplock.holding(ws, group):
         lock = read_lock(ws, group, drop_outside=True)
-        lock["artifacts"][artifact_key] = entry
+        lock["artifacts"].update(entries)
         lock["artifacts"] = dict(sorted(lock["artifacts"].items()))
         write_json(lock_path, lock)
 

@@ -145,6 +145,5 @@ def write_health(ws: Workspace, request: HealthRequest) -> HealthOutcome:
     atomic_write_text(plan.html, render_health_html(report, date=plan.date))
     argv = regenerate_argv(ws, request, plan)
     inputs = [plan.events, *(path for path in (plan.sessions, plan.provenance) if path)]
-    for artifact in (plan.output, plan.html):
-        record_lineage(ws, plan.dataset, artifact, argv, inputs)
+    record_lineage(ws, plan.dataset, [plan.output, plan.html], argv, inputs)
     return HealthOutcome(plan, report, collectors)

@@ -56,10 +56,13 @@ def inside(ws: Workspace, path: Path) -> bool:
     return ws.contains(path)
 
 
-def record_lineage(ws: Workspace, dataset: str, artifact: Path, argv: Sequence[str], inputs: Sequence[Path]) -> None:
-    """Lock entry for `artifact`: workspace inputs by path, outside inputs by sha256 fingerprint."""
+def record_lineage(ws: Workspace, dataset: str, artifact: Path | Sequence[Path], argv: Sequence[str],
+                   inputs: Sequence[Path]) -> None:
+    """Lock entries for `artifact` (or several made from the same inputs, each input hashed once):
+    workspace inputs by path, outside inputs by sha256 fingerprint."""
     tracked = [ws.path(name) for name in CONFIG_INPUTS if ws.path(name).is_file()]
-    lineage.record(ws, artifact_group(ws, dataset), artifact, list(argv), inputs=[*tracked, *inputs])
+    artifacts = [artifact] if isinstance(artifact, Path) else list(artifact)
+    lineage.record_all(ws, artifact_group(ws, dataset), artifacts, list(argv), inputs=[*tracked, *inputs])
 
 
 class ErrorCollector:
