@@ -226,27 +226,27 @@ def infer_techniques(
     flam_window_s, drag_window_s = ratios[FLAM_WINDOW_S], ratios[DRAG_WINDOW_S]
     ghost_bit, accent_bit, roll_bit = settings[GHOST_BIT], settings[ACCENT_BIT], settings[ROLL_BIT]
     flam_bit, drag_bit = settings[FLAM_BIT], settings[DRAG_BIT]
+    # the bits as arithmetic on the comparisons, not branches: whether a hit is a ghost or a grace
+    # note changes from hit to hit, and mispredicted branches cost more than the work they skip
     for event in range(count):
         bits = mask[event]
         hit_velocity = event_velocity[event]
         note = event_pitch[event]
         if considered[event] != 0:
             median = twice_median[pad_table[note]] / 2.0
-            if hit_velocity < ghost_ratio * median:
-                bits |= ghost_bit
-            if hit_velocity > accent_ratio * median:
-                bits |= accent_bit
+            bits |= ghost_bit * (hit_velocity < ghost_ratio * median)
+            bits |= accent_bit * (hit_velocity > accent_ratio * median)
         previous = previous_on_pad[event]
-        if count < 2:
-            pass
-        elif run_length[run_first[event]] >= roll_min_hits:
-            bits |= roll_bit
-        elif previous >= 0 and event_velocity[previous] < hit_velocity * grace_ratio:
-            grace_limit = hit_velocity * grace_ratio
-            before = previous_on_pad[previous]
-            if before >= 0 and onset[event] - onset[before] <= drag_window_s and event_velocity[before] < grace_limit:
-                bits |= drag_bit
-            elif onset[event] - onset[previous] <= flam_window_s:
-                bits |= flam_bit
+        linked = max(previous, 0)  # indices to read whatever `previous` and `before` are
+        before = previous_on_pad[linked]
+        earlier = max(before, 0)
+        grace_limit = hit_velocity * grace_ratio
+        graced = (previous >= 0) & (event_velocity[linked] < grace_limit)
+        drag = graced & (before >= 0) & (onset[event] - onset[earlier] <= drag_window_s)
+        drag = drag & (event_velocity[earlier] < grace_limit)
+        flam = graced & (not drag) & (onset[event] - onset[linked] <= flam_window_s)
+        in_roll = run_length[run_first[event]] >= roll_min_hits
+        if count >= 2:
+            bits |= roll_bit * in_roll | (drag_bit * drag | flam_bit * flam) * (not in_roll)
         mask[event] = bits & allowed_mask[note]
     return count
