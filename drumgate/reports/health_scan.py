@@ -12,10 +12,8 @@ index aggregates.
 
 from __future__ import annotations
 
-import gc
 import os
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -25,6 +23,7 @@ from drumgate.io.jsonio import iter_jsonl
 from drumgate.io.lines import LFS_POINTER_PREFIX, is_gzip_path, iter_capped_lines, rows_of_lines
 from drumgate.progress import progress
 from drumgate.reports.health_counts import ErrorSink, EventCounts, count_events
+from drumgate.workers import paused_gc
 
 BLOCK_BYTES = 256 << 10
 PROGRESS_MIN_BYTES = 64 << 20
@@ -38,19 +37,6 @@ class RangeCount:
     size: int = 0
     counts: EventCounts = field(default_factory=EventCounts)
     errors: list[DrumgateError] = field(default_factory=list)
-
-
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """The counting loop makes no reference cycles; cyclic GC passes over the growing counters
-    would only cost time (about 5%)."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 class ByteWindow:
@@ -89,7 +75,7 @@ def count_range(
     """Count the lines in bytes [start, end) of `path`; `start` must begin a line."""
     source = Path(path)
     part = RangeCount(size=end - start)
-    with _gc_paused(), source.open("rb") as handle:
+    with paused_gc(), source.open("rb") as handle:
         lines = _tallied(iter_capped_lines(ByteWindow(handle, start, end, block_bytes, advance)), part)
         part.counts = count_events(rows_of_lines(lines, source, part.errors.append), part.errors.append)
     return part
