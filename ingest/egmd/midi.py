@@ -39,6 +39,7 @@ from ingest.egmd.midi_scan import (
     TOUCH_ORDER,
     TOUCH_PITCH,
     TOUCH_VALUE,
+    gather_columns,
     scan_tracks,
     scratch_layout,
     split_messages,
@@ -201,9 +202,10 @@ def parse_midi_bytes(data: bytes, path: str | Path | None = None, compiled: bool
     tempo_tick, tempo_us = _tempo_map(work[3 * listed : 3 * listed + 4 * tempos].tolist())
     filled = 5 * notes + 2 * cc4s + 3 * touches
     if direct:
-        columns = 3 * listed + 4 * tempo_room
-        ints = work[columns : columns + filled].copy()
-        seconds = work[columns + 10 * columns_room :].view(np.float64)[: notes + cc4s + touches].copy()
+        block = np.empty(filled + notes + cc4s + touches, dtype=np.int64)
+        columns = work[3 * listed + 4 * tempo_room :]
+        jit.kernel(gather_columns, compiled)(columns, columns_room, notes, cc4s, touches, block)
+        ints, seconds = block[:filled], block[filled:].view(np.float64)
     else:
         # per-track order is file order and tracks are concatenated in track order, so a stable sort
         # by tick gives the merged (tick, track, sequence) order

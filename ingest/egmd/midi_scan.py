@@ -72,9 +72,8 @@ def scan_tracks(
     `direct` (one track only): instead of listing the messages, do split_messages' work on the
     way, tempo segment by tempo segment, into `columns` (the rest of `work`, ten rows: NOTE_*, then
     CC4_* and TOUCH_* shifted by 5 and 7) and `times` (float64 after them, three rows: notes, CC4s,
-    aftertouches); returns the end in seconds. At the end the filled parts are moved to the front,
-    row after row (`columns`: notes' five rows, CC4s' two, aftertouches' three; `times` likewise),
-    so that the caller copies out two pieces. In one
+    aftertouches), `room` (scratch_layout's columns room) apart; returns the end in seconds.
+    gather_columns then copies the filled parts out. In one
     track every tempo meta precedes the later ticks it governs, and a tempo change at a message's
     own tick gives that message the same seconds either way, so this is the tempo map's result.
 
@@ -267,20 +266,18 @@ def scan_tracks(
     outcome[7] = cc4s
     outcome[8] = touches
     outcome[9] = note_offs
-    if direct:  # a row moves to or before its place, and ends before the next row starts
-        packed = notes  # the first rows are in place
-        for row in range(1, 10):
-            filled = notes if row < 5 else cc4s if row < 7 else touches
-            for index in range(filled):
-                columns[packed + index] = columns[row * room + index]
-            packed += filled
-        packed = notes
-        for row in range(1, 3):
-            filled = cc4s if row == 1 else touches
-            for index in range(filled):
-                times[packed + index] = times[row * room + index]
-            packed += filled
     return segment_start_s + (end_tick - segment_tick) * segment_us / scale
+
+
+def gather_columns(columns: np.ndarray, room: int, notes: int, cc4s: int, touches: int, block: np.ndarray) -> None:
+    """Copy the filled parts of scan_tracks' direct rows (`columns`: its ten rows of `room`, then
+    the three of `times`, as int64 bits) into `block`, row after row: the notes' five rows, the
+    CC4s' two, the aftertouches' three, then the seconds of the notes, CC4s and aftertouches."""
+    packed = 0
+    for row in range(13):
+        filled = notes if row < 5 or row == 10 else cc4s if row < 7 or row == 11 else touches
+        block[packed : packed + filled] = columns[row * room : row * room + filled]
+        packed += filled
 
 
 BAD_DATA_BYTE = -1.0
