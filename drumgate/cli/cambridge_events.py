@@ -7,6 +7,7 @@ import sys
 
 from drumgate import cli
 from drumgate.errors import EXIT_FINDINGS, EXIT_OK
+from drumgate.io.parts.layout import layout
 from drumgate.render.textsafe import log_text
 from ingest.cambridge import events
 
@@ -16,12 +17,15 @@ __doc__ = events.__doc__
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sessions", default=None, help="sessions inventory (default: the committed manifest)")
     parser.add_argument("--output", default=None, help="events manifest to write (default: the committed one)")
+    parser.add_argument("--layout", type=layout, default="auto", metavar="{auto,file,parts}",
+                        help="a single file, or a folder of *.jsonl.gz parts, one per session (default auto: "
+                             "parts when the sessions manifest read is a folder)")
     cli.add_json_option(parser, "the event counts per class, offline sessions and problems")
 
 
 def run(args: argparse.Namespace) -> int:
     ws = cli.workspace_from(args)
-    done = events.write_session_events(ws, args.sessions, args.output)
+    done = events.write_session_events(ws, args.sessions, args.output, args.layout)
     print(f"wrote {ws.rel(done.output)}: {done.events} events ("
           + ", ".join(f"{k} {v}" for k, v in done.classes.items()) + ")")
     for session_id, kept in done.offline_sessions:

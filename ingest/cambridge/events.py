@@ -10,7 +10,10 @@ double onset; open or closed hi-hat from the ring after the hit. Overhead and ro
 cymbal candidates (crash-family variant from the config, dual label from the crash map) at lower
 confidence, where the high band that sustains after an onset is not explained by the close mics
 and rings on. Every threshold lives in `configs/cambridge_events.json` (schema-validated).
-Every event is `label_source: derived` with a confidence.
+Every event is `label_source: derived` with a confidence. It writes `data/manifests/cambridge_events.jsonl`,
+or, when the sessions manifest it reads is a folder of parts (`ingest cambridge --layout parts`), the
+folder `data/manifests/cambridge_events/` of one `*.jsonl.gz` part per session, rewriting only the parts
+whose rows changed; `--layout file|parts` overrides that choice and a run removes the other form.
 """
 
 from __future__ import annotations
@@ -21,16 +24,20 @@ from typing import Any
 
 from drumgate import lineage
 from drumgate.config import DatasetConfig, load_datasets
+from drumgate.io import parts
 from drumgate.io.jsonio import iter_jsonl, write_jsonl
+from drumgate.io.parts.layout import wants_parts
 from drumgate.lineage import grouplock
 from drumgate.progress import progress
 from drumgate.signal.onsets import OnsetParams
 from drumgate.taxonomy import Taxonomy, load_taxonomy
 from drumgate.workspace import Workspace
+from ingest import contract_parts
 from ingest.cambridge.event_settings import EventSettings, load_event_settings
 from ingest.cambridge.onset_events import derive_events
 from ingest.cambridge.sessions import DATASET
 from ingest.cambridge.stem_reader import onset_params_by_class, read_session_stems
+from ingest.crash_map import lock_artifact
 
 EVENT_CONFIGS = ("onsets.json", "cambridge_events.json", "technique_taxonomy.json", "crash_dual_label.json")
 
@@ -47,13 +54,31 @@ def session_events(
     return derive_events(row, stems, ambient, taxonomy, settings)
 
 
-def _committed_events(ws: Workspace) -> dict[str, list[dict[str, Any]]]:
+def _committed_events(ws: Workspace, session_ids: set[str]) -> dict[str, list[dict[str, Any]]]:
+    """The committed manifest's events (file or folder) of the offline sessions `session_ids`."""
     path = ws.events_manifest(DATASET)
     grouped: dict[str, list[dict[str, Any]]] = {}
-    if path.exists():
+    if session_ids and (path.exists() or parts.is_partitioned(path)):
         for _, row in iter_jsonl(path):
-            grouped.setdefault(row.get("session_id", ""), []).append(row)
+            if row.get("session_id", "") in session_ids:
+                grouped.setdefault(row.get("session_id", ""), []).append(row)
     return grouped
+
+
+def _write_events(ws: Workspace, group: str, output: Path, rows: list[dict[str, Any]], as_parts: bool) -> Path:
+    """`rows` (sorted by session) as the single file `output` or its folder of per-session parts; the
+    other form goes, and the lock forgets it. What was written: the file or the folder."""
+    if as_parts:
+        grouped = contract_parts.SessionParts(["events"])
+        grouped.add("events", rows)
+        grouped.write({"events": output}, DATASET)
+        written = parts.folder_of(output)
+    else:
+        write_jsonl(output, rows)
+        contract_parts.drop_folders([output])
+        written = output
+    contract_parts.forget_other_form(ws, group, [output], as_parts)
+    return written
 
 
 @dataclass
@@ -68,37 +93,44 @@ class EventsRun:
     problems: list[str] = field(default_factory=list)
 
 
-def write_session_events(ws: Workspace, sessions: str | None = None, output: str | None = None) -> EventsRun:
+def write_session_events(
+    ws: Workspace, sessions: str | None = None, output: str | None = None, layout: str = "auto"
+) -> EventsRun:
     """Derive the events of every session of the inventory (paths as typed; default: the workspace's
-    manifests), carry an offline tier's sessions' events forward, write them and record the lineage."""
+    manifests), carry an offline tier's sessions' events forward, write them and record the lineage.
+    `layout` auto writes parts when the inventory read is itself a folder of parts."""
     config = load_datasets(ws).get(DATASET)
     grouplock.hold(ws, [config.group])
     taxonomy = load_taxonomy(ws)
     sessions_path = ws.user_path(sessions) if sessions else ws.sessions_manifest(DATASET)
     output_path = ws.user_path(output) if output else ws.events_manifest(DATASET)
+    as_parts = wants_parts(layout, 0, None, parts.is_partitioned(sessions_path))  # auto: as the inventory is
     params = onset_params_by_class(ws, taxonomy)
     settings = load_event_settings(ws)
     problems: list[str] = []
     rows: list[dict[str, Any]] = []
     skipped: list[str] = []
-    committed = _committed_events(ws)
     for _, session in progress(iter_jsonl(sessions_path), "cambridge events", "session"):
         if session.get("status") == "tier_offline" or not config.root(session["tier"]).online:
             skipped.append(session["session_id"])
-            rows.extend(committed.get(session["session_id"], []))
             continue
         rows.extend(session_events(config, session, taxonomy, params, problems, settings))
+    committed = _committed_events(ws, set(skipped))
+    for session_id in skipped:
+        rows.extend(committed.get(session_id, []))
     rows.sort(key=lambda r: (r["session_id"], r["onset_s"], r["label"], r["item_id"]))
-    write_jsonl(output_path, rows)
+    written = _write_events(ws, config.group, output_path, rows, as_parts)
     argv = ["events", "cambridge"]
     if sessions:
         argv += ["--sessions", ws.rel(sessions_path)]
     if output:
         argv += ["--output", ws.rel(output_path)]
-    inputs = [sessions_path, *(ws.configs / name for name in EVENT_CONFIGS)]
-    lineage.record(ws, config.group, output_path, argv, inputs=inputs)
+    if layout != "auto":
+        argv += ["--layout", layout]
+    inputs = [lock_artifact(parts.resolve(sessions_path)), *(ws.configs / name for name in EVENT_CONFIGS)]
+    lineage.record(ws, config.group, lock_artifact(written), argv, inputs=inputs)
     counts: dict[str, int] = {}
     for row in rows:
         counts[row["label"]] = counts.get(row["label"], 0) + 1
     offline = [(session_id, len(committed.get(session_id, []))) for session_id in skipped]
-    return EventsRun(output_path, len(rows), dict(sorted(counts.items())), offline, problems)
+    return EventsRun(written, len(rows), dict(sorted(counts.items())), offline, problems)
