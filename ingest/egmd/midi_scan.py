@@ -213,40 +213,38 @@ def scan_tracks(
             second = int(data[pos + 1]) if not one_byte and pos + 1 < size else 0
             is_note = kind == 0x90 and second > 0
             is_cc4 = kind == 0xB0 and first_byte == FOOT_CONTROLLER
-            if direct:
-                if first_byte > 0x7F or second > 0x7F:
-                    outcome[_BAD_BYTE] = 1
-                if is_note or is_cc4 or kind == 0xA0:
-                    at_s = segment_start_s + (tick - segment_tick) * segment_us / scale
-                    if is_note:
-                        columns[NOTE_TICK * room + notes] = tick
-                        columns[NOTE_ORDER * room + notes] = messages
-                        columns[NOTE_PITCH * room + notes] = first_byte
-                        columns[NOTE_VELOCITY * room + notes] = second
-                        columns[NOTE_CHANNEL * room + notes] = status & 0x0F
-                        times[notes] = at_s
-                    elif is_cc4:
-                        columns[(5 + CC4_ORDER) * room + cc4s] = messages
-                        columns[(5 + CC4_VALUE) * room + cc4s] = second
-                        times[room + cc4s] = at_s
-                    else:
-                        columns[(7 + TOUCH_ORDER) * room + touches] = messages
-                        columns[(7 + TOUCH_PITCH) * room + touches] = first_byte
-                        columns[(7 + TOUCH_VALUE) * room + touches] = second
-                        times[2 * room + touches] = at_s
-            else:
+            if direct and (first_byte | second) > 0x7F:
+                outcome[_BAD_BYTE] = 1
+            if not direct:
                 msg_tick[messages] = tick
                 msg_status[messages] = status
                 msg_pos[messages] = pos
-            messages += 1
-            if kind == 0xA0:
-                touches += 1
-            elif is_cc4:
-                cc4s += 1
-            elif is_note:
+            # one chain of tests per message: it both counts and, in one track, splits
+            if is_note:
+                if direct:
+                    columns[NOTE_TICK * room + notes] = tick
+                    columns[NOTE_ORDER * room + notes] = messages
+                    columns[NOTE_PITCH * room + notes] = first_byte
+                    columns[NOTE_VELOCITY * room + notes] = second
+                    columns[NOTE_CHANNEL * room + notes] = status & 0x0F
+                    times[notes] = segment_start_s + (tick - segment_tick) * segment_us / scale
                 notes += 1
+            elif is_cc4:
+                if direct:
+                    columns[(5 + CC4_ORDER) * room + cc4s] = messages
+                    columns[(5 + CC4_VALUE) * room + cc4s] = second
+                    times[room + cc4s] = segment_start_s + (tick - segment_tick) * segment_us / scale
+                cc4s += 1
+            elif kind == 0xA0:
+                if direct:
+                    columns[(7 + TOUCH_ORDER) * room + touches] = messages
+                    columns[(7 + TOUCH_PITCH) * room + touches] = first_byte
+                    columns[(7 + TOUCH_VALUE) * room + touches] = second
+                    times[2 * room + touches] = segment_start_s + (tick - segment_tick) * segment_us / scale
+                touches += 1
             elif kind == 0x80 or kind == 0x90:
                 note_offs += 1
+            messages += 1
             pos += 1 if one_byte else 2
         if code == SCAN_OK and pos > end:
             code = _PAST_CHUNK
