@@ -104,6 +104,29 @@ def test_running_status_and_multibyte_delta() -> None:
     assert perf.cc4_value.tolist() == [0x33]
 
 
+def test_a_chunk_that_is_not_a_track_is_skipped_before_and_between_tracks() -> None:
+    """The scan finds the tracks itself from the first chunk on, skipping others as the header
+    walk does; compiled and interpreted alike."""
+    body = b"\x00\xff\x51\x03\x07\xa1\x20" + NOTE + b"\x60\x89\x24\x00" + b"\x10\xb9\x04\x40" + EOT
+    alien = b"XFIH" + struct.pack(">I", 3) + b"abc"
+    plain = smf(0, body)
+    for compiled in (True, False):
+        with_alien = plain[:14] + alien + plain[14:]
+        assert same_performance(parse_midi_bytes(with_alien, compiled=compiled), parse_midi_bytes(plain))
+        two = smf(1, body, tracks=2) + alien + plain[14:]
+        merged = parse_midi_bytes(two, compiled=compiled)
+        assert merged.note_pitch.tolist() == [36, 36] and merged.cc4_value.tolist() == [0x40, 0x40]
+
+
+def test_one_tempo_files_share_one_read_only_tempo_map() -> None:
+    slow, fast = (midi_bytes(performance_score(np.random.default_rng(3), bars=2), bpm=bpm, kit_name="Kit")
+                  for bpm in (90, 140))
+    first, again, other = parse_midi_bytes(slow), parse_midi_bytes(slow), parse_midi_bytes(fast)
+    assert first.tempo_us is again.tempo_us and not first.tempo_us.flags.writeable
+    assert first.tempo_us.tolist() == [round(60e6 / 90)] and other.tempo_us.tolist() == [round(60e6 / 140)]
+    assert first.tempo_tick.tolist() == [0]
+
+
 def same_performance(a, b) -> bool:
     return all(
         np.array_equal(getattr(a, name), getattr(b, name)) if isinstance(getattr(a, name), np.ndarray)

@@ -39,7 +39,7 @@ from ingest.egmd.technique_kernel import (
 )
 
 
-@dataclass
+@dataclass(slots=True)
 class PerformanceEvents:
     """One performance's events as columns; `note_index` points back into the MIDI note-ons."""
 
