@@ -95,9 +95,11 @@ def record_all(
     argv: Iterable[str],
     inputs: Iterable[str | Path] = (),
     external_inputs: Mapping[str, str] | None = None,
+    known: Mapping[Path, str] | None = None,
 ) -> None:
     """`record` for several artifacts one command made from the same inputs: each input is hashed
-    once (a health report's JSON and HTML read the same 687 MB events file) and the lock written once."""
+    once (a health report's JSON and HTML read the same 687 MB events file) and the lock written once.
+    `known` holds fingerprints the command already took (`fingerprint`), by absolute path."""
     inside = []
     for artifact in artifacts:
         if ws.contains(artifact):
@@ -110,10 +112,12 @@ def record_all(
     tracked: dict[str, str] = {}
     outside = dict(external_inputs or {})
     for source in inputs:
+        path = ws.path(source)
+        digest = (known or {}).get(path) or fingerprint(path)
         if ws.contains(source):
-            tracked[ws.rel(source)] = fingerprint(ws.path(source))
+            tracked[ws.rel(source)] = digest
         else:
-            outside[Path(source).name] = f"sha256:{fingerprint(ws.path(source))}"
+            outside[Path(source).name] = f"sha256:{digest}"
     entries = {}
     for artifact in inside:
         entry: dict[str, Any] = {

@@ -10,10 +10,12 @@ caller prints them.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from drumgate import lineage
 from drumgate.io.fsutil import atomic_write_text
 from drumgate.io.jsonio import iter_jsonl, write_json
 from drumgate.lineage import grouplock
@@ -118,10 +120,19 @@ def _source_hashes(ws: Workspace, provenance: Path | None, sink: ErrorCollector 
 
 def write_health(ws: Workspace, request: HealthRequest) -> HealthOutcome:
     """Count the events, write `<output>.json` and its HTML page, and record both in the group's lock."""
-    from drumgate.render.html_report import render_health_html
-
     plan = plan_health(ws, request)
     grouplock.hold(ws, [artifact_group(ws, plan.dataset)])
+    with ThreadPoolExecutor(max_workers=1) as hasher:
+        # the lineage fingerprint of the events (a full read of a big file) is taken while they are
+        # counted: hashlib and DuckDB both release the GIL, and the count leaves a core idle at times
+        fingerprint = hasher.submit(lineage.fingerprint, plan.events)
+        return _write_health(ws, request, plan, fingerprint)
+
+
+def _write_health(ws: Workspace, request: HealthRequest, plan: HealthPlan, fingerprint: Future[str]
+                  ) -> HealthOutcome:
+    from drumgate.render.html_report import render_health_html
+
     events_errors = ErrorCollector(plan.events)
     sessions_errors = ErrorCollector(plan.sessions) if plan.sessions else None
     provenance_errors = ErrorCollector(plan.provenance) if plan.provenance else None
@@ -145,5 +156,6 @@ def write_health(ws: Workspace, request: HealthRequest) -> HealthOutcome:
     atomic_write_text(plan.html, render_health_html(report, date=plan.date))
     argv = regenerate_argv(ws, request, plan)
     inputs = [plan.events, *(path for path in (plan.sessions, plan.provenance) if path)]
-    record_lineage(ws, plan.dataset, [plan.output, plan.html], argv, inputs)
+    known = {plan.events: fingerprint.result()}
+    record_lineage(ws, plan.dataset, [plan.output, plan.html], argv, inputs, known=known)
     return HealthOutcome(plan, report, collectors)

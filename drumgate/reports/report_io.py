@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import re
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -57,12 +57,13 @@ def inside(ws: Workspace, path: Path) -> bool:
 
 
 def record_lineage(ws: Workspace, dataset: str, artifact: Path | Sequence[Path], argv: Sequence[str],
-                   inputs: Sequence[Path]) -> None:
+                   inputs: Sequence[Path], known: Mapping[Path, str] | None = None) -> None:
     """Lock entries for `artifact` (or several made from the same inputs, each input hashed once):
-    workspace inputs by path, outside inputs by sha256 fingerprint."""
+    workspace inputs by path, outside inputs by sha256 fingerprint (`known`: already taken)."""
     tracked = [ws.path(name) for name in CONFIG_INPUTS if ws.path(name).is_file()]
     artifacts = [artifact] if isinstance(artifact, Path) else list(artifact)
-    lineage.record_all(ws, artifact_group(ws, dataset), artifacts, list(argv), inputs=[*tracked, *inputs])
+    lineage.record_all(ws, artifact_group(ws, dataset), artifacts, list(argv), inputs=[*tracked, *inputs],
+                       known=known)
 
 
 class ErrorCollector:
