@@ -6,7 +6,7 @@ to seconds through the tempo map. Anything it cannot trust raises DrumgateError 
 truncated or non-MIDI files, format 2, SMPTE division, zero tempo, events after End of Track.
 mido stays the reference reader the tests compare against.
 
-The two byte loops (`ingest.egmd.midi_scan`) are plain Python compiled by numba on first use
+The byte loops (`ingest.egmd.midi_scan`) are plain Python compiled by numba on first use
 (cached on disk); the tests run them interpreted too and require identical results. Why not symusic, the fastest MIDI
 library: it pairs note-offs with note-ons and drops a note left open, so a cymbal struck again
 before its note-off loses an onset mido reads (one of 30,121 in the real Groove files), and it

@@ -1,6 +1,7 @@
-"""The byte loops of the MIDI reader: one walk over the track chunks, one over the channel messages.
+"""The byte loops of the MIDI reader: one walk over the track chunks (which splits a single track
+on the way), one over the merged channel messages of several, and the copy of a split track's rows.
 
-Both are plain Python in the subset numba compiles (`ingest.egmd.jit`); `ingest.egmd.midi`
+All are plain Python in the subset numba compiles (`ingest.egmd.jit`); `ingest.egmd.midi`
 runs them compiled, and interpreted in the tests, which require identical results.
 """
 
