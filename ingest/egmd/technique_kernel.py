@@ -180,12 +180,12 @@ def infer_techniques(
             bits = (bits & ~open_or_closed) | half_open
         mask[event] = bits
         if settled:  # velocity histograms of the hits dynamics consider, per pad and in all
-            considered[event] = (bits & skip_mask) == 0
-            if considered[event] != 0:
-                histogram[128 * pad + hit_velocity] += 1
-                histogram[128 * pads + hit_velocity] += 1
-                members[pad] += 1
-                considered_hits += 1
+            counts = (bits & skip_mask) == 0  # added whatever it is: skipped hits (pedal) are many
+            considered[event] = counts
+            histogram[128 * pad + hit_velocity] += counts
+            histogram[128 * pads + hit_velocity] += counts
+            members[pad] += counts
+            considered_hits += counts
         previous = last_on_pad[pad]
         previous_on_pad[event] = previous
         last_on_pad[pad] = event
@@ -232,10 +232,10 @@ def infer_techniques(
         bits = mask[event]
         hit_velocity = event_velocity[event]
         note = event_pitch[event]
-        if considered[event] != 0:
-            median = twice_median[pad_table[note]] / 2.0
-            bits |= ghost_bit * (hit_velocity < ghost_ratio * median)
-            bits |= accent_bit * (hit_velocity > accent_ratio * median)
+        median = twice_median[pad_table[note]] / 2.0
+        counts = considered[event] != 0
+        bits |= ghost_bit * (counts & (hit_velocity < ghost_ratio * median))
+        bits |= accent_bit * (counts & (hit_velocity > accent_ratio * median))
         previous = previous_on_pad[event]
         linked = max(previous, 0)  # indices to read whatever `previous` and `before` are
         before = previous_on_pad[linked]
