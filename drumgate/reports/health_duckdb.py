@@ -8,7 +8,8 @@ builds. It returns None, and the caller runs the exact Python scan (which words 
 `path:line`), whenever it cannot show the result equal to that scan's:
 
 - DuckDB refuses the file: malformed JSON, invalid UTF-8, a line that is not an object, a
-  duplicated field among those read, `attributes` that is not an object or null, a damaged gzip;
+  duplicated field among those read, `attributes` that is not an object or null, a damaged gzip
+  (a gzip stream is first inflated whole here, since DuckDB does not check its CRC);
 - a key `validate_counts` would reject (a missing or null required field, a wrong type, an unknown
   split or label source), or one whose value only equals others loosely (a float or boolean where
   an integer goes: 90.0 and true hash like 90 and 1, and the Python scan keeps whichever came first);
@@ -144,11 +145,25 @@ def _starts_with_mark(source: Path) -> bool:
         return True  # unreadable or damaged: the Python scan words it
 
 
+def _gzip_sound(source: Path) -> bool:
+    """Whether the gzip stream inflates whole with its CRC and length right: DuckDB's reader does not
+    check the trailer, so a stream with a bad CRC would be counted where the Python scan refuses it."""
+    try:
+        with gzip.open(source, "rb") as handle:
+            while handle.read(1 << 20):
+                pass
+    except (OSError, EOFError, zlib.error):
+        return False
+    return True
+
+
 def counts_by_duckdb(path: str | Path, workers: int | None = None) -> EventCounts | None:
     """The EventCounts of a plain or gzip JSONL events file by DuckDB, or None when only the Python
     scan can give them exactly (see the module docstring). `workers` is DuckDB's thread count."""
     source = Path(path).absolute()  # absolute: DuckDB would expand a leading `~`
     if GLOB_CHARACTERS.intersection(str(source)) or _starts_with_mark(source):
+        return None
+    if is_gzip_path(source) and not _gzip_sound(source):
         return None
     import duckdb  # heavy: only the command that counts loads it
 
