@@ -140,3 +140,26 @@ def test_pr_report_counts_the_combined_side_as_combine_does(workspace: Workspace
     assert side.weights is not None
     assert side.weights["weights"] == weights["weights"] and side.weights["class_mass"] == weights["class_mass"]
     assert side.row_errors.count == 0
+
+
+def test_health_remembers_a_provenance_folders_source_hashes_by_content(
+        workspace: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The second health run on an unchanged folder takes the provenance's source hashes from the
+    memo named by its index's sha256 and writes the same report; a part edited behind the index is
+    still refused (every part is checked before the memo is used)."""
+    monkeypatch.setenv("DRUMGATE_CACHE_DIR", str(tmp_path / "cache"))
+    folder = partitioned_workspace(workspace)
+    argv = ["health", "--events", str(folder), "--output", str(workspace.root / "h.json"), "--date", DATE]
+    assert cli.main(argv) in (0, 1)
+    first = (workspace.root / "h.json").read_bytes()
+    assert list((tmp_path / "cache" / "scanmemo").glob("source-hashes-*.json"))
+    assert cli.main(argv) in (0, 1)
+    assert (workspace.root / "h.json").read_bytes() == first
+    provenance = workspace.path("data/provenance/egmd_provenance")
+    part = provenance / parts.read_index(provenance)["parts"][0]["file"]
+    part.write_bytes(part.read_bytes() + b"\0")
+    capsys.readouterr()
+    assert cli.main(argv) in (1, 2)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and part.name in err[0] and "sha256 differs from index.json" in err[0]

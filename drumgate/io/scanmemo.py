@@ -1,4 +1,4 @@
-"""What one hook learnt about a manifest's content, kept for the next hook of the same commit.
+"""What one command learnt about a manifest's content, kept for the next one that reads it.
 
 pre-commit runs each hook in its own process, so the schema hook (which parses every row anyway)
 leaves the facts the taxonomy hook needs: whether every line is sound JSON (no finding from the
@@ -6,7 +6,8 @@ lean scan) and the distinct (label, labels, techniques, variant) combinations. F
 the bytes alone, so a memo is named by the sha256 of the file as stored: a changed file has
 another digest and finds no memo. Memos live outside the repository, beside the checksum stat
 cache (`DRUMGATE_CACHE_DIR`, else the user cache folder); one that cannot be written or read is
-simply not used.
+simply not used. `save_document`/`load_document` keep other facts the same way (health: the
+source hashes of a partitioned provenance folder, named by its index's sha256).
 """
 
 from __future__ import annotations
@@ -73,5 +74,29 @@ def load(digest: str | None) -> ScanFacts | None:
         if memo["version"] != MEMO_VERSION or memo["sha256"] != digest:
             return None
         return ScanFacts(bool(memo["sound"]), frozenset(_as_key(key) for key in memo["label_keys"]))
+    except (OSError, orjson.JSONDecodeError, KeyError, TypeError):
+        return None
+
+
+def _document_path(kind: str, digest: str) -> Path:
+    return memo_folder() / f"{kind}-{digest}.json"
+
+
+def save_document(kind: str, digest: str, document: Any) -> None:
+    """Keep a JSON document of facts derived from the content whose sha256 is `digest`; never raises."""
+    memo = {"version": MEMO_VERSION, "kind": kind, "sha256": digest, "document": document}
+    try:
+        atomic_write_bytes(_document_path(kind, digest), orjson.dumps(memo))
+    except (OSError, TypeError, DrumgateError):
+        return
+
+
+def load_document(kind: str, digest: str) -> Any:
+    """The document kept for (`kind`, `digest`), else None."""
+    try:
+        memo = orjson.loads(_document_path(kind, digest).read_bytes())
+        if memo["version"] != MEMO_VERSION or memo["kind"] != kind or memo["sha256"] != digest:
+            return None
+        return memo["document"]
     except (OSError, orjson.JSONDecodeError, KeyError, TypeError):
         return None

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from drumgate import lineage
+from drumgate.io import parts, scanmemo
 from drumgate.io.fsutil import atomic_write_text
 from drumgate.io.jsonio import iter_jsonl, write_json
 from drumgate.lineage import grouplock
@@ -112,10 +113,27 @@ def _requirements(values: Sequence[str], flag: str) -> dict[str, int]:
     return dict(parse_requirement(value, flag) for value in values)
 
 
+SOURCE_HASHES_MEMO = "source-hashes"
+
+
 def _source_hashes(ws: Workspace, provenance: Path | None, sink: ErrorCollector | None) -> dict[str, set[str]] | None:
+    """The provenance's source-file hashes. A partitioned folder's are remembered by its index's sha256
+    (which pins every part, each checked here): E-GMD's 45,537 provenance rows are read once per
+    content, not on every health run (0.48 s of a 0.9 s run at full shape)."""
     if provenance is None:
         return None
-    return read_source_hashes(iter_jsonl(provenance, on_error=sink), ws.rel(provenance))
+    folder = parts.resolve(provenance)
+    if not folder.is_dir():
+        return read_source_hashes(iter_jsonl(provenance, on_error=sink), ws.rel(provenance))
+    parts.verify(folder, hash_parts=True)
+    digest = lineage.fingerprint(folder)
+    kept = scanmemo.load_document(SOURCE_HASHES_MEMO, digest)
+    if isinstance(kept, dict):
+        return {key: set(owners) for key, owners in kept.items()}
+    found = read_source_hashes(iter_jsonl(folder, on_error=sink), ws.rel(provenance))
+    if sink is None or not sink.errors:
+        scanmemo.save_document(SOURCE_HASHES_MEMO, digest, {key: sorted(owners) for key, owners in found.items()})
+    return found
 
 
 def write_health(ws: Workspace, request: HealthRequest) -> HealthOutcome:
