@@ -26,7 +26,7 @@ from drumgate.reports.health_counts import (
 )
 from drumgate.reports.health_labels import summarise_labels
 from drumgate.reports.health_places import summarise_places
-from drumgate.reports.health_sessions import read_session_facts, storage_summary
+from drumgate.reports.health_sessions import SessionFacts, read_session_facts, storage_summary
 from drumgate.taxonomy import load_taxonomy
 from drumgate.workspace import Workspace
 
@@ -55,7 +55,7 @@ def compute_health(
     ws: Workspace,
     dataset: str,
     events_rows: EventRows | EventCounts,
-    sessions_rows: Iterable[Mapping[str, Any]] | None = None,
+    sessions_rows: Iterable[Mapping[str, Any]] | SessionFacts | None = None,
     *,
     vocabulary: str | None = None,
     extra_class_gates: Mapping[str, int] | None = None,
@@ -78,7 +78,7 @@ def compute_health(
     counts = events_rows if isinstance(events_rows, EventCounts) else count_events(events_rows, on_error)
     validate_counts(counts, on_error)
     labels = summarise_labels(counts, taxonomy, vocabulary)
-    facts = read_session_facts(sessions_rows)
+    facts = sessions_rows if isinstance(sessions_rows, SessionFacts) else read_session_facts(sessions_rows)
     places = summarise_places(counts, facts, source_hashes)
     events = counts.events
     for label, n in facts.unmapped_notes.items():

@@ -9,7 +9,7 @@ caller prints them.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +23,7 @@ from drumgate.lineage import grouplock
 from drumgate.lineage.provenance import report_date
 from drumgate.reports.health import compute_health
 from drumgate.reports.health_scan import count_events_file
-from drumgate.reports.health_sessions import read_source_hashes
+from drumgate.reports.health_sessions import SessionFacts, read_session_facts, read_source_hashes
 from drumgate.reports.report_io import (
     ErrorCollector,
     artifact_group,
@@ -114,6 +114,28 @@ def _requirements(values: Sequence[str], flag: str) -> dict[str, int]:
 
 
 SOURCE_HASHES_MEMO = "source-hashes"
+SESSION_FACTS_MEMO = "session-facts"
+
+
+def _session_facts(sessions: Path | None, sink: ErrorCollector | None
+                   ) -> Iterator[dict[str, Any]] | SessionFacts | None:
+    """The sessions' rows, or for a partitioned folder the facts health takes from them, remembered by
+    the folder index's sha256 like the provenance's source hashes (every part checked first)."""
+    folder = parts.resolve(sessions) if sessions is not None else None
+    if sessions is None or folder is None or not folder.is_dir():
+        return session_rows(sessions, sink)
+    parts.verify(folder, hash_parts=True)
+    digest = lineage.fingerprint(folder)
+    kept = scanmemo.load_document(SESSION_FACTS_MEMO, digest)
+    if isinstance(kept, dict):
+        try:
+            return SessionFacts.from_json(kept)
+        except (KeyError, TypeError, AttributeError):
+            pass
+    facts = read_session_facts(session_rows(sessions, sink))
+    if sink is None or not sink.errors:
+        scanmemo.save_document(SESSION_FACTS_MEMO, digest, facts.as_json())
+    return facts
 
 
 def _source_hashes(ws: Workspace, provenance: Path | None, sink: ErrorCollector | None) -> dict[str, set[str]] | None:
@@ -159,7 +181,7 @@ def _write_health(ws: Workspace, request: HealthRequest, plan: HealthPlan, finge
         ws,
         plan.dataset,
         count_events_file(plan.events, on_error=events_errors),
-        session_rows(plan.sessions, sessions_errors),
+        _session_facts(plan.sessions, sessions_errors),
         vocabulary=request.vocabulary,
         extra_class_gates=_requirements(request.require_class, "--require-class"),
         extra_technique_gates=_requirements(request.require_technique, "--require-technique"),

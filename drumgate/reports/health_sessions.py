@@ -42,6 +42,19 @@ class SessionFacts:
     unmapped_notes: dict[str, int] = field(default_factory=dict)
 
 
+    def as_json(self) -> dict[str, Any]:
+        """The facts as a JSON document (sets as sorted lists), for the content memo."""
+        document = {name: getattr(self, name) for name in self.__dataclass_fields__}
+        document["audio_hashes"] = {digest: sorted(owners) for digest, owners in self.audio_hashes.items()}
+        return document
+
+    @classmethod
+    def from_json(cls, document: Mapping[str, Any]) -> SessionFacts:
+        fields = {name: document[name] for name in cls.__dataclass_fields__}
+        fields["audio_hashes"] = {digest: set(owners) for digest, owners in document["audio_hashes"].items()}
+        return cls(**fields)
+
+
 def _session_seconds(row: Mapping[str, Any]) -> float:
     seconds = row.get("seconds")
     if isinstance(seconds, (int, float)):
