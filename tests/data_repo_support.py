@@ -34,6 +34,15 @@ def git(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(["git", *args], cwd=cwd, env=user_env(), capture_output=True, text=True, check=False)
 
 
+def commit_refused(repo: Path, message: str, *staged: Path) -> str:
+    """Stage `staged`, commit through the installed hooks, assert the commit is refused; its output."""
+    for path in staged:
+        assert git(repo, "add", str(path)).returncode == 0
+    blocked = git(repo, "commit", "-q", "-m", message)
+    assert blocked.returncode != 0, "the hooks let the commit through"
+    return blocked.stdout + blocked.stderr
+
+
 def status(cwd: Path) -> str:
     return git(cwd, "status", "--porcelain").stdout
 

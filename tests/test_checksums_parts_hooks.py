@@ -15,7 +15,7 @@ from drumgate import lineage
 from drumgate.checksums import parts
 from drumgate.commands.init_hooks import CHECKSUM_MANIFESTS
 from drumgate.workspace import Workspace
-from tests.data_repo_support import committed_egmd_repo, drumgate, git, status
+from tests.data_repo_support import commit_refused, committed_egmd_repo, drumgate, git, status
 
 DATE = "2026-01-15"
 FOLDER = "data/archives/checksums/egmd"
@@ -75,11 +75,8 @@ def test_a_tampered_part_is_blocked_naming_the_part(repo: Path) -> None:
     part = sorted((repo / FOLDER).glob("??.sha256"))[0]
     line = part.read_text().splitlines()[0]
     part.write_text(part.read_text().replace(line, ("0" if line[0] != "0" else "1") + line[1:], 1))
-    assert git(repo, "add", str(part)).returncode == 0
-    blocked = git(repo, "commit", "-q", "-m", "a hand-edited checksum part")
-    output = blocked.stdout + blocked.stderr
+    output = commit_refused(repo, "a hand-edited checksum part", part)
     name = part.relative_to(repo).as_posix()
-    assert blocked.returncode != 0
     assert f"{name}: sha256 differs from the index (fix: drumgate checksums generate egmd --update)" in output
 
 

@@ -23,7 +23,7 @@ from checks import check_checksums, check_schema, check_taxonomy
 from checks._hookutil import SEEN_PARTS_NAME
 from drumgate.artifacts import classify
 from drumgate.io import parts
-from tests.data_repo_support import committed_egmd_repo, drumgate, git, status
+from tests.data_repo_support import commit_refused, committed_egmd_repo, drumgate, git, status
 from tests.hooks_support import run_hook
 
 DATE = "2026-01-15"
@@ -83,11 +83,8 @@ def test_a_bad_row_in_one_part_is_blocked_naming_the_part_and_line(repo: Path) -
     rows = [orjson.loads(line) for line in gzip.decompress(part.read_bytes()).splitlines()]
     rows[2] = {**rows[2], "label": "cowbell_of_doom", "velocity": "loud"}
     part.write_bytes(parts.gzip_rows(rows))
-    assert git(repo, "add", str(part)).returncode == 0
-    blocked = git(repo, "commit", "-q", "-m", "a hand-edited part")
-    output = blocked.stdout + blocked.stderr
+    output = commit_refused(repo, "a hand-edited part", part)
     name = part.relative_to(repo).as_posix()
-    assert blocked.returncode != 0
     assert f"{name}:3: $.velocity: 'loud' is not of type" in output
     assert f"{name}:3: unknown label 'cowbell_of_doom'" in output
     assert f"{name}: sha256 differs from index.json" in output
@@ -146,9 +143,7 @@ def test_a_part_left_out_of_the_commit_is_named(repo: Path) -> None:
     left_out = changed[0]
     assert git(repo, "add", "-A").returncode == 0
     assert git(repo, "reset", "-q", "--", left_out).returncode == 0
-    blocked = git(repo, "commit", "-q", "-m", "a part left behind")
-    output = blocked.stdout + blocked.stderr
-    assert blocked.returncode != 0
+    output = commit_refused(repo, "a part left behind")
     assert "staged apart from its group" in output and left_out in output
 
 
