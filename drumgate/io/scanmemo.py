@@ -6,8 +6,8 @@ lean scan) and the distinct (label, labels, techniques, variant) combinations. F
 the bytes alone, so a memo is named by the sha256 of the file as stored: a changed file has
 another digest and finds no memo. Memos live outside the repository, beside the checksum stat
 cache (`DRUMGATE_CACHE_DIR`, else the user cache folder); one that cannot be written or read is
-simply not used. `save_document`/`load_document` keep other facts the same way (health: the
-source hashes of a partitioned provenance folder, named by its index's sha256).
+simply not used. `save_document`/`load_document` are the one mechanism: the hooks' scan facts and
+health's facts of a partitioned sessions or provenance folder (named by its index's sha256) use it.
 """
 
 from __future__ import annotations
@@ -41,10 +41,6 @@ def memo_folder() -> Path:
     return Path(platformdirs.user_cache_dir("drumgate")) / "scanmemo"
 
 
-def _memo_path(digest: str) -> Path:
-    return memo_folder() / f"{digest}.json"
-
-
 def _as_json(key: LabelKey) -> list[Any]:
     return [list(part) if isinstance(part, tuple) else part for part in key]
 
@@ -53,28 +49,24 @@ def _as_key(value: list[Any]) -> LabelKey:
     return tuple(tuple(part) if isinstance(part, list) else part for part in value)
 
 
+SCAN_FACTS = "scan"
+
+
 def save(digest: str | None, facts: ScanFacts) -> None:
     """Keep `facts` for the content whose sha256 is `digest`; never raises."""
     if digest is None:
         return
     keys = sorted((_as_json(key) for key in facts.label_keys), key=orjson.dumps)
-    memo = {"version": MEMO_VERSION, "sha256": digest, "sound": facts.sound, "label_keys": keys}
-    try:
-        atomic_write_bytes(_memo_path(digest), orjson.dumps(memo))
-    except (OSError, TypeError, DrumgateError):
-        return
+    save_document(SCAN_FACTS, digest, {"sound": facts.sound, "label_keys": keys})
 
 
 def load(digest: str | None) -> ScanFacts | None:
     """The facts kept for the content whose sha256 is `digest`, else None."""
-    if digest is None:
-        return None
+    memo = load_document(SCAN_FACTS, digest) if digest is not None else None
     try:
-        memo = orjson.loads(_memo_path(digest).read_bytes())
-        if memo["version"] != MEMO_VERSION or memo["sha256"] != digest:
-            return None
-        return ScanFacts(bool(memo["sound"]), frozenset(_as_key(key) for key in memo["label_keys"]))
-    except (OSError, orjson.JSONDecodeError, KeyError, TypeError):
+        return None if memo is None else ScanFacts(bool(memo["sound"]),
+                                                   frozenset(_as_key(key) for key in memo["label_keys"]))
+    except (KeyError, TypeError):
         return None
 
 

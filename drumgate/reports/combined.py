@@ -19,10 +19,9 @@ from drumgate.io.combined_reference import Rewrite, combined_session_id
 from drumgate.io.parts import counts_of_aggregates
 from drumgate.reports.gates import SOURCE_GATE, gate_result, overall_status
 from drumgate.reports.health_counts import ErrorSink, EventCounts, EventRows, count_events
-from drumgate.reports.part_counts import ExcerptKey, PartTally, add_pairs
+from drumgate.reports.part_counts import ExcerptKey, PartTally, SongSplits, add_pairs, merge_song_splits
 
 SONG_LEAK_KIND = "song"
-SongSplits = dict[str, dict[str, set[str]]]
 
 
 def record_song_splits(rows: EventRows, song_splits: SongSplits) -> Iterator[tuple[int, Mapping[str, Any]]]:
@@ -150,7 +149,7 @@ def combined_counts(where: Path, reference: Mapping[str, Any], file_rows: FileRo
                 total.add(tally)
             found.add_events(counts_of_aggregates(total.aggregates))
             add_pairs(found.excerpts, total.excerpts)
-            _merge_splits(found.song_splits, total.song_splits)
+            merge_song_splits(found.song_splits, total.song_splits)
             found.errors.extend(total.errors)
             read, kept = total.read, total.kept
         else:
@@ -177,10 +176,3 @@ def _kept(rows: Iterable[tuple[int, Mapping[str, Any]]], rewrite: Rewrite, seen:
         key = (combined.get("session_id"), combined.get("item_id"), combined.get("label"))
         excerpts[key] = excerpts.get(key, 0) + 1
         yield seen["kept"], combined
-
-
-def _merge_splits(into: SongSplits, more: SongSplits) -> None:
-    for song, per_dataset in more.items():
-        mine = into.setdefault(song, {})
-        for dataset, splits in per_dataset.items():
-            mine.setdefault(dataset, set()).update(splits)

@@ -79,13 +79,18 @@ class PartTally:
     def add(self, other: PartTally) -> None:
         self.aggregates.add(other.aggregates)
         self.excerpts.extend(other.excerpts)
-        for song, per_dataset in other.song_splits.items():
-            mine = self.song_splits.setdefault(song, {})
-            for dataset, splits in per_dataset.items():
-                mine.setdefault(dataset, set()).update(splits)
+        merge_song_splits(self.song_splits, other.song_splits)
         self.read += other.read
         self.kept += other.kept
         self.errors.extend(other.errors)
+
+
+def merge_song_splits(into: SongSplits, more: SongSplits) -> None:
+    """Add `more`'s splits per song and dataset to `into` (new sets: `more` is left unshared)."""
+    for song, per_dataset in more.items():
+        mine = into.setdefault(song, {})
+        for dataset, splits in per_dataset.items():
+            mine.setdefault(dataset, set()).update(splits)
 
 
 def tally_part(rewrite: Rewrite, rows: Sequence[Row], renders: Sequence[Row] | None, where: Path,
