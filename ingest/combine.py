@@ -211,10 +211,10 @@ def _combine(ws: Workspace, date: str | None, weights_scheme: str) -> CombineOut
 
     weights = compute_weights(ws, COMBINED, counts.excerpts, sessions, scheme=weights_scheme, source=where)
     weights_path = ws.root / combined_weights_report()
-    for path in (weights_path, ws.weights_report(COMBINED, stamp)):
+    weights_copies = [weights_path, ws.weights_report(COMBINED, stamp)]
+    for path in weights_copies:
         write_json(path, weights)
-    record_lineage(ws, COMBINED, [weights_path, ws.weights_report(COMBINED, stamp)], argv,
-                   [events_path, *source_inputs])
+    record_lineage(ws, COMBINED, weights_copies, argv, [events_path, *source_inputs])
 
     provenance_path = ws.provenance(COMBINED)
     write_jsonl(provenance_path, provenance_rows(ws, sources, state))
