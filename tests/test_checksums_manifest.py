@@ -9,6 +9,7 @@ import pytest
 
 from drumgate.checksums import StatCache, hash_files, parse_manifest, resolve_entry, tree
 from drumgate.cli import checksums
+from drumgate.io import statcache
 
 HEX = "a" * 64
 
@@ -86,6 +87,7 @@ def test_offline_tier_is_skipped_with_a_note(workspace, capsys, monkeypatch) -> 
 
 
 def test_stat_cache_skips_reading_unchanged_files(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(statcache, "SETTLED_NS", 0)  # the files below settle at once
     files = {f"primary/{i}.bin": tmp_path / f"{i}.bin" for i in range(5)}
     for i, path in enumerate(files.values()):
         path.write_bytes(os.urandom(1000 + i))

@@ -268,3 +268,36 @@ def test_a_path_is_one_file_whatever_its_folders_or_characters(tmp_path: Path) -
     (tmp_path / "egmd1_events.jsonl").write_bytes(_lines(rows[:10]))
     assert counts_by_duckdb(globbed) is None
     assert count_events_file(globbed, show_progress=False) == _reference(globbed)[0]
+
+
+def test_input_kind_names_how_each_input_is_counted(tmp_path: Path) -> None:
+    from drumgate.io import parts
+    from drumgate.reports.health_scan import input_kind
+
+    plain = _write(tmp_path, _lines(_varied_rows()))
+    packed = _write(tmp_path, _lines(_varied_rows()), gz=True)
+    pointer = tmp_path / "pointer_events.jsonl"
+    pointer.write_bytes(b"version https://git-lfs.github.com/spec/v1\noid sha256:" + b"0" * 64 + b"\nsize 9\n")
+    folder = tmp_path / "x_events"
+    row = {"item_id": "a", "session_id": "s", "label": "kick", "techniques": [], "label_source": "midi",
+           "velocity": 1, "split": "train"}
+    parts.write_parts(folder, "events", "x", "session_id", [parts.PartInput("s", [row])])
+    assert [input_kind(path) for path in (plain, packed, folder, pointer, tmp_path / "missing.jsonl")] == [
+        "file", "file", "parts", "rows", "rows"]
+
+
+def test_the_command_loads_duckdb_early_only_for_a_file_it_will_count(
+    workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from drumgate.cli import health as health_cmd
+    from drumgate.reports import health_duckdb
+
+    started: list[bool] = []
+    monkeypatch.setattr(health_duckdb, "start_loading", lambda: started.append(True))
+    events = workspace.events_manifest("egmd")
+    events.parent.mkdir(parents=True, exist_ok=True)
+    events.write_bytes(_lines(_varied_rows()))
+    assert health_cmd.main(["--events", str(events), "--date", "2024-05-01"]) in (0, 1)
+    assert started == [True]
+    assert health_cmd.main(["--events", str(events.with_name("other_events.jsonl")), "--date", "2024-05-01"]) == 2
+    assert started == [True]  # a missing file is worded by the reader; nothing to count

@@ -27,8 +27,8 @@ from drumgate.checksums.manifest import (
     parse_manifest,
     render_manifest,
 )
-from drumgate.checksums.statcache import CACHE_FOLDER, CACHE_NAME, StatCache, private_folder, workspace_cache_path
 from drumgate.checksums.tree import HashOutcome, ScanResult, hash_files, resolve_entry, scan_root
+from drumgate.io.statcache import CACHE_FOLDER, CACHE_NAME, StatCache, private_folder, workspace_cache_path
 
 __all__ = [
     "CACHE_FOLDER",

@@ -18,10 +18,10 @@ from typing import TYPE_CHECKING, Any
 from drumgate import lineage
 from drumgate.checksums import parts
 from drumgate.checksums.manifest import ChecksumEntry, generate_command, generate_fix
-from drumgate.checksums.statcache import StatCache
 from drumgate.checksums.tree import TreeState, hash_files, scan_dataset
 from drumgate.config import DatasetConfig, StorageRoot, load_datasets
 from drumgate.errors import EXIT_FINDINGS, EXIT_OK, DrumgateError, format_finding
+from drumgate.io.statcache import StatCache
 from drumgate.progress import progress, progress_enabled
 from drumgate.workspace import Workspace
 

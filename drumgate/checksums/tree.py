@@ -10,16 +10,17 @@ from __future__ import annotations
 import errno
 import os
 import stat
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from drumgate.checksums.manifest import entry_path_problem
-from drumgate.checksums.statcache import StatCache, StatKey, stat_key
 from drumgate.config import DatasetConfig, StorageRoot, load_datasets
 from drumgate.errors import DrumgateError, format_finding
 from drumgate.io.hashing import sha256_file
+from drumgate.io.statcache import StatCache, StatKey, stat_key
 from drumgate.workers import worker_count
 from drumgate.workspace import Workspace
 
@@ -149,6 +150,7 @@ def hash_files(
     """Digest each file (cache first, then a thread pool); unreadable files become problems.
     `on_progress(done, total)` follows the files hashed (not those the cache answered)."""
     outcome = HashOutcome()
+    read_from_ns = time.time_ns()
     keys: dict[str, StatKey] = {}
     for name, path in files.items():
         try:
@@ -176,7 +178,7 @@ def hash_files(
             outcome.digests[name] = digest
             outcome.hashed += 1
             if cache is not None:
-                cache.put(keys[name], digest)
+                cache.put(keys[name], digest, read_from_ns)
             done += 1
             if on_progress is not None:
                 on_progress(done, len(todo))

@@ -23,9 +23,9 @@ from typing import Any
 
 from drumgate import cli
 from drumgate.checksums.actions import generate, verify
-from drumgate.checksums.statcache import CACHE_FOLDER, StatCache, workspace_cache_path
 from drumgate.config import load_datasets
 from drumgate.errors import EXIT_USAGE, DrumgateError
+from drumgate.io.statcache import CACHE_FOLDER, StatCache, workspace_cache_path
 from drumgate.lineage import grouplock
 from drumgate.workspace import Workspace
 

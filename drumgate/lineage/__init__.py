@@ -54,12 +54,18 @@ def read_lock(ws: Workspace, group: str, drop_outside: bool = False) -> dict[str
     return data
 
 
-def fingerprint(path: Path) -> str:
-    """sha256 of a file; of a partitioned manifest folder, its index.json's (which pins every part)."""
+def fingerprint(path: Path, memo: Path | None = None) -> str:
+    """sha256 of a file; of a partitioned manifest folder, its index.json's (which pins every part).
+    With `memo` (a `drumgate.io.statcache` file), a file whose stat is unchanged is not read again."""
     from drumgate.io import parts
 
     source = parts.resolve(path)
-    return sha256_file(source / parts.INDEX_NAME if source.is_dir() else source)
+    target = source / parts.INDEX_NAME if source.is_dir() else source
+    if memo is None:
+        return sha256_file(target)
+    from drumgate.io.statcache import remembered_sha256
+
+    return remembered_sha256(target, memo)
 
 
 def forget(ws: Workspace, group: str, artifacts: Iterable[str | Path]) -> None:

@@ -8,6 +8,7 @@ are capped so the page stays small whatever the size of the corpus.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import Any
 
@@ -177,6 +178,11 @@ def health_context(report: Mapping[str, Any], date: str | None) -> dict[str, Any
     }
 
 
+@functools.cache
+def health_template() -> jinja2.Template:
+    """The compiled page template (about 50 ms to compile: `drumgate health` does it while it counts)."""
+    return _environment().get_template("health.html.j2")
+
+
 def render_health_html(report: Mapping[str, Any], date: str | None = None) -> str:
-    template = _environment().get_template("health.html.j2")
-    return template.render(**health_context(report, date))
+    return health_template().render(**health_context(report, date))

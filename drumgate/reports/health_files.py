@@ -19,9 +19,11 @@ from drumgate import lineage
 from drumgate.io import parts, scanmemo
 from drumgate.io.fsutil import atomic_write_text
 from drumgate.io.jsonio import iter_jsonl, write_json
+from drumgate.io.statcache import workspace_cache_path
 from drumgate.lineage import grouplock
 from drumgate.lineage.provenance import report_date
 from drumgate.reports.health import compute_health
+from drumgate.reports.health_counts import EventCounts
 from drumgate.reports.health_scan import count_events_file
 from drumgate.reports.health_sessions import SessionFacts, read_session_facts, read_source_hashes
 from drumgate.reports.report_io import (
@@ -166,26 +168,30 @@ def write_health(ws: Workspace, request: HealthRequest) -> HealthOutcome:
     """Count the events, write `<output>.json` and its HTML page, and record both in the group's lock."""
     plan = plan_health(ws, request)
     grouplock.hold(ws, [artifact_group(ws, plan.dataset)])
-    with ThreadPoolExecutor(max_workers=1) as hasher:
-        # the lineage fingerprint of the events (a full read of a big file) is taken while they are
-        # counted: hashlib and DuckDB both release the GIL, and the count leaves a core idle at times
-        fingerprint = hasher.submit(lineage.fingerprint, plan.events)
-        return _write_health(ws, request, plan, fingerprint)
-
-
-def _write_health(ws: Workspace, request: HealthRequest, plan: HealthPlan, fingerprint: Future[str]
-                  ) -> HealthOutcome:
-    from drumgate.render.html_report import render_health_html
-
     events_errors = ErrorCollector(plan.events)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        # DuckDB's count and hashlib both release the GIL: the lineage fingerprint of the events (a
+        # full read of a big file, unless its stat is remembered) and the count run beside each other
+        # and beside the other inputs' reading and the page template's compiling on this thread
+        fingerprint = pool.submit(lineage.fingerprint, plan.events, workspace_cache_path(ws))
+        counts = pool.submit(count_events_file, plan.events, on_error=events_errors)
+        return _write_health(ws, request, plan, events_errors, counts, fingerprint)
+
+
+def _write_health(ws: Workspace, request: HealthRequest, plan: HealthPlan, events_errors: ErrorCollector,
+                  counts: Future[EventCounts], fingerprint: Future[str]) -> HealthOutcome:
+    from drumgate.render.html_report import health_template, render_health_html
+
     sessions_errors = ErrorCollector(plan.sessions) if plan.sessions else None
     provenance_errors = ErrorCollector(plan.provenance) if plan.provenance else None
     source_hashes = _source_hashes(ws, plan.provenance, provenance_errors)
+    session_facts = _session_facts(plan.sessions, sessions_errors)
+    health_template()
     report = compute_health(
         ws,
         plan.dataset,
-        count_events_file(plan.events, on_error=events_errors),
-        _session_facts(plan.sessions, sessions_errors),
+        counts.result(),
+        session_facts,
         vocabulary=request.vocabulary,
         extra_class_gates=_requirements(request.require_class, "--require-class"),
         extra_technique_gates=_requirements(request.require_technique, "--require-technique"),

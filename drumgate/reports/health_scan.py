@@ -16,7 +16,7 @@ import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Literal
 
 from drumgate.errors import DrumgateError
 from drumgate.io.jsonio import iter_jsonl
@@ -90,6 +90,24 @@ def _readable_head(source: Path) -> bytes | None:
         return None
 
 
+def input_kind(source: Path) -> Literal["rows", "parts", "file"]:
+    """How `count_events_file` counts `source`: "parts" for a partitioned folder (its index's
+    aggregates), "file" for a readable plain or gzip file (DuckDB first), "rows" for the rest (a
+    combined reference's rows read from its sources; a Git LFS pointer or an unreadable path, which
+    the reader words)."""
+    from drumgate.io import combined_reference
+
+    if combined_reference.reference_path(source) is not None:
+        return "rows"
+    if source.is_dir() or not source.exists():
+        from drumgate.io import parts
+
+        if parts.resolve(source).is_dir():
+            return "parts"
+    head = _readable_head(source) if source.is_file() else None
+    return "rows" if head is None or head.startswith(LFS_POINTER_PREFIX) else "file"
+
+
 def _counted_plain(source: Path, on_error: ErrorSink | None, block_bytes: int, show_progress: bool) -> EventCounts:
     size = os.path.getsize(source)
     with progress(size, f"health {source.name}", "B", enabled=show_progress and size >= PROGRESS_MIN_BYTES) as bar:
@@ -113,18 +131,13 @@ def count_events_file(
     """The counts `count_events(jsonio.iter_jsonl(path))` gives, and its errors (reported to
     `on_error`, or the first raised): by DuckDB on `workers` threads when that is exact."""
     source = Path(path)
-    from drumgate.io import combined_reference
-
-    if combined_reference.reference_path(source) is not None:  # the combined rows, read from its sources
+    kind = input_kind(source)
+    if kind == "rows":
         return count_events(iter_jsonl(source, on_error), on_error)
-    if source.is_dir() or not source.exists():
+    if kind == "parts":  # a partitioned folder: merge its fresh index's aggregates
         from drumgate.io import parts
 
-        if parts.resolve(source).is_dir():  # a partitioned folder: merge its fresh index's aggregates
-            return parts.counts_from_index(parts.resolve(source))
-    head = _readable_head(source) if source.is_file() else None
-    if head is None or head.startswith(LFS_POINTER_PREFIX):
-        return count_events(iter_jsonl(source, on_error), on_error)
+        return parts.counts_from_index(parts.resolve(source))
     if use_duckdb:
         from drumgate.reports.health_duckdb import counts_by_duckdb
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import os
 import stat
+import time
 from pathlib import Path
 
 import pytest
 
 from drumgate.checksums import CACHE_FOLDER, CACHE_NAME, StatCache, hash_files
+from drumgate.io.statcache import SETTLED_NS
 from tests.reliability.support import TRACEBACK, Run, finding_lines, make_workspace, run_drumgate
 
 RAW = "data/raw/egmd"
@@ -73,6 +75,7 @@ def test_generate_reads_every_byte_unless_asked(workspace: Path, tmp_path: Path)
 
 def test_stat_cache_is_a_private_workspace_folder_and_home_stays_empty(workspace: Path, tmp_path: Path) -> None:
     env = home_env(tmp_path)
+    time.sleep(SETTLED_NS / 1e9)  # a file is remembered once it has settled (written that long before)
     for _ in range(2):
         run = checksums(workspace, env, "generate", "--stat-cache")
         assert run.code == 0, run.describe()
