@@ -63,10 +63,11 @@ COUNT_CHILD = """
 import sys
 from pathlib import Path
 from drumgate.reports.health import compute_health
+from drumgate.reports.gates import load_health_config
 from drumgate.reports.health_scan import count_events_file
 from drumgate.workspace import Workspace
 counts = count_events_file(sys.argv[2], show_progress=False, use_duckdb=sys.argv[3] == "duckdb")
-report = compute_health(Workspace(Path(sys.argv[1])), "egmd", counts)
+report = compute_health(load_health_config(Workspace(Path(sys.argv[1])), "egmd"), counts)
 print(report["totals"]["events"])
 """
 

@@ -42,6 +42,7 @@ def time_pr_report(root: Path, out: Path) -> float:
 
 def time_peer(root: Path, scratch: Path) -> float:
     """Materialise each manifest with `git show`, then compute health from the file, per side."""
+    from drumgate.reports.gates import load_health_config
     from drumgate.reports.health import compute_health
     from drumgate.workspace import Workspace
 
@@ -54,7 +55,7 @@ def time_peer(root: Path, scratch: Path) -> float:
                 subprocess.run(
                     ["git", "show", f"{rev}:data/manifests/{name}_events.jsonl"], cwd=root, stdout=handle, check=True
                 )
-            compute_health(ws, name, iter_jsonl(target))
+            compute_health(load_health_config(ws, name), iter_jsonl(target))
     return time.perf_counter() - start
 
 

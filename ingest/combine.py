@@ -54,7 +54,7 @@ from drumgate.reports.combined import (
     song_leaks,
     waived_sources,
 )
-from drumgate.reports.gates import failing_gates
+from drumgate.reports.gates import failing_gates, load_health_config
 from drumgate.reports.health import compute_health
 from drumgate.reports.part_counts import PartTally, tally_part
 from drumgate.reports.report_io import ErrorCollector, artifact_group, record_lineage
@@ -84,7 +84,7 @@ def source_health(ws: Workspace, source: Source) -> dict[str, Any]:
     where = {"events": ws.rel(source.events), "sessions": ws.rel(source.sessions) if source.sessions else None}
     # a partitioned source's counts come from its index (every part's sha256 checked), as `drumgate health`'s do
     rows = parts.counts_from_index(source.events) if source.events.is_dir() else iter_jsonl(source.events)
-    return compute_health(ws, source.dataset, rows, sessions, source=where)
+    return compute_health(load_health_config(ws, source.dataset), rows, sessions, source=where)
 
 
 def licence_constraints(sources: Sequence[Source]) -> dict[str, dict[str, str]]:
@@ -198,7 +198,7 @@ def _combine(ws: Workspace, date: str | None, weights_scheme: str) -> CombineOut
     counts = count_combined(events_path, reference, errors)
     if errors.errors:
         return CombineOutcome(errors)
-    report = compute_health(ws, COMBINED, counts.events, sessions, source=where)
+    report = compute_health(load_health_config(ws, COMBINED), counts.events, sessions, source=where)
     add_song_leaks(report, song_leaks(counts.song_splits))
     add_source_gates(report, {s.dataset: source_health(ws, s) for s in sources}, waived)
     report["licences"] = licence_constraints(sources)

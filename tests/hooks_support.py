@@ -9,6 +9,7 @@ from typing import Any
 
 from drumgate import cli, lineage
 from drumgate.io.jsonio import write_json, write_jsonl
+from drumgate.reports.gates import load_health_config
 from drumgate.reports.health import compute_health
 from drumgate.workspace import Workspace
 
@@ -109,7 +110,7 @@ def write_group(ws: Workspace, rows: list[dict[str, Any]] | None = None) -> dict
     write_jsonl(paths["provenance"], [provenance_row(digests)])
     paths["checksums"].parent.mkdir(parents=True, exist_ok=True)
     paths["checksums"].write_text("".join(f"{sha}  {path}\n" for path, sha in sorted(digests.items())))
-    write_json(paths["health"], compute_health(ws, "egmd", enumerate(rows, start=1)))
+    write_json(paths["health"], compute_health(load_health_config(ws, "egmd"), enumerate(rows, start=1)))
     write_json(paths["weights"], weights_report())
     events_rel = "data/manifests/egmd_events.jsonl"
     ingest = ["ingest", "egmd", "--output", events_rel]

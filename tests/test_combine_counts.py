@@ -19,6 +19,7 @@ from drumgate.config import load_datasets
 from drumgate.io import parts
 from drumgate.io.jsonio import read_json
 from drumgate.reports.combined import add_song_leaks, record_song_splits, song_leaks
+from drumgate.reports.gates import load_health_config
 from drumgate.reports.health import compute_health
 from drumgate.reports.report_io import ErrorCollector
 from drumgate.reports.weights import compute_weights
@@ -39,7 +40,7 @@ def row_by_row(ws: Workspace) -> tuple[dict[str, Any], dict[str, Any]]:
     where = {"events": REFERENCE, "sessions": None}
     splits: dict[str, dict[str, set[str]]] = {}
     rows = record_song_splits(events.iter_rows(ws.path(REFERENCE)), splits)
-    health = compute_health(ws, COMBINED, rows, sessions, source=where)
+    health = compute_health(load_health_config(ws, COMBINED), rows, sessions, source=where)
     add_song_leaks(health, song_leaks(splits))
     weights = compute_weights(ws, COMBINED, events.iter_rows(ws.path(REFERENCE)), sessions, scheme="effective",
                               source=where)

@@ -14,6 +14,7 @@ from drumgate.artifacts import combined_reference
 from drumgate.github import pr_sections, pr_text
 from drumgate.io.jsonio import read_json, read_jsonl, write_jsonl
 from drumgate.render.html_report import render_health_html
+from drumgate.reports.gates import load_health_config
 from drumgate.reports.health import compute_health
 from drumgate.workspace import Workspace
 from tests.combine_fixtures import build_dataset, three_dataset_workspace
@@ -44,7 +45,8 @@ def set_combined(ws: Workspace, line: str) -> None:
 
 def own_failures(ws: Workspace, dataset: str) -> list[str]:
     rows = read_jsonl(ws.events_manifest(dataset))
-    report = compute_health(ws, dataset, enumerate(rows, 1), read_jsonl(ws.sessions_manifest(dataset)))
+    sessions = read_jsonl(ws.sessions_manifest(dataset))
+    report = compute_health(load_health_config(ws, dataset), enumerate(rows, 1), sessions)
     return [gate["name"] for gate in report["gates"] if gate["status"] == "fail"]
 
 

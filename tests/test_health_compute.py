@@ -8,7 +8,7 @@ import pytest
 from drumgate.errors import DrumgateError
 from drumgate.fixtures.health_events import event, numbered
 from drumgate.io.jsonio import read_json
-from drumgate.reports.gates import failing_gates
+from drumgate.reports.gates import failing_gates, load_health_config
 from drumgate.reports.health import compute_health
 from drumgate.workspace import Workspace
 
@@ -35,7 +35,7 @@ def _validate(workspace: Workspace, report: dict) -> None:
 
 
 def test_every_configured_gate_passes_with_exact_observed_values(workspace: Workspace) -> None:
-    report = compute_health(workspace, "egmd", numbered(_healthy_rows()))
+    report = compute_health(load_health_config(workspace, "egmd"), numbered(_healthy_rows()))
     _validate(workspace, report)
     assert report["status"] == "pass"
     assert failing_gates(report) == []
@@ -66,7 +66,7 @@ def test_every_configured_gate_passes_with_exact_observed_values(workspace: Work
 
 
 def test_failing_gates_name_observed_and_threshold(workspace: Workspace) -> None:
-    report = compute_health(workspace, "egmd", numbered(_session("s1", "train", 30)))
+    report = compute_health(load_health_config(workspace, "egmd"), numbered(_session("s1", "train", 30)))
     assert report["status"] == "fail"
     assert failing_gates(report) == [
         "min_sessions: observed 1 vs threshold 2",
@@ -81,8 +81,7 @@ def test_failing_gates_name_observed_and_threshold(workspace: Workspace) -> None
 def test_command_line_requirements_resolve_aliases_and_count_descendants(workspace: Workspace) -> None:
     rows = _healthy_rows() + [event("s1", "tom_high", index=i) for i in range(3)] + [event("s2", "hft")]
     report = compute_health(
-        workspace,
-        "egmd",
+        load_health_config(workspace, "egmd"),
         numbered(rows),
         extra_class_gates={"toms": 5, "ride": 1},
         extra_technique_gates={"rim": 6},
@@ -105,14 +104,14 @@ def test_command_line_requirements_resolve_aliases_and_count_descendants(workspa
 
 def test_unknown_gate_class_is_a_usage_error(workspace: Workspace) -> None:
     with pytest.raises(DrumgateError, match=r"min_class_events\[gong\] names an unknown class"):
-        compute_health(workspace, "egmd", numbered(_healthy_rows()), extra_class_gates={"gong": 1})
+        compute_health(load_health_config(workspace, "egmd"), numbered(_healthy_rows()), extra_class_gates={"gong": 1})
 
 
 def test_unknown_labels_and_techniques_are_counted_not_fatal(workspace: Workspace) -> None:
     rows = _healthy_rows()
     rows += [event("s1", "gong")]
     rows += [event("s1", "bd", techniques=("wobble", "rs"))]
-    report = compute_health(workspace, "egmd", numbered(rows))
+    report = compute_health(load_health_config(workspace, "egmd"), numbered(rows))
     assert report["unknowns"] == {"labels": {"gong": 1}, "techniques": {"wobble": 1}}
     assert report["totals"]["unknown_label_events"] == 1
     assert report["classes"]["kick"] == 61
@@ -120,7 +119,7 @@ def test_unknown_labels_and_techniques_are_counted_not_fatal(workspace: Workspac
     gate = _gate(report, "max_unknown_label_fraction")
     assert gate == {"name": "max_unknown_label_fraction", "status": "pass", "observed": 0.005495, "threshold": 0.01}
     rows += [event("s1", "gong"), event("s2", "Mystery Bell")]
-    report = compute_health(workspace, "egmd", numbered(rows))
+    report = compute_health(load_health_config(workspace, "egmd"), numbered(rows))
     assert report["unknowns"]["labels"] == {"Mystery Bell": 1, "gong": 2}
     gate = _gate(report, "max_unknown_label_fraction")
     assert gate == {"name": "max_unknown_label_fraction", "status": "fail", "observed": 0.016304, "threshold": 0.01}
@@ -135,7 +134,7 @@ def test_leakage_by_session_performance_and_audio_hash(workspace: Workspace) -> 
         {"session_id": "s2", "split": "train", "files": [{"path": "b.wav", "status": "ok", "sha256": "cd" * 32}]},
         {"session_id": "s3", "split": "test", "files": [{"path": "c.wav", "status": "ok", "sha256": "cd" * 32}]},
     ]
-    report = compute_health(workspace, "egmd", numbered(rows), sessions)
+    report = compute_health(load_health_config(workspace, "egmd"), numbered(rows), sessions)
     assert report["leakage"] == [
         {"kind": "session", "key": "s3", "splits": ["test", "train"]},
         {"kind": "performance", "key": "perf-7", "splits": ["test", "train"]},
@@ -156,7 +155,7 @@ def test_session_inventory_gives_hours_items_and_missing_audio(workspace: Worksp
         {"session_id": "s3", "files": [{"path": "d", "status": "ok", "format": {"seconds": 900.0}}]},
         {"session_id": "s4", "status": "missing_audio", "files": []},
     ]
-    report = compute_health(workspace, "egmd", numbered(_healthy_rows()), sessions)
+    report = compute_health(load_health_config(workspace, "egmd"), numbered(_healthy_rows()), sessions)
     assert report["totals"]["hours"] == 1.0
     assert report["totals"]["items"] == 5
     assert report["totals"]["missing_audio_items"] == 2
@@ -172,7 +171,7 @@ def test_session_inventory_gives_hours_items_and_missing_audio(workspace: Worksp
 
 def test_vocabulary_reduction_and_velocity_histogram(workspace: Workspace) -> None:
     rows = [*_healthy_rows(), event("s1", "ride", velocity=None), event("s1", "tom_mid", velocity=127)]
-    report = compute_health(workspace, "egmd", numbered(rows), vocabulary="kick_snare_hihat")
+    report = compute_health(load_health_config(workspace, "egmd"), numbered(rows), vocabulary="kick_snare_hihat")
     assert report["vocabulary"] == "kick_snare_hihat"
     assert report["vocabulary_classes"] == {"BD": 60, "HH": 60, "SD": 60, "unmapped": 2}
     histogram = report["velocity_histogram"]
@@ -183,7 +182,7 @@ def test_vocabulary_reduction_and_velocity_histogram(workspace: Workspace) -> No
 
 
 def test_combined_dataset_uses_combined_gates(workspace: Workspace) -> None:
-    report = compute_health(workspace, "prod_combined", numbered(_healthy_rows()))
+    report = compute_health(load_health_config(workspace, "prod_combined"), numbered(_healthy_rows()))
     assert [gate["name"] for gate in report["gates"]] == [
         "min_sessions",
         "min_hours",
@@ -202,7 +201,7 @@ def test_malformed_row_raises_with_its_line(workspace: Workspace) -> None:
     rows = _healthy_rows()
     del rows[4]["label"]
     with pytest.raises(DrumgateError) as caught:
-        compute_health(workspace, "egmd", numbered(rows))
+        compute_health(load_health_config(workspace, "egmd"), numbered(rows))
     assert caught.value.line == 5
     assert "lacks field 'label'" in caught.value.message
 
@@ -213,7 +212,7 @@ def test_malformed_rows_are_all_reported_and_neighbours_kept(workspace: Workspac
     rows[7]["velocity"] = 300
     del rows[9]["session_id"]
     errors: list[DrumgateError] = []
-    report = compute_health(workspace, "egmd", numbered(rows), on_error=errors.append)
+    report = compute_health(load_health_config(workspace, "egmd"), numbered(rows), on_error=errors.append)
     assert sorted((error.line, error.message.split(" ")[0]) for error in errors) == [
         (3, "split"),
         (8, "velocity"),
@@ -223,6 +222,6 @@ def test_malformed_rows_are_all_reported_and_neighbours_kept(workspace: Workspac
 
 
 def test_report_is_deterministic(workspace: Workspace) -> None:
-    first = compute_health(workspace, "egmd", numbered(_healthy_rows()))
-    second = compute_health(workspace, "egmd", numbered(list(reversed(_healthy_rows()))))
+    first = compute_health(load_health_config(workspace, "egmd"), numbered(_healthy_rows()))
+    second = compute_health(load_health_config(workspace, "egmd"), numbered(list(reversed(_healthy_rows()))))
     assert first == second

@@ -17,6 +17,7 @@ import pytest
 from drumgate.errors import DrumgateError
 from drumgate.fixtures.health_events import event, event_rows
 from drumgate.io.jsonio import dumps_document, dumps_row, iter_jsonl
+from drumgate.reports.gates import load_health_config
 from drumgate.reports.health import compute_health
 from drumgate.reports.health_counts import EventCounts, count_events
 from drumgate.reports.health_duckdb import counts_by_duckdb
@@ -145,10 +146,10 @@ def test_every_bad_input_falls_back_to_the_exact_findings(workspace: Workspace, 
     counted = count_events_file(path, errors.append, show_progress=False)
     expected, expected_errors = _reference(path)
     assert (counted, [str(error) for error in errors]) == (expected, expected_errors)
-    report = compute_health(workspace, "egmd", counted, on_error=errors.append)
+    report = compute_health(load_health_config(workspace, "egmd"), counted, on_error=errors.append)
     reference_errors: list[DrumgateError] = []
     rows = iter_jsonl(path, reference_errors.append)
-    reference = compute_health(workspace, "egmd", rows, on_error=reference_errors.append)
+    reference = compute_health(load_health_config(workspace, "egmd"), rows, on_error=reference_errors.append)
     assert dumps_document(report) == dumps_document(reference)
     assert [str(error) for error in errors] == [str(error) for error in reference_errors]
 
@@ -196,10 +197,11 @@ def test_report_and_findings_equal_the_reference(workspace: Workspace, name: str
     }[name]
     path = _write(workspace.root, content)
     errors: list[DrumgateError] = []
-    report = compute_health(workspace, "egmd", count_events_file(path, errors.append), on_error=errors.append)
+    config = load_health_config(workspace, "egmd")
+    report = compute_health(config, count_events_file(path, errors.append), on_error=errors.append)
     reference_errors: list[DrumgateError] = []
     rows = iter_jsonl(path, reference_errors.append)
-    reference = compute_health(workspace, "egmd", rows, on_error=reference_errors.append)
+    reference = compute_health(load_health_config(workspace, "egmd"), rows, on_error=reference_errors.append)
     assert dumps_document(report) == dumps_document(reference)
     assert [str(error) for error in errors] == [str(error) for error in reference_errors]
     if name == "messy":
@@ -220,9 +222,10 @@ def test_without_a_sink_the_first_bad_line_raises_with_its_number(tmp_path: Path
 @pytest.mark.parametrize("gz", [False, True])
 def test_the_report_is_identical_either_way(workspace: Workspace, gz: bool) -> None:
     path = _write(workspace.root, _lines(_varied_rows()), gz)
-    by_duckdb = compute_health(workspace, "egmd", count_events_file(path, show_progress=False))
-    by_python = compute_health(workspace, "egmd", count_events_file(path, use_duckdb=False, show_progress=False))
-    reference = compute_health(workspace, "egmd", iter_jsonl(path))
+    config = load_health_config(workspace, "egmd")
+    by_duckdb = compute_health(config, count_events_file(path, show_progress=False))
+    by_python = compute_health(config, count_events_file(path, use_duckdb=False, show_progress=False))
+    reference = compute_health(config, iter_jsonl(path))
     assert dumps_document(by_duckdb) == dumps_document(by_python) == dumps_document(reference)
 
 

@@ -7,6 +7,7 @@ from html.parser import HTMLParser
 
 from drumgate.fixtures.health_events import event, numbered
 from drumgate.render.html_report import render_health_html
+from drumgate.reports.gates import load_health_config
 from drumgate.reports.health import compute_health
 from drumgate.workspace import Workspace
 
@@ -35,7 +36,7 @@ def _parse(page: str) -> _Collector:
 def test_script_session_name_and_labels_are_escaped(workspace: Workspace) -> None:
     rows = [event("s1", "kick", index=i) for i in range(5)]
     rows += [event(HOSTILE, "kick"), event("s2", "<img src=x onerror=alert(1)>", techniques=('"><b>t',))]
-    report = compute_health(workspace, "egmd", numbered(rows))
+    report = compute_health(load_health_config(workspace, "egmd"), numbered(rows))
     page = render_health_html(report, date="2024-05-01")
     parsed = _parse(page)
     assert "script" not in parsed.tags
@@ -48,7 +49,8 @@ def test_script_session_name_and_labels_are_escaped(workspace: Workspace) -> Non
 
 
 def test_page_is_self_contained(workspace: Workspace) -> None:
-    report = compute_health(workspace, "egmd", numbered([event("s1", "kick", index=i) for i in range(5)]))
+    kicks = numbered([event("s1", "kick", index=i) for i in range(5)])
+    report = compute_health(load_health_config(workspace, "egmd"), kicks)
     page = render_health_html(report)
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", page)
     assert "<script" not in page
@@ -59,7 +61,7 @@ def test_page_is_self_contained(workspace: Workspace) -> None:
 def test_page_stays_small_with_thousands_of_sessions(workspace: Workspace) -> None:
     rows = [event(f"session-{i:05d}-{'x' * 40}", "kick", item_id=f"item-{i}") for i in range(5000)]
     rows += [event(f"session-{i:05d}-{'x' * 40}", f"weird_label_{i}") for i in range(300)]
-    report = compute_health(workspace, "egmd", numbered(rows))
+    report = compute_health(load_health_config(workspace, "egmd"), numbered(rows))
     page = render_health_html(report)
     assert len(page.encode("utf-8")) < 100_000
     assert "Top 40 of 5,000 sessions" in page
@@ -67,7 +69,8 @@ def test_page_stays_small_with_thousands_of_sessions(workspace: Workspace) -> No
 
 
 def test_gate_rows_are_coloured_by_status(workspace: Workspace) -> None:
-    report = compute_health(workspace, "egmd", numbered([event("s1", "kick", index=i) for i in range(5)]))
+    kicks = numbered([event("s1", "kick", index=i) for i in range(5)])
+    report = compute_health(load_health_config(workspace, "egmd"), kicks)
     page = render_health_html(report)
     assert '<tr class="fail"><td class="id">min_sessions</td><td class="status">FAIL</td>' in page
     assert '<tr class="pass"><td class="id">leakage</td><td class="status">PASS</td>' in page

@@ -14,6 +14,7 @@ from drumgate import cli
 from drumgate.fixtures.egmd import make_egmd_corpus
 from drumgate.io.jsonio import read_jsonl
 from drumgate.render.html_report import render_health_html
+from drumgate.reports.gates import load_health_config
 from drumgate.reports.health import compute_health
 from drumgate.reports.health_sessions import UNMAPPED_NOTE_LABEL
 from drumgate.workspace import Workspace
@@ -61,7 +62,7 @@ def test_health_counts_them_as_unknown_labels(ingested) -> None:
     workspace, played, _ = ingested
     events = read_jsonl(workspace.events_manifest("egmd"))
     report = compute_health(
-        workspace, "egmd", enumerate(events, 1), read_jsonl(workspace.sessions_manifest("egmd"))
+        load_health_config(workspace, "egmd"), enumerate(events, 1), read_jsonl(workspace.sessions_manifest("egmd"))
     )
     total = sum(played.values())
     label = UNMAPPED_NOTE_LABEL.format(note=UNMAPPED)

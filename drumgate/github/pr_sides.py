@@ -278,13 +278,16 @@ def _source_reports(
     tree: GitTree, side_ws: Workspace, rev: str, sources: Mapping[str, SideInputs], peer: str | None
 ) -> dict[str, dict[str, Any]]:
     """Each mixed source's own health at `rev`: what the combined manifest's source gates judge."""
+    from drumgate.reports.gates import load_health_config
     from drumgate.reports.health import compute_health
 
     reports = {}
     for name, inputs in sources.items():
         ignored = RowErrors()
         reports[name] = compute_health(
-            side_ws, name, side_events(tree, rev, inputs, peer, ignored), _session_rows(tree, rev, inputs, ignored),
+            load_health_config(side_ws, name),
+            side_events(tree, rev, inputs, peer, ignored),
+            _session_rows(tree, rev, inputs, ignored),
             on_error=ignored.add_anywhere,
         )
     return reports
@@ -300,6 +303,7 @@ def compute_side(tree: GitTree, side_ws: Workspace, rev: str, dataset: str, peer
         song_leaks,
         waived_sources,
     )
+    from drumgate.reports.gates import load_health_config
     from drumgate.reports.health import compute_health
 
     inputs = locate(tree, rev, dataset)
@@ -315,8 +319,7 @@ def compute_side(tree: GitTree, side_ws: Workspace, rev: str, dataset: str, peer
         if sources is not None:  # a combined manifest from before the reference: its rows as copied
             event_rows = record_song_splits(event_rows, song_splits)
     health = compute_health(
-        side_ws,
-        dataset,
+        load_health_config(side_ws, dataset),
         event_rows,
         _side_sessions(tree, rev, inputs, sources, errors),
         source={"events": inputs.events, "sessions": inputs.sessions},

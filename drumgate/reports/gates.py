@@ -43,11 +43,23 @@ class Observed:
     leaks: int
 
 
-def configured_gates(ws: Workspace, dataset: str) -> dict[str, Any]:
+@dataclass(frozen=True)
+class HealthConfig:
+    """What a dataset's health report is judged by: its taxonomy and its configured gates
+    (configs/datasets.toml; the combined manifest's from its `[combined]` table)."""
+
+    dataset: str
+    taxonomy: Taxonomy
+    gates: Mapping[str, Any]
+
+
+def load_health_config(ws: Workspace, dataset: str) -> HealthConfig:
+    """The workspace's configs for `dataset`'s health (an unknown dataset is a DrumgateError)."""
+    from drumgate.taxonomy import load_taxonomy
+
     config = load_datasets(ws)
-    if dataset == COMBINED:
-        return dict(config.combined.get("gates", {}))
-    return dict(config.get(dataset).gates)
+    gates = config.combined.get("gates", {}) if dataset == COMBINED else config.get(dataset).gates
+    return HealthConfig(dataset, load_taxonomy(ws), dict(gates))
 
 
 def merge_gates(

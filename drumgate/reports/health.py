@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from drumgate.reports.gates import Observed, configured_gates, evaluate_gates, merge_gates, overall_status
+from drumgate.reports.gates import HealthConfig, Observed, evaluate_gates, merge_gates, overall_status
 from drumgate.reports.health_counts import (
     ErrorSink,
     EventCounts,
@@ -27,8 +27,6 @@ from drumgate.reports.health_counts import (
 from drumgate.reports.health_labels import summarise_labels
 from drumgate.reports.health_places import summarise_places
 from drumgate.reports.health_sessions import SessionFacts, read_session_facts, storage_summary
-from drumgate.taxonomy import load_taxonomy
-from drumgate.workspace import Workspace
 
 SCHEMA_VERSION = 1
 VELOCITY_EDGES = tuple(range(0, 129, 16))
@@ -52,8 +50,7 @@ def _fraction(part: int, whole: int) -> float:
 
 
 def compute_health(
-    ws: Workspace,
-    dataset: str,
+    config: HealthConfig,
     events_rows: EventRows | EventCounts,
     sessions_rows: Iterable[Mapping[str, Any]] | SessionFacts | None = None,
     *,
@@ -64,7 +61,8 @@ def compute_health(
     on_error: ErrorSink | None = None,
     source_hashes: Mapping[str, set[str]] | None = None,
 ) -> dict[str, Any]:
-    """The health report of one events manifest (see configs/schemas/health.schema.json).
+    """The health report of one events manifest (see configs/schemas/health.schema.json), judged by
+    `config` (`gates.load_health_config` loads it from a workspace).
 
     `source_hashes` (from `read_source_hashes` over the dataset's provenance) adds the leakage of
     identical source files filed under different sessions in different splits.
@@ -73,8 +71,8 @@ def compute_health(
     (the fast path the CLI uses). Without `on_error` the first malformed row raises a DrumgateError
     carrying its line (the caller adds the path); with it, malformed rows are reported and left out of the counts.
     """
-    taxonomy = load_taxonomy(ws)
-    gates = merge_gates(configured_gates(ws, dataset), taxonomy, extra_class_gates, extra_technique_gates)
+    taxonomy, dataset = config.taxonomy, config.dataset
+    gates = merge_gates(config.gates, taxonomy, extra_class_gates, extra_technique_gates)
     counts = events_rows if isinstance(events_rows, EventCounts) else count_events(events_rows, on_error)
     validate_counts(counts, on_error)
     labels = summarise_labels(counts, taxonomy, vocabulary)

@@ -22,6 +22,7 @@ from drumgate.io.jsonio import iter_jsonl, write_json
 from drumgate.io.statcache import workspace_cache_path
 from drumgate.lineage import grouplock
 from drumgate.lineage.provenance import report_date
+from drumgate.reports.gates import load_health_config
 from drumgate.reports.health import compute_health
 from drumgate.reports.health_counts import EventCounts
 from drumgate.reports.health_scan import count_events_file
@@ -188,8 +189,7 @@ def _write_health(ws: Workspace, request: HealthRequest, plan: HealthPlan, event
     session_facts = _session_facts(plan.sessions, sessions_errors)
     health_template()
     report = compute_health(
-        ws,
-        plan.dataset,
+        load_health_config(ws, plan.dataset),
         counts.result(),
         session_facts,
         vocabulary=request.vocabulary,

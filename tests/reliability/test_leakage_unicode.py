@@ -12,6 +12,7 @@ import pytest
 
 from drumgate.fixtures.health_events import event_rows
 from drumgate.io.jsonio import read_json, write_jsonl
+from drumgate.reports.gates import load_health_config
 from drumgate.reports.health import compute_health
 from drumgate.reports.health_sessions import read_source_hashes
 from drumgate.workspace import Workspace
@@ -47,7 +48,7 @@ def provenance_row(session_id: str, *contents: bytes) -> dict[str, Any]:
 
 def health(ws: Workspace, splits: dict[str, str], provenance: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     hashes = read_source_hashes(enumerate(provenance, 1), "provenance.jsonl") if provenance is not None else None
-    return compute_health(ws, "egmd", enumerate(events_for(splits), 1), source_hashes=hashes)
+    return compute_health(load_health_config(ws, "egmd"), enumerate(events_for(splits), 1), source_hashes=hashes)
 
 
 def leakage_gate(report: dict[str, Any]) -> dict[str, Any]:

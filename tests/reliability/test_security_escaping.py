@@ -20,6 +20,7 @@ from drumgate.render import markdown as mdrender
 from drumgate.render.html_report import render_health_html
 from drumgate.render.textsafe import html_text, log_text, markdown_text
 from drumgate.reports.diffing import diff_reports, render_diff_markdown
+from drumgate.reports.gates import load_health_config
 from drumgate.reports.health import compute_health
 from drumgate.workspace import Workspace
 from tests.diff_fixtures import health_report, next_day_report
@@ -199,7 +200,7 @@ def test_markdown_render_of_a_nasty_session_is_inert() -> None:
 def test_html_render_of_a_nasty_session_and_label_is_inert(workspace: Workspace) -> None:
     events, inventory = nasty_events(400, sessions=4)
     events[1]["label"] = NASTY
-    report = compute_health(workspace, "egmd", enumerate(events, 1), inventory)
+    report = compute_health(load_health_config(workspace, "egmd"), enumerate(events, 1), inventory)
     page = render_health_html(report, date=DATE)
     assert "pwned" in page and "\\u202e" in page
     assert raw_characters_in(page.replace("\n", "")) == []
