@@ -209,7 +209,7 @@ def _combine(ws: Workspace, date: str | None, weights_scheme: str) -> CombineOut
     write_json(health_path, report)
     record_lineage(ws, COMBINED, health_path, argv, [events_path, *source_inputs])
 
-    weights = compute_weights(ws, COMBINED, counts.excerpts, sessions, scheme=weights_scheme, source=where)
+    weights = compute_weights(taxonomy, COMBINED, counts.excerpts, sessions, scheme=weights_scheme, source=where)
     weights_path = ws.root / combined_weights_report()
     weights_copies = [weights_path, ws.weights_report(COMBINED, stamp)]
     for path in weights_copies:

@@ -23,6 +23,7 @@ from drumgate.reports.gates import load_health_config
 from drumgate.reports.health import compute_health
 from drumgate.reports.report_io import ErrorCollector
 from drumgate.reports.weights import compute_weights
+from drumgate.taxonomy import load_taxonomy
 from drumgate.workspace import COMBINED, Workspace
 from ingest.combine import SongKeys, combined_sessions, find_sources
 from tests.combine_fixtures import three_dataset_workspace
@@ -42,8 +43,8 @@ def row_by_row(ws: Workspace) -> tuple[dict[str, Any], dict[str, Any]]:
     rows = record_song_splits(events.iter_rows(ws.path(REFERENCE)), splits)
     health = compute_health(load_health_config(ws, COMBINED), rows, sessions, source=where)
     add_song_leaks(health, song_leaks(splits))
-    weights = compute_weights(ws, COMBINED, events.iter_rows(ws.path(REFERENCE)), sessions, scheme="effective",
-                              source=where)
+    weights = compute_weights(load_taxonomy(ws), COMBINED, events.iter_rows(ws.path(REFERENCE)), sessions,
+                              scheme="effective", source=where)
     return health, weights
 
 
@@ -88,7 +89,7 @@ def test_weights_of_a_folder_equal_the_rows_counted_one_by_one(workspace: Worksp
     output = workspace.root / "weights.json"
     assert cli.main(["weights", "--events", str(folder), "--output", str(output), "--date", DATE]) == 0
     sessions = list(events.read(workspace.path("data/manifests/egmd_sessions")))
-    expected = compute_weights(workspace, "egmd", events.iter_rows(folder), sessions, scheme="effective",
+    expected = compute_weights(load_taxonomy(workspace), "egmd", events.iter_rows(folder), sessions, scheme="effective",
                                source={"events": "data/manifests/egmd_events",
                                        "sessions": "data/manifests/egmd_sessions"})
     assert read_json(output) == expected

@@ -13,6 +13,7 @@ from drumgate.fixtures.health_events import event, event_rows, numbered, session
 from drumgate.io.jsonio import read_json, write_jsonl
 from drumgate.lineage import read_lock
 from drumgate.reports.weights import class_weights, compute_weights, round_to_units
+from drumgate.taxonomy import load_taxonomy
 from drumgate.workspace import Workspace
 
 
@@ -30,8 +31,9 @@ def _units(weights: dict[str, float]) -> int:
 
 @pytest.mark.parametrize("scheme", ["uniform", "inverse", "sqrt", "effective"])
 def test_weights_sum_to_one_validate_and_are_deterministic(workspace: Workspace, scheme: str) -> None:
-    first = compute_weights(workspace, "egmd", numbered(_rows()), scheme=scheme, beta=0.99)
-    second = compute_weights(workspace, "egmd", numbered(list(reversed(_rows()))), scheme=scheme, beta=0.99)
+    taxonomy = load_taxonomy(workspace)
+    first = compute_weights(taxonomy, "egmd", numbered(_rows()), scheme=scheme, beta=0.99)
+    second = compute_weights(taxonomy, "egmd", numbered(list(reversed(_rows()))), scheme=scheme, beta=0.99)
     assert first == second
     assert _units(first["weights"]) == 10**12
     assert math.isclose(sum(first["weights"].values()), 1.0, abs_tol=1e-9)
@@ -43,13 +45,13 @@ def test_weights_sum_to_one_validate_and_are_deterministic(workspace: Workspace,
 
 
 def test_uniform_scheme_with_equal_quota_gives_equal_sessions(workspace: Workspace) -> None:
-    doc = compute_weights(workspace, "egmd", numbered(_rows()), scheme="uniform")
+    doc = compute_weights(load_taxonomy(workspace), "egmd", numbered(_rows()), scheme="uniform")
     assert doc["weights"] == {"common": 0.333333333334, "mixed": 0.333333333333, "rare": 0.333333333333}
     assert doc["class_mass"] == {"kick": 0.633333333334, "ride": 0.366666666666}
 
 
 def test_inverse_scheme_favours_the_rare_class_exactly(workspace: Workspace) -> None:
-    doc = compute_weights(workspace, "egmd", numbered(_rows()), scheme="inverse")
+    doc = compute_weights(load_taxonomy(workspace), "egmd", numbered(_rows()), scheme="inverse")
     # n_kick = 99, n_ride = 10 -> w ~ (1/99, 1/10) scaled to sum 2.
     w_kick = (1 / 99) * 2 / (1 / 99 + 1 / 10)
     w_ride = (1 / 10) * 2 / (1 / 99 + 1 / 10)
@@ -82,19 +84,20 @@ def test_round_to_units_breaks_ties_by_key() -> None:
 def test_sqrt_duration_quota_uses_session_seconds(workspace: Workspace) -> None:
     rows = [event("short", "kick"), event("long", "kick")]
     sessions = [{"session_id": "short", "seconds": 100.0}, {"session_id": "long", "seconds": 400.0}]
-    doc = compute_weights(workspace, "egmd", numbered(rows), sessions, scheme="uniform", quota="sqrt_duration")
+    taxonomy = load_taxonomy(workspace)
+    doc = compute_weights(taxonomy, "egmd", numbered(rows), sessions, scheme="uniform", quota="sqrt_duration")
     assert doc["weights"] == {"long": 0.666666666667, "short": 0.333333333333}
     with pytest.raises(DrumgateError, match="needs each session's seconds"):
-        compute_weights(workspace, "egmd", numbered(rows), None, scheme="uniform", quota="sqrt_duration")
+        compute_weights(load_taxonomy(workspace), "egmd", numbered(rows), None, scheme="uniform", quota="sqrt_duration")
 
 
 def test_bad_beta_and_malformed_rows(workspace: Workspace) -> None:
     with pytest.raises(DrumgateError, match="must be in"):
-        compute_weights(workspace, "egmd", numbered(_rows()), scheme="effective", beta=1.0)
+        compute_weights(load_taxonomy(workspace), "egmd", numbered(_rows()), scheme="effective", beta=1.0)
     rows = _rows()
     del rows[3]["item_id"]
     with pytest.raises(DrumgateError) as caught:
-        compute_weights(workspace, "egmd", numbered(rows), scheme="uniform")
+        compute_weights(load_taxonomy(workspace), "egmd", numbered(rows), scheme="uniform")
     assert caught.value.line == 4
 
 

@@ -348,6 +348,7 @@ def compute_side_weights(
 ) -> Row | None:
     """Sampling weights at one side (the scheme the pipeline commits), or None when they cannot be made."""
     from drumgate.reports.weights import compute_weights
+    from drumgate.taxonomy import load_taxonomy
 
     if inputs.events is None:
         return None
@@ -361,7 +362,7 @@ def compute_side_weights(
         rows = side_event_rows(tree, rev, inputs.events, f"{short_sha(rev)}:{inputs.events}", ignored)
     try:
         return compute_weights(
-            side_ws,
+            load_taxonomy(side_ws),
             dataset,
             rows,
             _side_sessions(tree, rev, inputs, sources, ignored),

@@ -12,8 +12,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from drumgate.errors import DrumgateError
-from drumgate.taxonomy import Taxonomy, load_taxonomy
-from drumgate.workspace import Workspace
+from drumgate.taxonomy import Taxonomy
 
 SCHEMA_VERSION = 1
 SCHEMES = ("uniform", "inverse", "sqrt", "effective")
@@ -160,7 +159,7 @@ def _describe(scheme: str, beta: float, quota: str) -> str:
 
 
 def compute_weights(
-    ws: Workspace,
+    taxonomy: Taxonomy,
     dataset: str,
     events_rows: EventRows | ExcerptCounts,
     sessions_rows: Iterable[Mapping[str, Any]] | None = None,
@@ -175,7 +174,7 @@ def compute_weights(
         raise DrumgateError(f"--beta {beta} must be in [0, 1)")
     if scheme not in SCHEMES:
         raise DrumgateError(f"unknown scheme {scheme!r} (choose one of {', '.join(SCHEMES)})")
-    resolve = _resolver(load_taxonomy(ws))
+    resolve = _resolver(taxonomy)
     counts = (checked_excerpts(dict(events_rows), on_error) if isinstance(events_rows, dict)
               else count_excerpts(events_rows, on_error))
     class_counts: dict[str, int] = {}

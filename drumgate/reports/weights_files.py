@@ -26,6 +26,7 @@ from drumgate.reports.report_io import (
     sibling_sessions,
 )
 from drumgate.reports.weights import DEFAULT_BETA, compute_weights
+from drumgate.taxonomy import load_taxonomy
 from drumgate.workspace import Workspace
 
 DEFAULT_SCHEME = "effective"
@@ -91,7 +92,7 @@ def write_weights(ws: Workspace, request: WeightsRequest) -> WeightsOutcome:
     errors = ErrorCollector(events)
     session_errors = ErrorCollector(sessions) if sessions else None
     document = compute_weights(
-        ws,
+        load_taxonomy(ws),
         dataset,
         folder_excerpts(parts.resolve(events), errors) if parts.resolve(events).is_dir() else progress(
             iter_jsonl(events, on_error=errors), f"weights {dataset}", "event"),
