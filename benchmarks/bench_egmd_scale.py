@@ -15,8 +15,11 @@ Three corpora are ingested with 2 worker processes:
 The last two hold 1/20 of the performances; their figures are also scaled linearly to 45,537.
 
 Reported per run: wall and CPU seconds (parent and workers apart), events per second, and peak
-resident memory of the parent and of the largest worker. The peer figure is pretty_midi parsing
-a sample of the same files serially, scaled to the corpus (parse only, no events, no JSON).
+resident memory of the parent and of the largest worker. The peer a user would pick today
+(issue 18) is symusic: `Score.from_file` plus `notes.numpy()` on every render's MIDI file, in
+the same number of processes, timed whole (parse only: no events, no JSON, no files written). The
+old peer, pretty_midi parsing a sample of the same files serially, scaled to the corpus, stays
+as an extra row.
 The machine may be shared: the load average is printed with the figures.
 """
 
@@ -103,6 +106,28 @@ def make_corpus(root: Path, performances: int, seed: int = 0, variant: str = "sa
     return notes * KITS
 
 
+def _symusic_notes(paths: list[str]) -> int:
+    from symusic import Score
+
+    notes = 0
+    for path in paths:
+        for track in Score.from_file(path).tracks:
+            notes += len(track.notes.numpy()["time"])
+    return notes
+
+
+def symusic_parse_all(root: Path, jobs: int = JOBS) -> tuple[float, int]:
+    """Wall seconds for symusic to parse every render's MIDI file in `jobs` processes, and the notes."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    files = [str(path) for path in sorted(root.rglob("*.midi"))]
+    chunks = [files[start::jobs * 8] for start in range(jobs * 8)]
+    started = time.perf_counter()
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        notes = sum(pool.map(_symusic_notes, chunks))
+    return time.perf_counter() - started, notes
+
+
 def pretty_midi_estimate(root: Path, renders: int, sample: int = 200) -> float:
     files = sorted(root.rglob("*.midi"))[:sample]
     started = time.perf_counter()
@@ -175,7 +200,7 @@ def ingest_once(work: Path, label: str, performances: int, variant: str) -> tupl
     return run, root
 
 
-def print_table(runs: list[IngestRun], full_renders: int, peer_s: float, quick: bool) -> None:
+def print_table(runs: list[IngestRun], full_renders: int, peer_s: float, symusic_s: float, quick: bool) -> None:
     print(f"E-GMD-scale ingest (MIDI only, {JOBS} jobs); target <= {TARGET_S:.0f} s for {E_GMD_RENDERS} renders")
     print(f"{'corpus':26} {'renders':>8} {'events':>10} {'wall s':>7} {'cpu s':>7} {'parent':>7} {'workers':>8} "
           f"{'ev/s wall':>10} {'RSS MB par/wrk':>15} {'load':>11}")
@@ -192,6 +217,8 @@ def print_table(runs: list[IngestRun], full_renders: int, peer_s: float, quick: 
             factor = E_GMD_RENDERS / run.renders
             print(f"  {run.label} scaled linearly to {E_GMD_RENDERS} renders (start-up counted {factor:.0f} times): "
                   f"{run.wall_s * factor:.1f} s wall, {run.cpu_s * factor:.1f} s cpu")
+    print(f"symusic parse only, every render, {JOBS} processes ({full_renders} renders): {symusic_s:.1f} s   "
+          f"ratio {symusic_s / main.wall_s:.2f}x vs the full ingest (above 1: drumgate faster)")
     print(f"pretty_midi parse only, serial (est. for {full_renders} renders): {peer_s:.1f} s   "
           f"ratio {peer_s / main.scaled(full_renders):.1f}x vs the full ingest")
 
@@ -204,16 +231,20 @@ def run(quick: bool) -> dict:
         work = Path(tmp)
         shared, root = ingest_once(work, "same MIDI per kit", performances, "same")
         peer = pretty_midi_estimate(root, full_renders)
+        symusic_s, symusic_notes = symusic_parse_all(root)
         shutil.rmtree(root)
         kit_named, _ = ingest_once(work, "kit-named MIDI", variant_performances, "kit-named")
         distinct, _ = ingest_once(work, "distinct MIDI per render", variant_performances, "distinct")
     runs = [shared, kit_named, distinct]
-    print_table(runs, full_renders, peer, quick)
+    print_table(runs, full_renders, peer, symusic_s, quick)
     return {
         "same_midi_per_kit": shared.figures(),
         "kit_named_midi": {**kit_named.figures(), "wall_s_scaled_to_45537": round(kit_named.scaled(E_GMD_RENDERS), 1)},
         "distinct_midi_per_render": {**distinct.figures(),
                                      "wall_s_scaled_to_45537": round(distinct.scaled(E_GMD_RENDERS), 1)},
+        "symusic_parse_all_s": round(symusic_s, 2),
+        "symusic_notes": symusic_notes,
+        "ratio_vs_symusic_parse": round(symusic_s / shared.wall_s, 2),
         "pretty_midi_parse_only_estimate_s": round(peer, 1),
         "ratio_vs_pretty_midi_parse": round(peer / shared.wall_s, 1),
         "target": f"<= {TARGET_S:.0f} s for 45,537 renders on 2 cores",
