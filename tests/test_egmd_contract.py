@@ -155,4 +155,4 @@ def test_inside_root_follows_links_and_dots_like_resolve(tmp_path: Path) -> None
         "..": False, str(outside / "x.midi"): False, "d1/loop.midi": False,
     }
     for name, inside in cases.items():
-        assert _inside_root(root, root / name) is inside, name
+        assert _inside_root(root, root / name, {}) is inside, name

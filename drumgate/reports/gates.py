@@ -12,7 +12,7 @@ from typing import Any
 
 from drumgate.config import load_datasets
 from drumgate.errors import DrumgateError
-from drumgate.taxonomy import Taxonomy
+from drumgate.taxonomy import Taxonomy, load_taxonomy
 from drumgate.workspace import COMBINED, Workspace
 
 GATE_ORDER = (
@@ -55,8 +55,6 @@ class HealthConfig:
 
 def load_health_config(ws: Workspace, dataset: str) -> HealthConfig:
     """The workspace's configs for `dataset`'s health (an unknown dataset is a DrumgateError)."""
-    from drumgate.taxonomy import load_taxonomy
-
     config = load_datasets(ws)
     gates = config.combined.get("gates", {}) if dataset == COMBINED else config.get(dataset).gates
     return HealthConfig(dataset, load_taxonomy(ws), dict(gates))

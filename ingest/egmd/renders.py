@@ -7,7 +7,6 @@ pointer or a WAV cut short is `unreadable`, a finding, never `ok`; samples are n
 
 from __future__ import annotations
 
-import functools
 import os
 from collections import Counter
 from collections.abc import Iterable
@@ -69,23 +68,25 @@ class PerformanceResult:
     played: list[tuple[RenderRow, str]] = field(default_factory=list)
 
 
-@functools.lru_cache(maxsize=8192)
-def _real_folder(folder: Path) -> str:
-    return os.path.realpath(folder)
-
-
-def _inside_root(root: Path, path: Path) -> bool:
+def _inside_root(root: Path, path: Path, real_folders: dict[Path, str]) -> bool:
     """True when the path, symlinks followed, stays inside the dataset root.
 
-    Each folder is resolved once (45,537 renders share about 2,000 folders): a file that is not a
-    link is its folder's real path plus its name, so a render costs one `lstat` instead of one per
-    path component (resolving every path whole was 1.3 s of a 3.4 s ingest of 4,300 renders)."""
+    Each folder is resolved once per performance (`real_folders`, kept by its PerformanceCache: the
+    43 renders of a performance share one folder): a file that is not a link is its folder's real
+    path plus its name, so a render costs one `lstat` instead of one per path component (resolving
+    every path whole was 1.3 s of a 3.4 s ingest of 4,300 renders)."""
+
+    def real(folder: Path) -> str:
+        if folder not in real_folders:
+            real_folders[folder] = os.path.realpath(folder)
+        return real_folders[folder]
+
     try:
-        real_root = _real_folder(root)
+        real_root = real(root)
         if os.path.islink(path):
             target = str(path.resolve())  # raises on a link loop, as before
         else:
-            target = os.path.normpath(os.path.join(_real_folder(path.parent), path.name))
+            target = os.path.normpath(os.path.join(real(path.parent), path.name))
     except (ValueError, OSError, RuntimeError):
         return False
     return target == real_root or target.startswith(real_root.rstrip(os.sep) + os.sep)
@@ -100,7 +101,7 @@ def _audio_digest(path: Path) -> tuple[str | None, int | None]:
 
 
 def _render_audio(
-    row: RenderRow, settings: IngestSettings, midi_end_s: float, result: PerformanceResult
+    row: RenderRow, settings: IngestSettings, midi_end_s: float, result: PerformanceResult, cache: PerformanceCache
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The session file entry and the provenance entry for one render's audio."""
     entry: dict[str, Any] = {"path": row.audio_filename or row.midi_filename, "role": "render",
@@ -112,7 +113,7 @@ def _render_audio(
     path = settings.root / row.audio_filename
     source: dict[str, Any] = {"path": row.audio_filename, "role": "audio", "sha256": None, "bytes": None}
     fmt: dict[str, Any] | None = None
-    if not _inside_root(settings.root, path):
+    if not _inside_root(settings.root, path, cache.real_folders):
         entry.update(status="unreadable", format=None)
         result.unreadable_audio.append(format_finding(row.audio_filename,
                                                       "audio resolves outside the dataset root (symlink?)"))
@@ -147,11 +148,13 @@ class BuiltMidi:
 
 @dataclass
 class PerformanceCache:
-    """Work shared by the renders of one performance: parsed MIDI by `performance_key`, templates."""
+    """Work shared by the renders of one performance: parsed MIDI by `performance_key`, templates,
+    the real paths of their folders."""
 
     built: dict[str, BuiltMidi] = field(default_factory=dict)
     templates: dict[tuple[str, str, str], RenderTemplate | None] = field(default_factory=dict)
     seen: set[tuple[str, str, str]] = field(default_factory=set)
+    real_folders: dict[Path, str] = field(default_factory=dict)
 
 
 def _encode_render(
@@ -184,7 +187,7 @@ def _ingest_render(
 ) -> dict[str, Any] | None:
     """One render: its events and provenance into `result`; MIDI differing only in names is parsed once."""
     midi_path = settings.root / row.midi_filename
-    if not _inside_root(settings.root, midi_path):
+    if not _inside_root(settings.root, midi_path, cache.real_folders):
         result.exclusions.append(
             Exclusion(row.midi_filename, "MIDI file resolves outside the dataset root (symlink?)", row.performance_id)
         )
@@ -225,7 +228,7 @@ def _ingest_render(
     result.warnings.extend(f"{row.midi_filename}: {w}" for w in events.warnings)
     result.midi_seconds += perf.end_s
     result.renders += 1
-    entry, audio_source = _render_audio(row, settings, perf.end_s, result)
+    entry, audio_source = _render_audio(row, settings, perf.end_s, result, cache)
     entry["events"] = len(events)
     midi_source = {"path": row.midi_filename, "role": "midi",
                    "sha256": midi_sha256, "bytes": len(data)}
