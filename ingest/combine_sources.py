@@ -9,7 +9,6 @@ reader must agree with (the tests compare the two).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +19,7 @@ from drumgate.io import parts
 from drumgate.io.combined_reference import keep_event
 from drumgate.io.jsonio import iter_jsonl
 from drumgate.progress import progress
+from drumgate.reports import overlap
 from drumgate.reports.combined import combined_session_id, combined_session_rows, mixed_datasets
 from drumgate.reports.report_io import ErrorCollector
 from drumgate.taxonomy import Taxonomy
@@ -54,27 +54,14 @@ class CombineAborted(Exception):
     """Raised at the end of the row stream when a row was bad or unmapped: nothing is written."""
 
 
-def plain_song_key(session_id: str) -> str:
-    return re.sub(r"[^a-z0-9]", "", session_id.lower())
-
-
 class SongKeys:
-    """Song identity: an ingestor's `song_key`, else drumgate.reports.overlap's, else the plain id."""
+    """Song identity: an ingestor's `song_key`, else drumgate.reports.overlap's."""
 
     def __init__(self, ws: Workspace) -> None:
         self._cache: dict[tuple[str, str], str] = {}
         self._declared: dict[tuple[str, str], str] = {}
-        self._overlap: Any = None
-        self._overlap_config: Any = None
-        try:
-            from drumgate.reports import overlap
-        except ImportError:
-            return
-        self._overlap = overlap
-        if (ws.configs / "musdb.json").is_file():
-            self._overlap_config = overlap.load_overlap_config(ws)
-        else:
-            self._overlap_config = overlap.OverlapConfig()
+        configured = (ws.configs / "musdb.json").is_file()
+        self._overlap_config = overlap.load_overlap_config(ws) if configured else overlap.OverlapConfig()
 
     def declare(self, dataset: str, session_id: str, key: Any) -> None:
         if isinstance(key, str) and key:
@@ -90,9 +77,7 @@ class SongKeys:
         return self._cache[place]
 
     def _derive(self, dataset: str, session_id: str) -> str:
-        if self._overlap is not None:
-            return str(self._overlap.song_key(dataset, session_id, self._overlap_config))
-        return plain_song_key(session_id)
+        return str(overlap.song_key(dataset, session_id, self._overlap_config))
 
 
 def find_sources(ws: Workspace, config: DatasetsConfig) -> tuple[list[Source], list[str]]:
@@ -167,9 +152,7 @@ def _learn_stored(source: Source, taxonomy: Taxonomy, songs: SongKeys, state: Co
                   errors: ErrorCollector) -> None:
     sink = ErrorCollector(source.events)
     for _, rows, renders in progress(parts.stored_parts(source.events, sink), f"combine {source.dataset}", "part"):
-        plays = parts.plays_of(renders)
-        for row in rows:
-            weight = 1 if plays is None else plays.get(str(row.get("item_id")), 0)
+        for row, weight in parts.weighted_rows(rows, renders):
             if weight:
                 _combine_row(source, row, weight, taxonomy, songs, state)
     errors.errors.extend(sink.errors)

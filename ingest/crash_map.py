@@ -107,9 +107,7 @@ def scan_folder(scan: FileScan, taxonomy: Taxonomy) -> FileScan:
     """The folder's stored rows, each counted once per render that plays it (the single file's counts)."""
     for entry, rows, renders in progress(parts.stored_parts(scan.path, scan.errors), f"crash-map {scan.path.name}",
                                          "part"):
-        plays = parts.plays_of(renders)
-        for row in rows:
-            weight = 1 if plays is None else plays.get(str(row.get("item_id")), 0)
+        for row, weight in parts.weighted_rows(rows, renders):
             if scan.count(row, taxonomy, weight):
                 scan.changed_parts.add(entry["file"])
     return scan

@@ -265,7 +265,7 @@ def _write_partitioned(run: Run, targets: Targets, final: Targets) -> Targets:
         if result.session is not None:
             for writer, part in zip(writers, performance_parts(result), strict=True):
                 writer.add(part)
-    indexes = {kind: parts.folder_of(final[kind]) / parts.INDEX_NAME for kind in KINDS}
+    indexes = {kind: contract_parts.index_of(final[kind]) for kind in KINDS}
     run.refuse_emptying({path: getattr(run.report, kind) for kind, path in indexes.items()})
     if sharded:
         for writer, kind in zip(writers, KINDS, strict=True):

@@ -70,6 +70,7 @@ from drumgate.io.parts.reader import (
     rendered,
     stored_parts,
     verify,
+    weighted_rows,
 )
 from drumgate.io.parts.writer import (
     CANONICAL_HEADER,
@@ -138,5 +139,6 @@ __all__ = [
     "single_files_of",
     "stored_parts",
     "verify",
+    "weighted_rows",
     "write_parts",
 ]

@@ -201,6 +201,14 @@ def plays_of(renders: Iterable[Row] | None) -> dict[str, int] | None:
     return plays
 
 
+def weighted_rows(rows: Iterable[Row], renders: Iterable[Row] | None) -> Iterator[tuple[Row, int]]:
+    """Each stored row of a part with how many renders play it: 1 for a part without renders, 0 for
+    a row no render plays (the rows a single file would hold, counted without repeating them)."""
+    plays = plays_of(renders)
+    for row in rows:
+        yield row, 1 if plays is None else plays.get(str(row.get("item_id")), 0)
+
+
 def stored_parts(folder: Path, on_error: ErrorSink | None = None) -> Iterator[StoredPart]:
     """(index entry, stored rows, renders or None) of every part in key order, each part checked
     against its sha256 as it is read (the rows as stored: one per hit, not per render-hit)."""
