@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from drumgate.errors import EXIT_FINDINGS, DrumgateError
+from drumgate.io.parts.layout import INDEX_NAME
 
 if TYPE_CHECKING:
     from drumgate.config import DatasetsConfig
@@ -344,9 +345,17 @@ _PEEK_BYTES = 1 << 16
 
 
 def holds_rows(path: Path) -> bool:
-    """True when `path` is a manifest with at least one non-blank line (read only up to that line)."""
+    """True when `path` is a manifest with at least one non-blank line (read only up to that line),
+    or a partitioned folder's index.json that lists a part."""
     if not path.is_file():
         return False
+    if path.name == INDEX_NAME:
+        from drumgate.io import parts  # the reader needs jsonio, which needs this module
+
+        try:
+            return bool(parts.read_index(path.parent)["parts"])
+        except DrumgateError:
+            return True  # unreadable is not provably empty: keep it rather than replace it
     try:
         with gzip.open(path, "rb") if path.name.endswith(".gz") else open(path, "rb") as handle:
             while chunk := handle.read(_PEEK_BYTES):

@@ -80,7 +80,9 @@ DEFAULT_WEIGHTS_SCHEME = "effective"
 
 def source_health(ws: Workspace, source: Source) -> dict[str, Any]:
     """The source's own health report under its own gates (what the combined gate requires to pass)."""
-    sessions = [row for _, row in iter_jsonl(source.sessions)] if source.sessions else None
+    sessions = source.session_rows
+    if sessions is None and source.sessions:
+        sessions = [row for _, row in iter_jsonl(source.sessions)]
     where = {"events": ws.rel(source.events), "sessions": ws.rel(source.sessions) if source.sessions else None}
     # a partitioned source's counts come from its index (every part's sha256 checked), as `drumgate health`'s do
     rows = parts.counts_from_index(source.events) if source.events.is_dir() else iter_jsonl(source.events)

@@ -37,6 +37,8 @@ class Source:
     licence_note: Path
     events_read: int = 0
     events_kept: int = 0
+    # the sessions' rows as `combined_sessions` read them, kept for the source's own health
+    session_rows: list[dict[str, Any]] | None = None
 
 
 @dataclass
@@ -110,7 +112,7 @@ def combined_sessions(sources: Sequence[Source], songs: SongKeys, errors: ErrorC
         if source.sessions is None:
             continue
         sink = ErrorCollector(source.sessions)
-        source_rows = [row for _, row in iter_jsonl(source.sessions, on_error=sink)]
+        source_rows = source.session_rows = [row for _, row in iter_jsonl(source.sessions, on_error=sink)]
         for row in source_rows:
             songs.declare(source.dataset, str(row.get("session_id", "")), (row.get("attributes") or {}).get("song_key"))
         rows.extend(combined_session_rows(source.dataset, source_rows))

@@ -165,3 +165,45 @@ def test_health_remembers_a_provenance_folders_source_hashes_by_content(
     assert cli.main(argv) in (1, 2)
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and part.name in err[0] and "sha256 differs from index.json" in err[0]
+
+
+def test_a_list_in_a_row_field_is_one_finding_not_an_internal_error(tmp_path: Path) -> None:
+    """A stored row whose label is a list: `excerpt_pairs` reports it with its line and goes on."""
+    from drumgate.errors import DrumgateError
+    from drumgate.reports.part_counts import excerpt_pairs
+
+    good = {"session_id": "s", "item_id": "i", "label": "kick"}
+    found: list[DrumgateError] = []
+    pairs = excerpt_pairs(enumerate([{**good, "label": ["kick"]}, good], 1), None, tmp_path / "p.jsonl.gz",
+                          found.append)
+    assert pairs == [(("s", "i", "kick"), 1)]
+    assert [(error.line, "bad field" in error.message) for error in found] == [(1, True)]
+
+
+def test_a_bad_row_in_a_file_source_loses_only_that_row(tmp_path: Path) -> None:
+    """The combined counts of a file source with a list label: the row is one finding, the rows after
+    it are still counted (they were silently dropped when the excerpt key raised inside the stream)."""
+    from drumgate.io import combined_reference
+    from drumgate.io.jsonio import iter_jsonl
+    from drumgate.reports.combined import combined_counts, is_folder_source
+
+    ws = three_dataset_workspace(tmp_path / "ws")
+    assert cli.main(["combine", "--date", DATE, "--workspace", str(ws.root)]) in (0, 1)
+    where = ws.path(REFERENCE)
+    reference = combined_reference.checked(read_json(where), where)
+    assert not any(is_folder_source(s) for s in reference["sources"])
+    spoiled = reference["sources"][0]["manifest"]
+
+    def file_rows(source: Any) -> Any:
+        for line, row in iter_jsonl(where.parent / source["manifest"]):
+            yield line, ({**row, "label": [row["label"]]} if line == 1 and source["manifest"] == spoiled else row)
+
+    def count(rows: Any) -> tuple[int, list[Any]]:
+        found: list[Any] = []
+        counted = combined_counts(where, reference, rows, lambda *_: pytest.fail("no folder source"), found.append)
+        return counted.events.events, found
+
+    clean, none = count(lambda source: iter_jsonl(where.parent / source["manifest"]))
+    events, found = count(file_rows)
+    assert none == [] and events == clean - 1
+    assert len(found) == 1 and found[0].line == 1

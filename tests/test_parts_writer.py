@@ -67,3 +67,17 @@ def test_a_changed_part_gets_fresh_aggregates(tmp_path: Path) -> None:
     entry = parts.read_index(folder)["parts"][0]
     assert entry["file"] in result.written
     assert entry["aggregates"]["pairs"] == {"kick|": 3, "snare|": 1}
+
+
+def test_an_index_holds_rows_only_when_it_lists_a_part(tmp_path: Path) -> None:
+    """`--allow-empty` wrote an empty folder: a later empty run is not refused for emptying it."""
+    from drumgate.artifacts import holds_rows
+    from drumgate.io import parts
+
+    empty, full = tmp_path / "empty_events", tmp_path / "full_events"
+    parts.write_parts(empty, "events", "x", "session_id", [])
+    row = {"item_id": "a", "session_id": "s", "label": "kick", "techniques": [], "label_source": "midi",
+           "velocity": 1, "split": "train"}
+    parts.write_parts(full, "events", "x", "session_id", [parts.PartInput("s", [row])])
+    assert not holds_rows(empty / parts.INDEX_NAME)
+    assert holds_rows(full / parts.INDEX_NAME)

@@ -112,13 +112,11 @@ FolderTallies = Callable[[Mapping[str, Any], Rewrite], Iterable[PartTally]]
 @dataclass
 class CombinedCounts:
     """The combined rows counted: health's event counts, weights' excerpt counts (session, item,
-    label), each song's splits per dataset, rows read and kept per source, and malformed rows."""
+    label), each song's splits per dataset, and malformed rows."""
 
     events: EventCounts = field(default_factory=EventCounts)
     excerpts: dict[ExcerptKey, int] = field(default_factory=dict)
     song_splits: SongSplits = field(default_factory=dict)
-    read: dict[str, int] = field(default_factory=dict)
-    kept: dict[str, int] = field(default_factory=dict)
     errors: list[DrumgateError] = field(default_factory=list)
 
     def add_events(self, counts: EventCounts) -> None:
@@ -151,28 +149,26 @@ def combined_counts(where: Path, reference: Mapping[str, Any], file_rows: FileRo
             add_pairs(found.excerpts, total.excerpts)
             merge_song_splits(found.song_splits, total.song_splits)
             found.errors.extend(total.errors)
-            read, kept = total.read, total.kept
         else:
-            seen = {"read": 0, "kept": 0}
-            kept_rows = _kept(file_rows(source), rewrite, seen, found.excerpts)
+            kept_rows = _kept(file_rows(source), rewrite, found.excerpts)
             found.add_events(count_events(record_song_splits(kept_rows, found.song_splits), on_error))
-            read, kept = seen["read"], seen["kept"]
-        found.read[rewrite.dataset] = read
-        found.kept[rewrite.dataset] = kept
     for error in found.errors:
         on_error(error)
     return found
 
 
-def _kept(rows: Iterable[tuple[int, Mapping[str, Any]]], rewrite: Rewrite, seen: dict[str, int],
+def _kept(rows: Iterable[tuple[int, Mapping[str, Any]]], rewrite: Rewrite,
           excerpts: dict[ExcerptKey, int]) -> Iterator[tuple[int, Mapping[str, Any]]]:
-    """A file source's combined rows, numbered, counting rows read and kept and each row's excerpt."""
+    """A file source's combined rows, numbered, counting each row's excerpt on the way."""
+    kept = 0
     for _, row in rows:
-        seen["read"] += 1
-        combined = rewrite.row(dict(row))
+        combined = rewrite.row(row)
         if combined is None:
             continue
-        seen["kept"] += 1
+        kept += 1
         key = (combined.get("session_id"), combined.get("item_id"), combined.get("label"))
-        excerpts[key] = excerpts.get(key, 0) + 1
-        yield seen["kept"], combined
+        try:
+            excerpts[key] = excerpts.get(key, 0) + 1
+        except TypeError:
+            pass  # a list or object in a field: `count_events` words the row as the bad row it is
+        yield kept, combined

@@ -43,9 +43,12 @@ def excerpt_pairs(rows: Iterable[tuple[int, Row]], renders: Sequence[Row] | None
     for line, row in rows:
         try:
             key = (row["session_id"], row["item_id"], row["label"])
-        except (KeyError, TypeError) as exc:
-            missing = exc.args[0] if isinstance(exc, KeyError) else "session_id"
-            on_error(DrumgateError(f"event row lacks field {missing!r}", path=where, line=line))
+            hash(key)  # a list or object in a field: one finding, as `weights.count_excerpts` words it
+        except KeyError as exc:
+            on_error(DrumgateError(f"event row lacks field {exc.args[0]!r}", path=where, line=line))
+            continue
+        except TypeError as exc:
+            on_error(DrumgateError(f"event row has a bad field ({exc})", path=where, line=line))
             continue
         counted = per_item.setdefault(str(row.get("item_id")), {})
         counted[key] = counted.get(key, 0) + 1
@@ -67,21 +70,17 @@ def add_pairs(counts: dict[ExcerptKey, int], pairs: Iterable[tuple[ExcerptKey, i
 @dataclass
 class PartTally:
     """The combined rows of one source part, counted: health aggregates, weights' excerpt counts,
-    each song's splits per dataset, and rows read and kept (one per render-hit)."""
+    and each song's splits per dataset."""
 
     aggregates: Aggregates = field(default_factory=Aggregates)
     excerpts: ExcerptPairs = field(default_factory=list)
     song_splits: SongSplits = field(default_factory=dict)
-    read: int = 0
-    kept: int = 0
     errors: list[DrumgateError] = field(default_factory=list)
 
     def add(self, other: PartTally) -> None:
         self.aggregates.add(other.aggregates)
         self.excerpts.extend(other.excerpts)
         merge_song_splits(self.song_splits, other.song_splits)
-        self.read += other.read
-        self.kept += other.kept
         self.errors.extend(other.errors)
 
 
@@ -111,12 +110,10 @@ def tally_part(rewrite: Rewrite, rows: Sequence[Row], renders: Sequence[Row] | N
     kept: list[Row] = []
     for row in rows:
         splits = plays.get(str(row.get("item_id")), []) if renders is not None else [str(row.get("split"))]
-        tally.read += len(splits)
         combined = rewrite.row(row)
         if combined is None:
             continue
         kept.append(combined)
-        tally.kept += len(splits)
         attributes = combined.get("attributes")
         song = attributes.get("song_key") if isinstance(attributes, Mapping) else None
         if isinstance(song, str) and song and splits:
