@@ -126,8 +126,7 @@ def regressions(diff: dict[str, Any]) -> list[str]:
 def _record(ws: Workspace, dataset: str, outputs: Sequence[Path], argv: list[str], inputs: list[Path]) -> None:
     if not all(inside(ws, path) for path in outputs):
         return
-    for path in outputs:
-        record_lineage(ws, dataset, path, argv, inputs)
+    record_lineage(ws, dataset, outputs, argv, inputs)
 
 
 def write_diff(

@@ -66,6 +66,8 @@ def checked_excerpts(counts: ExcerptCounts, on_error: ErrorSink | None = None,
     reported (with the line it was first seen on, when known) or raised without `on_error`."""
     bad = [key for key in counts if not (isinstance(key[0], str) and key[0] and isinstance(key[1], str) and key[1]
                                          and isinstance(key[2], str) and key[2])]
+    if bad:
+        counts = dict(counts)  # the caller's counts are left as they were
     for key in sorted(bad, key=first_line.__getitem__) if first_line is not None else bad:
         message = f"session_id, item_id and label must be non-empty strings, got {list(key)!r}"
         _report(DrumgateError(message, line=(first_line or {}).get(key)), on_error, None)
@@ -133,16 +135,6 @@ def session_quotas(sessions: Iterable[str], quota: str, seconds: Mapping[str, fl
     return {sid: math.sqrt(seconds[sid]) for sid in sessions}
 
 
-def _resolver(taxonomy: Taxonomy) -> Callable[[str], str]:
-    cache: dict[str, str] = {}
-
-    def resolve(label: str) -> str:
-        if label not in cache:
-            cache[label] = taxonomy.resolve_class(label) or label
-        return cache[label]
-
-    return resolve
-
 
 def _describe(scheme: str, beta: float, quota: str) -> str:
     beta_text = f" with beta = {beta}" if scheme == "effective" else ""
@@ -174,8 +166,7 @@ def compute_weights(
         raise DrumgateError(f"--beta {beta} must be in [0, 1)")
     if scheme not in SCHEMES:
         raise DrumgateError(f"unknown scheme {scheme!r} (choose one of {', '.join(SCHEMES)})")
-    resolve = _resolver(taxonomy)
-    counts = (checked_excerpts(dict(events_rows), on_error) if isinstance(events_rows, dict)
+    counts = (checked_excerpts(events_rows, on_error) if isinstance(events_rows, dict)
               else count_excerpts(events_rows, on_error))
     class_counts: dict[str, int] = {}
     excerpt_classes: dict[tuple[str, str], dict[str, int]] = {}
@@ -185,7 +176,7 @@ def compute_weights(
         # the hot loop (one pass per render-hit key at corpus scale): no call or empty dict a key needs not
         class_id = resolved.get(label)
         if class_id is None:
-            class_id = resolved[label] = resolve(label)
+            class_id = resolved[label] = taxonomy.resolve_class(label) or label
         class_counts[class_id] = class_counts.get(class_id, 0) + n
         excerpt = (session_id, item_id)
         per_excerpt = excerpt_classes.get(excerpt)
