@@ -40,9 +40,14 @@ from drumgate.io.parts.reader import read_index
 GZIP_LEVEL = 6
 
 
+def gzip_lines(lines: bytes) -> bytes:
+    """A part's lines as deterministic gzip bytes: mtime 0, no file name."""
+    return gzip.compress(lines, compresslevel=GZIP_LEVEL, mtime=0)
+
+
 def gzip_rows(rows: Iterable[Row]) -> bytes:
     """Rows as deterministic gzip bytes: sorted keys, LF, mtime 0, no file name."""
-    return gzip.compress(encode_rows(rows), compresslevel=GZIP_LEVEL, mtime=0)
+    return gzip_lines(encode_rows(rows))
 
 
 def encode_rows(rows: Iterable[Row]) -> bytes:
@@ -51,7 +56,7 @@ def encode_rows(rows: Iterable[Row]) -> bytes:
 
 
 # What gzip_rows' first ten bytes always are (magic, deflate, no flags, mtime 0, XFL, OS).
-CANONICAL_HEADER = gzip.compress(b"", compresslevel=GZIP_LEVEL, mtime=0)[:10]
+CANONICAL_HEADER = gzip_lines(b"")[:10]
 
 
 @dataclass(frozen=True)
@@ -74,9 +79,14 @@ class WriteResult:
     rows: int = 0
 
 
-def _write_if_changed(path: Path, data: bytes, result: WriteResult, name: str) -> str:
+def _write_if_changed(path: Path, data: bytes, result: WriteResult, name: str, existing: bytes | None = None) -> str:
+    """`data` renamed in unless the file already holds it (`existing`: its bytes, when already read)."""
     digest = hashlib.sha256(data).hexdigest()
-    if path.is_file() and path.stat().st_size == len(data) and read_bytes(path) == data:
+    if existing is not None:
+        unchanged = existing == data
+    else:
+        unchanged = path.is_file() and path.stat().st_size == len(data) and read_bytes(path) == data
+    if unchanged:
         result.kept.append(name)
         return digest
     if len(data) > MAX_PART_BYTES:
@@ -101,8 +111,8 @@ def _write_part(path: Path, lines: bytes, result: WriteResult, name: str) -> tup
     if existing is not None and existing[:10] == CANONICAL_HEADER and inflate_capped(existing, len(lines)) == lines:
         result.kept.append(name)
         return hashlib.sha256(existing).hexdigest(), len(existing)
-    data = gzip.compress(lines, compresslevel=GZIP_LEVEL, mtime=0)
-    return _write_if_changed(path, data, result, name), len(data)
+    data = gzip_lines(lines)
+    return _write_if_changed(path, data, result, name, existing), len(data)
 
 
 def _previous_entries(folder: Path) -> dict[str, Mapping[str, Any]]:
