@@ -176,30 +176,15 @@ def event_counts(tree: GitTree, rev: str, rel: str, peer_rev: str | None, on_err
     if peer_rev is not None and tree.existing(peer_rev, [f"{rel}/{parts.INDEX_NAME}"]):
         peer = open_folder(tree, peer_rev, rel)
     unmatched = _unmatched(folder, peer)
-    stored = dict(_part_bytes(tree, folder, [name for entry in unmatched for name in _entry_files(entry)]))
+    _parse(tree, folder, unmatched)
     for entry in unmatched:
-        _check_aggregates(folder, entry, stored, on_error)
+        rows, renders, malformed = tree.memo[_parsed_key(folder, entry)]
+        for error in malformed:
+            on_error(error)
+        if not malformed and parts.aggregate(rows, renders).as_json() != parts.Aggregates.from_json(
+                entry["aggregates"]).as_json():
+            raise folder.refuse("index.json aggregates differ from the part's rows (edited index?)", entry["file"])
     return parts.counts_of_entries(folder.index["parts"])
-
-
-def _check_aggregates(folder: GitFolder, entry: Mapping[str, Any], stored: Mapping[str, bytes],
-                      on_error: ErrorSink) -> None:
-    malformed: list[DrumgateError] = []
-
-    def sink(error: DrumgateError) -> None:
-        malformed.append(error)
-        on_error(error)
-
-    def rows_of(name: str) -> list[Row]:
-        return [row for _, row in parts.part_rows(folder.where / name, stored[name], sink)]
-
-    rows = rows_of(entry["file"])
-    renders = rows_of(entry["renders"]["file"]) if "renders" in entry else None
-    if malformed:
-        return
-    claimed = parts.Aggregates.from_json(entry["aggregates"]).as_json()
-    if parts.aggregate(rows, renders).as_json() != claimed:
-        raise folder.refuse("index.json aggregates differ from the part's rows (edited index?)", entry["file"])
 
 
 def folder_rows(tree: GitTree, rev: str, rel: str, on_error: ErrorSink) -> Iterator[Row]:
@@ -273,19 +258,16 @@ def combined_tallies(tree: GitTree, rev: str, rel: str, rewrite: Rewrite, on_err
 T = TypeVar("T")
 
 
-def _per_entry(tree: GitTree, folder: GitFolder, kind: tuple[str, ...],
-               compute: Callable[[Mapping[str, Any], list[Row], list[Row] | None, Path], T]
-               ) -> list[tuple[T, list[DrumgateError]]]:
-    """`compute(entry, rows, renders, part path)` of every entry of the folder in index order, with the errors
-    met reading the entry's files. Results are kept on the tree by `kind` and blob ids, and the parsed
-    rows by blob ids, so a part base and head share is read once for every count made of it."""
-    def key(entry: Mapping[str, Any], *prefix: str) -> tuple[str, ...]:
-        return (*prefix, *(folder.files[name][0] for name in _entry_files(entry)))
+def _parsed_key(folder: GitFolder, entry: Mapping[str, Any]) -> tuple[str, ...]:
+    return ("parsed", *(folder.files[name][0] for name in _entry_files(entry)))
 
-    entries = folder.index["parts"]
-    unread = [entry for entry in entries
-              if key(entry, *kind) not in tree.memo and key(entry, "parsed") not in tree.memo]
-    owner = {name: entry for entry in unread for name in _entry_files(entry)}
+
+def _parse(tree: GitTree, folder: GitFolder, entries: Sequence[Mapping[str, Any]]) -> None:
+    """Keep on the tree, by blob ids, each entry's parsed rows, renders (or None) and the errors met
+    reading them, so every count made of a part (health's check, weights, the combined tallies) and
+    both sides when they share it read it once."""
+    owner = {name: entry for entry in entries if _parsed_key(folder, entry) not in tree.memo
+             for name in _entry_files(entry)}
     arrived: dict[str, bytes] = {}
     for name, data in _part_bytes(tree, folder, list(owner)):
         arrived[name] = data
@@ -295,12 +277,25 @@ def _per_entry(tree: GitTree, folder: GitFolder, kind: tuple[str, ...],
             errors: list[DrumgateError] = []
             found = [[row for _, row in parts.part_rows(folder.where / file, arrived.pop(file), errors.append)]
                      for file in names]
-            tree.memo[key(entry, "parsed")] = (found[0], found[1] if len(found) == 2 else None, errors)
+            tree.memo[_parsed_key(folder, entry)] = (found[0], found[1] if len(found) == 2 else None, errors)
+
+
+def _per_entry(tree: GitTree, folder: GitFolder, kind: tuple[str, ...],
+               compute: Callable[[Mapping[str, Any], list[Row], list[Row] | None, Path], T]
+               ) -> list[tuple[T, list[DrumgateError]]]:
+    """`compute(entry, rows, renders, part path)` of every entry of the folder in index order, with the errors
+    met reading the entry's files. Results are kept on the tree by `kind` and blob ids (the parsed rows
+    by `_parse`), so a part base and head share is read once for every count made of it."""
+    def done_key(entry: Mapping[str, Any]) -> tuple[str, ...]:
+        return (*kind, *_parsed_key(folder, entry)[1:])
+
+    entries = folder.index["parts"]
+    _parse(tree, folder, [entry for entry in entries if done_key(entry) not in tree.memo])
     results = []
     for entry in entries:
-        done = key(entry, *kind)
+        done = done_key(entry)
         if done not in tree.memo:
-            rows, renders, errors = tree.memo[key(entry, "parsed")]
+            rows, renders, errors = tree.memo[_parsed_key(folder, entry)]
             tree.memo[done] = (compute(entry, rows, renders, folder.where / entry["file"]), errors)
         results.append(tree.memo[done])
     return results
