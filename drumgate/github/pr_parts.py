@@ -241,15 +241,13 @@ def combined_tallies(tree: GitTree, rev: str, rel: str, rewrite: Rewrite, on_err
     rows (drumgate.reports.part_counts), each part checked against its sha256. Tallies are kept by
     blob ids and the rewrite, so a part base and head share is read and counted once."""
     folder = open_folder(tree, rev, rel)
-    rule = hashlib.sha256(repr((rewrite.dataset, rewrite.ratio, sorted(rewrite.song_keys.items()),
-                                sorted(rewrite.crash_labels), sorted(rewrite.variants.items()))).encode()).hexdigest()
 
     def tally(entry: Mapping[str, Any], rows: list[Row], renders: list[Row] | None, where: Path) -> PartTally:
         # the index's aggregates are as trusted as for health: event_counts checks each entry that
         # differs from the other side's against its rows
         return tally_part(rewrite, rows, renders, where, indexed=entry["aggregates"])
 
-    for found, read_errors in _per_entry(tree, folder, ("tally", rule), tally):
+    for found, read_errors in _per_entry(tree, folder, ("tally", rewrite.rule), tally):
         for error in read_errors:
             on_error(error)
         yield found

@@ -174,6 +174,14 @@ class Rewrite:
         self.crash_labels = frozenset(crash["family_labels"])
         self.variants = {name: [m["primary"], m["secondary"]] for name, m in crash["variants"].items()}
 
+    @property
+    def rule(self) -> str:
+        """A digest of everything `row` applies (not the path it names in errors): two rewrites with
+        the same rule make the same rows, so counts made of a part can be kept by it."""
+        applied = (self.dataset, self.ratio, sorted(self.song_keys.items()), sorted(self.crash_labels),
+                   sorted(self.variants.items()))
+        return hashlib.sha256(repr(applied).encode()).hexdigest()
+
     def row(self, row: Row) -> Row | None:
         """The combined row for a source row; None when the selection leaves it out."""
         if not keep_event(self.dataset, str(row.get("event_id")), self.ratio):
