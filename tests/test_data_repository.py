@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import tomllib
 from pathlib import Path
 
@@ -75,6 +76,41 @@ def test_init_writes_only_the_named_datasets_and_a_valid_config(tmp_path: Path) 
     assert sorted(config.datasets) == ["egmd"]
     assert config.combined["mix"] == {"egmd": 1.0}
     assert not (root / "data" / "licenses" / "cambridge.md").exists()
+
+
+def test_init_adds_a_named_dataset_to_an_existing_repository_and_a_bare_run_keeps_its_own(tmp_path: Path) -> None:
+    root = tmp_path / "grows"
+    assert drumgate(tmp_path, "init", str(root), "--datasets", "egmd", "--no-hooks").returncode == 0
+    assert (root / "data" / "raw" / "egmd").is_dir()  # where the README copies the raw corpus
+    first = (root / "configs" / "datasets.toml").read_text()
+    added = drumgate(tmp_path, "init", str(root), "--datasets", "cambridge", "--no-hooks")
+    assert added.returncode == 0, added.stderr
+    assert "added cambridge to your configs/datasets.toml" in added.stdout
+    text = (root / "configs" / "datasets.toml").read_text()
+    assert text.startswith(first)  # the team's file above is untouched
+    config = load_datasets(Workspace(root))
+    default = tomllib.loads((DEFAULTS / "configs" / "datasets.toml").read_text())
+    assert sorted(config.datasets) == ["cambridge", "egmd"]
+    assert tomllib.loads(text)["datasets"]["cambridge"] == default["datasets"]["cambridge"]
+    assert config.combined["mix"] == {"egmd": 1.0}  # mixing it in stays the team's decision
+    assert (root / "data" / "licenses" / "cambridge.md").is_file() and (root / "data" / "raw" / "cambridge").is_dir()
+    before = {p: (root / p).read_bytes() for p in tree_listing(root)}
+    bare = drumgate(tmp_path, "init", str(root), "--no-hooks")
+    assert bare.returncode == 0 and "datasets: egmd, cambridge" in bare.stdout and "wrote 0 files" in bare.stdout
+    assert {p: (root / p).read_bytes() for p in tree_listing(root)} == before  # no musdb_hq licence note
+
+
+def test_a_mistyped_events_path_is_worded_as_missing_with_a_fix_that_works(repo: Path) -> None:
+    assert drumgate(repo, "init", "--datasets", "egmd", "--no-hooks").returncode == 0
+    (repo / "data" / "manifests").mkdir(parents=True)
+    typo = drumgate(repo, "health", "--events", "data/manifests/egmd_event.jsonl")
+    assert typo.returncode == 2 and typo.stderr.strip() == (
+        "data/manifests/egmd_event.jsonl: file not found"
+        " (fix: ls data/manifests and pass one of its <ds>_events.jsonl)")
+    assert subprocess.run(["ls", "data/manifests"], cwd=repo, check=False).returncode == 0  # the fix as printed
+    not_yet = drumgate(repo, "weights", "--events", "data/manifests/egmd_events.jsonl")
+    assert not_yet.returncode == 2
+    assert not_yet.stderr.strip().endswith("file not found (fix: drumgate ingest egmd)")
 
 
 def test_datasets_toml_keeps_every_table_of_the_chosen_datasets() -> None:

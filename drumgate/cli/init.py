@@ -19,8 +19,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("dir", nargs="?", default=".", help="folder of the data repository (default: here)")
     parser.add_argument(
         "--datasets",
-        default=",".join(packaged_datasets()),
-        help=f"comma-separated datasets the repository holds (default: {','.join(packaged_datasets())})",
+        default=None,
+        help="comma-separated datasets the repository holds (default: those its configs/datasets.toml"
+        f" names, else {','.join(packaged_datasets())}); a new one is added to an existing datasets.toml",
     )
     parser.add_argument(
         "--install-spec",
@@ -32,15 +33,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     root = Path(os.path.abspath(args.dir))
-    chosen = init_repo.parse_datasets(args.datasets)
+    configured = init_repo.configured_datasets(root)
+    if args.datasets is None:
+        # a repository's own datasets (those drumgate ships configs for), else all of them
+        chosen = packaged_datasets() if configured is None else tuple(
+            name for name in configured if name in packaged_datasets())
+    else:
+        chosen = init_repo.parse_datasets(args.datasets)
     outcomes = init_repo.scaffold(root, chosen, args.install_spec)
     wrote = [o.path for o in outcomes if o.action == "wrote"]
     kept = [o.path for o in outcomes if o.action == "kept"]
+    added = [o for o in outcomes if o.action.startswith("added ")]
     print(f"drumgate init: {root} (datasets: {', '.join(chosen)})")
-    print(f"  wrote {len(wrote)} files" + (f"; {len(outcomes) - len(wrote)} already there, left as they are" if
-                                             len(wrote) < len(outcomes) else ""))
+    left = sum(1 for o in outcomes if o.action in ("kept", "unchanged"))
+    print(f"  wrote {len(wrote)} files" + (f"; {left} already there, left as they are" if left else ""))
     for path in kept:
         print(f"  kept your {path} (differs from drumgate's default)")
+    for outcome in added:
+        print(f"  {outcome.action} to your {outcome.path} (its combined mix left as it was: add them there to mix"
+              " them into the production manifest)")
     if (root / ".git").exists() and not args.no_hooks:
         pre_commit_install(root)
         print("  installed the pre-commit hook: every `git commit` runs the drumgate checks")

@@ -4,7 +4,11 @@ What it writes, each only when absent (a file the user already has is never over
 second run changes nothing):
 
 - `configs/`: taxonomy, crash dual-label map, stem rules, onset and MUSDB settings, schemas, and a
-  `datasets.toml` holding the datasets named with `--datasets` (all three by default);
+  `datasets.toml` holding the datasets named with `--datasets` (default: those the repository's
+  `datasets.toml` already names, else all of them); a dataset named with `--datasets` that an
+  existing `datasets.toml` lacks gets its default tables appended there (the combined mix is left
+  for the team to decide);
+- `data/raw/<ds>/`, the empty folder each dataset's raw files go in (git-ignored);
 - `data/licenses/<ds>.md`: the publisher's licence terms for each dataset, for the team to review
   (the licence hook asks for any field left empty);
 - `.gitignore` (raw corpora, lock guards, temporary files), `.pre-commit-config.yaml` with the
@@ -40,7 +44,7 @@ _MIX = re.compile(r"^mix = \{[^}]*\}$", re.MULTILINE)
 @dataclass(frozen=True)
 class Outcome:
     path: str
-    action: str  # "wrote" | "kept" (already there, maybe edited by the user) | "unchanged"
+    action: str  # "wrote" | "kept" (already there, maybe edited by the user) | "unchanged" | "added <ds>, ..."
 
 
 def parse_datasets(text: str) -> tuple[str, ...]:
@@ -73,6 +77,29 @@ def datasets_toml(default_text: str, chosen: Sequence[str]) -> str:
     shares = ", ".join(f"{name} = {default_mix[name]!r}" for name in chosen if name in default_mix)
     mix = f"mix = {{ {shares} }}" if shares else "mix = {}"
     return _MIX.sub(mix, "".join(kept))
+
+
+def configured_datasets(root: Path) -> tuple[str, ...] | None:
+    """The datasets an existing `configs/datasets.toml` names, or None when there is none to read."""
+    path = root / "configs" / "datasets.toml"
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return None
+    datasets = raw.get("datasets")
+    return tuple(datasets) if isinstance(datasets, dict) else None
+
+
+def with_datasets_added(existing: str, default_text: str, added: Sequence[str]) -> str:
+    """A user's `datasets.toml` with the default tables of the `added` datasets appended, unchanged above."""
+    blocks = datasets_toml(default_text, added)
+    starts = [match.start() for match in _TABLE.finditer(blocks)]
+    tables = "".join(
+        blocks[start:end]
+        for start, end in zip(starts, [*starts[1:], len(blocks)], strict=True)
+        if blocks[start:end].startswith("[datasets.")
+    )
+    return existing.rstrip("\n") + "\n\n" + tables.rstrip("\n") + "\n"
 
 
 def workflow_text(template: str, install_spec: str) -> str:
@@ -114,19 +141,46 @@ def _check_target(root: Path) -> None:
         raise DrumgateError("folder is not writable", path=existing, hint=f"fix: drumgate init {home}")
 
 
+def _write(target: Path, content: bytes) -> None:
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(target, content)
+    except OSError as exc:
+        raise DrumgateError(f"cannot write: {exc.strerror or exc}", path=target) from exc
+
+
+def _add_datasets(target: Path, default: bytes, chosen: Sequence[str]) -> list[str]:
+    """Append to an existing `datasets.toml` the chosen datasets it lacks; the names added."""
+    configured = configured_datasets(target.parent.parent)
+    if configured is None:  # unreadable: the config loader words it on the next command
+        return []
+    added = [name for name in chosen if name not in configured]
+    if added:
+        text = with_datasets_added(target.read_text(encoding="utf-8"), default.decode("utf-8"), added)
+        _write(target, text.encode("utf-8"))
+    return added
+
+
 def scaffold(root: Path, chosen: Sequence[str], install_spec: str) -> list[Outcome]:
     _check_target(root)
     outcomes: list[Outcome] = []
     for relative, content in planned_files(chosen, install_spec):
         target = root / relative
+        if relative == "configs/datasets.toml" and target.is_file():
+            added = _add_datasets(target, (DEFAULTS / "configs" / "datasets.toml").read_bytes(), chosen)
+            if added:
+                outcomes.append(Outcome(relative, "added " + ", ".join(added)))
+                continue
         if target.exists() or target.is_symlink():
             same = target.is_file() and target.read_bytes() == content
             outcomes.append(Outcome(relative, "unchanged" if same else "kept"))
             continue
-        try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write_bytes(target, content)
-        except OSError as exc:
-            raise DrumgateError(f"cannot write: {exc.strerror or exc}", path=target) from exc
+        _write(target, content)
         outcomes.append(Outcome(relative, "wrote"))
+    for name in chosen:
+        raw = root / "data" / "raw" / name
+        try:
+            raw.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise DrumgateError(f"cannot create: {exc.strerror or exc}", path=raw) from exc
     return outcomes

@@ -30,6 +30,7 @@ from drumgate.reports.health_sessions import SessionFacts, read_session_facts, r
 from drumgate.reports.report_io import (
     ErrorCollector,
     artifact_group,
+    existing_events,
     infer_dataset,
     parse_requirement,
     record_lineage,
@@ -85,7 +86,7 @@ def sibling_provenance(events: Path, dataset: str) -> Path | None:
 
 
 def plan_health(ws: Workspace, request: HealthRequest) -> HealthPlan:
-    events = ws.user_path(request.events)
+    events = existing_events(ws, request.events)
     dataset = infer_dataset(events, request.dataset)
     sessions = ws.user_path(request.sessions) if request.sessions else sibling_sessions(events, dataset)
     date = report_date(request.date)

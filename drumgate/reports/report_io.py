@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import re
+import shlex
 import sys
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
@@ -19,6 +20,24 @@ from drumgate.workspace import COMBINED, Workspace
 EVENTS_NAME = re.compile(r"^(?P<dataset>[a-z][a-z0-9_]*)_events\.jsonl(\.gz)?$")
 CONFIG_INPUTS = ("configs/datasets.toml", "configs/technique_taxonomy.json", "configs/crash_dual_label.json")
 MAX_PRINTED_ERRORS = 20
+
+
+def existing_events(ws: Workspace, typed: Path) -> Path:
+    """The absolute path of the events manifest a user typed, when it is on disk (a file, or its
+    partitioned folder): a mistyped path is worded as missing before its name is read for the dataset."""
+    from drumgate.io import parts
+
+    events = ws.user_path(typed)
+    if parts.resolve(events).exists():
+        return events
+    match = EVENTS_NAME.match(events.name)
+    if match is not None and match.group("dataset") in load_datasets(ws).datasets:
+        hint = f"fix: drumgate ingest {match.group('dataset')}"
+    elif events.parent.is_dir():
+        hint = f"fix: ls {shlex.quote(str(typed.parent))} and pass one of its <ds>_events.jsonl"
+    else:
+        hint = "fix: pass the path of an existing <ds>_events.jsonl"
+    raise DrumgateError("file not found", path=typed, hint=hint)
 
 
 def infer_dataset(events: Path, explicit: str | None) -> str:

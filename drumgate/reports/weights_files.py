@@ -20,6 +20,7 @@ from drumgate.reports.part_counts import ExcerptKey, add_pairs, excerpt_pairs
 from drumgate.reports.report_io import (
     ErrorCollector,
     artifact_group,
+    existing_events,
     infer_dataset,
     record_lineage,
     session_rows,
@@ -82,7 +83,7 @@ def folder_excerpts(folder: Path, errors: ErrorCollector) -> dict[ExcerptKey, in
 
 def write_weights(ws: Workspace, request: WeightsRequest) -> WeightsOutcome:
     """Weigh the events' sessions, write the weights document and record it in the group's lock."""
-    events = ws.user_path(request.events)
+    events = existing_events(ws, request.events)
     dataset = infer_dataset(events, request.dataset)
     grouplock.hold(ws, [artifact_group(ws, dataset)])
     sessions = ws.user_path(request.sessions) if request.sessions else sibling_sessions(events, dataset)
