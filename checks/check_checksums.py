@@ -29,6 +29,7 @@ from checks._hookutil import (
 )
 from drumgate.artifacts import CHECKSUMS_DIR, checksum_manifest, classify
 from drumgate.checksums import parts
+from drumgate.checksums.manifest import malformed_fix
 from drumgate.checksums.parts import INDEX_NAME
 from drumgate.errors import DrumgateError
 from drumgate.workspace import Workspace
@@ -70,7 +71,7 @@ class ManifestBook:
         if report_errors:
             for err in self._problems.pop(dataset, []):
                 err.path = self.ws.rel(err.path or self.ws.checksums(dataset))
-                self.reporter.add(err, err.hint or GENERATE_FIX.format(ds=dataset))
+                self.reporter.add(err, err.hint or malformed_fix(dataset, str(err.path)))
         return self._entries[dataset]
 
 

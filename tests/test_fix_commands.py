@@ -28,6 +28,7 @@ FIX_PART = re.compile(r"\((?:fix|run): (?P<text>.*)\)\s*$")
 COMMAND = re.compile(r"\b(?:drumgate|git) .*?(?= to [a-z]|, |; |$)")
 DATE = "2026-03-01"
 HEALTH = "reports/health/egmd_20260301.json"
+CHECKSUMS = "data/archives/checksums/egmd.sha256"
 
 
 def fix_commands(output: str) -> list[str]:
@@ -97,6 +98,13 @@ def _delete_the_checksums(root: Path) -> None:
     (root / "data" / "archives" / "checksums" / "egmd.sha256").unlink()
 
 
+def _damage_a_checksum_line(root: Path) -> None:
+    path = root / CHECKSUMS
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    lines[1] = "not-a-digest" + lines[1][64:]
+    path.write_text("".join(lines), encoding="utf-8")
+
+
 def _change_a_raw_file(root: Path) -> None:
     wav = sorted((root / "data" / "raw" / "egmd").rglob("*.wav"))[0]
     wav.write_bytes(wav.read_bytes()[:-2] + b"\x01\x02")
@@ -137,6 +145,10 @@ SCENARIOS = [
              ("drumgate checksums generate egmd",)),
     Scenario("missing checksum manifest (hook)", _delete_the_checksums,
              ("hook", "checksums", "data/provenance/egmd_provenance.jsonl"), ("drumgate checksums generate egmd",)),
+    Scenario("damaged checksum line (hook)", _damage_a_checksum_line, ("hook", "checksums", CHECKSUMS),
+             (f"git checkout HEAD -- {CHECKSUMS}", "drumgate checksums generate egmd --update")),
+    Scenario("damaged checksum line", _damage_a_checksum_line, ("checksums", "generate", "egmd"),
+             (f"git checkout HEAD -- {CHECKSUMS}", "drumgate checksums generate egmd --update")),
     Scenario("changed raw file", _change_a_raw_file, ("checksums", "verify", "egmd"),
              ("drumgate checksums generate egmd --update",)),
     Scenario("new raw file", _add_a_raw_file, ("checksums", "verify", "egmd"), ("drumgate checksums generate egmd",)),
@@ -180,3 +192,17 @@ def test_a_hook_run_by_hand_ends_with_a_success_line(committed_repo: Path) -> No
     assert done.stdout.splitlines()[-1] == "taxonomy: 1 file checked, 0 findings"
     under_pre_commit = drumgate(committed_repo, "hook", "taxonomy", "data/manifests/egmd_events.jsonl", PRE_COMMIT="1")
     assert under_pre_commit.returncode == 0 and under_pre_commit.stdout == ""
+
+
+def test_update_alone_repairs_a_damaged_checksum_line(committed_repo: Path, tmp_path: Path) -> None:
+    """The second way out the hint names: the damaged line is dropped and its file hashed again."""
+    root = tmp_path / "repo"
+    shutil.copytree(committed_repo, root, symlinks=True)
+    committed = (root / CHECKSUMS).read_bytes()
+    _damage_a_checksum_line(root)
+    refused = drumgate(root, "checksums", "generate", "egmd")
+    assert refused.returncode == 2 and (root / CHECKSUMS).read_bytes() != committed  # nothing rewritten
+    repaired = drumgate(root, "checksums", "generate", "egmd", "--update")
+    assert repaired.returncode == 0, repaired.stderr
+    assert f"{CHECKSUMS}:2: " in repaired.stderr and "(dropped)" in repaired.stderr
+    assert (root / CHECKSUMS).read_bytes() == committed  # the unchanged file's digest, back on its line

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from drumgate import lineage
 from drumgate.checksums import parts
-from drumgate.checksums.manifest import ChecksumEntry, generate_command, generate_fix
+from drumgate.checksums.manifest import ChecksumEntry, generate_command, generate_fix, malformed_fix
 from drumgate.checksums.tree import TreeState, hash_files, scan_dataset
 from drumgate.config import DatasetConfig, StorageRoot, load_datasets
 from drumgate.errors import EXIT_FINDINGS, EXIT_OK, DrumgateError, format_finding
@@ -66,13 +66,23 @@ def generate(
     existing: dict[str, str] = {}
     if parts.exists(manifest_path):
         found = parts.read(manifest_path, dataset)
-        if found.errors or (found.structure and not update):
+        whole_file = [err for err in found.errors if err.line is None]  # an LFS pointer, unreadable
+        if whole_file or (found.problems and not update):
             for err in found.problems:
                 print(str(err), file=sys.stderr)
-            raise DrumgateError("existing manifest is malformed; fix or delete it", path=manifest_path,
-                                hint=None if found.errors else generate_fix(dataset, update=True))
+            folder = parts.is_partitioned(manifest_path)
+            shown = ws.rel(parts.folder_of(manifest_path) if folder else manifest_path)
+            if not found.errors:
+                hint = generate_fix(dataset, update=True)
+            elif whole_file and whole_file[0].hint:
+                hint = whole_file[0].hint
+            else:
+                hint = malformed_fix(dataset, shown)
+            raise DrumgateError("existing manifest is malformed", path=manifest_path, hint=hint)
         for err in found.structure:
             print(f"{err} (repaired)", file=sys.stderr)
+        for err in found.errors:  # --update: the line goes; its file, if still there, is hashed again
+            print(f"{err} (dropped)", file=sys.stderr)
         existing = {entry.path: entry.sha256 for entry in found.entries}
     state = scan_dataset(config)
     outcome = hash_files(state.files, cache, jobs, _progress_printer())

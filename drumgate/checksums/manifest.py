@@ -8,6 +8,7 @@ error naming path:line; nothing here touches the storage tiers.
 from __future__ import annotations
 
 import re
+import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,6 +60,12 @@ def generate_command(dataset: str, *, update: bool = False) -> str:
 
 def generate_fix(dataset: str, *, update: bool = False) -> str:
     return f"fix: {generate_command(dataset, update=update)}"
+
+
+def malformed_fix(dataset: str, shown_path: str) -> str:
+    """The two ways out of a damaged manifest line: the committed digests back, or trust the disk."""
+    return (f"fix: git checkout HEAD -- {shlex.quote(shown_path)} to restore the committed digests, or "
+            f"{generate_command(dataset, update=True)} to hash its files again from disk")
 
 
 def parse_manifest(path: str | Path) -> tuple[list[ChecksumEntry], list[DrumgateError]]:
