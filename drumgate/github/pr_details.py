@@ -24,13 +24,14 @@ from drumgate.github.pr_text import (
     significant_pair,
     weight,
 )
+from drumgate.github.sticky import COMMENT_LIMIT
 from drumgate.render.textsafe import markup_text
 
 TABLE_ROWS = 15
 MOVERS_SHOWN = 5
 CHART_BARS = 8
 DEEPDIFF_CAP = 8_000
-SAFE_CHART_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+SAFE_CHART_NAME = re.compile(r"[a-z][a-z0-9_]{0,39}")
 
 
 def _delta_cell(row: Mapping[str, Any]) -> str:
@@ -138,13 +139,14 @@ def licence_changes(before: Mapping[str, str], after: Mapping[str, str]) -> str:
 
 
 def chart(dataset: str, distribution: Mapping[str, Any]) -> list[str]:
-    """A mermaid bar chart; only names that are plain identifiers go in it (no escaping exists there)."""
+    """A mermaid bar chart; only names that are plain identifiers go in it (no escaping exists there).
+    `fullmatch`: `$` would also let a name end in a newline."""
     bars = [
         row
         for row in distribution["rows"]
-        if SAFE_CHART_NAME.match(str(row["name"])) and round(row["share_delta_pp"], 2) != 0
+        if SAFE_CHART_NAME.fullmatch(str(row["name"])) and round(row["share_delta_pp"], 2) != 0
     ][:CHART_BARS]
-    if not bars or not SAFE_CHART_NAME.match(dataset):
+    if not bars or not SAFE_CHART_NAME.fullmatch(dataset):
         return []
     names = ", ".join(f'"{row["name"]}"' for row in bars)
     values = ", ".join(f"{round(row['share_delta_pp'], 2):g}" for row in bars)
@@ -200,23 +202,29 @@ def details_block(entry: Mapping[str, Any]) -> list[str]:
     ]
 
 
-def deepdiff_text(deepdiff_json: str) -> str:
-    """The deepdiff re-serialised from its parsed JSON; invisible and control characters shown escaped."""
+def deepdiff_text(deepdiff_json: str, limit: int) -> str:
+    """The deepdiff re-serialised from its parsed JSON, cut just past `limit` characters before its
+    invisible and control characters are shown escaped, so a forged diff costs no more than a comment
+    can show; indented unless its compact text alone is longer than a comment (indenting a deeply
+    nested one multiplies it)."""
     try:
         parsed = orjson.loads(deepdiff_json)
-    except orjson.JSONDecodeError as exc:
-        raise DrumgateError(f"deepdiff_json is not JSON ({exc})") from None
-    text = orjson.dumps(parsed, option=orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2).decode("utf-8")
-    return markup_text(text)
+        indent = orjson.OPT_INDENT_2 if len(deepdiff_json) <= COMMENT_LIMIT else 0
+        text = orjson.dumps(parsed, option=orjson.OPT_SORT_KEYS | indent).decode("utf-8")
+    except (orjson.JSONDecodeError, TypeError) as exc:  # TypeError: nested deeper than orjson writes
+        raise DrumgateError(f"deepdiff_json is not JSON drumgate can show ({exc})") from None
+    return markup_text(text[: limit + 1])
 
 
 def deepdiff_block(entry: Mapping[str, Any], cap: int | None) -> list[str]:
-    text = deepdiff_text(entry["deepdiff_json"])
+    """The diff whole (up to a comment's length, which no level longer than that can show anyway) or cut at `cap`."""
+    limit = COMMENT_LIMIT if cap is None else cap
+    text = deepdiff_text(entry["deepdiff_json"], limit)
     note = ""
-    if cap is not None and len(text) > cap:
-        cut = text[:cap].rsplit("\n", 1)[0]
+    if len(text) > limit:
+        cut = text[:limit].rsplit("\n", 1)[0]
         note = (
-            f"\n\nCut at {count(cap)} characters: the whole diff is `reports/{esc(entry['dataset'])}_diff.json` "
+            f"\n\nCut at {count(limit)} characters: the whole diff is `reports/{esc(entry['dataset'])}_diff.json` "
             "in the workflow artifact."
         )
         text = cut + "\n…"

@@ -9,6 +9,7 @@ numbers disagree with each other.
 
 from __future__ import annotations
 
+import re
 import stat
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -29,6 +30,7 @@ SPLIT_MOVES_KEPT = 50
 SUMMARY_SCHEMA = DEFAULTS / "configs" / "schemas" / "pr_summary.schema.json"
 SUMMARY_MAX_BYTES = 4_000_000
 DEEPDIFF_KEPT = 500_000
+DATASET_NAME = re.compile(r"[a-z][a-z0-9_]{0,39}")  # the schema's propertyNames, matched whole
 SUMMARY_FIX = "fix: regenerate it with drumgate pr-report --base REV --head REV --out DIR"
 
 
@@ -169,8 +171,14 @@ def _consistency_problem(summary: Mapping[str, Any]) -> str | None:
     if summary["changed"] != bool(summary["datasets"]):
         return "changed disagrees with the datasets listed"
     for name, data in summary["datasets"].items():
+        if not DATASET_NAME.fullmatch(name):  # the schema's `$` lets a name end in a newline
+            return f"datasets: {_clipped(repr(name))} is not a dataset name"
         if "error" in data:
             continue
+        try:
+            orjson.dumps(orjson.loads(data["deepdiff_json"]))
+        except (orjson.JSONDecodeError, TypeError):  # TypeError: nested deeper than orjson writes
+            return f"datasets.{name}.deepdiff_json: not JSON drumgate can show"
         for side in ("base", "head"):
             tally = data["gates"][side]
             if tally["passed"] > tally["total"]:

@@ -627,3 +627,17 @@ def test_https_api_dripping_its_body_is_cut_off_at_the_deadline(
     finally:
         stop.set()
     assert_refused(outcome, 1, "did not finish within the 1 s deadline")
+
+
+def test_the_sticky_comment_is_ours_not_another_bots_and_the_workflows_say_whose() -> None:
+    """Any app echoing user text could post the marker first; the workflows name github-actions[bot]."""
+    from drumgate.github.sticky import DEFAULT_MARKER, find_sticky, marker_line
+
+    body = marker_line(DEFAULT_MARKER) + "\nhello"
+    other = {"id": 1, "body": body, "user": {"login": "echo-app[bot]", "type": "Bot"}}
+    ours = {"id": 2, "body": body, "user": {"login": "github-actions[bot]", "type": "Bot"}}
+    assert find_sticky([other, ours], DEFAULT_MARKER, "github-actions[bot]") == ours
+    workflows = Path(__file__).resolve().parents[2] / ".github" / "workflows"
+    for name in ("pr-comment.yml", "ingest.yml"):
+        calls = (workflows / name).read_text(encoding="utf-8").split("drumgate comment ")[1:]
+        assert calls and all("--author 'github-actions[bot]'" in call.split("--body-file")[0] for call in calls), name

@@ -254,7 +254,11 @@ REFUSED = {
         "1 failing gates listed but the head tally has 0",
     ),
     "changed false with datasets": ("changed", False, "changed disagrees with the datasets listed"),
-    "a deepdiff that is not JSON": ("datasets.egmd.deepdiff_json", "```\n@acme", "deepdiff_json is not JSON"),
+    "a deepdiff that is not JSON": ("datasets.egmd.deepdiff_json", "```\n@acme", "deepdiff_json: not JSON"),
+    # orjson reads 1,024 levels but writes 254: this one was an internal error (exit 3) when rendered
+    "a deepdiff nested 300 deep": ("datasets.egmd.deepdiff_json", "[" * 300 + "]" * 300, "deepdiff_json: not JSON"),
+    # the schema's `^...$` lets one trailing newline through (Python's `$`); it reached the mermaid chart
+    "a dataset name ending in a newline": ("datasets.egmd\n", {"error": "x"}, "is not a dataset name"),
 }
 
 
@@ -312,3 +316,17 @@ def test_a_refused_summary_posts_nothing(honest, tmp_path: Path) -> None:
     assert results[-1].returncode == 2
     assert results[-1].stderr.strip().count("\n") == 0 and "Additional properties" in results[-1].stderr
     assert not fake.requests, "the job stops before it talks to GitHub"
+
+
+def test_a_deep_deepdiff_costs_no_more_than_a_comment_can_show() -> None:
+    """Indenting a diff nested 200 deep multiplied a 0.5 MB summary into gigabytes: the text is now cut
+    just past a comment's length before it is escaped, and a compact diff over that is not indented."""
+    from drumgate.github.pr_details import deepdiff_block
+    from drumgate.github.sticky import COMMENT_LIMIT
+
+    nested = "[" * 200 + ",".join(['"x"'] * 40_000) + "]" * 200
+    for cap in (None, 8_000):
+        block = "\n".join(deepdiff_block({"deepdiff_json": nested, "dataset": "egmd", "changes": 1}, cap))
+        shown = COMMENT_LIMIT if cap is None else cap
+        assert f"Cut at {shown:,} characters" in block
+        assert len(block) < shown + 1_000
