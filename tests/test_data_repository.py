@@ -258,3 +258,18 @@ def test_repro_of_the_combined_group_alone_regenerates_its_docs(repo: Path) -> N
     done = drumgate(repo, "repro", "prod_combined")
     assert done.returncode == 0, done.stderr[-2000:]
     assert plan.read_text() == written
+
+
+def test_init_hooks_installs_in_the_workspace_named_and_refuses_a_plain_repository(tmp_path: Path) -> None:
+    plain, data = tmp_path / "plain", tmp_path / "data"
+    for root in (plain, data):
+        root.mkdir()
+        assert git(root, "init", "-q").returncode == 0
+    refused = drumgate(plain, "init-hooks")
+    assert refused.returncode == 2 and "not a drumgate data repository" in refused.stderr
+    assert f"(fix: drumgate init {plain})" in refused.stderr and not (plain / ".pre-commit-config.yaml").exists()
+    assert drumgate(data, "init", "--datasets", "egmd", "--no-hooks").returncode == 0
+    installed = drumgate(plain, "--workspace", str(data), "init-hooks")
+    assert installed.returncode == 0, installed.stderr
+    assert (data / ".git" / "hooks" / "pre-commit").is_file() and not (plain / ".pre-commit-config.yaml").exists()
+    assert f"cd {data} && pre-commit run --all-files" in installed.stdout

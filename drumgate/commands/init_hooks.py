@@ -1,5 +1,9 @@
 """`drumgate init-hooks [--repo DIR]`: install drumgate's pre-commit hooks in a data repository.
 
+The repository is `--repo`, else `--workspace` / `DRUMGATE_WORKSPACE`, else the current folder; it
+must be a git repository holding `configs/datasets.toml` (`drumgate init` makes one and installs
+the hooks itself).
+
 Writes `.pre-commit-config.yaml` with the hooks as `repo: local` entries that call the installed
 `drumgate` (`language: system`: nothing to clone or build), then runs `pre-commit install`.
 An existing config is kept unless `--force`; the hooks are the same as `.pre-commit-hooks.yaml`.
@@ -7,6 +11,7 @@ An existing config is kept unless `--force`; the hooks are the same as `.pre-com
 
 from __future__ import annotations
 
+import shlex
 import shutil
 import subprocess
 import sys
@@ -97,6 +102,9 @@ def local_config() -> str:
 def install(repo: Path, force: bool = False, run_install: bool = True) -> Path:
     if not (repo / ".git").exists():
         raise DrumgateError("not a git repository", path=repo, hint="fix: git init, then drumgate init-hooks")
+    if not (repo / "configs" / "datasets.toml").is_file():  # the hooks would refuse every commit there
+        raise DrumgateError("not a drumgate data repository (no configs/datasets.toml)", path=repo,
+                            hint=f"fix: drumgate init {shlex.quote(str(repo))}")
     config = repo / ".pre-commit-config.yaml"
     if config.exists() and not force and config.read_text(encoding="utf-8") != local_config():
         raise DrumgateError(
