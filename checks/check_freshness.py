@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from checks._hookutil import Reporter, lock_groups, staged_paths
+from checks._hookutil import Reporter, committed_text, lock_groups, staged_paths
 from drumgate.artifacts import HEALTH_DIR, PROVENANCE_DIR, SAMPLING_DIR, Artifact, classify, is_data_path
 from drumgate.errors import DrumgateError
 from drumgate.git import git_output
@@ -250,6 +250,27 @@ def report_causes(reporter: Reporter, causes: Causes, state: GitState) -> None:
         )
 
 
+def deleted_locks(ws: Workspace, staged: Iterable[str]) -> list[str]:
+    """Staged lock deletions whose group lives on: an artifact the HEAD lock records is still in the
+    worktree (deleting a whole group, lock and artifacts together, is fine). Without its lock, repro
+    no longer knows how the group was made."""
+    import json
+
+    from drumgate.artifacts import LOCKS_DIR
+
+    found = []
+    for path in staged:
+        if not (path.startswith(f"{LOCKS_DIR}/") and path.endswith(".lock.json")) or ws.path(path).exists():
+            continue
+        try:
+            recorded = json.loads(committed_text(ws, path) or "{}").get("artifacts", {})
+        except (ValueError, AttributeError):
+            continue
+        if isinstance(recorded, dict) and any(isinstance(name, str) and ws.path(name).exists() for name in recorded):
+            found.append(path)
+    return found
+
+
 def check_workspace(ws: Workspace, reporter: Reporter, whole_workspace: bool = False) -> int:
     """The staged change (or with `whole_workspace`, every artifact group as the worktree holds it):
     groups staged together, nothing stale, nothing edited by hand."""
@@ -262,6 +283,9 @@ def check_workspace(ws: Workspace, reporter: Reporter, whole_workspace: bool = F
         return reporter.close()
     else:
         groups = touched_groups(ws, staged)
+    for lock in deleted_locks(ws, staged):
+        reporter.finding(lock, "lineage lock deleted while artifacts it records are still there",
+                         hint=f"fix: git checkout HEAD -- {lock}")
     problems: dict[str, list[LineageProblem]] = {}
     missing: dict[str, tuple[str, list[str]]] = {}
     for group, artifacts in sorted(groups.items()):

@@ -29,6 +29,7 @@ COMMAND = re.compile(r"\b(?:drumgate|git) .*?(?= to [a-z]|, |; |$)")
 DATE = "2026-03-01"
 HEALTH = "reports/health/egmd_20260301.json"
 CHECKSUMS = "data/archives/checksums/egmd.sha256"
+LOCK = "data/locks/egmd.lock.json"
 
 
 def fix_commands(output: str) -> list[str]:
@@ -105,6 +106,15 @@ def _damage_a_checksum_line(root: Path) -> None:
     path.write_text("".join(lines), encoding="utf-8")
 
 
+def _delete_the_lock(root: Path) -> None:
+    (root / LOCK).unlink()
+
+
+def _stage_the_lock_deletion(root: Path) -> None:
+    _delete_the_lock(root)
+    git(root, "add", "-A", "data/locks")
+
+
 def _change_a_raw_file(root: Path) -> None:
     wav = sorted((root / "data" / "raw" / "egmd").rglob("*.wav"))[0]
     wav.write_bytes(wav.read_bytes()[:-2] + b"\x01\x02")
@@ -149,6 +159,10 @@ SCENARIOS = [
              (f"git checkout HEAD -- {CHECKSUMS}", "drumgate checksums generate egmd --update")),
     Scenario("damaged checksum line", _damage_a_checksum_line, ("checksums", "generate", "egmd"),
              (f"git checkout HEAD -- {CHECKSUMS}", "drumgate checksums generate egmd --update")),
+    Scenario("deleted lock (repro)", _delete_the_lock, ("repro", "--date", DATE),
+             (f"git checkout HEAD -- {LOCK}", "drumgate ingest egmd")),
+    Scenario("deleted lock staged (hook)", _stage_the_lock_deletion, ("hook", "freshness"),
+             (f"git checkout HEAD -- {LOCK}",)),
     Scenario("changed raw file", _change_a_raw_file, ("checksums", "verify", "egmd"),
              ("drumgate checksums generate egmd --update",)),
     Scenario("new raw file", _add_a_raw_file, ("checksums", "verify", "egmd"), ("drumgate checksums generate egmd",)),
@@ -206,3 +220,17 @@ def test_update_alone_repairs_a_damaged_checksum_line(committed_repo: Path, tmp_
     assert repaired.returncode == 0, repaired.stderr
     assert f"{CHECKSUMS}:2: " in repaired.stderr and "(dropped)" in repaired.stderr
     assert (root / CHECKSUMS).read_bytes() == committed  # the unchanged file's digest, back on its line
+
+
+def test_a_lost_lock_is_recorded_again_by_the_ingest_repro_names(committed_repo: Path, tmp_path: Path) -> None:
+    """Without the lock repro ran no step and exited 0; now it names the lost lock, and the ingest it
+    prints records it again, after which repro remakes the rest."""
+    root = tmp_path / "repo"
+    shutil.copytree(committed_repo, root, symlinks=True)
+    _delete_the_lock(root)
+    noticed = drumgate(root, "repro", "--date", DATE)
+    assert noticed.returncode == 1 and f"{LOCK}: missing while egmd's manifests are there" in noticed.stderr
+    assert drumgate(root, "ingest", "egmd", "--date", DATE).returncode in (0, 1)
+    again = drumgate(root, "repro", "--date", DATE)
+    assert again.returncode in (0, 1) and "missing while" not in again.stderr, again.stderr
+    assert (root / LOCK).is_file()

@@ -14,7 +14,9 @@ moment, that is after the steps before it have run. New reports carry today's da
 unless its output changed.
 
 Exit 0 when every step ran (a failed readiness gate is a finding of the report, not of repro),
-1 when a step that reads raw data reported findings, 2 when a step could not run. Lock entries
+1 when a step that reads raw data reported findings or a dataset's lock is gone while its manifests
+are there (its recorded commands are lost: restore the lock or ingest again), 2 when a step could
+not run. Lock entries
 naming files outside the workspace (older drumgate versions) are dropped.
 """
 
@@ -35,6 +37,7 @@ from drumgate.artifacts import (
     events_manifest,
     health_reports_of,
     registry,
+    sessions_manifest,
     weights_reports_of,
 )
 from drumgate.errors import EXIT_FINDINGS, EXIT_OK, DrumgateError
@@ -290,6 +293,28 @@ def known_groups(ws: Workspace, groups: Sequence[str]) -> list[str]:
     return known
 
 
+def lost_locks(ws: Workspace, groups: Sequence[str]) -> list[DrumgateError]:
+    """A dataset group whose manifests are there but whose lock is gone: its recorded commands are
+    lost, so repro cannot tell how to remake anything of it (and would otherwise run nothing)."""
+    from drumgate.git import git_blob
+
+    by_group = registry(ws).dataset_of_group()
+    lost = []
+    for group in [g for g in by_group if g in groups] if groups else list(by_group):
+        lock = ws.lock_file(group)
+        dataset = by_group[group]
+        if lock.is_file() or not any(parts.resolve(ws.path(name)).exists()
+                                     for name in (sessions_manifest(dataset), events_manifest(dataset))):
+            continue
+        shown = ws.rel(lock)
+        ingest = f"drumgate ingest {dataset} to record it again"
+        committed = git_blob(["show", f"HEAD:./{shown}"], ws.root) is not None
+        hint = f"fix: git checkout HEAD -- {shown} to restore it, or {ingest}" if committed else f"fix: {ingest}"
+        lost.append(DrumgateError(f"missing while {dataset}'s manifests are there: repro cannot tell how they"
+                                  " were made", path=shown, hint=hint))
+    return lost
+
+
 def repro(ws: Workspace, groups: Sequence[str], date: str | None = None, dry_run: bool = False,
           skip_raw: bool = False, child_stdout: int | None = None) -> Outcome:
     """Bring the named groups (all when none) up to date, or with `dry_run` print the plan."""
@@ -302,9 +327,12 @@ def repro(ws: Workspace, groups: Sequence[str], date: str | None = None, dry_run
     if dry_run:
         print(f"drumgate repro --dry-run ({ws.root}, date {day}): the plan as things stand; steps after an")
         print("ingest run only when what it writes changes.")
+    lost = lost_locks(ws, groups)
+    for err in lost:
+        print(str(err), file=sys.stderr)
     outcome = plan_and_run(ws, groups, day, dry_run, skip_raw, child_stdout)
     if dry_run:
-        return Outcome(day, outcome, [], EXIT_OK)
+        return Outcome(day, outcome, [], EXIT_FINDINGS if lost else EXIT_OK)
     with_findings = [step for step, code in outcome.executed if code == EXIT_FINDINGS]
     raw_findings = [step for step in with_findings if step.stage in (*RAW_STAGES, "checksums")]
     print(f"\nrepro: {len(outcome.executed)} steps ran"
@@ -314,4 +342,4 @@ def repro(ws: Workspace, groups: Sequence[str], date: str | None = None, dry_run
         first = leftovers[0]
         print(f"{first.artifact}: {first.message} (fix: {first.command})", file=sys.stderr)
         return Outcome(day, outcome, leftovers, EXIT_FINDINGS)
-    return Outcome(day, outcome, leftovers, EXIT_FINDINGS if raw_findings else EXIT_OK)
+    return Outcome(day, outcome, leftovers, EXIT_FINDINGS if raw_findings or lost else EXIT_OK)
