@@ -180,7 +180,7 @@ def _combine(ws: Workspace, date: str | None, weights_scheme: str) -> CombineOut
     taxonomy = load_taxonomy(ws)
     songs = SongKeys(ws)
     state = CombineState()
-    errors = ErrorCollector(ws.root)
+    errors = ErrorCollector(ws.root, ws)
     sessions = combined_sessions(sources, songs, errors)
     try:
         learn_sources(sources, taxonomy, songs, state, errors)

@@ -111,7 +111,7 @@ def combined_sessions(sources: Sequence[Source], songs: SongKeys, errors: ErrorC
     for source in sources:
         if source.sessions is None:
             continue
-        sink = ErrorCollector(source.sessions)
+        sink = ErrorCollector(source.sessions, errors.ws)
         source_rows = source.session_rows = [row for _, row in iter_jsonl(source.sessions, on_error=sink)]
         for row in source_rows:
             songs.declare(source.dataset, str(row.get("session_id", "")), (row.get("attributes") or {}).get("song_key"))
@@ -152,7 +152,7 @@ def learn_sources(
 
 def _learn_stored(source: Source, taxonomy: Taxonomy, songs: SongKeys, state: CombineState,
                   errors: ErrorCollector) -> None:
-    sink = ErrorCollector(source.events)
+    sink = ErrorCollector(source.events, errors.ws)
     for _, rows, renders in progress(parts.stored_parts(source.events, sink), f"combine {source.dataset}", "part"):
         for row, weight in parts.weighted_rows(rows, renders):
             if weight:
@@ -162,7 +162,7 @@ def _learn_stored(source: Source, taxonomy: Taxonomy, songs: SongKeys, state: Co
 
 def _source_rows(source: Source, taxonomy: Taxonomy, songs: SongKeys, state: CombineState, errors: ErrorCollector
                  ) -> Iterator[dict[str, Any]]:
-    sink = ErrorCollector(source.events)
+    sink = ErrorCollector(source.events, errors.ws)
     for _, row in progress(iter_jsonl(source.events, on_error=sink), f"combine {source.dataset}", "event"):
         combined = _combine_row(source, row, 1, taxonomy, songs, state)
         if combined is not None:

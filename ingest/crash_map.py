@@ -93,9 +93,9 @@ class FileScan:
         return False
 
 
-def scan_file(path: Path, taxonomy: Taxonomy) -> FileScan:
+def scan_file(path: Path, taxonomy: Taxonomy, ws: Workspace | None = None) -> FileScan:
     """One pass: how many rows would change, which variants are unmapped, which lines are bad."""
-    scan = FileScan(path, errors=ErrorCollector(path))
+    scan = FileScan(path, errors=ErrorCollector(path, ws))
     if path.is_dir():
         return scan_folder(scan, taxonomy)
     for _, row in progress(iter_jsonl(path, on_error=scan.errors), f"crash-map {path.name}", "event"):
@@ -204,7 +204,7 @@ def scan_manifests(ws: Workspace, paths: Sequence[Path], taxonomy: Taxonomy, wil
     """Every manifest scanned; a run that will write holds their artifact groups' locks from here on."""
     if will_write:
         grouplock.hold(ws, {group for path in paths if (group := group_of(ws, path))})
-    return [scan_file(path, taxonomy) for path in paths]
+    return [scan_file(path, taxonomy, ws) for path in paths]
 
 
 def problem_lines(scans: Sequence[FileScan]) -> list[str]:

@@ -30,6 +30,7 @@ DATE = "2026-03-01"
 HEALTH = "reports/health/egmd_20260301.json"
 CHECKSUMS = "data/archives/checksums/egmd.sha256"
 LOCK = "data/locks/egmd.lock.json"
+EVENTS = "data/manifests/egmd_events.jsonl"
 
 
 def fix_commands(output: str) -> list[str]:
@@ -106,6 +107,13 @@ def _damage_a_checksum_line(root: Path) -> None:
     path.write_text("".join(lines), encoding="utf-8")
 
 
+def _break_an_events_row(root: Path) -> None:
+    path = root / EVENTS
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    lines[2] = '{"broken\n'
+    path.write_text("".join(lines), encoding="utf-8")
+
+
 def _delete_the_lock(root: Path) -> None:
     (root / LOCK).unlink()
 
@@ -159,6 +167,9 @@ SCENARIOS = [
              (f"git checkout HEAD -- {CHECKSUMS}", "drumgate checksums generate egmd --update")),
     Scenario("damaged checksum line", _damage_a_checksum_line, ("checksums", "generate", "egmd"),
              (f"git checkout HEAD -- {CHECKSUMS}", "drumgate checksums generate egmd --update")),
+    *(Scenario(f"damaged events row ({check[0]})", _break_an_events_row, check,
+               (f"git checkout HEAD -- {EVENTS}", "drumgate repro egmd"))
+      for check in (("health", "--events", EVENTS, "--date", DATE), ("crash-map",), ("combine", "--date", DATE))),
     Scenario("deleted lock (repro)", _delete_the_lock, ("repro", "--date", DATE),
              (f"git checkout HEAD -- {LOCK}", "drumgate ingest egmd")),
     Scenario("deleted lock staged (hook)", _stage_the_lock_deletion, ("hook", "freshness"),

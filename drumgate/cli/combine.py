@@ -33,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
     if report is None or outcome.errors.errors:
         _stderr(outcome.errors.lines())
         if outcome.aborted:
-            _stderr([*outcome.unmapped, "combine: nothing written"])
+            _stderr([*outcome.unmapped, "combine: nothing written (fix what is listed above)"])
         return outcome.exit_code
     _print_summary(ws, report, outcome.sources, outcome.skipped, outcome.written)
     for path in outcome.retired:

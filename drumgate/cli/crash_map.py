@@ -43,7 +43,9 @@ def run(args: argparse.Namespace) -> int:
     unmapped = crash_map.unmapped_report(scans, ws)
     for line in unmapped:
         print(line, file=sys.stderr)
-    for scan in scans:
+    if bad_lines:  # the counts of a file cut short by a bad row would mislead
+        print("crash-map: nothing written (fix the rows above)", file=sys.stderr)
+    for scan in scans if not bad_lines else ():
         verb = "would relabel" if args.check else "relabelled"
         print(f"{ws.rel(scan.path)}: {scan.crash_rows:,} crash-family events, {verb} {scan.changed:,}")
     cli.emit_json(args, {

@@ -170,7 +170,7 @@ def write_health(ws: Workspace, request: HealthRequest) -> HealthOutcome:
     """Count the events, write `<output>.json` and its HTML page, and record both in the group's lock."""
     plan = plan_health(ws, request)
     grouplock.hold(ws, [artifact_group(ws, plan.dataset)])
-    events_errors = ErrorCollector(plan.events)
+    events_errors = ErrorCollector(plan.events, ws)
     with ThreadPoolExecutor(max_workers=2) as pool:
         # DuckDB's count and hashlib both release the GIL: the lineage fingerprint of the events (a
         # full read of a big file, unless its stat is remembered) and the count run beside each other
@@ -184,8 +184,8 @@ def _write_health(ws: Workspace, request: HealthRequest, plan: HealthPlan, event
                   counts: Future[EventCounts], fingerprint: Future[str]) -> HealthOutcome:
     from drumgate.render.html_report import health_template, render_health_html
 
-    sessions_errors = ErrorCollector(plan.sessions) if plan.sessions else None
-    provenance_errors = ErrorCollector(plan.provenance) if plan.provenance else None
+    sessions_errors = ErrorCollector(plan.sessions, ws) if plan.sessions else None
+    provenance_errors = ErrorCollector(plan.provenance, ws) if plan.provenance else None
     source_hashes = _source_hashes(ws, plan.provenance, provenance_errors)
     session_facts = _session_facts(plan.sessions, sessions_errors)
     health_template()

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from drumgate import lineage
-from drumgate.artifacts import ArtifactRegistry, ingest_fix
+from drumgate.artifacts import ArtifactRegistry, classify, ingest_fix
 from drumgate.config import load_datasets
 from drumgate.errors import DrumgateError
 from drumgate.io.jsonio import PACKAGE_SCHEMAS, check_schema, iter_jsonl, read_json, schema_problem
@@ -85,16 +85,31 @@ def record_lineage(ws: Workspace, dataset: str, artifact: Path | Sequence[Path],
                        known=known)
 
 
-class ErrorCollector:
-    """Collects row-level errors (naming the file) so every bad line is reported, not just the first."""
+def damaged_rows_fix(ws: Workspace, path: Path) -> str | None:
+    """The way back from a malformed row in an artifact drumgate wrote: its committed version, or its
+    group's repro (which runs the command that writes it); None for any other file."""
+    relative = ws.rel(path)
+    artifact = classify(relative)
+    if artifact is None:
+        return None
+    return (f"fix: git checkout HEAD -- {shlex.quote(relative)} to restore it, or drumgate repro {artifact.group}"
+            " to write it again")
 
-    def __init__(self, path: Path) -> None:
+
+class ErrorCollector:
+    """Collects row-level errors (naming the file) so every bad line is reported, not just the first.
+    With `ws`, an error without a fix gets `damaged_rows_fix` of its file."""
+
+    def __init__(self, path: Path, ws: Workspace | None = None) -> None:
         self.path = path
+        self.ws = ws
         self.errors: list[DrumgateError] = []
 
     def __call__(self, error: DrumgateError) -> None:
         if error.path is None:
             error.path = self.path
+        if error.hint is None and self.ws is not None:
+            error.hint = damaged_rows_fix(self.ws, Path(error.path))
         self.errors.append(error)
 
     def lines(self) -> list[str]:

@@ -90,8 +90,8 @@ def write_weights(ws: Workspace, request: WeightsRequest) -> WeightsOutcome:
     date = report_date(request.date)
     output = ws.user_path(request.output) if request.output else ws.weights_report(dataset, date.strftime("%Y%m%d"))
     rel = {"events": ws.rel(events), "sessions": ws.rel(sessions) if sessions else None, "output": ws.rel(output)}
-    errors = ErrorCollector(events)
-    session_errors = ErrorCollector(sessions) if sessions else None
+    errors = ErrorCollector(events, ws)
+    session_errors = ErrorCollector(sessions, ws) if sessions else None
     document = compute_weights(
         load_taxonomy(ws),
         dataset,
