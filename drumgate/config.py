@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -78,11 +79,36 @@ def load_toml(path: Path) -> dict[str, Any]:
         raise DrumgateError(f"invalid TOML: {message}", path=path, line=line) from exc
 
 
+def restore_configs_fix(root: Path) -> str:
+    """`drumgate init` writes back a config or schema that is missing and keeps every file there."""
+    return f"fix: drumgate init {shlex.quote(str(root))}"
+
+
+def _read_config(path: Path) -> Any:
+    """A JSON config or schema under a workspace's `configs/`; a missing one is restored by init."""
+    try:
+        return read_json(path)
+    except DrumgateError as err:
+        if err.hint is None and path.parent.name in ("configs", "schemas"):
+            root = path.parent.parent if path.parent.name == "configs" else path.parent.parent.parent
+            err.hint = (f"fix: git checkout HEAD -- {shlex.quote(str(path))} to restore the committed one"
+                        if path.exists() else restore_configs_fix(root))
+        raise
+
+
+def load_config_json(ws: Workspace, name: str, schema: str) -> Any:
+    """`configs/<name>`, checked against `configs/schemas/<schema>.schema.json`."""
+    path = ws.configs / name
+    raw = _read_config(path)
+    validate_against_schema(raw, ws.schemas / f"{schema}.schema.json", path)
+    return raw
+
+
 def validate_against_schema(document: Any, schema_path: Path, document_path: Path) -> None:
     """Raise on the first schema error, naming the JSON path inside the document."""
     import jsonschema_rs  # imported here: every CLI start loads this module, few validate configs
 
-    schema = read_json(schema_path)
+    schema = _read_config(schema_path)
     if jsonschema_rs.Draft202012Validator(schema, validate_formats=False).is_valid(document):
         return
     import jsonschema  # the reference names the path of the error; it takes 50 ms to import, a hook's budget

@@ -8,9 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from drumgate.config import validate_against_schema
+from drumgate.config import load_config_json
 from drumgate.errors import DrumgateError
-from drumgate.io.jsonio import read_json
 from drumgate.workspace import Workspace
 
 
@@ -222,10 +221,8 @@ def _parse(raw: dict[str, Any], crash_raw: dict[str, Any], source: Path) -> Taxo
 def load_taxonomy(ws: Workspace) -> Taxonomy:
     taxonomy_path = ws.configs / "technique_taxonomy.json"
     crash_path = ws.configs / "crash_dual_label.json"
-    raw = read_json(taxonomy_path)
-    validate_against_schema(raw, ws.schemas / "technique_taxonomy.schema.json", taxonomy_path)
-    crash_raw = read_json(crash_path)
-    validate_against_schema(crash_raw, ws.schemas / "crash_dual_label.schema.json", crash_path)
+    raw = load_config_json(ws, taxonomy_path.name, "technique_taxonomy")
+    crash_raw = load_config_json(ws, crash_path.name, "crash_dual_label")
     try:
         return _parse(raw, crash_raw, taxonomy_path)
     except DrumgateError as err:

@@ -245,3 +245,17 @@ def test_a_lost_lock_is_recorded_again_by_the_ingest_repro_names(committed_repo:
     again = drumgate(root, "repro", "--date", DATE)
     assert again.returncode in (0, 1) and "missing while" not in again.stderr, again.stderr
     assert (root / LOCK).is_file()
+
+
+def test_a_missing_config_is_restored_by_the_init_it_names(committed_repo: Path, tmp_path: Path) -> None:
+    root = tmp_path / "repo"
+    shutil.copytree(committed_repo, root, symlinks=True)
+    taxonomy = root / "configs" / "technique_taxonomy.json"
+    kept = taxonomy.read_bytes()
+    taxonomy.unlink()
+    noticed = drumgate(root, "crash-map")
+    assert noticed.returncode == 2 and "technique_taxonomy.json: file not found" in noticed.stderr
+    commands = fix_commands(noticed.stderr)
+    assert commands == [f"drumgate init {root}"], noticed.stderr
+    assert run_as_printed(tmp_path, commands[0]).returncode == 0  # from anywhere: the path is in it
+    assert taxonomy.read_bytes() == kept and drumgate(root, "crash-map").returncode == 0

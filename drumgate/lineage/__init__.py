@@ -38,10 +38,15 @@ def read_lock(ws: Workspace, group: str, drop_outside: bool = False) -> dict[str
     path = ws.lock_file(group)
     if not path.exists():
         return {"schema_version": LOCK_SCHEMA_VERSION, "group": group, "artifacts": {}}
-    data = read_json(path)
+    restore = f"fix: git checkout HEAD -- {ws.rel(path)} to restore it"
+    try:
+        data = read_json(path)
+    except DrumgateError as err:  # damaged by hand or by a merge: the committed lock is the way back
+        err.hint = err.hint or restore
+        raise
     if not isinstance(data, dict) or data.get("schema_version") != LOCK_SCHEMA_VERSION:
-        raise DrumgateError("unsupported lock file", path=path, hint=f"regenerate the {group} artifacts")
-    check_schema(data, "lock", path, hint=f"fix: git checkout -- {ws.rel(path)}, or regenerate the {group} artifacts")
+        raise DrumgateError("unsupported lock file", path=path, hint=restore)
+    check_schema(data, "lock", path, hint=restore)
     outside = [key for key in data.get("artifacts", {}) if not ws.contains(key)]
     if outside and not drop_outside:
         raise DrumgateError(

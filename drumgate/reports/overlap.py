@@ -18,8 +18,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from drumgate.config import validate_against_schema
-from drumgate.io.jsonio import read_json
+from drumgate.config import load_config_json
 from drumgate.workspace import Workspace, find_workspace
 
 SONG_DATASETS = frozenset({"cambridge", "musdb_hq", "mdb_drums"})
@@ -68,9 +67,7 @@ def strip_suffix(session_id: str, suffixes: Iterable[str] = DEFAULT_SUFFIXES) ->
 
 
 def load_overlap_config(ws: Workspace) -> OverlapConfig:
-    path = ws.configs / "musdb.json"
-    raw = read_json(path)
-    validate_against_schema(raw, ws.schemas / "musdb.schema.json", path)
+    raw = load_config_json(ws, "musdb.json", "musdb")
     return OverlapConfig.from_musdb_config(raw)
 
 

@@ -184,12 +184,10 @@ def detect_onsets(signal: np.ndarray, sr: int, params: OnsetParams | None = None
 
 def load_onset_params(ws: Any, stem_class: str | None = None) -> OnsetParams:
     """`configs/onsets.json`: `default` parameters, optionally overridden `per_class`."""
-    from drumgate.config import validate_against_schema
-    from drumgate.io.jsonio import read_json
+    from drumgate.config import load_config_json
 
     path = ws.configs / "onsets.json"
-    raw = read_json(path)
-    validate_against_schema(raw, ws.schemas / "onsets.schema.json", path)
+    raw = load_config_json(ws, path.name, "onsets")
     try:
         params = OnsetParams.from_dict(raw.get("default", {}))
         if stem_class is not None:

@@ -7,9 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Any
 
-from drumgate.config import validate_against_schema
+from drumgate.config import load_config_json
 from drumgate.errors import DrumgateError
-from drumgate.io.jsonio import read_json
 
 
 @dataclass(frozen=True)
@@ -89,8 +88,7 @@ def _section(cls: type, raw: dict[str, Any]) -> Any:
 def load_event_settings(ws: Any) -> EventSettings:
     """`configs/cambridge_events.json`, validated against its schema."""
     path = ws.configs / "cambridge_events.json"
-    raw = read_json(path)
-    validate_against_schema(raw, ws.schemas / "cambridge_events.schema.json", path)
+    raw = load_config_json(ws, "cambridge_events.json", "cambridge_events")
     techniques = _section(TechniqueSettings, raw["techniques"])
     if techniques.flam_min_s >= techniques.flam_max_s:
         raise DrumgateError("techniques: flam_min_s must be below flam_max_s", path=path)

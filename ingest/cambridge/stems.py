@@ -14,9 +14,8 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
 
-from drumgate.config import validate_against_schema
+from drumgate.config import load_config_json
 from drumgate.errors import DrumgateError
-from drumgate.io.jsonio import read_json
 from drumgate.workspace import Workspace
 
 DRUM_ROLES = frozenset({"close", "sample", "overhead", "room", "effect", "percussion"})
@@ -161,8 +160,7 @@ def compile_stem_rules(raw: dict[str, Any], known_classes: set[str] | None = Non
 
 def load_stem_rules(ws: Workspace, known_classes: set[str] | None = None) -> StemRules:
     path = ws.configs / "stem_names.json"
-    raw = read_json(path)
-    validate_against_schema(raw, ws.schemas / "stem_names.schema.json", path)
+    raw = load_config_json(ws, "stem_names.json", "stem_names")
     try:
         return compile_stem_rules(raw, known_classes)
     except DrumgateError as err:

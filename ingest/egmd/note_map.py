@@ -13,10 +13,9 @@ from typing import Any
 
 import numpy as np
 
-from drumgate.config import validate_against_schema
+from drumgate.config import load_config_json
 from drumgate.errors import DrumgateError
 from drumgate.io.hashing import sha256_file
-from drumgate.io.jsonio import read_json
 from drumgate.taxonomy import Taxonomy
 from drumgate.workspace import Workspace
 
@@ -171,8 +170,7 @@ def note_map_from_dict(raw: dict[str, Any], taxonomy: Taxonomy, path: Path) -> N
 
 def load_note_map(ws: Workspace, taxonomy: Taxonomy) -> NoteMap:
     path = ws.configs / NOTE_MAP_FILE
-    raw = read_json(path)
-    validate_against_schema(raw, ws.schemas / "roland_note_map.schema.json", path)
+    raw = load_config_json(ws, NOTE_MAP_FILE, "roland_note_map")
     return note_map_from_dict(raw, taxonomy, path)
 
 

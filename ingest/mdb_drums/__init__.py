@@ -47,9 +47,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from drumgate.config import validate_against_schema
+from drumgate.config import load_config_json
 from drumgate.errors import DrumgateError, format_finding
-from drumgate.io.jsonio import read_json
 from drumgate.reports.overlap import song_key
 from drumgate.signal.audio import probe_wav
 from drumgate.taxonomy import Taxonomy, load_taxonomy
@@ -87,8 +86,7 @@ class Settings:
 def load_settings(ws: Workspace, taxonomy: Taxonomy) -> Settings:
     """configs/mdb_drums.json, checked against its schema and the taxonomy before any track is read."""
     path = ws.configs / CONFIG_FILE
-    raw = read_json(path)
-    validate_against_schema(raw, ws.schemas / "mdb_drums.schema.json", path)
+    raw = load_config_json(ws, CONFIG_FILE, "mdb_drums")
     labels: dict[str, LabelMap] = {}
     for name, target in raw["labels"].items():
         class_id = target["class"]

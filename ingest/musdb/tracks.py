@@ -11,9 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from drumgate.config import validate_against_schema
+from drumgate.config import load_config_json
 from drumgate.errors import DrumgateError, format_finding
-from drumgate.io.jsonio import read_json
 from drumgate.reports.overlap import OverlapConfig, song_key
 from drumgate.taxonomy import Taxonomy
 from drumgate.workspace import Workspace
@@ -62,9 +61,7 @@ class Track:
 
 
 def load_settings(ws: Workspace) -> Settings:
-    path = ws.configs / "musdb.json"
-    raw = read_json(path)
-    validate_against_schema(raw, ws.schemas / "musdb.schema.json", path)
+    raw = load_config_json(ws, "musdb.json", "musdb")
     return Settings(raw, OverlapConfig.from_musdb_config(raw))
 
 
