@@ -107,6 +107,21 @@ def test_unknown_gate_class_is_a_usage_error(workspace: Workspace) -> None:
         compute_health(load_health_config(workspace, "egmd"), numbered(_healthy_rows()), extra_class_gates={"gong": 1})
 
 
+def test_an_unknown_class_in_a_configured_gate_is_worded_at_its_line(workspace: Workspace) -> None:
+    config = workspace.configs / "datasets.toml"
+    text = config.read_text(encoding="utf-8")
+    start = text.index("[datasets.egmd.gates]")
+    config.write_text(text[:start] + text[start:].replace("kick = ", "kik = ", 1), encoding="utf-8")
+    line = 1 + text[:start].count("\n") + text[start:].split("kick = ")[0].count("\n")
+    with pytest.raises(DrumgateError) as caught:
+        load_health_config(workspace, "egmd")
+    err = caught.value
+    assert (err.path, err.line) == (config, line)
+    assert err.message.startswith("datasets.egmd.gates.min_class_events: 'kik' is not a class")
+    assert "kick" in err.message
+    assert err.hint is not None and err.hint.startswith("fix: git checkout HEAD -- ")
+
+
 def test_unknown_labels_and_techniques_are_counted_not_fatal(workspace: Workspace) -> None:
     rows = _healthy_rows()
     rows += [event("s1", "gong")]

@@ -6,8 +6,11 @@ words it for the reports and the pull-request comment.
 
 from __future__ import annotations
 
+import re
+import shlex
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from drumgate.config import load_datasets
@@ -54,10 +57,41 @@ class HealthConfig:
 
 
 def load_health_config(ws: Workspace, dataset: str) -> HealthConfig:
-    """The workspace's configs for `dataset`'s health (an unknown dataset is a DrumgateError)."""
+    """The workspace's configs for `dataset`'s health (an unknown dataset is a DrumgateError, and so is
+    a gate naming a class or technique the taxonomy does not have, worded at its line)."""
     config = load_datasets(ws)
     gates = config.combined.get("gates", {}) if dataset == COMBINED else config.get(dataset).gates
-    return HealthConfig(dataset, load_taxonomy(ws), dict(gates))
+    taxonomy = load_taxonomy(ws)
+    table = "combined.gates" if dataset == COMBINED else f"datasets.{dataset}.gates"
+    _check_gate_names(config.path, table, gates, taxonomy)
+    return HealthConfig(dataset, taxonomy, dict(gates))
+
+
+def _check_gate_names(path: Path, table: str, gates: Mapping[str, Any], taxonomy: Taxonomy) -> None:
+    for key, resolve, kind, known in (
+        ("min_class_events", taxonomy.resolve_class, "class", taxonomy.classes),
+        ("min_technique_events", taxonomy.resolve_technique, "technique", taxonomy.techniques),
+    ):
+        for name in gates.get(key, {}):
+            if resolve(name) is None:
+                raise DrumgateError(
+                    f"{table}.{key}: {name!r} is not a {kind} of configs/technique_taxonomy.json"
+                    f" (known: {', '.join(sorted(known))})",
+                    path=path, line=_line_of(path, table, name),
+                    hint=f"fix: git checkout HEAD -- {shlex.quote(str(path))} to restore the committed one",
+                )
+
+
+def _line_of(path: Path, table: str, name: str) -> int | None:
+    """The line of `name = ...` inside `[table]` of a TOML file, for the message only."""
+    inside = False
+    pattern = re.compile(rf"(^|[{{,\s]){re.escape(name)}\s*=")
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if line.lstrip().startswith("["):
+            inside = line.strip() == f"[{table}]"
+        elif inside and pattern.search(line):
+            return number
+    return None
 
 
 def merge_gates(
