@@ -51,9 +51,10 @@ class GitTree:
         try:
             return self.git("rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}").strip()
         except DrumgateError:
-            raise DrumgateError(
-                f"unknown revision {rev!r}", hint="fetch full history (actions/checkout fetch-depth: 0)"
-            ) from None
+            shallow = self.git("rev-parse", "--is-shallow-repository").strip() == "true"
+            hint = ("fix: git fetch --unshallow (a shallow clone lacks it; in CI: actions/checkout fetch-depth: 0)"
+                    if shallow else "fix: git log --oneline -10 lists the revisions you can pass")
+            raise DrumgateError(f"unknown revision {rev!r}", hint=hint) from None
 
     def merge_base(self, base: str, head: str) -> str:
         try:
