@@ -179,3 +179,17 @@ def test_python_m_entry_point(workspace, corpus, monkeypatch) -> None:
     assert exited.value.code == 0
     assert (workspace.root / "out/events.jsonl").stat().st_size > 0
     shutil.rmtree(workspace.root / "out")
+
+
+def test_thousands_of_findings_print_twenty_and_a_count(workspace, corpus, capsys) -> None:
+    """A corpus missing a folder names every render: the terminal gets the first 20, --json all."""
+    rows = corpus.csv_path.read_text().splitlines()
+    header, first = rows[0], rows[1]
+    missing = [first.replace(corpus.rows[0]["midi_filename"], f"gone/take_{n}.mid") for n in range(30)]
+    corpus.csv_path.write_text("\n".join([header, *rows[1:], *missing]) + "\n")
+    assert ingest() == 1
+    err = capsys.readouterr().err.splitlines()
+    findings = [line for line in err if not line.startswith("warning:")]
+    assert len(findings) == 21 and findings[-1] == "... and 10 more (all of them with --json)", findings[-3:]
+    assert ingest("--json") == 1
+    assert len(json.loads(capsys.readouterr().out)["findings"]) == 30

@@ -52,15 +52,18 @@ def options_from(cls: type[Ingestor], args: argparse.Namespace) -> IngestOptions
     )
 
 
+def _print_capped(lines: list[str], prefix: str) -> None:
+    """The first SUMMARY_LIST_LIMIT lines on stderr (a corpus missing a folder names thousands)."""
+    for line in lines[:SUMMARY_LIST_LIMIT]:
+        print(f"{prefix}{line}", file=sys.stderr)
+    if len(lines) > SUMMARY_LIST_LIMIT:
+        print(f"{prefix}... and {len(lines) - SUMMARY_LIST_LIMIT:,} more (all of them with --json)", file=sys.stderr)
+
+
 def run_ingest(cls: type[Ingestor], args: argparse.Namespace) -> int:
     report = ingest(cls, cli.workspace_from(args), options_from(cls, args))
-    for line in report.findings:
-        print(line, file=sys.stderr)
-    shown = report.warnings[:SUMMARY_LIST_LIMIT]
-    for warning in shown:
-        print(f"warning: {log_text(warning)}", file=sys.stderr)
-    if len(report.warnings) > len(shown):
-        print(f"warning: ... and {len(report.warnings) - len(shown)} more (all of them with --json)", file=sys.stderr)
+    _print_capped(report.findings, "")
+    _print_capped([log_text(warning) for warning in report.warnings], "warning: ")
     for line in report.lines():
         print(line)
     cli.emit_json(args, report.as_json())
