@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import importlib
 import json
 import os
@@ -116,10 +117,20 @@ def _group_usage(name: str, group: dict[str, Command]) -> str:
     return "\n".join(lines)
 
 
+# the machine, not drumgate: a full disk or quota, or a failing device, while writing output
+OUT_OF_SPACE = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EIO})
+
+
 def guarded(action: Callable[[], int]) -> int:
     """The one top-level handler: DrumgateError is one line on stderr, nothing is a traceback."""
     try:
-        return action()
+        try:
+            code = action()
+        except SystemExit:  # argparse's --help and usage lines are output too
+            sys.stdout.flush()
+            raise
+        sys.stdout.flush()  # a full disk under `> file` shows here, not at exit as an ignored exception
+        return code
     except DrumgateError as err:
         print(str(err), file=sys.stderr)
         return err.exit_code
@@ -132,6 +143,13 @@ def guarded(action: Callable[[], int]) -> int:
         if exc.name is None or exc.name.split(".")[0] in OWN_PACKAGES:
             return _internal_error(exc)
         print(missing_dependency(exc.name), file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as exc:
+        if exc.errno not in OUT_OF_SPACE:
+            return _internal_error(exc)
+        where = exc.filename or "<stdout>"
+        print(f"{where}: cannot write: {exc.strerror} (fix: df -h shows which disk is full; free space there and"
+              " run the command again)", file=sys.stderr)
         return EXIT_USAGE
     except Exception as exc:  # the last line of defence
         return _internal_error(exc)
@@ -272,6 +290,10 @@ def split_global_options(args: Sequence[str]) -> tuple[list[str], list[str]]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    return guarded(lambda: _dispatch(argv))
+
+
+def _dispatch(argv: Sequence[str] | None) -> int:
     global_options, args = split_global_options(list(sys.argv[1:] if argv is None else argv))
     if not args or args[0] in {"-h", "--help", "help"}:
         print(_usage(), file=sys.stdout if args else sys.stderr)
