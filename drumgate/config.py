@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import tomllib
 from dataclasses import dataclass, field
@@ -57,6 +58,9 @@ class DatasetsConfig:
         except KeyError:
             known = ", ".join(sorted(self.datasets))
             raise DrumgateError(f"unknown dataset {name!r} (known: {known})", path=self.path) from None
+
+
+DATASET_ID = re.compile(r"[a-z][a-z0-9_]{0,39}")
 
 
 def load_toml(path: Path) -> dict[str, Any]:
@@ -115,10 +119,12 @@ def validate_against_schema(document: Any, schema_path: Path, document_path: Pat
 
     validator = jsonschema.Draft202012Validator(schema)
     errors = sorted(validator.iter_errors(document), key=lambda e: list(e.absolute_path))
-    if errors:
-        first = errors[0]
-        where = "/".join(str(part) for part in first.absolute_path) or "(top level)"
-        raise DrumgateError(f"{where}: {first.message}", path=document_path)
+    if not errors:  # Python's `$` lets a trailing newline match where the Rust validator does not
+        raise DrumgateError(f"does not match {schema_path.name} (a name or value ends in a line break)",
+                            path=document_path)
+    first = errors[0]
+    where = "/".join(str(part) for part in first.absolute_path) or "(top level)"
+    raise DrumgateError(f"{where}: {first.message}", path=document_path)
 
 
 def _expand(ws: Workspace, configured: str) -> Path:
@@ -131,6 +137,9 @@ def load_datasets(ws: Workspace) -> DatasetsConfig:
     validate_against_schema(raw, ws.schemas / "datasets_config.schema.json", path)
     datasets: dict[str, DatasetConfig] = {}
     for name, entry in raw["datasets"].items():
+        if not DATASET_ID.fullmatch(name):  # a workspace's older schema may not say so: ids name files
+            raise DrumgateError(f"datasets.{name!r}: a dataset id is lowercase letters, digits and _"
+                                " (it names files and folders)", path=path)
         roots = []
         tiers: set[str] = set()
         for item in entry["roots"]:

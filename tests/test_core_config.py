@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -93,3 +94,22 @@ def test_internal_error_is_exit_3_without_traceback(capsys: pytest.CaptureFixtur
     assert cli.guarded(boom) == 3
     err = capsys.readouterr().err
     assert "internal error" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("name", ["../../../pwn", "x<img src=x>", "Egmd", "egmd\n"])
+@pytest.mark.parametrize("schema", ["current", "older"], ids=["current schema", "a workspace's older schema"])
+def test_a_dataset_id_that_could_name_a_path_is_refused(workspace: Workspace, name: str, schema: str) -> None:
+    """Dataset ids name report files: `../../../pwn` wrote a health report outside the workspace."""
+    if schema == "older":  # a team's repository scaffolded before the schema said so
+        path = workspace.schemas / "datasets_config.schema.json"
+        document = json.loads(path.read_text(encoding="utf-8"))
+        del document["properties"]["datasets"]["propertyNames"]
+        path.write_text(json.dumps(document), encoding="utf-8")
+    config = workspace.configs / "datasets.toml"
+    text = config.read_text(encoding="utf-8")
+    table = text[text.index("[datasets.egmd]"):text.index("[datasets.egmd.gates]")]
+    escaped = json.dumps(name)  # a TOML basic string
+    config.write_text(text + "\n" + table.replace("[datasets.egmd]", f"[datasets.{escaped}]"), encoding="utf-8")
+    with pytest.raises(DrumgateError) as caught:
+        load_datasets(workspace)
+    assert caught.value.path == config
