@@ -18,6 +18,7 @@ records the index, as after an unsharded run.
 from __future__ import annotations
 
 import gzip
+import shlex
 import shutil
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ from drumgate.artifacts import holds_rows, refuse_emptying
 from drumgate.errors import DrumgateError
 from drumgate.io import parts
 from drumgate.io.fsutil import atomic_writer
+from drumgate.io.hashing import sha256_file
 from drumgate.io.jsonio import check_schema, is_gzip_path, long_line_error, parse_line, read_json
 from drumgate.io.lines import numbered_lines
 from drumgate.lineage import grouplock
@@ -62,7 +64,15 @@ def read_shard(path: Path) -> Shard:
         if key not in meta:
             raise DrumgateError(f"shard sidecar lacks {key!r}", path=sidecar)
     check_schema(meta, "shard", sidecar, hint="re-run the shard's ingest to rewrite its sidecar")
+    if "sha256" in meta and sha256_file(path) != meta["sha256"]:  # emptied or edited since: merging would lose rows
+        raise DrumgateError("changed since its ingest wrote it (sha256 differs from its sidecar)", path=path,
+                            hint=f"fix: {shlex.join(_shard_command(meta))}")
     return Shard(path, meta)
+
+
+def _shard_command(meta: dict[str, Any]) -> list[str]:
+    """The ingest that writes this shard again: the recorded (unsharded) command with its --shard."""
+    return ["drumgate", *map(str, meta["argv"]), "--shard", f"{meta['shard']}/{meta['shards']}"]
 
 
 def target_in_workspace(ws: Workspace, members: Sequence[Shard]) -> Path:

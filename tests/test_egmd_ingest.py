@@ -103,6 +103,21 @@ def test_merge_refuses_an_incomplete_set(workspace, corpus, capsys) -> None:
     assert "incomplete shard set" in capsys.readouterr().err
 
 
+def test_merge_refuses_a_shard_emptied_since_its_ingest(workspace, corpus, capsys) -> None:
+    """A shard emptied to 0 bytes merged silently into half a manifest: its sidecar pins its sha256."""
+    for index in (1, 2):
+        assert ingest("--shard", f"{index}/2") == 0
+    shards = [f"data/manifests/egmd_events.shard-{i}-of-2.jsonl" for i in (1, 2)]
+    (workspace.root / shards[1]).write_bytes(b"")
+    assert cli.main(["merge", *shards]) == 2
+    err = capsys.readouterr().err.strip()
+    fix = err.split("(fix: drumgate ", 1)[1].rstrip(")")
+    assert cli.main(fix.split()) == 0 and cli.main(["merge", *shards]) == 0  # the fix as printed, then merge
+    assert err.startswith(f"{shards[1]}: changed since its ingest wrote it")
+    assert "(fix: drumgate ingest egmd " in err and "--shard 2/2" in err, err
+    assert len((workspace.root / "data/manifests/egmd_events.jsonl").read_text().splitlines()) > 0
+
+
 def test_bad_rows_are_excluded_one_line_each(workspace, corpus, capsys) -> None:
     root = corpus.root
     rows = corpus.csv_path.read_text().splitlines()

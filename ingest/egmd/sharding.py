@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from drumgate.errors import DrumgateError
+from drumgate.io.hashing import sha256_file
 from drumgate.io.jsonio import write_json
 from drumgate.workspace import Workspace
 
@@ -61,4 +62,5 @@ def write_sidecars(
             "argv": list(argv),
             "inputs": [ws.rel(p) for p in inputs],
             "external_inputs": dict(external),
+            "sha256": sha256_file(written),
         })
