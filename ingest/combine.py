@@ -41,6 +41,7 @@ from drumgate.errors import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, DrumgateError
 from drumgate.io import combined_reference as reference_format
 from drumgate.io import parts
 from drumgate.io.combined_reference import Rewrite, keep_event
+from drumgate.io.fsutil import require_writable
 from drumgate.io.jsonio import iter_jsonl, write_json, write_jsonl
 from drumgate.licences import read_licence_note
 from drumgate.lineage import grouplock
@@ -190,6 +191,9 @@ def _combine(ws: Workspace, date: str | None, weights_scheme: str) -> CombineOut
         return CombineOutcome(errors)
     argv = ["combine", "--date", day.isoformat(), "--weights-scheme", weights_scheme]
     events_path = ws.path(combined_reference())
+    require_writable([events_path, ws.root / combined_health_report(stamp), ws.root / combined_weights_report(),
+                      ws.weights_report(COMBINED, stamp), ws.provenance(COMBINED),
+                      ws.lock_file(config.combined["group"])])
     reference = build_reference(ws, sources, taxonomy, state)
     write_json(events_path, reference)
     retired = retire_copied_manifest(ws)

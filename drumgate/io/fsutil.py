@@ -5,9 +5,10 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import shlex
 import stat
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import IO
 
@@ -21,6 +22,19 @@ WRITE_HINT = "free space, or choose a writable folder and a shorter name"
 
 def write_error(exc: OSError, target: Path) -> DrumgateError:
     return DrumgateError(f"cannot write: {exc.strerror or exc}", path=target, hint=WRITE_HINT)
+
+
+def require_writable(paths: Iterable[str | Path]) -> None:
+    """Before a command writes several files (reports, then their lock entry), refuse at once when
+    one of them cannot be written: a read-only folder found after the first write left a report
+    without its lock entry. Each file's folder (its nearest existing one) must take a new file, and
+    a file already there must be replaceable. A full disk still shows only while writing."""
+    for path in map(Path, paths):
+        folder = next((parent for parent in (path.parent, *path.parent.parents) if parent.exists()), path.parent)
+        if not os.access(folder, os.W_OK | os.X_OK) or (path.exists() and not os.access(path, os.W_OK)):
+            where = folder if not os.access(folder, os.W_OK | os.X_OK) else path
+            raise DrumgateError("cannot write here (read-only); nothing written", path=path,
+                                hint=f"fix: chmod u+w {shlex.quote(str(where))}")
 
 
 @contextlib.contextmanager

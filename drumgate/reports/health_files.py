@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 from drumgate import lineage
 from drumgate.io import parts, scanmemo
-from drumgate.io.fsutil import atomic_write_text
+from drumgate.io.fsutil import atomic_write_text, require_writable
 from drumgate.io.jsonio import iter_jsonl, write_json
 from drumgate.io.statcache import workspace_cache_path
 from drumgate.lineage import grouplock
@@ -203,6 +203,7 @@ def _write_health(ws: Workspace, request: HealthRequest, plan: HealthPlan, event
     collectors = [events_errors, sessions_errors, provenance_errors]
     if any(collector is not None and collector.errors for collector in collectors):
         return HealthOutcome(plan, None, collectors)
+    require_writable([plan.output, plan.html, ws.lock_file(artifact_group(ws, plan.dataset))])
     write_json(plan.output, report)
     atomic_write_text(plan.html, render_health_html(report, date=plan.date))
     argv = regenerate_argv(ws, request, plan)

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from drumgate.io import parts
+from drumgate.io.fsutil import require_writable
 from drumgate.io.jsonio import iter_jsonl, write_json
 from drumgate.lineage import grouplock
 from drumgate.lineage.provenance import report_date
@@ -107,6 +108,7 @@ def write_weights(ws: Workspace, request: WeightsRequest) -> WeightsOutcome:
     collectors = [errors, session_errors]
     if any(collector is not None and collector.errors for collector in collectors):
         return WeightsOutcome(dataset, rel["output"], None, collectors)
+    require_writable([output, ws.lock_file(artifact_group(ws, dataset))])
     write_json(output, document)
     argv = regenerate_argv(request, rel, dataset, date.isoformat())
     record_lineage(ws, dataset, output, argv, [events, *([sessions] if sessions else [])])
