@@ -259,3 +259,19 @@ def test_a_missing_config_is_restored_by_the_init_it_names(committed_repo: Path,
     assert commands == [f"drumgate init {root}"], noticed.stderr
     assert run_as_printed(tmp_path, commands[0]).returncode == 0  # from anywhere: the path is in it
     assert taxonomy.read_bytes() == kept and drumgate(root, "crash-map").returncode == 0
+
+
+def test_repro_writes_an_older_hand_edited_report_again_with_its_own_command(committed_repo: Path,
+                                                                             tmp_path: Path) -> None:
+    """The hook's fix for a hand-edited report is `drumgate repro GROUP`; for a report that a newer one
+    superseded, repro wrote yet another new report and the edited one stayed, so the hook kept failing."""
+    root = tmp_path / "repo"
+    shutil.copytree(committed_repo, root, symlinks=True)
+    assert drumgate(root, "health", "--events", EVENTS, "--date", "2026-03-02").returncode in (0, 1)
+    _edit_report_by_hand(root)  # the 2026-03-01 report, now history
+    noticed = drumgate(root, "hook", "freshness", "--all")
+    assert noticed.returncode == 1 and "drumgate repro egmd" in fix_commands(noticed.stdout + noticed.stderr)
+    assert drumgate(root, "repro", "egmd", "--date", "2026-03-03").returncode in (0, 1)
+    again = drumgate(root, "hook", "freshness", "--all")
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert not (root / "reports/health/egmd_20260303.json").exists()  # nothing else was stale: no new report
