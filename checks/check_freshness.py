@@ -274,8 +274,14 @@ def deleted_locks(ws: Workspace, staged: Iterable[str]) -> list[str]:
 def check_workspace(ws: Workspace, reporter: Reporter, whole_workspace: bool = False) -> int:
     """The staged change (or with `whole_workspace`, every artifact group as the worktree holds it):
     groups staged together, nothing stale, nothing edited by hand."""
+    from drumgate.config import load_toml
     from drumgate.lineage import check
 
+    try:  # every regeneration the hook could suggest reads it: one that does not parse is the one finding
+        load_toml(ws.configs / "datasets.toml")
+    except DrumgateError as err:
+        reporter.add(err)
+        return reporter.close()
     staged = [] if whole_workspace else staged_paths(ws, include_deleted=True)
     if whole_workspace:
         groups: dict[str, list[Artifact]] = {group: [] for group in lock_groups(ws)}

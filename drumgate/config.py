@@ -80,7 +80,9 @@ def load_toml(path: Path) -> dict[str, Any]:
             except ValueError:
                 line = None
             message = message.split(" (at line ")[0]
-        raise DrumgateError(f"invalid TOML: {message}", path=path, line=line) from exc
+        raise DrumgateError(f"invalid TOML: {message}", path=path, line=line,
+                            hint=f"fix: git checkout HEAD -- {shlex.quote(str(path))} to restore the committed one"
+                            ) from exc
 
 
 def restore_configs_fix(root: Path) -> str:

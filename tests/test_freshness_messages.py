@@ -210,3 +210,19 @@ def test_hand_edited_readiness_plan_is_blocked_though_it_lives_at_the_root(repo)
         "DATASET_READINESS_PLAN.md: edited by hand: it differs from what its command wrote (fix: git checkout HEAD "
         "-- DATASET_READINESS_PLAN.md to undo, or drumgate repro prod_combined to regenerate)"
     ]
+
+
+def test_a_datasets_toml_that_does_not_parse_is_the_one_finding(tmp_path) -> None:
+    """It said `changed: N artifacts ... (run: drumgate repro ...)`, and that repro fails on the same file."""
+    from tests.data_repo_support import drumgate, git
+
+    root = tmp_path / "repo"
+    root.mkdir()
+    assert git(root, "init", "-q").returncode == 0
+    assert drumgate(root, "init", "--datasets", "egmd", "--no-hooks").returncode == 0
+    config = root / "configs" / "datasets.toml"
+    config.write_text(config.read_text(encoding="utf-8").replace("[combined]", "[combined", 1), encoding="utf-8")
+    done = drumgate(root, "hook", "freshness", "--all")
+    assert done.returncode == 1
+    finding = [line for line in (done.stdout + done.stderr).splitlines() if "datasets.toml" in line]
+    assert len(finding) == 1 and "invalid TOML" in finding[0] and "(fix: git checkout HEAD -- " in finding[0]
