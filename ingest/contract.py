@@ -18,7 +18,9 @@ lines, e.g. MUSDB's overlap list).
 
 `ingest()` does the rest the same way for every dataset: the ingest date (`--date`, else
 SOURCE_DATE_EPOCH, else none), the output targets, the licence-note policy (refuse before anything
-is read or written), the artifact group's lock, rows of offline tiers carried forward, one atomic
+is read or written), the artifact group's lock, a typed `--root` that must be a folder (only a
+configured root may be offline), the lock file read and every output folder found writable before the
+first write (`check_before_writing`), rows of offline tiers carried forward, one atomic
 write of all targets (a failure in any leaves every previous file and no temporary file), the
 refusal to replace a manifest holding rows with an empty one, the provenance common block, lineage
 and the summary. Every ingestor also takes `--layout auto|file|parts` (SHARED_OPTIONS): single files,
@@ -29,6 +31,7 @@ only the CLI parses the command line.
 from __future__ import annotations
 
 import os
+import shlex
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -39,7 +42,7 @@ from drumgate.artifacts import refuse_emptying
 from drumgate.config import DatasetConfig, StorageRoot, load_datasets
 from drumgate.errors import EXIT_FINDINGS, DrumgateError
 from drumgate.io import parts
-from drumgate.io.fsutil import atomic_writers
+from drumgate.io.fsutil import atomic_writers, require_writable
 from drumgate.io.hashing import sha256_bytes, sha256_file
 from drumgate.io.jsonio import dumps_row, iter_jsonl
 from drumgate.io.parts.layout import layout
@@ -123,6 +126,7 @@ class Ingestor:
     output_flags: ClassVar[Mapping[str, str]] = DEFAULT_OUTPUT_FLAGS
     item_unit: ClassVar[str] = "item"
     missing_root: ClassVar[str] = "dataset root not found (offline or not downloaded)"
+    root_not_found: ClassVar[str] = "root not found"  # a typed `--root` that is not a folder (exit 2)
     # None: no root online and nothing to carry forward stops the run (exit 2). A message: every root
     # may be unplugged (storage tiers); a run with no session at all stops with it (exit 1) unless
     # --allow-empty, even when no earlier manifest holds rows.
@@ -212,11 +216,31 @@ def resolve_date(explicit: str | None) -> str | None:
     return report_date(explicit).isoformat()
 
 
-def storage_roots(ws: Workspace, config: DatasetConfig, root: str | None) -> tuple[StorageRoot, ...]:
-    """The configured roots by tier, a typed `--root` standing in for the first one."""
+def storage_roots(
+    cls: type[Ingestor], ws: Workspace, config: DatasetConfig, root: str | None
+) -> tuple[StorageRoot, ...]:
+    """The configured roots by tier, a typed `--root` standing in for the first one.
+
+    Only a configured root may be offline: a typed one that is not a folder is a typo (or a file),
+    and taking it for an unplugged drive would rewrite every session as `tier_offline`."""
     if root is None:
         return config.roots
-    return (replace(config.roots[0], path=ws.user_path(root)), *config.roots[1:])
+    typed = ws.user_path(root)
+    if not typed.is_dir():
+        what = cls.root_not_found if not typed.exists() else f"{cls.root_not_found}: a file, not a folder"
+        configured = config.roots[0].path
+        raise DrumgateError(what, path=root, hint=f"fix: drumgate ingest {cls.command} to read the configured root "
+                                                  f"{shlex.quote(ws.rel(configured))}")
+    return (replace(config.roots[0], path=typed), *config.roots[1:])
+
+
+def check_before_writing(ws: Workspace, group: str, targets: Iterable[Path], lock: bool = True) -> None:
+    """What would stop a run after its first write, found before it: the group's lock unreadable (its
+    entries are written last, after the manifests) or a folder that cannot take the manifests, their
+    parts or the lock. A full disk can still show only while writing."""
+    lineage.read_lock(ws, group, drop_outside=True)
+    paths = [path for target in targets for path in (target, parts.folder_of(target))]
+    require_writable([*paths, ws.lock_file(group)] if lock else paths)
 
 
 def output_targets(
@@ -303,9 +327,10 @@ def _ingest_holding_lock(
     cls: type[Ingestor], ws: Workspace, options: IngestOptions, config: DatasetConfig, licence: dict[str, str],
     date: str | None,
 ) -> IngestReport:
-    roots = storage_roots(ws, config, options.root)
+    roots = storage_roots(cls, ws, config, options.root)
     settings = {option.name: options.settings.get(option.name, option.default) for option in cls.options}
     targets = cls.targets(ws, options.outputs, settings)
+    check_before_writing(ws, config.group, targets.values())
     committed = output_targets(ws, cls.outputs, {}, cls.dataset)  # what offline tiers are carried forward from
     online = tuple(root for root in roots if root.online)
     report = IngestReport(cls.dataset)

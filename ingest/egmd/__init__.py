@@ -31,8 +31,10 @@ that stores a performance's events once per distinct MIDI (`docs/architecture.md
 Failure policy
 --------------
 The licence note is checked first, with every ingestor's policy: missing or incomplete, the run
-stops with one line (exit 2) before anything is read or written. A missing dataset root, a missing
-or foreign metadata CSV and a bad `configs/roland_note_map.json` also stop it (exit 2). A CSV row
+stops with one line (exit 2) before anything is read or written. A missing dataset root (or a typed
+`--root` that is not a folder), a missing, foreign or cut-off metadata CSV (a short last row), an
+unreadable or unwritable lock and a bad `configs/roland_note_map.json` also stop it before anything is
+written (exit 2); an empty root is a finding (exit 1) that `--allow-empty` writes over. A CSV row
 whose MIDI file is missing or unreadable, a duplicate row or a row with a bad split is excluded and
 reported, and a render whose audio is empty, truncated, a Git LFS pointer or unreadable is
 `unreadable`: one line each, the run completes and exits 1. Missing audio, duration mismatches,
@@ -41,6 +43,7 @@ renders of one performance that disagree on their split and unmapped notes are w
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -125,7 +128,9 @@ class Egmd(contract.Ingestor):
         if not self.ctx.roots:
             return []
         root = self.ctx.roots[0]
-        if metadata_csv(root.path) is None:
+        if metadata_csv(root.path) is None and _is_empty(root.path):
+            # an empty root is the contract's empty listing (a finding; --allow-empty writes empty
+            # manifests); a root holding renders without its CSV stops in read_metadata (exit 2)
             self.listing.findings.append(format_finding(root.path, NO_CSV, hint=NO_CSV_HINT))
             return []
         self.metadata = metadata = read_metadata(root.path)
@@ -162,6 +167,15 @@ class Egmd(contract.Ingestor):
     def figures(self) -> dict[str, int | float]:
         """The metadata CSV's counts as numbers: rows, renders ingested, rows excluded, MIDI hours."""
         return self.tally.figures()
+
+
+def _is_empty(folder: Path) -> bool:
+    """True for a folder holding nothing; one that cannot be listed is left to read_metadata to name."""
+    try:
+        with os.scandir(folder) as entries:
+            return next(entries, None) is None
+    except OSError:
+        return False
 
 
 INGESTOR = Egmd

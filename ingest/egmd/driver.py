@@ -86,9 +86,11 @@ def _ingest(
     cls: type[Egmd], ws: Workspace, options: contract.IngestOptions, config: DatasetConfig, licence: dict[str, str],
     date: str | None, settings: EgmdSettings, shard: Shard | None,
 ) -> IngestReport:
-    roots = contract.storage_roots(ws, config, options.root)
+    roots = contract.storage_roots(cls, ws, config, options.root)
     final = contract.output_targets(ws, KINDS, options.outputs, DATASET)
     targets = cls.targets(ws, options.outputs, options.settings)
+    # a shard writes only its own files and sidecars: merge writes the lock
+    contract.check_before_writing(ws, config.group, targets.values(), lock=shard is None)
     report = IngestReport(DATASET)
     carried = contract.ItemRows()
     if not roots[0].online:

@@ -1,7 +1,8 @@
 """E-GMD's metadata CSV: one row per render, read into `RenderRow`s and grouped into performances.
 
 The CSV is E-GMD's (12 columns) or GMD's (11); the header decides which, anything else is refused.
-A bad row becomes an `Exclusion` (reported, exit 1), never an exception: its neighbours go on.
+A bad row becomes an `Exclusion` (reported, exit 1), never an exception: its neighbours go on. Only
+a short last row stops the run: that is a file cut off, whose lost rows no finding would name.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ CSV_NAMES = ("e-gmd-v1.0.0.csv", "info.csv")
 MISSING_ROOT = "dataset root not found (offline or not downloaded)"
 NO_CSV = "no e-gmd-v1.0.0.csv or info.csv in the dataset root"
 NO_CSV_HINT = "point --root at the folder holding the metadata CSV"
+RERUN = "then rerun drumgate ingest egmd"
+RESTORE_CSV_HINT = f"fix: restore it from the release (or pass --root the folder holding it), {RERUN}"
 
 
 @dataclass(frozen=True)
@@ -82,12 +85,19 @@ def metadata_csv(root: Path) -> Path | None:
 
 
 def find_metadata_csv(root: Path) -> Path:
+    """The root's metadata CSV; a root without one (or with a folder in its place) stops the run."""
     found = metadata_csv(root)
     if found is not None:
         return found
     if not root.is_dir():
         raise DrumgateError(MISSING_ROOT, path=root, hint="pass --root or set DRUMGATE_EGMD_ROOT")
-    raise DrumgateError(NO_CSV, path=root, hint=NO_CSV_HINT)
+    blocked = next((root / name for name in CSV_NAMES if (root / name).exists()), None)
+    if blocked is not None:
+        what = "a folder" if blocked.is_dir() else "not a regular file"
+        raise DrumgateError(f"is {what}, expected the metadata CSV", path=blocked,
+                            hint=f"fix: move it away and restore the CSV from the release, {RERUN}")
+    raise DrumgateError(f"metadata CSV not found (nor GMD's {CSV_NAMES[1]})", path=root / CSV_NAMES[0],
+                        hint=RESTORE_CSV_HINT)
 
 
 def _detect_kind(header: list[str], path: Path) -> str:
@@ -133,7 +143,10 @@ def _row_from_fields(kind: str, fields: dict[str, str], line: int) -> RenderRow:
 def read_metadata(root: Path) -> Metadata:
     """Parse the metadata CSV; bad rows become exclusions, never exceptions."""
     path = find_metadata_csv(root)
-    raw = path.read_bytes()
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise DrumgateError(f"cannot read the metadata CSV: {exc.strerror}", path=path) from exc
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -147,10 +160,12 @@ def read_metadata(root: Path) -> Metadata:
     rows: list[RenderRow] = []
     exclusions: list[Exclusion] = []
     first_line: dict[str, int] = {}
+    last = (0, len(names))  # line and field count of the last record that is not blank
     for values in _csv_records(reader, path, exclusions):
         line = reader.line_num
         if not any(value.strip() for value in values):
             continue
+        last = (line, len(values))
         if len(values) != len(names):
             exclusions.append(Exclusion(str(path), f"{len(values)} fields, expected {len(names)}", None, line))
             continue
@@ -161,6 +176,11 @@ def read_metadata(root: Path) -> Metadata:
             continue
         first_line[row.midi_filename] = line
         rows.append(row)
+    if last[1] < len(names):
+        # A short row in the middle is one bad row; a short last row is a file cut off (a copy that
+        # stopped), whose missing rows would silently leave the manifests.
+        raise DrumgateError(f"last row has {last[1]} of {len(names)} fields: the file is cut off", path=path,
+                            line=last[0], hint=f"fix: restore the whole file from the release, {RERUN}")
     return Metadata(kind, path, sha256_bytes(raw), rows, exclusions)
 
 

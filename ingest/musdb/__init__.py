@@ -45,11 +45,13 @@ What this ingestor writes
 Failure policy
 --------------
 Through the contract driver (`ingest/contract.py`): an incomplete licence note, a bad
-`configs/musdb.json` or a root that is not there (and no committed manifest to carry forward)
-stops the run before anything is written (one line, exit 2). Findings, one line each on stderr,
+`configs/musdb.json` or `configs/onsets.json`, a typed `--root` that is not a folder or a configured
+root that is not there (and no committed manifest to carry forward) stops the run before anything is
+written (one line, exit 2). Findings, one line each on stderr,
 the run continues, exit 1: missing, unreadable, mono or wrong-rate stems, stems of unequal length,
 drum samples that cannot be analysed (NaN/inf), folder names not of the form `Artist - Title`, an
-empty root (also with `--allow-empty`), bad pseudo-label lines (skipped, their neighbours stay).
+empty root (also with `--allow-empty`), bad pseudo-label lines, one not valid UTF-8 among them
+(skipped, their neighbours stay).
 Errata are warnings.
 """
 
@@ -66,6 +68,7 @@ from ingest.musdb.tracks import (
     SPLIT_FOLDERS,
     Findings,
     Track,
+    load_analysis,
     load_settings,
     probe_track,
     session_row,
@@ -84,11 +87,12 @@ class Musdb(contract.Ingestor):
         "cambridge_sessions", "Cambridge sessions manifest: print the MUSDB/Cambridge and MDB Drums overlap list",
         recorded=False, metavar="FILE"),)
     item_unit = "track"
-    missing_root = "MUSDB root folder not found"
+    missing_root = root_not_found = "MUSDB root folder not found"
 
     def __init__(self, ctx: IngestContext) -> None:
         super().__init__(ctx)
         self.settings = load_settings(ctx.ws)
+        self.analysis = load_analysis(ctx.ws, self.settings)
         self.taxonomy = load_taxonomy(ctx.ws)
         self.track_names: list[str] = []
 
@@ -117,7 +121,7 @@ class Musdb(contract.Ingestor):
         track = Track(item.root / item.item_id, item.item_id, item.facts["name"], item.facts["split"], item.tier)
         findings = Findings()
         probe_track(track, self.settings, findings)
-        events = track_events(self.ctx.ws, track, self.settings, self.taxonomy, findings)
+        events = track_events(self.analysis, track, self.settings, self.taxonomy, findings)
         sources = [contract.source_file(item.root, entry["path"]) for entry in track.files]
         pseudo = track.folder / self.settings.raw["pseudo_label_file"]
         if pseudo.is_file():

@@ -9,13 +9,17 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from drumgate.config import load_config_json
 from drumgate.errors import DrumgateError, format_finding
 from drumgate.reports.overlap import OverlapConfig, song_key
 from drumgate.taxonomy import Taxonomy
 from drumgate.workspace import Workspace
+
+if TYPE_CHECKING:
+    from drumgate.signal.onsets import OnsetParams
+    from drumgate.signal.transcribe import TranscribeParams
 
 DATASET = "musdb_hq"
 SPLIT_FOLDERS = ("train", "test")
@@ -63,6 +67,28 @@ class Track:
 def load_settings(ws: Workspace) -> Settings:
     raw = load_config_json(ws, "musdb.json", "musdb")
     return Settings(raw, OverlapConfig.from_musdb_config(raw))
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """What derives a track's events from its drum stem: onset and transcription parameters."""
+
+    onsets: OnsetParams
+    transcription: TranscribeParams
+
+
+def load_analysis(ws: Workspace, settings: Settings) -> Analysis:
+    """Read once before any track: a bad `configs/onsets.json` or `transcription` block stops the run
+    (exit 2) instead of becoming one finding per track and then an empty manifest refused."""
+    from drumgate.signal.onsets import load_onset_params
+    from drumgate.signal.transcribe import TranscribeParams
+
+    try:
+        transcription = TranscribeParams.from_mapping(settings.raw["transcription"])
+    except DrumgateError as err:
+        err.path = err.path or ws.configs / "musdb.json"
+        raise
+    return Analysis(load_onset_params(ws), transcription)
 
 
 def probe_track(track: Track, settings: Settings, findings: Findings) -> None:
@@ -134,14 +160,22 @@ def _check_format(path: Path, channels: int, rate: int, settings: Settings, trac
 
 
 def read_pseudo_labels(path: Path, taxonomy: Taxonomy, findings: Findings) -> list[tuple[float, str, int | None]]:
-    """Rows of a `drums.pseudo.tsv` file; bad lines are findings and are skipped."""
+    """Rows of a `drums.pseudo.tsv` file; bad lines are findings and are skipped.
+
+    Each line is decoded on its own: one stray byte costs its line, not the track's every label."""
     hits: list[tuple[float, str, int | None]] = []
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        findings.add(path, f"cannot read pseudo labels ({exc})", hint="save it as UTF-8 text")
+        raw = path.read_bytes()
+    except OSError as exc:
+        findings.add(path, f"cannot read pseudo labels ({exc.strerror or exc})", hint="restore the file")
         return hits
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, encoded in enumerate(raw.splitlines(), start=1):
+        try:
+            line = encoded.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            findings.add(path, f"not valid UTF-8 at byte {exc.start + 1} (line skipped)", line=number,
+                         hint="save the file as UTF-8 text")
+            continue
         if not line.strip() or line.lstrip().startswith("#"):
             continue
         parsed = _parse_pseudo_line(line, taxonomy)
@@ -174,7 +208,7 @@ def _parse_pseudo_line(line: str, taxonomy: Taxonomy) -> tuple[float, str, int |
 
 
 def track_events(
-    ws: Workspace, track: Track, settings: Settings, taxonomy: Taxonomy, findings: Findings
+    analysis: Analysis, track: Track, settings: Settings, taxonomy: Taxonomy, findings: Findings
 ) -> list[dict[str, Any]]:
     drum_stem = settings.raw["drum_stem"]
     drums = next(entry for entry in track.files if entry["role"] == drum_stem)
@@ -191,7 +225,7 @@ def track_events(
         source_file = f"{track.rel}/{settings.raw['pseudo_label_file']}"
     else:
         try:
-            rows = _derived_rows(ws, track.folder / f"{drum_stem}.wav", settings)
+            rows = _derived_rows(track.folder / f"{drum_stem}.wav", settings, analysis)
         except DrumgateError as err:
             # the header probed fine but the samples cannot be used (NaN/inf, too long): the
             # track stays in the inventory as unreadable, its neighbours go on
@@ -224,16 +258,15 @@ def track_events(
 
 
 def _derived_rows(
-    ws: Workspace, path: Path, settings: Settings
+    path: Path, settings: Settings, analysis: Analysis
 ) -> list[tuple[float, str, None, float, str, dict[str, float]]]:
     from drumgate.signal.audio import read_mono
-    from drumgate.signal.onsets import detect_onsets, load_onset_params
-    from drumgate.signal.transcribe import TranscribeParams, transcribe
+    from drumgate.signal.onsets import detect_onsets
+    from drumgate.signal.transcribe import transcribe
 
     signal, sr = read_mono(path, target_sr=settings.raw["sample_rate"])
-    onsets = detect_onsets(signal, sr, load_onset_params(ws))
-    params = TranscribeParams.from_mapping(settings.raw["transcription"])
-    result = transcribe(signal, sr, onsets.times_s, params)
+    onsets = detect_onsets(signal, sr, analysis.onsets)
+    result = transcribe(signal, sr, onsets.times_s, analysis.transcription)
     return [
         (
             hit.time_s,
