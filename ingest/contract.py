@@ -30,6 +30,8 @@ only the CLI parses the command line.
 
 from __future__ import annotations
 
+import argparse
+import math
 import os
 import shlex
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -59,6 +61,28 @@ CARD_SECTIONS = ("Dataset card", "- Origin:", "- Size:", "- Layout:", "- Licence
                  "Failure policy")
 ARTIFACT_KINDS = ("events", "sessions", "provenance")
 DEFAULT_OUTPUT_FLAGS = {"events": "--output", "sessions": "--sessions", "provenance": "--provenance"}
+
+
+def count_of_workers(text: str) -> int:
+    """`--jobs`: a whole number of at least 1 (0 and -1 were taken and meant "the CPUs")."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
+    return value
+
+
+def seconds(text: str) -> float:
+    """A length of time: a finite number of seconds, not negative (`nan` turned a check off silently)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds (0 or more)")
+    return value
 
 
 @dataclass(frozen=True)

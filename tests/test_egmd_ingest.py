@@ -208,3 +208,12 @@ def test_thousands_of_findings_print_twenty_and_a_count(workspace, corpus, capsy
     assert len(findings) == 21 and findings[-1] == "... and 10 more (all of them with --json)", findings[-3:]
     assert ingest("--json") == 1
     assert len(json.loads(capsys.readouterr().out)["findings"]) == 30
+
+
+@pytest.mark.parametrize(("flag", "value"), [("--jobs", "0"), ("--jobs", "-1"), ("--duration-tolerance", "nan"),
+                                             ("--duration-tolerance", "-1")])
+def test_a_meaningless_number_is_a_usage_error(workspace, corpus, capsys, flag: str, value: str) -> None:
+    """`--jobs 0` ran as if unset and `--duration-tolerance nan` turned the length check off silently."""
+    assert cli.main(["ingest", "egmd", flag, value]) == 2
+    assert f"argument {flag}: '{value}' is not" in capsys.readouterr().err
+    assert not (workspace.root / ARTIFACTS[0]).exists()

@@ -88,9 +88,9 @@ class Egmd(contract.Ingestor):
         contract.Option("shard", "process the I-th of N contiguous blocks of performances (1-based); join with "
                         "drumgate merge", metavar="I/N", recorded=False),
         contract.Option("jobs", "worker processes (default: DRUMGATE_WORKERS, else the CPUs this process may use)",
-                        default=0, parse=int, recorded=False),
+                        default=0, parse=contract.count_of_workers, recorded=False),
         contract.Option("duration_tolerance", "allowed MIDI/audio length difference in seconds (default 2)",
-                        default=DEFAULT_DURATION_TOLERANCE_S, parse=float),
+                        default=DEFAULT_DURATION_TOLERANCE_S, parse=contract.seconds),
         contract.Option("reference_encoder", "encode events as dicts through orjson (slow; the fast path is tested "
                         "against it)", default=False, parse=None, recorded=False),
         contract.Option("layout", "single files, or folders of *.jsonl.gz parts per performance (default auto: "
