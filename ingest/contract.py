@@ -30,7 +30,6 @@ only the CLI parses the command line.
 
 from __future__ import annotations
 
-import argparse
 import math
 import os
 import shlex
@@ -63,6 +62,10 @@ ARTIFACT_KINDS = ("events", "sessions", "provenance")
 DEFAULT_OUTPUT_FLAGS = {"events": "--output", "sessions": "--sessions", "provenance": "--provenance"}
 
 
+class OptionValueError(ValueError):
+    """An option value an Option's parser refuses, in words the usage error shows as they are."""
+
+
 def count_of_workers(text: str) -> int:
     """`--jobs`: a whole number of at least 1 (0 and -1 were taken and meant "the CPUs")."""
     try:
@@ -70,7 +73,7 @@ def count_of_workers(text: str) -> int:
     except ValueError:
         value = 0
     if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
+        raise OptionValueError(f"{text!r} is not a whole number of at least 1")
     return value
 
 
@@ -81,7 +84,7 @@ def seconds(text: str) -> float:
     except ValueError:
         value = -1.0
     if not math.isfinite(value) or value < 0:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds (0 or more)")
+        raise OptionValueError(f"{text!r} is not a number of seconds (0 or more)")
     return value
 
 
@@ -93,7 +96,7 @@ class Option:
     name: str
     help: str
     default: Any = None
-    parse: Callable[[str], Any] | None = str  # None: an on/off flag
+    parse: Callable[[str], Any] | None = str  # None: an on/off flag; an OptionValueError's text is the usage error
     recorded: bool = True  # part of the command that regenerates the artifacts (not e.g. --jobs)
     metavar: str | None = None
 

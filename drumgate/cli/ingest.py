@@ -12,15 +12,33 @@ import argparse
 import importlib
 import re
 import sys
+from collections.abc import Callable
 from types import ModuleType
+from typing import Any
 
 from drumgate import cli
 from drumgate.artifacts import ALLOW_EMPTY_HELP
 from drumgate.render.textsafe import log_text
-from ingest.contract import SHARED_OPTIONS, IngestOptions, Ingestor, ingest
+from ingest.contract import SHARED_OPTIONS, IngestOptions, Ingestor, OptionValueError, ingest
 
 SUMMARY_LIST_LIMIT = 20
 DATASET_MODULE = re.compile(r"[a-z][a-z0-9_]*")
+
+
+def _worded(parse: Callable[[str], Any]) -> Callable[[str], Any]:
+    """An option's parser whose OptionValueError text argparse shows as is (it would say `invalid
+    count_of_workers value`); any other ValueError keeps argparse's wording."""
+    if isinstance(parse, type):
+        return parse
+
+    def typed(text: str) -> Any:
+        try:
+            return parse(text)
+        except OptionValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    typed.__name__ = getattr(parse, "__name__", "value")
+    return typed
 
 
 def add_ingest_arguments(parser: argparse.ArgumentParser, cls: type[Ingestor]) -> None:
@@ -36,7 +54,8 @@ def add_ingest_arguments(parser: argparse.ArgumentParser, cls: type[Ingestor]) -
         if option.parse is None:
             parser.add_argument(option.flag, dest=f"option_{option.name}", action="store_true", help=option.help)
         else:
-            parser.add_argument(option.flag, dest=f"option_{option.name}", type=option.parse, default=option.default,
+            parser.add_argument(option.flag, dest=f"option_{option.name}", type=_worded(option.parse),
+                                default=option.default,
                                 metavar=option.metavar or option.name.upper(), help=option.help)
     cli.add_json_option(parser, "the counts, findings, warnings and files written")
 
