@@ -6,18 +6,25 @@ Kept light on imports: a hook that has nothing to check must return in a few mil
 from __future__ import annotations
 
 import os
+import shlex
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from drumgate.artifacts import LOCKS_DIR
 from drumgate.errors import EXIT_FINDINGS, EXIT_OK, DrumgateError, format_finding
-from drumgate.git import git_blob, git_output
+from drumgate.git import git_blob, git_output, git_text
 from drumgate.workspace import Workspace
 
 MAX_FINDINGS_PER_FILE = 50
+# What the readers say for a file whose stored bytes are damaged. They cannot name a command (they
+# do not know who wrote the file); a hook can, so a caller's hint replaces these.
+DAMAGED_HINTS = frozenset({
+    "fix: regenerate the file",
+    "fix: restore the manifest with git checkout or regenerate it",
+})
 
 
 def workspace_relative(ws: Workspace, filename: str | Path) -> str:
@@ -42,7 +49,8 @@ class Reporter:
         count = self.per_file.get(key, 0) + 1
         self.per_file[key] = count
         if count <= MAX_FINDINGS_PER_FILE:
-            print(format_finding(err.path, err.message, err.line, err.hint or hint), file=self._out())
+            shown = hint if not err.hint or (hint and err.hint in DAMAGED_HINTS) else err.hint
+            print(format_finding(err.path, err.message, err.line, shown), file=self._out())
 
     def finding(self, path: str | Path | None, message: str, line: int | None = None, hint: str | None = None) -> None:
         self.add(DrumgateError(message, path=path, line=line, hint=hint))
@@ -204,8 +212,36 @@ def findings_about(reporter: Reporter, relative: str) -> int:
     return reporter.per_file.get(relative, 0)
 
 
+def in_head(ws: Workspace, relative_path: str) -> bool:
+    """True when HEAD holds the file, so `git checkout HEAD -- path` brings it back."""
+    return git_text(["cat-file", "-e", f"HEAD:./{relative_path}"], ws.root) is not None
+
+
+def restore_fix(ws: Workspace, artifact: Any, fallback: str) -> str:
+    """The way back for a file drumgate wrote: its committed version (when HEAD has it), or its
+    group's repro, which runs every command of the group from the raw data up (when the group's lock
+    records the file: a lock records no command for itself, and repro refuses a damaged lock)."""
+    ways = []
+    if in_head(ws, artifact.path):
+        ways.append(f"git checkout HEAD -- {shlex.quote(artifact.path)} to restore it")
+    recorded_as = artifact.path if artifact.folder is None else f"{artifact.folder}/index.json"
+    if recorded_command(ws, artifact.group, recorded_as):
+        ways.append(f"drumgate repro {artifact.group} to write it again")
+    return f"fix: {', or '.join(ways)}" if ways else f"fix: {fallback}"
+
+
 def artifact_fix(ws: Workspace, artifact: Any, fallback: str) -> str:
-    """The fix for a file: its lock's recorded command (a part's is its folder index's)."""
-    if artifact.folder is not None:
-        return fix_hint(ws, artifact.group, f"{artifact.folder}/index.json", f"drumgate repro {artifact.group}")
-    return fix_hint(ws, artifact.group, artifact.path, fallback)
+    """The fix for a file: its lock's recorded command, else `restore_fix`. A part or a folder's
+    index always gets `restore_fix`: the command recorded for the folder may read the damaged folder
+    itself (`events cambridge` carries an offline tier's sessions forward from it) and fail on it."""
+    if artifact.folder is None and (command := recorded_command(ws, artifact.group, artifact.path)):
+        return f"fix: {command}"
+    return restore_fix(ws, artifact, fallback)
+
+
+def finding_fix(own: str | None, artifact_hint: Callable[[], str], restore_hint: Callable[[], str]) -> str:
+    """The fix printed for a reader's finding: its own unless it has none (the artifact's fix) or
+    says only that the file is damaged (`restore_fix`: rerunning a command may read the same bytes)."""
+    if own in DAMAGED_HINTS:
+        return restore_hint()
+    return own or artifact_hint()

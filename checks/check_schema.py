@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,9 +17,10 @@ from checks._hookutil import (
     SeenParts,
     artifact_fix,
     content_digest,
+    finding_fix,
     findings_about,
-    fix_hint,
     generated_empty_manifest,
+    restore_fix,
     workspace_relative,
 )
 from drumgate.artifacts import Artifact, classify
@@ -54,16 +55,23 @@ def _parse_document(data: bytes, path: str) -> Any:
         raise DrumgateError(f"invalid JSON: {exc}", path=path) from exc
 
 
+def _fixes(ws: Workspace, artifact: Artifact, fallback: str) -> tuple[Callable[[], str], Callable[[], str]]:
+    """The artifact's fix and its restore fix, each worked out (a git call, a lock read) only when
+    a finding needs it: a clean file costs nothing."""
+    return (functools.cache(lambda: artifact_fix(ws, artifact, fallback)),
+            functools.cache(lambda: restore_fix(ws, artifact, fallback)))
+
+
 def check_document(ws: Workspace, artifact: Artifact, validator: Any, reporter: Reporter) -> None:
-    hint = fix_hint(ws, artifact.group, artifact.path, "regenerate it with the drumgate command that wrote it")
+    hint, restore = _fixes(ws, artifact, "regenerate it with the drumgate command that wrote it")
     try:
         document = _parse_document(ws.path(artifact.path).read_bytes(), artifact.path)
     except DrumgateError as err:
         err.path = err.path or artifact.path
-        reporter.add(err, hint)
+        reporter.add(err, finding_fix(err.hint, hint, restore))
         return
     for issue in validator.issues(document):
-        reporter.finding(artifact.path, f"{issue.json_path}: {issue.message}", hint=hint)
+        reporter.finding(artifact.path, f"{issue.json_path}: {issue.message}", hint=hint())
 
 
 def check_jsonl(ws: Workspace, artifact: Artifact, validator: Any, reporter: Reporter) -> None:
@@ -73,13 +81,14 @@ def check_jsonl(ws: Workspace, artifact: Artifact, validator: Any, reporter: Rep
     """
     from drumgate.io import scanmemo
 
-    hint = artifact_fix(ws, artifact, "correct the row or regenerate the manifest")
+    hint, restore = _fixes(ws, artifact, "correct the row or regenerate the manifest")
     scan = chunked_scan(ws.path(artifact.path), validator, collect_label_keys=artifact.schema == "events")
     if scan is None:
-        _check_jsonl_sequential(ws, artifact, validator, reporter, hint)
+        _check_jsonl_sequential(ws, artifact, validator, reporter, hint, restore)
         return
     for finding in scan.findings:
-        reporter.finding(artifact.path, finding.message, line=finding.line, hint=finding.hint or hint)
+        reporter.finding(artifact.path, finding.message, line=finding.line,
+                         hint=finding_fix(finding.hint, hint, restore))
     if scan.label_keys is not None:
         scanmemo.save(scan.digest, scanmemo.ScanFacts(scan.sound, frozenset(scan.label_keys)))
 
@@ -142,15 +151,19 @@ def _row_findings(validator: Any, numbers: list[int], rows: list[dict[str, Any]]
     return found
 
 
-def _check_jsonl_sequential(ws: Workspace, artifact: Artifact, validator: Any, reporter: Reporter, hint: str) -> None:
+def _check_jsonl_sequential(ws: Workspace, artifact: Artifact, validator: Any, reporter: Reporter,
+                            hint: Callable[[], str], restore: Callable[[], str]) -> None:
     from drumgate.io.rowscan import scan_jsonl
 
+    def report(err: DrumgateError) -> None:
+        reporter.add(_relative(err, artifact), finding_fix(err.hint, hint, restore))
+
     fast_accepts = validator.fast_accepts
-    for line_no, row in scan_jsonl(ws.path(artifact.path), lambda err: reporter.add(_relative(err, artifact), hint)):
+    for line_no, row in scan_jsonl(ws.path(artifact.path), report):
         if fast_accepts(row):
             continue
         for issue in validator.reference_issues(row):
-            reporter.finding(artifact.path, f"{issue.json_path}: {issue.message}", line=line_no, hint=hint)
+            reporter.finding(artifact.path, f"{issue.json_path}: {issue.message}", line=line_no, hint=hint())
 
 
 def _relative(err: DrumgateError, artifact: Artifact) -> DrumgateError:
@@ -207,10 +220,9 @@ def check_part(ws: Workspace, artifact: Artifact, validator: Any, reporter: Repo
     """One staged part: listed in its index with this sha256, and its rows valid unless these
     bytes already passed under the same schema (`SeenParts`)."""
     digest = content_digest(ws.path(artifact.path).read_bytes())
-    hint = artifact_fix(ws, artifact, "regenerate the manifest")
     problem = check.indexes.problem(artifact, digest)
     if problem is not None:
-        reporter.finding(artifact.path, problem, hint=hint)
+        reporter.finding(artifact.path, problem, hint=artifact_fix(ws, artifact, "regenerate the manifest"))
     assert artifact.schema is not None
     context = check.context(ws, artifact.schema)
     if check.seen.seen(context, digest):

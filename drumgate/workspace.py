@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import os
+import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -95,16 +96,35 @@ def _has_configs(folder: Path) -> bool:
     return (folder / "configs" / "datasets.toml").is_file()
 
 
+def _file_given(root: Path) -> DrumgateError:
+    """`--workspace FILE`. A workspace holding the file is most likely the one meant; otherwise
+    `drumgate init FILE` would refuse the file, so the fix makes a workspace under a free name
+    beside it (as `drumgate init FILE` itself suggests)."""
+    message = "is a file, not a workspace folder"
+    holder = next((folder for folder in root.parents if _has_configs(folder)), None)
+    if holder is not None:
+        return DrumgateError(message, path=root,
+                             hint=f"fix: pass --workspace {shlex.quote(str(holder))}, the workspace holding it")
+    # A workspace made there by an earlier run of this fix is named again, not passed over.
+    free = next(candidate for n in range(1000)
+                if not (candidate := root.with_name(f"{root.name}-repo{n or ''}")).exists() or _has_configs(candidate))
+    quoted = shlex.quote(str(free))
+    return DrumgateError(message, path=root,
+                         hint=f"fix: drumgate init {quoted} to make a workspace there, then pass --workspace {quoted}")
+
+
 def find_workspace(explicit: str | Path | None = None) -> Workspace:
     if explicit is None:
         explicit = os.environ.get("DRUMGATE_WORKSPACE") or None
     if explicit is not None:
         root = Path(explicit).resolve()
+        if root.exists() and not root.is_dir():
+            raise _file_given(root)
         if not _has_configs(root):
             raise DrumgateError(
                 "not a drumgate workspace (no configs/datasets.toml)",
                 path=root,
-                hint=f"fix: drumgate init {root}",
+                hint=f"fix: drumgate init {shlex.quote(str(root))}",
             )
         return Workspace(root)
     here = Path.cwd().resolve()

@@ -100,11 +100,16 @@ def local_config() -> str:
 
 
 def install(repo: Path, force: bool = False, run_install: bool = True) -> Path:
+    quoted = shlex.quote(str(repo))
+    has_configs = (repo / "configs" / "datasets.toml").is_file()
     if not (repo / ".git").exists():
-        raise DrumgateError("not a git repository", path=repo, hint="fix: git init, then drumgate init-hooks")
-    if not (repo / "configs" / "datasets.toml").is_file():  # the hooks would refuse every commit there
+        # `drumgate init` in a git repository installs the hooks too, and init-hooks would refuse a
+        # folder without configs; the path is in both commands, so they work from any folder.
+        then = f"drumgate init-hooks --repo {quoted}" if has_configs else f"drumgate init {quoted}"
+        raise DrumgateError("not a git repository", path=repo, hint=f"fix: git init {quoted} && {then}")
+    if not has_configs:  # the hooks would refuse every commit there
         raise DrumgateError("not a drumgate data repository (no configs/datasets.toml)", path=repo,
-                            hint=f"fix: drumgate init {shlex.quote(str(repo))}")
+                            hint=f"fix: drumgate init {quoted}")
     config = repo / ".pre-commit-config.yaml"
     if config.exists() and not force and config.read_text(encoding="utf-8") != local_config():
         raise DrumgateError(

@@ -113,7 +113,9 @@ def listed_files(index: Mapping[str, Any]) -> dict[str, tuple[str, int]]:
 
 
 def group_of(folder: Path) -> str:
-    name = folder.name
+    """The group whose repro writes a manifest folder: `x/egmd_events` -> `egmd`. A folder named as
+    the single file (`x/egmd_events.jsonl`, made by hand) names the same group."""
+    name = folder_of(folder).name
     for suffix in ("_events", "_sessions", "_provenance"):
         if name.endswith(suffix):
             return name[: -len(suffix)]
