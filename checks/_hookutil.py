@@ -14,17 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from drumgate.artifacts import LOCKS_DIR
-from drumgate.errors import EXIT_FINDINGS, EXIT_OK, DrumgateError, format_finding
+from drumgate.errors import DAMAGED_HINTS, EXIT_FINDINGS, EXIT_OK, DrumgateError, format_finding
 from drumgate.git import git_blob, git_output, git_text
 from drumgate.workspace import Workspace
 
 MAX_FINDINGS_PER_FILE = 50
-# What the readers say for a file whose stored bytes are damaged. They cannot name a command (they
-# do not know who wrote the file); a hook can, so a caller's hint replaces these.
-DAMAGED_HINTS = frozenset({
-    "fix: regenerate the file",
-    "fix: restore the manifest with git checkout or regenerate it",
-})
 
 
 def workspace_relative(ws: Workspace, filename: str | Path) -> str:

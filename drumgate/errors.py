@@ -34,6 +34,12 @@ def format_finding(
     tail = f" ({hint})" if hint else ""
     return one_line(f"{where}{message}{tail}")
 
+# What the readers say for a file whose stored bytes are damaged: they do not know who wrote it, so
+# they cannot name a command; a caller that does (a hook, a report command) puts its own fix instead.
+REGENERATE_HINT = "fix: regenerate the file"
+BINARY_HINT = "fix: restore the manifest with git checkout or regenerate it"
+DAMAGED_HINTS = frozenset({REGENERATE_HINT, BINARY_HINT})
+
 
 class DrumgateError(Exception):
     """A problem the user can fix; printed as one line, never with a traceback."""

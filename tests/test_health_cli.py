@@ -140,3 +140,18 @@ def test_console_script_dispatches_to_health(workspace: Workspace, capsys: pytes
     code = cli.main(["health", "--events", "data/manifests/egmd_events.jsonl", "--date", "2024-05-01", "--json"])
     assert code == 0
     assert json.loads(capsys.readouterr().out)["kind"] == "health"
+
+
+def test_a_readers_damaged_file_prose_becomes_a_fix_that_names_commands(workspace: Workspace) -> None:
+    from drumgate.errors import REGENERATE_HINT, DrumgateError
+    from drumgate.reports.report_io import ErrorCollector
+
+    events = workspace.root / "data" / "manifests" / "egmd_events.jsonl.gz"
+    collect = ErrorCollector(events, workspace)
+    collect(DrumgateError("damaged gzip stream", path=events, hint=REGENERATE_HINT))
+    collect(DrumgateError("something else", path=events, hint="fix: drumgate ingest egmd"))
+    assert [error.hint for error in collect.errors] == [
+        "fix: git checkout HEAD -- data/manifests/egmd_events.jsonl.gz to restore it, or drumgate repro egmd"
+        " to write it again",
+        "fix: drumgate ingest egmd",
+    ]

@@ -24,7 +24,7 @@ from typing import IO, Any
 
 import orjson
 
-from drumgate.errors import DrumgateError
+from drumgate.errors import REGENERATE_HINT, DrumgateError
 from drumgate.io.fsutil import open_for_reading
 
 LFS_POINTER_PREFIX = b"version https://git-lfs.github.com/spec/"
@@ -37,7 +37,7 @@ LINE_TOO_LONG = f"line longer than {MAX_LINE_BYTES >> 20} MiB (the cap for one J
 # line by line instead and have no such cap.
 MAX_INFLATED_BYTES = 64 << 20
 READ_BLOCK = 1 << 20
-REGENERATE_HINT = "fix: regenerate the file"
+
 FOLDER_HINT = "fix: give a .jsonl or .jsonl.gz file, not a folder"
 
 JsonRow = dict[str, Any]

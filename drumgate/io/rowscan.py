@@ -18,7 +18,7 @@ from typing import Any
 
 import orjson
 
-from drumgate.errors import DrumgateError
+from drumgate.errors import BINARY_HINT, DrumgateError
 from drumgate.io.lines import LFS_HINT, JsonRow, line_error, long_line_error, numbered_lines
 
 LFS_FIX = LFS_HINT
@@ -76,7 +76,7 @@ def scan_jsonl(path: str | Path, sink: FindingSink) -> Iterator[tuple[int, dict[
                         "binary content, not JSON lines",
                         path=source,
                         line=line_no,
-                        hint="fix: restore the manifest with git checkout or regenerate it",
+                        hint=BINARY_HINT,
                     )
                 )
                 return

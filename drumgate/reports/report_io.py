@@ -13,7 +13,7 @@ from typing import Any
 from drumgate import lineage
 from drumgate.artifacts import ArtifactRegistry, classify, ingest_fix
 from drumgate.config import load_datasets
-from drumgate.errors import DrumgateError
+from drumgate.errors import DAMAGED_HINTS, DrumgateError
 from drumgate.io.jsonio import PACKAGE_SCHEMAS, check_schema, iter_jsonl, read_json, schema_problem
 from drumgate.workspace import COMBINED, Workspace
 
@@ -108,7 +108,7 @@ class ErrorCollector:
     def __call__(self, error: DrumgateError) -> None:
         if error.path is None:
             error.path = self.path
-        if error.hint is None and self.ws is not None:
+        if (error.hint is None or error.hint in DAMAGED_HINTS) and self.ws is not None:
             error.hint = damaged_rows_fix(self.ws, Path(error.path))
         self.errors.append(error)
 
