@@ -95,7 +95,7 @@ def _read_config(path: Path) -> Any:
     try:
         return read_json(path)
     except DrumgateError as err:
-        if err.hint is None and path.parent.name in ("configs", "schemas"):
+        if path.parent.name in ("configs", "schemas") and (err.hint is None or not path.exists()):
             root = path.parent.parent if path.parent.name == "configs" else path.parent.parent.parent
             err.hint = (f"fix: git checkout HEAD -- {shlex.quote(str(path))} to restore the committed one"
                         if path.exists() else restore_configs_fix(root))

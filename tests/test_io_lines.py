@@ -99,7 +99,7 @@ def test_a_gzip_stream_cut_short_gives_its_rows_then_one_damaged_stream_error(tm
 def test_a_plain_file_that_cannot_be_opened_is_not_called_a_gzip_stream(tmp_path: Path) -> None:
     found: list[str] = []
     list(scan_jsonl(tmp_path / "absent.jsonl", lambda err: found.append(str(err))))
-    assert found == [f"{tmp_path / 'absent.jsonl'}: file not found"]
+    assert found == [f"{tmp_path / 'absent.jsonl'}: file not found (fix: ls {tmp_path} to see what is there)"]
 
 
 def test_the_chunked_scan_gives_the_reference_scans_findings_line_for_line(tmp_path: Path) -> None:

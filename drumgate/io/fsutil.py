@@ -114,14 +114,21 @@ def atomic_write_text(path: str | Path, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
 
 
+def look_around(path: Path) -> str:
+    """The fix for a path that is not there: list the nearest folder that is (a typo shows there)."""
+    folder = next((parent for parent in path.parents if parent.is_dir()), Path("."))
+    return f"fix: ls {shlex.quote(str(folder))} to see what is there"
+
+
 def open_for_reading(path: str | Path) -> IO[bytes]:
     """Open a file in binary mode, turning OS errors into one-line DrumgateErrors."""
     try:
         return open(path, "rb")
     except FileNotFoundError as exc:
-        raise DrumgateError("file not found", path=path) from exc
+        raise DrumgateError("file not found", path=path, hint=look_around(Path(path))) from exc
     except IsADirectoryError as exc:
-        raise DrumgateError("is a folder, expected a file", path=path) from exc
+        raise DrumgateError("is a folder, expected a file", path=path,
+                            hint=f"fix: ls {shlex.quote(str(path))} and pass one of its files") from exc
     except OSError as exc:
         raise DrumgateError(f"cannot read: {exc.strerror}", path=path) from exc
 
