@@ -56,8 +56,14 @@ class DatasetsConfig:
         try:
             return self.datasets[name]
         except KeyError:
+            from drumgate.workspace import packaged_datasets
+
             known = ", ".join(sorted(self.datasets))
-            raise DrumgateError(f"unknown dataset {name!r} (known: {known})", path=self.path) from None
+            # one drumgate ships configs for: `drumgate init` adds it to this repository
+            root = self.path.parent.parent
+            hint = (f"fix: drumgate init {shlex.quote(str(root))} --datasets {name} to add it"
+                    if name in packaged_datasets() else None)
+            raise DrumgateError(f"unknown dataset {name!r} (known: {known})", path=self.path, hint=hint) from None
 
 
 DATASET_ID = re.compile(r"[a-z][a-z0-9_]{0,39}")

@@ -273,3 +273,14 @@ def test_init_hooks_installs_in_the_workspace_named_and_refuses_a_plain_reposito
     assert installed.returncode == 0, installed.stderr
     assert (data / ".git" / "hooks" / "pre-commit").is_file() and not (plain / ".pre-commit-config.yaml").exists()
     assert f"cd {data} && pre-commit run --all-files" in installed.stdout
+
+
+def test_an_unconfigured_dataset_names_the_init_that_adds_it(tmp_path: Path) -> None:
+    root = tmp_path / "egmd-only"
+    assert drumgate(tmp_path, "init", str(root), "--datasets", "egmd", "--no-hooks").returncode == 0
+    refused = drumgate(root, "ingest", "musdb")
+    assert refused.returncode == 2
+    fix = refused.stderr.strip().rsplit("(fix: ", 1)[1].removesuffix(" to add it)")
+    assert fix == f"drumgate init {root} --datasets musdb_hq"
+    assert drumgate(tmp_path, *fix.split()[1:]).returncode == 0  # as printed, from anywhere
+    assert sorted(load_datasets(Workspace(root)).datasets) == ["egmd", "musdb_hq"]
