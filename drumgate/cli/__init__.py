@@ -97,7 +97,7 @@ def _usage() -> str:
     for name, spec in COMMANDS.items():
         if isinstance(spec, dict):
             for sub, (_, text) in spec.items():
-                lines.append(f"  {name} {sub:<18} {text}")
+                lines.append(f"  {f'{name} {sub}':<25} {text}")
         else:
             lines.append(f"  {name:<25} {spec[1]}")
     lines.append("")
