@@ -155,3 +155,13 @@ def test_a_readers_damaged_file_prose_becomes_a_fix_that_names_commands(workspac
         " to write it again",
         "fix: drumgate ingest egmd",
     ]
+
+
+def test_health_without_a_sessions_inventory_says_why_hours_are_zero(workspace: Workspace, tmp_path,
+                                                                    capsys: pytest.CaptureFixture) -> None:
+    _write_corpus(workspace, events=300)
+    copy = tmp_path / "egmd_events.jsonl"
+    copy.write_bytes((workspace.root / "data" / "manifests" / "egmd_events.jsonl").read_bytes())
+    health_cmd.main(["--events", str(copy), "--output", str(tmp_path / "r.json"), "--date", "2026-01-02"])
+    out = capsys.readouterr().out
+    assert "note: no egmd_sessions.jsonl beside the events, so hours and missing audio read as 0" in out

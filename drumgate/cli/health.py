@@ -77,11 +77,13 @@ def request_of(args: argparse.Namespace) -> HealthRequest:
 def _summary(report: dict[str, Any], plan: HealthPlan, ws: Workspace) -> str:
     totals = report["totals"]
     passed = sum(1 for gate in report["gates"] if gate["status"] == "pass")
+    missing = (f"\nnote: no {plan.dataset}_sessions.jsonl beside the events, so hours and missing audio read as 0"
+               " (pass --sessions FILE)" if plan.sessions is None else "")
     return (
         f"{report['dataset']}: {totals['events']} events, {totals['sessions']} sessions, "
         f"{totals['hours']} h, {totals['unknown_label_events']} unknown-label events; "
         f"gates {passed}/{len(report['gates'])} pass -> {report['status'].upper()}\n"
-        f"wrote {ws.rel(plan.output)} and {ws.rel(plan.html)}"
+        f"wrote {ws.rel(plan.output)} and {ws.rel(plan.html)}{missing}"
     )
 
 
