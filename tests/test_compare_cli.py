@@ -83,3 +83,12 @@ def test_weights_report_is_refused(ws: Workspace, capsys) -> None:
     code = compare.main(["--workspace", str(ws.root), "w.json", "reports/health/musdb_hq_20250302.json"])
     assert code == 2
     assert "w.json: not a drumgate health report" in capsys.readouterr().err
+
+
+def test_two_reports_of_one_dataset_name_the_diff_instead(ws: Workspace, capsys) -> None:
+    """Comparing a report with itself wrote a `compare_x_vs_x` nobody asked for and recorded it."""
+    report = "reports/health/cambridge_20250302.json"
+    assert compare.main(["--workspace", str(ws.root), report, report]) == 2
+    assert capsys.readouterr().err.strip().endswith(f"(fix: drumgate diff {report} {report} to see what changed"
+                                                   " between them)")
+    assert not (ws.root / "reports/diffs/compare_cambridge_vs_cambridge.json").exists()

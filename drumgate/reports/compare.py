@@ -8,6 +8,7 @@ shown as a share of all events of its side, and flagged when one side covers it 
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -110,6 +111,10 @@ def write_compare(
     """Compare two health reports (paths as typed), write JSON and Markdown, and lock them when inside."""
     paths = [ws.user_path(p) for p in reports]
     a, b = (load_health(p) for p in paths)
+    if a.get("dataset") == b.get("dataset"):  # two dates of one dataset: what diff is for
+        typed = " ".join(shlex.quote(str(p)) for p in reports)
+        raise DrumgateError(f"both reports are of {a.get('dataset')}: compare sets two datasets side by side",
+                            path=reports[1], hint=f"fix: drumgate diff {typed} to see what changed between them")
     result = compare_reports(a, b, load_taxonomy(ws), min_share)
     result["inputs"] = {"a": ws.rel(paths[0]), "b": ws.rel(paths[1])}
     stem = f"compare_{a.get('dataset')}_vs_{b.get('dataset')}"
