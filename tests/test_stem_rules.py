@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import itertools
 import json
+from pathlib import Path
 
 import pytest
 
@@ -178,3 +179,15 @@ def test_printed_names_stay_on_one_line(workspace: Workspace, capsys) -> None:
     assert first.startswith("Kick\\x1b[31m\\n::error::x\\u202e.wav | ") and "\x1b" not in first
     assert cli.main(["stems", "--json", "--explain", nasty]) == 0
     assert json.loads(capsys.readouterr().out)["names"][0]["name"] == nasty
+
+
+def test_a_mistyped_list_path_is_refused_not_taken_for_a_stem_name(tmp_path: Path) -> None:
+    from ingest.cambridge.stem_coverage import read_names
+
+    listed = tmp_path / "names.txt"
+    listed.write_text("KickIn\nSnareTop\n", encoding="utf-8")
+    assert read_names([str(listed), "OH L"]) == ["KickIn", "SnareTop", "OH L"]
+    for wrong, message in ((tmp_path / "nmes.txt", "file not found"), (tmp_path, "is a folder")):
+        with pytest.raises(DrumgateError, match=message) as caught:
+            read_names([str(wrong)])
+        assert caught.value.hint == f"fix: ls {tmp_path} to see what is there"

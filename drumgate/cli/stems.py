@@ -1,7 +1,8 @@
 """`drumgate stems [--explain] [--json] [NAME_OR_FILE...]`: which stem-name rule maps each name.
 
 Names come from the arguments: an argument that names an existing file is read as a list (one
-name per line, blank lines skipped), any other argument is a name, and `-` (or no argument at all)
+name per line, blank lines skipped), any other argument is a name (one holding a `/` or naming a
+folder is a mistyped list and refused), and `-` (or no argument at all)
 reads the list from stdin. The rules are the workspace's `configs/stem_names.json`.
 
 Without `--explain` the command prints the coverage summary: names per kit family (kick, snare,

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from drumgate.errors import DrumgateError, one_line
-from drumgate.io.fsutil import read_regular_file
+from drumgate.io.fsutil import look_around, read_regular_file
 from ingest.cambridge.stems import StemMatch, StemRules, looks_drum_related
 
 UNMATCHED = "unmatched"
@@ -82,6 +82,10 @@ def read_names(sources: Sequence[str]) -> list[str]:
             names.extend(_lines(sys.stdin.buffer.read(), "<stdin>"))
         elif Path(source).is_file():
             names.extend(_lines(read_regular_file(source), source))
+        elif "/" in source or Path(source).is_dir():  # a stem name holds no folder: a list's path, mistyped
+            folder = Path(source).is_dir()
+            raise DrumgateError("is a folder, expected a file listing names" if folder else "file not found",
+                                path=source, hint=look_around(Path(source, "-") if folder else Path(source)))
         else:
             names.append(source)
     return names
