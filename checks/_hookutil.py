@@ -6,7 +6,6 @@ Kept light on imports: a hook that has nothing to check must return in a few mil
 from __future__ import annotations
 
 import os
-import shlex
 import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -15,7 +14,7 @@ from typing import Any
 
 from drumgate.artifacts import LOCKS_DIR
 from drumgate.errors import DAMAGED_HINTS, EXIT_FINDINGS, EXIT_OK, DrumgateError, format_finding
-from drumgate.git import git_blob, git_output, git_text
+from drumgate.git import git_blob, git_output, in_head, restore_command
 from drumgate.workspace import Workspace
 
 MAX_FINDINGS_PER_FILE = 50
@@ -206,18 +205,13 @@ def findings_about(reporter: Reporter, relative: str) -> int:
     return reporter.per_file.get(relative, 0)
 
 
-def in_head(ws: Workspace, relative_path: str) -> bool:
-    """True when HEAD holds the file, so `git checkout HEAD -- path` brings it back."""
-    return git_text(["cat-file", "-e", f"HEAD:./{relative_path}"], ws.root) is not None
-
-
 def restore_fix(ws: Workspace, artifact: Any, fallback: str) -> str:
     """The way back for a file drumgate wrote: its committed version (when HEAD has it), or its
     group's repro, which runs every command of the group from the raw data up (when the group's lock
     records the file: a lock records no command for itself, and repro refuses a damaged lock)."""
     ways = []
-    if in_head(ws, artifact.path):
-        ways.append(f"git checkout HEAD -- {shlex.quote(artifact.path)} to restore it")
+    if in_head(ws.root, artifact.path):
+        ways.append(f"{restore_command(artifact.path)} to restore it")
     recorded_as = artifact.path if artifact.folder is None else f"{artifact.folder}/index.json"
     if recorded_command(ws, artifact.group, recorded_as):
         ways.append(f"drumgate repro {artifact.group} to write it again")

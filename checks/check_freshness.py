@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 from checks._hookutil import Reporter, committed_text, lock_groups, staged_paths
 from drumgate.artifacts import HEALTH_DIR, PROVENANCE_DIR, SAMPLING_DIR, Artifact, classify, is_data_path
 from drumgate.errors import DrumgateError
-from drumgate.git import git_output
+from drumgate.git import git_output, restore_command
 from drumgate.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -233,7 +233,7 @@ def report_causes(reporter: Reporter, causes: Causes, state: GitState) -> None:
         others = f"; so are {', '.join(path for path, _ in edited[1:])}" if len(edited) > 1 else ""
         undoable = [path for path, _ in edited if path in state.in_head and path in state.staged]
         regenerate = f"drumgate repro {group} to regenerate"
-        fix = f"git checkout HEAD -- {' '.join(undoable)} to undo, or {regenerate}" if undoable else regenerate
+        fix = f"{restore_command(*undoable)} to undo, or {regenerate}" if undoable else regenerate
         reporter.finding(first, f"{what}{others}", hint=f"fix: {fix}")
     for _group, apart in sorted(causes.staged_apart.items()):
         paths = sorted(apart)
@@ -291,7 +291,7 @@ def check_workspace(ws: Workspace, reporter: Reporter, whole_workspace: bool = F
         groups = touched_groups(ws, staged)
     for lock in deleted_locks(ws, staged):
         reporter.finding(lock, "lineage lock deleted while artifacts it records are still there",
-                         hint=f"fix: git checkout HEAD -- {lock}")
+                         hint=f"fix: {restore_command(lock)}")
     problems: dict[str, list[LineageProblem]] = {}
     missing: dict[str, tuple[str, list[str]]] = {}
     for group, artifacts in sorted(groups.items()):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shlex
 import subprocess
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
@@ -107,3 +108,13 @@ def _missing_git(exc: OSError) -> DrumgateError:
 
 def _environment(extra: Mapping[str, str] | None) -> dict[str, str] | None:
     return {**os.environ, **extra} if extra else None
+
+
+def restore_command(*relative: str) -> str:
+    """`git checkout HEAD -- PATH...`, each path quoted for the shell: the committed version back."""
+    return "git checkout HEAD -- " + " ".join(shlex.quote(path) for path in relative)
+
+
+def in_head(root: Path, relative: str) -> bool:
+    """True when HEAD holds the file, so `restore_command` brings it back."""
+    return git_text(["cat-file", "-e", f"HEAD:./{relative}"], root) is not None

@@ -106,8 +106,8 @@ def _file_given(root: Path) -> DrumgateError:
         return DrumgateError(message, path=root,
                              hint=f"fix: pass --workspace {shlex.quote(str(holder))}, the workspace holding it")
     # A workspace made there by an earlier run of this fix is named again, not passed over.
-    free = next(candidate for n in range(1000)
-                if not (candidate := root.with_name(f"{root.name}-repo{n or ''}")).exists() or _has_configs(candidate))
+    names = (root.with_name(f"{root.name}-repo{n or ''}") for n in range(1000))
+    free = next((name for name in names if not name.exists() or _has_configs(name)), root.with_name(f"{root.name}-ws"))
     quoted = shlex.quote(str(free))
     return DrumgateError(message, path=root,
                          hint=f"fix: drumgate init {quoted} to make a workspace there, then pass --workspace {quoted}")

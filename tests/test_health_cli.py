@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import subprocess
 
 import pytest
 
@@ -147,6 +148,16 @@ def test_a_readers_damaged_file_prose_becomes_a_fix_that_names_commands(workspac
     from drumgate.reports.report_io import ErrorCollector
 
     events = workspace.root / "data" / "manifests" / "egmd_events.jsonl.gz"
+    bare = ErrorCollector(events, workspace)  # not committed, no lock: nothing better than the reader's words
+    bare(DrumgateError("damaged gzip stream", path=events, hint=REGENERATE_HINT))
+    assert bare.errors[0].hint == REGENERATE_HINT
+    events.parent.mkdir(parents=True, exist_ok=True)
+    events.write_bytes(b"\x1f\x8b damaged")
+    workspace.lock_file("egmd").parent.mkdir(parents=True, exist_ok=True)
+    workspace.lock_file("egmd").write_text("{}", encoding="utf-8")
+    for argv in (["init", "-q"], ["add", "-f", str(events)], ["-c", "user.name=t", "-c", "user.email=t@t.invalid",
+                                                              "commit", "-qm", "events"]):
+        subprocess.run(["git", *argv], cwd=workspace.root, check=True, capture_output=True)
     collect = ErrorCollector(events, workspace)
     collect(DrumgateError("damaged gzip stream", path=events, hint=REGENERATE_HINT))
     collect(DrumgateError("something else", path=events, hint="fix: drumgate ingest egmd"))

@@ -23,7 +23,7 @@ from types import ModuleType
 from typing import Any, Protocol, TextIO
 
 from drumgate import __version__
-from drumgate.errors import EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, DrumgateError, one_line
+from drumgate.errors import EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, DrumgateError, format_finding, one_line
 
 OWN_PACKAGES = frozenset({"drumgate", "ingest", "checks"})
 
@@ -147,9 +147,10 @@ def guarded(action: Callable[[], int]) -> int:
     except OSError as exc:
         if exc.errno not in OUT_OF_SPACE:
             return _internal_error(exc)
-        where = exc.filename or "<stdout>"
-        print(f"{where}: cannot write: {exc.strerror} (fix: df -h shows which disk is full; free space there and"
-              " run the command again)", file=sys.stderr)
+        full = exc.errno != errno.EIO
+        hint = "fix: df -h shows which disk is full; free space there and run the command again" if full else None
+        print(format_finding(exc.filename or "<stdout>", f"{'cannot write: ' if full else ''}{exc.strerror}",
+                             hint=hint), file=sys.stderr)
         return EXIT_USAGE
     except Exception as exc:  # the last line of defence
         return _internal_error(exc)

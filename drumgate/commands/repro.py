@@ -43,6 +43,7 @@ from drumgate.artifacts import (
 from drumgate.errors import EXIT_FINDINGS, EXIT_OK, DrumgateError
 from drumgate.io import parts
 from drumgate.io.jsonio import read_json, write_json
+from drumgate.lineage import HAND_EDITED
 from drumgate.lineage.provenance import report_date
 from drumgate.workspace import Workspace
 
@@ -171,8 +172,9 @@ def raw_steps(run: Run, group: str, dataset: str) -> None:
     run.do(Step("checksums", ("checksums", "generate", dataset, "--update"), "hashes the raw tree"))
 
 
-def report_steps(run: Run, group: str, dataset: str, stage: str) -> None:
-    """health or weights for one dataset: when missing, stale, or hand-edited."""
+def report_steps(run: Run, group: str, dataset: str, stage: str) -> list[lineage.LineageProblem]:
+    """health or weights for one dataset: when missing, stale, or hand-edited; returns the hand edits
+    of older reports, which their own commands write again."""
     folder = _report_folder(stage, dataset)
     events = events_manifest(dataset)
     if not run.ws.path(events).is_file():
@@ -181,14 +183,14 @@ def report_steps(run: Run, group: str, dataset: str, stage: str) -> None:
         elif parts.is_partitioned(run.ws.path(events)):
             events = parts.folder_of(events).as_posix()
         else:
-            return
+            return []
     current = newest_recorded(run.ws, group, folder)
-    # an older report edited by hand is written again by its own command (plan_and_run), not by a new one
     newest = current.rsplit(".", 1)[0] if current else None  # its .json and .html
-    problems = [p for p in problems_of(run.ws, group, folder)
-                if p.artifact.rsplit(".", 1)[0] == newest or not p.message.startswith(HAND_EDITED)]
+    found = problems_of(run.ws, group, folder)
+    older_edits = [p for p in found if p.artifact.rsplit(".", 1)[0] != newest and p.message.startswith(HAND_EDITED)]
+    problems = [p for p in found if p not in older_edits]
     if current is not None and not problems:
-        return
+        return older_edits
     reason = problems[0].message if problems else "missing"
     if stage == "health":
         argv: tuple[str, ...] = ("health", "--events", events, "--date", run.date)
@@ -196,23 +198,23 @@ def report_steps(run: Run, group: str, dataset: str, stage: str) -> None:
         argv = ("weights", "--events", events, "--group-by", "session_id", "--scheme", "effective",
                 "--date", run.date)
     run.do(Step(stage, argv, f"{dataset}: {reason}"))
-
-
-HAND_EDITED = "differs from what its command wrote"
+    return older_edits
 
 
 def _report_folder(stage: str, dataset: str) -> str:
     return {"health": health_reports_of(dataset), "weights": weights_reports_of(dataset)}[stage]
 
 
-def rerun_stale(run: Run, group: str, stage: str, prefix: str, only: str = "") -> None:
-    """Re-run the recorded commands of stale artifacts under `prefix` (diffs and compares keep their
-    inputs); with `only`, of the artifacts whose problem starts so."""
+def rerun_stale(run: Run, group: str, stage: str, prefix: str) -> None:
+    """Re-run the recorded commands of stale artifacts under `prefix` (diffs and compares keep their inputs)."""
+    rerun(run, stage, problems_of(run.ws, group, prefix))
+
+
+def rerun(run: Run, stage: str, problems: Sequence[lineage.LineageProblem]) -> None:
+    """Each distinct recorded `drumgate <stage>` command of these problems, once."""
     done: set[str] = set()
-    for problem in problems_of(run.ws, group, prefix):
+    for problem in problems:
         if problem.command in done or not problem.command.startswith(f"drumgate {stage}"):
-            continue
-        if not problem.message.startswith(only):
             continue
         done.add(problem.command)
         argv = current_spelling(shlex.split(problem.command)[1:])
@@ -263,10 +265,9 @@ def plan_and_run(ws: Workspace, groups: Sequence[str], date: str, dry_run: bool,
     reports_before = len(run.executed)
     for group in ingested:
         for stage in ("health", "weights"):
-            report_steps(run, group, by_group[group], stage)
             # an older report edited by hand is history the lock still vouches for: its own command
-            # (its date, its path) writes it again
-            rerun_stale(run, group, stage, _report_folder(stage, by_group[group]), only=HAND_EDITED)
+            # (its date, its path) writes it again, not a new report
+            rerun(run, stage, report_steps(run, group, by_group[group], stage))
     for group in [*ingested, combined_group]:
         rerun_stale(run, group, "diff", f"{DIFFS_DIR}/")
         rerun_stale(run, group, "compare", f"{DIFFS_DIR}/")
@@ -312,7 +313,7 @@ def known_groups(ws: Workspace, groups: Sequence[str]) -> list[str]:
 def lost_locks(ws: Workspace, groups: Sequence[str]) -> list[DrumgateError]:
     """A dataset group whose manifests are there but whose lock is gone: its recorded commands are
     lost, so repro cannot tell how to remake anything of it (and would otherwise run nothing)."""
-    from drumgate.git import git_blob
+    from drumgate.git import in_head, restore_command
 
     by_group = registry(ws).dataset_of_group()
     lost = []
@@ -324,8 +325,8 @@ def lost_locks(ws: Workspace, groups: Sequence[str]) -> list[DrumgateError]:
             continue
         shown = ws.rel(lock)
         ingest = f"drumgate ingest {dataset} to record it again"
-        committed = git_blob(["show", f"HEAD:./{shown}"], ws.root) is not None
-        hint = f"fix: git checkout HEAD -- {shown} to restore it, or {ingest}" if committed else f"fix: {ingest}"
+        restore = f"{restore_command(shown)} to restore it, or " if in_head(ws.root, shown) else ""
+        hint = f"fix: {restore}{ingest}"
         lost.append(DrumgateError(f"missing while {dataset}'s manifests are there: repro cannot tell how they"
                                   " were made", path=shown, hint=hint))
     return lost

@@ -27,14 +27,16 @@ def write_error(exc: OSError, target: Path) -> DrumgateError:
 def require_writable(paths: Iterable[str | Path]) -> None:
     """Before a command writes several files (reports, then their lock entry), refuse at once when
     one of them cannot be written: a read-only folder found after the first write left a report
-    without its lock entry. Each file's folder (its nearest existing one) must take a new file, and
-    a file already there must be replaceable. A full disk still shows only while writing."""
+    without its lock entry. Each file's folder (its nearest existing one) must take the temporary
+    file that replaces it; a device or FIFO (`--output /dev/null`) is written in place, as
+    `atomic_writer` does. A full disk still shows only while writing."""
     for path in map(Path, paths):
+        if _is_special(path):
+            continue
         folder = next((parent for parent in (path.parent, *path.parent.parents) if parent.exists()), path.parent)
-        if not os.access(folder, os.W_OK | os.X_OK) or (path.exists() and not os.access(path, os.W_OK)):
-            where = folder if not os.access(folder, os.W_OK | os.X_OK) else path
+        if not os.access(folder, os.W_OK | os.X_OK):
             raise DrumgateError("cannot write here (read-only); nothing written", path=path,
-                                hint=f"fix: chmod u+w {shlex.quote(str(where))}")
+                                hint=f"fix: chmod u+w {shlex.quote(str(folder))}")
 
 
 @contextlib.contextmanager

@@ -19,6 +19,7 @@ from typing import Any
 from drumgate import __version__
 from drumgate.artifacts import dated_name
 from drumgate.errors import DrumgateError
+from drumgate.git import restore_command
 from drumgate.io.hashing import sha256_file
 from drumgate.io.jsonio import check_schema, read_json, write_json
 from drumgate.lineage import grouplock
@@ -38,7 +39,7 @@ def read_lock(ws: Workspace, group: str, drop_outside: bool = False) -> dict[str
     path = ws.lock_file(group)
     if not path.exists():
         return {"schema_version": LOCK_SCHEMA_VERSION, "group": group, "artifacts": {}}
-    restore = f"fix: git checkout HEAD -- {ws.rel(path)} to restore it"
+    restore = f"fix: {restore_command(ws.rel(path))} to restore it"
     try:
         data = read_json(path)
     except DrumgateError as err:  # damaged by hand or by a merge: the committed lock is the way back
@@ -155,6 +156,9 @@ class LineageProblem:
     command: str
 
 
+HAND_EDITED = "differs from what its command wrote"  # how a problem says its artifact was edited
+
+
 def superseded(artifacts: Iterable[str]) -> set[str]:
     """Dated artifacts with a newer dated sibling of the same name: kept as baselines (history)."""
     newest: dict[tuple[str, str], str] = {}
@@ -192,7 +196,7 @@ def check(ws: Workspace, group: str) -> list[LineageProblem]:
             problems.append(LineageProblem(artifact, "recorded in the lock but missing", command))
             continue
         if digest(path) != entry["sha256"]:
-            problems.append(LineageProblem(artifact, "differs from what its command wrote (edited by hand?)", command))
+            problems.append(LineageProblem(artifact, f"{HAND_EDITED} (edited by hand?)", command))
         elif path.name == parts.INDEX_NAME and parts.is_partitioned(path.parent):
             problems.extend(LineageProblem(ws.rel(err.path or path), err.message, command)
                             for err in parts.problems(path.parent))

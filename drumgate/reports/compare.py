@@ -111,7 +111,7 @@ def write_compare(
     """Compare two health reports (paths as typed), write JSON and Markdown, and lock them when inside."""
     paths = [ws.user_path(p) for p in reports]
     a, b = (load_health(p) for p in paths)
-    if a.get("dataset") == b.get("dataset"):  # two dates of one dataset: what diff is for
+    if a.get("dataset") is not None and a.get("dataset") == b.get("dataset"):  # two dates of one: diff's job
         typed = " ".join(shlex.quote(str(p)) for p in reports)
         raise DrumgateError(f"both reports are of {a.get('dataset')}: compare sets two datasets side by side",
                             path=reports[1], hint=f"fix: drumgate diff {typed} to see what changed between them")

@@ -7,7 +7,6 @@ words it for the reports and the pull-request comment.
 from __future__ import annotations
 
 import re
-import shlex
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,7 +77,7 @@ def _check_gate_names(path: Path, table: str, gates: Mapping[str, Any], taxonomy
                     f"{table}.{key}: {name!r} is not a {kind} of configs/technique_taxonomy.json"
                     f" (known: {', '.join(sorted(known))})",
                     path=path, line=_line_of(path, table, name),
-                    hint=f"fix: git checkout HEAD -- {shlex.quote(str(path))} to restore the committed one",
+                    hint="fix: change it at that line to one of the known names",
                 )
 
 

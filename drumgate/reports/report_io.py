@@ -86,30 +86,40 @@ def record_lineage(ws: Workspace, dataset: str, artifact: Path | Sequence[Path],
 
 
 def damaged_rows_fix(ws: Workspace, path: Path) -> str | None:
-    """The way back from a malformed row in an artifact drumgate wrote: its committed version, or its
-    group's repro (which runs the command that writes it); None for any other file."""
+    """The way back from a malformed row in an artifact drumgate wrote: its committed version (when
+    HEAD has it), or its group's repro (when the group has a lock to repro from); None for any other
+    file, or when neither applies."""
+    from drumgate.git import in_head, restore_command
+
     relative = ws.rel(path)
     artifact = classify(relative)
     if artifact is None:
         return None
-    return (f"fix: git checkout HEAD -- {shlex.quote(relative)} to restore it, or drumgate repro {artifact.group}"
-            " to write it again")
+    ways = [f"{restore_command(relative)} to restore it"] if in_head(ws.root, relative) else []
+    if ws.lock_file(artifact.group).is_file():
+        ways.append(f"drumgate repro {artifact.group} to write it again")
+    return f"fix: {', or '.join(ways)}" if ways else None
 
 
 class ErrorCollector:
     """Collects row-level errors (naming the file) so every bad line is reported, not just the first.
-    With `ws`, an error without a fix gets `damaged_rows_fix` of its file."""
+    With `ws`, an error without a fix (or with a reader's "regenerate the file") gets
+    `damaged_rows_fix` of its file, worked out once per file."""
 
     def __init__(self, path: Path, ws: Workspace | None = None) -> None:
         self.path = path
         self.ws = ws
         self.errors: list[DrumgateError] = []
+        self._fixes: dict[Path, str | None] = {}
 
     def __call__(self, error: DrumgateError) -> None:
         if error.path is None:
             error.path = self.path
         if (error.hint is None or error.hint in DAMAGED_HINTS) and self.ws is not None:
-            error.hint = damaged_rows_fix(self.ws, Path(error.path))
+            where = Path(error.path)
+            if where not in self._fixes:
+                self._fixes[where] = damaged_rows_fix(self.ws, where)
+            error.hint = self._fixes[where] or error.hint
         self.errors.append(error)
 
     def lines(self) -> list[str]:
