@@ -49,3 +49,19 @@ def test_a_read_only_folder_means_nothing_written(demo_pair, tmp_path: Path, mon
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "cannot write here (read-only); nothing written" in err[0] and "(fix: chmod u+w " in err[0]
     assert _digests(root) == before
+
+
+def test_a_device_output_is_written_in_place_whatever_its_folder(demo_pair, tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """`--output /dev/null` as a user who cannot write /dev: the device is written in place, not replaced."""
+    root = tmp_path / "ws"
+    shutil.copytree(demo_pair.first, root, symlinks=True)
+    real_access = os.access
+
+    def access(path: object, mode: int, **kwargs: object) -> bool:
+        return False if str(path) == "/dev" and mode & os.W_OK else real_access(path, mode, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(fsutil.os, "access", access)
+    monkeypatch.chdir(root)
+    monkeypatch.setenv("DRUMGATE_WORKSPACE", str(root))
+    assert cli.main(["weights", "--events", "data/manifests/egmd_events.jsonl", "--output", "/dev/null"]) in (0, 1)
