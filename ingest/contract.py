@@ -30,10 +30,9 @@ only the CLI parses the command line.
 
 from __future__ import annotations
 
-import math
 import os
 import shlex
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, Any, ClassVar
@@ -46,7 +45,6 @@ from drumgate.io import parts
 from drumgate.io.fsutil import atomic_writers, require_writable
 from drumgate.io.hashing import sha256_bytes, sha256_file
 from drumgate.io.jsonio import dumps_row, iter_jsonl
-from drumgate.io.parts.layout import layout
 from drumgate.licences import licence_for_ingest
 from drumgate.lineage import grouplock
 from drumgate.lineage.provenance import config_hashes, ingest_commit, report_date
@@ -54,6 +52,7 @@ from drumgate.progress import progress
 from drumgate.workspace import Workspace
 from ingest import contract_parts
 from ingest.ingest_report import IngestReport
+from ingest.options import SHARED_OPTIONS, Option
 
 # Headings every dataset card (the module docstring) holds, in this order.
 CARD_SECTIONS = ("Dataset card", "- Origin:", "- Size:", "- Layout:", "- Licence:", "What this ingestor writes",
@@ -62,56 +61,6 @@ ARTIFACT_KINDS = ("events", "sessions", "provenance")
 DEFAULT_OUTPUT_FLAGS = {"events": "--output", "sessions": "--sessions", "provenance": "--provenance"}
 
 
-class OptionValueError(ValueError):
-    """An option value an Option's parser refuses, in words the usage error shows as they are."""
-
-
-def count_of_workers(text: str) -> int:
-    """`--jobs`: a whole number of at least 1 (0 and -1 were taken and meant "the CPUs")."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise OptionValueError(f"{text!r} is not a whole number of at least 1")
-    return value
-
-
-def seconds(text: str) -> float:
-    """A length of time: a finite number of seconds, not negative (`nan` turned a check off silently)."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not math.isfinite(value) or value < 0:
-        raise OptionValueError(f"{text!r} is not a number of seconds (0 or more)")
-    return value
-
-
-@dataclass(frozen=True)
-class Option:
-    """A command-line option; a dataset's own reaches the ingestor as `settings[name]`, a shared one
-    (SHARED_OPTIONS) the driver as the IngestOptions field of its name."""
-
-    name: str
-    help: str
-    default: Any = None
-    parse: Callable[[str], Any] | None = str  # None: an on/off flag; an OptionValueError's text is the usage error
-    recorded: bool = True  # part of the command that regenerates the artifacts (not e.g. --jobs)
-    metavar: str | None = None
-
-    @property
-    def flag(self) -> str:
-        return "--" + self.name.replace("_", "-")
-
-
-LAYOUT_OPTION = Option(
-    "layout", "single files, or folders of *.jsonl.gz parts, one per session (default auto: parts above "
-    f"partition_sessions in configs/datasets.toml, default {contract_parts.PARTITION_SESSIONS}, or when the "
-    "folders are already there)", default="auto", parse=layout, metavar="{auto,file,parts}")
-# Options every ingestor takes (each an IngestOptions field); a dataset declaring one of the same name
-# (E-GMD's --layout, which its own driver reads from settings) keeps its own.
-SHARED_OPTIONS = (LAYOUT_OPTION,)
 
 
 @dataclass(frozen=True)

@@ -177,6 +177,8 @@ def test_missing_optional_package_names_its_extra() -> None:
     line = missing_dependency("pretty_midi")
     assert "pip install 'drumgate[bench]'" in line
     assert "mir_eval" in missing_dependency("mir_eval.onset") and "drumgate[test]" in missing_dependency("mir_eval")
+    # a runtime dependency that an extra lists too: the install is broken, no extra is the answer
+    assert missing_dependency("duckdb").endswith("(fix: pip install duckdb, or reinstall drumgate)")
 
 
 def _egmd_repo(repo: Path) -> None:

@@ -147,6 +147,9 @@ def guarded(action: Callable[[], int]) -> int:
     except OSError as exc:
         if exc.errno not in OUT_OF_SPACE:
             return _internal_error(exc)
+        if exc.filename is None:  # stdout: what it still buffers would fail again at exit (status 120)
+            with contextlib.suppress(OSError):
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         full = exc.errno != errno.EIO
         hint = "fix: df -h shows which disk is full; free space there and run the command again" if full else None
         print(format_finding(exc.filename or "<stdout>", f"{'cannot write: ' if full else ''}{exc.strerror}",
@@ -177,6 +180,7 @@ def missing_dependency(module: str) -> str:
 
     top = _normalised(module.split(".")[0])
     extras: list[str] = []
+    core = False  # a runtime dependency: the install is broken, whatever extras also list it
     try:
         requirements = metadata.requires("drumgate") or []
     except metadata.PackageNotFoundError:
@@ -186,7 +190,8 @@ def missing_dependency(module: str) -> str:
         extra = re.search(r"extra\s*==\s*['\"]([^'\"]+)['\"]", requirement)
         if name == top and extra:
             extras.append(extra.group(1))
-    if extras:
+        core = core or (name == top and extra is None)
+    if extras and not core:
         fix = f"pip install 'drumgate[{extras[0]}]'"
     else:
         fix = f"pip install {module.split('.')[0]}, or reinstall drumgate"

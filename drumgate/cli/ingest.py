@@ -19,7 +19,8 @@ from typing import Any
 from drumgate import cli
 from drumgate.artifacts import ALLOW_EMPTY_HELP
 from drumgate.render.textsafe import log_text
-from ingest.contract import SHARED_OPTIONS, IngestOptions, Ingestor, OptionValueError, ingest
+from ingest.contract import SHARED_OPTIONS, IngestOptions, Ingestor, ingest
+from ingest.options import OptionValueError
 
 SUMMARY_LIST_LIMIT = 20
 DATASET_MODULE = re.compile(r"[a-z][a-z0-9_]*")

@@ -31,6 +31,7 @@ worded from it, since every key passed `validate_counts` before the counts are r
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import importlib
 import threading
@@ -163,9 +164,16 @@ def start_loading() -> threading.Thread:
     """Import DuckDB on a thread (0.1-0.15 s, most of it holding no lock a command's own imports
     wait on for long) so that a command about to count a file overlaps it with its own start-up. The
     thread is not a daemon: an early exit waits for the import to finish instead of tearing it down."""
-    loading = threading.Thread(target=importlib.import_module, args=("duckdb",), name="load-duckdb")
+    loading = threading.Thread(target=_import_quietly, args=("duckdb",), name="load-duckdb")
     loading.start()
     return loading
+
+
+def _import_quietly(name: str) -> None:
+    # a broken install is worded once, by the command's own import (cli.missing_dependency), not by
+    # a thread's traceback
+    with contextlib.suppress(ImportError):
+        importlib.import_module(name)
 
 
 def counts_by_duckdb(path: str | Path, workers: int | None = None) -> EventCounts | None:

@@ -72,6 +72,7 @@ from ingest.egmd.renders import DATASET, IngestSettings, decode_events, ingest_p
 from ingest.egmd.sharding import parse_shard
 from ingest.egmd.summary import Tally, findings_of
 from ingest.ingest_report import IngestReport
+from ingest.options import count_of_workers, seconds
 
 CONFIG_FILES = ("technique_taxonomy.json", "crash_dual_label.json", NOTE_MAP_FILE)
 
@@ -88,9 +89,9 @@ class Egmd(contract.Ingestor):
         contract.Option("shard", "process the I-th of N contiguous blocks of performances (1-based); join with "
                         "drumgate merge", metavar="I/N", recorded=False),
         contract.Option("jobs", "worker processes (default: DRUMGATE_WORKERS, else the CPUs this process may use)",
-                        default=0, parse=contract.count_of_workers, recorded=False),
+                        default=0, parse=count_of_workers, recorded=False),
         contract.Option("duration_tolerance", "allowed MIDI/audio length difference in seconds (default 2)",
-                        default=DEFAULT_DURATION_TOLERANCE_S, parse=contract.seconds),
+                        default=DEFAULT_DURATION_TOLERANCE_S, parse=seconds),
         contract.Option("reference_encoder", "encode events as dicts through orjson (slow; the fast path is tested "
                         "against it)", default=False, parse=None, recorded=False),
         contract.Option("layout", "single files, or folders of *.jsonl.gz parts per performance (default auto: "
