@@ -240,4 +240,3 @@ def test_nan_in_onsets_json_stops_the_run_naming_the_config(
     line = refused(capsys, "NaN")
     assert line.startswith(f"{config}: "), line
     assert outputs(workspace) == before
-
