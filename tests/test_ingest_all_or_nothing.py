@@ -68,6 +68,17 @@ def refused(capsys: pytest.CaptureFixture[str], *expected: str) -> str:
     return lines[0]
 
 
+def refused_unwritten(workspace: Workspace, capsys: pytest.CaptureFixture[str], argv: tuple[str, ...],
+                      *expected: str) -> str:
+    """Run `ingest *argv`: exit 2, one refusal line (see `refused`), and no output file changed."""
+    before = outputs(workspace)
+    capsys.readouterr()
+    assert ingest(*argv) == 2
+    line = refused(capsys, *expected)
+    assert outputs(workspace) == before
+    return line
+
+
 @pytest.fixture
 def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("DRUMGATE_EGMD_ROOT", "DRUMGATE_MUSDB_ROOT", "DRUMGATE_CAMBRIDGE_PRIMARY",
@@ -92,11 +103,9 @@ def test_a_damaged_lock_stops_the_run_before_anything_is_written(
 ) -> None:
     lock = workspace.lock_file(load_datasets(workspace).get(ingested).group)
     lock.write_bytes(lock.read_bytes()[:120])  # cut off mid-document
-    before = outputs(workspace)
-    capsys.readouterr()
-    assert ingest(ingested, "--date", DAY_TWO) == 2  # the new date would change every provenance row
-    refused(capsys, workspace.rel(lock), "invalid JSON", "git checkout HEAD --")
-    assert outputs(workspace) == before
+    # the new date would change every provenance row
+    refused_unwritten(workspace, capsys, (ingested, "--date", DAY_TWO),
+                      workspace.rel(lock), "invalid JSON", "git checkout HEAD --")
 
 
 def test_a_read_only_lock_folder_stops_the_run_before_anything_is_written(
@@ -112,11 +121,7 @@ def test_a_read_only_lock_folder_stops_the_run_before_anything_is_written(
 
     # root ignores permission bits: a read-only mount is what access() reports
     monkeypatch.setattr(fsutil.os, "access", access)
-    before = outputs(workspace)
-    capsys.readouterr()
-    assert ingest(ingested, "--date", DAY_TWO) == 2
-    refused(capsys, "data/locks", "read-only")
-    assert outputs(workspace) == before
+    refused_unwritten(workspace, capsys, (ingested, "--date", DAY_TWO), "data/locks", "read-only")
 
 
 # ---------------------------------------------------------------- 2. a typed --root must be a folder
@@ -130,12 +135,9 @@ def test_a_typed_root_that_is_not_a_folder_is_refused_not_taken_offline(
     if typed == "file":
         root = tmp_path / "a-file"
         root.write_text("not a dataset\n", encoding="utf-8")
-    before = outputs(workspace)
-    capsys.readouterr()
-    assert ingest(ingested, "--root", str(root), "--date", DAY_TWO) == 2
-    line = refused(capsys, "not found", f"fix: drumgate ingest {COMMANDS[ingested]}")
+    line = refused_unwritten(workspace, capsys, (ingested, "--root", str(root), "--date", DAY_TWO),
+                             "not found", f"fix: drumgate ingest {COMMANDS[ingested]}")
     assert line.startswith(f"{root}: ")
-    assert outputs(workspace) == before
 
 
 def test_a_configured_root_that_is_not_mounted_stays_the_offline_tier(
@@ -166,13 +168,9 @@ def test_a_cut_off_metadata_csv_is_refused_naming_its_last_line(
     cut = data[: len(data) // 2]
     assert not cut.endswith(b"\n") and len(cut.rsplit(b"\n", 1)[-1].split(b",")) < 12, "cut mid-row"
     egmd.csv_path.write_bytes(cut)
-    before = outputs(workspace)
-    capsys.readouterr()
-    assert ingest("egmd", "--date", DAY_TWO) == 2
     last_line = cut.count(b"\n") + 1
-    line = refused(capsys, "cut off")
+    line = refused_unwritten(workspace, capsys, ("egmd", "--date", DAY_TWO), "cut off")
     assert line.startswith(f"{egmd.csv_path}:{last_line}: last row has "), line
-    assert outputs(workspace) == before
 
 
 def test_a_short_row_before_the_end_is_still_one_excluded_row(
@@ -195,12 +193,8 @@ def test_a_missing_metadata_csv_is_refused_naming_it(
     egmd.csv_path.unlink()
     if damage == "folder":
         egmd.csv_path.mkdir()
-    before = outputs(workspace)
-    capsys.readouterr()
-    assert ingest("egmd", "--date", DAY_TWO) == 2
-    line = refused(capsys, "metadata CSV")
+    line = refused_unwritten(workspace, capsys, ("egmd", "--date", DAY_TWO), "metadata CSV")
     assert line.startswith(f"{egmd.csv_path}: "), line
-    assert outputs(workspace) == before
 
 
 # ---------------------------------------------------------------- 5-6. MUSDB: pseudo labels, onsets.json
@@ -234,9 +228,5 @@ def test_nan_in_onsets_json_stops_the_run_naming_the_config(
     config = workspace.configs / "onsets.json"
     config.write_text(config.read_text(encoding="utf-8").replace('"delta": 0.055', '"delta": NaN'),
                       encoding="utf-8")
-    before = outputs(workspace)
-    capsys.readouterr()
-    assert ingest("musdb_hq", "--date", DAY_TWO) == 2
-    line = refused(capsys, "NaN")
+    line = refused_unwritten(workspace, capsys, ("musdb_hq", "--date", DAY_TWO), "NaN")
     assert line.startswith(f"{config}: "), line
-    assert outputs(workspace) == before
