@@ -12,9 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from drumgate.artifacts import LOCKS_DIR
+from drumgate.artifacts import LOCKS_DIR, recorded_command
+from drumgate.artifacts import restore_fix as shared_restore_fix
 from drumgate.errors import DAMAGED_HINTS, EXIT_FINDINGS, EXIT_OK, DrumgateError, format_finding
-from drumgate.git import git_blob, git_output, in_head, restore_command
+from drumgate.git import git_blob, git_output
 from drumgate.workspace import Workspace
 
 MAX_FINDINGS_PER_FILE = 50
@@ -81,22 +82,6 @@ def committed_text(ws: Workspace, relative_path: str) -> str | None:
         except (OSError, EOFError, zlib.error):
             return None
     return data.decode("utf-8", errors="replace")
-
-
-def recorded_command(ws: Workspace, group: str | None, relative_path: str) -> str | None:
-    """The regenerate command the group's lock file records for an artifact, if any."""
-    if group is None:
-        return None
-    lock = ws.lock_file(group)
-    if not lock.is_file():
-        return None
-    import orjson
-
-    try:
-        data = orjson.loads(lock.read_bytes())
-        return str(data["artifacts"][relative_path]["command"])
-    except (orjson.JSONDecodeError, KeyError, TypeError):
-        return None
 
 
 def fix_hint(ws: Workspace, group: str | None, relative_path: str, fallback: str) -> str:
@@ -206,16 +191,8 @@ def findings_about(reporter: Reporter, relative: str) -> int:
 
 
 def restore_fix(ws: Workspace, artifact: Any, fallback: str) -> str:
-    """The way back for a file drumgate wrote: its committed version (when HEAD has it), or its
-    group's repro, which runs every command of the group from the raw data up (when the group's lock
-    records the file: a lock records no command for itself, and repro refuses a damaged lock)."""
-    ways = []
-    if in_head(ws.root, artifact.path):
-        ways.append(f"{restore_command(artifact.path)} to restore it")
-    recorded_as = artifact.path if artifact.folder is None else f"{artifact.folder}/index.json"
-    if recorded_command(ws, artifact.group, recorded_as):
-        ways.append(f"drumgate repro {artifact.group} to write it again")
-    return f"fix: {', or '.join(ways)}" if ways else f"fix: {fallback}"
+    """`artifacts.restore_fix`, else `fix: <fallback>`."""
+    return shared_restore_fix(ws, artifact) or f"fix: {fallback}"
 
 
 def artifact_fix(ws: Workspace, artifact: Any, fallback: str) -> str:

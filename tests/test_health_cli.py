@@ -154,7 +154,8 @@ def test_a_readers_damaged_file_prose_becomes_a_fix_that_names_commands(workspac
     events.parent.mkdir(parents=True, exist_ok=True)
     events.write_bytes(b"\x1f\x8b damaged")
     workspace.lock_file("egmd").parent.mkdir(parents=True, exist_ok=True)
-    workspace.lock_file("egmd").write_text("{}", encoding="utf-8")
+    recorded = {"artifacts": {"data/manifests/egmd_events.jsonl.gz": {"command": "drumgate ingest egmd"}}}
+    workspace.lock_file("egmd").write_text(json.dumps(recorded), encoding="utf-8")  # repro can write it again
     for argv in (["init", "-q"], ["add", "-f", str(events)], ["-c", "user.name=t", "-c", "user.email=t@t.invalid",
                                                               "commit", "-qm", "events"]):
         subprocess.run(["git", *argv], cwd=workspace.root, check=True, capture_output=True)

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from drumgate import lineage
-from drumgate.artifacts import ArtifactRegistry, classify, ingest_fix
+from drumgate.artifacts import ArtifactRegistry, classify, ingest_fix, restore_fix
 from drumgate.config import load_datasets
 from drumgate.errors import DAMAGED_HINTS, DrumgateError
 from drumgate.io.jsonio import PACKAGE_SCHEMAS, check_schema, iter_jsonl, read_json, schema_problem
@@ -86,19 +86,10 @@ def record_lineage(ws: Workspace, dataset: str, artifact: Path | Sequence[Path],
 
 
 def damaged_rows_fix(ws: Workspace, path: Path) -> str | None:
-    """The way back from a malformed row in an artifact drumgate wrote: its committed version (when
-    HEAD has it), or its group's repro (when the group has a lock to repro from); None for any other
-    file, or when neither applies."""
-    from drumgate.git import in_head, restore_command
-
-    relative = ws.rel(path)
-    artifact = classify(relative)
-    if artifact is None:
-        return None
-    ways = [f"{restore_command(relative)} to restore it"] if in_head(ws.root, relative) else []
-    if ws.lock_file(artifact.group).is_file():
-        ways.append(f"drumgate repro {artifact.group} to write it again")
-    return f"fix: {', or '.join(ways)}" if ways else None
+    """The way back from a malformed row in an artifact drumgate wrote (`artifacts.restore_fix`);
+    None for any other file, or when there is no way back to name."""
+    artifact = classify(ws.rel(path))
+    return None if artifact is None else restore_fix(ws, artifact)
 
 
 class ErrorCollector:
