@@ -40,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
             name for name in configured if name in packaged_datasets())
     else:
         chosen = init_repo.parse_datasets(args.datasets)
-    outcomes = init_repo.scaffold(root, chosen, args.install_spec)
+    outcomes = init_repo.scaffold(root, chosen, args.install_spec, configured)
     wrote = [o.path for o in outcomes if o.action == "wrote"]
     kept = [o.path for o in outcomes if o.action == "kept"]
     added = [o for o in outcomes if o.action.startswith("added ")]

@@ -149,9 +149,10 @@ def _write(target: Path, content: bytes) -> None:
         raise DrumgateError(f"cannot write: {exc.strerror or exc}", path=target) from exc
 
 
-def _add_datasets(target: Path, default: bytes, chosen: Sequence[str]) -> list[str]:
-    """Append to an existing `datasets.toml` the chosen datasets it lacks; the names added."""
-    configured = configured_datasets(target.parent.parent)
+def _add_datasets(target: Path, default: bytes, chosen: Sequence[str], configured: Sequence[str] | None
+                  ) -> list[str]:
+    """Append to an existing `datasets.toml` the chosen datasets it lacks (`configured`: those it
+    names, `configured_datasets`); the names added."""
     if configured is None:  # unreadable: the config loader words it on the next command
         return []
     added = [name for name in chosen if name not in configured]
@@ -161,13 +162,14 @@ def _add_datasets(target: Path, default: bytes, chosen: Sequence[str]) -> list[s
     return added
 
 
-def scaffold(root: Path, chosen: Sequence[str], install_spec: str) -> list[Outcome]:
+def scaffold(root: Path, chosen: Sequence[str], install_spec: str, configured: Sequence[str] | None) -> list[Outcome]:
+    """Write what is missing; `configured` is what the repository's datasets.toml names (None: none)."""
     _check_target(root)
     outcomes: list[Outcome] = []
     for relative, content in planned_files(chosen, install_spec):
         target = root / relative
         if relative == "configs/datasets.toml" and target.is_file():
-            added = _add_datasets(target, (DEFAULTS / "configs" / "datasets.toml").read_bytes(), chosen)
+            added = _add_datasets(target, (DEFAULTS / "configs" / "datasets.toml").read_bytes(), chosen, configured)
             if added:
                 outcomes.append(Outcome(relative, "added " + ", ".join(added)))
                 continue
