@@ -12,10 +12,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from drumgate.artifacts import LOCKS_DIR, recorded_command
-from drumgate.artifacts import restore_fix as shared_restore_fix
+from drumgate.artifacts import LOCKS_DIR
 from drumgate.errors import DAMAGED_HINTS, EXIT_FINDINGS, EXIT_OK, DrumgateError, format_finding
 from drumgate.git import git_blob, git_output
+from drumgate.restore import recorded_command
+from drumgate.restore import restore_fix as shared_restore_fix
 from drumgate.workspace import Workspace
 
 MAX_FINDINGS_PER_FILE = 50

@@ -384,35 +384,3 @@ def refuse_emptying(
                 hint="fix the input, or pass --allow-empty if empty is right",
                 exit_code=EXIT_FINDINGS,
             )
-
-
-def recorded_command(ws: Workspace, group: str | None, relative_path: str) -> str | None:
-    """The regenerate command the group's lock file records for an artifact, if any."""
-    if group is None:
-        return None
-    lock = ws.lock_file(group)
-    if not lock.is_file():
-        return None
-    import orjson
-
-    try:
-        data = orjson.loads(lock.read_bytes())
-        return str(data["artifacts"][relative_path]["command"])
-    except (orjson.JSONDecodeError, KeyError, TypeError):
-        return None
-
-
-def restore_fix(ws: Workspace, artifact: Artifact) -> str | None:
-    """The way back for a file drumgate wrote: its committed version (when HEAD has it), or its
-    group's repro, which runs every command of the group from the raw data up (when the group's lock
-    records the file, a part by its folder's index: a lock records no command for itself, and repro
-    refuses a damaged lock); None when neither applies."""
-    from drumgate.git import in_head, restore_command
-
-    ways = []
-    if in_head(ws.root, artifact.path):
-        ways.append(f"{restore_command(artifact.path)} to restore it")
-    recorded_as = artifact.path if artifact.folder is None else f"{artifact.folder}/{INDEX_NAME}"
-    if recorded_command(ws, artifact.group, recorded_as):
-        ways.append(f"drumgate repro {artifact.group} to write it again")
-    return f"fix: {', or '.join(ways)}" if ways else None

@@ -11,10 +11,11 @@ from pathlib import Path
 from typing import Any
 
 from drumgate import lineage
-from drumgate.artifacts import ArtifactRegistry, classify, ingest_fix, restore_fix
+from drumgate.artifacts import ArtifactRegistry, classify, ingest_fix
 from drumgate.config import load_datasets
 from drumgate.errors import DAMAGED_HINTS, DrumgateError
 from drumgate.io.jsonio import PACKAGE_SCHEMAS, check_schema, iter_jsonl, read_json, schema_problem
+from drumgate.restore import restore_fix
 from drumgate.workspace import COMBINED, Workspace
 
 EVENTS_NAME = re.compile(r"^(?P<dataset>[a-z][a-z0-9_]*)_events\.jsonl(\.gz)?$")
