@@ -31,7 +31,7 @@ from drumgate.fixtures.cambridge import make_cambridge_corpus
 from drumgate.fixtures.egmd import make_egmd_corpus
 from drumgate.fixtures.musdb import make_musdb_corpus
 from drumgate.fixtures.pr_repo import commit_all, git, init_repo
-from tests.workflow_runner import Artifacts, FakeGitHub, JobRun, load_job, run_job, serve_github
+from tests.workflow_runner import Artifacts, FakeGitHub, JobRun, condition_holds, load_job, run_job, serve_github
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 WORKFLOW = "ingest.yml"
@@ -143,7 +143,11 @@ def dispatch(
         if not job("shard", f"shard-{shard}", {**needs, "matrix.shard": str(shard)}).ok:
             return Dispatch(jobs, artifacts, workspaces, [])
     if job("merge", "merge", needs).ok:
-        job("pull-request", "pull-request", needs)
+        committed = job("commit", "commit", needs)
+        publish = load_job(WORKFLOW, "publish")
+        after = needs | {f"needs.commit.outputs.{key}": value for key, value in committed.outputs.items()}
+        if committed.ok and condition_holds(publish["if"], after):
+            job("publish", "publish", after)
     return Dispatch(jobs, artifacts, workspaces, gh_log.read_text(encoding="utf-8").splitlines())
 
 
@@ -172,7 +176,7 @@ def assert_all_ok(run: Dispatch) -> None:
 
 def test_every_job_of_a_four_shard_dispatch_succeeds(sharded: Dispatch) -> None:
     assert_all_ok(sharded)
-    assert list(sharded.jobs) == ["plan", "shard-1", "shard-2", "shard-3", "shard-4", "merge", "pull-request"]
+    assert list(sharded.jobs) == ["plan", "shard-1", "shard-2", "shard-3", "shard-4", "merge", "commit"]
     assert sharded.jobs["plan"].outputs == {"date": DATE, "command": "egmd", "shards": "[1,2,3,4]", "count": "4"}
 
 
@@ -226,12 +230,14 @@ def test_the_merge_produces_manifests_checksums_reports_and_docs(sharded: Dispat
 
 
 def test_a_dry_run_commits_locally_previews_the_comment_and_pushes_nothing(sharded: Dispatch, origin: Path) -> None:
-    workspace = sharded.workspaces["pull-request"]
+    workspace = sharded.workspaces["commit"]
     branch = f"ingest/egmd-{DATE}"
     assert git(workspace, "rev-parse", "--abbrev-ref", "HEAD") == branch
     assert git(workspace, "log", "-1", "--format=%s") == f"Ingest egmd ({DATE})"
     assert git(origin, "branch", "--list", branch) == "", "nothing pushed"
     assert sharded.gh_calls == [], "a dry run never calls gh"
+    assert "publish" not in sharded.jobs, "a dry run never starts the job with write access"
+    assert not any(name.startswith("pull-request-") for name in sharded.artifacts.uploaded), "no commit uploaded"
     summary = (workspace.parent / "runner-temp" / "github_summary").read_text(encoding="utf-8")
     assert "<!-- drumgate:health-delta -->" in summary
     assert "Dry run" in summary and branch in summary
@@ -313,9 +319,10 @@ def test_a_real_run_pushes_the_branch_opens_the_pr_and_posts_the_health_comment(
     assert "https://github.invalid/acme/drums/actions/runs/4242" in body
 
     [comment] = fake.bot_comments()
-    temp = run.workspaces["pull-request"].parent / "runner-temp"
+    rendered = run.workspaces["commit"].parent / "runner-temp" / "drumgate-health" / "comment.md"
     assert comment["body"].startswith("<!-- drumgate:health-delta -->")
-    assert comment["body"] == (temp / "drumgate-health" / "comment.md").read_text(encoding="utf-8")
+    assert comment["body"] == rendered.read_text(encoding="utf-8"), "the comment the read-only job rendered"
+    temp = run.workspaces["publish"].parent / "runner-temp"
     assert ("POST", f"/repos/acme/drums/issues/{PR_NUMBER}/comments") in fake.requests
     summary = (temp / "github_summary").read_text(encoding="utf-8")
     assert f"Opened pull request #{PR_NUMBER} from {branch}." in summary
@@ -343,7 +350,7 @@ def ingested(tmp_path_factory: pytest.TempPathFactory) -> Ingested:
     git(base, "clone", "-q", "--bare", str(seed_repository(base / "seed")), str(bare))
     first = dispatch(bare, {"DRUMGATE_EGMD_ROOT": str(raw)}, base / "first", egmd_inputs(2))
     assert_all_ok(first)
-    git(first.workspaces["pull-request"], "push", "-q", str(bare), "HEAD:refs/heads/main")
+    git(first.workspaces["commit"], "push", "-q", str(bare), "HEAD:refs/heads/main")
     return Ingested(bare, raw)
 
 
@@ -377,7 +384,7 @@ def run_tool(workspace: Path, raw: Path, *args: str) -> subprocess.CompletedProc
 def test_an_ingest_of_a_changed_corpus_passes_the_repositorys_own_hooks(ingested: Ingested, tmp_path: Path) -> None:
     run, copy = second_ingest(ingested, tmp_path, drop_one_csv_row)
     assert_all_ok(run)
-    workspace = run.workspaces["pull-request"]
+    workspace = run.workspaces["commit"]
     changed = git(workspace, "diff-tree", "-r", "--name-only", "--no-commit-id", "HEAD").splitlines()
     second_report = f"reports/health/egmd_{SECOND_DATE.replace('-', '')}.json"
     for path in ("data/manifests/egmd_events.jsonl", "data/archives/checksums/egmd.sha256",
@@ -402,7 +409,7 @@ def test_an_ingest_that_would_empty_the_manifest_fails_and_opens_nothing(ingeste
     run, copy = second_ingest(ingested, tmp_path, keep_only_the_header)
     failed = [name for name, job in run.jobs.items() if not job.ok]
     assert failed and failed[0].startswith("shard-"), list(run.jobs)
-    assert "merge" not in run.jobs and "pull-request" not in run.jobs
+    assert "merge" not in run.jobs and "commit" not in run.jobs
     output = run.jobs[failed[0]].failure()
     assert "::error::drumgate ingest egmd refused to empty a manifest" in output
     assert "refusing to replace it with an empty manifest" in output
@@ -415,6 +422,6 @@ def test_a_raw_file_that_cannot_be_hashed_fails_the_run_before_any_commit(ingest
 
     run, copy = second_ingest(ingested, tmp_path, add_a_dangling_link)
     assert [name for name, job in run.jobs.items() if not job.ok] == ["merge"]
-    assert "pull-request" not in run.jobs
+    assert "commit" not in run.jobs
     assert "dangling symlink" in run.jobs["merge"].failure()
     assert run.gh_calls == [] and git(copy.origin, "branch", "--list", "ingest/*") == ""

@@ -68,3 +68,17 @@ def test_commenter_never_runs_pr_code() -> None:
         if step.get("uses", "").startswith("actions/checkout@"):
             assert "ref" not in step.get("with", {}), "checks out the default branch only"
             assert "repository" not in step.get("with", {})
+
+
+def test_ingest_writes_only_in_a_publish_job_that_runs_no_hook() -> None:
+    """The commit is made, checked by the hooks and reported on without write access; the one job
+    that may push and comment only moves that commit and posts what was rendered, and a dry run
+    never starts it."""
+    jobs = yaml.safe_load((WORKFLOWS / "ingest.yml").read_text(encoding="utf-8"))["jobs"]
+    writers = {name for name, job in jobs.items() if "write" in job["permissions"].values()}
+    assert writers == {"publish"}
+    publish = jobs["publish"]
+    assert publish["if"] == "${{ needs.commit.outputs.publish == 'true' }}"
+    commands = "\n".join(step.get("run", "") for step in publish["steps"])
+    for forbidden in ("pre-commit", "pr-report", "repro", "ingest ", "pip install -e .[", "git commit"):
+        assert forbidden not in commands, f"the publish job runs {forbidden!r}"
