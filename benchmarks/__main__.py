@@ -18,6 +18,8 @@ import traceback
 from pathlib import Path
 from typing import Any
 
+from benchmarks._common import compile_drumgate
+
 HERE = Path(__file__).resolve().parent
 OUT = HERE.parent / "reports" / "benchmarks"
 
@@ -104,6 +106,9 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, dict[str, Any]] = {}
     info = machine()
     print(f"machine: {info}  quick={args.quick}")
+    if not compile_drumgate():
+        print("benchmarks: drumgate's bytecode could not all be written; its children compile it from source",
+              file=sys.stderr)
     for name in names:
         module = importlib.import_module(f"benchmarks.bench_{name}")
         started = time.perf_counter()
