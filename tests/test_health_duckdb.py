@@ -287,20 +287,3 @@ def test_input_kind_names_how_each_input_is_counted(tmp_path: Path) -> None:
     parts.write_parts(folder, "events", "x", "session_id", [parts.PartInput("s", [row])])
     assert [input_kind(path) for path in (plain, packed, folder, pointer, tmp_path / "missing.jsonl")] == [
         "file", "file", "parts", "rows", "rows"]
-
-
-def test_the_command_loads_duckdb_early_only_for_a_file_it_will_count(
-    workspace: Workspace, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from drumgate.cli import health as health_cmd
-    from drumgate.reports import health_duckdb
-
-    started: list[bool] = []
-    monkeypatch.setattr(health_duckdb, "start_loading", lambda: started.append(True))
-    events = workspace.events_manifest("egmd")
-    events.parent.mkdir(parents=True, exist_ok=True)
-    events.write_bytes(_lines(_varied_rows()))
-    assert health_cmd.main(["--events", str(events), "--date", "2024-05-01"]) in (0, 1)
-    assert started == [True]
-    assert health_cmd.main(["--events", str(events.with_name("other_events.jsonl")), "--date", "2024-05-01"]) == 2
-    assert started == [True]  # a missing file is worded by the reader; nothing to count

@@ -88,15 +88,23 @@ def _summary(report: dict[str, Any], plan: HealthPlan, ws: Workspace) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    if health_scan.input_kind(args.events) == "file":
-        health_duckdb.start_loading()  # before the imports below, which it overlaps
+    # DuckDB counts a file while the command imports, reads its configs and takes the lock
+    early = health_duckdb.EarlyCount(args.events) if health_scan.input_kind(args.events) == "file" else None
+    try:
+        return _report(args, early)
+    finally:
+        if early is not None:
+            early.stop()
+
+
+def _report(args: argparse.Namespace, early: health_duckdb.EarlyCount | None) -> int:
     from drumgate.io.jsonio import dumps_document
     from drumgate.reports.gates import failing_gates
     from drumgate.reports.health_files import write_health
     from drumgate.reports.report_io import report_row_errors
 
     ws = cli.workspace_from(args)
-    outcome = write_health(ws, request_of(args))
+    outcome = write_health(ws, request_of(args), early)
     if report_row_errors("health", *outcome.collectors) or outcome.report is None:
         return EXIT_USAGE
     report = outcome.report

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from drumgate import lineage
 from drumgate.io import parts, scanmemo
@@ -38,6 +38,9 @@ from drumgate.reports.report_io import (
     sibling_sessions,
 )
 from drumgate.workspace import Workspace
+
+if TYPE_CHECKING:
+    from drumgate.reports.health_duckdb import EarlyCount
 
 
 @dataclass(frozen=True)
@@ -166,8 +169,17 @@ def _source_hashes(ws: Workspace, provenance: Path | None, sink: ErrorCollector 
                        lambda kept: {key: set(owners) for key, owners in kept.items()}, sink)
 
 
-def write_health(ws: Workspace, request: HealthRequest) -> HealthOutcome:
-    """Count the events, write `<output>.json` and its HTML page, and record both in the group's lock."""
+def _counted(events: Path, sink: ErrorCollector, early: EarlyCount | None) -> EventCounts:
+    """The events' counts: the early count's when it is of this file as it is now, else counted here."""
+    if early is None or not early.usable_for(events):
+        return count_events_file(events, on_error=sink)
+    counted = early.result()
+    return counted if counted is not None else count_events_file(events, on_error=sink, use_duckdb=False)
+
+
+def write_health(ws: Workspace, request: HealthRequest, early: EarlyCount | None = None) -> HealthOutcome:
+    """Count the events, write `<output>.json` and its HTML page, and record both in the group's lock.
+    `early` is a DuckDB count the command started before its own start-up work (`cli.health`)."""
     plan = plan_health(ws, request)
     grouplock.hold(ws, [artifact_group(ws, plan.dataset)])
     events_errors = ErrorCollector(plan.events, ws)
@@ -176,7 +188,7 @@ def write_health(ws: Workspace, request: HealthRequest) -> HealthOutcome:
         # full read of a big file, unless its stat is remembered) and the count run beside each other
         # and beside the other inputs' reading and the page template's compiling on this thread
         fingerprint = pool.submit(lineage.fingerprint, plan.events, workspace_cache_path(ws))
-        counts = pool.submit(count_events_file, plan.events, on_error=events_errors)
+        counts = pool.submit(_counted, plan.events, events_errors, early)
         return _write_health(ws, request, plan, events_errors, counts, fingerprint)
 
 

@@ -1,0 +1,95 @@
+"""`drumgate health` starts DuckDB's count of a file before its own start-up work (issue 18).
+
+`health_duckdb.EarlyCount` counts the file the command was given while the command imports, reads
+its configs and takes the group's lock. Its counts are used only for the file as it is once the lock
+is held: a file replaced in between is counted again. A command that stops early interrupts the
+count, and an error inside the count is raised where the counts are read, not lost on its thread.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from drumgate.fixtures.health_events import event_rows
+from drumgate.io.jsonio import dumps_row, read_json
+from drumgate.lineage import grouplock
+from drumgate.reports import health_duckdb
+from drumgate.reports.health_duckdb import EarlyCount, counts_by_duckdb
+from drumgate.reports.health_files import HealthRequest, write_health
+from drumgate.workspace import Workspace
+
+
+def _events(path: Path, rows: int, seed: int) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"".join(dumps_row(row) + b"\n" for row in event_rows(rows, sessions=20, seed=seed)))
+    return path
+
+
+def _request(events: Path) -> HealthRequest:
+    return HealthRequest(events=events, date="2024-05-01")
+
+
+def test_the_early_count_equals_the_count_made_under_the_lock(workspace: Workspace) -> None:
+    events = _events(workspace.events_manifest("egmd"), 900, seed=1)
+    early = EarlyCount(events)
+    assert early.usable_for(events)
+    assert early.result() == counts_by_duckdb(events)
+    assert not early.usable_for(events.with_name("other_events.jsonl"))
+
+
+def test_a_file_replaced_after_the_count_started_is_counted_again(workspace: Workspace) -> None:
+    events = _events(workspace.events_manifest("egmd"), 900, seed=1)
+    early = EarlyCount(events)
+    early.result()
+    replacement = _events(events.with_name("next.jsonl"), 300, seed=2)
+    os.replace(replacement, events)  # what an ingest's atomic write does while health waits for the lock
+    assert not early.usable_for(events)
+    with grouplock.command_scope("drumgate health"):
+        outcome = write_health(workspace, _request(events), early)
+    assert outcome.report is not None and outcome.report["totals"]["events"] == 300
+    assert read_json(outcome.plan.output)["totals"]["events"] == 300
+
+
+def test_stop_interrupts_a_count_nobody_reads(tmp_path: Path) -> None:
+    events = _events(tmp_path / "egmd_events.jsonl", 200_000, seed=3)
+    early = EarlyCount(events)
+    early.stop()
+    assert early.result() is None  # interrupted (or never connected): the caller would count again
+
+
+def test_an_error_in_the_count_is_raised_where_the_counts_are_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*_: Any, **__: Any) -> None:
+        raise ImportError("No module named 'duckdb'", name="duckdb")
+
+    monkeypatch.setattr(health_duckdb, "counts_by_duckdb", broken)
+    early = EarlyCount(_events(tmp_path / "egmd_events.jsonl", 10, seed=4))
+    with pytest.raises(ImportError):
+        early.result()
+
+
+def test_the_command_starts_it_only_for_a_file_it_will_count(
+    workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from drumgate.cli import health as health_cmd
+
+    started: list[Path] = []
+
+    class Recorded(EarlyCount):
+        def __init__(self, path: str | Path, workers: int | None = None) -> None:
+            started.append(Path(path))
+            super().__init__(path, workers)
+
+    monkeypatch.setattr(health_duckdb, "EarlyCount", Recorded)
+    events = _events(workspace.events_manifest("egmd"), 900, seed=1)
+    assert health_cmd.main(["--events", str(events), "--date", "2024-05-01"]) in (0, 1)
+    assert started == [events]
+    assert health_cmd.main(["--events", str(events.with_name("other_events.jsonl")), "--date", "2024-05-01"]) == 2
+    assert started == [events]  # a missing file is worded by the reader; nothing to count
+    assert health_cmd.main(["--events", str(events), "--dataset", "nope", "--date", "2024-05-01"]) == 2
+    assert started == [events, events]  # started, then stopped when the command failed
