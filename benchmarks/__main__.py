@@ -8,7 +8,6 @@ entry point runs them, prints every result and writes `reports/benchmarks/<name>
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import os
 import platform
@@ -18,7 +17,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from benchmarks._common import compile_drumgate
+from benchmarks._common import compile_drumgate, run_benchmark
 
 HERE = Path(__file__).resolve().parent
 OUT = HERE.parent / "reports" / "benchmarks"
@@ -110,10 +109,9 @@ def main(argv: list[str] | None = None) -> int:
         print("benchmarks: drumgate's bytecode could not all be written; its children compile it from source",
               file=sys.stderr)
     for name in names:
-        module = importlib.import_module(f"benchmarks.bench_{name}")
         started = time.perf_counter()
         try:
-            result = module.run(args.quick)
+            result = run_benchmark(name, args.quick)
         except Exception as exc:  # one broken benchmark must not hide the others
             traceback.print_exc()
             print(f"benchmarks: {name} failed: {type(exc).__name__}: {exc}", file=sys.stderr)
