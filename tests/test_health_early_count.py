@@ -93,3 +93,15 @@ def test_the_command_starts_it_only_for_a_file_it_will_count(
     assert started == [events]  # a missing file is worded by the reader; nothing to count
     assert health_cmd.main(["--events", str(events), "--dataset", "nope", "--date", "2024-05-01"]) == 2
     assert started == [events, events]  # started, then stopped when the command failed
+
+
+def test_stop_after_the_count_closed_its_connection_is_quiet(tmp_path: Path) -> None:
+    early = EarlyCount(_events(tmp_path / "egmd_events.jsonl", 50, seed=5))
+    early.result()
+    early._thread = _Alive()  # as if stop came while the thread was still closing the connection
+    early.stop()
+
+
+class _Alive:
+    def is_alive(self) -> bool:
+        return True

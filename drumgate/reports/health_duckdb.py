@@ -221,8 +221,12 @@ class EarlyCount:
         """Interrupt the query if it still runs; its result is not read."""
         with self._guard:
             self._stopped = True
-            if self._connection is not None and self._thread.is_alive():
-                self._connection.interrupt()
+            connection = self._connection if self._thread.is_alive() else None
+        if connection is not None:
+            import duckdb  # imported already: there is a connection
+
+            with contextlib.suppress(duckdb.ConnectionException):  # the count closed it meanwhile
+                connection.interrupt()
 
 
 def counts_by_duckdb(
