@@ -34,6 +34,11 @@ class Reporter:
     findings: int = 0
     per_file: dict[str, int] = field(default_factory=dict)
     stream: Any = None
+    checked: set[str] = field(default_factory=set)  # the given files the check read (the rest are not its kind)
+
+    def checking(self, relative: str) -> None:
+        """Count a given file as checked: the summary of a hook run by hand names how many were."""
+        self.checked.add(relative)
 
     def _out(self) -> Any:
         return self.stream if self.stream is not None else sys.stderr

@@ -304,6 +304,8 @@ def check_files(ws: Workspace, filenames: Sequence[str], reporter: Reporter, ver
         artifact = classify(relative)
         if artifact is None or artifact.group is None:
             continue
+        if artifact.manifest == "checksums" or artifact.kind in ("provenance", "provenance_part"):
+            reporter.checking(relative)
         if artifact.manifest == "checksums" and verify_all:
             full_trees[artifact.group] = None
         elif artifact.manifest == "checksums":

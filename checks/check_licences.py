@@ -97,8 +97,12 @@ def check_note(ws: Workspace, dataset: str, note: str, why: str, reporter: Repor
 
 def check_files(ws: Workspace, filenames: Sequence[str], reporter: Reporter) -> int:
     """The licence note of every dataset the staged artifacts belong to (or mix), each once."""
-    artifacts = [classify(workspace_relative(ws, name)) for name in filenames]
+    relatives = [workspace_relative(ws, name) for name in filenames]
+    artifacts = [classify(relative) for relative in relatives]
     found = [a for a in artifacts if a is not None and a.group is not None]
+    for relative, artifact in zip(relatives, artifacts, strict=True):
+        if artifact is not None and artifact.group is not None:
+            reporter.checking(relative)  # its dataset's licence note is checked
     groups = unique(a.group for a in found)
     if not groups:
         return reporter.close()

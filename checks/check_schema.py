@@ -261,6 +261,7 @@ def check_file(ws: Workspace, filename: str, reporter: Reporter, part_check: Par
     artifact = classify(relative)
     if artifact is None or artifact.schema is None:
         return
+    reporter.checking(relative)
     if not ws.path(relative).is_file():
         reporter.finding(relative, "file not found")
         return

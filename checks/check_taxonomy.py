@@ -165,7 +165,9 @@ def check_files(ws: Workspace, filenames: Sequence[str], reporter: Reporter) -> 
     relatives = [workspace_relative(ws, name) for name in filenames]
     manifests = [(rel, classify(rel)) for rel in relatives]
     manifests = [(rel, art) for rel, art in manifests if art is not None and art.schema == "events"]
-    if not manifests and not any(rel in TAXONOMY_FILES for rel in relatives):
+    for relative in [*(rel for rel, _ in manifests), *(rel for rel in relatives if rel in TAXONOMY_FILES)]:
+        reporter.checking(relative)
+    if not reporter.checked:
         return reporter.close()
     from drumgate.taxonomy import load_taxonomy
 

@@ -219,6 +219,19 @@ def test_a_hook_run_by_hand_ends_with_a_success_line(committed_repo: Path) -> No
     assert under_pre_commit.returncode == 0 and under_pre_commit.stdout == ""
 
 
+@pytest.mark.parametrize(
+    ("hook", "artifact"),
+    [("schema", "data/manifests/egmd_events.jsonl"), ("taxonomy", "data/manifests/egmd_events.jsonl"),
+     ("checksums", "data/provenance/egmd_provenance.jsonl"), ("licences", "data/manifests/egmd_events.jsonl")],
+)
+def test_a_hook_run_by_hand_counts_only_the_files_it_checks(committed_repo: Path, hook: str, artifact: str) -> None:
+    both = drumgate(committed_repo, "hook", hook, "README.md", artifact)
+    assert both.returncode == 0, both.stderr
+    assert both.stdout.splitlines()[-1] == f"{hook}: 1 of 2 files checked (1 is not what it checks), 0 findings"
+    neither = drumgate(committed_repo, "hook", hook, "README.md")
+    assert neither.stdout.splitlines()[-1] == f"{hook}: 0 of 1 file checked (1 is not what it checks), 0 findings"
+
+
 def test_update_alone_repairs_a_damaged_checksum_line(committed_repo: Path, tmp_path: Path) -> None:
     """The second way out the hint names: the damaged line is dropped and its file hashed again."""
     root = tmp_path / "repo"

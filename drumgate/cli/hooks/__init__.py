@@ -12,7 +12,7 @@ import argparse
 import os
 from collections.abc import Callable, Sequence
 
-from checks._hookutil import Reporter
+from checks._hookutil import Reporter, workspace_relative
 from drumgate import cli
 from drumgate.errors import EXIT_FINDINGS, EXIT_OK
 from drumgate.workspace import Workspace
@@ -28,12 +28,21 @@ def run_on_files(hook: str, args: argparse.Namespace, check: FileCheck, whole_wo
     """Run a check on the files given and end with the summary line."""
     reporter = Reporter()
     code = check(cli.workspace_from(args), args.filenames, reporter)
-    checked = "the whole workspace" if whole_workspace and not args.filenames else files_checked(args.filenames)
+    if whole_workspace and not args.filenames:
+        checked = "the whole workspace checked"
+    else:
+        given = {workspace_relative(cli.workspace_from(args), name) for name in args.filenames}
+        checked = files_checked(len(given), len(reporter.checked & given))
     return finish(hook, checked, code, reporter)
 
 
-def files_checked(filenames: Sequence[str]) -> str:
-    return f"{len(filenames)} file{'' if len(filenames) == 1 else 's'}"
+def files_checked(given: int, checked: int) -> str:
+    """`3 files checked` when the check read every file given, else how many it read and why not the rest."""
+    plural = "" if given == 1 else "s"
+    if checked == given:
+        return f"{given} file{plural} checked"
+    skipped = given - checked
+    return f"{checked} of {given} file{plural} checked ({skipped} {'is' if skipped == 1 else 'are'} not what it checks)"
 
 
 def finish(hook: str, checked: str, exit_code: int, reporter: Reporter) -> int:
@@ -51,5 +60,5 @@ def summary_line(hook: str, checked: str, exit_code: int, findings: int) -> str 
     if os.environ.get("PRE_COMMIT"):
         return None
     if exit_code == EXIT_FINDINGS and not findings:  # found by a check that prints its own lines
-        return f"{hook}: {checked} checked, findings above"
-    return f"{hook}: {checked} checked, {findings} finding{'' if findings == 1 else 's'}"
+        return f"{hook}: {checked}, findings above"
+    return f"{hook}: {checked}, {findings} finding{'' if findings == 1 else 's'}"

@@ -20,4 +20,5 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     reporter = Reporter()
     code = check_freshness.check_workspace(cli.workspace_from(args), reporter, whole_workspace=args.all)
-    return finish("freshness", "the whole workspace" if args.all else "the staged change", code, reporter)
+    checked = "the whole workspace checked" if args.all else "the staged change checked"
+    return finish("freshness", checked, code, reporter)
