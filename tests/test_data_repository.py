@@ -100,6 +100,21 @@ def test_init_adds_a_named_dataset_to_an_existing_repository_and_a_bare_run_keep
     assert {p: (root / p).read_bytes() for p in tree_listing(root)} == before  # no musdb_hq licence note
 
 
+def test_a_bare_init_names_a_repositorys_own_datasets_and_where_their_raw_files_go(tmp_path: Path) -> None:
+    root = tmp_path / "own"
+    assert drumgate(tmp_path, "init", str(root), "--datasets", "egmd", "--no-hooks").returncode == 0
+    config = root / "configs" / "datasets.toml"
+    text = config.read_text()
+    own = text[text.index("[datasets.egmd]"):text.index("[combined]") if "[combined]" in text else len(text)]
+    renamed = own.replace("datasets.egmd", "datasets.mykit").replace('group = "egmd"', 'group = "mykit"')
+    config.write_text(text + "\n" + renamed)
+    bare = drumgate(tmp_path, "init", str(root), "--no-hooks")
+    assert bare.returncode == 0, bare.stderr
+    assert f"drumgate init: {root} (datasets: egmd, mykit)" in bare.stdout
+    assert ("put raw data under data/raw/egmd, in the roots configs/datasets.toml names for mykit,"
+            in bare.stdout), bare.stdout
+
+
 def test_a_mistyped_events_path_is_worded_as_missing_with_a_fix_that_works(repo: Path) -> None:
     assert drumgate(repo, "init", "--datasets", "egmd", "--no-hooks").returncode == 0
     (repo / "data" / "manifests").mkdir(parents=True)

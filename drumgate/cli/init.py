@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 from drumgate import __version__
@@ -44,7 +45,9 @@ def run(args: argparse.Namespace) -> int:
     wrote = [o.path for o in outcomes if o.action == "wrote"]
     kept = [o.path for o in outcomes if o.action == "kept"]
     added = [o for o in outcomes if o.action.startswith("added ")]
-    print(f"drumgate init: {root} (datasets: {', '.join(chosen)})")
+    # the repository's datasets, its own ones too (drumgate ships no configs for those, so adds nothing for them)
+    held = [*chosen, *(name for name in configured or () if name not in chosen)] if args.datasets is None else chosen
+    print(f"drumgate init: {root} (datasets: {', '.join(held) or 'none'})")
     left = sum(1 for o in outcomes if o.action in ("kept", "unchanged"))
     print(f"  wrote {len(wrote)} files" + (f"; {left} already there, left as they are" if left else ""))
     for path in kept:
@@ -57,7 +60,16 @@ def run(args: argparse.Namespace) -> int:
         print("  installed the pre-commit hook: every `git commit` runs the drumgate checks")
     elif not args.no_hooks:
         print(f"  not a git repository yet: run `git init && drumgate init-hooks` in {root}")
-    raw = ", ".join(f"data/raw/{name}" for name in chosen)
-    print(f"next: review data/licenses/*.md, put raw data under {raw}, run `drumgate ingest <ds>`,")
+    print(f"next: review data/licenses/*.md, put raw data {_raw_places(chosen, held)}, run `drumgate ingest <ds>`,")
     print("then `drumgate repro` and `git add -A && git commit`")
     return EXIT_OK
+
+
+def _raw_places(scaffolded: Sequence[str], held: Sequence[str]) -> str:
+    """Where each dataset's raw files go: `data/raw/<ds>` for those init scaffolded, the configured roots
+    for a repository's own datasets."""
+    own = [name for name in held if name not in scaffolded]
+    places = [f"under data/raw/{name}" if index == 0 else f"data/raw/{name}" for index, name in enumerate(scaffolded)]
+    if own:
+        places.append(f"in the roots configs/datasets.toml names for {', '.join(own)}")
+    return ", ".join(places) if places else "in the roots configs/datasets.toml names"
