@@ -8,7 +8,10 @@ count, and an error inside the count is raised where the counts are read, not lo
 
 from __future__ import annotations
 
+import gzip
 import os
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -98,10 +101,58 @@ def test_the_command_starts_it_only_for_a_file_it_will_count(
 def test_stop_after_the_count_closed_its_connection_is_quiet(tmp_path: Path) -> None:
     early = EarlyCount(_events(tmp_path / "egmd_events.jsonl", 50, seed=5))
     early.result()
-    early._thread = _Alive()  # as if stop came while the thread was still closing the connection
+    early._thread = _Closing()  # as if stop came while the thread was still closing the connection
     early.stop()
 
 
-class _Alive:
+class _Closing:
+    """A count thread seen alive once more, after its connection was closed."""
+
+    def __init__(self) -> None:
+        self.rounds = 1
+
     def is_alive(self) -> bool:
-        return True
+        self.rounds -= 1
+        return self.rounds >= 0
+
+    def join(self, timeout: float | None = None) -> None:
+        return
+
+
+def test_a_stop_between_two_statements_still_ends_the_count(tmp_path: Path) -> None:
+    """DuckDB drops an interrupt that comes while no statement runs: here the stop lands after the
+    count query was cleared to start and before it started, so only a repeated interrupt ends it."""
+    events = _events(tmp_path / "egmd_events.jsonl", 300_000, seed=6)
+    reached, proceed = threading.Event(), threading.Event()
+    calls: list[int] = []
+
+    class Paused(EarlyCount):
+        def _going_on(self, connection: Any) -> None:
+            super()._going_on(connection)
+            calls.append(1)
+            if len(calls) == 2:  # the count query is next, and was cleared to start
+                reached.set()
+                proceed.wait()
+
+    early = Paused(events)
+    assert reached.wait(30)
+    stopper = threading.Thread(target=early.stop)
+    stopper.start()
+    while not early._stopped:
+        time.sleep(0.001)
+    proceed.set()
+    stopper.join()
+    assert early.result() is None, "the count query ran to its end after stop"
+
+
+def test_the_command_does_not_start_it_for_a_gzip_file(workspace: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
+    from drumgate.cli import health as health_cmd
+
+    started: list[Path] = []
+    monkeypatch.setattr(health_duckdb, "EarlyCount", lambda path, workers=None: started.append(Path(path)))
+    plain = _events(workspace.events_manifest("egmd"), 200, seed=7)
+    packed = plain.with_name("egmd_events.jsonl.gz")
+    packed.write_bytes(gzip.compress(plain.read_bytes(), mtime=0))
+    plain.unlink()
+    assert health_cmd.main(["--events", str(packed), "--date", "2024-05-01"]) in (0, 1)
+    assert started == []  # its soundness check inflates the whole stream, which stop cannot cut short

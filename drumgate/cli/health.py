@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from drumgate import cli
 from drumgate.errors import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE
+from drumgate.io.lines import is_gzip_path
 from drumgate.reports import health_duckdb, health_scan
 
 if TYPE_CHECKING:
@@ -88,8 +89,10 @@ def _summary(report: dict[str, Any], plan: HealthPlan, ws: Workspace) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    # DuckDB counts a file while the command imports, reads its configs and takes the lock
-    early = health_duckdb.EarlyCount(args.events) if health_scan.input_kind(args.events) == "file" else None
+    # DuckDB counts a plain file while the command imports, reads its configs and takes the lock (not a
+    # gzip one: its check inflates the whole stream first, which a command stopping early would wait for)
+    plain = health_scan.input_kind(args.events) == "file" and not is_gzip_path(args.events)
+    early = health_duckdb.EarlyCount(args.events) if plain else None
     try:
         return _report(args, early)
     finally:

@@ -57,6 +57,7 @@ NULLABLE = frozenset({"techniques", "velocity"})
 
 # DuckDB reads its path argument as a glob: a name with these could stand for other files too
 GLOB_CHARACTERS = frozenset("*?[]{}")
+STOP_POLL_S = 0.02
 _COLUMNS_SQL = "{" + ", ".join(f"'{name}': '{kind}'" for name, kind in COLUMNS.items()) + "}"
 
 
@@ -196,11 +197,11 @@ class EarlyCount:
 
     def _run(self, workers: int | None) -> None:
         try:
-            self._counts = counts_by_duckdb(self.path, workers, on_connect=self._connected)
+            self._counts = counts_by_duckdb(self.path, workers, before_each_query=self._going_on)
         except Exception as error:  # re-raised by `result` on the thread that reads it
             self._error = error
 
-    def _connected(self, connection: Any) -> None:
+    def _going_on(self, connection: Any) -> None:
         with self._guard:
             if self._stopped:
                 raise NotExact
@@ -218,23 +219,29 @@ class EarlyCount:
         return self._counts
 
     def stop(self) -> None:
-        """Interrupt the query if it still runs; its result is not read."""
+        """End the count if it still runs; its result is not read. DuckDB drops an interrupt that comes
+        between two statements, so it is repeated until the thread ends: no statement starts once
+        `_stopped` is set, and one that started just before is interrupted by the next round."""
         with self._guard:
             self._stopped = True
-            connection = self._connection if self._thread.is_alive() else None
-        if connection is not None:
-            import duckdb  # imported already: there is a connection
+        while self._thread.is_alive():
+            with self._guard:
+                connection = self._connection
+            if connection is not None:
+                import duckdb  # imported already: there is a connection
 
-            with contextlib.suppress(duckdb.ConnectionException):  # the count closed it meanwhile
-                connection.interrupt()
+                with contextlib.suppress(duckdb.ConnectionException):  # the count closed it meanwhile
+                    connection.interrupt()
+            self._thread.join(STOP_POLL_S)
 
 
 def counts_by_duckdb(
-    path: str | Path, workers: int | None = None, on_connect: Callable[[Any], None] | None = None
+    path: str | Path, workers: int | None = None, before_each_query: Callable[[Any], None] | None = None
 ) -> EventCounts | None:
     """The EventCounts of a plain or gzip JSONL events file by DuckDB, or None when only the Python
     scan can give them exactly (see the module docstring). `workers` is DuckDB's thread count;
-    `on_connect` gets the connection before the query (to interrupt it), and may raise NotExact."""
+    `before_each_query` gets the connection before each statement (to interrupt it) and may raise
+    NotExact to stop there."""
     source = Path(path).absolute()  # absolute: DuckDB would expand a leading `~`
     if GLOB_CHARACTERS.intersection(str(source)) or _starts_with_mark(source):
         return None
@@ -244,14 +251,17 @@ def counts_by_duckdb(
 
     compression = "gzip" if is_gzip_path(source) else "none"
     connection = duckdb.connect(config={"threads": worker_count(workers)})
+    def execute(query: str, *parameters: str) -> Any:
+        if before_each_query is not None:
+            before_each_query(connection)
+        return connection.execute(query, list(parameters))
+
     try:
-        if on_connect is not None:
-            on_connect(connection)
-        connection.execute("set enable_progress_bar = false")
-        groups = connection.execute(count_query(compression), [str(source)]).fetchall()
+        execute("set enable_progress_bar = false")
+        groups = execute(count_query(compression), str(source)).fetchall()
         counts, nullable_seen = counts_of_groups(groups)
         if nullable_seen:
-            (missing,) = connection.execute(presence_query(compression), [str(source)]).fetchone()
+            (missing,) = execute(presence_query(compression), str(source)).fetchone()
             if missing:
                 return None
     except (duckdb.Error, NotExact, orjson.JSONDecodeError, TypeError):  # TypeError: an unhashable value

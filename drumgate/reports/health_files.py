@@ -172,6 +172,8 @@ def _source_hashes(ws: Workspace, provenance: Path | None, sink: ErrorCollector 
 def _counted(events: Path, sink: ErrorCollector, early: EarlyCount | None) -> EventCounts:
     """The events' counts: the early count's when it is of this file as it is now, else counted here."""
     if early is None or not early.usable_for(events):
+        if early is not None:
+            early.stop()  # of a file since replaced: not two full scans at once
         return count_events_file(events, on_error=sink)
     counted = early.result()
     return counted if counted is not None else count_events_file(events, on_error=sink, use_duckdb=False)
