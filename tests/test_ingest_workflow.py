@@ -146,7 +146,7 @@ def dispatch(
         committed = job("commit", "commit", needs)
         publish = load_job(WORKFLOW, "publish")
         after = needs | {f"needs.commit.outputs.{key}": value for key, value in committed.outputs.items()}
-        if committed.ok and condition_holds(publish["if"], after):
+        if committed.ok and condition_holds(publish["if"], {**contexts, **after}):
             job("publish", "publish", after)
     return Dispatch(jobs, artifacts, workspaces, gh_log.read_text(encoding="utf-8").splitlines())
 

@@ -78,7 +78,9 @@ def test_ingest_writes_only_in_a_publish_job_that_runs_no_hook() -> None:
     writers = {name for name, job in jobs.items() if "write" in job["permissions"].values()}
     assert writers == {"publish"}
     publish = jobs["publish"]
-    assert publish["if"] == "${{ needs.commit.outputs.publish == 'true' }}"
+    # decided by the dispatch input, not by an output the hooks' job could have written
+    assert publish["if"] == "${{ !inputs.dry_run && needs.commit.outputs.changed == 'true' }}"
     commands = "\n".join(step.get("run", "") for step in publish["steps"])
+    assert "needs.commit.outputs.branch" not in str(publish), "the branch name comes from the checked inputs"
     for forbidden in ("pre-commit", "pr-report", "repro", "ingest ", "pip install -e .[", "git commit"):
         assert forbidden not in commands, f"the publish job runs {forbidden!r}"

@@ -99,7 +99,8 @@ CONDITION = re.compile(r"^(\S+) (==|!=) '([^']*)'$")
 
 
 def condition_holds(condition: Any, contexts: dict[str, str]) -> bool:
-    """The step `if:` forms the workflows use: `always()` and `<context> ==|!= '<literal>'`."""
+    """The `if:` forms the workflows use: `always()`, `<context> ==|!= '<literal>'`, `!<context>` (a
+    false, empty or missing value) and terms joined by `&&`."""
     if condition is None:
         return True
     text = str(condition).strip()
@@ -107,7 +108,13 @@ def condition_holds(condition: Any, contexts: dict[str, str]) -> bool:
     text = match.group(1) if match else text
     if text == "always()":
         return True
-    parsed = CONDITION.match(text)
+    return all(_term_holds(term.strip(), condition, contexts) for term in text.split("&&"))
+
+
+def _term_holds(term: str, condition: Any, contexts: dict[str, str]) -> bool:
+    if term.startswith("!") and " " not in term:
+        return contexts.get(term[1:], "") in ("", "false")
+    parsed = CONDITION.match(term)
     assert parsed, f"the test runner cannot evaluate if: {condition}"
     left, operator, literal = parsed.groups()
     return (contexts.get(left, "") == literal) == (operator == "==")
