@@ -50,6 +50,16 @@ def test_passing_report_writes_json_html_and_lineage(workspace: Workspace, capsy
     assert lineage_check(workspace, "egmd") == []
 
 
+def test_run_from_a_subfolder_records_the_command_as_run_from_the_workspace(
+    workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _write_corpus(workspace)
+    monkeypatch.chdir(workspace.root / "data" / "manifests")
+    assert health_cmd.main(["--events", "egmd_events.jsonl", "--date", "2024-05-01"]) == 0
+    entry = read_lock(workspace, "egmd")["artifacts"]["reports/health/egmd_20240501.json"]
+    assert entry["command"].startswith("drumgate health --events data/manifests/egmd_events.jsonl ")  # repro's cwd
+
+
 def test_rerun_is_byte_identical(workspace: Workspace) -> None:
     _write_corpus(workspace, 500)
     argv = ["--events", "data/manifests/egmd_events.jsonl", "--date", "2024-05-01", "--vocabulary", "adtof5"]

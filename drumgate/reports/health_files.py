@@ -101,7 +101,7 @@ def plan_health(ws: Workspace, request: HealthRequest) -> HealthPlan:
 
 def regenerate_argv(ws: Workspace, request: HealthRequest, plan: HealthPlan) -> list[str]:
     """The `drumgate health` words that rebuild these outputs, every default spelled out."""
-    argv = ["health", "--events", ws.rel(request.events), "--dataset", plan.dataset]
+    argv = ["health", "--events", ws.rel(plan.events), "--dataset", plan.dataset]
     if plan.sessions is not None:
         argv += ["--sessions", ws.rel(plan.sessions)]
     if plan.provenance is not None:
