@@ -6,12 +6,14 @@ Like `dvc repro`, from the locks in `data/locks/`: the steps run in dependency o
 
 and each runs at most once (`--skip-raw` leaves out the first three, for a workflow that ran
 them as shards). Raw corpora are not in git, so the lock cannot tell whether they
-changed: the steps that read them (the recorded `ingest`/`events` commands and `checksums
-generate --update`) always run; they are deterministic, so unchanged raw data rewrites nothing.
-Every later step runs only when its artifact is missing or the lock says it is stale at that
-moment, that is after the steps before it have run. New reports carry today's date (or
-`--date`), never the date of the report they replace; an ingest keeps its recorded `--date`
-unless its output changed.
+changed: the steps that read them (the recorded `ingest`/`events` commands, a recorded dry run's
+inventory too, and `checksums generate --update`) always run; they are deterministic, so unchanged
+raw data rewrites nothing. Every later step runs only when its artifact is missing or the lock says
+it is stale at that moment, that is after the steps before it have run. New reports carry today's
+date (or `--date`), never the date of the report they replace; an ingest keeps its recorded
+`--date` unless its output changed. A report edited by hand, or written to a path of its own
+(`--html-output reports/health/<ds>.html`), is written again by its own recorded command, before
+anything reads it.
 
 Exit 0 when every step ran (a failed readiness gate is a finding of the report, not of repro),
 1 when a step that reads raw data reported findings or a dataset's lock is gone while its manifests
@@ -161,9 +163,7 @@ def _hashes(ws: Workspace, group: str) -> dict[str, str]:
 def raw_steps(run: Run, group: str, dataset: str) -> None:
     """The recorded ingest/events commands, then checksums: they read raw data, so they always run."""
     for stage in RAW_STAGES:
-        for argv in recorded_commands(run.ws, group, [stage]):
-            if "--dry-run" in argv:
-                continue
+        for argv in recorded_commands(run.ws, group, [stage]):  # a dry run's inventory too: it is in the lock
             before = _hashes(run.ws, group)
             run.do(Step(stage, argv, "reads raw data"))
             recorded_date = _option(argv, "--date")
@@ -172,9 +172,11 @@ def raw_steps(run: Run, group: str, dataset: str) -> None:
     run.do(Step("checksums", ("checksums", "generate", dataset, "--update"), "hashes the raw tree"))
 
 
-def report_steps(run: Run, group: str, dataset: str, stage: str) -> list[lineage.LineageProblem]:
-    """health or weights for one dataset: when missing, stale, or hand-edited; returns the hand edits
-    of older reports, which their own commands write again."""
+def report_steps(run: Run, group: str, dataset: str, stage: str) -> None:
+    """health or weights for one dataset. A report edited by hand, or one beside the newest (a path
+    of its own, such as `--html-output reports/health/<ds>.html`), is written again by its own
+    recorded command, first, so that nothing later reads the hand edit; then a new report with
+    today's date when the newest is missing or stale."""
     folder = _report_folder(stage, dataset)
     events = events_manifest(dataset)
     if not run.ws.path(events).is_file():
@@ -183,14 +185,16 @@ def report_steps(run: Run, group: str, dataset: str, stage: str) -> list[lineage
         elif parts.is_partitioned(run.ws.path(events)):
             events = parts.folder_of(events).as_posix()
         else:
-            return []
+            return
+    own = _own_command_problems(run.ws, group, folder, stage)
+    rerun(run, stage, own)
     current = newest_recorded(run.ws, group, folder)
-    newest = current.rsplit(".", 1)[0] if current else None  # its .json and .html
-    found = problems_of(run.ws, group, folder)
-    older_edits = [p for p in found if p.artifact.rsplit(".", 1)[0] != newest and p.message.startswith(HAND_EDITED)]
-    problems = [p for p in found if p not in older_edits]
+    problems = problems_of(run.ws, group, folder)
+    if run.dry_run:  # nothing ran: what the reruns above would write again is not left over
+        rerun_commands = {p.command for p in own}
+        problems = [p for p in problems if p.command not in rerun_commands]
     if current is not None and not problems:
-        return older_edits
+        return
     reason = problems[0].message if problems else "missing"
     if stage == "health":
         argv: tuple[str, ...] = ("health", "--events", events, "--date", run.date)
@@ -198,7 +202,16 @@ def report_steps(run: Run, group: str, dataset: str, stage: str) -> list[lineage
         argv = ("weights", "--events", events, "--group-by", "session_id", "--scheme", "effective",
                 "--date", run.date)
     run.do(Step(stage, argv, f"{dataset}: {reason}"))
-    return older_edits
+
+
+def _own_command_problems(ws: Workspace, group: str, folder: str, stage: str) -> list[lineage.LineageProblem]:
+    """The problems of `drumgate <stage>` outputs that their own recorded command must write again:
+    hand edits (of the newest report too: a new report would leave the edit in place), and outputs
+    other than the newest dated pair (a new dated report does not replace a path of their own)."""
+    current = newest_recorded(ws, group, folder)
+    newest = current.rsplit(".", 1)[0] if current else None  # its .json and .html
+    return [p for p in made_by(ws, group, stage)
+            if p.message.startswith(HAND_EDITED) or p.artifact.rsplit(".", 1)[0] != newest]
 
 
 def _report_folder(stage: str, dataset: str) -> str:
@@ -265,9 +278,7 @@ def plan_and_run(ws: Workspace, groups: Sequence[str], date: str, dry_run: bool,
     reports_before = len(run.executed)
     for group in ingested:
         for stage in ("health", "weights"):
-            # an older report edited by hand is history the lock still vouches for: its own command
-            # (its date, its path) writes it again, not a new report
-            rerun(run, stage, report_steps(run, group, by_group[group], stage))
+            report_steps(run, group, by_group[group], stage)
     for group in [*ingested, combined_group]:
         rerun_stale(run, group, "diff", f"{DIFFS_DIR}/")
         rerun_stale(run, group, "compare", f"{DIFFS_DIR}/")

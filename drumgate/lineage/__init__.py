@@ -160,16 +160,18 @@ HAND_EDITED = "differs from what its command wrote"  # how a problem says its ar
 
 
 def superseded(artifacts: Iterable[str]) -> set[str]:
-    """Dated artifacts with a newer dated sibling of the same name: kept as baselines (history)."""
-    newest: dict[tuple[str, str], str] = {}
-    dated: list[tuple[str, tuple[str, str], str]] = []
+    """Dated artifacts with a newer dated sibling of the same name, of any extension: kept as
+    baselines (history). A report's page goes with its JSON: yesterday's dated page is history once
+    today's report exists, even when today's page was written to a path of its own."""
+    newest: dict[str, str] = {}
+    dated: list[tuple[str, str, str]] = []
     for artifact in artifacts:
         found = dated_name(artifact)
         if found:
-            key, date = found
-            dated.append((artifact, key, date))
-            newest[key] = max(newest.get(key, ""), date)
-    return {artifact for artifact, key, date in dated if date < newest[key]}
+            (stem, _), date = found
+            dated.append((artifact, stem, date))
+            newest[stem] = max(newest.get(stem, ""), date)
+    return {artifact for artifact, stem, date in dated if date < newest[stem]}
 
 
 def check(ws: Workspace, group: str) -> list[LineageProblem]:

@@ -1,0 +1,82 @@
+"""`drumgate repro` clears what the commit hooks block, for reports a user wrote or edited by hand.
+
+In the demo repository (two days committed, report dates in the past): a gate changed in
+`configs/datasets.toml` leaves the Cambridge dry-run inventory stale too, and repro re-runs it; the
+newest report edited by hand is written again by its own command (its date, its path) instead of
+being left behind a new dated report that later diffs read; a report written to a path of its own
+(`--html-output reports/health/<ds>.html`) is written again there. Each ends in a commit the
+repository's hooks accept.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.data_repo_support import drumgate, git, status
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("demo") / "demo"
+    made = drumgate(folder.parent, "demo", "--out", str(folder))
+    assert made.returncode == 0, made.stdout[-2000:] + made.stderr[-2000:]
+    return folder
+
+
+@pytest.fixture
+def repo(demo: Path, tmp_path: Path) -> Path:
+    copy = tmp_path / "repo"
+    shutil.copytree(demo, copy, symlinks=True)
+    return copy
+
+
+def _repro_then_commit(repo: Path) -> str:
+    done = drumgate(repo, "repro")
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert git(repo, "add", "-A").returncode == 0
+    commit = git(repo, "commit", "-q", "-m", "after repro")
+    assert commit.returncode == 0, commit.stdout + commit.stderr
+    assert status(repo) == ""
+    return done.stdout
+
+
+def test_a_gate_change_is_cleared_by_one_repro_dry_run_inventory_included(repo: Path) -> None:
+    config = repo / "configs" / "datasets.toml"
+    text = config.read_text(encoding="utf-8")
+    assert "max_missing_audio_fraction = 0.5" in text
+    config.write_text(text.replace("max_missing_audio_fraction = 0.5", "max_missing_audio_fraction = 0.6", 1))
+    assert (repo / "data" / "manifests" / "cambridge_sessions_dryrun.jsonl").is_file()
+    out = _repro_then_commit(repo)
+    assert "ingest cambridge" in out and "--dry-run" in out
+
+
+def test_the_newest_report_edited_by_hand_is_written_again_by_its_own_command(repo: Path) -> None:
+    edited = repo / "reports" / "health" / "musdb_hq_20260115.json"
+    committed = edited.read_bytes()
+    report = json.loads(committed)
+    report["totals"]["events"] += 1
+    edited.write_text(json.dumps(report), encoding="utf-8")
+    out = _repro_then_commit(repo)
+    assert "reports/health/musdb_hq_20260115.json: differs from what its command wrote" in out
+    assert edited.read_bytes() == committed
+    assert not list((repo / "reports" / "health").glob("musdb_hq_2026120*.json")), "no new report beside it"
+
+
+def test_a_report_at_a_path_of_its_own_is_written_again_there(repo: Path) -> None:
+    own = drumgate(repo, "health", "--events", "data/manifests/cambridge_events.jsonl",
+                   "--html-output", "reports/health/cambridge.html")
+    assert own.returncode in (0, 1), own.stderr
+    assert git(repo, "add", "-A").returncode == 0
+    assert git(repo, "commit", "-q", "-m", "a page of its own").returncode == 0
+    config = repo / "configs" / "datasets.toml"
+    config.write_text(config.read_text(encoding="utf-8").replace("min_sessions = 2", "min_sessions = 1", 1))
+    page = repo / "reports" / "health" / "cambridge.html"
+    before = page.read_bytes()
+    _repro_then_commit(repo)
+    assert page.read_bytes() != before  # the gate it shows changed
