@@ -50,6 +50,14 @@ def test_annotations_become_taxonomy_events(workspace: Workspace, tree: MdbTree,
     assert {row["status"] for row in sessions} == {"ok"}
 
 
+def test_an_empty_root_is_a_finding(workspace: Workspace, capsys) -> None:
+    (workspace.root / "data" / "raw" / "mdb_drums").mkdir(parents=True)
+    assert cli.main(["ingest", "mdb_drums"]) == 1
+    found = "data/raw/mdb_drums: no MDB Drums tracks found (expected audio/drum_only/<Track>_Drum.wav"
+    assert found in capsys.readouterr().err
+    assert read_jsonl(workspace.events_manifest("mdb_drums")) == []
+
+
 def test_crash_map_finds_nothing_to_change(workspace: Workspace, tree: MdbTree, capsys) -> None:
     assert cli.main(["ingest", "mdb_drums"]) == 0
     before = workspace.events_manifest("mdb_drums").read_bytes()

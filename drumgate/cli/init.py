@@ -53,8 +53,9 @@ def run(args: argparse.Namespace) -> int:
     for path in kept:
         print(f"  kept your {path} (differs from drumgate's default)")
     for outcome in added:
-        print(f"  {outcome.action} to your {outcome.path} (its combined mix left as it was: add them there to mix"
-              " them into the production manifest)")
+        them = "them" if "," in outcome.action else "it"
+        print(f"  {outcome.action} to your {outcome.path} (its combined mix left as it was: add {them} there to mix"
+              f" {them} into the production manifest)")
     if (root / ".git").exists() and not args.no_hooks:
         pre_commit_install(root)
         print("  installed the pre-commit hook: every `git commit` runs the drumgate checks")

@@ -39,7 +39,8 @@ Through the contract driver (`ingest/contract.py`): an incomplete licence note o
 one line each and the run goes on (exit 1): audio missing, empty, truncated or unreadable (the
 track stays in the inventory with that status and keeps its events); annotation file missing or
 unreadable; an annotation line that is not `time \\t LABEL` or names a label the config does not
-map (the line is skipped, its neighbours stay). An onset after the end of the audio is a warning.
+map (the line is skipped, its neighbours stay); a root holding no track (its manifests are written
+empty). An onset after the end of the audio is a warning.
 """
 
 from __future__ import annotations
@@ -147,6 +148,11 @@ class MdbDrums(contract.Ingestor):
                     tracks.update(p.name.removesuffix(suffix) for p in (root.path / folder).iterdir()
                                   if p.name.endswith(suffix) and p.name != suffix)
             items += [Item(track, root.tier, root.path) for track in sorted(tracks)]
+            if not tracks:  # as MUSDB's and E-GMD's: an empty root is a finding, not a quiet empty manifest
+                settings = self.settings
+                hint = (f"expected {settings.audio_folder}/<Track>{settings.audio_suffix} and "
+                        f"{settings.annotation_folder}/<Track>{settings.annotation_suffix}")
+                self.listing.findings.append(format_finding(root.path, "no MDB Drums tracks found", hint=hint))
         return items
 
     def ingest_item(self, item: Item) -> ItemRows:
