@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from drumgate.cli.pr_report import main as pr_report_main
-from drumgate.github import pr_gates, pr_render, pr_text
+from drumgate.github import pr_gates, pr_render, pr_summary, pr_text
 from drumgate.github.sticky import MARKER
 from drumgate.io.jsonio import read_json, read_jsonl
 from drumgate.workspace import COMBINED
@@ -123,6 +123,49 @@ def test_the_verdict_follows_the_numbers_not_text(demo: Path) -> None:
         data["gates"]["head"]["passed"] = data["gates"]["head"]["total"]
         data["storage"]["status_changed"] = {"count": 0, "items": []}
     assert pr_render.render_comment(clean, CONTEXT).text.splitlines()[1] == "### ✅ Merge-safe: no gate regressed"
+
+
+def storage_entry(base: dict[str, str], head: dict[str, str]) -> dict[str, Any]:
+    """A summary entry whose only news is the storage moves between two sides' session statuses."""
+
+    def health(statuses: dict[str, str]) -> dict[str, Any]:
+        return {"sessions": {name: {"status": status, "tier": "external"} for name, status in statuses.items()}}
+
+    storage = json.loads(json.dumps(pr_summary.storage_data(health(base), health(head))))
+    return {"dataset": "cambridge", "absent": {"base": False, "head": False}, "gates": {"failing": []},
+            "storage": storage}
+
+
+def test_the_storage_count_goes_past_the_kept_moves() -> None:
+    names = [f"s{index:03d}" for index in range(120)]
+    entry = storage_entry(dict.fromkeys(names, "ok"), dict.fromkeys(names, "tier_offline"))
+    assert entry["storage"]["status_changed"]["count"] == 120 > len(entry["storage"]["status_changed"]["items"])
+    verdict = pr_gates.verdict_line([entry])
+    assert verdict.endswith("<code>s003</code> tier_offline, … and 116 more"), verdict
+
+
+def test_the_verdict_names_sessions_going_offline_before_those_coming_back() -> None:
+    """The kept moves hold the ones going offline first, however many sessions come back before them by name."""
+    back, gone = [f"a{index:03d}" for index in range(60)], ["z1", "z2", "z3"]
+    entry = storage_entry(
+        {**dict.fromkeys(back, "tier_offline"), **dict.fromkeys(gone, "ok")},
+        {**dict.fromkeys(back, "ok"), **dict.fromkeys(gone, "missing_audio")},
+    )
+    verdict = pr_gates.verdict_line([entry])
+    assert verdict.endswith(
+        "; storage: cambridge <code>z1</code> missing_audio, cambridge <code>z2</code> missing_audio, "
+        "cambridge <code>z3</code> missing_audio"
+    ), verdict
+
+
+def test_a_failing_gate_base_did_not_have_is_not_a_regression() -> None:
+    entry = storage_entry({}, {})
+    entry["dataset"] = "egmd"
+    entry["gates"]["failing"] = [{"name": "min_technique_events[rimshot]", "was_status": None}]
+    assert pr_gates.verdict_line([entry]) == (
+        "### ✅ Merge-safe: no gate regressed; "
+        "1 gate failing in new data: egmd <code>min_technique_events&#91;rimshot&#93;</code>"
+    )
 
 
 @pytest.mark.parametrize(

@@ -71,15 +71,13 @@ def gate_callouts(entry: Mapping[str, Any]) -> list[str]:
     for gate in gates["failing"]:
         comparison = gate_comparison_in(entry, gate, gate["observed"], passed=False)
         was = f" (was {shown_number(gate['was'])})" if gate["was"] is not None and not base_absent else ""
-        if base_absent:
-            lines.append(f"❌ {name}: {code(gate['name'])} fails: {comparison}.")
-        elif gate["was_status"] == "pass":
+        if gate["was_status"] == "pass" and not base_absent:
             lines.append(f"**❌ {name}: {code(gate['name'])} now fails: {comparison}**{was}.")
-        elif gate["was_status"] == "fail":
+        elif gate["was_status"] == "fail" and not base_absent:
             was = "" if source_of_gate(entry, gate["name"]) else was
             lines.append(f"❌ {name}: {code(gate['name'])} still fails: {comparison}{was}.")
-        else:
-            lines.append(f"**❌ {name}: {code(gate['name'])} fails: {comparison}**.")
+        else:  # failing in new data (judge): in bold only a regression
+            lines.append(f"❌ {name}: {code(gate['name'])} fails: {comparison}.")
     for gate in gates["flipped"]:
         if gate["head_status"] == "pass" and not base_absent:
             comparison = gate_comparison(gate["name"], gate["head_observed"], gate["threshold"], passed=True)
@@ -99,6 +97,7 @@ class Verdict:
     still_failing: list[str] = field(default_factory=list)
     failing_new: list[str] = field(default_factory=list)
     offline: list[str] = field(default_factory=list)
+    offline_count: int = 0
 
 
 def _gate_named(entry: Mapping[str, Any], gate: Mapping[str, Any]) -> str:
@@ -114,24 +113,40 @@ def judge(entries: Sequence[Mapping[str, Any]]) -> Verdict:
             verdict.errors.append(esc(entry["dataset"]))
             continue
         for gate in entry["gates"]["failing"]:
-            if entry["absent"]["base"]:
+            # regressed means passed at base: a gate base did not have fails in new data, like a new dataset's
+            if entry["absent"]["base"] or gate["was_status"] is None:
                 verdict.failing_new.append(_gate_named(entry, gate))
             elif gate["was_status"] == "fail":
                 verdict.still_failing.append(_gate_named(entry, gate))
             else:
                 verdict.regressed.append(_gate_named(entry, gate))
-        for item in entry["storage"]["status_changed"]["items"]:
-            if item["head"] != "ok":
-                verdict.offline.append(f"{esc(entry['dataset'])} {code(item['session'])} {esc(item['head'])}")
+        named, total = _offline(entry)
+        verdict.offline.extend(named)
+        verdict.offline_count += total
     return verdict
 
 
-def _listed(label: str, items: Sequence[str], shown: int = 4) -> str:
-    more = f", … and {count(len(items) - shown)} more" if len(items) > shown else ""
+def _offline(entry: Mapping[str, Any]) -> tuple[list[str], int]:
+    """The sessions of `entry` whose storage status moved to anything but `ok`: the kept ones named,
+    and how many there are in all."""
+    changed = entry["storage"]["status_changed"]
+    items = changed["items"]
+    named = [f"{esc(entry['dataset'])} {code(item['session'])} {esc(item['head'])}"
+             for item in items if item["head"] != "ok"]
+    if len(named) < len(items) or not named:
+        # moves off `ok` are kept first (pr_summary.storage_data): a kept move back to `ok` means all of them are
+        return named, len(named)
+    # the summary does not say how many moves past the kept ones go back to `ok`: the count is an upper bound
+    return named, max(int(changed["count"]), len(named))
+
+
+def _listed(label: str, items: Sequence[str], total: int | None = None, shown: int = 4) -> str:
+    rest = (len(items) if total is None else total) - len(items[:shown])
+    more = f", … and {count(rest)} more" if rest > 0 else ""
     return f"{label}: {', '.join(items[:shown])}{more}"
 
 
-def verdict_line(entries: Sequence[Mapping[str, Any]]) -> str:
+def verdict_line(entries: Sequence[Mapping[str, Any]], configs_changed: bool = False) -> str:
     """The first line: merge-safe or not, computed here from the gate statuses and counts in the summary."""
     verdict = judge(entries)
     if verdict.errors:
@@ -139,6 +154,8 @@ def verdict_line(entries: Sequence[Mapping[str, Any]]) -> str:
     elif verdict.regressed:
         regressed = plural(len(verdict.regressed), "gate") + " regressed"
         head = f"❌ Not merge-safe: {_listed(regressed, verdict.regressed)}"
+    elif not entries and configs_changed:
+        head = "✅ Merge-safe: configs changed, and no dataset holds events at either side"
     elif not entries:
         head = "✅ Merge-safe: no dataset artifacts or configs changed"
     else:
@@ -148,6 +165,6 @@ def verdict_line(entries: Sequence[Mapping[str, Any]]) -> str:
         parts.append(_listed(f"{plural(len(verdict.still_failing), 'gate')} still failing", verdict.still_failing))
     if verdict.failing_new:
         parts.append(_listed(f"{plural(len(verdict.failing_new), 'gate')} failing in new data", verdict.failing_new))
-    if verdict.offline:
-        parts.append(_listed("storage", verdict.offline))
+    if verdict.offline_count:
+        parts.append(_listed("storage", verdict.offline, verdict.offline_count))
     return "### " + "; ".join(parts)

@@ -77,6 +77,12 @@ def heading(summary: Mapping[str, Any], entries: Sequence[Mapping[str, Any]]) ->
     if merge_base != base:
         base_text = f"merge base `{merge_base[:7]}` of base `{base[:7]}`"
     where = f"(head `{head[:7]}` vs {base_text})"
+    if not entries and summary["configs_changed"]:
+        return [
+            f"Dataset health: configs changed, no dataset to judge {where}",
+            "",
+            "`configs/` changed, but no dataset group holds events at base or head, so there is no health to compare.",
+        ]
     if not entries:
         return [
             f"Dataset health: no dataset artifacts or configs changed {where}",
@@ -96,7 +102,7 @@ def dataset_entries(summary: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 def render_at(summary: Mapping[str, Any], ctx: Context, drop: tuple[str, ...]) -> str:
     entries = dataset_entries(summary)
-    lines = [MARKER, verdict_line(entries), "", *heading(summary, entries)]
+    lines = [MARKER, verdict_line(entries, summary["configs_changed"]), "", *heading(summary, entries)]
     if entries:
         lines += ["", "| dataset | gates | events | sessions | hours |", "|---|---|---|---|---|"]
         lines += [overview_row(entry) for entry in entries]

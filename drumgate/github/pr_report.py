@@ -2,10 +2,12 @@
 
 `drumgate pr-report --base REV --head REV --out DIR` finds the dataset groups whose artifacts or
 configs changed between the merge base of the two revisions and head (a `configs/` change touches
-every group), reads each group's events and sessions manifests at both sides straight from git
-objects (no checkout; `.jsonl.gz` too; a partitioned folder through its index, reading only the
-parts that changed; a manifest absent on one side counts as empty), computes health at both sides
-with that side's own configs, diffs them, and writes:
+every group; a dataset either side configures counts; a change to a source the `[combined] mix`
+takes brings in the combined group), reads each group's events and sessions manifests at both sides
+straight from git objects (no checkout; `.jsonl.gz` too; a partitioned folder through its index,
+reading only the parts that changed; a manifest absent on one side counts as empty), computes
+health at both sides with that side's own configs (a side that does not configure the dataset
+takes the other side's gates), drops a group with no events at either side, diffs them, and writes:
 
 - `DIR/summary.json`: the facts as data (`configs/schemas/pr_summary.schema.json`), the only thing
   the comment is rendered from;
@@ -30,8 +32,8 @@ from typing import Any
 
 import orjson
 
-from drumgate.artifacts import classify, registry
-from drumgate.config import load_datasets
+from drumgate.artifacts import ArtifactRegistry, classify
+from drumgate.config import DatasetsConfig, load_datasets
 from drumgate.errors import DrumgateError
 from drumgate.github.git_tree import GitTree, short_sha
 from drumgate.github.pr_parts import PartitionError
@@ -47,22 +49,32 @@ DEFAULT_ARTIFACT = "drumgate-health"
 
 
 # Which groups changed ---------------------------------------------------------------------------
-def known_datasets(ws: Workspace) -> list[str]:
-    config = load_datasets(ws)
-    names = sorted(config.datasets)
-    if config.combined:
+def known_datasets(configs: Sequence[DatasetsConfig]) -> list[str]:
+    """Every dataset configured at either side (sorted), then the combined manifest if either mixes one."""
+    names = sorted({name for config in configs for name in config.datasets})
+    if any(config.combined for config in configs):
         names.append(COMBINED)
     return names
 
 
-def changed_datasets(ws: Workspace, paths: Sequence[str]) -> tuple[list[str], bool]:
-    """Datasets whose artifacts changed, and whether configs/ changed (which touches them all)."""
-    known = registry(ws)
-    names = known_datasets(ws)
+def mixed_into_combined(configs: Sequence[DatasetsConfig]) -> set[str]:
+    """Datasets either side's `[combined] mix` takes a share of."""
+    return {
+        name for config in configs
+        for name, share in config.combined.get("mix", {}).items() if float(share) > 0.0
+    }
+
+
+def changed_datasets(configs: Sequence[DatasetsConfig], paths: Sequence[str]) -> tuple[list[str], bool]:
+    """Datasets whose artifacts changed, and whether configs/ changed (which touches them all);
+    `configs` are both sides' datasets configs, so a dataset either side configures counts."""
+    names = known_datasets(configs)
     by_group: dict[str, set[str]] = {}
-    for name in names:
-        group = known.group_of(name)
-        by_group.setdefault(group, set()).update({name, group})
+    for config in configs:
+        known = ArtifactRegistry.from_config(config)
+        for name in [*config.datasets, *([COMBINED] if config.combined else [])]:
+            group = known.group_of(name)
+            by_group.setdefault(group, set()).update({name, group})
     if any(path.startswith("configs/") for path in paths):
         return names, True
     touched: set[str] = set()
@@ -73,6 +85,10 @@ def changed_datasets(ws: Workspace, paths: Sequence[str]) -> tuple[list[str], bo
         for group, members in by_group.items():
             if artifact.group in members or artifact.group == group:
                 touched.update(n for n in members if n in names)
+    # a committed combined reference stands for its sources' rows at each revision, and its source
+    # gates judge them: a mixed source's change changes the combined health too
+    if COMBINED in names and touched & mixed_into_combined(configs):
+        touched.add(COMBINED)
     return sorted(touched, key=names.index), False
 
 
@@ -95,14 +111,40 @@ def _side_workspace(tree: GitTree, rev: str, scratch: Path, fallback: Workspace)
     return Workspace(folder) if tree.extract_configs(rev, folder) else fallback
 
 
+def _base_config(ws: Workspace) -> DatasetsConfig | None:
+    """The base side's datasets config; None when it cannot be read (each dataset's entry then says why)."""
+    with contextlib.suppress(DrumgateError):
+        return load_datasets(ws)
+    return None
+
+
+def _configures(config: DatasetsConfig | None, dataset: str) -> bool:
+    if config is None:
+        return True  # computed as before, so the unreadable config is that dataset's error
+    return bool(config.combined) if dataset == COMBINED else dataset in config.datasets
+
+
+def _gates_from(
+    workspaces: tuple[Workspace, Workspace], configs: tuple[DatasetsConfig | None, DatasetsConfig], dataset: str
+) -> tuple[Workspace, Workspace]:
+    """Per side, the workspace whose configs judge `dataset`: a side that does not configure it (the
+    pull request adds or removes the dataset) takes the gates the other side gives it."""
+    base, head = (_configures(config, dataset) for config in configs)
+    return workspaces[0] if base else workspaces[1], workspaces[1] if head else workspaces[0]
+
+
 def _dataset_entry(
-    tree: GitTree, workspaces: tuple[Workspace, Workspace], revs: tuple[str, str], dataset: str
+    tree: GitTree,
+    workspaces: tuple[Workspace, Workspace],
+    revs: tuple[str, str],
+    dataset: str,
+    gates_from: tuple[Workspace, Workspace],
 ) -> dict[str, Any]:
     from drumgate.reports.diffing import diff_reports
 
     try:
-        base = compute_side(tree, workspaces[0], revs[0], dataset, peer=revs[1])
-        head = compute_side(tree, workspaces[1], revs[1], dataset, peer=revs[0])
+        base = compute_side(tree, workspaces[0], revs[0], dataset, peer=revs[1], gates_ws=gates_from[0])
+        head = compute_side(tree, workspaces[1], revs[1], dataset, peer=revs[0], gates_ws=gates_from[1])
         diff = diff_reports(base.health, head.health)
     except PartitionError:
         raise  # a folder that disagrees with its index: the whole report is refused, one line
@@ -121,6 +163,15 @@ def _dataset_entry(
     }
 
 
+def _without_scratch(error: str, scratch: Path, revs: Sequence[str]) -> str:
+    """An error naming a side's extracted configs names them as `<sha>:configs/...`: the runner's
+    scratch folder means nothing in a comment."""
+    for rev in revs:
+        for folder in {scratch / short_sha(rev), (scratch / short_sha(rev)).resolve()}:
+            error = error.replace(f"{folder}/", f"{short_sha(rev)}:").replace(str(folder), short_sha(rev))
+    return error
+
+
 def build_report(ws: Workspace, options: Options) -> dict[str, Any]:
     tree = GitTree(ws)
     base_sha, head_sha = tree.resolve(options.base), tree.resolve(options.head)
@@ -129,13 +180,20 @@ def build_report(ws: Workspace, options: Options) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="drumgate-pr-") as scratch:
         head_ws = _side_workspace(tree, head_sha, Path(scratch), ws)
         base_ws = _side_workspace(tree, merge_base, Path(scratch), head_ws)
-        datasets, configs_changed = changed_datasets(head_ws, paths)
+        configs = (_base_config(base_ws), load_datasets(head_ws))
+        datasets, configs_changed = changed_datasets([c for c in configs if c is not None], paths)
+        workspaces, revs = (base_ws, head_ws), (merge_base, head_sha)
         with paused_gc():
-            entries = [_dataset_entry(tree, (base_ws, head_ws), (merge_base, head_sha), ds) for ds in datasets]
-        # a configured dataset with no events at either revision (MDB Drums in a repository that never
-        # ingested it) has nothing to report, even when a configs change lists every dataset
-        entries = [e for e in entries
-                   if "error" in e or e["dataset"] == COMBINED or not (e["base"].absent and e["head"].absent)]
+            entries = [
+                _dataset_entry(tree, workspaces, revs, ds, _gates_from(workspaces, configs, ds)) for ds in datasets
+            ]
+        # a dataset with no events at either revision (MDB Drums in a repository that never ingested
+        # it, a combined manifest never committed) has nothing to report, even when a configs change
+        # lists every dataset
+        entries = [e for e in entries if "error" in e or not (e["base"].absent and e["head"].absent)]
+        for entry in entries:
+            if "error" in entry:
+                entry["error"] = _without_scratch(entry["error"], Path(scratch), revs)
         html = {entry["dataset"]: _head_html(entry) for entry in entries if "error" not in entry}
     return {
         "base": base_sha,

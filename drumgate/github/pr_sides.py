@@ -293,9 +293,18 @@ def _source_reports(
     return reports
 
 
-def compute_side(tree: GitTree, side_ws: Workspace, rev: str, dataset: str, peer: str | None = None) -> SideResult:
+def compute_side(
+    tree: GitTree,
+    side_ws: Workspace,
+    rev: str,
+    dataset: str,
+    peer: str | None = None,
+    gates_ws: Workspace | None = None,
+) -> SideResult:
     """One side's health, licence and weights; `peer` is the other side's revision, against which a
-    partitioned folder's changed parts are found (drumgate.github.pr_parts)."""
+    partitioned folder's changed parts are found (drumgate.github.pr_parts). `gates_ws` is the
+    workspace whose configs give the dataset's gates when not `side_ws`'s own (a side that does not
+    configure the dataset, added or removed by the pull request)."""
     from drumgate.reports.combined import (
         add_song_leaks,
         add_source_gates,
@@ -319,7 +328,7 @@ def compute_side(tree: GitTree, side_ws: Workspace, rev: str, dataset: str, peer
         if sources is not None:  # a combined manifest from before the reference: its rows as copied
             event_rows = record_song_splits(event_rows, song_splits)
     health = compute_health(
-        load_health_config(side_ws, dataset),
+        load_health_config(gates_ws or side_ws, dataset),
         event_rows,
         _side_sessions(tree, rev, inputs, sources, errors),
         source={"events": inputs.events, "sessions": inputs.sessions},

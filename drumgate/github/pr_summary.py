@@ -85,14 +85,16 @@ def _storage_rows(base: Mapping[str, int], head: Mapping[str, int]) -> dict[str,
 
 
 def _status_changes(base: Mapping[str, Any], head: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """Sessions whose status moved (a new session counts when it arrives in any status but `ok`)."""
+    """Sessions whose status moved (a new session counts when it arrives in any status but `ok`);
+    moves off `ok` first, so the kept items hold every one the verdict names whenever they hold a
+    move back to `ok` (drumgate.github.pr_gates)."""
     changes = []
     for session, entry in sorted(head["sessions"].items()):
         now = entry.get("status")
         was = base["sessions"].get(session, {}).get("status")
         if now is not None and now != was and (was is not None or now != "ok"):
             changes.append({"session": session, "tier": entry.get("tier"), "base": was, "head": now})
-    return changes
+    return sorted(changes, key=lambda change: change["head"] == "ok")
 
 
 def storage_data(base: Mapping[str, Any], head: Mapping[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,163 @@
+"""`drumgate pr-report` when the set of datasets changes: a dataset removed or added by the pull
+request, a configured dataset or combined manifest with no data at either side, a mixed source's
+change seen through the committed combined reference, and a gate new at head."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from drumgate import cli
+from drumgate.cli import pr_report
+from drumgate.fixtures.pr_repo import commit_all, init_repo, write_dataset
+from tests import pr_scenario
+
+DATE = "2026-01-15"
+
+
+def run_report(repo: Path, out: Path) -> tuple[dict[str, Any], str]:
+    argv = ["--workspace", str(repo), "--base", "HEAD~1", "--head", "HEAD", "--out", str(out)]
+    assert pr_report.main(argv) == 0
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    return summary, (out / "comment.md").read_text(encoding="utf-8")
+
+
+def datasets_toml(repo: Path) -> Path:
+    return repo / "configs" / "datasets.toml"
+
+
+def unconfigure(repo: Path, name: str) -> None:
+    """configs/datasets.toml without `[datasets.<name>]` (and its subtables) nor its `[combined] mix` share."""
+    path = datasets_toml(repo)
+    kept, inside = [], False
+    for line in path.read_text(encoding="utf-8").splitlines(keepends=True):
+        if line.startswith("["):
+            inside = line.startswith((f"[datasets.{name}]", f"[datasets.{name}."))
+        if not inside:
+            kept.append(line)
+    text = re.sub(rf"(?<=[{{ ]){name} = [0-9.]+, |, {name} = [0-9.]+(?= }})", "", "".join(kept))
+    path.write_text(text, encoding="utf-8")
+
+
+def three_datasets(tmp_path: Path) -> Path:
+    repo = init_repo(tmp_path / "repo", pr_scenario.PROJECT_ROOT)
+    write_dataset(repo, "egmd", 2400, 16)
+    write_dataset(repo, "musdb_hq", 1200, 8, seed=11)
+    write_dataset(repo, "cambridge", 900, 6, seed=5)
+    return repo
+
+
+def test_a_dataset_removed_at_head_is_reported_like_a_removed_manifest(tmp_path: Path) -> None:
+    repo = three_datasets(tmp_path)
+    commit_all(repo, "base")
+    for manifest in (repo / "data" / "manifests").glob("musdb_hq_*"):
+        manifest.unlink()
+    unconfigure(repo, "musdb_hq")
+    commit_all(repo, "head: musdb_hq dropped")
+    summary, text = run_report(repo, tmp_path / "out")
+    musdb = summary["datasets"]["musdb_hq"]
+    assert musdb["absent"] == {"base": False, "head": True}
+    assert "⚠️ musdb_hq: the events manifest is removed at head." in text
+    assert "| musdb_hq | ✅ 9/9 → — (absent) | 1,200 → 0 " in text
+    # judged by the gates it had at base, as when only its manifests are deleted
+    verdict = text.splitlines()[1]
+    assert verdict.startswith("### ❌ Not merge-safe: 6 gates regressed: musdb_hq "), verdict
+
+
+def test_a_dataset_added_at_head_is_new_not_an_error(tmp_path: Path) -> None:
+    repo = init_repo(tmp_path / "repo", pr_scenario.PROJECT_ROOT)
+    write_dataset(repo, "egmd", 2400, 16)
+    unconfigure(repo, "musdb_hq")
+    commit_all(repo, "base: no musdb_hq configured")
+    configured = pr_scenario.PROJECT_ROOT / "configs" / "datasets.toml"
+    datasets_toml(repo).write_text(configured.read_text(encoding="utf-8"), encoding="utf-8")
+    write_dataset(repo, "musdb_hq", 1200, 8, seed=11)
+    commit_all(repo, "head: musdb_hq configured and ingested")
+    summary, text = run_report(repo, tmp_path / "out")
+    assert "error" not in summary["datasets"]["musdb_hq"]
+    assert summary["datasets"]["musdb_hq"]["absent"] == {"base": True, "head": False}
+    assert "🆕 musdb_hq: new events manifest at head." in text
+    assert "could not be computed" not in text and "drumgate-pr-" not in text
+    assert text.splitlines()[1].startswith("### ✅ Merge-safe"), text.splitlines()[1]
+
+
+def test_a_dataset_configured_at_head_without_data_is_left_out(tmp_path: Path) -> None:
+    """As when MDB Drums was first configured (865d0d2): no events at either side, nothing to report,
+    and no error naming the runner's scratch folder."""
+    repo = three_datasets(tmp_path)
+    unconfigure(repo, "mdb_drums")
+    commit_all(repo, "base: no mdb_drums configured")
+    datasets_toml(repo).write_text(
+        (pr_scenario.PROJECT_ROOT / "configs" / "datasets.toml").read_text(encoding="utf-8"), encoding="utf-8"
+    )
+    commit_all(repo, "head: mdb_drums configured, not ingested")
+    summary, text = run_report(repo, tmp_path / "out")
+    assert summary["configs_changed"] is True
+    assert sorted(summary["datasets"]) == ["cambridge", "egmd", "musdb_hq"]
+    assert "mdb_drums" not in text and "prod_combined" not in text
+    assert "could not be computed" not in text and "drumgate-pr-" not in text
+    assert text.splitlines()[1] == "### ✅ Merge-safe: no gate regressed"
+
+
+def test_a_mixed_source_change_shows_the_committed_combined_manifest(tmp_path: Path) -> None:
+    repo = three_datasets(tmp_path)
+    assert cli.main(["combine", "--workspace", str(repo), "--date", DATE]) in (0, 1)
+    assert (repo / "data" / "manifests" / "prod_combined_events.json").is_file()
+    commit_all(repo, "base: combined")
+    write_dataset(repo, "egmd", 1500, 10)
+    commit_all(repo, "head: egmd re-ingested, the combined reference untouched")
+    summary, text = run_report(repo, tmp_path / "out")
+    assert list(summary["datasets"]) == ["egmd", "prod_combined"]
+    combined = summary["datasets"]["prod_combined"]
+    assert combined["totals"]["events"] == {"base": 4500, "head": 3600, "delta": -900}
+    assert "source_gates&#91;egmd&#93;</code> now fails" in text
+    assert "regressed: egmd <code>split_bounds&#91;train&#93;</code>, prod_combined " in text.splitlines()[1]
+
+
+def test_a_gate_new_at_head_that_fails_is_not_a_regression(tmp_path: Path) -> None:
+    repo = three_datasets(tmp_path)
+    commit_all(repo, "base")
+    path = datasets_toml(repo)
+    text = path.read_text(encoding="utf-8")
+    gates = "[datasets.musdb_hq.gates]\n"
+    path.write_text(text.replace(gates, f"{gates}min_technique_events = {{ rimshot = 100000 }}\n"), encoding="utf-8")
+    commit_all(repo, "head: a rimshot gate for musdb_hq")
+    summary, comment = run_report(repo, tmp_path / "out")
+    [gate] = summary["datasets"]["musdb_hq"]["gates"]["failing"]
+    assert (gate["name"], gate["was_status"]) == ("min_technique_events[rimshot]", None)
+    verdict = comment.splitlines()[1]
+    assert verdict.startswith("### ✅ Merge-safe: no gate regressed; 1 gate failing in new data: musdb_hq "), verdict
+    assert "\n❌ musdb_hq: <code>min_technique_events&#91;rimshot&#93;</code> fails: " in comment, "not in bold"
+
+
+def test_a_side_s_config_error_names_the_revision_not_the_scratch_folder(tmp_path: Path) -> None:
+    repo = three_datasets(tmp_path)
+    commit_all(repo, "base")
+    path = datasets_toml(repo)
+    path.write_text(
+        path.read_text(encoding="utf-8").replace("{ rimshot = 1 }", "{ rimshot = 1, cowbell_roll = 2 }"),
+        encoding="utf-8",
+    )
+    head = commit_all(repo, "head: a gate naming no technique")
+    summary, text = run_report(repo, tmp_path / "out")
+    error = summary["datasets"]["egmd"]["error"]
+    assert error.startswith(f"{head[:7]}:configs/datasets.toml:"), error
+    assert "drumgate-pr-" not in text
+
+
+def test_a_config_change_with_no_dataset_to_judge_says_so(tmp_path: Path) -> None:
+    """A configs change in a repository holding no events (the project's own 865d0d2): the verdict and
+    heading say configs changed and nothing could be judged, not that no config changed."""
+    repo = init_repo(tmp_path / "repo", pr_scenario.PROJECT_ROOT)
+    commit_all(repo, "base: configs only")
+    config = datasets_toml(repo)
+    config.write_text(config.read_text(encoding="utf-8").replace("min_sessions = 2", "min_sessions = 3", 1),
+                      encoding="utf-8")
+    commit_all(repo, "head: a gate changed")
+    summary, text = run_report(repo, tmp_path / "out")
+    assert summary["configs_changed"] is True and summary["datasets"] == {}
+    lines = text.splitlines()
+    assert lines[1] == "### ✅ Merge-safe: configs changed, and no dataset holds events at either side"
+    assert lines[3].startswith("Dataset health: configs changed, no dataset to judge")
