@@ -8,10 +8,12 @@ and its licence note narrows redistribution. Cambridge does not change.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from drumgate.fixtures.pr_repo import commit_all, init_repo, set_licence_field, write_dataset
+from tests.workflow_runner import Artifacts, JobRun, run_pr_health
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 Row = dict[str, Any]
@@ -37,3 +39,25 @@ def build(root: Path) -> tuple[str, str]:
     set_licence_field(root, "musdb_hq", "redistribution", "no (internal training copies only)")
     head = commit_all(root, "head: re-ingest egmd and musdb_hq")
     return base, head
+
+
+@dataclass(frozen=True)
+class HealthJob:
+    """pr-health.yml's `health` job run on the scenario: the commits, the runner's temp folder, the job."""
+
+    base: str
+    head: str
+    temp: Path
+    job: JobRun
+    store: Artifacts
+
+
+def run_health_job(folder: Path, pr_number: int, base: str | None = None) -> HealthJob:
+    """The scenario built in `folder`, then pr-health.yml's job for a pull request to its head from its
+    base (or from `base`, a commit that need not exist)."""
+    built_base, head = build(folder / "checkout")
+    temp = folder / "runner"
+    temp.mkdir()
+    store = Artifacts(folder / "artifact-store")
+    job = run_pr_health(folder / "checkout", temp, store, base or built_base, head, pr_number)
+    return HealthJob(built_base, head, temp, job, store)

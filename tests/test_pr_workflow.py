@@ -20,7 +20,7 @@ import pytest
 
 from drumgate.github.sticky import COMMENT_LIMIT
 from tests import pr_scenario
-from tests.workflow_runner import REPO, Artifacts, FakeGitHub, run_job, run_steps, serve_github
+from tests.workflow_runner import REPO, FakeGitHub, run_steps, serve_github
 
 PR_NUMBER = 17
 HEALTH_RUN_ID = "4242"
@@ -53,22 +53,9 @@ class HealthRun:
 @pytest.fixture(scope="module")
 def health_run(tmp_path_factory: pytest.TempPathFactory) -> HealthRun:
     """pr-health.yml's steps on a repository whose head changes the egmd events manifest."""
-    tmp_path = tmp_path_factory.mktemp("health-run")
-    repo = tmp_path / "checkout"
-    base, head = pr_scenario.build(repo)
-    temp = tmp_path / "runner-health"
-    temp.mkdir()
-    contexts = {
-        "github.event.pull_request.base.sha": base,
-        "github.event.pull_request.head.sha": head,
-        "github.event.pull_request.number": str(PR_NUMBER),
-    }
-    store = Artifacts(tmp_path / "artifact-store")
-    done = run_job(
-        "pr-health.yml", "health", repo, temp, contexts, {"GITHUB_EVENT_NAME": "pull_request"}, on_uses=store.handle
-    )
-    uploaded = store.uploaded.get("drumgate-health", [])
-    return HealthRun(temp, head, done.results, store.store / "drumgate-health", uploaded)
+    ran = pr_scenario.run_health_job(tmp_path_factory.mktemp("health-run"), PR_NUMBER)
+    uploaded = ran.store.uploaded.get("drumgate-health", [])
+    return HealthRun(ran.temp, ran.head, ran.job.results, ran.store.store / "drumgate-health", uploaded)
 
 
 def comment_run(

@@ -98,17 +98,18 @@ class JobRun:
 CONDITION = re.compile(r"^(\S+) (==|!=) '([^']*)'$")
 
 
-def condition_holds(condition: Any, contexts: dict[str, str]) -> bool:
-    """The `if:` forms the workflows use: `always()`, `<context> ==|!= '<literal>'`, `!<context>` (a
-    false, empty or missing value) and terms joined by `&&`."""
+def condition_holds(condition: Any, contexts: dict[str, str], failed: bool = False) -> bool:
+    """The `if:` forms the workflows use: `always()`, `failure()` (an earlier step of the job failed),
+    `<context> ==|!= '<literal>'`, `!<context>` (a false, empty or missing value) and terms joined by
+    `&&`; any other condition holds only while no step has failed, as on a runner."""
     if condition is None:
-        return True
+        return not failed
     text = str(condition).strip()
     match = EXPRESSION.fullmatch(text)
     text = match.group(1) if match else text
-    if text == "always()":
-        return True
-    return all(_term_holds(term.strip(), condition, contexts) for term in text.split("&&"))
+    if text in ("always()", "failure()"):
+        return text == "always()" or failed
+    return not failed and all(_term_holds(term.strip(), condition, contexts) for term in text.split("&&"))
 
 
 def _term_holds(term: str, condition: Any, contexts: dict[str, str]) -> bool:
@@ -135,12 +136,13 @@ def run_job(
     on_uses: UsesHandler = skip_uses,
     bin_dirs: Sequence[Path] = (),
 ) -> JobRun:
-    """Run the job's steps in order; stop at the first failing step."""
+    """Run the job's steps in order; after a failing step only those whose `if:` says so (`failure()`)."""
     spec = load_job(workflow, job)
     env = runner_env(workspace, temp, extra, bin_dirs)
     run = JobRun(contexts={"runner.temp": str(temp), **contexts})
+    failed = False
     for step in spec["steps"]:
-        if step.get("name") in SKIPPED_STEPS or not condition_holds(step.get("if"), run.contexts):
+        if step.get("name") in SKIPPED_STEPS or not condition_holds(step.get("if"), run.contexts, failed):
             continue
         if "uses" in step:
             if on_uses is skip_uses:
@@ -160,12 +162,14 @@ def run_job(
         )
         run.results.append(result)
         if result.returncode != 0:
-            return run
+            failed = True
+            continue
         if "id" in step:
             for line in Path(env["GITHUB_OUTPUT"]).read_text(encoding="utf-8").splitlines():
                 key, _, value = line.partition("=")
                 run.contexts[f"steps.{step['id']}.outputs.{key}"] = value
-    run.outputs = {key: substitute(str(value), run.contexts) for key, value in (spec.get("outputs") or {}).items()}
+    if not failed:  # a failed job's outputs are not read: the jobs that need it do not run
+        run.outputs = {key: substitute(str(value), run.contexts) for key, value in (spec.get("outputs") or {}).items()}
     return run
 
 
@@ -174,6 +178,17 @@ def run_steps(
 ) -> list[subprocess.CompletedProcess[str]]:
     """The results of `run_job`, `uses:` steps skipped."""
     return run_job(workflow, job, workspace, temp, contexts, extra).results
+
+
+def run_pr_health(repo: Path, temp: Path, store: Artifacts, base: str, head: str, pr_number: int) -> JobRun:
+    """pr-health.yml's `health` job on `repo` for a pull request from `base` to `head`, uploading to `store`."""
+    contexts = {
+        "github.event.pull_request.base.sha": base,
+        "github.event.pull_request.head.sha": head,
+        "github.event.pull_request.number": str(pr_number),
+    }
+    return run_job("pr-health.yml", "health", repo, temp, contexts, {"GITHUB_EVENT_NAME": "pull_request"},
+                   on_uses=store.handle)
 
 
 # Artifacts ----------------------------------------------------------------------------------------
