@@ -140,3 +140,20 @@ def test_a_head_index_naming_a_missing_part_is_one_line_exit_2(
     assert f"{EVENTS_FOLDER}/{gone}: listed in index.json but missing" in err[0]
     assert "fix: drumgate repro egmd" in err[0]
     assert "Traceback" not in err[0]
+
+
+def test_a_part_whose_size_differs_from_its_index_says_so(
+    workspace: Workspace, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    make_egmd_corpus(workspace.root / "data" / "raw" / "egmd", seed=11, performances=3, kits=2)
+    two_commits(workspace.root, "parts")
+    index = parts.read_index(workspace.root / EVENTS_FOLDER)
+    first = index["parts"][0]["file"]
+    part = workspace.root / EVENTS_FOLDER / first
+    part.write_bytes(part.read_bytes() + b"\0")
+    git(workspace.root, "commit", "-q", "-am", "a part grows by one byte")
+    capsys.readouterr()
+    assert report(workspace.root, tmp_path / "out") == 2
+    [line] = capsys.readouterr().err.strip().splitlines()
+    size = part.stat().st_size
+    assert f"{EVENTS_FOLDER}/{first}: is {size} bytes, index.json lists {size - 1} (edited or replaced?)" in line

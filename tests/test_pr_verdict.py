@@ -180,3 +180,10 @@ def test_a_failing_gate_base_did_not_have_is_not_a_regression() -> None:
 )
 def test_hours_show_a_change_with_significant_digits(base: float, head: float, shown: tuple[str, str]) -> None:
     assert pr_text.significant_pair(base, head) == shown
+
+
+def test_a_change_that_rounds_to_zero_reads_plus_minus_zero() -> None:
+    from drumgate.github.pr_text import percent_change
+
+    assert percent_change(100_000, 99_999) == "±0.0%"  # not −0.0%
+    assert percent_change(100, 99) == "−1.0%" and percent_change(100, 101) == "+1.0%"

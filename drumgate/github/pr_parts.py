@@ -126,7 +126,7 @@ def _check_listing(folder: GitFolder) -> None:
         if actual > parts.MAX_PART_BYTES:
             raise folder.refuse(f"part is {actual >> 20} MiB, over the {parts.MAX_PART_BYTES >> 20} MiB limit", name)
         if actual != size:
-            raise folder.refuse("sha256 differs from index.json (edited or replaced?)", name)
+            raise folder.refuse(f"is {actual} bytes, index.json lists {size} (edited or replaced?)", name)
     for name in sorted(folder.files):
         top, _, rest = name.partition("/")
         is_part = name.endswith(parts.PART_SUFFIX) and (not rest or top == parts.RENDERS_DIR)

@@ -61,7 +61,7 @@ def percent_change(base: Any, head: Any) -> str:
     before, after = as_number(base), as_number(head)
     if before == 0:
         return "new" if after else ""
-    change = (after - before) / before * 100
+    change = round((after - before) / before * 100, 1)  # rounded first: a tiny change reads ±0.0%, not −0.0%
     text = f"{abs(change):.1f}%"
     return ("+" if change > 0 else MINUS if change < 0 else "±") + text
 
