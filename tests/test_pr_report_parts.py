@@ -124,13 +124,17 @@ def test_unchanged_parts_are_read_once_for_both_sides(workspace: Workspace, tmp_
     assert all(read.count(blob) == 1 for blob in changed)
 
 
+def _first_part_of_two_commits(workspace: Workspace) -> str:
+    """A small E-GMD corpus ingested as parts in two commits; the name of the events folder's first part."""
+    make_egmd_corpus(workspace.root / "data" / "raw" / "egmd", seed=11, performances=3, kits=2)
+    two_commits(workspace.root, "parts")
+    return str(parts.read_index(workspace.root / EVENTS_FOLDER)["parts"][0]["file"])
+
+
 def test_a_head_index_naming_a_missing_part_is_one_line_exit_2(
     workspace: Workspace, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    make_egmd_corpus(workspace.root / "data" / "raw" / "egmd", seed=11, performances=3, kits=2)
-    two_commits(workspace.root, "parts")
-    index = parts.read_index(workspace.root / EVENTS_FOLDER)
-    gone = index["parts"][0]["file"]
+    gone = _first_part_of_two_commits(workspace)
     git(workspace.root, "rm", "-q", f"{EVENTS_FOLDER}/{gone}")
     git(workspace.root, "commit", "-q", "-m", "a part goes missing")
     capsys.readouterr()
@@ -145,10 +149,7 @@ def test_a_head_index_naming_a_missing_part_is_one_line_exit_2(
 def test_a_part_whose_size_differs_from_its_index_says_so(
     workspace: Workspace, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    make_egmd_corpus(workspace.root / "data" / "raw" / "egmd", seed=11, performances=3, kits=2)
-    two_commits(workspace.root, "parts")
-    index = parts.read_index(workspace.root / EVENTS_FOLDER)
-    first = index["parts"][0]["file"]
+    first = _first_part_of_two_commits(workspace)
     part = workspace.root / EVENTS_FOLDER / first
     part.write_bytes(part.read_bytes() + b"\0")
     git(workspace.root, "commit", "-q", "-am", "a part grows by one byte")
