@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from drumgate.errors import DrumgateError
 from drumgate.fixtures.health_events import event_rows
 from drumgate.io.jsonio import dumps_row, read_json
 from drumgate.lineage import grouplock
@@ -156,3 +157,41 @@ def test_the_command_does_not_start_it_for_a_gzip_file(workspace: Workspace, mon
     plain.unlink()
     assert health_cmd.main(["--events", str(packed), "--date", "2024-05-01"]) in (0, 1)
     assert started == []  # its soundness check inflates the whole stream, which stop cannot cut short
+
+
+@pytest.mark.parametrize("mistake", [["--sessions", "nope.jsonl"], ["--require-class", "bogus"],
+                                     ["--vocabulary", "nope"], ["--require-class", "kick=x"]])
+def test_a_mistake_in_the_request_stops_the_count_before_it_is_waited_for(
+    workspace: Workspace, monkeypatch: pytest.MonkeyPatch, mistake: list[str]
+) -> None:
+    from drumgate.cli import health as health_cmd
+    from drumgate.reports import health_files
+
+    started: list[EarlyCount] = []
+
+    class Recorded(EarlyCount):
+        def __init__(self, path: str | Path, workers: int | None = None) -> None:
+            super().__init__(path, workers)
+            started.append(self)
+
+    counted: list[Path] = []
+    monkeypatch.setattr(health_duckdb, "EarlyCount", Recorded)
+    monkeypatch.setattr(health_files, "_counted", lambda events, *_: counted.append(events))
+    events = _events(workspace.events_manifest("egmd"), 900, seed=1)
+    assert health_cmd.main(["--events", str(events), "--date", "2024-05-01", *mistake]) == 2
+    assert [early.stopped for early in started] == [True]
+    assert counted == [], "worded before the counting starts"
+
+
+def test_a_failure_while_the_count_runs_stops_it(workspace: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
+    from drumgate.reports import health_files
+
+    def failing(*_: Any) -> None:
+        raise DrumgateError("cannot read", path="data/manifests/egmd_sessions.jsonl")
+
+    monkeypatch.setattr(health_files, "_write_health", failing)
+    events = _events(workspace.events_manifest("egmd"), 900, seed=1)
+    early = EarlyCount(events)
+    with grouplock.command_scope("drumgate health"), pytest.raises(DrumgateError):
+        write_health(workspace, _request(events), early)
+    assert early.stopped

@@ -207,6 +207,10 @@ class EarlyCount:
                 raise NotExact
             self._connection = connection
 
+    @property
+    def stopped(self) -> bool:
+        return self._stopped
+
     def usable_for(self, path: Path) -> bool:
         """Whether this count is of `path` as it is now (call it holding the group's lock)."""
         return path == self.path and self._identity is not None and _identity(path) == self._identity

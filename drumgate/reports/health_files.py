@@ -16,13 +16,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from drumgate import lineage
+from drumgate.errors import DrumgateError
 from drumgate.io import parts, scanmemo
-from drumgate.io.fsutil import atomic_write_text, require_writable
+from drumgate.io.fsutil import atomic_write_text, look_around, require_writable
 from drumgate.io.jsonio import iter_jsonl, write_json
 from drumgate.io.statcache import workspace_cache_path
 from drumgate.lineage import grouplock
 from drumgate.lineage.provenance import report_date
-from drumgate.reports.gates import load_health_config
+from drumgate.reports.gates import HealthConfig, load_health_config, merge_gates
 from drumgate.reports.health import compute_health
 from drumgate.reports.health_counts import EventCounts
 from drumgate.reports.health_scan import count_events_file
@@ -176,7 +177,33 @@ def _counted(events: Path, sink: ErrorCollector, early: EarlyCount | None) -> Ev
             early.stop()  # of a file since replaced: not two full scans at once
         return count_events_file(events, on_error=sink)
     counted = early.result()
+    if counted is None and early.stopped:
+        raise DrumgateError("the count was stopped")  # the command is failing: nobody reads this
     return counted if counted is not None else count_events_file(events, on_error=sink, use_duckdb=False)
+
+
+@dataclass(frozen=True)
+class Checked:
+    """What the request asks beyond the events, checked before any counting starts."""
+
+    config: HealthConfig
+    class_gates: dict[str, int]
+    technique_gates: dict[str, int]
+
+
+def _check_request(ws: Workspace, request: HealthRequest, plan: HealthPlan) -> Checked:
+    """The configs, the extra gates and the vocabulary, and that typed inputs exist: a mistake here is
+    worded before a count of a big file starts (the command would wait for it to fail)."""
+    for typed, path in ((request.sessions, plan.sessions), (request.provenance, plan.provenance)):
+        if typed is not None and path is not None and not parts.resolve(path).exists():
+            raise DrumgateError("file not found", path=path, hint=look_around(path))
+    config = load_health_config(ws, plan.dataset)
+    class_gates = _requirements(request.require_class, "--require-class")
+    technique_gates = _requirements(request.require_technique, "--require-technique")
+    merge_gates(config.gates, config.taxonomy, class_gates, technique_gates)  # names each unknown one
+    if request.vocabulary:
+        config.taxonomy.vocabulary(request.vocabulary)
+    return Checked(config, class_gates, technique_gates)
 
 
 def write_health(ws: Workspace, request: HealthRequest, early: EarlyCount | None = None) -> HealthOutcome:
@@ -184,6 +211,7 @@ def write_health(ws: Workspace, request: HealthRequest, early: EarlyCount | None
     `early` is a DuckDB count the command started before its own start-up work (`cli.health`)."""
     plan = plan_health(ws, request)
     grouplock.hold(ws, [artifact_group(ws, plan.dataset)])
+    checked = _check_request(ws, request, plan)
     events_errors = ErrorCollector(plan.events, ws)
     with ThreadPoolExecutor(max_workers=2) as pool:
         # DuckDB's count and hashlib both release the GIL: the lineage fingerprint of the events (a
@@ -191,11 +219,17 @@ def write_health(ws: Workspace, request: HealthRequest, early: EarlyCount | None
         # and beside the other inputs' reading and the page template's compiling on this thread
         fingerprint = pool.submit(lineage.fingerprint, plan.events, workspace_cache_path(ws))
         counts = pool.submit(_counted, plan.events, events_errors, early)
-        return _write_health(ws, request, plan, events_errors, counts, fingerprint)
+        try:
+            return _write_health(ws, request, plan, checked, events_errors, counts, fingerprint)
+        except BaseException:
+            if early is not None:
+                early.stop()  # leaving the pool waits for its count: not for a whole file's
+            raise
 
 
-def _write_health(ws: Workspace, request: HealthRequest, plan: HealthPlan, events_errors: ErrorCollector,
-                  counts: Future[EventCounts], fingerprint: Future[str]) -> HealthOutcome:
+def _write_health(ws: Workspace, request: HealthRequest, plan: HealthPlan, checked: Checked,
+                  events_errors: ErrorCollector, counts: Future[EventCounts], fingerprint: Future[str]
+                  ) -> HealthOutcome:
     from drumgate.render.html_report import health_template, render_health_html
 
     sessions_errors = ErrorCollector(plan.sessions, ws) if plan.sessions else None
@@ -204,12 +238,12 @@ def _write_health(ws: Workspace, request: HealthRequest, plan: HealthPlan, event
     session_facts = _session_facts(plan.sessions, sessions_errors)
     health_template()
     report = compute_health(
-        load_health_config(ws, plan.dataset),
+        checked.config,
         counts.result(),
         session_facts,
         vocabulary=request.vocabulary,
-        extra_class_gates=_requirements(request.require_class, "--require-class"),
-        extra_technique_gates=_requirements(request.require_technique, "--require-technique"),
+        extra_class_gates=checked.class_gates,
+        extra_technique_gates=checked.technique_gates,
         source={"events": ws.rel(plan.events), "sessions": ws.rel(plan.sessions) if plan.sessions else None},
         on_error=events_errors,
         source_hashes=source_hashes,
