@@ -80,3 +80,15 @@ def test_a_report_at_a_path_of_its_own_is_written_again_there(repo: Path) -> Non
     before = page.read_bytes()
     _repro_then_commit(repo)
     assert page.read_bytes() != before  # the gate it shows changed
+
+
+def test_a_dry_run_whose_typed_root_is_gone_does_not_stop_repro(repo: Path, tmp_path: Path) -> None:
+    elsewhere = tmp_path / "cambridge-copy"
+    shutil.copytree(repo / "data" / "raw" / "cambridge", elsewhere)
+    dry = drumgate(repo, "ingest", "cambridge", "--dry-run", "--root", str(elsewhere))
+    assert dry.returncode in (0, 1), dry.stderr
+    assert git(repo, "add", "-A").returncode == 0
+    assert git(repo, "commit", "-q", "-m", "a dry run of a copy").returncode == 0
+    shutil.rmtree(elsewhere)
+    out = _repro_then_commit(repo)  # its inventory is not stale: a preview is not run again
+    assert str(elsewhere) not in out

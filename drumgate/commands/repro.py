@@ -4,13 +4,13 @@ Like `dvc repro`, from the locks in `data/locks/`: the steps run in dependency o
 
     ingest -> events -> checksums -> crash-map -> health, weights -> diff, compare -> combine -> docs
 
-and each runs at most once (`--skip-raw` leaves out the first three, for a workflow that ran
-them as shards). Raw corpora are not in git, so the lock cannot tell whether they
-changed: the steps that read them (the recorded `ingest`/`events` commands, a recorded dry run's
-inventory too, and `checksums generate --update`) always run; they are deterministic, so unchanged
-raw data rewrites nothing. Every later step runs only when its artifact is missing or the lock says
-it is stale at that moment, that is after the steps before it have run. New reports carry today's
-date (or `--date`), never the date of the report they replace; an ingest keeps its recorded
+and each runs at most once (`--skip-raw` leaves out the first three, for a workflow that ran them as
+shards). Raw corpora are not in git, so the lock cannot tell whether they changed: the steps that
+read them (the recorded `ingest`/`events` commands and `checksums generate --update`; a recorded dry
+run's inventory only when the lock says it is stale) always run; they are deterministic, so
+unchanged raw data rewrites nothing. Every later step runs only when its artifact is missing or the
+lock says it is stale at that moment, that is after the steps before it have run. New reports carry
+today's date (or `--date`), never the date of the report they replace; an ingest keeps its recorded
 `--date` unless its output changed. A report edited by hand, or written to a path of its own
 (`--html-output reports/health/<ds>.html`), is written again by its own recorded command, before
 anything reads it.
@@ -163,13 +163,20 @@ def _hashes(ws: Workspace, group: str) -> dict[str, str]:
 def raw_steps(run: Run, group: str, dataset: str) -> None:
     """The recorded ingest/events commands, then checksums: they read raw data, so they always run."""
     for stage in RAW_STAGES:
-        for argv in recorded_commands(run.ws, group, [stage]):  # a dry run's inventory too: it is in the lock
+        for argv in recorded_commands(run.ws, group, [stage]):
+            if "--dry-run" in argv and not _made_stale(run.ws, group, argv):
+                continue  # a dry run's inventory is a preview: written again only when the lock says it is stale
             before = _hashes(run.ws, group)
             run.do(Step(stage, argv, "reads raw data"))
             recorded_date = _option(argv, "--date")
             if not run.dry_run and recorded_date and recorded_date != run.date and _hashes(run.ws, group) != before:
                 run.do(Step(stage, with_option(argv, "--date", run.date), "raw data changed: today's ingest date"))
     run.do(Step("checksums", ("checksums", "generate", dataset, "--update"), "hashes the raw tree"))
+
+
+def _made_stale(ws: Workspace, group: str, argv: Sequence[str]) -> bool:
+    """Whether an artifact this recorded command wrote is stale, missing or edited."""
+    return any(tuple(shlex.split(p.command)[1:]) == tuple(argv) for p in problems_of(ws, group, ""))
 
 
 def report_steps(run: Run, group: str, dataset: str, stage: str) -> None:
