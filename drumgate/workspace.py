@@ -56,12 +56,17 @@ class Workspace:
         return not Path(self.rel(path)).is_absolute()
 
     def rel(self, path: str | Path) -> str:
-        """Posix path relative to the workspace root when inside it, else the absolute path."""
+        """Posix path relative to the workspace root when inside it, else the absolute path. A path
+        reached through a link to the workspace (`/alias/data/...` for `/work/data/...`) is inside it
+        too: recorded absolute, repro and the hooks would not know it as the workspace's file."""
         absolute = Path(os.path.abspath(self.path(path)))
-        try:
-            return absolute.relative_to(os.path.abspath(self.root)).as_posix()
-        except ValueError:
-            return absolute.as_posix()
+        for candidate, root in ((absolute, os.path.abspath(self.root)),
+                                (Path(os.path.realpath(absolute)), os.path.realpath(self.root))):
+            try:
+                return candidate.relative_to(root).as_posix()
+            except ValueError:
+                continue
+        return absolute.as_posix()
 
     # Artifact paths (DESIGN §3), as the registry (drumgate.artifacts) names them.
     def sessions_manifest(self, dataset: str, dry_run: bool = False) -> Path:

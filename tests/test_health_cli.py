@@ -60,6 +60,18 @@ def test_run_from_a_subfolder_records_the_command_as_run_from_the_workspace(
     assert entry["command"].startswith("drumgate health --events data/manifests/egmd_events.jsonl ")  # repro's cwd
 
 
+def test_events_reached_through_a_link_to_the_workspace_are_recorded_as_its_own(
+    workspace: Workspace, tmp_path
+) -> None:
+    _write_corpus(workspace)
+    alias = tmp_path / "alias"
+    alias.symlink_to(workspace.root, target_is_directory=True)
+    assert health_cmd.main(["--events", str(alias / "data/manifests/egmd_events.jsonl"), "--date", "2024-05-01"]) == 0
+    entry = read_lock(workspace, "egmd")["artifacts"]["reports/health/egmd_20240501.json"]
+    assert entry["command"].startswith("drumgate health --events data/manifests/egmd_events.jsonl ")
+    assert "data/manifests/egmd_events.jsonl" in entry["inputs"]  # so a change to it makes the report stale
+
+
 def test_rerun_is_byte_identical(workspace: Workspace) -> None:
     _write_corpus(workspace, 500)
     argv = ["--events", "data/manifests/egmd_events.jsonl", "--date", "2024-05-01", "--vocabulary", "adtof5"]
