@@ -43,3 +43,18 @@ def restore_fix(ws: Workspace, artifact: Artifact) -> str | None:
     if recorded_command(ws, artifact.group, recorded_as):
         ways.append(f"drumgate repro {artifact.group} to write it again")
     return f"fix: {', or '.join(ways)}" if ways else None
+
+
+def committed_as_recorded(ws: Workspace, group: str, relative_path: str) -> bytes | None:
+    """HEAD's bytes of an artifact when they are exactly what the group's lock records for it (so
+    writing them back restores what drumgate wrote), else None."""
+    import hashlib
+
+    from drumgate import lineage
+    from drumgate.git import git_blob
+
+    recorded = lineage.read_lock(ws, group)["artifacts"].get(relative_path, {}).get("sha256")
+    committed = git_blob(["show", f"HEAD:./{relative_path}"], ws.root)
+    if recorded is None or committed is None or hashlib.sha256(committed).hexdigest() != recorded:
+        return None
+    return committed

@@ -92,3 +92,24 @@ def test_a_dry_run_whose_typed_root_is_gone_does_not_stop_repro(repo: Path, tmp_
     shutil.rmtree(elsewhere)
     out = _repro_then_commit(repo)  # its inventory is not stale: a preview is not run again
     assert str(elsewhere) not in out
+
+
+@pytest.mark.parametrize("damage", ["edit", "delete"])
+def test_an_older_report_is_taken_back_from_head_not_rebuilt_from_todays_data(repo: Path, damage: str) -> None:
+    history = repo / "reports" / "health" / "musdb_hq_20260114.json"  # day one's, superseded by day two's
+    committed = history.read_bytes()
+    if damage == "edit":
+        history.write_text(committed.decode("utf-8").replace('"status"', '"status" ', 1), encoding="utf-8")
+    else:
+        history.unlink()
+    out = _repro_then_commit(repo)
+    assert "== restore: reports/health/musdb_hq_20260114.json" in out
+    assert history.read_bytes() == committed, "day one's report, not one rebuilt from day two's manifests"
+
+
+def test_a_deleted_page_of_the_newest_report_is_written_again_in_one_repro(repo: Path) -> None:
+    page = repo / "reports" / "health" / "egmd_20260114.html"
+    committed = page.read_bytes()
+    page.unlink()
+    _repro_then_commit(repo)
+    assert page.read_bytes() == committed

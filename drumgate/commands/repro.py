@@ -43,10 +43,13 @@ from drumgate.artifacts import (
     weights_reports_of,
 )
 from drumgate.errors import EXIT_FINDINGS, EXIT_OK, DrumgateError
+from drumgate.git import restore_command
 from drumgate.io import parts
+from drumgate.io.fsutil import atomic_write_bytes
 from drumgate.io.jsonio import read_json, write_json
-from drumgate.lineage import HAND_EDITED
+from drumgate.lineage import HAND_EDITED, MISSING
 from drumgate.lineage.provenance import report_date
+from drumgate.restore import committed_as_recorded
 from drumgate.workspace import Workspace
 
 RAW_STAGES = ("ingest", "events")
@@ -174,6 +177,20 @@ def raw_steps(run: Run, group: str, dataset: str) -> None:
     run.do(Step("checksums", ("checksums", "generate", dataset, "--update"), "hashes the raw tree"))
 
 
+def restore_history(run: Run, group: str, problem: lineage.LineageProblem) -> None:
+    """An older dated report edited by hand or deleted is taken back from HEAD when HEAD holds what the
+    lock records (its own command would rebuild it from today's manifests); else it is left over."""
+    committed = committed_as_recorded(run.ws, group, problem.artifact)
+    if committed is None:
+        return
+    reason = f"{problem.artifact}: {problem.message} (history: taken back from HEAD)"
+    if run.dry_run:
+        print(f"  {restore_command(problem.artifact)}    # {reason}")
+        return
+    print(f"\n== restore: {reason}\n$ {restore_command(problem.artifact)}", flush=True)
+    atomic_write_bytes(run.ws.path(problem.artifact), committed)
+
+
 def _made_stale(ws: Workspace, group: str, argv: Sequence[str]) -> bool:
     """Whether an artifact this recorded command wrote is stale, missing or edited."""
     return any(tuple(shlex.split(p.command)[1:]) == tuple(argv) for p in problems_of(ws, group, ""))
@@ -194,7 +211,10 @@ def report_steps(run: Run, group: str, dataset: str, stage: str) -> None:
         else:
             return
     own = _own_command_problems(run.ws, group, folder, stage)
-    rerun(run, stage, own)
+    history = lineage.superseded(lineage.read_lock(run.ws, group)["artifacts"])
+    for problem in [p for p in own if p.artifact in history]:
+        restore_history(run, group, problem)
+    rerun(run, stage, [p for p in own if p.artifact not in history])
     current = newest_recorded(run.ws, group, folder)
     problems = problems_of(run.ws, group, folder)
     if run.dry_run:  # nothing ran: what the reruns above would write again is not left over
@@ -213,12 +233,12 @@ def report_steps(run: Run, group: str, dataset: str, stage: str) -> None:
 
 def _own_command_problems(ws: Workspace, group: str, folder: str, stage: str) -> list[lineage.LineageProblem]:
     """The problems of `drumgate <stage>` outputs that their own recorded command must write again:
-    hand edits (of the newest report too: a new report would leave the edit in place), and outputs
-    other than the newest dated pair (a new dated report does not replace a path of their own)."""
+    hand edits and deletions (of the newest report too: a new report would leave them in place), and
+    outputs other than the newest dated pair (a new dated report does not replace a path of its own)."""
     current = newest_recorded(ws, group, folder)
     newest = current.rsplit(".", 1)[0] if current else None  # its .json and .html
-    return [p for p in made_by(ws, group, stage)
-            if p.message.startswith(HAND_EDITED) or p.artifact.rsplit(".", 1)[0] != newest]
+    return [p for p in made_by(ws, group, stage) if p.message.startswith((HAND_EDITED, MISSING))
+            or p.artifact.rsplit(".", 1)[0] != newest]
 
 
 def _report_folder(stage: str, dataset: str) -> str:

@@ -157,6 +157,7 @@ class LineageProblem:
 
 
 HAND_EDITED = "differs from what its command wrote"  # how a problem says its artifact was edited
+MISSING = "recorded in the lock but missing"
 
 
 def superseded(artifacts: Iterable[str]) -> set[str]:
@@ -195,7 +196,7 @@ def check(ws: Workspace, group: str) -> list[LineageProblem]:
         path = ws.path(artifact)
         command = entry["command"]
         if not path.exists() and not parts.is_partitioned(path):
-            problems.append(LineageProblem(artifact, "recorded in the lock but missing", command))
+            problems.append(LineageProblem(artifact, MISSING, command))
             continue
         if digest(path) != entry["sha256"]:
             problems.append(LineageProblem(artifact, f"{HAND_EDITED} (edited by hand?)", command))
