@@ -121,3 +121,14 @@ def test_init_knows_four_datasets_and_mixes_only_the_training_ones(tmp_path: Pat
     config = tomllib.loads((tmp_path / "one" / "configs" / "datasets.toml").read_text(encoding="utf-8"))
     assert set(config["datasets"]) == {"egmd"} and config["combined"]["mix"] == {"egmd": 1.0}
     assert not (tmp_path / "one" / "data" / "licenses" / "mdb_drums.md").exists()
+
+
+def test_a_repository_holding_only_mdb_drums_reproes_without_a_combine(
+    workspace: Workspace, tree: MdbTree, capsys
+) -> None:
+    """MDB Drums is an evaluation set, never mixed: with nothing else ingested, combine has nothing
+    to mix and repro skips it (it stopped there with exit 2 and never wrote the docs)."""
+    assert cli.main(["ingest", "mdb_drums"]) == 0
+    assert cli.main(["repro"]) == 0, capsys.readouterr().err
+    assert "drumgate combine" not in capsys.readouterr().out
+    assert (workspace.root / "DATASET_READINESS_PLAN.md").is_file()

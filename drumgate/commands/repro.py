@@ -42,11 +42,20 @@ from drumgate.artifacts import (
     sessions_manifest,
     weights_reports_of,
 )
+from drumgate.commands.repro_locks import (
+    drop_outside_entries,
+    made_by,
+    newest_recorded,
+    option_value,
+    problems_of,
+    recorded_commands,
+    with_option,
+)
+from drumgate.config import load_datasets
 from drumgate.errors import EXIT_FINDINGS, EXIT_OK, DrumgateError
 from drumgate.git import restore_command
 from drumgate.io import parts
 from drumgate.io.fsutil import atomic_write_bytes
-from drumgate.io.jsonio import read_json, write_json
 from drumgate.lineage import HAND_EDITED, MISSING
 from drumgate.lineage.provenance import report_date
 from drumgate.restore import committed_as_recorded
@@ -64,61 +73,6 @@ class Step:
     @property
     def command(self) -> str:
         return shlex.join(["drumgate", *self.argv])
-
-
-# ---------------------------------------------------------------- reading the locks
-
-
-def drop_outside_entries(ws: Workspace, group: str) -> int:
-    """Remove lock entries naming files outside the workspace; how many were dropped."""
-    path = ws.lock_file(group)
-    if not path.is_file():
-        return 0
-    raw = lineage.read_lock(ws, group, drop_outside=True)
-    before = len(read_json(path).get("artifacts", {}))
-    if before != len(raw["artifacts"]):
-        write_json(path, raw)
-    return before - len(raw["artifacts"])
-
-
-def recorded_commands(ws: Workspace, group: str, subcommands: Sequence[str]) -> list[tuple[str, ...]]:
-    """Distinct recorded commands of the group whose subcommand is one of `subcommands`, in lock order."""
-    seen: dict[tuple[str, ...], None] = {}
-    for entry in lineage.read_lock(ws, group)["artifacts"].values():
-        argv = tuple(shlex.split(entry["command"])[1:])
-        if argv and argv[0] in subcommands:
-            seen.setdefault(argv, None)
-    return list(seen)
-
-
-def _option(argv: Sequence[str], flag: str) -> str | None:
-    for index, item in enumerate(argv[:-1]):
-        if item == flag:
-            return argv[index + 1]
-    return None
-
-
-def with_option(argv: Sequence[str], flag: str, value: str) -> tuple[str, ...]:
-    """`argv` with `flag value` set (replaced when present, appended otherwise)."""
-    items = list(argv)
-    for index, item in enumerate(items[:-1]):
-        if item == flag:
-            items[index + 1] = value
-            return tuple(items)
-    return (*items, flag, value)
-
-
-def problems_of(ws: Workspace, group: str, prefix: str) -> list[lineage.LineageProblem]:
-    """Lineage problems of the group's current (not superseded) artifacts under `prefix`."""
-    if not ws.lock_file(group).is_file():
-        return []
-    return [p for p in lineage.check(ws, group) if p.artifact.startswith(prefix)]
-
-
-def newest_recorded(ws: Workspace, group: str, prefix: str) -> str | None:
-    artifacts = lineage.read_lock(ws, group)["artifacts"]
-    current = [a for a in artifacts if a.startswith(prefix) and a not in lineage.superseded(artifacts)]
-    return max(current) if current else None
 
 
 # ---------------------------------------------------------------- running
@@ -171,7 +125,7 @@ def raw_steps(run: Run, group: str, dataset: str) -> None:
                 continue  # a dry run's inventory is a preview: written again only when the lock says it is stale
             before = _hashes(run.ws, group)
             run.do(Step(stage, argv, "reads raw data"))
-            recorded_date = _option(argv, "--date")
+            recorded_date = option_value(argv, "--date")
             if not run.dry_run and recorded_date and recorded_date != run.date and _hashes(run.ws, group) != before:
                 run.do(Step(stage, with_option(argv, "--date", run.date), "raw data changed: today's ingest date"))
     run.do(Step("checksums", ("checksums", "generate", dataset, "--update"), "hashes the raw tree"))
@@ -272,14 +226,11 @@ def current_spelling(argv: Sequence[str]) -> tuple[str, ...]:
     return tuple(RENAMED_OUTPUT_FLAGS.get(word, word) for word in argv)
 
 
-def made_by(ws: Workspace, group: str, subcommand: str) -> list[lineage.LineageProblem]:
-    """Lineage problems of the group's artifacts that `drumgate <subcommand>` made."""
-    return [p for p in problems_of(ws, group, "") if shlex.split(p.command)[1:2] == [subcommand]]
-
-
-def combined_steps(run: Run, combined_group: str, ran_reports: bool) -> None:
+def combined_steps(run: Run, combined_group: str, ran_reports: bool, mixes_ingested: bool) -> None:
+    """combine (when a dataset its mix takes is ingested: an evaluation set alone has nothing to mix),
+    then docs."""
     stale = made_by(run.ws, combined_group, "combine")
-    if not run.ws.path(combined_reference()).is_file() or stale:
+    if mixes_ingested and (not run.ws.path(combined_reference()).is_file() or stale):
         run.do(Step("combine", ("combine", "--date", run.date), stale[0].message if stale else "missing"))
         ran_reports = True
     docs = made_by(run.ws, combined_group, "docs")
@@ -309,9 +260,11 @@ def plan_and_run(ws: Workspace, groups: Sequence[str], date: str, dry_run: bool,
     for group in [*ingested, combined_group]:
         rerun_stale(run, group, "diff", f"{DIFFS_DIR}/")
         rerun_stale(run, group, "compare", f"{DIFFS_DIR}/")
-    any_ingested = any(recorded_commands(ws, g, RAW_STAGES) for g in by_group)
-    if any_ingested and (not groups or combined_group in groups or set(groups) & set(ingested)):
-        combined_steps(run, combined_group, ran_reports=len(run.executed) > reports_before)
+    all_ingested = [g for g in by_group if recorded_commands(ws, g, RAW_STAGES)]
+    mixed = {name for name, share in load_datasets(ws).combined.get("mix", {}).items() if float(share) > 0}
+    if all_ingested and (not groups or combined_group in groups or set(groups) & set(ingested)):
+        combined_steps(run, combined_group, ran_reports=len(run.executed) > reports_before,
+                       mixes_ingested=any(by_group[g] in mixed for g in all_ingested))
     return run
 
 
