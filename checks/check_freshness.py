@@ -271,6 +271,15 @@ def deleted_locks(ws: Workspace, staged: Iterable[str]) -> list[str]:
     return found
 
 
+def committed_locks(ws: Workspace) -> list[str]:
+    """The lock files HEAD holds (workspace-relative): with `--all` a deleted one is looked for there."""
+    from drumgate.artifacts import LOCKS_DIR
+    from drumgate.git import git_text
+
+    listed = git_text(["ls-tree", "--name-only", "HEAD", f"{LOCKS_DIR}/"], ws.root) or ""
+    return [line for line in listed.splitlines() if line.endswith(".lock.json")]
+
+
 def check_workspace(ws: Workspace, reporter: Reporter, whole_workspace: bool = False) -> int:
     """The staged change (or with `whole_workspace`, every artifact group as the worktree holds it):
     groups staged together, nothing stale, nothing edited by hand."""
@@ -289,7 +298,7 @@ def check_workspace(ws: Workspace, reporter: Reporter, whole_workspace: bool = F
         return reporter.close()
     else:
         groups = touched_groups(ws, staged)
-    for lock in deleted_locks(ws, staged):
+    for lock in deleted_locks(ws, committed_locks(ws) if whole_workspace else staged):
         reporter.finding(lock, "lineage lock deleted while artifacts it records are still there",
                          hint=f"fix: {restore_command(lock)}")
     problems: dict[str, list[LineageProblem]] = {}

@@ -174,6 +174,8 @@ SCENARIOS = [
              (f"git checkout HEAD -- {LOCK}", "drumgate ingest egmd")),
     Scenario("deleted lock staged (hook)", _stage_the_lock_deletion, ("hook", "freshness"),
              (f"git checkout HEAD -- {LOCK}",)),
+    Scenario("deleted lock (hook --all)", _delete_the_lock, ("hook", "freshness", "--all"),
+             (f"git checkout HEAD -- {LOCK}",)),
     Scenario("changed raw file", _change_a_raw_file, ("checksums", "verify", "egmd"),
              ("drumgate checksums generate egmd --update",)),
     Scenario("new raw file", _add_a_raw_file, ("checksums", "verify", "egmd"), ("drumgate checksums generate egmd",)),
