@@ -60,7 +60,7 @@ def test_init_scaffolds_a_repository_and_a_second_run_changes_nothing(repo: Path
 
 def test_init_never_overwrites_a_file_the_user_edited(repo: Path) -> None:
     (repo / "configs").mkdir()
-    mine = b"# our own storage roots\nversion = 1\n"
+    mine = b"# our own storage roots\n" + (DEFAULTS / "configs" / "datasets.toml").read_bytes()  # valid, edited
     (repo / "configs" / "datasets.toml").write_bytes(mine)
     done = drumgate(repo, "init")
     assert done.returncode == 0
@@ -113,6 +113,20 @@ def test_a_bare_init_names_a_repositorys_own_datasets_and_where_their_raw_files_
     assert f"drumgate init: {root} (datasets: egmd, mykit)" in bare.stdout
     assert ("put raw data under data/raw/egmd, in the roots configs/datasets.toml names for mykit,"
             in bare.stdout), bare.stdout
+
+
+@pytest.mark.parametrize("content", ["", "version = 1\n[datasets.egmd\n"])
+def test_init_refuses_a_broken_datasets_toml_with_a_fix_that_works(tmp_path: Path, content: str) -> None:
+    root = tmp_path / "broken"
+    (root / "configs").mkdir(parents=True)
+    (root / "configs" / "datasets.toml").write_text(content, encoding="utf-8")
+    refused = drumgate(tmp_path, "init", str(root), "--no-hooks")
+    assert refused.returncode == 2 and refused.stdout == ""
+    [line] = refused.stderr.strip().splitlines()
+    assert line.startswith(f"{root}/configs/datasets.toml") and "(fix: mv " in line
+    fix = line.rsplit("(fix: ", 1)[1].removesuffix(")")
+    assert subprocess.run(fix, shell=True, cwd=tmp_path, check=False).returncode == 0
+    assert (root / "configs" / "datasets.toml").read_text(encoding="utf-8").startswith("# Storage roots")
 
 
 def test_a_mistyped_events_path_is_worded_as_missing_with_a_fix_that_works(repo: Path) -> None:

@@ -80,14 +80,27 @@ def datasets_toml(default_text: str, chosen: Sequence[str]) -> str:
 
 
 def configured_datasets(root: Path) -> tuple[str, ...] | None:
-    """The datasets an existing `configs/datasets.toml` names, or None when there is none to read."""
+    """The datasets an existing `configs/datasets.toml` names, or None when there is none. One that
+    does not parse or does not match the schema stops init, worded at its line: init keeps a file it
+    finds, and every later command would fail on it."""
+    from drumgate.config import load_toml, validate_against_schema
+    from drumgate.git import in_head, restore_command
+
     path = root / "configs" / "datasets.toml"
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+    if not os.path.lexists(path):
         return None
-    datasets = raw.get("datasets")
-    return tuple(datasets) if isinstance(datasets, dict) else None
+    relative, shown = "configs/datasets.toml", shlex.quote(str(path))
+    aside = f"fix: mv {shown} {shown}.broken && drumgate init {shlex.quote(str(root))}"
+    hint = f"fix: {restore_command(relative)}" if in_head(root, relative) else aside
+    try:
+        if not path.is_file():
+            raise DrumgateError("not a file", path=path)
+        raw = load_toml(path)
+        validate_against_schema(raw, DEFAULTS / "configs" / "schemas" / "datasets_config.schema.json", path)
+    except DrumgateError as err:
+        err.hint = hint
+        raise
+    return tuple(raw["datasets"])
 
 
 def with_datasets_added(existing: str, default_text: str, added: Sequence[str]) -> str:
