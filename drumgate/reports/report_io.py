@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 import re
 import shlex
 import sys
@@ -35,7 +36,8 @@ def existing_events(ws: Workspace, typed: Path) -> Path:
     if match is not None and match.group("dataset") in load_datasets(ws).datasets:
         hint = f"fix: drumgate ingest {match.group('dataset')}"
     elif events.parent.is_dir():
-        hint = f"fix: ls {shlex.quote(str(typed.parent))} and pass one of its <ds>_events.jsonl"
+        shown = Path(os.path.expanduser(typed)).parent  # `ls '~'` would look for a folder named ~
+        hint = f"fix: ls {shlex.quote(str(shown))} and pass one of its <ds>_events.jsonl"
     else:
         hint = "fix: pass the path of an existing <ds>_events.jsonl"
     raise DrumgateError("file not found", path=typed, hint=hint)
