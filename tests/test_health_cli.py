@@ -199,3 +199,11 @@ def test_health_without_a_sessions_inventory_says_why_hours_are_zero(workspace: 
     health_cmd.main(["--events", str(copy), "--output", str(tmp_path / "r.json"), "--date", "2026-01-02"])
     out = capsys.readouterr().out
     assert "note: no egmd_sessions.jsonl beside the events, so hours and missing audio read as 0" in out
+
+
+def test_a_missing_path_typed_with_a_tilde_gets_a_fix_that_runs(
+    workspace: Workspace, tmp_path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert health_cmd.main(["--events", "~/nope_events.jsonl"]) == 2
+    assert f"(fix: ls {tmp_path} and pass one of its <ds>_events.jsonl)" in capsys.readouterr().err
