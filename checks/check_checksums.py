@@ -25,6 +25,7 @@ from checks._hookutil import (
     committed_text,
     content_digest,
     findings_about,
+    generated_empty_manifest,
     workspace_relative,
 )
 from drumgate.artifacts import CHECKSUMS_DIR, checksum_manifest, classify
@@ -126,6 +127,8 @@ def check_provenance_file(
     from drumgate.io.rowscan import scan_jsonl
 
     reporter = book.reporter
+    if generated_empty_manifest(ws, dataset, relative):
+        return  # drumgate wrote it empty (an empty root) and its lock says so, as the schema hook allows
     new_lines = changed_lines(ws, relative)
 
     def report(err: DrumgateError) -> None:

@@ -129,6 +129,18 @@ def test_init_refuses_a_broken_datasets_toml_with_a_fix_that_works(tmp_path: Pat
     assert (root / "configs" / "datasets.toml").read_text(encoding="utf-8").startswith("# Storage roots")
 
 
+def test_an_ingest_of_an_empty_root_commits_through_the_hooks(repo: Path) -> None:
+    """Its manifests are written empty with a finding (exit 1); the lock records them as written, so
+    every hook accepts them (the checksums hook refused the empty provenance with a fix that could not
+    help: regenerating wrote it empty again)."""
+    assert drumgate(repo, "init", "--datasets", "mdb_drums").returncode == 0
+    assert drumgate(repo, "ingest", "mdb_drums").returncode == 1
+    assert drumgate(repo, "repro").returncode == 1  # its ingest's finding again: the root is still empty
+    assert git(repo, "add", "-A").returncode == 0
+    commit = git(repo, "commit", "-q", "-m", "an empty MDB Drums root")
+    assert commit.returncode == 0, commit.stdout + commit.stderr
+
+
 def test_a_mistyped_events_path_is_worded_as_missing_with_a_fix_that_works(repo: Path) -> None:
     assert drumgate(repo, "init", "--datasets", "egmd", "--no-hooks").returncode == 0
     (repo / "data" / "manifests").mkdir(parents=True)
