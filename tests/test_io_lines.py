@@ -171,3 +171,12 @@ def test_atomic_writers_keep_the_old_files_when_the_block_fails(tmp_path: Path) 
         raise RuntimeError("interrupted")
     assert targets["events"].read_bytes() == b"old\n"
     assert sorted(path.name for path in tmp_path.iterdir()) == ["events.jsonl"]
+
+
+def test_a_gzip_file_without_its_gz_name_says_so_on_its_first_line(tmp_path: Path) -> None:
+    path = tmp_path / "x_events.jsonl"
+    packed = gzip.compress(b'{"a": 1}\n' * 50)
+    with pytest.raises(DrumgateError) as caught:
+        lines.parse_line(packed.split(b"\n")[0], path, 1)
+    assert caught.value.message == "a gzip file without the .gz name"
+    assert caught.value.hint == f"fix: mv {path} {path}.gz"

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import shlex
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -29,6 +30,7 @@ from drumgate.io.fsutil import open_for_reading
 
 LFS_POINTER_PREFIX = b"version https://git-lfs.github.com/spec/"
 LFS_HINT = "fix: run git lfs pull"
+GZIP_MAGIC = b"\x1f\x8b"
 # One JSONL row is a few hundred bytes; a line longer than this is refused (a finding) without
 # being held whole or parsed.
 MAX_LINE_BYTES = 4 << 20
@@ -162,6 +164,10 @@ def parse_line(raw: bytes, path: Path, line_no: int) -> JsonRow:
         try:
             raw.decode("utf-8")
         except UnicodeDecodeError:
+            if line_no == 1 and raw.startswith(GZIP_MAGIC):  # the rest of it is binary too: say why once
+                shown = shlex.quote(str(path))
+                raise DrumgateError("a gzip file without the .gz name", path=path, line=line_no,
+                                    hint=f"fix: mv {shown} {shown}.gz") from exc
             raise DrumgateError("not valid UTF-8", path=path, line=line_no) from exc
         detail = str(exc).split(":")[0]
         if b"NaN" in raw or b"Infinity" in raw:
