@@ -57,7 +57,7 @@ class Workspace:
 
     def rel(self, path: str | Path) -> str:
         """Posix path relative to the workspace root when inside it, else the absolute path. A path
-        reached through a link to the workspace (`/alias/data/...` for `/work/data/...`) is inside it
+        reached through a link to the workspace (`<link>/data/...` for `<root>/data/...`) is inside it
         too: recorded absolute, repro and the hooks would not know it as the workspace's file."""
         absolute = Path(os.path.abspath(self.path(path)))
         for candidate, root in ((absolute, os.path.abspath(self.root)),
