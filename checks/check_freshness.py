@@ -28,6 +28,7 @@ from checks._hookutil import Reporter, committed_text, lock_groups, staged_paths
 from drumgate.artifacts import HEALTH_DIR, PROVENANCE_DIR, SAMPLING_DIR, Artifact, classify, is_data_path
 from drumgate.errors import DrumgateError
 from drumgate.git import git_output, restore_command
+from drumgate.lineage import HAND_EDITED, MISSING
 from drumgate.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -41,8 +42,6 @@ COMPANIONS = (
     ("weights", SAMPLING_DIR, "no sampling weights"),
 )
 READINESS_PLAN = "DATASET_READINESS_PLAN.md"  # the one artifact outside data/ and reports/ (`drumgate docs`)
-HAND_EDIT = "differs from what its command wrote"
-MISSING = "recorded in the lock but missing"
 PART_MISSING = "listed in index.json but missing"
 
 
@@ -194,14 +193,14 @@ def sort_causes(ws: Workspace, problems: dict[str, list[LineageProblem]], state:
                     apart.add(artifact)
                 else:
                     causes.hand_edited.setdefault(group, []).append((artifact, _is(problem, PART_MISSING)))
-            elif _is(problem, HAND_EDIT) and lock in state.stashed:
+            elif _is(problem, HAND_EDITED) and lock in state.stashed:
                 # the regenerated lock was left out, and whatever else of the group was regenerated with it
                 apart.update({lock} | (recorded & state.stashed))
-            elif _is(problem, HAND_EDIT) and (
+            elif _is(problem, HAND_EDITED) and (
                 artifact in state.stashed or (artifact not in state.staged and lock in state.staged)
             ):
                 apart.add(artifact)
-            elif _is(problem, HAND_EDIT) or (_is(problem, MISSING) and artifact in state.staged):
+            elif _is(problem, HAND_EDITED) or (_is(problem, MISSING) and artifact in state.staged):
                 causes.hand_edited.setdefault(group, []).append((artifact, _is(problem, MISSING)))
         # what the hook reads matches the lock, but the commit does not hold it
         flagged = {problem.artifact for problem in found}
@@ -214,7 +213,7 @@ def sort_causes(ws: Workspace, problems: dict[str, list[LineageProblem]], state:
     roots = causes.roots()
     for group, found in problems.items():
         for problem in found:
-            if problem.artifact in roots or _is(problem, HAND_EDIT):
+            if problem.artifact in roots or _is(problem, HAND_EDITED):
                 continue
             if _is(problem, MISSING):
                 causes.add_stale(group, problem.artifact, "missing", [problem.artifact])

@@ -70,7 +70,7 @@ def _raw_places(scaffolded: Sequence[str], held: Sequence[str]) -> str:
     """Where each dataset's raw files go: `data/raw/<ds>` for those init scaffolded, the configured roots
     for a repository's own datasets."""
     own = [name for name in held if name not in scaffolded]
-    places = [f"under data/raw/{name}" if index == 0 else f"data/raw/{name}" for index, name in enumerate(scaffolded)]
+    places = [f"under {', '.join(f'data/raw/{name}' for name in scaffolded)}"] if scaffolded else []
     if own:
         places.append(f"in the roots configs/datasets.toml names for {', '.join(own)}")
     return ", ".join(places) if places else "in the roots configs/datasets.toml names"

@@ -85,6 +85,7 @@ def configured_datasets(root: Path) -> tuple[str, ...] | None:
     finds, and every later command would fail on it."""
     from drumgate.config import load_toml, validate_against_schema
     from drumgate.git import in_head, restore_command
+    from drumgate.io.jsonio import PACKAGE_SCHEMAS
 
     path = root / "configs" / "datasets.toml"
     if not os.path.lexists(path):
@@ -96,7 +97,7 @@ def configured_datasets(root: Path) -> tuple[str, ...] | None:
         if not path.is_file():
             raise DrumgateError("not a file", path=path)
         raw = load_toml(path)
-        validate_against_schema(raw, DEFAULTS / "configs" / "schemas" / "datasets_config.schema.json", path)
+        validate_against_schema(raw, PACKAGE_SCHEMAS / "datasets_config.schema.json", path)
     except DrumgateError as err:
         err.hint = hint
         raise

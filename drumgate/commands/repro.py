@@ -47,6 +47,7 @@ from drumgate.commands.repro_locks import (
     made_by,
     newest_recorded,
     option_value,
+    problems_made_by,
     problems_of,
     recorded_commands,
     with_option,
@@ -58,6 +59,7 @@ from drumgate.io import parts
 from drumgate.io.fsutil import atomic_write_bytes
 from drumgate.lineage import HAND_EDITED, MISSING
 from drumgate.lineage.provenance import report_date
+from drumgate.reports.combined import mixed_datasets
 from drumgate.restore import committed_as_recorded
 from drumgate.workspace import Workspace
 
@@ -164,13 +166,16 @@ def report_steps(run: Run, group: str, dataset: str, stage: str) -> None:
             events = parts.folder_of(events).as_posix()
         else:
             return
-    own = _own_command_problems(run.ws, group, folder, stage)
+    current = newest_recorded(run.ws, group, folder)
+    found = problems_of(run.ws, group, "")  # one check of the group: it hashes every artifact and input
+    own = _own_command_problems(found, current, stage)
     history = lineage.superseded(lineage.read_lock(run.ws, group)["artifacts"])
     for problem in [p for p in own if p.artifact in history]:
         restore_history(run, group, problem)
     rerun(run, stage, [p for p in own if p.artifact not in history])
-    current = newest_recorded(run.ws, group, folder)
-    problems = problems_of(run.ws, group, folder)
+    if own and not run.dry_run:  # they wrote files: look again
+        found = problems_of(run.ws, group, "")
+    problems = [p for p in found if p.artifact.startswith(folder)]
     if run.dry_run:  # nothing ran: what the reruns above would write again is not left over
         rerun_commands = {p.command for p in own}
         problems = [p for p in problems if p.command not in rerun_commands]
@@ -185,13 +190,13 @@ def report_steps(run: Run, group: str, dataset: str, stage: str) -> None:
     run.do(Step(stage, argv, f"{dataset}: {reason}"))
 
 
-def _own_command_problems(ws: Workspace, group: str, folder: str, stage: str) -> list[lineage.LineageProblem]:
-    """The problems of `drumgate <stage>` outputs that their own recorded command must write again:
-    hand edits and deletions (of the newest report too: a new report would leave them in place), and
-    outputs other than the newest dated pair (a new dated report does not replace a path of its own)."""
-    current = newest_recorded(ws, group, folder)
+def _own_command_problems(found: Sequence[lineage.LineageProblem], current: str | None, stage: str
+                          ) -> list[lineage.LineageProblem]:
+    """Of a group's problems, those of `drumgate <stage>` outputs that their own recorded command must
+    write again: hand edits and deletions (of the newest report `current` too: a new report would leave
+    them in place), and outputs other than the newest dated pair (a path of their own)."""
     newest = current.rsplit(".", 1)[0] if current else None  # its .json and .html
-    return [p for p in made_by(ws, group, stage) if p.message.startswith((HAND_EDITED, MISSING))
+    return [p for p in problems_made_by(found, stage) if p.message.startswith((HAND_EDITED, MISSING))
             or p.artifact.rsplit(".", 1)[0] != newest]
 
 
@@ -260,11 +265,10 @@ def plan_and_run(ws: Workspace, groups: Sequence[str], date: str, dry_run: bool,
     for group in [*ingested, combined_group]:
         rerun_stale(run, group, "diff", f"{DIFFS_DIR}/")
         rerun_stale(run, group, "compare", f"{DIFFS_DIR}/")
-    all_ingested = [g for g in by_group if recorded_commands(ws, g, RAW_STAGES)]
-    mixed = {name for name, share in load_datasets(ws).combined.get("mix", {}).items() if float(share) > 0}
+    all_ingested = {by_group[g] for g in by_group if recorded_commands(ws, g, RAW_STAGES)}
     if all_ingested and (not groups or combined_group in groups or set(groups) & set(ingested)):
-        combined_steps(run, combined_group, ran_reports=len(run.executed) > reports_before,
-                       mixes_ingested=any(by_group[g] in mixed for g in all_ingested))
+        mixes = bool(mixed_datasets(load_datasets(ws), all_ingested.__contains__))
+        combined_steps(run, combined_group, ran_reports=len(run.executed) > reports_before, mixes_ingested=mixes)
     return run
 
 

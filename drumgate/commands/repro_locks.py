@@ -65,4 +65,9 @@ def newest_recorded(ws: Workspace, group: str, prefix: str) -> str | None:
 
 def made_by(ws: Workspace, group: str, subcommand: str) -> list[lineage.LineageProblem]:
     """Lineage problems of the group's artifacts that `drumgate <subcommand>` made."""
-    return [p for p in problems_of(ws, group, "") if shlex.split(p.command)[1:2] == [subcommand]]
+    return problems_made_by(problems_of(ws, group, ""), subcommand)
+
+
+def problems_made_by(problems: Sequence[lineage.LineageProblem], subcommand: str) -> list[lineage.LineageProblem]:
+    """Those of `problems` whose artifact `drumgate <subcommand>` made."""
+    return [p for p in problems if shlex.split(p.command)[1:2] == [subcommand]]

@@ -59,10 +59,9 @@ def known_datasets(configs: Sequence[DatasetsConfig]) -> list[str]:
 
 def mixed_into_combined(configs: Sequence[DatasetsConfig]) -> set[str]:
     """Datasets either side's `[combined] mix` takes a share of."""
-    return {
-        name for config in configs
-        for name, share in config.combined.get("mix", {}).items() if float(share) > 0.0
-    }
+    from drumgate.reports.combined import mixed_datasets
+
+    return {name for config in configs for name in mixed_datasets(config, lambda _: True)}
 
 
 def changed_datasets(configs: Sequence[DatasetsConfig], paths: Sequence[str]) -> tuple[list[str], bool]:

@@ -45,6 +45,7 @@ import orjson
 
 from drumgate.errors import DrumgateError
 from drumgate.io.lines import is_gzip_path
+from drumgate.io.statcache import StatKey, stat_key
 from drumgate.reports.health_counts import EventCounts, validate_counts
 from drumgate.workers import worker_count
 
@@ -162,12 +163,11 @@ def _gzip_sound(source: Path) -> bool:
     return True
 
 
-def _identity(path: Path) -> tuple[int, ...] | None:
+def _identity(path: Path) -> StatKey | None:
     try:
-        info = path.stat()
+        return stat_key(path.stat())
     except OSError:
         return None
-    return (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
 
 
 class EarlyCount:

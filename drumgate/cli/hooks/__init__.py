@@ -27,11 +27,12 @@ def add_filenames(parser: argparse.ArgumentParser) -> None:
 def run_on_files(hook: str, args: argparse.Namespace, check: FileCheck, whole_workspace: bool = False) -> int:
     """Run a check on the files given and end with the summary line."""
     reporter = Reporter()
-    code = check(cli.workspace_from(args), args.filenames, reporter)
+    ws = cli.workspace_from(args)
+    code = check(ws, args.filenames, reporter)
     if whole_workspace and not args.filenames:
         checked = "the whole workspace checked"
     else:
-        given = {workspace_relative(cli.workspace_from(args), name) for name in args.filenames}
+        given = {workspace_relative(ws, name) for name in args.filenames}
         checked = files_checked(len(given), len(reporter.checked & given))
     return finish(hook, checked, code, reporter)
 
