@@ -43,12 +43,14 @@ FULL_EVENTS = 2_000_000
 QUICK_EVENTS = 100_000
 REPORT = "reports/health/bench.json"
 
+# the console script's own call: `drumgate health ...` on the command line is `main()` reading sys.argv
 COMMAND_CHILD = f"""
 import sys
 from drumgate.cli import main
 workspace, events = sys.argv[1:3]
 argv = ["health", "--workspace", workspace, "--events", events, "--dataset", "egmd", "--date", "2026-01-01"]
-raise SystemExit(main([*argv, "--output", workspace + "/{REPORT}"]))
+sys.argv = ["drumgate", *argv, "--output", workspace + "/{REPORT}"]
+raise SystemExit(main())
 """
 
 # the same command with the workspace's stat memo gone, so the events' sha256 is read again

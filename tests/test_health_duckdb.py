@@ -17,6 +17,7 @@ import pytest
 from drumgate.errors import DrumgateError
 from drumgate.fixtures.health_events import event, event_rows
 from drumgate.io.jsonio import dumps_document, dumps_row, iter_jsonl
+from drumgate.reports import health_duckdb
 from drumgate.reports.gates import load_health_config
 from drumgate.reports.health import compute_health
 from drumgate.reports.health_counts import EventCounts, count_events
@@ -253,8 +254,81 @@ def test_duckdb_is_not_imported_until_a_file_is_counted() -> None:
     import subprocess
     import sys
 
-    code = "import sys, drumgate.cli, drumgate.reports.health_files; print('duckdb' in sys.modules)"
+    code = ("import sys, drumgate.cli, drumgate.reports.health_files; "
+            "print('duckdb' in sys.modules or '_duckdb' in sys.modules)")
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout == "False\n"
+
+
+def test_the_count_loads_duckdbs_engine_not_its_python_layer(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    path = _write(tmp_path, _lines(_varied_rows()))
+    code = ("import sys; from drumgate.reports.health_duckdb import counts_by_duckdb; "
+            f"assert counts_by_duckdb({str(path)!r}) is not None; print('duckdb' in sys.modules)")
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout == "False\n"
+
+
+def test_without_the_engine_module_the_package_serves(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import sys
+
+    import duckdb
+
+    monkeypatch.setitem(sys.modules, "_duckdb", None)  # an install where the extension has another name
+    assert health_duckdb.duckdb_engine() is duckdb
+    path = _write(tmp_path, _lines(_varied_rows()))
+    counted, (expected, _) = counts_by_duckdb(path), _reference(path)
+    assert counted is not None and (counted.labels, counted.places) == (expected.labels, expected.places)
+
+
+@pytest.mark.parametrize("spelling", ["5", "-0", "5.0", "1E5", "1e400", "123456789012345678901234567890", "0.1", "true",
+                                      "false", "NaN", "nan", "inf", "-inf", "Infinity", "-Infinity", '{"a": 1}',
+                                      '[1, "x"]', "[]", "{}"])
+def test_every_non_string_read_as_text_is_told_apart(tmp_path: Path, spelling: str) -> None:
+    """What DuckDB writes for a non-string in a field read as text is a spelling NON_STRING_TEXT knows,
+    for every kind of JSON value (a DuckDB upgrade that writes one otherwise fails here)."""
+    import duckdb
+
+    path = tmp_path / "one.jsonl"
+    path.write_text(f'{{"label": {spelling}, "techniques": [{spelling}]}}\n', encoding="utf-8")
+    columns = "{'label': 'VARCHAR', 'techniques': 'VARCHAR[]'}"
+    query = f"select label, techniques from read_json(?, format = 'newline_delimited', columns = {columns})"
+    ((label, techniques),) = duckdb.connect().execute(query, [str(path)]).fetchall()
+    for text in (label, techniques[0]):
+        assert health_duckdb.NON_STRING_TEXT.fullmatch(text) and text[0] in health_duckdb.NON_STRING_FIRST
+
+
+@pytest.mark.parametrize("name", ["kick", "drummer1/session1/1", "0001", "5a", "-", "", "truex", "İnf", "Señor 5"])
+def test_strings_that_no_non_string_is_spelled_like_are_trusted(name: str) -> None:
+    assert not health_duckdb.NON_STRING_TEXT.fullmatch(name)
+
+
+def test_a_string_spelled_like_a_non_string_is_counted_by_the_exact_query(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    queries: list[dict[str, str]] = []
+    original = health_duckdb.count_query
+
+    def recorded(compression: str, columns: dict[str, str] = health_duckdb.TEXT_COLUMNS) -> str:
+        queries.append(columns)
+        return original(compression, columns)
+
+    monkeypatch.setattr(health_duckdb, "count_query", recorded)
+    rows = _varied_rows()
+    path = _write(tmp_path, _lines(rows))
+    counted, (expected, _) = counts_by_duckdb(path), _reference(path)
+    assert counted is not None and (counted.labels, counted.places) == (expected.labels, expected.places)
+    assert queries == [health_duckdb.TEXT_COLUMNS], "a clean file: one query, strings read as text"
+    queries.clear()
+    for index, (name, value) in enumerate([("label", "5"), ("session_id", "true"), ("item_id", "[x]"),
+                                           ("techniques", ["null", "open"]), ("label", "NaN")]):
+        rows[30 + index][name] = value
+    path.write_bytes(_lines(rows))
+    counted, (expected, errors) = counts_by_duckdb(path), _reference(path)
+    assert errors == [] and counted is not None
+    assert counted.labels == expected.labels and counted.places == expected.places
+    assert any(key[0] == "5" for key in counted.labels) and any(key[0] == "true" for key in counted.places)
+    assert queries == [health_duckdb.TEXT_COLUMNS, health_duckdb.EXACT_COLUMNS]
 
 
 def test_a_path_is_one_file_whatever_its_folders_or_characters(tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import errno
+import gc
 import importlib
 import json
 import os
@@ -296,7 +297,13 @@ def split_global_options(args: Sequence[str]) -> tuple[list[str], list[str]]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    return guarded(lambda: _dispatch(argv))
+    """The console script (`argv` None: the command line) or a call with the words given."""
+    code = guarded(lambda: _dispatch(argv))
+    if argv is None:
+        # Run as the program, which exits next: what the command left alive is not walked again by the
+        # collections at interpreter exit (15 ms of a `drumgate health` run, 0.9 s in all; a hook's exit too)
+        gc.freeze()
+    return code
 
 
 def _dispatch(argv: Sequence[str] | None) -> int:

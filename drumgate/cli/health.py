@@ -24,6 +24,7 @@ from drumgate import cli
 from drumgate.errors import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE
 from drumgate.io.lines import is_gzip_path
 from drumgate.reports import health_duckdb, health_scan
+from drumgate.workers import paused_gc
 
 if TYPE_CHECKING:
     from drumgate.reports.health_files import HealthPlan, HealthRequest
@@ -93,11 +94,14 @@ def run(args: argparse.Namespace) -> int:
     # gzip one: its check inflates the whole stream first, which a command stopping early would wait for)
     plain = health_scan.input_kind(args.events) == "file" and not is_gzip_path(args.events)
     early = health_duckdb.EarlyCount(args.events) if plain else None
-    try:
-        return _report(args, early)
-    finally:
-        if early is not None:
-            early.stop()
+    # No cyclic collection: what the command keeps grows with the distinct keys, not the rows, and the
+    # collections its imports and configs would set off took 15 ms of CPU from the count
+    with paused_gc():
+        try:
+            return _report(args, early)
+        finally:
+            if early is not None:
+                early.stop()
 
 
 def _report(args: argparse.Namespace, early: health_duckdb.EarlyCount | None) -> int:

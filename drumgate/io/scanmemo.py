@@ -34,11 +34,15 @@ class ScanFacts:
     label_keys: frozenset[LabelKey]
 
 
-def memo_folder() -> Path:
+def cache_root() -> Path:
+    """drumgate's folder for what it keeps between runs outside a repository: `DRUMGATE_CACHE_DIR`,
+    else the user cache folder."""
     override = os.environ.get(CACHE_ENV)
-    if override:
-        return Path(override) / "scanmemo"
-    return Path(platformdirs.user_cache_dir("drumgate")) / "scanmemo"
+    return Path(override) if override else Path(platformdirs.user_cache_dir("drumgate"))
+
+
+def memo_folder() -> Path:
+    return cache_root() / "scanmemo"
 
 
 def _as_json(key: LabelKey) -> list[Any]:

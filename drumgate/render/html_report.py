@@ -14,6 +14,7 @@ from typing import Any
 
 import jinja2
 
+from drumgate.render.template_cache import bytecode_cache
 from drumgate.render.textsafe import html_text
 
 MAX_BARS = 30
@@ -40,6 +41,7 @@ def _environment() -> jinja2.Environment:
         keep_trailing_newline=True,
         undefined=jinja2.StrictUndefined,
         finalize=_neutralised,
+        bytecode_cache=bytecode_cache(),
     )
 
 
@@ -180,7 +182,8 @@ def health_context(report: Mapping[str, Any], date: str | None) -> dict[str, Any
 
 @functools.cache
 def health_template() -> jinja2.Template:
-    """The compiled page template (about 50 ms to compile: `drumgate health` does it while it counts)."""
+    """The compiled page template: taken from `template_cache` when kept there, else compiled (25-30 ms
+    of one core; `drumgate health` loads it while it counts)."""
     return _environment().get_template("health.html.j2")
 
 

@@ -20,6 +20,7 @@ from markupsafe import Markup
 
 from drumgate.render.gate_wording import gate_rule
 from drumgate.render.numbers import fmt_number, fmt_pct_change, fmt_pp, fmt_share, fmt_signed, fmt_threshold
+from drumgate.render.template_cache import bytecode_cache
 from drumgate.render.textsafe import markdown_json, markdown_text, markup_text
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -86,6 +87,7 @@ def environment() -> jinja2.Environment:
         keep_trailing_newline=True,
         trim_blocks=True,
         lstrip_blocks=True,
+        bytecode_cache=bytecode_cache(),
     )
     env.filters.update(
         num=fmt_number,

@@ -1,15 +1,24 @@
 """Counting a plain or gzip events manifest with one DuckDB query, exact or not at all.
 
 `counts_by_duckdb` reads the seven fields health keys on (and `attributes.performance`) with
-DuckDB's `read_json` under a fixed schema (no sampling), every field as DuckDB's JSON type so a
-value keeps its JSON spelling: one GROUPING SETS query gives the label table and the place table,
-and each distinct key is decoded here by orjson into exactly the tuple `health_counts.count_events`
-builds. It returns None, and the caller runs the exact Python scan (which words every bad line as
+DuckDB's `read_json` under a fixed schema (no sampling): one GROUPING SETS query gives the label
+table and the place table, and each distinct key is decoded here into exactly the tuple
+`health_counts.count_events` builds.
+
+- The string fields (`label`, `label_source`, `session_id`, `split`, `item_id` and the items of
+  `techniques`) are read as text. DuckDB writes a non-string read as text in its JSON spelling (`5`,
+  `true`, `nan`, `{"a":1}`), so a text that could be such a spelling (`NON_STRING_TEXT`) is not
+  trusted: the file is counted again with every field as DuckDB's JSON type, which keeps each value's
+  JSON spelling for orjson to decode (a string spelled like a number costs that second query).
+- `velocity` and `attributes.performance` are always read as JSON: an integer's type matters.
+
+It returns None, and the caller runs the exact Python scan (which words every bad line as
 `path:line`), whenever it cannot show the result equal to that scan's:
 
 - DuckDB refuses the file: malformed JSON, invalid UTF-8, a line that is not an object, a
-  duplicated field among those read, `attributes` that is not an object or null, a damaged gzip
-  (a gzip stream is first inflated whole here, since DuckDB does not check its CRC);
+  duplicated field among those read, `attributes` that is not an object or null, `techniques` that
+  is neither a list nor null, a damaged gzip (a gzip stream is first inflated whole here, since
+  DuckDB does not check its CRC);
 - a key `validate_counts` would reject (a missing or null required field, a wrong type, an unknown
   split or label source), or one whose value only equals others loosely (a float or boolean where
   an integer goes: 90.0 and true hash like 90 and 1, and the Python scan keeps whichever came first);
@@ -24,9 +33,12 @@ Infinity literals, trailing commas, nesting deeper than 1023, numbers beyond a d
 over `drumgate.io.lines.MAX_LINE_BYTES`. Such a file is counted here where the Python scan would
 refuse it.
 
-Keys come without line numbers: `first_line` gives each key its rank in a fixed order (the keys'
-`repr`, sorted) so that the order `validate_counts` walks them is deterministic; no finding is ever
-worded from it, since every key passed `validate_counts` before the counts are returned.
+Keys come without line numbers: `first_line` ranks them in the query's order (`order by all`, so
+the same file gives the same ranks whatever the threads); no finding is ever worded from it, since
+every key passed `validate_counts` before the counts are returned.
+
+DuckDB is used through its engine module (`duckdb_engine`), and the connection is closed on a
+thread of its own; `EarlyCount` starts the count before the command's own start-up work.
 """
 
 from __future__ import annotations
@@ -35,10 +47,12 @@ import contextlib
 import gzip
 import importlib
 import os
+import re
 import threading
 import zlib
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import orjson
@@ -52,14 +66,30 @@ from drumgate.workers import worker_count
 BYTE_ORDER_MARK = b"\xef\xbb\xbf"
 LABEL_FIELDS = ("label", "techniques", "label_source", "velocity")
 PLACE_FIELDS = ("session_id", "split", "item_id")
-COLUMNS = {name: "JSON" for name in (*LABEL_FIELDS, *PLACE_FIELDS)} | {"attributes": "STRUCT(performance JSON)"}
+# Every field as DuckDB's JSON type: each value keeps its JSON spelling, decoded here by orjson.
+EXACT_COLUMNS = {name: "JSON" for name in (*LABEL_FIELDS, *PLACE_FIELDS)} | {"attributes": "STRUCT(performance JSON)"}
+# The fields health keys as strings read as text: DuckDB hands a string's value over without writing it
+# out as JSON again and again (7% of the query's CPU), and a non-string's JSON text ('5', 'true',
+# '{"a":1}'), which `_text` tells apart from every value it could be mistaken for.
+TEXT_COLUMNS = EXACT_COLUMNS | {name: "VARCHAR" for name in ("label", "label_source", *PLACE_FIELDS)} | {
+    "techniques": "VARCHAR[]"}
 # A null here is valid in the Python scan only when the field is present.
 NULLABLE = frozenset({"techniques", "velocity"})
 
 # DuckDB reads its path argument as a glob: a name with these could stand for other files too
 GLOB_CHARACTERS = frozenset("*?[]{}")
 STOP_POLL_S = 0.02
-_COLUMNS_SQL = "{" + ", ".join(f"'{name}': '{kind}'" for name, kind in COLUMNS.items()) + "}"
+# What DuckDB writes for a non-string read as text: a JSON number (as spelled, or as a double: 1E5 is
+# `100000.0`), a literal, a non-finite number as spelled (`nan`, `-Infinity`), an object or an array.
+NON_STRING_TEXT = re.compile(
+    r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?|true|false|null|[+-]?(?ai:nan|inf|infinity)|[\[{].*",
+    re.DOTALL,
+)
+NON_STRING_FIRST = frozenset("-+0123456789tfnNiI[{")  # what NON_STRING_TEXT's matches start with
+
+
+def _columns_sql(columns: dict[str, str]) -> str:
+    return "{" + ", ".join(f"'{name}': '{kind}'" for name, kind in columns.items()) + "}"
 
 
 def _options(compression: str) -> str:
@@ -67,17 +97,18 @@ def _options(compression: str) -> str:
     return f"compression = '{compression}', hive_partitioning = false"
 
 
-def count_query(compression: str) -> str:
+def count_query(compression: str, columns: dict[str, str] = TEXT_COLUMNS) -> str:
     """One scan, two tables: the label key's counts and the place key's."""
     return f"""
     select grouping(label) = 0 as is_label, {", ".join(LABEL_FIELDS)}, {", ".join(PLACE_FIELDS)}, performance, count(*)
     from (
         select *, attributes.performance as performance
         from read_json(
-            ?, format = 'newline_delimited', records = true, {_options(compression)}, columns = {_COLUMNS_SQL}
+            ?, format = 'newline_delimited', records = true, {_options(compression)}, columns = {_columns_sql(columns)}
         )
     )
     group by grouping sets (({", ".join(LABEL_FIELDS)}), ({", ".join(PLACE_FIELDS)}, performance))
+    order by all
     """
 
 
@@ -94,8 +125,24 @@ class NotExact(Exception):
     """The DuckDB counts cannot be shown equal to the Python scan's; count with that instead."""
 
 
+class NotText(NotExact):
+    """A field read as text may have held a non-string: count again with every field as JSON."""
+
+
 def _decode(text: str | None) -> Any:
     return None if text is None else orjson.loads(text)
+
+
+def _text(value: str | None) -> str | None:
+    """A string field read as text, or NotText when the text could be a non-string's JSON spelling (a
+    string spelled like one, `"5"` or `"true"`, is counted by the exact query instead)."""
+    if value and value[0] in NON_STRING_FIRST and NON_STRING_TEXT.fullmatch(value):
+        raise NotText
+    return value
+
+
+def _text_tuple(values: tuple[str | None, ...] | None) -> tuple[str | None, ...]:
+    return () if values is None else tuple(_text(value) for value in values)
 
 
 def _integer_or_none(value: Any) -> Any:
@@ -104,38 +151,57 @@ def _integer_or_none(value: Any) -> Any:
     return value
 
 
-def _label_key(label: Any, techniques: Any, label_source: Any, velocity: Any) -> Decoded:
-    raw = _decode(techniques)
-    folded = tuple(raw) if type(raw) is list else raw or ()
-    return (_decode(label), folded, _decode(label_source), _integer_or_none(_decode(velocity)))
+def _velocity(text: str | None) -> Any:
+    return _integer_or_none(_decode(text))
 
 
-def _place_key(session_id: Any, split: Any, item_id: Any, performance: Any) -> Decoded:
-    value = _decode(performance)
-    if type(value) is not str:
-        _integer_or_none(value)
-    return (_decode(session_id), _decode(split), _decode(item_id), value)
+def _performance(text: str | None) -> Any:
+    value = _decode(text)
+    return value if type(value) is str else _integer_or_none(value)
 
 
-def _add(table: dict[Decoded, int], key: Decoded, n: int) -> None:
-    table[key] = table.get(key, 0) + n
+def _exact_techniques(text: str | None) -> Any:
+    raw = _decode(text)
+    return tuple(raw) if type(raw) is list else raw or ()
 
 
-def counts_of_groups(groups: Iterable[tuple[Any, ...]]) -> tuple[EventCounts, bool]:
-    """EventCounts from the query's rows, and whether a null `techniques` or `velocity` was seen.
+class _Decoded(dict[Any, Any]):
+    """Each distinct value of the query decoded once: the groups repeat them (a split, a label, the id
+    of a session with several items), and decoding each group's anew took half the time here."""
 
-    Raises NotExact for a key the Python scan would key or word differently."""
+    def __init__(self, decode: Callable[[Any], Any]) -> None:
+        super().__init__()
+        self._decode = decode
+
+    def __missing__(self, raw: Any) -> Any:
+        value = self[raw] = self._decode(raw)
+        return value
+
+
+def counts_of_groups(groups: Iterable[tuple[Any, ...]], as_text: bool = True) -> tuple[EventCounts, bool]:
+    """EventCounts from the query's rows (`as_text`: of the query with TEXT_COLUMNS, else of the one with
+    EXACT_COLUMNS), and whether a null `techniques` or `velocity` was seen.
+
+    Raises NotExact for a key the Python scan would key or word differently, NotText for text that may
+    have been a non-string."""
     counts = EventCounts()
+    labels, places = counts.labels, counts.places
+    field = _Decoded(_text if as_text else _decode)
+    techniques_of = _Decoded(_text_tuple if as_text else _exact_techniques)
+    velocity_of, performance_of = _Decoded(_velocity), _Decoded(_performance)
     nullable_seen = False
     for is_label, label, techniques, label_source, velocity, session_id, split, item_id, performance, n in groups:
         if is_label:
             nullable_seen = nullable_seen or techniques is None or velocity is None
-            _add(counts.labels, _label_key(label, techniques, label_source, velocity), n)
+            if as_text and techniques is not None:
+                techniques = tuple(techniques)  # DuckDB's list: a key once a tuple
+            key = (field[label], techniques_of[techniques], field[label_source], velocity_of[velocity])
+            labels[key] = labels.get(key, 0) + n
         else:
-            _add(counts.places, _place_key(session_id, split, item_id, performance), n)
-    for table in (counts.labels, counts.places):
-        for rank, key in enumerate(sorted(table, key=repr), start=1):
-            counts.first_line[key] = rank
+            key = (field[session_id], field[split], field[item_id], performance_of[performance])
+            places[key] = places.get(key, 0) + n
+    for table in (labels, places):
+        counts.first_line.update((key, rank) for rank, key in enumerate(table, start=1))
     findings: list[DrumgateError] = []
     validate_counts(counts, findings.append)
     if findings:
@@ -163,6 +229,20 @@ def _gzip_sound(source: Path) -> bool:
     return True
 
 
+def duckdb_engine() -> ModuleType:
+    """DuckDB's engine: `_duckdb`, the C++ extension the `duckdb` package re-exports (connect, the
+    connection, the exception types; its stubs ship with the package), or the package itself where the
+    extension has another name (before duckdb 1.4). Imported alone it takes 12 ms of one core; the
+    package's Python layer (the relational and expression API, a version lookup through
+    importlib.metadata) adds 70-90 ms, all of it before the count could start and none of it used here.
+    Raises ImportError when DuckDB is not installed."""
+    try:
+        engine = importlib.import_module("_duckdb")
+    except ImportError:
+        return importlib.import_module("duckdb")
+    return engine if hasattr(engine, "connect") else importlib.import_module("duckdb")
+
+
 def _identity(path: Path) -> StatKey | None:
     try:
         return stat_key(path.stat())
@@ -175,8 +255,9 @@ class EarlyCount:
     start-up work (its imports, the configs, the group's lock, the page template), which then runs
     while DuckDB's threads count.
 
-    DuckDB is imported on the calling thread before anything else: imported on a thread beside the
-    command's imports, it shared the GIL with them and the query started 60-80 ms later. The count
+    DuckDB's engine (`duckdb_engine`) is imported on the calling thread before anything else:
+    imported on a thread beside the command's imports, it shared the GIL with them and the query
+    started 60-80 ms later. The count
     starts before the group's lock is held, so `usable_for` hands it over only for the same path
     whose stat (device, inode, size, mtime, ctime) has not changed since; otherwise the caller counts
     again under the lock. `stop` interrupts a count nobody will read (a command that stops early)."""
@@ -190,7 +271,7 @@ class EarlyCount:
         self._counts: EventCounts | None = None
         self._error: Exception | None = None
         with contextlib.suppress(ImportError):  # a broken install is worded by the count, on the command's thread
-            importlib.import_module("duckdb")
+            duckdb_engine()
         # not a daemon: an early exit interrupts the query (stop) and waits for it instead of tearing it down
         self._thread = threading.Thread(target=self._run, args=(workers,), name="early-count")
         self._thread.start()
@@ -232,9 +313,7 @@ class EarlyCount:
             with self._guard:
                 connection = self._connection
             if connection is not None:
-                import duckdb  # imported already: there is a connection
-
-                with contextlib.suppress(duckdb.ConnectionException):  # the count closed it meanwhile
+                with contextlib.suppress(duckdb_engine().ConnectionException):  # the count closed it meanwhile
                     connection.interrupt()
             self._thread.join(STOP_POLL_S)
 
@@ -251,8 +330,7 @@ def counts_by_duckdb(
         return None
     if is_gzip_path(source) and not _gzip_sound(source):
         return None
-    import duckdb  # heavy: only the command that counts loads it
-
+    duckdb = duckdb_engine()  # heavy: only the command that counts loads it
     compression = "gzip" if is_gzip_path(source) else "none"
     connection = duckdb.connect(config={"threads": worker_count(workers)})
     def execute(query: str, *parameters: str) -> Any:
@@ -262,8 +340,12 @@ def counts_by_duckdb(
 
     try:
         execute("set enable_progress_bar = false")
-        groups = execute(count_query(compression), str(source)).fetchall()
-        counts, nullable_seen = counts_of_groups(groups)
+        try:
+            groups = execute(count_query(compression), str(source)).fetchall()
+            counts, nullable_seen = counts_of_groups(groups)
+        except NotText:
+            groups = execute(count_query(compression, EXACT_COLUMNS), str(source)).fetchall()
+            counts, nullable_seen = counts_of_groups(groups, as_text=False)
         if nullable_seen:
             (missing,) = execute(presence_query(compression), str(source)).fetchone()
             if missing:
@@ -271,5 +353,7 @@ def counts_by_duckdb(
     except (duckdb.Error, NotExact, orjson.JSONDecodeError, TypeError):  # TypeError: an unhashable value
         return None
     finally:
-        connection.close()
+        # DuckDB frees the query's memory on close (8-10 ms after a 2 M-row count) without the GIL: on a
+        # thread of its own that runs beside the report instead of before it (not a daemon: exit waits)
+        threading.Thread(target=connection.close, name="duckdb-close").start()
     return counts

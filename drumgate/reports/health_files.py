@@ -216,7 +216,7 @@ def write_health(ws: Workspace, request: HealthRequest, early: EarlyCount | None
     with ThreadPoolExecutor(max_workers=2) as pool:
         # DuckDB's count and hashlib both release the GIL: the lineage fingerprint of the events (a
         # full read of a big file, unless its stat is remembered) and the count run beside each other
-        # and beside the other inputs' reading and the page template's compiling on this thread
+        # and beside the other inputs' reading and the page template's loading on this thread
         fingerprint = pool.submit(lineage.fingerprint, plan.events, workspace_cache_path(ws))
         counts = pool.submit(_counted, plan.events, events_errors, early)
         try:
