@@ -118,9 +118,6 @@ def presence_query(compression: str) -> str:
     return f"select count(*) from read_ndjson_objects(?, {_options(compression)}) where {missing}"
 
 
-Decoded = tuple[Any, ...]
-
-
 class NotExact(Exception):
     """The DuckDB counts cannot be shown equal to the Python scan's; count with that instead."""
 
@@ -232,7 +229,7 @@ def _gzip_sound(source: Path) -> bool:
 def duckdb_engine() -> ModuleType:
     """DuckDB's engine: `_duckdb`, the C++ extension the `duckdb` package re-exports (connect, the
     connection, the exception types; its stubs ship with the package), or the package itself where the
-    extension has another name (before duckdb 1.4). Imported alone it takes 12 ms of one core; the
+    extension has another name (older releases). Imported alone it takes 12 ms of one core; the
     package's Python layer (the relational and expression API, a version lookup through
     importlib.metadata) adds 70-90 ms, all of it before the count could start and none of it used here.
     Raises ImportError when DuckDB is not installed."""
