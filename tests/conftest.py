@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -11,6 +12,13 @@ from drumgate.workspace import Workspace
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 REALDATA = PROJECT_ROOT.parent / "shared" / "realdata"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _own_cache_folder(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """drumgate's user cache (scan memos, compiled templates) of this run only: a developer's own is
+    neither read nor written, and no run sees what an earlier version of the code left there."""
+    os.environ["DRUMGATE_CACHE_DIR"] = str(tmp_path_factory.mktemp("drumgate-cache"))
 
 
 @pytest.fixture

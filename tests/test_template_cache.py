@@ -62,12 +62,43 @@ def test_a_folder_others_may_write_to_is_not_used(
     first = _page(workspace)
     os.chmod(cache_dir, 0o777)
     assert template_cache.bytecode_cache() is None
-    _no_compiling(monkeypatch)
-    with pytest.raises(AssertionError, match="compiled"):
-        _page(workspace)
-    monkeypatch.undo()
-    monkeypatch.setenv("DRUMGATE_CACHE_DIR", str(cache_dir.parent))
+    with monkeypatch.context() as refusing:
+        _no_compiling(refusing)
+        with pytest.raises(AssertionError, match="compiled"):
+            _page(workspace)  # what it holds is not taken back
     assert _page(workspace) == first
+    os.chmod(cache_dir, 0o700)
+    with monkeypatch.context() as refusing:
+        _no_compiling(refusing)
+        assert _page(workspace) == first
+
+
+@pytest.mark.parametrize("setting", ["finalize", "autoescape", "trim_blocks", "filter"])
+def test_another_environment_setting_compiles_again(tmp_path: Path, cache_dir: Path, setting: str) -> None:
+    """The settings are compiled into the code: a template kept under one must not serve another."""
+    (tmp_path / "t").mkdir()
+    (tmp_path / "t" / "f.j2").write_text("{% if v %}\nv={{ v }} {{ 'k' | shout }}\n{% endif %}\n", encoding="utf-8")
+
+    def render(**changes: object) -> str:
+        options: dict = {"loader": jinja2.FileSystemLoader(str(tmp_path / "t")), "autoescape": False,
+                         "bytecode_cache": template_cache.bytecode_cache()}
+        shout = changes.pop("shout", str.upper)
+        environment = jinja2.Environment(**{**options, **changes})
+        environment.filters["shout"] = shout
+        return environment.get_template("f.j2").render(v="<b>")
+
+    plain = render()
+    assert plain == "\nv=<b> K\n"
+    changed = {"finalize": {"finalize": lambda value: "F"}, "autoescape": {"autoescape": True},
+               "trim_blocks": {"trim_blocks": True}, "filter": {"shout": lambda value: value * 2}}[setting]
+    settings = {key: value for key, value in changed.items() if key != "shout"}
+    uncached = jinja2.Environment(**{"loader": jinja2.FileSystemLoader(str(tmp_path / "t")), "autoescape": False,
+                                     **settings})
+    uncached.filters["shout"] = changed.get("shout", str.upper)
+    expected = uncached.get_template("f.j2").render(v="<b>")
+    assert expected != plain
+    assert render(**changed) == expected
+    assert render() == plain, "the first setting's file is still there, under its own name"
 
 
 def test_an_unwritable_cache_location_renders_all_the_same(workspace: Workspace, tmp_path: Path,

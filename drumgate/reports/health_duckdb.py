@@ -27,11 +27,12 @@ It returns None, and the caller runs the exact Python scan (which words every ba
 - a null `techniques` or `velocity` (valid) unless a second query shows no row lacks the field
   (DuckDB reads a missing field as null too, and a missing one is a finding).
 
-What DuckDB's parser accepts and orjson refuses, in fields health does not read, is not looked
-for (finding it needs a second pass over every byte, which costs more than the query): NaN and
-Infinity literals, trailing commas, nesting deeper than 1023, numbers beyond a double, and lines
-over `drumgate.io.lines.MAX_LINE_BYTES`. Such a file is counted here where the Python scan would
-refuse it.
+What DuckDB's parser accepts and orjson refuses, in fields health does not read or around a
+line's object, is not looked for (finding it needs a second pass over every byte, which costs more
+than the query): non-finite numbers (`NaN`, `inf`, `Infinity` in any case), trailing commas,
+nesting deeper than 1023, numbers beyond a double, a vertical tab or form feed before or after the
+object, and lines over `drumgate.io.lines.MAX_LINE_BYTES`. Such a file is counted here where the
+Python scan would refuse it; the schema hook refuses it at commit.
 
 Keys come without line numbers: `first_line` ranks them in the query's order (`order by all`, so
 the same file gives the same ranks whatever the threads); no finding is ever worded from it, since
