@@ -10,6 +10,7 @@ import jinja2
 import pytest
 
 from drumgate.fixtures.health_events import event, numbered
+from drumgate.io import statcache
 from drumgate.render import html_report, markdown, template_cache
 from drumgate.reports.gates import load_health_config
 from drumgate.reports.health import compute_health
@@ -71,6 +72,23 @@ def test_a_folder_others_may_write_to_is_not_used(
     with monkeypatch.context() as refusing:
         _no_compiling(refusing)
         assert _page(workspace) == first
+
+
+
+@pytest.mark.parametrize(("mode", "used"), [(0o777, False), (0o1777, True), (0o755, True)])
+def test_a_folder_below_one_others_may_write_to_is_used_only_when_sticky(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mode: int, used: bool
+) -> None:
+    """In a shared folder without the sticky bit, anyone may rename the private folder and put their
+    own in its place after the check; /tmp's sticky bit forbids that."""
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    os.chmod(shared, mode)
+    monkeypatch.setenv("DRUMGATE_CACHE_DIR", str(shared / "mine" / "cache"))
+    assert (template_cache.bytecode_cache() is not None) is used
+    if not used:
+        with pytest.raises(PermissionError, match=r"another user may rename it \(.*shared is not"):
+            statcache.private_folder(shared / "mine" / "memo")
 
 
 @pytest.mark.parametrize("setting", ["finalize", "autoescape", "trim_blocks", "filter"])

@@ -42,14 +42,37 @@ def workspace_cache_path(ws: Workspace) -> Path:
 
 def private_folder(folder: Path) -> None:
     """Create `folder` owner-only (0700) with a `.gitignore` of `*`; refuse one others may write to or
-    that another user owns (a digest planted there would let a changed file pass)."""
+    that another user owns (a digest planted there would let a changed file pass), or one below a
+    folder another user could swap it in (`_swappable_above`)."""
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     info = folder.lstat()
     if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o077:
         raise PermissionError(f"{folder} is not a private folder (owner-only, mode 0700)")
+    above = _swappable_above(folder)
+    if above is not None:
+        raise PermissionError(f"{folder} is not a private folder: another user may rename it ({above} is not"
+                              " owned by root or you, or others may write to it and it is not sticky)")
     ignore = folder / ".gitignore"
     if not ignore.exists():
         atomic_write_bytes(ignore, b"*\n")
+
+
+def _swappable_above(folder: Path) -> Path | None:
+    """The first folder above `folder` (as written and as resolved) in which someone else could rename
+    it and put their own in its place between the check and a read: one owned by another user, or one
+    others may write to without the sticky bit (as /tmp has). A group-writable folder of the user's
+    own group is accepted, as user-private groups make it common."""
+    uid, gid = os.getuid(), os.getgid()
+    absolute = Path(os.path.abspath(folder))
+    for parent in dict.fromkeys([*absolute.parents, *absolute.resolve().parents]):
+        try:
+            info = parent.stat()
+        except OSError:
+            return parent
+        writable_by_others = info.st_mode & 0o002 or (info.st_mode & 0o020 and info.st_gid != gid)
+        if info.st_uid not in (0, uid) or (writable_by_others and not info.st_mode & stat.S_ISVTX):
+            return parent
+    return None
 
 
 StatKey = tuple[int, int, int, int, int]

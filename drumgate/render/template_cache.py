@@ -13,7 +13,9 @@ own per run). A change to any of them compiles again, under another name.
 
 The files are unpickled and their code runs, so the folder must be drumgate's own: `templates/`
 under `scanmemo.cache_root()`, owner-only (0700, `statcache.private_folder`). A folder others may
-write to is not used, and a file that cannot be read, written or decoded counts as not kept.
+write to is not used, nor one inside a folder where another user could rename it and put their own
+in its place (not owned by root or the user, or writable by others and not sticky); a file that
+cannot be read, written or decoded counts as not kept.
 """
 
 from __future__ import annotations
