@@ -177,7 +177,7 @@ def _pr_report(repo: Path, env: dict[str, str], out: Path) -> tuple[float, int, 
     seconds, done = _drumgate(["pr-report", "--base", "HEAD~1", "--head", "HEAD", "--out", str(out)], repo, env)
     summary = out / "summary.json"
     listed = json.loads(summary.read_text()).get("datasets", []) if summary.is_file() else []
-    # summary.json lists dataset names (version 3); older versions held one object per dataset
+    # summary.json lists dataset names (version 3 on); older versions held one object per dataset
     datasets = [entry.get("dataset") if isinstance(entry, dict) else entry for entry in listed]
     return seconds, done.returncode, [str(name) for name in datasets]
 

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from drumgate.cli.pr_report import main as pr_report_main
+from drumgate.errors import DrumgateError
 from drumgate.github import pr_gates, pr_render, pr_summary, pr_text
 from drumgate.github.sticky import MARKER
 from drumgate.io.jsonio import read_json, read_jsonl
@@ -121,7 +122,7 @@ def test_the_verdict_follows_the_numbers_not_text(demo: Path) -> None:
     for data in clean["datasets"].values():
         data["gates"]["failing"] = []
         data["gates"]["head"]["passed"] = data["gates"]["head"]["total"]
-        data["storage"]["status_changed"] = {"count": 0, "items": []}
+        data["storage"]["status_changed"] = {"count": 0, "off_ok": 0, "items": []}
     assert pr_render.render_comment(clean, CONTEXT).text.splitlines()[1] == "### ✅ Merge-safe: no gate regressed"
 
 
@@ -156,6 +157,109 @@ def test_the_verdict_names_sessions_going_offline_before_those_coming_back() -> 
         "; storage: cambridge <code>z1</code> missing_audio, cambridge <code>z2</code> missing_audio, "
         "cambridge <code>z3</code> missing_audio"
     ), verdict
+
+
+def summary_with(storage: dict[str, Any]) -> dict[str, Any]:
+    """A summary.json the schema allows whose only news is cambridge's `storage`."""
+    sha, tally, sample = "0" * 40, {"passed": 0, "total": 0}, {"count": 0, "names": []}
+    rows = {"rows": [], "rows_total": 0}
+    data = {
+        "absent": {"base": False, "head": False}, "totals": {},
+        "gates": {"base": tally, "head": tally, "failing": [], "flipped": []}, "classes": rows, "techniques": rows,
+        "sessions": {"added": sample, "removed": sample, "split_changed": {"count": 0, "items": []}},
+        "leakage_added": sample, "unknown_labels_added": sample,
+        "malformed_rows": {"base": 0, "head": 0, "head_shown": []},
+        "licence": {"base": None, "head": None, "head_error": None},
+        "storage": storage, "sources": [], "weights": None, "changes": 0, "deepdiff_json": "{}",
+    }
+    return {"schema_version": pr_summary.SCHEMA_VERSION, "kind": "pr_report", "base": sha, "head": sha,
+            "merge_base": sha, "changed": True, "configs_changed": False, "changed_paths": 1,
+            "datasets": {"cambridge": data}}
+
+
+def written(tmp_path: Path, storage: dict[str, Any]) -> Path:
+    path = tmp_path / "summary.json"
+    path.write_text(json.dumps(summary_with(storage)), encoding="utf-8")
+    return path
+
+
+GONE = [f"g{index:03d}" for index in range(70)]
+BACK = [f"b{index:03d}" for index in range(30)]
+
+
+def offline_and_back() -> dict[str, Any]:
+    """70 sessions go offline and 30 come back: more moves off `ok` than the summary keeps, and recoveries past them."""
+    return storage_entry(
+        {**dict.fromkeys(GONE, "ok"), **dict.fromkeys(BACK, "tier_offline")},
+        {**dict.fromkeys(GONE, "tier_offline"), **dict.fromkeys(BACK, "ok")},
+    )
+
+
+def test_the_storage_count_leaves_out_sessions_coming_back_past_the_kept_moves(tmp_path: Path) -> None:
+    entry = offline_and_back()
+    changed = entry["storage"]["status_changed"]
+    assert (changed["count"], changed["off_ok"], len(changed["items"])) == (100, 70, pr_summary.SPLIT_MOVES_KEPT)
+    assert all(item["head"] == "tier_offline" for item in changed["items"]), "no recovery is kept"
+    facts = pr_summary.read_summary(written(tmp_path, entry["storage"]))
+    verdict = pr_gates.verdict_line(pr_render.dataset_entries(facts))
+    # 70 off `ok`, 4 named: the 30 coming back are not counted as going offline (it printed "… and 96 more")
+    assert verdict.endswith(
+        "; storage: cambridge <code>g000</code> tier_offline, cambridge <code>g001</code> tier_offline, "
+        "cambridge <code>g002</code> tier_offline, cambridge <code>g003</code> tier_offline, … and 66 more"
+    ), verdict
+
+
+def few_moves() -> dict[str, Any]:
+    """3 sessions go offline and 2 come back: every move is kept."""
+    return storage_entry({"a": "ok", "b": "ok", "c": "ok", "y": "missing_audio", "z": "tier_offline"},
+                         {"a": "tier_offline", "b": "tier_offline", "c": "unreadable", "y": "ok", "z": "ok"})
+
+
+def recoveries_kept() -> dict[str, Any]:
+    """3 sessions go offline and 60 come back: the kept moves end in recoveries."""
+    back = [f"a{index:03d}" for index in range(60)]
+    return storage_entry({**dict.fromkeys(back, "tier_offline"), "z1": "ok", "z2": "ok", "z3": "ok"},
+                         {**dict.fromkeys(back, "ok"), "z1": "missing_audio", "z2": "ok", "z3": "unreadable"})
+
+
+def test_an_honest_storage_count_is_accepted(tmp_path: Path) -> None:
+    for storage in (offline_and_back()["storage"], few_moves()["storage"], recoveries_kept()["storage"]):
+        assert pr_summary.read_summary(written(tmp_path, storage))["datasets"]["cambridge"]["storage"] == storage
+    assert few_moves()["storage"]["status_changed"]["off_ok"] == 3
+    assert recoveries_kept()["storage"]["status_changed"]["off_ok"] == 2
+
+
+def _forge(make: Any, **changed: Any) -> dict[str, Any]:
+    storage = make()["storage"]
+    storage["status_changed"].update(changed)
+    return storage
+
+
+FORGED_MOVES = {
+    "the old upper bound, moves back to ok counted as going offline": (
+        lambda: _forge(few_moves, off_ok=5), "5 moves off ok counted but every one is kept and there are 3"),
+    "fewer off ok than the kept ones going offline": (
+        lambda: _forge(offline_and_back, off_ok=49), "49 moves off ok counted but 50 kept"),
+    "more off ok than moves in all": (
+        lambda: _forge(offline_and_back, off_ok=101), "101 moves off ok counted but 100 moves in all"),
+    "moves off ok past kept recoveries": (
+        lambda: _forge(recoveries_kept, off_ok=3), "3 moves off ok counted but every one is kept and there are 2"),
+    "recoveries kept before moves off ok": (
+        lambda: _forge(few_moves, items=few_moves()["storage"]["status_changed"]["items"][::-1]),
+        "a move back to ok is kept before a move off it"),
+    "fewer moves counted than kept": (lambda: _forge(few_moves, count=4), "more moves kept than counted"),
+    "moves counted past an uncapped list": (
+        lambda: _forge(few_moves, count=9), "5 moves kept, under the cap of 50, but 9 counted"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(FORGED_MOVES))
+def test_a_storage_count_that_disagrees_with_the_kept_moves_is_refused(case: str, tmp_path: Path) -> None:
+    make, said = FORGED_MOVES[case]
+    with pytest.raises(DrumgateError) as refused:
+        pr_summary.read_summary(written(tmp_path, make()))
+    assert str(refused.value).count("\n") == 0
+    assert f"datasets.cambridge.storage.status_changed: {said}" in str(refused.value), refused.value
 
 
 def test_a_failing_gate_base_did_not_have_is_not_a_regression() -> None:

@@ -128,16 +128,11 @@ def judge(entries: Sequence[Mapping[str, Any]]) -> Verdict:
 
 def _offline(entry: Mapping[str, Any]) -> tuple[list[str], int]:
     """The sessions of `entry` whose storage status moved to anything but `ok`: the kept ones named,
-    and how many there are in all."""
+    and how many there are in all (`off_ok`, which pr_summary.read_summary checks against the kept ones)."""
     changed = entry["storage"]["status_changed"]
-    items = changed["items"]
     named = [f"{esc(entry['dataset'])} {code(item['session'])} {esc(item['head'])}"
-             for item in items if item["head"] != "ok"]
-    if len(named) < len(items) or not named:
-        # moves off `ok` are kept first (pr_summary.storage_data): a kept move back to `ok` means all of them are
-        return named, len(named)
-    # the summary does not say how many moves past the kept ones go back to `ok`: the count is an upper bound
-    return named, max(int(changed["count"]), len(named))
+             for item in changed["items"] if item["head"] != "ok"]
+    return named, max(int(changed["off_ok"]), len(named))
 
 
 def _listed(label: str, items: Sequence[str], total: int | None = None, shown: int = 4) -> str:

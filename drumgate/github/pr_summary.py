@@ -22,7 +22,7 @@ from drumgate.github.pr_details import MOVERS_SHOWN
 from drumgate.io.jsonio import read_json
 from drumgate.workspace import DEFAULTS
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 NAMES_KEPT = 50
 ROWS_KEPT = 1000
 MALFORMED_KEPT = 20
@@ -105,7 +105,9 @@ def storage_data(base: Mapping[str, Any], head: Mapping[str, Any]) -> dict[str, 
         name: _storage_rows(before[kind][table], after[kind][table]) for name, kind, table in STORAGE_TABLES
     }
     changes = _status_changes(base, head)
-    data["status_changed"] = {"count": len(changes), "items": changes[:SPLIT_MOVES_KEPT]}
+    # the kept items cannot tell how many of the moves past them are off `ok`, and the verdict counts those
+    off_ok = sum(1 for change in changes if change["head"] != "ok")
+    data["status_changed"] = {"count": len(changes), "off_ok": off_ok, "items": changes[:SPLIT_MOVES_KEPT]}
     return data
 
 
@@ -168,6 +170,27 @@ def summary_document(report: dict[str, Any]) -> dict[str, Any]:
 
 
 # Reading a summary made by untrusted code -------------------------------------------------------
+def _status_moves_problem(changed: Mapping[str, Any]) -> str | None:
+    """The storage moves agree with the ones kept, which hold the moves off `ok` first (`storage_data`)."""
+    items, moves, off_ok = changed["items"], changed["count"], changed["off_ok"]
+    back_to_ok = [item["head"] == "ok" for item in items]
+    kept_off = back_to_ok.count(False)
+    if len(items) > moves:
+        return "more moves kept than counted"
+    if len(items) < SPLIT_MOVES_KEPT and len(items) != moves:
+        return f"{len(items)} moves kept, under the cap of {SPLIT_MOVES_KEPT}, but {moves} counted"
+    if back_to_ok != sorted(back_to_ok):
+        return "a move back to ok is kept before a move off it"
+    if off_ok > moves:
+        return f"{off_ok} moves off ok counted but {moves} moves in all"
+    if off_ok < kept_off:
+        return f"{off_ok} moves off ok counted but {kept_off} kept"
+    if kept_off < SPLIT_MOVES_KEPT and off_ok != kept_off:
+        # a list not full, or one holding a move back to `ok`, holds every move off `ok`
+        return f"{off_ok} moves off ok counted but every one is kept and there are {kept_off}"
+    return None
+
+
 def _consistency_problem(summary: Mapping[str, Any]) -> str | None:
     """What the schema cannot say: the verdict's numbers agree with each other."""
     if summary["changed"] != bool(summary["datasets"]):
@@ -194,6 +217,9 @@ def _consistency_problem(summary: Mapping[str, Any]) -> str | None:
         for source in data["sources"]:
             if len(source["failing"]) > source["failing_count"]:
                 return f"datasets.{name}.sources: more failing gates named than counted"
+        moves = _status_moves_problem(data["storage"]["status_changed"])
+        if moves:
+            return f"datasets.{name}.storage.status_changed: {moves}"
     return None
 
 
