@@ -27,7 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--install-spec",
         default=f"drumgate=={__version__}",
-        help="what the GitHub workflows `pip install` (default: this version, drumgate==%(default)s)",
+        help="what the GitHub workflows `pip install` (default: this version, %(default)s)",
     )
     parser.add_argument("--no-hooks", action="store_true", help="do not run `pre-commit install`")
 
