@@ -5,12 +5,15 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import os
+import re
 
 from drumgate.errors import DrumgateError
 from drumgate.git import git_text
 from drumgate.io.hashing import sha256_file
+from drumgate.lineage.build_info import recorded_commit
 from drumgate.workspace import PACKAGE_ROOT, Workspace
 
+ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 CODE_PATHS = ("drumgate", "ingest", "checks", "configs", "pyproject.toml")
 
 
@@ -19,8 +22,12 @@ def ingest_commit() -> str:
     """The last commit that changed drumgate's code or configs, `-dirty` if they have edits.
 
     Committing data artifacts does not move it, so re-running an ingest after committing its
-    output reproduces the same provenance byte for byte.
+    output reproduces the same provenance byte for byte. An installed wheel has no git tree: its
+    build recorded the same answer (setup.py), and only a build holds that file, so it wins.
     """
+    recorded = recorded_commit()
+    if recorded:
+        return recorded
     sha = git_text(["log", "-1", "--format=%H", "--", *CODE_PATHS], PACKAGE_ROOT)
     if not sha:
         return "unknown"
@@ -36,13 +43,28 @@ def report_date(explicit: str | None = None) -> dt.date:
     """`--date`, else SOURCE_DATE_EPOCH, else today (UTC)."""
     if explicit:
         try:
+            # only the form the help names: fromisoformat also takes `20261202` and week dates (`2026-W49-3`)
+            if not ISO_DAY.fullmatch(explicit):
+                raise ValueError(explicit)
             return dt.date.fromisoformat(explicit)
         except ValueError as exc:
-            raise DrumgateError(f"--date {explicit!r} is not YYYY-MM-DD") from exc
+            from drumgate.lineage.date_fixes import date_fix
+
+            raise DrumgateError(f"--date {explicit!r} is not a day as YYYY-MM-DD", hint=date_fix(explicit)) from exc
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
     if epoch:
         try:
-            return dt.datetime.fromtimestamp(int(epoch), tz=dt.UTC).date()
+            seconds = int(epoch)
         except ValueError as exc:
-            raise DrumgateError(f"SOURCE_DATE_EPOCH={epoch!r} is not a whole number of seconds") from exc
+            from drumgate.lineage.date_fixes import epoch_fix
+
+            raise DrumgateError(f"SOURCE_DATE_EPOCH={epoch!r} is not a whole number of seconds",
+                                hint=epoch_fix()) from exc
+        try:
+            return dt.datetime.fromtimestamp(seconds, tz=dt.UTC).date()
+        except (ValueError, OverflowError, OSError) as exc:  # past year 9999: no date, not a crash
+            from drumgate.lineage.date_fixes import epoch_fix
+
+            raise DrumgateError(f"SOURCE_DATE_EPOCH={epoch!r} is outside the years 1-9999",
+                                hint=epoch_fix()) from exc
     return dt.datetime.now(tz=dt.UTC).date()
