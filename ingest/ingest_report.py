@@ -62,8 +62,10 @@ class IngestReport:
             f"events per class: {listed(self.classes)}",
         ]
         out += [log_text(note) for note in self.notes]
-        out += ["\t".join(log_text(part) for part in (name, *line.split("\t")))
-                for name, lines in self.sections.items() for line in lines]
+        for name, lines in self.sections.items():
+            # a section asked for and empty says so: silence read as "the flag did nothing"
+            out += ["\t".join(log_text(part) for part in (name, *line.split("\t"))) for line in lines] or [
+                f"{log_text(name)}: none"]
         out += [f"wrote {path}" for path in self.written]
         return out
 

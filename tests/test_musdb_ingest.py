@@ -180,6 +180,15 @@ def test_overlap_list_printed_from_a_cambridge_inventory(
     assert "overlap\tcambridge\tAtlantis Bound - It Was My Fault For Waiting" in out
 
 
+
+def test_an_empty_overlap_list_says_so(workspace: Workspace, corpus: tuple[Path, dict], capsys) -> None:
+    root, _ = corpus
+    cambridge = workspace.root / "data" / "manifests" / "cambridge_sessions.jsonl"
+    cambridge.parent.mkdir(parents=True, exist_ok=True)
+    cambridge.write_text('{"session_id": "NotInMusdb_Session"}\n')
+    assert _run(workspace, root, "--cambridge-sessions", str(cambridge)) == 0
+    assert "overlap: none" in capsys.readouterr().out.splitlines()
+
 def test_python_module_entry_point_help() -> None:
     done = subprocess.run([sys.executable, "-m", "ingest.musdb", "--help"], capture_output=True, text=True,
                           check=False)
