@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gc
 import os
+import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -52,6 +53,13 @@ def worker_count(jobs: int | None = None, items: int | None = None, *, cap: int 
         workers = min(workers, items)
     return max(1, workers)
 
+
+
+def quiet_worker() -> None:
+    """The initializer of every process pool: a worker ignores Ctrl-C. A terminal sends SIGINT to the
+    whole foreground group, and each forked worker would print its own KeyboardInterrupt traceback;
+    the parent gets it too, and leaving its `with Pool` terminates the workers."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 @contextmanager
 def paused_gc() -> Iterator[None]:

@@ -33,7 +33,7 @@ from drumgate.io.lines import (
     is_gzip_path,
 )
 from drumgate.io.rowscan import strict_row
-from drumgate.workers import worker_count
+from drumgate.workers import quiet_worker, worker_count
 
 PARALLEL_MIN_BYTES = 4_000_000
 NO_PATH = Path("-")  # a chunk's findings carry line numbers only; the caller names the file
@@ -120,7 +120,7 @@ def map_chunks(data: bytes, work: ChunkWork) -> list[Any]:
 
     _BUFFER, _WORK = data, work
     try:
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
+        with multiprocessing.get_context("fork").Pool(workers, initializer=quiet_worker) as pool:
             return pool.map(_run_chunk, chunk_bounds(data, workers * CHUNKS_PER_WORKER), chunksize=1)
     finally:
         _BUFFER, _WORK = b"", None

@@ -12,6 +12,7 @@ from collections import deque
 from collections.abc import Iterator
 from typing import Any
 
+from drumgate.workers import quiet_worker
 from ingest.egmd.event_encoding import EncodedEvents, encoded_size, write_encoded_at
 from ingest.egmd.metadata import RenderRow
 from ingest.egmd.renders import IngestSettings, PerformanceResult, ingest_performance
@@ -25,6 +26,7 @@ _WORKER_SETTINGS: IngestSettings | None = None
 
 def _init_worker(settings: IngestSettings) -> None:
     global _WORKER_SETTINGS
+    quiet_worker()
     _WORKER_SETTINGS = settings
 
 

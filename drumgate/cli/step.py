@@ -1,0 +1,50 @@
+"""The entry point of one `drumgate repro` step (`python -m drumgate.cli.step WORDS`): the command
+`drumgate WORDS`, stopped by Ctrl-C with exit 130 and nothing printed (`drumgate.commands.repro_step`
+starts it with SIGINT blocked and prints the one line itself)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+from types import FrameType
+
+from drumgate.cli import main
+from drumgate.commands.repro_step import INTERRUPT
+from drumgate.errors import EXIT_INTERRUPTED
+
+RETRY_S = 0.01
+
+
+def _interrupted(signum: int, frame: FrameType | None) -> None:
+    if _in_finalizer(frame):
+        # an exception cannot leave a `__del__`: it would print a traceback there and be lost
+        threading.Timer(RETRY_S, os.kill, (os.getpid(), signal.SIGINT)).start()
+        return
+    # Only the first interrupt stops the step: another (repro passing it on) would cut its clean-up short.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    raise SystemExit(EXIT_INTERRUPTED)
+
+
+def _in_finalizer(frame: FrameType | None) -> bool:
+    while frame is not None:
+        if frame.f_code.co_name == "__del__":
+            return True
+        frame = frame.f_back
+    return False
+
+
+def run() -> int:
+    """The step's command, interruptible from here on (SystemExit prints nothing, also from a pool
+    worker, which inherits the handler); a Ctrl-C pending since the start arrives at the unblock."""
+    signal.signal(signal.SIGINT, _interrupted)
+    try:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, INTERRUPT)
+        return main()
+    finally:
+        # Once the command has returned it is done: an interrupt now would only disturb the exit.
+        signal.pthread_sigmask(signal.SIG_BLOCK, INTERRUPT)
+
+
+if __name__ == "__main__":
+    raise SystemExit(run())
