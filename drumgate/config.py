@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shlex
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,10 @@ class DatasetConfig:
             if root.tier == tier:
                 return root
         raise DrumgateError(f"dataset {self.name} has no storage tier {tier!r}")
+
+    def with_first_root(self, path: Path) -> DatasetConfig:
+        """This config with `path` standing in for the first storage tier (a `--root DIR`)."""
+        return replace(self, roots=(replace(self.roots[0], path=path), *self.roots[1:]))
 
 
 @dataclass(frozen=True)
@@ -129,10 +134,13 @@ def validate_against_schema(document: Any, schema_path: Path, document_path: Pat
     errors = sorted(validator.iter_errors(document), key=lambda e: list(e.absolute_path))
     if not errors:  # Python's `$` lets a trailing newline match where the Rust validator does not
         raise DrumgateError(f"does not match {schema_path.name} (a name or value ends in a line break)",
-                            path=document_path)
+                            path=document_path, hint="fix: remove the line break at the end of that name or value")
     first = errors[0]
     where = "/".join(str(part) for part in first.absolute_path) or "(top level)"
-    raise DrumgateError(f"{where}: {first.message}", path=document_path)
+    from drumgate.config_fixes import schema_fix
+
+    raise DrumgateError(f"{where}: {first.message}", path=document_path,
+                        hint=schema_fix(first, schema, schema_path, document_path))
 
 
 def _expand(ws: Workspace, configured: str) -> Path:
@@ -146,13 +154,19 @@ def load_datasets(ws: Workspace) -> DatasetsConfig:
     datasets: dict[str, DatasetConfig] = {}
     for name, entry in raw["datasets"].items():
         if not DATASET_ID.fullmatch(name):  # a workspace's older schema may not say so: ids name files
+            meant = re.sub(r"[^a-z0-9_]+", "_", name.lower()).strip("_")
+            meant = (meant if meant[:1].isalpha() else f"d_{meant}")[:40].rstrip("_")
             raise DrumgateError(f"datasets.{name!r}: a dataset id is lowercase letters, digits and _"
-                                " (it names files and folders)", path=path)
+                                " (it names files and folders)", path=path,
+                                hint=f"fix: rename the table [datasets.{name}] to [datasets.{meant}]")
         roots = []
         tiers: set[str] = set()
         for item in entry["roots"]:
             if item["tier"] in tiers:
-                raise DrumgateError(f"datasets.{name}: storage tier {item['tier']!r} listed twice", path=path)
+                tier = json.dumps(item["tier"])
+                raise DrumgateError(f"datasets.{name}: storage tier {item['tier']!r} listed twice", path=path,
+                                    hint=f"fix: delete one of the datasets.{name} roots with tier = {tier},"
+                                         " or give it a tier of its own")
             tiers.add(item["tier"])
             env = item.get("env")
             configured = os.environ.get(env) if env and os.environ.get(env) else item["path"]

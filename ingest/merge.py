@@ -202,7 +202,8 @@ def merge_shards(
     unsharded run would, unless `record_lineage` is off or `output` is given."""
     groups = group_by_target([read_shard(path) for path in shard_paths])
     if output and len(groups) > 1:
-        raise DrumgateError(f"--output given but the shards have {len(groups)} targets: {', '.join(sorted(groups))}")
+        raise DrumgateError(f"--output given but the shards have {len(groups)} targets: {', '.join(sorted(groups))}",
+                            hint="fix: drop --output, and each target is written where its shards name it")
     grouplock.hold(ws, {str(members[0].meta["group"]) for members in groups.values() if members[0].meta.get("group")})
     for _, members in sorted(groups.items()):
         allowed = allow_empty or "--allow-empty" in members[0].meta.get("argv", [])

@@ -103,8 +103,9 @@ def test_command_line_requirements_resolve_aliases_and_count_descendants(workspa
 
 
 def test_unknown_gate_class_is_a_usage_error(workspace: Workspace) -> None:
-    with pytest.raises(DrumgateError, match=r"min_class_events\[gong\] names an unknown class"):
+    with pytest.raises(DrumgateError, match=r"--require-class 'gong': not a class") as raised:
         compute_health(load_health_config(workspace, "egmd"), numbered(_healthy_rows()), extra_class_gates={"gong": 1})
+    assert raised.value.hint is not None and raised.value.hint.startswith("fix: pass --require-class ")
 
 
 def test_an_unknown_class_in_a_configured_gate_is_worded_at_its_line(workspace: Workspace) -> None:

@@ -24,7 +24,15 @@ from types import ModuleType
 from typing import Any, Protocol, TextIO
 
 from drumgate import __version__
-from drumgate.errors import EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, DrumgateError, format_finding, one_line
+from drumgate.errors import (
+    EXIT_INTERNAL,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_USAGE,
+    DrumgateError,
+    format_finding,
+    one_line,
+)
 
 OWN_PACKAGES = frozenset({"drumgate", "ingest", "checks"})
 
@@ -137,7 +145,7 @@ def guarded(action: Callable[[], int]) -> int:
         return err.exit_code
     except KeyboardInterrupt:
         print("drumgate: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
     except BrokenPipeError:
         return EXIT_OK
     except ModuleNotFoundError as exc:
@@ -323,17 +331,32 @@ def _dispatch(argv: Sequence[str] | None) -> int:
             return EXIT_OK
         sub = ALIASES.get(name, {}).get(rest[0], rest[0]) if rest else None
         if sub not in spec:
-            print(f"drumgate {name}: choose one of: {', '.join(spec)} (see `drumgate {name} --help`)", file=sys.stderr)
+            fix = _retyped_fix([*global_options, name], rest[1:], rest[0] if rest else None, list(spec),
+                               f"drumgate {name} --help")
+            print(one_line(f"drumgate {name}: choose one of: {', '.join(spec)} ({fix})"), file=sys.stderr)
             return EXIT_USAGE
         spec, prog, rest = spec[sub], f"{prog} {sub}", rest[1:]
     if spec is None:
-        print(f"drumgate: unknown command {name!r} (see `drumgate --help`)", file=sys.stderr)
+        fix = _retyped_fix(global_options, rest, name, list(COMMANDS), "drumgate --help")
+        print(one_line(f"drumgate: unknown command {name!r} ({fix})"), file=sys.stderr)
         return EXIT_USAGE
     rest = [*global_options, *rest]
     module = guarded_import(spec[0])
     if isinstance(module, int):
         return module
     return run_module(module, rest, prog)
+
+
+def _retyped_fix(before: list[str], after: list[str], typed: str | None, known: list[str], helper: str) -> str:
+    """`fix: drumgate <the command meant> ...` with the rest as typed, when one known name is close to
+    what was typed; else the --help that lists them."""
+    import difflib
+    import shlex
+
+    close = difflib.get_close_matches(typed, known, n=1) if typed else []
+    if not close:
+        return f"fix: {helper}, which lists them"
+    return f"fix: {shlex.join(['drumgate', *before, close[0], *after])}"
 
 
 def load_command(target: str) -> Adapter:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import shlex
 import sys
 from collections.abc import Sequence
 
@@ -51,17 +52,32 @@ def _deadline_seconds(text: str) -> float:
     except ValueError:
         seconds = float("nan")
     if not 0 < seconds <= MAX_DEADLINE_S:  # also refuses nan
-        raise DrumgateError(f"--deadline {text!r} is not a number of seconds in (0, {MAX_DEADLINE_S:g}]")
+        raise DrumgateError(f"--deadline {text!r} is not a number of seconds in (0, {MAX_DEADLINE_S:g}]",
+                            hint=f"fix: pass --deadline {DEFAULT_DEADLINE_S:g}, or leave it out for that default")
     return seconds
+
+
+def _repo_fix(typed: str) -> str:
+    """The OWNER/NAME inside a repository URL or `.git` path typed as --repo, else the workflow's way."""
+    parts = [part for part in re.split(r"[/:]", typed.strip().removesuffix(".git")) if part]
+    meant = "/".join(parts[-2:])
+    if len(parts) >= 2 and REPO_PATTERN.match(meant):
+        return f"fix: pass --repo {meant}"
+    return 'fix: pass --repo "$GITHUB_REPOSITORY", which GitHub Actions sets to OWNER/NAME'
 
 
 def _request(args: argparse.Namespace) -> comment.CommentRequest:
     if not REPO_PATTERN.match(args.repo):
-        raise DrumgateError(f"--repo {args.repo!r} is not OWNER/NAME")
+        raise DrumgateError(f"--repo {args.repo!r} is not OWNER/NAME", hint=_repo_fix(args.repo))
     if not (args.pr.isascii() and args.pr.isdigit()) or len(args.pr) > 10 or int(args.pr) == 0:
-        raise DrumgateError(f"--pr {args.pr!r} is not a pull request number")
+        number = re.search(r"[1-9][0-9]{0,9}", args.pr)  # `#12`, `refs/pull/12/merge`: the number meant
+        hint = (f"fix: pass --pr {number.group()}" if number else 'fix: pass --pr "$PR_NUMBER" with the number'
+                " of the pull request, as .github/workflows/pr-comment.yml does")
+        raise DrumgateError(f"--pr {args.pr!r} is not a pull request number", hint=hint)
     if not MARKER_PATTERN.match(args.marker):
-        raise DrumgateError(f"--marker {args.marker!r} may hold only letters, digits and . _ : -")
+        kept = re.sub(r"[^A-Za-z0-9_.:-]+", "-", args.marker).strip("-") or DEFAULT_MARKER
+        raise DrumgateError(f"--marker {args.marker!r} may hold only letters, digits and . _ : -",
+                            hint=f"fix: pass --marker {shlex.quote(kept)}")
     return comment.CommentRequest(
         args.repo, int(args.pr), args.body_file, args.marker, args.author, args.expect_head_sha, args.no_create
     )

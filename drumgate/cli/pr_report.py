@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import re
+import shlex
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -53,20 +55,29 @@ def _say_written(out: Path, summary: Mapping[str, Any], comment: Rendered, what:
 
 def run(args: argparse.Namespace) -> int:
     if args.run_id is not None and not str(args.run_id).isdigit():
-        raise DrumgateError(f"--run-id {args.run_id!r} is not a number")
+        numbers = re.findall(r"[0-9]+", str(args.run_id))  # a run's URL ends in its id
+        raise DrumgateError(f"--run-id {args.run_id!r} is not a number",
+                            hint=f"fix: pass --run-id {numbers[-1]}" if numbers else
+                            'fix: pass --run-id "$GITHUB_RUN_ID", which GitHub Actions sets, or leave it out')
     if not MIN_CHARS <= args.max_chars <= COMMENT_LIMIT - 1:
-        raise DrumgateError(f"--max-chars must be between {MIN_CHARS} and {COMMENT_LIMIT - 1}")
+        fitted = min(max(args.max_chars, MIN_CHARS), COMMENT_LIMIT - 1)
+        raise DrumgateError(f"--max-chars {args.max_chars} is not between {MIN_CHARS} and {COMMENT_LIMIT - 1}",
+                            hint=f"fix: pass --max-chars {fitted}, or leave it out for {COMMENT_BUDGET}")
     context = Context(args.artifact_name, run_url(args.repo_url, args.run_id))
     if args.from_summary is not None:
         if args.base is not None or args.head is not None:
             raise DrumgateError(
-                "--from-summary renders a summary; --base and --head compute one (give one or the other)"
+                "--from-summary renders a summary; --base and --head compute one (give one or the other)",
+                hint="fix: drop --base and --head to render the summary, or drop --from-summary to compute one",
             )
         summary, comment = pr_report.render_summary_file(args.from_summary, args.out, context, args.max_chars)
         _say_written(args.out, summary, comment, f" from {args.from_summary}")
         return EXIT_OK
     if args.base is None or args.head is None:
-        raise DrumgateError("give --base REV and --head REV (or --from-summary FILE)")
+        base, head = args.base or f"{args.head or 'HEAD'}~1", args.head or "HEAD"
+        raise DrumgateError("give --base REV and --head REV (or --from-summary FILE)",
+                            hint=f"fix: drumgate pr-report --base {shlex.quote(base)} --head {shlex.quote(head)} "
+                                 f"--out {shlex.quote(str(args.out))}, to report what {head} changed since {base}")
     options = pr_report.Options(args.base, args.head, args.out, args.max_chars)
     summary, comment = pr_report.report_revisions(cli.workspace_from(args), options, context)
     if args.json:

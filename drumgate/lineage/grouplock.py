@@ -66,7 +66,8 @@ def _wait_limit() -> float:
     except ValueError:
         seconds = -1.0
     if not 0 <= seconds < float("inf"):
-        raise DrumgateError(f"{WAIT_ENV}={text!r} is not a number of seconds", hint=f"set {WAIT_ENV} to e.g. 600")
+        raise DrumgateError(f"{WAIT_ENV}={text!r} is not a number of seconds",
+                            hint=f"fix: unset {WAIT_ENV} to wait {DEFAULT_WAIT_SECONDS:g} s, or export {WAIT_ENV}=1200")
     return seconds
 
 

@@ -76,7 +76,10 @@ def side_by_side(a: Mapping[str, int], b: Mapping[str, int], a_total: int, b_tot
 
 def compare_reports(a: Mapping[str, Any], b: Mapping[str, Any], taxonomy: Taxonomy, min_share: float) -> dict:
     if not 0.0 < min_share < 1.0:
-        raise DrumgateError(f"--min-share {min_share} must be between 0 and 1")
+        # 5 for 5%: the share meant; anything else gets the default
+        meant = min_share / 100 if 1.0 <= min_share < 100.0 else DEFAULT_MIN_SHARE
+        raise DrumgateError(f"--min-share {min_share:g} is not a share between 0 and 1",
+                            hint=f"fix: pass --min-share {meant:g}")
     a_total, b_total = int(a["totals"]["events"]), int(b["totals"]["events"])
     a_classes, b_classes = a.get("classes") or {}, b.get("classes") or {}
     result = {

@@ -6,7 +6,9 @@ words it for the reports and the pull-request comment.
 
 from __future__ import annotations
 
+import difflib
 import re
+import shlex
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -93,6 +95,20 @@ def _line_of(path: Path, table: str, name: str) -> int | None:
     return None
 
 
+# The command-line flag that adds to each gate merge_gates merges.
+GATE_FLAGS = {"min_class_events": "--require-class", "min_technique_events": "--require-technique"}
+
+
+def known_name_fix(flag: str, typed: str, known: Iterable[str], suffix: str = "") -> str:
+    """`fix: pass FLAG NAME<suffix>` with the known name closest to the one typed (else the first)."""
+    names = sorted(known)
+    if not names:
+        return f"fix: leave {flag} out (configs/technique_taxonomy.json names none)"
+    close = difflib.get_close_matches(typed, names, n=1)
+    pick = shlex.quote((close[0] if close else names[0]) + suffix)
+    return f"fix: pass {flag} {pick}" + ("" if close else " or another of the known names")
+
+
 def merge_gates(
     configured: Mapping[str, Any],
     taxonomy: Taxonomy,
@@ -101,16 +117,24 @@ def merge_gates(
 ) -> dict[str, Any]:
     """Config gates with the command-line class/technique minimums on top (aliases resolved)."""
     gates = dict(configured)
-    for key, extra, resolve, kind in (
-        ("min_class_events", extra_class_gates, taxonomy.resolve_class, "class"),
-        ("min_technique_events", extra_technique_gates, taxonomy.resolve_technique, "technique"),
+    for key, extra, resolve, kind, known in (
+        ("min_class_events", extra_class_gates, taxonomy.resolve_class, "class", taxonomy.classes),
+        ("min_technique_events", extra_technique_gates, taxonomy.resolve_technique, "technique", taxonomy.techniques),
     ):
         merged: dict[str, int] = {}
         for name, minimum in {**gates.get(key, {}), **(extra or {})}.items():
             resolved = resolve(name)
+            if resolved is None and name in (extra or {}):
+                raise DrumgateError(
+                    f"{GATE_FLAGS[key]} {name!r}: not a {kind} of configs/technique_taxonomy.json"
+                    f" (known: {', '.join(sorted(known))})",
+                    hint=known_name_fix(GATE_FLAGS[key], name, known, f"={minimum}"),
+                )
             if resolved is None:
                 raise DrumgateError(
-                    f"gate {key}[{name}] names an unknown {kind}", hint="see configs/technique_taxonomy.json"
+                    f"gate {key}[{name}] names an unknown {kind}",
+                    hint=f"fix: change it in configs/datasets.toml to one of configs/technique_taxonomy.json's {kind}"
+                         " ids",
                 )
             merged[resolved] = int(minimum)
         if merged:

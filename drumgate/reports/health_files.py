@@ -23,7 +23,7 @@ from drumgate.io.jsonio import iter_jsonl, write_json
 from drumgate.io.statcache import workspace_cache_path
 from drumgate.lineage import grouplock
 from drumgate.lineage.provenance import report_date
-from drumgate.reports.gates import HealthConfig, load_health_config, merge_gates
+from drumgate.reports.gates import HealthConfig, known_name_fix, load_health_config, merge_gates
 from drumgate.reports.health import compute_health
 from drumgate.reports.health_counts import EventCounts
 from drumgate.reports.health_scan import count_events_file
@@ -202,7 +202,11 @@ def _check_request(ws: Workspace, request: HealthRequest, plan: HealthPlan) -> C
     technique_gates = _requirements(request.require_technique, "--require-technique")
     merge_gates(config.gates, config.taxonomy, class_gates, technique_gates)  # names each unknown one
     if request.vocabulary:
-        config.taxonomy.vocabulary(request.vocabulary)
+        try:
+            config.taxonomy.vocabulary(request.vocabulary)
+        except DrumgateError as err:
+            err.hint = known_name_fix("--vocabulary", request.vocabulary, config.taxonomy.vocabularies)
+            raise
     return Checked(config, class_gates, technique_gates)
 
 

@@ -178,13 +178,17 @@ def parse_requirement(text: str, flag: str) -> tuple[str, int]:
     """`NAME` or `NAME=N` (N a whole number >= 0; NAME alone means at least 1)."""
     name, _, count = text.partition("=")
     if not name:
-        raise DrumgateError(f"{flag} {text!r}: expected NAME or NAME=N")
+        example = ("flam" if "technique" in flag else "kick") + (f"={count}" if count else "")
+        raise DrumgateError(f"{flag} {text!r}: expected NAME or NAME=N",
+                            hint=f"fix: name what to count before the =, e.g. {flag} {shlex.quote(example)}")
     if not count:
         return name, 1
     try:
         minimum = int(count)
     except ValueError:
-        raise DrumgateError(f"{flag} {text!r}: N must be a whole number") from None
+        raise DrumgateError(f"{flag} {text!r}: N must be a whole number",
+                            hint=f"fix: pass {flag} {shlex.quote(name + '=1')}, N a whole number of events") from None
     if minimum < 0:
-        raise DrumgateError(f"{flag} {text!r}: N must be 0 or more")
+        raise DrumgateError(f"{flag} {text!r}: N must be 0 or more",
+                            hint=f"fix: pass {flag} {shlex.quote(f'{name}={-minimum}')}")
     return name, minimum

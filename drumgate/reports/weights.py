@@ -163,7 +163,8 @@ def compute_weights(
     on_error: ErrorSink | None = None,
 ) -> dict[str, Any]:
     if not 0.0 <= beta < 1.0:
-        raise DrumgateError(f"--beta {beta} must be in [0, 1)")
+        raise DrumgateError(f"--beta {beta:g} must be in [0, 1)",
+                            hint=f"fix: pass --beta {DEFAULT_BETA}, or leave it out for that default")
     if scheme not in SCHEMES:
         raise DrumgateError(f"unknown scheme {scheme!r} (choose one of {', '.join(SCHEMES)})")
     counts = (checked_excerpts(events_rows, on_error) if isinstance(events_rows, dict)

@@ -25,10 +25,12 @@ def parse_shard(text: str) -> Shard:
     """`I/N` in ASCII digits with 1 <= I <= N <= MAX_SHARDS (a bounded parse: no giant integers)."""
     match = SHARD_PATTERN.fullmatch(text)
     if match is None:
-        raise DrumgateError(f"--shard {text[:40]!r}: not I/N (for example 2/4)")
+        raise DrumgateError(f"--shard {text[:40]!r}: not I/N", hint="fix: pass --shard 1/2 and --shard 2/2 to two runs")
     index, count = int(match.group(1)), int(match.group(2))
     if not 1 <= index <= count <= MAX_SHARDS:
-        raise DrumgateError(f"--shard {text!r}: need 1 <= I <= N <= {MAX_SHARDS}")
+        shards = min(max(count, 1), MAX_SHARDS)
+        raise DrumgateError(f"--shard {text!r}: need 1 <= I <= N <= {MAX_SHARDS}",
+                            hint=f"fix: pass --shard {min(max(index, 1), shards)}/{shards}")
     return index, count
 
 
