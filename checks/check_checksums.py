@@ -9,12 +9,14 @@
   same sha256 (a provenance path is `<tier>/<path>` or root-relative under the row's `tier`);
 - the files the staged change names (checksum lines and provenance rows not in HEAD) are hashed
   in full (every byte read, no stat cache) when their tier is mounted; offline tiers are skipped with a note.
+  The first tier is the folder the manifest's `checksums generate --root DIR` recorded in the lock, if
+  any, and a missing entry's fix names the `--root` the ingest recorded.
 With `--all` (the manual `drumgate-checksums-full` hook, for CI) every entry is verified.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,8 +30,9 @@ from checks._hookutil import (
     generated_empty_manifest,
     workspace_relative,
 )
-from drumgate.artifacts import CHECKSUMS_DIR, checksum_manifest, classify
+from drumgate.artifacts import CHECKSUMS_DIR, PROVENANCE_DIR, checksum_manifest, classify
 from drumgate.checksums import parts
+from drumgate.checksums.agreement import reread_fix
 from drumgate.checksums.manifest import malformed_fix
 from drumgate.checksums.parts import INDEX_NAME
 from drumgate.errors import DrumgateError
@@ -57,6 +60,16 @@ class ManifestBook:
         self.reporter = reporter
         self._entries: dict[str, dict[str, Any] | None] = {}
         self._problems: dict[str, list[DrumgateError]] = {}  # reported once, by the first staged file
+        self._fixes: dict[str, str] = {}
+
+    def generate_fix(self, dataset: str) -> str:
+        """`checksums generate <ds>` with the `--root` its ingest recorded (the folder its provenance
+        lists, not the configured root); the lock is read once, when a finding needs it."""
+        if dataset not in self._fixes:
+            from drumgate.checksums.roots import raw_root_fix
+
+            self._fixes[dataset] = raw_root_fix(self.ws, dataset)
+        return self._fixes[dataset]
 
     def entries(self, dataset: str, report_errors: bool = False) -> dict[str, Any] | None:
         if dataset not in self._entries:
@@ -136,6 +149,7 @@ def check_provenance_file(
         reporter.add(err, "fix: regenerate the provenance with its ingest command")
 
     missing_reported: set[str] = set()
+    fixes: dict[str, str] = {}  # per dataset: provenance and manifest disagree, so both are read again
     for line_no, row in scan_jsonl(ws.path(relative), report):
         files = row.get("source_files")
         if not isinstance(files, list):
@@ -149,12 +163,16 @@ def check_provenance_file(
                 reporter.finding(
                     relative,
                     f"provenance staged but {ws.rel(ws.checksums(source_dataset))} does not exist",
-                    hint=GENERATE_FIX.format(ds=source_dataset),
+                    hint=book.generate_fix(source_dataset),
                 )
             continue
         row_is_new = new_lines is None or orjson.dumps(row, option=orjson.OPT_SORT_KEYS).decode() in new_lines
+        if source_dataset not in fixes:
+            fixes[source_dataset] = reread_fix(ws, source_dataset)
         for item in files:
             _check_source_file(
+                fixes[source_dataset],
+                book.generate_fix,
                 item,
                 row.get("tier"),
                 entries,
@@ -167,6 +185,8 @@ def check_provenance_file(
 
 
 def _check_source_file(
+    differs_fix: str,
+    missing_fix: Callable[[str], str],
     item: Any,
     tier: Any,
     entries: dict[str, Any],
@@ -190,7 +210,7 @@ def _check_source_file(
                 relative,
                 f"{key}: sha256 {digest[:12]}... differs from the checksum manifest ({entry.sha256[:12]}...)",
                 line=line_no,
-                hint=GENERATE_FIX.format(ds=dataset),
+                hint=differs_fix,
             )
         elif verification is not None:
             verification.add(dataset, key, digest, relative, line_no)
@@ -199,7 +219,7 @@ def _check_source_file(
         relative,
         f"{item['path']}: not in the checksum manifest {checksum_manifest(dataset)}",
         line=line_no,
-        hint=GENERATE_FIX.format(ds=dataset),
+        hint=missing_fix(dataset),
     )
 
 
@@ -223,12 +243,22 @@ def verify_files(ws: Workspace, verification: Verification, reporter: Reporter) 
     if not verification.wanted:
         return True
     from drumgate.checksums import hash_files
-    from drumgate.config import load_datasets
+    from drumgate.checksums.roots import ManifestRoots
 
-    datasets = load_datasets(ws)
+    datasets = ManifestRoots(ws)  # a manifest made with `--root DIR` is verified against that folder
     present: dict[str, Path] = {}
     expected: dict[str, tuple[str, str, str, int | None]] = {}
     offline: dict[tuple[str, str], int] = {}
+    fixes: dict[str, str] = {}
+
+    def accept_fix(dataset: str, where: str) -> str:
+        """A checksum line is accepted by `--update`; a provenance row only by ingesting again."""
+        if not where.startswith(f"{PROVENANCE_DIR}/"):
+            return UPDATE_FIX.format(ds=dataset)
+        if dataset not in fixes:
+            fixes[dataset] = reread_fix(ws, dataset, restore_first=True)
+        return fixes[dataset]
+
     for (dataset, entry_path), (digest, where, line) in sorted(verification.wanted.items()):
         try:
             resolved = resolve_on_mounted_root(datasets, dataset, entry_path)
@@ -240,7 +270,7 @@ def verify_files(ws: Workspace, verification: Verification, reporter: Reporter) 
             offline[(dataset, tier)] = offline.get((dataset, tier), 0) + 1
             continue
         if not resolved.is_file():
-            reporter.finding(where, f"{entry_path}: missing on disk", line=line, hint=UPDATE_FIX.format(ds=dataset))
+            reporter.finding(where, f"{entry_path}: missing on disk", line=line, hint=accept_fix(dataset, where))
             continue
         key = f"{dataset}:{entry_path}"
         present[key] = resolved
@@ -256,7 +286,7 @@ def verify_files(ws: Workspace, verification: Verification, reporter: Reporter) 
                 where,
                 f"{entry_path}: file on disk has sha256 {digest[:12]}..., recorded {wanted[:12]}...",
                 line=line,
-                hint=UPDATE_FIX.format(ds=dataset),
+                hint=accept_fix(dataset, where),
             )
     for (dataset, tier), count in sorted(offline.items()):
         reporter.note(None, f"{dataset} tier {tier!r} is offline: {count} files not verified (mount it to check them)")
@@ -332,5 +362,6 @@ def check_files(ws: Workspace, filenames: Sequence[str], reporter: Reporter, ver
 def verify_tree(ws: Workspace, dataset: str) -> int:
     """The whole tree against its manifest: `drumgate checksums verify <ds>`, every byte read."""
     from drumgate.checksums import verify
+    from drumgate.checksums.roots import manifest_root
 
-    return verify(ws, dataset, jobs=None)
+    return verify(ws, dataset, jobs=None, root=manifest_root(ws, dataset))

@@ -6,10 +6,12 @@ it, whatever is staged.
 Every artifact in `data/locks/<group>.lock.json` must hash as recorded and so must its inputs.
 The hook prints one finding per root cause, root causes first:
 
+0. a deleted licence note that artifacts were made under (restore it: no ingest runs without it);
 1. a hand edit: a staged artifact that is not what its command wrote (undo it, or regenerate);
 2. partial staging: a regenerated file, or the lock that records it, left out of the commit
    (`git add` it); the mismatch it causes is not a hand edit;
-3. everything stale or missing that neither explains: one `drumgate repro GROUP...` line.
+3. everything stale or missing that neither explains: one `drumgate repro GROUP...` line, which
+   also names the files of 2. (its `git add -A` stages them: one fix gets the commit through).
 
 Artifacts made stale by a hand edit or by a file staged apart are consequences, not causes: fixing
 the cause fixes them, so they are not listed. No fix names a `--date`: repro dates what it
@@ -76,6 +78,7 @@ class Causes:
     stale_groups: set[str] = field(default_factory=set)
     stale_causes: dict[str, str] = field(default_factory=dict)  # path -> why (changed, gone, missing...)
     stale_artifacts: set[str] = field(default_factory=set)
+    deleted_notes: dict[str, dict[str, set[str]]] = field(default_factory=dict)  # note -> group -> artifacts
 
     def roots(self) -> set[str]:
         edited = {path for paths in self.hand_edited.values() for path, _ in paths}
@@ -221,8 +224,27 @@ def sort_causes(ws: Workspace, problems: dict[str, list[LineageProblem]], state:
             source = problem.message.split("input ", 1)[1].split(" ", 1)[0]
             if source not in roots:
                 why = "gone" if problem.message.endswith(" is gone") else "changed"
+                if why == "gone" and (note := classify(source)) is not None and note.kind == "licence":
+                    # no ingest runs without the note, so repro cannot remake what read it: restore it
+                    causes.deleted_notes.setdefault(source, {}).setdefault(group, set()).add(problem.artifact)
+                    continue
                 causes.add_stale(group, source, why, [problem.artifact])
     return causes
+
+
+def report_deleted_notes(ws: Workspace, reporter: Reporter, causes: Causes) -> None:
+    from drumgate.licences import REQUIRED_KEYS, missing_note_command
+
+    for note, groups in sorted(causes.deleted_notes.items()):
+        count = len({path for paths in groups.values() for path in paths})
+        command = missing_note_command(ws.root, note)
+        fix = command or f"write {note} with a front matter block holding {', '.join(REQUIRED_KEYS)}"
+        reporter.finding(
+            note,
+            f"licence note deleted while {count} artifact{'s' if count != 1 else ''} of {', '.join(sorted(groups))} "
+            "were made under it (no ingest runs without it)",
+            hint=f"fix: {fix}",
+        )
 
 
 def report_causes(reporter: Reporter, causes: Causes, state: GitState) -> None:
@@ -234,19 +256,27 @@ def report_causes(reporter: Reporter, causes: Causes, state: GitState) -> None:
         regenerate = f"drumgate repro {group} to regenerate"
         fix = f"{restore_command(*undoable)} to undo, or {regenerate}" if undoable else regenerate
         reporter.finding(first, f"{what}{others}", hint=f"fix: {fix}")
-    for _group, apart in sorted(causes.staged_apart.items()):
-        paths = sorted(apart)
-        reporter.finding(paths[0], "staged apart from its group", hint=f"fix: git add {' '.join(paths)}")
     groups = sorted(causes.stale_groups - set(causes.hand_edited))
-    if groups:
-        (first, why), *others = causes.stale_causes.items()
-        more = f" (and {len(others)} more)" if others else ""
-        count = len(causes.stale_artifacts)
-        reporter.finding(
-            first,
-            f"{why}{more}: {count} artifact{'s' if count != 1 else ''} of {', '.join(groups)} to regenerate",
-            hint=f"run: drumgate repro {' '.join(groups)}, then git add -A",
-        )
+    left_out = sorted(path for apart in causes.staged_apart.values() for path in apart)
+    if not groups:
+        for _group, apart in sorted(causes.staged_apart.items()):
+            paths = sorted(apart)
+            reporter.finding(paths[0], "staged apart from its group", hint=f"fix: git add {' '.join(paths)}")
+        return
+    (first, why), *others = causes.stale_causes.items()
+    more = f" (and {len(others)} more)" if others else ""
+    count = len(causes.stale_artifacts)
+    # The repro line's `git add -A` stages the files left out too: one fix gets the commit through,
+    # where `git add` of them alone would only lead to this line on the next try.
+    also = ""
+    if left_out:
+        shown = left_out[0] + (f" (and {len(left_out) - 1} more)" if len(left_out) > 1 else "")
+        also = f"; {shown} staged apart from {'its' if len(causes.staged_apart) == 1 else 'their'} group"
+    reporter.finding(
+        first,
+        f"{why}{more}: {count} artifact{'s' if count != 1 else ''} of {', '.join(groups)} to regenerate{also}",
+        hint=f"run: drumgate repro {' '.join(groups)}, then git add -A",
+    )
 
 
 def deleted_locks(ws: Workspace, staged: Iterable[str]) -> list[str]:
@@ -325,5 +355,6 @@ def check_workspace(ws: Workspace, reporter: Reporter, whole_workspace: bool = F
     for group, (events, whats) in missing.items():
         if whats:
             causes.add_stale(group, events, f"staged with {', '.join(whats)}", [f"{group}: {what}" for what in whats])
+    report_deleted_notes(ws, reporter, causes)
     report_causes(reporter, causes, state)
     return reporter.close()

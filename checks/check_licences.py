@@ -79,7 +79,11 @@ def check_note(ws: Workspace, dataset: str, note: str, why: str, reporter: Repor
         return
     path = ws.path(note)
     if not path.is_file():
-        reporter.finding(note, f"licence note for {dataset} is missing ({why})", hint=template.format(note=note))
+        from drumgate.licences import missing_note_command
+
+        command = missing_note_command(ws.root, note)  # a deleted note: the freshness hook prints the same
+        hint = f"fix: {command}" if command else template.format(note=note)
+        reporter.finding(note, f"licence note for {dataset} is missing ({why})", hint=hint)
         return
     try:
         parsed = read_licence_note(path)

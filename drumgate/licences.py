@@ -78,6 +78,30 @@ def read_licence_note(path: str | Path) -> LicenceNote:
     return parse_licence_note(text, note_path)
 
 
+def missing_note_command(root: Path | None, note: str) -> str | None:
+    """The command that brings a missing licence note back: its committed version when HEAD has it
+    (the terms the team reviewed), else `drumgate init`, which writes the publisher's terms drumgate
+    ships for a dataset it knows (only files that are absent); None for a note of no known dataset."""
+    from drumgate.artifacts import licence_note
+    from drumgate.git import in_head, restore_command
+    from drumgate.workspace import DEFAULTS
+
+    if root is not None and in_head(root, note):
+        return restore_command(note)
+    name = Path(note).stem
+    if note == licence_note(name) and (DEFAULTS / "licenses" / f"{name}.md").is_file():
+        return "drumgate init"
+    return None
+
+
+def _workspace_root(path: Path, shown: str) -> Path | None:
+    """The folder `shown` (workspace-relative) is relative to, when `path` is that folder joined with it."""
+    depth = len(Path(shown).parts)
+    if Path(shown).is_absolute() or len(path.parts) <= depth or path.parts[-depth:] != Path(shown).parts:
+        return None
+    return path.parents[depth - 1]
+
+
 def licence_for_ingest(path: Path, shown: str, rerun: str) -> dict[str, str]:
     """The one licence policy of every ingestor: the note's constraints, or a refusal before anything is written.
 
@@ -86,6 +110,8 @@ def licence_for_ingest(path: Path, shown: str, rerun: str) -> dict[str, str]:
     nobody has reviewed.
     """
     fix = f"fix: fill in {', '.join(REQUIRED_KEYS)} in its front matter, then rerun {rerun}"
+    if not path.exists() and (command := missing_note_command(_workspace_root(path, shown), shown)):
+        fix = f"fix: {command}, then rerun {rerun}"  # there is no front matter to fill in
     try:
         note = read_licence_note(path)
     except DrumgateError as err:

@@ -76,3 +76,28 @@ def committed_egmd_repo(
     first = git(root, "commit", "-q", "-m", message)
     assert first.returncode == 0, first.stdout + first.stderr
     return root
+
+
+def egmd_repo_without_hooks(root: Path, steps: list[list[str]], **corpus: int) -> Path:
+    """`drumgate init --no-hooks` in `root`, a seeded E-GMD corpus, the drumgate `steps`, one commit."""
+    from drumgate.fixtures.egmd import make_egmd_corpus
+
+    root.mkdir()
+    assert git(root, "init", "-q").returncode == 0
+    assert drumgate(root, "init", "--datasets", "egmd", "--no-hooks").returncode == 0
+    make_egmd_corpus(root / "data" / "raw" / "egmd", seed=5, **corpus)
+    for argv in steps:
+        done = drumgate(root, *argv)
+        assert done.returncode in (0, 1), done.stderr
+    assert git(root, "add", "-A").returncode == 0
+    assert git(root, "commit", "-qm", "data", "--no-verify").returncode == 0
+    return root
+
+
+def copied_repo(source: Path, tmp_path: Path) -> Path:
+    """A copy of a module-scoped repository for one test to change."""
+    import shutil
+
+    copy = tmp_path / "repo"
+    shutil.copytree(source, copy, symlinks=True)
+    return copy

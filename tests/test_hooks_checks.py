@@ -290,12 +290,15 @@ def test_licences_combined_group_needs_every_mixed_dataset(ws, capsys):
     # Issue 16: only a dataset combine would mix (a mix share and an events manifest) needs its note.
     write_lines(ws.root / "data/manifests/musdb_hq_events.jsonl", [b"{}"])
     (ws.root / "data/licenses/musdb_hq.md").unlink()
+    write_lines(ws.root / "data/manifests/prod_combined_events.json", [b"{}"])  # a path given must exist
     code, err = run_hook(check_licences, ["data/manifests/prod_combined_events.json"], capsys)
     assert code == 1
     assert "licence note for musdb_hq is missing (prod_combined mixes it)" in err
 
 
 def test_hooks_ignore_files_they_do_not_guard(ws, capsys):
+    for name in ("README.md", "drumgate/cli/__init__.py"):  # there (a path that is not is a finding)
+        write_lines(ws.root / name, [b"# not an artifact"])
     for module in (check_schema, check_taxonomy, check_checksums, check_licences):
         assert run_hook(module, ["README.md", "drumgate/cli/__init__.py"], capsys) == (0, "")
 

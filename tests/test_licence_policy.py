@@ -117,9 +117,22 @@ def test_every_ingestor_refuses_an_incomplete_note(workspace: Workspace, capsys,
     assert not workspace.provenance(dataset).exists()
 
 
-def test_a_missing_note_names_every_field(workspace: Workspace, capsys) -> None:
+def test_a_missing_note_drumgate_ships_terms_for_is_written_by_init(workspace: Workspace, capsys) -> None:
+    """Outside git (or deleted in HEAD too) there is nothing to restore: `drumgate init` writes the
+    publisher's terms drumgate ships for the dataset, and only what is absent."""
     argv = _egmd(workspace)
     workspace.licence_note("egmd").unlink()
     assert cli.main(argv) == 2
     err = capsys.readouterr().err.strip()
-    assert err.startswith("data/licenses/egmd.md: licence note missing") and ", ".join(REQUIRED_KEYS) in err
+    assert err == "data/licenses/egmd.md: licence note missing (fix: drumgate init, then rerun drumgate ingest egmd)"
+
+
+def test_a_missing_note_of_its_own_names_every_field(workspace: Workspace, capsys) -> None:
+    argv = _egmd(workspace)
+    config = workspace.configs / "datasets.toml"
+    text = config.read_text(encoding="utf-8")
+    assert 'licence_note = "data/licenses/egmd.md"' in text
+    config.write_text(text.replace('"data/licenses/egmd.md"', '"data/licenses/egmd_terms.md"'), encoding="utf-8")
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("data/licenses/egmd_terms.md: licence note missing") and ", ".join(REQUIRED_KEYS) in err

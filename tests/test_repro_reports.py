@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.data_repo_support import drumgate, git, status
+from tests.data_repo_support import copied_repo, drumgate, git, status
 
 pytestmark = pytest.mark.slow
 
@@ -31,9 +31,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def repo(demo: Path, tmp_path: Path) -> Path:
-    copy = tmp_path / "repo"
-    shutil.copytree(demo, copy, symlinks=True)
-    return copy
+    return copied_repo(demo, tmp_path)
 
 
 def _repro_then_commit(repo: Path) -> str:

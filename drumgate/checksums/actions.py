@@ -18,8 +18,9 @@ from typing import TYPE_CHECKING, Any
 from drumgate import lineage
 from drumgate.checksums import parts
 from drumgate.checksums.manifest import ChecksumEntry, generate_command, generate_fix, malformed_fix
+from drumgate.checksums.roots import refuse_empty_tiers, typed_config
 from drumgate.checksums.tree import TreeState, hash_files, scan_dataset
-from drumgate.config import DatasetConfig, StorageRoot, load_datasets
+from drumgate.config import DatasetConfig, StorageRoot
 from drumgate.errors import EXIT_FINDINGS, EXIT_OK, DrumgateError, format_finding
 from drumgate.io.statcache import StatCache
 from drumgate.progress import progress, progress_enabled
@@ -59,9 +60,11 @@ def generate(
     cache: StatCache | None,
     argv: Sequence[str],
     result: dict[str, Any] | None = None,
+    root: str | None = None,
 ) -> int:
-    """Write or extend the manifest; `result`, when given, receives the summary (for --json)."""
-    config = load_datasets(ws).get(dataset)
+    """Write or extend the manifest; `result`, when given, receives the summary (for --json); `root`
+    is a typed `--root DIR` standing in for the first tier (drumgate.checksums.roots)."""
+    config = typed_config(ws, dataset, root, "generate", update)
     manifest_path = ws.checksums(dataset)
     existing: dict[str, str] = {}
     if parts.exists(manifest_path):
@@ -73,11 +76,11 @@ def generate(
             folder = parts.is_partitioned(manifest_path)
             shown = ws.rel(parts.folder_of(manifest_path) if folder else manifest_path)
             if not found.errors:
-                hint = generate_fix(dataset, update=True)
+                hint = generate_fix(dataset, update=True, root=root)
             elif whole_file and whole_file[0].hint:
                 hint = whole_file[0].hint
             else:
-                hint = malformed_fix(dataset, shown)
+                hint = malformed_fix(dataset, shown, root=root)
             raise DrumgateError("existing manifest is malformed", path=manifest_path, hint=hint)
         for err in found.structure:
             print(f"{err} (repaired)", file=sys.stderr)
@@ -85,6 +88,7 @@ def generate(
             print(f"{err} (dropped)", file=sys.stderr)
         existing = {entry.path: entry.sha256 for entry in found.entries}
     state = scan_dataset(config)
+    refuse_empty_tiers(ws, config, state.files, existing, action="generate", typed=root, update=update)
     outcome = hash_files(state.files, cache, jobs, _progress_printer())
     findings = [*state.problems, *outcome.problems]
     merged, added, changed, missing = _merge(existing, outcome.digests, state, update)
@@ -93,7 +97,7 @@ def generate(
             format_finding(
                 state.files[name],
                 f"changed since the manifest was made ({name})",
-                hint=generate_fix(dataset, update=True) if not update else "accepted",
+                hint=generate_fix(dataset, update=True, root=root) if not update else "accepted",
             )
         )
     online_tiers = {root.tier for root in state.online}
@@ -102,11 +106,11 @@ def generate(
             format_finding(
                 name,
                 "listed in the manifest but missing on disk",
-                hint=generate_fix(dataset, update=True) if not update else "dropped",
+                hint=generate_fix(dataset, update=True, root=root) if not update else "dropped",
             )
         )
-    for root in state.offline:
-        print(_offline_note(root, sum(1 for key in existing if key.split("/", 1)[0] == root.tier)))
+    for unplugged in state.offline:
+        print(_offline_note(unplugged, sum(1 for key in existing if key.split("/", 1)[0] == unplugged.tier)))
     rewritten = parts.write(manifest_path, merged, parts.threshold(config.options))
     _record_lineage(ws, config, parts.location(manifest_path), argv, state, merged)
     if manifest_path in rewritten and parts.is_partitioned(manifest_path):
@@ -168,14 +172,18 @@ def _record_lineage(
     )
 
 
-def verify(ws: Workspace, dataset: str, *, jobs: int | None, result: dict[str, Any] | None = None) -> int:
-    """Hash every listed file on a mounted tier; `result`, when given, receives the summary (for --json)."""
-    config = load_datasets(ws).get(dataset)
+def verify(ws: Workspace, dataset: str, *, jobs: int | None, result: dict[str, Any] | None = None,
+           root: str | None = None) -> int:
+    """Hash every listed file on a mounted tier; `result`, when given, receives the summary (for --json);
+    `root` is a `--root DIR` standing in for the first tier (drumgate.checksums.roots)."""
+    config = typed_config(ws, dataset, root, "verify", False)
     manifest_path = ws.checksums(dataset)
     found = parts.read(manifest_path, dataset)
     entries = found.entries
     findings = [str(err) for err in found.problems]
     state = scan_dataset(config)
+    refuse_empty_tiers(ws, config, state.files, (entry.path for entry in entries), action="verify", typed=root,
+                       provenance=False)
     offline_tiers = {root.tier for root in state.offline}
     known_tiers = {root.tier for root in config.roots}
     present: dict[str, Path] = {}
@@ -195,7 +203,7 @@ def verify(ws: Workspace, dataset: str, *, jobs: int | None, result: dict[str, A
                     entry.source or manifest_path,
                     f"{entry.path}: missing on disk",
                     entry.line,
-                    hint=f"fix: restore it, or run {generate_command(dataset, update=True)}",
+                    hint=f"fix: restore it, or run {generate_command(dataset, update=True, root=root)}",
                 )
             )
     outcome = hash_files(present, None, jobs, _progress_printer())
@@ -209,16 +217,16 @@ def verify(ws: Workspace, dataset: str, *, jobs: int | None, result: dict[str, A
                     entry.source or manifest_path,
                     f"{name}: sha256 differs (file changed)",
                     entry.line,
-                    hint=f"fix: restore it, or accept it with {generate_command(dataset, update=True)}",
+                    hint=f"fix: restore it, or accept it with {generate_command(dataset, update=True, root=root)}",
                 )
             )
     listed = {entry.path for entry in entries}
     for name in sorted(set(state.files) - listed):
         findings.append(
-            format_finding(state.files[name], f"not in the manifest ({name})", hint=generate_fix(dataset))
+            format_finding(state.files[name], f"not in the manifest ({name})", hint=generate_fix(dataset, root=root))
         )
-    for root in state.offline:
-        print(_offline_note(root, sum(1 for entry in entries if entry.tier == root.tier)))
+    for unplugged in state.offline:
+        print(_offline_note(unplugged, sum(1 for entry in entries if entry.tier == unplugged.tier)))
     for line in findings:
         print(line, file=sys.stderr)
     ok = len(outcome.digests) - sum(1 for n, d in outcome.digests.items() if d != expected[n].sha256)

@@ -53,19 +53,21 @@ def entry_path_problem(entry_path: str) -> str | None:
     return None
 
 
-def generate_command(dataset: str, *, update: bool = False) -> str:
-    """The command that rewrites a dataset's manifest, runnable as printed."""
-    return f"drumgate checksums generate {dataset}" + (" --update" if update else "")
+def generate_command(dataset: str, *, update: bool = False, root: str | None = None) -> str:
+    """The command that rewrites a dataset's manifest, runnable as printed; `root` is the `--root DIR`
+    the files are under when it is not the configured root (the one an `ingest --root` read)."""
+    return (f"drumgate checksums generate {dataset}" + (f" --root {shlex.quote(root)}" if root else "")
+            + (" --update" if update else ""))
 
 
-def generate_fix(dataset: str, *, update: bool = False) -> str:
-    return f"fix: {generate_command(dataset, update=update)}"
+def generate_fix(dataset: str, *, update: bool = False, root: str | None = None) -> str:
+    return f"fix: {generate_command(dataset, update=update, root=root)}"
 
 
-def malformed_fix(dataset: str, shown_path: str) -> str:
+def malformed_fix(dataset: str, shown_path: str, root: str | None = None) -> str:
     """The two ways out of a damaged manifest line: the committed digests back, or trust the disk."""
     return (f"fix: git checkout HEAD -- {shlex.quote(shown_path)} to restore the committed digests, or "
-            f"{generate_command(dataset, update=True)} to hash its files again from disk")
+            f"{generate_command(dataset, update=True, root=root)} to hash its files again from disk")
 
 
 def parse_manifest(path: str | Path) -> tuple[list[ChecksumEntry], list[DrumgateError]]:

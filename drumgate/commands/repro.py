@@ -6,14 +6,14 @@ Like `dvc repro`, from the locks in `data/locks/`: the steps run in dependency o
 
 and each runs at most once (`--skip-raw` leaves out the first three, for a workflow that ran them as
 shards). Raw corpora are not in git, so the lock cannot tell whether they changed: the steps that
-read them (the recorded `ingest`/`events` commands and `checksums generate --update`; a recorded dry
-run's inventory only when the lock says it is stale) always run; they are deterministic, so
-unchanged raw data rewrites nothing. Every later step runs only when its artifact is missing or the
-lock says it is stale at that moment, that is after the steps before it have run. New reports carry
-today's date (or `--date`), never the date of the report they replace; an ingest keeps its recorded
-`--date` unless its output changed. A report edited by hand, or written to a path of its own
-(`--html-output reports/health/<ds>.html`), is written again by its own recorded command, before
-anything reads it.
+read them (the recorded `ingest`/`events` commands and `checksums generate --update`, with the
+`--root` the ingest recorded; a recorded dry run's inventory only when the lock says it is stale)
+always run; they are deterministic, so unchanged raw data rewrites nothing. Every later step runs
+only when its artifact is missing or the lock says it is stale at that moment, that is after the
+steps before it have run. New reports carry today's date (or `--date`), never the date of the report
+they replace; an ingest keeps its recorded `--date` unless its output changed. A report edited by
+hand, or written to a path of its own (`--html-output reports/health/<ds>.html`), is written again
+by its own recorded command, before anything reads it.
 
 Exit 0 when every step ran (a failed readiness gate is a finding of the report, not of repro),
 1 when a step that reads raw data reported findings or a dataset's lock is gone while its manifests
@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import os
 import shlex
-import subprocess
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -42,6 +41,7 @@ from drumgate.artifacts import (
     sessions_manifest,
     weights_reports_of,
 )
+from drumgate.commands import repro_step
 from drumgate.commands.repro_locks import (
     drop_outside_entries,
     made_by,
@@ -84,10 +84,7 @@ def run_step(ws: Workspace, step: Step, stdout: int | None = None) -> int:
     """Run one step as its own `drumgate` process; `stdout` is where its output goes (None: inherited)."""
     print(f"\n== {step.stage}: {step.reason}\n$ {step.command}", flush=True)
     env = {**os.environ, "DRUMGATE_WORKSPACE": str(ws.root)}
-    done = subprocess.run(
-        [sys.executable, "-m", "drumgate.cli", *step.argv], cwd=ws.root, env=env, check=False, stdout=stdout,
-    )
-    return done.returncode
+    return repro_step.run(step.argv, ws.root, env, stdout)
 
 
 @dataclass
@@ -130,7 +127,12 @@ def raw_steps(run: Run, group: str, dataset: str) -> None:
             recorded_date = option_value(argv, "--date")
             if not run.dry_run and recorded_date and recorded_date != run.date and _hashes(run.ws, group) != before:
                 run.do(Step(stage, with_option(argv, "--date", run.date), "raw data changed: today's ingest date"))
-    run.do(Step("checksums", ("checksums", "generate", dataset, "--update"), "hashes the raw tree"))
+    # the folder an `ingest --root DIR` read, not the configured root: its provenance names those files
+    # (a dry run's `--root` made only a preview)
+    ingests = [argv for argv in recorded_commands(run.ws, group, ["ingest"]) if "--dry-run" not in argv]
+    typed = option_value(ingests[0], "--root") if ingests else None
+    root = ("--root", typed) if typed else ()
+    run.do(Step("checksums", ("checksums", "generate", dataset, *root, "--update"), "hashes the raw tree"))
 
 
 def restore_history(run: Run, group: str, problem: lineage.LineageProblem) -> None:

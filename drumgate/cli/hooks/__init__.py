@@ -25,16 +25,47 @@ def add_filenames(parser: argparse.ArgumentParser) -> None:
 
 
 def run_on_files(hook: str, args: argparse.Namespace, check: FileCheck, whole_workspace: bool = False) -> int:
-    """Run a check on the files given and end with the summary line."""
+    """Run a check on the files given and end with the summary line. A path that does not exist is a
+    finding of every hook alike: passed on, a check would skip it as not its kind (or not find it)."""
     reporter = Reporter()
     ws = cli.workspace_from(args)
-    code = check(ws, args.filenames, reporter)
+    present = [name for name in args.filenames if os.path.exists(name)]
+    missing = {workspace_relative(ws, name): name for name in args.filenames if name not in present}
+    for relative, name in missing.items():
+        reporter.finding(relative, "file not found", hint=not_found_fix(ws, hook, args, name, relative))
+    # only missing files given: no check runs (without files, `checksums --all` would hash every tree)
+    code = check(ws, present, reporter) if present or not missing else reporter.close()
+    reporter.checked.update(missing)
     if whole_workspace and not args.filenames:
         checked = "the whole workspace checked"
     else:
         given = {workspace_relative(ws, name) for name in args.filenames}
         checked = files_checked(len(given), len(reporter.checked & given))
     return finish(hook, checked, code, reporter)
+
+
+def not_found_fix(ws: Workspace, hook: str, args: argparse.Namespace, given: str, relative: str) -> str:
+    """Its committed version when HEAD has it (a file deleted by hand), else the hook run again on the
+    nearest name in that folder (a typo), else a listing of the nearest folder there is (as the
+    readers say for a file not found)."""
+    import difflib
+    import shlex
+
+    from drumgate.git import in_head, restore_command
+
+    if in_head(ws.root, relative):
+        return f"fix: {restore_command(given)}"
+    folder, name = os.path.split(given)
+    names = sorted(os.listdir(folder or ".")) if os.path.isdir(folder or ".") else []
+    close = difflib.get_close_matches(name, names, n=1, cutoff=0.75)
+    if close:
+        workspace = getattr(args, "workspace", None)
+        words = ["drumgate", "hook", *hook.split(), *(["--workspace", workspace] if workspace else [])]
+        words += ["--all"] if getattr(args, "all", False) else []
+        return f"fix: {shlex.join([*words, os.path.join(folder, close[0])])}"
+    while folder and not os.path.isdir(folder):
+        folder = os.path.dirname(folder)
+    return f"fix: ls {shlex.quote(folder or '.')} to see what is there"
 
 
 def files_checked(given: int, checked: int) -> str:

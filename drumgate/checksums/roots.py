@@ -1,0 +1,168 @@
+"""Which folder stands for a dataset's first storage tier, and refusing a tier that holds nothing.
+
+`drumgate ingest <ds> --root DIR` reads a folder of its own, not the configured root; its lock
+records the command with `--root` (workspace-relative inside the workspace, else absolute, as every
+typed path is recorded). `checksums generate|verify <ds> --root DIR` take the same folder, and
+`generate` records it the same way. The fixes that follow such an ingest, repro's checksums step and
+the checksums hook read it from the lock, so that they hash and verify the folder the provenance
+came from, never an empty configured one: a run that finds no file on a tier whose files the
+manifest or the provenance lists is refused, before it could write a manifest that vouches for
+nothing or, with `--update`, drop every committed digest.
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections import Counter
+from collections.abc import Iterable
+from pathlib import Path
+
+from drumgate import lineage
+from drumgate.checksums import parts as checksum_parts
+from drumgate.checksums.manifest import generate_command
+from drumgate.config import DatasetConfig, StorageRoot, load_datasets
+from drumgate.errors import DrumgateError
+from drumgate.io import parts
+from drumgate.workspace import Workspace
+
+
+def recorded_root(ws: Workspace, config: DatasetConfig, made_by: str) -> str | None:
+    """The `--root` the group's lock records for its ingest (`made_by` "raw": the folder its provenance
+    lists; a dry run's makes only a preview) or for its `checksums generate` ("checksums"); None for
+    the configured root."""
+    try:
+        artifacts = lineage.read_lock(ws, config.group, drop_outside=True)["artifacts"]
+    except DrumgateError:
+        return None  # a damaged lock is the finding of the schema and freshness hooks, and of repro
+    for entry in artifacts.values():
+        try:
+            argv = shlex.split(str(entry.get("command", "")))[1:]
+        except ValueError:
+            continue
+        if made_by == "raw":
+            ours = argv[:1] == ["ingest"] and "--dry-run" not in argv
+        else:
+            ours = argv[:3] == ["checksums", "generate", config.name]
+        if ours:
+            return argv[argv.index("--root") + 1] if "--root" in argv[:-1] else None
+    return None
+
+
+def checksums_config(ws: Workspace, dataset: str) -> tuple[DatasetConfig, str | None]:
+    """The dataset's config as its manifest was made: the `--root` its `checksums generate` recorded
+    (relative to the workspace) standing in for the first tier; and that root, as recorded."""
+    config = load_datasets(ws).get(dataset)
+    root = recorded_root(ws, config, "checksums")
+    return (config.with_first_root(ws.path(root)) if root else config), root
+
+
+def manifest_root(ws: Workspace, dataset: str) -> str | None:
+    """The folder the manifest's `checksums generate --root` read, absolute, when it is one here."""
+    root = checksums_config(ws, dataset)[1]
+    return str(ws.path(root)) if root and ws.path(root).is_dir() else None
+
+
+class ManifestRoots:
+    """`get(dataset)`: its config as its manifest was made (checksums_config), read once per dataset;
+    what the checksums hook verifies files against."""
+
+    def __init__(self, ws: Workspace) -> None:
+        self.ws = ws
+        self._configs: dict[str, DatasetConfig] = {}
+
+    def get(self, dataset: str) -> DatasetConfig:
+        if dataset not in self._configs:
+            self._configs[dataset] = checksums_config(self.ws, dataset)[0]
+        return self._configs[dataset]
+
+
+def raw_root_fix(ws: Workspace, dataset: str) -> str:
+    """`fix: drumgate checksums generate <ds>`, with the `--root` its ingest recorded: the folder of
+    the files its provenance lists."""
+    try:
+        root = recorded_root(ws, load_datasets(ws).get(dataset), "raw")
+    except DrumgateError:
+        root = None  # an unknown dataset or a broken config: the command names it when run
+    return f"fix: {generate_command(dataset, root=root)}"
+
+
+def command(action: str, dataset: str, root: str | None, update: bool = False) -> str:
+    """`drumgate checksums <action> <ds>`, runnable as printed."""
+    if action == "generate":
+        return generate_command(dataset, update=update, root=root)
+    return f"drumgate checksums {action} {dataset}" + (f" --root {shlex.quote(root)}" if root else "")
+
+
+def typed_config(ws: Workspace, dataset: str, typed: str | None, action: str, update: bool) -> DatasetConfig:
+    """The dataset's config, a typed `--root DIR` (relative to the current folder) standing in for its
+    first tier. As for ingest, a typed root must be a folder: only a configured root may be offline."""
+    config = load_datasets(ws).get(dataset)
+    if typed is None:
+        return config
+    path = ws.user_path(typed)
+    if not path.is_dir():
+        what = "root not found" if not path.exists() else "root not found: a file, not a folder"
+        known = _other_raw_root(ws, config, path)
+        hint = (f"fix: {command(action, dataset, known, update)}" if known else
+                f"fix: {command(action, dataset, None, update)} to read the configured root "
+                f"{shlex.quote(ws.rel(config.roots[0].path))}")
+        raise DrumgateError(what, path=typed, hint=hint)
+    return config.with_first_root(path)
+
+
+def _other_raw_root(ws: Workspace, config: DatasetConfig, used: Path) -> str | None:
+    """The folder the dataset's ingest recorded with `--root`, when it is a folder other than `used`."""
+    root = recorded_root(ws, config, "raw")
+    return root if root and ws.path(root).is_dir() and ws.path(root).resolve() != used.resolve() else None
+
+
+def provenance_files(ws: Workspace, dataset: str, tier: str) -> int:
+    """How many source files the dataset's provenance lists on `tier` (0 when it is absent or unreadable)."""
+    from drumgate.events import iter_rows
+
+    base = ws.provenance(dataset)
+    found = [path for path in (base, base.with_name(base.name + ".gz")) if parts.resolve(path).exists()]
+    if not found:
+        return 0
+    count = 0
+    try:
+        for _, row in iter_rows(found[0], on_error=lambda err: None):
+            files = row.get("source_files")
+            if isinstance(files, list):
+                row_tier = row.get("tier")
+                count += sum(1 for item in files if isinstance(item, dict) and isinstance(item.get("path"), str)
+                             and (row_tier if isinstance(row_tier, str) else item["path"].split("/", 1)[0]) == tier)
+    except DrumgateError:
+        return 0  # a damaged provenance is the hooks' finding, not this one
+    return count
+
+
+def refuse_empty_tiers(ws: Workspace, config: DatasetConfig, found: Iterable[str], listed: Iterable[str], *,
+                       action: str, typed: str | None, update: bool = False, provenance: bool = True) -> None:
+    """Raise when a mounted tier on which no file was `found` is one whose files the manifest (`listed`
+    entries) or, with `provenance`, the provenance lists: the wrong folder, not a deleted corpus; and
+    when the first tier is not mounted while the provenance lists files the manifest has none of."""
+    found_tiers = {key.split("/", 1)[0] for key in found}
+    counts = Counter(key.split("/", 1)[0] for key in listed)
+    for index, root in enumerate(config.roots):
+        if root.tier in found_tiers or (not root.online and (counts[root.tier] or index)):
+            continue  # an offline tier's entries are kept, not checked; another tier's drive may be unplugged
+        count, source = counts[root.tier], ws.rel(checksum_parts.location(ws.checksums(config.name)))
+        if not count and provenance:
+            count, source = provenance_files(ws, config.name, root.tier), ws.rel(ws.provenance(config.name))
+        if count:
+            state = "holds no files" if root.online else "not found"
+            raise DrumgateError(f"{state}, while {source} lists {count} files on tier {root.tier}",
+                                path=ws.rel(root.path), hint=_tier_fix(ws, config, root, index, action, typed, update))
+
+
+def _tier_fix(ws: Workspace, config: DatasetConfig, root: StorageRoot, index: int, action: str,
+              typed: str | None, update: bool) -> str:
+    if index:  # `--root` stands in for the first tier only
+        return (f"fix: mount tier {root.tier} at {shlex.quote(ws.rel(root.path))}"
+                + (f", or set {root.env} to the folder that holds it" if root.env else ""))
+    known = _other_raw_root(ws, config, root.path)
+    if known:  # the folder that `ingest --root` read
+        return f"fix: {command(action, config.name, known, update)}"
+    env = f", or set {root.env}=DIR" if root.env and not typed else ""
+    return f"fix: {command(action, config.name, 'DIR', update)}, with DIR the folder that holds the files{env}"

@@ -1,0 +1,141 @@
+"""`drumgate ingest <ds> --root DIR` then a commit: every fix printed on the way names that folder.
+
+A new user's data repository (`drumgate init`, real git, the real pre-commit hooks) ingests MDB Drums
+from a folder of its own while the configured root `data/raw/mdb_drums` is empty. `checksums
+generate` hashed the empty configured root and exited 0 with `0 entries`, the hook's fix was that
+same command, and only an undocumented environment variable got the commit through.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.data_repo_support import drumgate, git, status, user_env
+from tests.mdb_fixtures import make_mdb_tree
+
+HINT = re.compile(r"\((?:fix|run): ([^()]*)\)")
+
+
+def _repo(tmp_path: Path, hooks: bool = True) -> tuple[Path, Path]:
+    """An MDB Drums tree outside the repository (a space in its name), and the repository."""
+    tree = make_mdb_tree(tmp_path / "MDB Drums copy").root
+    repo = tmp_path / "drum-data"
+    repo.mkdir()
+    assert git(repo, "init", "-q", "-b", "main").returncode == 0
+    made = drumgate(repo, "init", "--datasets", "egmd,mdb_drums", *([] if hooks else ["--no-hooks"]))
+    assert made.returncode == 0, made.stderr
+    assert (repo / "data" / "raw" / "mdb_drums").is_dir()  # the configured root: there, and empty
+    return tree, repo
+
+
+def _commands(output: str) -> list[str]:
+    """The commands the printed `(fix: ...)` and `(run: ..., then git add -A)` hints name, in order."""
+    found: dict[str, None] = {}
+    for hint in HINT.findall(output):
+        for part in hint.split(", then "):
+            if part.startswith(("drumgate ", "git ")):
+                found.setdefault(part, None)
+    return list(found)
+
+
+@pytest.mark.slow
+def test_an_ingest_with_root_commits_by_following_the_printed_fixes(tmp_path: Path) -> None:
+    tree, repo = _repo(tmp_path)
+    ingest = drumgate(repo, "ingest", "mdb_drums", "--root", str(tree), "--date", "2026-03-01")
+    assert ingest.returncode == 0, ingest.stdout + ingest.stderr
+    generate = f"drumgate checksums generate mdb_drums --root {shlex.quote(str(tree))}"
+    ran: list[str] = []
+    for _ in range(4):
+        assert git(repo, "add", "-A").returncode == 0
+        commit = git(repo, "commit", "-q", "-m", "MDB Drums from a folder of its own")
+        if commit.returncode == 0:
+            break
+        output = commit.stdout + commit.stderr
+        commands = _commands(output)
+        assert commands, output
+        for command in commands:
+            # a checksums fix after an `ingest --root` names that root, never the empty configured one
+            assert not command.startswith("drumgate checksums generate") or command.startswith(generate), output
+            done = subprocess.run(command, shell=True, cwd=repo, env=user_env(), capture_output=True, text=True,
+                                  check=False)
+            assert done.returncode == 0, f"$ {command}\n{done.stdout}{done.stderr}"
+            ran.append(command)
+    else:
+        pytest.fail(f"still refused after running {ran}")
+    assert generate in ran, ran
+    lock = json.loads((repo / "data" / "locks" / "mdb_drums.lock.json").read_text(encoding="utf-8"))
+    recorded = lock["artifacts"]["data/archives/checksums/mdb_drums.sha256"]["command"]
+    assert shlex.split(recorded) == ["drumgate", "checksums", "generate", "mdb_drums", "--root", str(tree)]
+    again = drumgate(repo, "repro")
+    assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
+    assert f"$ {generate} --update" in again.stdout
+    assert status(repo) == "", status(repo)
+
+
+@pytest.mark.slow
+def test_repro_after_an_ingest_with_root_hashes_that_root_and_the_commit_passes(tmp_path: Path) -> None:
+    """The documented way: ingest, repro, commit; repro's checksums step takes the ingest's root."""
+    tree, repo = _repo(tmp_path)
+    assert drumgate(repo, "ingest", "mdb_drums", "--root", str(tree), "--date", "2026-03-01").returncode == 0
+    done = drumgate(repo, "repro")
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "9 entries (9 added" in done.stdout
+    assert git(repo, "add", "-A").returncode == 0
+    commit = git(repo, "commit", "-q", "-m", "MDB Drums")
+    assert commit.returncode == 0, commit.stdout + commit.stderr
+    again = drumgate(repo, "repro")
+    assert again.returncode == 0 and status(repo) == "", again.stderr[-2000:] + status(repo)
+
+
+def test_a_root_with_no_files_is_refused_with_the_root_the_ingest_read(tmp_path: Path) -> None:
+    tree, repo = _repo(tmp_path, hooks=False)
+    assert drumgate(repo, "ingest", "mdb_drums", "--root", str(tree), "--date", "2026-03-01").returncode == 0
+    manifest = repo / "data" / "archives" / "checksums" / "mdb_drums.sha256"
+    fix = f"drumgate checksums generate mdb_drums --root {shlex.quote(str(tree))}"
+    empty = drumgate(repo, "checksums", "generate", "mdb_drums")
+    assert empty.returncode == 2 and not manifest.exists()
+    assert empty.stderr.strip() == (
+        "data/raw/mdb_drums: holds no files, while data/provenance/mdb_drums_provenance.jsonl lists 6 files"
+        f" on tier primary (fix: {fix})")
+    (repo / "data" / "raw" / "mdb_drums").rmdir()  # an unmounted configured root: no entries to keep either
+    offline = drumgate(repo, "checksums", "generate", "mdb_drums")
+    assert offline.returncode == 2 and not manifest.exists()
+    assert offline.stderr.strip() == empty.stderr.strip().replace("holds no files", "not found")
+    done = subprocess.run(fix, shell=True, cwd=repo, env=user_env(), capture_output=True, text=True, check=False)
+    assert done.returncode == 0 and "9 entries (9 added" in done.stdout, done.stderr
+    committed = manifest.read_bytes()
+    (repo / "data" / "raw" / "mdb_drums").mkdir()
+    dropped = drumgate(repo, "checksums", "generate", "mdb_drums", "--update")  # would drop all 9 digests
+    assert dropped.returncode == 2 and manifest.read_bytes() == committed
+    assert dropped.stderr.strip().endswith(
+        f"lists 9 files on tier primary (fix: {fix} --update)"), dropped.stderr
+    verify = drumgate(repo, "checksums", "verify", "mdb_drums")
+    assert verify.returncode == 2 and verify.stderr.strip().endswith(
+        f"(fix: drumgate checksums verify mdb_drums --root {shlex.quote(str(tree))})"), verify.stderr
+    assert drumgate(repo, "checksums", "verify", "mdb_drums", "--root", str(tree)).returncode == 0
+    typo = drumgate(repo, "checksums", "generate", "mdb_drums", "--root", str(tree) + "x")
+    assert typo.returncode == 2 and typo.stderr.strip() == f"{tree}x: root not found (fix: {fix})"
+
+
+def test_a_configured_root_emptied_after_its_ingest_names_the_root_option_and_its_variable(tmp_path: Path) -> None:
+    tree, repo = _repo(tmp_path, hooks=False)
+    raw = repo / "data" / "raw" / "mdb_drums"
+    raw.rmdir()
+    shutil.copytree(tree, raw)
+    assert drumgate(repo, "ingest", "mdb_drums", "--date", "2026-03-01").returncode == 0
+    shutil.rmtree(raw)
+    raw.mkdir()
+    empty = drumgate(repo, "checksums", "generate", "mdb_drums")
+    assert empty.returncode == 2
+    assert empty.stderr.strip().endswith(
+        "(fix: drumgate checksums generate mdb_drums --root DIR, with DIR the folder that holds the files,"
+        " or set DRUMGATE_MDB_DRUMS_ROOT=DIR)"), empty.stderr
+    moved = drumgate(repo, "checksums", "generate", "mdb_drums", DRUMGATE_MDB_DRUMS_ROOT=str(tree))
+    assert moved.returncode == 0 and "9 entries" in moved.stdout, moved.stderr
