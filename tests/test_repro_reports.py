@@ -50,8 +50,20 @@ def test_a_gate_change_is_cleared_by_one_repro_dry_run_inventory_included(repo: 
     assert "max_missing_audio_fraction = 0.5" in text
     config.write_text(text.replace("max_missing_audio_fraction = 0.5", "max_missing_audio_fraction = 0.6", 1))
     assert (repo / "data" / "manifests" / "cambridge_sessions_dryrun.jsonl").is_file()
+    dates = _ingest_dates(repo)
     out = _repro_then_commit(repo)
     assert "ingest cambridge" in out and "--dry-run" in out
+    # the same raw data: each ingest runs once and keeps its day (a changed config hash in provenance
+    # once counted as new raw data, ran the ingest again and moved every row to today)
+    assert "raw data changed" not in out
+    ingests = [line for line in out.splitlines() if line.startswith("$ drumgate ingest ")]
+    assert len(ingests) == len(set(ingests))
+    assert _ingest_dates(repo) == dates
+
+
+def _ingest_dates(repo: Path) -> dict[str, set[str]]:
+    return {path.name: {json.loads(line).get("ingest_date") for line in path.read_text(encoding="utf-8").splitlines()}
+            for path in sorted((repo / "data" / "provenance").glob("*_provenance.jsonl"))}
 
 
 def test_the_newest_report_edited_by_hand_is_written_again_by_its_own_command(repo: Path) -> None:

@@ -11,7 +11,8 @@ read them (the recorded `ingest`/`events` commands and `checksums generate --upd
 always run; they are deterministic, so unchanged raw data rewrites nothing. Every later step runs
 only when its artifact is missing or the lock says it is stale at that moment, that is after the
 steps before it have run. New reports carry today's date (or `--date`), never the date of the report
-they replace; an ingest keeps its recorded `--date` unless its output changed. A report edited by
+they replace; an ingest keeps its recorded `--date` unless the raw data it read changed (its lock entries'
+`external_inputs`). A report edited by
 hand, or written to a path of its own (`--html-output reports/health/<ds>.html`), is written again
 by its own recorded command, before anything reads it.
 
@@ -110,10 +111,12 @@ class Run:
         return code
 
 
-def _hashes(ws: Workspace, group: str) -> dict[str, str]:
+def _raw_inputs(ws: Workspace, group: str) -> dict[str, Any]:
+    """What the group's artifacts record of the raw data they read (`external_inputs`: the source
+    files' fingerprint), by artifact."""
     if not ws.lock_file(group).is_file():
         return {}
-    return {name: entry["sha256"] for name, entry in lineage.read_lock(ws, group)["artifacts"].items()}
+    return {name: entry.get("external_inputs") for name, entry in lineage.read_lock(ws, group)["artifacts"].items()}
 
 
 def raw_steps(run: Run, group: str, dataset: str) -> None:
@@ -122,10 +125,12 @@ def raw_steps(run: Run, group: str, dataset: str) -> None:
         for argv in recorded_commands(run.ws, group, [stage]):
             if "--dry-run" in argv and not _made_stale(run.ws, group, argv):
                 continue  # a dry run's inventory is a preview: written again only when the lock says it is stale
-            before = _hashes(run.ws, group)
+            before = _raw_inputs(run.ws, group)
             run.do(Step(stage, argv, "reads raw data"))
             recorded_date = option_value(argv, "--date")
-            if not run.dry_run and recorded_date and recorded_date != run.date and _hashes(run.ws, group) != before:
+            # Only new raw data earns a new date: output that changed with the configs (a gate, a
+            # taxonomy name, the config hashes in provenance) is the same ingest, and keeps its day.
+            if not run.dry_run and recorded_date and recorded_date != run.date and _raw_inputs(run.ws, group) != before:
                 run.do(Step(stage, with_option(argv, "--date", run.date), "raw data changed: today's ingest date"))
     # the folder an `ingest --root DIR` read, not the configured root: its provenance names those files
     # (a dry run's `--root` made only a preview)
