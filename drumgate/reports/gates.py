@@ -6,7 +6,6 @@ words it for the reports and the pull-request comment.
 
 from __future__ import annotations
 
-import difflib
 import re
 import shlex
 from collections.abc import Iterable, Mapping
@@ -104,6 +103,8 @@ def known_name_fix(flag: str, typed: str, known: Iterable[str], suffix: str = ""
     names = sorted(known)
     if not names:
         return f"fix: leave {flag} out (configs/technique_taxonomy.json names none)"
+    import difflib  # only a refused name pays for it: every health run imports this module
+
     close = difflib.get_close_matches(typed, names, n=1)
     pick = shlex.quote((close[0] if close else names[0]) + suffix)
     return f"fix: pass {flag} {pick}" + ("" if close else " or another of the known names")
