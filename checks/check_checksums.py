@@ -9,13 +9,16 @@
   same sha256 (a provenance path is `<tier>/<path>` or root-relative under the row's `tier`);
 - the files the staged change names (checksum lines and provenance rows not in HEAD) are hashed
   in full (every byte read, no stat cache) when their tier is mounted; offline tiers are skipped with a note.
-  The first tier is the folder the manifest's `checksums generate --root DIR` recorded in the lock, if
-  any, and a missing entry's fix names the `--root` the ingest recorded.
-With `--all` (the manual `drumgate-checksums-full` hook, for CI) every entry is verified.
+  The first tier is the folder the manifest's `checksums generate --root DIR` recorded in the lock when
+  it is a folder here and the tier's variable is not set (else the variable's or the configured root),
+  and a missing entry's fix names the `--root` the ingest recorded.
+With `--all` (the manual `drumgate-checksums-full` hook, for CI) every entry is verified; a tier that
+holds none of its dataset's files is a finding, and the other datasets are still verified.
 """
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,13 +36,13 @@ from checks._hookutil import (
 from drumgate.artifacts import CHECKSUMS_DIR, PROVENANCE_DIR, checksum_manifest, classify
 from drumgate.checksums import parts
 from drumgate.checksums.agreement import reread_fix
-from drumgate.checksums.manifest import malformed_fix
+from drumgate.checksums.manifest import generate_command, malformed_fix
 from drumgate.checksums.parts import INDEX_NAME
-from drumgate.errors import DrumgateError
+from drumgate.errors import EXIT_FINDINGS, DrumgateError
 from drumgate.workspace import Workspace
 
 GENERATE_FIX = "fix: drumgate checksums generate {ds}"
-UPDATE_FIX = "fix: restore the file, or accept it with drumgate checksums generate {ds} --update"
+UPDATE_FIX = "fix: restore the file, or accept it with {command}"
 
 
 @dataclass
@@ -150,6 +153,13 @@ def check_provenance_file(
 
     missing_reported: set[str] = set()
     fixes: dict[str, str] = {}  # per dataset: provenance and manifest disagree, so both are read again
+
+    def differs_fix(source_dataset: str) -> str:
+        """Read (the config and the lock) only when a finding needs it."""
+        if source_dataset not in fixes:
+            fixes[source_dataset] = reread_fix(ws, source_dataset)
+        return fixes[source_dataset]
+
     for line_no, row in scan_jsonl(ws.path(relative), report):
         files = row.get("source_files")
         if not isinstance(files, list):
@@ -167,11 +177,9 @@ def check_provenance_file(
                 )
             continue
         row_is_new = new_lines is None or orjson.dumps(row, option=orjson.OPT_SORT_KEYS).decode() in new_lines
-        if source_dataset not in fixes:
-            fixes[source_dataset] = reread_fix(ws, source_dataset)
         for item in files:
             _check_source_file(
-                fixes[source_dataset],
+                differs_fix,
                 book.generate_fix,
                 item,
                 row.get("tier"),
@@ -185,7 +193,7 @@ def check_provenance_file(
 
 
 def _check_source_file(
-    differs_fix: str,
+    differs_fix: Callable[[str], str],
     missing_fix: Callable[[str], str],
     item: Any,
     tier: Any,
@@ -210,7 +218,7 @@ def _check_source_file(
                 relative,
                 f"{key}: sha256 {digest[:12]}... differs from the checksum manifest ({entry.sha256[:12]}...)",
                 line=line_no,
-                hint=differs_fix,
+                hint=differs_fix(dataset),
             )
         elif verification is not None:
             verification.add(dataset, key, digest, relative, line_no)
@@ -253,8 +261,8 @@ def verify_files(ws: Workspace, verification: Verification, reporter: Reporter) 
 
     def accept_fix(dataset: str, where: str) -> str:
         """A checksum line is accepted by `--update`; a provenance row only by ingesting again."""
-        if not where.startswith(f"{PROVENANCE_DIR}/"):
-            return UPDATE_FIX.format(ds=dataset)
+        if not where.startswith(f"{PROVENANCE_DIR}/"):  # with the `--root` the manifest was made from
+            return UPDATE_FIX.format(command=generate_command(dataset, update=True, root=datasets.root(dataset)))
         if dataset not in fixes:
             fixes[dataset] = reread_fix(ws, dataset, restore_first=True)
         return fixes[dataset]
@@ -364,4 +372,8 @@ def verify_tree(ws: Workspace, dataset: str) -> int:
     from drumgate.checksums import verify
     from drumgate.checksums.roots import manifest_root
 
-    return verify(ws, dataset, jobs=None, root=manifest_root(ws, dataset))
+    try:
+        return verify(ws, dataset, jobs=None, root=manifest_root(ws, dataset))
+    except DrumgateError as err:  # a tier that holds none of its files: a finding, and the next dataset
+        print(str(err), file=sys.stderr)
+        return EXIT_FINDINGS

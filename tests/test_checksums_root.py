@@ -139,3 +139,31 @@ def test_a_configured_root_emptied_after_its_ingest_names_the_root_option_and_it
         " or set DRUMGATE_MDB_DRUMS_ROOT=DIR)"), empty.stderr
     moved = drumgate(repo, "checksums", "generate", "mdb_drums", DRUMGATE_MDB_DRUMS_ROOT=str(tree))
     assert moved.returncode == 0 and "9 entries" in moved.stdout, moved.stderr
+
+
+def test_a_recorded_root_moved_away_is_verified_at_the_configured_root(tmp_path: Path) -> None:
+    """The lock's `checksums generate --root` names a folder not on this machine (the files moved to
+    the configured root): the hook verifies the configured root, not an offline tier."""
+    tree, repo = _repo(tmp_path, hooks=False)
+    assert drumgate(repo, "ingest", "mdb_drums", "--root", str(tree), "--date", "2026-03-01").returncode == 0
+    assert drumgate(repo, "checksums", "generate", "mdb_drums", "--root", str(tree)).returncode == 0
+    assert git(repo, "add", "-A").returncode == 0
+    assert git(repo, "commit", "-q", "-m", "MDB Drums").returncode == 0
+    raw = repo / "data" / "raw" / "mdb_drums"
+    raw.rmdir()
+    shutil.move(str(tree), raw)
+    manifest = repo / "data" / "archives" / "checksums" / "mdb_drums.sha256"
+    lines = manifest.read_text(encoding="utf-8").splitlines()
+    lines[0] = "0" * 64 + lines[0][64:]
+    manifest.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert git(repo, "add", "-A").returncode == 0
+    hook = drumgate(repo, "hook", "checksums", "data/archives/checksums/mdb_drums.sha256")
+    assert hook.returncode == 1 and "offline" not in hook.stderr, hook.stderr
+    assert f"mdb_drums.sha256:1: {lines[0][66:]}: file on disk has sha256" in hook.stderr, hook.stderr
+    fix = "drumgate checksums generate mdb_drums --update"
+    assert hook.stderr.strip().endswith(f"(fix: restore the file, or accept it with {fix})"), hook.stderr
+    done = subprocess.run(fix, shell=True, cwd=repo, env=user_env(), capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert git(repo, "add", "-A").returncode == 0
+    again = drumgate(repo, "hook", "checksums", "data/archives/checksums/mdb_drums.sha256")
+    assert again.returncode == 0, again.stderr

@@ -316,3 +316,89 @@ def test_empty_manifest_written_by_allow_empty_passes_but_a_hand_made_one_does_n
     (ws.root / "data" / "manifests" / "egmd_events.jsonl").write_bytes(b"")
     code, out = run_hook(check_schema, ["data/manifests/egmd_events.jsonl"], capsys)
     assert code == 1 and "empty manifest (no rows)" in out
+
+
+def _record_checksums_root(ws, root: str) -> None:
+    """The lock says the manifest was made by `checksums generate egmd --root <root>`."""
+    from drumgate import lineage
+
+    lineage.record(ws, "egmd", ws.checksums("egmd"), ["checksums", "generate", "egmd", "--root", root])
+
+
+def test_checksums_recorded_root_missing_here_verifies_the_configured_root(ws, capsys):
+    paths = write_group(ws)
+    _record_checksums_root(ws, "altraw")  # another machine's folder: not here
+    (ws.root / "data/raw/egmd/s1/take.wav").write_bytes(b"changed on disk")
+    code, err = run_hook(check_checksums, [ws.rel(paths["checksums"])], capsys)
+    assert code == 1, err
+    assert "offline" not in err
+    assert "egmd.sha256:2: primary/s1/take.wav: file on disk has sha256" in err
+    assert "(fix: restore the file, or accept it with drumgate checksums generate egmd --update)" in err
+
+
+def test_checksums_root_variable_wins_over_the_recorded_root(ws, capsys, monkeypatch):
+    import shutil
+
+    paths = write_group(ws)
+    shutil.copytree(ws.root / "data/raw/egmd", ws.root / "altraw")  # the recorded root: sound files
+    _record_checksums_root(ws, "altraw")
+    shutil.copytree(ws.root / "data/raw/egmd", ws.root / "elsewhere")
+    (ws.root / "elsewhere/s1/take.wav").write_bytes(b"changed on disk")
+    monkeypatch.setenv("DRUMGATE_EGMD_ROOT", str(ws.root / "elsewhere"))
+    code, err = run_hook(check_checksums, [ws.rel(paths["checksums"])], capsys)
+    assert code == 1, err
+    assert "egmd.sha256:2: primary/s1/take.wav: file on disk has sha256" in err
+    monkeypatch.delenv("DRUMGATE_EGMD_ROOT")
+    assert run_hook(check_checksums, [ws.rel(paths["checksums"])], capsys) == (0, "")  # altraw is sound
+
+
+def test_checksums_update_fix_names_the_recorded_root_and_works_as_printed(ws, capsys):
+    import shlex
+
+    from drumgate import cli
+
+    paths = write_group(ws)
+    (ws.root / "data/raw/egmd").rename(ws.root / "altraw")
+    (ws.root / "data/raw/egmd").mkdir()  # the configured root: there, and empty
+    _record_checksums_root(ws, "altraw")
+    (ws.root / "altraw/s1/take.wav").write_bytes(b"changed on disk")
+    code, err = run_hook(check_checksums, [ws.rel(paths["checksums"])], capsys)
+    assert code == 1, err
+    fix = "drumgate checksums generate egmd --root altraw --update"
+    assert f"(fix: restore the file, or accept it with {fix})" in err
+    assert cli.main(shlex.split(fix)[1:]) == 0, capsys.readouterr().err
+    capsys.readouterr()
+    assert run_hook(check_checksums, [ws.rel(paths["checksums"])], capsys) == (0, "")
+
+
+def test_checksums_reads_the_lock_for_a_fix_only_when_a_finding_needs_it(ws, capsys, monkeypatch):
+    paths = write_group(ws)
+    calls: list[str] = []
+
+    def counted(workspace, dataset, restore_first=False):
+        calls.append(dataset)
+        return "fix: counted"
+
+    monkeypatch.setattr(check_checksums, "reread_fix", counted)
+    assert run_hook(check_checksums, [ws.rel(paths["provenance"])], capsys) == (0, "")
+    assert calls == []
+    rows = [json.loads(line) for line in paths["provenance"].read_text().splitlines()]
+    rows[0]["source_files"][0]["sha256"] = "0" * 64
+    paths["provenance"].write_bytes(b"".join(dumps_row(row) + b"\n" for row in rows))
+    code, err = run_hook(check_checksums, [ws.rel(paths["provenance"])], capsys)
+    assert code == 1 and "(fix: counted)" in err and calls == ["egmd"]
+
+
+def test_checksums_full_tree_mode_reports_an_empty_tier_and_checks_the_next_dataset(ws, capsys):
+    import shutil
+
+    write_group(ws)
+    shutil.rmtree(ws.root / "data/raw/egmd")
+    (ws.root / "data/raw/egmd").mkdir()  # the configured root: there, and empty
+    (ws.root / "data/raw/mdb_drums").mkdir(parents=True)
+    ws.checksums("mdb_drums").write_text(f"{'a' * 64}  primary/t.wav\n")
+    code = hook_main(check_checksums, ["--all"])
+    err = capsys.readouterr().err
+    assert code == 1, err
+    assert "data/raw/egmd: holds no files, while data/archives/checksums/egmd.sha256 lists 2 files" in err
+    assert "data/raw/mdb_drums: holds no files, while data/archives/checksums/mdb_drums.sha256 lists 1 files" in err

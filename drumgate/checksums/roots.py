@@ -12,6 +12,7 @@ nothing or, with `--update`, drop every committed digest.
 
 from __future__ import annotations
 
+import os
 import shlex
 from collections import Counter
 from collections.abc import Iterable
@@ -49,31 +50,45 @@ def recorded_root(ws: Workspace, config: DatasetConfig, made_by: str) -> str | N
 
 
 def checksums_config(ws: Workspace, dataset: str) -> tuple[DatasetConfig, str | None]:
-    """The dataset's config as its manifest was made: the `--root` its `checksums generate` recorded
-    (relative to the workspace) standing in for the first tier; and that root, as recorded."""
+    """The dataset's config as its manifest was made, on this machine: the `--root` its `checksums
+    generate` recorded (relative to the workspace) stands in for the first tier when it is a folder
+    here and the tier's variable (`DRUMGATE_<DS>_ROOT`) is not set, else the configured or variable
+    root is read; and that recorded root when it is the one read (None otherwise)."""
     config = load_datasets(ws).get(dataset)
     root = recorded_root(ws, config, "checksums")
-    return (config.with_first_root(ws.path(root)) if root else config), root
+    first = config.roots[0]
+    if not root or not ws.path(root).is_dir() or (first.env and os.environ.get(first.env)):
+        return config, None  # another machine's folder, or one this machine's variable overrides
+    return config.with_first_root(ws.path(root)), root
 
 
 def manifest_root(ws: Workspace, dataset: str) -> str | None:
-    """The folder the manifest's `checksums generate --root` read, absolute, when it is one here."""
+    """The folder the manifest's `checksums generate --root` read, absolute, when it is the one to read here."""
     root = checksums_config(ws, dataset)[1]
-    return str(ws.path(root)) if root and ws.path(root).is_dir() else None
+    return str(ws.path(root)) if root else None
 
 
 class ManifestRoots:
     """`get(dataset)`: its config as its manifest was made (checksums_config), read once per dataset;
-    what the checksums hook verifies files against."""
+    what the checksums hook verifies files against. `root(dataset)`: the `--root` read, for fixes."""
 
     def __init__(self, ws: Workspace) -> None:
         self.ws = ws
-        self._configs: dict[str, DatasetConfig] = {}
+        self._configs: dict[str, tuple[DatasetConfig, str | None]] = {}
+
+    def _read(self, dataset: str) -> tuple[DatasetConfig, str | None]:
+        if dataset not in self._configs:
+            self._configs[dataset] = checksums_config(self.ws, dataset)
+        return self._configs[dataset]
 
     def get(self, dataset: str) -> DatasetConfig:
-        if dataset not in self._configs:
-            self._configs[dataset] = checksums_config(self.ws, dataset)[0]
-        return self._configs[dataset]
+        return self._read(dataset)[0]
+
+    def root(self, dataset: str) -> str | None:
+        try:
+            return self._read(dataset)[1]
+        except DrumgateError:
+            return None  # an unknown dataset or a broken config: the command names it when run
 
 
 def raw_root_fix(ws: Workspace, dataset: str) -> str:
