@@ -84,18 +84,25 @@ def test_ctrl_c_at_any_point_of_repro_is_one_line_and_changes_nothing(tmp_path: 
     root = tmp_path / "drum-data"
     committed_repository(root)
     head = git(root, "rev-parse", "HEAD").stdout
+    finished_first = []
     for header, delay in POINTS:
         done = interrupted_repro(root, header, delay)
         where = f"SIGINT {delay} s after step {header} started"
         assert "Traceback" not in done.stderr, f"{where}:\n{done.stderr}"
-        assert done.returncode == 130, f"{where}: exit {done.returncode}\n{done.stderr}"
-        assert done.stderr.splitlines() == ["drumgate: interrupted"], f"{where}:\n{done.stderr}"
+        if done.returncode == 0 and done.stderr == "" and "steps ran" in done.stdout.splitlines()[-1]:
+            # on a fast machine every step can be done before a late interrupt, which then meets an
+            # interpreter that has finished its work and is exiting: nothing left to stop
+            finished_first.append(where)
+        else:
+            assert done.returncode == 130, f"{where}: exit {done.returncode}\n{done.stderr}"
+            assert done.stderr.splitlines() == ["drumgate: interrupted"], f"{where}:\n{done.stderr}"
         if ingest_commit() != commit:
             pytest.skip("drumgate's code was committed during the test: provenance names another commit")
         assert git(root, "status", "--porcelain").stdout == "", f"{where}: the committed tree changed"
         assert git(root, "rev-parse", "HEAD").stdout == head
         leftovers = [p.relative_to(root).as_posix() for p in root.rglob(".*.tmp") if ".git" not in p.parts]
         assert leftovers == [], f"{where}: temporary files left behind"
+    assert len(finished_first) <= 2, f"most interrupts must land while repro works: {finished_first}"
 
 
 FINALIZER_STEP = """
@@ -125,3 +132,15 @@ def test_an_interrupt_inside_a_finalizer_stops_the_step_once_it_is_done() -> Non
     done = subprocess.run([sys.executable, "-c", FINALIZER_STEP], capture_output=True, text=True, timeout=60,
                           check=False)
     assert (done.returncode, done.stdout, done.stderr) == (130, "", "")
+
+
+def test_a_step_never_imports_a_drumgate_folder_of_the_data_repository(tmp_path: Path) -> None:
+    """Steps run in the data repository: its own `drumgate/` (a branch under review may hold one)
+    must not stand in for the installed package."""
+    from drumgate.commands import repro_step
+
+    planted = tmp_path / "drumgate"
+    planted.mkdir()
+    (planted / "__init__.py").write_text(f"open({str(tmp_path / 'ran')!r}, 'w').close()\n")
+    assert repro_step.run(["--version"], tmp_path, user_env(), subprocess.DEVNULL) == 0
+    assert not (tmp_path / "ran").exists()

@@ -61,6 +61,23 @@ def test_a_gate_change_is_cleared_by_one_repro_dry_run_inventory_included(repo: 
     assert _ingest_dates(repo) == dates
 
 
+
+def test_new_raw_bytes_of_the_same_size_give_the_ingest_todays_date(repo: Path) -> None:
+    """A velocity byte changed in one E-GMD MIDI file: the file keeps its size (the fingerprint the E-GMD
+    lock records reads sizes only), and its sha256 in provenance moves, so the ingest is dated today."""
+    midi = sorted((repo / "data" / "raw" / "egmd").rglob("*.mid*"))[0]
+    data = bytearray(midi.read_bytes())
+    note_on = data.index(0x99)  # a note-on of the drum channel: status, note, velocity
+    data[note_on + 2] = 1 if data[note_on + 2] != 1 else 2
+    midi.write_bytes(bytes(data))
+    before = _ingest_dates(repo)
+    out = _repro_then_commit(repo)
+    assert "== ingest: raw data changed: today's ingest date" in out
+    after = _ingest_dates(repo)
+    assert after["egmd_provenance.jsonl"] != before["egmd_provenance.jsonl"]
+    assert {name: dates for name, dates in after.items() if name != "egmd_provenance.jsonl"} == {
+        name: dates for name, dates in before.items() if name != "egmd_provenance.jsonl"}
+
 def _ingest_dates(repo: Path) -> dict[str, set[str]]:
     return {path.name: {json.loads(line).get("ingest_date") for line in path.read_text(encoding="utf-8").splitlines()}
             for path in sorted((repo / "data" / "provenance").glob("*_provenance.jsonl"))}

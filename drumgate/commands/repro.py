@@ -11,10 +11,10 @@ read them (the recorded `ingest`/`events` commands and `checksums generate --upd
 always run; they are deterministic, so unchanged raw data rewrites nothing. Every later step runs
 only when its artifact is missing or the lock says it is stale at that moment, that is after the
 steps before it have run. New reports carry today's date (or `--date`), never the date of the report
-they replace; an ingest keeps its recorded `--date` unless the raw data it read changed (its lock entries'
-`external_inputs`). A report edited by
-hand, or written to a path of its own (`--html-output reports/health/<ds>.html`), is written again
-by its own recorded command, before anything reads it.
+they replace; an ingest keeps its recorded `--date` unless the raw data it read changed (the
+path and sha256 of every source file its provenance names). A report edited by hand, or written to
+a path of its own (`--html-output reports/health/<ds>.html`), is written again by its own recorded
+command, before anything reads it.
 
 Exit 0 when every step ran (a failed readiness gate is a finding of the report, not of repro),
 1 when a step that reads raw data reported findings or a dataset's lock is gone while its manifests
@@ -25,6 +25,7 @@ naming files outside the workspace (older drumgate versions) are dropped.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shlex
 import sys
@@ -35,6 +36,7 @@ from typing import Any
 from drumgate import lineage
 from drumgate.artifacts import (
     DIFFS_DIR,
+    classify,
     combined_reference,
     events_manifest,
     health_reports_of,
@@ -58,6 +60,7 @@ from drumgate.errors import EXIT_FINDINGS, EXIT_OK, DrumgateError
 from drumgate.git import restore_command
 from drumgate.io import parts
 from drumgate.io.fsutil import atomic_write_bytes
+from drumgate.io.jsonio import iter_jsonl
 from drumgate.lineage import HAND_EDITED, MISSING
 from drumgate.lineage.provenance import report_date
 from drumgate.reports.combined import mixed_datasets
@@ -111,12 +114,25 @@ class Run:
         return code
 
 
-def _raw_inputs(ws: Workspace, group: str) -> dict[str, Any]:
-    """What the group's artifacts record of the raw data they read (`external_inputs`: the source
-    files' fingerprint), by artifact."""
+def _sources_read(ws: Workspace, group: str) -> str | None:
+    """A digest of the raw files the group's provenance names (each path and sha256): it moves when the
+    raw data an ingest read changed, and only then (not with the config hashes or the date); None
+    when there is no lock or a provenance file cannot be read."""
     if not ws.lock_file(group).is_file():
-        return {}
-    return {name: entry.get("external_inputs") for name, entry in lineage.read_lock(ws, group)["artifacts"].items()}
+        return None
+    digest = hashlib.sha256()
+    try:
+        for name in sorted(lineage.read_lock(ws, group)["artifacts"]):
+            artifact = classify(name)
+            if artifact is None or artifact.kind not in ("provenance", "provenance_index"):
+                continue
+            source = ws.path(name).parent if artifact.kind == "provenance_index" else ws.path(name)
+            read = sorted(f"{item.get('path')}\t{item.get('sha256')}" for _, row in iter_jsonl(source)
+                          for item in row.get("source_files") or [])
+            digest.update(("\n".join([name, *read]) + "\n").encode("utf-8"))
+    except DrumgateError:
+        return None
+    return digest.hexdigest()
 
 
 def raw_steps(run: Run, group: str, dataset: str) -> None:
@@ -125,12 +141,13 @@ def raw_steps(run: Run, group: str, dataset: str) -> None:
         for argv in recorded_commands(run.ws, group, [stage]):
             if "--dry-run" in argv and not _made_stale(run.ws, group, argv):
                 continue  # a dry run's inventory is a preview: written again only when the lock says it is stale
-            before = _raw_inputs(run.ws, group)
-            run.do(Step(stage, argv, "reads raw data"))
             recorded_date = option_value(argv, "--date")
+            dated = not run.dry_run and recorded_date and recorded_date != run.date
+            before = _sources_read(run.ws, group) if dated else None
+            run.do(Step(stage, argv, "reads raw data"))
             # Only new raw data earns a new date: output that changed with the configs (a gate, a
             # taxonomy name, the config hashes in provenance) is the same ingest, and keeps its day.
-            if not run.dry_run and recorded_date and recorded_date != run.date and _raw_inputs(run.ws, group) != before:
+            if dated and before is not None and _sources_read(run.ws, group) != before:
                 run.do(Step(stage, with_option(argv, "--date", run.date), "raw data changed: today's ingest date"))
     # the folder an `ingest --root DIR` read, not the configured root: its provenance names those files
     # (a dry run's `--root` made only a preview)

@@ -33,7 +33,9 @@ def run(argv: Sequence[str], cwd: Path, env: Mapping[str, str], stdout: int | No
     held = signal.pthread_sigmask(signal.SIG_BLOCK, INTERRUPT)
     step: subprocess.Popen[bytes] | None = None
     try:
-        step = subprocess.Popen([sys.executable, "-m", STEP_ENTRY, *argv], cwd=cwd, env=env, stdout=stdout)
+        # -P: the step runs in the data repository, whose own `drumgate/` folder (a branch under review
+        # may hold one) must not stand in for the installed package
+        step = subprocess.Popen([sys.executable, "-P", "-m", STEP_ENTRY, *argv], cwd=cwd, env=env, stdout=stdout)
         signal.pthread_sigmask(signal.SIG_SETMASK, held)  # a Ctrl-C held back since the block raises here
         code = step.wait()
     except KeyboardInterrupt:
