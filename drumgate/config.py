@@ -147,6 +147,10 @@ def _expand(ws: Workspace, configured: str) -> Path:
     return ws.path(os.path.expanduser(configured))
 
 
+def _toml_key(name: str) -> str:
+    """A table name as TOML spells it: bare when it can be, else quoted."""
+    return name if re.fullmatch(r"[A-Za-z0-9_-]+", name) else json.dumps(name, ensure_ascii=False)
+
 def load_datasets(ws: Workspace) -> DatasetsConfig:
     path = ws.configs / "datasets.toml"
     raw = load_toml(path)
@@ -158,7 +162,7 @@ def load_datasets(ws: Workspace) -> DatasetsConfig:
             meant = (meant if meant[:1].isalpha() else f"d_{meant}")[:40].rstrip("_")
             raise DrumgateError(f"datasets.{name!r}: a dataset id is lowercase letters, digits and _"
                                 " (it names files and folders)", path=path,
-                                hint=f"fix: rename the table [datasets.{name}] to [datasets.{meant}]")
+                                hint=f"fix: rename the table [datasets.{_toml_key(name)}] to [datasets.{meant}]")
         roots = []
         tiers: set[str] = set()
         for item in entry["roots"]:

@@ -54,12 +54,12 @@ def worker_count(jobs: int | None = None, items: int | None = None, *, cap: int 
     return max(1, workers)
 
 
-
 def quiet_worker() -> None:
     """The initializer of every process pool: a worker ignores Ctrl-C. A terminal sends SIGINT to the
     whole foreground group, and each forked worker would print its own KeyboardInterrupt traceback;
     the parent gets it too, and leaving its `with Pool` terminates the workers."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+
 
 @contextmanager
 def paused_gc() -> Iterator[None]:

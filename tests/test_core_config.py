@@ -113,3 +113,13 @@ def test_a_dataset_id_that_could_name_a_path_is_refused(workspace: Workspace, na
     with pytest.raises(DrumgateError) as caught:
         load_datasets(workspace)
     assert caught.value.path == config
+
+
+def test_a_dataset_table_is_named_as_toml_spells_it() -> None:
+    """The rename fix names the table to edit: a name with a space is only a key when quoted."""
+    import tomllib
+
+    from drumgate.config import _toml_key
+
+    for name in ("My Set", "egmd", "É-GMD", 'a"b'):
+        assert list(tomllib.loads(f"[datasets.{_toml_key(name)}]\n")["datasets"]) == [name]

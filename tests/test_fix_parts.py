@@ -179,6 +179,8 @@ def test_a_bad_shard_names_a_shard_that_parses(repo: Path, typed: str, meant: st
 @pytest.mark.parametrize(("argv", "fix"), [
     (("--repo", "https://github.com/octo/drums.git", "--pr", "3"), "pass --repo octo/drums"),
     (("--repo", "octo/drums", "--pr", "#12"), "pass --pr 12"),
+    (("--repo", "octo/drums", "--pr", "12345678901"),  # not a number cut to its first ten digits
+     'pass --pr "$PR_NUMBER" with the number of the pull request, as .github/workflows/pr-comment.yml does'),
     (("--repo", "octo/drums", "--pr", "3", "--marker", "my marker!"), "pass --marker my-marker"),
 ])
 def test_a_bad_comment_flag_names_the_value_meant(tmp_path: Path, argv: tuple[str, ...], fix: str) -> None:
@@ -197,5 +199,6 @@ def test_pr_report_without_revisions_prints_a_command_that_works(repo: Path, tmp
     assert commands == ["drumgate pr-report --base 'HEAD~1' --head HEAD --out out"], done.stderr
     assert run_as_printed(root, commands[0]).returncode == 0
     for argv, flag, meant in ((("--max-chars", "10"), "--max-chars", "2000"),
-                              (("--run-id", "https://github.com/o/n/actions/runs/42"), "--run-id", "42")):
+                              (("--run-id", "https://github.com/o/n/actions/runs/42"), "--run-id", "42"),
+                              (("--run-id", "https://github.com/o/n/actions/runs/42/job/77"), "--run-id", "42")):
         assert passed(refused(drumgate(root, "pr-report", "--out", "out", *argv)), flag) == meant

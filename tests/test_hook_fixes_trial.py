@@ -127,6 +127,22 @@ def test_a_path_like_no_file_is_a_finding_too(repo: Path, hook: str) -> None:
     assert "Traceback" not in noticed.stderr and len(noticed.stderr.splitlines()) == 1
 
 
+
+@pytest.mark.parametrize("staged", [True, False])
+def test_a_dangling_link_is_named_as_one_with_a_removal_that_works(repo: Path, staged: bool) -> None:
+    """pre-commit passes a staged link that points nowhere; restoring it from HEAD would not help."""
+    link = "data/manifests/cambridge_sessions.jsonl"
+    (repo / link).symlink_to("nowhere.jsonl")
+    if staged:
+        assert git(repo, "add", link).returncode == 0
+    noticed = drumgate(repo, "hook", "schema", link)
+    assert noticed.returncode == 1
+    assert noticed.stderr.startswith(f"{link}: a symbolic link to nowhere.jsonl, which does not exist (fix: ")
+    command = noticed.stderr.split("(fix: ", 1)[1].split(", or point it at the file meant)")[0]
+    assert command == (f"git rm -f {link}" if staged else f"rm {link}")
+    assert run_as_printed(repo, command).returncode == 0
+    assert not (repo / link).is_symlink() and git(repo, "ls-files", "--", link).stdout == ""
+
 def test_a_group_partly_staged_gets_one_fix_that_gets_the_commit_through(repo: Path) -> None:
     config = repo / "configs" / "datasets.toml"
     text = config.read_text(encoding="utf-8")

@@ -143,3 +143,22 @@ def test_health_after_an_edit_records_the_new_events_hash(workspace: Workspace,
     entry = read_lock(workspace, "egmd")["artifacts"]["reports/health/egmd_20240501.json"]
     assert entry["inputs"]["data/manifests/egmd_events.jsonl"] == sha256_file(events)
     assert lineage.fingerprint(events) == sha256_file(events)
+
+
+@pytest.mark.parametrize(("members", "primary_of", "alone"), [
+    ([], [], True), (["me"], [], True), (["other"], [], False), ([], ["other"], False), ([], ["me"], True)])
+def test_a_group_writable_folder_is_private_only_for_a_group_of_one(
+    monkeypatch: pytest.MonkeyPatch, members: list[str], primary_of: list[str], alone: bool
+) -> None:
+    """A user-private group is the user's alone; a shared one (`users`, `staff`) lets another member
+    rename a cache folder in a group-writable folder and put their own in its place."""
+    import grp
+    import pwd
+    from types import SimpleNamespace
+
+    uids = {"me": 1000, "other": 1001}
+    monkeypatch.setattr(pwd, "getpwuid", lambda uid: SimpleNamespace(pw_name="me"))
+    monkeypatch.setattr(grp, "getgrgid", lambda gid: SimpleNamespace(gr_mem=members))
+    users = [SimpleNamespace(pw_uid=uids[name], pw_gid=100) for name in primary_of]
+    monkeypatch.setattr(pwd, "getpwall", lambda: users)
+    assert statcache._group_of_one(100, 1000) is alone

@@ -70,7 +70,8 @@ def _request(args: argparse.Namespace) -> comment.CommentRequest:
     if not REPO_PATTERN.match(args.repo):
         raise DrumgateError(f"--repo {args.repo!r} is not OWNER/NAME", hint=_repo_fix(args.repo))
     if not (args.pr.isascii() and args.pr.isdigit()) or len(args.pr) > 10 or int(args.pr) == 0:
-        number = re.search(r"[1-9][0-9]{0,9}", args.pr)  # `#12`, `refs/pull/12/merge`: the number meant
+        # `#12`, `refs/pull/12/merge`: the number meant (a run of more than 10 digits is not one)
+        number = re.search(r"(?<![0-9])[1-9][0-9]{0,9}(?![0-9])", args.pr)
         hint = (f"fix: pass --pr {number.group()}" if number else 'fix: pass --pr "$PR_NUMBER" with the number'
                 " of the pull request, as .github/workflows/pr-comment.yml does")
         raise DrumgateError(f"--pr {args.pr!r} is not a pull request number", hint=hint)

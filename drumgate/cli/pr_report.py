@@ -55,9 +55,10 @@ def _say_written(out: Path, summary: Mapping[str, Any], comment: Rendered, what:
 
 def run(args: argparse.Namespace) -> int:
     if args.run_id is not None and not str(args.run_id).isdigit():
-        numbers = re.findall(r"[0-9]+", str(args.run_id))  # a run's URL ends in its id
+        # a run's URL holds its id after /runs/ (a job's URL then goes on to /job/<job id>)
+        numbers = re.findall(r"/runs/([0-9]+)", str(args.run_id)) or re.findall(r"[0-9]+", str(args.run_id))[-1:]
         raise DrumgateError(f"--run-id {args.run_id!r} is not a number",
-                            hint=f"fix: pass --run-id {numbers[-1]}" if numbers else
+                            hint=f"fix: pass --run-id {numbers[0]}" if numbers else
                             'fix: pass --run-id "$GITHUB_RUN_ID", which GitHub Actions sets, or leave it out')
     if not MIN_CHARS <= args.max_chars <= COMMENT_LIMIT - 1:
         fitted = min(max(args.max_chars, MIN_CHARS), COMMENT_LIMIT - 1)

@@ -60,19 +60,32 @@ def private_folder(folder: Path) -> None:
 def _swappable_above(folder: Path) -> Path | None:
     """The first folder above `folder` (as written and as resolved) in which someone else could rename
     it and put their own in its place between the check and a read: one owned by another user, or one
-    others may write to without the sticky bit (as /tmp has). A group-writable folder of the user's
-    own group is accepted, as user-private groups make it common."""
-    uid, gid = os.getuid(), os.getgid()
+    others may write to without the sticky bit (as /tmp has). A group-writable folder is accepted only
+    when its group is the user's alone (a user-private group), not a group others share."""
+    uid = os.getuid()
     absolute = Path(os.path.abspath(folder))
     for parent in dict.fromkeys([*absolute.parents, *absolute.resolve().parents]):
         try:
             info = parent.stat()
         except OSError:
             return parent
-        writable_by_others = info.st_mode & 0o002 or (info.st_mode & 0o020 and info.st_gid != gid)
+        writable_by_others = info.st_mode & 0o002 or (info.st_mode & 0o020 and not _group_of_one(info.st_gid, uid))
         if info.st_uid not in (0, uid) or (writable_by_others and not info.st_mode & stat.S_ISVTX):
             return parent
     return None
+
+
+def _group_of_one(gid: int, uid: int) -> bool:
+    """Whether no user but `uid` belongs to group `gid` (as a member or by their primary group)."""
+    import grp
+    import pwd
+
+    try:
+        me = pwd.getpwuid(uid).pw_name
+        members = set(grp.getgrgid(gid).gr_mem)
+    except KeyError:
+        return False
+    return members <= {me} and all(user.pw_uid == uid for user in pwd.getpwall() if user.pw_gid == gid)
 
 
 StatKey = tuple[int, int, int, int, int]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 from collections.abc import Callable, Sequence
 
 from checks._hookutil import Reporter, workspace_relative
@@ -32,7 +33,15 @@ def run_on_files(hook: str, args: argparse.Namespace, check: FileCheck, whole_wo
     present = [name for name in args.filenames if os.path.exists(name)]
     missing = {workspace_relative(ws, name): name for name in args.filenames if name not in present}
     for relative, name in missing.items():
-        reporter.finding(relative, "file not found", hint=not_found_fix(ws, hook, args, name, relative))
+        if os.path.islink(name):  # pre-commit passes staged links: restoring one would not help
+            from drumgate.git import git_text
+
+            staged = git_text(["ls-files", "--", relative], ws.root)
+            remove = f"git rm -f {shlex.quote(name)}" if staged else f"rm {shlex.quote(name)}"
+            reporter.finding(relative, f"a symbolic link to {os.readlink(name)}, which does not exist",
+                             hint=f"fix: {remove}, or point it at the file meant")
+        else:
+            reporter.finding(relative, "file not found", hint=not_found_fix(ws, hook, args, name, relative))
     # only missing files given: no check runs (without files, `checksums --all` would hash every tree)
     code = check(ws, present, reporter) if present or not missing else reporter.close()
     reporter.checked.update(missing)
