@@ -44,6 +44,7 @@ from drumgate.artifacts import (
     sessions_manifest,
     weights_reports_of,
 )
+from drumgate.checksums.roots import recorded_root
 from drumgate.commands import repro_step
 from drumgate.commands.repro_locks import (
     drop_outside_entries,
@@ -150,9 +151,7 @@ def raw_steps(run: Run, group: str, dataset: str) -> None:
             if dated and before is not None and _sources_read(run.ws, group) != before:
                 run.do(Step(stage, with_option(argv, "--date", run.date), "raw data changed: today's ingest date"))
     # the folder an `ingest --root DIR` read, not the configured root: its provenance names those files
-    # (a dry run's `--root` made only a preview)
-    ingests = [argv for argv in recorded_commands(run.ws, group, ["ingest"]) if "--dry-run" not in argv]
-    typed = option_value(ingests[0], "--root") if ingests else None
+    typed = recorded_root(run.ws, load_datasets(run.ws).get(dataset), "raw")
     root = ("--root", typed) if typed else ()
     run.do(Step("checksums", ("checksums", "generate", dataset, *root, "--update"), "hashes the raw tree"))
 

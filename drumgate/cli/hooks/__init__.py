@@ -12,6 +12,7 @@ import argparse
 import os
 import shlex
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from checks._hookutil import Reporter, workspace_relative
 from drumgate import cli
@@ -58,9 +59,9 @@ def not_found_fix(ws: Workspace, hook: str, args: argparse.Namespace, given: str
     nearest name in that folder (a typo), else a listing of the nearest folder there is (as the
     readers say for a file not found)."""
     import difflib
-    import shlex
 
     from drumgate.git import in_head, restore_command
+    from drumgate.io.fsutil import look_around
 
     if in_head(ws.root, relative):
         return f"fix: {restore_command(given)}"
@@ -72,9 +73,7 @@ def not_found_fix(ws: Workspace, hook: str, args: argparse.Namespace, given: str
         words = ["drumgate", "hook", *hook.split(), *(["--workspace", workspace] if workspace else [])]
         words += ["--all"] if getattr(args, "all", False) else []
         return f"fix: {shlex.join([*words, os.path.join(folder, close[0])])}"
-    while folder and not os.path.isdir(folder):
-        folder = os.path.dirname(folder)
-    return f"fix: ls {shlex.quote(folder or '.')} to see what is there"
+    return look_around(Path(given))
 
 
 def files_checked(given: int, checked: int) -> str:
