@@ -167,3 +167,30 @@ def test_a_recorded_root_moved_away_is_verified_at_the_configured_root(tmp_path:
     assert git(repo, "add", "-A").returncode == 0
     again = drumgate(repo, "hook", "checksums", "data/archives/checksums/mdb_drums.sha256")
     assert again.returncode == 0, again.stderr
+
+
+def test_a_root_holding_other_files_is_refused_as_the_wrong_folder(tmp_path: Path) -> None:
+    tree, repo = _repo(tmp_path, hooks=False)
+    assert drumgate(repo, "ingest", "mdb_drums", "--root", str(tree), "--date", "2026-03-01").returncode == 0
+    manifest = repo / "data" / "archives" / "checksums" / "mdb_drums.sha256"
+    other = tmp_path / "holiday photos"
+    other.mkdir()
+    (other / "beach.jpg").write_bytes(b"not a drum")
+    fix = f"drumgate checksums generate mdb_drums --root {shlex.quote(str(tree))}"
+    first = drumgate(repo, "checksums", "generate", "mdb_drums", "--root", str(other))
+    assert first.returncode == 2 and not manifest.exists()
+    assert first.stderr.strip() == (
+        f"{other}: holds 1 files, none of them among the 6 that data/provenance/mdb_drums_provenance.jsonl lists"
+        f" on tier primary: not the folder they came from (fix: {fix})"), first.stderr
+    assert subprocess.run(fix, shell=True, cwd=repo, env=user_env(), capture_output=True, check=False).returncode == 0
+    committed = manifest.read_bytes()
+    again = drumgate(repo, "checksums", "generate", "mdb_drums", "--root", str(other), "--update")
+    assert again.returncode == 2 and manifest.read_bytes() == committed  # no digest dropped
+    assert "none of them among the 9 that data/archives/checksums/mdb_drums.sha256 lists or the 6" in again.stderr
+    verify = drumgate(repo, "checksums", "verify", "mdb_drums", "--root", str(other))
+    assert verify.returncode == 2 and verify.stderr.strip().endswith(
+        f"(fix: drumgate checksums verify mdb_drums --root {shlex.quote(str(tree))})"), verify.stderr
+    assert "Traceback" not in first.stderr + again.stderr + verify.stderr
+    (tree / "extra.txt").write_text("a new file beside the corpus")  # one unknown file among known ones is fine
+    beside = drumgate(repo, "checksums", "generate", "mdb_drums", "--root", str(tree), "--update")
+    assert beside.returncode == 0 and "10 entries (1 added" in beside.stdout, beside.stdout + beside.stderr

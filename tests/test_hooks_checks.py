@@ -402,3 +402,21 @@ def test_checksums_full_tree_mode_reports_an_empty_tier_and_checks_the_next_data
     assert code == 1, err
     assert "data/raw/egmd: holds no files, while data/archives/checksums/egmd.sha256 lists 2 files" in err
     assert "data/raw/mdb_drums: holds no files, while data/archives/checksums/mdb_drums.sha256 lists 1 files" in err
+
+
+def test_reread_fix_without_a_recorded_ingest_names_the_root_the_manifest_was_made_from(ws, capsys):
+    import shlex
+
+    from drumgate import cli
+    from drumgate.checksums.agreement import reread_fix
+
+    write_group(ws)
+    (ws.root / "data/raw/egmd").rename(ws.root / "altraw")
+    (ws.root / "data/raw/egmd").mkdir()  # the configured root: there, and empty
+    ws.lock_file("egmd").unlink()  # no ingest recorded: the manifest alone is made again
+    _record_checksums_root(ws, "altraw")
+    fix = reread_fix(ws, "egmd", restore_first=True)
+    command = "drumgate checksums generate egmd --root altraw --update"  # as the manifest's own lines' fix
+    assert fix == f"fix: restore the file, or accept it with {command}"
+    (ws.root / "altraw/s1/take.wav").write_bytes(b"changed on disk")
+    assert cli.main(shlex.split(command)[1:]) == 0, capsys.readouterr().err

@@ -32,7 +32,17 @@ def reread_group(ws: Workspace, dataset: str) -> str | None:
 
 def reread_fix(ws: Workspace, dataset: str, restore_first: bool = False) -> str:
     """`fix: drumgate repro <group>, then git add -A` (with `restore_first`, after `restore the file,
-    or accept it with`), else the manifest alone: `checksums generate <ds> --update`."""
+    or accept it with`), else the manifest alone: `checksums generate <ds> --update`, with the `--root`
+    the manifest was made from when it is the folder read here."""
+    from drumgate.checksums.roots import checksums_config
+
     group = reread_group(ws, dataset)
-    command = f"drumgate repro {group}, then git add -A" if group else generate_command(dataset, update=True)
+    if group:
+        command = f"drumgate repro {group}, then git add -A"
+    else:
+        try:
+            root = checksums_config(ws, dataset)[1]
+        except DrumgateError:
+            root = None  # an unknown dataset or a broken config: the command names it when run
+        command = generate_command(dataset, update=True, root=root)
     return f"fix: restore the file, or accept it with {command}" if restore_first else f"fix: {command}"

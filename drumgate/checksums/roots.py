@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 import shlex
-from collections import Counter
+from collections import defaultdict
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -131,40 +131,76 @@ def _other_raw_root(ws: Workspace, config: DatasetConfig, used: Path) -> str | N
     return root if root and ws.path(root).is_dir() and ws.path(root).resolve() != used.resolve() else None
 
 
-def provenance_files(ws: Workspace, dataset: str, tier: str) -> int:
-    """How many source files the dataset's provenance lists on `tier` (0 when it is absent or unreadable)."""
+def provenance_paths(ws: Workspace, dataset: str, tier: str) -> set[str]:
+    """The manifest keys (`tier/path`) of the source files the dataset's provenance lists on `tier`
+    (empty when it is absent or unreadable). A row's paths may carry its tier or not: both are kept."""
     from drumgate.events import iter_rows
 
     base = ws.provenance(dataset)
     found = [path for path in (base, base.with_name(base.name + ".gz")) if parts.resolve(path).exists()]
     if not found:
-        return 0
-    count = 0
+        return set()
+    keys: set[str] = set()
     try:
         for _, row in iter_rows(found[0], on_error=lambda err: None):
-            files = row.get("source_files")
-            if isinstance(files, list):
-                row_tier = row.get("tier")
-                count += sum(1 for item in files if isinstance(item, dict) and isinstance(item.get("path"), str)
-                             and (row_tier if isinstance(row_tier, str) else item["path"].split("/", 1)[0]) == tier)
+            files, row_tier = row.get("source_files"), row.get("tier")
+            if not isinstance(files, list):
+                continue
+            for item in files:
+                path = item.get("path") if isinstance(item, dict) else None
+                if not isinstance(path, str):
+                    continue
+                if not isinstance(row_tier, str):
+                    if path.split("/", 1)[0] == tier:
+                        keys.add(path)
+                elif row_tier == tier:
+                    keys.update((path, f"{tier}/{path}") if path.startswith(f"{tier}/") else (f"{tier}/{path}",))
     except DrumgateError:
-        return 0  # a damaged provenance is the hooks' finding, not this one
-    return count
+        return set()  # a damaged provenance is the hooks' finding, not this one
+    return keys
+
+
+def _provenance_count(keys: set[str], tier: str) -> int:
+    """How many files `keys` stands for (a path kept with and without its tier counts once)."""
+    return len({key if key.startswith(f"{tier}/") else f"{tier}/{key}" for key in keys})
 
 
 def refuse_empty_tiers(ws: Workspace, config: DatasetConfig, found: Iterable[str], listed: Iterable[str], *,
                        action: str, typed: str | None, update: bool = False, provenance: bool = True) -> None:
     """Raise when a mounted tier on which no file was `found` is one whose files the manifest (`listed`
-    entries) or, with `provenance`, the provenance lists: the wrong folder, not a deleted corpus; and
-    when the first tier is not mounted while the provenance lists files the manifest has none of."""
-    found_tiers = {key.split("/", 1)[0] for key in found}
-    counts = Counter(key.split("/", 1)[0] for key in listed)
+    entries) or, with `provenance`, the provenance lists: the wrong folder, not a deleted corpus; when
+    the first tier is not mounted while the provenance lists files the manifest has none of; and when a
+    tier holds files but not one of those the manifest or the provenance lists (a wrong folder too: a
+    corpus renamed whole is ingested again first, and its provenance then lists the new names)."""
+    found_on: dict[str, set[str]] = defaultdict(set)
+    for key in found:
+        found_on[key.split("/", 1)[0]].add(key)
+    listed_on: dict[str, set[str]] = defaultdict(set)
+    for key in listed:
+        listed_on[key.split("/", 1)[0]].add(key)
     for index, root in enumerate(config.roots):
-        if root.tier in found_tiers or (not root.online and (counts[root.tier] or index)):
+        here, known = found_on.get(root.tier), listed_on.get(root.tier, set())
+        if here:
+            if not here.isdisjoint(known):
+                continue
+            read = provenance_paths(ws, config.name, root.tier) if provenance else set()
+            if not (known or read) or not here.isdisjoint(read):
+                continue
+            manifest, provenance_file = (ws.rel(checksum_parts.location(ws.checksums(config.name))),
+                                         ws.rel(ws.provenance(config.name)))
+            sources = [f"the {len(known)} that {manifest} lists"] if known else []
+            if read:
+                sources.append(f"the {_provenance_count(read, root.tier)} that {provenance_file} lists")
+            raise DrumgateError(
+                f"holds {len(here)} files, none of them among {' or '.join(sources)} on tier {root.tier}:"
+                " not the folder they came from",
+                path=ws.rel(root.path), hint=_tier_fix(ws, config, root, index, action, typed, update))
+        if not root.online and (known or index):
             continue  # an offline tier's entries are kept, not checked; another tier's drive may be unplugged
-        count, source = counts[root.tier], ws.rel(checksum_parts.location(ws.checksums(config.name)))
+        count, source = len(known), ws.rel(checksum_parts.location(ws.checksums(config.name)))
         if not count and provenance:
-            count, source = provenance_files(ws, config.name, root.tier), ws.rel(ws.provenance(config.name))
+            count = _provenance_count(provenance_paths(ws, config.name, root.tier), root.tier)
+            source = ws.rel(ws.provenance(config.name))
         if count:
             state = "holds no files" if root.online else "not found"
             raise DrumgateError(f"{state}, while {source} lists {count} files on tier {root.tier}",
