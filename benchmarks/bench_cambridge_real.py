@@ -2,7 +2,7 @@
 
 Run: `python -m benchmarks cambridge_real [--quick]` (or `python benchmarks/bench_cambridge_real.py`).
 
-The evaluation set is `drumgate.fixtures.multimic`: Cambridge-layout sessions sequenced from the
+The evaluation set is `benchmarks.multimic`: Cambridge-layout sessions sequenced from the
 real multi-mic kit by real Groove MIDI performances (every mic carries the real bleed of every
 hit; tom mics of a performance without toms hear only bleed). The real command runs on it in a
 temporary workspace (`drumgate ingest cambridge`, then `drumgate events cambridge`), and so it
@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from drumgate.fixtures import multimic
+from benchmarks import multimic
 from drumgate.fixtures.cambridge import make_cambridge_corpus
 from drumgate.io.jsonio import read_jsonl
 

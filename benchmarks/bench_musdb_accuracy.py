@@ -29,11 +29,11 @@ KIT_CLASS = {"tom_high": "tom", "tom_mid": "tom", "tom_floor": "tom", "crash": "
 
 def _held_out(params: Any, onset_params: Any, quick: bool) -> dict[str, Any]:
     """Drum-stem mixes (every mic of a session summed to mono) of the multi-mic kit sequenced by
-    Groove MIDI performances (`drumgate.fixtures.multimic`): a real kit and real playing that
+    Groove MIDI performances (`benchmarks.multimic`): a real kit and real playing that
     MDB Drums does not share, with exact truth. Pooled per class like MDB Drums."""
     import soundfile as sf
 
-    from drumgate.fixtures import multimic
+    from benchmarks import multimic
     from drumgate.signal.transcribe_eval import averages, pooled, score_signal
 
     if not multimic.available():
@@ -113,7 +113,7 @@ def run(quick: bool) -> dict[str, Any]:
             "pooled: per class, precision/recall/F of the hits on the tracks that hold the class (counts summed"
             " over tracks) and hits_where_absent, the hits given on the tracks that do not (all false)",
             "held_out: the same figures on seeded drum-stem mixes of the real multi-mic kit played by Groove MIDI"
-            " performances (drumgate.fixtures.multimic), never used to tune; cymbal = crash + ride there",
+            " performances (benchmarks.multimic), never used to tune; cymbal = crash + ride there",
         ],
     }
 

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from benchmarks import multimic
 from benchmarks.bench_cambridge_real import DRUMGATE, MAX_BLEED_PER_MIN, TARGETS, drumgate_scores, prf
-from drumgate.fixtures import multimic
 from drumgate.io.jsonio import read_jsonl
 
 
