@@ -180,8 +180,9 @@ def test_a_root_holding_other_files_is_refused_as_the_wrong_folder(tmp_path: Pat
     first = drumgate(repo, "checksums", "generate", "mdb_drums", "--root", str(other))
     assert first.returncode == 2 and not manifest.exists()
     assert first.stderr.strip() == (
-        f"{other}: holds 1 files, none of them among the 6 that data/provenance/mdb_drums_provenance.jsonl lists"
-        f" on tier primary: not the folder they came from (fix: {fix})"), first.stderr
+        f"{other}: holds 1 file, none of them among the 6 that data/provenance/mdb_drums_provenance.jsonl lists"
+        f" on tier primary: not the folder they came from (fix: {fix}; if they were renamed or repackaged there:"
+        " drumgate repro mdb_drums, then git add -A)"), first.stderr
     assert subprocess.run(fix, shell=True, cwd=repo, env=user_env(), capture_output=True, check=False).returncode == 0
     committed = manifest.read_bytes()
     again = drumgate(repo, "checksums", "generate", "mdb_drums", "--root", str(other), "--update")
@@ -189,8 +190,36 @@ def test_a_root_holding_other_files_is_refused_as_the_wrong_folder(tmp_path: Pat
     assert "none of them among the 9 that data/archives/checksums/mdb_drums.sha256 lists or the 6" in again.stderr
     verify = drumgate(repo, "checksums", "verify", "mdb_drums", "--root", str(other))
     assert verify.returncode == 2 and verify.stderr.strip().endswith(
-        f"(fix: drumgate checksums verify mdb_drums --root {shlex.quote(str(tree))})"), verify.stderr
+        f"(fix: drumgate checksums verify mdb_drums --root {shlex.quote(str(tree))}; if they were renamed or"
+        " repackaged there: drumgate repro mdb_drums, then git add -A)"), verify.stderr
     assert "Traceback" not in first.stderr + again.stderr + verify.stderr
     (tree / "extra.txt").write_text("a new file beside the corpus")  # one unknown file among known ones is fine
     beside = drumgate(repo, "checksums", "generate", "mdb_drums", "--root", str(tree), "--update")
     assert beside.returncode == 0 and "10 entries (1 added" in beside.stdout, beside.stdout + beside.stderr
+
+
+def test_provenance_files_counts_each_file_once_and_names_the_provenance_as_found(tmp_path: Path) -> None:
+    """Cambridge rows name their tier and carry it in the path too; E-GMD rows carry it in `tier` only."""
+    import gzip
+
+    from drumgate.checksums.roots import provenance_files
+    from tests.hooks_support import make_workspace
+
+    ws = make_workspace(tmp_path)
+    rows = [
+        {"tier": "primary",
+         "source_files": [{"path": "primary/Song/01_Kick.wav"}, {"path": "primary/Song/02_Snare.wav"}]},
+        {"tier": "primary", "source_files": [{"path": "primary/Song/01_Kick.wav"}]},  # a file two rows share
+        {"tier": "external", "source_files": [{"path": "Other/01_Kick.wav"}]},
+        {"source_files": [{"path": "primary/Loose/take.wav"}, {"path": "external/x.wav"}]},  # no tier field
+    ]
+    target = ws.provenance("cambridge")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with gzip.open(target.with_name(target.name + ".gz"), "wt") as handle:
+        handle.writelines(json.dumps(row) + "\n" for row in rows)
+    primary = provenance_files(ws, "cambridge", "primary")
+    assert primary.count == 3 and primary.shown == "data/provenance/cambridge_provenance.jsonl.gz"
+    assert {"primary/Song/01_Kick.wav", "primary/Song/02_Snare.wav", "primary/Loose/take.wav"} <= primary.keys
+    external = provenance_files(ws, "cambridge", "external")
+    assert external.count == 2 and {"external/Other/01_Kick.wav", "external/x.wav"} <= external.keys
+    assert provenance_files(ws, "egmd", "primary").count == 0  # no provenance: nothing listed

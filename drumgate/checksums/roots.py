@@ -16,10 +16,12 @@ import os
 import shlex
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 from drumgate import lineage
 from drumgate.checksums import parts as checksum_parts
+from drumgate.checksums.agreement import reread_group
 from drumgate.checksums.manifest import generate_command
 from drumgate.config import DatasetConfig, StorageRoot, load_datasets
 from drumgate.errors import DrumgateError
@@ -131,38 +133,43 @@ def _other_raw_root(ws: Workspace, config: DatasetConfig, used: Path) -> str | N
     return root if root and ws.path(root).is_dir() and ws.path(root).resolve() != used.resolve() else None
 
 
-def provenance_paths(ws: Workspace, dataset: str, tier: str) -> set[str]:
-    """The manifest keys (`tier/path`) of the source files the dataset's provenance lists on `tier`
-    (empty when it is absent or unreadable). A row's paths may carry its tier or not: both are kept."""
+@dataclass(frozen=True)
+class ProvenanceFiles:
+    """The source files a dataset's provenance lists on one tier: `keys` to match against manifest keys
+    (`tier/path`; a row's path may carry its tier or not, so both readings are kept), `count` of distinct
+    files, and `shown`, the provenance as found (plain, gzip or a partitioned folder)."""
+
+    keys: frozenset[str] = frozenset()
+    count: int = 0
+    shown: str = ""
+
+
+def provenance_files(ws: Workspace, dataset: str, tier: str) -> ProvenanceFiles:
+    """What the dataset's provenance lists on `tier` (nothing when it is absent or unreadable)."""
     from drumgate.events import iter_rows
 
     base = ws.provenance(dataset)
     found = [path for path in (base, base.with_name(base.name + ".gz")) if parts.resolve(path).exists()]
     if not found:
-        return set()
+        return ProvenanceFiles()
     keys: set[str] = set()
+    files: set[tuple[object, str]] = set()
     try:
         for _, row in iter_rows(found[0], on_error=lambda err: None):
-            files, row_tier = row.get("source_files"), row.get("tier")
-            if not isinstance(files, list):
+            listed, row_tier = row.get("source_files"), row.get("tier")
+            if not isinstance(listed, list):
                 continue
-            for item in files:
+            for item in listed:
                 path = item.get("path") if isinstance(item, dict) else None
                 if not isinstance(path, str):
                     continue
-                if not isinstance(row_tier, str):
-                    if path.split("/", 1)[0] == tier:
-                        keys.add(path)
-                elif row_tier == tier:
-                    keys.update((path, f"{tier}/{path}") if path.startswith(f"{tier}/") else (f"{tier}/{path}",))
+                if (row_tier if isinstance(row_tier, str) else path.split("/", 1)[0]) != tier:
+                    continue
+                files.add((row_tier, path))
+                keys.update((path, f"{tier}/{path}") if isinstance(row_tier, str) else (path,))
     except DrumgateError:
-        return set()  # a damaged provenance is the hooks' finding, not this one
-    return keys
-
-
-def _provenance_count(keys: set[str], tier: str) -> int:
-    """How many files `keys` stands for (a path kept with and without its tier counts once)."""
-    return len({key if key.startswith(f"{tier}/") else f"{tier}/{key}" for key in keys})
+        return ProvenanceFiles()  # a damaged provenance is the hooks' finding, not this one
+    return ProvenanceFiles(frozenset(keys), len(files), ws.rel(parts.resolve(found[0])))
 
 
 def refuse_empty_tiers(ws: Workspace, config: DatasetConfig, found: Iterable[str], listed: Iterable[str], *,
@@ -178,29 +185,32 @@ def refuse_empty_tiers(ws: Workspace, config: DatasetConfig, found: Iterable[str
     listed_on: dict[str, set[str]] = defaultdict(set)
     for key in listed:
         listed_on[key.split("/", 1)[0]].add(key)
+    manifest = ws.rel(checksum_parts.location(ws.checksums(config.name)))
     for index, root in enumerate(config.roots):
         here, known = found_on.get(root.tier), listed_on.get(root.tier, set())
         if here:
             if not here.isdisjoint(known):
                 continue
-            read = provenance_paths(ws, config.name, root.tier) if provenance else set()
-            if not (known or read) or not here.isdisjoint(read):
+            read = provenance_files(ws, config.name, root.tier) if provenance else ProvenanceFiles()
+            if not (known or read.count) or not here.isdisjoint(read.keys):
                 continue
-            manifest, provenance_file = (ws.rel(checksum_parts.location(ws.checksums(config.name))),
-                                         ws.rel(ws.provenance(config.name)))
             sources = [f"the {len(known)} that {manifest} lists"] if known else []
-            if read:
-                sources.append(f"the {_provenance_count(read, root.tier)} that {provenance_file} lists")
+            if read.count:
+                sources.append(f"the {read.count} that {read.shown} lists")
+            hint = _tier_fix(ws, config, root, index, action, typed, update)
+            group = reread_group(ws, config.name)
+            if group:  # the same files under new names (repackaged in place) are read again by their ingest
+                hint += f"; if they were renamed or repackaged there: drumgate repro {group}, then git add -A"
             raise DrumgateError(
-                f"holds {len(here)} files, none of them among {' or '.join(sources)} on tier {root.tier}:"
-                " not the folder they came from",
-                path=ws.rel(root.path), hint=_tier_fix(ws, config, root, index, action, typed, update))
+                f"holds {len(here)} file{'' if len(here) == 1 else 's'}, none of them among {' or '.join(sources)}"
+                f" on tier {root.tier}:"
+                " not the folder they came from", path=ws.rel(root.path), hint=hint)
         if not root.online and (known or index):
             continue  # an offline tier's entries are kept, not checked; another tier's drive may be unplugged
-        count, source = len(known), ws.rel(checksum_parts.location(ws.checksums(config.name)))
+        count, source = len(known), manifest
         if not count and provenance:
-            count = _provenance_count(provenance_paths(ws, config.name, root.tier), root.tier)
-            source = ws.rel(ws.provenance(config.name))
+            read = provenance_files(ws, config.name, root.tier)
+            count, source = read.count, read.shown
         if count:
             state = "holds no files" if root.online else "not found"
             raise DrumgateError(f"{state}, while {source} lists {count} files on tier {root.tier}",
