@@ -52,3 +52,35 @@ def test_the_program_still_exits_cleanly_with_its_outputs_written(workspace: Wor
     assert "Traceback" not in done.stderr
     assert workspace.health_report("egmd", "20260101").is_file()
     assert workspace.health_report("egmd", "20260101", "html").is_file()
+
+
+# the console script's entry with `drumgate.cli`'s import interrupted, as a Ctrl-C in it would be
+INTERRUPTED_IMPORT = """
+import sys
+
+class InterruptTheCli:
+    def find_spec(self, name, path=None, target=None):
+        if name == "drumgate.cli":
+            raise KeyboardInterrupt
+        return None
+
+sys.meta_path.insert(0, InterruptTheCli())
+from drumgate.console import main
+sys.argv = ["drumgate", "--help"]
+raise SystemExit(main())
+"""
+
+
+def test_a_ctrl_c_while_the_cli_imports_is_one_line_and_exit_130() -> None:
+    done = subprocess.run([sys.executable, "-c", INTERRUPTED_IMPORT], capture_output=True, text=True, timeout=60)
+    assert (done.returncode, done.stderr, done.stdout) == (130, "drumgate: interrupted\n", "")
+
+
+def test_the_installed_console_script_is_the_guarded_entry() -> None:
+    from importlib.metadata import entry_points
+
+    (script,) = [entry for entry in entry_points(group="console_scripts") if entry.name == "drumgate"]
+    assert script.value == "drumgate.console:main"
+    done = subprocess.run([sys.executable, "-c", "from drumgate.console import main; raise SystemExit(main())",
+                           "--help"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and done.stdout.startswith("usage: drumgate"), done.stderr

@@ -24,6 +24,7 @@ from types import ModuleType
 from typing import Any, Protocol, TextIO
 
 from drumgate import __version__
+from drumgate.console import INTERRUPTED_LINE
 from drumgate.errors import (
     EXIT_INTERNAL,
     EXIT_INTERRUPTED,
@@ -144,7 +145,7 @@ def guarded(action: Callable[[], int]) -> int:
         print(str(err), file=sys.stderr)
         return err.exit_code
     except KeyboardInterrupt:
-        print("drumgate: interrupted", file=sys.stderr)
+        print(INTERRUPTED_LINE, file=sys.stderr)
         return EXIT_INTERRUPTED
     except BrokenPipeError:
         return EXIT_OK
