@@ -216,3 +216,21 @@ def finding_fix(own: str | None, artifact_hint: Callable[[], str], restore_hint:
     if own in DAMAGED_HINTS:
         return restore_hint()
     return own or artifact_hint()
+
+
+def changed_lines(ws: Workspace, relative: str) -> set[str] | None:
+    """Lines of the staged file that HEAD does not have (None: every line is new); `.gz` inflated."""
+    before = committed_text(ws, relative)
+    if before is None:
+        return None
+    data = ws.path(relative).read_bytes()
+    if relative.endswith(".gz"):
+        import gzip
+        import zlib
+
+        try:
+            data = gzip.decompress(data)
+        except (OSError, EOFError, zlib.error):
+            return None  # every line is new: the scan names the damage
+    now = set(data.decode("utf-8", errors="replace").splitlines())
+    return now - set(before.splitlines())

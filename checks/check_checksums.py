@@ -6,7 +6,9 @@
   part listed with its sha256, every line in its part's key), and only the staged parts' new lines
   are hashed;
 - every source file a staged provenance row names is in its dataset's checksum manifest with the
-  same sha256 (a provenance path is `<tier>/<path>` or root-relative under the row's `tier`);
+  same sha256 (a provenance path is `<tier>/<path>` or root-relative under the row's `tier`); a
+  checksum manifest staged with changed lines but without its provenance has the committed
+  provenance checked the same way (a file accepted with `--update` but not ingested again);
 - the files the staged change names (checksum lines and provenance rows not in HEAD) are hashed
   in full (every byte read, no stat cache) when their tier is mounted; offline tiers are skipped with a note.
   The first tier is the folder the manifest's `checksums generate --root DIR` recorded in the lock when
@@ -27,13 +29,13 @@ from typing import Any
 from checks._hookutil import (
     Reporter,
     SeenParts,
-    committed_text,
+    changed_lines,
     content_digest,
     findings_about,
     generated_empty_manifest,
     workspace_relative,
 )
-from drumgate.artifacts import CHECKSUMS_DIR, PROVENANCE_DIR, checksum_manifest, classify
+from drumgate.artifacts import CHECKSUMS_DIR, PROVENANCE_DIR, checksum_manifest, classify, provenance_manifest
 from drumgate.checksums import parts
 from drumgate.checksums.agreement import reread_fix
 from drumgate.checksums.manifest import generate_command, malformed_fix
@@ -90,24 +92,6 @@ class ManifestBook:
                 err.path = self.ws.rel(err.path or self.ws.checksums(dataset))
                 self.reporter.add(err, err.hint or malformed_fix(dataset, str(err.path)))
         return self._entries[dataset]
-
-
-def changed_lines(ws: Workspace, relative: str) -> set[str] | None:
-    """Lines of the staged file that HEAD does not have (None: every line is new); `.gz` inflated."""
-    before = committed_text(ws, relative)
-    if before is None:
-        return None
-    data = ws.path(relative).read_bytes()
-    if relative.endswith(".gz"):
-        import gzip
-        import zlib
-
-        try:
-            data = gzip.decompress(data)
-        except (OSError, EOFError, zlib.error):
-            return None  # every line is new: the scan names the damage
-    now = set(data.decode("utf-8", errors="replace").splitlines())
-    return now - set(before.splitlines())
 
 
 def check_manifest_file(
@@ -207,7 +191,7 @@ def _check_source_file(
     if not isinstance(item, dict) or not isinstance(item.get("path"), str):
         return
     digest = item.get("sha256")
-    if digest is None:
+    if not isinstance(digest, str):  # none yet (null), or a wrong type the schema hook words
         return
     for key in _candidates(item["path"], tier):
         entry = entries.get(key)
@@ -245,6 +229,13 @@ def resolve_on_mounted_root(datasets: Any, dataset: str, entry_path: str) -> Pat
     return root.path / PurePosixPath(inside) if root.online else None
 
 
+def _exists(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except OSError:  # a folder it may not enter: there, but not readable (the hash words it)
+        return True
+
+
 def verify_files(ws: Workspace, verification: Verification, reporter: Reporter) -> bool:
     """Hash the named files on mounted tiers (every byte read: no stat cache); note offline tiers.
     True when every named file was on a mounted tier."""
@@ -277,7 +268,7 @@ def verify_files(ws: Workspace, verification: Verification, reporter: Reporter) 
             tier = entry_path.split("/", 1)[0]
             offline[(dataset, tier)] = offline.get((dataset, tier), 0) + 1
             continue
-        if not resolved.is_file():
+        if not _exists(resolved):
             reporter.finding(where, f"{entry_path}: missing on disk", line=line, hint=accept_fix(dataset, where))
             continue
         key = f"{dataset}:{entry_path}"
@@ -341,7 +332,8 @@ def check_files(ws: Workspace, filenames: Sequence[str], reporter: Reporter, ver
     verification = Verification()
     full_trees: dict[str, None] = {}  # each dataset once, however many of its parts are named
     verdicts: PartVerdicts | None = None
-    for relative in _targets(ws, filenames, verify_all):
+    targets = _targets(ws, filenames, verify_all)
+    for relative in [*targets, *_unstaged_provenance(ws, targets)]:
         artifact = classify(relative)
         if artifact is None or artifact.group is None:
             continue
@@ -365,6 +357,33 @@ def check_files(ws: Workspace, filenames: Sequence[str], reporter: Reporter, ver
         verdicts.close(reporter, all_hashed)
     status = reporter.close()
     return max([status, *(verify_tree(ws, dataset) for dataset in full_trees)])
+
+
+def _unstaged_provenance(ws: Workspace, targets: Sequence[str]) -> list[str]:
+    """The provenance of each dataset whose checksum manifest changed without its provenance: the
+    committed rows must still agree with the manifest's new lines (a file accepted with `checksums
+    generate --update` but not ingested again leaves the provenance naming its old sha256)."""
+    from drumgate.io import parts as row_parts
+
+    staged = {artifact.group for relative in targets if (artifact := classify(relative)) is not None
+              and artifact.kind in ("provenance", "provenance_part")}
+    found: list[str] = []
+    for relative in targets:
+        artifact = classify(relative)
+        if artifact is None or artifact.manifest != "checksums" or artifact.group in staged:
+            continue
+        if not changed_lines(ws, relative):
+            continue  # unchanged, or new (its provenance is new too and staged with it)
+        staged.add(artifact.group)
+        base = ws.path(provenance_manifest(artifact.group))
+        for candidate in (base, base.with_name(base.name + ".gz")):
+            if candidate.is_file():
+                found.append(ws.rel(candidate))
+                break
+        else:
+            if row_parts.is_partitioned(base):
+                found += sorted(ws.rel(part) for part in row_parts.folder_of(base).glob("*.jsonl.gz"))
+    return found
 
 
 def verify_tree(ws: Workspace, dataset: str) -> int:

@@ -312,11 +312,13 @@ def committed_locks(ws: Workspace) -> list[str]:
 def check_workspace(ws: Workspace, reporter: Reporter, whole_workspace: bool = False) -> int:
     """The staged change (or with `whole_workspace`, every artifact group as the worktree holds it):
     groups staged together, nothing stale, nothing edited by hand."""
-    from drumgate.config import load_toml
+    from drumgate.config import load_datasets
     from drumgate.lineage import check
 
-    try:  # every regeneration the hook could suggest reads it: one that does not parse is the one finding
-        load_toml(ws.configs / "datasets.toml")
+    # every regeneration the hook could suggest reads it: one that does not parse or breaks its schema
+    # is the one finding (its fix restores or mends it; `drumgate repro` would stop on it)
+    try:
+        load_datasets(ws)
     except DrumgateError as err:
         reporter.add(err)
         return reporter.close()

@@ -47,6 +47,20 @@ def events_manifest(dataset: str) -> str:
     return f"{MANIFESTS_DIR}/{dataset}_events.jsonl"
 
 
+# Datasets whose events a command of their own derives after the ingest (Cambridge: close-mic onsets)
+DERIVED_EVENTS = {"cambridge": ("events", "cambridge")}
+
+
+# Datasets whose provenance takes each file's sha256 from the checksum manifest (Cambridge: its zips are
+# hashed there, once), so their ingest reads that manifest once `checksums generate` has written it.
+PROVENANCE_FROM_CHECKSUMS = frozenset({"cambridge"})
+
+
+def events_command(dataset: str) -> tuple[str, ...]:
+    """The `drumgate` words that write `dataset`'s events manifest."""
+    return DERIVED_EVENTS.get(dataset, ("ingest", dataset))
+
+
 def combined_reference(dataset: str = COMBINED) -> str:
     """The combined manifest: a reference to its sources' rows (drumgate.io.combined_reference)."""
     return f"{MANIFESTS_DIR}/{dataset}_events.json"

@@ -67,7 +67,7 @@ class DatasetsConfig:
             # one drumgate ships configs for: `drumgate init` adds it to this repository
             root = self.path.parent.parent
             hint = (f"fix: drumgate init {shlex.quote(str(root))} --datasets {name} to add it"
-                    if name in packaged_datasets() else None)
+                    if name in packaged_datasets() else f"fix: name one of {known}" if known else None)
             raise DrumgateError(f"unknown dataset {name!r} (known: {known})", path=self.path, hint=hint) from None
 
 

@@ -29,13 +29,14 @@ input.
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from drumgate import __version__, lineage
-from drumgate.artifacts import combined_health_report, combined_reference, combined_weights_report
+from drumgate.artifacts import combined_health_report, combined_reference, combined_weights_report, events_command
 from drumgate.config import load_datasets
 from drumgate.errors import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, DrumgateError
 from drumgate.io import combined_reference as reference_format
@@ -172,10 +173,14 @@ def _combine(ws: Workspace, date: str | None, weights_scheme: str) -> CombineOut
     grouplock.hold_every_group(ws)
     sources, skipped = find_sources(ws, config)
     if not sources:
+        mix = config.combined.get("mix", {})
+        waiting = [name for name in config.datasets if float(mix.get(name, 0.0)) > 0.0]
+        hint = (f"fix: {shlex.join(['drumgate', *events_command(waiting[0])])}" if waiting else
+                "fix: give a dataset a share above 0 under [combined] mix in configs/datasets.toml")
         raise DrumgateError(
             "nothing to combine: no dataset has both an events manifest and a [combined] mix share",
             path=config.path,
-            hint="run the ingestors first",
+            hint=hint,
         )
     licence_constraints(sources)
     taxonomy = load_taxonomy(ws)

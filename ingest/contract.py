@@ -30,6 +30,7 @@ only the CLI parses the command line.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shlex
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -165,11 +166,12 @@ def card_problems(doc: str | None) -> list[str]:
 
 
 def source_file(root: Path, relative: str) -> dict[str, Any]:
-    """A provenance `source_files` entry: root-relative path, sha256 and bytes (None when absent)."""
+    """A provenance `source_files` entry: root-relative path, sha256 and bytes (None: absent or unreadable)."""
     path = root / relative
-    if not path.is_file():
-        return {"path": relative, "sha256": None, "bytes": None}
-    return {"path": relative, "sha256": sha256_file(path), "bytes": path.stat().st_size}
+    with contextlib.suppress(OSError):  # a file or folder it may not read
+        if path.is_file():
+            return {"path": relative, "sha256": sha256_file(path), "bytes": path.stat().st_size}
+    return {"path": relative, "sha256": None, "bytes": None}
 
 
 # ---------------------------------------------------------------- the driver (plain values only)

@@ -147,3 +147,43 @@ def test_a_file_that_cannot_be_read_is_a_finding_not_a_crash(tmp_path: Path, mon
     assert outcome.digests == {"primary/kept.bin": "0" * 64} and outcome.hashed == 1
     assert outcome.problems == [f"{tmp_path / 'faulty.bin'}: cannot read: Input/output error"]
     assert seen == [(1, 2)]
+
+
+def test_a_folder_it_may_not_list_is_worded_once_and_update_keeps_its_entries(workspace, capsys, monkeypatch) -> None:
+    primary, _ = _tree(workspace)
+    assert checksums.main(["generate", "cambridge"]) == 0
+    manifest = workspace.checksums("cambridge")
+    before = manifest.read_bytes()
+    real_scandir = os.scandir
+
+    def scandir(folder):  # what a folder without read or execute permission does for a user other than root
+        if Path(folder) == primary / "S1":
+            raise PermissionError(13, "Permission denied", str(folder))
+        return real_scandir(folder)
+
+    monkeypatch.setattr(tree.os, "scandir", scandir)
+    capsys.readouterr()
+    assert checksums.main(["verify", "cambridge"]) == 1
+    err = capsys.readouterr().err
+    assert "S1: cannot list folder: Permission denied (fix: chmod u+rx " in err
+    assert "missing on disk" not in err and "internal error" not in err
+    assert checksums.main(["generate", "cambridge", "--update"]) == 1
+    assert manifest.read_bytes() == before, "entries of a folder it could not list are kept, not dropped"
+
+
+def test_a_damaged_manifest_line_is_one_finding_whose_fix_works(workspace, capsys) -> None:
+    _tree(workspace)
+    assert checksums.main(["generate", "cambridge"]) == 0
+    manifest = workspace.checksums("cambridge")
+    lines = manifest.read_text().splitlines()
+    lines[1] = lines[1][:30]  # cut short
+    manifest.write_text("".join(line + "\n" for line in lines))
+    capsys.readouterr()
+    assert checksums.main(["verify", "cambridge"]) == 1
+    found = [line for line in capsys.readouterr().err.splitlines() if line]
+    assert len(found) == 1 and ":2: " in found[0] and "not in the manifest" not in found[0], found
+    fix = found[0].split("(fix: ", 1)[1].rstrip(")").split(" or ")[-1]
+    fix = fix.removesuffix(" to hash its files again from disk")
+    assert fix.startswith("drumgate checksums generate cambridge --update"), fix
+    assert checksums.main(fix.split()[2:]) == 0
+    assert checksums.main(["verify", "cambridge"]) == 0

@@ -90,6 +90,11 @@ def test_a_changed_raw_file_rewrites_only_its_part_and_the_index(repo: Path) -> 
     key = f"primary/{midi.relative_to(repo / 'data' / 'raw' / 'egmd').as_posix()}"
     assert {name for name in after if before.get(name) != after[name]} == {parts.part_name(key), parts.INDEX_NAME}
     assert git(repo, "add", "-A").returncode == 0
+    blocked = git(repo, "commit", "-q", "-m", "a MIDI file changed")  # the provenance still names the old sha256
+    assert blocked.returncode == 1 and "(fix: drumgate repro egmd, then git add -A)" in blocked.stdout + blocked.stderr
+    assert drumgate(repo, "repro", "egmd").returncode in (0, 1)
+    assert folder_state(repo) == after, "the ingest rewrote the provenance, not the checksum parts"
+    assert git(repo, "add", "-A").returncode == 0
     commit = git(repo, "commit", "-q", "-m", "a MIDI file changed")
     assert commit.returncode == 0, commit.stdout + commit.stderr
     changed = git(repo, "show", "--name-only", "--format=", "HEAD").stdout.split()

@@ -167,7 +167,7 @@ SCENARIOS = [
     Scenario("deleted lock (hook --all)", _delete_the_lock, ("hook", "freshness", "--all"),
              (f"git checkout HEAD -- {LOCK}",)),
     Scenario("changed raw file", _change_a_raw_file, ("checksums", "verify", "egmd"),
-             ("drumgate checksums generate egmd --update",)),
+             ("drumgate repro egmd", "git add -A")),
     Scenario("new raw file", _add_a_raw_file, ("checksums", "verify", "egmd"), ("drumgate checksums generate egmd",)),
     Scenario("bad provenance row", _break_a_provenance_row,
              ("health", "--events", "data/manifests/egmd_events.jsonl", "--date", DATE), ("drumgate ingest egmd",)),

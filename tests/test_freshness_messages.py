@@ -212,8 +212,14 @@ def test_hand_edited_readiness_plan_is_blocked_though_it_lives_at_the_root(repo)
     ]
 
 
-def test_a_datasets_toml_that_does_not_parse_is_the_one_finding(tmp_path) -> None:
-    """It said `changed: N artifacts ... (run: drumgate repro ...)`, and that repro fails on the same file."""
+@pytest.mark.parametrize(("broken", "worded"), [
+    (lambda text: text.replace("[combined]", "[combined", 1), "invalid TOML"),
+    (lambda text: "", "'version' is a required property"),
+    (lambda text: text.replace("min_sessions = ", 'min_sessions = "two" #', 1), "is not of type 'integer'"),
+])
+def test_a_datasets_toml_that_does_not_load_is_the_one_finding(tmp_path, broken, worded) -> None:
+    """It said `changed: N artifacts ... (run: drumgate repro ...)`, and that repro fails on the same file:
+    one that does not parse, an emptied one, one that breaks its schema."""
     from tests.data_repo_support import drumgate, git
 
     root = tmp_path / "repo"
@@ -221,8 +227,8 @@ def test_a_datasets_toml_that_does_not_parse_is_the_one_finding(tmp_path) -> Non
     assert git(root, "init", "-q").returncode == 0
     assert drumgate(root, "init", "--datasets", "egmd", "--no-hooks").returncode == 0
     config = root / "configs" / "datasets.toml"
-    config.write_text(config.read_text(encoding="utf-8").replace("[combined]", "[combined", 1), encoding="utf-8")
+    config.write_text(broken(config.read_text(encoding="utf-8")), encoding="utf-8")
     done = drumgate(root, "hook", "freshness", "--all")
     assert done.returncode == 1
     finding = [line for line in (done.stdout + done.stderr).splitlines() if "datasets.toml" in line]
-    assert len(finding) == 1 and "invalid TOML" in finding[0] and "(fix: git checkout HEAD -- " in finding[0]
+    assert len(finding) == 1 and worded in finding[0] and "(fix: " in finding[0], finding

@@ -420,3 +420,36 @@ def test_reread_fix_without_a_recorded_ingest_names_the_root_the_manifest_was_ma
     assert fix == f"fix: restore the file, or accept it with {command}"
     (ws.root / "altraw/s1/take.wav").write_bytes(b"changed on disk")
     assert cli.main(shlex.split(command)[1:]) == 0, capsys.readouterr().err
+
+
+def _commit_all(ws) -> None:
+    import subprocess
+
+    for argv in (["init", "-q"], ["add", "-A"], ["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "c"]):
+        assert subprocess.run(["git", *argv], cwd=ws.root, capture_output=True).returncode == 0
+
+
+def test_checksums_a_manifest_updated_without_its_provenance_is_a_finding_with_a_repro_fix(ws, capsys):
+    paths = write_group(ws)
+    _commit_all(ws)
+    changed = ws.root / "data/raw/egmd/s1/take.wav"
+    changed.write_bytes(b"changed on disk")
+    import hashlib
+
+    digest = hashlib.sha256(b"changed on disk").hexdigest()
+    lines = paths["checksums"].read_text().splitlines()
+    lines = [f"{digest}  primary/s1/take.wav" if line.endswith("  primary/s1/take.wav") else line for line in lines]
+    paths["checksums"].write_text("".join(line + "\n" for line in lines))  # as `checksums generate --update` does
+    code, err = run_hook(check_checksums, [ws.rel(paths["checksums"])], capsys)
+    assert code == 1
+    assert "egmd_provenance.jsonl:1: primary/s1/take.wav: sha256" in err and "differs from the checksum manifest" in err
+    assert "drumgate repro egmd, then git add -A" in err or "drumgate ingest egmd" in err, err
+
+
+def test_checksums_a_provenance_sha256_of_the_wrong_type_is_no_internal_error(ws, capsys):
+    paths = write_group(ws)
+    rows = [json.loads(line) for line in paths["provenance"].read_text().splitlines()]
+    rows[0]["source_files"][0]["sha256"] = 5
+    paths["provenance"].write_bytes(b"".join(dumps_row(row) + b"\n" for row in rows))
+    code, err = run_hook(check_checksums, [ws.rel(paths["provenance"])], capsys)
+    assert code in (0, 1) and "internal error" not in err

@@ -202,3 +202,26 @@ def test_fixture_is_stereo_44k(tmp_path: Path) -> None:
     stem = Path(info["root"]) / "train" / "Actions - One Minute Smile" / "drums.wav"
     data, sr = sf.read(stem)
     assert sr == synth.SAMPLE_RATE and data.shape[1] == 2
+
+
+def test_a_stem_it_may_not_read_is_unreadable_not_an_internal_error(
+    workspace: Workspace, corpus: tuple[Path, dict], capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root, _ = corpus
+    blocked = sorted(root.rglob("mixture.wav"))[0]
+    real_is_file = Path.is_file
+
+    def is_file(path: Path) -> bool:  # what a folder without the execute bit does to a stat as non-root
+        if path == blocked:
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_is_file(path)
+
+    monkeypatch.setattr(Path, "is_file", is_file)
+    code = _run(workspace, root)
+    err = capsys.readouterr().err
+    assert code == 1, err
+    assert "internal error" not in err
+    assert f"{blocked.name}: cannot read: Permission denied" in err
+    sessions = read_jsonl(workspace.root / "data" / "manifests" / "musdb_hq_sessions.jsonl")
+    statuses = {f["path"]: f["status"] for row in sessions for f in row["files"]}
+    assert "unreadable" in statuses.values()

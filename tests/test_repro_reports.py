@@ -140,3 +140,20 @@ def test_a_deleted_page_of_the_newest_report_is_written_again_in_one_repro(repo:
     page.unlink()
     _repro_then_commit(repo)
     assert page.read_bytes() == committed
+
+
+def test_reports_dated_after_today_are_not_left_stale_by_todays_repro(repo: Path) -> None:
+    import datetime
+
+    tomorrow = (datetime.date.today() + datetime.timedelta(days=1)).isoformat()
+    config = repo / "configs" / "datasets.toml"
+    text = config.read_text(encoding="utf-8")
+    config.write_text(text.replace("max_missing_audio_fraction = 0.5", "max_missing_audio_fraction = 0.4"))
+    ahead = drumgate(repo, "repro", "--date", tomorrow)  # a teammate a timezone ahead
+    assert ahead.returncode == 0, ahead.stdout[-3000:] + ahead.stderr[-3000:]
+    assert git(repo, "add", "-A").returncode == 0
+    assert git(repo, "commit", "-q", "-m", "tomorrow's reports").returncode == 0
+    config.write_text(text.replace("max_missing_audio_fraction = 0.5", "max_missing_audio_fraction = 0.3"))
+    out = _repro_then_commit(repo)
+    assert "new reports take that date, not today's" in out
+    assert drumgate(repo, "repro").returncode == 0 and status(repo) == ""

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from drumgate import lineage
 from drumgate.checksums import parts
+from drumgate.checksums.agreement import reread_group
 from drumgate.checksums.manifest import ChecksumEntry, generate_command, generate_fix, malformed_fix
 from drumgate.checksums.roots import refuse_empty_tiers, typed_config
 from drumgate.checksums.tree import TreeState, hash_files, scan_dataset
@@ -88,7 +89,8 @@ def generate(
             print(f"{err} (dropped)", file=sys.stderr)
         existing = {entry.path: entry.sha256 for entry in found.entries}
     state = scan_dataset(config)
-    refuse_empty_tiers(ws, config, state.files, existing, action="generate", typed=root, update=update)
+    refuse_empty_tiers(ws, config, state.files, existing, action="generate", typed=root, update=update,
+                       unlisted=state.unlisted)
     outcome = hash_files(state.files, cache, jobs, _progress_printer())
     findings = [*state.problems, *outcome.problems]
     merged, added, changed, missing = _merge(existing, outcome.digests, state, update)
@@ -142,7 +144,8 @@ def _merge(
     merged = dict(existing)
     added = sorted(set(digests) - set(existing))
     changed = sorted(name for name in set(digests) & set(existing) if digests[name] != existing[name])
-    missing = sorted(name for name in existing if name.split("/", 1)[0] in online_tiers and name not in state.files)
+    missing = sorted(name for name in existing if name.split("/", 1)[0] in online_tiers and name not in state.files
+                     and not state.unknown(name))
     for name in added:
         merged[name] = digests[name]
     if update:
@@ -180,20 +183,25 @@ def verify(ws: Workspace, dataset: str, *, jobs: int | None, result: dict[str, A
     manifest_path = ws.checksums(dataset)
     found = parts.read(manifest_path, dataset)
     entries = found.entries
+    for err in found.problems:
+        err.hint = err.hint or malformed_fix(dataset, ws.rel(err.path or manifest_path), root)
     findings = [str(err) for err in found.problems]
     state = scan_dataset(config)
     refuse_empty_tiers(ws, config, state.files, (entry.path for entry in entries), action="verify", typed=root,
-                       provenance=False)
+                       provenance=False, unlisted=state.unlisted)
     offline_tiers = {root.tier for root in state.offline}
     known_tiers = {root.tier for root in config.roots}
+    # a changed or missing file is accepted by its ingest too when its provenance names it
+    group = reread_group(ws, dataset)
+    accept = f"drumgate repro {group}, then git add -A" if group else generate_command(dataset, update=True, root=root)
     present: dict[str, Path] = {}
     expected: dict[str, ChecksumEntry] = {}
     for entry in entries:
         if entry.tier not in known_tiers:
             findings.append(format_finding(entry.source or manifest_path, f"unknown storage tier {entry.tier!r}",
                                            entry.line))
-        elif entry.tier in offline_tiers:
-            continue
+        elif entry.tier in offline_tiers or state.unknown(entry.path):
+            continue  # offline, or in a folder it could not list (worded among the scan's problems)
         elif entry.path in state.files:
             present[entry.path] = state.files[entry.path]
             expected[entry.path] = entry
@@ -203,7 +211,7 @@ def verify(ws: Workspace, dataset: str, *, jobs: int | None, result: dict[str, A
                     entry.source or manifest_path,
                     f"{entry.path}: missing on disk",
                     entry.line,
-                    hint=f"fix: restore it, or run {generate_command(dataset, update=True, root=root)}",
+                    hint=f"fix: restore it, or {accept}",
                 )
             )
     outcome = hash_files(present, None, jobs, _progress_printer())
@@ -217,11 +225,13 @@ def verify(ws: Workspace, dataset: str, *, jobs: int | None, result: dict[str, A
                     entry.source or manifest_path,
                     f"{name}: sha256 differs (file changed)",
                     entry.line,
-                    hint=f"fix: restore it, or accept it with {generate_command(dataset, update=True, root=root)}",
+                    hint=f"fix: restore it, or accept it with {accept}",
                 )
             )
     listed = {entry.path for entry in entries}
-    for name in sorted(set(state.files) - listed):
+    # with lines it could not read, files it does not list are their consequence: the fix of those
+    # lines (`generate --update`) lists them again
+    for name in sorted(set(state.files) - listed) if not found.problems else ():
         findings.append(
             format_finding(state.files[name], f"not in the manifest ({name})", hint=generate_fix(dataset, root=root))
         )

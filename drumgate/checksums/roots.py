@@ -173,12 +173,15 @@ def provenance_files(ws: Workspace, dataset: str, tier: str) -> ProvenanceFiles:
 
 
 def refuse_empty_tiers(ws: Workspace, config: DatasetConfig, found: Iterable[str], listed: Iterable[str], *,
-                       action: str, typed: str | None, update: bool = False, provenance: bool = True) -> None:
+                       action: str, typed: str | None, update: bool = False, provenance: bool = True,
+                       unlisted: Iterable[str] = ()) -> None:
     """Raise when a mounted tier on which no file was `found` is one whose files the manifest (`listed`
     entries) or, with `provenance`, the provenance lists: the wrong folder, not a deleted corpus; when
     the first tier is not mounted while the provenance lists files the manifest has none of; and when a
     tier holds files but not one of those the manifest or the provenance lists (a wrong folder too: a
-    corpus renamed whole is ingested again first, and its provenance then lists the new names)."""
+    corpus renamed whole is ingested again first, and its provenance then lists the new names). A tier
+    with a folder that could not be listed (`unlisted`) is not judged: its files are unknown."""
+    unsure = {prefix.split("/", 1)[0] for prefix in unlisted}
     found_on: dict[str, set[str]] = defaultdict(set)
     for key in found:
         found_on[key.split("/", 1)[0]].add(key)
@@ -187,6 +190,8 @@ def refuse_empty_tiers(ws: Workspace, config: DatasetConfig, found: Iterable[str
         listed_on[key.split("/", 1)[0]].add(key)
     manifest = ws.rel(checksum_parts.location(ws.checksums(config.name)))
     for index, root in enumerate(config.roots):
+        if root.tier in unsure:
+            continue
         here, known = found_on.get(root.tier), listed_on.get(root.tier, set())
         if here:
             if not here.isdisjoint(known):

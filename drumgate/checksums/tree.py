@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import errno
 import os
+import shlex
 import stat
 import time
 from collections.abc import Callable
@@ -50,6 +51,7 @@ def _root_for_tier(config: DatasetConfig, tier: str) -> StorageRoot:
 class ScanResult:
     files: dict[str, Path] = field(default_factory=dict)  # entry path -> absolute path
     problems: list[str] = field(default_factory=list)
+    unlisted: list[str] = field(default_factory=list)  # `<tier>/<folder>/` prefixes it could not list
 
 
 def scan_root(root: StorageRoot, skip_hidden: bool = True) -> ScanResult:
@@ -70,7 +72,10 @@ def scan_root(root: StorageRoot, skip_hidden: bool = True) -> ScanResult:
             with os.scandir(folder) as listing:
                 items = sorted(listing, key=lambda item: item.name)
         except OSError as exc:
-            result.problems.append(format_finding(folder, f"cannot list folder: {exc.strerror}"))
+            result.problems.append(format_finding(folder, f"cannot list folder: {exc.strerror}",
+                                                  hint=f"fix: chmod u+rx {shlex.quote(str(folder))}"))
+            inside = PurePosixPath(Path(folder).relative_to(base)).as_posix()
+            result.unlisted.append(f"{root.tier}/" if inside == "." else f"{root.tier}/{inside}/")
             continue
         for item in items:
             if skip_hidden and item.name.startswith("."):
@@ -193,6 +198,11 @@ class TreeState:
     offline: list[StorageRoot]
     files: dict[str, Path]
     problems: list[str]
+    unlisted: list[str] = field(default_factory=list)  # folders it could not list: their files are unknown
+
+    def unknown(self, entry_path: str) -> bool:
+        """Whether the entry lies in a folder that could not be listed (neither there nor missing)."""
+        return entry_path.startswith(tuple(self.unlisted))
 
 
 def scan_dataset(config: DatasetConfig) -> TreeState:
@@ -205,4 +215,5 @@ def scan_dataset(config: DatasetConfig) -> TreeState:
         scanned = scan_root(root)
         state.files.update(scanned.files)
         state.problems.extend(scanned.problems)
+        state.unlisted.extend(scanned.unlisted)
     return state

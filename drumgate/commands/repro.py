@@ -25,7 +25,6 @@ naming files outside the workspace (older drumgate versions) are dropped.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shlex
 import sys
@@ -35,8 +34,9 @@ from typing import Any
 
 from drumgate import lineage
 from drumgate.artifacts import (
+    DERIVED_EVENTS,
     DIFFS_DIR,
-    classify,
+    PROVENANCE_FROM_CHECKSUMS,
     combined_reference,
     events_manifest,
     health_reports_of,
@@ -48,12 +48,16 @@ from drumgate.checksums.roots import recorded_root
 from drumgate.commands import repro_step
 from drumgate.commands.repro_locks import (
     drop_outside_entries,
+    ingested,
     made_by,
     newest_recorded,
+    newest_report_day,
     option_value,
     problems_made_by,
     problems_of,
+    read_checksums,
     recorded_commands,
+    sources_read,
     with_option,
 )
 from drumgate.config import load_datasets
@@ -61,7 +65,6 @@ from drumgate.errors import EXIT_FINDINGS, EXIT_OK, DrumgateError
 from drumgate.git import restore_command
 from drumgate.io import parts
 from drumgate.io.fsutil import atomic_write_bytes
-from drumgate.io.jsonio import iter_jsonl
 from drumgate.lineage import HAND_EDITED, MISSING
 from drumgate.lineage.provenance import report_date
 from drumgate.reports.combined import mixed_datasets
@@ -115,45 +118,53 @@ class Run:
         return code
 
 
-def _sources_read(ws: Workspace, group: str) -> str | None:
-    """A digest of the raw files the group's provenance names (each path and sha256): it moves when the
-    raw data an ingest read changed, and only then (not with the config hashes or the date); None
-    when there is no lock or a provenance file cannot be read."""
-    if not ws.lock_file(group).is_file():
-        return None
-    digest = hashlib.sha256()
-    try:
-        for name in sorted(lineage.read_lock(ws, group)["artifacts"]):
-            artifact = classify(name)
-            if artifact is None or artifact.kind not in ("provenance", "provenance_index"):
-                continue
-            source = ws.path(name).parent if artifact.kind == "provenance_index" else ws.path(name)
-            read = sorted(f"{item.get('path')}\t{item.get('sha256')}" for _, row in iter_jsonl(source)
-                          for item in row.get("source_files") or [])
-            digest.update(("\n".join([name, *read]) + "\n").encode("utf-8"))
-    except DrumgateError:
-        return None
-    return digest.hexdigest()
-
-
 def raw_steps(run: Run, group: str, dataset: str) -> None:
-    """The recorded ingest/events commands, then checksums: they read raw data, so they always run."""
+    """The recorded ingest/events commands, then checksums: they read raw data, so they always run. A
+    dataset whose events a command of their own derives (`DERIVED_EVENTS`) gets that command once its
+    ingest is recorded and no events manifest is there yet; the lock records it for later runs."""
     for stage in RAW_STAGES:
+        derived = DERIVED_EVENTS.get(dataset)
+        if stage == "events" and derived and not recorded_commands(run.ws, group, [stage]) \
+                and ingested(run.ws, group) and events_path(run.ws, dataset) is None:
+            run.do(Step(stage, derived, f"{dataset}: its events are derived by a command of their own"))
+            continue
         for argv in recorded_commands(run.ws, group, [stage]):
             if "--dry-run" in argv and not _made_stale(run.ws, group, argv):
                 continue  # a dry run's inventory is a preview: written again only when the lock says it is stale
             recorded_date = option_value(argv, "--date")
             dated = not run.dry_run and recorded_date and recorded_date != run.date
-            before = _sources_read(run.ws, group) if dated else None
+            before = sources_read(run.ws, group) if dated else None
             run.do(Step(stage, argv, "reads raw data"))
             # Only new raw data earns a new date: output that changed with the configs (a gate, a
             # taxonomy name, the config hashes in provenance) is the same ingest, and keeps its day.
-            if dated and before is not None and _sources_read(run.ws, group) != before:
+            if dated and before is not None and sources_read(run.ws, group) != before:
                 run.do(Step(stage, with_option(argv, "--date", run.date), "raw data changed: today's ingest date"))
     # the folder an `ingest --root DIR` read, not the configured root: its provenance names those files
     typed = recorded_root(run.ws, load_datasets(run.ws).get(dataset), "raw")
     root = ("--root", typed) if typed else ()
     run.do(Step("checksums", ("checksums", "generate", dataset, *root, "--update"), "hashes the raw tree"))
+    if run.dry_run or dataset not in PROVENANCE_FROM_CHECKSUMS:
+        return
+    # Its provenance takes each file's sha256 from the checksum manifest the step above wrote: the
+    # ingest runs again when that manifest changed or its provenance was made without it, so that one
+    # repro leaves nothing stale (the checksums read the raw tree, never the provenance).
+    for stage in RAW_STAGES:
+        for argv in recorded_commands(run.ws, group, [stage]):
+            if "--dry-run" not in argv and (_made_stale(run.ws, group, argv)
+                                            or (stage == "ingest" and not read_checksums(run.ws, group, dataset))):
+                run.do(Step(stage, argv, "reads the checksum manifest just written"))
+
+
+def events_path(ws: Workspace, dataset: str) -> str | None:
+    """The dataset's events manifest as it is stored (a file, its `.gz` form or a partitioned folder)."""
+    events = events_manifest(dataset)
+    if ws.path(events).is_file():
+        return events
+    if ws.path(events + ".gz").is_file():
+        return events + ".gz"
+    if parts.is_partitioned(ws.path(events)):
+        return parts.folder_of(events).as_posix()
+    return None
 
 
 def restore_history(run: Run, group: str, problem: lineage.LineageProblem) -> None:
@@ -181,14 +192,9 @@ def report_steps(run: Run, group: str, dataset: str, stage: str) -> None:
     recorded command, first, so that nothing later reads the hand edit; then a new report with
     today's date when the newest is missing or stale."""
     folder = _report_folder(stage, dataset)
-    events = events_manifest(dataset)
-    if not run.ws.path(events).is_file():
-        if run.ws.path(events + ".gz").is_file():
-            events += ".gz"
-        elif parts.is_partitioned(run.ws.path(events)):
-            events = parts.folder_of(events).as_posix()
-        else:
-            return
+    events = events_path(run.ws, dataset)
+    if events is None:
+        return
     current = newest_recorded(run.ws, group, folder)
     found = problems_of(run.ws, group, "")  # one check of the group: it hashes every artifact and input
     own = _own_command_problems(found, current, stage)
@@ -290,7 +296,9 @@ def plan_and_run(ws: Workspace, groups: Sequence[str], date: str, dry_run: bool,
         rerun_stale(run, group, "compare", f"{DIFFS_DIR}/")
     all_ingested = {by_group[g] for g in by_group if recorded_commands(ws, g, RAW_STAGES)}
     if all_ingested and (not groups or combined_group in groups or set(groups) & set(ingested)):
-        mixes = bool(mixed_datasets(load_datasets(ws), all_ingested.__contains__))
+        # a dataset is mixed once its events are there (a dry run plans them: its ingest stands in)
+        has_events = all_ingested.__contains__ if dry_run else lambda name: events_path(ws, name) is not None
+        mixes = bool(mixed_datasets(load_datasets(ws), has_events))
         combined_steps(run, combined_group, ran_reports=len(run.executed) > reports_before, mixes_ingested=mixes)
     return run
 
@@ -355,6 +363,12 @@ def repro(ws: Workspace, groups: Sequence[str], date: str | None = None, dry_run
     """Bring the named groups (all when none) up to date, or with `dry_run` print the plan."""
     known = known_groups(ws, groups)
     day = report_date(date).isoformat()
+    newest = newest_report_day(ws, known)
+    if date is None and newest is not None and newest > day:
+        # a teammate a timezone ahead committed tomorrow's reports: today's would sort before them
+        # and leave them stale, so new reports take their day, never an earlier one
+        print(f"reports dated {newest} are recorded: new reports take that date, not today's {day}")
+        day = newest
     for group in known:
         dropped = 0 if dry_run else drop_outside_entries(ws, group)
         if dropped:

@@ -3,11 +3,14 @@ artifacts, its newest report, and lock entries an older drumgate left naming fil
 
 from __future__ import annotations
 
+import hashlib
 import shlex
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from drumgate import lineage
-from drumgate.io.jsonio import read_json, write_json
+from drumgate.artifacts import checksum_manifest, classify, dated_name, provenance_manifest
+from drumgate.errors import DrumgateError
+from drumgate.io.jsonio import iter_jsonl, read_json, write_json
 from drumgate.workspace import Workspace
 
 
@@ -71,3 +74,49 @@ def made_by(ws: Workspace, group: str, subcommand: str) -> list[lineage.LineageP
 def problems_made_by(problems: Sequence[lineage.LineageProblem], subcommand: str) -> list[lineage.LineageProblem]:
     """Those of `problems` whose artifact `drumgate <subcommand>` made."""
     return [p for p in problems if shlex.split(p.command)[1:2] == [subcommand]]
+
+
+def ingested(ws: Workspace, group: str) -> bool:
+    """Whether the group's lock records an ingest that wrote its manifests (not only a dry run)."""
+    return any("--dry-run" not in argv for argv in recorded_commands(ws, group, ["ingest"]))
+
+
+def sources_read(ws: Workspace, group: str) -> str | None:
+    """A digest of the raw files the group's provenance names (each path and sha256): it moves when the
+    raw data an ingest read changed, and only then (not with the config hashes or the date); None
+    when there is no lock or a provenance file cannot be read."""
+    if not ws.lock_file(group).is_file():
+        return None
+    digest = hashlib.sha256()
+    try:
+        for name in sorted(lineage.read_lock(ws, group)["artifacts"]):
+            artifact = classify(name)
+            if artifact is None or artifact.kind not in ("provenance", "provenance_index"):
+                continue
+            source = ws.path(name).parent if artifact.kind == "provenance_index" else ws.path(name)
+            read = sorted(f"{item.get('path')}\t{item.get('sha256')}" for _, row in iter_jsonl(source)
+                          for item in row.get("source_files") or [])
+            digest.update(("\n".join([name, *read]) + "\n").encode("utf-8"))
+    except DrumgateError:
+        return None
+    return digest.hexdigest()
+
+
+def read_checksums(ws: Workspace, group: str, dataset: str) -> bool:
+    """Whether the lock records the checksum manifest as an input of the dataset's provenance."""
+    def of(artifact: str) -> Callable[[str], bool]:  # the file, its gzip and its partitioned forms
+        stem = artifact.rsplit(".", 1)[0]
+        return lambda path: path == stem or path.startswith((f"{stem}.", f"{stem}/"))
+
+    is_manifest, is_provenance = of(checksum_manifest(dataset)), of(provenance_manifest(dataset))
+    artifacts = lineage.read_lock(ws, group)["artifacts"]
+    return any(is_manifest(str(source)) for name, entry in artifacts.items() if is_provenance(name)
+               for source in entry.get("inputs", {}))
+
+
+def newest_report_day(ws: Workspace, groups: Sequence[str]) -> str | None:
+    """The latest date (YYYY-MM-DD) in the name of a dated artifact the groups' locks record."""
+    days = [dated[1] for group in groups if ws.lock_file(group).is_file()
+            for name in lineage.read_lock(ws, group)["artifacts"] if (dated := dated_name(name)) is not None]
+    newest = max(days, default=None)
+    return f"{newest[:4]}-{newest[4:6]}-{newest[6:]}" if newest else None

@@ -116,7 +116,14 @@ def probe_track(track: Track, settings: Settings, findings: Findings) -> None:
             "status": "ok",
         }
         track.files.append(entry)
-        if not path.is_file():
+        try:
+            present = path.is_file()
+        except OSError as exc:  # a folder it may not enter: unreadable, not missing
+            entry["status"] = "unreadable"
+            track.warnings.append(findings.add(path, f"cannot read: {exc.strerror}",
+                                               hint="make its folder readable, then drumgate ingest musdb"))
+            continue
+        if not present:
             entry["status"] = "missing_audio"
             track.warnings.append(findings.add(path, f"missing stem {stem}.wav", hint="restore it from the release"))
             continue
