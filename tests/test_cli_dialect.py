@@ -288,3 +288,16 @@ def test_ingest_cambridge_takes_root_and_date_like_the_others(
     lock = json.loads((generated_workspace / "data/locks/cambridge.lock.json").read_text())
     command = lock["artifacts"]["scratch/cam_sessions.jsonl"]["command"]
     assert f"--root {moved}" in command and f"--date {DAY_TWO}" in command
+
+
+@pytest.mark.parametrize("argv", [["ingest", "egmd", "--jobs", "0"], ["health", "--layout", "weird"],
+                                  ["checksums", "generate"], ["weights", "--no-such-flag"]])
+def test_a_usage_error_is_one_line_whose_fix_shows_the_help(argv: list[str], capsys) -> None:
+    assert cli.main(argv) == 2
+    captured = capsys.readouterr()
+    lines = captured.err.splitlines()
+    assert len(lines) == 1 and captured.out == "", captured.err
+    fix = lines[0].rsplit("(fix: ", 1)[1].removesuffix(")")
+    assert fix.startswith("drumgate ") and fix.endswith(" --help")
+    assert cli.main(shlex.split(fix)[1:]) == 0
+    assert capsys.readouterr().out.startswith("usage: drumgate")

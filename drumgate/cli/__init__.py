@@ -21,7 +21,7 @@ import sys
 import traceback
 from collections.abc import Callable, Iterator, Sequence
 from types import ModuleType
-from typing import Any, Protocol, TextIO
+from typing import Any, NoReturn, Protocol, TextIO
 
 from drumgate import __version__
 from drumgate.console import INTERRUPTED_LINE
@@ -209,9 +209,17 @@ def missing_dependency(module: str) -> str:
                     f"which is not installed (fix: {fix})")
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """A usage error is one line with its fix, as every other bad input is (argparse prints the whole
+    usage block first); its subcommands' parsers are of this class too."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: {message} (fix: {self.prog} --help)\n")
+
+
 def build_parser(module: Adapter, prog: str, description: str | None = None) -> argparse.ArgumentParser:
     """The command's parser; its docstring (a dataset card, say) is shown with its layout kept."""
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog=prog, description=description or module.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--workspace", default=None, help=WORKSPACE_HELP)
