@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import shlex
@@ -132,6 +133,9 @@ def validate_against_schema(document: Any, schema_path: Path, document_path: Pat
 
     validator = jsonschema.Draft202012Validator(schema)
     errors = sorted(validator.iter_errors(document), key=lambda e: list(e.absolute_path))
+    if not errors and (where := _non_finite(document)) is not None:  # Python's jsonschema lets NaN pass
+        raise DrumgateError(f"{where}: not a finite number", path=document_path,
+                            hint=f"fix: give {where} a number (nan and inf are none)")
     if not errors:  # Python's `$` lets a trailing newline match where the Rust validator does not
         raise DrumgateError(f"does not match {schema_path.name} (a name or value ends in a line break)",
                             path=document_path, hint="fix: remove the line break at the end of that name or value")
@@ -141,6 +145,33 @@ def validate_against_schema(document: Any, schema_path: Path, document_path: Pat
 
     raise DrumgateError(f"{where}: {first.message}", path=document_path,
                         hint=schema_fix(first, schema, schema_path, document_path))
+
+
+def _non_finite(document: Any, where: str = "") -> str | None:
+    """The path of the first NaN or infinity in a loaded document."""
+    if isinstance(document, float) and not math.isfinite(document):
+        return where or "(top level)"
+    items = document.items() if isinstance(document, dict) else enumerate(document) if isinstance(document, list) \
+        else ()
+    for key, value in items:
+        found = _non_finite(value, f"{where}/{key}" if where else str(key))
+        if found is not None:
+            return found
+    return None
+
+
+def _check_settings(path: Path, datasets: dict[str, DatasetConfig], combined: dict[str, Any]) -> None:
+    """What the schema cannot say: split bounds low to high, mix shares of datasets that exist."""
+    for name, config in datasets.items():
+        for split, bounds in dict(config.gates.get("split_bounds", {})).items():
+            if bounds[0] > bounds[1]:
+                raise DrumgateError(f"datasets.{name}.gates.split_bounds.{split}: {bounds[0]} is above {bounds[1]}:"
+                                    " no share can pass", path=path,
+                                    hint=f"fix: write it low to high, {split} = [{bounds[1]}, {bounds[0]}]")
+    for name in dict(combined.get("mix", {})):
+        if name not in datasets:
+            raise DrumgateError(f"combined.mix names {name!r}, which is not a dataset here", path=path,
+                                hint=f"fix: delete {name} from mix under [combined], or add a [datasets.{name}] table")
 
 
 def _expand(ws: Workspace, configured: str) -> Path:
@@ -185,4 +216,6 @@ def load_datasets(ws: Workspace) -> DatasetsConfig:
             gates=dict(entry.get("gates", {})),
             options=options,
         )
-    return DatasetsConfig(path=path, datasets=datasets, combined=dict(raw.get("combined", {})))
+    combined = dict(raw.get("combined", {}))
+    _check_settings(path, datasets, combined)
+    return DatasetsConfig(path=path, datasets=datasets, combined=combined)

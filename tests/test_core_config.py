@@ -123,3 +123,20 @@ def test_a_dataset_table_is_named_as_toml_spells_it() -> None:
 
     for name in ("My Set", "egmd", "É-GMD", 'a"b'):
         assert list(tomllib.loads(f"[datasets.{_toml_key(name)}]\n")["datasets"]) == [name]
+
+
+@pytest.mark.parametrize(("old", "new", "worded"), [
+    ("split_bounds = { train = [0.5, 1.0] }", "split_bounds = { train = [1.0, 0.5] }",
+     "datasets.cambridge.gates.split_bounds.train: 1.0 is above 0.5: no share can pass"),
+    ("mix = {", "mix = { medley = 0.5,", "combined.mix names 'medley', which is not a dataset here"),
+    ("max_missing_audio_fraction = 0.5", "max_missing_audio_fraction = nan",
+     "datasets/cambridge/gates/max_missing_audio_fraction: not a finite number"),
+])
+def test_settings_no_data_could_pass_are_refused_with_a_fix(workspace: Workspace, old: str, new: str,
+                                                            worded: str) -> None:
+    path = workspace.configs / "datasets.toml"
+    assert old in path.read_text()
+    path.write_text(path.read_text().replace(old, new, 1))
+    with pytest.raises(DrumgateError) as info:
+        load_datasets(workspace)
+    assert worded in str(info.value) and "(fix: " in str(info.value), str(info.value)
