@@ -223,3 +223,19 @@ def test_provenance_files_counts_each_file_once_and_names_the_provenance_as_foun
     external = provenance_files(ws, "cambridge", "external")
     assert external.count == 2 and {"external/Other/01_Kick.wav", "external/x.wav"} <= external.keys
     assert provenance_files(ws, "egmd", "primary").count == 0  # no provenance: nothing listed
+
+
+def test_a_typed_root_that_is_empty_is_sent_back_to_the_configured_root(tmp_path: Path) -> None:
+    tree, repo = _repo(tmp_path, hooks=False)
+    raw = repo / "data" / "raw" / "mdb_drums"
+    raw.rmdir()
+    shutil.copytree(tree, raw)
+    assert drumgate(repo, "ingest", "mdb_drums", "--date", "2026-03-01").returncode == 0
+    assert drumgate(repo, "checksums", "generate", "mdb_drums").returncode == 0
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    wrong = drumgate(repo, "checksums", "verify", "mdb_drums", "--root", str(empty))
+    assert wrong.returncode == 2
+    assert wrong.stderr.strip().endswith(
+        "(fix: drumgate checksums verify mdb_drums, which reads the configured data/raw/mdb_drums)"), wrong.stderr
+    assert drumgate(repo, "checksums", "verify", "mdb_drums").returncode == 0

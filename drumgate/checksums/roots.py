@@ -230,5 +230,8 @@ def _tier_fix(ws: Workspace, config: DatasetConfig, root: StorageRoot, index: in
     known = _other_raw_root(ws, config, root.path)
     if known:  # the folder that `ingest --root` read
         return f"fix: {command(action, config.name, known, update)}"
+    configured = load_datasets(ws).get(config.name).roots[0].path
+    if typed and configured.is_dir() and configured.resolve() != root.path.resolve():  # the configured root
+        return f"fix: {command(action, config.name, None, update)}, which reads the configured {ws.rel(configured)}"
     env = f", or set {root.env}=DIR" if root.env and not typed else ""
     return f"fix: {command(action, config.name, 'DIR', update)}, with DIR the folder that holds the files{env}"
