@@ -187,3 +187,11 @@ def test_a_damaged_manifest_line_is_one_finding_whose_fix_works(workspace, capsy
     assert fix.startswith("drumgate checksums generate cambridge --update"), fix
     assert checksums.main(fix.split()[2:]) == 0
     assert checksums.main(["verify", "cambridge"]) == 0
+
+
+def test_a_manifest_converted_to_crlf_is_one_finding_and_its_entries_still_read(tmp_path: Path) -> None:
+    path = tmp_path / "egmd.sha256"
+    path.write_bytes(f"{HEX}  primary/a.wav\r\n{'b' * 64}  primary/b.wav\r\n".encode())
+    entries, errors = parse_manifest(path)
+    assert [e.path for e in entries] == ["primary/a.wav", "primary/b.wav"]
+    assert [(err.line, err.message) for err in errors] == [(1, "CRLF line endings throughout (use LF)")]

@@ -87,7 +87,11 @@ def parse_manifest(path: str | Path) -> tuple[list[ChecksumEntry], list[Drumgate
         errors.append(DrumgateError("no newline at end of file", path=source, line=data.count(b"\n") + 1))
     seen: dict[str, int] = {}
     previous: str | None = None
-    for line_no, raw in enumerate(data.split(b"\n"), start=1):
+    lines = data.split(b"\n")
+    if b"\r\n" in data and all(raw.endswith(b"\r") for raw in lines if raw):  # converted whole (autocrlf)
+        errors.append(DrumgateError("CRLF line endings throughout (use LF)", path=source, line=1))
+        lines = [raw.removesuffix(b"\r") for raw in lines]
+    for line_no, raw in enumerate(lines, start=1):
         if not raw:
             continue
         entry = _parse_line(raw, source, line_no, errors)
