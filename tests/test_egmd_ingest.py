@@ -140,6 +140,11 @@ def test_bad_rows_are_excluded_one_line_each(workspace, corpus, capsys) -> None:
     assert "4 excluded" in captured.out
     items = {r["item_id"] for r in read_jsonl(workspace.root / ARTIFACTS[0])}
     assert len(items) == 6
+    # the damaged MIDI's render stays listed, unreadable and without events: never dropped unseen
+    damaged = corpus.rows[0]
+    sessions = {s["session_id"]: s for s in read_jsonl(workspace.root / ARTIFACTS[1])}
+    entry = next(f for f in sessions[damaged["id"]]["files"] if f["midi"] == damaged["midi_filename"])
+    assert (entry["status"], entry["events"], sessions[damaged["id"]]["status"]) == ("unreadable", 0, "unreadable")
 
 
 def test_missing_audio_and_split_disagreement_are_warnings(workspace, corpus, capsys) -> None:

@@ -35,9 +35,10 @@ stops with one line (exit 2) before anything is read or written. A missing datas
 `--root` that is not a folder), a missing, foreign or cut-off metadata CSV (a short last row), an
 unreadable or unwritable lock and a bad `configs/roland_note_map.json` also stop it before anything is
 written (exit 2); an empty root is a finding (exit 1) that `--allow-empty` writes over. A CSV row
-whose MIDI file is missing or unreadable, a duplicate row or a row with a bad split is excluded and
-reported, and a render whose audio is empty, truncated, a Git LFS pointer or unreadable is
-`unreadable`: one line each, the run completes and exits 1. Missing audio, duration mismatches,
+whose MIDI file is missing, a duplicate row or a row with a bad split is excluded and reported; a
+render whose MIDI cannot be read or parsed, or whose audio is empty, truncated, a Git LFS pointer or
+unreadable, stays in the inventory as `unreadable` (a damaged MIDI's render with no events, so a
+committed performance never vanishes unseen): one line each, the run completes and exits 1. Missing audio, duration mismatches,
 renders of one performance that disagree on their split and unmapped notes are warnings.
 """
 

@@ -101,9 +101,11 @@ def _audio_digest(path: Path) -> tuple[str | None, int | None]:
 
 
 def _render_audio(
-    row: RenderRow, settings: IngestSettings, midi_end_s: float, result: PerformanceResult, cache: PerformanceCache
+    row: RenderRow, settings: IngestSettings, midi_end_s: float | None, result: PerformanceResult,
+    cache: PerformanceCache,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The session file entry and the provenance entry for one render's audio."""
+    """The session file entry and the provenance entry for one render's audio (its length checked
+    against `midi_end_s` when the MIDI was read)."""
     entry: dict[str, Any] = {"path": row.audio_filename or row.midi_filename, "role": "render",
                              "instrument": row.kit_name, "midi": row.midi_filename}
     if not row.audio_filename:
@@ -130,6 +132,7 @@ def _render_audio(
     source["sha256"], source["bytes"] = _audio_digest(path)
     if fmt is not None:
         result.audio_seconds += fmt["seconds"]
+    if fmt is not None and midi_end_s is not None:
         gap = abs(fmt["seconds"] - midi_end_s)
         if gap > settings.duration_tolerance_s:
             result.warnings.append(
@@ -199,7 +202,7 @@ def _ingest_render(
         return None
     except OSError as exc:
         result.exclusions.append(Exclusion(row.midi_filename, f"cannot read MIDI ({exc.strerror})", row.performance_id))
-        return None
+        return _unreadable_midi(row, settings, result, cache, None)
     midi_sha256 = sha256_bytes(data)
     nm = settings.note_map
     key = performance_key(data)
@@ -209,7 +212,7 @@ def _ingest_render(
             perf = parse_midi_bytes(data, row.midi_filename, compiled=settings.compiled)
         except DrumgateError as err:
             result.exclusions.append(Exclusion(row.midi_filename, err.message, row.performance_id))
-            return None
+            return _unreadable_midi(row, settings, result, cache, data)
         events = build_events(perf, nm, compiled=settings.compiled)
         midi = BuiltMidi(perf, events, class_counts(events, nm))
         cache.built[key] = midi
@@ -230,8 +233,26 @@ def _ingest_render(
     result.renders += 1
     entry, audio_source = _render_audio(row, settings, perf.end_s, result, cache)
     entry["events"] = len(events)
-    midi_source = {"path": row.midi_filename, "role": "midi",
-                   "sha256": midi_sha256, "bytes": len(data)}
+    _provenance(row, settings, result, {"path": row.midi_filename, "role": "midi", "sha256": midi_sha256,
+                                        "bytes": len(data)}, audio_source)
+    return entry
+
+
+def _unreadable_midi(row: RenderRow, settings: IngestSettings, result: PerformanceResult,
+                     cache: PerformanceCache, data: bytes | None) -> dict[str, Any]:
+    """A render whose MIDI cannot be read or parsed stays in the inventory, `unreadable` and without
+    events, as one with damaged audio does: a damaged file never drops a committed performance unseen
+    (its exclusion is the run's finding; health counts the session)."""
+    entry, audio_source = _render_audio(row, settings, None, result, cache)
+    entry.update(status="unreadable", events=0)
+    midi = {"path": row.midi_filename, "role": "midi", "sha256": sha256_bytes(data) if data is not None else None,
+            "bytes": len(data) if data is not None else None}
+    _provenance(row, settings, result, midi, audio_source)
+    return entry
+
+
+def _provenance(row: RenderRow, settings: IngestSettings, result: PerformanceResult,
+                midi_source: dict[str, Any], audio_source: dict[str, Any]) -> None:
     sources = [midi_source] + ([audio_source] if audio_source["path"] else [])
     result.provenance_rows.append(
         {
@@ -245,7 +266,6 @@ def _ingest_render(
             **settings.provenance_common,
         }
     )
-    return entry
 
 
 def _session_status(files: list[dict[str, Any]]) -> str:
