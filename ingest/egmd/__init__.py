@@ -38,8 +38,9 @@ written (exit 2); an empty root is a finding (exit 1) that `--allow-empty` write
 whose MIDI file is missing, a duplicate row or a row with a bad split is excluded and reported; a
 render whose MIDI cannot be read or parsed, or whose audio is empty, truncated, a Git LFS pointer or
 unreadable, stays in the inventory as `unreadable` (a damaged MIDI's render with no events, so a
-committed performance never vanishes unseen): one line each, the run completes and exits 1. Missing audio, duration mismatches,
-renders of one performance that disagree on their split and unmapped notes are warnings.
+committed performance never vanishes unseen): one line each, the run completes and exits 1.
+Missing audio, duration mismatches, renders of one performance that disagree on their split and
+unmapped notes are warnings.
 """
 
 from __future__ import annotations
