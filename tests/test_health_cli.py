@@ -207,3 +207,11 @@ def test_a_missing_path_typed_with_a_tilde_gets_a_fix_that_runs(
     monkeypatch.setenv("HOME", str(tmp_path))
     assert health_cmd.main(["--events", "~/nope_events.jsonl"]) == 2
     assert f"(fix: ls {tmp_path} and pass one of its <ds>_events.jsonl)" in capsys.readouterr().err
+
+
+def test_a_folder_that_is_no_events_manifest_is_worded_as_such(workspace: Workspace, capsys) -> None:
+    _write_corpus(workspace, events=30)
+    assert health_cmd.main(["--events", "data/manifests", "--date", "2024-05-01"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.endswith("data/manifests: a folder, not an events manifest (fix: ls "
+                        f"{workspace.root / 'data' / 'manifests'} and pass one of its <ds>_events.jsonl)"), err

@@ -47,6 +47,9 @@ def infer_dataset(events: Path, explicit: str | None) -> str:
     if explicit:
         return explicit
     match = EVENTS_NAME.match(events.name) or EVENTS_NAME.match(f"{events.name}.jsonl")  # a partitioned folder
+    if match is None and events.is_dir():
+        raise DrumgateError("a folder, not an events manifest", path=events,
+                            hint=f"fix: ls {shlex.quote(str(events))} and pass one of its <ds>_events.jsonl")
     if match is None:
         raise DrumgateError(
             "cannot tell the dataset from the file name",
