@@ -117,6 +117,7 @@ def read_checksums(ws: Workspace, group: str, dataset: str) -> bool:
 def newest_report_day(ws: Workspace, groups: Sequence[str]) -> str | None:
     """The latest date (YYYY-MM-DD) in the name of a dated artifact the groups' locks record."""
     days = [dated[1] for group in groups if ws.lock_file(group).is_file()
-            for name in lineage.read_lock(ws, group)["artifacts"] if (dated := dated_name(name)) is not None]
+            for name in lineage.read_lock(ws, group, drop_outside=True)["artifacts"]
+            if (dated := dated_name(name)) is not None]
     newest = max(days, default=None)
     return f"{newest[:4]}-{newest[4:6]}-{newest[6:]}" if newest else None
