@@ -375,14 +375,11 @@ def _unstaged_provenance(ws: Workspace, targets: Sequence[str]) -> list[str]:
         if not changed_lines(ws, relative):
             continue  # unchanged, or new (its provenance is new too and staged with it)
         staged.add(artifact.group)
-        base = ws.path(provenance_manifest(artifact.group))
-        for candidate in (base, base.with_name(base.name + ".gz")):
-            if candidate.is_file():
-                found.append(ws.rel(candidate))
-                break
-        else:
-            if row_parts.is_partitioned(base):
-                found += sorted(ws.rel(part) for part in row_parts.folder_of(base).glob("*.jsonl.gz"))
+        provenance = row_parts.stored(ws.path(provenance_manifest(artifact.group)))
+        if provenance is not None and provenance.is_dir():
+            found += sorted(ws.rel(provenance / part) for part in row_parts.part_files(provenance))
+        elif provenance is not None:
+            found.append(ws.rel(provenance))
     return found
 
 

@@ -53,6 +53,7 @@ from drumgate.reports.combined import (
     add_song_leaks,
     add_source_gates,
     combined_counts,
+    mixed_datasets,
     song_leaks,
     waived_sources,
 )
@@ -173,8 +174,7 @@ def _combine(ws: Workspace, date: str | None, weights_scheme: str) -> CombineOut
     grouplock.hold_every_group(ws)
     sources, skipped = find_sources(ws, config)
     if not sources:
-        mix = config.combined.get("mix", {})
-        waiting = [name for name in config.datasets if float(mix.get(name, 0.0)) > 0.0]
+        waiting = mixed_datasets(config, lambda _name: True)  # a share, but no events yet
         hint = (f"fix: {shlex.join(['drumgate', *events_command(waiting[0])])}" if waiting else
                 "fix: give a dataset a share above 0 under [combined] mix in configs/datasets.toml")
         raise DrumgateError(

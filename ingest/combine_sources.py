@@ -84,26 +84,18 @@ class SongKeys:
 
 def find_sources(ws: Workspace, config: DatasetsConfig) -> tuple[list[Source], list[str]]:
     mix = config.combined.get("mix", {})
-    mixed = mixed_datasets(config, lambda name: _existing(ws.events_manifest(name)) is not None)
+    mixed = mixed_datasets(config, lambda name: parts.stored(ws.events_manifest(name)) is not None)
     sources, skipped = [], []
     for name, dataset in config.datasets.items():
-        events = _existing(ws.events_manifest(name))
+        events = parts.stored(ws.events_manifest(name))
         if name not in mixed or events is None:
             why = "no mix share in [combined] mix" if float(mix.get(name, 0.0)) <= 0.0 else "no events manifest"
             skipped.append(f"{name} ({why})")
             continue
-        sessions = _existing(ws.sessions_manifest(name))
-        provenance = _existing(ws.provenance(name))
+        sessions = parts.stored(ws.sessions_manifest(name))
+        provenance = parts.stored(ws.provenance(name))
         sources.append(Source(name, float(mix[name]), events, sessions, provenance, ws.path(dataset.licence_note)))
     return sources, skipped
-
-
-def _existing(path: Path) -> Path | None:
-    """The manifest as a file, its `.gz` form, or its partitioned folder (read through jsonio)."""
-    for candidate in (path, path.with_name(path.name + ".gz")):
-        if candidate.is_file():
-            return candidate
-    return parts.folder_of(path) if parts.is_partitioned(path) else None
 
 
 def combined_sessions(sources: Sequence[Source], songs: SongKeys, errors: ErrorCollector) -> list[dict[str, Any]]:

@@ -124,12 +124,18 @@ def test_a_root_with_no_files_is_refused_with_the_root_the_ingest_read(tmp_path:
     assert typo.returncode == 2 and typo.stderr.strip() == f"{tree}x: root not found (fix: {fix})"
 
 
-def test_a_configured_root_emptied_after_its_ingest_names_the_root_option_and_its_variable(tmp_path: Path) -> None:
+def _ingested_at_the_configured_root(tmp_path: Path) -> tuple[Path, Path, Path]:
+    """(corpus, repository, configured root): the corpus copied to the configured root and ingested there."""
     tree, repo = _repo(tmp_path, hooks=False)
     raw = repo / "data" / "raw" / "mdb_drums"
     raw.rmdir()
     shutil.copytree(tree, raw)
     assert drumgate(repo, "ingest", "mdb_drums", "--date", "2026-03-01").returncode == 0
+    return tree, repo, raw
+
+
+def test_a_configured_root_emptied_after_its_ingest_names_the_root_option_and_its_variable(tmp_path: Path) -> None:
+    tree, repo, raw = _ingested_at_the_configured_root(tmp_path)
     shutil.rmtree(raw)
     raw.mkdir()
     empty = drumgate(repo, "checksums", "generate", "mdb_drums")
@@ -226,11 +232,7 @@ def test_provenance_files_counts_each_file_once_and_names_the_provenance_as_foun
 
 
 def test_a_typed_root_that_is_empty_is_sent_back_to_the_configured_root(tmp_path: Path) -> None:
-    tree, repo = _repo(tmp_path, hooks=False)
-    raw = repo / "data" / "raw" / "mdb_drums"
-    raw.rmdir()
-    shutil.copytree(tree, raw)
-    assert drumgate(repo, "ingest", "mdb_drums", "--date", "2026-03-01").returncode == 0
+    _, repo, _ = _ingested_at_the_configured_root(tmp_path)
     assert drumgate(repo, "checksums", "generate", "mdb_drums").returncode == 0
     empty = tmp_path / "empty"
     empty.mkdir()

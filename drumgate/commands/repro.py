@@ -122,8 +122,8 @@ def raw_steps(run: Run, group: str, dataset: str) -> None:
     """The recorded ingest/events commands, then checksums: they read raw data, so they always run. A
     dataset whose events a command of their own derives (`DERIVED_EVENTS`) gets that command once its
     ingest is recorded and no events manifest is there yet; the lock records it for later runs."""
+    derived = DERIVED_EVENTS.get(dataset)
     for stage in RAW_STAGES:
-        derived = DERIVED_EVENTS.get(dataset)
         if stage == "events" and derived and not recorded_commands(run.ws, group, [stage]) \
                 and ingested(run.ws, group) and events_path(run.ws, dataset) is None:
             run.do(Step(stage, derived, f"{dataset}: its events are derived by a command of their own"))
@@ -157,14 +157,8 @@ def raw_steps(run: Run, group: str, dataset: str) -> None:
 
 def events_path(ws: Workspace, dataset: str) -> str | None:
     """The dataset's events manifest as it is stored (a file, its `.gz` form or a partitioned folder)."""
-    events = events_manifest(dataset)
-    if ws.path(events).is_file():
-        return events
-    if ws.path(events + ".gz").is_file():
-        return events + ".gz"
-    if parts.is_partitioned(ws.path(events)):
-        return parts.folder_of(events).as_posix()
-    return None
+    found = parts.stored(ws.path(events_manifest(dataset)))
+    return ws.rel(found) if found is not None else None
 
 
 def restore_history(run: Run, group: str, problem: lineage.LineageProblem) -> None:

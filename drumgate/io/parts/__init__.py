@@ -56,6 +56,7 @@ from drumgate.io.parts.layout import (
     part_stem,
     resolve,
     single_files_of,
+    stored,
 )
 from drumgate.io.parts.reader import (
     assemble_index,
@@ -137,6 +138,7 @@ __all__ = [
     "rendered",
     "resolve",
     "single_files_of",
+    "stored",
     "stored_parts",
     "verify",
     "weighted_rows",

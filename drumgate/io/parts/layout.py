@@ -81,6 +81,16 @@ def is_partitioned(path: str | Path) -> bool:
     return source.is_dir() or (not source.exists() and (folder_of(source) / INDEX_NAME).is_file())
 
 
+def stored(path: str | Path) -> Path | None:
+    """The manifest a single-file name stands for as it is stored: the file, its `.gz` form, or its
+    partitioned folder; None when none of them is there."""
+    source = Path(path)
+    for candidate in (source, source.with_name(source.name + ".gz")):
+        if candidate.is_file():
+            return candidate
+    return folder_of(source) if is_partitioned(source) else None
+
+
 def resolve(path: str | Path) -> Path:
     """The manifest a path names: the file itself, or its partitioned folder when only that exists."""
     source = Path(path)
