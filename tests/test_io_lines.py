@@ -92,8 +92,29 @@ def test_a_gzip_stream_cut_short_gives_its_rows_then_one_damaged_stream_error(tm
             seen.append(line_no)
     assert 0 < len(seen) < 5000
     found: list[str] = []
-    assert len(list(scan_jsonl(path, lambda err: found.append(str(err))))) == len(seen)
+    assert list(scan_jsonl(path, lambda err: found.append(str(err)))) == []  # a checker: the damage alone
     assert len(found) == 1 and "damaged gzip stream" in found[0]
+
+
+def test_a_flipped_byte_in_a_gzip_stream_is_one_finding_not_one_per_garbage_line(tmp_path: Path) -> None:
+    """The lines a damaged stream inflates to are garbage: the hook's scan words the damage once
+    (it gave 36 `invalid JSON` lines for one byte before) and yields no row from it."""
+    path = tmp_path / "m.jsonl.gz"
+    rng = random.Random(7)
+    write_jsonl(path, [{"n": n, "pad": rng.randbytes(60).hex()} for n in range(5000)])
+    damaged = bytearray(path.read_bytes())
+    damaged[len(damaged) // 2] ^= 0xFF
+    path.write_bytes(bytes(damaged))
+    with pytest.raises(DrumgateError):  # the plain reader reads up to the damage and stops there
+        list(iter_jsonl(path))
+    found: list[str] = []
+    assert list(scan_jsonl(path, lambda err: found.append(str(err)))) == []
+    assert len(found) == 1, found
+    assert found[0].startswith(f"{path}: damaged gzip stream (") and found[0].endswith("(fix: regenerate the file)")
+    assert lines.gzip_damage(path) is not None
+    path.write_bytes(gzip.compress(b'{"n":1}\n'))
+    assert lines.gzip_damage(path) is None
+    assert lines.gzip_damage(tmp_path / "absent.jsonl.gz") is None  # the reader words that one
 
 
 def test_a_plain_file_that_cannot_be_opened_is_not_called_a_gzip_stream(tmp_path: Path) -> None:

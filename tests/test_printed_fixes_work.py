@@ -126,6 +126,25 @@ def test_a_part_that_differs_from_its_index_is_restored_by_the_printed_checkout(
     assert drumgate(root, "hook", "schema", part.as_posix()).returncode == 0
 
 
+def test_a_byte_flipped_inside_a_part_is_two_findings_with_their_fix(cambridge_repo: Path, tmp_path: Path) -> None:
+    """Mid-stream damage inflates to garbage lines: the hook words the damage and the index mismatch
+    once each (it printed 47 lines for one byte before), and the printed checkout mends it."""
+    root = copy_of(cambridge_repo, tmp_path)
+    part = max((root / CAMBRIDGE_EVENTS).glob(f"*{parts.PART_SUFFIX}"), key=lambda path: path.stat().st_size)
+    data = bytearray(part.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    part.write_bytes(bytes(data))
+    relative = part.relative_to(root).as_posix()
+    noticed = drumgate(root, "hook", "schema", relative)
+    assert noticed.returncode == 1
+    findings = noticed.stderr.strip().splitlines()
+    assert len(findings) == 2, noticed.stderr
+    assert "sha256 differs from index.json" in findings[0] and "damaged gzip stream" in findings[1]
+    assert fix_commands(noticed.stderr)[0] == f"git checkout HEAD -- {relative}"
+    assert succeeded(run_as_printed(root, fix_commands(noticed.stderr)[0]))
+    assert drumgate(root, "hook", "schema", relative).returncode == 0
+
+
 def test_a_folder_named_as_the_manifest_file_names_its_group(egmd_repo: Path, tmp_path: Path) -> None:
     root = copy_of(egmd_repo, tmp_path)
     folder = tmp_path / "elsewhere" / "egmd_events.jsonl"

@@ -156,6 +156,25 @@ def numbered_lines(path: str | Path, expected: str = "the manifest") -> Iterator
             raise DrumgateError(f"cannot read: {exc.strerror or exc}", path=source) from exc
 
 
+def gzip_damage(path: str | Path) -> DrumgateError | None:
+    """The damaged-gzip finding of a `.gz` file inflated whole to its CRC and length check, or None when
+    the stream is sound or the file is something `numbered_lines` words otherwise (missing, a folder, a
+    Git LFS pointer). A checker calls it before the lines: the lines a damaged stream inflates to are
+    garbage, and wording each of them buried the one finding that matters under dozens."""
+    try:
+        with open(path, "rb") as stored:
+            if stored.peek(len(LFS_POINTER_PREFIX)).startswith(LFS_POINTER_PREFIX):
+                return None
+            with gzip.GzipFile(fileobj=stored, mode="rb") as inflated:
+                while inflated.read(READ_BLOCK):
+                    pass
+    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+        return damaged_gzip_error(path, exc)
+    except OSError:
+        return None
+    return None
+
+
 def parse_line(raw: bytes, path: Path, line_no: int) -> JsonRow:
     """Parse one JSONL line into an object or raise a DrumgateError naming path:line."""
     try:

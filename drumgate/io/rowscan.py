@@ -4,9 +4,9 @@ The hooks' reference path (`chunkscan` is the parallel one and gives the same fi
 through the one line reader (drumgate.io.lines) and is stricter than `jsonio.iter_jsonl` in what a
 hook must catch: duplicate keys (orjson keeps the last one silently), binary content and an empty
 file are findings too, and so is every whole-file problem the reader words (a folder, a missing
-file, a Git LFS pointer, a damaged gzip stream). A row that is byte-identical to orjson's own
-compact form of it cannot hold a duplicate key, so only other rows pay for the stdlib
-duplicate-key parse (`strict_row`, which the parallel path uses too).
+file, a Git LFS pointer, a damaged gzip stream: found before any line, and then the only
+finding). A row that is byte-identical to orjson's own compact form of it cannot hold a duplicate
+key, so only other rows pay for the stdlib duplicate-key parse (`strict_row`, which the parallel path uses too).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Any
 import orjson
 
 from drumgate.errors import BINARY_HINT, DrumgateError
-from drumgate.io.lines import LFS_HINT, JsonRow, line_error, long_line_error, numbered_lines
+from drumgate.io.lines import LFS_HINT, JsonRow, gzip_damage, is_gzip_path, line_error, long_line_error, numbered_lines
 
 LFS_FIX = LFS_HINT
 FindingSink = Callable[[DrumgateError], None]
@@ -63,6 +63,10 @@ def strict_row(raw: bytes, path: Path, line_no: int) -> JsonRow:
 def scan_jsonl(path: str | Path, sink: FindingSink) -> Iterator[tuple[int, dict[str, Any]]]:
     """Yield (line number, row) for every sound row; report everything else to `sink`."""
     source = Path(path)
+    damage = gzip_damage(source) if is_gzip_path(source) else None
+    if damage is not None:  # one finding, not one per garbage line it inflates to
+        sink(damage)
+        return
     rows = 0
     try:
         for line_no, raw in numbered_lines(source):
