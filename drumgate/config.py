@@ -30,6 +30,18 @@ class StorageRoot:
         """A root whose folder is absent is offline (an unmounted drive), never 'deleted'."""
         return self.path.is_dir()
 
+    def offline_note(self, outcome: str, kept: int) -> str:
+        """The line a command prints for this root offline, `outcome` being what it did about it. When
+        nothing of the tier was kept the library may simply not have that tier: the line then says how
+        to drop it (or to point at the drive), since it would otherwise come back on every run."""
+        where = "is a file, not a folder" if self.path.is_file() else "not mounted"
+        note = f"tier {self.tier} offline ({self.path} {where}): {outcome}"
+        if kept:
+            return note
+        point = f"set {self.env} to where the drive is mounted" if self.env else "mount the drive"
+        drop = f"if the library has no {self.tier} tier delete its line in configs/datasets.toml"
+        return f"{note} (fix: {point}, or {drop})"
+
 
 @dataclass(frozen=True)
 class DatasetConfig:

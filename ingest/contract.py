@@ -254,10 +254,9 @@ def carried_forward(
     ws: Workspace, dataset: str, root: StorageRoot, targets: Mapping[str, Path]
 ) -> tuple[ItemRows, str]:
     """An offline tier's rows from the committed artifacts, marked `tier_offline`: never dropped."""
-    note = f"tier {root.tier} offline ({root.path} not mounted)"
     sessions_path = targets.get("sessions", ws.sessions_manifest(dataset))
     if not parts.resolve(sessions_path).exists():
-        return ItemRows(), f"{note}: no committed sessions manifest to carry its sessions forward from"
+        return ItemRows(), root.offline_note("no committed sessions manifest to carry its sessions forward from", 0)
     rows = ItemRows()
     marker = f"tier {root.tier} offline: carried forward from {ws.rel(sessions_path)}"
     for _, row in iter_jsonl(sessions_path):
@@ -271,7 +270,8 @@ def carried_forward(
         path = targets.get(kind)
         if path is not None and parts.resolve(path).exists() and offline:
             getattr(rows, kind).extend(row for _, row in iter_jsonl(path) if row.get("session_id") in offline)
-    return rows, f"{note}: {len(rows.sessions)} sessions carried forward from {ws.rel(sessions_path)}"
+    carried = len(rows.sessions)
+    return rows, root.offline_note(f"{carried} sessions carried forward from {ws.rel(sessions_path)}", carried)
 
 
 def external_fingerprint(provenance_rows: Iterable[Mapping[str, Any]], offline: Sequence[str]) -> dict[str, str]:

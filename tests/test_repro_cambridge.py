@@ -31,12 +31,18 @@ def _one_repro_settles(repo: Path) -> None:
     assert tree_listing(repo / "data") == settled
 
 
-def test_one_repro_leaves_cambridge_settled_and_committable(tmp_path: Path) -> None:
+def _cambridge_repo(tmp_path: Path, external: Path) -> Path:
+    """A new data repository for Cambridge alone, its primary tier under data/raw, the external at `external`."""
     repo = tmp_path / "drum-data"
     repo.mkdir()
     assert git(repo, "init", "-q", "-b", "main").returncode == 0
     assert drumgate(repo, "init", "--datasets", "cambridge").returncode == 0
-    make_cambridge_corpus(repo / "data" / "raw" / "cambridge", tmp_path / "not-mounted", seed=1)
+    make_cambridge_corpus(repo / "data" / "raw" / "cambridge", external, seed=1)
+    return repo
+
+
+def test_one_repro_leaves_cambridge_settled_and_committable(tmp_path: Path) -> None:
+    repo = _cambridge_repo(tmp_path, tmp_path / "not-mounted")
     ingest = drumgate(repo, "ingest", "cambridge")
     assert ingest.returncode in (0, 1), ingest.stderr
 
@@ -50,3 +56,35 @@ def test_one_repro_leaves_cambridge_settled_and_committable(tmp_path: Path) -> N
     _one_repro_settles(repo)
     _committed(repo, "A stem less")
     assert status(repo) == ""
+
+
+def test_a_library_without_the_external_tier_is_told_once_how_to_drop_it(tmp_path: Path) -> None:
+    """A team with no external drive saw `tier external offline` on every run with nothing to do about
+    it. With nothing of the tier kept, the note now says how to drop the tier; after doing so no run
+    mentions it, and one carried-forward session keeps the plain note (no fix: the drive is away)."""
+    repo = _cambridge_repo(tmp_path, tmp_path / "not-mounted")
+    ingest = drumgate(repo, "ingest", "cambridge")
+    assert ingest.returncode in (0, 1), ingest.stderr
+    notes = [line for line in ingest.stdout.splitlines() if line.startswith("tier external offline")]
+    assert len(notes) == 1, ingest.stdout
+    assert notes[0].endswith("(fix: set DRUMGATE_CAMBRIDGE_EXTERNAL to where the drive is mounted, or if the "
+                             "library has no external tier delete its line in configs/datasets.toml)")
+
+    config = repo / "configs" / "datasets.toml"
+    config.write_text("".join(line for line in config.read_text().splitlines(keepends=True)
+                              if 'tier = "external"' not in line))
+    done = drumgate(repo, "repro")
+    assert done.returncode in (0, 1), done.stdout[-3000:] + done.stderr[-3000:]
+    assert "offline" not in done.stdout + done.stderr
+    _committed(repo, "Cambridge without an external tier")
+
+
+def test_an_offline_tier_with_sessions_carried_forward_keeps_the_plain_note(tmp_path: Path) -> None:
+    repo = _cambridge_repo(tmp_path, tmp_path / "drum-data" / "data" / "raw" / "cambridge_external")
+    external = repo / "data" / "raw" / "cambridge_external"
+    assert drumgate(repo, "ingest", "cambridge").returncode in (0, 1)
+    external.rename(tmp_path / "unplugged")
+    again = drumgate(repo, "ingest", "cambridge")
+    notes = [line for line in again.stdout.splitlines() if line.startswith("tier external offline")]
+    assert len(notes) == 1 and "sessions carried forward" in notes[0], again.stdout
+    assert "(fix:" not in notes[0] and not notes[0].startswith("tier external offline: 0 ")

@@ -49,7 +49,7 @@ def _progress_printer() -> Callable[[int, int], None] | None:
 
 
 def _offline_note(root: StorageRoot, count: int) -> str:
-    return f"tier {root.tier} offline ({root.path} not mounted): {count} entries kept, not checked"
+    return root.offline_note(f"{count} entries kept, not checked", count)
 
 
 def generate(
