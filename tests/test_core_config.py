@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from drumgate import cli
-from drumgate.config import load_datasets
+from drumgate.config import StorageRoot, load_datasets
 from drumgate.errors import DrumgateError
 from drumgate.workspace import Workspace, find_workspace
 
@@ -140,3 +140,14 @@ def test_settings_no_data_could_pass_are_refused_with_a_fix(workspace: Workspace
     with pytest.raises(DrumgateError) as info:
         load_datasets(workspace)
     assert worded in str(info.value) and "(fix: " in str(info.value), str(info.value)
+
+
+def test_an_offline_roots_note_names_a_file_and_offers_a_fix_only_when_nothing_was_kept(tmp_path: Path) -> None:
+    root = StorageRoot("cambridge", "external", "x", "DRUMGATE_CAMBRIDGE_EXTERNAL", tmp_path / "external")
+    assert root.offline_note("3 sessions carried forward", 3) == (
+        f"tier external offline ({tmp_path / 'external'} not mounted): 3 sessions carried forward")
+    (tmp_path / "external").write_text("")
+    assert root.offline_note("0 entries kept, not checked", 0) == (
+        f"tier external offline ({tmp_path / 'external'} is a file, not a folder): 0 entries kept, not checked "
+        "(fix: set DRUMGATE_CAMBRIDGE_EXTERNAL to where the drive is mounted, or if the library has no external "
+        "tier delete its line in configs/datasets.toml)")
