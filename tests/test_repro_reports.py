@@ -157,3 +157,25 @@ def test_reports_dated_after_today_are_not_left_stale_by_todays_repro(repo: Path
     out = _repro_then_commit(repo)
     assert "new reports take that date, not today's" in out
     assert drumgate(repo, "repro").returncode == 0 and status(repo) == ""
+
+
+def test_a_new_dated_report_is_diffed_against_the_one_before_and_the_docs_link_it(repo: Path) -> None:
+    """repro wrote new dated reports but no diff, so the summary's "diff vs previous" read "none" for a
+    team that lives by repro; now each new health report gets its day-over-day diff, once."""
+    config = repo / "configs" / "datasets.toml"
+    text = config.read_text(encoding="utf-8")
+    config.write_text(text.replace("max_missing_audio_fraction = 0.5", "max_missing_audio_fraction = 0.6", 1))
+    out = _repro_then_commit(repo)
+    diffs = [line for line in out.splitlines() if line.startswith("$ drumgate diff --baseline auto ")]
+    heads = sorted(Path(line.split()[-1]).name for line in diffs)
+    assert heads and len(heads) == len(set(heads)), out
+    summaries = sorted((repo / "reports" / "health").glob("*-health-summary.md"))
+    newest = summaries[-1].read_text(encoding="utf-8")
+    for head in heads:
+        dataset, day = head.removesuffix(".json").rsplit("_", 1)
+        written = sorted((repo / "reports" / "diffs").glob(f"{dataset}_*_to_{day}.md"))
+        assert len(written) == 1, head
+        assert f"(../diffs/{written[0].name})" in newest, newest
+    again = drumgate(repo, "repro")
+    assert again.returncode == 0 and "drumgate diff" not in again.stdout
+    assert status(repo) == ""

@@ -4,6 +4,8 @@ Like `dvc repro`, from the locks in `data/locks/`: the steps run in dependency o
 
     ingest -> events -> checksums -> crash-map -> health, weights -> diff, compare -> combine -> docs
 
+(a new dated health report is diffed against the one before it, so the docs show the day's change)
+
 and each runs at most once (`--skip-raw` leaves out the first three, for a workflow that ran them as
 shards). Raw corpora are not in git, so the lock cannot tell whether they changed: the steps that
 read them (the recorded `ingest`/`events` commands and `checksums generate --update`, with the
@@ -26,6 +28,7 @@ naming files outside the workspace (older drumgate versions) are dropped.
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import sys
 from collections.abc import Sequence
@@ -39,6 +42,7 @@ from drumgate.artifacts import (
     PROVENANCE_FROM_CHECKSUMS,
     combined_reference,
     events_manifest,
+    health_report,
     health_reports_of,
     registry,
     sessions_manifest,
@@ -211,6 +215,10 @@ def report_steps(run: Run, group: str, dataset: str, stage: str) -> None:
         argv = ("weights", "--events", events, "--group-by", "session_id", "--scheme", "effective",
                 "--date", run.date)
     run.do(Step(stage, argv, f"{dataset}: {reason}"))
+    previous = re.search(r"_(\d{8})\.", current or "")
+    stamp = run.date.replace("-", "")
+    if stage == "health" and previous and previous.group(1) < stamp:  # the day-over-day diff docs show
+        run.do(Step("diff", ("diff", "--baseline", "auto", health_report(dataset, stamp)), f"{dataset}: vs {current}"))
 
 
 def _own_command_problems(found: Sequence[lineage.LineageProblem], current: str | None, stage: str
