@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 from checks._hookutil import Reporter, committed_text, lock_groups, staged_paths
 from drumgate.artifacts import HEALTH_DIR, PROVENANCE_DIR, SAMPLING_DIR, Artifact, classify, is_data_path
 from drumgate.errors import DrumgateError
-from drumgate.git import git_output, restore_command
+from drumgate.git import git_output, in_head, restore_command
 from drumgate.lineage import HAND_EDITED, MISSING
 from drumgate.workspace import Workspace
 
@@ -337,12 +337,9 @@ def check_workspace(ws: Workspace, reporter: Reporter, whole_workspace: bool = F
     for group, artifacts in sorted(groups.items()):
         if not ws.lock_file(group).is_file():
             if any(a.manifest in GENERATED_KINDS for a in artifacts):
-                reporter.finding(
-                    ws.rel(ws.lock_file(group)),
-                    f"no lineage lock for the staged {group} artifacts",
-                    hint="fix: regenerate them with drumgate (every command records its lock entry), "
-                    "then git add data/locks",
-                )
+                lock = ws.rel(ws.lock_file(group))
+                reporter.finding(lock, f"no lineage lock for the staged {group} artifacts",
+                                 hint=_lost_lock_fix(ws, group, lock))
             continue
         try:
             problems[group] = check(ws, group)
@@ -360,3 +357,14 @@ def check_workspace(ws: Workspace, reporter: Reporter, whole_workspace: bool = F
     report_deleted_notes(ws, reporter, causes)
     report_causes(reporter, causes, state)
     return reporter.close()
+
+
+def _lost_lock_fix(ws: Workspace, group: str, lock: str) -> str:
+    """The committed lock back; else the commands that record it again (each records its own entry)."""
+    from drumgate.artifacts import registry
+
+    if in_head(ws.root, lock):
+        return f"fix: {restore_command(lock)}"
+    dataset = registry(ws).dataset_of_group().get(group)
+    first = f"drumgate ingest {dataset}" if dataset else "drumgate combine"
+    return f"fix: {first}, then drumgate repro {group}, then git add -A"

@@ -254,6 +254,14 @@ def check_index(ws: Workspace, artifact: Artifact, validator: Any, reporter: Rep
         reporter.add(err)
 
 
+def schema_restore_fix(ws: Workspace, schema_file: str) -> str:
+    """The committed schema back, or `drumgate init`'s copy when it was never committed."""
+    from drumgate.config import restore_configs_fix
+    from drumgate.git import in_head, restore_command
+
+    return f"fix: {restore_command(schema_file)}" if in_head(ws.root, schema_file) else restore_configs_fix(ws.root)
+
+
 def check_file(ws: Workspace, filename: str, reporter: Reporter, part_check: PartCheck | None = None) -> None:
     from drumgate.schemas import validator_for
 
@@ -273,7 +281,7 @@ def check_file(ws: Workspace, filename: str, reporter: Reporter, part_check: Par
             schema_file,
             f"cannot check {relative}: {err.message}",
             line=err.line,
-            hint="fix: restore the schema (git checkout -- configs/schemas)",
+            hint=schema_restore_fix(ws, schema_file),
         )
         return
     if artifact.is_part:

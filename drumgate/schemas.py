@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from drumgate.config import restore_configs_fix
 from drumgate.errors import DrumgateError
 from drumgate.io.jsonio import read_json
 from drumgate.workspace import Workspace
@@ -41,7 +42,7 @@ def schema_path(ws: Workspace, name: str) -> Path:
 def load_schema(ws: Workspace, name: str) -> dict[str, Any]:
     path = schema_path(ws, name)
     if not path.is_file():
-        raise DrumgateError(f"no schema named {name!r}", path=path, hint="fix: restore configs/schemas from drumgate")
+        raise DrumgateError(f"no schema named {name!r}", path=path, hint=restore_configs_fix(ws.root))
     schema = read_json(path)
     if not isinstance(schema, dict):
         raise DrumgateError("a schema must be a JSON object", path=path)
@@ -111,7 +112,7 @@ def _cached_validator(schema_file: str, mtime_ns: int, name: str) -> RowValidato
 def validator_for(ws: Workspace, name: str) -> RowValidator:
     path = schema_path(ws, name)
     if not path.is_file():
-        raise DrumgateError(f"no schema named {name!r}", path=path, hint="fix: restore configs/schemas from drumgate")
+        raise DrumgateError(f"no schema named {name!r}", path=path, hint=restore_configs_fix(ws.root))
     return _cached_validator(str(path), path.stat().st_mtime_ns, name)
 
 

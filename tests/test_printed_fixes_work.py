@@ -240,3 +240,45 @@ def test_a_report_that_fails_its_schema_gets_commands_not_prose(egmd_repo: Path,
     assert commands == [f"git checkout HEAD -- {report}"], noticed.stderr
     assert succeeded(run_as_printed(root, commands[0]))
     assert drumgate(root, "hook", "schema", report).returncode == 0
+
+
+@pytest.mark.parametrize("committed", [True, False])
+def test_a_missing_schema_gets_a_fix_that_brings_it_back(egmd_repo: Path, tmp_path: Path, committed: bool) -> None:
+    """It said `restore the schema (git checkout -- configs/schemas)`: prose, and no use for a schema
+    that was never committed. Now the committed one is checked out, or `drumgate init` writes it."""
+    root = copy_of(egmd_repo, tmp_path)
+    schema = "configs/schemas/events.schema.json"
+    if committed:
+        (root / schema).unlink()
+    else:
+        assert git(root, "rm", "-q", schema).returncode == 0
+        assert git(root, "commit", "-qm", "no schema", "--no-verify").returncode == 0
+    noticed = drumgate(root, "hook", "schema", EVENTS)
+    assert noticed.returncode == 1
+    commands = fix_commands(noticed.stderr)
+    assert commands == ([f"git checkout HEAD -- {schema}"] if committed else [f"drumgate init {root}"]), noticed.stderr
+    assert succeeded(run_as_printed(root, commands[0]))
+    assert drumgate(root, "hook", "schema", EVENTS).returncode == 0
+
+
+def test_a_lock_never_committed_gets_the_commands_that_record_it_again(egmd_repo: Path, tmp_path: Path) -> None:
+    """It said `regenerate them with drumgate (every command records its lock entry)`; now the commands."""
+    root = copy_of(egmd_repo, tmp_path)
+    assert git(root, "rm", "-q", LOCK).returncode == 0
+    assert git(root, "commit", "-qm", "no lock", "--no-verify").returncode == 0
+    sessions = "data/manifests/egmd_sessions.jsonl"
+    with (root / sessions).open("a", encoding="utf-8") as handle:
+        handle.write(" \n")
+    assert git(root, "add", sessions).returncode == 0
+    noticed = drumgate(root, "hook", "freshness", sessions)
+    assert noticed.returncode == 1
+    assert f"{LOCK}: no lineage lock for the staged egmd artifacts" in noticed.stderr
+    commands = fix_commands(noticed.stderr)
+    assert commands[:3] == ["drumgate ingest egmd", "drumgate repro egmd", "git add -A"], noticed.stderr
+    for command in commands[:3]:
+        assert succeeded(run_as_printed(root, command)), command
+    assert (root / LOCK).is_file()
+    staged = git(root, "diff", "--cached", "--name-only").stdout.split()
+    assert LOCK in staged
+    again = drumgate(root, "hook", "freshness", *staged)
+    assert again.returncode == 0, again.stderr
