@@ -48,7 +48,8 @@ def test_a_damaged_render_is_one_finding_and_unreadable(
     assert code == EXIT_FINDINGS  # the contract's findings code: the run completes, the render is reported
     findings = [line for line in err if not line.startswith("warning:")]
     assert len(findings) == 1
-    assert findings[0].startswith(f"{damaged}: {says}")
+    assert findings[0].startswith(f"{corpus.root / damaged}: {says}")  # the full path: the CSV names it in the root
+    assert findings[0].endswith("(fix: copy it again from the download, then drumgate repro egmd)")
     sessions = {row["session_id"]: row for row in read_jsonl(workspace.sessions_manifest("egmd"))}
     entries = {entry["path"]: entry for row in sessions.values() for entry in row["files"]}
     assert entries[damaged]["status"] == "unreadable" and entries[damaged]["format"] is None

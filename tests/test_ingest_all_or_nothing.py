@@ -182,7 +182,8 @@ def test_a_short_row_before_the_end_is_still_one_excluded_row(
     capsys.readouterr()
     assert ingest("egmd", "--date", DAY_TWO) == 1
     err = [line for line in capsys.readouterr().err.splitlines() if not line.startswith("warning:")]
-    assert err == [f"{egmd.csv_path}:3: 2 fields, expected 12"]
+    assert err == [f"{egmd.csv_path}:3: 2 fields, expected 12 (fix: correct that row or restore the CSV from the "
+                   "release, then rerun drumgate ingest egmd)"]
     assert len({row["item_id"] for row in read_jsonl(workspace.root / EGMD_EVENTS)}) == len(lines) - 1
 
 

@@ -33,6 +33,7 @@ NO_CSV = "no e-gmd-v1.0.0.csv or info.csv in the dataset root"
 NO_CSV_HINT = "point --root at the folder holding the metadata CSV"
 RERUN = "then rerun drumgate ingest egmd"
 RESTORE_CSV_HINT = f"fix: restore it from the release (or pass --root the folder holding it), {RERUN}"
+ROW_HINT = f"fix: correct that row or restore the CSV from the release, {RERUN}"
 
 
 @dataclass(frozen=True)
@@ -65,9 +66,10 @@ class Exclusion:
     reason: str
     performance_id: str | None = None
     line: int | None = None
+    hint: str | None = None
 
     def render(self) -> str:
-        return format_finding(self.path, self.reason, self.line)
+        return format_finding(self.path, self.reason, self.line, self.hint)
 
 
 @dataclass
@@ -167,12 +169,13 @@ def read_metadata(root: Path) -> Metadata:
             continue
         last = (line, len(values))
         if len(values) != len(names):
-            exclusions.append(Exclusion(str(path), f"{len(values)} fields, expected {len(names)}", None, line))
+            wrong = f"{len(values)} fields, expected {len(names)}"
+            exclusions.append(Exclusion(str(path), wrong, None, line, ROW_HINT))
             continue
         row = _row_from_fields(kind, dict(zip(names, values, strict=True)), line)
         problem = _row_problem(row, first_line)
         if problem:
-            exclusions.append(Exclusion(str(path), problem, row.performance_id or None, line))
+            exclusions.append(Exclusion(str(path), problem, row.performance_id or None, line, ROW_HINT))
             continue
         first_line[row.midi_filename] = line
         rows.append(row)
@@ -193,7 +196,7 @@ def _csv_records(reader: Any, path: Path, exclusions: list[Exclusion]) -> Iterat
         except StopIteration:
             return
         except csv.Error as exc:
-            exclusions.append(Exclusion(str(path), f"unreadable CSV row ({exc})", None, reader.line_num))
+            exclusions.append(Exclusion(str(path), f"unreadable CSV row ({exc})", None, reader.line_num, ROW_HINT))
             continue
         yield values
 

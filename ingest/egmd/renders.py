@@ -37,6 +37,8 @@ from ingest.egmd.note_map import NOTE_MAP_FILE, NoteMap
 
 DATASET = "egmd"
 TIER = "primary"
+# A render's raw file is named by its full path (the CSV names it inside the root) with the way back
+RAW_FIX = f"fix: copy it again from the download, then drumgate repro {DATASET}"
 
 
 @dataclass(frozen=True)
@@ -117,8 +119,8 @@ def _render_audio(
     fmt: dict[str, Any] | None = None
     if not _inside_root(settings.root, path, cache.real_folders):
         entry.update(status="unreadable", format=None)
-        result.unreadable_audio.append(format_finding(row.audio_filename,
-                                                      "audio resolves outside the dataset root (symlink?)"))
+        result.unreadable_audio.append(format_finding(path, "audio resolves outside the dataset root (symlink?)",
+                                                      hint=RAW_FIX))
         return entry, source
     if not path.is_file():
         entry.update(status="missing_audio", format=None)
@@ -126,8 +128,8 @@ def _render_audio(
         return entry, source
     try:
         fmt = probe_wav(path).as_dict()
-    except DrumgateError as err:  # named by its path in the dataset, as every E-GMD finding is
-        result.unreadable_audio.append(format_finding(row.audio_filename, err.message, hint=err.hint))
+    except DrumgateError as err:
+        result.unreadable_audio.append(format_finding(path, err.message, hint=RAW_FIX))
     entry.update(status="ok" if fmt is not None else "unreadable", format=fmt)
     source["sha256"], source["bytes"] = _audio_digest(path)
     if fmt is not None:
@@ -182,6 +184,10 @@ def _encode_render(
     return encoder.encode(events, ctx)
 
 
+def _excluded(settings: IngestSettings, row: RenderRow, reason: str) -> Exclusion:
+    return Exclusion(str(settings.root / row.midi_filename), reason, row.performance_id, hint=RAW_FIX)
+
+
 def _ingest_render(
     row: RenderRow,
     settings: IngestSettings,
@@ -192,16 +198,16 @@ def _ingest_render(
     midi_path = settings.root / row.midi_filename
     if not _inside_root(settings.root, midi_path, cache.real_folders):
         result.exclusions.append(
-            Exclusion(row.midi_filename, "MIDI file resolves outside the dataset root (symlink?)", row.performance_id)
+            _excluded(settings, row, "MIDI file resolves outside the dataset root (symlink?)")
         )
         return None
     try:
         data = read_regular_file(midi_path)
     except FileNotFoundError:
-        result.exclusions.append(Exclusion(row.midi_filename, "MIDI file not found", row.performance_id))
+        result.exclusions.append(_excluded(settings, row, "MIDI file not found"))
         return None
     except OSError as exc:
-        result.exclusions.append(Exclusion(row.midi_filename, f"cannot read MIDI ({exc.strerror})", row.performance_id))
+        result.exclusions.append(_excluded(settings, row, f"cannot read MIDI ({exc.strerror})"))
         return _unreadable_midi(row, settings, result, cache, None)
     midi_sha256 = sha256_bytes(data)
     nm = settings.note_map
@@ -211,7 +217,7 @@ def _ingest_render(
         try:
             perf = parse_midi_bytes(data, row.midi_filename, compiled=settings.compiled)
         except DrumgateError as err:
-            result.exclusions.append(Exclusion(row.midi_filename, err.message, row.performance_id))
+            result.exclusions.append(_excluded(settings, row, err.message))
             return _unreadable_midi(row, settings, result, cache, data)
         events = build_events(perf, nm, compiled=settings.compiled)
         midi = BuiltMidi(perf, events, class_counts(events, nm))

@@ -101,7 +101,7 @@ def test_corrupt_midi_gives_one_clean_line(tmp_path, capsys, name) -> None:
     shutil.copytree(DEFAULTS / "licenses", tmp_path / "data" / "licenses")
     assert cli.main(["ingest", "egmd", "--workspace", str(tmp_path), "--root", str(root)]) == 1
     errors = [line for line in capsys.readouterr().err.splitlines() if not line.startswith("warning:")]
-    assert len(errors) == 1 and errors[0].startswith("drummer1/session1/1_rock_100_beat_4-4.mid: ")
+    assert len(errors) == 1 and errors[0].startswith(f"{root}/drummer1/session1/1_rock_100_beat_4-4.mid: ")
     assert "Traceback" not in errors[0]
 
 
