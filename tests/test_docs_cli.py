@@ -1,14 +1,18 @@
 from __future__ import annotations
 
+import shlex
+import subprocess
 from pathlib import Path
 
 import pytest
 
 from drumgate.cli import diff as diff_cli
 from drumgate.cli import docs
+from drumgate.errors import DrumgateError
 from drumgate.io.jsonio import write_json
 from drumgate.lineage import check, read_lock
 from drumgate.reports import readiness_docs
+from drumgate.reports.readiness_docs import BEGIN, END, PLAN_NAME, replace_block
 from drumgate.workspace import Workspace
 from tests.diff_fixtures import health_report, make_workspace, next_day_report
 
@@ -98,3 +102,35 @@ def test_hostile_dataset_strings_are_escaped(ws: Workspace) -> None:
     assert run(ws) == 0
     text = (ws.root / "reports/health/2025-03-02-health-summary.md").read_text(encoding="utf-8")
     assert "<img" not in text and "- min_class_events&#91;&lt;img src=x&gt;&#124;&#96;&#93;: observed 150" in text
+
+
+@pytest.mark.parametrize(("lines", "stray", "what"), [
+    (["# Plan", BEGIN, "old status", "## Open questions (human)", "- ask Cambridge"], 2, "no end marker after it"),
+    (["# Plan", "old status", END, "## Open questions (human)"], 3, "no begin marker before it"),
+    (["# Plan", BEGIN, "a", END, "## Notes", BEGIN, "b", END], 6, "a second status begin marker"),
+])
+def test_a_stray_status_marker_is_refused_and_its_printed_fix_keeps_every_hand_written_line(
+        tmp_path: Path, lines: list[str], stray: int, what: str) -> None:
+    """Replacing from a lone begin marker to the next end marker deleted what a person wrote after it
+    (the second docs run did, silently); now the stray marker is a finding whose fix keeps the text."""
+    plan = tmp_path / PLAN_NAME
+    plan.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(DrumgateError) as refused:
+        replace_block(plan.read_text(encoding="utf-8"), f"{BEGIN}\nnew status\n{END}\n")
+    assert refused.value.line == stray and what in refused.value.message
+    fix = refused.value.hint
+    assert fix == f"fix: sed -i '{stray}d' {PLAN_NAME}, then drumgate docs"
+    command = fix.removeprefix("fix: ").split(", then ")[0]
+    assert subprocess.run(shlex.split(command), cwd=tmp_path, check=False).returncode == 0
+    text = plan.read_text(encoding="utf-8")
+    while True:  # a second stray marker is the next finding, mended the same way
+        try:
+            mended = replace_block(text, f"{BEGIN}\nnew status\n{END}\n")
+            break
+        except DrumgateError as again:
+            lines_now = text.splitlines()
+            del lines_now[again.line - 1]
+            text = "\n".join(lines_now) + "\n"
+    hand_written = [line for line in lines if line not in (BEGIN, END, "old status", "a", "b")]
+    assert all(line in mended for line in hand_written)
+    assert mended.count(BEGIN) == 1 and mended.count(END) == 1 and "new status" in mended

@@ -22,6 +22,7 @@ from markupsafe import Markup
 
 from drumgate import lineage
 from drumgate.artifacts import DIFFS_DIR, HEALTH_DIR, SAMPLING_DIR, classify
+from drumgate.errors import DrumgateError
 from drumgate.io.fsutil import atomic_write_text
 from drumgate.lineage import grouplock
 from drumgate.lineage.provenance import report_date
@@ -131,11 +132,29 @@ def with_links(entries: Sequence[dict[str, Any]], folder: str) -> list[dict[str,
     return [{**e, "links": {k: link_from(folder, v) for k, v in e["paths"].items()}} for e in entries]
 
 
-def replace_block(text: str, block: str) -> str:
-    start, end = text.find(BEGIN), text.find(END)
-    if start == -1 or end == -1 or end < start:
+def replace_block(text: str, block: str, name: str = PLAN_NAME) -> str:
+    """`text` with its status block replaced (appended when it has none). A marker alone, doubled or out
+    of order is refused: replacing from it to the next end marker would delete what a person wrote."""
+    begins, ends = _marker_lines(text, BEGIN), _marker_lines(text, END)
+    if not begins and not ends:
         return text.rstrip("\n") + "\n\n" + block
-    return text[:start] + block.rstrip("\n") + text[end + len(END) :]
+    if len(begins) == 1 and len(ends) == 1 and begins[0] < ends[0]:
+        start, end = text.find(BEGIN), text.find(END)
+        return text[:start] + block.rstrip("\n") + text[end + len(END) :]
+    if len(begins) > 1 or len(ends) > 1:
+        doubled = begins if len(begins) > 1 else ends
+        line, what = doubled[1], f"a second status {'begin' if doubled is begins else 'end'} marker"
+    elif not ends or (begins and ends[0] < begins[0]):
+        line, what = begins[0], "a status begin marker with no end marker after it"
+    else:
+        line, what = ends[0], "a status end marker with no begin marker before it"
+    own_line = text.splitlines()[line - 1].strip() in (BEGIN, END)
+    fix = f"fix: sed -i '{line}d' {name}, then drumgate docs" if own_line else f"fix: delete the marker at line {line}"
+    raise DrumgateError(f"{what}: docs would replace text written by hand", path=name, line=line, hint=fix)
+
+
+def _marker_lines(text: str, marker: str) -> list[int]:
+    return [number for number, line in enumerate(text.splitlines(), start=1) if marker in line]
 
 
 @dataclass(frozen=True)
