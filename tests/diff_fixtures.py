@@ -103,3 +103,15 @@ def make_workspace(root: Path) -> Path:
     """A workspace folder with a copy of the repository's configs/."""
     shutil.copytree(REPO_ROOT / "configs", root / "configs")
     return root
+
+
+def dated_reports_workspace(root: Path) -> Path:
+    """A workspace holding musdb_hq's health reports of 2025-03-01 and 02 and egmd's of 02."""
+    from drumgate.io.jsonio import write_json
+
+    make_workspace(root)
+    folder = root / "reports" / "health"
+    write_json(folder / "musdb_hq_20250301.json", health_report())
+    write_json(folder / "musdb_hq_20250302.json", next_day_report())
+    write_json(folder / "egmd_20250302.json", health_report("egmd"))
+    return root

@@ -8,7 +8,7 @@ import os
 import shlex
 import stat
 import tempfile
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import IO
 
@@ -93,6 +93,25 @@ def atomic_writers(paths: Mapping[str, str | Path]) -> Iterator[dict[str, IO[byt
     entered, which hand-called __enter__/__exit__ gets wrong when one in the middle fails."""
     with contextlib.ExitStack() as stack:
         yield {name: stack.enter_context(atomic_writer(path)) for name, path in paths.items()}
+
+
+def write_together(outputs: Sequence[tuple[str, Path, bytes]], inputs: Iterable[Path] = ()) -> None:
+    """The files a command writes as one result, each named by the option that chose it (a report and
+    its page): every one a file of its own and none of them a file the command reads, and either all
+    replace their targets or none does. One written after another let `--html-output` overwrite the
+    report just written, and a page that could not be written left a report behind with no lock entry."""
+    read = {os.path.realpath(path) for path in inputs}
+    chosen: dict[str, str] = {}
+    for option, path, _ in outputs:
+        key = os.path.realpath(path)
+        if key in chosen or key in read:
+            clash = f"the same file as {chosen[key]}" if key in chosen else "a file this command reads"
+            raise DrumgateError(f"{option} names {clash}; nothing written", path=path,
+                                hint=f"fix: leave {option} out for its default, or give it a file of its own")
+        chosen[key] = option
+    with atomic_writers({str(index): path for index, (_, path, _) in enumerate(outputs)}) as handles:
+        for index, (_, _, data) in enumerate(outputs):
+            handles[str(index)].write(data)
 
 
 def _is_special(path: Path) -> bool:

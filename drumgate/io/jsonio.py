@@ -238,8 +238,14 @@ def read_json_checked(path: str | Path, schema: str, hint: str | None = None) ->
     return check_schema(read_json(path), schema, path, hint=hint)
 
 
+def document_bytes(obj: Any, path: str | Path) -> bytes:
+    """What `write_json` writes to `path` (NaN and infinity refused, naming it)."""
+    _check_finite(obj, Path(path))
+    return dumps_document(obj)
+
+
 def write_json(path: str | Path, obj: Any) -> None:
     target = Path(path)
-    _check_finite(obj, target)
+    data = document_bytes(obj, target)
     with atomic_writer(target) as handle:
-        handle.write(dumps_document(obj))
+        handle.write(data)

@@ -8,6 +8,7 @@ earlier dated report of the head's dataset and kind.
 from __future__ import annotations
 
 import re
+import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,8 +16,8 @@ from typing import Any
 
 from drumgate.artifacts import HEALTH_DIR, SAMPLING_DIR, diff_report
 from drumgate.errors import DrumgateError
-from drumgate.io.fsutil import atomic_write_text
-from drumgate.io.jsonio import write_json
+from drumgate.io.fsutil import write_together
+from drumgate.io.jsonio import document_bytes
 from drumgate.reports.diffing import check_diffable, diff_reports, render_diff_markdown
 from drumgate.reports.report_io import inside, read_report, record_lineage
 from drumgate.workspace import COMBINED, Workspace
@@ -144,13 +145,18 @@ def write_diff(
     except DrumgateError as err:
         err.path = err.path or head.path
         raise
+    if base.dataset != head.dataset:  # it was written, and linked by docs, as the head dataset's history
+        pair = " ".join(shlex.quote(ws.rel(report.path)) for report in (base, head))
+        raise DrumgateError(f"a diff is one dataset over time: this base is {base.dataset}'s report and this head"
+                            f" {head.dataset}'s", path=head.path, hint=f"fix: drumgate compare {pair}")
     diff = diff_reports(base.report, head.report)
     diff["inputs"] = {"base": ws.rel(base.path), "head": ws.rel(head.path)}
     json_out = ws.user_path(json_output) if json_output else default_output(ws, base, head, "json")
     md_out = ws.user_path(markdown_output) if markdown_output else default_output(ws, base, head, "md")
     heading = title or f"{head.dataset} {head.kind}: {base.date or base.label} → {head.date or head.label}"
-    write_json(json_out, diff)
-    atomic_write_text(md_out, render_diff_markdown(diff, heading))
+    markdown = render_diff_markdown(diff, heading).rstrip("\n") + "\n"
+    write_together([("--json-output", json_out, document_bytes(diff, json_out)),
+                    ("--markdown-output", md_out, markdown.encode("utf-8"))], [base.path, head.path])
     argv = ["diff", ws.rel(base.path), ws.rel(head.path), "--json-output", ws.rel(json_out),
             "--markdown-output", ws.rel(md_out)]
     if title:

@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from drumgate import lineage
 from drumgate.errors import DrumgateError
 from drumgate.io import parts, scanmemo
-from drumgate.io.fsutil import atomic_write_text, look_around, require_writable
-from drumgate.io.jsonio import iter_jsonl, write_json
+from drumgate.io.fsutil import look_around, require_writable, write_together
+from drumgate.io.jsonio import document_bytes, iter_jsonl
 from drumgate.io.statcache import workspace_cache_path
 from drumgate.lineage import grouplock
 from drumgate.lineage.provenance import report_date
@@ -256,10 +256,11 @@ def _write_health(ws: Workspace, request: HealthRequest, plan: HealthPlan, check
     if any(collector is not None and collector.errors for collector in collectors):
         return HealthOutcome(plan, None, collectors)
     require_writable([plan.output, plan.html, ws.lock_file(artifact_group(ws, plan.dataset))])
-    write_json(plan.output, report)
-    atomic_write_text(plan.html, render_health_html(report, date=plan.date))
-    argv = regenerate_argv(ws, request, plan)
     inputs = [plan.events, *(path for path in (plan.sessions, plan.provenance) if path)]
+    page = render_health_html(report, date=plan.date).rstrip("\n") + "\n"
+    write_together([("--output", plan.output, document_bytes(report, plan.output)),
+                    ("--html-output", plan.html, page.encode("utf-8"))], inputs)
+    argv = regenerate_argv(ws, request, plan)
     known = {plan.events: fingerprint.result()}
     record_lineage(ws, plan.dataset, [plan.output, plan.html], argv, inputs, known=known)
     return HealthOutcome(plan, report, collectors)
