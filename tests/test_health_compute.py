@@ -102,6 +102,18 @@ def test_command_line_requirements_resolve_aliases_and_count_descendants(workspa
     assert report["classes"]["tom_floor"] == 1
 
 
+@pytest.mark.parametrize("typed", [0, 10, 49])
+def test_a_command_line_minimum_below_the_configured_one_does_not_lower_it(workspace: Workspace, typed: int) -> None:
+    """`--require-class kick=10` replaced E-GMD's configured 50, and a failing dataset passed."""
+    rows = numbered(_session("s1", "train", 30))
+    configured = compute_health(load_health_config(workspace, "egmd"), rows)
+    typed_lower = compute_health(load_health_config(workspace, "egmd"), rows, extra_class_gates={"bd": typed})
+    assert _gate(typed_lower, "min_class_events[kick]") == _gate(configured, "min_class_events[kick]")
+    assert _gate(typed_lower, "min_class_events[kick]")["threshold"] == 50
+    raised = compute_health(load_health_config(workspace, "egmd"), rows, extra_class_gates={"kick": 70})
+    assert _gate(raised, "min_class_events[kick]")["threshold"] == 70
+
+
 def test_unknown_gate_class_is_a_usage_error(workspace: Workspace) -> None:
     with pytest.raises(DrumgateError, match=r"--require-class 'gong': not a class") as raised:
         compute_health(load_health_config(workspace, "egmd"), numbered(_healthy_rows()), extra_class_gates={"gong": 1})

@@ -49,10 +49,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--html-output", type=Path, default=None, help="HTML page (default: the JSON path with .html)")
     parser.add_argument(
-        "--require-class", action="append", default=[], metavar="C[=N]", help="extra gate: at least N (1) events of C"
+        "--require-class", action="append", default=[], metavar="C[=N]",
+        help="extra gate: at least N (1) events of C; raises a configured minimum, never lowers it",
     )
     parser.add_argument(
-        "--require-technique", action="append", default=[], metavar="T[=N]", help="extra gate: at least N (1) of T"
+        "--require-technique", action="append", default=[], metavar="T[=N]",
+        help="extra gate: at least N (1) of T; raises a configured minimum, never lowers it",
     )
     parser.add_argument("--vocabulary", default=None, help="also count in a named vocabulary (e.g. adtof5)")
     parser.add_argument("--date", default=None, help="report date YYYY-MM-DD (default SOURCE_DATE_EPOCH or today)")

@@ -116,16 +116,18 @@ def merge_gates(
     extra_class_gates: Mapping[str, int] | None,
     extra_technique_gates: Mapping[str, int] | None,
 ) -> dict[str, Any]:
-    """Config gates with the command-line class/technique minimums on top (aliases resolved)."""
+    """Config gates with the command-line class/technique minimums on top (aliases resolved). An extra
+    gate only adds or raises a minimum: a lower one would turn a failing configured gate into a pass."""
     gates = dict(configured)
     for key, extra, resolve, kind, known in (
         ("min_class_events", extra_class_gates, taxonomy.resolve_class, "class", taxonomy.classes),
         ("min_technique_events", extra_technique_gates, taxonomy.resolve_technique, "technique", taxonomy.techniques),
     ):
         merged: dict[str, int] = {}
-        for name, minimum in {**gates.get(key, {}), **(extra or {})}.items():
+        configured_items = [(name, minimum, False) for name, minimum in gates.get(key, {}).items()]
+        for name, minimum, typed in [*configured_items, *((name, n, True) for name, n in (extra or {}).items())]:
             resolved = resolve(name)
-            if resolved is None and name in (extra or {}):
+            if resolved is None and typed:
                 raise DrumgateError(
                     f"{GATE_FLAGS[key]} {name!r}: not a {kind} of configs/technique_taxonomy.json"
                     f" (known: {', '.join(sorted(known))})",
@@ -137,7 +139,7 @@ def merge_gates(
                     hint=f"fix: change it in configs/datasets.toml to one of configs/technique_taxonomy.json's {kind}"
                          " ids",
                 )
-            merged[resolved] = int(minimum)
+            merged[resolved] = max(int(minimum), merged.get(resolved, 0)) if typed else int(minimum)
         if merged:
             gates[key] = dict(sorted(merged.items()))
     return gates

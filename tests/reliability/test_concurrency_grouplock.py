@@ -39,7 +39,7 @@ REPORT = f"reports/health/egmd_{DATE.replace('-', '')}.json"
 PAGE = REPORT.removesuffix(".json") + ".html"
 LOCK = "data/locks/egmd.lock.json"
 GUARD = "data/locks/.egmd.lck"
-EXTRA_GATES = ("kick=1", "snare=999999")
+EXTRA_GATES = ("kick=1001", "snare=999999")  # above the configured minimums: a gate only rises
 WAIT_FOR_EACH_OTHER = {"DRUMGATE_LOCK_WAIT": "600"}
 
 
@@ -160,7 +160,7 @@ def test_a_busy_group_is_refused_in_one_line_and_nothing_is_written(scene: Scene
     before = tree_digest(scene.workspace)
     with held_guard(scene.workspace, "pid 4242: drumgate ingest egmd (the other run)"):
         runs = [run_drumgate(argv, cwd=scene.workspace, env={"DRUMGATE_LOCK_WAIT": "0"})
-                for argv in (health_argv("kick=3"), ingest_argv(scene.roots[0]))]
+                for argv in (health_argv("kick=1003"), ingest_argv(scene.roots[0]))]
     for run in runs:
         assert run.code == 2, run.describe()
         lines = run.stderr.splitlines()
@@ -175,7 +175,7 @@ def test_the_second_run_waits_with_a_message_then_writes_once_the_first_is_done(
     with held_guard(scene.workspace, "pid 4243: drumgate health (the first run)"):
         before = tree_digest(scene.workspace)
         process = subprocess.Popen(
-            drumgate_command(health_argv("kick=5")), cwd=scene.workspace, env=child_env(WAIT_FOR_EACH_OTHER),
+            drumgate_command(health_argv("kick=1005")), cwd=scene.workspace, env=child_env(WAIT_FOR_EACH_OTHER),
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, errors="replace",
         )
         assert process.stderr is not None
@@ -188,7 +188,7 @@ def test_the_second_run_waits_with_a_message_then_writes_once_the_first_is_done(
     assert TRACEBACK not in rest
     assert_lineage_matches_content(scene, "after the wait")
     entries = json.loads((scene.workspace / LOCK).read_text(encoding="utf-8"))["artifacts"]
-    assert "--require-class kick=5" in entries[REPORT]["command"], "the waiting run's report is not the one kept"
+    assert "--require-class kick=1005" in entries[REPORT]["command"], "the waiting run's report is not the one kept"
     assert guard_is_free(scene.workspace)
 
 
@@ -199,7 +199,7 @@ def test_a_command_inside_another_reuses_its_lock_and_releases_only_its_own(scen
     from drumgate.workspace import find_workspace
 
     workspace = find_workspace(scene.workspace)
-    argv = [*health_argv("kick=7"), "--workspace", str(scene.workspace)]
+    argv = [*health_argv("kick=1007"), "--workspace", str(scene.workspace)]
     argv[argv.index(EVENTS)] = str(scene.workspace / EVENTS)
     with grouplock.command_scope("outer command"):
         grouplock.hold(workspace, ["egmd"])
