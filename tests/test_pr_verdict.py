@@ -134,7 +134,7 @@ def storage_entry(base: dict[str, str], head: dict[str, str]) -> dict[str, Any]:
 
     storage = json.loads(json.dumps(pr_summary.storage_data(health(base), health(head))))
     return {"dataset": "cambridge", "absent": {"base": False, "head": False}, "gates": {"failing": []},
-            "storage": storage}
+            "storage": storage, "malformed_rows": {"base": 0, "head": 0, "head_shown": []}}
 
 
 def test_the_storage_count_goes_past_the_kept_moves() -> None:
@@ -272,6 +272,21 @@ def test_a_failing_gate_base_did_not_have_is_not_a_regression() -> None:
     )
 
 
+def test_malformed_rows_added_at_head_are_not_merge_safe() -> None:
+    """A committed manifest with a row a reader refuses read "Merge-safe" (its rows were only left out of
+    the counts); a trainer's reader stops there. Rows already bad at base are named, not blamed."""
+    entry = storage_entry({}, {})
+    entry["dataset"] = "musdb_hq"
+    entry["malformed_rows"] = {"base": 0, "head": 1, "head_shown": []}
+    assert pr_gates.verdict_line([entry]) == "### ❌ Not merge-safe: malformed rows at head: musdb_hq (1 row)"
+    entry["gates"]["failing"] = [{"name": "min_sessions", "was_status": "pass"}]
+    assert pr_gates.verdict_line([entry]).endswith("; 1 gate regressed: musdb_hq <code>min_sessions</code>")
+    entry["gates"]["failing"] = []
+    entry["malformed_rows"] = {"base": 2, "head": 2, "head_shown": []}
+    assert pr_gates.verdict_line([entry]) == (
+        "### ✅ Merge-safe: no gate regressed; malformed rows still at head: musdb_hq (2 rows)")
+
+
 @pytest.mark.parametrize(
     ("base", "head", "shown"),
     [
@@ -291,3 +306,16 @@ def test_a_change_that_rounds_to_zero_reads_plus_minus_zero() -> None:
 
     assert percent_change(100_000, 99_999) == "±0.0%"  # not −0.0%
     assert percent_change(100, 99) == "−1.0%" and percent_change(100, 101) == "+1.0%"
+
+
+def test_a_combined_licence_change_is_shown_from_the_entry_that_changed() -> None:
+    """Both sides of the combined licence were cut to the same 60-character start, hiding the change."""
+    from drumgate.github.pr_details import licence_changes
+
+    start = "cambridge: no formal licence published; the library is described as free; egmd: CC BY 4.0; "
+    line = licence_changes({"licence": start + "musdb_hq: MUSDB18 terms (academic use only)"},
+                           {"licence": start + "musdb_hq: MUSDB18 terms (commercial)"})
+    assert line == ("constraints changed: licence is now “…musdb_hq: MUSDB18 terms (commercial)” "
+                    "(was “…musdb_hq: MUSDB18 terms (academic use only)”)")
+    assert licence_changes({"commercial_use": "no"}, {"commercial_use": "yes"}) == (
+        "constraints changed: commercial use is now “yes” (was “no”)")

@@ -130,12 +130,23 @@ def licence_line(entry: Mapping[str, Any]) -> str:
 
 
 def licence_changes(before: Mapping[str, str], after: Mapping[str, str]) -> str:
-    changes = [
-        f"{label} is now “{esc(after.get(key, '—'), 60)}” (was “{esc(before.get(key, '—'), 60)}”)"
-        for key, label in LICENCE_FIELDS
-        if before.get(key) != after.get(key)
-    ]
+    changes = []
+    for key, label in LICENCE_FIELDS:
+        if before.get(key) != after.get(key):
+            was, now = _from_the_change(str(before.get(key, "—")), str(after.get(key, "—")))
+            changes.append(f"{label} is now “{esc(now, 60)}” (was “{esc(was, 60)}”)")
     return "constraints changed: " + " · ".join(changes)
+
+
+def _from_the_change(before: str, after: str) -> tuple[str, str]:
+    """Both texts from the `; `-separated entry where they first differ: the combined licence lists every
+    source, and cut to 60 characters from the start both sides read the same."""
+    pairs = zip(before, after, strict=False)
+    same = next((index for index, (was, now) in enumerate(pairs) if was != now), min(len(before), len(after)))
+    entry = before.rfind("; ", 0, same)
+    start = entry + 2 if entry >= 0 else 0
+    lead = "…" if start else ""
+    return lead + before[start:], lead + after[start:]
 
 
 def chart(dataset: str, distribution: Mapping[str, Any]) -> list[str]:

@@ -98,6 +98,8 @@ class Verdict:
     failing_new: list[str] = field(default_factory=list)
     offline: list[str] = field(default_factory=list)
     offline_count: int = 0
+    malformed_new: list[str] = field(default_factory=list)  # more rows a reader refuses than at base
+    malformed_still: list[str] = field(default_factory=list)
 
 
 def _gate_named(entry: Mapping[str, Any], gate: Mapping[str, Any]) -> str:
@@ -120,6 +122,10 @@ def judge(entries: Sequence[Mapping[str, Any]]) -> Verdict:
                 verdict.still_failing.append(_gate_named(entry, gate))
             else:
                 verdict.regressed.append(_gate_named(entry, gate))
+        base_bad, head_bad = int(entry["malformed_rows"]["base"]), int(entry["malformed_rows"]["head"])
+        if head_bad:
+            bad = f"{esc(entry['dataset'])} ({plural(head_bad, 'row')})"
+            (verdict.malformed_new if head_bad > base_bad else verdict.malformed_still).append(bad)
         named, total = _offline(entry)
         verdict.offline.extend(named)
         verdict.offline_count += total
@@ -146,6 +152,10 @@ def verdict_line(entries: Sequence[Mapping[str, Any]], configs_changed: bool = F
     verdict = judge(entries)
     if verdict.errors:
         head = f"❗ Not merge-safe: health could not be computed for {', '.join(verdict.errors)}"
+    elif verdict.malformed_new:  # a trainer's reader stops at such a row, whatever the gates say
+        head = f"❌ Not merge-safe: {_listed('malformed rows at head', verdict.malformed_new)}"
+        if verdict.regressed:
+            head += f"; {_listed(plural(len(verdict.regressed), 'gate') + ' regressed', verdict.regressed)}"
     elif verdict.regressed:
         regressed = plural(len(verdict.regressed), "gate") + " regressed"
         head = f"❌ Not merge-safe: {_listed(regressed, verdict.regressed)}"
@@ -160,6 +170,8 @@ def verdict_line(entries: Sequence[Mapping[str, Any]], configs_changed: bool = F
         parts.append(_listed(f"{plural(len(verdict.still_failing), 'gate')} still failing", verdict.still_failing))
     if verdict.failing_new:
         parts.append(_listed(f"{plural(len(verdict.failing_new), 'gate')} failing in new data", verdict.failing_new))
+    if verdict.malformed_still:
+        parts.append(_listed("malformed rows still at head", verdict.malformed_still))
     if verdict.offline_count:
         parts.append(_listed("storage", verdict.offline, verdict.offline_count))
     return "### " + "; ".join(parts)
