@@ -16,6 +16,9 @@ from drumgate.workspace import packaged_datasets
 __doc__ = init_repo.__doc__
 
 
+INSTALL_DEFAULT = f"drumgate=={__version__}"
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("dir", nargs="?", default=".", help="folder of the data repository (default: here)")
     parser.add_argument(
@@ -26,8 +29,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--install-spec",
-        default=f"drumgate=={__version__}",
-        help="what the GitHub workflows `pip install` (default: this version, %(default)s)",
+        default=None,
+        help=f"what the GitHub workflows `pip install` (default: this version, {INSTALL_DEFAULT}); given again"
+        " later, it replaces the spec in workflows that differ from drumgate's in it alone",
     )
     parser.add_argument("--no-hooks", action="store_true", help="do not run `pre-commit install`")
 
@@ -41,7 +45,8 @@ def run(args: argparse.Namespace) -> int:
             name for name in configured if name in packaged_datasets())
     else:
         chosen = init_repo.parse_datasets(args.datasets)
-    outcomes = init_repo.scaffold(root, chosen, args.install_spec, configured)
+    spec = args.install_spec or INSTALL_DEFAULT
+    outcomes = init_repo.scaffold(root, chosen, spec, configured, respec=args.install_spec is not None)
     wrote = [o.path for o in outcomes if o.action == "wrote"]
     kept = [o.path for o in outcomes if o.action == "kept"]
     added = [o for o in outcomes if o.action.startswith("added ")]
@@ -56,6 +61,10 @@ def run(args: argparse.Namespace) -> int:
         them = "them" if "," in outcome.action else "it"
         print(f"  {outcome.action} to your {outcome.path} (its combined mix left as it was: add {them} there to mix"
               f" {them} into the production manifest)")
+    if args.install_spec is None and any(path.startswith(".github/workflows/") for path in wrote):
+        # the default names a release on the package index: say so where it shows, not in the first failing run
+        print(f"  the workflows `pip install {INSTALL_DEFAULT}`: where the runners get drumgate otherwise, pin it"
+              ": drumgate init --install-spec 'URL-of-the-wheel#sha256=DIGEST'")
     if (root / ".git").exists() and not args.no_hooks:
         pre_commit_install(root)
         print("  installed the pre-commit hook: every `git commit` runs the drumgate checks")

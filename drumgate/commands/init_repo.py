@@ -37,6 +37,7 @@ from drumgate.workspace import DEFAULTS, packaged_datasets
 WORKFLOWS = ("pr-health.yml", "pr-comment.yml", "ingest.yml")
 # A workflow step that installs drumgate from the checkout it runs in (`pip install [-e] .`).
 _INSTALL_FROM_CHECKOUT = re.compile(r"(pip install(?: --[a-z-]+)*) (?:-e )?\.(?=\s*$)", re.MULTILINE)
+_INSTALL_SPEC = re.compile(r'(pip install(?: --[a-z-]+)*) "[^"\n]*"(?=\s*$)', re.MULTILINE)
 _TABLE = re.compile(r"^\[(?P<name>[^\]]+)\]\s*$", re.MULTILINE)
 _MIX = re.compile(r"^mix = \{[^}]*\}$", re.MULTILINE)
 
@@ -122,6 +123,19 @@ def workflow_text(template: str, install_spec: str) -> str:
     return _INSTALL_FROM_CHECKOUT.sub(lambda m: f"{m.group(1)} {quoted}", template)
 
 
+def _only_the_install_spec_differs(target: Path, content: bytes) -> bool:
+    """Whether a workflow init wrote differs from `content` in its `pip install "SPEC"` lines alone (a
+    workflow edited otherwise is the team's own and is kept)."""
+    if target.is_symlink() or not target.is_file():
+        return False
+    try:
+        existing = target.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return False
+    blank = lambda text: _INSTALL_SPEC.sub(lambda m: f'{m.group(1)} ""', text)  # noqa: E731
+    return blank(existing) == blank(content.decode("utf-8"))
+
+
 def planned_files(chosen: Sequence[str], install_spec: str) -> Iterator[tuple[str, bytes]]:
     """Every (workspace-relative path, content) `init` writes."""
     configs = DEFAULTS / "configs"
@@ -176,8 +190,10 @@ def _add_datasets(target: Path, default: bytes, chosen: Sequence[str], configure
     return added
 
 
-def scaffold(root: Path, chosen: Sequence[str], install_spec: str, configured: Sequence[str] | None) -> list[Outcome]:
-    """Write what is missing; `configured` is what the repository's datasets.toml names (None: none)."""
+def scaffold(root: Path, chosen: Sequence[str], install_spec: str, configured: Sequence[str] | None,
+             respec: bool = False) -> list[Outcome]:
+    """Write what is missing; `configured` is what the repository's datasets.toml names (None: none).
+    `respec` (an install spec typed): a workflow that differs only in its install spec takes this one."""
     _check_target(root)
     outcomes: list[Outcome] = []
     for relative, content in planned_files(chosen, install_spec):
@@ -189,6 +205,11 @@ def scaffold(root: Path, chosen: Sequence[str], install_spec: str, configured: S
                 continue
         if target.exists() or target.is_symlink():
             same = target.is_file() and target.read_bytes() == content
+            workflow = relative.startswith(".github/workflows/")
+            if not same and respec and workflow and _only_the_install_spec_differs(target, content):
+                _write(target, content)  # `init --install-spec` again: the way to pin it later
+                outcomes.append(Outcome(relative, "wrote"))
+                continue
             outcomes.append(Outcome(relative, "unchanged" if same else "kept"))
             continue
         _write(target, content)
