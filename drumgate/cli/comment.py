@@ -61,7 +61,7 @@ def _repo_fix(typed: str) -> str:
     """The OWNER/NAME inside a repository URL or `.git` path typed as --repo, else the workflow's way."""
     parts = [part for part in re.split(r"[/:]", typed.strip().removesuffix(".git")) if part]
     meant = "/".join(parts[-2:])
-    if len(parts) >= 2 and REPO_PATTERN.match(meant):
+    if len(parts) >= 2 and REPO_PATTERN.match(meant) and not {".", ".."} & set(parts):  # `..`: no guess
         return f"fix: pass --repo {meant}"
     return 'fix: pass --repo "$GITHUB_REPOSITORY", which GitHub Actions sets to OWNER/NAME'
 
@@ -75,6 +75,11 @@ def _request(args: argparse.Namespace) -> comment.CommentRequest:
         hint = (f"fix: pass --pr {number.group()}" if number else 'fix: pass --pr "$PR_NUMBER" with the number'
                 " of the pull request, as .github/workflows/pr-comment.yml does")
         raise DrumgateError(f"--pr {args.pr!r} is not a pull request number", hint=hint)
+    if args.expect_head_sha is not None and not re.fullmatch(r"[0-9a-f]{40}|[0-9a-f]{64}", args.expect_head_sha):
+        typed = args.expect_head_sha[:80]
+        raise DrumgateError(f"--expect-head-sha {typed!r} is not a commit SHA (40 or 64 hex digits)",
+                            hint='fix: pass --expect-head-sha "$HEAD_SHA" with the SHA the report was made from, as'
+                                 " .github/workflows/pr-comment.yml does")
     if not MARKER_PATTERN.match(args.marker):
         kept = re.sub(r"[^A-Za-z0-9_.:-]+", "-", args.marker).strip("-") or DEFAULT_MARKER
         raise DrumgateError(f"--marker {args.marker!r} may hold only letters, digits and . _ : -",

@@ -29,7 +29,7 @@ from drumgate.errors import EXIT_FINDINGS, DrumgateError
 from drumgate.github.rest_client import GitHubClient
 from drumgate.github.sticky import COMMENT_LIMIT, cut_body, post_sticky, with_marker
 from drumgate.github.transport import Deadline
-from drumgate.io.fsutil import read_regular_file
+from drumgate.io.fsutil import look_around, read_regular_file
 
 DEFAULT_API_URL = "https://api.github.com"
 TOKEN_PATTERN = re.compile(r"^[\x21-\x7e]+$")
@@ -72,13 +72,17 @@ def read_body(path: str) -> str:
         if Path(path).stat().st_size > BODY_FILE_LIMIT:
             raise DrumgateError(f"comment body is over {BODY_FILE_LIMIT:,} bytes", path=path,
                                 hint="render it with drumgate pr-report, which keeps it under GitHub's limit")
-        return read_regular_file(path).decode("utf-8")
+        body = read_regular_file(path).decode("utf-8")
     except FileNotFoundError:
-        raise DrumgateError("comment body file not found", path=path) from None
+        raise DrumgateError("comment body file not found", path=path, hint=look_around(Path(path))) from None
     except UnicodeDecodeError:
         raise DrumgateError("comment body is not valid UTF-8", path=path) from None
     except OSError as err:
         raise DrumgateError(f"cannot read the comment body: {err.strerror}", path=path) from None
+    if not body.strip():  # posted, it would blank the verdict the sticky comment holds
+        raise DrumgateError("comment body is empty; nothing posted", path=path,
+                            hint="fix: pass the comment.md that drumgate pr-report --out DIR writes")
+    return body
 
 
 def post_comment(request: CommentRequest, token: str, deadline: Deadline) -> dict[str, Any]:

@@ -39,3 +39,32 @@ def test_an_oversized_body_is_refused_unread(tmp_path: Path, api: None, capsys: 
     assert cli.main(_comment(body)) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "comment body is over" in err[0]
+
+
+@pytest.mark.parametrize("text", ["", "\n  \n"])
+def test_an_empty_body_is_refused_before_it_blanks_the_sticky_comment(
+        tmp_path: Path, api: None, capsys: pytest.CaptureFixture, text: str) -> None:
+    body = tmp_path / "comment.md"
+    body.write_text(text, encoding="utf-8")
+    assert cli.main(_comment(body)) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"{body}: comment body is empty; nothing posted "
+                   "(fix: pass the comment.md that drumgate pr-report --out DIR writes)"]
+
+
+@pytest.mark.parametrize(("argv", "says"), [
+    (["--expect-head-sha", "xyz"], "--expect-head-sha 'xyz' is not a commit SHA (40 or 64 hex digits)"),
+    (["--repo", "o/r/../x"], "(fix: pass --repo \"$GITHUB_REPOSITORY\", which GitHub Actions sets to OWNER/NAME)"),
+])
+def test_a_malformed_option_is_a_usage_error_before_any_request(
+        tmp_path: Path, api: None, capsys: pytest.CaptureFixture, argv: list[str], says: str) -> None:
+    body = tmp_path / "comment.md"
+    body.write_text("### ✅ Merge-safe\n", encoding="utf-8")
+    typed = _comment(body)
+    if argv[0] == "--repo":
+        typed[typed.index("--repo") + 1] = argv[1]
+    else:
+        typed += argv
+    assert cli.main(typed) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and says in err[0], err
