@@ -110,9 +110,16 @@ def _environment(extra: Mapping[str, str] | None) -> dict[str, str] | None:
     return {**os.environ, **extra} if extra else None
 
 
-def restore_command(*relative: str) -> str:
-    """`git checkout HEAD -- PATH...`, each path quoted for the shell: the committed version back."""
-    return "git checkout HEAD -- " + " ".join(shlex.quote(path) for path in relative)
+def restore_command(*relative: str, root: Path | None = None) -> str:
+    """`git checkout HEAD -- PATH...`, each path quoted for the shell: the committed version back. With
+    the `root` the paths are relative to, run from another folder (a subfolder of the workspace), it is
+    `git -C ROOT checkout ...`, which works as printed there too."""
+    try:
+        elsewhere = root is not None and Path.cwd().resolve() != Path(root).resolve()
+    except OSError:  # the current folder is gone
+        elsewhere = True
+    where = f"-C {shlex.quote(str(root))} " if elsewhere and root is not None else ""
+    return f"git {where}checkout HEAD -- " + " ".join(shlex.quote(path) for path in relative)
 
 
 def in_head(root: Path, relative: str) -> bool:

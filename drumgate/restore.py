@@ -38,7 +38,7 @@ def restore_fix(ws: Workspace, artifact: Artifact) -> str | None:
 
     ways = []
     if in_head(ws.root, artifact.path):
-        ways.append(f"{restore_command(artifact.path)} to restore it")
+        ways.append(f"{restore_command(artifact.path, root=ws.root)} to restore it")
     recorded_as = artifact.path if artifact.folder is None else f"{artifact.folder}/{INDEX_NAME}"
     if recorded_command(ws, artifact.group, recorded_as):
         ways.append(f"drumgate repro {artifact.group} to write it again")

@@ -160,6 +160,37 @@ def test_a_folder_named_as_the_manifest_file_names_its_group(egmd_repo: Path, tm
     assert healthy.returncode in (0, 1) and fix_commands(healthy.stderr) == [], healthy.stderr
 
 
+def test_the_manifests_folder_itself_is_not_called_a_group(egmd_repo: Path, tmp_path: Path) -> None:
+    """`--events data/manifests` printed `drumgate repro manifests`, which is no group: now the files to pass."""
+    root = copy_of(egmd_repo, tmp_path)
+    noticed = drumgate(root, "crash-map", "--events", "data/manifests")
+    assert noticed.returncode == 2 and "a folder, not a manifest" in noticed.stderr, noticed.stderr
+    folder = root / "data" / "manifests"
+    assert noticed.stderr.strip().endswith(f"(fix: ls {folder} and pass one of its <ds>_events.jsonl manifests)")
+    listed = run_as_printed(root, f"ls {folder}")
+    assert listed.returncode == 0 and "egmd_events.jsonl" in listed.stdout.split()
+    assert drumgate(root, "crash-map", "--events", EVENTS).returncode in (0, 1)  # one of them, passed
+
+
+def test_a_restore_printed_in_a_subfolder_works_there(egmd_repo: Path, tmp_path: Path) -> None:
+    """From `reports/`, `git checkout HEAD -- data/...` matched no file: the fix now carries `-C ROOT`."""
+    root = copy_of(egmd_repo, tmp_path)
+    manifest = root / EVENTS
+    committed = manifest.read_bytes()
+    lines = committed.splitlines(keepends=True)
+    manifest.write_bytes(b"".join([*lines[:4], b'{"event_id": broken\n', *lines[5:]]))
+    here = root / "reports"
+    noticed = drumgate(here, "health", "--events", f"../{EVENTS}", "--date", DATE)
+    assert noticed.returncode == 2, noticed.stderr
+    commands = fix_commands(noticed.stderr)
+    assert commands[0] == f"git -C {root} checkout HEAD -- {EVENTS}", noticed.stderr
+    assert succeeded(run_as_printed(here, commands[0]))
+    assert manifest.read_bytes() == committed
+    manifest.write_bytes(b"".join([*lines[:4], b'{"event_id": broken\n', *lines[5:]]))
+    at_the_root = drumgate(root, "health", "--events", EVENTS, "--date", DATE)
+    assert fix_commands(at_the_root.stderr)[0] == f"git checkout HEAD -- {EVENTS}"  # the plain form there
+
+
 def run_in_shell(cwd: Path, command: str) -> subprocess.CompletedProcess[str]:
     """A fix chained with `&&`, pasted into a shell as it was printed."""
     return subprocess.run(["bash", "-c", command], cwd=cwd, env=user_env(), capture_output=True, text=True,

@@ -173,7 +173,7 @@ def restore_history(run: Run, group: str, problem: lineage.LineageProblem) -> No
         return
     reason = f"{problem.artifact}: {problem.message} (history: taken back from HEAD)"
     if run.dry_run:
-        print(f"  {restore_command(problem.artifact)}    # {reason}")
+        print(f"  {restore_command(problem.artifact, root=run.ws.root)}    # {reason}")
         return
     print(f"\n== restore: {reason}\n$ {restore_command(problem.artifact)}", flush=True)
     atomic_write_bytes(run.ws.path(problem.artifact), committed)
@@ -353,7 +353,7 @@ def lost_locks(ws: Workspace, groups: Sequence[str]) -> list[DrumgateError]:
             continue
         shown = ws.rel(lock)
         ingest = f"drumgate ingest {dataset} to record it again"
-        restore = f"{restore_command(shown)} to restore it, or " if in_head(ws.root, shown) else ""
+        restore = f"{restore_command(shown, root=ws.root)} to restore it, or " if in_head(ws.root, shown) else ""
         hint = f"fix: {restore}{ingest}"
         lost.append(DrumgateError(f"missing while {dataset}'s manifests are there: repro cannot tell how they"
                                   " were made", path=shown, hint=hint))

@@ -39,7 +39,7 @@ def read_lock(ws: Workspace, group: str, drop_outside: bool = False) -> dict[str
     path = ws.lock_file(group)
     if not path.exists():
         return {"schema_version": LOCK_SCHEMA_VERSION, "group": group, "artifacts": {}}
-    restore = f"fix: {restore_command(ws.rel(path))} to restore it"
+    restore = f"fix: {restore_command(ws.rel(path), root=ws.root)} to restore it"
     try:
         data = read_json(path)
     except DrumgateError as err:  # damaged by hand or by a merge: the committed lock is the way back

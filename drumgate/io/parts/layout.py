@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import shlex
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -132,7 +133,16 @@ def group_of(folder: Path) -> str:
     return name
 
 
+def named_as_manifest(folder: Path) -> bool:
+    """Whether a folder is named as a manifest's folder (`<ds>_events`, ...), not just any folder."""
+    return folder_of(folder).name.endswith(("_events", "_sessions", "_provenance"))
+
+
 def fix_for(folder: Path) -> str:
+    """The way back for a manifest folder without its index: the repro of its group, or, for a folder not
+    named as a manifest at all (`data/manifests` itself), the files to pass instead."""
+    if not named_as_manifest(folder):
+        return f"fix: ls {shlex.quote(str(folder))} and pass one of its <ds>_events.jsonl manifests"
     return REPRO_FIX.format(group=group_of(folder))
 
 

@@ -33,6 +33,7 @@ from drumgate.io.parts.layout import (
     Row,
     fix_for,
     listed_files,
+    named_as_manifest,
     owning_folder,
     part_files,
     single_files_of,
@@ -43,7 +44,9 @@ def read_index(folder: Path) -> dict[str, Any]:
     """The folder's index, checked against its schema; a folder without one is refused."""
     path = folder / INDEX_NAME
     if not path.is_file():
-        raise DrumgateError("partitioned manifest folder has no index.json", path=folder, hint=fix_for(folder))
+        named = named_as_manifest(folder)
+        what = "partitioned manifest folder has no index.json" if named else "a folder, not a manifest"
+        raise DrumgateError(what, path=folder, hint=fix_for(folder))
     return assemble_index(read_json(path), folder, lambda page: _read_listed(
         folder / page, "index page listed in index.json but missing", folder))
 
