@@ -14,7 +14,7 @@ from drumgate.lineage import check, read_lock
 from drumgate.reports import readiness_docs
 from drumgate.reports.readiness_docs import BEGIN, END, PLAN_NAME, replace_block
 from drumgate.workspace import Workspace
-from tests.diff_fixtures import health_report, make_workspace, next_day_report
+from tests.diff_fixtures import dated_reports_workspace, health_report, next_day_report
 
 PLAN = "DATASET_READINESS_PLAN.md"
 
@@ -24,11 +24,8 @@ def ws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Workspace:
     # paths typed on the command line are relative to the current folder: work from the workspace
     (tmp_path / "ws").mkdir()
     monkeypatch.chdir(tmp_path / "ws")
-    ws = Workspace(make_workspace(tmp_path / "ws"))
-    write_json(ws.health_report("musdb_hq", "20250301"), health_report())
-    write_json(ws.health_report("musdb_hq", "20250302"), next_day_report())
+    ws = Workspace(dated_reports_workspace(tmp_path / "ws"))
     ws.health_report("musdb_hq", "20250302", "html").write_text("<html></html>\n", encoding="utf-8")
-    write_json(ws.health_report("egmd", "20250302"), health_report("egmd"))
     combined = health_report("prod_combined")
     combined["licences"] = {"egmd": {"licence": "CC BY 4.0", "commercial_use": "yes", "redistribution": "yes"}}
     write_json(ws.root / "reports/health/prod_combined_health_20250302.json", combined)
@@ -53,6 +50,21 @@ def test_summary_lists_newest_reports_failing_gates_and_links_diffs(ws: Workspac
     assert "## ❌ musdb_hq: 3 failing gate(s)" in text
     assert "- `min_class_events[ride]`: observed 1,912, needs ≥ 2,000" in text
     assert "| `egmd` | CC BY 4.0 | yes | yes |" in text
+
+
+def test_a_dated_summary_shows_what_stood_that_day_and_no_self_diff(ws: Workspace) -> None:
+    """`docs --date` of an earlier day listed the newest reports, dated after it; a report diffed against
+    itself was linked as its "diff vs previous"."""
+    assert run(ws, "2025-03-01") == 0
+    text = (ws.root / "reports/health/2025-03-01-health-summary.md").read_text(encoding="utf-8")
+    rows = [line for line in text.splitlines() if line.startswith("| `") and " | 2025-" in line]
+    assert [row.split(" | ")[:2] for row in rows] == [["| `musdb_hq`", "2025-03-01"]]
+    head = "reports/health/musdb_hq_20250302.json"
+    assert diff_cli.main(["--workspace", str(ws.root), head, head]) == 0  # written: it is a diff of one report
+    assert run(ws) == 0
+    text = (ws.root / "reports/health/2025-03-02-health-summary.md").read_text(encoding="utf-8")
+    assert "[diff](../diffs/musdb_hq_20250301_to_20250302.md)" in text
+    assert "_20250302_to_20250302" not in text
 
 
 def test_plan_is_created_with_prose_around_the_block_then_only_the_block_changes(ws: Workspace) -> None:

@@ -53,14 +53,19 @@ def _relative_files(ws: Workspace, folder: str, pattern: str) -> list[str]:
 
 
 def _is_health_diff_to(art: Any, rel: str, dataset: str, date: str) -> bool:
-    return bool(art and art.kind == "diff_md" and art.group == dataset and rel.endswith(f"_to_{date}.md"))
+    """A diff whose head is the dataset's report of `date` and whose base is an earlier one (a report
+    diffed against itself is no "diff vs previous")."""
+    return bool(art and art.kind == "diff_md" and art.group == dataset and rel.endswith(f"_to_{date}.md")
+                and not rel.endswith(f"_{date}_to_{date}.md"))
 
 
-def newest_artifacts(ws: Workspace) -> list[Found]:
+def newest_artifacts(ws: Workspace, up_to: str | None = None) -> list[Found]:
+    """Each dataset's newest health report (dated `up_to`, YYYYMMDD, or before when given), its page,
+    its diff vs previous and its newest weights."""
     health: dict[str, tuple[str, str]] = {}
     for rel in _relative_files(ws, HEALTH_DIR, "*.json"):
         art = classify(rel)
-        if art and art.kind == "health" and art.group and art.date:
+        if art and art.kind == "health" and art.group and art.date and (up_to is None or art.date <= up_to):
             dataset = art.group
             if dataset not in health or art.date > health[dataset][0]:
                 health[dataset] = (art.date, rel)
@@ -70,6 +75,8 @@ def newest_artifacts(ws: Workspace) -> list[Found]:
         art = classify(rel)
         if art and art.kind == "weights" and art.group:
             stamp = art.date or ""
+            if up_to is not None and stamp > up_to:
+                continue
             if art.group not in weights or stamp > weights[art.group][0]:
                 weights[art.group] = (stamp, rel)
     found = []
@@ -173,7 +180,8 @@ def write_docs(ws: Workspace, date_text: str | None = None) -> DocsOutcome:
     """Write the dated summary and the plan's status block; both are recorded in the combined group's lock."""
     date = report_date(date_text).isoformat()
     grouplock.hold_every_group(ws)
-    found = newest_artifacts(ws)
+    # a summary dated by --date shows what stood that day; without it, the newest of everything
+    found = newest_artifacts(ws, date.replace("-", "") if date_text else None)
     entries = [dataset_entry(ws, item) for item in found]
     compares = _relative_files(ws, DIFFS_DIR, "compare_*.md")
     summary_path = ws.root / HEALTH_DIR / f"{date}-health-summary.md"
