@@ -241,3 +241,21 @@ def test_a_typed_root_that_is_empty_is_sent_back_to_the_configured_root(tmp_path
     assert wrong.stderr.strip().endswith(
         "(fix: drumgate checksums verify mdb_drums, which reads the configured data/raw/mdb_drums)"), wrong.stderr
     assert drumgate(repo, "checksums", "verify", "mdb_drums").returncode == 0
+
+
+def test_generate_with_no_tier_there_and_nothing_kept_writes_nothing(tmp_path: Path) -> None:
+    """The fix `verify` prints for a missing manifest wrote an empty one while the data was not there,
+    and that empty manifest then verified "0/0, 0 findings"."""
+    raw, repo = _repo(tmp_path, hooks=False)
+    shutil.rmtree(repo / "data" / "raw" / "mdb_drums", ignore_errors=True)
+    done = drumgate(repo, "checksums", "generate", "mdb_drums")
+    assert done.returncode == 2, done.stderr
+    assert "no storage tier of mdb_drums is there and the manifest keeps no entries" in done.stderr
+    assert done.stderr.strip().endswith("(fix: put the raw files under data/raw/mdb_drums or set "
+                                        "DRUMGATE_MDB_DRUMS_ROOT to where the files are, then drumgate checksums "
+                                        "generate mdb_drums)")
+    assert not (repo / "data" / "archives" / "checksums" / "mdb_drums.sha256").exists()
+    shutil.copytree(raw, repo / "data" / "raw" / "mdb_drums")  # the fix: the files where the config says
+    again = drumgate(repo, "checksums", "generate", "mdb_drums")
+    assert again.returncode == 0, again.stderr
+    assert drumgate(repo, "checksums", "verify", "mdb_drums").returncode == 0
