@@ -119,7 +119,8 @@ def _render_audio(
     fmt: dict[str, Any] | None = None
     if not _inside_root(settings.root, path, cache.real_folders):
         entry.update(status="unreadable", format=None)
-        result.unreadable_audio.append(format_finding(path, "audio resolves outside the dataset root (symlink?)",
+        outside = "audio resolves outside the dataset root (symlink?)"
+        result.unreadable_audio.append(format_finding(shown_in_root(settings, row.audio_filename), outside,
                                                       hint=RAW_FIX))
         return entry, source
     if not path.is_file():
@@ -129,7 +130,8 @@ def _render_audio(
     try:
         fmt = probe_wav(path).as_dict()
     except DrumgateError as err:
-        result.unreadable_audio.append(format_finding(path, err.message, hint=RAW_FIX))
+        result.unreadable_audio.append(format_finding(shown_in_root(settings, row.audio_filename), err.message,
+                                                      hint=RAW_FIX))
     entry.update(status="ok" if fmt is not None else "unreadable", format=fmt)
     source["sha256"], source["bytes"] = _audio_digest(path)
     if fmt is not None:
@@ -185,7 +187,12 @@ def _encode_render(
 
 
 def _excluded(settings: IngestSettings, row: RenderRow, reason: str) -> Exclusion:
-    return Exclusion(str(settings.root / row.midi_filename), reason, row.performance_id, hint=RAW_FIX)
+    return Exclusion(shown_in_root(settings, row.midi_filename), reason, row.performance_id, hint=RAW_FIX)
+
+
+def shown_in_root(settings: IngestSettings, name: str) -> str:
+    """A file the CSV names, by its full path and as the CSV spells it (a Path would fold its `//`)."""
+    return f"{settings.root}/{name}"
 
 
 def _ingest_render(
