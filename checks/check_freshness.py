@@ -336,7 +336,8 @@ def check_workspace(ws: Workspace, reporter: Reporter, whole_workspace: bool = F
     missing: dict[str, tuple[str, list[str]]] = {}
     for group, artifacts in sorted(groups.items()):
         if not ws.lock_file(group).is_file():
-            if any(a.manifest in GENERATED_KINDS for a in artifacts):
+            # staged deletions alone: the whole group is going, lock and artifacts together (a dataset removed)
+            if any(a.manifest in GENERATED_KINDS and ws.path(a.path).exists() for a in artifacts):
                 lock = ws.rel(ws.lock_file(group))
                 reporter.finding(lock, f"no lineage lock for the staged {group} artifacts",
                                  hint=_lost_lock_fix(ws, group, lock))

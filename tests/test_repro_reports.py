@@ -179,3 +179,22 @@ def test_a_new_dated_report_is_diffed_against_the_one_before_and_the_docs_link_i
     again = drumgate(repo, "repro")
     assert again.returncode == 0 and "drumgate diff" not in again.stdout
     assert status(repo) == ""
+
+
+def test_a_dataset_removed_with_its_files_commits_after_one_repro(repo: Path) -> None:
+    """Removing MUSDB (its table, its mix share, its files) stopped repro at the saved compare that
+    read its report, and the hook asked for the deleted lock back: the commit could not be made."""
+    config = repo / "configs" / "datasets.toml"
+    text = config.read_text(encoding="utf-8")
+    start = text.index("[datasets.musdb_hq]")
+    end = text.index("[datasets.", text.index("[datasets.musdb_hq.gates]") + 1)
+    text = text[:start] + text[end:]
+    config.write_text(text.replace("musdb_hq = 1.0, ", "").replace(", musdb_hq = 1.0", ""), encoding="utf-8")
+    assert "musdb_hq" not in config.read_text(encoding="utf-8")
+    tracked = git(repo, "ls-files").stdout.split()
+    assert git(repo, "rm", "-q", *[name for name in tracked if "musdb_hq" in name]).returncode == 0
+    out = _repro_then_commit(repo)
+    assert "== forget: reports/diffs/compare_cambridge_vs_musdb_hq.json" in out
+    again = drumgate(repo, "repro")
+    assert again.returncode == 0, again.stdout[-2000:] + again.stderr[-2000:]
+    assert status(repo) == ""

@@ -63,6 +63,7 @@ from drumgate.commands.repro_locks import (
     recorded_commands,
     sources_read,
     with_option,
+    without_lost_report_inputs,
 )
 from drumgate.config import load_datasets
 from drumgate.errors import EXIT_FINDINGS, EXIT_OK, DrumgateError
@@ -236,8 +237,9 @@ def _report_folder(stage: str, dataset: str) -> str:
 
 
 def rerun_stale(run: Run, group: str, stage: str, prefix: str) -> None:
-    """Re-run the recorded commands of stale artifacts under `prefix` (diffs and compares keep their inputs)."""
-    rerun(run, stage, problems_of(run.ws, group, prefix))
+    """Re-run the recorded commands of stale artifacts under `prefix` (diffs and compares keep their inputs);
+    one deleted together with a report it read (a dataset removed) leaves the lock instead."""
+    rerun(run, stage, without_lost_report_inputs(run.ws, group, problems_of(run.ws, group, prefix), run.dry_run))
 
 
 def rerun(run: Run, stage: str, problems: Sequence[lineage.LineageProblem]) -> None:

@@ -121,3 +121,26 @@ def newest_report_day(ws: Workspace, groups: Sequence[str]) -> str | None:
             if (dated := dated_name(name)) is not None]
     newest = max(days, default=None)
     return f"{newest[:4]}-{newest[4:6]}-{newest[6:]}" if newest else None
+
+
+def without_lost_report_inputs(ws: Workspace, group: str, problems: Sequence[lineage.LineageProblem],
+                                dry_run: bool) -> list[lineage.LineageProblem]:
+    """Of a group's diff and compare problems, those repro can act on. One whose own files are gone
+    along with a report it read (its dataset removed) cannot be made again: its lock entry goes (kept
+    in a dry run), which repro says."""
+    artifacts = lineage.read_lock(ws, group)["artifacts"]
+    kept: list[lineage.LineageProblem] = []
+    lost: list[str] = []
+    for problem in problems:
+        inputs = artifacts.get(problem.artifact, {}).get("inputs", {})
+        gone = [name for name in inputs if name.startswith("reports/") and not ws.path(name).exists()]
+        if gone and not ws.path(problem.artifact).exists():
+            print(f"\n== forget: {problem.artifact}: deleted, and so is {gone[0]}, which it read: its lock entry goes")
+            lost.append(problem.artifact)
+        else:
+            kept.append(problem)
+    if lost and not dry_run:  # written as drop_outside_entries does: the child steps take the group's lock
+        lock = lineage.read_lock(ws, group, drop_outside=True)
+        lock["artifacts"] = {name: entry for name, entry in lock["artifacts"].items() if name not in lost}
+        write_json(ws.lock_file(group), lock)
+    return kept
