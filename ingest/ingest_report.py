@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from drumgate.errors import EXIT_FINDINGS, EXIT_OK
+from drumgate.render.numbers import counted
 from drumgate.render.textsafe import log_text
 
 if TYPE_CHECKING:
@@ -55,9 +56,9 @@ class IngestReport:
             return ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "none"
 
         out = [
-            f"{self.dataset}: {self.items} items, {self.sessions} sessions (tiers: {listed(self.by_tier)}), "
-            f"{self.events} events, {self.seconds / 3600:.4f} h; {len(self.findings)} findings, "
-            f"{len(self.warnings)} warnings",
+            f"{self.dataset}: {counted(self.items, 'item')}, {counted(self.sessions, 'session')} (tiers:"
+            f" {listed(self.by_tier)}), {counted(self.events, 'event')}, {self.seconds / 3600:.4f} h;"
+            f" {counted(len(self.findings), 'finding')}, {counted(len(self.warnings), 'warning')}",
             f"status: {listed(self.by_status)}",
             f"events per class: {listed(self.classes)}",
         ]

@@ -225,3 +225,10 @@ def test_a_meaningless_number_is_a_usage_error(workspace, corpus, capsys, flag: 
     assert cli.main(["ingest", "egmd", flag, value]) == 2
     assert f"argument {flag}: '{value}' is not" in capsys.readouterr().err
     assert not (workspace.root / ARTIFACTS[0]).exists()
+
+
+def test_one_finding_is_counted_as_one_finding(workspace, corpus, capsys) -> None:
+    (corpus.root / corpus.rows[0]["midi_filename"]).write_bytes(b"garbage, not midi")
+    assert ingest() == 1
+    summary = capsys.readouterr().out.splitlines()[0]
+    assert summary.startswith("egmd: 4 items, 4 sessions") and "; 1 finding, 0 warnings" in summary, summary

@@ -25,6 +25,7 @@ from drumgate.config import DatasetConfig, StorageRoot
 from drumgate.errors import EXIT_FINDINGS, EXIT_OK, DrumgateError, format_finding
 from drumgate.io.statcache import StatCache
 from drumgate.progress import progress, progress_enabled
+from drumgate.render.numbers import counted
 from drumgate.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -250,7 +251,7 @@ def verify(ws: Workspace, dataset: str, *, jobs: int | None, result: dict[str, A
     shown = ws.rel(parts.location(manifest_path))
     print(
         f"{shown}: {ok}/{len(entries)} entries verified "
-        f"({outcome.cache_hits} from cache, {outcome.hashed} hashed), {len(findings)} findings"
+        f"({outcome.cache_hits} from cache, {outcome.hashed} hashed), {counted(len(findings), 'finding')}"
     )
     if result is not None:
         result.update(

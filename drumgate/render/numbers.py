@@ -54,3 +54,8 @@ def fmt_threshold(threshold: Any) -> str:
     if isinstance(threshold, Sequence) and not isinstance(threshold, str):
         return "–".join(fmt_number(t) for t in threshold)
     return fmt_number(threshold)
+
+
+def counted(number: int, noun: str) -> str:
+    """A count with its noun, singular for one: `1 finding`, `3 findings`."""
+    return f"{number} {noun}{'' if number == 1 else 's'}"
