@@ -215,3 +215,21 @@ def test_a_folder_that_is_no_events_manifest_is_worded_as_such(workspace: Worksp
     err = capsys.readouterr().err.strip()
     assert err.endswith("data/manifests: a folder, not an events manifest (fix: ls "
                         f"{workspace.root / 'data' / 'manifests'} and pass one of its <ds>_events.jsonl)"), err
+
+
+def test_another_datasets_manifest_is_refused_before_it_is_judged_by_the_wrong_gates(
+        workspace: Workspace, capsys: pytest.CaptureFixture) -> None:
+    """`--dataset musdb_hq` on E-GMD's events (or E-GMD's sessions for MUSDB) passed MUSDB's gates
+    with E-GMD's numbers, and wrote the report as MUSDB's."""
+    _write_corpus(workspace)
+    events, sessions = "data/manifests/egmd_events.jsonl", "data/manifests/egmd_sessions.jsonl"
+    assert health_cmd.main(["--events", events, "--dataset", "musdb_hq", "--date", "2024-05-01"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.endswith(f"egmd_events.jsonl: egmd's events manifest, given for musdb_hq (fix: drumgate health"
+                        f" --events {events} to report on egmd, or pass musdb_hq's own events manifest)"), err
+    write_jsonl(workspace.events_manifest("musdb_hq"), event_rows(50, sessions=2, seed=4))
+    musdb = "data/manifests/musdb_hq_events.jsonl"
+    assert health_cmd.main(["--events", musdb, "--sessions", sessions, "--date", "2024-05-01"]) == 2
+    assert "egmd's sessions manifest, given for musdb_hq" in capsys.readouterr().err
+    assert not workspace.health_report("musdb_hq", "20240501").exists()
+    assert health_cmd.main(["--events", events, "--date", "2024-05-01"]) == 0  # the fix as printed
