@@ -29,8 +29,9 @@ from typing import TYPE_CHECKING
 from checks._hookutil import Reporter, committed_text, lock_groups, staged_paths
 from drumgate.artifacts import HEALTH_DIR, PROVENANCE_DIR, SAMPLING_DIR, Artifact, classify, is_data_path
 from drumgate.errors import DrumgateError
-from drumgate.git import git_output, in_head, restore_command
+from drumgate.git import git_output, restore_command
 from drumgate.lineage import HAND_EDITED, MISSING
+from drumgate.restore import lost_lock_fix
 from drumgate.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -338,9 +339,8 @@ def check_workspace(ws: Workspace, reporter: Reporter, whole_workspace: bool = F
         if not ws.lock_file(group).is_file():
             # staged deletions alone: the whole group is going, lock and artifacts together (a dataset removed)
             if any(a.manifest in GENERATED_KINDS and ws.path(a.path).exists() for a in artifacts):
-                lock = ws.rel(ws.lock_file(group))
-                reporter.finding(lock, f"no lineage lock for the staged {group} artifacts",
-                                 hint=_lost_lock_fix(ws, group, lock))
+                reporter.finding(ws.rel(ws.lock_file(group)), f"no lineage lock for the staged {group} artifacts",
+                                 hint=lost_lock_fix(ws, group))
             continue
         try:
             problems[group] = check(ws, group)
@@ -358,14 +358,3 @@ def check_workspace(ws: Workspace, reporter: Reporter, whole_workspace: bool = F
     report_deleted_notes(ws, reporter, causes)
     report_causes(reporter, causes, state)
     return reporter.close()
-
-
-def _lost_lock_fix(ws: Workspace, group: str, lock: str) -> str:
-    """The committed lock back; else the commands that record it again (each records its own entry)."""
-    from drumgate.artifacts import registry
-
-    if in_head(ws.root, lock):
-        return f"fix: {restore_command(lock)}"
-    dataset = registry(ws).dataset_of_group().get(group)
-    first = f"drumgate ingest {dataset}" if dataset else "drumgate combine"
-    return f"fix: {first}, then drumgate repro {group}, then git add -A"

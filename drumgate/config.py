@@ -38,9 +38,12 @@ class StorageRoot:
         note = f"tier {self.tier} offline ({self.path} {where}): {outcome}"
         if kept:
             return note
-        point = f"set {self.env} to where the drive is mounted" if self.env else "mount the drive"
         drop = f"if the library has no {self.tier} tier delete its line in configs/datasets.toml"
-        return f"{note} (fix: {point}, or {drop})"
+        return f"{note} (fix: {self.point_at_it()}, or {drop})"
+
+    def point_at_it(self) -> str:
+        """How to make this root's folder the one read: its variable set to the drive, or the drive mounted."""
+        return f"set {self.env} to where the drive is mounted" if self.env else "mount the drive"
 
 
 @dataclass(frozen=True)

@@ -58,3 +58,17 @@ def committed_as_recorded(ws: Workspace, group: str, relative_path: str) -> byte
     if recorded is None or committed is None or hashlib.sha256(committed).hexdigest() != recorded:
         return None
     return committed
+
+
+def lost_lock_fix(ws: Workspace, group: str) -> str:
+    """The way back for a group's lock gone while its artifacts are there: the committed lock (when HEAD
+    has it), or the commands that record it again, the ingest first (each command records its own entry)."""
+    from drumgate.artifacts import registry
+    from drumgate.git import in_head, restore_command
+
+    lock = ws.rel(ws.lock_file(group))
+    dataset = registry(ws).dataset_of_group().get(group)
+    first = f"drumgate ingest {dataset}" if dataset else "drumgate combine"
+    again = f"{first}, then drumgate repro {group}, then git add -A"
+    restore = f"{restore_command(lock, root=ws.root)} to restore it, or " if in_head(ws.root, lock) else ""
+    return f"fix: {restore}{again}"

@@ -251,9 +251,9 @@ def test_generate_with_no_tier_there_and_nothing_kept_writes_nothing(tmp_path: P
     done = drumgate(repo, "checksums", "generate", "mdb_drums")
     assert done.returncode == 2, done.stderr
     assert "no storage tier of mdb_drums is there and the manifest keeps no entries" in done.stderr
-    assert done.stderr.strip().endswith("(fix: put the raw files under data/raw/mdb_drums or set "
-                                        "DRUMGATE_MDB_DRUMS_ROOT to where the files are, then drumgate checksums "
-                                        "generate mdb_drums)")
+    assert done.stderr.strip().endswith(
+        "(fix: put the raw files under data/raw/mdb_drums or set DRUMGATE_MDB_DRUMS_ROOT to where the drive is "
+        "mounted, then drumgate checksums generate mdb_drums)")
     assert not (repo / "data" / "archives" / "checksums" / "mdb_drums.sha256").exists()
     shutil.copytree(raw, repo / "data" / "raw" / "mdb_drums")  # the fix: the files where the config says
     again = drumgate(repo, "checksums", "generate", "mdb_drums")

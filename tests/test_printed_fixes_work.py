@@ -166,7 +166,7 @@ def test_the_manifests_folder_itself_is_not_called_a_group(egmd_repo: Path, tmp_
     noticed = drumgate(root, "crash-map", "--events", "data/manifests")
     assert noticed.returncode == 2 and "a folder, not a manifest" in noticed.stderr, noticed.stderr
     folder = root / "data" / "manifests"
-    assert noticed.stderr.strip().endswith(f"(fix: ls {folder} and pass one of its <ds>_events.jsonl manifests)")
+    assert noticed.stderr.strip().endswith(f"(fix: ls {folder} and pass one of its <ds>_events.jsonl)")
     listed = run_as_printed(root, f"ls {folder}")
     assert listed.returncode == 0 and "egmd_events.jsonl" in listed.stdout.split()
     assert drumgate(root, "crash-map", "--events", EVENTS).returncode in (0, 1)  # one of them, passed

@@ -94,10 +94,9 @@ def generate(
                        unlisted=state.unlisted)
     if not state.online and not existing:  # an empty manifest would then pass verify as "0/0 verified"
         first = config.roots[0]
-        point = f"set {first.env} to where the files are" if first.env else "mount the drive"
         raise DrumgateError(f"no storage tier of {dataset} is there and the manifest keeps no entries: nothing to"
                             " hash; nothing written", path=first.path,
-                            hint=f"fix: put the raw files under {ws.rel(first.path)} or {point}, then"
+                            hint=f"fix: put the raw files under {ws.rel(first.path)} or {first.point_at_it()}, then"
                                  f" {generate_command(dataset, update=False, root=root)}")
     outcome = hash_files(state.files, cache, jobs, _progress_printer())
     findings = [*state.problems, *outcome.problems]

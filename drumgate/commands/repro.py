@@ -28,7 +28,6 @@ naming files outside the workspace (older drumgate versions) are dropped.
 from __future__ import annotations
 
 import os
-import re
 import shlex
 import sys
 from collections.abc import Sequence
@@ -41,6 +40,7 @@ from drumgate.artifacts import (
     DIFFS_DIR,
     PROVENANCE_FROM_CHECKSUMS,
     combined_reference,
+    dated_name,
     events_manifest,
     health_report,
     health_reports_of,
@@ -216,9 +216,9 @@ def report_steps(run: Run, group: str, dataset: str, stage: str) -> None:
         argv = ("weights", "--events", events, "--group-by", "session_id", "--scheme", "effective",
                 "--date", run.date)
     run.do(Step(stage, argv, f"{dataset}: {reason}"))
-    previous = re.search(r"_(\d{8})\.", current or "")
+    previous = dated_name(current) if current else None
     stamp = run.date.replace("-", "")
-    if stage == "health" and previous and previous.group(1) < stamp:  # the day-over-day diff docs show
+    if stage == "health" and previous and previous[1] < stamp:  # the day-over-day diff docs show
         run.do(Step("diff", ("diff", "--baseline", "auto", health_report(dataset, stamp)), f"{dataset}: vs {current}"))
 
 
@@ -343,7 +343,7 @@ def known_groups(ws: Workspace, groups: Sequence[str]) -> list[str]:
 def lost_locks(ws: Workspace, groups: Sequence[str]) -> list[DrumgateError]:
     """A dataset group whose manifests are there but whose lock is gone: its recorded commands are
     lost, so repro cannot tell how to remake anything of it (and would otherwise run nothing)."""
-    from drumgate.git import in_head, restore_command
+    from drumgate.restore import lost_lock_fix
 
     by_group = registry(ws).dataset_of_group()
     lost = []
@@ -353,12 +353,8 @@ def lost_locks(ws: Workspace, groups: Sequence[str]) -> list[DrumgateError]:
         if lock.is_file() or not any(parts.resolve(ws.path(name)).exists()
                                      for name in (sessions_manifest(dataset), events_manifest(dataset))):
             continue
-        shown = ws.rel(lock)
-        ingest = f"drumgate ingest {dataset} to record it again"
-        restore = f"{restore_command(shown, root=ws.root)} to restore it, or " if in_head(ws.root, shown) else ""
-        hint = f"fix: {restore}{ingest}"
         lost.append(DrumgateError(f"missing while {dataset}'s manifests are there: repro cannot tell how they"
-                                  " were made", path=shown, hint=hint))
+                                  " were made", path=ws.rel(lock), hint=lost_lock_fix(ws, group)))
     return lost
 
 

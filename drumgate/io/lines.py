@@ -160,7 +160,9 @@ def gzip_damage(path: str | Path) -> DrumgateError | None:
     """The damaged-gzip finding of a `.gz` file inflated whole to its CRC and length check, or None when
     the stream is sound or the file is something `numbered_lines` words otherwise (missing, a folder, a
     Git LFS pointer). A checker calls it before the lines: the lines a damaged stream inflates to are
-    garbage, and wording each of them buried the one finding that matters under dozens."""
+    garbage, and wording each of them buried the one finding that matters under dozens. It costs one
+    more inflate of the stream (no line split, no parse); health's DuckDB count needs it anyway, since
+    DuckDB does not check the trailer."""
     try:
         with open(path, "rb") as stored:
             if stored.peek(len(LFS_POINTER_PREFIX)).startswith(LFS_POINTER_PREFIX):

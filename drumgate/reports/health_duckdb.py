@@ -60,7 +60,7 @@ from typing import Any
 import orjson
 
 from drumgate.errors import DrumgateError
-from drumgate.io.lines import is_gzip_path
+from drumgate.io.lines import gzip_damage, is_gzip_path
 from drumgate.io.statcache import StatKey, stat_key
 from drumgate.reports.health_counts import EventCounts, validate_counts
 from drumgate.workers import worker_count
@@ -215,18 +215,6 @@ def _starts_with_mark(source: Path) -> bool:
         return True  # unreadable or damaged: the Python scan words it
 
 
-def _gzip_sound(source: Path) -> bool:
-    """Whether the gzip stream inflates whole with its CRC and length right: DuckDB's reader does not
-    check the trailer, so a stream with a bad CRC would be counted where the Python scan refuses it."""
-    try:
-        with gzip.open(source, "rb") as handle:
-            while handle.read(1 << 20):
-                pass
-    except (OSError, EOFError, zlib.error):
-        return False
-    return True
-
-
 def duckdb_engine() -> ModuleType:
     """DuckDB's engine: `_duckdb`, the C++ extension the `duckdb` package re-exports (connect, the
     connection, the exception types; its stubs ship with the package), or the package itself where the
@@ -326,7 +314,7 @@ def counts_by_duckdb(
     source = Path(path).absolute()  # absolute: DuckDB would expand a leading `~`
     if GLOB_CHARACTERS.intersection(str(source)) or _starts_with_mark(source):
         return None
-    if is_gzip_path(source) and not _gzip_sound(source):
+    if is_gzip_path(source) and gzip_damage(source) is not None:  # DuckDB does not check the CRC
         return None
     duckdb = duckdb_engine()  # heavy: only the command that counts loads it
     compression = "gzip" if is_gzip_path(source) else "none"

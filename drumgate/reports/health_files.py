@@ -99,7 +99,8 @@ def _refuse_another_datasets(ws: Workspace, path: Path | None, dataset: str) -> 
         return
     from drumgate.config import load_datasets
 
-    if named.group(1) in load_datasets(ws).datasets and dataset in load_datasets(ws).datasets:
+    configured = load_datasets(ws).datasets
+    if named.group(1) in configured and dataset in configured:
         other, kind = named.group(1), named.group(2)
         fix = (f"fix: drumgate health --events {shlex.quote(ws.rel(path))} to report on {other}, or pass {dataset}'s"
                " own events manifest") if kind == "events" else (

@@ -37,7 +37,7 @@ def existing_events(ws: Workspace, typed: Path) -> Path:
         hint = f"fix: drumgate ingest {match.group('dataset')}"
     elif events.parent.is_dir():
         shown = Path(os.path.expanduser(typed)).parent  # `ls '~'` would look for a folder named ~
-        hint = f"fix: ls {shlex.quote(str(shown))} and pass one of its <ds>_events.jsonl"
+        hint = parts.pick_from_fix(shown)
     else:
         hint = "fix: pass the path of an existing <ds>_events.jsonl"
     raise DrumgateError("file not found", path=typed, hint=hint)
@@ -48,8 +48,9 @@ def infer_dataset(events: Path, explicit: str | None) -> str:
         return explicit
     match = EVENTS_NAME.match(events.name) or EVENTS_NAME.match(f"{events.name}.jsonl")  # a partitioned folder
     if match is None and events.is_dir():
-        raise DrumgateError("a folder, not an events manifest", path=events,
-                            hint=f"fix: ls {shlex.quote(str(events))} and pass one of its <ds>_events.jsonl")
+        from drumgate.io.parts import pick_from_fix
+
+        raise DrumgateError("a folder, not an events manifest", path=events, hint=pick_from_fix(events))
     if match is None:
         raise DrumgateError(
             "cannot tell the dataset from the file name",

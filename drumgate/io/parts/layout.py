@@ -141,9 +141,12 @@ def named_as_manifest(folder: Path) -> bool:
 def fix_for(folder: Path) -> str:
     """The way back for a manifest folder without its index: the repro of its group, or, for a folder not
     named as a manifest at all (`data/manifests` itself), the files to pass instead."""
-    if not named_as_manifest(folder):
-        return f"fix: ls {shlex.quote(str(folder))} and pass one of its <ds>_events.jsonl manifests"
-    return REPRO_FIX.format(group=group_of(folder))
+    return REPRO_FIX.format(group=group_of(folder)) if named_as_manifest(folder) else pick_from_fix(folder)
+
+
+def pick_from_fix(folder: Path) -> str:
+    """For a folder given where a manifest goes: list it and pass one of its manifests."""
+    return f"fix: ls {shlex.quote(str(folder))} and pass one of its <ds>_events.jsonl"
 
 
 def owning_folder(path: Path) -> Path:
