@@ -226,7 +226,7 @@ def test_another_datasets_manifest_is_refused_before_it_is_judged_by_the_wrong_g
     assert health_cmd.main(["--events", events, "--dataset", "musdb_hq", "--date", "2024-05-01"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.endswith(f"egmd_events.jsonl: egmd's events manifest, given for musdb_hq (fix: drumgate health"
-                        f" --events {events} to report on egmd, or pass musdb_hq's own events manifest)"), err
+                        f" --events {events} to run it on egmd, or pass musdb_hq's own events manifest)"), err
     write_jsonl(workspace.events_manifest("musdb_hq"), event_rows(50, sessions=2, seed=4))
     musdb = "data/manifests/musdb_hq_events.jsonl"
     assert health_cmd.main(["--events", musdb, "--sessions", sessions, "--date", "2024-05-01"]) == 2

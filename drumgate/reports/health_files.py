@@ -9,8 +9,6 @@ caller prints them.
 
 from __future__ import annotations
 
-import re
-import shlex
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -37,6 +35,7 @@ from drumgate.reports.report_io import (
     infer_dataset,
     parse_requirement,
     record_lineage,
+    refuse_another_datasets,
     session_rows,
     sibling_sessions,
 )
@@ -91,29 +90,12 @@ def sibling_provenance(events: Path, dataset: str) -> Path | None:
     return candidate if candidate.is_file() else folder if (folder / "index.json").is_file() else None
 
 
-def _refuse_another_datasets(ws: Workspace, path: Path | None, dataset: str) -> None:
-    """A manifest named as another configured dataset's (`cambridge_events.jsonl` with `--dataset
-    musdb_hq`, or its sessions) would be judged by the wrong gates and reported as this one."""
-    named = re.match(r"^([a-z][a-z0-9_]*?)_(events|sessions)(\.jsonl(\.gz)?)?$", path.name) if path else None
-    if path is None or named is None or named.group(1) == dataset:
-        return
-    from drumgate.config import load_datasets
-
-    configured = load_datasets(ws).datasets
-    if named.group(1) in configured and dataset in configured:
-        other, kind = named.group(1), named.group(2)
-        fix = (f"fix: drumgate health --events {shlex.quote(ws.rel(path))} to report on {other}, or pass {dataset}'s"
-               " own events manifest") if kind == "events" else (
-               f"fix: leave --sessions out, and health reads {dataset}'s own beside its events")
-        raise DrumgateError(f"{other}'s {kind} manifest, given for {dataset}", path=path, hint=fix)
-
-
 def plan_health(ws: Workspace, request: HealthRequest) -> HealthPlan:
     events = existing_events(ws, request.events)
     dataset = infer_dataset(events, request.dataset)
     sessions = ws.user_path(request.sessions) if request.sessions else sibling_sessions(events, dataset)
     for path in (events, sessions):
-        _refuse_another_datasets(ws, path, dataset)
+        refuse_another_datasets(ws, path, dataset, "health")
     date = report_date(request.date)
     output = ws.user_path(request.output) if request.output else ws.health_report(dataset, date.strftime("%Y%m%d"))
     html = ws.user_path(request.html_output) if request.html_output else output.with_suffix(".html")

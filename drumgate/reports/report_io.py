@@ -60,6 +60,22 @@ def infer_dataset(events: Path, explicit: str | None) -> str:
     return match.group("dataset")
 
 
+def refuse_another_datasets(ws: Workspace, path: Path | None, dataset: str, command: str) -> None:
+    """A manifest named as another configured dataset's (`cambridge_events.jsonl` with `--dataset
+    musdb_hq`, or its sessions) would be judged by the wrong gates or weighed as this one's, and the
+    output written under this dataset's name: refused, with the `command` for the dataset it names."""
+    named = re.match(r"^([a-z][a-z0-9_]*?)_(events|sessions)(\.jsonl(\.gz)?)?$", path.name) if path else None
+    if path is None or named is None or named.group(1) == dataset:
+        return
+    configured = load_datasets(ws).datasets
+    if named.group(1) in configured and dataset in configured:
+        other, kind = named.group(1), named.group(2)
+        fix = (f"fix: drumgate {command} --events {shlex.quote(ws.rel(path))} to run it on {other}, or pass"
+               f" {dataset}'s own events manifest") if kind == "events" else (
+               f"fix: leave --sessions out, and {command} reads {dataset}'s own beside its events")
+        raise DrumgateError(f"{other}'s {kind} manifest, given for {dataset}", path=path, hint=fix)
+
+
 def sibling_sessions(events: Path, dataset: str) -> Path | None:
     """`<ds>_sessions.jsonl` (or `.jsonl.gz`) next to the events manifest, when it exists."""
     for name in (f"{dataset}_sessions.jsonl", f"{dataset}_sessions.jsonl.gz"):

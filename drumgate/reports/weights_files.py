@@ -24,6 +24,7 @@ from drumgate.reports.report_io import (
     existing_events,
     infer_dataset,
     record_lineage,
+    refuse_another_datasets,
     session_rows,
     sibling_sessions,
 )
@@ -88,6 +89,8 @@ def write_weights(ws: Workspace, request: WeightsRequest) -> WeightsOutcome:
     dataset = infer_dataset(events, request.dataset)
     grouplock.hold(ws, [artifact_group(ws, dataset)])
     sessions = ws.user_path(request.sessions) if request.sessions else sibling_sessions(events, dataset)
+    for path in (events, sessions):
+        refuse_another_datasets(ws, path, dataset, "weights")
     date = report_date(request.date)
     output = ws.user_path(request.output) if request.output else ws.weights_report(dataset, date.strftime("%Y%m%d"))
     rel = {"events": ws.rel(events), "sessions": ws.rel(sessions) if sessions else None, "output": ws.rel(output)}
