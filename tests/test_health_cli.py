@@ -9,6 +9,7 @@ import subprocess
 import pytest
 
 from drumgate.cli import health as health_cmd
+from drumgate.cli import weights as weights_cmd
 from drumgate.fixtures.health_events import event, event_rows, session_rows
 from drumgate.io.jsonio import read_json, write_jsonl
 from drumgate.lineage import check as lineage_check
@@ -217,19 +218,22 @@ def test_a_folder_that_is_no_events_manifest_is_worded_as_such(workspace: Worksp
                         f"{workspace.root / 'data' / 'manifests'} and pass one of its <ds>_events.jsonl)"), err
 
 
+@pytest.mark.parametrize("command", ["health", "weights"])
 def test_another_datasets_manifest_is_refused_before_it_is_judged_by_the_wrong_gates(
-        workspace: Workspace, capsys: pytest.CaptureFixture) -> None:
+        workspace: Workspace, capsys: pytest.CaptureFixture, command: str) -> None:
     """`--dataset musdb_hq` on E-GMD's events (or E-GMD's sessions for MUSDB) passed MUSDB's gates
-    with E-GMD's numbers, and wrote the report as MUSDB's."""
+    with E-GMD's numbers and wrote the report as MUSDB's; `weights` wrote E-GMD's weights as MUSDB's."""
+    main = {"health": health_cmd.main, "weights": weights_cmd.main}[command]
     _write_corpus(workspace)
     events, sessions = "data/manifests/egmd_events.jsonl", "data/manifests/egmd_sessions.jsonl"
-    assert health_cmd.main(["--events", events, "--dataset", "musdb_hq", "--date", "2024-05-01"]) == 2
+    assert main(["--events", events, "--dataset", "musdb_hq", "--date", "2024-05-01"]) == 2
     err = capsys.readouterr().err.strip()
-    assert err.endswith(f"egmd_events.jsonl: egmd's events manifest, given for musdb_hq (fix: drumgate health"
+    assert err.endswith(f"egmd_events.jsonl: egmd's events manifest, given for musdb_hq (fix: drumgate {command}"
                         f" --events {events} to run it on egmd, or pass musdb_hq's own events manifest)"), err
     write_jsonl(workspace.events_manifest("musdb_hq"), event_rows(50, sessions=2, seed=4))
     musdb = "data/manifests/musdb_hq_events.jsonl"
-    assert health_cmd.main(["--events", musdb, "--sessions", sessions, "--date", "2024-05-01"]) == 2
+    assert main(["--events", musdb, "--sessions", sessions, "--date", "2024-05-01"]) == 2
     assert "egmd's sessions manifest, given for musdb_hq" in capsys.readouterr().err
     assert not workspace.health_report("musdb_hq", "20240501").exists()
-    assert health_cmd.main(["--events", events, "--date", "2024-05-01"]) == 0  # the fix as printed
+    assert not workspace.weights_report("musdb_hq", "20240501").exists()
+    assert main(["--events", events, "--date", "2024-05-01"]) == 0  # the fix as printed

@@ -144,20 +144,3 @@ def test_cli_malformed_row_gives_path_line(workspace: Workspace, capsys: pytest.
     assert f"{path}:2: each line must be a JSON object" in capsys.readouterr().err
     assert not workspace.weights_report("egmd", "20240501").exists()
 
-
-def test_another_datasets_manifest_is_refused_before_it_is_weighed_as_this_ones(
-        workspace: Workspace, capsys: pytest.CaptureFixture) -> None:
-    """`--dataset musdb_hq` on E-GMD's events wrote E-GMD's weights as MUSDB's (health refuses it too)."""
-    write_jsonl(workspace.events_manifest("egmd"), event_rows(60, sessions=3, seed=3))
-    write_jsonl(workspace.sessions_manifest("egmd"), session_rows(3, seed=3))
-    events, sessions = "data/manifests/egmd_events.jsonl", "data/manifests/egmd_sessions.jsonl"
-    assert weights_cmd.main(["--events", events, "--dataset", "musdb_hq", "--date", "2024-05-01"]) == 2
-    err = capsys.readouterr().err.strip()
-    assert err.endswith(f"egmd_events.jsonl: egmd's events manifest, given for musdb_hq (fix: drumgate weights"
-                        f" --events {events} to run it on egmd, or pass musdb_hq's own events manifest)"), err
-    write_jsonl(workspace.events_manifest("musdb_hq"), event_rows(50, sessions=2, seed=4))
-    musdb = "data/manifests/musdb_hq_events.jsonl"
-    assert weights_cmd.main(["--events", musdb, "--sessions", sessions, "--date", "2024-05-01"]) == 2
-    assert "egmd's sessions manifest, given for musdb_hq" in capsys.readouterr().err
-    assert not workspace.weights_report("musdb_hq", "20240501").exists()
-    assert weights_cmd.main(["--events", events, "--date", "2024-05-01"]) == 0  # the fix as printed
