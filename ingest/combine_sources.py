@@ -9,12 +9,13 @@ reader must agree with (the tests compare the two).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from drumgate.config import DatasetsConfig
+from drumgate.errors import DrumgateError
 from drumgate.io import parts
 from drumgate.io.combined_reference import keep_event
 from drumgate.io.jsonio import iter_jsonl
@@ -24,7 +25,7 @@ from drumgate.reports.combined import combined_session_id, combined_session_rows
 from drumgate.reports.report_io import ErrorCollector
 from drumgate.taxonomy import Taxonomy
 from drumgate.workspace import Workspace
-from ingest.crash_map import UnmappedVariant, map_row
+from ingest.crash_map import NotAVariant, UnmappedVariant, map_row
 
 
 @dataclass
@@ -145,27 +146,34 @@ def learn_sources(
 def _learn_stored(source: Source, taxonomy: Taxonomy, songs: SongKeys, state: CombineState,
                   errors: ErrorCollector) -> None:
     sink = ErrorCollector(source.events, errors.ws)
-    for _, rows, renders in progress(parts.stored_parts(source.events, sink), f"combine {source.dataset}", "part"):
-        for row, weight in parts.weighted_rows(rows, renders):
+    for entry, rows, renders in progress(parts.stored_parts(source.events, sink), f"combine {source.dataset}",
+                                         "part"):
+        for line, (row, weight) in enumerate(parts.weighted_rows(rows, renders), start=1):
             if weight:
-                _combine_row(source, row, weight, taxonomy, songs, state)
+                bad_row = _at(sink, source.events / entry["file"], line)
+                _combine_row(source, row, weight, taxonomy, songs, state, bad_row)
     errors.errors.extend(sink.errors)
 
 
 def _source_rows(source: Source, taxonomy: Taxonomy, songs: SongKeys, state: CombineState, errors: ErrorCollector
                  ) -> Iterator[dict[str, Any]]:
     sink = ErrorCollector(source.events, errors.ws)
-    for _, row in progress(iter_jsonl(source.events, on_error=sink), f"combine {source.dataset}", "event"):
-        combined = _combine_row(source, row, 1, taxonomy, songs, state)
+    for line, row in progress(iter_jsonl(source.events, on_error=sink), f"combine {source.dataset}", "event"):
+        combined = _combine_row(source, row, 1, taxonomy, songs, state, _at(sink, source.events, line))
         if combined is not None:
             yield combined
     errors.errors.extend(sink.errors)
 
 
+def _at(sink: ErrorCollector, path: Path, line: int) -> Callable[[str], None]:
+    """Words a bad row at `path:line` into `sink`."""
+    return lambda message: sink(DrumgateError(message, path=path, line=line))
+
+
 def _combine_row(source: Source, row: dict[str, Any], weight: int, taxonomy: Taxonomy, songs: SongKeys,
-                 state: CombineState) -> dict[str, Any] | None:
-    """One source row as the combined manifest holds it (None: not selected, or its variant unmapped),
-    standing for `weight` rows (the renders that play a stored row)."""
+                 state: CombineState, bad_row: Callable[[str], None]) -> dict[str, Any] | None:
+    """One source row as the combined manifest holds it (None: not selected, its variant unmapped or not
+    a string, which goes to `bad_row`), standing for `weight` rows (the renders that play a stored row)."""
     source.events_read += weight
     if not keep_event(source.dataset, str(row.get("event_id")), source.ratio):
         return None
@@ -178,6 +186,9 @@ def _combine_row(source: Source, row: dict[str, Any], weight: int, taxonomy: Tax
     combined = {**row, "session_id": combined_session_id(source.dataset, session_id), "attributes": attributes}
     try:
         combined = map_row(combined, taxonomy)
+    except NotAVariant as bad:
+        bad_row(str(bad))
+        return None
     except UnmappedVariant as missing:
         per_file = state.unmapped.setdefault(missing.variant, {})
         per_file[str(source.events)] = per_file.get(str(source.events), 0) + weight

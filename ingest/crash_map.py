@@ -33,6 +33,10 @@ CRASH_CONFIGS = ("configs/crash_dual_label.json", "configs/technique_taxonomy.js
 EVENTS_NAME = re.compile(r"^(?P<dataset>[a-z][a-z0-9_]*)_events\.jsonl(\.gz)?$")
 
 
+class NotAVariant(ValueError):
+    """A `variant` that is not a string: the schema refuses it, and the crash map would overwrite it."""
+
+
 class UnmappedVariant(Exception):
     def __init__(self, variant: str) -> None:
         super().__init__(variant)
@@ -40,9 +44,12 @@ class UnmappedVariant(Exception):
 
 
 def crash_variant(row: Mapping[str, Any], taxonomy: Taxonomy) -> str | None:
-    """The row's crash variant, or None when it is not a crash-family event."""
+    """The row's crash variant, or None when it is not a crash-family event; NotAVariant when the row
+    holds a `variant` that is not a string (its label would otherwise be written over it)."""
     variant = row.get("variant")
-    if isinstance(variant, str) and variant:
+    if "variant" in row and not isinstance(variant, str):
+        raise NotAVariant(f"variant {variant!r} is not a string")
+    if variant:
         return variant
     label = row.get("label")
     if not isinstance(label, str):
@@ -77,16 +84,22 @@ class FileScan:
     errors: ErrorCollector | None = None
     changed_parts: set[str] = field(default_factory=set)
 
-    def count(self, row: dict[str, Any], taxonomy: Taxonomy, weight: int = 1) -> bool:
-        """Count one row (`weight` times: the renders that play it); True when the crash map changes it."""
+    def count(self, row: dict[str, Any], taxonomy: Taxonomy, where: tuple[Path, int], weight: int = 1) -> bool:
+        """Count one row (`weight` times: the renders that play it), read at `where` (file, line); True
+        when the crash map changes it. A row whose variant is unmapped still counts as crash-family."""
         self.rows += weight
+        try:
+            is_crash = crash_variant(row, taxonomy) is not None
+        except NotAVariant as bad:
+            if self.errors is not None:
+                self.errors(DrumgateError(str(bad), path=where[0], line=where[1]))
+            return False
+        self.crash_rows += weight if is_crash else 0
         try:
             mapped = map_row(row, taxonomy)
         except UnmappedVariant as missing:
             self.unmapped[missing.variant] = self.unmapped.get(missing.variant, 0) + weight
             return False
-        if crash_variant(row, taxonomy) is not None:
-            self.crash_rows += weight
         if mapped is not row:
             self.changed += weight
             return True
@@ -98,8 +111,8 @@ def scan_file(path: Path, taxonomy: Taxonomy, ws: Workspace | None = None) -> Fi
     scan = FileScan(path, errors=ErrorCollector(path, ws))
     if path.is_dir():
         return scan_folder(scan, taxonomy)
-    for _, row in progress(iter_jsonl(path, on_error=scan.errors), f"crash-map {path.name}", "event"):
-        scan.count(row, taxonomy)
+    for line, row in progress(iter_jsonl(path, on_error=scan.errors), f"crash-map {path.name}", "event"):
+        scan.count(row, taxonomy, (path, line))
     return scan
 
 
@@ -107,8 +120,9 @@ def scan_folder(scan: FileScan, taxonomy: Taxonomy) -> FileScan:
     """The folder's stored rows, each counted once per render that plays it (the single file's counts)."""
     for entry, rows, renders in progress(parts.stored_parts(scan.path, scan.errors), f"crash-map {scan.path.name}",
                                          "part"):
-        for row, weight in parts.weighted_rows(rows, renders):
-            if scan.count(row, taxonomy, weight):
+        part = scan.path / entry["file"]
+        for line, (row, weight) in enumerate(parts.weighted_rows(rows, renders), start=1):
+            if scan.count(row, taxonomy, (part, line), weight):
                 scan.changed_parts.add(entry["file"])
     return scan
 

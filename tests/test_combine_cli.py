@@ -152,6 +152,20 @@ def test_unmapped_crash_variant_fails_and_keeps_previous_manifest(ws: Workspace,
     assert "crash variant 'ride_crash' is not mapped: data/manifests/egmd_events.jsonl (1)" in err
 
 
+def test_a_variant_that_is_no_string_is_a_bad_row_not_a_traceback(ws: Workspace, capsys) -> None:
+    run(ws)
+    previous = ws.path(REFERENCE).read_bytes()
+    rows = read_jsonl(ws.events_manifest("egmd"))
+    rows[1]["variant"] = ["crash"]
+    write_jsonl(ws.events_manifest("egmd"), rows)
+    capsys.readouterr()
+    assert run(ws) == 2
+    assert ws.path(REFERENCE).read_bytes() == previous
+    err = capsys.readouterr().err
+    assert "data/manifests/egmd_events.jsonl:2: variant ['crash'] is not a string" in err, err
+    assert "Traceback" not in err
+
+
 def test_missing_licence_note_is_a_clear_error(ws: Workspace, capsys) -> None:
     ws.licence_note("egmd").unlink()
     assert run(ws) == 2

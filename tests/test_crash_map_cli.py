@@ -138,3 +138,23 @@ def test_stale_manifest_is_not_rerecorded(ws: Workspace, capsys) -> None:
     write_jsonl(raw, [{"session_id": "s1"}])
     assert run(ws) == 2
     assert "stale: input data/manifests/egmd_sessions.jsonl changed" in capsys.readouterr().err
+
+
+def test_a_variant_that_is_no_string_is_a_bad_row_not_overwritten(ws: Workspace, capsys) -> None:
+    """`"variant": 5` on a crash row was rewritten to the label `crash`, losing what the row held."""
+    path = ws.events_manifest("egmd")
+    write_jsonl(path, [event(0, "china"), event(1, "crash", variant=5)])
+    before = path.read_bytes()
+    assert run(ws) == 2
+    assert path.read_bytes() == before
+    err = capsys.readouterr().err
+    assert "data/manifests/egmd_events.jsonl:2: variant 5 is not a string" in err
+    assert "Traceback" not in err
+
+
+def test_an_unmapped_variant_still_counts_as_crash_family(ws: Workspace, capsys) -> None:
+    path = ws.events_manifest("egmd")
+    write_jsonl(path, [event(0, "china"), event(1, "crash", variant="swish"), event(2, "kick")])
+    assert run(ws, "--check") == 1
+    out = capsys.readouterr().out
+    assert "data/manifests/egmd_events.jsonl: 2 crash-family events, would relabel 1" in out, out
