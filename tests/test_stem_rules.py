@@ -172,6 +172,20 @@ def test_summary_without_explain_and_unreadable_list(workspace: Workspace, tmp_p
     assert err.count("\n") == 1 and str(broken) in err and "not UTF-8" in err and "Traceback" not in err
 
 
+@pytest.mark.parametrize("blank", ["", " ", "\t"])
+def test_a_blank_argument_is_refused_with_a_fix_that_runs(
+        blank: str, workspace: Workspace, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    """`drumgate stems ""` read the current folder as the name list (`. is a folder`); `" "` counted a
+    name that no list would hold (a list's blank lines are skipped)."""
+    assert cli.main(["stems", "Kick", blank]) == 2
+    err = capsys.readouterr().err
+    assert err == (f"stems: an argument is blank ({blank!r}), not a stem name (fix: drumgate stems NAME, or"
+                   " drumgate stems - to read the names from stdin)\n"), err
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(b"Kick\n")))
+    assert cli.main(["stems", "-"]) == 0
+    assert capsys.readouterr().out.splitlines()[0] == "1 name: kick 1"
+
+
 def test_printed_names_stay_on_one_line(workspace: Workspace, capsys) -> None:
     nasty = "Kick\x1b[31m\n::error::x\u202e.wav"
     assert cli.main(["stems", "--explain", nasty]) == 0

@@ -12,6 +12,7 @@ from typing import Any
 
 from drumgate.errors import DrumgateError, one_line
 from drumgate.io.fsutil import look_around, read_regular_file
+from drumgate.render.numbers import counted
 from ingest.cambridge.stems import StemMatch, StemRules, looks_drum_related
 
 UNMATCHED = "unmatched"
@@ -80,6 +81,9 @@ def read_names(sources: Sequence[str]) -> list[str]:
     for source in sources or ["-"]:
         if source == "-":
             names.extend(_lines(sys.stdin.buffer.read(), "<stdin>"))
+        elif not source.strip():  # a list's blank line is skipped; an argument left blank is a slip
+            raise DrumgateError(f"stems: an argument is blank ({source!r}), not a stem name",
+                                hint="fix: drumgate stems NAME, or drumgate stems - to read the names from stdin")
         elif Path(source).is_file():
             names.extend(_lines(read_regular_file(source), source))
         elif "/" in source or Path(source).is_dir():  # a stem name holds no folder: a list's path, mistyped
@@ -115,7 +119,7 @@ def explain_line(item: Explained) -> str:
 def summary_lines(coverage: Coverage) -> list[str]:
     summary = coverage.summary()
     counts = ", ".join(f"{family} {count}" for family, count in summary["families"].items())
-    lines = [f"{summary['names']} names: {counts}"]
+    lines = [f"{counted(summary['names'], 'name')}: {counts}"]
     unmatched_drum = coverage.unmatched_drum_looking
     lines.append(f"unmatched names that look drum-related: {len(unmatched_drum)} distinct, "
                  f"{summary['unmatched_drum_looking']} in all" + (" (add a rule to configs/stem_names.json)"
