@@ -13,6 +13,7 @@ source: https://...
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -68,9 +69,10 @@ def parse_licence_note(text: str, path: Path) -> LicenceNote:
 def read_licence_note(path: str | Path) -> LicenceNote:
     note_path = Path(path)
     if not note_path.exists():
-        raise DrumgateError(
-            "licence note missing", path=note_path, hint="write it with front matter: " + ", ".join(REQUIRED_KEYS)
-        )
+        shown = f"data/licenses/{note_path.name}"
+        command = missing_note_command(_workspace_root(note_path, shown), shown)
+        hint = f"fix: {command}" if command else "write it with front matter: " + ", ".join(REQUIRED_KEYS)
+        raise DrumgateError("licence note missing", path=note_path, hint=hint)
     try:
         text = read_bytes(note_path).decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -87,10 +89,14 @@ def missing_note_command(root: Path | None, note: str) -> str | None:
     from drumgate.workspace import DEFAULTS
 
     if root is not None and in_head(root, note):
-        return restore_command(note)
+        return restore_command(note, root=root)
     name = Path(note).stem
     if note == licence_note(name) and (DEFAULTS / "licenses" / f"{name}.md").is_file():
-        return "drumgate init"
+        try:  # `drumgate init` makes the current folder a data repository: from a subfolder, name the root
+            here = root is None or Path.cwd().resolve() == root.resolve()
+        except OSError:
+            here = False
+        return "drumgate init" if here else f"drumgate init {shlex.quote(str(root))}"
     return None
 
 

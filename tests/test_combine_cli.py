@@ -166,10 +166,18 @@ def test_a_variant_that_is_no_string_is_a_bad_row_not_a_traceback(ws: Workspace,
     assert "Traceback" not in err
 
 
-def test_missing_licence_note_is_a_clear_error(ws: Workspace, capsys) -> None:
+def test_missing_licence_note_is_a_clear_error_with_the_command_that_brings_it_back(
+        ws: Workspace, capsys, monkeypatch: pytest.MonkeyPatch) -> None:
     ws.licence_note("egmd").unlink()
+    monkeypatch.chdir(ws.root / "data")  # from a subfolder: a bare `drumgate init` would set up data/
     assert run(ws) == 2
-    assert "data/licenses/egmd.md: licence note missing" in capsys.readouterr().err
+    err = capsys.readouterr().err.strip()
+    assert err.endswith(f"data/licenses/egmd.md: licence note missing (fix: drumgate init {ws.root})"), err
+    assert cli.main(["init", str(ws.root), "--no-hooks"]) == 0  # the fix as printed
+    assert ws.licence_note("egmd").is_file()
+    capsys.readouterr()
+    assert run(ws) in (0, 1)
+    assert "licence note" not in capsys.readouterr().err
 
 
 def test_nothing_to_combine(tmp_path: Path, capsys) -> None:

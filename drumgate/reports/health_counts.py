@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Any
 
-from drumgate.errors import DrumgateError
+from drumgate.errors import REGENERATE_HINT, DrumgateError
 
 SPLITS = ("train", "validation", "test", "unassigned")
 LABEL_SOURCES = ("midi", "annotation", "derived", "pseudo")
@@ -50,8 +50,8 @@ class EventCounts:
 
 def row_error(exc: Exception, line_no: int) -> DrumgateError:
     if isinstance(exc, KeyError):
-        return DrumgateError(f"event row lacks field {exc.args[0]!r}", line=line_no, hint="regenerate the manifest")
-    return DrumgateError(f"event row has a field of the wrong type ({exc})", line=line_no)
+        return DrumgateError(f"event row lacks field {exc.args[0]!r}", line=line_no, hint=REGENERATE_HINT)
+    return DrumgateError(f"event row has a field of the wrong type ({exc})", line=line_no, hint=REGENERATE_HINT)
 
 
 ROW_FIELDS = itemgetter("label", "techniques", "label_source", "velocity", "session_id", "split", "item_id")
@@ -101,7 +101,7 @@ def count_events(rows: EventRows, on_error: ErrorSink | None = None) -> EventCou
 
 
 def _malformed(message: str, line: int) -> DrumgateError:
-    return DrumgateError(message, line=line, hint="fix or regenerate the events manifest")
+    return DrumgateError(message, line=line, hint=REGENERATE_HINT)
 
 
 def _check_label_key(key: LabelKey, line: int) -> None:

@@ -11,7 +11,7 @@ import math
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from drumgate.errors import DrumgateError
+from drumgate.errors import REGENERATE_HINT, DrumgateError
 from drumgate.taxonomy import Taxonomy
 
 SCHEMA_VERSION = 1
@@ -56,7 +56,7 @@ def count_excerpts(rows: EventRows, on_error: ErrorSink | None = None) -> Excerp
             break
         except (KeyError, TypeError) as exc:
             detail = f"lacks field {exc.args[0]!r}" if isinstance(exc, KeyError) else f"has a bad field ({exc})"
-            _report(DrumgateError(f"event row {detail}", line=line_no, hint="regenerate the manifest"), on_error, exc)
+            _report(DrumgateError(f"event row {detail}", line=line_no, hint=REGENERATE_HINT), on_error, exc)
     return checked_excerpts(counts, on_error, first_line)
 
 
