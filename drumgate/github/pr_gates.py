@@ -108,13 +108,28 @@ def _gate_named(entry: Mapping[str, Any], gate: Mapping[str, Any]) -> str:
     return f"{esc(entry['dataset'])} {code(gate['name'])}{where}"
 
 
+def _named_by_its_source(entry: Mapping[str, Any], gate: Mapping[str, Any],
+                         failing_of: Mapping[str, set[str]]) -> bool:
+    """A combined manifest's `source_gates[<ds>]` failing only for gates `<ds>`'s own entry already
+    lists as failing: one cause, named once, by the dataset."""
+    source = source_of_gate(entry, gate["name"])
+    if source is None or not source["failing"] or source["dataset"] not in failing_of:
+        return False
+    own = failing_of[source["dataset"]]
+    return int(source["failing_count"]) <= len(own) and set(source["failing"]) <= own
+
+
 def judge(entries: Sequence[Mapping[str, Any]]) -> Verdict:
     verdict = Verdict()
+    failing_of = {entry["dataset"]: {gate["name"] for gate in entry["gates"]["failing"]}
+                  for entry in entries if "error" not in entry}
     for entry in entries:
         if "error" in entry:
             verdict.errors.append(esc(entry["dataset"]))
             continue
         for gate in entry["gates"]["failing"]:
+            if _named_by_its_source(entry, gate, failing_of):
+                continue
             # regressed means passed at base: a gate base did not have fails in new data, like a new dataset's
             if entry["absent"]["base"] or gate["was_status"] is None:
                 verdict.failing_new.append(_gate_named(entry, gate))

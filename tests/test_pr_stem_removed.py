@@ -1,0 +1,93 @@
+"""A pull request that deletes MUSDB drum stems, reported on a real data repository: the demo's
+day two, then head re-ingests MUSDB18-HQ after two tracks lost `drums.wav` (the sessions stay in
+the inventory as `missing_audio`, their drum events are gone). MUSDB's own gates regress, and so
+does the combined manifest's `source_gates[musdb_hq]` that judges them."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from drumgate.fixtures.pr_repo import git
+from drumgate.github import pr_gates, pr_text
+from drumgate.workspace import COMBINED
+
+STEMLESS = ("Actions - One Minute Smile", "Al James - Schoolboy Facination")
+STEM_PATHS = ("train/Actions - One Minute Smile/drums.wav", "test/Al James - Schoolboy Facination/drums.wav")
+
+
+def drumgate(args: Sequence[str], cwd: Path, ok: Sequence[int] = (0,)) -> None:
+    done = subprocess.run([sys.executable, "-m", "drumgate.cli", *args], cwd=cwd, capture_output=True,
+                          text=True, check=False, timeout=900)
+    assert done.returncode in ok, done.stdout[-3000:] + done.stderr[-3000:]
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The pr-report output folder for the head that deleted the two drum stems."""
+    repo = tmp_path_factory.mktemp("stemless") / "demo"
+    drumgate(["demo", "--out", str(repo)], cwd=repo.parent)
+    for stem in STEM_PATHS:
+        (repo / "data" / "raw" / "musdb_hq" / stem).unlink()
+    # exit 1: the missing stems are findings, and the sessions are kept as `missing_audio`
+    drumgate(["ingest", "musdb", "--date", "2026-01-16"], cwd=repo, ok=(0, 1))
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "--no-verify", "-m", "Re-ingest MUSDB after two drum stems were deleted")
+    out = repo.parent / "pr-report"
+    drumgate(["pr-report", "--base", "HEAD~1", "--head", "HEAD", "--out", str(out)], cwd=repo)
+    return out
+
+
+def summary(out: Path) -> dict[str, Any]:
+    return json.loads((out / "summary.json").read_text(encoding="utf-8"))
+
+
+def verdict(out: Path) -> str:
+    return (out / "comment.md").read_text(encoding="utf-8").splitlines()[1]
+
+
+def test_the_verdict_names_a_failing_source_once_not_again_as_its_combined_gate(report: Path) -> None:
+    facts = summary(report)
+    musdb = [gate["name"] for gate in facts["datasets"]["musdb_hq"]["gates"]["failing"]]
+    combined = [gate["name"] for gate in facts["datasets"][COMBINED]["gates"]["failing"]]
+    assert "min_class_events[kick]" in musdb and "source_gates[musdb_hq]" in combined, (musdb, combined)
+    line = verdict(report)
+    assert line.startswith(f"### ❌ Not merge-safe: {len(musdb)} gates regressed: "), line
+    assert pr_text.code("source_gates[musdb_hq]") not in line, "the musdb_hq gates already named are its cause"
+    # unchanged E-GMD is named only through the combined gate: a reason of the combined manifest's own
+    assert f"{COMBINED} {pr_text.code('source_gates[egmd]')}" in line, line
+
+
+def entry(dataset: str, failing: Sequence[str], was: str = "pass", sources: Sequence[Any] = ()) -> dict[str, Any]:
+    """A summary entry whose only news is its failing gates (and, for the combined one, its sources)."""
+    return {"dataset": dataset, "absent": {"base": False, "head": False},
+            "gates": {"failing": [{"name": name, "was_status": was} for name in failing]},
+            "storage": {"status_changed": {"count": 0, "off_ok": 0, "items": []}},
+            "malformed_rows": {"base": 0, "head": 0, "head_shown": []}, "sources": list(sources)}
+
+
+def source(dataset: str, failing: Sequence[str]) -> dict[str, Any]:
+    return {"dataset": dataset, "failing": list(failing), "failing_count": len(failing), "waived": False}
+
+
+def test_a_combined_source_gate_failing_for_a_reason_of_its_own_is_kept() -> None:
+    """A source failing a gate its own entry does not list (judged by other configs, or an error there)."""
+    musdb = entry("musdb_hq", ["min_sessions"])
+    combined = entry(COMBINED, ["source_gates[musdb_hq]"],
+                     sources=[source("musdb_hq", ["min_sessions", "leakage"])])
+    line = pr_gates.verdict_line([musdb, combined])
+    assert line.startswith("### ❌ Not merge-safe: 2 gates regressed: musdb_hq <code>min_sessions</code>, "
+                           f"{COMBINED} <code>source_gates&#91;musdb_hq&#93;</code>"), line
+    covered = entry(COMBINED, ["source_gates[musdb_hq]"], sources=[source("musdb_hq", ["min_sessions"])])
+    assert pr_gates.verdict_line([musdb, covered]) == (
+        "### ❌ Not merge-safe: 1 gate regressed: musdb_hq <code>min_sessions</code>")
+    errored = {"dataset": "musdb_hq", "error": "cannot read the sessions manifest"}
+    assert pr_gates.judge([errored, covered]).regressed == [
+        f"{COMBINED} <code>source_gates&#91;musdb_hq&#93;</code> "
+        "(<code>musdb_hq</code> fails <code>min_sessions</code>)"]
