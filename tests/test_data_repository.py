@@ -45,7 +45,8 @@ def test_init_scaffolds_a_repository_and_a_second_run_changes_nothing(repo: Path
         "configs/datasets.toml", "configs/technique_taxonomy.json", "configs/crash_dual_label.json",
         "configs/stem_names.json", "configs/schemas/events.schema.json", "data/licenses/egmd.md",
         "data/licenses/cambridge.md", "data/licenses/musdb_hq.md", ".gitignore", ".pre-commit-config.yaml",
-        ".github/workflows/pr-health.yml", ".github/workflows/pr-comment.yml", ".github/workflows/ingest.yml",
+        ".github/workflows/pr-health.yml", ".github/workflows/pr-comment.yml", ".github/workflows/pr-hooks.yml",
+        ".github/workflows/ingest.yml",
         "DATASET_READINESS_PLAN.md",
     ):
         assert (repo / name).is_file(), name
@@ -163,7 +164,7 @@ def test_datasets_toml_keeps_every_table_of_the_chosen_datasets() -> None:
 
 
 def test_scaffolded_workflows_install_drumgate_from_the_spec_not_the_checkout() -> None:
-    for name in ("pr-health.yml", "pr-comment.yml", "ingest.yml"):
+    for name in ("pr-health.yml", "pr-comment.yml", "pr-hooks.yml", "ingest.yml"):
         text = workflow_text((DEFAULTS / "workflows" / name).read_text(), "drumgate==9.9.9")
         install_lines = [line for line in text.splitlines() if "pip install" in line]
         assert install_lines, name

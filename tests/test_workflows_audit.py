@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from drumgate.workspace import DEFAULTS
+
 WORKFLOWS = Path(__file__).resolve().parent.parent / ".github" / "workflows"
 FILES = sorted(WORKFLOWS.glob("*.yml"))
 PINNED = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40}$")
@@ -23,8 +25,16 @@ def tool(name: str) -> str:
     return found
 
 
-def test_the_four_workflows_exist() -> None:
-    assert [f.name for f in FILES] == ["ci.yml", "ingest.yml", "pr-comment.yml", "pr-health.yml"]
+def test_the_five_workflows_exist() -> None:
+    assert [f.name for f in FILES] == ["ci.yml", "ingest.yml", "pr-comment.yml", "pr-health.yml", "pr-hooks.yml"]
+
+
+def test_the_shipped_workflows_are_this_repositorys_own() -> None:
+    """What `drumgate init` writes is what this repository runs (and what the tests run)."""
+    shipped = sorted((DEFAULTS / "workflows").glob("*.yml"))
+    assert [f.name for f in shipped] == ["ingest.yml", "pr-comment.yml", "pr-health.yml", "pr-hooks.yml"]
+    for path in shipped:
+        assert path.read_bytes() == (WORKFLOWS / path.name).read_bytes(), path.name
 
 
 def test_zizmor_offline_has_zero_findings() -> None:
@@ -60,6 +70,18 @@ def test_least_privilege_pins_and_limits(path: Path) -> None:
             assert re.search(r"@[0-9a-f]{40} # v\d+\.\d+\.\d+$", line), f"version comment: {line.strip()}"
 
 
+def test_each_action_is_pinned_to_one_commit_in_every_workflow() -> None:
+    pins: dict[str, set[str]] = {}
+    for path in FILES:
+        for job in yaml.safe_load(path.read_text(encoding="utf-8"))["jobs"].values():
+            for step in job.get("steps", []):
+                if "uses" in step:
+                    action, _, commit = step["uses"].partition("@")
+                    pins.setdefault(action, set()).add(commit)
+    assert {"actions/checkout", "actions/setup-python"} <= set(pins)
+    assert {action: commits for action, commits in pins.items() if len(commits) > 1} == {}
+
+
 def test_commenter_never_runs_pr_code() -> None:
     document = yaml.safe_load((WORKFLOWS / "pr-comment.yml").read_text(encoding="utf-8"))
     job = document["jobs"]["comment"]
@@ -68,6 +90,32 @@ def test_commenter_never_runs_pr_code() -> None:
         if step.get("uses", "").startswith("actions/checkout@"):
             assert "ref" not in step.get("with", {}), "checks out the default branch only"
             assert "repository" not in step.get("with", {})
+
+
+def test_the_hooks_run_apart_from_pr_health_installed_by_the_same_line() -> None:
+    """A hook finding must not make pr-comment.yml withdraw the health verdict (it does so when the
+    "PR health" run fails), and `init --install-spec` must re-pin the hooks job as it does the rest."""
+    comment = yaml.safe_load((WORKFLOWS / "pr-comment.yml").read_text(encoding="utf-8"))
+    health = yaml.safe_load((WORKFLOWS / "pr-health.yml").read_text(encoding="utf-8"))
+    hooks = yaml.safe_load((WORKFLOWS / "pr-hooks.yml").read_text(encoding="utf-8"))
+    assert comment[True]["workflow_run"]["workflows"] == [health["name"]]  # YAML 1.1 reads `on` as True
+    assert hooks["name"] != health["name"]
+    assert hooks[True] == {"pull_request": {"types": ["opened", "synchronize", "reopened"]}}
+    assert hooks["concurrency"] == {"group": "pr-hooks-${{ github.event.pull_request.number }}",
+                                    "cancel-in-progress": True}
+    (job,) = hooks["jobs"].values()
+    assert job["permissions"] == {"contents": "read"}
+    checkout = job["steps"][0]
+    assert checkout["with"]["ref"] == "${{ github.event.pull_request.head.sha }}"
+
+    def install(document: dict) -> list[str]:
+        return [step["run"] for jobs in document["jobs"].values() for step in jobs["steps"]
+                if step.get("name") == "Install drumgate"]
+
+    assert install(hooks) == install(health) == ["python -m pip install --disable-pip-version-check -e ."]
+    runs = "\n".join(step.get("run", "") for step in job["steps"])
+    assert "pre-commit run --all-files --show-diff-on-failure" in runs
+    assert "drumgate hook freshness --all" in runs
 
 
 def test_ingest_writes_only_in_a_publish_job_that_runs_no_hook() -> None:

@@ -99,16 +99,17 @@ CONDITION = re.compile(r"^(\S+) (==|!=) '([^']*)'$")
 
 
 def condition_holds(condition: Any, contexts: dict[str, str], failed: bool = False) -> bool:
-    """The `if:` forms the workflows use: `always()`, `failure()` (an earlier step of the job failed),
-    `<context> ==|!= '<literal>'`, `!<context>` (a false, empty or missing value) and terms joined by
-    `&&`; any other condition holds only while no step has failed, as on a runner."""
+    """The `if:` forms the workflows use: `always()`, `!cancelled()` (a test run is never cancelled),
+    `failure()` (an earlier step of the job failed), `<context> ==|!= '<literal>'`, `!<context>` (a
+    false, empty or missing value) and terms joined by `&&`; any other condition holds only while no
+    step has failed, as on a runner."""
     if condition is None:
         return not failed
     text = str(condition).strip()
     match = EXPRESSION.fullmatch(text)
     text = match.group(1) if match else text
-    if text in ("always()", "failure()"):
-        return text == "always()" or failed
+    if text in ("always()", "!cancelled()", "failure()"):
+        return text != "failure()" or failed
     return not failed and all(_term_holds(term.strip(), condition, contexts) for term in text.split("&&"))
 
 

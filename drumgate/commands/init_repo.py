@@ -12,8 +12,8 @@ second run changes nothing):
 - `data/licenses/<ds>.md`: the publisher's licence terms for each dataset, for the team to review
   (the licence hook asks for any field left empty);
 - `.gitignore` (raw corpora, lock guards, temporary files), `.pre-commit-config.yaml` with the
-  drumgate hooks, the GitHub workflows (`pr-health`, `pr-comment`, `ingest`) installing drumgate
-  from `--install-spec`, and `DATASET_READINESS_PLAN.md`.
+  drumgate hooks, the GitHub workflows (`pr-health`, `pr-comment`, `pr-hooks`, `ingest`) installing
+  drumgate from `--install-spec`, and `DATASET_READINESS_PLAN.md`.
 
 In a git repository it also runs `pre-commit install`. Everything comes from drumgate's package
 data, so it works the same from a wheel as from a checkout.
@@ -34,7 +34,7 @@ from drumgate.errors import DrumgateError
 from drumgate.io.fsutil import atomic_write_bytes
 from drumgate.workspace import DEFAULTS, packaged_datasets
 
-WORKFLOWS = ("pr-health.yml", "pr-comment.yml", "ingest.yml")
+WORKFLOWS = ("pr-health.yml", "pr-comment.yml", "pr-hooks.yml", "ingest.yml")
 # A workflow step that installs drumgate from the checkout it runs in (`pip install [-e] .`).
 _INSTALL_FROM_CHECKOUT = re.compile(r"(pip install(?: --[a-z-]+)*) (?:-e )?\.(?=\s*$)", re.MULTILINE)
 _INSTALL_SPEC = re.compile(r'(pip install(?: --[a-z-]+)*) "[^"\n]*"(?=\s*$)', re.MULTILINE)
