@@ -14,9 +14,12 @@ from typing import Any
 
 import pytest
 
+from drumgate.fixtures.health_events import event, numbered
 from drumgate.fixtures.pr_repo import git
 from drumgate.github import pr_gates, pr_text
-from drumgate.workspace import COMBINED
+from drumgate.reports.gates import load_health_config
+from drumgate.reports.health import compute_health
+from drumgate.workspace import COMBINED, Workspace
 
 STEMLESS = ("Actions - One Minute Smile", "Al James - Schoolboy Facination")
 STEM_PATHS = ("train/Actions - One Minute Smile/drums.wav", "test/Al James - Schoolboy Facination/drums.wav")
@@ -91,3 +94,31 @@ def test_a_combined_source_gate_failing_for_a_reason_of_its_own_is_kept() -> Non
     assert pr_gates.judge([errored, covered]).regressed == [
         f"{COMBINED} <code>source_gates&#91;musdb_hq&#93;</code> "
         "(<code>musdb_hq</code> fails <code>min_sessions</code>)"]
+
+
+def musdb_session(name: str, drums: str) -> dict[str, Any]:
+    """A MUSDB sessions row as ingest writes it: 8 s of mixture and stems, the drum stem `drums`."""
+    stems = [{"path": f"train/{name}/{role}.wav", "role": role, "status": drums if role == "drums" else "ok"}
+             for role in ("mixture", "drums", "bass", "other", "vocals")]
+    status = "ok" if drums == "ok" else drums
+    return {"session_id": name, "dataset": "musdb_hq", "split": "train", "seconds": 8.0, "status": status,
+            "tier": "primary", "files": stems}
+
+
+def test_a_session_without_drum_events_adds_no_hours(workspace: Workspace) -> None:
+    """Hours are the audio there is something to train on: a session whose drum stem is gone holds no
+    drum event, so its 8 s of mixture are not counted (its missing item still is)."""
+    rows = [event("kept", label, "train", index=index) for label in ("kick", "snare", "hihat") for index in range(4)]
+    sessions = [musdb_session("kept", "ok"), musdb_session("stemless", "missing_audio")]
+    report = compute_health(load_health_config(workspace, "musdb_hq"), numbered(rows), sessions)
+    assert report["totals"]["hours"] == round(8.0 / 3600, 4)
+    assert report["totals"]["missing_audio_items"] == 1
+    assert report["sessions"]["stemless"]["events"] == 0, "the inventory still lists it"
+
+
+def test_the_summary_counts_no_hours_for_a_session_whose_drum_stem_was_deleted(report: Path) -> None:
+    facts = summary(report)
+    # each demo track is 8 s long: two of the three lost their drum stem
+    assert facts["datasets"]["musdb_hq"]["totals"]["hours"]["head"] == round(8.0 / 3600, 4)
+    combined = facts["datasets"][COMBINED]["totals"]["hours"]
+    assert combined["delta"] == pytest.approx(-2 * 8.0 / 3600, abs=1e-4), combined

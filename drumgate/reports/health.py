@@ -25,7 +25,7 @@ from drumgate.reports.health_counts import (
     validate_counts,
 )
 from drumgate.reports.health_labels import summarise_labels
-from drumgate.reports.health_places import summarise_places
+from drumgate.reports.health_places import sessions_with_events, summarise_places
 from drumgate.reports.health_sessions import SessionFacts, read_session_facts, storage_summary
 
 SCHEMA_VERSION = 1
@@ -84,7 +84,8 @@ def compute_health(
         labels.unknown_label_events += n
     unmapped = sum(facts.unmapped_notes.values())
     shares = {split: _fraction(entry["events"], events) for split, entry in places.splits.items()}
-    hours = round(sum(facts.seconds.values()) / 3600.0, 4)
+    with_events = sessions_with_events(places.sessions)
+    hours = round(sum(seconds for sid, seconds in facts.seconds.items() if sid in with_events) / 3600.0, 4)
     seen = Observed(
         events=events,
         sessions=len(places.sessions),

@@ -25,6 +25,17 @@ class PlaceSummary:
     leakage: list[dict[str, Any]]
 
 
+def sessions_with_events(sessions: Mapping[str, Any]) -> set[str]:
+    """The sessions of a health report's `sessions` holding at least one event: the ones there is
+    something to train on. The inventory also lists sessions without any (a MUSDB track whose drum
+    stem is gone): their audio counts toward no hours."""
+    return {
+        session_id
+        for session_id, body in sessions.items()
+        if isinstance(body, Mapping) and isinstance(body.get("events"), int) and body["events"] > 0
+    }
+
+
 def _dominant_split(per_split: Mapping[str, int]) -> str:
     return min(per_split, key=lambda split: (-per_split[split], split))
 
