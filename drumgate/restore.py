@@ -4,8 +4,10 @@ report commands' row errors, so both print the same fix."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
+from drumgate.errors import DAMAGED_HINTS, DrumgateError
 from drumgate.io.parts.layout import INDEX_NAME
 
 if TYPE_CHECKING:
@@ -72,3 +74,30 @@ def lost_lock_fix(ws: Workspace, group: str) -> str:
     again = f"{first}, then drumgate repro {group}, then git add -A"
     restore = f"{restore_command(lock, root=ws.root)} to restore it, or " if in_head(ws.root, lock) else ""
     return f"fix: {restore}{again}"
+
+
+def with_way_back(error: DrumgateError) -> DrumgateError:
+    """`error` with the way back (`restore_fix`) when it names, with no fix of its own, a file drumgate
+    wrote in a data repository (a report or manifest that no longer reads as JSON, say): whichever
+    command read it, the same fix. Other errors are returned as they are."""
+    if error.path is None or (error.hint is not None and error.hint not in DAMAGED_HINTS):
+        return error
+    fix = _way_back_for(Path(error.path))
+    if fix is not None:
+        error.hint = fix
+    return error
+
+
+def _way_back_for(path: Path) -> str | None:
+    from drumgate.artifacts import classify
+    from drumgate.workspace import Workspace, holding_root
+
+    try:
+        root = holding_root(path.resolve())
+        if root is None:
+            return None
+        ws = Workspace(root)
+        artifact = classify(ws.rel(path.resolve()))
+        return None if artifact is None else restore_fix(ws, artifact)
+    except (OSError, ValueError, DrumgateError):  # the fix is a courtesy: the error is printed either way
+        return None

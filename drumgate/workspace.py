@@ -101,12 +101,17 @@ def _has_configs(folder: Path) -> bool:
     return (folder / "configs" / "datasets.toml").is_file()
 
 
+def holding_root(path: Path) -> Path | None:
+    """The data repository folder (one with configs/datasets.toml) that holds `path`, if any."""
+    return next((folder for folder in path.parents if _has_configs(folder)), None)
+
+
 def _file_given(root: Path) -> DrumgateError:
     """`--workspace FILE`. A workspace holding the file is most likely the one meant; otherwise
     `drumgate init FILE` would refuse the file, so the fix makes a workspace under a free name
     beside it (as `drumgate init FILE` itself suggests)."""
     message = "is a file, not a workspace folder"
-    holder = next((folder for folder in root.parents if _has_configs(folder)), None)
+    holder = holding_root(root)
     if holder is not None:
         return DrumgateError(message, path=root,
                              hint=f"fix: pass --workspace {shlex.quote(str(holder))}, the workspace holding it")

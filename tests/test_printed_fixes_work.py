@@ -313,3 +313,23 @@ def test_a_lock_never_committed_gets_the_commands_that_record_it_again(egmd_repo
     assert LOCK in staged
     again = drumgate(root, "hook", "freshness", *staged)
     assert again.returncode == 0, again.stderr
+
+
+@pytest.mark.parametrize("where", [".", "reports"])
+def test_a_report_that_no_longer_reads_as_json_gets_its_way_back_from_any_command(
+        egmd_repo: Path, tmp_path: Path, where: str) -> None:
+    """`drumgate diff` of a report cut short printed `invalid JSON` and no fix: every command's finding on
+    a file drumgate wrote now carries the way back (the top-level handler adds `restore_fix`)."""
+    root = copy_of(egmd_repo, tmp_path)
+    report = next(root.glob("reports/health/egmd_*.json"))
+    committed = report.read_bytes()
+    report.write_bytes(committed[: len(committed) // 2])
+    here = root / where
+    noticed = drumgate(here, "diff", "--baseline", "auto", str(report.relative_to(here)))
+    assert noticed.returncode == 2 and "invalid JSON" in noticed.stderr, noticed.stderr
+    commands = fix_commands(noticed.stderr)
+    relative = report.relative_to(root).as_posix()
+    assert commands[0] == (f"git checkout HEAD -- {relative}" if where == "." else
+                           f"git -C {root} checkout HEAD -- {relative}"), noticed.stderr
+    assert succeeded(run_as_printed(here, commands[0]))
+    assert report.read_bytes() == committed

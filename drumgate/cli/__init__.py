@@ -142,7 +142,9 @@ def guarded(action: Callable[[], int]) -> int:
         sys.stdout.flush()  # a full disk under `> file` shows here, not at exit as an ignored exception
         return code
     except DrumgateError as err:
-        print(str(err), file=sys.stderr)
+        from drumgate.restore import with_way_back  # only on the way out with a finding
+
+        print(str(with_way_back(err)), file=sys.stderr)
         return err.exit_code
     except KeyboardInterrupt:
         print(INTERRUPTED_LINE, file=sys.stderr)
@@ -172,11 +174,8 @@ def guarded(action: Callable[[], int]) -> int:
 def _internal_error(exc: BaseException) -> int:
     if os.environ.get("DRUMGATE_DEBUG"):
         traceback.print_exc()
-    print(
-        f"drumgate: internal error: {type(exc).__name__}: {one_line(str(exc))} "
-        "(a bug: rerun with DRUMGATE_DEBUG=1 for the traceback and report it)",
-        file=sys.stderr,
-    )
+    print(f"drumgate: internal error: {type(exc).__name__}: {one_line(str(exc))} "
+          "(a bug: rerun with DRUMGATE_DEBUG=1 for the traceback and report it)", file=sys.stderr)
     return EXIT_INTERNAL
 
 
