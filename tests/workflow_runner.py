@@ -56,6 +56,32 @@ def substitute(text: str, contexts: dict[str, str]) -> str:
     return EXPRESSION.sub(value, text)
 
 
+CONTEXT_NAME = re.compile(r"\b(?:github|inputs|steps|needs|env|runner)(?:\.[A-Za-z_][\w-]*)+")
+OPERATORS = (("&&", " and "), ("||", " or "), ("!=", " != "), ("==", " == "))
+
+
+def evaluate(expression: str, contexts: dict[str, Any]) -> Any:
+    """A `${{ }}` expression's value as GitHub computes it, for the forms the workflows use: contexts
+    (a missing one is null), '...' literals, `!`, `==`, `!=`, `&&` and `||` (which give an operand's
+    value, not a boolean), parentheses and `format()`. Read through Python's own evaluator with no
+    builtins: the operators map one to one, and the text comes from this repository's workflows."""
+    names: dict[str, Any] = {}
+
+    def name(match: re.Match[str]) -> str:
+        names[f"_c{len(names)}"] = contexts.get(match.group(0))
+        return f"_c{len(names) - 1}"
+
+    text = CONTEXT_NAME.sub(name, expression)
+    for github, python in OPERATORS:
+        text = text.replace(github, python)
+    text = re.sub(r"!(?!=)", " not ", text)
+
+    def format_(template: str, *values: Any) -> str:
+        return re.sub(r"\{(\d+)\}", lambda m: str(values[int(m.group(1))]), template)
+
+    return eval(text, {"__builtins__": {}}, {**names, "format": format_})
+
+
 def runner_env(
     workspace: Path, temp: Path, extra: dict[str, str], bin_dirs: Sequence[Path] = ()
 ) -> dict[str, str]:
