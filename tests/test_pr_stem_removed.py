@@ -17,6 +17,7 @@ import pytest
 from drumgate.fixtures.health_events import event, numbered
 from drumgate.fixtures.pr_repo import git
 from drumgate.github import pr_gates, pr_text
+from drumgate.reports.diffing import sessions_summary
 from drumgate.reports.gates import load_health_config
 from drumgate.reports.health import compute_health
 from drumgate.workspace import COMBINED, Workspace
@@ -122,3 +123,29 @@ def test_the_summary_counts_no_hours_for_a_session_whose_drum_stem_was_deleted(r
     assert facts["datasets"]["musdb_hq"]["totals"]["hours"]["head"] == round(8.0 / 3600, 4)
     combined = facts["datasets"][COMBINED]["totals"]["hours"]
     assert combined["delta"] == pytest.approx(-2 * 8.0 / 3600, abs=1e-4), combined
+
+
+def test_the_sessions_removed_are_the_sessions_whose_weight_is_gone(report: Path) -> None:
+    """A session left when it holds no event to train on: the sessions removed and the weight movers
+    read that from one place, so they name the same sessions (the count said 0, the movers 'removed')."""
+    facts = summary(report)
+    for dataset, prefix in (("musdb_hq", ""), (COMBINED, "musdb_hq:")):
+        data = facts["datasets"][dataset]
+        left = sorted(f"{prefix}{name}" for name in STEMLESS)
+        assert data["sessions"]["removed"] == {"count": len(left), "names": left}, dataset
+        assert data["sessions"]["added"]["count"] == 0, dataset
+        weighted_out = sorted(mover["session"] for mover in data["weights"]["movers"] if not mover["head"])
+        assert weighted_out == left, dataset
+    text = (report / "comment.md").read_text(encoding="utf-8")
+    assert "- **musdb_hq**: 2 sessions removed; " in text
+    assert f"removed (2): {pr_text.code(STEMLESS[0])}, {pr_text.code(STEMLESS[1])}" in text
+
+
+def test_a_diff_finds_a_session_left_when_its_events_are_gone() -> None:
+    base = {"sessions": {"kept": {"events": 9, "split": "train"}, "stemless": {"events": 4, "split": "train"}}}
+    head = {"sessions": {"kept": {"events": 9, "split": "train"},
+                         "stemless": {"events": 0, "split": "train", "status": "missing_audio"},
+                         "inventoried": {"events": 0, "split": "test", "status": "missing_audio"}}}
+    found = sessions_summary(base, head)
+    assert (found["added"], found["removed"]) == ([], ["stemless"])
+    assert sessions_summary(head, base)["added"] == ["stemless"], "its stem back, it is added again"

@@ -18,6 +18,7 @@ from deepdiff import DeepDiff
 
 from drumgate.errors import DrumgateError
 from drumgate.render.markdown import render_template
+from drumgate.reports.health_places import sessions_with_events
 
 DIFF_SCHEMA_VERSION = 1
 DIFFABLE_KINDS = ("health", "weights")
@@ -204,7 +205,10 @@ def sessions_summary(base: Report, head: Report) -> dict[str, Any]:
         and isinstance(after[sid], Mapping)
         and before[sid].get("split") != after[sid].get("split")
     ]
-    return {**_names_delta(before, after), "split_changed": moved, "base": len(before), "head": len(after)}
+    # a session comes and goes with its events, as it does in the weights: one whose drum stem was
+    # deleted stays in the inventory (its storage status says so) but has left the training data
+    added_removed = _names_delta(sessions_with_events(before), sessions_with_events(after))
+    return {**added_removed, "split_changed": moved, "base": len(before), "head": len(after)}
 
 
 def _leak_keys(report: Report) -> list[str]:

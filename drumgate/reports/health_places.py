@@ -28,7 +28,8 @@ class PlaceSummary:
 def sessions_with_events(sessions: Mapping[str, Any]) -> set[str]:
     """The sessions of a health report's `sessions` holding at least one event: the ones there is
     something to train on. The inventory also lists sessions without any (a MUSDB track whose drum
-    stem is gone): their audio counts toward no hours."""
+    stem is gone): their audio counts toward no hours, and a diff finds a session added or removed
+    when it gains or loses its events, as the sampling weights (keyed by the events' sessions) do."""
     return {
         session_id
         for session_id, body in sessions.items()
