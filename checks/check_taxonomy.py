@@ -2,13 +2,18 @@
 
 Aliases resolve to their class or technique; techniques must be allowed on the event's class;
 crash-family events carry the dual label the crash map gives their `variant`, other events an empty
-`labels`. A staged taxonomy or crash map must load cleanly. Rows repeat the same few label
-combinations, so each distinct combination is judged once.
+`labels`. Rows repeat the same few label combinations, so each distinct combination is judged once.
+
+A staged taxonomy or crash map must load: every problem of both files is named at once. It then
+judges the whole workspace, since a renamed or removed class breaks every file naming it: the configs
+that name classes (stem names, note map, MDB labels, dataset gates) and every committed events
+manifest. Each finding names the file that must change.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -22,14 +27,22 @@ from checks._hookutil import (
     workspace_relative,
 )
 from checks._labels import RowKey, label_keys, row_key
+from checks._taxonomy_change import (
+    TAXONOMY_FILES,
+    ConfigCheck,
+    check_class_configs,
+    check_committed,
+    committed_manifests,
+    load_reported,
+    undo_command,
+)
 from drumgate.artifacts import Artifact, classify
 from drumgate.errors import DrumgateError
 from drumgate.workspace import Workspace
 
-TAXONOMY_FILES = ("configs/technique_taxonomy.json", "configs/crash_dual_label.json")
 TAXONOMY_FIX = "fix: use an id or alias from configs/technique_taxonomy.json, or add it there as an alias"
 CRASH_FIX = "fix: add the variant to configs/crash_dual_label.json, then drumgate crash-map"
-
+FileJudge = Callable[[Workspace, Artifact, Any, Reporter], None]
 
 
 def _crash_problems(taxonomy: Any, class_id: str, labels: tuple[Any, ...], variant: Any) -> list[tuple[str, str]]:
@@ -88,13 +101,13 @@ def taxonomy_context(ws: Workspace) -> str:
 
 
 def check_part(ws: Workspace, artifact: Artifact, taxonomy: Any, reporter: Reporter, seen: SeenParts,
-               context: str) -> None:
-    """A staged events part, unless its bytes already passed under this taxonomy."""
+               context: str, check: FileJudge | None = None) -> None:
+    """An events part, unless its bytes already passed under this taxonomy."""
     digest = content_digest(ws.path(artifact.path).read_bytes())
     if seen.seen(context, digest):
         return
     before = findings_about(reporter, artifact.path)
-    check_manifest(ws, artifact, taxonomy, reporter)
+    (check or check_manifest)(ws, artifact, taxonomy, reporter)
     if findings_about(reporter, artifact.path) == before:
         seen.passed(context, digest)
 
@@ -160,23 +173,30 @@ def _check_lines(ws: Workspace, artifact: Artifact, taxonomy: Any, reporter: Rep
             reporter.finding(relative, message, line=line_no, hint=fix or regenerate)
 
 
-def check_files(ws: Workspace, filenames: Sequence[str], reporter: Reporter) -> int:
-    """The staged events manifests against the taxonomy; a staged taxonomy file must load."""
+def check_files(ws: Workspace, filenames: Sequence[str], reporter: Reporter,
+                class_configs: Callable[[], Sequence[ConfigCheck]] = tuple) -> int:
+    """The staged events manifests against the taxonomy. A staged taxonomy file must load, with every
+    problem of both files named at once; it then judges the configs that name classes (`class_configs`,
+    the loaders' own rules) and every committed events manifest too."""
     relatives = [workspace_relative(ws, name) for name in filenames]
     manifests = [(rel, classify(rel)) for rel in relatives]
     manifests = [(rel, art) for rel, art in manifests if art is not None and art.schema == "events"]
-    for relative in [*(rel for rel, _ in manifests), *(rel for rel in relatives if rel in TAXONOMY_FILES)]:
+    staged_taxonomy = [rel for rel in relatives if rel in TAXONOMY_FILES]
+    for relative in [*(rel for rel, _ in manifests), *staged_taxonomy]:
         reporter.checking(relative)
     if not reporter.checked:
         return reporter.close()
-    from drumgate.taxonomy import load_taxonomy
-
-    try:
-        taxonomy = load_taxonomy(ws)
-    except DrumgateError as err:
-        reporter.add(err, "fix: correct the taxonomy file; manifests are not checked until it loads")
+    undo = undo_command(ws, staged_taxonomy) if staged_taxonomy else None
+    taxonomy = load_reported(ws, reporter, staged_taxonomy)
+    if taxonomy is None:
+        if manifests:
+            reporter.note(manifests[0][0], "events manifests are checked once the taxonomy files load")
         return reporter.close()
-    seen = SeenParts(ws, "taxonomy") if any(artifact.is_part for _, artifact in manifests) else None
+    if staged_taxonomy:
+        check_class_configs(ws, taxonomy, class_configs(), reporter, undo)
+    committed = committed_manifests(ws, {rel for rel, _ in manifests}) if staged_taxonomy else []
+    parts = any(artifact.is_part for _, artifact in manifests) or any(artifact.is_part for artifact in committed)
+    seen = SeenParts(ws, "taxonomy") if parts else None
     context = taxonomy_context(ws) if seen is not None else ""
     for relative, artifact in manifests:
         if not ws.path(relative).is_file():
@@ -185,6 +205,16 @@ def check_files(ws: Workspace, filenames: Sequence[str], reporter: Reporter) -> 
             check_part(ws, artifact, taxonomy, reporter, seen, context)
         else:
             check_manifest(ws, artifact, taxonomy, reporter)
+    judged = partial(_judge_committed, undo=undo)
+    for artifact in committed:
+        if artifact.is_part and seen is not None:
+            check_part(ws, artifact, taxonomy, reporter, seen, context, judged)
+        else:
+            judged(ws, artifact, taxonomy, reporter)
     if seen is not None:
         seen.close()
     return reporter.close()
+
+
+def _judge_committed(ws: Workspace, artifact: Artifact, taxonomy: Any, reporter: Reporter, undo: str | None) -> None:
+    check_committed(ws, artifact, taxonomy, reporter, undo, _label_keys(ws.path(artifact.path)), judge)

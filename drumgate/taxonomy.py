@@ -57,6 +57,78 @@ def _norm(name: str) -> str:
     return name.strip().lower().replace("-", "_").replace(" ", "_")
 
 
+TAXONOMY_FILE = "technique_taxonomy.json"
+CRASH_FILE = "crash_dual_label.json"
+Problem = tuple[str, str]  # (the config file that must change, what is wrong)
+
+
+def _alias_table(items: Sequence[TaxonomyClass] | Sequence[Technique]) -> dict[str, str]:
+    table: dict[str, str] = {}
+    for item in items:
+        for name in (item.id, *item.aliases):
+            table.setdefault(_norm(name), item.id)
+    return table
+
+
+def _name_problems(kind: str, items: Sequence[TaxonomyClass] | Sequence[Technique]) -> list[Problem]:
+    problems: list[Problem] = []
+    ids: set[str] = set()
+    table: dict[str, str] = {}
+    for item in items:
+        if item.id in ids:
+            problems.append((TAXONOMY_FILE, f"duplicate {kind} id {item.id!r}"))
+        ids.add(item.id)
+        for name in (item.id, *item.aliases):
+            owner = table.setdefault(_norm(name), item.id)
+            if owner != item.id:
+                problems.append((TAXONOMY_FILE, f"{kind} alias {name!r} names both {owner!r} and {item.id!r}"))
+    return problems
+
+
+def _parent_problems(classes: Sequence[TaxonomyClass]) -> list[Problem]:
+    parents = {c.id: c.parent for c in classes}
+    problems = [(TAXONOMY_FILE, f"class {c.id!r} has unknown parent {c.parent!r}")
+                for c in classes if c.parent is not None and c.parent not in parents]
+    cycles: set[frozenset[str]] = set()
+    for cid in parents:
+        chain = [cid]
+        parent = parents[cid]
+        while parent in parents and parent not in chain:
+            chain.append(parent)
+            parent = parents[parent]
+        if parent in chain:  # one finding per cycle, whichever of its classes the walk began at
+            cycle = frozenset(chain[chain.index(parent):])
+            if cycle not in cycles:
+                cycles.add(cycle)
+                problems.append((TAXONOMY_FILE, f"class parents form a cycle through {min(cycle)!r}"))
+    return problems
+
+
+def structure_problems(classes: Sequence[TaxonomyClass], techniques: Sequence[Technique],
+                       vocabularies: Sequence[Vocabulary], crash_family: str,
+                       crash_map: dict[str, CrashLabel]) -> list[Problem]:
+    """Every problem of a taxonomy and its crash map, each with the file that must change."""
+    problems = [*_name_problems("class", classes), *_name_problems("technique", techniques),
+                *_parent_problems(classes)]
+    class_ids = {c.id for c in classes}
+    technique_ids = {t.id for t in techniques}
+    for tech in techniques:
+        problems.extend((TAXONOMY_FILE, f"technique {tech.id!r} applies to unknown class {cid!r}")
+                        for cid in tech.applies_to if cid not in class_ids)
+    if crash_family not in class_ids:
+        problems.append((TAXONOMY_FILE, f"crash_family {crash_family!r} is not a class"))
+    for vocab in vocabularies:
+        for rule in vocab.rules:
+            problems.extend((TAXONOMY_FILE, f"vocabulary {vocab.name!r} maps unknown class {cid!r}")
+                            for cid in rule.classes if cid not in class_ids)
+            problems.extend((TAXONOMY_FILE, f"vocabulary {vocab.name!r} uses unknown technique {tid!r}")
+                            for tid in rule.techniques_any if tid not in technique_ids)
+    for variant, label in crash_map.items():
+        problems.extend((CRASH_FILE, f"crash variant {variant!r} maps to unknown class {cid!r}")
+                        for cid in (label.primary, label.secondary) if cid not in class_ids)
+    return list(dict.fromkeys(problems))
+
+
 class Taxonomy:
     """Resolve names to ids, check techniques against classes, reduce to a vocabulary."""
 
@@ -72,66 +144,28 @@ class Taxonomy:
     ) -> None:
         self.version = version
         self.source = source
+        problems = structure_problems(classes, techniques, vocabularies, crash_family, crash_map)
+        if problems:
+            name, message = problems[0]
+            where = source if source is None or name == TAXONOMY_FILE else source.with_name(name)
+            raise DrumgateError(message, path=where)
         self.classes = {c.id: c for c in classes}
         self.techniques = {t.id: t for t in techniques}
         self.vocabularies = {v.name: v for v in vocabularies}
         self.crash_family = crash_family
         self.crash_map = crash_map
-        self._class_alias = self._alias_table(classes, "class")
-        self._technique_alias = self._alias_table(techniques, "technique")
-        self._check()
+        self._class_alias = _alias_table(classes)
+        self._technique_alias = _alias_table(techniques)
         self._ancestors = {cid: self._walk_up(cid) for cid in self.classes}
         self._vocab_cache: dict[tuple[str, str, tuple[str, ...]], str | None] = {}
 
-    def _fail(self, message: str) -> DrumgateError:
-        return DrumgateError(message, path=self.source)
-
-    def _alias_table(self, items: Sequence[TaxonomyClass] | Sequence[Technique], kind: str) -> dict[str, str]:
-        table: dict[str, str] = {}
-        for item in items:
-            for name in (item.id, *item.aliases):
-                key = _norm(name)
-                if key in table and table[key] != item.id:
-                    raise self._fail(f"{kind} alias {name!r} names both {table[key]!r} and {item.id!r}")
-                table[key] = item.id
-        return table
-
     def _walk_up(self, class_id: str) -> tuple[str, ...]:
         chain = [class_id]
-        seen = {class_id}
         parent = self.classes[class_id].parent
         while parent is not None:
-            if parent in seen:
-                raise self._fail(f"class parents form a cycle through {parent!r}")
-            seen.add(parent)
             chain.append(parent)
             parent = self.classes[parent].parent
         return tuple(chain)
-
-    def _check(self) -> None:
-        for cls in self.classes.values():
-            if cls.parent is not None and cls.parent not in self.classes:
-                raise self._fail(f"class {cls.id!r} has unknown parent {cls.parent!r}")
-        for cid in self.classes:
-            self._walk_up(cid)
-        for tech in self.techniques.values():
-            for cid in tech.applies_to:
-                if cid not in self.classes:
-                    raise self._fail(f"technique {tech.id!r} applies to unknown class {cid!r}")
-        if self.crash_family not in self.classes:
-            raise self._fail(f"crash_family {self.crash_family!r} is not a class")
-        for vocab in self.vocabularies.values():
-            for rule in vocab.rules:
-                for cid in rule.classes:
-                    if cid not in self.classes:
-                        raise self._fail(f"vocabulary {vocab.name!r} maps unknown class {cid!r}")
-                for tid in rule.techniques_any:
-                    if tid not in self.techniques:
-                        raise self._fail(f"vocabulary {vocab.name!r} uses unknown technique {tid!r}")
-        for variant, label in self.crash_map.items():
-            for cid in (label.primary, label.secondary):
-                if cid not in self.classes:
-                    raise DrumgateError(f"crash variant {variant!r} maps to unknown class {cid!r}")
 
     # Names.
     def resolve_class(self, name: str) -> str | None:
@@ -186,7 +220,10 @@ class Taxonomy:
         return result
 
 
-def _parse(raw: dict[str, Any], crash_raw: dict[str, Any], source: Path) -> Taxonomy:
+Parts = tuple[list[TaxonomyClass], list[Technique], list[Vocabulary], dict[str, CrashLabel]]
+
+
+def _parts(raw: dict[str, Any], crash_raw: dict[str, Any]) -> Parts:
     classes = [
         TaxonomyClass(c["id"], c.get("parent"), c.get("name", c["id"]), tuple(c.get("aliases", [])))
         for c in raw["classes"]
@@ -195,12 +232,6 @@ def _parse(raw: dict[str, Any], crash_raw: dict[str, Any], source: Path) -> Taxo
         Technique(t["id"], tuple(t["applies_to"]), t.get("name", t["id"]), tuple(t.get("aliases", [])))
         for t in raw["techniques"]
     ]
-    for kind, items in (("class", classes), ("technique", techniques)):
-        seen: set[str] = set()
-        for item in items:
-            if item.id in seen:
-                raise DrumgateError(f"duplicate {kind} id {item.id!r}", path=source)
-            seen.add(item.id)
     vocabularies = [
         Vocabulary(
             name,
@@ -215,17 +246,23 @@ def _parse(raw: dict[str, Any], crash_raw: dict[str, Any], source: Path) -> Taxo
     crash_map = {
         variant: CrashLabel(body["primary"], body["secondary"]) for variant, body in crash_raw["variants"].items()
     }
+    return classes, techniques, vocabularies, crash_map
+
+
+def document_problems(raw: dict[str, Any], crash_raw: dict[str, Any]) -> list[Problem]:
+    """Every problem of schema-checked taxonomy and crash map documents (none: they load)."""
+    classes, techniques, vocabularies, crash_map = _parts(raw, crash_raw)
+    return structure_problems(classes, techniques, vocabularies, raw["crash_family"], crash_map)
+
+
+def parse_taxonomy(raw: dict[str, Any], crash_raw: dict[str, Any], source: Path | None = None) -> Taxonomy:
+    """The Taxonomy of schema-checked documents; the first problem is a DrumgateError."""
+    classes, techniques, vocabularies, crash_map = _parts(raw, crash_raw)
     return Taxonomy(raw["version"], classes, techniques, vocabularies, raw["crash_family"], crash_map, source)
 
 
 def load_taxonomy(ws: Workspace) -> Taxonomy:
-    taxonomy_path = ws.configs / "technique_taxonomy.json"
-    crash_path = ws.configs / "crash_dual_label.json"
-    raw = load_config_json(ws, taxonomy_path.name, "technique_taxonomy")
-    crash_raw = load_config_json(ws, crash_path.name, "crash_dual_label")
-    try:
-        return _parse(raw, crash_raw, taxonomy_path)
-    except DrumgateError as err:
-        if err.path is None:
-            err.path = crash_path
-        raise
+    taxonomy_path = ws.configs / TAXONOMY_FILE
+    raw = load_config_json(ws, TAXONOMY_FILE, "technique_taxonomy")
+    crash_raw = load_config_json(ws, CRASH_FILE, "crash_dual_label")
+    return parse_taxonomy(raw, crash_raw, taxonomy_path)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from drumgate.config import load_datasets
+from drumgate.config import DatasetsConfig, load_datasets
 from drumgate.errors import DrumgateError
 from drumgate.taxonomy import Taxonomy, load_taxonomy
 from drumgate.workspace import COMBINED, Workspace
@@ -67,22 +67,36 @@ def load_health_config(ws: Workspace, dataset: str) -> HealthConfig:
     return HealthConfig(dataset, taxonomy, dict(gates))
 
 
-def _check_gate_names(path: Path, table: str, gates: Mapping[str, Any], taxonomy: Taxonomy) -> None:
+GATE_NAME_FIX = "fix: change it at that line to one of the known names"
+
+
+def gate_name_problems(table: str, gates: Mapping[str, Any], taxonomy: Taxonomy) -> list[tuple[str, str]]:
+    """(name, what is wrong) for each class or technique a `[table]` of gates names that the taxonomy lacks."""
+    problems: list[tuple[str, str]] = []
     for key, resolve, kind, known in (
         ("min_class_events", taxonomy.resolve_class, "class", taxonomy.classes),
         ("min_technique_events", taxonomy.resolve_technique, "technique", taxonomy.techniques),
     ):
-        for name in gates.get(key, {}):
-            if resolve(name) is None:
-                raise DrumgateError(
-                    f"{table}.{key}: {name!r} is not a {kind} of configs/technique_taxonomy.json"
-                    f" (known: {', '.join(sorted(known))})",
-                    path=path, line=_line_of(path, table, name),
-                    hint="fix: change it at that line to one of the known names",
-                )
+        problems.extend((name, f"{table}.{key}: {name!r} is not a {kind} of configs/technique_taxonomy.json"
+                               f" (known: {', '.join(sorted(known))})")
+                        for name in gates.get(key, {}) if resolve(name) is None)
+    return problems
 
 
-def _line_of(path: Path, table: str, name: str) -> int | None:
+def gate_tables(config: DatasetsConfig) -> list[tuple[str, Mapping[str, Any]]]:
+    """(table, gates) of every dataset and of the combined manifest, as configs/datasets.toml names them."""
+    tables = [(f"datasets.{name}.gates", entry.gates) for name, entry in config.datasets.items()]
+    return [*tables, ("combined.gates", config.combined.get("gates", {}))]
+
+
+def _check_gate_names(path: Path, table: str, gates: Mapping[str, Any], taxonomy: Taxonomy) -> None:
+    problems = gate_name_problems(table, gates, taxonomy)
+    if problems:
+        name, message = problems[0]
+        raise DrumgateError(message, path=path, line=line_of(path, table, name), hint=GATE_NAME_FIX)
+
+
+def line_of(path: Path, table: str, name: str) -> int | None:
     """The line of `name = ...` inside `[table]` of a TOML file, for the message only."""
     inside = False
     pattern = re.compile(rf"(^|[{{,\s]){re.escape(name)}\s*=")

@@ -133,8 +133,18 @@ def expand_macros(pattern: str, macros: dict[str, str], where: str) -> str:
     raise DrumgateError(f"{where}: macros nested more than {MAX_MACRO_DEPTH} deep (a macro that uses itself?)")
 
 
+def unknown_instruments(raw: dict[str, Any], known_classes: set[str]) -> list[str]:
+    """What is wrong with each rule of a schema-checked `stem_names.json` whose instrument is no class id."""
+    return [f"rules/{index} ({item['name']}): {item['instrument']!r} is not a taxonomy class"
+            for index, item in enumerate(raw["rules"])
+            if item["instrument"] is not None and item["instrument"] not in known_classes]
+
+
 def compile_stem_rules(raw: dict[str, Any], known_classes: set[str] | None = None) -> StemRules:
     """Rules from an already schema-checked `stem_names.json` document; a bad rule is a DrumgateError."""
+    unknown = unknown_instruments(raw, known_classes) if known_classes is not None else []
+    if unknown:
+        raise DrumgateError(unknown[0])
     macros: dict[str, str] = raw.get("macros", {})
     rules: list[StemRule] = []
     seen: set[str] = set()
@@ -148,8 +158,6 @@ def compile_stem_rules(raw: dict[str, Any], known_classes: set[str] | None = Non
         except re.error as exc:
             raise DrumgateError(f"{where}: bad regular expression: {exc}") from exc
         instrument = item["instrument"]
-        if known_classes is not None and instrument is not None and instrument not in known_classes:
-            raise DrumgateError(f"{where}: {instrument!r} is not a taxonomy class")
         written = item["pattern"]
         rules.append(StemRule(item["name"], pattern, instrument, item["role"], index, written, item.get("reason")))
     try:

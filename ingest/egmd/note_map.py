@@ -130,24 +130,9 @@ class NoteMap:
         return [label.primary, label.secondary]
 
     def _check(self, taxonomy: Taxonomy) -> None:
-        for note, spec in sorted(self.specs.items()):
-            where = f"notes/{note}"
-            if spec.class_id not in taxonomy.classes:
-                raise DrumgateError(f"{where}: class {spec.class_id!r} is not in the taxonomy", path=self.path)
-            for technique in spec.techniques:
-                if not taxonomy.technique_allowed(technique, spec.class_id):
-                    raise DrumgateError(
-                        f"{where}: technique {technique!r} does not apply to {spec.class_id!r}", path=self.path
-                    )
-            crash = taxonomy.is_crash_family(spec.class_id)
-            if crash and spec.variant is None:
-                raise DrumgateError(f"{where}: crash-family note needs a variant", path=self.path)
-            if spec.variant is not None and taxonomy.crash_labels(spec.variant) is None:
-                raise DrumgateError(
-                    f"{where}: variant {spec.variant!r} is not in the crash dual-label map",
-                    path=self.path,
-                    hint="add it to configs/crash_dual_label.json",
-                )
+        problems = spec_problems(self.specs, taxonomy)
+        if problems:
+            raise DrumgateError(problems[0][0], path=self.path, hint=problems[0][1])
 
     def decode(self, mask: int) -> list[str]:
         """Technique names of a bit mask, in alphabetical order (bits are assigned that way)."""
@@ -158,14 +143,36 @@ class NoteMap:
         return names
 
 
-def note_map_from_dict(raw: dict[str, Any], taxonomy: Taxonomy, path: Path) -> NoteMap:
-    specs = {
+def spec_problems(specs: dict[int, NoteSpec], taxonomy: Taxonomy) -> list[tuple[str, str | None]]:
+    """(what is wrong, what to do) for each note whose class, technique or crash variant the taxonomy lacks."""
+    problems: list[tuple[str, str | None]] = []
+    for note, spec in sorted(specs.items()):
+        where = f"notes/{note}"
+        if spec.class_id not in taxonomy.classes:
+            problems.append((f"{where}: class {spec.class_id!r} is not in the taxonomy", None))
+            continue
+        problems.extend((f"{where}: technique {technique!r} does not apply to {spec.class_id!r}", None)
+                        for technique in spec.techniques if not taxonomy.technique_allowed(technique, spec.class_id))
+        if taxonomy.is_crash_family(spec.class_id) and spec.variant is None:
+            problems.append((f"{where}: crash-family note needs a variant", None))
+        if spec.variant is not None and taxonomy.crash_labels(spec.variant) is None:
+            problems.append((f"{where}: variant {spec.variant!r} is not in the crash dual-label map",
+                             "add it to configs/crash_dual_label.json"))
+    return problems
+
+
+def note_specs(raw: dict[str, Any]) -> dict[int, NoteSpec]:
+    """The notes of a schema-checked `roland_note_map.json`."""
+    return {
         int(note): NoteSpec(
             int(note), body["name"], body["class"], body["pad"], body.get("variant"), tuple(body["techniques"])
         )
         for note, body in raw["notes"].items()
     }
-    return NoteMap(specs, InferenceParams.from_config(raw["inference"]), taxonomy, path)
+
+
+def note_map_from_dict(raw: dict[str, Any], taxonomy: Taxonomy, path: Path) -> NoteMap:
+    return NoteMap(note_specs(raw), InferenceParams.from_config(raw["inference"]), taxonomy, path)
 
 
 def load_note_map(ws: Workspace, taxonomy: Taxonomy) -> NoteMap:

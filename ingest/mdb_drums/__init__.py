@@ -84,21 +84,30 @@ class Settings:
         return f"{self.annotation_folder}/{track}{self.annotation_suffix}"
 
 
+def label_problems(raw: dict[str, Any], taxonomy: Taxonomy) -> list[tuple[str, str]]:
+    """(what is wrong, what to do) for each label of a schema-checked mdb_drums.json the taxonomy refuses."""
+    problems: list[tuple[str, str]] = []
+    for name, target in raw["labels"].items():
+        class_id = target["class"]
+        if class_id not in taxonomy.classes:
+            problems.append((f"labels.{name}: class {class_id!r} is not a taxonomy class id",
+                             "use an id from configs/technique_taxonomy.json"))
+            continue
+        problems.extend((f"labels.{name}: technique {technique!r} does not apply to {class_id}",
+                         "check the technique's applies_to in the taxonomy")
+                        for technique in target["techniques"] if not taxonomy.technique_allowed(technique, class_id))
+    return problems
+
+
 def load_settings(ws: Workspace, taxonomy: Taxonomy) -> Settings:
     """configs/mdb_drums.json, checked against its schema and the taxonomy before any track is read."""
     path = ws.configs / CONFIG_FILE
     raw = load_config_json(ws, CONFIG_FILE, "mdb_drums")
-    labels: dict[str, LabelMap] = {}
-    for name, target in raw["labels"].items():
-        class_id = target["class"]
-        if class_id not in taxonomy.classes:
-            raise DrumgateError(f"labels.{name}: class {class_id!r} is not a taxonomy class id", path=path,
-                                hint="use an id from configs/technique_taxonomy.json")
-        for technique in target["techniques"]:
-            if not taxonomy.technique_allowed(technique, class_id):
-                raise DrumgateError(f"labels.{name}: technique {technique!r} does not apply to {class_id}",
-                                    path=path, hint="check the technique's applies_to in the taxonomy")
-        labels[name.upper()] = LabelMap(class_id, tuple(target["techniques"]))
+    problems = label_problems(raw, taxonomy)
+    if problems:
+        raise DrumgateError(problems[0][0], path=path, hint=problems[0][1])
+    labels = {name.upper(): LabelMap(target["class"], tuple(target["techniques"]))
+              for name, target in raw["labels"].items()}
     return Settings(raw["split"], raw["audio_folder"], raw["audio_suffix"], raw["annotation_folder"],
                     raw["annotation_suffix"], labels)
 
