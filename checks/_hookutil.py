@@ -69,7 +69,9 @@ class Reporter:
 def staged_paths(ws: Workspace, include_deleted: bool = False) -> list[str]:
     """Workspace-relative paths in the index that differ from HEAD (added, copied, modified, renamed)."""
     diff_filter = "ACMRD" if include_deleted else "ACMR"
-    out = git_output(["diff", "--cached", "--name-only", "--relative", "-z", f"--diff-filter={diff_filter}"], ws.root)
+    # --no-renames: a rename is its deletion and its addition, and the deleted name is checked as one
+    out = git_output(["diff", "--cached", "--name-only", "--no-renames", "--relative", "-z",
+                      f"--diff-filter={diff_filter}"], ws.root)
     return sorted(name for name in out.split("\0") if name)
 
 

@@ -11,9 +11,11 @@ The hook prints one finding per root cause, root causes first:
 2. partial staging: a regenerated file, or the lock that records it, left out of the commit
    (`git add` it); the mismatch it causes is not a hand edit;
 3. everything stale or missing that neither explains: one `drumgate repro GROUP...` line, which
-   also names the files of 2. (its `git add -A` stages them: one fix gets the commit through).
+   also names the files of 2. (its `git add -A` stages them: one fix gets the commit through);
+4. a staged file in an artifact's place that no lock records (made or copied by hand), unless its
+   group's lock was regenerated and left out (2.). A rename is a deletion and an addition.
 
-Artifacts made stale by a hand edit or by a file staged apart are consequences, not causes: fixing
+Artifacts made stale by a hand edit or by a file left out are consequences, not causes: fixing
 the cause fixes them, so they are not listed. No fix names a `--date`: repro dates what it
 regenerates today.
 """
@@ -21,6 +23,7 @@ regenerates today.
 from __future__ import annotations
 
 import os
+import shlex
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,6 +49,12 @@ COMPANIONS = (
 )
 READINESS_PLAN = "DATASET_READINESS_PLAN.md"  # the one artifact outside data/ and reports/ (`drumgate docs`)
 PART_MISSING = "listed in index.json but missing"
+# a regenerated file the commit does not hold, while it holds the rest of its group (or its lock)
+LEFT_OUT = "regenerated but left out of the commit"
+# the kinds a lineage lock records (a part is recorded by its folder's index, a licence note by no one)
+RECORDED_KINDS = frozenset({"events", "events_reference", "sessions", "provenance", "checksums", "checksums_index",
+                            "health", "health_html", "weights", "diff", "diff_md", "events_index",
+                            "sessions_index", "provenance_index"})
 
 
 def _is(problem: LineageProblem, what: str) -> bool:
@@ -233,6 +242,32 @@ def sort_causes(ws: Workspace, problems: dict[str, list[LineageProblem]], state:
     return causes
 
 
+def unrecorded_artifacts(ws: Workspace, staged: Iterable[str], state: GitState, causes: Causes,
+                         reporter: Reporter) -> None:
+    """A staged file in an artifact's place that its group's lock does not record: drumgate did not
+    write it there (a report copied or made by hand, a manifest moved in), so nothing vouches for it.
+    When pre-commit set the lock's own changes aside, the user ran the command and left the lock out:
+    that is partial staging, completed with `git add`."""
+    from drumgate.lineage import read_lock
+
+    for path in staged:
+        artifact = classify(path)
+        if artifact is None or artifact.kind not in RECORDED_KINDS or artifact.group is None:
+            continue
+        lock = ws.lock_file(artifact.group)
+        try:  # a deletion, a group without a lock or with an unreadable one: findings of their own
+            if not (ws.path(path).is_file() and lock.is_file()) or path in read_lock(ws, artifact.group)["artifacts"]:
+                continue
+        except DrumgateError:
+            continue
+        lock_path = ws.rel(lock)
+        if lock_path in state.stashed or lock_path in state.left_out:
+            causes.staged_apart.setdefault(artifact.group, set()).add(lock_path)
+            continue
+        reporter.finding(path, f"no lineage lock records it: drumgate did not write it here ({lock_path} names"
+                         " what it wrote)", hint=f"fix: git rm --cached {shlex.quote(path)} to keep it out of git")
+
+
 def report_deleted_notes(ws: Workspace, reporter: Reporter, causes: Causes) -> None:
     from drumgate.licences import REQUIRED_KEYS, missing_note_command
 
@@ -262,7 +297,8 @@ def report_causes(reporter: Reporter, causes: Causes, state: GitState) -> None:
     if not groups:
         for _group, apart in sorted(causes.staged_apart.items()):
             paths = sorted(apart)
-            reporter.finding(paths[0], "staged apart from its group", hint=f"fix: git add {' '.join(paths)}")
+            more = f" (and {len(paths) - 1} more)" if len(paths) > 1 else ""
+            reporter.finding(paths[0], f"{LEFT_OUT}{more}", hint=f"fix: git add {' '.join(paths)}")
         return
     (first, why), *others = causes.stale_causes.items()
     more = f" (and {len(others)} more)" if others else ""
@@ -272,7 +308,7 @@ def report_causes(reporter: Reporter, causes: Causes, state: GitState) -> None:
     also = ""
     if left_out:
         shown = left_out[0] + (f" (and {len(left_out) - 1} more)" if len(left_out) > 1 else "")
-        also = f"; {shown} staged apart from {'its' if len(causes.staged_apart) == 1 else 'their'} group"
+        also = f"; {shown} {LEFT_OUT}"
     reporter.finding(
         first,
         f"{why}{more}: {count} artifact{'s' if count != 1 else ''} of {', '.join(groups)} to regenerate{also}",
@@ -352,6 +388,8 @@ def check_workspace(ws: Workspace, reporter: Reporter, whole_workspace: bool = F
     # --all judges the tree as it stands, whatever is staged (a CI job before it commits anything)
     state = UNTRACKED if whole_workspace else git_state(ws, staged, candidates)
     causes = sort_causes(ws, problems, state)
+    if not whole_workspace:
+        unrecorded_artifacts(ws, staged, state, causes, reporter)
     for group, (events, whats) in missing.items():
         if whats:
             causes.add_stale(group, events, f"staged with {', '.join(whats)}", [f"{group}: {what}" for what in whats])

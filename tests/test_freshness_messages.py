@@ -1,7 +1,8 @@
 """The freshness hook's block under real git and real pre-commit: one line per root cause, causes first.
 
-A hand edit is named first with its undo; a regenerated file left out of the commit is "staged
-apart from its group", not a hand edit; everything merely stale is one `drumgate repro` line. No
+A hand edit is named first with its undo; a regenerated file left out of the commit is
+"regenerated but left out of the commit", not a hand edit; a rename is the old name's deletion; a
+file in an artifact's place that no lock records is refused; everything merely stale is one `drumgate repro` line. No
 line repeats a fix and none names a `--date`.
 """
 
@@ -110,7 +111,7 @@ def test_regenerated_file_left_unstaged_is_staged_apart_not_a_hand_edit(repo, st
     done = commit(ws.root, env, *stage)
     block = freshness_block(done.stdout)
     assert done.returncode == 1
-    assert block == [f"{left_out}: staged apart from its group (fix: git add {left_out})"], done.stdout
+    assert block == [f"{left_out}: regenerated but left out of the commit (fix: git add {left_out})"], done.stdout
     assert "edited by hand" not in done.stdout
 
     done = commit(ws.root, env, left_out)
@@ -123,7 +124,7 @@ def test_regenerated_new_report_left_untracked_is_staged_apart(repo):  # noqa: F
     write_json(ws.path(new_report), json.loads(ws.path(f"reports/sampling/egmd_weights_{DATE}.json").read_text()))
     lineage.record(ws, "egmd", ws.path(new_report), ["weights", "egmd"], inputs=[ws.path(EVENTS)])
     block = freshness_block(commit(ws.root, env, LOCK).stdout)
-    assert block == [f"{new_report}: staged apart from its group (fix: git add {new_report})"]
+    assert block == [f"{new_report}: regenerated but left out of the commit (fix: git add {new_report})"]
 
 
 def test_changed_input_collapses_into_one_repro_line(repo):  # noqa: F811
@@ -232,3 +233,44 @@ def test_a_datasets_toml_that_does_not_load_is_the_one_finding(tmp_path, broken,
     assert done.returncode == 1
     finding = [line for line in (done.stdout + done.stderr).splitlines() if "datasets.toml" in line]
     assert len(finding) == 1 and worded in finding[0] and "(fix: " in finding[0], finding
+
+
+def test_a_renamed_artifact_is_its_deletion(repo):  # noqa: F811
+    """`git mv` of a manifest passed every hook (git listed only the new name), while `git rm` of it
+    was refused: the production manifest then named a file the commit no longer held."""
+    ws, env, _ = committed_group(repo)
+    ws.path("data/manifests/archive").mkdir()
+    git(ws.root, env, "mv", EVENTS, "data/manifests/archive/egmd_events_2024.jsonl")
+    done = git(ws.root, env, "commit", "-m", "archive the manifest", check=False)
+    block = freshness_block(done.stdout + done.stderr)
+    assert done.returncode == 1
+    assert block[0].startswith(f"{EVENTS}: deleted by hand"), block
+    assert f"git checkout HEAD -- {EVENTS} to undo" in block[0]
+
+
+def test_an_artifact_no_lock_records_is_refused(repo):  # noqa: F811
+    """A report copied by hand under a new date (its gates edited to pass) was committed without a
+    word, and `drumgate docs` then published it as the dataset's latest."""
+    ws, env, _ = committed_group(repo)
+    forged = "reports/health/egmd_20240301.json"
+    report = json.loads(ws.path(HEALTH).read_text())
+    report["status"] = "pass"
+    write_json(ws.path(forged), report)
+    done = commit(ws.root, env, forged)
+    assert done.returncode == 1
+    assert freshness_block(done.stdout) == [
+        f"{forged}: no lineage lock records it: drumgate did not write it here ({LOCK} names what it wrote)"
+        f" (fix: git rm --cached {forged} to keep it out of git)"], done.stdout
+    git(ws.root, env, "rm", "--cached", "-q", forged)  # the fix as printed
+    assert git(ws.root, env, "diff", "--cached", "--name-only").stdout == ""
+    assert ws.path(forged).is_file(), "the fix keeps the file; only git stops holding it"
+
+
+def test_a_new_report_staged_without_the_lock_that_records_it_is_left_out_not_unrecorded(repo):  # noqa: F811
+    ws, env, _ = committed_group(repo)
+    new_report = "reports/sampling/egmd_weights_20240106.json"
+    write_json(ws.path(new_report), json.loads(ws.path(f"reports/sampling/egmd_weights_{DATE}.json").read_text()))
+    lineage.record(ws, "egmd", ws.path(new_report), ["weights", "egmd"], inputs=[ws.path(EVENTS)])
+    done = commit(ws.root, env, new_report)
+    assert freshness_block(done.stdout) == [f"{LOCK}: regenerated but left out of the commit (fix: git add {LOCK})"]
+    assert commit(ws.root, env, LOCK).returncode == 0, "following the fix commits the report with its lock"

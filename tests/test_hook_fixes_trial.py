@@ -156,6 +156,6 @@ def test_a_group_partly_staged_gets_one_fix_that_gets_the_commit_through(repo: P
     output = commit_refused(repo, "x", Path("configs/datasets.toml"), Path(report))
     findings = lines_with(output, "(fix:") + lines_with(output, "(run:")
     assert len(findings) == 1, output
-    assert "staged apart" in findings[0] and not findings[0].startswith("data/locks/"), findings[0]
+    assert "left out of the commit" in findings[0] and not findings[0].startswith("data/locks/"), findings[0]
     run_fixes(repo, fix_commands(findings[0]))
     commit_goes_through(repo)

@@ -144,7 +144,7 @@ def test_a_part_left_out_of_the_commit_is_named(repo: Path) -> None:
     assert git(repo, "add", "-A").returncode == 0
     assert git(repo, "reset", "-q", "--", left_out).returncode == 0
     output = commit_refused(repo, "a part left behind")
-    assert "staged apart from its group" in output and left_out in output
+    assert "regenerated but left out of the commit" in output and left_out in output
 
 
 def test_an_index_listing_a_missing_part_is_named_by_the_schema_hook(
