@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING
 from checks._hookutil import Reporter, committed_text, lock_groups, staged_paths
 from drumgate.artifacts import HEALTH_DIR, PROVENANCE_DIR, SAMPLING_DIR, Artifact, classify, is_data_path
 from drumgate.errors import DrumgateError
-from drumgate.git import git_output, restore_command
+from drumgate.git import git_at, git_output, restore_command
 from drumgate.lineage import HAND_EDITED, MISSING
 from drumgate.restore import lost_lock_fix
 from drumgate.workspace import Workspace
@@ -264,8 +264,8 @@ def unrecorded_artifacts(ws: Workspace, staged: Iterable[str], state: GitState, 
         if lock_path in state.stashed or lock_path in state.left_out:
             causes.staged_apart.setdefault(artifact.group, set()).add(lock_path)
             continue
-        reporter.finding(path, f"no lineage lock records it: drumgate did not write it here ({lock_path} names"
-                         " what it wrote)", hint=f"fix: git rm --cached {shlex.quote(path)} to keep it out of git")
+        why = f"no lineage lock records it: drumgate did not write it here ({lock_path} names what it wrote)"
+        reporter.finding(path, why, hint=f"fix: {git_at(ws.root)}rm --cached {shlex.quote(path)} to keep it out of git")
 
 
 def report_deleted_notes(ws: Workspace, reporter: Reporter, causes: Causes) -> None:
@@ -283,14 +283,14 @@ def report_deleted_notes(ws: Workspace, reporter: Reporter, causes: Causes) -> N
         )
 
 
-def report_causes(reporter: Reporter, causes: Causes, state: GitState) -> None:
+def report_causes(ws: Workspace, reporter: Reporter, causes: Causes, state: GitState) -> None:
     for group, edited in sorted(causes.hand_edited.items()):
         first, deleted = edited[0]
         what = "deleted by hand" if deleted else "edited by hand: it differs from what its command wrote"
         others = f"; so are {', '.join(path for path, _ in edited[1:])}" if len(edited) > 1 else ""
         undoable = [path for path, _ in edited if path in state.in_head and path in state.staged]
         regenerate = f"drumgate repro {group} to regenerate"
-        fix = f"{restore_command(*undoable)} to undo, or {regenerate}" if undoable else regenerate
+        fix = f"{restore_command(*undoable, root=ws.root)} to undo, or {regenerate}" if undoable else regenerate
         reporter.finding(first, f"{what}{others}", hint=f"fix: {fix}")
     groups = sorted(causes.stale_groups - set(causes.hand_edited))
     left_out = sorted(path for apart in causes.staged_apart.values() for path in apart)
@@ -298,7 +298,7 @@ def report_causes(reporter: Reporter, causes: Causes, state: GitState) -> None:
         for _group, apart in sorted(causes.staged_apart.items()):
             paths = sorted(apart)
             more = f" (and {len(paths) - 1} more)" if len(paths) > 1 else ""
-            reporter.finding(paths[0], f"{LEFT_OUT}{more}", hint=f"fix: git add {' '.join(paths)}")
+            reporter.finding(paths[0], f"{LEFT_OUT}{more}", hint=f"fix: {git_at(ws.root)}add {' '.join(paths)}")
         return
     (first, why), *others = causes.stale_causes.items()
     more = f" (and {len(others)} more)" if others else ""
@@ -368,7 +368,7 @@ def check_workspace(ws: Workspace, reporter: Reporter, whole_workspace: bool = F
         groups = touched_groups(ws, staged)
     for lock in deleted_locks(ws, committed_locks(ws) if whole_workspace else staged):
         reporter.finding(lock, "lineage lock deleted while artifacts it records are still there",
-                         hint=f"fix: {restore_command(lock)}")
+                         hint=f"fix: {restore_command(lock, root=ws.root)}")
     problems: dict[str, list[LineageProblem]] = {}
     missing: dict[str, tuple[str, list[str]]] = {}
     for group, artifacts in sorted(groups.items()):
@@ -394,5 +394,5 @@ def check_workspace(ws: Workspace, reporter: Reporter, whole_workspace: bool = F
         if whats:
             causes.add_stale(group, events, f"staged with {', '.join(whats)}", [f"{group}: {what}" for what in whats])
     report_deleted_notes(ws, reporter, causes)
-    report_causes(reporter, causes, state)
+    report_causes(ws, reporter, causes, state)
     return reporter.close()

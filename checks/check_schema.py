@@ -259,7 +259,8 @@ def schema_restore_fix(ws: Workspace, schema_file: str) -> str:
     from drumgate.config import restore_configs_fix
     from drumgate.git import in_head, restore_command
 
-    return f"fix: {restore_command(schema_file)}" if in_head(ws.root, schema_file) else restore_configs_fix(ws.root)
+    committed = in_head(ws.root, schema_file)
+    return f"fix: {restore_command(schema_file, root=ws.root)}" if committed else restore_configs_fix(ws.root)
 
 
 def check_file(ws: Workspace, filename: str, reporter: Reporter, part_check: PartCheck | None = None) -> None:

@@ -110,16 +110,27 @@ def _environment(extra: Mapping[str, str] | None) -> dict[str, str] | None:
     return {**os.environ, **extra} if extra else None
 
 
+def user_folder() -> Path:
+    """The folder the user typed the command in: the current one, or for a git hook (which git runs
+    at the repository's root) the folder `git commit` was run in, which git names in GIT_PREFIX."""
+    return Path.cwd() / os.environ.get("GIT_PREFIX", "")
+
+
+def git_at(root: Path | None) -> str:
+    """`git ` to run where the user is, `git -C ROOT ` when that is not `root` (a subfolder of the
+    workspace): a printed git command with root-relative paths works as printed there too."""
+    try:
+        elsewhere = root is not None and user_folder().resolve() != Path(root).resolve()
+    except OSError:  # the current folder is gone
+        elsewhere = True
+    return f"git -C {shlex.quote(str(root))} " if elsewhere and root is not None else "git "
+
+
 def restore_command(*relative: str, root: Path | None = None) -> str:
     """`git checkout HEAD -- PATH...`, each path quoted for the shell: the committed version back. With
     the `root` the paths are relative to, run from another folder (a subfolder of the workspace), it is
     `git -C ROOT checkout ...`, which works as printed there too."""
-    try:
-        elsewhere = root is not None and Path.cwd().resolve() != Path(root).resolve()
-    except OSError:  # the current folder is gone
-        elsewhere = True
-    where = f"-C {shlex.quote(str(root))} " if elsewhere and root is not None else ""
-    return f"git {where}checkout HEAD -- " + " ".join(shlex.quote(path) for path in relative)
+    return f"{git_at(root)}checkout HEAD -- " + " ".join(shlex.quote(path) for path in relative)
 
 
 def in_head(root: Path, relative: str) -> bool:

@@ -274,3 +274,24 @@ def test_a_new_report_staged_without_the_lock_that_records_it_is_left_out_not_un
     done = commit(ws.root, env, new_report)
     assert freshness_block(done.stdout) == [f"{LOCK}: regenerated but left out of the commit (fix: git add {LOCK})"]
     assert commit(ws.root, env, LOCK).returncode == 0, "following the fix commits the report with its lock"
+
+
+def test_fixes_printed_for_a_commit_made_in_a_subfolder_work_there(repo):  # noqa: F811
+    """git runs hooks at the repository's root, so `git checkout HEAD -- data/...` was printed for a
+    `git commit` run in data/manifests, where it matches nothing, and the schema hook's recorded
+    `drumgate ingest ... --output data/...` wrote a second tree under data/manifests/data/. The hooks
+    read the user's folder from GIT_PREFIX: git fixes carry `-C ROOT`, regeneration is `drumgate repro`."""
+    ws, env, paths = committed_group(repo)
+    here = ws.root / "data" / "manifests"
+    text = paths["events"].read_text()
+    paths["events"].write_text(text.replace('"onset_s":', '"onset_s_typo":', 1))
+    done = git(here, env, "commit", "-qam", "in a subfolder", check=False)
+    output = done.stdout + done.stderr
+    assert done.returncode == 1
+    undo = f"git -C {ws.root} checkout HEAD -- {EVENTS}"
+    assert f"(fix: {undo} to restore it, or drumgate repro egmd to write it again)" in output, output
+    assert "--output" not in output, output
+    assert f"(fix: {undo} to undo, or drumgate repro egmd to regenerate)" in output, output
+    git(here, env, *undo.split()[1:])  # the fix as printed, in the subfolder
+    assert paths["events"].read_text() == text
+    assert git(here, env, "status", "--porcelain").stdout == ""
