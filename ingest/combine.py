@@ -152,10 +152,10 @@ class CombineOutcome:
 
     @property
     def exit_code(self) -> int:
-        """2 for bad rows, 1 for an unmapped variant or a failing gate, else 0."""
+        """2 for bad rows, 1 for an unmapped variant, a failing gate or a mixed dataset not there, else 0."""
         if self.errors.errors:
             return EXIT_USAGE
-        if self.report is None or failing_gates(self.report):
+        if self.report is None or failing_gates(self.report) or self.failing:
             return EXIT_FINDINGS
         return EXIT_OK
 
@@ -172,7 +172,7 @@ def _combine(ws: Workspace, date: str | None, weights_scheme: str) -> CombineOut
     day = report_date(date)
     stamp = day.strftime("%Y%m%d")
     grouplock.hold_every_group(ws)
-    sources, skipped = find_sources(ws, config)
+    sources, skipped, unmade = find_sources(ws, config)
     if not sources:
         waiting = mixed_datasets(config, lambda _name: True)  # a share, but no events yet
         hint = (f"fix: {shlex.join(['drumgate', *events_command(waiting[0])])}" if waiting else
@@ -233,7 +233,10 @@ def _combine(ws: Workspace, date: str | None, weights_scheme: str) -> CombineOut
     record_lineage(ws, COMBINED, provenance_path, argv, [events_path, *notes])
 
     written = [events_path, health_path, weights_path, provenance_path]
-    failing = failing_gates(report) + unwaived_source_lines(ws.rel(config.path), report)
+    failing = failing_gates(report) + unwaived_source_lines(ws.rel(config.path), report) + [
+        f"{ws.rel(config.path)}: [combined] mix gives {name} a share, but {name} has no events manifest:"
+        f" {COMBINED} is made without it (fix: drumgate ingest {name}, or take {name} out of [combined] mix)"
+        for name in unmade]
     return CombineOutcome(errors, report=report, sources=list(sources), skipped=list(skipped), written=written,
                           failing=failing, retired=retired)
 

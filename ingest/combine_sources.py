@@ -83,20 +83,23 @@ class SongKeys:
         return str(overlap.song_key(dataset, session_id, self._overlap_config))
 
 
-def find_sources(ws: Workspace, config: DatasetsConfig) -> tuple[list[Source], list[str]]:
+def find_sources(ws: Workspace, config: DatasetsConfig) -> tuple[list[Source], list[str], list[str]]:
+    """The mixed datasets' sources, the datasets left out (`name (why)`), and of those the ones the mix
+    gives a share but that have no events manifest (not ingested yet, or removed)."""
     mix = config.combined.get("mix", {})
     mixed = mixed_datasets(config, lambda name: parts.stored(ws.events_manifest(name)) is not None)
-    sources, skipped = [], []
+    sources, skipped, unmade = [], [], []
     for name, dataset in config.datasets.items():
         events = parts.stored(ws.events_manifest(name))
         if name not in mixed or events is None:
-            why = "no mix share in [combined] mix" if float(mix.get(name, 0.0)) <= 0.0 else "no events manifest"
-            skipped.append(f"{name} ({why})")
+            shared = float(mix.get(name, 0.0)) > 0.0
+            skipped.append(f"{name} ({'no events manifest' if shared else 'no mix share in [combined] mix'})")
+            unmade += [name] if shared else []
             continue
         sessions = parts.stored(ws.sessions_manifest(name))
         provenance = parts.stored(ws.provenance(name))
         sources.append(Source(name, float(mix[name]), events, sessions, provenance, ws.path(dataset.licence_note)))
-    return sources, skipped
+    return sources, skipped, unmade
 
 
 def combined_sessions(sources: Sequence[Source], songs: SongKeys, errors: ErrorCollector) -> list[dict[str, Any]]:

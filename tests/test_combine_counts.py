@@ -36,7 +36,7 @@ REFERENCE = "data/manifests/prod_combined_events.json"
 
 def row_by_row(ws: Workspace) -> tuple[dict[str, Any], dict[str, Any]]:
     """The combined health (with song leaks) and weights counted over every row the reference yields."""
-    sources, _ = find_sources(ws, load_datasets(ws))
+    sources, *_ = find_sources(ws, load_datasets(ws))
     sessions = combined_sessions(sources, SongKeys(ws), ErrorCollector(ws.root))
     where = {"events": REFERENCE, "sessions": None}
     splits: dict[str, dict[str, set[str]]] = {}

@@ -43,7 +43,7 @@ def combine(ws: Workspace) -> int:
 
 def copied_rows(ws: Workspace) -> list[dict[str, Any]]:
     """The rows the combine before the reference wrote, from its row builder."""
-    sources, _ = find_sources(ws, load_datasets(ws))
+    sources, *_ = find_sources(ws, load_datasets(ws))
     songs = SongKeys(ws)
     errors = ErrorCollector(ws.root)
     combined_sessions(sources, songs, errors)

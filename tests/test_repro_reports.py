@@ -198,3 +198,28 @@ def test_a_dataset_removed_with_its_files_commits_after_one_repro(repo: Path) ->
     again = drumgate(repo, "repro")
     assert again.returncode == 0, again.stdout[-2000:] + again.stderr[-2000:]
     assert status(repo) == ""
+
+
+def test_a_compare_of_a_removed_dataset_gets_a_fix_that_works_and_the_mix_says_what_it_lacks(repo: Path) -> None:
+    """MUSDB's files removed but its saved compare with Cambridge kept: repro stopped at the compare
+    (`file not found` for the removed report, with an `ls` as its fix), and combine then made the
+    production manifest without MUSDB while `[combined] mix` still gave it a share, saying only
+    `left out: musdb_hq (no events manifest)`."""
+    tracked = git(repo, "ls-files").stdout.split()
+    removed = [name for name in tracked if "musdb_hq" in name and "compare_" not in name and "licenses" not in name]
+    assert git(repo, "rm", "-q", *removed).returncode == 0
+    stopped = drumgate(repo, "repro")
+    assert stopped.returncode == 2, stopped.stdout[-2000:] + stopped.stderr[-2000:]
+    compare = "reports/diffs/compare_cambridge_vs_musdb_hq"
+    expected = (f"{compare}.json: reads reports/health/musdb_hq_20260115.json, which is gone (a dataset removed?): it"
+                f" cannot be made again (fix: git rm -q {compare}.json {compare}.md, then drumgate repro prod_combined)")
+    assert stopped.stderr.strip().endswith(expected), stopped.stderr
+    assert git(repo, "rm", "-q", f"{compare}.json", f"{compare}.md").returncode == 0  # the fix as printed
+    done = drumgate(repo, "repro")
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert ("configs/datasets.toml: [combined] mix gives musdb_hq a share, but musdb_hq has no events manifest:"
+            " prod_combined is made without it (fix: drumgate ingest musdb_hq, or take musdb_hq out of [combined]"
+            " mix)") in done.stderr, done.stderr
+    assert git(repo, "add", "-A").returncode == 0
+    commit = git(repo, "commit", "-q", "-m", "MUSDB removed")
+    assert commit.returncode == 0, commit.stdout + commit.stderr

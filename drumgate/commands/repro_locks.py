@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from drumgate import lineage
 from drumgate.artifacts import checksum_manifest, classify, dated_name, provenance_manifest
 from drumgate.errors import DrumgateError
+from drumgate.git import git_at
 from drumgate.io.jsonio import iter_jsonl, read_json, write_json
 from drumgate.workspace import Workspace
 
@@ -131,14 +132,22 @@ def without_lost_report_inputs(ws: Workspace, group: str, problems: Sequence[lin
     artifacts = lineage.read_lock(ws, group)["artifacts"]
     kept: list[lineage.LineageProblem] = []
     lost: list[str] = []
+    orphans: dict[str, str] = {}  # a diff or compare still here whose report is gone -> that report
     for problem in problems:
         inputs = artifacts.get(problem.artifact, {}).get("inputs", {})
         gone = [name for name in inputs if name.startswith("reports/") and not ws.path(name).exists()]
         if gone and not ws.path(problem.artifact).exists():
             print(f"\n== forget: {problem.artifact}: deleted, and so is {gone[0]}, which it read: its lock entry goes")
             lost.append(problem.artifact)
+        elif gone:
+            orphans[problem.artifact] = gone[0]
         else:
             kept.append(problem)
+    if orphans:  # rerun, it would read a report that is gone (its dataset removed): only deleting it helps
+        (first, report), *_ = sorted(orphans.items())
+        paths = " ".join(shlex.quote(path) for path in sorted(orphans))
+        raise DrumgateError(f"reads {report}, which is gone (a dataset removed?): it cannot be made again", path=first,
+                            hint=f"fix: {git_at(ws.root)}rm -q {paths}, then drumgate repro {group}")
     if lost and not dry_run:  # written as drop_outside_entries does: the child steps take the group's lock
         lock = lineage.read_lock(ws, group, drop_outside=True)
         lock["artifacts"] = {name: entry for name, entry in lock["artifacts"].items() if name not in lost}
