@@ -211,8 +211,9 @@ def test_a_compare_of_a_removed_dataset_gets_a_fix_that_works_and_the_mix_says_w
     stopped = drumgate(repo, "repro")
     assert stopped.returncode == 2, stopped.stdout[-2000:] + stopped.stderr[-2000:]
     compare = "reports/diffs/compare_cambridge_vs_musdb_hq"
-    expected = (f"{compare}.json: reads reports/health/musdb_hq_20260115.json, which is gone (a dataset removed?): it"
-                f" cannot be made again (fix: git rm -q {compare}.json {compare}.md, then drumgate repro prod_combined)")
+    expected = (f"{compare}.json: reads reports/health/musdb_hq_20260115.json, which is gone (a dataset removed?):"
+                f" it cannot be made again (fix: git rm -q {compare}.json {compare}.md, then drumgate repro"
+                " prod_combined)")
     assert stopped.stderr.strip().endswith(expected), stopped.stderr
     assert git(repo, "rm", "-q", f"{compare}.json", f"{compare}.md").returncode == 0  # the fix as printed
     done = drumgate(repo, "repro")
