@@ -5,6 +5,7 @@ Kept light on imports: a hook that has nothing to check must return in a few mil
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from collections.abc import Callable, Iterable
@@ -45,6 +46,9 @@ class Reporter:
 
     def add(self, err: DrumgateError, hint: str | None = None) -> None:
         self.findings += 1
+        if err.path is not None and os.path.isabs(err.path):  # a reader's absolute path, shown as the others are
+            with contextlib.suppress(ValueError):
+                err.path = Path(err.path).relative_to(Path.cwd()).as_posix()
         key = str(err.path)
         count = self.per_file.get(key, 0) + 1
         self.per_file[key] = count

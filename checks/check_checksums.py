@@ -33,6 +33,7 @@ from checks._hookutil import (
     content_digest,
     findings_about,
     generated_empty_manifest,
+    restore_fix,
     workspace_relative,
 )
 from drumgate.artifacts import CHECKSUMS_DIR, PROVENANCE_DIR, checksum_manifest, classify, provenance_manifest
@@ -131,9 +132,10 @@ def check_provenance_file(
         return  # drumgate wrote it empty (an empty root) and its lock says so, as the schema hook allows
     new_lines = changed_lines(ws, relative)
 
-    def report(err: DrumgateError) -> None:
+    def report(err: DrumgateError) -> None:  # a damaged row: the committed file back, or its group's repro
         err.path = relative
-        reporter.add(err, "fix: regenerate the provenance with its ingest command")
+        artifact = classify(relative)
+        reporter.add(err, restore_fix(ws, artifact, f"drumgate repro {dataset}") if artifact else None)
 
     missing_reported: set[str] = set()
     fixes: dict[str, str] = {}  # per dataset: provenance and manifest disagree, so both are read again

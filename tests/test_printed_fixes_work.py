@@ -333,3 +333,25 @@ def test_a_report_that_no_longer_reads_as_json_gets_its_way_back_from_any_comman
                            f"git -C {root} checkout HEAD -- {relative}"), noticed.stderr
     assert succeeded(run_as_printed(here, commands[0]))
     assert report.read_bytes() == committed
+
+
+def test_merge_conflict_markers_get_relative_paths_and_commands(egmd_repo: Path, tmp_path: Path) -> None:
+    """After a conflicted merge the freshness hook named the lock by its absolute path, and the checksums
+    hook's fix for the provenance was prose (`regenerate the provenance with its ingest command`)."""
+    root = copy_of(egmd_repo, tmp_path)
+    provenance = "data/provenance/egmd_provenance.jsonl"
+    for relative in (LOCK, provenance):
+        text = (root / relative).read_text(encoding="utf-8").splitlines(keepends=True)
+        (root / relative).write_text("".join([text[0], "<<<<<<< HEAD\n", *text[1:]]), encoding="utf-8")
+    assert git(root, "add", LOCK, provenance).returncode == 0
+    freshness = drumgate(root, "hook", "freshness")
+    assert freshness.returncode == 1
+    assert freshness.stderr.splitlines()[0].startswith(f"{LOCK}:2: invalid JSON"), freshness.stderr
+    checksums = drumgate(root, "hook", "checksums", provenance)
+    assert checksums.returncode == 1 and "regenerate the provenance" not in checksums.stderr, checksums.stderr
+    commands = fix_commands(checksums.stderr)
+    assert commands[0] == f"git checkout HEAD -- {provenance}", checksums.stderr
+    for command in (commands[0], f"git checkout HEAD -- {LOCK}"):
+        assert succeeded(run_as_printed(root, command))
+    assert drumgate(root, "hook", "checksums", provenance).returncode == 0
+    assert drumgate(root, "hook", "freshness").returncode == 0
