@@ -134,6 +134,35 @@ def test_an_interrupt_inside_a_finalizer_stops_the_step_once_it_is_done() -> Non
     assert (done.returncode, done.stdout, done.stderr) == (130, "", "")
 
 
+IMPORT_STEP = """
+import os, signal, sys, threading, time
+from drumgate.cli import step
+
+def command():
+    threading.Timer(0.2, os.kill, (os.getpid(), signal.SIGINT)).start()
+    import slow_to_import  # noqa: F401 - the interrupt lands while it loads, as in an extension's own imports
+    time.sleep(30)
+    print("not stopped")
+    return 0
+
+step.main = command
+signal.pthread_sigmask(signal.SIG_BLOCK, step.INTERRUPT)
+raise SystemExit(step.run())
+"""
+
+
+def test_an_interrupt_inside_an_import_stops_the_step_once_the_import_is_done(tmp_path: Path) -> None:
+    """SIGINT while jsonschema_rs loaded (it imports `decimal` as it does) raised SystemExit inside that
+    import: the extension panicked and printed a Rust backtrace and a Python traceback. The step now
+    takes an interrupt that lands inside an import once the import has finished."""
+    loaded = tmp_path / "loaded"
+    (tmp_path / "slow_to_import.py").write_text(f"import time\ntime.sleep(1.0)\nopen({str(loaded)!r}, 'w').close()\n")
+    done = subprocess.run([sys.executable, "-c", IMPORT_STEP], capture_output=True, text=True, timeout=60,
+                          check=False, env={**os.environ, "PYTHONPATH": str(tmp_path)})
+    assert (done.returncode, done.stdout, done.stderr) == (130, "", "")
+    assert loaded.exists(), "the import ran to its end before the step stopped"
+
+
 def test_a_step_never_imports_a_drumgate_folder_of_the_data_repository(tmp_path: Path) -> None:
     """Steps run in the data repository: its own `drumgate/` (a branch under review may hold one)
     must not stand in for the installed package."""

@@ -17,8 +17,10 @@ RETRY_S = 0.01
 
 
 def _interrupted(signum: int, frame: FrameType | None) -> None:
-    if _in_finalizer(frame):
-        # an exception cannot leave a `__del__`: it would print a traceback there and be lost
+    if _in_finalizer_or_import(frame):
+        # an exception cannot leave a `__del__`: it would print a traceback there and be lost; and one
+        # raised inside an import a compiled extension makes (jsonschema_rs imports `decimal` as it
+        # loads) makes that extension panic with a Rust backtrace: the interrupt waits for either to end
         threading.Timer(RETRY_S, os.kill, (os.getpid(), signal.SIGINT)).start()
         return
     # Only the first interrupt stops the step: another (repro passing it on) would cut its clean-up short.
@@ -26,9 +28,9 @@ def _interrupted(signum: int, frame: FrameType | None) -> None:
     raise SystemExit(EXIT_INTERRUPTED)
 
 
-def _in_finalizer(frame: FrameType | None) -> bool:
+def _in_finalizer_or_import(frame: FrameType | None) -> bool:
     while frame is not None:
-        if frame.f_code.co_name == "__del__":
+        if frame.f_code.co_name == "__del__" or frame.f_code.co_filename.startswith("<frozen importlib"):
             return True
         frame = frame.f_back
     return False
