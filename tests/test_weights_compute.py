@@ -143,4 +143,3 @@ def test_cli_malformed_row_gives_path_line(workspace: Workspace, capsys: pytest.
     assert code == 2
     assert f"{path}:2: each line must be a JSON object" in capsys.readouterr().err
     assert not workspace.weights_report("egmd", "20240501").exists()
-
