@@ -14,14 +14,19 @@ from drumgate.commands.repro_step import INTERRUPT
 from drumgate.errors import EXIT_INTERRUPTED
 
 RETRY_S = 0.01
+_finished = threading.Event()  # the command has returned: an interrupt now would only disturb the exit
 
 
 def _interrupted(signum: int, frame: FrameType | None) -> None:
+    if _finished.is_set():  # a retry landing in interpreter shutdown (threading._shutdown): let it finish
+        return
     if _in_finalizer_or_import(frame):
         # an exception cannot leave a `__del__`: it would print a traceback there and be lost; and one
         # raised inside an import a compiled extension makes (jsonschema_rs imports `decimal` as it
         # loads) makes that extension panic with a Rust backtrace: the interrupt waits for either to end
-        threading.Timer(RETRY_S, os.kill, (os.getpid(), signal.SIGINT)).start()
+        retry = threading.Timer(RETRY_S, os.kill, (os.getpid(), signal.SIGINT))
+        retry.daemon = True  # never a thread the exit waits for
+        retry.start()
         return
     # Only the first interrupt stops the step: another (repro passing it on) would cut its clean-up short.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -45,6 +50,7 @@ def run() -> int:
         return main()
     finally:
         # Once the command has returned it is done: an interrupt now would only disturb the exit.
+        _finished.set()
         signal.pthread_sigmask(signal.SIG_BLOCK, INTERRUPT)
 
 
