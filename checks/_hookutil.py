@@ -211,12 +211,12 @@ def artifact_fix(ws: Workspace, artifact: Any, fallback: str) -> str:
     """The fix for a file: its lock's recorded command, else `restore_fix`. A part or a folder's
     index always gets `restore_fix`: the command recorded for the folder may read the damaged folder
     itself (`events cambridge` carries an offline tier's sessions forward from it) and fail on it."""
-    from drumgate.git import user_folder
+    from drumgate.git import user_is_at
 
     # the recorded command names its paths from the root: from a subfolder (`git commit` run there)
     # they would write beside the user, so the fixes that work anywhere in the repository instead
-    at_root = ws.root.resolve() == user_folder().resolve()
-    if at_root and artifact.folder is None and (command := recorded_command(ws, artifact.group, artifact.path)):
+    command = recorded_command(ws, artifact.group, artifact.path) if artifact.folder is None else None
+    if command and user_is_at(ws.root):
         return f"fix: {command}"
     return restore_fix(ws, artifact, fallback)
 

@@ -116,14 +116,19 @@ def user_folder() -> Path:
     return Path.cwd() / os.environ.get("GIT_PREFIX", "")
 
 
+def user_is_at(root: Path) -> bool:
+    """Whether the user's folder (`user_folder`) is `root`: a printed command with paths relative to
+    `root` works as printed only there."""
+    try:
+        return user_folder().resolve() == Path(root).resolve()
+    except OSError:  # the current folder is gone
+        return False
+
+
 def git_at(root: Path | None) -> str:
     """`git ` to run where the user is, `git -C ROOT ` when that is not `root` (a subfolder of the
     workspace): a printed git command with root-relative paths works as printed there too."""
-    try:
-        elsewhere = root is not None and user_folder().resolve() != Path(root).resolve()
-    except OSError:  # the current folder is gone
-        elsewhere = True
-    return f"git -C {shlex.quote(str(root))} " if elsewhere and root is not None else "git "
+    return "git " if root is None or user_is_at(root) else f"git -C {shlex.quote(str(root))} "
 
 
 def restore_command(*relative: str, root: Path | None = None) -> str:

@@ -85,18 +85,15 @@ def missing_note_command(root: Path | None, note: str) -> str | None:
     (the terms the team reviewed), else `drumgate init`, which writes the publisher's terms drumgate
     ships for a dataset it knows (only files that are absent); None for a note of no known dataset."""
     from drumgate.artifacts import licence_note
-    from drumgate.git import in_head, restore_command
+    from drumgate.git import in_head, restore_command, user_is_at
     from drumgate.workspace import DEFAULTS
 
     if root is not None and in_head(root, note):
         return restore_command(note, root=root)
     name = Path(note).stem
     if note == licence_note(name) and (DEFAULTS / "licenses" / f"{name}.md").is_file():
-        try:  # `drumgate init` makes the current folder a data repository: from a subfolder, name the root
-            here = root is None or Path.cwd().resolve() == root.resolve()
-        except OSError:
-            here = False
-        return "drumgate init" if here else f"drumgate init {shlex.quote(str(root))}"
+        # `drumgate init` makes the current folder a data repository: from a subfolder, name the root
+        return "drumgate init" if root is None or user_is_at(root) else f"drumgate init {shlex.quote(str(root))}"
     return None
 
 
