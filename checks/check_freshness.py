@@ -22,6 +22,7 @@ regenerates today.
 
 from __future__ import annotations
 
+import functools
 import os
 import shlex
 from collections.abc import Iterable
@@ -250,13 +251,14 @@ def unrecorded_artifacts(ws: Workspace, staged: Iterable[str], state: GitState, 
     that is partial staging, completed with `git add`."""
     from drumgate.lineage import read_lock
 
+    recorded = functools.cache(lambda group: read_lock(ws, group)["artifacts"])  # one read per group's lock
     for path in staged:
         artifact = classify(path)
         if artifact is None or artifact.kind not in RECORDED_KINDS or artifact.group is None:
             continue
         lock = ws.lock_file(artifact.group)
         try:  # a deletion, a group without a lock or with an unreadable one: findings of their own
-            if not (ws.path(path).is_file() and lock.is_file()) or path in read_lock(ws, artifact.group)["artifacts"]:
+            if not (ws.path(path).is_file() and lock.is_file()) or path in recorded(artifact.group):
                 continue
         except DrumgateError:
             continue
