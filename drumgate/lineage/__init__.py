@@ -5,6 +5,7 @@ the sha256 of each workspace input it was computed from (configs, upstream manif
 fingerprint of inputs outside git (raw audio/MIDI roots). The freshness hook recomputes these:
 an artifact whose hash differs was edited by hand; an input whose hash differs makes it stale.
 JSONL manifests cannot carry an `inputs` block, so the lock file is used everywhere.
+`configs/datasets.toml` is fingerprinted by the tables the group reads (`config_parts`).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from drumgate.errors import DrumgateError
 from drumgate.git import restore_command
 from drumgate.io.hashing import sha256_file
 from drumgate.io.jsonio import check_schema, read_json, write_json
-from drumgate.lineage import grouplock
+from drumgate.lineage import config_parts, grouplock
 from drumgate.workspace import Workspace
 
 LOCK_SCHEMA_VERSION = 1
@@ -122,9 +123,17 @@ def record_all(
     if not inside:
         return
     tracked: dict[str, str] = {}
+    parted: dict[str, list[str]] = {}
     outside = dict(external_inputs or {})
     for source in inputs:
         path = ws.path(source)
+        if ws.contains(source) and ws.rel(source) == config_parts.PARTED_INPUT:
+            parts = config_parts.group_parts(path, group)
+            digest = config_parts.parts_digest(path, parts)
+            if digest is not None:
+                tracked[config_parts.PARTED_INPUT] = digest
+                parted[config_parts.PARTED_INPUT] = parts
+                continue
         digest = (known or {}).get(path) or fingerprint(path)
         if ws.contains(source):
             tracked[ws.rel(source)] = digest
@@ -138,6 +147,8 @@ def record_all(
             "inputs": dict(tracked),
             "tool_version": __version__,
         }
+        if parted:
+            entry["input_parts"] = dict(parted)
         if outside:
             entry["external_inputs"] = dict(sorted(outside.items()))
         entries[ws.rel(artifact)] = entry
@@ -185,12 +196,15 @@ def check(ws: Workspace, group: str) -> list[LineageProblem]:
     problems: list[LineageProblem] = []
     lock = read_lock(ws, group)
     history = superseded(lock["artifacts"])
-    digests: dict[Path, str] = {}
+    digests: dict[tuple[Path, tuple[str, ...]], str] = {}
 
-    def digest(path: Path) -> str:
-        if path not in digests:
-            digests[path] = fingerprint(path)
-        return digests[path]
+    def digest(path: Path, parts: Sequence[str] = ()) -> str:
+        """The file's sha256, or of the named tables when the lock recorded it by `parts`."""
+        key = (path, tuple(parts))
+        if key not in digests:
+            found = config_parts.parts_digest(path, parts) if parts else None
+            digests[key] = found or fingerprint(path)
+        return digests[key]
 
     for artifact, entry in lock["artifacts"].items():
         path = ws.path(artifact)
@@ -205,10 +219,12 @@ def check(ws: Workspace, group: str) -> list[LineageProblem]:
                             for err in parts.problems(path.parent))
         if artifact in history:
             continue
+        read_parts = entry.get("input_parts", {})
         for source, recorded in entry["inputs"].items():
             source_path = ws.path(source)
             if not source_path.exists() and not parts.is_partitioned(source_path):  # a manifest's folder form
                 problems.append(LineageProblem(artifact, f"input {source} is gone", command))
-            elif digest(source_path) != recorded:
-                problems.append(LineageProblem(artifact, f"stale: input {source} changed since it was made", command))
+            elif digest(source_path, read_parts.get(source, ())) != recorded:
+                changed = config_parts.named(source, read_parts.get(source, ()))
+                problems.append(LineageProblem(artifact, f"stale: input {changed} changed since it was made", command))
     return problems
