@@ -8,6 +8,8 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "drumgate test",
     "GIT_AUTHOR_EMAIL": "test@example.invalid",
@@ -101,3 +103,11 @@ def copied_repo(source: Path, tmp_path: Path) -> Path:
     copy = tmp_path / "repo"
     shutil.copytree(source, copy, symlinks=True)
     return copy
+
+
+def made_demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`drumgate demo` once for a module (its fixture), for each test to copy with `copied_repo`."""
+    folder = tmp_path_factory.mktemp("demo") / "demo"
+    made = drumgate(folder.parent, "demo", "--out", str(folder))
+    assert made.returncode == 0, made.stdout[-2000:] + made.stderr[-2000:]
+    return folder

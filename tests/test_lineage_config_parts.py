@@ -1,10 +1,10 @@
 """A group's lock fingerprints the part of `configs/datasets.toml` the group reads.
 
 A comment, a blank line or another dataset's table leaves a dataset group fresh; its own table
-makes it stale, and the message names the table. The combined group reads every table. A lock
-entry written before the parts keeps the whole file's sha256 and is judged by it. In the demo
-repository a comment edit commits through the hooks, and a gate change is cleared by repro of the
-groups it names.
+makes it stale, and the message names the table. The combined group reads every table. A licence
+note is read for its front matter: a prose edit in its body stales nothing. A lock entry written
+before the parts keeps the whole file's sha256 and is judged by it. In the demo repository a comment
+edit commits through the hooks, and a gate change is cleared by repro of the groups it names.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from drumgate.io.hashing import sha256_file
 from drumgate.io.jsonio import write_json
 from drumgate.lineage import config_parts
 from drumgate.workspace import Workspace
-from tests.data_repo_support import copied_repo, drumgate, git
+from tests.data_repo_support import copied_repo, drumgate, git, made_demo
 
 CONFIG = "configs/datasets.toml"
 
@@ -101,12 +101,27 @@ def test_a_dataset_moved_into_a_group_makes_the_group_read_its_table(workspace: 
     assert config_parts.group_parts(workspace.path(CONFIG), "prod_combined") == ["*"]
 
 
+def test_a_licence_note_is_read_for_its_front_matter(workspace: Workspace) -> None:
+    note = workspace.path("data/licenses/egmd.md")
+    artifact = "data/provenance/egmd_provenance.jsonl"
+    write_json(workspace.path(artifact), {"made": "egmd"})
+    lineage.record(workspace, "egmd", artifact, ["ingest", "egmd"], inputs=[note])
+    entry = lineage.read_lock(workspace, "egmd")["artifacts"][artifact]
+    assert entry["input_parts"] == {"data/licenses/egmd.md": ["front matter"]}
+    text = note.read_text(encoding="utf-8")
+    note.write_text(text.replace("# E-GMD v1.0.0", "# E-GMD v1.0.0, the Expanded GMD"), encoding="utf-8")
+    assert _stale(workspace, "egmd") == []
+    note.write_text(text.replace("licence: CC BY 4.0", "licence: CC BY-NC 4.0"), encoding="utf-8")
+    assert _stale(workspace, "egmd") == [
+        "stale: input data/licenses/egmd.md (its front matter) changed since it was made"]
+    note.write_text(text.replace("---\n", "", 1), encoding="utf-8")  # no front matter left to read
+    assert _stale(workspace, "egmd") == [
+        "stale: input data/licenses/egmd.md (its front matter) changed since it was made"]
+
+
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("demo") / "demo"
-    made = drumgate(folder.parent, "demo", "--out", str(folder))
-    assert made.returncode == 0, made.stdout[-2000:] + made.stderr[-2000:]
-    return folder
+    return made_demo(tmp_path_factory)
 
 
 @pytest.mark.slow

@@ -16,17 +16,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.data_repo_support import copied_repo, drumgate, git, status
+from tests.data_repo_support import copied_repo, drumgate, git, made_demo, status
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("demo") / "demo"
-    made = drumgate(folder.parent, "demo", "--out", str(folder))
-    assert made.returncode == 0, made.stdout[-2000:] + made.stderr[-2000:]
-    return folder
+    return made_demo(tmp_path_factory)
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ the sha256 of each workspace input it was computed from (configs, upstream manif
 fingerprint of inputs outside git (raw audio/MIDI roots). The freshness hook recomputes these:
 an artifact whose hash differs was edited by hand; an input whose hash differs makes it stale.
 JSONL manifests cannot carry an `inputs` block, so the lock file is used everywhere.
-`configs/datasets.toml` is fingerprinted by the tables the group reads (`config_parts`).
+`configs/datasets.toml` and licence notes are fingerprinted by the part the group reads (`config_parts`).
 """
 
 from __future__ import annotations
@@ -127,13 +127,12 @@ def record_all(
     outside = dict(external_inputs or {})
     for source in inputs:
         path = ws.path(source)
-        if ws.contains(source) and ws.rel(source) == config_parts.PARTED_INPUT:
-            parts = config_parts.group_parts(path, group)
-            digest = config_parts.parts_digest(path, parts)
-            if digest is not None:
-                tracked[config_parts.PARTED_INPUT] = digest
-                parted[config_parts.PARTED_INPUT] = parts
-                continue
+        read = config_parts.input_parts(ws.rel(source), path, group) if ws.contains(source) else None
+        digest = config_parts.parts_digest(path, read) if read else None
+        if read and digest is not None:
+            tracked[ws.rel(source)] = digest
+            parted[ws.rel(source)] = read
+            continue
         digest = (known or {}).get(path) or fingerprint(path)
         if ws.contains(source):
             tracked[ws.rel(source)] = digest

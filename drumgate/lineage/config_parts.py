@@ -1,4 +1,5 @@
-"""The part of `configs/datasets.toml` an artifact group reads, fingerprinted apart from the rest.
+"""The part of an input an artifact group reads, fingerprinted apart from the rest: the tables of
+`configs/datasets.toml`, the front matter of a licence note.
 
 Every group's artifacts list `configs/datasets.toml` as an input. Fingerprinted whole, a comment or
 another dataset's gate made every group stale, and at corpus scale that is hours of `drumgate repro`
@@ -10,8 +11,15 @@ for a typo. So a lock records, beside the file's digest, which tables it covers 
   every table: ALL_TABLES.
 
 The digest is the sha256 of those tables as parsed, in canonical JSON, so comments, blank lines,
-key order and TOML spelling never count. A lock entry without `input_parts` (written before them)
-keeps the whole file's sha256, and is judged by it.
+key order and TOML spelling never count.
+
+A licence note (`data/licenses/*.md`) is read by ingest and combine for its front matter only (the
+constraints provenance records): its digest is that of the parsed front matter (FRONT_MATTER), so a
+prose edit in its body stales nothing. A note kept elsewhere (datasets.toml may name any file) is
+fingerprinted whole.
+
+A lock entry without `input_parts` (written before them) keeps the whole file's sha256, and is
+judged by it.
 """
 
 from __future__ import annotations
@@ -24,9 +32,24 @@ from typing import Any
 
 import orjson
 
+from drumgate.errors import DrumgateError
+from drumgate.licences import read_licence_note
+
 PARTED_INPUT = "configs/datasets.toml"
+LICENCE_NOTES = "data/licenses/"
 ALL_TABLES = "*"
+FRONT_MATTER = "front matter"
 UNNAMED = frozenset({ALL_TABLES, "version"})  # parts a staleness message does not name
+
+
+def input_parts(relative: str, path: Path, group: str) -> list[str] | None:
+    """The parts of the workspace input `relative` (at `path`) that `group` reads, or None for a file
+    read whole."""
+    if relative == PARTED_INPUT:
+        return group_parts(path, group)
+    if relative.startswith(LICENCE_NOTES) and relative.endswith(".md"):
+        return [FRONT_MATTER]
+    return None
 
 
 def _tables(path: Path) -> dict[str, Any] | None:
@@ -48,7 +71,10 @@ def group_parts(path: Path, group: str) -> list[str]:
 
 
 def named(source: str, parts: Sequence[str]) -> str:
-    """`source` as a staleness message names it: with the dataset tables it was read by, if any."""
+    """`source` as a staleness message names it: with the dataset tables or the front matter it was
+    read by, if any."""
+    if list(parts) == [FRONT_MATTER]:
+        return f"{source} (its front matter)"
     tables = ", ".join(f"[{part}]" for part in parts if part not in UNNAMED)
     return f"{source} {tables}" if tables else source
 
@@ -62,13 +88,24 @@ def _part(document: dict[str, Any], part: str) -> Any:
     return value
 
 
-def parts_digest(path: Path, parts: Sequence[str]) -> str | None:
-    """sha256 of the named tables of the TOML file at `path` as parsed, or None when it cannot be
-    read or parsed (the caller falls back on the whole file's sha256, which then differs)."""
-    document = _tables(path)
-    if document is None:
+def _front_matter(path: Path) -> dict[str, Any] | None:
+    try:
+        return {FRONT_MATTER: read_licence_note(path).fields}
+    except DrumgateError:
         return None
-    chosen = {part: _part(document, part) for part in parts}
+
+
+def parts_digest(path: Path, parts: Sequence[str]) -> str | None:
+    """sha256 of the named parts of the file at `path` as parsed (tables of a TOML file, or a licence
+    note's front matter), or None when it cannot be read or parsed (the caller falls back on the
+    whole file's sha256, which then differs)."""
+    if list(parts) == [FRONT_MATTER]:
+        chosen = _front_matter(path)
+    else:
+        document = _tables(path)
+        chosen = None if document is None else {part: _part(document, part) for part in parts}
+    if chosen is None:
+        return None
     try:
         text = orjson.dumps(chosen, option=orjson.OPT_SORT_KEYS)
     except TypeError:  # a TOML value JSON has no spelling for (never in a valid datasets config)
