@@ -4,7 +4,6 @@ starts it with SIGINT blocked and prints the one line itself)."""
 
 from __future__ import annotations
 
-import os
 import signal
 import threading
 from types import FrameType
@@ -12,33 +11,19 @@ from types import FrameType
 from drumgate.cli import main
 from drumgate.commands.repro_step import INTERRUPT
 from drumgate.errors import EXIT_INTERRUPTED
+from drumgate.interrupts import put_off
 
-RETRY_S = 0.01
 _finished = threading.Event()  # the command has returned: an interrupt now would only disturb the exit
 
 
 def _interrupted(signum: int, frame: FrameType | None) -> None:
     if _finished.is_set():  # a retry landing in interpreter shutdown (threading._shutdown): let it finish
         return
-    if _in_finalizer_or_import(frame):
-        # an exception cannot leave a `__del__`: it would print a traceback there and be lost; and one
-        # raised inside an import a compiled extension makes (jsonschema_rs imports `decimal` as it
-        # loads) makes that extension panic with a Rust backtrace: the interrupt waits for either to end
-        retry = threading.Timer(RETRY_S, os.kill, (os.getpid(), signal.SIGINT))
-        retry.daemon = True  # never a thread the exit waits for
-        retry.start()
+    if put_off(frame):  # inside a finalizer or an import: it waits for either to end
         return
     # Only the first interrupt stops the step: another (repro passing it on) would cut its clean-up short.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     raise SystemExit(EXIT_INTERRUPTED)
-
-
-def _in_finalizer_or_import(frame: FrameType | None) -> bool:
-    while frame is not None:
-        if frame.f_code.co_name == "__del__" or frame.f_code.co_filename.startswith("<frozen importlib"):
-            return True
-        frame = frame.f_back
-    return False
 
 
 def run() -> int:
