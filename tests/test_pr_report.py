@@ -140,16 +140,19 @@ def test_hostile_session_names_are_escaped(tmp_path: Path) -> None:
             assert line.count("|") - line.count("&#124;") * 0 in (6, 7), line
 
 
-def test_configs_change_recomputes_every_dataset(tmp_path: Path) -> None:
+def test_a_dataset_table_change_recomputes_that_dataset_and_a_taxonomy_change_every_one(tmp_path: Path) -> None:
+    """Read as the lineage reads `configs/datasets.toml`: E-GMD's gate touches E-GMD's group (and the
+    combined one, which holds no events here) and no other; a comment touches none; the taxonomy, which
+    every group reads, touches them all."""
     repo = init_repo(tmp_path / "repo", pr_scenario.PROJECT_ROOT)
     for name in ("egmd", "musdb_hq", "cambridge"):
         write_dataset(repo, name, 300, 4)
     commit_all(repo, "base")
     datasets_toml = repo / "configs" / "datasets.toml"
+    text = datasets_toml.read_text(encoding="utf-8")
     datasets_toml.write_text(
-        datasets_toml.read_text(encoding="utf-8").replace(
-            "min_technique_events = { rimshot = 1 }", "min_technique_events = { rimshot = 500 }"
-        ),
+        text.replace("min_technique_events = { rimshot = 1 }", "min_technique_events = { rimshot = 500 }")
+        .replace("# Storage roots", "# The storage roots"),
         encoding="utf-8",
     )
     commit_all(repo, "raise the rimshot gate")
@@ -158,9 +161,26 @@ def test_configs_change_recomputes_every_dataset(tmp_path: Path) -> None:
     assert summary["configs_changed"] is True
     # no combined manifest is committed at either side: prod_combined has nothing to report, and
     # listing it showed "absent → absent" with its gates failing on no data
-    assert sorted(summary["datasets"]) == ["cambridge", "egmd", "musdb_hq"]
+    assert sorted(summary["datasets"]) == ["egmd"]
     flipped = summary["datasets"]["egmd"]["gates"]["flipped"]
     assert [g["name"] for g in flipped] == ["min_technique_events[rimshot]"], "base uses the base configs"
+    comment = (tmp_path / "out" / "comment.md").read_text(encoding="utf-8")
+    assert "each dataset group the change touches was recomputed" in comment
+
+    datasets_toml.write_text(datasets_toml.read_text(encoding="utf-8").replace("# The storage", "# Storage"),
+                             encoding="utf-8")
+    commit_all(repo, "a comment only")
+    assert run_report(repo, tmp_path / "comment") == 0
+    summary = json.loads((tmp_path / "comment" / "summary.json").read_text(encoding="utf-8"))
+    assert summary["configs_changed"] is True and summary["datasets"] == {}
+
+    taxonomy = repo / "configs" / "technique_taxonomy.json"
+    taxonomy.write_text(taxonomy.read_text(encoding="utf-8").replace('"description": "', '"description": "The ', 1),
+                        encoding="utf-8")
+    commit_all(repo, "a taxonomy description")
+    assert run_report(repo, tmp_path / "taxonomy") == 0
+    summary = json.loads((tmp_path / "taxonomy" / "summary.json").read_text(encoding="utf-8"))
+    assert sorted(summary["datasets"]) == ["cambridge", "egmd", "musdb_hq"]
 
 
 def test_gzip_manifest_added_at_head_is_new(tmp_path: Path) -> None:

@@ -81,7 +81,8 @@ def heading(summary: Mapping[str, Any], entries: Sequence[Mapping[str, Any]]) ->
         return [
             f"Dataset health: configs changed, no dataset to judge {where}",
             "",
-            "`configs/` changed, but no dataset group holds events at base or head, so there is no health to compare.",
+            "`configs/` changed, but no dataset group the change touches holds events at base or head, so there is no"
+            " health to compare.",
         ]
     if not entries:
         return [
@@ -92,7 +93,9 @@ def heading(summary: Mapping[str, Any], entries: Sequence[Mapping[str, Any]]) ->
     plural = "s" if len(entries) != 1 else ""
     lines = [f"Dataset health: {len(entries)} dataset group{plural} changed {where}"]
     if summary["configs_changed"]:
-        lines += ["", "`configs/` changed, so every dataset group was recomputed with each side's own configs."]
+        lines += ["", "`configs/` changed: each dataset group the change touches was recomputed with each side's own"
+                  " configs (a dataset's own table in `configs/datasets.toml` touches its group; any other config,"
+                  " every group)."]
     return lines
 
 

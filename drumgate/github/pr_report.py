@@ -1,9 +1,10 @@
 """Health deltas between two revisions, rendered as the pull request's comment.
 
 `drumgate pr-report --base REV --head REV --out DIR` finds the dataset groups whose artifacts or
-configs changed between the merge base of the two revisions and head (a `configs/` change touches
-every group; a dataset either side configures counts; a change to a source the `[combined] mix`
-takes brings in the combined group), reads each group's events and sessions manifests at both sides
+configs changed between the merge base of the two revisions and head (a change to a dataset's own
+table in `configs/datasets.toml` touches its group, any other `configs/` change every group; a
+dataset either side configures counts; a change to a source the `[combined] mix` takes brings in
+the combined group), reads each group's events and sessions manifests at both sides
 straight from git objects (no checkout; `.jsonl.gz` too; a partitioned folder through its index,
 reading only the parts that changed; a manifest absent on one side counts as empty), computes
 health at both sides with that side's own configs (a side that does not configure the dataset
@@ -42,6 +43,7 @@ from drumgate.github.pr_sides import compute_side
 from drumgate.github.pr_summary import read_summary, summary_document
 from drumgate.io.fsutil import atomic_write_text
 from drumgate.io.jsonio import dumps_document, write_json
+from drumgate.lineage import config_parts
 from drumgate.workers import paused_gc
 from drumgate.workspace import COMBINED, Workspace
 
@@ -64,9 +66,28 @@ def mixed_into_combined(configs: Sequence[DatasetsConfig]) -> set[str]:
     return {name for config in configs for name in mixed_datasets(config, lambda _: True)}
 
 
+def config_touched(configs: Sequence[DatasetsConfig], names: Sequence[str]) -> set[str]:
+    """Of `names`, those a change to `configs/datasets.toml` between the two sides touches, read as
+    the lineage reads it (`drumgate.lineage.config_parts`): a dataset by its own table and `version`,
+    the combined manifest by every table; comments and layout touch nothing. With one side's config
+    only, every name."""
+    if len(configs) != 2:
+        return set(names)
+    base, head = (config.path for config in configs)
+
+    def differs(parts: list[str]) -> bool:
+        digests = [config_parts.parts_digest(path, parts) for path in (base, head)]
+        return digests[0] is None or digests[0] != digests[1]
+
+    return {name for name in names
+            if differs([config_parts.ALL_TABLES] if name == COMBINED else [f"datasets.{name}", "version"])}
+
+
 def changed_datasets(configs: Sequence[DatasetsConfig], paths: Sequence[str]) -> tuple[list[str], bool]:
-    """Datasets whose artifacts changed, and whether configs/ changed (which touches them all);
-    `configs` are both sides' datasets configs, so a dataset either side configures counts."""
+    """Datasets whose artifacts or configs changed, and whether configs/ changed; `configs` are both
+    sides' datasets configs, so a dataset either side configures counts. A change to any config but
+    `configs/datasets.toml` (the taxonomy, a note map) touches every dataset; one to that file, the
+    datasets whose tables changed (`config_touched`)."""
     names = known_datasets(configs)
     by_group: dict[str, set[str]] = {}
     for config in configs:
@@ -74,9 +95,10 @@ def changed_datasets(configs: Sequence[DatasetsConfig], paths: Sequence[str]) ->
         for name in [*config.datasets, *([COMBINED] if config.combined else [])]:
             group = known.group_of(name)
             by_group.setdefault(group, set()).update({name, group})
-    if any(path.startswith("configs/") for path in paths):
+    changed_configs = [path for path in paths if path.startswith("configs/")]
+    if any(path != config_parts.PARTED_INPUT for path in changed_configs):
         return names, True
-    touched: set[str] = set()
+    touched: set[str] = config_touched(configs, names) if changed_configs else set()
     for path in paths:
         artifact = classify(path)
         if artifact is None or artifact.group is None:
@@ -88,7 +110,7 @@ def changed_datasets(configs: Sequence[DatasetsConfig], paths: Sequence[str]) ->
     # gates judge them: a mixed source's change changes the combined health too
     if COMBINED in names and touched & mixed_into_combined(configs):
         touched.add(COMBINED)
-    return sorted(touched, key=names.index), False
+    return sorted(touched, key=names.index), bool(changed_configs)
 
 
 # The report --------------------------------------------------------------------------------------
