@@ -2,20 +2,26 @@
 
 A complete note has front matter with licence, commercial_use, redistribution, attribution and
 source (`drumgate.licences`). A staged licence note is checked itself. The combined group needs
-the notes of the datasets it actually mixes, as `combine` recorded them in the group's lock.
+the notes of the datasets it actually mixes, as `combine` recorded them in the group's lock. A staged
+`configs/datasets.toml` needs the note of each dataset it adds (or points at another note) against
+HEAD: a table whose note does not exist committed cleanly, and only the dataset's ingest refused.
 Each dataset is reported once per run; the hook runs serially (`require_serial`), so pre-commit
 never splits the files into parallel batches that would each report the same note.
 """
 
 from __future__ import annotations
 
+import tomllib
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from checks._hookutil import Reporter, unique, workspace_relative
 from drumgate.artifacts import ArtifactRegistry, classify, combined_reference, licence_note
 from drumgate.errors import DrumgateError
+from drumgate.git import git_blob
 from drumgate.workspace import COMBINED, Workspace
+
+DATASETS_CONFIG = "configs/datasets.toml"
 
 if TYPE_CHECKING:
     from drumgate.config import DatasetsConfig
@@ -66,6 +72,27 @@ def datasets_needing_notes(
     return needed
 
 
+def _notes_named(text: bytes | None) -> dict[str, Any]:
+    """dataset -> its `licence_note` in a datasets config's text (empty when there is none to read)."""
+    try:
+        tables = tomllib.loads(text.decode("utf-8")).get("datasets") if text is not None else None
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return {}
+    if not isinstance(tables, dict):
+        return {}
+    return {name: table.get("licence_note") for name, table in tables.items() if isinstance(table, dict)}
+
+
+def datasets_added(ws: Workspace) -> list[tuple[str, str]]:
+    """(dataset, licence note) of each dataset the workspace's `configs/datasets.toml` names with a note
+    that HEAD's does not (a new table, or one pointed at another note); every one before a first commit."""
+    from drumgate.config import load_datasets
+
+    before = _notes_named(git_blob(["show", f"HEAD:./{DATASETS_CONFIG}"], ws.root))
+    return [(name, config.licence_note) for name, config in load_datasets(ws).datasets.items()
+            if before.get(name) != config.licence_note]
+
+
 def check_note(ws: Workspace, dataset: str, note: str, why: str, reporter: Reporter) -> None:
     from drumgate.licences import REQUIRED_KEYS, read_licence_note
 
@@ -108,11 +135,15 @@ def check_files(ws: Workspace, filenames: Sequence[str], reporter: Reporter) -> 
         if artifact is not None and artifact.group is not None:
             reporter.checking(relative)  # its dataset's licence note is checked
     groups = unique(a.group for a in found)
-    if not groups:
-        return reporter.close()
+    needed: list[tuple[str, str, str]] = []
+    if DATASETS_CONFIG in relatives:
+        reporter.checking(DATASETS_CONFIG)
+        needed += [(name, note, f"{DATASETS_CONFIG} adds it") for name, note in datasets_added(ws)]
     notes_only = frozenset(groups) - {a.group for a in found if a.kind != "licence"}
+    if groups:
+        needed += datasets_needing_notes(ws, groups, notes_only)
     checked: set[str] = set()
-    for dataset, note, why in datasets_needing_notes(ws, groups, notes_only):
+    for dataset, note, why in needed:
         if dataset in checked:
             continue
         checked.add(dataset)

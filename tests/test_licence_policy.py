@@ -20,6 +20,7 @@ from drumgate.fixtures.musdb import make_musdb_corpus
 from drumgate.licences import REQUIRED_KEYS
 from drumgate.workspace import Workspace
 from tests.combine_fixtures import three_dataset_workspace
+from tests.data_repo_support import commit_refused, copied_repo, git, made_demo
 
 PROJECT = Path(__file__).resolve().parent.parent
 COMBINED_FILES = ["data/manifests/prod_combined_events.json", "data/provenance/prod_combined_provenance.jsonl"]
@@ -136,3 +137,58 @@ def test_a_missing_note_of_its_own_names_every_field(workspace: Workspace, capsy
     assert cli.main(argv) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("data/licenses/egmd_terms.md: licence note missing") and ", ".join(REQUIRED_KEYS) in err
+
+
+NEW_TABLE = """
+[datasets.field_kit]
+title = "Field recordings"
+licence_note = "data/licenses/field_kit.md"
+roots = [{ tier = "primary", path = "data/raw/field_kit" }]
+"""
+
+
+def _committed(ws: Workspace) -> None:
+    for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-q", "-m", "configs"]):
+        assert git(ws.root, *args).returncode == 0
+
+
+def test_a_dataset_table_added_without_its_licence_note_is_refused(workspace: Workspace, capsys) -> None:
+    """A new `[datasets.<ds>]` whose note does not exist committed cleanly, and only its ingest refused.
+    The note of each dataset the staged config adds against HEAD is checked; a shipped dataset's note
+    comes back with `drumgate init`."""
+    _committed(workspace)
+    config = workspace.configs / "datasets.toml"
+    config.write_text(config.read_text(encoding="utf-8") + NEW_TABLE, encoding="utf-8")
+    code, lines = hook(workspace, ["configs/datasets.toml"], capsys)
+    assert code == 1
+    assert lines == ["data/licenses/field_kit.md: licence note for field_kit is missing (configs/datasets.toml adds"
+                     " it) (fix: write data/licenses/field_kit.md with a front matter block (--- lines) holding "
+                     + ", ".join(REQUIRED_KEYS) + ")"]
+    (workspace.root / "data" / "licenses" / "field_kit.md").write_text(
+        "---\n" + "".join(f"{key}: given\n" for key in REQUIRED_KEYS) + "---\n", encoding="utf-8")
+    assert hook(workspace, ["configs/datasets.toml"], capsys)[0] == 0
+
+
+def test_a_config_change_that_adds_no_dataset_asks_for_no_note(workspace: Workspace, capsys) -> None:
+    """A note already missing at HEAD (a dataset configured, never ingested) is not this change's doing."""
+    workspace.licence_note("cambridge").unlink()
+    _committed(workspace)
+    config = workspace.configs / "datasets.toml"
+    config.write_text(config.read_text(encoding="utf-8").replace("min_sessions = 2", "min_sessions = 3", 1),
+                      encoding="utf-8")
+    assert hook(workspace, ["configs/datasets.toml"], capsys) == (0, [])
+    text = config.read_text(encoding="utf-8")
+    config.write_text(text.replace('licence_note = "data/licenses/egmd.md"', 'licence_note = "data/licenses/gmd.md"'),
+                      encoding="utf-8")
+    code, lines = hook(workspace, ["configs/datasets.toml"], capsys)
+    assert code == 1 and lines[0].startswith("data/licenses/gmd.md: licence note for egmd is missing")
+
+
+@pytest.mark.slow
+def test_a_commit_adding_a_table_without_its_note_is_refused_by_the_hooks(tmp_path_factory, tmp_path: Path) -> None:
+    repo = copied_repo(made_demo(tmp_path_factory), tmp_path)
+    config = repo / "configs" / "datasets.toml"
+    config.write_text(config.read_text(encoding="utf-8") + NEW_TABLE, encoding="utf-8")
+    refused = commit_refused(repo, "a new dataset", config)
+    assert "data/licenses/field_kit.md: licence note for field_kit is missing (configs/datasets.toml adds it)" in (
+        refused)

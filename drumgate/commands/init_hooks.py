@@ -38,8 +38,9 @@ REPORTS = rf"^({_REPORT_DIRS}/.*|{LOCKS_DIR}/.*)\.json$"
 INDEXES = rf"^{either(MANIFESTS_DIR, PROVENANCE_DIR)}/[^/]+/index\.json$"
 # The combined manifest: a reference to its sources' rows (`<ds>_events.json`).
 REFERENCES = rf"^{MANIFESTS_DIR}/[^/]+_events\.json$"
-# The licence hook also runs when only a licence note changes.
-LICENCE_INPUTS = rf"^({either(MANIFESTS_DIR, PROVENANCE_DIR, CHECKSUMS_DIR, LOCKS_DIR, LICENCES_DIR)}/|{_REPORT_DIRS}/)"
+# The licence hook also runs when only a licence note changes, or the datasets config (a new dataset's note).
+LICENCE_INPUTS = (rf"^({either(MANIFESTS_DIR, PROVENANCE_DIR, CHECKSUMS_DIR, LOCKS_DIR, LICENCES_DIR)}/|{_REPORT_DIRS}/"
+                  r"|configs/datasets\.toml$)")
 EVENTS = rf"{MANIFESTS_DIR}/.*_events(\.jsonl(\.gz)?|/[^/]+\.jsonl\.gz)"
 CHECKSUM_MANIFESTS = rf"{CHECKSUMS_DIR}/.*\.sha256"
 PROVENANCE_FILES = rf"{PROVENANCE_DIR}/.*\.jsonl(\.gz)?"
