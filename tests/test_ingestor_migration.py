@@ -207,7 +207,9 @@ def test_lock_entries_differ_only_as_docs_ingestors_lists(
         assert list(entry["external_inputs"]) == ["raw_sources"], artifact
         if group == "musdb_hq":
             assert entry["external_inputs"]["raw_sources"] == old["external_inputs"]["musdb_root"], artifact
-        old.update(inputs=entry["inputs"], external_inputs=entry["external_inputs"])
+        # the note is read for its front matter (drumgate.lineage.config_parts)
+        assert entry["input_parts"] == {**old.get("input_parts", {}), note: ["front matter"]}, artifact
+        old.update(inputs=entry["inputs"], external_inputs=entry["external_inputs"], input_parts=entry["input_parts"])
         assert entry == old, artifact
 
 
