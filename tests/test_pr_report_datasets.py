@@ -101,7 +101,7 @@ def test_a_dataset_configured_at_head_without_data_is_left_out(tmp_path: Path) -
     assert "mdb_drums" not in text and "prod_combined" not in text
     assert "could not be computed" not in text and "drumgate-pr-" not in text
     assert text.splitlines()[1] == (
-        "### ✅ Merge-safe: configs changed, and no dataset group they touch holds events at either side")
+        "### ✅ Merge-safe: configs changed, but no dataset group with events is touched")
 
 
 def test_a_mixed_source_change_shows_the_committed_combined_manifest(tmp_path: Path) -> None:
@@ -164,5 +164,38 @@ def test_a_config_change_with_no_dataset_to_judge_says_so(tmp_path: Path) -> Non
     summary, text = run_report(repo, tmp_path / "out")
     assert summary["configs_changed"] is True and summary["datasets"] == {}
     lines = text.splitlines()
-    assert lines[1] == "### ✅ Merge-safe: configs changed, and no dataset group they touch holds events at either side"
+    assert lines[1] == "### ✅ Merge-safe: configs changed, but no dataset group with events is touched"
     assert lines[3].startswith("Dataset health: configs changed, no dataset to judge")
+
+
+def test_a_licence_note_edited_below_its_front_matter_touches_no_group(tmp_path: Path) -> None:
+    """The lineage reads a note for its front matter: prose below it changes no dataset's health."""
+    repo = three_datasets(tmp_path)
+    commit_all(repo, "base")
+    note = repo / "data" / "licenses" / "cambridge.md"
+    note.write_text(note.read_text(encoding="utf-8") + "\nAsk the label before any public release.\n", encoding="utf-8")
+    commit_all(repo, "head: a sentence in the cambridge note")
+    summary, text = run_report(repo, tmp_path / "out")
+    assert summary["datasets"] == {} and summary["configs_changed"] is False
+    assert text.splitlines()[1] == "### ✅ Merge-safe: no dataset artifacts or configs changed"
+    note.write_text(note.read_text(encoding="utf-8").replace("commercial_use: no", "commercial_use: yes"),
+                    encoding="utf-8")
+    commit_all(repo, "head: the cambridge terms")
+    summary, _ = run_report(repo, tmp_path / "terms")
+    assert "cambridge" in summary["datasets"]
+
+
+def test_a_renamed_licence_note_is_read_where_the_config_points(tmp_path: Path) -> None:
+    """pr-report read `data/licenses/<ds>.md` whatever `licence_note` said: a renamed note showed as
+    missing at head, and the combined manifest's constraints as changed."""
+    repo = three_datasets(tmp_path)
+    commit_all(repo, "base")
+    notes = repo / "data" / "licenses"
+    (notes / "egmd.md").rename(notes / "egmd_v1.md")
+    config = datasets_toml(repo)
+    config.write_text(config.read_text(encoding="utf-8").replace("data/licenses/egmd.md", "data/licenses/egmd_v1.md"),
+                      encoding="utf-8")
+    commit_all(repo, "head: the egmd note renamed")
+    summary, text = run_report(repo, tmp_path / "out")
+    assert "egmd" in summary["datasets"], "its table changed"
+    assert "missing at head" not in text and "licence constraints changed" not in text, text

@@ -175,7 +175,7 @@ def verdict_line(entries: Sequence[Mapping[str, Any]], configs_changed: bool = F
         regressed = plural(len(verdict.regressed), "gate") + " regressed"
         head = f"❌ Not merge-safe: {_listed(regressed, verdict.regressed)}"
     elif not entries and configs_changed:
-        head = "✅ Merge-safe: configs changed, and no dataset group they touch holds events at either side"
+        head = "✅ Merge-safe: configs changed, but no dataset group with events is touched"
     elif not entries:
         head = "✅ Merge-safe: no dataset artifacts or configs changed"
     else:

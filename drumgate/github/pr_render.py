@@ -81,14 +81,15 @@ def heading(summary: Mapping[str, Any], entries: Sequence[Mapping[str, Any]]) ->
         return [
             f"Dataset health: configs changed, no dataset to judge {where}",
             "",
-            "`configs/` changed, but no dataset group the change touches holds events at base or head, so there is no"
-            " health to compare.",
+            "`configs/` changed, but the change touches no dataset group that holds events at base or head (a comment"
+            " or another dataset's table touches none), so there is no health to compare.",
         ]
     if not entries:
         return [
             f"Dataset health: no dataset artifacts or configs changed {where}",
             "",
-            "This pull request changes no manifest, report, licence note or config, so dataset health is unchanged.",
+            "This pull request changes no manifest, report or config, nor the front matter of a licence note, so"
+            " dataset health is unchanged.",
         ]
     plural = "s" if len(entries) != 1 else ""
     lines = [f"Dataset health: {len(entries)} dataset group{plural} changed {where}"]

@@ -193,6 +193,30 @@ def _without_scratch(error: str, scratch: Path, revs: Sequence[str]) -> str:
     return error
 
 
+def _same_front_matter(tree: GitTree, revs: tuple[str, str], rel: str) -> bool:
+    """Whether a licence note changed below its front matter only (what the lineage and every reader
+    of it read: `drumgate.lineage.config_parts`)."""
+    from drumgate.licences import parse_licence_note
+
+    if any(rel not in tree.existing(rev, [rel]) for rev in revs):
+        return False
+    try:
+        base, head = (parse_licence_note(tree.read_text(rev, rel), Path(rel)).fields for rev in revs)
+    except DrumgateError:
+        return False
+    return base == head
+
+
+def touching(tree: GitTree, revs: tuple[str, str], paths: Sequence[str]) -> list[str]:
+    """The changed paths that can touch a dataset group: a licence note whose front matter is the same
+    at both sides is left out."""
+    def prose_only(path: str) -> bool:
+        artifact = classify(path)
+        return artifact is not None and artifact.kind == "licence" and _same_front_matter(tree, revs, path)
+
+    return [path for path in paths if not prose_only(path)]
+
+
 def build_report(ws: Workspace, options: Options) -> dict[str, Any]:
     tree = GitTree(ws)
     base_sha, head_sha = tree.resolve(options.base), tree.resolve(options.head)
@@ -202,7 +226,8 @@ def build_report(ws: Workspace, options: Options) -> dict[str, Any]:
         head_ws = _side_workspace(tree, head_sha, Path(scratch), ws)
         base_ws = _side_workspace(tree, merge_base, Path(scratch), head_ws)
         configs = (_base_config(base_ws), load_datasets(head_ws))
-        datasets, configs_changed = changed_datasets([c for c in configs if c is not None], paths)
+        datasets, configs_changed = changed_datasets([c for c in configs if c is not None],
+                                                     touching(tree, (merge_base, head_sha), paths))
         workspaces, revs = (base_ws, head_ws), (merge_base, head_sha)
         with paused_gc():
             entries = [

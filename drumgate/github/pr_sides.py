@@ -166,12 +166,24 @@ def _found(candidates: Sequence[str], present: set[str]) -> tuple[str | None, bo
     return None, False
 
 
-def locate(tree: GitTree, rev: str, dataset: str) -> SideInputs:
+def note_of(side_ws: Workspace, dataset: str) -> str:
+    """The licence note the side's `configs/datasets.toml` names for `dataset`; the conventional path
+    when it does not configure the dataset (or cannot be read: its error is worded elsewhere)."""
+    try:
+        configured = load_datasets(side_ws).datasets.get(dataset)
+    except DrumgateError:
+        configured = None
+    return configured.licence_note if configured is not None else licence_note(dataset)
+
+
+def locate(tree: GitTree, rev: str, dataset: str, licence: str | None = None) -> SideInputs:
+    """The dataset's manifests at `rev`, and its licence note (`licence`: the path the side's config
+    names, else the conventional one)."""
     events = [*manifest_candidates(dataset, "events"), combined_reference(dataset)]  # the combined one's reference
     sessions = manifest_candidates(dataset, "sessions")
     events.append(index_rel(events[0]))
     sessions.append(index_rel(sessions[0]))
-    licence = licence_note(dataset)
+    licence = licence or licence_note(dataset)
     present = tree.existing(rev, [*events, *sessions, licence])
     events_rel, events_parts = _found(events, present)
     sessions_rel, sessions_parts = _found(sessions, present)
@@ -206,10 +218,10 @@ def _licence_constraints(tree: GitTree, rev: str, rel: str | None) -> tuple[dict
 
 
 def _combined_licence_constraints(
-    tree: GitTree, rev: str, mixed: Sequence[str]
+    tree: GitTree, side_ws: Workspace, rev: str, mixed: Sequence[str]
 ) -> tuple[dict[str, str] | None, str | None]:
     """The combined manifest inherits every mixed source's constraints: one line per key, per dataset."""
-    notes = {ds: licence_note(ds) for ds in mixed}
+    notes = {ds: note_of(side_ws, ds) for ds in mixed}
     present = tree.existing(rev, list(notes.values()))
     merged: dict[str, list[str]] = {}
     for dataset, rel in notes.items():
@@ -249,7 +261,7 @@ def mixed_sources(tree: GitTree, side_ws: Workspace, rev: str) -> dict[str, Side
     """The datasets `combine` mixes at `rev`, by the rule it applies (drumgate.reports.combined.mixed_datasets)."""
     from drumgate.reports.combined import mixed_datasets
 
-    found = {name: locate(tree, rev, name) for name in load_datasets(side_ws).datasets}
+    found = {name: locate(tree, rev, name, note_of(side_ws, name)) for name in load_datasets(side_ws).datasets}
     mixed = mixed_datasets(load_datasets(side_ws), lambda name: found[name].events is not None)
     return {name: found[name] for name in mixed}
 
@@ -315,7 +327,7 @@ def compute_side(
     from drumgate.reports.gates import load_health_config
     from drumgate.reports.health import compute_health
 
-    inputs = locate(tree, rev, dataset)
+    inputs = locate(tree, rev, dataset, note_of(side_ws, dataset))
     errors = RowErrors()
     events_where = f"{short_sha(rev)}:{inputs.events}"
     sources = mixed_sources(tree, side_ws, rev) if dataset == COMBINED and inputs.events else None
@@ -340,7 +352,7 @@ def compute_side(
         source_reports = _source_reports(tree, side_ws, rev, sources, peer)
         add_source_gates(health, source_reports, waived_sources(load_datasets(side_ws)))
     if dataset == COMBINED:
-        licence, licence_error = _combined_licence_constraints(tree, rev, list(sources or ()))
+        licence, licence_error = _combined_licence_constraints(tree, side_ws, rev, list(sources or ()))
     else:
         licence, licence_error = _licence_constraints(tree, rev, inputs.licence)
     weights = compute_side_weights(tree, side_ws, rev, dataset, inputs, sources) if inputs.events else None
