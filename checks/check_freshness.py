@@ -22,6 +22,7 @@ regenerates today.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import shlex
@@ -138,10 +139,8 @@ def git_state(ws: Workspace, staged: list[str], candidates: Iterable[str]) -> Gi
     wanted = sorted(set(candidates))
     in_head: set[str] = set()
     if wanted:
-        try:
+        with contextlib.suppress(DrumgateError):  # no commit yet
             in_head = _names(git_output(["ls-tree", "-r", "-z", "--name-only", "HEAD", "--", *wanted], ws.root))
-        except DrumgateError:
-            in_head = set()  # no commit yet
     return GitState(frozenset(staged), frozenset(left_out), frozenset(stashed), frozenset(in_head))
 
 
@@ -193,6 +192,7 @@ def missing_companions(ws: Workspace, group: str, staged: list[Artifact]) -> tup
 
 def sort_causes(ws: Workspace, problems: dict[str, list[LineageProblem]], state: GitState) -> Causes:
     """Hand edits and partial staging first; a stale artifact they explain is not a cause of its own."""
+    from drumgate.licences import named_in_config
     from drumgate.lineage import read_lock
 
     causes = Causes()
@@ -235,8 +235,8 @@ def sort_causes(ws: Workspace, problems: dict[str, list[LineageProblem]], state:
             source = problem.message.split("input ", 1)[1].split(" ", 1)[0]
             if source not in roots:
                 why = "gone" if problem.message.endswith(" is gone") else "changed"
-                if why == "gone" and (note := classify(source)) is not None and note.kind == "licence":
-                    # no ingest runs without the note, so repro cannot remake what read it: restore it
+                if why == "gone" and (note := classify(source)) is not None and note.kind == "licence" and (
+                        named_in_config(ws, source)):  # no ingest runs without the note it names: restore it
                     causes.deleted_notes.setdefault(source, {}).setdefault(group, set()).add(problem.artifact)
                     continue
                 causes.add_stale(group, source, why, [problem.artifact])

@@ -11,6 +11,7 @@ never splits the files into parallel batches that would each report the same not
 
 from __future__ import annotations
 
+import shlex
 import tomllib
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -18,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from checks._hookutil import Reporter, unique, workspace_relative
 from drumgate.artifacts import ArtifactRegistry, classify, combined_reference, licence_note
 from drumgate.errors import DrumgateError
-from drumgate.git import git_blob
+from drumgate.git import git_at, git_blob, git_text
 from drumgate.workspace import COMBINED, Workspace
 
 DATASETS_CONFIG = "configs/datasets.toml"
@@ -148,4 +149,14 @@ def check_files(ws: Workspace, filenames: Sequence[str], reporter: Reporter) -> 
             continue
         checked.add(dataset)
         check_note(ws, dataset, note, why, reporter)
+        if why == f"{DATASETS_CONFIG} adds it" and note and left_untracked(ws, note):
+            reporter.finding(note, f"licence note for {dataset} is not in the commit ({why})",
+                             hint=f"fix: {git_at(ws.root)}add {shlex.quote(note)}")
     return reporter.close()
+
+
+def left_untracked(ws: Workspace, note: str) -> bool:
+    """A note on disk that git's index does not hold (never added): the commit would lack it."""
+    if not ws.path(note).is_file() or git_text(["rev-parse", "--git-dir"], ws.root) is None:
+        return False
+    return git_text(["ls-files", "--error-unmatch", "--", note], ws.root) is None

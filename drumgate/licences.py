@@ -16,9 +16,13 @@ from __future__ import annotations
 import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from drumgate.errors import DrumgateError
 from drumgate.io.fsutil import read_bytes
+
+if TYPE_CHECKING:
+    from drumgate.workspace import Workspace
 
 REQUIRED_KEYS = ("licence", "commercial_use", "redistribution", "attribution", "source")
 FENCE = "---"
@@ -95,6 +99,18 @@ def missing_note_command(root: Path | None, note: str) -> str | None:
         # `drumgate init` makes the current folder a data repository: from a subfolder, name the root
         return "drumgate init" if root is None or user_is_at(root) else f"drumgate init {shlex.quote(str(root))}"
     return None
+
+
+def named_in_config(ws: Workspace, note: str) -> bool:
+    """Whether `configs/datasets.toml` names `note` (workspace-relative) as a dataset's licence note; True
+    when the config cannot be read. A note it no longer names (renamed, its dataset removed) is not
+    needed: what read it is only stale."""
+    from drumgate.artifacts import registry
+
+    try:
+        return note in registry(ws).notes.values()
+    except DrumgateError:
+        return True
 
 
 def _workspace_root(path: Path, shown: str) -> Path | None:

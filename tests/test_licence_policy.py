@@ -20,7 +20,7 @@ from drumgate.fixtures.musdb import make_musdb_corpus
 from drumgate.licences import REQUIRED_KEYS
 from drumgate.workspace import Workspace
 from tests.combine_fixtures import three_dataset_workspace
-from tests.data_repo_support import commit_refused, copied_repo, git, made_demo
+from tests.data_repo_support import commit_refused, copied_repo, drumgate, git, made_demo
 
 PROJECT = Path(__file__).resolve().parent.parent
 COMBINED_FILES = ["data/manifests/prod_combined_events.json", "data/provenance/prod_combined_provenance.jsonl"]
@@ -166,6 +166,10 @@ def test_a_dataset_table_added_without_its_licence_note_is_refused(workspace: Wo
                      + ", ".join(REQUIRED_KEYS) + ")"]
     (workspace.root / "data" / "licenses" / "field_kit.md").write_text(
         "---\n" + "".join(f"{key}: given\n" for key in REQUIRED_KEYS) + "---\n", encoding="utf-8")
+    code, lines = hook(workspace, ["configs/datasets.toml"], capsys)
+    assert (code, lines) == (1, ["data/licenses/field_kit.md: licence note for field_kit is not in the commit"
+                                 " (configs/datasets.toml adds it) (fix: git add data/licenses/field_kit.md)"])
+    assert git(workspace.root, "add", "data/licenses/field_kit.md").returncode == 0
     assert hook(workspace, ["configs/datasets.toml"], capsys)[0] == 0
 
 
@@ -184,11 +188,36 @@ def test_a_config_change_that_adds_no_dataset_asks_for_no_note(workspace: Worksp
     assert code == 1 and lines[0].startswith("data/licenses/gmd.md: licence note for egmd is missing")
 
 
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return made_demo(tmp_path_factory)
+
+
 @pytest.mark.slow
-def test_a_commit_adding_a_table_without_its_note_is_refused_by_the_hooks(tmp_path_factory, tmp_path: Path) -> None:
-    repo = copied_repo(made_demo(tmp_path_factory), tmp_path)
+def test_a_commit_adding_a_table_without_its_note_is_refused_by_the_hooks(demo: Path, tmp_path: Path) -> None:
+    repo = copied_repo(demo, tmp_path)
     config = repo / "configs" / "datasets.toml"
     config.write_text(config.read_text(encoding="utf-8") + NEW_TABLE, encoding="utf-8")
     refused = commit_refused(repo, "a new dataset", config)
     assert "data/licenses/field_kit.md: licence note for field_kit is missing (configs/datasets.toml adds it)" in (
         refused)
+
+
+@pytest.mark.slow
+def test_a_renamed_note_asks_only_for_repro(demo: Path, tmp_path: Path) -> None:
+    """The hook asked for the old note back (`git checkout HEAD -- data/licenses/egmd.md`) although the
+    config no longer names it: restoring it left a stray copy. Only what read it is stale."""
+    repo = copied_repo(demo, tmp_path)
+    assert git(repo, "mv", "data/licenses/egmd.md", "data/licenses/egmd_v1.md").returncode == 0
+    config = repo / "configs" / "datasets.toml"
+    config.write_text(config.read_text(encoding="utf-8").replace("data/licenses/egmd.md", "data/licenses/egmd_v1.md"),
+                      encoding="utf-8")
+    refused = commit_refused(repo, "the egmd note renamed", config)
+    assert "licence note deleted" not in refused and "checkout" not in refused, refused
+    assert "drumgate repro egmd prod_combined" in refused, refused
+    done = drumgate(repo, "repro", "egmd", "prod_combined")
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert git(repo, "add", "-A").returncode == 0
+    commit = git(repo, "commit", "-q", "-m", "the egmd note renamed")
+    assert commit.returncode == 0, commit.stdout + commit.stderr
+    assert not (repo / "data" / "licenses" / "egmd.md").exists()
