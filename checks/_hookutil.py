@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from drumgate.artifacts import LOCKS_DIR
 from drumgate.errors import DAMAGED_HINTS, EXIT_FINDINGS, EXIT_OK, DrumgateError, format_finding
 from drumgate.git import git_blob, git_output
 from drumgate.restore import recorded_command
@@ -99,13 +98,6 @@ def committed_text(ws: Workspace, relative_path: str) -> str | None:
 def fix_hint(ws: Workspace, group: str | None, relative_path: str, fallback: str) -> str:
     command = recorded_command(ws, group, relative_path)
     return f"fix: {command}" if command else f"fix: {fallback}"
-
-
-def lock_groups(ws: Workspace) -> list[str]:
-    folder = ws.root / LOCKS_DIR
-    if not folder.is_dir():
-        return []
-    return sorted(path.name.removesuffix(".lock.json") for path in folder.glob("*.lock.json"))
 
 
 def unique(items: Iterable[str]) -> list[str]:

@@ -100,7 +100,7 @@ def check_committed(ws: Workspace, artifact: Any, taxonomy: Any, reporter: Repor
                     keys: Any, judge: Callable[[Any, Any], list[tuple[str, str]]]) -> None:
     """One finding per distinct problem of a committed manifest: its rows did not change, the taxonomy
     did, so the way out is the taxonomy (an alias keeps the old name) or the manifest regenerated."""
-    from checks._hookutil import lock_groups
+    from drumgate.lineage import lock_groups
 
     if keys is None:
         reporter.note(artifact.path, "not checked against the staged taxonomy: its lines do not all read "

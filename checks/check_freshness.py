@@ -31,11 +31,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from checks._hookutil import Reporter, committed_text, lock_groups, staged_paths
+from checks._hookutil import Reporter, committed_text, staged_paths
 from drumgate.artifacts import HEALTH_DIR, PROVENANCE_DIR, SAMPLING_DIR, Artifact, classify, is_data_path
 from drumgate.errors import DrumgateError
 from drumgate.git import git_at, git_output, restore_command
-from drumgate.lineage import HAND_EDITED, MISSING
+from drumgate.lineage import HAND_EDITED, MISSING, lock_groups
 from drumgate.restore import lost_lock_fix
 from drumgate.workspace import Workspace
 

@@ -65,6 +65,7 @@ from drumgate.commands.repro_locks import (
     with_option,
     without_lost_report_inputs,
 )
+from drumgate.commands.repro_retire import retire, retired_groups
 from drumgate.config import load_datasets
 from drumgate.errors import EXIT_FINDINGS, EXIT_OK, DrumgateError
 from drumgate.git import restore_command
@@ -331,9 +332,9 @@ class Outcome:
 
 
 def known_groups(ws: Workspace, groups: Sequence[str]) -> list[str]:
-    """Every artifact group of the workspace; an unknown name in `groups` is a usage error."""
+    """Every artifact group of the config; a name in `groups` that is neither one nor retired is a usage error."""
     known = registry(ws).all_groups()
-    unknown = [g for g in groups if g not in known]
+    unknown = [g for g in groups if g not in known and g not in retired_groups(ws, known)]
     if unknown:
         raise DrumgateError(f"unknown artifact group {unknown[0]!r} (known: {', '.join(known)})",
                             hint=f"fix: drumgate repro {known[0]}")
@@ -379,7 +380,12 @@ def repro(ws: Workspace, groups: Sequence[str], date: str | None = None, dry_run
     lost = lost_locks(ws, groups)
     for err in lost:
         print(str(err), file=sys.stderr)
-    outcome = plan_and_run(ws, groups, day, dry_run, skip_raw, child_stdout)
+    retiring = [group for group in retired_groups(ws, known) if not groups or group in groups]
+    for group in retiring:
+        retire(ws, group, dry_run)
+    staying = [group for group in groups if group not in retiring]  # none left of those named: nothing to run
+    outcome = (plan_and_run(ws, staying, day, dry_run, skip_raw, child_stdout) if staying or not groups
+               else Run(ws, day, dry_run, [], child_stdout=child_stdout))
     if dry_run:
         return Outcome(day, outcome, [], EXIT_FINDINGS if lost else EXIT_OK)
     with_findings = [step for step, code in outcome.executed if code == EXIT_FINDINGS]

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from drumgate import __version__
-from drumgate.artifacts import dated_name
+from drumgate.artifacts import LOCKS_DIR, dated_name
 from drumgate.errors import DrumgateError
 from drumgate.git import restore_command
 from drumgate.io.hashing import sha256_file
@@ -32,6 +32,14 @@ LOCK_SCHEMA_VERSION = 1
 def command_string(argv: Iterable[str]) -> str:
     """The regenerate command as a user would type it."""
     return shlex.join(["drumgate", *argv])
+
+
+def lock_groups(ws: Workspace) -> list[str]:
+    """The groups that have a lock file in `data/locks/` (sorted)."""
+    folder = ws.root / LOCKS_DIR
+    if not folder.is_dir():
+        return []
+    return sorted(path.name.removesuffix(".lock.json") for path in folder.glob("*.lock.json"))
 
 
 def read_lock(ws: Workspace, group: str, drop_outside: bool = False) -> dict[str, Any]:

@@ -1,0 +1,82 @@
+"""A dataset's table deleted from `configs/datasets.toml`: the hook's fix retires its group and the
+commit goes through; a dataset moved to another group is refused with a fix that undoes the move.
+
+Before, the hook asked for `drumgate repro egmd prod_combined`, repro refused the group it no longer
+knew and offered `drumgate repro cambridge`, and the commit could not be finished."""
+
+from __future__ import annotations
+
+import re
+import shlex
+from pathlib import Path
+
+import pytest
+
+from tests.data_repo_support import commit_refused, copied_repo, drumgate, git, made_demo, status
+
+pytestmark = pytest.mark.slow
+
+CONFIG = "configs/datasets.toml"
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return made_demo(tmp_path_factory)
+
+
+def _without_egmd(repo: Path) -> None:
+    config = repo / CONFIG
+    kept, inside = [], False
+    for line in config.read_text(encoding="utf-8").splitlines(keepends=True):
+        if line.startswith("["):
+            inside = line.startswith(("[datasets.egmd]", "[datasets.egmd."))
+        if not inside:
+            kept.append(line)
+    config.write_text("".join(kept).replace(", egmd = 1.0", ""), encoding="utf-8")
+
+
+def _fix(refused: str) -> list[str]:
+    found = re.search(r"\(run: (drumgate repro [^,]+), then git add -A\)", refused)
+    assert found, refused
+    return shlex.split(found.group(1))[1:]
+
+
+def test_a_deleted_dataset_table_is_retired_by_the_printed_fix(demo: Path, tmp_path: Path) -> None:
+    repo = copied_repo(demo, tmp_path)
+    _without_egmd(repo)
+    refused = commit_refused(repo, "drop E-GMD", repo / CONFIG)
+    words = _fix(refused)
+    assert words[:2] == ["repro", "egmd"]
+    plan = drumgate(repo, *words, "--dry-run")
+    assert plan.returncode == 0, plan.stderr
+    assert "== retire: egmd is no longer a group of configs/datasets.toml: its lock and 7 artifacts would be" in (
+        plan.stdout)
+    assert (repo / "data" / "locks" / "egmd.lock.json").is_file(), "a dry run removes nothing"
+    done = drumgate(repo, *words)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert not (repo / "data" / "locks" / "egmd.lock.json").exists()
+    assert not list((repo / "data" / "manifests").glob("egmd_*")) and not list((repo / "reports").rglob("egmd_*"))
+    assert git(repo, "add", "-A").returncode == 0
+    commit = git(repo, "commit", "-q", "-m", "drop E-GMD")
+    assert commit.returncode == 0, commit.stdout + commit.stderr
+    assert status(repo) == ""
+    again = drumgate(repo, "repro", "--dry-run")
+    assert "stale" not in again.stdout and "retire" not in again.stdout, again.stdout
+    assert git(repo, "show", "HEAD~1:data/manifests/egmd_events.jsonl").returncode == 0, "git keeps the history"
+
+
+def test_a_dataset_moved_to_another_group_is_refused_with_its_undo(demo: Path, tmp_path: Path) -> None:
+    repo = copied_repo(demo, tmp_path)
+    config = repo / CONFIG
+    config.write_text(config.read_text(encoding="utf-8").replace('group = "musdb_hq"', 'group = "cambridge"', 1),
+                      encoding="utf-8")
+    words = _fix(commit_refused(repo, "MUSDB into the Cambridge group", config))
+    done = drumgate(repo, *words)
+    assert done.returncode == 2
+    assert done.stderr == (
+        "data/locks/musdb_hq.lock.json: records artifacts of musdb_hq, which configs/datasets.toml now puts in"
+        " another group: moving a dataset between groups is not supported (its artifacts would be remade under a"
+        " group that does not record them) (fix: git checkout HEAD -- configs/datasets.toml)\n")
+    assert (repo / "data" / "locks" / "musdb_hq.lock.json").is_file()
+    assert git(repo, "checkout", "HEAD", "--", CONFIG).returncode == 0
+    assert status(repo) == ""
