@@ -199,3 +199,31 @@ def test_a_renamed_licence_note_is_read_where_the_config_points(tmp_path: Path) 
     summary, text = run_report(repo, tmp_path / "out")
     assert "egmd" in summary["datasets"], "its table changed"
     assert "missing at head" not in text and "licence constraints changed" not in text, text
+
+
+def _provenance(repo: Path, dataset: str, shared: bool) -> None:
+    """A provenance row per session, each naming its source file's sha256; with `shared`, the test
+    session's file is the first train session's (the same audio under two ids)."""
+    from drumgate.fixtures.health_events import session_rows
+    from drumgate.io.jsonio import write_jsonl
+
+    sessions = [row["session_id"] for row in session_rows(6, seed=5, dataset=dataset)]
+    digests = {sid: f"{index + 1:064x}" for index, sid in enumerate(sessions)}
+    if shared:
+        digests[sessions[-1]] = digests[sessions[0]]
+    write_jsonl(repo / "data" / "provenance" / f"{dataset}_provenance.jsonl",
+                [{"session_id": sid, "source_files": [{"path": f"{sid}.wav", "sha256": digests[sid]}]}
+                 for sid in sessions])
+
+
+def test_the_same_audio_under_two_sessions_across_splits_is_a_leak(tmp_path: Path) -> None:
+    """pr-report judged leakage without the provenance's source hashes: a copied session moved to the test
+    split read as merge-safe while `drumgate health` on the same head fails its leakage gate."""
+    repo = three_datasets(tmp_path)
+    _provenance(repo, "cambridge", shared=False)
+    commit_all(repo, "base")
+    _provenance(repo, "cambridge", shared=True)
+    commit_all(repo, "head: a test session holds a train session's audio")
+    summary, text = run_report(repo, tmp_path / "out")
+    assert summary["datasets"]["cambridge"]["leakage_added"]["count"] >= 1
+    assert text.splitlines()[1].startswith("### ❌ Not merge-safe"), text.splitlines()[1]

@@ -319,3 +319,11 @@ def test_a_combined_licence_change_is_shown_from_the_entry_that_changed() -> Non
                     "(was “…musdb_hq: MUSDB18 terms (academic use only)”)")
     assert licence_changes({"commercial_use": "no"}, {"commercial_use": "yes"}) == (
         "constraints changed: commercial use is now “yes” (was “no”)")
+
+
+def test_the_rows_a_distribution_table_leaves_out_are_named_in_the_plural() -> None:
+    from drumgate.github.pr_details import distribution_table
+
+    row = {"name": "kick", "base": 10, "head": 30, "delta": 20, "share_delta_pp": 4.0}
+    lines = distribution_table("class", "classes", {"rows": [row], "rows_total": 6})
+    assert lines[-1] == "<sub>Classes not shown: 5 unchanged (full list in the deepdiff).</sub>"

@@ -46,7 +46,8 @@ def _row_changed(row: Mapping[str, Any]) -> bool:
     return row["delta"] != 0 or round(row["share_delta_pp"], 2) != 0
 
 
-def distribution_table(title: str, distribution: Mapping[str, Any]) -> list[str]:
+def distribution_table(title: str, titles: str, distribution: Mapping[str, Any]) -> list[str]:
+    """The changed rows of a class or technique table (`title`, `titles` its plural)."""
     rows = distribution["rows"]
     changed = [row for row in rows if _row_changed(row)]
     unchanged = max(int(distribution["rows_total"]) - len(changed), 0)
@@ -66,7 +67,7 @@ def distribution_table(title: str, distribution: Mapping[str, Any]) -> list[str]
         notes.append(f"{count(unchanged)} unchanged")
     if notes:
         lines.append("")
-        lines.append(f"<sub>{title}s not shown: {', '.join(notes)} (full list in the deepdiff).</sub>")
+        lines.append(f"<sub>{titles.capitalize()} not shown: {', '.join(notes)} (full list in the deepdiff).</sub>")
     return lines
 
 
@@ -188,9 +189,9 @@ def malformed_lines(entry: Mapping[str, Any]) -> list[str]:
 def details_block(entry: Mapping[str, Any]) -> list[str]:
     dataset = str(entry["dataset"])
     body: list[str] = []
-    body.extend(distribution_table("class", entry["classes"]))
+    body.extend(distribution_table("class", "classes", entry["classes"]))
     body.append("")
-    body.extend(distribution_table("technique", entry["techniques"]))
+    body.extend(distribution_table("technique", "techniques", entry["techniques"]))
     body.append("")
     body.append(sessions_line(entry["sessions"]))
     movers = weights_line(entry)

@@ -155,6 +155,8 @@ class SideInputs:
     licence: str | None
     events_parts: bool = False
     sessions_parts: bool = False
+    provenance: str | None = None  # read for its source files' hashes (leakage), as `drumgate health` does
+    provenance_parts: bool = False
 
 
 def _found(candidates: Sequence[str], present: set[str]) -> tuple[str | None, bool]:
@@ -183,11 +185,15 @@ def locate(tree: GitTree, rev: str, dataset: str, licence: str | None = None) ->
     sessions = manifest_candidates(dataset, "sessions")
     events.append(index_rel(events[0]))
     sessions.append(index_rel(sessions[0]))
+    provenance = [manifest(dataset, "provenance")]
+    provenance.append(index_rel(provenance[0]))
     licence = licence or licence_note(dataset)
-    present = tree.existing(rev, [*events, *sessions, licence])
+    present = tree.existing(rev, [*events, *sessions, *provenance, licence])
     events_rel, events_parts = _found(events, present)
     sessions_rel, sessions_parts = _found(sessions, present)
-    return SideInputs(events_rel, sessions_rel, licence if licence in present else None, events_parts, sessions_parts)
+    provenance_rel, provenance_parts = _found(provenance, present)
+    return SideInputs(events_rel, sessions_rel, licence if licence in present else None, events_parts, sessions_parts,
+                      provenance_rel, provenance_parts)
 
 
 @dataclass
@@ -242,6 +248,24 @@ def _session_rows(tree: GitTree, rev: str, inputs: SideInputs, errors: RowErrors
     if inputs.sessions_parts:
         return folder_rows(tree, rev, rel, errors.add_anywhere)
     return (row for _, row in iter_blob_rows(tree, rev, rel, f"{short_sha(rev)}:{rel}", errors))
+
+
+def _source_hashes(tree: GitTree, rev: str, inputs: SideInputs, errors: RowErrors) -> dict[str, set[str]] | None:
+    """The provenance's source-file hashes at `rev` (`read_source_hashes`, as `drumgate health` reads
+    them): two sessions holding the same audio across splits are a leak. None without a provenance."""
+    from drumgate.reports.health_sessions import read_source_hashes
+
+    rel = inputs.provenance
+    if rel is None:
+        return None
+    where = f"{short_sha(rev)}:{rel}"
+    rows = (enumerate(folder_rows(tree, rev, rel, errors.add_anywhere), start=1) if inputs.provenance_parts
+            else iter_blob_rows(tree, rev, rel, where, errors))
+    try:
+        return read_source_hashes(rows, where)
+    except DrumgateError as err:
+        errors.add(err, where)
+        return None
 
 
 def side_events(
@@ -345,6 +369,7 @@ def compute_side(
         _side_sessions(tree, rev, inputs, sources, errors),
         source={"events": inputs.events, "sessions": inputs.sessions},
         on_error=lambda err: errors.add(err, events_where),
+        source_hashes=_source_hashes(tree, rev, inputs, errors),
     )
     if sources is not None:
         # The same gates `combine` applies, so the numbers equal the committed combined report.
