@@ -134,6 +134,7 @@ def test_the_sessions_removed_are_the_sessions_whose_weight_is_gone(report: Path
         left = sorted(f"{prefix}{name}" for name in STEMLESS)
         assert data["sessions"]["removed"] == {"count": len(left), "names": left}, dataset
         assert data["sessions"]["added"]["count"] == 0, dataset
+        assert data["totals"]["sessions"]["delta"] == -len(left), "the table's column counts the same sessions"
         weighted_out = sorted(mover["session"] for mover in data["weights"]["movers"] if not mover["head"])
         assert weighted_out == left, dataset
     text = (report / "comment.md").read_text(encoding="utf-8")

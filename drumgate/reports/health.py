@@ -84,11 +84,13 @@ def compute_health(
         labels.unknown_label_events += n
     unmapped = sum(facts.unmapped_notes.values())
     shares = {split: _fraction(entry["events"], events) for split, entry in places.splits.items()}
+    # a session counts (toward min_sessions, the totals, the hours) once it holds events: one listed
+    # without any (a MUSDB track whose drum stem is gone) has nothing to train on
     with_events = sessions_with_events(places.sessions)
     hours = round(sum(seconds for sid, seconds in facts.seconds.items() if sid in with_events) / 3600.0, 4)
     seen = Observed(
         events=events,
-        sessions=len(places.sessions),
+        sessions=len(with_events),
         hours=hours,
         classes_inclusive=labels.classes_inclusive,
         techniques=labels.techniques,
@@ -107,7 +109,7 @@ def compute_health(
         "source": {"events": (source or {}).get("events"), "sessions": (source or {}).get("sessions")},
         "totals": {
             "events": events,
-            "sessions": len(places.sessions),
+            "sessions": len(with_events),
             "items": facts.items if facts.present else places.items,
             "hours": hours,
             "missing_audio_items": facts.missing_audio_items,
