@@ -36,6 +36,7 @@ def test_health_diff_summarises_counts_shares_gates_and_sessions() -> None:
         "base_observed": 3345,
         "head_observed": 1912,
         "threshold": 2000,
+        "base_threshold": 2000,
     }
     assert summary["gates"]["base"] == {"passed": 6, "total": 6}
     assert summary["gates"]["head"] == {"passed": 3, "total": 6}

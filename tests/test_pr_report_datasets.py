@@ -227,3 +227,23 @@ def test_the_same_audio_under_two_sessions_across_splits_is_a_leak(tmp_path: Pat
     summary, text = run_report(repo, tmp_path / "out")
     assert summary["datasets"]["cambridge"]["leakage_added"]["count"] >= 1
     assert text.splitlines()[1].startswith("### ❌ Not merge-safe"), text.splitlines()[1]
+
+
+def test_a_gate_moved_or_removed_by_the_config_says_so(tmp_path: Path) -> None:
+    """A raised threshold read as if the data had changed ("now fails: 30 < 40 (was 30)"), and a gate
+    deleted from the config disappeared from the comment without a word."""
+    repo = three_datasets(tmp_path)
+    commit_all(repo, "base")
+    config = datasets_toml(repo)
+    text = config.read_text(encoding="utf-8")
+    cambridge = "min_class_events = { kick = 20, snare = 20, hihat = 20 }"  # the first table: cambridge's
+    assert text.index(cambridge) < text.index("[datasets.musdb_hq]")
+    config.write_text(text.replace(cambridge, "min_class_events = { kick = 1000000, snare = 20 }", 1), encoding="utf-8")
+    commit_all(repo, "head: cambridge's kick gate raised, its hihat gate dropped")
+    summary, comment = run_report(repo, tmp_path / "out")
+    gates = summary["datasets"]["cambridge"]["gates"]
+    assert gates["removed"] == ["min_class_events[hihat]"]
+    [raised] = [gate for gate in gates["failing"] if gate["name"] == "min_class_events[kick]"]
+    assert (raised["threshold"], raised["was_threshold"]) == (1000000, 20)
+    assert "against 20: the threshold changed)." in comment, comment
+    assert "➖ cambridge: 1 gate no longer judged at head: <code>min_class_events&#91;hihat&#93;</code>." in comment

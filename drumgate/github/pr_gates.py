@@ -71,6 +71,9 @@ def gate_callouts(entry: Mapping[str, Any]) -> list[str]:
     for gate in gates["failing"]:
         comparison = gate_comparison_in(entry, gate, gate["observed"], passed=False)
         was = f" (was {shown_number(gate['was'])})" if gate["was"] is not None and not base_absent else ""
+        if was and _threshold_moved(gate.get("was_threshold"), gate["threshold"]):  # the gate moved, not the data
+            before = f"{shown_number(gate['was'])} against {shown_number(gate['was_threshold'])}"
+            was = f" (was {before}: the threshold changed)"
         if gate["was_status"] == "pass" and not base_absent:
             lines.append(f"**❌ {name}: {code(gate['name'])} now fails: {comparison}**{was}.")
         elif gate["was_status"] == "fail" and not base_absent:
@@ -81,10 +84,20 @@ def gate_callouts(entry: Mapping[str, Any]) -> list[str]:
     for gate in gates["flipped"]:
         if gate["head_status"] == "pass" and not base_absent:
             comparison = gate_comparison(gate["name"], gate["head_observed"], gate["threshold"], passed=True)
-            lines.append(
-                f"✅ {name}: {code(gate['name'])} now passes: {comparison} (was {shown_number(gate['base_observed'])})."
-            )
+            was = shown_number(gate["base_observed"])
+            if _threshold_moved(gate.get("base_threshold"), gate["threshold"]):
+                was += f" against {shown_number(gate['base_threshold'])}: the threshold changed"
+            lines.append(f"✅ {name}: {code(gate['name'])} now passes: {comparison} (was {was}).")
+    removed = gates.get("removed") or []
+    if removed and not base_absent and not entry["absent"]["head"]:
+        shown = ", ".join(code(gate) for gate in removed[:NAMES_SHOWN])
+        more = f", … and {count(len(removed) - NAMES_SHOWN)} more" if len(removed) > NAMES_SHOWN else ""
+        lines.append(f"➖ {name}: {plural(len(removed), 'gate')} no longer judged at head: {shown}{more}.")
     return lines
+
+
+def _threshold_moved(before: Any, after: Any) -> bool:
+    return before is not None and after is not None and before != after
 
 
 

@@ -27,6 +27,7 @@ NAMES_KEPT = 50
 ROWS_KEPT = 1000
 MALFORMED_KEPT = 20
 SPLIT_MOVES_KEPT = 50
+GATES_KEPT = 500  # the schema's cap on a gate list
 SUMMARY_SCHEMA = DEFAULTS / "configs" / "schemas" / "pr_summary.schema.json"
 SUMMARY_MAX_BYTES = 4_000_000
 DEEPDIFF_KEPT = 500_000
@@ -50,6 +51,7 @@ def _gates(gates: Mapping[str, Any]) -> dict[str, Any]:
         "head": gates["head"],
         "failing": [dict(gate) for gate in gates["failing"]],
         "flipped": [dict(gate) for gate in gates["flipped"]],
+        "removed": list(gates.get("removed", []))[:GATES_KEPT],
     }
 
 

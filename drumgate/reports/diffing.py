@@ -167,6 +167,7 @@ def gates_summary(base: Report, head: Report) -> dict[str, Any]:
                     "base_observed": before[name].get("observed"),
                     "head_observed": after[name].get("observed"),
                     "threshold": after[name].get("threshold"),
+                    "base_threshold": before[name].get("threshold"),
                 }
             )
     failing = [
@@ -176,6 +177,7 @@ def gates_summary(base: Report, head: Report) -> dict[str, Any]:
             "threshold": gate.get("threshold"),
             "was": before[name].get("observed") if name in before else None,
             "was_status": before[name].get("status") if name in before else None,
+            "was_threshold": before[name].get("threshold") if name in before else None,
         }
         for name, gate in sorted(after.items())
         if gate.get("status") == "fail"
