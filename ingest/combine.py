@@ -105,7 +105,8 @@ def source_provenance(source: Source) -> dict[str, dict[str, Any]]:
 def provenance_rows(ws: Workspace, sources: Sequence[Source], state: CombineState) -> Iterator[dict[str, Any]]:
     licences = licence_constraints(sources)
     commit = ingest_commit()
-    hashes = config_hashes(ws, ("datasets.toml", "crash_dual_label.json", "technique_taxonomy.json"))
+    hashes = config_hashes(ws, ("datasets.toml", "crash_dual_label.json", "technique_taxonomy.json"),
+                           artifact_group(ws, COMBINED))
     for source in sources:
         upstream = source_provenance(source)
         prefix = f"{source.dataset}:"

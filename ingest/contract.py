@@ -325,7 +325,7 @@ def _ingest_holding_lock(
     ingestor = cls(IngestContext(ws, config, online, settings))
     common: dict[str, Any] = {
         "dataset": cls.dataset, "ingest_commit": ingest_commit(), "tool_version": __version__,
-        "config_hashes": config_hashes(ws, cls.config_files), "licence": licence,
+        "config_hashes": config_hashes(ws, cls.config_files, config.group), "licence": licence,
         **({"ingest_date": date} if date else {}),
     }
     items = ingestor.list_items()

@@ -35,8 +35,20 @@ def ingest_commit() -> str:
     return f"{sha}-dirty" if dirty else sha
 
 
-def config_hashes(ws: Workspace, names: tuple[str, ...]) -> dict[str, str]:
-    return {name: sha256_file(ws.configs / name) for name in names}
+def config_hashes(ws: Workspace, names: tuple[str, ...], group: str | None = None) -> dict[str, str]:
+    """sha256 of each named config as provenance records it; `datasets.toml` by the tables `group`
+    reads (`config_parts`, as its lock does): fingerprinted whole, a comment there changed every
+    provenance row on the next ingest, and so every report after it. Without a group, every file whole."""
+    from drumgate.lineage import config_parts
+
+    hashes = {}
+    for name in names:
+        path = ws.configs / name
+        parted = None
+        if name == "datasets.toml" and group is not None:
+            parted = config_parts.parts_digest(path, config_parts.group_parts(path, group))
+        hashes[name] = parted or sha256_file(path)
+    return hashes
 
 
 def report_date(explicit: str | None = None) -> dt.date:

@@ -101,7 +101,7 @@ def _ingest(
     common: dict[str, Any] = {
         "ingest_commit": provenance.ingest_commit(),
         "tool_version": __version__,
-        "config_hashes": provenance.config_hashes(ws, cls.config_files),
+        "config_hashes": provenance.config_hashes(ws, cls.config_files, config.group),
         "licence": licence,
         **({"ingest_date": date} if date else {}),
     }
