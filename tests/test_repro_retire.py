@@ -24,15 +24,17 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return made_demo(tmp_path_factory)
 
 
-def _without_egmd(repo: Path) -> None:
+def _without(repo: Path, dataset: str) -> None:
+    """configs/datasets.toml without the dataset's tables and its share of the mix."""
     config = repo / CONFIG
     kept, inside = [], False
     for line in config.read_text(encoding="utf-8").splitlines(keepends=True):
         if line.startswith("["):
-            inside = line.startswith(("[datasets.egmd]", "[datasets.egmd."))
+            inside = line.startswith((f"[datasets.{dataset}]", f"[datasets.{dataset}."))
         if not inside:
             kept.append(line)
-    config.write_text("".join(kept).replace(", egmd = 1.0", ""), encoding="utf-8")
+    text = "".join(kept).replace(f"{dataset} = 1.0, ", "").replace(f", {dataset} = 1.0", "")
+    config.write_text(text, encoding="utf-8")
 
 
 def _fix(refused: str) -> list[str]:
@@ -43,7 +45,7 @@ def _fix(refused: str) -> list[str]:
 
 def test_a_deleted_dataset_table_is_retired_by_the_printed_fix(demo: Path, tmp_path: Path) -> None:
     repo = copied_repo(demo, tmp_path)
-    _without_egmd(repo)
+    _without(repo, "egmd")
     refused = commit_refused(repo, "drop E-GMD", repo / CONFIG)
     words = _fix(refused)
     assert words[:2] == ["repro", "egmd"]
@@ -80,3 +82,22 @@ def test_a_dataset_moved_to_another_group_is_refused_with_its_undo(demo: Path, t
     assert (repo / "data" / "locks" / "musdb_hq.lock.json").is_file()
     assert git(repo, "checkout", "HEAD", "--", CONFIG).returncode == 0
     assert status(repo) == ""
+
+
+def test_retiring_a_dataset_drops_the_compares_of_its_reports(demo: Path, tmp_path: Path) -> None:
+    """MUSDB's reports are compared with Cambridge's in the combined group: that compare names them, so it
+    goes with them (before, repro stopped at it with a `git rm` fix, and the dry run planned it)."""
+    repo = copied_repo(demo, tmp_path)
+    _without(repo, "musdb_hq")
+    words = _fix(commit_refused(repo, "drop MUSDB", repo / CONFIG))
+    plan = drumgate(repo, *words, "--dry-run")
+    assert "compare_cambridge_vs_musdb_hq.json, reports/diffs/compare_cambridge_vs_musdb_hq.md, which compared" in (
+        plan.stdout)
+    assert "drumgate compare" not in plan.stdout, plan.stdout
+    done = drumgate(repo, *words)
+    assert done.returncode in (0, 1), done.stdout[-2000:] + done.stderr[-2000:]  # 1: combine's gate findings
+    assert not (repo / "reports" / "diffs" / "compare_cambridge_vs_musdb_hq.json").exists()
+    assert git(repo, "add", "-A").returncode == 0
+    commit = git(repo, "commit", "-q", "-m", "drop MUSDB")
+    assert commit.returncode == 0, commit.stdout + commit.stderr
+    assert "stale" not in drumgate(repo, "repro", "--dry-run").stdout

@@ -45,7 +45,6 @@ from drumgate.artifacts import (
     health_report,
     health_reports_of,
     registry,
-    sessions_manifest,
     weights_reports_of,
 )
 from drumgate.checksums.roots import recorded_root
@@ -65,7 +64,7 @@ from drumgate.commands.repro_locks import (
     with_option,
     without_lost_report_inputs,
 )
-from drumgate.commands.repro_retire import retire, retired_groups
+from drumgate.commands.repro_retire import lost_locks, retire, retired_groups
 from drumgate.config import load_datasets
 from drumgate.errors import EXIT_FINDINGS, EXIT_OK, DrumgateError
 from drumgate.git import restore_command
@@ -109,6 +108,7 @@ class Run:
     executed: list[tuple[Step, int]]
     planned: list[Step] = field(default_factory=list)
     child_stdout: int | None = None  # where the steps' output goes (stderr while --json holds stdout)
+    retired: frozenset[str] = frozenset()  # what retiring a group removes (kept in a dry run): not remade
 
     def do(self, step: Step) -> int:
         self.planned.append(step)
@@ -240,7 +240,8 @@ def _report_folder(stage: str, dataset: str) -> str:
 def rerun_stale(run: Run, group: str, stage: str, prefix: str) -> None:
     """Re-run the recorded commands of stale artifacts under `prefix` (diffs and compares keep their inputs);
     one deleted together with a report it read (a dataset removed) leaves the lock instead."""
-    rerun(run, stage, without_lost_report_inputs(run.ws, group, problems_of(run.ws, group, prefix), run.dry_run))
+    problems = [problem for problem in problems_of(run.ws, group, prefix) if problem.artifact not in run.retired]
+    rerun(run, stage, without_lost_report_inputs(run.ws, group, problems, run.dry_run))
 
 
 def rerun(run: Run, stage: str, problems: Sequence[lineage.LineageProblem]) -> None:
@@ -280,9 +281,9 @@ def combined_steps(run: Run, combined_group: str, ran_reports: bool, mixes_inges
 
 
 def plan_and_run(ws: Workspace, groups: Sequence[str], date: str, dry_run: bool, skip_raw: bool = False,
-                 child_stdout: int | None = None) -> Run:
+                 child_stdout: int | None = None, retired: frozenset[str] = frozenset()) -> Run:
     known = registry(ws)
-    run = Run(ws, date, dry_run, [], child_stdout=child_stdout)
+    run = Run(ws, date, dry_run, [], child_stdout=child_stdout, retired=retired)
     by_group = known.dataset_of_group()
     combined_group = known.combined_group
     selected = [g for g in by_group if g in groups] if groups else list(by_group)
@@ -341,24 +342,6 @@ def known_groups(ws: Workspace, groups: Sequence[str]) -> list[str]:
     return known
 
 
-def lost_locks(ws: Workspace, groups: Sequence[str]) -> list[DrumgateError]:
-    """A dataset group whose manifests are there but whose lock is gone: its recorded commands are
-    lost, so repro cannot tell how to remake anything of it (and would otherwise run nothing)."""
-    from drumgate.restore import lost_lock_fix
-
-    by_group = registry(ws).dataset_of_group()
-    lost = []
-    for group in [g for g in by_group if g in groups] if groups else list(by_group):
-        lock = ws.lock_file(group)
-        dataset = by_group[group]
-        if lock.is_file() or not any(parts.resolve(ws.path(name)).exists()
-                                     for name in (sessions_manifest(dataset), events_manifest(dataset))):
-            continue
-        lost.append(DrumgateError(f"missing while {dataset}'s manifests are there: repro cannot tell how they"
-                                  " were made", path=ws.rel(lock), hint=lost_lock_fix(ws, group)))
-    return lost
-
-
 def repro(ws: Workspace, groups: Sequence[str], date: str | None = None, dry_run: bool = False,
           skip_raw: bool = False, child_stdout: int | None = None) -> Outcome:
     """Bring the named groups (all when none) up to date, or with `dry_run` print the plan."""
@@ -381,10 +364,9 @@ def repro(ws: Workspace, groups: Sequence[str], date: str | None = None, dry_run
     for err in lost:
         print(str(err), file=sys.stderr)
     retiring = [group for group in retired_groups(ws, known) if not groups or group in groups]
-    for group in retiring:
-        retire(ws, group, dry_run)
+    gone = frozenset(name for group in retiring for name in retire(ws, group, dry_run))
     staying = [group for group in groups if group not in retiring]  # none left of those named: nothing to run
-    outcome = (plan_and_run(ws, staying, day, dry_run, skip_raw, child_stdout) if staying or not groups
+    outcome = (plan_and_run(ws, staying, day, dry_run, skip_raw, child_stdout, gone) if staying or not groups
                else Run(ws, day, dry_run, [], child_stdout=child_stdout))
     if dry_run:
         return Outcome(day, outcome, [], EXIT_FINDINGS if lost else EXIT_OK)

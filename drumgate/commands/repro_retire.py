@@ -1,10 +1,12 @@
-"""A group that `configs/datasets.toml` no longer has: `drumgate repro` retires its lock and artifacts.
+"""Groups whose lock and config disagree: one `configs/datasets.toml` no longer has (`drumgate repro`
+retires its lock and artifacts), and a dataset group whose lock is lost (`lost_locks`).
 
 Deleting a dataset's table leaves its lock (`data/locks/<group>.lock.json`) and every artifact it
 records. The freshness hook finds them stale and prints `drumgate repro <group> ...`, which refused
 the group it no longer knew, so the commit could not be finished by its own fix. repro now retires
 such a group (asked for by name, or when it brings every group up to date): it deletes the artifacts
-the lock records (a partitioned manifest's folder whole) and then the lock, and says what went;
+the lock records (a partitioned manifest's folder whole), then the lock, and the compares other
+groups made of its reports (they name them, so they cannot be made again), and says what went;
 `git add -A` commits the removal, and git's history keeps every file.
 
 A lock whose artifacts belong to a dataset the config still has, under another group now (a dataset
@@ -18,13 +20,14 @@ import shutil
 from collections.abc import Sequence
 
 from drumgate import lineage
-from drumgate.artifacts import classify, registry
+from drumgate.artifacts import classify, events_manifest, registry, sessions_manifest
 from drumgate.errors import DrumgateError
 from drumgate.git import in_head, restore_command
 from drumgate.io import parts
 from drumgate.workspace import Workspace
 
 CONFIG = "configs/datasets.toml"
+COMPARES = "reports/diffs/compare_"
 
 
 def retired_groups(ws: Workspace, known: Sequence[str]) -> list[str]:
@@ -50,12 +53,10 @@ def refuse_moved(ws: Workspace, group: str) -> None:
             " them)", path=ws.rel(ws.lock_file(group)), hint=f"fix: {undo}")
 
 
-def retire(ws: Workspace, group: str, dry_run: bool) -> list[str]:
-    """Delete what the group's lock records, then the lock (nothing with `dry_run`); the paths that go."""
-    refuse_moved(ws, group)
-    lock = ws.lock_file(group)
+def _delete(ws: Workspace, names: Sequence[str], dry_run: bool) -> list[str]:
+    """Delete recorded artifacts that are there (a partitioned manifest's folder whole); the paths."""
     going = []
-    for name in lineage.read_lock(ws, group, drop_outside=True)["artifacts"]:
+    for name in names:
         path = ws.path(name)
         folder = path.parent if path.name == parts.INDEX_NAME and parts.is_partitioned(path.parent) else None
         if folder is not None:
@@ -66,10 +67,60 @@ def retire(ws: Workspace, group: str, dry_run: bool) -> list[str]:
             going.append(name)
             if not dry_run:
                 path.unlink()
+    return going
+
+
+def _compares_of(ws: Workspace, reports: set[str], retired: str) -> dict[str, list[str]]:
+    """Other groups' compares that read one of `reports`: named by their command, they cannot be made
+    again once those reports are gone (group -> artifacts)."""
+    found: dict[str, list[str]] = {}
+    for group in lineage.lock_groups(ws):
+        if group == retired:
+            continue
+        artifacts = lineage.read_lock(ws, group, drop_outside=True)["artifacts"]
+        readers = [name for name, entry in artifacts.items()
+                   if name.startswith(COMPARES) and reports.intersection(entry.get("inputs", {}))]
+        if readers:
+            found[group] = readers
+    return found
+
+
+def retire(ws: Workspace, group: str, dry_run: bool) -> list[str]:
+    """Delete what the group's lock records, then the lock, and the compares of other groups that read
+    its reports (their lock entries too); nothing with `dry_run`. The paths that go."""
+    refuse_moved(ws, group)
+    lock = ws.lock_file(group)
+    recorded = list(lineage.read_lock(ws, group, drop_outside=True)["artifacts"])
+    compares = _compares_of(ws, {name for name in recorded if name.startswith("reports/")}, group)
+    going = _delete(ws, recorded, dry_run)
+    for reader_group, readers in compares.items():
+        going += _delete(ws, readers, dry_run)
+        if not dry_run:
+            lineage.forget(ws, reader_group, readers, briefly=True)  # its steps take the group next
     going.append(ws.rel(lock))
     if not dry_run:
         lock.unlink()
     what = f"its lock and {len(going) - 1} artifact{'s' if len(going) != 2 else ''}"
-    print(f"\n== retire: {group} is no longer a group of {CONFIG}: {what} "
+    also = [name for readers in compares.values() for name in readers]
+    beside = f" (with {', '.join(also)}, which compared its reports)" if also else ""
+    print(f"\n== retire: {group} is no longer a group of {CONFIG}: {what}{beside} "
           f"{'would be' if dry_run else 'are'} removed (git add -A commits it; git keeps their history)")
     return going
+
+
+def lost_locks(ws: Workspace, groups: Sequence[str]) -> list[DrumgateError]:
+    """A dataset group whose manifests are there but whose lock is gone: its recorded commands are
+    lost, so repro cannot tell how to remake anything of it (and would otherwise run nothing)."""
+    from drumgate.restore import lost_lock_fix
+
+    by_group = registry(ws).dataset_of_group()
+    lost = []
+    for group in [g for g in by_group if g in groups] if groups else list(by_group):
+        lock = ws.lock_file(group)
+        dataset = by_group[group]
+        if lock.is_file() or not any(parts.resolve(ws.path(name)).exists()
+                                     for name in (sessions_manifest(dataset), events_manifest(dataset))):
+            continue
+        lost.append(DrumgateError(f"missing while {dataset}'s manifests are there: repro cannot tell how they"
+                                  " were made", path=ws.rel(lock), hint=lost_lock_fix(ws, group)))
+    return lost

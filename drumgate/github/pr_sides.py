@@ -20,6 +20,7 @@ from drumgate.artifacts import combined_reference, licence_note, manifest
 from drumgate.config import load_datasets
 from drumgate.errors import DrumgateError
 from drumgate.github.git_tree import GitTree, short_sha
+from drumgate.github.pr_licences import combined_licence_constraints, licence_constraints, note_of
 from drumgate.github.pr_parts import (
     combined_tallies,
     event_counts,
@@ -168,16 +169,6 @@ def _found(candidates: Sequence[str], present: set[str]) -> tuple[str | None, bo
     return None, False
 
 
-def note_of(side_ws: Workspace, dataset: str) -> str:
-    """The licence note the side's `configs/datasets.toml` names for `dataset`; the conventional path
-    when it does not configure the dataset (or cannot be read: its error is worded elsewhere)."""
-    try:
-        configured = load_datasets(side_ws).datasets.get(dataset)
-    except DrumgateError:
-        configured = None
-    return configured.licence_note if configured is not None else licence_note(dataset)
-
-
 def locate(tree: GitTree, rev: str, dataset: str, licence: str | None = None) -> SideInputs:
     """The dataset's manifests at `rev`, and its licence note (`licence`: the path the side's config
     names, else the conventional one)."""
@@ -209,36 +200,6 @@ class SideResult:
     @property
     def absent(self) -> bool:
         return self.inputs.events is None
-
-
-def _licence_constraints(tree: GitTree, rev: str, rel: str | None) -> tuple[dict[str, str] | None, str | None]:
-    from drumgate.licences import parse_licence_note
-
-    if rel is None:
-        return None, None
-    where = Path(f"{short_sha(rev)}:{rel}")
-    try:
-        return parse_licence_note(tree.read_text(rev, rel), where).constraints(), None
-    except DrumgateError as err:
-        return None, str(err)
-
-
-def _combined_licence_constraints(
-    tree: GitTree, side_ws: Workspace, rev: str, mixed: Sequence[str]
-) -> tuple[dict[str, str] | None, str | None]:
-    """The combined manifest inherits every mixed source's constraints: one line per key, per dataset."""
-    notes = {ds: note_of(side_ws, ds) for ds in mixed}
-    present = tree.existing(rev, list(notes.values()))
-    merged: dict[str, list[str]] = {}
-    for dataset, rel in notes.items():
-        if rel not in present:
-            continue
-        constraints, error = _licence_constraints(tree, rev, rel)
-        if error:
-            return None, error
-        for key, value in (constraints or {}).items():
-            merged.setdefault(key, []).append(f"{dataset}: {value}")
-    return ({key: "; ".join(values) for key, values in merged.items()} or None), None
 
 
 def _session_rows(tree: GitTree, rev: str, inputs: SideInputs, errors: RowErrors) -> Iterator[Row] | None:
@@ -377,9 +338,9 @@ def compute_side(
         source_reports = _source_reports(tree, side_ws, rev, sources, peer)
         add_source_gates(health, source_reports, waived_sources(load_datasets(side_ws)))
     if dataset == COMBINED:
-        licence, licence_error = _combined_licence_constraints(tree, side_ws, rev, list(sources or ()))
+        licence, licence_error = combined_licence_constraints(tree, side_ws, rev, list(sources or ()))
     else:
-        licence, licence_error = _licence_constraints(tree, rev, inputs.licence)
+        licence, licence_error = licence_constraints(tree, rev, inputs.licence)
     weights = compute_side_weights(tree, side_ws, rev, dataset, inputs, sources) if inputs.events else None
     return SideResult(rev, inputs, health, errors, licence, licence_error, weights)
 

@@ -83,10 +83,11 @@ def fingerprint(path: Path, memo: Path | None = None) -> str:
     return remembered_sha256(target, memo)
 
 
-def forget(ws: Workspace, group: str, artifacts: Iterable[str | Path]) -> None:
-    """Drop lock entries of artifacts a command replaced by another form (a single file by its folder)."""
+def forget(ws: Workspace, group: str, artifacts: Iterable[str | Path], briefly: bool = False) -> None:
+    """Drop lock entries of artifacts a command replaced by another form (a single file by its folder).
+    `briefly`: the group's lock is let go after, even inside a command (`grouplock.briefly`)."""
     keys = {ws.rel(artifact) for artifact in artifacts}
-    with grouplock.holding(ws, group):
+    with (grouplock.briefly if briefly else grouplock.holding)(ws, group):
         lock = read_lock(ws, group, drop_outside=True)
         if keys & set(lock["artifacts"]):
             lock["artifacts"] = {k: v for k, v in lock["artifacts"].items() if k not in keys}

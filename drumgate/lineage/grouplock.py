@@ -183,15 +183,23 @@ def hold_every_group(ws: Workspace) -> None:
 
 
 @contextlib.contextmanager
+def briefly(ws: Workspace, group: str) -> Iterator[None]:
+    """Hold one group for a block only, also inside a command: for a command whose later steps are
+    processes of their own that take the group (repro retiring a group edits another group's lock)."""
+    taken = _take(ws, [group], " ".join(sys.argv) or "drumgate")  # none when this process holds it already
+    try:
+        yield
+    finally:
+        for path in reversed(taken):
+            _release(path)
+
+
+@contextlib.contextmanager
 def holding(ws: Workspace, group: str) -> Iterator[None]:
     """Hold one group for a block; inside a command the lock stays held until the command ends."""
     if _scopes:
         hold(ws, [group])
         yield
         return
-    taken = _take(ws, [group], " ".join(sys.argv) or "drumgate")
-    try:
+    with briefly(ws, group):
         yield
-    finally:
-        for path in reversed(taken):
-            _release(path)
