@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from checks._hookutil import Reporter, unique, workspace_relative
-from drumgate.artifacts import ArtifactRegistry, classify, combined_reference, licence_note
+from drumgate.artifacts import ArtifactRegistry, classify, licence_note
 from drumgate.errors import DrumgateError
 from drumgate.git import git_at, git_blob, git_text
 from drumgate.workspace import COMBINED, Workspace
@@ -32,16 +32,13 @@ def recorded_mix(ws: Workspace, config: DatasetsConfig) -> list[str]:
     """The datasets the combined manifest actually mixes, as `combine` recorded them: the source events
     manifests its lock lists as inputs of the combined events manifest. Before combine has run, the
     datasets it would mix (a mix share and an events manifest), never every name in `[combined] mix`."""
-    from drumgate.lineage import read_lock
+    from drumgate.commands.repro_locks import recorded_sources
     from drumgate.reports.combined import mixed_datasets
 
-    group = str(config.combined.get("group", COMBINED))
-    entry = read_lock(ws, group).get("artifacts", {}).get(combined_reference())
-    if entry is None:
+    recorded = recorded_sources(ws, str(config.combined.get("group", COMBINED)))
+    if recorded is None:
         return mixed_datasets(config, lambda name: _has_events(ws, name))
-    recorded = (classify(path) for path in entry.get("inputs", {}))
-    sources = {a.group for a in recorded if a is not None and a.group and a.manifest == "events"}  # file or index
-    return sorted(sources - {group})
+    return sorted(recorded)
 
 
 def _has_events(ws: Workspace, dataset: str) -> bool:
@@ -60,8 +57,8 @@ def datasets_needing_notes(
     combined_group = known.combined_group
     needed: list[tuple[str, str, str]] = []
     for group in groups:
-        if group == combined_group:
-            members = recorded_mix(ws, config)
+        if group == combined_group:  # a mixed dataset since removed from the config needs no note: combine goes next
+            members = [name for name in recorded_mix(ws, config) if name in config.datasets]
             why = f"{group} mixes it"
         else:
             members = known.members(group)

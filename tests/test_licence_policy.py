@@ -221,3 +221,19 @@ def test_a_renamed_note_asks_only_for_repro(demo: Path, tmp_path: Path) -> None:
     commit = git(repo, "commit", "-q", "-m", "the egmd note renamed")
     assert commit.returncode == 0, commit.stdout + commit.stderr
     assert not (repo / "data" / "licenses" / "egmd.md").exists()
+
+
+def test_a_mixed_dataset_removed_from_the_config_needs_no_note(egmd_only: Workspace) -> None:
+    """The combined lock still records E-GMD after its table is deleted: the hook asked for a licence_note
+    in a section that no longer exists (repro of the combined group is what that commit needs)."""
+    config = egmd_only.configs / "datasets.toml"
+    text = config.read_text(encoding="utf-8")
+    kept, inside = [], False
+    for line in text.splitlines(keepends=True):
+        if line.startswith("["):
+            inside = line.startswith(("[datasets.egmd]", "[datasets.egmd."))
+        if not inside:
+            kept.append(line)
+    config.write_text("".join(kept).replace(", egmd = 1.0", ""), encoding="utf-8")
+    assert check_licences.recorded_mix(egmd_only, load_datasets(egmd_only)) == ["egmd"]
+    assert check_licences.datasets_needing_notes(egmd_only, ["prod_combined"]) == []

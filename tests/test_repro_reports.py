@@ -221,3 +221,16 @@ def test_a_compare_of_a_removed_dataset_gets_a_fix_that_works_and_the_mix_says_w
     assert git(repo, "add", "-A").returncode == 0
     commit = git(repo, "commit", "-q", "-m", "MUSDB removed")
     assert commit.returncode == 0, commit.stdout + commit.stderr
+
+
+def test_a_dataset_ingested_after_combine_ran_without_it_brings_combine_back(repo: Path) -> None:
+    """combine left MUSDB out while it had no events (its finding says so), and once MUSDB was ingested
+    nothing planned combine again: the combined manifest kept two of the three datasets its mix names."""
+    lock_path = repo / "data" / "locks" / "prod_combined.lock.json"
+    lock = json.loads(lock_path.read_text(encoding="utf-8"))
+    entry = lock["artifacts"]["data/manifests/prod_combined_events.json"]
+    entry["inputs"] = {name: digest for name, digest in entry["inputs"].items() if "musdb_hq" not in name}
+    lock_path.write_text(json.dumps(lock, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    plan = drumgate(repo, "repro", "--dry-run")
+    assert "drumgate combine --date " in plan.stdout, plan.stdout
+    assert "# it mixed cambridge, egmd; the mix now takes cambridge, egmd, musdb_hq" in plan.stdout, plan.stdout

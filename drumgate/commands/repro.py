@@ -60,6 +60,7 @@ from drumgate.commands.repro_locks import (
     problems_of,
     read_checksums,
     recorded_commands,
+    recorded_sources,
     sources_read,
     with_option,
     without_lost_report_inputs,
@@ -266,12 +267,17 @@ def current_spelling(argv: Sequence[str]) -> tuple[str, ...]:
     return tuple(RENAMED_OUTPUT_FLAGS.get(word, word) for word in argv)
 
 
-def combined_steps(run: Run, combined_group: str, ran_reports: bool, mixes_ingested: bool) -> None:
-    """combine (when a dataset its mix takes is ingested: an evaluation set alone has nothing to mix),
-    then docs."""
+def combined_steps(run: Run, combined_group: str, ran_reports: bool, mixing: set[str]) -> None:
+    """combine (when a dataset its mix takes is ingested: an evaluation set alone has nothing to mix;
+    and when the datasets it would mix are not those it mixed: one ingested since), then docs."""
     stale = made_by(run.ws, combined_group, "combine")
-    if mixes_ingested and (not run.ws.path(combined_reference()).is_file() or stale):
-        run.do(Step("combine", ("combine", "--date", run.date), stale[0].message if stale else "missing"))
+    missing = not run.ws.path(combined_reference()).is_file()
+    recorded = recorded_sources(run.ws, combined_group)
+    moved = not missing and recorded is not None and recorded != mixing
+    if mixing and (missing or stale or moved):
+        reason = "missing" if missing else stale[0].message if stale else (
+            f"it mixed {', '.join(sorted(recorded or ())) or 'nothing'}; the mix now takes {', '.join(sorted(mixing))}")
+        run.do(Step("combine", ("combine", "--date", run.date), reason))
         ran_reports = True
     docs = made_by(run.ws, combined_group, "docs")
     has_docs = newest_recorded(run.ws, combined_group, "DATASET_READINESS_PLAN.md") is not None
@@ -304,8 +310,8 @@ def plan_and_run(ws: Workspace, groups: Sequence[str], date: str, dry_run: bool,
     if all_ingested and (not groups or combined_group in groups or set(groups) & set(ingested)):
         # a dataset is mixed once its events are there (a dry run plans them: its ingest stands in)
         has_events = all_ingested.__contains__ if dry_run else lambda name: events_path(ws, name) is not None
-        mixes = bool(mixed_datasets(load_datasets(ws), has_events))
-        combined_steps(run, combined_group, ran_reports=len(run.executed) > reports_before, mixes_ingested=mixes)
+        mixing = set(mixed_datasets(load_datasets(ws), has_events))
+        combined_steps(run, combined_group, ran_reports=len(run.executed) > reports_before, mixing=mixing)
     return run
 
 

@@ -8,7 +8,7 @@ import shlex
 from collections.abc import Callable, Sequence
 
 from drumgate import lineage
-from drumgate.artifacts import checksum_manifest, classify, dated_name, provenance_manifest
+from drumgate.artifacts import checksum_manifest, classify, combined_reference, dated_name, provenance_manifest
 from drumgate.errors import DrumgateError
 from drumgate.git import git_at
 from drumgate.io.jsonio import iter_jsonl, read_json, write_json
@@ -153,3 +153,14 @@ def without_lost_report_inputs(ws: Workspace, group: str, problems: Sequence[lin
         lock["artifacts"] = {name: entry for name, entry in lock["artifacts"].items() if name not in lost}
         write_json(ws.lock_file(group), lock)
     return kept
+
+
+def recorded_sources(ws: Workspace, group: str) -> set[str] | None:
+    """The datasets the combined manifest mixed when `combine` last ran: the events manifests its lock
+    lists as inputs of the combined reference (a file or a partitioned folder's index); None before
+    combine has run."""
+    entry = lineage.read_lock(ws, group, drop_outside=True)["artifacts"].get(combined_reference())
+    if entry is None:
+        return None
+    recorded = (classify(path) for path in entry.get("inputs", {}))
+    return {a.group for a in recorded if a is not None and a.group and a.manifest == "events"} - {group}
