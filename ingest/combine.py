@@ -236,10 +236,19 @@ def _combine(ws: Workspace, date: str | None, weights_scheme: str) -> CombineOut
     written = [events_path, health_path, weights_path, provenance_path]
     failing = failing_gates(report) + unwaived_source_lines(ws.rel(config.path), report) + [
         f"{ws.rel(config.path)}: [combined] mix gives {name} a share, but {name} has no events manifest:"
-        f" {COMBINED} is made without it (fix: drumgate ingest {name}, or take {name} out of [combined] mix)"
-        for name in unmade]
+        f" {COMBINED} is made without it (fix: {unmade_fix(name)})" for name in unmade]
     return CombineOutcome(errors, report=report, sources=list(sources), skipped=list(skipped), written=written,
                           failing=failing, retired=retired)
+
+
+def unmade_fix(name: str) -> str:
+    """Ingest the dataset, when drumgate has an ingest for it; else take it out of the mix."""
+    from drumgate.workspace import packaged_datasets
+
+    out = f"take {name} out of [combined] mix"
+    if name in packaged_datasets():
+        return f"drumgate ingest {name}, or {out}"
+    return f"{out} (drumgate has no ingest for it)"
 
 
 def count_combined(path: Path, reference: Mapping[str, Any], errors: ErrorCollector) -> CombinedCounts:

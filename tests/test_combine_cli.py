@@ -184,3 +184,11 @@ def test_nothing_to_combine(tmp_path: Path, capsys) -> None:
     ws = Workspace(make_workspace(tmp_path / "empty"))
     assert run(ws) == 2
     assert "nothing to combine" in capsys.readouterr().err
+
+
+def test_a_mix_share_for_a_dataset_drumgate_cannot_ingest_is_not_told_to_ingest_it() -> None:
+    """`drumgate ingest enst_drums` refused (no such ingest) and suggested another dataset."""
+    from ingest.combine import unmade_fix
+
+    assert unmade_fix("musdb_hq") == "drumgate ingest musdb_hq, or take musdb_hq out of [combined] mix"
+    assert unmade_fix("enst_drums") == "take enst_drums out of [combined] mix (drumgate has no ingest for it)"
