@@ -190,6 +190,9 @@ def test_a_dataset_removed_with_its_files_commits_after_one_repro(repo: Path) ->
     assert "musdb_hq" not in config.read_text(encoding="utf-8")
     tracked = git(repo, "ls-files").stdout.split()
     assert git(repo, "rm", "-q", *[name for name in tracked if "musdb_hq" in name]).returncode == 0
+    plan = drumgate(repo, "repro", "--dry-run").stdout  # once each, and as what would happen
+    assert plan.count("== forget: reports/diffs/compare_cambridge_vs_musdb_hq.json") == 1, plan
+    assert "its lock entry would go" in plan and "its lock entry goes" not in plan, plan
     out = _repro_then_commit(repo)
     assert "== forget: reports/diffs/compare_cambridge_vs_musdb_hq.json" in out
     again = drumgate(repo, "repro")

@@ -241,7 +241,8 @@ def _report_folder(stage: str, dataset: str) -> str:
 def rerun_stale(run: Run, group: str, stage: str, prefix: str) -> None:
     """Re-run the recorded commands of stale artifacts under `prefix` (diffs and compares keep their inputs);
     one deleted together with a report it read (a dataset removed) leaves the lock instead."""
-    problems = [problem for problem in problems_of(run.ws, group, prefix) if problem.artifact not in run.retired]
+    problems = [problem for problem in problems_of(run.ws, group, prefix)
+                if problem.artifact not in run.retired and problem.command.startswith(f"drumgate {stage}")]
     rerun(run, stage, without_lost_report_inputs(run.ws, group, problems, run.dry_run))
 
 

@@ -137,7 +137,9 @@ def without_lost_report_inputs(ws: Workspace, group: str, problems: Sequence[lin
         inputs = artifacts.get(problem.artifact, {}).get("inputs", {})
         gone = [name for name in inputs if name.startswith("reports/") and not ws.path(name).exists()]
         if gone and not ws.path(problem.artifact).exists():
-            print(f"\n== forget: {problem.artifact}: deleted, and so is {gone[0]}, which it read: its lock entry goes")
+            goes = "would go" if dry_run else "goes"
+            print(f"\n== forget: {problem.artifact}: deleted, and so is {gone[0]}, which it read:"
+                  f" its lock entry {goes}")
             lost.append(problem.artifact)
         elif gone:
             orphans[problem.artifact] = gone[0]
