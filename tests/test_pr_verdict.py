@@ -327,3 +327,30 @@ def test_the_rows_a_distribution_table_leaves_out_are_named_in_the_plural() -> N
     row = {"name": "kick", "base": 10, "head": 30, "delta": 20, "share_delta_pp": 4.0}
     lines = distribution_table("class", "classes", {"rows": [row], "rows_total": 6})
     assert lines[-1] == "<sub>Classes not shown: 5 unchanged (full list in the deepdiff).</sub>"
+
+
+def _judged(dataset: str, bad_rows: int, offline: list[str], sources: list[str] | None = None) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "dataset": dataset, "gates": {"failing": []}, "absent": {"base": False, "head": False},
+        "malformed_rows": {"base": 0, "head": bad_rows},
+        "storage": {"status_changed": {"items": [{"session": name, "base": "ok", "head": "missing_audio"}
+                                                 for name in offline], "off_ok": len(offline)}},
+    }
+    if sources is not None:
+        entry["sources"] = [{"dataset": name, "failing": [], "failing_count": 0} for name in sources]
+    return entry
+
+
+def test_a_source_s_bad_row_and_lost_audio_are_named_once_not_again_under_the_combined_manifest() -> None:
+    """The combined reference reads its sources' rows: one malformed row read "cambridge (1 row),
+    prod_combined (1 row)", and one deleted drum stem was named under both."""
+    from drumgate.github.pr_gates import judge
+
+    verdict = judge([_judged("cambridge", 1, ["s1"]),
+                     _judged("prod_combined", 1, ["cambridge:s1", "musdb_hq:t2"], sources=["cambridge", "musdb_hq"])])
+    assert verdict.malformed_new == ["cambridge (1 row)"]
+    assert verdict.offline == ["cambridge <code>s1</code> missing_audio",
+                               "prod_combined <code>musdb_hq:t2</code> missing_audio"]
+    assert verdict.offline_count == 2
+    alone = judge([_judged("prod_combined", 2, [], sources=["cambridge"])])
+    assert alone.malformed_new == ["prod_combined (2 rows)"], "no source entry counts them"

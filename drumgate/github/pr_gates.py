@@ -132,10 +132,21 @@ def _named_by_its_source(entry: Mapping[str, Any], gate: Mapping[str, Any],
     return int(source["failing_count"]) <= len(own) and set(source["failing"]) <= own
 
 
+def _bad_rows_of_its_sources(entry: Mapping[str, Any], bad_at_head: Mapping[str, int]) -> bool:
+    """A combined manifest's malformed rows at head that its mixed sources' own entries already count:
+    its reference reads their rows, so one bad row showed under the dataset and again under it."""
+    sources = [source["dataset"] for source in entry.get("sources", ())]
+    return bool(sources) and int(entry["malformed_rows"]["head"]) <= sum(bad_at_head.get(ds, 0) for ds in sources)
+
+
 def judge(entries: Sequence[Mapping[str, Any]]) -> Verdict:
     verdict = Verdict()
-    failing_of = {entry["dataset"]: {gate["name"] for gate in entry["gates"]["failing"]}
-                  for entry in entries if "error" not in entry}
+    judged = [entry for entry in entries if "error" not in entry]
+    failing_of = {entry["dataset"]: {gate["name"] for gate in entry["gates"]["failing"]} for entry in judged}
+    bad_at_head = {entry["dataset"]: int(entry["malformed_rows"]["head"]) for entry in judged
+                   if not entry.get("sources")}
+    own_storage = {(entry["dataset"], item["session"]) for entry in judged if not entry.get("sources")
+                   for item in entry["storage"]["status_changed"]["items"]}
     for entry in entries:
         if "error" in entry:
             verdict.errors.append(esc(entry["dataset"]))
@@ -151,22 +162,28 @@ def judge(entries: Sequence[Mapping[str, Any]]) -> Verdict:
             else:
                 verdict.regressed.append(_gate_named(entry, gate))
         base_bad, head_bad = int(entry["malformed_rows"]["base"]), int(entry["malformed_rows"]["head"])
-        if head_bad:
+        if head_bad and not _bad_rows_of_its_sources(entry, bad_at_head):
             bad = f"{esc(entry['dataset'])} ({plural(head_bad, 'row')})"
             (verdict.malformed_new if head_bad > base_bad else verdict.malformed_still).append(bad)
-        named, total = _offline(entry)
+        named, total = _offline(entry, own_storage)
         verdict.offline.extend(named)
         verdict.offline_count += total
     return verdict
 
 
-def _offline(entry: Mapping[str, Any]) -> tuple[list[str], int]:
+def _offline(entry: Mapping[str, Any], own: set[tuple[str, str]]) -> tuple[list[str], int]:
     """The sessions of `entry` whose storage status moved to anything but `ok`: the kept ones named,
-    and how many there are in all (`off_ok`, which pr_summary.read_summary checks against the kept ones)."""
+    and how many there are in all (`off_ok`, which pr_summary.read_summary checks against the kept ones).
+    A combined manifest's `<ds>:<session>` whose dataset's entry names it (`own`) is that one session."""
     changed = entry["storage"]["status_changed"]
-    named = [f"{esc(entry['dataset'])} {code(item['session'])} {esc(item['head'])}"
-             for item in changed["items"] if item["head"] != "ok"]
-    return named, max(int(changed["off_ok"]), len(named))
+    items = [item for item in changed["items"] if item["head"] != "ok"]
+    if entry.get("sources"):
+        items = [item for item in items if tuple(str(item["session"]).split(":", 1)) not in own]
+        dropped = sum(1 for item in changed["items"] if item["head"] != "ok") - len(items)
+        total = max(int(changed["off_ok"]) - dropped, len(items))
+    else:
+        total = max(int(changed["off_ok"]), len(items))
+    return [f"{esc(entry['dataset'])} {code(item['session'])} {esc(item['head'])}" for item in items], total
 
 
 def _listed(label: str, items: Sequence[str], total: int | None = None, shown: int = 4) -> str:
