@@ -247,3 +247,16 @@ def test_a_gate_moved_or_removed_by_the_config_says_so(tmp_path: Path) -> None:
     assert (raised["threshold"], raised["was_threshold"]) == (1000000, 20)
     assert "against 20: the threshold changed)." in comment, comment
     assert "➖ cambridge: 1 gate no longer judged at head: <code>min_class_events&#91;hihat&#93;</code>." in comment
+
+
+def test_a_session_moved_to_another_split_is_in_the_digest(tmp_path: Path) -> None:
+    """The move showed only inside the collapsed details, while the digest read "class shares unchanged"."""
+    repo = three_datasets(tmp_path)
+    commit_all(repo, "base")
+    moved = "drummer1/session1/1"
+    write_dataset(repo, "cambridge", 900, 6, seed=5,
+                  edit=lambda rows: ({**row, "split": "test"} if row["session_id"] == moved else row for row in rows))
+    commit_all(repo, "head: one cambridge session moved to test")
+    summary, text = run_report(repo, tmp_path / "out")
+    assert summary["datasets"]["cambridge"]["sessions"]["split_changed"]["count"] == 1
+    assert "- **cambridge**: 1 session moved to another split; " in text, text

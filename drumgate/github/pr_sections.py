@@ -135,15 +135,18 @@ def _technique_story(techniques: Mapping[str, Any]) -> str | None:
 
 
 def digest_line(entry: Mapping[str, Any]) -> str | None:
-    """One sentence a reviewer reads first: sessions in and out, where class share went, techniques."""
+    """One sentence a reviewer reads first: sessions in, out and between splits, where class share went,
+    techniques."""
     if "error" in entry or entry["absent"]["base"] or entry["absent"]["head"]:
         return None
     added, removed = entry["sessions"]["added"]["count"], entry["sessions"]["removed"]["count"]
+    split_moved = entry["sessions"]["split_changed"]["count"]
     parts = []
-    if added or removed:
+    if added or removed or split_moved:
         moves = [f"{plural(added, 'session')} added"] if added else []
         moves += [f"{plural(removed, 'session')} removed"] if removed else []
-        parts.append(" and ".join(moves))
+        moves += [f"{plural(split_moved, 'session')} moved to another split"] if split_moved else []
+        parts.append(" and ".join(moves) if len(moves) < 3 else f"{moves[0]}, {moves[1]} and {moves[2]}")
     parts.append(_share_story(entry["classes"]))
     technique = _technique_story(entry["techniques"])
     if technique:
