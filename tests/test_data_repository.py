@@ -114,6 +114,8 @@ def test_a_bare_init_names_a_repositorys_own_datasets_and_where_their_raw_files_
     assert f"drumgate init: {root} (datasets: egmd, mykit)" in bare.stdout
     assert ("put raw data under data/raw/egmd, in the roots configs/datasets.toml names for mykit,"
             in bare.stdout), bare.stdout
+    # the ingests it names run as printed: mykit has none of its own (it printed `drumgate ingest <ds>`)
+    assert "run `drumgate ingest egmd`,\nthen `drumgate repro`" in bare.stdout, bare.stdout
 
 
 @pytest.mark.parametrize("content", ["", "version = 1\n[datasets.egmd\n"])

@@ -70,7 +70,9 @@ def run(args: argparse.Namespace) -> int:
         print("  installed the pre-commit hook: every `git commit` runs the drumgate checks")
     elif not args.no_hooks:
         print(f"  not a git repository yet: run `git init && drumgate init-hooks` in {root}")
-    print(f"next: review data/licenses/*.md, put raw data {_raw_places(chosen, held)}, run `drumgate ingest <ds>`,")
+    ingests = ", ".join(f"`drumgate ingest {name}`" for name in held if name in packaged_datasets())
+    print(f"next: review data/licenses/*.md, put raw data {_raw_places(chosen, held)}"
+          + (f", run {ingests}," if ingests else ","))
     print("then `drumgate repro` and `git add -A && git commit`")
     return EXIT_OK
 
