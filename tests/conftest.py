@@ -30,3 +30,11 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Workspace:
     monkeypatch.chdir(root)
     monkeypatch.delenv("DRUMGATE_WORKSPACE", raising=False)
     return Workspace(root)
+
+
+@pytest.fixture(scope="session")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`drumgate demo` once per run, shared: a test that changes it works on `copied_repo(demo, tmp_path)`."""
+    from tests.data_repo_support import made_demo
+
+    return made_demo(tmp_path_factory)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Callable
@@ -111,3 +112,15 @@ def made_demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     made = drumgate(folder.parent, "demo", "--out", str(folder))
     assert made.returncode == 0, made.stdout[-2000:] + made.stderr[-2000:]
     return folder
+
+
+def without_dataset(config: Path, name: str) -> None:
+    """A datasets.toml without `[datasets.<name>]` (and its subtables) nor its `[combined] mix` share."""
+    kept, inside = [], False
+    for line in config.read_text(encoding="utf-8").splitlines(keepends=True):
+        if line.startswith("["):
+            inside = line.startswith((f"[datasets.{name}]", f"[datasets.{name}."))
+        if not inside:
+            kept.append(line)
+    text = re.sub(rf"(?<=[{{ ]){name} = [0-9.]+, |, {name} = [0-9.]+(?= }})", "", "".join(kept))
+    config.write_text(text, encoding="utf-8")

@@ -20,7 +20,7 @@ from drumgate.fixtures.musdb import make_musdb_corpus
 from drumgate.licences import REQUIRED_KEYS
 from drumgate.workspace import Workspace
 from tests.combine_fixtures import three_dataset_workspace
-from tests.data_repo_support import commit_refused, copied_repo, drumgate, git, made_demo
+from tests.data_repo_support import commit_refused, copied_repo, drumgate, git, without_dataset
 
 PROJECT = Path(__file__).resolve().parent.parent
 COMBINED_FILES = ["data/manifests/prod_combined_events.json", "data/provenance/prod_combined_provenance.jsonl"]
@@ -188,11 +188,6 @@ def test_a_config_change_that_adds_no_dataset_asks_for_no_note(workspace: Worksp
     assert code == 1 and lines[0].startswith("data/licenses/gmd.md: licence note for egmd is missing")
 
 
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return made_demo(tmp_path_factory)
-
-
 @pytest.mark.slow
 def test_a_commit_adding_a_table_without_its_note_is_refused_by_the_hooks(demo: Path, tmp_path: Path) -> None:
     repo = copied_repo(demo, tmp_path)
@@ -226,14 +221,6 @@ def test_a_renamed_note_asks_only_for_repro(demo: Path, tmp_path: Path) -> None:
 def test_a_mixed_dataset_removed_from_the_config_needs_no_note(egmd_only: Workspace) -> None:
     """The combined lock still records E-GMD after its table is deleted: the hook asked for a licence_note
     in a section that no longer exists (repro of the combined group is what that commit needs)."""
-    config = egmd_only.configs / "datasets.toml"
-    text = config.read_text(encoding="utf-8")
-    kept, inside = [], False
-    for line in text.splitlines(keepends=True):
-        if line.startswith("["):
-            inside = line.startswith(("[datasets.egmd]", "[datasets.egmd."))
-        if not inside:
-            kept.append(line)
-    config.write_text("".join(kept).replace(", egmd = 1.0", ""), encoding="utf-8")
+    without_dataset(egmd_only.configs / "datasets.toml", "egmd")
     assert check_licences.recorded_mix(egmd_only, load_datasets(egmd_only)) == ["egmd"]
     assert check_licences.datasets_needing_notes(egmd_only, ["prod_combined"]) == []

@@ -19,7 +19,7 @@ from drumgate.io.hashing import sha256_file
 from drumgate.io.jsonio import write_json
 from drumgate.lineage import config_parts
 from drumgate.workspace import Workspace
-from tests.data_repo_support import copied_repo, drumgate, git, made_demo, status
+from tests.data_repo_support import copied_repo, drumgate, git, status
 
 CONFIG = "configs/datasets.toml"
 
@@ -117,11 +117,6 @@ def test_a_licence_note_is_read_for_its_front_matter(workspace: Workspace) -> No
     note.write_text(text.replace("---\n", "", 1), encoding="utf-8")  # no front matter left to read
     assert _stale(workspace, "egmd") == [
         "stale: input data/licenses/egmd.md (its front matter) changed since it was made"]
-
-
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return made_demo(tmp_path_factory)
 
 
 @pytest.mark.slow

@@ -5,7 +5,6 @@ change seen through the committed combined reference, and a gate new at head."""
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +12,7 @@ from drumgate import cli
 from drumgate.cli import pr_report
 from drumgate.fixtures.pr_repo import commit_all, init_repo, write_dataset
 from tests import pr_scenario
+from tests.data_repo_support import without_dataset
 
 DATE = "2026-01-15"
 
@@ -30,15 +30,7 @@ def datasets_toml(repo: Path) -> Path:
 
 def unconfigure(repo: Path, name: str) -> None:
     """configs/datasets.toml without `[datasets.<name>]` (and its subtables) nor its `[combined] mix` share."""
-    path = datasets_toml(repo)
-    kept, inside = [], False
-    for line in path.read_text(encoding="utf-8").splitlines(keepends=True):
-        if line.startswith("["):
-            inside = line.startswith((f"[datasets.{name}]", f"[datasets.{name}."))
-        if not inside:
-            kept.append(line)
-    text = re.sub(rf"(?<=[{{ ]){name} = [0-9.]+, |, {name} = [0-9.]+(?= }})", "", "".join(kept))
-    path.write_text(text, encoding="utf-8")
+    without_dataset(datasets_toml(repo), name)
 
 
 def three_datasets(tmp_path: Path) -> Path:

@@ -8,7 +8,6 @@ import copy
 import json
 import re
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -22,17 +21,6 @@ from drumgate.io.jsonio import read_json, read_jsonl
 from drumgate.workspace import COMBINED
 
 CONTEXT = pr_render.Context("drumgate-health", None)
-
-
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("demo") / "demo"
-    done = subprocess.run(
-        [sys.executable, "-m", "drumgate.cli", "demo", "--out", str(out)],
-        capture_output=True, text=True, check=False, timeout=900,
-    )
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    return out
 
 
 def comment(demo: Path) -> str:

@@ -16,14 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.data_repo_support import copied_repo, drumgate, git, made_demo, status
+from tests.data_repo_support import copied_repo, drumgate, git, status
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return made_demo(tmp_path_factory)
 
 
 @pytest.fixture

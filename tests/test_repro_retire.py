@@ -12,29 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.data_repo_support import commit_refused, copied_repo, drumgate, git, made_demo, status
+from tests.data_repo_support import commit_refused, copied_repo, drumgate, git, status, without_dataset
 
 pytestmark = pytest.mark.slow
 
 CONFIG = "configs/datasets.toml"
 
 
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return made_demo(tmp_path_factory)
-
-
-def _without(repo: Path, dataset: str) -> None:
-    """configs/datasets.toml without the dataset's tables and its share of the mix."""
-    config = repo / CONFIG
-    kept, inside = [], False
-    for line in config.read_text(encoding="utf-8").splitlines(keepends=True):
-        if line.startswith("["):
-            inside = line.startswith((f"[datasets.{dataset}]", f"[datasets.{dataset}."))
-        if not inside:
-            kept.append(line)
-    text = "".join(kept).replace(f"{dataset} = 1.0, ", "").replace(f", {dataset} = 1.0", "")
-    config.write_text(text, encoding="utf-8")
 
 
 def _fix(refused: str) -> list[str]:
@@ -45,7 +29,7 @@ def _fix(refused: str) -> list[str]:
 
 def test_a_deleted_dataset_table_is_retired_by_the_printed_fix(demo: Path, tmp_path: Path) -> None:
     repo = copied_repo(demo, tmp_path)
-    _without(repo, "egmd")
+    without_dataset(repo / CONFIG, "egmd")
     refused = commit_refused(repo, "drop E-GMD", repo / CONFIG)
     words = _fix(refused)
     assert words[:2] == ["repro", "egmd"]
@@ -88,7 +72,7 @@ def test_retiring_a_dataset_drops_the_compares_of_its_reports(demo: Path, tmp_pa
     """MUSDB's reports are compared with Cambridge's in the combined group: that compare names them, so it
     goes with them (before, repro stopped at it with a `git rm` fix, and the dry run planned it)."""
     repo = copied_repo(demo, tmp_path)
-    _without(repo, "musdb_hq")
+    without_dataset(repo / CONFIG, "musdb_hq")
     words = _fix(commit_refused(repo, "drop MUSDB", repo / CONFIG))
     plan = drumgate(repo, *words, "--dry-run")
     assert "compare_cambridge_vs_musdb_hq.json, reports/diffs/compare_cambridge_vs_musdb_hq.md, which compared" in (
