@@ -57,7 +57,7 @@ from drumgate.reports.combined import (
     song_leaks,
     waived_sources,
 )
-from drumgate.reports.gates import failing_gates, load_health_config
+from drumgate.reports.gates import failing_gates, load_health_config, located_failing_gates
 from drumgate.reports.health import compute_health
 from drumgate.reports.part_counts import PartTally, tally_part
 from drumgate.reports.report_io import ErrorCollector, artifact_group, record_lineage
@@ -210,7 +210,8 @@ def _combine(ws: Workspace, date: str | None, weights_scheme: str) -> CombineOut
     counts = count_combined(events_path, reference, errors)
     if errors.errors:
         return CombineOutcome(errors)
-    report = compute_health(load_health_config(ws, COMBINED), counts.events, sessions, source=where)
+    health = load_health_config(ws, COMBINED)
+    report = compute_health(health, counts.events, sessions, source=where)
     add_song_leaks(report, song_leaks(counts.song_splits))
     add_source_gates(report, {s.dataset: source_health(ws, s) for s in sources}, waived)
     report["licences"] = licence_constraints(sources)
@@ -234,7 +235,10 @@ def _combine(ws: Workspace, date: str | None, weights_scheme: str) -> CombineOut
     record_lineage(ws, COMBINED, provenance_path, argv, [events_path, *notes])
 
     written = [events_path, health_path, weights_path, provenance_path]
-    failing = failing_gates(report) + unwaived_source_lines(ws.rel(config.path), report) + [
+    # a mixed dataset's failing gates are worded by unwaived_source_lines, with their fix
+    located = located_failing_gates(report, health, config.path, ws.rel(config.path), ws.rel(health_path),
+                                    explained={"source_gates"})
+    failing = located + unwaived_source_lines(ws.rel(config.path), report) + [
         f"{ws.rel(config.path)}: [combined] mix gives {name} a share, but {name} has no events manifest:"
         f" {COMBINED} is made without it (fix: {unmade_fix(name)})" for name in unmade]
     return CombineOutcome(errors, report=report, sources=list(sources), skipped=list(skipped), written=written,

@@ -8,6 +8,7 @@ import pytest
 from drumgate import cli
 from drumgate.io.jsonio import read_json, read_jsonl, write_jsonl
 from drumgate.lineage import check, read_lock
+from drumgate.reports.gates import line_of
 from drumgate.workspace import Workspace
 from ingest.combine import keep_event
 from tests.combine_fixtures import build_dataset, three_dataset_workspace
@@ -58,7 +59,12 @@ def test_cross_dataset_song_in_two_splits_fails_the_combined_gate(ws: Workspace,
     gate = next(g for g in report["gates"] if g["name"] == "leakage")
     assert (gate["status"], gate["observed"]) == ("fail", 1)
     assert report["status"] == "fail"
-    assert "leakage: observed 1 vs threshold 0" in capsys.readouterr().err
+    err = capsys.readouterr().err.splitlines()
+    config = ws.configs / "datasets.toml"
+    line = line_of(config, "combined.gates", "leakage")
+    assert (f"configs/datasets.toml:{line}: [combined.gates] gate leakage: observed 1 vs threshold 0"
+            " (report: reports/health/prod_combined_health_20250302.json)") in err
+    assert not [text for text in err if "gate source_gates[" in text]  # worded once, by its fix line
 
 
 def test_combined_artifacts_rows_licences_and_lineage(ws: Workspace) -> None:

@@ -101,10 +101,30 @@ def test_failing_gate_exits_1_and_names_each_gate(workspace: Workspace, capsys: 
     assert code == 1
     report = read_json(workspace.health_report("egmd", "20240501"))
     rimshots = report["techniques"]["rimshot"]
+    shown = "reports/health/egmd_20240501.json"
     assert err.splitlines() == [
-        "min_class_events[clap]: observed 0 vs threshold 1",
-        f"min_technique_events[rimshot]: observed {rimshots} vs threshold 100000",
+        f"{shown}: gate min_class_events[clap]: observed 0 vs threshold 1 (set by --require-class)",
+        f"{shown}: gate min_technique_events[rimshot]: observed {rimshots} vs threshold 100000"
+        " (set by --require-technique)",
     ]
+
+
+def test_failing_configured_gate_names_its_config_line(workspace: Workspace, capsys: pytest.CaptureFixture) -> None:
+    """A threshold from configs/datasets.toml is named at its line and table, an alias included, with the report."""
+    _write_corpus(workspace)
+    config = workspace.configs / "datasets.toml"
+    text = config.read_text(encoding="utf-8")
+    lines = text.splitlines()
+    table = lines.index("[datasets.egmd.gates]")
+    row = next(i for i in range(table, len(lines)) if lines[i].startswith("min_class_events"))
+    lines[row] = "min_class_events = { bd = 100000 }"
+    config.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    code = health_cmd.main(["--events", "data/manifests/egmd_events.jsonl", "--date", "2024-05-01"])
+    err = capsys.readouterr().err.splitlines()
+    assert code == 1
+    kick = read_json(workspace.health_report("egmd", "20240501"))["classes"]["kick"]
+    assert (f"configs/datasets.toml:{row + 1}: [datasets.egmd.gates] gate min_class_events[kick]: observed {kick}"
+            " vs threshold 100000 (report: reports/health/egmd_20240501.json)") in err
 
 
 def test_gzip_events_explicit_dataset_outputs_and_json(

@@ -6,7 +6,8 @@ on a terminal, not in CI nor with `DRUMGATE_NO_PROGRESS`); a partitioned folder 
 aggregates. The events' sha256 for the lineage lock is remembered by the file's stat in the
 workspace's private `.drumgate/` folder, so a second run on an unchanged file does not read it again.
 
-Exit 0 when every gate passes, 1 when one fails (each printed as `name: observed X vs threshold Y`),
+Exit 0 when every gate passes, 1 when one fails (each printed as
+`configs/datasets.toml:LINE: [table] gate name: observed X vs threshold Y (report: PATH)`),
 2 for unreadable input or malformed rows (each printed as `path:line: what is wrong`).
 """
 
@@ -108,7 +109,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _report(args: argparse.Namespace, early: health_duckdb.EarlyCount | None) -> int:
     from drumgate.io.jsonio import dumps_document
-    from drumgate.reports.gates import failing_gates
+    from drumgate.reports.gates import load_health_config, located_failing_gates
     from drumgate.reports.health_files import write_health
     from drumgate.reports.report_io import report_row_errors
 
@@ -121,7 +122,9 @@ def _report(args: argparse.Namespace, early: health_duckdb.EarlyCount | None) ->
         sys.stdout.write(dumps_document(report).decode("utf-8"))
     else:
         print(_summary(report, outcome.plan, ws))
-    failures = failing_gates(report)
+    config = ws.configs / "datasets.toml"
+    failures = (located_failing_gates(report, load_health_config(ws, report["dataset"]), config, ws.rel(config),
+                                      ws.rel(outcome.plan.output)) if report["status"] == "fail" else [])
     for line in failures:
         print(line, file=sys.stderr)
     return EXIT_FINDINGS if failures else EXIT_OK

@@ -62,7 +62,7 @@ def load_health_config(ws: Workspace, dataset: str) -> HealthConfig:
     config = load_datasets(ws)
     gates = config.combined.get("gates", {}) if dataset == COMBINED else config.get(dataset).gates
     taxonomy = load_taxonomy(ws)
-    table = "combined.gates" if dataset == COMBINED else f"datasets.{dataset}.gates"
+    table = gate_table(dataset)
     _check_gate_names(config.path, table, gates, taxonomy)
     return HealthConfig(dataset, taxonomy, dict(gates))
 
@@ -207,3 +207,37 @@ def failing_gates(report: Mapping[str, Any]) -> list[str]:
         for gate in report["gates"]
         if gate["status"] == "fail"
     ]
+
+
+def gate_table(dataset: str) -> str:
+    """The configs/datasets.toml table holding `dataset`'s gates."""
+    return "combined.gates" if dataset == COMBINED else f"datasets.{dataset}.gates"
+
+
+def located_failing_gates(report: Mapping[str, Any], health: HealthConfig, config: Path, shown_config: str,
+                          report_path: str, explained: Iterable[str] = ()) -> list[str]:
+    """`failing_gates` led by where each threshold was set: `configs/datasets.toml:LINE: [table]` for a
+    gate of the dataset's configured table, the written report for one a command-line flag set (named
+    at the end). Gates keyed in `explained` are left to the caller's own line."""
+    table = gate_table(report["dataset"])
+    resolvers = {"min_class_events": health.taxonomy.resolve_class,
+                 "min_technique_events": health.taxonomy.resolve_technique}
+    lines = []
+    for gate, line in zip((g for g in report["gates"] if g["status"] == "fail"), failing_gates(report), strict=True):
+        key, _, name = gate["name"].partition("[")
+        name = name[:-1]
+        if key in explained:
+            continue
+        value, spelled = health.gates.get(key), name
+        if name and isinstance(value, Mapping):
+            resolve = resolvers.get(key, lambda typed: typed)
+            spelled = next((typed for typed in value if resolve(typed) == name), name)
+            value = value.get(spelled)
+        if value is not None and (value == gate["threshold"] or isinstance(value, bool)):
+            number = line_of(config, table, key) or (line_of(config, f"{table}.{key}", spelled) if name else None)
+            where = f"{shown_config}:{number}" if number else shown_config
+            lines.append(f"{where}: [{table}] gate {line} (report: {report_path})")
+        else:
+            flag = GATE_FLAGS.get(key)
+            lines.append(f"{report_path}: gate {line}" + (f" (set by {flag})" if flag else ""))
+    return lines
