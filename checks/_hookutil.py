@@ -5,7 +5,6 @@ Kept light on imports: a hook that has nothing to check must return in a few mil
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sys
 from collections.abc import Callable, Iterable
@@ -13,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from drumgate.errors import DAMAGED_HINTS, EXIT_FINDINGS, EXIT_OK, DrumgateError, format_finding
+from drumgate.errors import DAMAGED_HINTS, EXIT_FINDINGS, EXIT_OK, DrumgateError, format_finding, shown_from_here
 from drumgate.git import git_blob, git_output
 from drumgate.restore import recorded_command
 from drumgate.restore import restore_fix as shared_restore_fix
@@ -45,9 +44,7 @@ class Reporter:
 
     def add(self, err: DrumgateError, hint: str | None = None) -> None:
         self.findings += 1
-        if err.path is not None and os.path.isabs(err.path):  # a reader's absolute path, shown as the others are
-            with contextlib.suppress(ValueError):
-                err.path = Path(err.path).relative_to(Path.cwd()).as_posix()
+        shown_from_here(err)  # a reader's absolute path, shown as the others are
         key = str(err.path)
         count = self.per_file.get(key, 0) + 1
         self.per_file[key] = count

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from drumgate.render.textsafe import log_text
@@ -63,3 +64,14 @@ class DrumgateError(Exception):
 
     def __str__(self) -> str:
         return format_finding(self.path, self.message, self.line, self.hint)
+
+
+def shown_from_here(err: DrumgateError) -> DrumgateError:
+    """`err` with an absolute path inside the current folder shown relative to it, as a user typed it
+    (a reader names the absolute path it opened; a fix keeps its own, which works from anywhere)."""
+    if err.path is not None and os.path.isabs(err.path):
+        try:
+            err.path = Path(err.path).relative_to(Path.cwd()).as_posix()
+        except (ValueError, OSError):  # outside the current folder, or the folder itself is gone
+            pass
+    return err

@@ -80,6 +80,23 @@ def test_cli_prints_one_line_and_exit_2_for_bad_config(
     assert err.count("\n") == 1 and "invalid TOML" in err and "Traceback" not in err
 
 
+def test_cli_names_a_bad_config_from_the_folder_it_runs_in(
+    workspace: Workspace, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Inside the repository the path reads as typed; from elsewhere in full. The fix is absolute, so
+    it works as printed from either folder."""
+    config = workspace.configs / "datasets.toml"
+    config.write_text("version = 1\n= broken\n")
+    restore = f"(fix: git checkout HEAD -- {config} to restore the committed one)"
+    monkeypatch.chdir(workspace.root)
+    assert cli.guarded(lambda: (load_datasets(workspace), 0)[1]) == 2
+    assert capsys.readouterr().err.startswith("configs/datasets.toml:2: invalid TOML")
+    monkeypatch.chdir(workspace.root / "data")
+    assert cli.guarded(lambda: (load_datasets(workspace), 0)[1]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"{config}:2: invalid TOML") and err.rstrip().endswith(restore)
+
+
 def test_cli_unknown_command_and_help(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["frobnicate"]) == 2
     assert "unknown command" in capsys.readouterr().err

@@ -33,6 +33,7 @@ from drumgate.errors import (
     DrumgateError,
     format_finding,
     one_line,
+    shown_from_here,
 )
 
 OWN_PACKAGES = frozenset({"drumgate", "ingest", "checks"})
@@ -144,7 +145,7 @@ def guarded(action: Callable[[], int]) -> int:
     except DrumgateError as err:
         from drumgate.restore import with_way_back  # only on the way out with a finding
 
-        print(str(with_way_back(err)), file=sys.stderr)
+        print(str(shown_from_here(with_way_back(err))), file=sys.stderr)
         return err.exit_code
     except KeyboardInterrupt:
         print(INTERRUPTED_LINE, file=sys.stderr)
