@@ -330,3 +330,17 @@ def test_an_unconfigured_dataset_names_the_init_that_adds_it(tmp_path: Path) -> 
     assert fix == f"drumgate init {root} --datasets musdb_hq"
     assert drumgate(tmp_path, *fix.split()[1:]).returncode == 0  # as printed, from anywhere
     assert sorted(load_datasets(Workspace(root)).datasets) == ["egmd", "musdb_hq"]
+
+
+def test_unknown_dataset_fix_keeps_the_command_and_runs_as_printed(tmp_path: Path) -> None:
+    """A mistyped dataset is replaced by the known one it is closest to, an unknown one left out, and the
+    folder and flags typed are kept: the fix makes the repository asked for, with the datasets meant."""
+    from tests.test_fix_commands import fix_commands, run_as_printed
+
+    done = drumgate(tmp_path, "init", "my repo", "--datasets", "musdb,egmd,foo", "--no-hooks")
+    assert done.returncode == 2
+    assert "unknown dataset 'musdb' (known: cambridge, musdb_hq, egmd, mdb_drums)" in done.stderr
+    [command] = fix_commands(done.stderr)
+    assert command == "drumgate init 'my repo' --datasets musdb_hq,egmd --no-hooks"
+    assert run_as_printed(tmp_path, command).returncode == 0
+    assert list(load_datasets(Workspace(tmp_path / "my repo")).datasets) == ["musdb_hq", "egmd"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -36,6 +37,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-hooks", action="store_true", help="do not run `pre-commit install`")
 
 
+def _command(args: argparse.Namespace, datasets: str) -> str:
+    """The command line `args` came from, with `--datasets datasets`."""
+    words = ["drumgate", "init", *([args.dir] if args.dir != "." else []), "--datasets", datasets]
+    words += ["--install-spec", args.install_spec] if args.install_spec is not None else []
+    return shlex.join(words + (["--no-hooks"] if args.no_hooks else []))
+
+
 def run(args: argparse.Namespace) -> int:
     root = Path(os.path.abspath(args.dir))
     configured = init_repo.configured_datasets(root)
@@ -44,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
         chosen = packaged_datasets() if configured is None else tuple(
             name for name in configured if name in packaged_datasets())
     else:
-        chosen = init_repo.parse_datasets(args.datasets)
+        chosen = init_repo.parse_datasets(args.datasets, lambda datasets: _command(args, datasets))
     spec = args.install_spec or INSTALL_DEFAULT
     outcomes = init_repo.scaffold(root, chosen, spec, configured, respec=args.install_spec is not None)
     wrote = [o.path for o in outcomes if o.action == "wrote"]

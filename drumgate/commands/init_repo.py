@@ -25,7 +25,7 @@ import os
 import re
 import shlex
 import tomllib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,14 +48,22 @@ class Outcome:
     action: str  # "wrote" | "kept" (already there, maybe edited by the user) | "unchanged" | "added <ds>, ..."
 
 
-def parse_datasets(text: str) -> tuple[str, ...]:
+def parse_datasets(text: str, command: Callable[[str], str]) -> tuple[str, ...]:
+    """The datasets `--datasets` names; an unknown one is refused with `command` (the user's own command
+    line for a `--datasets` value) run on the known name it is closest to, or without it."""
     chosen = tuple(dict.fromkeys(name.strip() for name in text.split(",") if name.strip()))
     known = packaged_datasets()
     unknown = [name for name in chosen if name not in known]
     if not chosen or unknown:
+        import difflib  # only a refused name pays for it
+
+        meant = [name if name in known else next(iter(difflib.get_close_matches(name, known, n=1)), None)
+                 for name in chosen]
+        kept = [name for name in dict.fromkeys(meant) if name is not None] or list(known)
         raise DrumgateError(
-            f"--datasets {text!r}: unknown dataset {unknown[0]!r}" if unknown else "--datasets is empty",
-            hint=f"fix: drumgate init --datasets {','.join(known)}",
+            f"--datasets {text!r}: unknown dataset {unknown[0]!r} (known: {', '.join(known)})" if unknown
+            else "--datasets is empty",
+            hint=f"fix: {command(','.join(kept))}",
         )
     return chosen
 
