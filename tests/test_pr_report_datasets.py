@@ -41,21 +41,40 @@ def three_datasets(tmp_path: Path) -> Path:
     return repo
 
 
-def test_a_dataset_removed_at_head_is_reported_like_a_removed_manifest(tmp_path: Path) -> None:
+def musdb_manifests_deleted(tmp_path: Path, unconfigured: bool) -> tuple[dict[str, Any], str]:
+    """The report of a head that deletes musdb_hq's manifests, and its config table when `unconfigured`."""
     repo = three_datasets(tmp_path)
     commit_all(repo, "base")
     for manifest in (repo / "data" / "manifests").glob("musdb_hq_*"):
         manifest.unlink()
-    unconfigure(repo, "musdb_hq")
+    if unconfigured:
+        unconfigure(repo, "musdb_hq")
     commit_all(repo, "head: musdb_hq dropped")
-    summary, text = run_report(repo, tmp_path / "out")
+    return run_report(repo, tmp_path / "out")
+
+
+def test_a_dataset_removed_at_head_is_a_removal_not_a_regression(tmp_path: Path) -> None:
+    """Its table and manifests gone: its gates are named as gone with it, and the verdict lists the removal."""
+    summary, text = musdb_manifests_deleted(tmp_path, unconfigured=True)
     musdb = summary["datasets"]["musdb_hq"]
     assert musdb["absent"] == {"base": False, "head": True}
-    assert "⚠️ musdb_hq: the events manifest is removed at head." in text
+    assert musdb["gates"]["head"] == {"passed": 0, "total": 0} and musdb["gates"]["failing"] == []
+    assert len(musdb["gates"]["removed"]) == 9
     assert "| musdb_hq | ✅ 9/9 → — (absent) | 1,200 → 0 " in text
-    # judged by the gates it had at base, as when only its manifests are deleted
+    assert "➖ musdb_hq: removed at head, with its 9 gates: <code>leakage</code>, " in text
+    assert "the events manifest is removed at head" not in text and "now fails" not in text
+    verdict = text.splitlines()[1]
+    assert verdict.startswith("### ✅ Merge-safe: no gate regressed"), verdict
+    assert verdict.endswith("; 1 dataset removed: musdb_hq"), verdict
+
+
+def test_a_dataset_whose_manifests_are_deleted_but_still_configured_regresses(tmp_path: Path) -> None:
+    """The config still judges it: the data is lost, not the dataset retired."""
+    _, text = musdb_manifests_deleted(tmp_path, unconfigured=False)
+    assert "⚠️ musdb_hq: the events manifest is removed at head." in text
     verdict = text.splitlines()[1]
     assert verdict.startswith("### ❌ Not merge-safe: 6 gates regressed: musdb_hq "), verdict
+    assert "dataset removed" not in verdict
 
 
 def test_a_dataset_added_at_head_is_new_not_an_error(tmp_path: Path) -> None:

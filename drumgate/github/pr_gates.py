@@ -89,11 +89,22 @@ def gate_callouts(entry: Mapping[str, Any]) -> list[str]:
                 was += f" against {shown_number(gate['base_threshold'])}: the threshold changed"
             lines.append(f"✅ {name}: {code(gate['name'])} now passes: {comparison} (was {was}).")
     removed = gates.get("removed") or []
-    if removed and not base_absent and not entry["absent"]["head"]:
+    if removed and not base_absent:
         shown = ", ".join(code(gate) for gate in removed[:NAMES_SHOWN])
         more = f", … and {count(len(removed) - NAMES_SHOWN)} more" if len(removed) > NAMES_SHOWN else ""
-        lines.append(f"➖ {name}: {plural(len(removed), 'gate')} no longer judged at head: {shown}{more}.")
+        if retired(entry):
+            lines.append(f"➖ {name}: removed at head, with its {plural(len(removed), 'gate')}: {shown}{more}.")
+        elif not entry["absent"]["head"]:
+            lines.append(f"➖ {name}: {plural(len(removed), 'gate')} no longer judged at head: {shown}{more}.")
     return lines
+
+
+def retired(entry: Mapping[str, Any]) -> bool:
+    """A dataset the pull request takes out: events at base, none at head, and no gate judging it at
+    head (its config table is gone: drumgate.github.pr_sides.compute_side)."""
+    gates = entry["gates"]
+    return (entry["absent"]["head"] and not entry["absent"]["base"] and int(gates["head"]["total"]) == 0
+            and bool(gates.get("removed")))
 
 
 def _threshold_moved(before: Any, after: Any) -> bool:
@@ -113,6 +124,7 @@ class Verdict:
     offline_count: int = 0
     malformed_new: list[str] = field(default_factory=list)  # more rows a reader refuses than at base
     malformed_still: list[str] = field(default_factory=list)
+    retired: list[str] = field(default_factory=list)  # datasets taken out with their config table
 
 
 def _gate_named(entry: Mapping[str, Any], gate: Mapping[str, Any]) -> str:
@@ -151,6 +163,8 @@ def judge(entries: Sequence[Mapping[str, Any]]) -> Verdict:
         if "error" in entry:
             verdict.errors.append(esc(entry["dataset"]))
             continue
+        if retired(entry):
+            verdict.retired.append(esc(entry["dataset"]))
         for gate in entry["gates"]["failing"]:
             if _named_by_its_source(entry, gate, failing_of):
                 continue
@@ -217,6 +231,8 @@ def verdict_line(entries: Sequence[Mapping[str, Any]], configs_changed: bool = F
         parts.append(_listed(f"{plural(len(verdict.failing_new), 'gate')} failing in new data", verdict.failing_new))
     if verdict.malformed_still:
         parts.append(_listed("malformed rows still at head", verdict.malformed_still))
+    if verdict.retired:
+        parts.append(_listed(f"{plural(len(verdict.retired), 'dataset')} removed", verdict.retired))
     if verdict.offline_count:
         parts.append(_listed("storage", verdict.offline, verdict.offline_count))
     return "### " + "; ".join(parts)

@@ -8,7 +8,8 @@ the combined group), reads each group's events and sessions manifests at both si
 straight from git objects (no checkout; `.jsonl.gz` too; a partitioned folder through its index,
 reading only the parts that changed; a manifest absent on one side counts as empty), computes
 health at both sides with that side's own configs (a side that does not configure the dataset
-takes the other side's gates), drops a group with no events at either side, diffs them, and writes:
+takes the other side's gates; one removed with its table and manifests is judged by none at head, so its
+gates read as removed, not regressed), drops a group with no events at either side, diffs them, and writes:
 
 - `DIR/summary.json`: the facts as data (`configs/schemas/pr_summary.schema.json`), the only thing
   the comment is rendered from;
@@ -165,7 +166,8 @@ def _dataset_entry(
 
     try:
         base = compute_side(tree, workspaces[0], revs[0], dataset, peer=revs[1], gates_ws=gates_from[0])
-        head = compute_side(tree, workspaces[1], revs[1], dataset, peer=revs[0], gates_ws=gates_from[1])
+        head = compute_side(tree, workspaces[1], revs[1], dataset, peer=revs[0], gates_ws=gates_from[1],
+                            retired=gates_from[1] is not workspaces[1])
         diff = diff_reports(base.health, head.health)
     except PartitionError:
         raise  # a folder that disagrees with its index: the whole report is refused, one line

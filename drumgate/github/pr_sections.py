@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from drumgate.github.pr_details import licence_changes
-from drumgate.github.pr_gates import gate_callouts, source_failures, tally
+from drumgate.github.pr_gates import gate_callouts, retired, source_failures, tally
 from drumgate.github.pr_text import (
     NAMES_SHOWN,
     code,
@@ -52,7 +52,7 @@ def dataset_callouts(entry: Mapping[str, Any]) -> list[str]:
         return [f"❗ {name}: health could not be computed: {esc(entry['error'], 400)}"]
     absent = entry["absent"]
     lines = []
-    if absent["head"] and not absent["base"]:
+    if absent["head"] and not absent["base"] and not retired(entry):  # a removal is worded with its gates
         lines.append(f"⚠️ {name}: the events manifest is removed at head.")
     elif absent["base"] and not absent["head"]:
         lines.append(f"🆕 {name}: new events manifest at head.")

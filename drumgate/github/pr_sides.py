@@ -12,7 +12,7 @@ from __future__ import annotations
 import gzip
 import zlib
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, Any
 
@@ -297,11 +297,14 @@ def compute_side(
     dataset: str,
     peer: str | None = None,
     gates_ws: Workspace | None = None,
+    retired: bool = False,
 ) -> SideResult:
     """One side's health, licence and weights; `peer` is the other side's revision, against which a
     partitioned folder's changed parts are found (drumgate.github.pr_parts). `gates_ws` is the
     workspace whose configs give the dataset's gates when not `side_ws`'s own (a side that does not
-    configure the dataset, added or removed by the pull request)."""
+    configure the dataset, added or removed by the pull request). A `retired` side (its config no
+    longer names the dataset) that holds no events for it judges no gates: the dataset was taken out,
+    not emptied, and its base gates read as no longer judged instead of regressed."""
     from drumgate.reports.combined import (
         add_song_leaks,
         add_source_gates,
@@ -324,8 +327,9 @@ def compute_side(
         event_rows = side_events(tree, rev, inputs, peer, errors)
         if sources is not None:  # a combined manifest from before the reference: its rows as copied
             event_rows = record_song_splits(event_rows, song_splits)
+    judged = load_health_config(gates_ws or side_ws, dataset)
     health = compute_health(
-        load_health_config(gates_ws or side_ws, dataset),
+        replace(judged, gates={}) if retired and inputs.events is None else judged,
         event_rows,
         _side_sessions(tree, rev, inputs, sources, errors),
         source={"events": inputs.events, "sessions": inputs.sessions},
