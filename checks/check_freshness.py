@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import json
 import os
 import shlex
 from collections.abc import Iterable
@@ -32,7 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from checks._hookutil import Reporter, committed_text, staged_paths
-from drumgate.artifacts import HEALTH_DIR, PROVENANCE_DIR, SAMPLING_DIR, Artifact, classify, is_data_path
+from drumgate.artifacts import HEALTH_DIR, LOCKS_DIR, PROVENANCE_DIR, SAMPLING_DIR, Artifact, classify, is_data_path
 from drumgate.errors import DrumgateError
 from drumgate.git import git_at, git_output, restore_command
 from drumgate.lineage import HAND_EDITED, MISSING, lock_groups
@@ -322,10 +323,6 @@ def deleted_locks(ws: Workspace, staged: Iterable[str]) -> list[str]:
     """Staged lock deletions whose group lives on: an artifact the HEAD lock records is still in the
     worktree (deleting a whole group, lock and artifacts together, is fine). Without its lock, repro
     no longer knows how the group was made."""
-    import json
-
-    from drumgate.artifacts import LOCKS_DIR
-
     found = []
     for path in staged:
         if not (path.startswith(f"{LOCKS_DIR}/") and path.endswith(".lock.json")) or ws.path(path).exists():
@@ -341,7 +338,6 @@ def deleted_locks(ws: Workspace, staged: Iterable[str]) -> list[str]:
 
 def committed_locks(ws: Workspace) -> list[str]:
     """The lock files HEAD holds (workspace-relative): with `--all` a deleted one is looked for there."""
-    from drumgate.artifacts import LOCKS_DIR
     from drumgate.git import git_text
 
     listed = git_text(["ls-tree", "--name-only", "HEAD", f"{LOCKS_DIR}/"], ws.root) or ""
@@ -351,13 +347,15 @@ def committed_locks(ws: Workspace) -> list[str]:
 def check_workspace(ws: Workspace, reporter: Reporter, whole_workspace: bool = False) -> int:
     """The staged change (or with `whole_workspace`, every artifact group as the worktree holds it):
     groups staged together, nothing stale, nothing edited by hand."""
+    from drumgate.commands.repro_retire import refuse_any_moved
     from drumgate.config import load_datasets
     from drumgate.lineage import check
 
-    # every regeneration the hook could suggest reads it: one that does not parse or breaks its schema
-    # is the one finding (its fix restores or mends it; `drumgate repro` would stop on it)
+    # every regeneration the hook could suggest reads it: one that does not parse, breaks its schema or
+    # moves a dataset between groups is the one finding (its fix mends it; repro would stop on it)
     try:
         load_datasets(ws)
+        refuse_any_moved(ws)
     except DrumgateError as err:
         reporter.add(err)
         return reporter.close()

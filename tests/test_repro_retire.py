@@ -51,20 +51,24 @@ def test_a_deleted_dataset_table_is_retired_by_the_printed_fix(demo: Path, tmp_p
     assert git(repo, "show", "HEAD~1:data/manifests/egmd_events.jsonl").returncode == 0, "git keeps the history"
 
 
+MOVED = ("data/locks/musdb_hq.lock.json: records artifacts of musdb_hq, which configs/datasets.toml now puts in"
+         " another group: moving a dataset between groups is not supported (its artifacts would be remade under a"
+         " group that does not record them) (fix: git checkout HEAD -- configs/datasets.toml)")
+
+
 def test_a_dataset_moved_to_another_group_is_refused_with_its_undo(demo: Path, tmp_path: Path) -> None:
+    """The hook says what repro would (before, it printed a repro line that repro then refused)."""
     repo = copied_repo(demo, tmp_path)
     config = repo / CONFIG
     config.write_text(config.read_text(encoding="utf-8").replace('group = "musdb_hq"', 'group = "cambridge"', 1),
                       encoding="utf-8")
-    words = _fix(commit_refused(repo, "MUSDB into the Cambridge group", config))
-    done = drumgate(repo, *words)
+    refused = commit_refused(repo, "MUSDB into the Cambridge group", config)
+    assert MOVED in refused.splitlines() and "drumgate repro" not in refused, refused
+    done = drumgate(repo, "repro", "musdb_hq")
     assert done.returncode == 2
-    assert done.stderr == (
-        "data/locks/musdb_hq.lock.json: records artifacts of musdb_hq, which configs/datasets.toml now puts in"
-        " another group: moving a dataset between groups is not supported (its artifacts would be remade under a"
-        " group that does not record them) (fix: git checkout HEAD -- configs/datasets.toml)\n")
+    assert done.stderr == MOVED + "\n"
     assert (repo / "data" / "locks" / "musdb_hq.lock.json").is_file()
-    assert git(repo, "checkout", "HEAD", "--", CONFIG).returncode == 0
+    assert git(repo, *shlex.split(MOVED.split("(fix: git ")[1].rstrip(")"))).returncode == 0
     assert status(repo) == ""
 
 

@@ -53,6 +53,13 @@ def refuse_moved(ws: Workspace, group: str) -> None:
             " them)", path=ws.rel(ws.lock_file(group)), hint=f"fix: {undo}")
 
 
+def refuse_any_moved(ws: Workspace) -> None:
+    """`refuse_moved` for every group the config no longer names: the freshness hook's first word on
+    a dataset moved between groups, so it does not print a repro line repro would refuse."""
+    for group in retired_groups(ws, registry(ws).all_groups()):
+        refuse_moved(ws, group)
+
+
 def _delete(ws: Workspace, names: Sequence[str], dry_run: bool) -> list[str]:
     """Delete recorded artifacts that are there (a partitioned manifest's folder whole); the paths."""
     going = []
