@@ -174,6 +174,23 @@ class Taxonomy:
     def resolve_technique(self, name: str) -> str | None:
         return self._technique_alias.get(_norm(name))
 
+    def require_class_ids(self, names: Iterable[str], path: Path, key: str) -> None:
+        """Refuse the first of `names` (class ids a config lists under `key`) that is not a class id here:
+        a misspelt one would silently match no event. An alias is refused with its id as the fix."""
+        for name in names:
+            if name in self.classes:
+                continue
+            meant = self.resolve_class(name)
+            if meant is None:
+                import difflib  # only a refused name pays for it
+
+                close = difflib.get_close_matches(name, sorted(self.classes), n=1)
+                meant = close[0] if close else None
+            known = ", ".join(sorted(self.classes))
+            hint = f"fix: write {meant!r} there" if meant else f"fix: write one of the class ids there ({known})"
+            raise DrumgateError(f"{key} names {name!r}, which is not a class id of configs/{TAXONOMY_FILE}",
+                                path=path, hint=hint)
+
     def ancestors(self, class_id: str) -> tuple[str, ...]:
         """The class itself followed by its parents, nearest first."""
         return self._ancestors[class_id]

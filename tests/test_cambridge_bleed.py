@@ -7,8 +7,10 @@ import pytest
 
 from drumgate.errors import DrumgateError
 from drumgate.fixtures.synth import Hit, render
+from drumgate.taxonomy import load_taxonomy
 from ingest.cambridge.bleed import AttackMeter, StemLevels, own_onsets
 from ingest.cambridge.event_settings import load_event_settings
+from ingest.cambridge.stem_reader import onset_params_by_class
 
 SR = 44100
 
@@ -37,6 +39,32 @@ def test_bad_settings_name_the_config(workspace, section, key, value, message) -
     with pytest.raises(DrumgateError, match=message) as caught:
         load_event_settings(workspace)
     assert str(caught.value.path).endswith("cambridge_events.json")
+
+
+@pytest.mark.parametrize(("key", "typed", "hint"), [
+    ("classes", "hh", "fix: write 'hihat' there"),  # an alias: events carry ids
+    ("struck_classes", "snaer", "fix: write 'snare' there"),
+])
+def test_cross_mic_classes_must_be_class_ids(workspace, key: str, typed: str, hint: str) -> None:
+    """A misspelt class would silently leave that class out of the cross-mic test."""
+    path = workspace.configs / "cambridge_events.json"
+    raw = json.loads(path.read_text())
+    raw["cross_mic"][key] = [*raw["cross_mic"][key], typed]
+    path.write_text(json.dumps(raw))
+    with pytest.raises(DrumgateError) as caught:
+        load_event_settings(workspace, load_taxonomy(workspace))
+    assert str(caught.value) == (f"{path}: cross_mic.{key} names {typed!r}, which is not a class id of"
+                                 f" configs/technique_taxonomy.json ({hint})")
+
+
+def test_onset_overrides_must_name_class_ids(workspace) -> None:
+    path = workspace.configs / "onsets.json"
+    raw = json.loads(path.read_text())
+    raw["per_class"]["hihta"] = {"delta": 0.05}
+    path.write_text(json.dumps(raw))
+    with pytest.raises(DrumgateError, match=r"per_class names 'hihta', which is not a class id") as caught:
+        onset_params_by_class(workspace, load_taxonomy(workspace))
+    assert caught.value.hint == "fix: write 'hihat' there"
 
 
 def test_attack_meter_ignores_a_ring_and_hears_a_fresh_hit(workspace) -> None:

@@ -84,7 +84,16 @@ def test_open_hats_give_way_to_the_hihat_rival() -> None:
 
 
 def test_rivals_must_name_template_classes() -> None:
-    with pytest.raises(DrumgateError, match="rivals name unknown class"):
+    with pytest.raises(DrumgateError, match="transcription.rivals names unknown class"):
         TranscribeParams.from_mapping({"rivals": {"cymbal": {"ride": 0.5}}})
     parsed = TranscribeParams.from_mapping({"rivals": {"tom": {"kick": 1.0}}})
     assert parsed.rivals == {"tom": {"kick": 1.0}}
+
+
+@pytest.mark.parametrize("key", ["deltas", "min_share"])
+def test_per_class_numbers_must_name_template_classes(key: str) -> None:
+    """A misspelt class would add a number no template reads, and leave the meant class at its default."""
+    with pytest.raises(DrumgateError, match=rf"transcription.{key} names unknown class\(es\): hh ") as caught:
+        TranscribeParams.from_mapping({key: {"hh": 0.2}})
+    assert caught.value.hint == "fix: use the template classes there (kick, snare, hihat, tom, cymbal)"
+    assert dict(TranscribeParams.from_mapping({key: {"hihat": 0.2}}).__getattribute__(key))["hihat"] == 0.2

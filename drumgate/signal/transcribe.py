@@ -100,6 +100,8 @@ class TranscribeParams:
             values["rivals"] = {name: dict(ratios) for name, ratios in dict(values["rivals"]).items()}  # type: ignore[call-overload]
         if "yield_to" in values:
             values["yield_to"] = {name: tuple(others) for name, others in dict(values["yield_to"]).items()}  # type: ignore[call-overload]
+        for key in ("deltas", "min_share"):
+            _known_classes({name: () for name in dict(raw.get(key, {}))}, key)  # type: ignore[call-overload]
         _known_classes(values.get("rivals", {}), "rivals")  # type: ignore[arg-type]
         _known_classes(values.get("yield_to", {}), "yield_to")  # type: ignore[arg-type]
         if "restrike_classes" in values:
@@ -112,7 +114,8 @@ def _known_classes(table: Mapping[str, Iterable[str]], key: str) -> None:
     named = set(table) | {other for others in table.values() for other in others}
     strangers = sorted(named - set(TEMPLATE_CLASSES))
     if strangers:
-        raise DrumgateError(f"{key} name unknown class(es): {', '.join(strangers)}")
+        raise DrumgateError(f"transcription.{key} names unknown class(es): {', '.join(strangers)}",
+                            hint=f"fix: use the template classes there ({', '.join(TEMPLATE_CLASSES)})")
 
 
 @dataclass(frozen=True)

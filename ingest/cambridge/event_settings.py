@@ -9,6 +9,7 @@ from typing import Any
 
 from drumgate.config import load_config_json
 from drumgate.errors import DrumgateError
+from drumgate.taxonomy import Taxonomy
 
 
 @dataclass(frozen=True)
@@ -85,10 +86,14 @@ def _section(cls: type, raw: dict[str, Any]) -> Any:
     return cls(**{f.name: raw[f.name] for f in fields(cls) if f.name in raw})
 
 
-def load_event_settings(ws: Any) -> EventSettings:
-    """`configs/cambridge_events.json`, validated against its schema."""
+def load_event_settings(ws: Any, taxonomy: Taxonomy | None = None) -> EventSettings:
+    """`configs/cambridge_events.json`, validated against its schema (and its class lists against
+    `taxonomy`, when given)."""
     path = ws.configs / "cambridge_events.json"
     raw = load_config_json(ws, "cambridge_events.json", "cambridge_events")
+    if taxonomy is not None:
+        for key in ("classes", "struck_classes"):
+            taxonomy.require_class_ids(raw["cross_mic"][key], path, f"cross_mic.{key}")
     techniques = _section(TechniqueSettings, raw["techniques"])
     if techniques.flam_min_s >= techniques.flam_max_s:
         raise DrumgateError("techniques: flam_min_s must be below flam_max_s", path=path)

@@ -106,7 +106,7 @@ def write_session_events(
     output_path = ws.user_path(output) if output else ws.events_manifest(DATASET)
     as_parts = wants_parts(layout, 0, None, parts.is_partitioned(sessions_path))  # auto: as the inventory is
     params = onset_params_by_class(ws, taxonomy)
-    settings = load_event_settings(ws)
+    settings = load_event_settings(ws, taxonomy)
     problems: list[str] = []
     rows: list[dict[str, Any]] = []
     skipped: list[str] = []

@@ -97,6 +97,10 @@ def read_session_stems(
 
 
 def onset_params_by_class(ws: Workspace, taxonomy: Taxonomy) -> dict[str, OnsetParams]:
+    from drumgate.config import load_config_json
+
+    path = ws.configs / "onsets.json"
+    taxonomy.require_class_ids(load_config_json(ws, path.name, "onsets").get("per_class", {}), path, "per_class")
     params = {"default": load_onset_params(ws)}
     for class_id in taxonomy.classes:
         params[class_id] = load_onset_params(ws, class_id)
