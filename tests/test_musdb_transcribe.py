@@ -84,7 +84,7 @@ def test_open_hats_give_way_to_the_hihat_rival() -> None:
 
 
 def test_rivals_must_name_template_classes() -> None:
-    with pytest.raises(DrumgateError, match="transcription.rivals names unknown class"):
+    with pytest.raises(DrumgateError, match=r"transcription\.rivals names unknown class"):
         TranscribeParams.from_mapping({"rivals": {"cymbal": {"ride": 0.5}}})
     parsed = TranscribeParams.from_mapping({"rivals": {"tom": {"kick": 1.0}}})
     assert parsed.rivals == {"tom": {"kick": 1.0}}

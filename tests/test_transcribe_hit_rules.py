@@ -73,9 +73,9 @@ def test_a_snare_hit_leaves_no_tom_behind() -> None:
 
 
 def test_yield_to_must_name_template_classes() -> None:
-    with pytest.raises(DrumgateError, match="transcription.yield_to names unknown class"):
+    with pytest.raises(DrumgateError, match=r"transcription\.yield_to names unknown class"):
         TranscribeParams.from_mapping({"yield_to": {"tom": ["floor_tom"]}})
     assert TranscribeParams.from_mapping({"yield_to": {"tom": ["kick"]}}).yield_to == {"tom": ("kick",)}
-    with pytest.raises(DrumgateError, match="transcription.restrike_classes names unknown class"):
+    with pytest.raises(DrumgateError, match=r"transcription\.restrike_classes names unknown class"):
         TranscribeParams.from_mapping({"restrike_classes": ["crash"]})
     assert TranscribeParams.from_mapping({"restrike_classes": ["snare"]}).restrike_classes == ("snare",)
