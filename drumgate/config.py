@@ -107,9 +107,14 @@ def load_toml(path: Path) -> dict[str, Any]:
             except ValueError:
                 line = None
             message = message.split(" (at line ")[0]
-        raise DrumgateError(f"invalid TOML: {message}", path=path, line=line,
-                            hint=f"fix: git checkout HEAD -- {shlex.quote(str(path))} to restore the committed one"
-                            ) from exc
+        raise DrumgateError(f"invalid TOML: {message}", path=path, line=line, hint=_restore_hint(path)) from exc
+
+
+def _restore_hint(path: Path) -> str:
+    """`git -C <folder> checkout HEAD -- <name>`: works as printed from any folder, the repository's or not."""
+    from drumgate.config_fixes import restore_command  # only the error path pays for it
+
+    return f"fix: {restore_command(path)} to restore the committed one"
 
 
 def restore_configs_fix(root: Path) -> str:
@@ -124,8 +129,7 @@ def _read_config(path: Path) -> Any:
     except DrumgateError as err:
         if path.parent.name in ("configs", "schemas") and (err.hint is None or not path.exists()):
             root = path.parent.parent if path.parent.name == "configs" else path.parent.parent.parent
-            err.hint = (f"fix: git checkout HEAD -- {shlex.quote(str(path))} to restore the committed one"
-                        if path.exists() else restore_configs_fix(root))
+            err.hint = _restore_hint(path) if path.exists() else restore_configs_fix(root)
         raise
 
 

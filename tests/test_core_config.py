@@ -83,11 +83,11 @@ def test_cli_prints_one_line_and_exit_2_for_bad_config(
 def test_cli_names_a_bad_config_from_the_folder_it_runs_in(
     workspace: Workspace, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Inside the repository the path reads as typed; from elsewhere in full. The fix is absolute, so
-    it works as printed from either folder."""
+    """Inside the repository the path reads as typed; from elsewhere in full. The fix names the folder
+    (`git -C`), so it works as printed from either folder, inside the repository or not."""
     config = workspace.configs / "datasets.toml"
     config.write_text("version = 1\n= broken\n")
-    restore = f"(fix: git checkout HEAD -- {config} to restore the committed one)"
+    restore = f"(fix: git -C {config.parent} checkout HEAD -- datasets.toml to restore the committed one)"
     monkeypatch.chdir(workspace.root)
     assert cli.guarded(lambda: (load_datasets(workspace), 0)[1]) == 2
     assert capsys.readouterr().err.startswith("configs/datasets.toml:2: invalid TOML")

@@ -271,3 +271,23 @@ def test_a_session_moved_to_another_split_is_in_the_digest(tmp_path: Path) -> No
     summary, text = run_report(repo, tmp_path / "out")
     assert summary["datasets"]["cambridge"]["sessions"]["split_changed"]["count"] == 1
     assert "- **cambridge**: 1 session moved to another split; " in text, text
+
+
+def test_a_combined_manifest_mixing_a_removed_source_says_so(demo: Path, tmp_path: Path) -> None:
+    """E-GMD's manifests deleted (committed past the hooks): the combined group names the source it
+    mixes that is gone, with its fix, instead of git's words about a blob; E-GMD's regressions stay
+    in the verdict beside it."""
+    from tests.data_repo_support import copied_repo, git
+
+    repo = copied_repo(demo, tmp_path)
+    assert git(repo, "rm", "-q", "data/manifests/egmd_events.jsonl", "data/manifests/egmd_sessions.jsonl").returncode == 0
+    assert git(repo, "commit", "-q", "--no-verify", "-m", "E-GMD's manifests deleted").returncode == 0
+    _, text = run_report(repo, tmp_path / "out")
+    head = git(repo, "rev-parse", "--short=7", "HEAD").stdout.strip()
+    assert (f"❗ prod_combined: health could not be computed: {head}:data/manifests/prod_combined_events.json: mixes"
+            " data/manifests/egmd_events.jsonl, which is not in this revision (its dataset's events were removed,"
+            " and the combined manifest was not made again) (fix: drumgate repro prod_combined, then commit its"
+            " artifacts)") in text
+    verdict = text.splitlines()[1]
+    assert verdict.startswith("### ❗ Not merge-safe: health could not be computed for prod_combined; 5 gates"
+                              " regressed: egmd "), verdict

@@ -275,6 +275,16 @@ def test_malformed_rows_added_at_head_are_not_merge_safe() -> None:
         "### ✅ Merge-safe: no gate regressed; malformed rows still at head: musdb_hq (2 rows)")
 
 
+def test_a_group_that_could_not_be_judged_does_not_hide_the_regressions_of_others() -> None:
+    entry = storage_entry({}, {})
+    entry["dataset"] = "egmd"
+    entry["gates"]["failing"] = [{"name": "min_sessions", "was_status": "pass"}]
+    failed = {"dataset": "prod_combined", "error": "b2414e0:data/manifests/prod_combined_events.json: mixes ..."}
+    assert pr_gates.verdict_line([entry, failed]) == (
+        "### ❗ Not merge-safe: health could not be computed for prod_combined; "
+        "1 gate regressed: egmd <code>min_sessions</code>")
+
+
 @pytest.mark.parametrize(
     ("base", "head", "shown"),
     [

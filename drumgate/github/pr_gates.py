@@ -209,15 +209,15 @@ def _listed(label: str, items: Sequence[str], total: int | None = None, shown: i
 def verdict_line(entries: Sequence[Mapping[str, Any]], configs_changed: bool = False) -> str:
     """The first line: merge-safe or not, computed here from the gate statuses and counts in the summary."""
     verdict = judge(entries)
-    if verdict.errors:
-        head = f"❗ Not merge-safe: health could not be computed for {', '.join(verdict.errors)}"
-    elif verdict.malformed_new:  # a trainer's reader stops at such a row, whatever the gates say
-        head = f"❌ Not merge-safe: {_listed('malformed rows at head', verdict.malformed_new)}"
+    regressed = _listed(plural(len(verdict.regressed), "gate") + " regressed", verdict.regressed)
+    if verdict.errors or verdict.malformed_new:
+        head = (f"❗ Not merge-safe: health could not be computed for {', '.join(verdict.errors)}" if verdict.errors
+                # a trainer's reader stops at such a row, whatever the gates say
+                else f"❌ Not merge-safe: {_listed('malformed rows at head', verdict.malformed_new)}")
         if verdict.regressed:
-            head += f"; {_listed(plural(len(verdict.regressed), 'gate') + ' regressed', verdict.regressed)}"
+            head += f"; {regressed}"
     elif verdict.regressed:
-        regressed = plural(len(verdict.regressed), "gate") + " regressed"
-        head = f"❌ Not merge-safe: {_listed(regressed, verdict.regressed)}"
+        head = f"❌ Not merge-safe: {regressed}"
     elif not entries and configs_changed:
         head = "✅ Merge-safe: configs changed, but no dataset group with events is touched"
     elif not entries:

@@ -131,6 +131,10 @@ def combined_side_counts(tree: GitTree, rev: str, rel: str, errors: RowErrors) -
 
         def file_rows(source: Mapping[str, Any]) -> Iterator[tuple[int, Row]]:
             source_rel = f"{folder}/{source['manifest']}"
+            if not tree.existing(rev, [source_rel]):  # git's own words would name a blob, not the cause
+                raise DrumgateError(f"mixes {source_rel}, which is not in this revision (its dataset's events"
+                                    " were removed, and the combined manifest was not made again)", path=where,
+                                    hint=f"fix: drumgate repro {COMBINED}, then commit its artifacts")
             return iter_blob_rows(tree, rev, source_rel, f"{short_sha(rev)}:{source_rel}", errors)
 
         def folder_tallies(source: Mapping[str, Any], rewrite: Any) -> Iterator[Any]:
