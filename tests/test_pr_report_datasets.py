@@ -280,7 +280,8 @@ def test_a_combined_manifest_mixing_a_removed_source_says_so(demo: Path, tmp_pat
     from tests.data_repo_support import copied_repo, git
 
     repo = copied_repo(demo, tmp_path)
-    assert git(repo, "rm", "-q", "data/manifests/egmd_events.jsonl", "data/manifests/egmd_sessions.jsonl").returncode == 0
+    manifests = ["data/manifests/egmd_events.jsonl", "data/manifests/egmd_sessions.jsonl"]
+    assert git(repo, "rm", "-q", *manifests).returncode == 0
     assert git(repo, "commit", "-q", "--no-verify", "-m", "E-GMD's manifests deleted").returncode == 0
     _, text = run_report(repo, tmp_path / "out")
     head = git(repo, "rev-parse", "--short=7", "HEAD").stdout.strip()
