@@ -347,9 +347,9 @@ def committed_locks(ws: Workspace) -> list[str]:
 def check_workspace(ws: Workspace, reporter: Reporter, whole_workspace: bool = False) -> int:
     """The staged change (or with `whole_workspace`, every artifact group as the worktree holds it):
     groups staged together, nothing stale, nothing edited by hand."""
-    from drumgate.commands.repro_retire import refuse_any_moved
     from drumgate.config import load_datasets
     from drumgate.lineage import check
+    from drumgate.lineage.moved import refuse_any_moved
 
     # every regeneration the hook could suggest reads it: one that does not parse, breaks its schema or
     # moves a dataset between groups is the one finding (its fix mends it; repro would stop on it)

@@ -52,7 +52,7 @@ def test_a_deleted_dataset_table_is_retired_by_the_printed_fix(demo: Path, tmp_p
 
 
 MOVED = ("data/locks/musdb_hq.lock.json: records artifacts of musdb_hq, which configs/datasets.toml now puts in"
-         " another group: moving a dataset between groups is not supported (its artifacts would be remade under a"
+         " cambridge: moving a dataset between groups is not supported (its artifacts would be remade under a"
          " group that does not record them) (fix: git checkout HEAD -- configs/datasets.toml)")
 
 
@@ -64,9 +64,10 @@ def test_a_dataset_moved_to_another_group_is_refused_with_its_undo(demo: Path, t
                       encoding="utf-8")
     refused = commit_refused(repo, "MUSDB into the Cambridge group", config)
     assert MOVED in refused.splitlines() and "drumgate repro" not in refused, refused
-    done = drumgate(repo, "repro", "musdb_hq")
-    assert done.returncode == 2
-    assert done.stderr == MOVED + "\n"
+    for command in (["repro", "musdb_hq"], ["health", "--events", "data/manifests/musdb_hq_events.jsonl"]):
+        done = drumgate(repo, *command)  # health too: it would record musdb_hq's report under cambridge
+        assert (done.returncode, done.stderr) == (2, MOVED + "\n"), command
+    assert "reports/health/musdb_hq_" not in (repo / "data" / "locks" / "cambridge.lock.json").read_text(encoding="utf-8")
     assert (repo / "data" / "locks" / "musdb_hq.lock.json").is_file()
     assert git(repo, *shlex.split(MOVED.split("(fix: git ")[1].rstrip(")"))).returncode == 0
     assert status(repo) == ""

@@ -65,13 +65,14 @@ from drumgate.commands.repro_locks import (
     with_option,
     without_lost_report_inputs,
 )
-from drumgate.commands.repro_retire import lost_locks, retire, retired_groups
+from drumgate.commands.repro_retire import lost_locks, retire
 from drumgate.config import load_datasets
 from drumgate.errors import EXIT_FINDINGS, EXIT_OK, DrumgateError
 from drumgate.git import restore_command
 from drumgate.io import parts
 from drumgate.io.fsutil import atomic_write_bytes
 from drumgate.lineage import HAND_EDITED, MISSING
+from drumgate.lineage.moved import retired_groups
 from drumgate.lineage.provenance import report_date
 from drumgate.reports.combined import mixed_datasets
 from drumgate.restore import committed_as_recorded

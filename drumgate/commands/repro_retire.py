@@ -20,44 +20,14 @@ import shutil
 from collections.abc import Sequence
 
 from drumgate import lineage
-from drumgate.artifacts import classify, events_manifest, registry, sessions_manifest
+from drumgate.artifacts import events_manifest, registry, sessions_manifest
 from drumgate.errors import DrumgateError
-from drumgate.git import in_head, restore_command
 from drumgate.io import parts
+from drumgate.lineage.moved import refuse_moved
 from drumgate.workspace import Workspace
 
 CONFIG = "configs/datasets.toml"
 COMPARES = "reports/diffs/compare_"
-
-
-def retired_groups(ws: Workspace, known: Sequence[str]) -> list[str]:
-    """Groups with a lock file that the datasets config no longer names."""
-    return [group for group in lineage.lock_groups(ws) if group not in known]
-
-
-def _moved(ws: Workspace, group: str) -> list[str]:
-    """Datasets the config still has whose artifacts this retired group's lock records."""
-    datasets = registry(ws).groups
-    recorded = lineage.read_lock(ws, group, drop_outside=True)["artifacts"]
-    return sorted({artifact.group for path in recorded if (artifact := classify(path)) is not None
-                   and artifact.group in datasets})
-
-
-def refuse_moved(ws: Workspace, group: str) -> None:
-    moved = _moved(ws, group)
-    if moved:
-        undo = restore_command(CONFIG, root=ws.root) if in_head(ws.root, CONFIG) else f"put {moved[0]} back in it"
-        raise DrumgateError(
-            f"records artifacts of {', '.join(moved)}, which {CONFIG} now puts in another group: moving a dataset"
-            " between groups is not supported (its artifacts would be remade under a group that does not record"
-            " them)", path=ws.rel(ws.lock_file(group)), hint=f"fix: {undo}")
-
-
-def refuse_any_moved(ws: Workspace) -> None:
-    """`refuse_moved` for every group the config no longer names: the freshness hook's first word on
-    a dataset moved between groups, so it does not print a repro line repro would refuse."""
-    for group in retired_groups(ws, registry(ws).all_groups()):
-        refuse_moved(ws, group)
 
 
 def _delete(ws: Workspace, names: Sequence[str], dry_run: bool) -> list[str]:

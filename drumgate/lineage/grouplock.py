@@ -169,6 +169,9 @@ def hold(ws: Workspace, groups: Iterable[str]) -> None:
     """
     if not _scopes:
         raise RuntimeError("grouplock.hold() outside grouplock.command_scope()")
+    from drumgate.lineage.moved import refuse_any_moved
+
+    refuse_any_moved(ws)  # before anything is read or written: a moved dataset's artifacts have two locks
     scope = _scopes[-1]
     scope.acquired.extend(_take(ws, groups, scope.command))
 
