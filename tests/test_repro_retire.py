@@ -67,7 +67,8 @@ def test_a_dataset_moved_to_another_group_is_refused_with_its_undo(demo: Path, t
     for command in (["repro", "musdb_hq"], ["health", "--events", "data/manifests/musdb_hq_events.jsonl"]):
         done = drumgate(repo, *command)  # health too: it would record musdb_hq's report under cambridge
         assert (done.returncode, done.stderr) == (2, MOVED + "\n"), command
-    assert "reports/health/musdb_hq_" not in (repo / "data" / "locks" / "cambridge.lock.json").read_text(encoding="utf-8")
+    cambridge_lock = (repo / "data" / "locks" / "cambridge.lock.json").read_text(encoding="utf-8")
+    assert "reports/health/musdb_hq_" not in cambridge_lock
     assert (repo / "data" / "locks" / "musdb_hq.lock.json").is_file()
     assert git(repo, *shlex.split(MOVED.split("(fix: git ")[1].rstrip(")"))).returncode == 0
     assert status(repo) == ""
