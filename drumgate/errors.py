@@ -66,12 +66,19 @@ class DrumgateError(Exception):
         return format_finding(self.path, self.message, self.line, self.hint)
 
 
-def shown_from_here(err: DrumgateError) -> DrumgateError:
-    """`err` with an absolute path inside the current folder shown relative to it, as a user typed it
-    (a reader names the absolute path it opened; a fix keeps its own, which works from anywhere)."""
-    if err.path is not None and os.path.isabs(err.path):
+def shown_path(path: str | Path) -> str | Path:
+    """An absolute path inside the current folder relative to it, as a user would type it; any other as it is."""
+    if os.path.isabs(path):
         try:
-            err.path = Path(err.path).relative_to(Path.cwd()).as_posix()
+            return Path(path).relative_to(Path.cwd()).as_posix()
         except (ValueError, OSError):  # outside the current folder, or the folder itself is gone
             pass
+    return path
+
+
+def shown_from_here(err: DrumgateError) -> DrumgateError:
+    """`err` with its path `shown_path` (a reader names the absolute path it opened; a fix keeps its
+    own, which works from anywhere)."""
+    if err.path is not None:
+        err.path = shown_path(err.path)
     return err

@@ -22,7 +22,7 @@ from drumgate.checksums.manifest import ChecksumEntry, generate_command, generat
 from drumgate.checksums.roots import refuse_empty_tiers, typed_config
 from drumgate.checksums.tree import TreeState, hash_files, scan_dataset
 from drumgate.config import DatasetConfig, StorageRoot
-from drumgate.errors import EXIT_FINDINGS, EXIT_OK, DrumgateError, format_finding
+from drumgate.errors import EXIT_FINDINGS, EXIT_OK, DrumgateError, format_finding, shown_path
 from drumgate.io.statcache import StatCache
 from drumgate.progress import progress, progress_enabled
 from drumgate.render.numbers import counted
@@ -240,7 +240,9 @@ def verify(ws: Workspace, dataset: str, *, jobs: int | None, result: dict[str, A
     # lines (`generate --update`) lists them again
     for name in sorted(set(state.files) - listed) if not found.problems else ():
         findings.append(
-            format_finding(state.files[name], f"not in the manifest ({name})", hint=generate_fix(dataset, root=root))
+            # a raw file back or new: what its ingest reads changed too, so the group's repro, as for one missing
+            format_finding(shown_path(state.files[name]), f"not in the manifest ({name})",
+                           hint=f"fix: {accept}" if group else generate_fix(dataset, root=root))
         )
     for unplugged in state.offline:
         print(_offline_note(unplugged, sum(1 for entry in entries if entry.tier == unplugged.tier)))
