@@ -36,6 +36,7 @@ from checks._hookutil import Reporter, committed_text, staged_paths
 from drumgate.artifacts import HEALTH_DIR, LOCKS_DIR, PROVENANCE_DIR, SAMPLING_DIR, Artifact, classify, is_data_path
 from drumgate.errors import DrumgateError
 from drumgate.git import git_at, git_output, restore_command
+from drumgate.licences import unfinished_notes
 from drumgate.lineage import HAND_EDITED, MISSING, lock_groups
 from drumgate.restore import lost_lock_fix
 from drumgate.workspace import Workspace
@@ -307,7 +308,8 @@ def report_causes(ws: Workspace, reporter: Reporter, causes: Causes, state: GitS
     more = f" (and {len(others)} more)" if others else ""
     count = len(causes.stale_artifacts)
     # The repro line's `git add -A` stages the files left out too: one fix gets the commit through,
-    # where `git add` of them alone would only lead to this line on the next try.
+    # where `git add` of them alone would only lead to this line on the next try. An unfinished licence
+    # note comes first: repro would stop at it.
     also = ""
     if left_out:
         shown = left_out[0] + (f" (and {len(left_out) - 1} more)" if len(left_out) > 1 else "")
@@ -315,7 +317,7 @@ def report_causes(ws: Workspace, reporter: Reporter, causes: Causes, state: GitS
     reporter.finding(
         first,
         f"{why}{more}: {count} artifact{'s' if count != 1 else ''} of {', '.join(groups)} to regenerate{also}",
-        hint=f"run: drumgate repro {' '.join(groups)}, then git add -A",
+        hint=f"run: {unfinished_notes(ws.root, causes.stale_causes)}drumgate repro {' '.join(groups)}, then git add -A",
     )
 
 

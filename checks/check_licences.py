@@ -119,8 +119,8 @@ def check_note(ws: Workspace, dataset: str, note: str, why: str, reporter: Repor
     if parsed.missing:
         reporter.finding(
             note,
-            f"licence note incomplete: no {', '.join(parsed.missing)}",
-            hint=f"fix: add {', '.join(k + ': ...' for k in parsed.missing)} to its front matter",
+            f"licence note incomplete: {parsed.lacking}",
+            hint=f"fix: {parsed.fill_in}",
         )
 
 

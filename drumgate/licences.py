@@ -13,7 +13,9 @@ source: https://...
 
 from __future__ import annotations
 
+import contextlib
 import shlex
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -40,6 +42,20 @@ class LicenceNote:
     @property
     def complete(self) -> bool:
         return not self.missing
+
+    @property
+    def lacking(self) -> str:
+        """What `missing` lacks, in words: `no licence` for a key not there, `commercial_use empty` for a
+        key there without a value."""
+        absent = [key for key in self.missing if key not in self.fields]
+        empty = [key for key in self.missing if key in self.fields]
+        words = ([f"no {', '.join(absent)}"] if absent else []) + ([f"{', '.join(empty)} empty"] if empty else [])
+        return " and ".join(words)
+
+    @property
+    def fill_in(self) -> str:
+        """The fix's words for `missing`: what to add, or to fill in, in the front matter."""
+        return f"fill in {', '.join(self.missing)} in its front matter"
 
     def constraints(self) -> dict[str, str]:
         """What downstream users must respect, as recorded in provenance and reports."""
@@ -137,8 +153,21 @@ def licence_for_ingest(path: Path, shown: str, rerun: str) -> dict[str, str]:
         raise DrumgateError(err.message, path=shown, line=err.line, hint=fix) from None
     if note.missing:
         raise DrumgateError(
-            f"licence note incomplete: no {', '.join(note.missing)}; {rerun} refuses to record an unreviewed licence",
+            f"licence note incomplete: {note.lacking}; {rerun} refuses to record an unreviewed licence",
             path=shown,
-            hint=f"fix: fill in {', '.join(note.missing)} in its front matter, then rerun {rerun}",
+            hint=f"fix: {note.fill_in}, then rerun {rerun}",
         )
     return note.constraints()
+
+
+def unfinished_notes(root: Path, paths: Iterable[str]) -> str:
+    """`fill in <keys> in <note>, then ` for each licence note among `paths` (workspace-relative) that
+    lacks a field every ingest needs: a repro run before that would stop at the note. "" when none."""
+    steps = []
+    for rel in paths:
+        if rel.startswith("data/licenses/") and rel.endswith(".md"):
+            with contextlib.suppress(DrumgateError, OSError):
+                note = read_licence_note(root / rel)
+                if note.missing:
+                    steps.append(f"fill in {', '.join(note.missing)} in {rel}, then ")
+    return "".join(steps)

@@ -17,7 +17,7 @@ from drumgate.config import load_datasets
 from drumgate.fixtures.cambridge import make_cambridge_corpus
 from drumgate.fixtures.egmd import make_egmd_corpus
 from drumgate.fixtures.musdb import make_musdb_corpus
-from drumgate.licences import REQUIRED_KEYS
+from drumgate.licences import REQUIRED_KEYS, unfinished_notes
 from drumgate.workspace import Workspace
 from tests.combine_fixtures import three_dataset_workspace
 from tests.data_repo_support import commit_refused, copied_repo, drumgate, git, without_dataset
@@ -58,8 +58,25 @@ def test_each_finding_is_said_once(egmd_only: Workspace, capsys) -> None:
     code, lines = hook(egmd_only, [*COMBINED_FILES, "data/manifests/egmd_events.jsonl"], capsys)
     assert code == 1
     assert lines == [
-        "data/licenses/egmd.md: licence note incomplete: no attribution (fix: add attribution: ... to its front matter)"
+        "data/licenses/egmd.md: licence note incomplete: no attribution (fix: fill in attribution in its front matter)"
     ]
+
+
+def test_an_empty_field_is_named_empty_in_the_hook_and_the_freshness_fix(egmd_only: Workspace, capsys) -> None:
+    """A key left blank is not "no key"; the freshness hook's repro line starts with filling it in,
+    since repro would stop at the note."""
+    note = egmd_only.licence_note("egmd")
+    note.write_text(re.sub(r"(?m)^commercial_use:.*$", "commercial_use:", note.read_text(encoding="utf-8")),
+                    encoding="utf-8")
+    code, lines = hook(egmd_only, ["data/licenses/egmd.md"], capsys)
+    assert (code, lines) == (1, [
+        "data/licenses/egmd.md: licence note incomplete: commercial_use empty"
+        " (fix: fill in commercial_use in its front matter)"])
+    assert unfinished_notes(egmd_only.root, ["data/licenses/egmd.md", "configs/datasets.toml"]) == (
+        "fill in commercial_use in data/licenses/egmd.md, then ")
+    drop_field(note, "commercial_use")
+    lines = hook(egmd_only, ["data/licenses/egmd.md"], capsys)[1]
+    assert lines[0].endswith("incomplete: no commercial_use (fix: fill in commercial_use in its front matter)")
 
 
 def test_the_recorded_mix_is_read_not_the_config(egmd_only: Workspace, capsys) -> None:
