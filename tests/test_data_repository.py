@@ -337,10 +337,20 @@ def test_unknown_dataset_fix_keeps_the_command_and_runs_as_printed(tmp_path: Pat
     folder and flags typed are kept: the fix makes the repository asked for, with the datasets meant."""
     from tests.test_fix_commands import fix_commands, run_as_printed
 
-    done = drumgate(tmp_path, "init", "my repo", "--datasets", "musdb,egmd,foo", "--no-hooks")
+    done = drumgate(tmp_path, "init", "my repo", "--datasets", "musdb_h,egmd,foo", "--no-hooks")
     assert done.returncode == 2
-    assert "unknown dataset 'musdb' (known: cambridge, musdb_hq, egmd, mdb_drums)" in done.stderr
+    assert "unknown datasets 'musdb_h', 'foo' (known: cambridge, musdb_hq, egmd, mdb_drums)" in done.stderr
     [command] = fix_commands(done.stderr)
     assert command == "drumgate init 'my repo' --datasets musdb_hq,egmd --no-hooks"
     assert run_as_printed(tmp_path, command).returncode == 0
     assert list(load_datasets(Workspace(tmp_path / "my repo")).datasets) == ["musdb_hq", "egmd"]
+
+
+def test_init_takes_the_dataset_spellings_other_commands_take(tmp_path: Path) -> None:
+    """Any case, and the aliases `drumgate ingest` takes (`musdb`, `mdb`); the pin hint keeps the folder."""
+    done = drumgate(tmp_path, "init", "repo", "--datasets", "Egmd,MUSDB,mdb", "--no-hooks")
+    assert done.returncode == 0, done.stderr
+    assert sorted(load_datasets(Workspace(tmp_path / "repo")).datasets) == ["egmd", "mdb_drums", "musdb_hq"]
+    assert "pin it: drumgate init repo --install-spec 'URL-of-the-wheel#sha256=DIGEST'" in done.stdout
+    refused = drumgate(tmp_path, "init", "other", "--datasets", "egmd,foo,bar")
+    assert "unknown datasets 'foo', 'bar' (known: " in refused.stderr

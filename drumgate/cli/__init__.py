@@ -81,7 +81,7 @@ COMMANDS: dict[str, Command | dict[str, Command]] = {
 ALIASES: dict[str, dict[str, str]] = {"ingest": {"musdb_hq": "musdb", "musdb18hq": "musdb", "mdb": "mdb_drums",
                                                 "mdbdrums": "mdb_drums", "mdb-drums": "mdb_drums"}}
 # Dataset names typed on the command line, to the dataset ids of configs/datasets.toml.
-DATASET_ALIASES: dict[str, str] = {"musdb": "musdb_hq", "musdb18hq": "musdb_hq", "e-gmd": "egmd"}
+DATASET_ALIASES: dict[str, str] = {"musdb": "musdb_hq", "musdb18hq": "musdb_hq", "e-gmd": "egmd", "mdb": "mdb_drums"}
 # Options accepted before the subcommand (`drumgate --workspace DIR health ...`): name -> takes a value.
 GLOBAL_OPTIONS: dict[str, bool] = {"--workspace": True}
 WORKSPACE_HELP = "workspace folder holding configs/ (default: DRUMGATE_WORKSPACE or the nearest above)"

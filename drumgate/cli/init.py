@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from drumgate import __version__
+from drumgate.cli import DATASET_ALIASES
 from drumgate.commands import init_repo
 from drumgate.commands.init_hooks import pre_commit_install
 from drumgate.errors import EXIT_OK
@@ -44,6 +45,12 @@ def _command(args: argparse.Namespace, datasets: str) -> str:
     return shlex.join(words + (["--no-hooks"] if args.no_hooks else []))
 
 
+def _pin_command(args: argparse.Namespace) -> str:
+    """`drumgate init [DIR] --install-spec ...` for the folder just made (the spec is the user's to fill in)."""
+    folder = f" {shlex.quote(args.dir)}" if args.dir != "." else ""
+    return f"drumgate init{folder} --install-spec 'URL-of-the-wheel#sha256=DIGEST'"
+
+
 def run(args: argparse.Namespace) -> int:
     root = Path(os.path.abspath(args.dir))
     configured = init_repo.configured_datasets(root)
@@ -52,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
         chosen = packaged_datasets() if configured is None else tuple(
             name for name in configured if name in packaged_datasets())
     else:
-        chosen = init_repo.parse_datasets(args.datasets, lambda datasets: _command(args, datasets))
+        chosen = init_repo.parse_datasets(args.datasets, lambda datasets: _command(args, datasets), DATASET_ALIASES)
     spec = args.install_spec or INSTALL_DEFAULT
     outcomes = init_repo.scaffold(root, chosen, spec, configured, respec=args.install_spec is not None)
     wrote = [o.path for o in outcomes if o.action == "wrote"]
@@ -72,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
     if args.install_spec is None and any(path.startswith(".github/workflows/") for path in wrote):
         # the default names a release on the package index: say so where it shows, not in the first failing run
         print(f"  the workflows `pip install {INSTALL_DEFAULT}`: where the runners get drumgate otherwise, pin it"
-              ": drumgate init --install-spec 'URL-of-the-wheel#sha256=DIGEST'")
+              f": {_pin_command(args)}")
     if (root / ".git").exists() and not args.no_hooks:
         pre_commit_install(root)
         print("  installed the pre-commit hook: every `git commit` runs the drumgate checks")

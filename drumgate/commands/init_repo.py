@@ -25,7 +25,7 @@ import os
 import re
 import shlex
 import tomllib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,10 +48,12 @@ class Outcome:
     action: str  # "wrote" | "kept" (already there, maybe edited by the user) | "unchanged" | "added <ds>, ..."
 
 
-def parse_datasets(text: str, command: Callable[[str], str]) -> tuple[str, ...]:
-    """The datasets `--datasets` names; an unknown one is refused with `command` (the user's own command
-    line for a `--datasets` value) run on the known name it is closest to, or without it."""
-    chosen = tuple(dict.fromkeys(name.strip() for name in text.split(",") if name.strip()))
+def parse_datasets(text: str, command: Callable[[str], str], aliases: Mapping[str, str]) -> tuple[str, ...]:
+    """The datasets `--datasets` names, in any case or by an alias the other commands take (`musdb`);
+    an unknown one is refused with `command` (the user's own command line for a `--datasets` value)
+    run on the known name it is closest to, or without it."""
+    typed = [name.strip().lower() for name in text.split(",") if name.strip()]
+    chosen = tuple(dict.fromkeys(aliases.get(name, name) for name in typed))
     known = packaged_datasets()
     unknown = [name for name in chosen if name not in known]
     if not chosen or unknown:
@@ -61,7 +63,8 @@ def parse_datasets(text: str, command: Callable[[str], str]) -> tuple[str, ...]:
                  for name in chosen]
         kept = [name for name in dict.fromkeys(meant) if name is not None] or list(known)
         raise DrumgateError(
-            f"--datasets {text!r}: unknown dataset {unknown[0]!r} (known: {', '.join(known)})" if unknown
+            f"--datasets {text!r}: unknown dataset{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}"
+            f" (known: {', '.join(known)})" if unknown
             else "--datasets is empty",
             hint=f"fix: {command(','.join(kept))}",
         )
