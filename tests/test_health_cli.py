@@ -257,3 +257,18 @@ def test_another_datasets_manifest_is_refused_before_it_is_judged_by_the_wrong_g
     assert not workspace.health_report("musdb_hq", "20240501").exists()
     assert not workspace.weights_report("musdb_hq", "20240501").exists()
     assert main(["--events", events, "--date", "2024-05-01"]) == 0  # the fix as printed
+
+
+def test_a_gate_is_found_at_its_line_in_every_toml_spelling(tmp_path) -> None:
+    """A commented-out key is skipped; a header with a comment, quoted and dotted keys and a sub-table are found."""
+    from drumgate.reports.gates import line_of
+
+    config = tmp_path / "datasets.toml"
+    config.write_text(
+        "[datasets.egmd.gates]  # raised\n# min_sessions = 2 (was)\nmin_sessions = 3\n\"leakage\" = true\n"
+        "split_bounds.train = [0.5, 0.9]\n\n[ datasets.egmd.gates.min_class_events ]\n'bd' = 500\n",
+        encoding="utf-8")
+    table = "datasets.egmd.gates"
+    found = [line_of(config, table, key) for key in ("min_sessions", "leakage", "split_bounds", "min_class_events")]
+    assert found == [3, 4, 5, None]
+    assert line_of(config, f"{table}.min_class_events", "bd") == 8

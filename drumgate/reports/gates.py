@@ -97,13 +97,21 @@ def _check_gate_names(path: Path, table: str, gates: Mapping[str, Any], taxonomy
 
 
 def line_of(path: Path, table: str, name: str) -> int | None:
-    """The line of `name = ...` inside `[table]` of a TOML file, for the message only."""
+    """The line of `name = ...` (or `name.x = ...`, the name quoted or bare) inside `[table]` of a TOML
+    file, comments skipped: for the message only."""
     inside = False
-    pattern = re.compile(rf"(^|[{{,\s]){re.escape(name)}\s*=")
+    key = "|".join(re.escape(form) for form in (name, f'"{name}"', f"'{name}'"))
+    pattern = re.compile(rf"(^|[{{,\s])(?:{key})\s*[=.]")
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if line.lstrip().startswith("["):
-            inside = line.strip() == f"[{table}]"
-        elif inside and pattern.search(line):
+        code = line.strip()
+        if code.startswith("#"):
+            continue
+        header = re.match(r"\[([^\[\]]+)\]\s*(#.*)?$", code)
+        if header:
+            inside = re.sub(r"\s*\.\s*", ".", header.group(1).strip()).replace('"', "") == table
+        elif code.startswith("["):
+            inside = False
+        elif inside and pattern.search(code):
             return number
     return None
 
@@ -234,9 +242,11 @@ def located_failing_gates(report: Mapping[str, Any], health: HealthConfig, confi
             spelled = next((typed for typed in value if resolve(typed) == name), name)
             value = value.get(spelled)
         if value is not None and (value == gate["threshold"] or isinstance(value, bool)):
-            number = line_of(config, table, key) or (line_of(config, f"{table}.{key}", spelled) if name else None)
+            number, found_in = line_of(config, table, key), table
+            if number is None and name:  # a sub-table: [<table>.min_class_events] kick = 50
+                number, found_in = line_of(config, f"{table}.{key}", spelled), f"{table}.{key}"
             where = f"{shown_config}:{number}" if number else shown_config
-            lines.append(f"{where}: [{table}] gate {line} (report: {report_path})")
+            lines.append(f"{where}: [{found_in if number else table}] gate {line} (report: {report_path})")
         else:
             flag = GATE_FLAGS.get(key)
             lines.append(f"{report_path}: gate {line}" + (f" (set by {flag})" if flag else ""))
