@@ -52,8 +52,11 @@ class GitTree:
             return self.git("rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}").strip()
         except DrumgateError:
             shallow = self.git("rev-parse", "--is-shallow-repository").strip() == "true"
+            branches = self.git("for-each-ref", "--format=%(refname:short)", "refs/heads").split()
+            known = f"a branch this repository has ({', '.join(branches[:8])}), a tag or a commit"
             hint = ("fix: git fetch --unshallow (a shallow clone lacks it; in CI: actions/checkout fetch-depth: 0)"
-                    if shallow else "fix: git log --oneline -10 lists the revisions you can pass")
+                    if shallow else f"fix: pass {known}; git log --oneline -10 lists commits" if branches else
+                    "fix: git log --oneline -10 lists the revisions you can pass")
             raise DrumgateError(f"unknown revision {rev!r}", hint=hint) from None
 
     def merge_base(self, base: str, head: str) -> str:
