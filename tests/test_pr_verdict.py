@@ -313,8 +313,15 @@ def test_a_combined_licence_change_is_shown_from_the_entry_that_changed() -> Non
     start = "cambridge: no formal licence published; the library is described as free; egmd: CC BY 4.0; "
     line = licence_changes({"licence": start + "musdb_hq: MUSDB18 terms (academic use only)"},
                            {"licence": start + "musdb_hq: MUSDB18 terms (commercial)"})
-    assert line == ("constraints changed: licence is now “…musdb_hq: MUSDB18 terms (commercial)” "
-                    "(was “…musdb_hq: MUSDB18 terms (academic use only)”)")
+    assert line == ("constraints changed: licence: musdb_hq’s is now “MUSDB18 terms (commercial)” "
+                    "(was “MUSDB18 terms (academic use only)”)")
+    # the last source leaving the mix: the whole texts cut to one start read alike
+    musdb = "musdb_hq: MUSDB18 terms (academic use only); per-track licences (DSD100 from Cambridge Mixing Secrets)"
+    assert licence_changes({"licence": f"{musdb}; egmd: CC BY 4.0"}, {"licence": musdb}) == (
+        "constraints changed: licence: egmd’s “CC BY 4.0” gone")
+    assert licence_changes({"licence": "egmd: CC BY 4.0"}, {"licence": f"egmd: CC BY 4.0; {musdb}"}) == (
+        "constraints changed: licence: musdb_hq’s “MUSDB18 terms (academic use only); per-track licences (DSD1…”"
+        " added")
     assert licence_changes({"commercial_use": "no"}, {"commercial_use": "yes"}) == (
         "constraints changed: commercial use is now “yes” (was “no”)")
 

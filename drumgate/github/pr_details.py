@@ -134,9 +134,39 @@ def licence_changes(before: Mapping[str, str], after: Mapping[str, str]) -> str:
     changes = []
     for key, label in LICENCE_FIELDS:
         if before.get(key) != after.get(key):
-            was, now = _from_the_change(str(before.get(key, "—")), str(after.get(key, "—")))
+            old_text, new_text = str(before.get(key, "—")), str(after.get(key, "—"))
+            by_source = _by_source(old_text), _by_source(new_text)
+            if by_source[0] is not None and by_source[1] is not None:
+                changes.append(f"{label}: {_source_changes(*by_source)}")
+                continue
+            was, now = _from_the_change(old_text, new_text)
             changes.append(f"{label} is now “{esc(now, 60)}” (was “{esc(was, 60)}”)")
     return "constraints changed: " + " · ".join(changes)
+
+
+# The combined manifest's constraints list each mixed source as `<ds>: <its text>`, joined by `; `.
+_SOURCE_START = re.compile(r"; (?=[a-z][a-z0-9_]*: )")
+_SOURCE_ENTRY = re.compile(r"([a-z][a-z0-9_]*): (.*)", re.DOTALL)
+
+
+def _by_source(text: str) -> dict[str, str] | None:
+    """`{ds: text}` of a combined constraint; None for one dataset's own (not `<ds>: ` entries)."""
+    entries = [_SOURCE_ENTRY.fullmatch(part) for part in _SOURCE_START.split(text)]
+    return {m.group(1): m.group(2) for m in entries if m} if all(entries) else None
+
+
+def _source_changes(before: Mapping[str, str], after: Mapping[str, str]) -> str:
+    """What changed, source by source: one left the mix, one joined it, or its own text changed (the
+    whole texts, cut to the same start, could read alike when the last source went)."""
+    words = []
+    for name in dict.fromkeys([*before, *after]):
+        if name not in after:
+            words.append(f"{esc(name)}’s “{esc(before[name], 60)}” gone")
+        elif name not in before:
+            words.append(f"{esc(name)}’s “{esc(after[name], 60)}” added")
+        elif before[name] != after[name]:
+            words.append(f"{esc(name)}’s is now “{esc(after[name], 60)}” (was “{esc(before[name], 60)}”)")
+    return ", ".join(words)
 
 
 def _from_the_change(before: str, after: str) -> tuple[str, str]:
