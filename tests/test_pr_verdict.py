@@ -359,3 +359,14 @@ def test_a_source_s_bad_row_and_lost_audio_are_named_once_not_again_under_the_co
     assert verdict.offline_count == 2
     alone = judge([_judged("prod_combined", 2, [], sources=["cambridge"])])
     assert alone.malformed_new == ["prod_combined (2 rows)"], "no source entry counts them"
+
+
+def test_a_source_gate_s_base_value_is_worded_not_a_bare_count() -> None:
+    """`(was 2)` read as if the gate had seen 2 of something; it counts the mixed dataset's failing gates."""
+    flipped = {"name": "source_gates[egmd]", "head_status": "pass", "head_observed": 0, "base_observed": 2,
+               "threshold": 0, "base_threshold": 0, "base_status": "fail"}
+    entry = {"dataset": "prod_combined", "absent": {"base": False, "head": False},
+             "gates": {"failing": [], "flipped": [flipped], "removed": []}}
+    assert pr_gates.gate_callouts(entry) == [
+        "✅ prod_combined: <code>source_gates&#91;egmd&#93;</code> now passes: its own gates pass"
+        " (was fails 2 own gates)."]

@@ -64,13 +64,22 @@ def gate_comparison_in(entry: Mapping[str, Any], gate: Mapping[str, Any], value:
     return gate_comparison(gate["name"], value, gate["threshold"], passed)
 
 
+def was_value(gate: Mapping[str, Any], value: Any, passed: bool) -> str:
+    """A gate's base value in a `(was ...)`: the number, or for a source gate (whose number counts the
+    mixed dataset's failing gates) its phrase, `fails 2 own gates`."""
+    if str(gate["name"]).startswith(f"{SOURCE_GATE}["):
+        return gate_comparison(gate["name"], value, gate.get("threshold"), passed)
+    return shown_number(value)
+
+
 def gate_callouts(entry: Mapping[str, Any]) -> list[str]:
     gates, name = entry["gates"], esc(entry["dataset"])
     base_absent = entry["absent"]["base"]
     lines = []
     for gate in gates["failing"]:
         comparison = gate_comparison_in(entry, gate, gate["observed"], passed=False)
-        was = f" (was {shown_number(gate['was'])})" if gate["was"] is not None and not base_absent else ""
+        was = (f" (was {was_value(gate, gate['was'], gate['was_status'] == 'pass')})"
+               if gate["was"] is not None and not base_absent else "")
         if was and _threshold_moved(gate.get("was_threshold"), gate["threshold"]):  # the gate moved, not the data
             before = f"{shown_number(gate['was'])} against {shown_number(gate['was_threshold'])}"
             was = f" (was {before}: the threshold changed)"
@@ -84,7 +93,7 @@ def gate_callouts(entry: Mapping[str, Any]) -> list[str]:
     for gate in gates["flipped"]:
         if gate["head_status"] == "pass" and not base_absent:
             comparison = gate_comparison(gate["name"], gate["head_observed"], gate["threshold"], passed=True)
-            was = shown_number(gate["base_observed"])
+            was = was_value(gate, gate["base_observed"], passed=False)
             if _threshold_moved(gate.get("base_threshold"), gate["threshold"]):
                 was += f" against {shown_number(gate['base_threshold'])}: the threshold changed"
             lines.append(f"✅ {name}: {code(gate['name'])} now passes: {comparison} (was {was}).")
