@@ -134,6 +134,7 @@ class Verdict:
     malformed_new: list[str] = field(default_factory=list)  # more rows a reader refuses than at base
     malformed_still: list[str] = field(default_factory=list)
     retired: list[str] = field(default_factory=list)  # datasets taken out with their config table
+    licence_changed: list[str] = field(default_factory=list)  # what a trainer may do with the data moved
 
 
 def _gate_named(entry: Mapping[str, Any], gate: Mapping[str, Any]) -> str:
@@ -174,6 +175,9 @@ def judge(entries: Sequence[Mapping[str, Any]]) -> Verdict:
             continue
         if retired(entry):
             verdict.retired.append(esc(entry["dataset"]))
+        licence = entry.get("licence") or {}
+        if licence.get("base") is not None and licence.get("head") is not None and licence["base"] != licence["head"]:
+            verdict.licence_changed.append(esc(entry["dataset"]))
         for gate in entry["gates"]["failing"]:
             if _named_by_its_source(entry, gate, failing_of):
                 continue
@@ -242,6 +246,8 @@ def verdict_line(entries: Sequence[Mapping[str, Any]], configs_changed: bool = F
         parts.append(_listed("malformed rows still at head", verdict.malformed_still))
     if verdict.retired:
         parts.append(_listed(f"{plural(len(verdict.retired), 'dataset')} removed", verdict.retired))
+    if verdict.licence_changed:
+        parts.append(_listed("⚠️ licence constraints changed", verdict.licence_changed))
     if verdict.offline_count:
         parts.append(_listed("storage", verdict.offline, verdict.offline_count))
     return "### " + "; ".join(parts)
