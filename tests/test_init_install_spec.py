@@ -32,7 +32,8 @@ def test_the_default_spec_is_named_and_a_typed_one_pins_the_workflows_later(
     root = tmp_path / "drum-data"
     assert cli.main(["init", str(root), "--datasets", "egmd", "--no-hooks"]) == 0
     out = capsys.readouterr().out
-    assert "pin it: drumgate init --install-spec 'URL-of-the-wheel#sha256=DIGEST'" in out  # a note: its URL is yours
+    # a note: its URL is yours
+    assert f"pin it: drumgate init {root} --install-spec 'URL-of-the-wheel#sha256=DIGEST'" in out
     assert install_lines(root) == {f'"drumgate=={__version__}"'}
 
     assert cli.main(["init", str(root), "--install-spec", PINNED, "--no-hooks"]) == 0

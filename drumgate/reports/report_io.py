@@ -14,7 +14,7 @@ from typing import Any
 from drumgate import lineage
 from drumgate.artifacts import ArtifactRegistry, classify, ingest_fix
 from drumgate.config import load_datasets
-from drumgate.errors import DAMAGED_HINTS, DrumgateError
+from drumgate.errors import DAMAGED_HINTS, DrumgateError, format_finding, shown_from_here, shown_path
 from drumgate.io.jsonio import PACKAGE_SCHEMAS, check_schema, iter_jsonl, read_json, schema_problem
 from drumgate.restore import restore_fix
 from drumgate.workspace import COMBINED, Workspace
@@ -137,9 +137,11 @@ class ErrorCollector:
         self.errors.append(error)
 
     def lines(self) -> list[str]:
-        shown = [str(error) for error in self.errors[:MAX_PRINTED_ERRORS]]
+        """One line per error (each path shown from the current folder, as a command's findings are)."""
+        shown = [str(shown_from_here(error)) for error in self.errors[:MAX_PRINTED_ERRORS]]
         if len(self.errors) > MAX_PRINTED_ERRORS:
-            shown.append(f"{self.path}: ... and {len(self.errors) - MAX_PRINTED_ERRORS} more malformed rows")
+            more = len(self.errors) - MAX_PRINTED_ERRORS
+            shown.append(format_finding(shown_path(self.path), f"... and {more} more malformed rows"))
         return shown
 
 
