@@ -177,6 +177,18 @@ def test_bad_requirement_and_missing_file(workspace: Workspace, capsys: pytest.C
     assert "unknown vocabulary 'nope'" in capsys.readouterr().err
 
 
+def test_a_workspace_path_typed_in_a_subfolder_is_pointed_at(workspace: Workspace, capsys: pytest.CaptureFixture,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """drumgate prints workspace-relative paths; copied into a subfolder, the path is not found there."""
+    _write_corpus(workspace, 100)
+    monkeypatch.chdir(workspace.root / "data")
+    assert health_cmd.main(["--events", "data/manifests/egmd_events.jsonl", "--date", "2024-05-01"]) == 2
+    assert capsys.readouterr().err == (
+        "data/manifests/egmd_events.jsonl: file not found (fix: pass --events manifests/egmd_events.jsonl"
+        " (paths you type are relative to the current folder))\n")
+    assert health_cmd.main(["--events", "manifests/egmd_events.jsonl", "--date", "2024-05-01"]) in (0, 1)
+
+
 def test_console_script_dispatches_to_health(workspace: Workspace, capsys: pytest.CaptureFixture) -> None:
     from drumgate import cli
 

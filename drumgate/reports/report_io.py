@@ -33,7 +33,12 @@ def existing_events(ws: Workspace, typed: Path) -> Path:
     if parts.resolve(events).exists():
         return events
     match = EVENTS_NAME.match(events.name)
-    if match is not None and match.group("dataset") in load_datasets(ws).datasets:
+    from_root = ws.path(typed)
+    if not Path(typed).is_absolute() and parts.resolve(from_root).exists():
+        # a workspace-relative path (as drumgate prints them) typed in a subfolder
+        here = os.path.relpath(from_root)
+        hint = f"fix: pass --events {shlex.quote(here)} (paths you type are relative to the current folder)"
+    elif match is not None and match.group("dataset") in load_datasets(ws).datasets:
         hint = f"fix: drumgate ingest {match.group('dataset')}"
     elif events.parent.is_dir():
         shown = Path(os.path.expanduser(typed)).parent  # `ls '~'` would look for a folder named ~
