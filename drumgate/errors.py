@@ -70,9 +70,10 @@ def shown_path(path: str | Path) -> str | Path:
     """An absolute path inside the current folder relative to it, as a user would type it; any other as it is."""
     if os.path.isabs(path):
         try:
-            return Path(path).relative_to(Path.cwd()).as_posix()
+            shown = Path(path).relative_to(Path.cwd()).as_posix()
         except (ValueError, OSError):  # outside the current folder, or the folder itself is gone
-            pass
+            return path
+        return shown if shown != "." else path  # the current folder itself reads better in full
     return path
 
 

@@ -69,7 +69,8 @@ def run(args: argparse.Namespace) -> int:
     held = [*chosen, *(name for name in configured or () if name not in chosen)] if args.datasets is None else chosen
     print(f"drumgate init: {root} (datasets: {', '.join(held) or 'none'})")
     left = sum(1 for o in outcomes if o.action in ("kept", "unchanged"))
-    print(f"  wrote {len(wrote)} files" + (f"; {left} already there, left as they are" if left else ""))
+    files = f"{len(wrote)} file{'' if len(wrote) == 1 else 's'}"
+    print(f"  wrote {files}" + (f"; {left} already there, left as they are" if left else ""))
     for path in kept:
         print(f"  kept your {path} (differs from drumgate's default)")
     for outcome in added:

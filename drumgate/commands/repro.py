@@ -21,8 +21,7 @@ command, before anything reads it.
 Exit 0 when every step ran (a failed readiness gate is a finding of the report, not of repro),
 1 when a step that reads raw data reported findings or a dataset's lock is gone while its manifests
 are there (its recorded commands are lost: restore the lock or ingest again), 2 when a step could
-not run. Lock entries
-naming files outside the workspace (older drumgate versions) are dropped.
+not run. Lock entries naming files outside the workspace (older drumgate versions) are dropped.
 """
 
 from __future__ import annotations
