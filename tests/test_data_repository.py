@@ -354,3 +354,14 @@ def test_init_takes_the_dataset_spellings_other_commands_take(tmp_path: Path) ->
     assert "pin it: drumgate init repo --install-spec 'URL-of-the-wheel#sha256=DIGEST'" in done.stdout
     refused = drumgate(tmp_path, "init", "other", "--datasets", "egmd,foo,bar")
     assert "unknown datasets 'foo', 'bar' (known: " in refused.stderr
+
+
+def test_init_makes_the_repository_where_workspace_points(tmp_path: Path) -> None:
+    """`--workspace` is every command's folder option: init made the repository in the current folder."""
+    done = drumgate(tmp_path, "init", "--workspace", "team-data", "--datasets", "egmd", "--no-hooks")
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "team-data" / "configs" / "datasets.toml").is_file()
+    assert not (tmp_path / "configs").exists()
+    both = drumgate(tmp_path, "init", "other", "--workspace", "team-data")
+    assert (both.returncode, both.stderr) == (2, "two folders given: other and --workspace team-data"
+                                                 " (fix: drumgate init other)\n")

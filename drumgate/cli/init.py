@@ -12,7 +12,7 @@ from drumgate import __version__
 from drumgate.cli import DATASET_ALIASES
 from drumgate.commands import init_repo
 from drumgate.commands.init_hooks import pre_commit_install
-from drumgate.errors import EXIT_OK
+from drumgate.errors import EXIT_OK, DrumgateError
 from drumgate.workspace import packaged_datasets
 
 __doc__ = init_repo.__doc__
@@ -38,9 +38,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-hooks", action="store_true", help="do not run `pre-commit install`")
 
 
-def _command(args: argparse.Namespace, datasets: str) -> str:
-    """The command line `args` came from, with `--datasets datasets`."""
-    words = ["drumgate", "init", *([args.dir] if args.dir != "." else []), "--datasets", datasets]
+def _command(args: argparse.Namespace, datasets: str | None) -> str:
+    """The command line `args` came from (its folder as the positional one), with `--datasets datasets`."""
+    words = ["drumgate", "init", *([args.dir] if args.dir != "." else [])]
+    words += ["--datasets", datasets] if datasets else []
     words += ["--install-spec", args.install_spec] if args.install_spec is not None else []
     return shlex.join(words + (["--no-hooks"] if args.no_hooks else []))
 
@@ -52,6 +53,12 @@ def _pin_command(args: argparse.Namespace) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    workspace = getattr(args, "workspace", None)  # every command's option: for init, the folder it makes
+    if workspace is not None and args.dir not in (".", workspace):
+        raise DrumgateError(f"two folders given: {args.dir} and --workspace {workspace}",
+                            hint=f"fix: {_command(args, args.datasets)}")
+    if workspace is not None:
+        args.dir = workspace
     root = Path(os.path.abspath(args.dir))
     configured = init_repo.configured_datasets(root)
     if args.datasets is None:
