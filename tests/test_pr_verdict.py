@@ -370,3 +370,11 @@ def test_a_source_gate_s_base_value_is_worded_not_a_bare_count() -> None:
     assert pr_gates.gate_callouts(entry) == [
         "✅ prod_combined: <code>source_gates&#91;egmd&#93;</code> now passes: its own gates pass"
         " (was fails 2 own gates)."]
+
+
+def test_a_source_gate_no_longer_judged_says_its_dataset_left_the_mix() -> None:
+    entry = {"dataset": "prod_combined", "absent": {"base": False, "head": False},
+             "gates": {"failing": [], "flipped": [], "removed": ["source_gates[musdb_hq]"]}}
+    assert pr_gates.gate_callouts(entry) == [
+        "➖ prod_combined: 1 gate no longer judged at head: <code>source_gates&#91;musdb_hq&#93;</code>"
+        " (musdb_hq left the mix)."]

@@ -99,13 +99,19 @@ def gate_callouts(entry: Mapping[str, Any]) -> list[str]:
             lines.append(f"✅ {name}: {code(gate['name'])} now passes: {comparison} (was {was}).")
     removed = gates.get("removed") or []
     if removed and not base_absent:
-        shown = ", ".join(code(gate) for gate in removed[:NAMES_SHOWN])
+        shown = ", ".join(_removed_gate(gate) for gate in removed[:NAMES_SHOWN])
         more = f", … and {count(len(removed) - NAMES_SHOWN)} more" if len(removed) > NAMES_SHOWN else ""
         if retired(entry):
             lines.append(f"➖ {name}: removed at head, with its {plural(len(removed), 'gate')}: {shown}{more}.")
         elif not entry["absent"]["head"]:
             lines.append(f"➖ {name}: {plural(len(removed), 'gate')} no longer judged at head: {shown}{more}.")
     return lines
+
+
+def _removed_gate(name: str) -> str:
+    """A gate no longer judged, with why when its name says it: a source gate goes with its dataset's share."""
+    source = name.removeprefix(f"{SOURCE_GATE}[").removesuffix("]") if name.startswith(f"{SOURCE_GATE}[") else None
+    return code(name) + (f" ({esc(source)} left the mix)" if source else "")
 
 
 def retired(entry: Mapping[str, Any]) -> bool:
