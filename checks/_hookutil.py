@@ -5,6 +5,7 @@ Kept light on imports: a hook that has nothing to check must return in a few mil
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from collections.abc import Callable, Iterable
@@ -12,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from drumgate.artifacts import LOCKS_DIR
 from drumgate.errors import DAMAGED_HINTS, EXIT_FINDINGS, EXIT_OK, DrumgateError, format_finding, shown_from_here
 from drumgate.git import git_blob, git_output
 from drumgate.restore import recorded_command
@@ -234,3 +236,28 @@ def changed_lines(ws: Workspace, relative: str) -> set[str] | None:
             return None  # every line is new: the scan names the damage
     now = set(data.decode("utf-8", errors="replace").splitlines())
     return now - set(before.splitlines())
+
+
+def deleted_locks(ws: Workspace, staged: Iterable[str]) -> list[str]:
+    """Staged lock deletions whose group lives on: an artifact the HEAD lock records is still in the
+    worktree (deleting a whole group, lock and artifacts together, is fine). Without its lock, repro
+    no longer knows how the group was made."""
+    found = []
+    for path in staged:
+        if not (path.startswith(f"{LOCKS_DIR}/") and path.endswith(".lock.json")) or ws.path(path).exists():
+            continue
+        try:
+            recorded = json.loads(committed_text(ws, path) or "{}").get("artifacts", {})
+        except (ValueError, AttributeError):
+            continue
+        if isinstance(recorded, dict) and any(isinstance(name, str) and ws.path(name).exists() for name in recorded):
+            found.append(path)
+    return found
+
+
+def committed_locks(ws: Workspace) -> list[str]:
+    """The lock files HEAD holds (workspace-relative): with `--all` a deleted one is looked for there."""
+    from drumgate.git import git_text
+
+    listed = git_text(["ls-tree", "--name-only", "HEAD", f"{LOCKS_DIR}/"], ws.root) or ""
+    return [line for line in listed.splitlines() if line.endswith(".lock.json")]

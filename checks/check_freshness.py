@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import json
 import os
 import shlex
 from collections.abc import Iterable
@@ -32,12 +31,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from checks._hookutil import Reporter, committed_text, staged_paths
-from drumgate.artifacts import HEALTH_DIR, LOCKS_DIR, PROVENANCE_DIR, SAMPLING_DIR, Artifact, classify, is_data_path
+from checks._hookutil import Reporter, committed_locks, deleted_locks, staged_paths
+from drumgate.artifacts import HEALTH_DIR, PROVENANCE_DIR, SAMPLING_DIR, Artifact, classify, is_data_path, registry
 from drumgate.errors import DrumgateError
 from drumgate.git import git_at, git_output, restore_command
 from drumgate.licences import unfinished_notes
 from drumgate.lineage import HAND_EDITED, MISSING, lock_groups
+from drumgate.lineage.moved import retired_groups
 from drumgate.restore import lost_lock_fix
 from drumgate.workspace import Workspace
 
@@ -314,36 +314,15 @@ def report_causes(ws: Workspace, reporter: Reporter, causes: Causes, state: GitS
     if left_out:
         shown = left_out[0] + (f" (and {len(left_out) - 1} more)" if len(left_out) > 1 else "")
         also = f"; {shown} {LEFT_OUT}"
+    # a group configs/datasets.toml no longer has is retired by the same repro line, not made again
+    gone = set(retired_groups(ws, registry(ws).all_groups()))
+    named = ", ".join(f"{group} (no longer configured: repro retires it)" if group in gone else group
+                      for group in groups)
     reporter.finding(
         first,
-        f"{why}{more}: {count} artifact{'s' if count != 1 else ''} of {', '.join(groups)} to regenerate{also}",
+        f"{why}{more}: {count} artifact{'s' if count != 1 else ''} of {named} to regenerate{also}",
         hint=f"run: {unfinished_notes(ws.root, causes.stale_causes)}drumgate repro {' '.join(groups)}, then git add -A",
     )
-
-
-def deleted_locks(ws: Workspace, staged: Iterable[str]) -> list[str]:
-    """Staged lock deletions whose group lives on: an artifact the HEAD lock records is still in the
-    worktree (deleting a whole group, lock and artifacts together, is fine). Without its lock, repro
-    no longer knows how the group was made."""
-    found = []
-    for path in staged:
-        if not (path.startswith(f"{LOCKS_DIR}/") and path.endswith(".lock.json")) or ws.path(path).exists():
-            continue
-        try:
-            recorded = json.loads(committed_text(ws, path) or "{}").get("artifacts", {})
-        except (ValueError, AttributeError):
-            continue
-        if isinstance(recorded, dict) and any(isinstance(name, str) and ws.path(name).exists() for name in recorded):
-            found.append(path)
-    return found
-
-
-def committed_locks(ws: Workspace) -> list[str]:
-    """The lock files HEAD holds (workspace-relative): with `--all` a deleted one is looked for there."""
-    from drumgate.git import git_text
-
-    listed = git_text(["ls-tree", "--name-only", "HEAD", f"{LOCKS_DIR}/"], ws.root) or ""
-    return [line for line in listed.splitlines() if line.endswith(".lock.json")]
 
 
 def check_workspace(ws: Workspace, reporter: Reporter, whole_workspace: bool = False) -> int:

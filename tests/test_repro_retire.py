@@ -31,6 +31,7 @@ def test_a_deleted_dataset_table_is_retired_by_the_printed_fix(demo: Path, tmp_p
     repo = copied_repo(demo, tmp_path)
     without_dataset(repo / CONFIG, "egmd")
     refused = commit_refused(repo, "drop E-GMD", repo / CONFIG)
+    assert "of egmd (no longer configured: repro retires it), prod_combined to regenerate" in refused, refused
     words = _fix(refused)
     assert words[:2] == ["repro", "egmd"]
     plan = drumgate(repo, *words, "--dry-run")
