@@ -141,5 +141,6 @@ def test_cli_malformed_row_gives_path_line(workspace: Workspace, capsys: pytest.
     path.write_text('{"session_id": "a", "item_id": "x", "label": "kick"}\n[1, 2]\n', encoding="utf-8")
     code = weights_cmd.main(["--events", str(path), "--scheme", "uniform", "--date", "2024-05-01"])
     assert code == 2
-    assert f"{path}:2: each line must be a JSON object" in capsys.readouterr().err
+    # the absolute path typed is shown from the folder the command runs in (the workspace here)
+    assert "data/manifests/egmd_events.jsonl:2: each line must be a JSON object" in capsys.readouterr().err
     assert not workspace.weights_report("egmd", "20240501").exists()
