@@ -179,6 +179,26 @@ def _non_finite(document: Any, where: str = "") -> str | None:
     return None
 
 
+def line_of(path: Path, table: str, name: str) -> int | None:
+    """The line of `name = ...` (or `name.x = ...`, the name quoted or bare) inside `[table]` of a TOML
+    file, comments skipped: for the message only."""
+    inside = False
+    key = "|".join(re.escape(form) for form in (name, f'"{name}"', f"'{name}'"))
+    pattern = re.compile(rf"(^|[{{,\s])(?:{key})\s*[=.]")
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        code = line.strip()
+        if code.startswith("#"):
+            continue
+        header = re.match(r"\[([^\[\]]+)\]\s*(#.*)?$", code)
+        if header:
+            inside = re.sub(r"\s*\.\s*", ".", header.group(1).strip()).replace('"', "") == table
+        elif code.startswith("["):
+            inside = False
+        elif inside and pattern.search(code):
+            return number
+    return None
+
+
 def _check_settings(path: Path, datasets: dict[str, DatasetConfig], combined: dict[str, Any]) -> None:
     """What the schema cannot say: split bounds low to high, mix shares of datasets that exist."""
     for name, config in datasets.items():
@@ -186,10 +206,12 @@ def _check_settings(path: Path, datasets: dict[str, DatasetConfig], combined: di
             if bounds[0] > bounds[1]:
                 raise DrumgateError(f"datasets.{name}.gates.split_bounds.{split}: {bounds[0]} is above {bounds[1]}:"
                                     " no share can pass", path=path,
+                                    line=line_of(path, f"datasets.{name}.gates", "split_bounds"),
                                     hint=f"fix: write it low to high, {split} = [{bounds[1]}, {bounds[0]}]")
     for name in dict(combined.get("mix", {})):
         if name not in datasets:
             raise DrumgateError(f"combined.mix names {name!r}, which is not a dataset here", path=path,
+                                line=line_of(path, "combined", "mix"),
                                 hint=f"fix: delete {name} from mix under [combined], or add a [datasets.{name}] table")
 
 

@@ -6,9 +6,9 @@ from pathlib import Path
 import pytest
 
 from drumgate import cli
+from drumgate.config import line_of
 from drumgate.io.jsonio import read_json, read_jsonl, write_jsonl
 from drumgate.lineage import check, read_lock
-from drumgate.reports.gates import line_of
 from drumgate.workspace import Workspace
 from ingest.combine import keep_event
 from tests.combine_fixtures import build_dataset, three_dataset_workspace

@@ -157,6 +157,9 @@ def test_settings_no_data_could_pass_are_refused_with_a_fix(workspace: Workspace
     with pytest.raises(DrumgateError) as info:
         load_datasets(workspace)
     assert worded in str(info.value) and "(fix: " in str(info.value), str(info.value)
+    if "nan" not in new:  # the checks after the schema name the line they read too
+        assert info.value.line == path.read_text().splitlines().index(
+            next(line for line in path.read_text().splitlines() if new in line)) + 1
 
 
 def test_an_offline_roots_note_names_a_file_and_offers_a_fix_only_when_nothing_was_kept(tmp_path: Path) -> None:

@@ -273,7 +273,7 @@ def test_another_datasets_manifest_is_refused_before_it_is_judged_by_the_wrong_g
 
 def test_a_gate_is_found_at_its_line_in_every_toml_spelling(tmp_path) -> None:
     """A commented-out key is skipped; a header with a comment, quoted and dotted keys and a sub-table are found."""
-    from drumgate.reports.gates import line_of
+    from drumgate.config import line_of
 
     config = tmp_path / "datasets.toml"
     config.write_text(

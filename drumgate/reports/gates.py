@@ -6,14 +6,13 @@ words it for the reports and the pull-request comment.
 
 from __future__ import annotations
 
-import re
 import shlex
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from drumgate.config import DatasetsConfig, load_datasets
+from drumgate.config import DatasetsConfig, line_of, load_datasets
 from drumgate.errors import DrumgateError
 from drumgate.taxonomy import Taxonomy, load_taxonomy
 from drumgate.workspace import COMBINED, Workspace
@@ -94,26 +93,6 @@ def _check_gate_names(path: Path, table: str, gates: Mapping[str, Any], taxonomy
     if problems:
         name, message = problems[0]
         raise DrumgateError(message, path=path, line=line_of(path, table, name), hint=GATE_NAME_FIX)
-
-
-def line_of(path: Path, table: str, name: str) -> int | None:
-    """The line of `name = ...` (or `name.x = ...`, the name quoted or bare) inside `[table]` of a TOML
-    file, comments skipped: for the message only."""
-    inside = False
-    key = "|".join(re.escape(form) for form in (name, f'"{name}"', f"'{name}'"))
-    pattern = re.compile(rf"(^|[{{,\s])(?:{key})\s*[=.]")
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        code = line.strip()
-        if code.startswith("#"):
-            continue
-        header = re.match(r"\[([^\[\]]+)\]\s*(#.*)?$", code)
-        if header:
-            inside = re.sub(r"\s*\.\s*", ".", header.group(1).strip()).replace('"', "") == table
-        elif code.startswith("["):
-            inside = False
-        elif inside and pattern.search(code):
-            return number
-    return None
 
 
 # The command-line flag that adds to each gate merge_gates merges.

@@ -69,8 +69,8 @@ def _mdb_labels(ws: Workspace, taxonomy: Any) -> list[DrumgateError]:
 
 
 def _gates(ws: Workspace, taxonomy: Any) -> list[DrumgateError]:
-    from drumgate.config import load_datasets
-    from drumgate.reports.gates import GATE_NAME_FIX, gate_name_problems, gate_tables, line_of
+    from drumgate.config import line_of, load_datasets
+    from drumgate.reports.gates import GATE_NAME_FIX, gate_name_problems, gate_tables
 
     if not (ws.configs / "datasets.toml").is_file():
         return []
