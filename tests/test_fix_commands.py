@@ -223,6 +223,10 @@ def test_a_hook_run_by_hand_counts_only_the_files_it_checks(committed_repo: Path
     assert both.stdout.splitlines()[-1] == f"{hook}: 1 of 2 files checked (1 is not what it checks), 0 findings"
     neither = drumgate(committed_repo, "hook", hook, ".gitignore")
     assert neither.stdout.splitlines()[-1] == f"{hook}: 0 of 1 file checked (1 is not what it checks), 0 findings"
+    if hook != "checksums":  # which with no files checks every tree (`--all`)
+        none = drumgate(committed_repo, "hook", hook)
+        assert none.stdout.splitlines()[-1] == (
+            f"{hook}: no files given, nothing checked (pass the files to check), 0 findings")
 
 
 def test_update_alone_repairs_a_damaged_checksum_line(committed_repo: Path, tmp_path: Path) -> None:

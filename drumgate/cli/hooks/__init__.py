@@ -79,6 +79,8 @@ def not_found_fix(ws: Workspace, hook: str, args: argparse.Namespace, given: str
 def files_checked(given: int, checked: int) -> str:
     """`3 files checked` when the check read every file given, else how many it read and why not the rest."""
     plural = "" if given == 1 else "s"
+    if given == 0:  # by hand without files: say so, not "0 files checked" (which reads as all clean)
+        return "no files given, nothing checked (pass the files to check)"
     if checked == given:
         return f"{given} file{plural} checked"
     skipped = given - checked
