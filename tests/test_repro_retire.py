@@ -92,3 +92,15 @@ def test_retiring_a_dataset_drops_the_compares_of_its_reports(demo: Path, tmp_pa
     commit = git(repo, "commit", "-q", "-m", "drop MUSDB")
     assert commit.returncode == 0, commit.stdout + commit.stderr
     assert "stale" not in drumgate(repo, "repro", "--dry-run").stdout
+
+
+def test_a_committed_move_names_the_edit_that_undoes_it(demo: Path, tmp_path: Path) -> None:
+    """Past the hooks (--no-verify), restoring HEAD's config changes nothing: the fix names the group edit."""
+    repo = copied_repo(demo, tmp_path)
+    config = repo / CONFIG
+    config.write_text(config.read_text(encoding="utf-8").replace('group = "musdb_hq"', 'group = "cambridge"', 1),
+                      encoding="utf-8")
+    assert git(repo, "commit", "-q", "--no-verify", "-am", "moved past the hooks").returncode == 0
+    done = drumgate(repo, "health", "--events", "data/manifests/musdb_hq_events.jsonl")
+    assert done.returncode == 2
+    assert done.stderr.endswith('(fix: set group = "musdb_hq" under [datasets.musdb_hq] in configs/datasets.toml)\n')

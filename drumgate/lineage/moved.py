@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from drumgate import lineage
 from drumgate.artifacts import classify, registry
 from drumgate.errors import DrumgateError
-from drumgate.git import in_head, restore_command
+from drumgate.git import git_text, in_head, restore_command
 from drumgate.workspace import Workspace
 
 CONFIG = "configs/datasets.toml"
@@ -32,10 +32,25 @@ def _moved(ws: Workspace, group: str) -> list[str]:
                    and artifact.group in datasets})
 
 
+def _head_groups(ws: Workspace) -> dict[str, str]:
+    """dataset -> group as HEAD's config has it ({} without one): the restore undoes a move only before it is
+    committed."""
+    import tomllib
+
+    text = git_text(["show", f"HEAD:{CONFIG}"], ws.root) if in_head(ws.root, CONFIG) else None
+    try:
+        datasets = tomllib.loads(text or "").get("datasets", {})
+    except tomllib.TOMLDecodeError:
+        return {}
+    return {name: str(entry.get("group", name)) for name, entry in datasets.items() if isinstance(entry, dict)}
+
+
 def refuse_moved(ws: Workspace, group: str) -> None:
     moved = _moved(ws, group)
     if moved:
-        undo = restore_command(CONFIG, root=ws.root) if in_head(ws.root, CONFIG) else f"put {moved[0]} back in it"
+        name = moved[0]
+        undo = (restore_command(CONFIG, root=ws.root) if _head_groups(ws).get(name) == group
+                else f'set group = "{group}" under [datasets.{name}] in {CONFIG}')  # the move is committed
         groups = registry(ws).groups
         now = sorted({groups[name] for name in moved})
         raise DrumgateError(
