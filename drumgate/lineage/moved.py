@@ -64,5 +64,3 @@ def refuse_any_moved(ws: Workspace) -> None:
     a dataset moved between groups, so it does not print a repro line repro would refuse."""
     for group in retired_groups(ws, registry(ws).all_groups()):
         refuse_moved(ws, group)
-
-
