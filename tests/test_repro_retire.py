@@ -104,3 +104,21 @@ def test_a_committed_move_names_the_edit_that_undoes_it(demo: Path, tmp_path: Pa
     done = drumgate(repo, "health", "--events", "data/manifests/musdb_hq_events.jsonl")
     assert done.returncode == 2
     assert done.stderr.endswith('(fix: set group = "musdb_hq" under [datasets.musdb_hq] in configs/datasets.toml)\n')
+
+
+def test_the_move_check_runs_once_per_command_before_its_first_lock(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every writing command takes locks more than once (its group, then lineage recording, after the
+    write): the datasets config is read for the check once, before anything is written."""
+    from drumgate.lineage import grouplock, moved
+    from drumgate.workspace import Workspace
+
+    calls: list[Path] = []
+    monkeypatch.setattr(moved, "refuse_any_moved", lambda ws: calls.append(ws.root))
+    ws = Workspace(tmp_path)
+    with grouplock.command_scope("test"):
+        grouplock.hold(ws, ["egmd"])
+        grouplock.hold(ws, ["egmd", "prod_combined"])
+    with grouplock.command_scope("test again"):
+        grouplock.hold(ws, ["egmd"])
+    assert calls == [tmp_path, tmp_path]

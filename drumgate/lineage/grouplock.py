@@ -41,6 +41,7 @@ POLL_SECONDS = 0.1
 class _Scope:
     command: str
     acquired: list[Path] = field(default_factory=list)
+    moves_checked: bool = False  # drumgate.lineage.moved, once per command: before its first lock
 
 
 _held: dict[Path, IO[str]] = {}
@@ -169,10 +170,12 @@ def hold(ws: Workspace, groups: Iterable[str]) -> None:
     """
     if not _scopes:
         raise RuntimeError("grouplock.hold() outside grouplock.command_scope()")
-    from drumgate.lineage.moved import refuse_any_moved
-
-    refuse_any_moved(ws)  # before anything is read or written: a moved dataset's artifacts have two locks
     scope = _scopes[-1]
+    if not scope.moves_checked:  # before anything is read or written: a moved dataset's artifacts have two locks
+        from drumgate.lineage.moved import refuse_any_moved
+
+        refuse_any_moved(ws)
+        scope.moves_checked = True
     scope.acquired.extend(_take(ws, groups, scope.command))
 
 
