@@ -127,6 +127,23 @@ def test_failing_configured_gate_names_its_config_line(workspace: Workspace, cap
             " vs threshold 100000 (report: reports/health/egmd_20240501.json)") in err
 
 
+def test_a_dotted_gate_is_named_at_its_own_line(workspace: Workspace, capsys: pytest.CaptureFixture) -> None:
+    """`min_class_events.kick = ...` after `min_class_events.snare = ...`: the kick line, not the first dotted
+    one; a class spelled twice is the config's (the last spelling wins, as the gates merge it)."""
+    _write_corpus(workspace)
+    config = workspace.configs / "datasets.toml"
+    lines = config.read_text(encoding="utf-8").splitlines()
+    table = lines.index("[datasets.egmd.gates]")
+    row = next(i for i in range(table, len(lines)) if lines[i].startswith("min_class_events"))
+    lines[row:row + 1] = ["min_class_events.snare = 1", "min_class_events.bd = 5", "min_class_events.kick = 100000"]
+    config.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert health_cmd.main(["--events", "data/manifests/egmd_events.jsonl", "--date", "2024-05-01"]) == 1
+    err = capsys.readouterr().err.splitlines()
+    kick = read_json(workspace.health_report("egmd", "20240501"))["classes"]["kick"]
+    assert (f"configs/datasets.toml:{row + 3}: [datasets.egmd.gates] gate min_class_events[kick]: observed {kick}"
+            " vs threshold 100000 (report: reports/health/egmd_20240501.json)") in err
+
+
 def test_gzip_events_explicit_dataset_outputs_and_json(
     workspace: Workspace, tmp_path, capsys: pytest.CaptureFixture
 ) -> None:

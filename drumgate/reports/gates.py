@@ -218,10 +218,11 @@ def located_failing_gates(report: Mapping[str, Any], health: HealthConfig, confi
         value, spelled = health.gates.get(key), name
         if name and isinstance(value, Mapping):
             resolve = resolvers.get(key, lambda typed: typed)
-            spelled = next((typed for typed in value if resolve(typed) == name), name)
+            spelled = next((typed for typed in reversed(list(value)) if resolve(typed) == name), name)  # last wins
             value = value.get(spelled)
         if value is not None and (value == gate["threshold"] or isinstance(value, bool)):
-            number, found_in = line_of(config, table, key), table
+            dotted = line_of(config, table, f"{key}.{spelled}") if name else None  # min_class_events.kick = 50
+            number, found_in = dotted or line_of(config, table, key), table
             if number is None and name:  # a sub-table: [<table>.min_class_events] kick = 50
                 number, found_in = line_of(config, f"{table}.{key}", spelled), f"{table}.{key}"
             where = f"{shown_config}:{number}" if number else shown_config
