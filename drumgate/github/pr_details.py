@@ -124,16 +124,30 @@ def licence_line(entry: Mapping[str, Any]) -> str:
         return f"Licence note: ❗ unreadable at head: {esc(licence['head_error'], 300)}"
     if head is None:
         return "Licence note: ❗ missing at head."
-    if base == head:
+    if base is not None and not licence_changed(base, head):
         short = "; ".join(f"{label}: {esc(head.get(key, ''), 60)}" for key, label in LICENCE_FIELDS[:3])
         return f"Licence constraints: unchanged ({short})."
     return f"**Licence {licence_changes(base or {}, head)}**"
 
 
+def _field_changed(before: Mapping[str, str], after: Mapping[str, str], key: str) -> bool:
+    """A constraint that reads differently; a combined one only source by source (a reordered mix is no change)."""
+    old_text, new_text = str(before.get(key, "—")), str(after.get(key, "—"))
+    by_source = _by_source(old_text), _by_source(new_text)
+    if by_source[0] is not None and by_source[1] is not None:
+        return by_source[0] != by_source[1]
+    return old_text != new_text
+
+
+def licence_changed(before: Mapping[str, str], after: Mapping[str, str]) -> bool:
+    """Whether any constraint a trainer must respect changed (the comment's line and its verdict)."""
+    return any(_field_changed(before, after, key) for key, _ in LICENCE_FIELDS)
+
+
 def licence_changes(before: Mapping[str, str], after: Mapping[str, str]) -> str:
     changes = []
     for key, label in LICENCE_FIELDS:
-        if before.get(key) != after.get(key):
+        if _field_changed(before, after, key):
             old_text, new_text = str(before.get(key, "—")), str(after.get(key, "—"))
             by_source = _by_source(old_text), _by_source(new_text)
             if by_source[0] is not None and by_source[1] is not None:

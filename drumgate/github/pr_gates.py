@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from drumgate.github.pr_details import licence_changed
 from drumgate.github.pr_text import NAMES_SHOWN, code, count, esc, plural
 from drumgate.render.gate_wording import gate_sentence
 from drumgate.render.numbers import fmt_number
@@ -182,7 +183,8 @@ def judge(entries: Sequence[Mapping[str, Any]]) -> Verdict:
         if retired(entry):
             verdict.retired.append(esc(entry["dataset"]))
         licence = entry.get("licence") or {}
-        if licence.get("base") is not None and licence.get("head") is not None and licence["base"] != licence["head"]:
+        if licence.get("base") is not None and licence.get("head") is not None and licence_changed(
+                licence["base"], licence["head"]):
             verdict.licence_changed.append(esc(entry["dataset"]))
         for gate in entry["gates"]["failing"]:
             if _named_by_its_source(entry, gate, failing_of):

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from drumgate.github.pr_details import licence_changes
+from drumgate.github.pr_details import licence_changed, licence_changes
 from drumgate.github.pr_gates import gate_callouts, retired, source_failures, tally
 from drumgate.github.pr_text import (
     NAMES_SHOWN,
@@ -65,8 +65,9 @@ def dataset_callouts(entry: Mapping[str, Any]) -> list[str]:
     if entry["leakage_added"]["count"]:
         lines.append(f"⚠️ {name}: new split leakage: {names_list(entry['leakage_added'])}.")
     licence = entry["licence"]
-    if licence["base"] is not None and licence["head"] is not None and licence["base"] != licence["head"]:
-        lines.append(f"⚠️ {name}: licence {licence_changes(licence['base'], licence['head'])}.")
+    base, head = licence["base"], licence["head"]
+    if base is not None and head is not None and licence_changed(base, head):
+        lines.append(f"⚠️ {name}: licence {licence_changes(base, head)}.")
     if entry["unknown_labels_added"]["count"]:
         lines.append(f"⚠️ {name}: labels the taxonomy does not know: {names_list(entry['unknown_labels_added'])}.")
     return lines
