@@ -120,7 +120,7 @@ def check_note(ws: Workspace, dataset: str, note: str, why: str, reporter: Repor
         reporter.finding(
             note,
             f"licence note incomplete: {parsed.lacking}",
-            hint=f"fix: {parsed.fill_in}",
+            hint=f"fix: {parsed.fill_in()}",
         )
 
 

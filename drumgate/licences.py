@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from drumgate.artifacts import LICENCES_DIR
 from drumgate.errors import DrumgateError
 from drumgate.io.fsutil import read_bytes
 
@@ -52,10 +53,9 @@ class LicenceNote:
         words = ([f"no {', '.join(absent)}"] if absent else []) + ([f"{', '.join(empty)} empty"] if empty else [])
         return " and ".join(words)
 
-    @property
-    def fill_in(self) -> str:
-        """The fix's words for `missing`: what to add, or to fill in, in the front matter."""
-        return f"fill in {', '.join(self.missing)} in its front matter"
+    def fill_in(self, where: str = "its front matter") -> str:
+        """The fix's words for `missing`: what to fill in, and where."""
+        return f"fill in {', '.join(self.missing)} in {where}"
 
     def constraints(self) -> dict[str, str]:
         """What downstream users must respect, as recorded in provenance and reports."""
@@ -155,7 +155,7 @@ def licence_for_ingest(path: Path, shown: str, rerun: str) -> dict[str, str]:
         raise DrumgateError(
             f"licence note incomplete: {note.lacking}; {rerun} refuses to record an unreviewed licence",
             path=shown,
-            hint=f"fix: {note.fill_in}, then rerun {rerun}",
+            hint=f"fix: {note.fill_in()}, then rerun {rerun}",
         )
     return note.constraints()
 
@@ -165,9 +165,9 @@ def unfinished_notes(root: Path, paths: Iterable[str]) -> str:
     lacks a field every ingest needs: a repro run before that would stop at the note. "" when none."""
     steps = []
     for rel in paths:
-        if rel.startswith("data/licenses/") and rel.endswith(".md"):
+        if rel.startswith(f"{LICENCES_DIR}/") and rel.endswith(".md"):
             with contextlib.suppress(DrumgateError, OSError):
                 note = read_licence_note(root / rel)
                 if note.missing:
-                    steps.append(f"fill in {', '.join(note.missing)} in {rel}, then ")
+                    steps.append(f"{note.fill_in(rel)}, then ")
     return "".join(steps)
