@@ -38,23 +38,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-hooks", action="store_true", help="do not run `pre-commit install`")
 
 
-def _command(args: argparse.Namespace, datasets: str | None) -> str:
-    """The command line `args` came from (its folder as the positional one), with `--datasets datasets`."""
+def _command(args: argparse.Namespace, datasets: str | None, spec: str | None = None) -> str:
+    """The command line `args` came from (its folder as the positional one), with `--datasets datasets`
+    (and `--install-spec spec` when given: the pin hint)."""
     words = ["drumgate", "init", *([args.dir] if args.dir != "." else [])]
+    if spec is not None:
+        return shlex.join([*words, "--install-spec", spec])
     words += ["--datasets", datasets] if datasets else []
     words += ["--install-spec", args.install_spec] if args.install_spec is not None else []
     return shlex.join(words + (["--no-hooks"] if args.no_hooks else []))
 
 
-def _pin_command(args: argparse.Namespace) -> str:
-    """`drumgate init [DIR] --install-spec ...` for the folder just made (the spec is the user's to fill in)."""
-    folder = f" {shlex.quote(args.dir)}" if args.dir != "." else ""
-    return f"drumgate init{folder} --install-spec 'URL-of-the-wheel#sha256=DIGEST'"
-
-
 def run(args: argparse.Namespace) -> int:
     workspace = getattr(args, "workspace", None)  # every command's option: for init, the folder it makes
-    if workspace is not None and args.dir not in (".", workspace):
+    if workspace is not None and args.dir != "." and Path(args.dir).resolve() != Path(workspace).resolve():
         raise DrumgateError(f"two folders given: {args.dir} and --workspace {workspace}",
                             hint=f"fix: {_command(args, args.datasets)}")
     if workspace is not None:
@@ -87,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
     if args.install_spec is None and any(path.startswith(".github/workflows/") for path in wrote):
         # the default names a release on the package index: say so where it shows, not in the first failing run
         print(f"  the workflows `pip install {INSTALL_DEFAULT}`: where the runners get drumgate otherwise, pin it"
-              f": {_pin_command(args)}")
+              f": {_command(args, None, spec='URL-of-the-wheel#sha256=DIGEST')}")
     if (root / ".git").exists() and not args.no_hooks:
         pre_commit_install(root)
         print("  installed the pre-commit hook: every `git commit` runs the drumgate checks")
