@@ -6,7 +6,6 @@ Only the error path imports this module; `drumgate.config` is loaded by every co
 from __future__ import annotations
 
 import json
-import shlex
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -65,8 +64,9 @@ def _committed_is_valid(document_path: Path, schema: Any) -> bool:
 
 def restore_command(document_path: Path) -> str:
     """`git -C <folder> checkout HEAD -- <name>`: works as printed from any folder."""
-    folder = shlex.quote(str(document_path.parent))
-    return f"git -C {folder} checkout HEAD -- {shlex.quote(document_path.name)}"
+    from drumgate.git import restore_command as restore_in
+
+    return restore_in(document_path.name, root=document_path.parent)
 
 
 def schema_fix(error: Any, schema: Any, schema_path: Path, document_path: Path) -> str:
