@@ -319,6 +319,11 @@ def test_a_combined_licence_change_is_shown_from_the_entry_that_changed() -> Non
     musdb = "musdb_hq: MUSDB18 terms (academic use only); per-track licences (DSD100 from Cambridge Mixing Secrets)"
     assert licence_changes({"licence": f"{musdb}; egmd: CC BY 4.0"}, {"licence": musdb}) == (
         "constraints changed: licence: egmd’s “CC BY 4.0” gone")
+    from drumgate.github.pr_details import licence_changed
+
+    reordered = ({"licence": f"{musdb}; egmd: CC BY 4.0"}, {"licence": f"egmd: CC BY 4.0; {musdb}"})
+    assert not licence_changed(*reordered), "the mix's order is no change"
+    assert licence_changed({"licence": "CC BY 4.0"}, {"licence": "CC BY-NC 4.0"})
     assert licence_changes({"licence": "egmd: CC BY 4.0"}, {"licence": f"egmd: CC BY 4.0; {musdb}"}) == (
         "constraints changed: licence: musdb_hq’s “MUSDB18 terms (academic use only); per-track licences (DSD1…”"
         " added")
