@@ -11,8 +11,8 @@ never dropped, so two different names never print the same.
   are escaped; a leading ``::`` and any ``##[`` are escaped so no GitHub Actions workflow command
   can start. The result is one line that any UTF-8 stream can print.
 - `markdown_text`: `log_text`, then every character GitHub Markdown or its HTML could act on
-  becomes an entity, and mentions, issue references and autolinks are broken with an invisible
-  zero-width space entity, so no mention, link, image, raw HTML, code span or table break forms.
+  becomes an entity, and mentions, issue references (`#12`, `GH-12`) and autolinks are broken with an
+  invisible zero-width space entity, so no mention, link, image, raw HTML, code span or table break forms.
 - `html_text`: `log_text`, then HTML escaping (as `Markup`, so jinja2 does not escape it twice).
 """
 
@@ -56,7 +56,8 @@ _ZERO_WIDTH_SPACE_ENTITY = "&#8203;"
 _MARKDOWN_BREAK_AFTER = {"@": "&#64;" + _ZERO_WIDTH_SPACE_ENTITY, "#": "&#35;" + _ZERO_WIDTH_SPACE_ENTITY}
 _JSON_IN_FENCE = {"`": "\\u0060", "<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "$": "\\u0024"}
 _LAYOUT = "\n\r\t"
-_AUTOLINK_TRIGGER = re.compile(r"(?i)(:)(?=//)|(www)(?=\.)")
+# `://` and `www.` start an autolink; `GH-12` is an issue reference as `#12` is (GitHub's own short form)
+_AUTOLINK_TRIGGER = re.compile(r"(?i)(:)(?=//)|(www)(?=\.)|\b(gh)(?=-[0-9])")
 
 
 def _is_escaped(char: str) -> bool:

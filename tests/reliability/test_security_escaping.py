@@ -101,6 +101,17 @@ def test_markdown_text_forms_no_mention_link_image_html_or_cell_break() -> None:
     assert "https://" not in safe and "www." not in safe and "&#35;12" not in safe and "`" not in safe
 
 
+@pytest.mark.parametrize("reference", ["GH-12", "gh-7", "see Gh-3."])
+def test_markdown_text_breaks_githubs_short_issue_reference(reference: str) -> None:
+    safe = markdown_text(reference)
+    assert re.search(r"(?i)\bgh-[0-9]", safe) is None, "GitHub links GH-<n> to issue <n>"
+    assert safe.replace("&#8203;", "") == reference, "only an invisible break is added"
+
+
+def test_a_word_ending_in_gh_before_a_dash_number_is_left_alone() -> None:
+    assert markdown_text("high-5 sigh-2") == "high-5 sigh-2"
+
+
 def test_html_text_escapes_markup_and_shows_invisible_characters() -> None:
     safe = str(html_text(NASTY))
     assert_inert_lines(safe)

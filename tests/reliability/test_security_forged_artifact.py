@@ -161,6 +161,8 @@ def assert_only_escaped_data(body: str) -> None:
     assert parsed.comments == [" drumgate:health-delta "], "one hidden marker, ours"
     text = "".join(parsed.text)
     assert not re.search(r"@[A-Za-z0-9]", text), "no mention can form"
+    # cmark-gfm does not link references; GitHub does, in the rendered text: `#1` and `GH-1` to issue 1
+    assert not re.search(r"(?i)(#|\bgh-)[0-9]", text), "no issue reference can form"
     assert not INVISIBLE.search(body), "no bidi or zero-width character travels raw"
     assert not [ch for ch in body if unicodedata.category(ch) == "Cc" and ch != "\n"], "no control character"
     outside_fences = re.sub(r"^(`{3,})json\n.*?^\1$", "", body, flags=re.S | re.M)
