@@ -42,11 +42,11 @@ def test_pr_health_runs_when_the_base_branch_changes_and_only_then_on_an_edit() 
     assert group != health_run("edited", TITLE_CHANGED, run_id="901")[1]
 
 
-@pytest.mark.parametrize("conclusion", ["success", "failure", "skipped"])
+@pytest.mark.parametrize("conclusion", ["success", "failure", "skipped", "cancelled"])
 def test_a_skipped_health_run_posts_nothing_and_replaces_no_waiting_comment(conclusion: str) -> None:
     """A title edit's health run has only a skipped job, so it concludes `skipped`: neither the comment
     nor the withdrawal runs, and its comment run sits in a group of its own (with cancel-in-progress
-    off, a new run in a group replaces the one waiting there)."""
+    off, a new run in a group replaces the one waiting there). So does a cancelled run's."""
     contexts = {"github.event.workflow_run.event": "pull_request", "github.event.workflow_run.conclusion": conclusion,
                 "github.event.workflow_run.head_repository.full_name": "fork/drums",
                 "github.event.workflow_run.head_branch": "more-kicks", "github.run_id": "55"}
@@ -55,4 +55,4 @@ def test_a_skipped_health_run_posts_nothing_and_replaces_no_waiting_comment(conc
     assert ran == {name: conclusion == {"comment": "success"}.get(name, "failure") for name in workflow["jobs"]}
     group = expanded(workflow["concurrency"]["group"], contexts)
     shared = "pr-comment-fork/drums-more-kicks"
-    assert group == (shared if conclusion != "skipped" else f"{shared}-skipped-55")
+    assert group == (shared if conclusion in ("success", "failure") else f"{shared}-{conclusion}-55")

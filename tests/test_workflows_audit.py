@@ -132,3 +132,15 @@ def test_ingest_writes_only_in_a_publish_job_that_runs_no_hook() -> None:
     assert "needs.commit.outputs.branch" not in str(publish), "the branch name comes from the checked inputs"
     for forbidden in ("pre-commit", "pr-report", "repro", "ingest ", "pip install -e .[", "git commit"):
         assert forbidden not in commands, f"the publish job runs {forbidden!r}"
+
+
+def test_a_hung_health_report_fails_its_step_so_the_old_verdict_is_withdrawn() -> None:
+    """A job over its `timeout-minutes` is cancelled, and a cancelled run withdraws nothing; the report's
+    step has a shorter limit of its own, so a hang fails the step and the `failure()` steps run."""
+    health = yaml.safe_load((WORKFLOWS / "pr-health.yml").read_text(encoding="utf-8"))
+    job = health["jobs"]["health"]
+    [report] = [step for step in job["steps"] if "drumgate pr-report" in step.get("run", "")]
+    assert report["timeout-minutes"] < job["timeout-minutes"]
+    later = job["steps"][job["steps"].index(report) + 1:]
+    assert any(step.get("if") == "${{ failure() }}" and step.get("with", {}).get("name") == "drumgate-health-failed"
+               for step in later)

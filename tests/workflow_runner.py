@@ -127,8 +127,8 @@ CONDITION = re.compile(r"^(\S+) (==|!=) '([^']*)'$")
 def condition_holds(condition: Any, contexts: dict[str, str], failed: bool = False) -> bool:
     """The `if:` forms the workflows use: `always()`, `!cancelled()` (a test run is never cancelled),
     `failure()` (an earlier step of the job failed), `<context> ==|!= '<literal>'`, `!<context>` (a
-    false, empty or missing value) and terms joined by `&&`; any other condition holds only while no
-    step has failed, as on a runner."""
+    false, empty or missing value) and terms joined by `&&`, the first of which may be `failure()`;
+    any other condition holds only while no step has failed, as on a runner."""
     if condition is None:
         return not failed
     text = str(condition).strip()
@@ -136,7 +136,10 @@ def condition_holds(condition: Any, contexts: dict[str, str], failed: bool = Fal
     text = match.group(1) if match else text
     if text in ("always()", "!cancelled()", "failure()"):
         return text != "failure()" or failed
-    return not failed and all(_term_holds(term.strip(), condition, contexts) for term in text.split("&&"))
+    terms = [term.strip() for term in text.split("&&")]
+    if terms[0] == "failure()":  # `failure() && <terms>`: after a failed step, and only if the rest holds
+        return failed and all(_term_holds(term, condition, contexts) for term in terms[1:])
+    return not failed and all(_term_holds(term, condition, contexts) for term in terms)
 
 
 def _term_holds(term: str, condition: Any, contexts: dict[str, str]) -> bool:
@@ -188,6 +191,8 @@ def run_job(
             check=False,
         )
         run.results.append(result)
+        if "id" in step:
+            run.contexts[f"steps.{step['id']}.outcome"] = "success" if result.returncode == 0 else "failure"
         if result.returncode != 0:
             failed = True
             continue

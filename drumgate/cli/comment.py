@@ -27,7 +27,14 @@ MARKER_PATTERN = re.compile(r"^[A-Za-z0-9_.:-]+$")
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--repo", required=True, help="OWNER/NAME of the repository")
     parser.add_argument("--pr", required=True, help="pull request number")
-    parser.add_argument("--body-file", required=True, help="Markdown file holding the comment body")
+    body = parser.add_mutually_exclusive_group(required=True)
+    body.add_argument("--body-file", help="Markdown file holding the comment body")
+    body.add_argument(
+        "--withdrawn",
+        metavar="RUN_URL",
+        help="replace the comment's verdict with a not-merge-safe notice for --expect-head-sha, linking the"
+        " workflow run whose health failed (never creates a comment)",
+    )
     parser.add_argument(
         "--marker", default=DEFAULT_MARKER, help=f"hidden marker naming the comment (default {DEFAULT_MARKER})"
     )
@@ -84,9 +91,16 @@ def _request(args: argparse.Namespace) -> comment.CommentRequest:
         kept = re.sub(r"[^A-Za-z0-9_.:-]+", "-", args.marker).strip("-") or DEFAULT_MARKER
         raise DrumgateError(f"--marker {args.marker!r} may hold only letters, digits and . _ : -",
                             hint=f"fix: pass --marker {shlex.quote(kept)}")
-    return comment.CommentRequest(
-        args.repo, int(args.pr), args.body_file, args.marker, args.author, args.expect_head_sha, args.no_create
-    )
+    if args.withdrawn is None:
+        return comment.CommentRequest(
+            args.repo, int(args.pr), args.body_file, args.marker, args.author, args.expect_head_sha, args.no_create
+        )
+    if args.expect_head_sha is None:
+        raise DrumgateError("--withdrawn needs --expect-head-sha: the notice names the commit whose health failed",
+                            hint='fix: add --expect-head-sha "$RUN_HEAD_SHA", as .github/workflows/pr-comment.yml does')
+    body = comment.withdrawn_body(args.expect_head_sha, args.withdrawn)
+    return comment.CommentRequest(args.repo, int(args.pr), None, args.marker, args.author, args.expect_head_sha,
+                                  no_create=True, body=body)
 
 
 def run(args: argparse.Namespace) -> int:

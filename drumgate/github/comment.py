@@ -4,7 +4,9 @@ The comment is found by a hidden marker (`<!-- drumgate:health-delta -->`) on it
 written by a bot account (or by `--author`). The token comes from `GITHUB_TOKEN`; the API root from
 `GITHUB_API_URL` (GitHub Enterprise, or a test server), defaulting to the public API. Bodies over
 GitHub's 65,536-character limit are cut at a line boundary, open code fences and `<details>`
-blocks are closed, and a note says so.
+blocks are closed, and a note says so. `--withdrawn RUN_URL` posts drumgate's own notice instead of a
+body file: health for `--expect-head-sha` could not be computed or read, so the verdict the comment
+showed (an earlier commit's) no longer applies; it updates a comment and never starts one.
 
 The token stays home. Every request goes to the origin (scheme, host, port) of `GITHUB_API_URL`,
 which must be https (plain http only on a loopback address, for test servers). A `Link: rel="next"`
@@ -38,17 +40,37 @@ TOKEN_HINT = "pass the workflow token through `env: GITHUB_TOKEN`"
 BODY_FILE_LIMIT = 16 * COMMENT_LIMIT
 
 
+# A run page on a GitHub host: what `--withdrawn` links to (workflows build it from trusted context)
+RUN_URL_PATTERN = re.compile(r"https://[A-Za-z0-9.-]+(?::[0-9]{1,5})?(?:/[A-Za-z0-9._-]+)+")
+
+
 @dataclass(frozen=True)
 class CommentRequest:
-    """Which pull request gets which body, and how the sticky comment is recognised."""
+    """Which pull request gets which body (a file, or `body` text made here), and how the sticky comment
+    is recognised."""
 
     repo: str
     number: int
-    body_file: str
+    body_file: str | None
     marker: str
     author: str | None = None
     expect_head_sha: str | None = None
     no_create: bool = False
+    body: str | None = None
+
+
+def withdrawn_body(head_sha: str, run_url: str) -> str:
+    """The notice that replaces the sticky comment's verdict when health for `head_sha` could not be
+    computed or read: the verdict it showed was an earlier commit's. Both inputs are checked shapes
+    (hex digits, a run page URL), so nothing here needs escaping."""
+    if not re.fullmatch(r"[0-9a-f]{40}|[0-9a-f]{64}", head_sha):
+        raise DrumgateError(f"{head_sha[:80]!r} is not a commit SHA")
+    if not RUN_URL_PATTERN.fullmatch(run_url):
+        raise DrumgateError(f"--withdrawn {run_url[:200]!r} is not the https URL of a workflow run",
+                            hint='fix: pass --withdrawn "$GITHUB_SERVER_URL/$GITHUB_REPOSITORY/actions/runs/$RUN_ID"')
+    return (f"❗ **Not merge-safe: dataset health could not be computed** for `{head_sha[:12]}`.\n\n"
+            "The verdict this comment showed was for an earlier commit and no longer applies.\n"
+            f"See the [PR health run]({run_url}).\n")
 
 
 def workflow_token() -> str:
@@ -87,7 +109,8 @@ def read_body(path: str) -> str:
 
 def post_comment(request: CommentRequest, token: str, deadline: Deadline) -> dict[str, Any]:
     """Post the body as the sticky comment; the outcome: action, comment id and url, size, whether cut."""
-    body, was_cut = cut_body(with_marker(read_body(request.body_file), request.marker))
+    text = request.body if request.body is not None else read_body(str(request.body_file))
+    body, was_cut = cut_body(with_marker(text, request.marker))
     client = GitHubClient(api_url(), token, deadline)
     repo, number = request.repo, request.number
     if request.expect_head_sha:

@@ -68,3 +68,26 @@ def test_a_malformed_option_is_a_usage_error_before_any_request(
     assert cli.main(typed) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and says in err[0], err
+
+
+SHA = "a" * 40
+RUN = "https://github.example/acme/data/actions/runs/99"
+
+
+@pytest.mark.parametrize(("argv", "says"), [
+    (["--withdrawn", RUN], "--withdrawn needs --expect-head-sha"),
+    (["--withdrawn", "javascript:alert(1)", "--expect-head-sha", SHA], "is not the https URL of a workflow run"),
+    (["--withdrawn", f"{RUN})[x](https://evil.example", "--expect-head-sha", SHA], "is not the https URL"),
+])
+def test_a_withdrawal_needs_the_head_and_a_run_url(api: None, capsys: pytest.CaptureFixture, argv: list[str],
+                                                    says: str) -> None:
+    assert cli.main(["comment", "--repo", "acme/data", "--pr", "7", *argv]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and says in err[0] and "(fix: " in err[0], err
+
+
+def test_a_withdrawal_takes_no_body_file(tmp_path: Path, api: None, capsys: pytest.CaptureFixture) -> None:
+    body = tmp_path / "comment.md"
+    body.write_text("### ✅ Merge-safe\n", encoding="utf-8")
+    assert cli.main([*_comment(body), "--withdrawn", RUN, "--expect-head-sha", SHA]) == 2
+    assert "not allowed with argument" in capsys.readouterr().err

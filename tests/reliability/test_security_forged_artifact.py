@@ -309,15 +309,32 @@ def test_an_oversized_or_linked_summary_is_refused(honest, tmp_path: Path) -> No
     assert code == 2 and "not a regular file" in err, err
 
 
-def test_a_refused_summary_posts_nothing(honest, tmp_path: Path) -> None:
+@pytest.mark.parametrize("earlier", [True, False], ids=["earlier-comment", "no-comment"])
+def test_a_refused_summary_withdraws_the_earlier_verdict_and_starts_no_comment(honest, tmp_path: Path,
+                                                                               earlier: bool) -> None:
+    """A summary the trusted job cannot read leaves no verdict standing: the old head's is replaced by
+    the not-merge-safe notice (written by drumgate, not taken from the artifact); none is started."""
     summary, head, artifact = honest
-    fake = FakeGitHub(TOKEN, PR_NUMBER, head_sha=head)
+    old = {"id": 7, "body": "<!-- drumgate:health-delta -->\n✅ **Merge-safe**",
+           "user": {"login": "github-actions[bot]", "type": "Bot"}}
+    fake = FakeGitHub(TOKEN, PR_NUMBER, head_sha=head, comments=[old] if earlier else [])
     forged = {"summary.json": json.dumps(_set(summary, "verdict", "✅ all gates pass"))}
     with serve_github(fake) as api:
         results = comment_run(tmp_path, artifact, head, api, "runner-refused", forged)
-    assert results[-1].returncode == 2
-    assert results[-1].stderr.strip().count("\n") == 0 and "Additional properties" in results[-1].stderr
-    assert not fake.requests, "the job stops before it talks to GitHub"
+    refused, withdrawn = results[-2:]
+    assert refused.returncode == 2
+    assert refused.stderr.strip().count("\n") == 0 and "Additional properties" in refused.stderr
+    assert withdrawn.returncode == 0, withdrawn.stderr
+    if not earlier:
+        assert fake.comments == [] and "comment skipped" in withdrawn.stdout
+        return
+    [comment] = fake.bot_comments()
+    assert comment["id"] == 7 and "comment updated" in withdrawn.stdout
+    assert comment["body"].startswith("<!-- drumgate:health-delta -->\n❗ **Not merge-safe: dataset health could"
+                                      f" not be computed** for `{head[:12]}`.")
+    assert "✅" not in comment["body"] and "all gates pass" not in comment["body"]
+    links = [attrs.get("href") for tag, attrs in github_html(comment["body"]).tags if tag == "a"]
+    assert links == [RUN_URL], "the one link is the health run's, built from the run's own context"
 
 
 def test_a_deep_deepdiff_costs_no_more_than_a_comment_can_show() -> None:
