@@ -328,6 +328,26 @@ def test_a_real_run_pushes_the_branch_opens_the_pr_and_posts_the_health_comment(
     assert f"Opened pull request #{PR_NUMBER} from {branch}." in summary
 
 
+def test_a_branch_left_by_an_earlier_ingest_is_named_before_the_push_and_nothing_is_opened(
+    origin: Path, corpora: dict[str, str], tmp_path: Path
+) -> None:
+    bare = tmp_path / "origin.git"
+    git(tmp_path, "clone", "-q", "--bare", str(origin), str(bare))
+    branch = f"ingest/egmd-{DATE}"
+    git(bare, "branch", branch, "main")  # an earlier dispatch's branch, its pull request closed
+    fake = FakeGitHub(DISPATCH_TOKEN, PR_NUMBER)
+    with serve_github(fake) as api:
+        run = dispatch(bare, corpora, tmp_path, egmd_inputs(1) | {"dry_run": "false"}, api=api)
+    publish = run.jobs["publish"]
+    assert not publish.ok
+    said = publish.results[-1].stdout
+    expected = f"::error::branch {branch} already exists (left by an earlier dispatch for egmd on {DATE})"
+    assert f"{expected}; nothing pushed." in said
+    assert f"git push origin --delete {branch}" in said
+    assert git(bare, "rev-parse", branch) == git(bare, "rev-parse", "main"), "the branch is left as it was"
+    assert not [call for call in run.gh_calls if "pr create" in call] and fake.comments == []
+
+
 # A second ingest, on top of a first one merged to main ------------------------------------------
 SECOND_DATE = "2024-06-10"
 EGMD_CSV = "e-gmd-v1.0.0.csv"

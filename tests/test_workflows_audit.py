@@ -120,8 +120,8 @@ def test_the_hooks_run_apart_from_pr_health_installed_by_the_same_line() -> None
 
 def test_ingest_writes_only_in_a_publish_job_that_runs_no_hook() -> None:
     """The commit is made, checked by the hooks and reported on without write access; the one job
-    that may push and comment only moves that commit and posts what was rendered, and a dry run
-    never starts it."""
+    that may push and comment only moves that commit and posts the comment it renders from that
+    report's data (no Markdown from the job that ran the hooks), and a dry run never starts it."""
     jobs = yaml.safe_load((WORKFLOWS / "ingest.yml").read_text(encoding="utf-8"))["jobs"]
     writers = {name for name, job in jobs.items() if "write" in job["permissions"].values()}
     assert writers == {"publish"}
@@ -130,7 +130,11 @@ def test_ingest_writes_only_in_a_publish_job_that_runs_no_hook() -> None:
     assert publish["if"] == "${{ !inputs.dry_run && needs.commit.outputs.changed == 'true' }}"
     commands = "\n".join(step.get("run", "") for step in publish["steps"])
     assert "needs.commit.outputs.branch" not in str(publish), "the branch name comes from the checked inputs"
-    for forbidden in ("pre-commit", "pr-report", "repro", "ingest ", "pip install -e .[", "git commit"):
+    rendering = [line.strip() for line in commands.splitlines() if "pr-report" in line]
+    assert rendering == ['drumgate pr-report --from-summary "$RUNNER_TEMP/pull-request/summary.json" \\'], rendering
+    assert '--body-file "$RUNNER_TEMP/drumgate-comment/comment.md"' in commands, "posts its own rendering"
+    assert "pull-request/comment.md" not in commands
+    for forbidden in ("pre-commit", "repro", "ingest ", "pip install -e .[", "git commit"):
         assert forbidden not in commands, f"the publish job runs {forbidden!r}"
 
 
