@@ -25,6 +25,12 @@ from ingest.cambridge.sessions import DATASET
 from ingest.cambridge.stem_reader import ANALYSIS_SR, StemOnsets
 
 HEAD_S = 0.03
+# The hi-hat's ring is read over [t + 0.1 s, t + 0.2 s], cut short before the mic's next onset (the hat
+# struck again, or another drum's bleed): a closed hat played in sixteenths has its next hit inside that
+# window, and reading that hit as ring called nearly every such hat open. A window cut below
+# RING_MIN_S is moved earlier, never into the attack (HEAD_S); under RING_MIN_S after the attack, too
+# short to read, the hat is closed (it was struck again before an open hat could ring).
+RING_START_S, RING_END_S, RING_MIN_S, RING_GUARD_S = 0.1, 0.2, 0.02, 0.005
 
 
 def _ring_db(signal: np.ndarray, time_s: float, sr: int, start_s: float, end_s: float) -> float:
@@ -33,6 +39,17 @@ def _ring_db(signal: np.ndarray, time_s: float, sr: int, start_s: float, end_s: 
     head = _rms(signal, onset, onset + int(HEAD_S * sr))
     tail = _rms(signal, onset + int(start_s * sr), onset + int(end_s * sr))
     return 20 * np.log10(tail / head)
+
+
+def hat_ring_db(signal: np.ndarray, onsets: np.ndarray, time_s: float, sr: int) -> float | None:
+    """The hi-hat's ring after the hit at `time_s` (dB against its attack), read before the next of the
+    mic's `onsets` (sorted); None when the next comes too soon to read one."""
+    later = onsets[np.searchsorted(onsets, time_s + HEAD_S, side="left"):]
+    end = min(RING_END_S, float(later[0]) - time_s - RING_GUARD_S) if len(later) else RING_END_S
+    start = max(HEAD_S, min(RING_START_S, end - RING_MIN_S))
+    if end - start < RING_MIN_S:
+        return None
+    return _ring_db(signal, time_s, sr, start, end)
 
 
 def suppress_bleed(
@@ -83,6 +100,7 @@ def close_mic_events(stem: StemOnsets, sr: int, taxonomy: Taxonomy, settings: Ev
     levels = stem.levels_db[stem.keep]
     strengths = stem.strengths[stem.keep]
     typical = float(np.median(levels)) if len(levels) else 0.0
+    onsets = np.sort(stem.times)  # every onset on the mic, bleed too: any of them ends a ring
     events: list[Event] = []
     index = 0
     while index < len(times):
@@ -100,9 +118,10 @@ def close_mic_events(stem: StemOnsets, sr: int, taxonomy: Taxonomy, settings: Ev
             techniques.append("accent")
         attributes = {"level_db": round(level, 2)}
         if stem.instrument == "hihat":
-            ring = _ring_db(stem.signal, time_s, sr, 0.1, 0.2)
-            techniques.append("open" if ring > rules.open_hat_ring_db else "closed")
-            attributes["ring_db"] = round(ring, 2)
+            ring = hat_ring_db(stem.signal, onsets, time_s, sr)
+            techniques.append("open" if ring is not None and ring > rules.open_hat_ring_db else "closed")
+            if ring is not None:
+                attributes["ring_db"] = round(ring, 2)
         allowed = sorted(t for t in techniques if taxonomy.technique_allowed(t, stem.instrument))
         confidence = _confidence(settings, stem.role, strength, 0.6)
         events.append(

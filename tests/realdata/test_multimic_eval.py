@@ -74,3 +74,25 @@ def test_bleed_only_tom_mics_stay_almost_silent(evaluated) -> None:
     _, bleed = drumgate_scores(corpus["sessions"], events)
     toms = [row["per_min"] for row in bleed if row["class"].startswith("tom")]
     assert toms and max(toms) <= MAX_BLEED_PER_MIN, toms
+
+
+def test_the_hat_is_called_open_or_closed_as_it_was_played(evaluated) -> None:
+    """A closed hat played in eighths and sixteenths stays closed: its ring is read before the mic's next
+    onset (reading the next hit as ring called nearly every such hat open); an open hat is still open."""
+    corpus, events = evaluated
+    called: dict[tuple[str, str], int] = {}
+    for name, truth in corpus["sessions"].items():
+        hats = np.array(truth["hits"].get("hihat", []))
+        opened = set(truth["open_hat_hits"])
+        for event in events:
+            if event["session_id"] != name or event["label"] != "hihat" or not len(hats):
+                continue
+            nearest = float(hats[np.argmin(np.abs(hats - event["onset_s"]))])
+            if abs(nearest - event["onset_s"]) <= 0.05:
+                played = "open" if nearest in opened else "closed"
+                said = "open" if "open" in event["techniques"] else "closed"
+                called[played, said] = called.get((played, said), 0) + 1
+    closed = called.get(("closed", "closed"), 0) + called.get(("closed", "open"), 0)
+    assert closed >= 50 and called.get(("closed", "closed"), 0) >= 0.9 * closed, called
+    opens = called.get(("open", "open"), 0) + called.get(("open", "closed"), 0)
+    assert opens == 0 or called.get(("open", "open"), 0) >= 0.6 * opens, called
