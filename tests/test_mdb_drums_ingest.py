@@ -97,6 +97,28 @@ def test_a_truncated_wav_is_a_finding_and_keeps_its_annotations(workspace: Works
     assert sessions[track]["status"] == "unreadable" and sessions[track]["files"][0]["format"] is None
     assert len(events_by_track(workspace)[track]) == len(tree.annotations[track])
     assert tree.tracks[2] not in events_by_track(workspace)
+    missing = sessions[tree.tracks[2]]
+    assert missing["status"] == "unreadable", "a track without annotations cannot be evaluated"
+    assert [(f["role"], f["status"]) for f in missing["files"]] == [("drum_only", "ok"), ("annotation", "unreadable")]
+    assert missing["warnings"] == [f"annotations/subclass/{tree.tracks[2]}_subclass.txt: no onset could be read, "
+                                   "so the track cannot be evaluated"]
+
+
+@pytest.mark.parametrize("content", ["", "\n \n"], ids=["empty", "blank"])
+def test_an_empty_annotation_file_is_a_finding_and_fails_health(workspace: Workspace, tree: MdbTree, capsys,
+                                                                  content: str) -> None:
+    """An evaluation track with nothing to evaluate against: it was `ok`, and health passed on the rest."""
+    track = tree.tracks[0]
+    tree.subclass_file(track).write_text(content, encoding="utf-8")
+    assert cli.main(["ingest", "mdb_drums"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"{tree.subclass_file(track)}: annotation file holds no onsets (restore it from the release)"]
+    sessions = {row["session_id"]: row for row in read_jsonl(workspace.sessions_manifest("mdb_drums"))}
+    assert sessions[track]["status"] == "unreadable"
+    events = str(workspace.events_manifest("mdb_drums"))
+    assert cli.main(["health", "--events", events, "--dataset", "mdb_drums", "--date", "2026-01-01"]) == 1
+    err = capsys.readouterr().err
+    assert "gate max_missing_audio_fraction: observed" in err, err
 
 
 def test_a_label_mapped_to_no_taxonomy_class_stops_before_writing(workspace: Workspace, tree: MdbTree, capsys) -> None:

@@ -24,8 +24,11 @@ class and techniques, the split every track gets; default: subclass annotations,
   `label_source: annotation`, confidence 1, no velocity; a crash-family class is written as
   `drumgate crash-map` leaves it (`label` the primary, `labels` the dual label from
   `configs/crash_dual_label.json`, `variant` the class); `attributes` hold the raw label and song key.
-- sessions (`data/manifests/mdb_drums_sessions.jsonl`): one row per track with its drum-only
-  audio's format (rate, channels, subtype, frames, seconds) and status.
+- sessions (`data/manifests/mdb_drums_sessions.jsonl`): one row per track with two files, its
+  drum-only audio (format: rate, channels, subtype, frames, seconds; status) and its annotation file
+  (status `unreadable` when no onset could be read from it: missing, unreadable, empty, or every line
+  refused). The track's status is the audio's, else the annotation's, so a track that cannot be
+  evaluated counts against `max_missing_audio_fraction` (0 for MDB Drums) and health fails.
 - provenance (`data/provenance/mdb_drums_provenance.jsonl`): one row per track naming the audio
   and the annotation file with sha256 and bytes.
 - layout: single files for the 23 tracks; with `--layout parts` (or above `partition_sessions`
@@ -37,10 +40,10 @@ Failure policy
 Through the contract driver (`ingest/contract.py`): an incomplete licence note or a bad
 `configs/mdb_drums.json` stops the run before anything is written (one line, exit 2). Per track,
 one line each and the run goes on (exit 1): audio missing, empty, truncated or unreadable (the
-track stays in the inventory with that status and keeps its events); annotation file missing or
-unreadable; an annotation line that is not `time \\t LABEL` or names a label the config does not
-map (the line is skipped, its neighbours stay); a root holding no track (its manifests are written
-empty). An onset after the end of the audio is a warning.
+track stays in the inventory with that status and keeps its events); annotation file missing,
+unreadable or empty (the track is `unreadable`); an annotation line that is not `time \\t LABEL`
+or names a label the config does not map (the line is skipped, its neighbours stay); a root holding
+no track (its manifests are written empty). An onset after the end of the audio is a warning.
 """
 
 from __future__ import annotations
@@ -59,6 +62,7 @@ from ingest.contract import IngestContext, Item, ItemRows
 
 CONFIG_FILE = "mdb_drums.json"
 AUDIO_ROLE = "drum_only"
+ANNOTATION_ROLE = "annotation"
 MAX_ONSET_S = 1e6
 
 
@@ -169,6 +173,11 @@ class MdbDrums(contract.Ingestor):
         audio_rel, annotation_rel = self.settings.audio(item.item_id), self.settings.annotation(item.item_id)
         entry = self._probe(item, audio_rel, rows)
         events = self._events(item, audio_rel, annotation_rel, rows)
+        # the annotations are half of an evaluation track: a track none could be read from is unusable
+        labels = {"path": annotation_rel, "role": ANNOTATION_ROLE, "instrument": "drums", "format": None,
+                  "status": "ok" if events else "unreadable"}
+        unusable = [] if events else [f"{annotation_rel}: no onset could be read, so the track cannot be evaluated"]
+        status = entry["status"] if entry["status"] != "ok" else labels["status"]
         seconds = entry["format"]["seconds"] if entry["format"] else None
         late = [event["onset_s"] for event in events if seconds is not None and event["onset_s"] > seconds]
         if late:
@@ -178,8 +187,8 @@ class MdbDrums(contract.Ingestor):
         rows.events = events
         rows.sessions.append({
             "session_id": item.item_id, "dataset": self.dataset, "tier": item.tier, "path": audio_rel,
-            "split": self.settings.split, "seconds": seconds or 0.0, "files": [entry], "status": entry["status"],
-            "warnings": list(rows.warnings), "attributes": {"song_key": key, "annotation": annotation_rel},
+            "split": self.settings.split, "seconds": seconds or 0.0, "files": [entry, labels], "status": status,
+            "warnings": [*rows.warnings, *unusable], "attributes": {"song_key": key, "annotation": annotation_rel},
         })
         rows.provenance.append({
             "session_id": item.item_id, "tier": item.tier, "split": self.settings.split, "song_key": key,
@@ -211,7 +220,12 @@ class MdbDrums(contract.Ingestor):
             rows.findings.append(format_finding(path, f"cannot read annotations ({exc})", hint="restore it"))
             return []
         events: list[dict[str, Any]] = []
-        for number, onset, raw_label in read_annotation_lines(text):
+        lines = read_annotation_lines(text)
+        if not lines:
+            rows.findings.append(format_finding(path, "annotation file holds no onsets",
+                                                hint="restore it from the release"))
+            return []
+        for number, onset, raw_label in lines:
             if isinstance(onset, str):
                 rows.findings.append(format_finding(path, onset, number, "expected `time \\t LABEL`"))
                 continue

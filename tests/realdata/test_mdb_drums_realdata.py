@@ -47,10 +47,11 @@ def test_every_real_annotation_is_one_event(ingested: Workspace) -> None:
 
 def test_real_sessions_carry_the_wav_format(ingested: Workspace) -> None:
     for session in read_jsonl(ingested.sessions_manifest("mdb_drums")):
-        (entry,) = session["files"]
+        entry, labels = session["files"]
         info = sf.info(str(MDB / entry["path"]))
         assert entry["format"]["rate"] == info.samplerate and entry["format"]["frames"] == info.frames
         assert entry["format"]["subtype"] == info.subtype and session["status"] == "ok"
+        assert labels["role"] == "annotation" and labels["status"] == "ok" and (MDB / labels["path"]).is_file()
 
 
 def test_provenance_hashes_match_the_published_manifest(ingested: Workspace) -> None:
