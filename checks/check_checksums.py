@@ -10,7 +10,8 @@
   checksum manifest staged with changed lines but without its provenance has the committed
   provenance checked the same way (a file accepted with `--update` but not ingested again);
 - the files the staged change names (checksum lines and provenance rows not in HEAD) are hashed
-  in full (every byte read, no stat cache) when their tier is mounted; offline tiers are skipped with a note.
+  in full (every byte read, no stat cache) when their tier is mounted; offline tiers, and a tier
+  whose folder holds no file at all (its variable not set in this shell), are skipped with a note.
   The first tier is the folder the manifest's `checksums generate --root DIR` recorded in the lock when
   it is a folder here and the tier's variable is not set (else the variable's or the configured root),
   and a missing entry's fix names the `--root` the ingest recorded.
@@ -217,20 +218,6 @@ def _check_source_file(
     )
 
 
-def resolve_on_mounted_root(datasets: Any, dataset: str, entry_path: str) -> Path | None:
-    """The file a `<tier>/<path>` entry names, or None when its tier is offline."""
-    from pathlib import PurePosixPath
-
-    from drumgate.checksums import entry_path_problem
-
-    problem = entry_path_problem(entry_path)
-    if problem:
-        raise DrumgateError(problem)
-    tier, inside = entry_path.split("/", 1)
-    root = datasets.get(dataset).root(tier)
-    return root.path / PurePosixPath(inside) if root.online else None
-
-
 def _exists(path: Path) -> bool:
     try:
         return path.is_file()
@@ -260,9 +247,10 @@ def verify_files(ws: Workspace, verification: Verification, reporter: Reporter) 
             fixes[dataset] = reread_fix(ws, dataset, restore_first=True)
         return fixes[dataset]
 
+    missing: dict[tuple[str, str], list[tuple[str, str, int | None]]] = {}
     for (dataset, entry_path), (digest, where, line) in sorted(verification.wanted.items()):
         try:
-            resolved = resolve_on_mounted_root(datasets, dataset, entry_path)
+            resolved = datasets.mounted_file(dataset, entry_path)
         except DrumgateError as err:
             reporter.finding(where, f"{entry_path}: {err.message}", line=line, hint=GENERATE_FIX.format(ds=dataset))
             continue
@@ -271,11 +259,19 @@ def verify_files(ws: Workspace, verification: Verification, reporter: Reporter) 
             offline[(dataset, tier)] = offline.get((dataset, tier), 0) + 1
             continue
         if not _exists(resolved):
-            reporter.finding(where, f"{entry_path}: missing on disk", line=line, hint=accept_fix(dataset, where))
+            missing.setdefault((dataset, entry_path.split("/", 1)[0]), []).append((entry_path, where, line))
             continue
         key = f"{dataset}:{entry_path}"
         present[key] = resolved
         expected[key] = (dataset, digest, where, line)
+    for (dataset, tier), named in sorted(missing.items()):
+        note = None if any(key.startswith(f"{dataset}:{tier}/") for key in present) else (
+            datasets.unfilled_tier_note(dataset, tier, len(named)))
+        if note:
+            reporter.note(None, note)
+            offline[(dataset, tier)] = 0  # not verified: the verdict stays open
+        for entry_path, where, line in [] if note else named:
+            reporter.finding(where, f"{entry_path}: missing on disk", line=line, hint=accept_fix(dataset, where))
     outcome = hash_files(present, None, None, None)
     for problem in outcome.problems:
         reporter.finding(None, problem)
@@ -290,7 +286,9 @@ def verify_files(ws: Workspace, verification: Verification, reporter: Reporter) 
                 hint=accept_fix(dataset, where),
             )
     for (dataset, tier), count in sorted(offline.items()):
-        reporter.note(None, f"{dataset} tier {tier!r} is offline: {count} files not verified (mount it to check them)")
+        if count:  # an unfilled tier's note is given above
+            reporter.note(None, f"{dataset} tier {tier!r} is offline: {count} files not verified"
+                                " (mount it to check them)")
     return not offline
 
 

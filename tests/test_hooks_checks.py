@@ -252,6 +252,24 @@ def test_checksums_skips_offline_tiers_with_a_note(ws, capsys, monkeypatch):
     assert "note: egmd tier 'primary' is offline: 2 files not verified" in err
 
 
+def test_checksums_notes_a_tier_folder_that_holds_nothing_instead_of_failing_every_file(ws, capsys, monkeypatch):
+    """The raw data elsewhere and its variable not set in this shell: the configured folder exists and is
+    empty. A finding per file asked for `checksums generate --update`, which refuses an empty tier."""
+    paths = write_group(ws)
+    empty = ws.root / "elsewhere"
+    empty.mkdir()
+    monkeypatch.setenv("DRUMGATE_EGMD_ROOT", str(empty))
+    code, err = run_hook(check_checksums, [ws.rel(paths["checksums"])], capsys)
+    assert code == 0, err
+    assert err.strip().splitlines() == [
+        "note: egmd tier 'primary' holds no files at elsewhere: 2 files not verified (set DRUMGATE_EGMD_ROOT to the"
+        " folder that holds them, or put them there, to check them)"]
+    (empty / "s1").mkdir()
+    (empty / "s1" / "other.wav").write_bytes(b"a file, not one of those listed")
+    code, err = run_hook(check_checksums, [ws.rel(paths["checksums"])], capsys)
+    assert code == 1 and err.count("missing on disk") == 2, "a tier holding files: each missing one is a finding"
+
+
 def test_checksums_lfs_pointer_and_binary(ws, capsys):
     manifest = ws.checksums("egmd")
     manifest.parent.mkdir(parents=True)

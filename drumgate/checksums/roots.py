@@ -92,6 +92,34 @@ class ManifestRoots:
         except DrumgateError:
             return None  # an unknown dataset or a broken config: the command names it when run
 
+    def mounted_file(self, dataset: str, entry_path: str) -> Path | None:
+        """The file a `<tier>/<path>` entry names, or None when its tier is offline."""
+        from pathlib import PurePosixPath
+
+        from drumgate.checksums import entry_path_problem
+
+        problem = entry_path_problem(entry_path)
+        if problem:
+            raise DrumgateError(problem)
+        tier, inside = entry_path.split("/", 1)
+        root = self.get(dataset).root(tier)
+        return root.path / PurePosixPath(inside) if root.online else None
+
+    def unfilled_tier_note(self, dataset: str, tier: str, missing: int) -> str | None:
+        """A note for a tier whose folder exists but holds no file at all (the raw data lives elsewhere
+        and its `env` is not set in this shell, say), else None. Its files are not checked, as an
+        offline tier's are not: a finding per listed file would block the commit with a fix that
+        cannot run (`checksums generate --update` refuses an empty tier)."""
+        root = self.get(dataset).root(tier)
+        try:
+            if any(path.is_file() for path in root.path.rglob("*")):
+                return None
+        except OSError:
+            return None  # a folder it may not list: each missing file is worded
+        where = f"set {root.env} to the folder that holds them, or put them there, " if root.env else ""
+        return (f"{dataset} tier {tier!r} holds no files at {self.ws.rel(root.path)}: {missing} files not verified"
+                f" ({where}to check them)")
+
 
 def raw_root_fix(ws: Workspace, dataset: str) -> str:
     """`fix: drumgate checksums generate <ds>`, with the `--root` its ingest recorded: the folder of
