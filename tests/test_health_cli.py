@@ -301,3 +301,16 @@ def test_a_gate_is_found_at_its_line_in_every_toml_spelling(tmp_path) -> None:
     found = [line_of(config, table, key) for key in ("min_sessions", "leakage", "split_bounds", "min_class_events")]
     assert found == [3, 4, 5, None]
     assert line_of(config, f"{table}.min_class_events", "bd") == 8
+
+
+def test_the_missing_audio_gate_names_the_sessions_it_counted_escaped() -> None:
+    """The fraction alone left a user to search the report for which sessions could not be read."""
+    from drumgate.reports.gates import _unusable_sessions
+
+    sessions = {f"s{i}": {"events": 0, "split": "train", "status": "unreadable"} for i in range(5)}
+    sessions["ok_one"] = {"events": 9, "split": "train", "status": "ok"}
+    sessions["evil\n::error::x"] = {"events": 0, "split": "train", "status": "missing_audio"}
+    named = _unusable_sessions({"sessions": sessions})
+    assert named == ("; sessions not read: evil\\n::error::x (missing_audio), s0 (unreadable), s1 (unreadable)"
+                     " and 3 more")
+    assert _unusable_sessions({"sessions": {"ok_one": sessions["ok_one"]}}) == ""

@@ -119,6 +119,7 @@ def test_an_empty_annotation_file_is_a_finding_and_fails_health(workspace: Works
     assert cli.main(["health", "--events", events, "--dataset", "mdb_drums", "--date", "2026-01-01"]) == 1
     err = capsys.readouterr().err
     assert "gate max_missing_audio_fraction: observed" in err, err
+    assert f"; sessions not read: {track} (unreadable) (report: " in err, "the gate names the track it counted"
 
 
 def test_a_label_mapped_to_no_taxonomy_class_stops_before_writing(workspace: Workspace, tree: MdbTree, capsys) -> None:

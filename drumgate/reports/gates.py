@@ -201,6 +201,23 @@ def gate_table(dataset: str) -> str:
     return "combined.gates" if dataset == COMBINED else f"datasets.{dataset}.gates"
 
 
+SESSIONS_NAMED = 3
+UNUSABLE_STATUSES = ("missing_audio", "unreadable")
+
+
+def _unusable_sessions(report: Mapping[str, Any]) -> str:
+    """`; sessions not read: A (unreadable), B (missing_audio) and 2 more`, from the report's sessions
+    table (which sessions the missing-audio fraction counts), escaped: session ids come from the data."""
+    from drumgate.render.textsafe import log_text
+
+    named = [f"{log_text(session)} ({row['status']})" for session, row in sorted(report.get("sessions", {}).items())
+             if row.get("status") in UNUSABLE_STATUSES]
+    if not named:
+        return ""
+    more = f" and {len(named) - SESSIONS_NAMED} more" if len(named) > SESSIONS_NAMED else ""
+    return f"; sessions not read: {', '.join(named[:SESSIONS_NAMED])}{more}"
+
+
 def located_failing_gates(report: Mapping[str, Any], health: HealthConfig, config: Path, shown_config: str,
                           report_path: str, explained: Iterable[str] = ()) -> list[str]:
     """`failing_gates` led by where each threshold was set: `configs/datasets.toml:LINE: [table]` for a
@@ -215,6 +232,8 @@ def located_failing_gates(report: Mapping[str, Any], health: HealthConfig, confi
         name = name[:-1]
         if key in explained:
             continue
+        if key == "max_missing_audio_fraction":
+            line += _unusable_sessions(report)
         value, spelled = health.gates.get(key), name
         if name and isinstance(value, Mapping):
             resolve = resolvers.get(key, lambda typed: typed)
