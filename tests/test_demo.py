@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import mido
+import pytest
 import soundfile as sf
 
-from drumgate.commands.demo import generate_corpus
+from drumgate.commands.demo import MARKER, UNFINISHED, Stage, generate_corpus, prepare_workspace, run_stage
+from drumgate.errors import EXIT_INTERRUPTED, DrumgateError
 
 
 def _tree_digest(root: Path) -> dict[str, str]:
@@ -79,3 +82,46 @@ def test_demo_walkthrough_runs_end_to_end(tmp_path: Path) -> None:
     assert log.stdout.splitlines() == ["Add a MUSDB track; Cambridge external drive offline", "Ingest the demo corpus"]
     assert subprocess.run(["git", "status", "--porcelain"], cwd=out, capture_output=True, text=True,
                           check=True).stdout == ""
+    _an_earlier_demo_is_replaced_only_while_it_holds_nothing_else(out, tmp_path)
+
+
+def _an_earlier_demo_is_replaced_only_while_it_holds_nothing_else(out: Path, tmp_path: Path) -> None:
+    """Running the demo again into its folder replaced it whole: a commit or a file made there since was
+    lost without a word. Only the demo's own commits and files are replaced now (or anything, with
+    --force); an interrupted demo's uncommitted outputs are its own."""
+    def git(folder: Path, *args: str) -> str:
+        return subprocess.run(["git", *args], cwd=folder, capture_output=True, text=True, check=True).stdout
+
+    committed = tmp_path / "committed"
+    shutil.copytree(out, committed, symlinks=True)
+    (committed / "NOTES.md").write_text("my notes\n")
+    git(committed, "add", "NOTES.md")
+    git(committed, "-c", "user.name=Ann", "-c", "user.email=ann@example.invalid", "commit", "-q", "--no-verify",
+        "-m", "my work")
+    untracked = tmp_path / "untracked"
+    shutil.copytree(out, untracked, symlinks=True)
+    (untracked / "MORE.md").write_text("more\n")
+    for folder, said in ((committed, "with commits made after the demo ('my work' among them)"),
+                         (untracked, "with 1 changed or new files not committed (MORE.md among them)")):
+        with pytest.raises(DrumgateError) as refused:
+            prepare_workspace(folder, force=False)
+        assert said in refused.value.message and "not replaced" in refused.value.message
+        assert refused.value.hint == f"fix: drumgate demo --out {folder}-2, or add --force to replace it"
+    assert (committed / "NOTES.md").is_file() and "my work" in git(committed, "log", "--format=%s")
+    assert (untracked / "MORE.md").is_file()
+
+    interrupted = tmp_path / "interrupted"
+    shutil.copytree(out, interrupted, symlinks=True)
+    (interrupted / "reports" / "half-written.json").write_text("{}")
+    (interrupted / UNFINISHED).write_text("")
+    prepare_workspace(interrupted, force=False)
+    assert not (interrupted / "reports").exists() and (interrupted / MARKER).is_file(), "replaced, started over"
+    prepare_workspace(committed, force=True)
+    assert not (committed / "NOTES.md").exists(), "--force replaces it"
+
+
+def test_a_ctrl_c_during_a_stage_stops_the_demo_as_interrupted_not_as_a_bug() -> None:
+    with pytest.raises(DrumgateError) as stopped:
+        run_stage(lambda argv: EXIT_INTERRUPTED, Stage("ingest", ("ingest", "egmd")))
+    assert stopped.value.exit_code == EXIT_INTERRUPTED == 130
+    assert stopped.value.message == "demo stopped during: drumgate ingest egmd"

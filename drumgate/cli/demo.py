@@ -15,7 +15,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", default=demo.DEFAULT_OUT,
                         help=f"folder for the demo workspace (default: {demo.DEFAULT_OUT})")
     parser.add_argument("--seed", type=int, default=demo.DEFAULT_SEED, help="seed of the generated corpus")
-    parser.add_argument("--force", action="store_true", help="replace an existing folder that is not a demo")
+    parser.add_argument("--force", action="store_true",
+                        help="replace an existing folder that is not a demo, or a demo with work of yours in it"
+                        " (without it, only a demo's own commits and files are replaced)")
     parser.add_argument("--no-git", action="store_true", help="skip the git repository, hooks and PR comment")
 
 
