@@ -202,6 +202,14 @@ def test_repro_names_the_known_groups_for_an_unknown_one(repo: Path) -> None:
     done = drumgate(repo, "repro", "nope")
     assert done.returncode == 2
     assert "unknown artifact group 'nope' (known: cambridge, egmd, mdb_drums, musdb_hq, prod_combined)" in done.stderr
+    assert done.stderr.rstrip().endswith("(fix: drumgate repro GROUP with GROUP one of cambridge, egmd, mdb_drums,"
+                                         " musdb_hq, prod_combined, or drumgate repro for all)")
+    # a typo is pointed at the group meant (it pointed at the first group, cambridge, whatever was typed)
+    done = drumgate(repo, "repro", "egdm", "--dry-run")
+    assert done.returncode == 2 and done.stderr.rstrip().endswith("(fix: drumgate repro egmd)"), done.stderr
+    # the short dataset name other commands take stands for its group
+    done = drumgate(repo, "repro", "musdb", "--dry-run")
+    assert done.returncode != 2 and "unknown artifact group" not in done.stderr, done.stderr
 
 
 def test_init_in_an_unwritable_folder_is_one_line(tmp_path: Path) -> None:

@@ -25,7 +25,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    outcome = repro.repro(cli.workspace_from(args), args.groups, args.date, dry_run=args.dry_run,
+    # the short dataset names other commands take (`musdb`) name the group of the same id
+    outcome = repro.repro(cli.workspace_from(args), [cli.dataset_id(name) for name in args.groups], args.date,
+                          dry_run=args.dry_run,
                           skip_raw=args.skip_raw, child_stdout=cli.text_stdout_fd())
     cli.emit_json(args, outcome.as_json())
     return outcome.exit_code

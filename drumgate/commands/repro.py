@@ -48,6 +48,7 @@ from drumgate.artifacts import (
 )
 from drumgate.checksums.roots import recorded_root
 from drumgate.commands import repro_step
+from drumgate.commands.repro_groups import known_groups
 from drumgate.commands.repro_locks import (
     drop_outside_entries,
     ingested,
@@ -337,16 +338,6 @@ class Outcome:
             ],
             "still_stale": [{"artifact": p.artifact, "problem": p.message, "fix": p.command} for p in self.leftovers],
         }
-
-
-def known_groups(ws: Workspace, groups: Sequence[str]) -> list[str]:
-    """Every artifact group of the config; a name in `groups` that is neither one nor retired is a usage error."""
-    known = registry(ws).all_groups()
-    unknown = [g for g in groups if g not in known and g not in retired_groups(ws, known)]
-    if unknown:
-        raise DrumgateError(f"unknown artifact group {unknown[0]!r} (known: {', '.join(known)})",
-                            hint=f"fix: drumgate repro {known[0]}")
-    return known
 
 
 def repro(ws: Workspace, groups: Sequence[str], date: str | None = None, dry_run: bool = False,
