@@ -69,8 +69,9 @@ class Reporter:
 
 
 def staged_paths(ws: Workspace, include_deleted: bool = False) -> list[str]:
-    """Workspace-relative paths in the index that differ from HEAD (added, copied, modified, renamed)."""
-    diff_filter = "ACMRD" if include_deleted else "ACMR"
+    """Workspace-relative paths in the index that differ from HEAD (added, copied, modified, renamed, or
+    changed in type: a file become a link)."""
+    diff_filter = "ACMRTD" if include_deleted else "ACMRT"
     # --no-renames: a rename is its deletion and its addition, and the deleted name is checked as one
     out = git_output(["diff", "--cached", "--name-only", "--no-renames", "--relative", "-z",
                       f"--diff-filter={diff_filter}"], ws.root)
@@ -261,3 +262,20 @@ def committed_locks(ws: Workspace) -> list[str]:
 
     listed = git_text(["ls-tree", "--name-only", "HEAD", f"{LOCKS_DIR}/"], ws.root) or ""
     return [line for line in listed.splitlines() if line.endswith(".lock.json")]
+
+
+def linked_data_files(ws: Workspace, among: Iterable[str] | None = None) -> list[str]:
+    """The guarded files (artifacts, configs, licence notes) the index holds as symbolic links, among
+    `among` (the staged paths) or all. drumgate writes regular files and reads none through a link: a
+    link committed in place of a manifest or a lock passed every hook (their file filters skip links)
+    and read as the group being gone, so the printed repro then dropped the dataset."""
+    from drumgate.artifacts import is_data_path
+
+    wanted = None if among is None else set(among)
+    found = []
+    for entry in git_output(["ls-files", "--stage", "-z", "--full-name"], ws.root).split("\0"):
+        mode, _, rest = entry.partition(" ")
+        path = rest.partition("\t")[2]
+        if mode == "120000" and (wanted is None or path in wanted) and is_data_path(path):
+            found.append(path)
+    return found

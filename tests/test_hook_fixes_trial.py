@@ -159,3 +159,34 @@ def test_a_group_partly_staged_gets_one_fix_that_gets_the_commit_through(repo: P
     assert "left out of the commit" in findings[0] and not findings[0].startswith("data/locks/"), findings[0]
     run_fixes(repo, fix_commands(findings[0]))
     commit_goes_through(repo)
+
+
+@pytest.mark.parametrize("what", ["data/manifests/musdb_hq_events.jsonl", "data/locks/musdb_hq.lock.json"])
+def test_a_manifest_or_lock_replaced_by_a_link_is_blocked_and_restored(repo: Path, what: str) -> None:
+    """A link committed in place of a manifest or a lock passed every hook (their file filters skip
+    links), and the freshness hook's later repro then rebuilt the combined manifest without the dataset."""
+    target = repo / what
+    target.unlink()
+    target.symlink_to("/nowhere/" + target.name)
+    output = commit_refused(repo, "oops", target)
+    [finding] = lines_with(output, "as a symbolic link")
+    assert finding.startswith(f"{what}: staged as a symbolic link: drumgate's artifacts, configs and licence notes"
+                              " are regular files"), output
+    assert fix_commands(finding) == [f"git checkout HEAD -- {what}"], finding
+    run_fixes(repo, fix_commands(finding))
+    assert not target.is_symlink() and target.is_file()
+    assert status(repo) == ""
+
+
+def test_a_link_already_committed_is_named_by_the_whole_tree_check(repo: Path) -> None:
+    """`drumgate hook freshness --all` (pr-hooks.yml) names a link committed past the hooks."""
+    what = "data/manifests/musdb_hq_events.jsonl"
+    (repo / what).unlink()
+    (repo / what).symlink_to("/nowhere/events.jsonl")
+    assert git(repo, "add", what).returncode == 0
+    assert git(repo, "commit", "-q", "--no-verify", "-m", "oops").returncode == 0
+    done = drumgate(repo, "hook", "freshness", "--all")
+    assert done.returncode == 1
+    [finding] = lines_with(done.stderr, "as a symbolic link")
+    assert finding.startswith(f"{what}: committed as a symbolic link"), done.stderr
+    assert finding.endswith(f"(fix: git rm --cached {what} && rm {what}, then drumgate repro and git add -A)")
