@@ -41,8 +41,14 @@ def _missing_line(error: Any, document_path: Path) -> str | None:
     return None
 
 
+def committed_parses(document_path: Path) -> bool:
+    """Whether git's HEAD holds this file, different from the one on disk, and it parses (TOML or JSON)."""
+    return _committed_is_valid(document_path, None)
+
+
 def _committed_is_valid(document_path: Path, schema: Any) -> bool:
-    """Whether git's HEAD holds this file, different from the one on disk, and it passes the schema."""
+    """Whether git's HEAD holds this file, different from the one on disk, and it passes the schema (or,
+    with no schema, parses)."""
     import jsonschema_rs
 
     from drumgate.git import git_blob
@@ -57,7 +63,8 @@ def _committed_is_valid(document_path: Path, schema: Any) -> bool:
             return False
         text = blob.decode("utf-8")
         committed = tomllib.loads(text) if document_path.suffix == ".toml" else json.loads(text)
-        return bool(jsonschema_rs.Draft202012Validator(schema, validate_formats=False).is_valid(committed))
+        return schema is None or bool(jsonschema_rs.Draft202012Validator(schema, validate_formats=False)
+                                      .is_valid(committed))
     except (OSError, ValueError):  # unreadable now, or not TOML/JSON/UTF-8 at HEAD: no restore to offer
         return False
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -86,8 +87,13 @@ def test_cli_names_a_bad_config_from_the_folder_it_runs_in(
     """Inside the repository the path reads as typed; from elsewhere in full. The fix names the folder
     (`git -C`), so it works as printed from either folder, inside the repository or not."""
     config = workspace.configs / "datasets.toml"
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid"]
+    subprocess.run([*git, "init", "-q"], cwd=workspace.root, check=True)
+    subprocess.run([*git, "add", "configs"], cwd=workspace.root, check=True)
+    subprocess.run([*git, "commit", "-q", "--no-verify", "-m", "configs"], cwd=workspace.root, check=True)
     config.write_text("version = 1\n= broken\n")
-    restore = f"(fix: git -C {config.parent} checkout HEAD -- datasets.toml to restore the committed one)"
+    restore = (f"(fix: edit line 2, or git -C {config.parent} checkout HEAD -- datasets.toml to restore the"
+               " committed one)")
     monkeypatch.chdir(workspace.root)
     assert cli.guarded(lambda: (load_datasets(workspace), 0)[1]) == 2
     assert capsys.readouterr().err.startswith("configs/datasets.toml:2: invalid TOML")
@@ -95,6 +101,16 @@ def test_cli_names_a_bad_config_from_the_folder_it_runs_in(
     assert cli.guarded(lambda: (load_datasets(workspace), 0)[1]) == 2
     err = capsys.readouterr().err
     assert err.startswith(f"{config}:2: invalid TOML") and err.rstrip().endswith(restore)
+
+
+def test_a_bad_config_in_a_repository_without_commits_is_fixed_by_an_edit(
+    workspace: Workspace, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A new repository has no HEAD: `git checkout HEAD -- ...` failed with `invalid reference: HEAD`."""
+    subprocess.run(["git", "init", "-q"], cwd=workspace.root, check=True)
+    (workspace.configs / "datasets.toml").write_text("version = 1\nx = \n")
+    assert cli.guarded(lambda: (load_datasets(workspace), 0)[1]) == 2
+    assert capsys.readouterr().err.rstrip().endswith("invalid TOML: Invalid value (fix: edit line 2)")
 
 
 def test_cli_unknown_command_and_help(capsys: pytest.CaptureFixture[str]) -> None:
