@@ -314,3 +314,18 @@ def test_the_missing_audio_gate_names_the_sessions_it_counted_escaped() -> None:
     assert named == ("; sessions not read: evil\\n::error::x (missing_audio), s0 (unreadable), s1 (unreadable)"
                      " and 3 more")
     assert _unusable_sessions({"sessions": {"ok_one": sessions["ok_one"]}}) == ""
+
+
+@pytest.mark.parametrize("command", [health_cmd, weights_cmd])
+def test_a_damaged_lock_stops_the_command_before_it_writes(workspace: Workspace, capsys: pytest.CaptureFixture,
+                                                           command) -> None:
+    """The lock is written last: found damaged there, the reports were already written, left behind
+    untracked and unrecorded (the next commit refused them as written by no drumgate)."""
+    _write_corpus(workspace, events=300)
+    events = str(workspace.events_manifest("egmd"))
+    assert health_cmd.main(["--events", events, "--date", "2024-05-01"]) in (0, 1)
+    before = sorted(p.name for p in workspace.root.joinpath("reports").rglob("*") if p.is_file())
+    workspace.lock_file("egmd").write_text("")
+    assert command.main(["--events", events, "--date", "2024-05-02"]) == 2
+    assert "egmd.lock.json:1: invalid JSON" in capsys.readouterr().err
+    assert sorted(p.name for p in workspace.root.joinpath("reports").rglob("*") if p.is_file()) == before

@@ -176,7 +176,13 @@ def hold(ws: Workspace, groups: Iterable[str]) -> None:
 
         refuse_any_moved(ws)
         scope.moves_checked = True
-    scope.acquired.extend(_take(ws, groups, scope.command))
+    taken = _take(ws, groups, scope.command)
+    scope.acquired.extend(taken)
+    if taken:  # a damaged lineage lock stops the command before it writes, not after (it records there last)
+        from drumgate.lineage import read_lock
+
+        for group in sorted(set(groups)):
+            read_lock(ws, group, drop_outside=True)
 
 
 def hold_every_group(ws: Workspace) -> None:
