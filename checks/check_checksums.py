@@ -68,10 +68,14 @@ class ManifestBook:
         self._entries: dict[str, dict[str, Any] | None] = {}
         self._problems: dict[str, list[DrumgateError]] = {}  # reported once, by the first staged file
         self._fixes: dict[str, str] = {}
+        self._damaged: set[str] = set()
 
     def generate_fix(self, dataset: str) -> str:
         """`checksums generate <ds>` with the `--root` its ingest recorded (the folder its provenance
-        lists, not the configured root); the lock is read once, when a finding needs it."""
+        lists, not the configured root); the lock is read once, when a finding needs it. A manifest with
+        damaged lines is mended first (generate alone refuses it): the same fix as those lines'."""
+        if dataset in self._damaged:
+            return malformed_fix(dataset, self.ws.rel(self.ws.checksums(dataset)))
         if dataset not in self._fixes:
             from drumgate.checksums.roots import raw_root_fix
 
@@ -89,6 +93,7 @@ class ManifestBook:
             found = parts.read(path, dataset)
             self._entries[dataset] = {entry.path: entry for entry in found.entries}
             self._problems[dataset] = found.problems
+            self._damaged.update([dataset] if found.problems else [])
         if report_errors:
             for err in self._problems.pop(dataset, []):
                 err.path = self.ws.rel(err.path or self.ws.checksums(dataset))

@@ -471,3 +471,17 @@ def test_checksums_a_provenance_sha256_of_the_wrong_type_is_no_internal_error(ws
     paths["provenance"].write_bytes(b"".join(dumps_row(row) + b"\n" for row in rows))
     code, err = run_hook(check_checksums, [ws.rel(paths["provenance"])], capsys)
     assert code in (0, 1) and "internal error" not in err
+
+
+def test_a_provenance_row_missing_from_a_damaged_manifest_gets_the_damaged_lines_fix(ws, capsys):
+    """`checksums generate` alone refuses a manifest with a damaged line: the row it no longer lists is
+    mended by that line's fix (restore, or generate --update), not by a generate that exits 2."""
+    paths = write_group(ws)
+    manifest = paths["checksums"]
+    lines = manifest.read_text().splitlines()
+    manifest.write_text("\n".join([lines[0].replace("  ", "\t", 1), *lines[1:]]) + "\n")
+    code, err = run_hook(check_checksums, [ws.rel(manifest), ws.rel(paths["provenance"])], capsys)
+    assert code == 1
+    fixes = {line.split(" (fix: ", 1)[1] for line in err.strip().splitlines() if " (fix: " in line}
+    assert fixes == {f"git checkout HEAD -- {ws.rel(manifest)} to restore the committed digests, or drumgate"
+                     " checksums generate egmd --update to hash its files again from disk)"}, err
