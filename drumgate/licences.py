@@ -13,7 +13,6 @@ source: https://...
 
 from __future__ import annotations
 
-import contextlib
 import shlex
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -165,9 +164,14 @@ def unfinished_notes(root: Path, paths: Iterable[str]) -> str:
     lacks a field every ingest needs: a repro run before that would stop at the note. "" when none."""
     steps = []
     for rel in paths:
-        if rel.startswith(f"{LICENCES_DIR}/") and rel.endswith(".md"):
-            with contextlib.suppress(DrumgateError, OSError):
+        if rel.startswith(f"{LICENCES_DIR}/") and rel.endswith(".md") and (root / rel).is_file():
+            try:
                 note = read_licence_note(root / rel)
-                if note.missing:
-                    steps.append(f"{note.fill_in(rel)}, then ")
+            except DrumgateError:  # no front matter, a broken line: repro would stop there as well
+                steps.append(f"mend {rel} (the licences hook names what is wrong in it), then ")
+                continue
+            except OSError:
+                continue
+            if note.missing:
+                steps.append(f"{note.fill_in(rel)}, then ")
     return "".join(steps)

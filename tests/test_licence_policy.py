@@ -79,6 +79,15 @@ def test_an_empty_field_is_named_empty_in_the_hook_and_the_freshness_fix(egmd_on
     assert lines[0].endswith("incomplete: no commercial_use (fix: fill in commercial_use in its front matter)")
 
 
+def test_a_note_without_front_matter_comes_first_in_the_freshness_fix(egmd_only: Workspace) -> None:
+    """repro stops at a note it cannot read: the repro line said to run it first, and it failed there."""
+    note = egmd_only.licence_note("egmd")
+    note.write_text(note.read_text(encoding="utf-8").split("\n", 1)[1], encoding="utf-8")
+    assert unfinished_notes(egmd_only.root, ["data/licenses/egmd.md"]) == (
+        "mend data/licenses/egmd.md (the licences hook names what is wrong in it), then ")
+    assert unfinished_notes(egmd_only.root, ["data/licenses/gone.md"]) == ""  # a deleted note: its own finding
+
+
 def test_the_recorded_mix_is_read_not_the_config(egmd_only: Workspace, capsys) -> None:
     """A musdb_hq manifest that appears after combine ran is not in the combined manifest yet."""
     egmd_only.events_manifest("musdb_hq").write_text("", encoding="utf-8")
