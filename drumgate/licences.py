@@ -73,6 +73,7 @@ def parse_licence_note(text: str, path: Path) -> LicenceNote:
     if not lines or lines[0].strip() != FENCE:
         raise DrumgateError("licence note has no front matter (first line must be ---)", path=path, line=1)
     fields: dict[str, str] = {}
+    first_on: dict[str, int] = {}
     for number, line in enumerate(lines[1:], start=2):
         if line.strip() == FENCE:
             return LicenceNote(path, fields)
@@ -81,7 +82,16 @@ def parse_licence_note(text: str, path: Path) -> LicenceNote:
         key, sep, value = line.partition(":")
         if not sep or not key.strip():
             raise DrumgateError(f"front matter line is not `key: value`: {line!r}", path=path, line=number)
-        fields[key.strip()] = _unquote(value)
+        key = key.strip()
+        if key in first_on:  # which of the two terms holds? the note must say one thing
+            raise DrumgateError(f"{key} is set twice (first on line {first_on[key]})", path=path, line=number,
+                                hint=f"fix: keep one {key} line in the front matter")
+        stripped = value.strip()
+        if stripped[:1] in ("'", '"') and (len(stripped) < 2 or stripped[-1] != stripped[0]):
+            raise DrumgateError(f"{key}: the quote {stripped[0]} is not closed", path=path, line=number,
+                                hint=f"fix: end the value with {stripped[0]}, or drop the opening one")
+        first_on[key] = number
+        fields[key] = _unquote(value)
     raise DrumgateError("front matter is not closed by a --- line", path=path)
 
 

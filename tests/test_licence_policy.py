@@ -250,3 +250,18 @@ def test_a_mixed_dataset_removed_from_the_config_needs_no_note(egmd_only: Worksp
     without_dataset(egmd_only.configs / "datasets.toml", "egmd")
     assert check_licences.recorded_mix(egmd_only, load_datasets(egmd_only)) == ["egmd"]
     assert check_licences.datasets_needing_notes(egmd_only, ["prod_combined"]) == []
+
+
+@pytest.mark.parametrize(("edit", "said"), [
+    (lambda text: text.replace("\nlicence:", "\nlicence: MIT\nlicence:", 1), "licence is set twice (first on line"),
+    (lambda text: re.sub(r"(?m)^licence: *(.*)$", r'licence: "\1', text, count=1),
+     "licence: the quote \" is not closed"),
+])
+def test_a_field_set_twice_or_an_open_quote_is_refused_not_read_as_the_last_or_the_literal(
+        egmd_only: Workspace, capsys, edit, said: str) -> None:
+    """A second `licence: MIT` line won silently and the provenance recorded MIT; `"CC BY 4.0` was stored
+    with its quote."""
+    note = egmd_only.licence_note("egmd")
+    note.write_text(edit(note.read_text(encoding="utf-8")), encoding="utf-8")
+    code, lines = hook(egmd_only, ["data/licenses/egmd.md"], capsys)
+    assert code == 1 and len(lines) == 1 and said in lines[0] and "(fix: " in lines[0], lines
