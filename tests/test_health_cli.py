@@ -267,6 +267,15 @@ def test_a_folder_that_is_no_events_manifest_is_worded_as_such(workspace: Worksp
                         f"{workspace.root / 'data' / 'manifests'} and pass one of its <ds>_events.jsonl)"), err
 
 
+def test_an_empty_folder_where_the_manifest_goes_is_removed_before_the_repro(workspace: Workspace, capsys) -> None:
+    """`drumgate repro egmd` alone refused to write the file over the folder."""
+    manifest = workspace.events_manifest("egmd")
+    manifest.parent.mkdir(parents=True, exist_ok=True)
+    manifest.mkdir()
+    assert health_cmd.main(["--events", str(manifest), "--date", "2024-05-01"]) == 2
+    assert capsys.readouterr().err.strip().endswith(f"(fix: rmdir {manifest}, then drumgate repro egmd)")
+
+
 @pytest.mark.parametrize("command", ["health", "weights"])
 def test_another_datasets_manifest_is_refused_before_it_is_judged_by_the_wrong_gates(
         workspace: Workspace, capsys: pytest.CaptureFixture, command: str) -> None:

@@ -141,7 +141,15 @@ def named_as_manifest(folder: Path) -> bool:
 def fix_for(folder: Path) -> str:
     """The way back for a manifest folder without its index: the repro of its group, or, for a folder not
     named as a manifest at all (`data/manifests` itself), the files to pass instead."""
-    return REPRO_FIX.format(group=group_of(folder)) if named_as_manifest(folder) else pick_from_fix(folder)
+    if not named_as_manifest(folder):
+        return pick_from_fix(folder)
+    try:
+        empty = folder.is_dir() and not any(folder.iterdir())
+    except OSError:
+        empty = False
+    if empty:  # a folder made where the file goes: repro writes the file only once it is gone
+        return f"fix: rmdir {shlex.quote(str(folder))}, then drumgate repro {group_of(folder)}"
+    return REPRO_FIX.format(group=group_of(folder))
 
 
 def pick_from_fix(folder: Path) -> str:
