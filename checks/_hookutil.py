@@ -270,10 +270,12 @@ def linked_data_files(ws: Workspace, among: Iterable[str] | None = None) -> list
     link committed in place of a manifest or a lock passed every hook (their file filters skip links)
     and read as the group being gone, so the printed repro then dropped the dataset."""
     from drumgate.artifacts import is_data_path
+    from drumgate.git import git_text
 
     wanted = None if among is None else set(among)
     found = []
-    for entry in git_output(["ls-files", "--stage", "-z", "--full-name"], ws.root).split("\0"):
+    # not a git repository (a workspace checked with --all before `git init`): no index, no link in it
+    for entry in (git_text(["ls-files", "--stage", "-z", "--full-name"], ws.root) or "").split("\0"):
         mode, _, rest = entry.partition(" ")
         path = rest.partition("\t")[2]
         if mode == "120000" and (wanted is None or path in wanted) and is_data_path(path):
