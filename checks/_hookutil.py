@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -266,18 +267,37 @@ def committed_locks(ws: Workspace) -> list[str]:
 
 def linked_data_files(ws: Workspace, among: Iterable[str] | None = None) -> list[str]:
     """The guarded files (artifacts, configs, licence notes) the index holds as symbolic links, among
-    `among` (the staged paths) or all. drumgate writes regular files and reads none through a link: a
-    link committed in place of a manifest or a lock passed every hook (their file filters skip links)
-    and read as the group being gone, so the printed repro then dropped the dataset."""
+    `among` (the staged paths, workspace-relative) or all. drumgate writes regular files and reads none
+    through a link: a link committed in place of a manifest or a lock passed every hook (their file
+    filters skip links) and read as the group being gone, so the printed repro then dropped the dataset."""
     from drumgate.artifacts import is_data_path
     from drumgate.git import git_text
 
-    wanted = None if among is None else set(among)
-    found = []
+    wanted = None if among is None else [path for path in among if is_data_path(path)]
+    if wanted == []:
+        return []
+    # paths relative to the workspace (git runs there), which may be a subfolder of the repository;
     # not a git repository (a workspace checked with --all before `git init`): no index, no link in it
-    for entry in (git_text(["ls-files", "--stage", "-z", "--full-name"], ws.root) or "").split("\0"):
+    listed = git_text(["ls-files", "--stage", "-z", "--", *(wanted or [])], ws.root) or ""
+    found = []
+    for entry in listed.split("\0"):
         mode, _, rest = entry.partition(" ")
         path = rest.partition("\t")[2]
-        if mode == "120000" and (wanted is None or path in wanted) and is_data_path(path):
+        if mode == "120000" and is_data_path(path):
             found.append(path)
     return found
+
+
+def link_fix(ws: Workspace, path: str) -> str:
+    """The way back for a guarded file held as a link: the committed file when HEAD holds one (not a link),
+    else the link removed (index and tree) and the artifact made again; a config or a note is copied."""
+    from drumgate.artifacts import classify
+    from drumgate.git import git_at, git_text
+
+    quoted = shlex.quote(path)
+    head = git_text(["ls-tree", "HEAD", "--", path], ws.root) or ""
+    if head.startswith("100"):
+        return f"fix: {git_at(ws.root)}checkout HEAD -- {quoted}"
+    if classify(path) is None:  # a config or a licence note: nothing makes it again
+        return f"fix: replace {quoted} with a copy of the file it points to, then {git_at(ws.root)}add {quoted}"
+    return f"fix: {git_at(ws.root)}rm -q -- {quoted}, then drumgate repro and git add -A"

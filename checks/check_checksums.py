@@ -72,13 +72,13 @@ class ManifestBook:
 
     def generate_fix(self, dataset: str) -> str:
         """`checksums generate <ds>` with the `--root` its ingest recorded (the folder its provenance
-        lists, not the configured root); the lock is read once, when a finding needs it. A manifest with
-        damaged lines is mended first (generate alone refuses it): the same fix as those lines'."""
-        if dataset in self._damaged:
-            return malformed_fix(dataset, self.ws.rel(self.ws.checksums(dataset)))
-        if dataset not in self._fixes:
-            from drumgate.checksums.roots import raw_root_fix
+        lists); the lock is read once, when a finding needs it. A manifest with damaged lines is mended
+        first (generate alone refuses it): the same fix as those lines'."""
+        from drumgate.checksums.roots import manifest_root, raw_root_fix
 
+        if dataset in self._damaged:  # with the `--root` the manifest was made from, as the lines' own fix
+            return malformed_fix(dataset, self.ws.rel(self.ws.checksums(dataset)), manifest_root(self.ws, dataset))
+        if dataset not in self._fixes:
             self._fixes[dataset] = raw_root_fix(self.ws, dataset)
         return self._fixes[dataset]
 

@@ -31,10 +31,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from checks._hookutil import Reporter, committed_locks, deleted_locks, linked_data_files, staged_paths
+from checks._hookutil import Reporter, committed_locks, deleted_locks, link_fix, linked_data_files, staged_paths
 from drumgate.artifacts import HEALTH_DIR, PROVENANCE_DIR, SAMPLING_DIR, Artifact, classify, is_data_path, registry
 from drumgate.errors import DrumgateError
-from drumgate.git import git_at, git_output, in_head, restore_command
+from drumgate.git import git_at, git_output, restore_command
 from drumgate.licences import unfinished_notes
 from drumgate.lineage import HAND_EDITED, MISSING, lock_groups
 from drumgate.lineage.moved import retired_groups
@@ -342,12 +342,9 @@ def check_workspace(ws: Workspace, reporter: Reporter, whole_workspace: bool = F
         return reporter.close()
     staged = [] if whole_workspace else staged_paths(ws, include_deleted=True)
     for link in linked_data_files(ws, None if whole_workspace else staged):
-        quoted = shlex.quote(link)
-        fix = (restore_command(link, root=ws.root) if not whole_workspace and in_head(ws.root, link) else
-               f"{git_at(ws.root)}rm --cached {quoted} && rm {quoted}, then drumgate repro and git add -A")
         reporter.finding(link, f"{'committed' if whole_workspace else 'staged'} as a symbolic link: drumgate's"
                          " artifacts, configs and licence notes are regular files (a link reads as the file gone)",
-                         hint=f"fix: {fix}")
+                         hint=link_fix(ws, link))
     if whole_workspace:
         groups: dict[str, list[Artifact]] = {group: [] for group in lock_groups(ws)}
     elif not any(is_data_path(path) or path == READINESS_PLAN for path in staged):

@@ -87,9 +87,14 @@ def parse_licence_note(text: str, path: Path) -> LicenceNote:
             raise DrumgateError(f"{key} is set twice (first on line {first_on[key]})", path=path, line=number,
                                 hint=f"fix: keep one {key} line in the front matter")
         stripped = value.strip()
-        if stripped[:1] in ("'", '"') and (len(stripped) < 2 or stripped[-1] != stripped[0]):
+        quoted = stripped[:1] in ("'", '"')
+        closing = stripped.find(stripped[0], 1) if quoted else len(stripped) - 1
+        if quoted and closing == -1:
             raise DrumgateError(f"{key}: the quote {stripped[0]} is not closed", path=path, line=number,
                                 hint=f"fix: end the value with {stripped[0]}, or drop the opening one")
+        if quoted and closing != len(stripped) - 1:
+            raise DrumgateError(f"{key}: text after the closing quote: {stripped[closing + 1:][:40]!r}", path=path,
+                                line=number, hint="fix: put the whole value inside the quotes (a note can go below)")
         first_on[key] = number
         fields[key] = _unquote(value)
     raise DrumgateError("front matter is not closed by a --- line", path=path)

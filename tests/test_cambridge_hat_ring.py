@@ -51,3 +51,9 @@ def test_a_window_cut_short_moves_earlier_and_a_hit_struck_again_at_once_cannot_
 def test_a_last_hit_reads_the_usual_window() -> None:
     signal = _played(0.3, [0.5])
     assert hat_ring_db(signal, np.array([0.5]), 0.5, SR) == _ring_db(signal, 0.5, SR, 0.1, 0.2)
+
+
+def test_a_window_moved_to_exactly_the_shortest_length_is_read_despite_rounding() -> None:
+    """0.065 - 0.005 - (0.06 - 0.02) is 0.019999999999999997 in floating point: it was None, so closed."""
+    signal = _played(0.3, [0.0, 0.065])
+    assert hat_ring_db(signal, np.array([0.0, 0.065]), 0.0, SR) is not None

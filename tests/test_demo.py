@@ -98,6 +98,14 @@ def _an_earlier_demo_is_replaced_only_while_it_holds_nothing_else(out: Path, tmp
     git(committed, "add", "NOTES.md")
     git(committed, "-c", "user.name=Ann", "-c", "user.email=ann@example.invalid", "commit", "-q", "--no-verify",
         "-m", "my work")
+    amended = tmp_path / "amended"  # an amended commit keeps the demo's author, not its committer
+    shutil.copytree(out, amended, symlinks=True)
+    (amended / "NOTES.md").write_text("mine\n")
+    git(amended, "add", "NOTES.md")
+    git(amended, "-c", "user.name=Ann", "-c", "user.email=ann@example.invalid", "commit", "-q", "--no-verify",
+        "--amend", "--no-edit")
+    with pytest.raises(DrumgateError, match="commits made after the demo"):
+        prepare_workspace(amended, force=False)
     untracked = tmp_path / "untracked"
     shutil.copytree(out, untracked, symlinks=True)
     (untracked / "MORE.md").write_text("more\n")

@@ -254,3 +254,18 @@ def test_report_is_deterministic(workspace: Workspace) -> None:
     first = compute_health(load_health_config(workspace, "egmd"), numbered(_healthy_rows()))
     second = compute_health(load_health_config(workspace, "egmd"), numbered(list(reversed(_healthy_rows()))))
     assert first == second
+
+
+def test_an_annotation_file_is_no_item_but_a_track_it_leaves_unusable_counts_as_not_read() -> None:
+    """MDB Drums lists each track's annotation beside its audio: counted as an item, a track whose audio
+    is missing weighed 1/2, and a user's 0.05 threshold passed 2 of 23 tracks missing."""
+    from drumgate.reports.health_sessions import read_session_facts
+
+    def track(name: str, status: str, audio: str, labels: str) -> dict:
+        return {"session_id": name, "split": "test", "status": status, "seconds": 1.0,
+                "files": [{"path": f"{name}.wav", "role": "drum_only", "status": audio},
+                          {"path": f"{name}.txt", "role": "annotation", "status": labels}]}
+
+    facts = read_session_facts([track("a", "ok", "ok", "ok"), track("b", "missing_audio", "missing_audio", "ok"),
+                                track("c", "unreadable", "ok", "unreadable")])
+    assert (facts.items, facts.missing_audio_items) == (3, 2)

@@ -189,4 +189,22 @@ def test_a_link_already_committed_is_named_by_the_whole_tree_check(repo: Path) -
     assert done.returncode == 1
     [finding] = lines_with(done.stderr, "as a symbolic link")
     assert finding.startswith(f"{what}: committed as a symbolic link"), done.stderr
-    assert finding.endswith(f"(fix: git rm --cached {what} && rm {what}, then drumgate repro and git add -A)")
+    assert finding.endswith(f"(fix: git rm -q -- {what}, then drumgate repro and git add -A)")
+
+
+def test_a_link_is_found_in_a_workspace_below_the_repository_root(tmp_path: Path) -> None:
+    """git's paths are the workspace's own (a data repository may keep its workspace in a subfolder)."""
+    from checks._hookutil import link_fix, linked_data_files
+    from drumgate.workspace import Workspace
+
+    root = tmp_path / "repo"
+    manifest = root / "ws" / "data" / "manifests" / "egmd_events.jsonl"
+    manifest.parent.mkdir(parents=True)
+    manifest.symlink_to("/nowhere/egmd_events.jsonl")
+    assert git(root, "init", "-q").returncode == 0 and git(root, "add", "-A").returncode == 0
+    ws = Workspace(root / "ws")
+    staged = ["data/manifests/egmd_events.jsonl"]
+    assert linked_data_files(ws, staged) == staged == linked_data_files(ws)
+    assert linked_data_files(ws, ["configs/datasets.toml"]) == []
+    assert link_fix(ws, staged[0]) == (
+        f"fix: git -C {root / 'ws'} rm -q -- {staged[0]}, then drumgate repro and git add -A")

@@ -265,3 +265,11 @@ def test_a_field_set_twice_or_an_open_quote_is_refused_not_read_as_the_last_or_t
     note.write_text(edit(note.read_text(encoding="utf-8")), encoding="utf-8")
     code, lines = hook(egmd_only, ["data/licenses/egmd.md"], capsys)
     assert code == 1 and len(lines) == 1 and said in lines[0] and "(fix: " in lines[0], lines
+
+
+def test_text_after_a_closing_quote_is_named_as_such(egmd_only: Workspace, capsys) -> None:
+    note = egmd_only.licence_note("egmd")
+    note.write_text(re.sub(r"(?m)^licence: *(.*)$", r'licence: "\1" (v4)', note.read_text(encoding="utf-8"),
+                           count=1), encoding="utf-8")
+    code, lines = hook(egmd_only, ["data/licenses/egmd.md"], capsys)
+    assert code == 1 and "licence: text after the closing quote: ' (v4)'" in lines[0], lines

@@ -89,10 +89,11 @@ def _work_after_the_demo(out: Path) -> str | None:
     change or a new file not committed (ignored files, the raw corpus among them, are the demo's)."""
     if not (out / ".git").exists():
         return None
-    authors = run_git(["log", "--all", "--format=%ae %s"], out)
-    theirs = [line for line in authors.stdout.splitlines() if not line.startswith(DEMO_EMAIL + " ")]
+    # author and committer: an amended or rebased commit keeps the demo's author, not its committer
+    authors = run_git(["log", "--all", "--format=%ae %ce %s"], out)
+    theirs = [line for line in authors.stdout.splitlines() if not line.startswith(f"{DEMO_EMAIL} {DEMO_EMAIL} ")]
     if authors.returncode != 0 or theirs:
-        return f"commits made after the demo ({theirs[0].split(' ', 1)[-1][:60]!r} among them)" if theirs else (
+        return f"commits made after the demo ({theirs[0].split(' ', 2)[-1][:60]!r} among them)" if theirs else (
             "a git repository the demo cannot read")
     changed = run_git(["status", "--porcelain", "--untracked-files=all"], out).stdout.splitlines()
     if changed and not (out / UNFINISHED).exists():  # an interrupted demo's changes are its own

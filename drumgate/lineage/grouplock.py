@@ -163,8 +163,9 @@ def command_scope(command: str) -> Iterator[None]:
             _release(path)
 
 
-def hold(ws: Workspace, groups: Iterable[str]) -> None:
-    """Take these groups' locks (those this process does not hold yet) until the current command ends.
+def hold(ws: Workspace, groups: Iterable[str], check_locks: bool = True) -> None:
+    """Take these groups' locks (those this process does not hold yet) until the current command ends;
+    with `check_locks`, a damaged lineage lock of one of them stops the command here, before it writes.
 
     Call it before reading the inputs: what the command reads and what it records then agree.
     """
@@ -178,7 +179,7 @@ def hold(ws: Workspace, groups: Iterable[str]) -> None:
         scope.moves_checked = True
     taken = _take(ws, groups, scope.command)
     scope.acquired.extend(taken)
-    if taken:  # a damaged lineage lock stops the command before it writes, not after (it records there last)
+    if taken and check_locks:  # a damaged lineage lock stops the command before it writes, not after
         from drumgate.lineage import read_lock
 
         for group in sorted(set(groups)):
@@ -191,7 +192,8 @@ def hold_every_group(ws: Workspace) -> None:
     from drumgate.reports.report_io import artifact_group
     from drumgate.workspace import COMBINED
 
-    hold(ws, [artifact_group(ws, name) for name in (*load_datasets(ws).datasets, COMBINED)])
+    # every group is read, few are written: a damaged lock elsewhere is the writer's to find
+    hold(ws, [artifact_group(ws, name) for name in (*load_datasets(ws).datasets, COMBINED)], check_locks=False)
 
 
 @contextlib.contextmanager

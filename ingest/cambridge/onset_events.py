@@ -47,7 +47,7 @@ def hat_ring_db(signal: np.ndarray, onsets: np.ndarray, time_s: float, sr: int) 
     later = onsets[np.searchsorted(onsets, time_s + HEAD_S, side="left"):]
     end = min(RING_END_S, float(later[0]) - time_s - RING_GUARD_S) if len(later) else RING_END_S
     start = max(HEAD_S, min(RING_START_S, end - RING_MIN_S))
-    if end - start < RING_MIN_S:
+    if end - start < RING_MIN_S - 1e-9:  # a window moved earlier is RING_MIN_S long, give or take a rounding
         return None
     return _ring_db(signal, time_s, sr, start, end)
 
