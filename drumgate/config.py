@@ -107,10 +107,11 @@ def load_toml(path: Path) -> dict[str, Any]:
             except ValueError:
                 line = None
             message = message.split(" (at line ")[0]
-        raise DrumgateError(f"invalid TOML: {message}", path=path, line=line, hint=_restore_hint(path, line)) from exc
+        raise DrumgateError(f"invalid TOML: {message}", path=path, line=line,
+                            hint=edit_or_restore_hint(path, line)) from exc
 
 
-def _restore_hint(path: Path, line: int | None = None) -> str:
+def edit_or_restore_hint(path: Path, line: int | None = None) -> str:
     """Edit the file where it is wrong, or `git -C <folder> checkout HEAD -- <name>` (works as printed
     from any folder) when HEAD holds a committed version that parses (a new repository has none)."""
     from drumgate.config_fixes import committed_parses, restore_command  # only the error path pays for it
@@ -133,7 +134,7 @@ def _read_config(path: Path) -> Any:
     except DrumgateError as err:
         if path.parent.name in ("configs", "schemas") and (err.hint is None or not path.exists()):
             root = path.parent.parent if path.parent.name == "configs" else path.parent.parent.parent
-            err.hint = _restore_hint(path, err.line) if path.exists() else restore_configs_fix(root)
+            err.hint = edit_or_restore_hint(path, err.line) if path.exists() else restore_configs_fix(root)
         raise
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from drumgate.config import load_config_json
+from drumgate.config import edit_or_restore_hint, load_config_json
 from drumgate.errors import DrumgateError
 from drumgate.workspace import Workspace
 
@@ -148,7 +148,7 @@ class Taxonomy:
         if problems:
             name, message = problems[0]
             where = source if source is None or name == TAXONOMY_FILE else source.with_name(name)
-            raise DrumgateError(message, path=where)
+            raise DrumgateError(message, path=where, hint=None if where is None else edit_or_restore_hint(where))
         self.classes = {c.id: c for c in classes}
         self.techniques = {t.id: t for t in techniques}
         self.vocabularies = {v.name: v for v in vocabularies}

@@ -84,6 +84,7 @@ def test_malformed_taxonomy_is_one_clear_error(workspace: Workspace, change: obj
     message = str(info.value)
     assert message.startswith(str(workspace.configs / "technique_taxonomy.json"))
     assert expected in message
+    assert " (fix: " in message, "a loader error names its way out, as the hook's does"
 
 
 def test_crash_map_to_unknown_class_fails(workspace: Workspace) -> None:
