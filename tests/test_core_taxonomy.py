@@ -95,3 +95,13 @@ def test_crash_map_to_unknown_class_fails(workspace: Workspace) -> None:
     with pytest.raises(DrumgateError, match="crash variant 'gong' maps to unknown class 'gong'") as info:
         load_taxonomy(workspace)
     assert str(info.value).startswith(str(path))
+
+
+def test_repro_stops_at_a_broken_taxonomy_before_it_plans(workspace: Workspace, capsys) -> None:
+    """`repro --dry-run` exited 0 with a plan of steps that would each stop at the taxonomy."""
+    from drumgate import cli
+
+    _edit_taxonomy(workspace, lambda d: d["classes"].append({"id": "kick"}))
+    assert cli.main(["repro", "--dry-run"]) == 2
+    out, err = capsys.readouterr()
+    assert "duplicate class id 'kick' (fix: edit technique_taxonomy.json" in err and "drumgate ingest" not in out

@@ -76,6 +76,7 @@ from drumgate.lineage.moved import retired_groups
 from drumgate.lineage.provenance import report_date
 from drumgate.reports.combined import mixed_datasets
 from drumgate.restore import committed_as_recorded
+from drumgate.taxonomy import load_taxonomy
 from drumgate.workspace import Workspace
 
 RAW_STAGES = ("ingest", "events")
@@ -344,6 +345,7 @@ def repro(ws: Workspace, groups: Sequence[str], date: str | None = None, dry_run
           skip_raw: bool = False, child_stdout: int | None = None) -> Outcome:
     """Bring the named groups (all when none) up to date, or with `dry_run` print the plan."""
     known = known_groups(ws, groups)
+    load_taxonomy(ws)  # every step reads it: broken, the plan would be a list of steps that all stop at it
     day = report_date(date).isoformat()
     newest = newest_report_day(ws, known)
     if date is None and newest is not None and newest > day:
