@@ -292,12 +292,12 @@ def link_fix(ws: Workspace, path: str) -> str:
     """The way back for a guarded file held as a link: the committed file when HEAD holds one (not a link),
     else the link removed (index and tree) and the artifact made again; a config or a note is copied."""
     from drumgate.artifacts import classify
-    from drumgate.git import git_at, git_text
+    from drumgate.git import git_at, git_text, restore_command
 
     quoted = shlex.quote(path)
     head = git_text(["ls-tree", "HEAD", "--", path], ws.root) or ""
     if head.startswith("100"):
-        return f"fix: {git_at(ws.root)}checkout HEAD -- {quoted}"
+        return f"fix: {restore_command(path, root=ws.root)}"
     if classify(path) is None:  # a config or a licence note: nothing makes it again
         return f"fix: replace {quoted} with a copy of the file it points to, then {git_at(ws.root)}add {quoted}"
     return f"fix: {git_at(ws.root)}rm -q -- {quoted}, then drumgate repro and git add -A"

@@ -82,7 +82,7 @@ def _request(args: argparse.Namespace) -> comment.CommentRequest:
         hint = (f"fix: pass --pr {number.group()}" if number else 'fix: pass --pr "$PR_NUMBER" with the number'
                 " of the pull request, as .github/workflows/pr-comment.yml does")
         raise DrumgateError(f"--pr {args.pr!r} is not a pull request number", hint=hint)
-    if args.expect_head_sha is not None and not re.fullmatch(r"[0-9a-f]{40}|[0-9a-f]{64}", args.expect_head_sha):
+    if args.expect_head_sha is not None and not comment.COMMIT_SHA.fullmatch(args.expect_head_sha):
         typed = args.expect_head_sha[:80]
         raise DrumgateError(f"--expect-head-sha {typed!r} is not a commit SHA (40 or 64 hex digits)",
                             hint='fix: pass --expect-head-sha "$HEAD_SHA" with the SHA the report was made from, as'

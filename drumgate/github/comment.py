@@ -40,6 +40,7 @@ TOKEN_HINT = "pass the workflow token through `env: GITHUB_TOKEN`"
 BODY_FILE_LIMIT = 16 * COMMENT_LIMIT
 
 
+COMMIT_SHA = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")  # a head commit: SHA-1 or SHA-256 repositories
 # A run page on a GitHub host: what `--withdrawn` links to (workflows build it from trusted context)
 RUN_URL_PATTERN = re.compile(r"https://[A-Za-z0-9.-]+(?::[0-9]{1,5})?(?:/[A-Za-z0-9._-]+)+")
 
@@ -63,7 +64,7 @@ def withdrawn_body(head_sha: str, run_url: str) -> str:
     """The notice that replaces the sticky comment's verdict when health for `head_sha` could not be
     computed or read: the verdict it showed was an earlier commit's. Both inputs are checked shapes
     (hex digits, a run page URL), so nothing here needs escaping."""
-    if not re.fullmatch(r"[0-9a-f]{40}|[0-9a-f]{64}", head_sha):
+    if not COMMIT_SHA.fullmatch(head_sha):
         raise DrumgateError(f"{head_sha[:80]!r} is not a commit SHA")
     if not RUN_URL_PATTERN.fullmatch(run_url):
         raise DrumgateError(f"--withdrawn {run_url[:200]!r} is not the https URL of a workflow run",

@@ -202,16 +202,16 @@ def gate_table(dataset: str) -> str:
 
 
 SESSIONS_NAMED = 3
-UNUSABLE_STATUSES = ("missing_audio", "unreadable")
 
 
 def _unusable_sessions(report: Mapping[str, Any]) -> str:
     """`; sessions not read: A (unreadable), B (missing_audio) and 2 more`, from the report's sessions
     table (which sessions the missing-audio fraction counts), escaped: session ids come from the data."""
     from drumgate.render.textsafe import log_text
+    from drumgate.reports.health_sessions import MISSING_AUDIO_STATUSES
 
     named = [f"{log_text(session)} ({row['status']})" for session, row in sorted(report.get("sessions", {}).items())
-             if row.get("status") in UNUSABLE_STATUSES]
+             if row.get("status") in MISSING_AUDIO_STATUSES]
     if not named:
         return ""
     more = f" and {len(named) - SESSIONS_NAMED} more" if len(named) > SESSIONS_NAMED else ""

@@ -17,7 +17,7 @@ from drumgate.errors import DrumgateError
 from drumgate.reports.health_counts import add_count
 
 MISSING_AUDIO_STATUSES = frozenset({"missing_audio", "unreadable"})
-LABEL_ROLES = frozenset({"annotation"})  # a sessions row's files that hold labels, not audio
+ANNOTATION_ROLE = "annotation"  # a sessions row's file that holds labels, not audio (MDB Drums writes it)
 UNKNOWN_STATUS = "unknown"
 # An E-GMD MIDI note with no entry in the note map is counted under this label (never dropped).
 UNMAPPED_NOTE_LABEL = "midi_note_{note}"
@@ -100,7 +100,7 @@ def read_session_facts(rows: Iterable[Mapping[str, Any]] | None) -> SessionFacts
         files = [f for f in row.get("files") or () if isinstance(f, Mapping)]
         # items are audio: a label file (MDB Drums' annotations) is not one, but a track it leaves
         # unusable marks the session, and the session's audio then counts as not read
-        audio = [f for f in files if f.get("role") not in LABEL_ROLES]
+        audio = [f for f in files if f.get("role") != ANNOTATION_ROLE]
         item_statuses = [_status_of(f.get("status"), status) for f in audio]
         if status in MISSING_AUDIO_STATUSES and not MISSING_AUDIO_STATUSES.intersection(item_statuses):
             item_statuses = [status] * max(1, len(item_statuses))  # none of its files says why: the session does

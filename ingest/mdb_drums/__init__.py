@@ -53,6 +53,7 @@ from typing import Any
 
 from drumgate.config import load_config_json
 from drumgate.errors import DrumgateError, format_finding
+from drumgate.reports.health_sessions import ANNOTATION_ROLE
 from drumgate.reports.overlap import song_key
 from drumgate.signal.audio import probe_wav
 from drumgate.taxonomy import Taxonomy, load_taxonomy
@@ -62,7 +63,6 @@ from ingest.contract import IngestContext, Item, ItemRows
 
 CONFIG_FILE = "mdb_drums.json"
 AUDIO_ROLE = "drum_only"
-ANNOTATION_ROLE = "annotation"
 MAX_ONSET_S = 1e6
 
 
