@@ -158,3 +158,19 @@ def test_events_accuracy_on_synthetic_sessions(workspace, seed, capsys) -> None:
     flams = [s["flams"][0] for s in corpus["sessions"].values()]
     snare_flams = [e["onset_s"] for e in events if e["label"] == "snare" and "flam" in e["techniques"]]
     assert len(snare_flams) >= 2 and all(min(abs(f - t) for f in flams) < 0.02 for t in snare_flams)
+
+
+def test_a_session_with_a_fourth_tom_calls_its_tom3_a_rack_tom(workspace, corpus, capsys) -> None:
+    session = next((workspace.root / "data" / "raw" / "cambridge").rglob("05_Tom3.wav")).parent
+    three_toms = shutil.copytree(session, session.with_name("AlphaBand_ThreeToms"))
+    shutil.copy(session / "05_Tom3.wav", session / "05_Tom4.wav")
+    assert cli.main(["ingest", "cambridge", "--dry-run"]) == 0
+    rows = read_jsonl(workspace.sessions_manifest("cambridge", dry_run=True))
+    _validate(workspace, rows, "sessions.schema.json")
+    toms = {(row["session_id"], f["path"].rsplit("_", 1)[-1]): (f["instrument"], f.get("session_rule"))
+            for row in rows for f in row["files"] if f["rule"] in ("tom3", "tom_numbered")}
+    assert toms == {
+        (session.name, "Tom3.wav"): ("tom_low", "four_or_more_toms"),
+        (session.name, "Tom4.wav"): ("tom_floor", "four_or_more_toms"),
+        (three_toms.name, "Tom3.wav"): ("tom_floor", None),  # no Tom4 there: its Tom3 is the floor tom
+    }

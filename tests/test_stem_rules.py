@@ -20,6 +20,7 @@ from drumgate.errors import DrumgateError
 from drumgate.io.jsonio import read_json
 from drumgate.taxonomy import load_taxonomy
 from drumgate.workspace import Workspace
+from ingest.cambridge.sessions import apply_session_rules
 from ingest.cambridge.stems import DRUM_FAMILIES, StemRules, load_stem_rules
 
 # how free-form sessions wrap a mic name: a group prefix before it, the mic model or side after it
@@ -205,3 +206,40 @@ def test_a_mistyped_list_path_is_refused_not_taken_for_a_stem_name(tmp_path: Pat
         with pytest.raises(DrumgateError, match=message) as caught:
             read_names([str(wrong)])
         assert caught.value.hint == f"fix: ls {tmp_path} to see what is there"
+
+
+def _session_instruments(rules: StemRules, file_names: list[str]) -> dict[str, str | None]:
+    entries = [{"stem": rules.stem_name(name), "rule": (match := rules.match(name)) and match.rule,
+                "instrument": match and match.instrument} for name in file_names]
+    apply_session_rules(entries, rules)
+    return {entry["stem"]: entry["instrument"] for entry in entries}
+
+
+def test_a_kit_with_a_fourth_tom_numbers_its_toms_high_to_low(rules: StemRules) -> None:
+    # real Cambridge sessions: 52 have a Tom4, 20 a Tom5 (realdata's list of the library's file names)
+    four = _session_instruments(rules, ["10_Tom1.wav", "11_Tom2.wav", "12_Tom3.wav", "13_Tom4.wav", "07_HiHat.wav"])
+    assert four == {"Tom1": "tom_high", "Tom2": "tom_mid", "Tom3": "tom_low", "Tom4": "tom_floor", "HiHat": "hihat"}
+    five = _session_instruments(rules, ["Tom1.wav", "Tom2.wav", "Tom3.wav", "Tom4.wav", "Tom5.wav"])
+    assert [five[f"Tom{n}"] for n in range(1, 6)] == ["tom_high", "tom_mid", "tom_low", "tom_floor", "tom_floor"]
+    three = _session_instruments(rules, ["Tom1.wav", "Tom2.wav", "Tom3.wav"])
+    assert three == {"Tom1": "tom_high", "Tom2": "tom_mid", "Tom3": "tom_floor"}  # no Tom4: Tom3 is the floor tom
+
+
+def test_a_session_rule_is_recorded_on_the_stems_it_changed(rules: StemRules) -> None:
+    entries = [{"rule": "tom3", "instrument": "tom_floor"}, {"rule": "tom_numbered", "instrument": "tom"},
+               {"rule": "tom1", "instrument": "tom_high"}]
+    apply_session_rules(entries, rules)
+    assert [entry.get("session_rule") for entry in entries] == ["four_or_more_toms", "four_or_more_toms", None]
+
+
+@pytest.mark.parametrize(("session_rule", "message"), [
+    ({"name": "s", "when": "nope", "instruments": {"tom3": "tom_low"}, "reason": "a reason long enough"},
+     "session_rules/0 (s): no rule is named 'nope'"),
+    ({"name": "s", "when": "tom3", "instruments": {"tom3": "tom_lowest"}, "reason": "a reason long enough"},
+     "session_rules/0 (s): 'tom_lowest' is not a taxonomy class"),
+])
+def test_a_bad_session_rule_is_one_line(workspace: Workspace, session_rule: dict, message: str) -> None:
+    _write_config(workspace, {"session_rules": [session_rule]})
+    with pytest.raises(DrumgateError) as caught:
+        load_stem_rules(workspace, set(load_taxonomy(workspace).classes))
+    assert message in str(caught.value) and "stem_names.json" in str(caught.value)

@@ -202,7 +202,15 @@ def probe_session(scan: SessionScan, root: StorageRoot, files: Mapping[str, Path
         _scan_archive(scan, root, files[f"{root.tier}/{scan.path}"], rules)
     else:
         _scan_folder(scan, root, files, rules)
+    apply_session_rules(scan.files, rules)
     _consistency_warnings(scan)
+
+
+def apply_session_rules(entries: list[dict[str, Any]], rules: StemRules) -> None:
+    """Give the session's stems the instruments its session rules set (`session_rule` names the rule)."""
+    for entry, given in zip(entries, rules.session_instruments([entry["rule"] for entry in entries]), strict=True):
+        if given is not None:
+            entry["instrument"], entry["session_rule"] = given
 
 
 def _shown(path: str) -> str:

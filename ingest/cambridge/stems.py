@@ -94,10 +94,23 @@ class StemRule:
     reason: str | None = None
 
 
+@dataclass(frozen=True)
+class SessionRule:
+    """A rule over a whole session's stems: when one stem matched `when`, the stems matched by each rule
+    named in `instruments` take that instrument instead (a kit with a `Tom4` numbers its toms high to low,
+    so its `Tom3` is a rack tom)."""
+
+    name: str
+    when: str
+    instruments: dict[str, str]
+    reason: str
+
+
 class StemRules:
-    def __init__(self, index_prefix: str, rules: list[StemRule]) -> None:
+    def __init__(self, index_prefix: str, rules: list[StemRule], session_rules: tuple[SessionRule, ...] = ()) -> None:
         self.index_prefix = re.compile(index_prefix)
         self.rules = rules
+        self.session_rules = session_rules
 
     def stem_name(self, file_name: str) -> str:
         """`03_SnareUp.wav` -> `SnareUp` (the name the rules see)."""
@@ -112,6 +125,19 @@ class StemRules:
             if rule.pattern.search(name):
                 return StemMatch(rule.name, rule.instrument, rule.role, rule.index, rule.written, rule.reason)
         return None
+
+    def session_instruments(self, rule_names: list[str | None]) -> list[tuple[str, str] | None]:
+        """For each stem of one session (given by the rule it matched), the (instrument, session rule)
+        a session rule gives it, or None where the stem keeps its rule's instrument."""
+        matched = set(rule_names)
+        given: list[tuple[str, str] | None] = [None] * len(rule_names)
+        for session_rule in self.session_rules:
+            if session_rule.when not in matched:
+                continue
+            for position, name in enumerate(rule_names):
+                if given[position] is None and name in session_rule.instruments:
+                    given[position] = (session_rule.instruments[name], session_rule.name)
+        return given
 
 
 MAX_MACRO_DEPTH = 8
@@ -134,10 +160,27 @@ def expand_macros(pattern: str, macros: dict[str, str], where: str) -> str:
 
 
 def unknown_instruments(raw: dict[str, Any], known_classes: set[str]) -> list[str]:
-    """What is wrong with each rule of a schema-checked `stem_names.json` whose instrument is no class id."""
-    return [f"rules/{index} ({item['name']}): {item['instrument']!r} is not a taxonomy class"
-            for index, item in enumerate(raw["rules"])
-            if item["instrument"] is not None and item["instrument"] not in known_classes]
+    """What is wrong with each rule (and session rule) of a schema-checked `stem_names.json` whose
+    instrument is no class id."""
+    found = [f"rules/{index} ({item['name']}): {item['instrument']!r} is not a taxonomy class"
+             for index, item in enumerate(raw["rules"])
+             if item["instrument"] is not None and item["instrument"] not in known_classes]
+    for index, item in enumerate(raw.get("session_rules", [])):
+        found.extend(f"session_rules/{index} ({item['name']}): {instrument!r} is not a taxonomy class"
+                     for instrument in item["instruments"].values() if instrument not in known_classes)
+    return found
+
+
+def compile_session_rules(raw: dict[str, Any], rule_names: set[str]) -> tuple[SessionRule, ...]:
+    """The schema-checked `session_rules`; one that names a rule the file does not have is a DrumgateError."""
+    session_rules = []
+    for index, item in enumerate(raw.get("session_rules", [])):
+        where = f"session_rules/{index} ({item['name']})"
+        for named in (item["when"], *item["instruments"]):
+            if named not in rule_names:
+                raise DrumgateError(f"{where}: no rule is named {named!r} (a session rule names rules by their name)")
+        session_rules.append(SessionRule(item["name"], item["when"], dict(item["instruments"]), item["reason"]))
+    return tuple(session_rules)
 
 
 def compile_stem_rules(raw: dict[str, Any], known_classes: set[str] | None = None) -> StemRules:
@@ -160,8 +203,9 @@ def compile_stem_rules(raw: dict[str, Any], known_classes: set[str] | None = Non
         instrument = item["instrument"]
         written = item["pattern"]
         rules.append(StemRule(item["name"], pattern, instrument, item["role"], index, written, item.get("reason")))
+    session_rules = compile_session_rules(raw, seen)
     try:
-        return StemRules(raw["index_prefix"], rules)
+        return StemRules(raw["index_prefix"], rules, session_rules)
     except re.error as exc:
         raise DrumgateError(f"index_prefix: bad regular expression: {exc}") from exc
 
