@@ -111,3 +111,21 @@ def test_a_waiver_naming_no_dataset_is_one_line(ws: Workspace, capsys) -> None:
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "waive_source_gates names 'egmdd', which is not a dataset" in err
     assert "Traceback" not in err and not ws.path(combined_reference()).exists(), "refused before writing"
+
+
+@pytest.mark.parametrize("waived", [False, True])
+def test_a_mixed_dataset_without_events_fails_its_source_gate(ws: Workspace, capsys, waived: bool) -> None:
+    """combine printed `gates 10/10 pass -> PASS` (and wrote a passing report the docs showed) for a
+    production manifest made without a dataset the mix gives a share; only a stderr line said so."""
+    set_combined(ws, 'waive_source_gates = ["egmd", "musdb_hq"]' if waived else 'waive_source_gates = ["egmd"]')
+    ws.events_manifest("musdb_hq").unlink()
+    assert run(ws) == 1
+    captured = capsys.readouterr()
+    report = read_json(ws.root / REPORT)
+    gate = next(g for g in report["gates"] if g["name"] == "source_gates[musdb_hq]")
+    assert gate == {"name": "source_gates[musdb_hq]", "status": "fail", "observed": 1, "threshold": 0}
+    assert report["sources"]["musdb_hq"] == {"status": "fail", "failing": ["no events manifest"], "waived": False}
+    assert report["status"] == "fail" and "-> FAIL" in captured.out
+    assert len([line for line in captured.err.splitlines() if "musdb_hq" in line]) == 1, captured.err  # its own fix
+    assert "musdb_hq has no events manifest: prod_combined is made without it (fix: drumgate ingest musdb_hq" \
+        in captured.err

@@ -312,6 +312,7 @@ def compute_side(
     from drumgate.reports.combined import (
         add_song_leaks,
         add_source_gates,
+        mixed_datasets,
         record_song_splits,
         song_leaks,
         waived_sources,
@@ -344,7 +345,9 @@ def compute_side(
         # The same gates `combine` applies, so the numbers equal the committed combined report.
         add_song_leaks(health, song_leaks(song_splits))
         source_reports = _source_reports(tree, side_ws, rev, sources, peer)
-        add_source_gates(health, source_reports, waived_sources(load_datasets(side_ws)))
+        config = load_datasets(side_ws)
+        add_source_gates(health, source_reports, waived_sources(config),
+                         [name for name in mixed_datasets(config, lambda _name: True) if name not in sources])
     if dataset == COMBINED:
         licence, licence_error = combined_licence_constraints(tree, side_ws, rev, list(sources or ()))
     else:

@@ -85,22 +85,34 @@ def combined_session_rows(dataset: str, rows: Iterable[Mapping[str, Any]]) -> It
         yield {**row, "session_id": combined_session_id(dataset, str(row.get("session_id", "")))}
 
 
+NO_EVENTS = "no events manifest"  # what a source that the mix names but that has no events fails
+
+
 def add_source_gates(
-    report: dict[str, Any], source_reports: Mapping[str, Mapping[str, Any]], waived: Iterable[str]
+    report: dict[str, Any], source_reports: Mapping[str, Mapping[str, Any]], waived: Iterable[str],
+    unmade: Iterable[str] = (),
 ) -> None:
     """One `source_gates[<ds>]` gate per mixed dataset: it fails while that dataset fails its own gates,
     unless `[combined] waive_source_gates` names it (the gate then passes with `waived: true`, shown in
-    every report). `report["sources"]` records each source's failing gates."""
+    every report). A dataset the mix gives a share but that has no events manifest (`unmade`) fails its
+    gate, waived or not: a waiver accepts a source's gates, not its absence. `report["sources"]` records
+    each source's failing gates."""
     waived_names = set(waived)
+    missing = set(unmade)
     sources: dict[str, Any] = {}
-    for dataset, source in sorted(source_reports.items()):
-        failing = [gate["name"] for gate in source["gates"] if gate["status"] == "fail"]
-        waiver = bool(failing) and dataset in waived_names
+    for dataset in sorted({*source_reports, *missing}):
+        if dataset in missing:
+            failing, waiver, status = [NO_EVENTS], False, "fail"
+        else:
+            source = source_reports[dataset]
+            failing = [gate["name"] for gate in source["gates"] if gate["status"] == "fail"]
+            waiver, status = bool(failing) and dataset in waived_names, source["status"]
         gate = gate_result(f"{SOURCE_GATE}[{dataset}]", not failing or waiver, len(failing), 0)
         if waiver:
             gate["waived"] = True
         report["gates"].append(gate)
-        sources[dataset] = {"status": source["status"], "failing": failing, "waived": dataset in waived_names}
+        sources[dataset] = {"status": status, "failing": failing,
+                            "waived": dataset in waived_names and dataset not in missing}
     report["sources"] = sources
     report["status"] = overall_status(report["gates"])
 
