@@ -60,7 +60,7 @@ from drumgate.reports.combined import (
 )
 from drumgate.reports.gates import failing_gates, load_health_config, located_failing_gates
 from drumgate.reports.health import compute_health
-from drumgate.reports.part_counts import PartTally, tally_part
+from drumgate.reports.part_counts import PartTally, merge_song_splits, tally_part
 from drumgate.reports.report_io import ErrorCollector, artifact_group, record_lineage
 from drumgate.reports.weights import compute_weights
 from drumgate.taxonomy import Taxonomy, load_taxonomy
@@ -74,6 +74,8 @@ from ingest.combine_sources import (
     combined_rows,
     combined_sessions,
     find_sources,
+    held_out_sessions,
+    held_out_songs,
     learn_sources,
 )
 from ingest.crash_map import lock_artifact
@@ -190,6 +192,8 @@ def _combine(ws: Workspace, date: str | None, weights_scheme: str) -> CombineOut
     state = CombineState()
     errors = ErrorCollector(ws.root, ws)
     sessions = combined_sessions(sources, songs, errors)
+    held_out_inputs = held_out_sessions(ws, config, sources)
+    held_out = held_out_songs(held_out_inputs, errors)
     try:
         learn_sources(sources, taxonomy, songs, state, errors)
     except CombineAborted:
@@ -213,6 +217,7 @@ def _combine(ws: Workspace, date: str | None, weights_scheme: str) -> CombineOut
         return CombineOutcome(errors)
     health = load_health_config(ws, COMBINED)
     report = compute_health(health, counts.events, sessions, source=where)
+    merge_song_splits(counts.song_splits, held_out)
     add_song_leaks(report, song_leaks(counts.song_splits))
     add_source_gates(report, {s.dataset: source_health(ws, s) for s in sources}, waived, unmade)
     report["licences"] = licence_constraints(sources)
@@ -221,7 +226,7 @@ def _combine(ws: Workspace, date: str | None, weights_scheme: str) -> CombineOut
     }
     health_path = ws.root / combined_health_report(stamp)
     write_json(health_path, report)
-    record_lineage(ws, COMBINED, health_path, argv, [events_path, *source_inputs])
+    record_lineage(ws, COMBINED, health_path, argv, [events_path, *source_inputs, *(p for _, p in held_out_inputs)])
 
     weights = compute_weights(taxonomy, COMBINED, counts.excerpts, sessions, scheme=weights_scheme, source=where)
     weights_path = ws.root / combined_weights_report()

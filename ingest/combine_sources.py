@@ -21,7 +21,13 @@ from drumgate.io.combined_reference import keep_event
 from drumgate.io.jsonio import iter_jsonl
 from drumgate.progress import progress
 from drumgate.reports import overlap
-from drumgate.reports.combined import combined_session_id, combined_session_rows, mixed_datasets
+from drumgate.reports.combined import (
+    combined_session_id,
+    combined_session_rows,
+    held_out_song_splits,
+    mixed_datasets,
+)
+from drumgate.reports.part_counts import SongSplits, merge_song_splits
 from drumgate.reports.report_io import ErrorCollector
 from drumgate.taxonomy import Taxonomy
 from drumgate.workspace import Workspace
@@ -100,6 +106,24 @@ def find_sources(ws: Workspace, config: DatasetsConfig) -> tuple[list[Source], l
         provenance = parts.stored(ws.provenance(name))
         sources.append(Source(name, float(mix[name]), events, sessions, provenance, ws.path(dataset.licence_note)))
     return sources, skipped, unmade
+
+
+def held_out_sessions(ws: Workspace, config: DatasetsConfig, sources: Sequence[Source]) -> list[tuple[str, Path]]:
+    """The sessions manifest of every dataset combine does not mix (an evaluation set such as MDB Drums
+    is ingested for the leakage check, never mixed): `held_out_songs` reads them."""
+    mixed = {source.dataset for source in sources}
+    found = [(name, parts.stored(ws.sessions_manifest(name))) for name in config.datasets if name not in mixed]
+    return [(name, path) for name, path in found if path is not None]
+
+
+def held_out_songs(held_out: Sequence[tuple[str, Path]], errors: ErrorCollector) -> SongSplits:
+    """The songs those datasets hold out for evaluation (drumgate.reports.combined.held_out_song_splits)."""
+    found: SongSplits = {}
+    for name, sessions in held_out:
+        sink = ErrorCollector(sessions, errors.ws)
+        merge_song_splits(found, held_out_song_splits(name, (row for _, row in iter_jsonl(sessions, on_error=sink))))
+        errors.errors.extend(sink.errors)
+    return found
 
 
 def combined_sessions(sources: Sequence[Source], songs: SongKeys, errors: ErrorCollector) -> list[dict[str, Any]]:

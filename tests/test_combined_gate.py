@@ -17,7 +17,7 @@ from drumgate.render.html_report import render_health_html
 from drumgate.reports.gates import load_health_config
 from drumgate.reports.health import compute_health
 from drumgate.workspace import Workspace
-from tests.combine_fixtures import build_dataset, three_dataset_workspace
+from tests.combine_fixtures import build_dataset, session_row, three_dataset_workspace
 
 DATE = "2025-03-02"
 REPORT = "reports/health/prod_combined_health_20250302.json"
@@ -129,3 +129,21 @@ def test_a_mixed_dataset_without_events_fails_its_source_gate(ws: Workspace, cap
     assert len([line for line in captured.err.splitlines() if "musdb_hq" in line]) == 1, captured.err  # its own fix
     assert "musdb_hq has no events manifest: prod_combined is made without it (fix: drumgate ingest musdb_hq" \
         in captured.err
+
+
+def test_a_song_an_evaluation_set_holds_out_is_a_leak_when_production_trains_on_it(ws: Workspace) -> None:
+    """MDB Drums is ingested "for health and leakage checks, never mixed"; MUSDB's train split has 12 of
+    its Music Delta songs. combine's leakage gate compared only the mixed datasets, so a song the
+    evaluation set tests on went into production training with `leakage: observed 0, pass`."""
+    build_dataset(ws, "musdb_hq", placed=[*ALIGNED, ("Music Delta - 80s Rock", "train")])
+    held_out = session_row(
+        "mdb_drums", "MusicDelta_80sRock", "test") | {"attributes": {"song_key": "musicdelta80srock"}}
+    in_train = session_row("mdb_drums", "MusicDelta_Beatles", "train") | {"attributes": {"song_key": "leafsummerghost"}}
+    write_jsonl(ws.sessions_manifest("mdb_drums"), [held_out, in_train])
+    assert run(ws) == 1
+    report = read_json(ws.root / REPORT)
+    assert report["leakage"] == [{"kind": "song", "key": "musicdelta80srock", "splits": ["test", "train"],
+                                  "sources": ["mdb_drums:test", "musdb_hq:train"]}], "a left-out train split is no leak"
+    assert next(g for g in report["gates"] if g["name"] == "leakage")["status"] == "fail"
+    lock = read_json(ws.root / "data" / "locks" / "prod_combined.lock.json")
+    assert "data/manifests/mdb_drums_sessions.jsonl" in lock["artifacts"][REPORT]["inputs"], "a change re-judges it"

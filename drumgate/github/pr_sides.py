@@ -24,7 +24,6 @@ from drumgate.github.pr_licences import combined_licence_constraints, licence_co
 from drumgate.github.pr_parts import (
     combined_tallies,
     event_counts,
-    excerpt_counts,
     folder_render_rows,
     folder_rows,
     index_rel,
@@ -39,10 +38,10 @@ from drumgate.io.lines import (
     lfs_pointer_error,
     rows_of_lines,
 )
+from drumgate.reports.part_counts import merge_song_splits
 from drumgate.workspace import COMBINED, Workspace
 
 MAX_ROW_ERRORS = 20
-WEIGHTS_SCHEME = "effective"
 Row = dict[str, Any]
 
 
@@ -255,6 +254,20 @@ def mixed_sources(tree: GitTree, side_ws: Workspace, rev: str) -> dict[str, Side
     return {name: found[name] for name in mixed}
 
 
+def _held_out_songs(tree: GitTree, side_ws: Workspace, rev: str, sources: Mapping[str, SideInputs],
+                    errors: RowErrors) -> dict[str, dict[str, set[str]]]:
+    """The songs the datasets combine does not mix hold out at `rev`, as `combine` reads them
+    (drumgate.reports.combined.held_out_song_splits)."""
+    from drumgate.reports.combined import held_out_song_splits
+
+    found: dict[str, dict[str, set[str]]] = {}
+    for name in load_datasets(side_ws).datasets:
+        rows = None if name in sources else _session_rows(tree, rev, locate(tree, rev, name), errors)
+        if rows is not None:
+            merge_song_splits(found, held_out_song_splits(name, rows))
+    return found
+
+
 def _combined_session_rows(
     tree: GitTree, rev: str, sources: Mapping[str, SideInputs], errors: RowErrors
 ) -> Iterator[Row]:
@@ -267,7 +280,7 @@ def _combined_session_rows(
             yield from combined_session_rows(name, rows)
 
 
-def _side_sessions(
+def side_sessions(
     tree: GitTree, rev: str, inputs: SideInputs, sources: Mapping[str, SideInputs] | None, errors: RowErrors
 ) -> Iterator[Row] | None:
     if sources is not None:
@@ -336,13 +349,14 @@ def compute_side(
     health = compute_health(
         replace(judged, gates={}) if retired and inputs.events is None else judged,
         event_rows,
-        _side_sessions(tree, rev, inputs, sources, errors),
+        side_sessions(tree, rev, inputs, sources, errors),
         source={"events": inputs.events, "sessions": inputs.sessions},
         on_error=lambda err: errors.add(err, events_where),
         source_hashes=_source_hashes(tree, rev, inputs, errors),
     )
     if sources is not None:
         # The same gates `combine` applies, so the numbers equal the committed combined report.
+        merge_song_splits(song_splits, _held_out_songs(tree, side_ws, rev, sources, errors))
         add_song_leaks(health, song_leaks(song_splits))
         source_reports = _source_reports(tree, side_ws, rev, sources, peer)
         config = load_datasets(side_ws)
@@ -352,41 +366,7 @@ def compute_side(
         licence, licence_error = combined_licence_constraints(tree, side_ws, rev, list(sources or ()))
     else:
         licence, licence_error = licence_constraints(tree, rev, inputs.licence)
+    from drumgate.github.pr_weights import compute_side_weights  # it reads this module's rows
+
     weights = compute_side_weights(tree, side_ws, rev, dataset, inputs, sources) if inputs.events else None
     return SideResult(rev, inputs, health, errors, licence, licence_error, weights)
-
-
-def compute_side_weights(
-    tree: GitTree,
-    side_ws: Workspace,
-    rev: str,
-    dataset: str,
-    inputs: SideInputs,
-    sources: Mapping[str, SideInputs] | None = None,
-) -> Row | None:
-    """Sampling weights at one side (the scheme the pipeline commits), or None when they cannot be made."""
-    from drumgate.reports.weights import compute_weights
-    from drumgate.taxonomy import load_taxonomy
-
-    if inputs.events is None:
-        return None
-    ignored = RowErrors()
-    rows: Any
-    if inputs.events_parts:
-        rows = excerpt_counts(tree, rev, inputs.events, ignored.add_anywhere)
-    elif dataset == COMBINED and inputs.events.endswith(".json"):
-        rows = combined_side_counts(tree, rev, inputs.events, ignored).excerpts
-    else:
-        rows = side_event_rows(tree, rev, inputs.events, f"{short_sha(rev)}:{inputs.events}", ignored)
-    try:
-        return compute_weights(
-            load_taxonomy(side_ws),
-            dataset,
-            rows,
-            _side_sessions(tree, rev, inputs, sources, ignored),
-            scheme=WEIGHTS_SCHEME,
-            source={"events": inputs.events, "sessions": inputs.sessions},
-            on_error=lambda err: ignored.add(err, rev),
-        )
-    except DrumgateError:
-        return None

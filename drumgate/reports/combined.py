@@ -34,6 +34,24 @@ def record_song_splits(rows: EventRows, song_splits: SongSplits) -> Iterator[tup
         yield line_no, row
 
 
+HELD_OUT_SPLITS = frozenset({"test", "validation"})
+
+
+def held_out_song_splits(dataset: str, session_rows: Iterable[Mapping[str, Any]]) -> SongSplits:
+    """The songs a dataset `combine` does not mix holds out for evaluation: each session's declared
+    `attributes.song_key` in a held-out split (MDB Drums, an evaluation set, is all `test`). Beside the
+    combined rows' songs, `song_leaks` finds a song the production manifest trains on that such a set
+    evaluates on; a left-out dataset's train split is in no manifest a model trains on, so it is not read."""
+    found: SongSplits = {}
+    for row in session_rows:
+        attributes = row.get("attributes")
+        song = attributes.get("song_key") if isinstance(attributes, Mapping) else None
+        split = row.get("split")
+        if isinstance(song, str) and song and split in HELD_OUT_SPLITS:
+            found.setdefault(song, {}).setdefault(dataset, set()).add(str(split))
+    return found
+
+
 def song_leaks(song_splits: Mapping[str, Mapping[str, set[str]]]) -> list[dict[str, Any]]:
     """Songs present in two or more datasets whose splits disagree."""
     leaks = []
