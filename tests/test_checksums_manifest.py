@@ -1,12 +1,15 @@
 from __future__ import annotations
 
 import os
+import re
+import shlex
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
+from drumgate import cli
 from drumgate.checksums import StatCache, hash_files, parse_manifest, resolve_entry, tree
 from drumgate.cli import checksums
 from drumgate.io import statcache
@@ -195,3 +198,21 @@ def test_a_manifest_converted_to_crlf_is_one_finding_and_its_entries_still_read(
     entries, errors = parse_manifest(path)
     assert [e.path for e in entries] == ["primary/a.wav", "primary/b.wav"]
     assert [(err.line, err.message) for err in errors] == [(1, "CRLF line endings throughout (use LF)")]
+
+
+def test_verify_names_the_manifest_from_the_workspace_root_and_its_fix_works(workspace, capsys) -> None:
+    primary, _ = _tree(workspace)
+    assert cli.main(["checksums", "generate", "cambridge"]) == 0
+    with (primary / "S1" / "02_Snare.wav").open("ab") as changed:
+        changed.write(b"x")
+    capsys.readouterr()
+    assert cli.main(["checksums", "verify", "cambridge"]) == 1
+    found = [line for line in capsys.readouterr().err.splitlines() if line]
+    assert len(found) == 1, found
+    line = re.fullmatch(r"data/archives/checksums/cambridge\.sha256:3: primary/S1/02_Snare\.wav: sha256 differs"
+                        r" \(file changed\) \(fix: restore it, or accept it with (.+)\)", found[0])
+    assert line is not None, found[0]
+    fix = shlex.split(line.group(1))
+    assert fix == ["drumgate", "checksums", "generate", "cambridge", "--update"], fix
+    assert cli.main(fix[1:]) == 0
+    assert cli.main(["checksums", "verify", "cambridge"]) == 0

@@ -1,13 +1,17 @@
 from __future__ import annotations
 
+import re
+import shlex
 from pathlib import Path
 
 import pytest
 
+from drumgate import cli
 from drumgate.cli import diff as diff_cli
 from drumgate.io.jsonio import read_json, write_json
 from drumgate.lineage import check, read_lock
 from drumgate.workspace import Workspace
+from tests.data_repo_support import copied_repo
 from tests.diff_fixtures import health_report, make_workspace, next_day_report, weights_report
 
 BASE = "reports/health/musdb_hq_20250301.json"
@@ -80,7 +84,44 @@ def test_no_earlier_report_is_a_clear_usage_error(ws: Workspace, capsys) -> None
     code = diff_cli.main(["--workspace", str(ws.root), "--baseline", "auto", "reports/health/cambridge_20250301.json"])
     assert code == 2
     err = capsys.readouterr().err.strip()
-    assert err.endswith("no health report of cambridge dated before 20250301 (name the base report explicitly)")
+    assert err.endswith("no health report of cambridge dated before 20250301 (fix: drumgate ingest cambridge, then"
+                        " drumgate health --events data/manifests/cambridge_events.jsonl --dataset cambridge"
+                        " --date 2025-02-28)")
+
+
+def test_earliest_report_fix_diffs_it_against_the_next_one(ws: Workspace, capsys) -> None:
+    typed = ["diff", "--baseline", "auto", "reports/health/musdb_hq_20250227.json"]
+    assert cli.main(typed) == 2
+    err = capsys.readouterr().err.strip()
+    found = re.fullmatch(r"reports/health: no health report of musdb_hq dated before 20250227 \(fix: (.+)\)", err)
+    assert found is not None, err
+    fix = shlex.split(found.group(1))
+    assert fix == ["drumgate", "diff", "reports/health/musdb_hq_20250227.json", "reports/health/musdb_hq_20250301.json"]
+    assert cli.main(fix[1:]) == 0, capsys.readouterr().err
+    assert (ws.root / "reports/diffs/musdb_hq_20250227_to_20250301.json").is_file()
+
+
+def test_only_report_fix_writes_a_base_the_day_before_as_it_was_written(
+    demo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    repo = copied_repo(demo, tmp_path)
+    for name in ("cambridge_20260114.json", "cambridge_20260114.html"):
+        (repo / "reports/health" / name).unlink()
+    monkeypatch.delenv("DRUMGATE_WORKSPACE", raising=False)
+    monkeypatch.chdir(repo / "data")  # a subfolder: the fix's paths are typed from here
+    typed = ["diff", "--baseline", "auto", "../reports/health/cambridge_20260115.json"]
+    assert cli.main(typed) == 2
+    err = capsys.readouterr().err.strip()
+    found = re.fullmatch(r"(\S+): no health report of cambridge dated before 20260115 \(fix: (.+)\)", err)
+    assert found is not None, err
+    fix = shlex.split(found.group(2))
+    # the command the lock records for HEAD (its --sessions, --provenance), writing the day before's report
+    assert fix[:4] == ["drumgate", "health", "--events", "manifests/cambridge_events.jsonl"], fix
+    assert "provenance/cambridge_provenance.jsonl" in fix and fix[-2:] == ["--date", "2026-01-14"], fix
+    assert cli.main(fix[1:]) == 0, capsys.readouterr().err
+    assert read_json(repo / "reports/health/cambridge_20260114.json")["dataset"] == "cambridge"
+    assert cli.main(typed) == 0, capsys.readouterr().err
+    assert (repo / "reports/diffs/cambridge_20260114_to_20260115.json").is_file()
 
 
 def test_schema_version_mismatch_names_the_file(ws: Workspace, capsys) -> None:

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
+import shlex
 import subprocess
 
 import pytest
 
+from drumgate import cli
 from drumgate.cli import health as health_cmd
 from drumgate.cli import weights as weights_cmd
 from drumgate.fixtures.health_events import event, event_rows, session_rows
@@ -167,6 +170,26 @@ def test_dataset_cannot_be_inferred(workspace: Workspace, tmp_path, capsys: pyte
     write_jsonl(events, [event()])
     assert health_cmd.main(["--events", str(events)]) == 2
     assert "cannot tell the dataset from the file name" in capsys.readouterr().err
+
+
+def test_dataset_not_in_the_name_is_refused_with_the_typed_command_plus_dataset(
+    workspace: Workspace, tmp_path, capsys: pytest.CaptureFixture
+) -> None:
+    folder = tmp_path / "my data"
+    write_jsonl(folder / "all.jsonl", event_rows(3000, sessions=20, seed=3))
+    write_jsonl(folder / "s.jsonl", session_rows(20, seed=3))
+    typed = ["health", "--events", str(folder / "all.jsonl"), "--sessions", str(folder / "s.jsonl"),
+             "--date", "2024-05-01"]
+    assert cli.main(typed) == 2
+    err = capsys.readouterr().err.strip()
+    found = re.fullmatch(r"(\S.*): cannot tell the dataset from the file name \(fix: (.+)\)", err)
+    assert found is not None, err
+    assert found.group(1) == str(folder / "all.jsonl")
+    fix = shlex.split(found.group(2))
+    # the rows' dataset (egmd), not the first configured one (cambridge)
+    assert fix == ["drumgate", *typed, "--dataset", "egmd"], found.group(2)
+    assert cli.main(fix[1:]) == 0, capsys.readouterr().err
+    assert read_json(workspace.health_report("egmd", "20240501"))["totals"]["events"] == 3000
 
 
 def test_malformed_rows_give_path_line_and_exit_2(workspace: Workspace, capsys: pytest.CaptureFixture) -> None:

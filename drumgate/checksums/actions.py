@@ -71,6 +71,8 @@ def generate(
     existing: dict[str, str] = {}
     if parts.exists(manifest_path):
         found = parts.read(manifest_path, dataset)
+        for err in found.problems:
+            err.path = ws.rel(err.path or manifest_path)
         whole_file = [err for err in found.errors if err.line is None]  # an LFS pointer, unreadable
         if whole_file or (found.problems and not update):
             for err in found.problems:
@@ -191,7 +193,8 @@ def verify(ws: Workspace, dataset: str, *, jobs: int | None, result: dict[str, A
     found = parts.read(manifest_path, dataset)
     entries = found.entries
     for err in found.problems:
-        err.hint = err.hint or malformed_fix(dataset, ws.rel(err.path or manifest_path), root)
+        err.path = ws.rel(err.path or manifest_path)
+        err.hint = err.hint or malformed_fix(dataset, err.path, root)
     findings = [str(err) for err in found.problems]
     state = scan_dataset(config)
     refuse_empty_tiers(ws, config, state.files, (entry.path for entry in entries), action="verify", typed=root,
@@ -205,8 +208,8 @@ def verify(ws: Workspace, dataset: str, *, jobs: int | None, result: dict[str, A
     expected: dict[str, ChecksumEntry] = {}
     for entry in entries:
         if entry.tier not in known_tiers:
-            findings.append(format_finding(entry.source or manifest_path, f"unknown storage tier {entry.tier!r}",
-                                           entry.line))
+            findings.append(format_finding(ws.rel(entry.source or manifest_path),
+                                           f"unknown storage tier {entry.tier!r}", entry.line))
         elif entry.tier in offline_tiers or state.unknown(entry.path):
             continue  # offline, or in a folder it could not list (worded among the scan's problems)
         elif entry.path in state.files:
@@ -215,7 +218,7 @@ def verify(ws: Workspace, dataset: str, *, jobs: int | None, result: dict[str, A
         else:
             findings.append(
                 format_finding(
-                    entry.source or manifest_path,
+                    ws.rel(entry.source or manifest_path),
                     f"{entry.path}: missing on disk",
                     entry.line,
                     hint=f"fix: restore it, or {accept}",
@@ -229,7 +232,7 @@ def verify(ws: Workspace, dataset: str, *, jobs: int | None, result: dict[str, A
         if digest != entry.sha256:
             findings.append(
                 format_finding(
-                    entry.source or manifest_path,
+                    ws.rel(entry.source or manifest_path),
                     f"{name}: sha256 differs (file changed)",
                     entry.line,
                     hint=f"fix: restore it, or accept it with {accept}",

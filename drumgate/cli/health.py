@@ -76,7 +76,21 @@ def request_of(args: argparse.Namespace) -> HealthRequest:
         require_technique=tuple(args.require_technique),
         vocabulary=args.vocabulary,
         date=args.date,
+        command=typed_command(args),
     )
+
+
+def typed_command(args: argparse.Namespace) -> list[str]:
+    """The command as the user typed it (each option in --help order), but for --dataset, which a fix adds."""
+    words = ["drumgate", *(["--workspace", args.workspace] if args.workspace else []), "health"]
+    for flag in ("--events", "--sessions", "--provenance", "--output", "--html-output", "--vocabulary", "--date"):
+        value = getattr(args, flag[2:].replace("-", "_"))
+        words += [flag, str(value)] if value is not None else []
+    for value in args.require_class:
+        words += ["--require-class", value]
+    for value in args.require_technique:
+        words += ["--require-technique", value]
+    return words + (["--json"] if args.json else [])
 
 
 def _summary(report: dict[str, Any], plan: HealthPlan, ws: Workspace) -> str:

@@ -7,6 +7,7 @@ earlier dated report of the head's dataset and kind.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import shlex
 from collections.abc import Sequence
@@ -15,11 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from drumgate.artifacts import HEALTH_DIR, SAMPLING_DIR, diff_report
-from drumgate.errors import DrumgateError
+from drumgate.errors import DrumgateError, shown_path
+from drumgate.io import parts
 from drumgate.io.fsutil import write_together
 from drumgate.io.jsonio import document_bytes
 from drumgate.reports.diffing import check_diffable, diff_reports, render_diff_markdown
-from drumgate.reports.report_io import inside, read_report, record_lineage
+from drumgate.reports.report_io import artifact_group, inside, read_report, record_lineage
 from drumgate.workspace import COMBINED, Workspace
 
 DATED_STEM = re.compile(r"^(?P<prefix>.+)_(?P<date>\d{8})$")
@@ -80,19 +82,75 @@ def auto_baseline(ws: Workspace, head: ReportFile) -> Path:
         raise DrumgateError(
             "--baseline auto needs a dated HEAD report (<ds>_<YYYYMMDD>.json)", path=head.path, hint="name a base file"
         )
-    prefix = dated_prefix(head.dataset, head.kind)
-    candidates = []
-    for path in report_folder(ws, head.kind).glob(f"{prefix}_*.json"):
-        match = DATED_STEM.match(path.name.removesuffix(".json"))
-        if match and match.group("prefix") == prefix and match.group("date") < head.date:
-            candidates.append((match.group("date"), path))
+    candidates = [(date, path) for date, path in dated_reports(ws, head) if date < head.date]
     if not candidates:
         raise DrumgateError(
             f"no {head.kind} report of {head.dataset} dated before {head.date}",
             path=report_folder(ws, head.kind),
-            hint="name the base report explicitly",
+            hint=no_base_fix(ws, head),
         )
     return max(candidates)[1]
+
+
+def dated_reports(ws: Workspace, head: ReportFile) -> list[tuple[str, Path]]:
+    """(date, path) of every `<prefix>_<YYYYMMDD>.json` of HEAD's dataset and kind, HEAD's own included."""
+    prefix = dated_prefix(head.dataset, head.kind)
+    found = []
+    for path in report_folder(ws, head.kind).glob(f"{prefix}_*.json"):
+        match = DATED_STEM.match(path.name.removesuffix(".json"))
+        if match and match.group("prefix") == prefix:
+            found.append((match.group("date"), path))
+    return sorted(found)
+
+
+def no_base_fix(ws: Workspace, head: ReportFile) -> str:
+    """For a HEAD no report is dated before: the diff from it to the next one when there is one; else
+    the command HEAD was written with, dated the day before, which writes a base to diff against."""
+    here = [] if ws.contains(Path.cwd()) else ["--workspace", str(ws.root)]
+    later = [path for date, path in dated_reports(ws, head) if head.date is not None and date > head.date]
+    if later:
+        return f"fix: {shlex.join(['drumgate', *here, 'diff', str(shown_path(head.path)), str(shown_path(later[0]))])}"
+    try:
+        day = (dt.datetime.strptime(str(head.date), "%Y%m%d").date() - dt.timedelta(days=1)).isoformat()
+    except ValueError:
+        return f"fix: rename {shlex.quote(str(shown_path(head.path)))} to its real date (<ds>_<YYYYMMDD>.json)"
+    base = report_folder(ws, head.kind) / f"{dated_prefix(head.dataset, head.kind)}_{day.replace('-', '')}.json"
+    # the outputs are the base's (HEAD's, spelled out, would be overwritten), every path typed from here
+    renamed = {ws.rel(head.path): base, ws.rel(head.path.with_suffix(".html")): base.with_suffix(".html")}
+    argv, words = _recorded_argv(ws, head) or _fresh_argv(ws, head), []
+    for flag, word in zip(["", *argv], argv, strict=False):
+        if flag == "--date" or word == "--date":
+            continue
+        words.append(str(shown_path(renamed.get(word) or ws.path(word))) if flag in PATH_FLAGS else word)
+    events = words[words.index("--events") + 1] if "--events" in words[:-1] else None
+    ingest = "" if events is None or parts.resolve(ws.user_path(events)).exists() else (
+        f"drumgate ingest {head.dataset}, then ")
+    return f"fix: {ingest}{shlex.join(['drumgate', *here, *words, '--date', day])}"
+
+
+PATH_FLAGS = frozenset({"--events", "--sessions", "--provenance", "--output", "--html-output"})
+
+
+def _recorded_argv(ws: Workspace, head: ReportFile) -> list[str] | None:
+    """The health or weights command the lock records for HEAD, without `drumgate`."""
+    from drumgate.restore import recorded_command
+
+    try:
+        command = recorded_command(ws, artifact_group(ws, head.dataset), ws.rel(head.path))
+    except DrumgateError:  # a dataset no longer configured
+        return None
+    words = shlex.split(command) if command else []
+    return words[1:] if words[1:2] in (["health"], ["weights"]) and "--events" in words else None
+
+
+def _fresh_argv(ws: Workspace, head: ReportFile) -> list[str]:
+    """A health or weights command on the dataset's events manifest (HEAD's source, when it names one)."""
+    if head.dataset == COMBINED:
+        return ["combine"]
+    source = head.report.get("source")
+    events = source.get("events") if isinstance(source, dict) else None
+    events = events if isinstance(events, str) else ws.rel(ws.events_manifest(head.dataset))
+    return [head.kind, "--events", events, "--dataset", head.dataset]
 
 
 def resolve_pair(ws: Workspace, reports: Sequence[Path], baseline: str | None) -> tuple[ReportFile, ReportFile]:

@@ -59,6 +59,7 @@ class HealthRequest:
     require_technique: Sequence[str] = ()
     vocabulary: str | None = None
     date: str | None = None
+    command: Sequence[str] = ()  # the words typed, which a fix retypes with what they lacked
 
 
 @dataclass(frozen=True)
@@ -92,7 +93,7 @@ def sibling_provenance(events: Path, dataset: str) -> Path | None:
 
 def plan_health(ws: Workspace, request: HealthRequest) -> HealthPlan:
     events = existing_events(ws, request.events)
-    dataset = infer_dataset(events, request.dataset)
+    dataset = infer_dataset(events, request.dataset, ws, request.command)
     sessions = ws.user_path(request.sessions) if request.sessions else sibling_sessions(events, dataset)
     for path in (events, sessions):
         refuse_another_datasets(ws, path, dataset, "health")

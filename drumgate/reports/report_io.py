@@ -48,7 +48,10 @@ def existing_events(ws: Workspace, typed: Path) -> Path:
     raise DrumgateError("file not found", path=typed, hint=hint)
 
 
-def infer_dataset(events: Path, explicit: str | None) -> str:
+def infer_dataset(events: Path, explicit: str | None, ws: Workspace | None = None,
+                  command: Sequence[str] = ()) -> str:
+    """The dataset `explicit`, else the one the file name says; with `ws` and the `command` as typed,
+    a name that says none is refused with that command plus `--dataset` as its fix."""
     if explicit:
         return explicit
     match = EVENTS_NAME.match(events.name) or EVENTS_NAME.match(f"{events.name}.jsonl")  # a partitioned folder
@@ -57,12 +60,29 @@ def infer_dataset(events: Path, explicit: str | None) -> str:
 
         raise DrumgateError("a folder, not an events manifest", path=events, hint=pick_from_fix(events))
     if match is None:
-        raise DrumgateError(
-            "cannot tell the dataset from the file name",
-            path=events,
-            hint="name it <ds>_events.jsonl or pass --dataset",
-        )
+        raise DrumgateError("cannot tell the dataset from the file name", path=events,
+                            hint=_dataset_fix(ws, events, command))
     return match.group("dataset")
+
+
+def _dataset_fix(ws: Workspace | None, events: Path, command: Sequence[str]) -> str:
+    """`command` with `--dataset`: the configured dataset the first row names, else the first configured."""
+    configured = list(load_datasets(ws).datasets) if ws is not None and command else []
+    if not configured:
+        return "name it <ds>_events.jsonl or pass --dataset"
+    named = _first_row_dataset(events)
+    dataset = named if named in configured else configured[0]
+    return f"fix: {shlex.join([*command, '--dataset', dataset])}"
+
+
+def _first_row_dataset(events: Path) -> str | None:
+    try:
+        for _, row in iter_jsonl(events, on_error=lambda _error: None):
+            named = row.get("dataset") if isinstance(row, dict) else None
+            return named if isinstance(named, str) else None
+    except DrumgateError:  # unreadable: the count that follows words it
+        return None
+    return None
 
 
 def refuse_another_datasets(ws: Workspace, path: Path | None, dataset: str, command: str) -> None:
