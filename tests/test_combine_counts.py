@@ -172,11 +172,11 @@ def test_a_list_in_a_row_field_is_one_finding_not_an_internal_error(tmp_path: Pa
     from drumgate.errors import DrumgateError
     from drumgate.reports.part_counts import excerpt_pairs
 
-    good = {"session_id": "s", "item_id": "i", "label": "kick"}
+    good = {"session_id": "s", "item_id": "i", "label": "kick", "split": "train"}
     found: list[DrumgateError] = []
     pairs = excerpt_pairs(enumerate([{**good, "label": ["kick"]}, good], 1), None, tmp_path / "p.jsonl.gz",
                           found.append)
-    assert pairs == [(("s", "i", "kick"), 1)]
+    assert pairs == [(("s", "i", "kick", "train"), 1)]
     assert [(error.line, "bad field" in error.message) for error in found] == [(1, True)]
 
 

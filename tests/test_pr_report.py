@@ -66,7 +66,7 @@ def test_comment_says_what_changed(rendered: Path) -> None:
         "- **egmd**: 2 sessions added; share moves from <code>ride</code> (−51, −2.80 pp) to <code>crash</code> "
         "(+87, +2.68 pp); technique <code>rimshot</code> gone (66 → 0)." in text
     ), "the one-line digest says where class share went and which technique vanished"
-    assert "<code>drummer8/session2/18</code> 0.05537 (new)" in text, "weights to 4 significant digits"
+    assert "<code>drummer7/session2/17</code> 0.06047 (new)" in text, "weights to 4 significant digits"
     assert "cambridge" not in text.split("<details>")[0], "an unchanged dataset is not reported"
     assert "```mermaid" in text and "<summary>Full deepdiff (egmd," in text
     assert "[<code>drumgate-health</code>](https://github.com/acme/drums/actions/runs/4242)" in text

@@ -14,7 +14,7 @@ from drumgate.io.jsonio import read_json, write_jsonl
 from drumgate.lineage import read_lock
 from drumgate.reports.weights import class_weights, compute_weights, round_to_units
 from drumgate.taxonomy import load_taxonomy
-from drumgate.workspace import Workspace
+from drumgate.workspace import COMBINED, Workspace
 
 
 def _rows() -> list[dict]:
@@ -102,7 +102,8 @@ def test_bad_beta_and_malformed_rows(workspace: Workspace) -> None:
 
 
 def test_cli_writes_default_output_with_lineage(workspace: Workspace, capsys: pytest.CaptureFixture) -> None:
-    write_jsonl(workspace.events_manifest("egmd"), event_rows(2000, sessions=12, seed=5))
+    rows = list(event_rows(2000, sessions=12, seed=5))
+    write_jsonl(workspace.events_manifest("egmd"), rows)
     write_jsonl(workspace.sessions_manifest("egmd"), session_rows(12, seed=5))
     argv = [
         "--events",
@@ -124,15 +125,17 @@ def test_cli_writes_default_output_with_lineage(workspace: Workspace, capsys: py
     assert weights_cmd.main(argv) == 0
     assert out.read_bytes() == first
     doc = read_json(out)
-    assert doc["parameters"] == {"beta": 0.99, "quota": "sqrt_duration", "rarity": "mean_class_weight_per_excerpt"}
-    assert doc["sessions"] == 12
+    assert doc["parameters"] == {"beta": 0.99, "quota": "sqrt_duration", "rarity": "mean_class_weight_per_excerpt",
+                                 "split": "train"}
+    trained = {row["session_id"] for row in rows if row["split"] == "train"}
+    assert doc["sessions"] == len(trained) == len(doc["weights"]) and 0 < len(trained) < 12
     entry = read_lock(workspace, "egmd")["artifacts"]["reports/sampling/egmd_weights_20240501.json"]
     assert entry["command"] == (
         "drumgate weights --events data/manifests/egmd_events.jsonl --group-by session_id --scheme effective "
         "--beta 0.99 --quota sqrt_duration --dataset egmd --sessions data/manifests/egmd_sessions.jsonl "
         "--output reports/sampling/egmd_weights_20240501.json --date 2024-05-01"
     )
-    assert "12 sessions weighted" in capsys.readouterr().out
+    assert f"{len(trained)} train sessions weighted" in capsys.readouterr().out
 
 
 def test_cli_malformed_row_gives_path_line(workspace: Workspace, capsys: pytest.CaptureFixture) -> None:
@@ -144,3 +147,48 @@ def test_cli_malformed_row_gives_path_line(workspace: Workspace, capsys: pytest.
     # the absolute path typed is shown from the folder the command runs in (the workspace here)
     assert "data/manifests/egmd_events.jsonl:2: each line must be a JSON object" in capsys.readouterr().err
     assert not workspace.weights_report("egmd", "20240501").exists()
+
+
+def test_only_the_train_split_is_weighted_and_counted(workspace: Workspace) -> None:
+    """domain.md §6: the weights are for the training sampler only. They were spread over validation and
+    test sessions too (0.21 of the combined mass on one real corpus), and those splits' events counted
+    toward each class's rarity."""
+    taxonomy = load_taxonomy(workspace)
+    train = [event("t1", "kick", index=i) for i in range(20)] + [event("t2", "snare", index=i) for i in range(20)]
+    held_out = [{**event("v1", "snare", index=i), "split": "validation"} for i in range(60)]
+    held_out += [{**event("x1", "ride", index=i), "split": "test"} for i in range(3)]
+    doc = compute_weights(taxonomy, "egmd", numbered(train + held_out), scheme="inverse")
+    assert doc == compute_weights(taxonomy, "egmd", numbered(train), scheme="inverse"), "held-out rows change nothing"
+    assert set(doc["weights"]) == {"t1", "t2"} and doc["weights"]["t1"] == doc["weights"]["t2"] == 0.5
+    assert set(doc["class_weights"]) == {"kick", "snare"}, "a class seen only in test is no training class"
+
+
+def test_a_label_the_taxonomy_does_not_know_is_not_weighted_and_is_a_finding(workspace: Workspace, capsys) -> None:
+    """A hand-typed `kik` counted as a class of its own: it got class weight 4.32, more than the four real
+    classes together, and `weights` exited 0 without a word."""
+    rows = [event("s1", "kick", index=i) for i in range(20)] + [event("s2", "snare", index=i) for i in range(20)]
+    write_jsonl(workspace.events_manifest("egmd"), [*rows, event("s2", "kik", index=99)])
+    argv = ["--events", "data/manifests/egmd_events.jsonl", "--scheme", "inverse", "--date", "2024-05-01"]
+    assert weights_cmd.main(argv) == 1
+    assert capsys.readouterr().err.strip() == (
+        "data/manifests/egmd_events.jsonl: 1 event labelled 'kik', which the taxonomy does not know: not weighted"
+        " (fix: drumgate repro egmd, which makes the events again, or add the label to"
+        " configs/technique_taxonomy.json)")
+    doc = read_json(workspace.weights_report("egmd", "20240501"))
+    expected = compute_weights(load_taxonomy(workspace), "egmd", numbered(rows), scheme="inverse")
+    assert doc["weights"] == expected["weights"] and "kik" not in doc["class_weights"]
+
+
+def test_a_class_is_weighed_at_the_level_every_source_can_say(workspace: Workspace) -> None:
+    """MUSDB's pseudo-labels say `cymbal` where E-GMD says `crash` and `ride` (children of `cymbal`): counted
+    apart, a few `cymbal` hits were the rarest class, and one 7-second clip drew 31% of the combined
+    sampling. A class whose ancestor is also a class of the events is counted as that ancestor."""
+    taxonomy = load_taxonomy(workspace)
+    rows = [event("egmd_take", label, index=i) for i, label in enumerate(["crash", "ride", "kick", "snare"] * 10)]
+    rows += [event("musdb_clip", label, index=i) for i, label in enumerate(["cymbal", "kick", "snare"] + ["kick"] * 7)]
+    doc = compute_weights(taxonomy, COMBINED, numbered(rows), scheme="inverse")
+    assert doc["parameters"]["rolled_up"] == {"crash": "cymbal", "ride": "cymbal"}
+    assert set(doc["class_weights"]) == {"cymbal", "kick", "snare"} == set(doc["class_mass"])
+    assert doc["weights"]["musdb_clip"] < doc["weights"]["egmd_take"], "the clip's one cymbal is no rarity"
+    fine = compute_weights(taxonomy, COMBINED, numbered(rows[:40]), scheme="inverse")
+    assert "rolled_up" not in fine["parameters"] and {"crash", "ride"} <= set(fine["class_weights"])

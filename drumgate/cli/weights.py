@@ -10,12 +10,19 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from drumgate import cli
-from drumgate.errors import EXIT_OK, EXIT_USAGE
+from drumgate.errors import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE
 from drumgate.io.jsonio import dumps_document
 from drumgate.render.textsafe import log_text
 from drumgate.reports.report_io import report_row_errors
 from drumgate.reports.weights import DEFAULT_BETA, QUOTAS, SCHEMES
-from drumgate.reports.weights_files import DEFAULT_QUOTA, DEFAULT_SCHEME, GROUP_BY, WeightsRequest, write_weights
+from drumgate.reports.weights_files import (
+    DEFAULT_QUOTA,
+    DEFAULT_SCHEME,
+    GROUP_BY,
+    WeightsOutcome,
+    WeightsRequest,
+    write_weights,
+)
 
 TOP_SHOWN = 10
 
@@ -66,17 +73,29 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     if args.json:
         sys.stdout.write(dumps_document(document).decode("utf-8"))
-        return EXIT_OK
+        return _unknown_labels(outcome)
     top = sorted(document["weights"].items(), key=lambda item: (-item[1], item[0]))[:TOP_SHOWN]
     print(
-        f"{log_text(outcome.dataset)}: {document['sessions']} sessions weighted ({args.scheme}, quota {args.quota})"
+        f"{log_text(outcome.dataset)}: {document['sessions']} train session{'s' if document['sessions'] != 1 else ''}"
+        f" weighted ({args.scheme}, quota {args.quota})"
         f" -> {log_text(outcome.output)}"
     )
     for session_id, weight in top:
         print(f"  {weight:.6f}  {log_text(session_id)}")
     mass = ", ".join(f"{log_text(name)} {share:.3f}" for name, share in document["class_mass"].items())
     print(f"class mass: {mass}")
-    return EXIT_OK
+    return _unknown_labels(outcome)
+
+
+def _unknown_labels(outcome: WeightsOutcome) -> int:
+    """One finding per label the taxonomy does not know (its events are not weighted); exit 1 if any."""
+    for label, events in sorted(outcome.unknown.items()):
+        counted = f"{events} event{'s' if events != 1 else ''}"
+        print(f"{log_text(outcome.events)}: {counted} labelled {log_text(repr(label))},"
+              " which the taxonomy does not know: not weighted (fix: drumgate repro"
+              f" {log_text(outcome.group)}, which makes the events again, or add the label to"
+              " configs/technique_taxonomy.json)", file=sys.stderr)
+    return EXIT_FINDINGS if outcome.unknown else EXIT_OK
 
 
 def main(argv: Sequence[str] | None = None) -> int:

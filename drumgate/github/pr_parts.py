@@ -8,7 +8,7 @@ opened: its bytes must match the index's sha256 and its rows must give the aggre
 claims, so neither a changed part nor an edited index can bring counts the rows do not hold. A
 sessions folder is small and read whole (its parts checked against the index as they are read).
 
-Sampling weights count events per render (session, item, label), which no index holds: every
+Sampling weights count events per render (session, item, label, split), which no index holds: every
 events part is read for them, each stored row once however many renders play it, and a part both
 sides hold once for both (E-GMD at full size: its 7.5 MB of stored hits, not 13.66 M rows).
 """
@@ -217,7 +217,7 @@ def folder_render_rows(tree: GitTree, rev: str, rel: str, on_error: ErrorSink) -
 
 
 def excerpt_counts(tree: GitTree, rev: str, rel: str, on_error: ErrorSink) -> dict[ExcerptKey, int]:
-    """The events per (session, item, label) of the folder at `rev`, one per render-hit, as
+    """The events per (session, item, label, split) of the folder at `rev`, one per render-hit, as
     `weights.count_excerpts` counts the rows `drumgate.events.read` yields and in the same order:
     each stored row is read once and counted once per render that plays it. Counts are kept by blob
     ids, so a part both sides hold is read once."""

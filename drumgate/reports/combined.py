@@ -196,7 +196,7 @@ def _kept(rows: Iterable[tuple[int, Mapping[str, Any]]], rewrite: Rewrite,
         if combined is None:
             continue
         kept += 1
-        key = (combined.get("session_id"), combined.get("item_id"), combined.get("label"))
+        key = (combined.get("session_id"), combined.get("item_id"), combined.get("label"), combined.get("split"))
         try:
             excerpts[key] = excerpts.get(key, 0) + 1
         except TypeError:

@@ -6,7 +6,7 @@ full size); every count health and weights take is a sum over those rows, so it 
 from the stored rows, each weighted by the renders that play it, in the order the rendered rows
 would arrive (so float sums and first appearances match the row-by-row path exactly):
 
-- `excerpt_pairs`: weights' events per (session, item, label) (drumgate.reports.weights);
+- `excerpt_pairs`: weights' events per (session, item, label, split) (drumgate.reports.weights);
 - `tally_part`: the combined manifest's rows from one source part, as its reference rewrites them
   (drumgate.io.combined_reference.Rewrite): their health aggregates (drumgate.io.parts.aggregate),
   their excerpt counts, each song's splits, and how many rows were read and kept.
@@ -28,7 +28,7 @@ from drumgate.io.parts import Aggregates, aggregate, rendered
 from drumgate.reports.health_counts import count_events, validate_counts
 
 Row = dict[str, Any]
-ExcerptKey = tuple[Any, Any, Any]  # session_id, item_id, label: what weights count
+ExcerptKey = tuple[Any, Any, Any, Any]  # session_id, item_id, label, split: what weights count
 ExcerptPairs = list[tuple[ExcerptKey, int]]
 SongSplits = dict[str, dict[str, set[str]]]
 ErrorSink = Callable[[DrumgateError], None]
@@ -36,13 +36,13 @@ ErrorSink = Callable[[DrumgateError], None]
 
 def excerpt_pairs(rows: Iterable[tuple[int, Row]], renders: Sequence[Row] | None, where: Path,
                   on_error: ErrorSink) -> ExcerptPairs:
-    """(session, item, label) -> events of a part, one per render-hit, in the order the rendered rows
-    arrive; a row without one of the three fields goes to `on_error` with its line."""
+    """(session, item, label, split) -> events of a part, one per render-hit, in the order the rendered
+    rows arrive; a row without one of the four fields goes to `on_error` with its line."""
     per_item: dict[str, dict[ExcerptKey, int]] = {}  # a stored item's counts, for the renders that play it
     in_order: dict[ExcerptKey, int] = {}  # the same counts in row order, for a part without renders
     for line, row in rows:
         try:
-            key = (row["session_id"], row["item_id"], row["label"])
+            key = (row["session_id"], row["item_id"], row["label"], row["split"])
             hash(key)  # a list or object in a field: one finding, as `weights.count_excerpts` words it
         except KeyError as exc:
             on_error(DrumgateError(f"event row lacks field {exc.args[0]!r}", path=where, line=line))
@@ -57,8 +57,8 @@ def excerpt_pairs(rows: Iterable[tuple[int, Row]], renders: Sequence[Row] | None
         return list(in_order.items())
     pairs: ExcerptPairs = []
     for render in renders:
-        for (session, _, label), n in per_item.get(render.get("events_item", ""), {}).items():
-            pairs.append(((session, render["item_id"], label), n))
+        for (session, _, label, split), n in per_item.get(render.get("events_item", ""), {}).items():
+            pairs.append(((session, render["item_id"], label, split), n))
     return pairs
 
 

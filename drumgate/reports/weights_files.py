@@ -60,6 +60,9 @@ class WeightsOutcome:
     output: str
     document: dict[str, Any] | None
     collectors: list[ErrorCollector | None] = field(default_factory=list)
+    unknown: dict[str, int] = field(default_factory=dict)  # events per label the taxonomy does not know
+    events: str = ""  # the events manifest, workspace-relative
+    group: str = ""  # its artifact group
 
 
 def regenerate_argv(request: WeightsRequest, rel: dict[str, str | None], dataset: str, date: str) -> list[str]:
@@ -74,7 +77,7 @@ def regenerate_argv(request: WeightsRequest, rel: dict[str, str | None], dataset
 
 
 def folder_excerpts(folder: Path, errors: ErrorCollector) -> dict[ExcerptKey, int]:
-    """A partitioned manifest's events per (session, item, label), one per render-hit, from its stored
+    """A partitioned manifest's events per (session, item, label, split), one per render-hit, from its stored
     rows weighted by the renders that play them (drumgate.reports.part_counts), each part checked
     against its sha256: what counting `drumgate.events.read` row by row gives, at 1/43 of the reads."""
     counts: dict[ExcerptKey, int] = {}
@@ -96,6 +99,7 @@ def write_weights(ws: Workspace, request: WeightsRequest) -> WeightsOutcome:
     rel = {"events": ws.rel(events), "sessions": ws.rel(sessions) if sessions else None, "output": ws.rel(output)}
     errors = ErrorCollector(events, ws)
     session_errors = ErrorCollector(sessions, ws) if sessions else None
+    unknown: dict[str, int] = {}
     document = compute_weights(
         load_taxonomy(ws),
         dataset,
@@ -107,6 +111,7 @@ def write_weights(ws: Workspace, request: WeightsRequest) -> WeightsOutcome:
         quota=request.quota,
         source={"events": rel["events"], "sessions": rel["sessions"]},
         on_error=errors,
+        unknown=unknown,
     )
     collectors = [errors, session_errors]
     if any(collector is not None and collector.errors for collector in collectors):
@@ -115,4 +120,5 @@ def write_weights(ws: Workspace, request: WeightsRequest) -> WeightsOutcome:
     write_json(output, document)
     argv = regenerate_argv(request, rel, dataset, date.isoformat())
     record_lineage(ws, dataset, output, argv, [events, *([sessions] if sessions else [])])
-    return WeightsOutcome(dataset, rel["output"], document, collectors)
+    return WeightsOutcome(dataset, rel["output"], document, collectors, unknown, str(rel["events"]),
+                          artifact_group(ws, dataset))
