@@ -136,7 +136,9 @@ def test_bad_rows_are_excluded_one_line_each(workspace, corpus, capsys) -> None:
     raw_fix = "(fix: copy it again from the download, then drumgate repro egmd)"
     assert any(line.startswith(f"{root / corpus.rows[0]['midi_filename']}: not a MIDI file") and line.endswith(raw_fix)
                for line in lines), lines
-    assert f"{root / corpus.rows[2]['midi_filename']}: MIDI file not found {raw_fix}" in lines
+    absent_fix = (raw_fix[:-1] + "; for a copy that holds only part of the corpus, set partial_copy = true under"
+                  " [datasets.egmd] in configs/datasets.toml)")
+    assert f"{root / corpus.rows[2]['midi_filename']}: MIDI file not found {absent_fix}" in lines
     assert any("duplicate row for" in line for line in lines)
     assert any("split 'holdout'" in line for line in lines)
     assert len(lines) == 4
@@ -232,3 +234,23 @@ def test_one_finding_is_counted_as_one_finding(workspace, corpus, capsys) -> Non
     assert ingest() == 1
     summary = capsys.readouterr().out.splitlines()[0]
     assert summary.startswith("egmd: 4 items, 4 sessions") and "; 1 finding, 0 warnings" in summary, summary
+
+
+def test_a_partial_copy_leaves_absent_midi_out_with_one_count(workspace, corpus, capsys) -> None:
+    """A team with part of the corpus (the 54 real Groove MIDI files against the 1,150 rows of GMD's
+    info.csv) got a finding per absent file, and every later repro exited 1: its printed fix, copy the
+    files again, cannot work for a copy that is partial on purpose."""
+    for row in corpus.rows[:3]:
+        (corpus.root / row["midi_filename"]).unlink()
+    assert ingest() == 1
+    assert capsys.readouterr().err.count("set partial_copy = true under [datasets.egmd]") == 3
+    config = workspace.configs / "datasets.toml"
+    text = config.read_text(encoding="utf-8")
+    config.write_text(text.replace("partition_renders = 10000\n", "partition_renders = 10000\npartial_copy = true\n"),
+                      encoding="utf-8")
+    assert ingest() == 0
+    captured = capsys.readouterr()
+    assert "MIDI file not found" not in captured.err
+    assert "8 rows, 5 renders ingested, 0 excluded, MIDI hours" in captured.out
+    assert "3 not in this partial copy (partial_copy = true)" in captured.out
+    assert len({row["item_id"] for row in read_jsonl(workspace.root / ARTIFACTS[0])}) == 5

@@ -35,7 +35,9 @@ stops with one line (exit 2) before anything is read or written. A missing datas
 `--root` that is not a folder), a missing, foreign or cut-off metadata CSV (a short last row), an
 unreadable or unwritable lock and a bad `configs/roland_note_map.json` also stop it before anything is
 written (exit 2); an empty root is a finding (exit 1) that `--allow-empty` writes over. A CSV row
-whose MIDI file is missing, a duplicate row or a row with a bad split is excluded and reported; a
+whose MIDI file is missing, a duplicate row or a row with a bad split is excluded and reported (a
+copy that holds only part of the corpus sets `partial_copy = true` under `[datasets.egmd]`: an absent
+MIDI file is then left out and counted in the `metadata` line, not a finding); a
 render whose MIDI cannot be read or parsed, or whose audio is empty, truncated, a Git LFS pointer or
 unreadable, stays in the inventory as `unreadable` (a damaged MIDI's render with no events, so a
 committed performance never vanishes unseen): one line each, the run completes and exits 1.
@@ -107,7 +109,8 @@ class Egmd(contract.Ingestor):
         note_map = load_note_map(ctx.ws, load_taxonomy(ctx.ws))
         root = ctx.roots[0].path if ctx.roots else ctx.config.roots[0].path
         encoder = None if self.settings.reference_encoder else EventEncoder(note_map)
-        self.render_settings = IngestSettings(root, note_map, {}, self.settings.duration_tolerance, encoder)
+        self.render_settings = IngestSettings(root, note_map, {}, self.settings.duration_tolerance, encoder,
+                                              partial_copy=bool(ctx.config.options.get("partial_copy", False)))
         self.metadata: Metadata | None = None
         self.unattributed: list[Exclusion] = []  # rejected CSV rows with no performance id
         self.tally = Tally()

@@ -23,6 +23,7 @@ class Tally:
     rows: int = 0
     renders: int = 0
     exclusions: list[Exclusion] = field(default_factory=list)
+    absent: int = 0  # renders a partial copy lacks (partial_copy in configs/datasets.toml)
     midi_seconds: float = 0.0
     unknown_notes: Counter[int] = field(default_factory=Counter)
 
@@ -38,16 +39,22 @@ class Tally:
     def count(self, result: PerformanceResult) -> None:
         self.renders += result.renders
         self.exclusions.extend(result.exclusions)
+        self.absent += result.absent
         self.midi_seconds += result.midi_seconds
         self.unknown_notes.update(result.unknown_notes)
 
     def figures(self) -> dict[str, int | float]:
-        return {"csv_rows": self.rows, "renders": self.renders, "excluded": len(self.exclusions),
-                "midi_hours": self.midi_seconds / 3600}
+        figures: dict[str, int | float] = {"csv_rows": self.rows, "renders": self.renders,
+                                           "excluded": len(self.exclusions), "midi_hours": self.midi_seconds / 3600}
+        if self.absent:
+            figures["absent"] = self.absent
+        return figures
 
     def sections(self) -> dict[str, list[str]]:
         sections = {"metadata": [f"{self.kind} CSV: {self.rows} rows, {self.renders} renders ingested, "
-                                 f"{len(self.exclusions)} excluded, MIDI hours {self.midi_seconds / 3600:.3f}"]}
+                                 f"{len(self.exclusions)} excluded, MIDI hours {self.midi_seconds / 3600:.3f}"
+                                 + (f", {self.absent} not in this partial copy (partial_copy = true)"
+                                    if self.absent else "")]}
         if self.unknown_notes:  # never dropped silently: health counts them as unknown labels
             sections["unknown_notes"] = [f"note {note}: {count} (map it in configs/{NOTE_MAP_FILE})"
                                          for note, count in sorted(self.unknown_notes.items())]
