@@ -36,7 +36,7 @@ from drumgate.artifacts import HEALTH_DIR, PROVENANCE_DIR, SAMPLING_DIR, Artifac
 from drumgate.errors import DrumgateError
 from drumgate.git import git_at, git_output, restore_command
 from drumgate.licences import unfinished_notes
-from drumgate.lineage import HAND_EDITED, MISSING, lock_groups
+from drumgate.lineage import HAND_EDITED, MISSING, NEW_INPUT, lock_groups
 from drumgate.lineage.moved import retired_groups
 from drumgate.restore import lost_lock_fix
 from drumgate.workspace import Workspace
@@ -236,7 +236,8 @@ def sort_causes(ws: Workspace, problems: dict[str, list[LineageProblem]], state:
                 continue
             source = problem.message.split("input ", 1)[1].split(" ", 1)[0]
             if source not in roots:
-                why = "gone" if problem.message.endswith(" is gone") else "changed"
+                why = ("gone" if problem.message.endswith(" is gone")
+                       else "new" if problem.message.endswith(NEW_INPUT) else "changed")
                 if why == "gone" and (note := classify(source)) is not None and note.kind == "licence" and (
                         named_in_config(ws, source)):  # no ingest runs without the note it names: restore it
                     causes.deleted_notes.setdefault(source, {}).setdefault(group, set()).add(problem.artifact)

@@ -23,7 +23,7 @@ from drumgate.errors import DrumgateError
 from drumgate.git import restore_command
 from drumgate.io.hashing import sha256_file
 from drumgate.io.jsonio import check_schema, read_json, write_json
-from drumgate.lineage import config_parts, grouplock
+from drumgate.lineage import config_parts, found_inputs, grouplock
 from drumgate.workspace import Workspace
 
 LOCK_SCHEMA_VERSION = 1
@@ -177,6 +177,7 @@ class LineageProblem:
 
 HAND_EDITED = "differs from what its command wrote"  # how a problem says its artifact was edited
 MISSING = "recorded in the lock but missing"
+NEW_INPUT = "is new since it was made"  # a file its command would read now that the lock does not list
 
 
 def superseded(artifacts: Iterable[str]) -> set[str]:
@@ -195,7 +196,8 @@ def superseded(artifacts: Iterable[str]) -> set[str]:
 
 
 def check(ws: Workspace, group: str) -> list[LineageProblem]:
-    """Every recorded artifact must still hash as recorded and so must each of its inputs.
+    """Every recorded artifact must still hash as recorded and so must each of its inputs; a command
+    that finds its inputs itself (`found_inputs`) must find no more than it recorded.
 
     Superseded dated reports are history: a hand edit is still caught, stale inputs are not.
     """
@@ -205,6 +207,7 @@ def check(ws: Workspace, group: str) -> list[LineageProblem]:
     lock = read_lock(ws, group)
     history = superseded(lock["artifacts"])
     digests: dict[tuple[Path, tuple[str, ...]], str] = {}
+    found: dict[str, list[str]] = {}
 
     def digest(path: Path, parts: Sequence[str] = ()) -> str:
         """The file's sha256, or of the named tables when the lock recorded it by `parts`."""
@@ -235,4 +238,6 @@ def check(ws: Workspace, group: str) -> list[LineageProblem]:
             elif digest(source_path, read_parts.get(source, ())) != recorded:
                 changed = config_parts.named(source, read_parts.get(source, ()))
                 problems.append(LineageProblem(artifact, f"stale: input {changed} changed since it was made", command))
+        problems.extend(LineageProblem(artifact, f"stale: input {source} {NEW_INPUT}", command)
+                        for source in found_inputs.new_inputs(ws, command, entry["inputs"], found))
     return problems

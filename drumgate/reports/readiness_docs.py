@@ -21,10 +21,11 @@ from urllib.parse import quote
 from markupsafe import Markup
 
 from drumgate import lineage
-from drumgate.artifacts import DIFFS_DIR, HEALTH_DIR, SAMPLING_DIR, classify
+from drumgate.artifacts import HEALTH_DIR
 from drumgate.errors import DrumgateError
 from drumgate.io.fsutil import atomic_write_text
 from drumgate.lineage import grouplock
+from drumgate.lineage.found_inputs import Found, docs_sources
 from drumgate.lineage.provenance import report_date
 from drumgate.render.gate_wording import gate_rule
 from drumgate.render.markdown import render_template
@@ -34,66 +35,6 @@ from drumgate.workspace import COMBINED, Workspace
 PLAN_NAME = "DATASET_READINESS_PLAN.md"
 BEGIN = "<!-- drumgate:status:begin -->"
 END = "<!-- drumgate:status:end -->"
-
-
-@dataclass(frozen=True)
-class Found:
-    """Workspace-relative paths of one dataset's newest artifacts."""
-
-    dataset: str
-    date: str
-    health: str
-    html: str | None
-    diff: str | None
-    weights: str | None
-
-
-def _relative_files(ws: Workspace, folder: str, pattern: str) -> list[str]:
-    return sorted(ws.rel(path) for path in (ws.root / folder).glob(pattern) if path.is_file())
-
-
-def _is_health_diff_to(art: Any, rel: str, dataset: str, date: str) -> bool:
-    """A diff whose head is the dataset's report of `date` and whose base is an earlier one (a report
-    diffed against itself is no "diff vs previous")."""
-    return bool(art and art.kind == "diff_md" and art.group == dataset and rel.endswith(f"_to_{date}.md")
-                and not rel.endswith(f"_{date}_to_{date}.md"))
-
-
-def newest_artifacts(ws: Workspace, up_to: str | None = None) -> list[Found]:
-    """Each dataset's newest health report (dated `up_to`, YYYYMMDD, or before when given), its page,
-    its diff vs previous and its newest weights."""
-    health: dict[str, tuple[str, str]] = {}
-    for rel in _relative_files(ws, HEALTH_DIR, "*.json"):
-        art = classify(rel)
-        if art and art.kind == "health" and art.group and art.date and (up_to is None or art.date <= up_to):
-            dataset = art.group
-            if dataset not in health or art.date > health[dataset][0]:
-                health[dataset] = (art.date, rel)
-    diffs = [(classify(rel), rel) for rel in _relative_files(ws, DIFFS_DIR, "*.md")]
-    weights: dict[str, tuple[str, str]] = {}
-    for rel in _relative_files(ws, SAMPLING_DIR, "*.json"):
-        art = classify(rel)
-        if art and art.kind == "weights" and art.group:
-            stamp = art.date or ""
-            if up_to is not None and stamp > up_to:
-                continue
-            if art.group not in weights or stamp > weights[art.group][0]:
-                weights[art.group] = (stamp, rel)
-    found = []
-    for dataset, (date, rel) in sorted(health.items(), key=lambda item: (item[0] == COMBINED, item[0])):
-        html = rel.removesuffix(".json") + ".html"
-        diff = [d for art, d in diffs if _is_health_diff_to(art, d, dataset, date)]
-        found.append(
-            Found(
-                dataset,
-                date,
-                rel,
-                html if ws.path(html).is_file() else None,
-                diff[-1] if diff else None,
-                weights.get(dataset, ("", None))[1],
-            )
-        )
-    return found
 
 
 def _gates_line(report: Mapping[str, Any]) -> tuple[int, int]:
@@ -124,7 +65,7 @@ def dataset_entry(ws: Workspace, found: Found) -> dict[str, Any]:
         "licences": report.get("licences"),
         "storage": report.get("storage"),
         "sources": report.get("sources"),
-        "paths": {"health": found.health, "html": found.html, "diff": found.diff, "weights": found.weights},
+        "paths": found.paths,
     }
 
 
@@ -181,9 +122,9 @@ def write_docs(ws: Workspace, date_text: str | None = None) -> DocsOutcome:
     date = report_date(date_text).isoformat()
     grouplock.hold_every_group(ws)
     # a summary dated by --date shows what stood that day; without it, the newest of everything
-    found = newest_artifacts(ws, date.replace("-", "") if date_text else None)
-    entries = [dataset_entry(ws, item) for item in found]
-    compares = _relative_files(ws, DIFFS_DIR, "compare_*.md")
+    sources = docs_sources(ws, date.replace("-", "") if date_text else None)
+    entries = [dataset_entry(ws, item) for item in sources.datasets]
+    compares = sources.compares
     summary_path = ws.root / HEALTH_DIR / f"{date}-health-summary.md"
     summary = render_template(
         "health_summary.md.j2",
@@ -207,7 +148,8 @@ def write_docs(ws: Workspace, date_text: str | None = None) -> DocsOutcome:
         plan = render_template("readiness_plan.md.j2", block=block.rstrip("\n"))
     if not plan_path.is_file() or plan_path.read_text(encoding="utf-8") != plan:
         atomic_write_text(plan_path, plan)
-    inputs = [ws.path(p) for e in entries for p in e["paths"].values() if p] + [ws.path(c) for c in compares]
+    # the finder lineage.check asks too: a file it finds later that this run did not is a new input
+    inputs = [ws.path(p) for p in sources.inputs]
     argv = ["docs", "--date", date]
     group = artifact_group(ws, COMBINED)
     for artifact in (summary_path, plan_path):
