@@ -46,6 +46,7 @@ from drumgate.io.fsutil import require_writable
 from drumgate.io.jsonio import iter_jsonl, write_json, write_jsonl
 from drumgate.licences import read_licence_note
 from drumgate.lineage import grouplock
+from drumgate.lineage.found_inputs import held_out_sessions
 from drumgate.lineage.provenance import config_hashes, ingest_commit, report_date
 from drumgate.progress import progress
 from drumgate.reports.combined import (
@@ -74,7 +75,6 @@ from ingest.combine_sources import (
     combined_rows,
     combined_sessions,
     find_sources,
-    held_out_sessions,
     held_out_songs,
     learn_sources,
 )
@@ -192,7 +192,7 @@ def _combine(ws: Workspace, date: str | None, weights_scheme: str) -> CombineOut
     state = CombineState()
     errors = ErrorCollector(ws.root, ws)
     sessions = combined_sessions(sources, songs, errors)
-    held_out_inputs = held_out_sessions(ws, config, sources)
+    held_out_inputs = held_out_sessions(ws)
     held_out = held_out_songs(held_out_inputs, errors)
     try:
         learn_sources(sources, taxonomy, songs, state, errors)
@@ -208,7 +208,9 @@ def _combine(ws: Workspace, date: str | None, weights_scheme: str) -> CombineOut
     reference = build_reference(ws, sources, taxonomy, state)
     write_json(events_path, reference)
     retired = retire_copied_manifest(ws)
-    source_inputs = [lock_artifact(s.events) for s in sources] + [s.sessions for s in sources if s.sessions]
+    # every artifact lists the held-out sessions too: the lock check asks combine's finder for them
+    source_inputs = ([lock_artifact(s.events) for s in sources] + [s.sessions for s in sources if s.sessions]
+                     + [lock_artifact(path) for _, path in held_out_inputs])
     record_lineage(ws, COMBINED, events_path, argv, [*source_inputs, *_song_key_configs(ws)])
     where = {"events": ws.rel(events_path), "sessions": None}
 
@@ -226,7 +228,7 @@ def _combine(ws: Workspace, date: str | None, weights_scheme: str) -> CombineOut
     }
     health_path = ws.root / combined_health_report(stamp)
     write_json(health_path, report)
-    record_lineage(ws, COMBINED, health_path, argv, [events_path, *source_inputs, *(p for _, p in held_out_inputs)])
+    record_lineage(ws, COMBINED, health_path, argv, [events_path, *source_inputs])
 
     weights = compute_weights(taxonomy, COMBINED, counts.excerpts, sessions, scheme=weights_scheme, source=where)
     weights_path = ws.root / combined_weights_report()
@@ -238,7 +240,8 @@ def _combine(ws: Workspace, date: str | None, weights_scheme: str) -> CombineOut
     provenance_path = ws.provenance(COMBINED)
     write_jsonl(provenance_path, provenance_rows(ws, sources, state))
     notes = [s.licence_note for s in sources] + [s.provenance for s in sources if s.provenance]
-    record_lineage(ws, COMBINED, provenance_path, argv, [events_path, *notes])
+    record_lineage(ws, COMBINED, provenance_path, argv,
+                   [events_path, *notes, *(lock_artifact(path) for _, path in held_out_inputs)])
 
     written = [events_path, health_path, weights_path, provenance_path]
     # a mixed dataset's failing gates are worded by unwaived_source_lines, with their fix

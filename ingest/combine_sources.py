@@ -108,16 +108,9 @@ def find_sources(ws: Workspace, config: DatasetsConfig) -> tuple[list[Source], l
     return sources, skipped, unmade
 
 
-def held_out_sessions(ws: Workspace, config: DatasetsConfig, sources: Sequence[Source]) -> list[tuple[str, Path]]:
-    """The sessions manifest of every dataset combine does not mix (an evaluation set such as MDB Drums
-    is ingested for the leakage check, never mixed): `held_out_songs` reads them."""
-    mixed = {source.dataset for source in sources}
-    found = [(name, parts.stored(ws.sessions_manifest(name))) for name in config.datasets if name not in mixed]
-    return [(name, path) for name, path in found if path is not None]
-
-
 def held_out_songs(held_out: Sequence[tuple[str, Path]], errors: ErrorCollector) -> SongSplits:
-    """The songs those datasets hold out for evaluation (drumgate.reports.combined.held_out_song_splits)."""
+    """The songs the datasets combine does not mix hold out for evaluation (`found_inputs.held_out_sessions`
+    names their sessions manifests; drumgate.reports.combined.held_out_song_splits reads them)."""
     found: SongSplits = {}
     for name, sessions in held_out:
         sink = ErrorCollector(sessions, errors.ws)

@@ -147,3 +147,19 @@ def test_a_song_an_evaluation_set_holds_out_is_a_leak_when_production_trains_on_
     assert next(g for g in report["gates"] if g["name"] == "leakage")["status"] == "fail"
     lock = read_json(ws.root / "data" / "locks" / "prod_combined.lock.json")
     assert "data/manifests/mdb_drums_sessions.jsonl" in lock["artifacts"][REPORT]["inputs"], "a change re-judges it"
+
+
+def test_an_evaluation_set_ingested_after_combine_stales_the_combined_reports(ws: Workspace) -> None:
+    """combine reads the sessions of the datasets it does not mix; one that appears after it ran is an
+    input it would read now, so the lock check (the freshness hook, repro's plan) calls its reports stale."""
+    from drumgate.lineage import check
+
+    assert run(ws) == 1  # egmd fails its own gates
+    assert check(ws, "prod_combined") == []
+    held_out = session_row("mdb_drums", "MusicDelta_80sRock", "test") | {"attributes": {"song_key": "x"}}
+    write_jsonl(ws.sessions_manifest("mdb_drums"), [held_out])
+    stale = {(problem.artifact, problem.message) for problem in check(ws, "prod_combined")}
+    new = "stale: input data/manifests/mdb_drums_sessions.jsonl is new since it was made"
+    assert {message for _, message in stale} == {new} and len(stale) == 5, stale  # weights: dated and undated
+    assert run(ws) == 1
+    assert check(ws, "prod_combined") == [], "combine run again lists it in every entry"

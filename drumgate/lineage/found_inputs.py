@@ -1,6 +1,7 @@
 """Inputs a command finds for itself in the workspace, rather than being given on its command line.
 
-`drumgate docs` is told only a date: it reads the newest health report of every dataset up to it, the
+`drumgate combine` reads the sessions of every dataset it does not mix (the songs an evaluation set
+holds out). `drumgate docs` is told only a date: it reads the newest health report of every dataset up to it, the
 page and the diff of that report, the newest weights and every dataset comparison. A lock entry lists
 the files it found, so an input that changes or goes is caught like any other; but a file it would
 find now and did not then (a comparison written after the docs) was invisible: the hook said
@@ -14,6 +15,7 @@ from __future__ import annotations
 import shlex
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from drumgate.artifacts import COMBINED, DIFFS_DIR, HEALTH_DIR, SAMPLING_DIR, Artifact, classify
 from drumgate.workspace import Workspace
@@ -107,7 +109,33 @@ def _docs_inputs(ws: Workspace, argv: Sequence[str]) -> list[str]:
     return docs_sources(ws, date.replace("-", "") if date else None).inputs
 
 
-FINDERS: dict[str, Callable[[Workspace, Sequence[str]], list[str]]] = {"docs": _docs_inputs}
+def held_out_sessions(ws: Workspace) -> list[tuple[str, Path]]:
+    """Each dataset `combine` does not mix (drumgate.reports.combined.mixed_datasets) that has a sessions
+    manifest, with that manifest: combine reads them for the songs they hold out for evaluation."""
+    from drumgate.config import load_datasets
+    from drumgate.io import parts
+    from drumgate.reports.combined import mixed_datasets
+
+    config = load_datasets(ws)
+    mixed = set(mixed_datasets(config, lambda name: parts.stored(ws.events_manifest(name)) is not None))
+    stored = [(name, parts.stored(ws.sessions_manifest(name))) for name in config.datasets if name not in mixed]
+    return [(name, path) for name, path in stored if path is not None]
+
+
+def locked(path: Path) -> Path:
+    """How a lock names a manifest input: the file, or a partitioned folder's index (which pins its parts)."""
+    from drumgate.io import parts
+
+    return path / parts.INDEX_NAME if path.is_dir() else path
+
+
+def _combine_inputs(ws: Workspace, argv: Sequence[str]) -> list[str]:
+    """The held-out sessions manifests `combine` reads now (its other inputs are the mix's, named by
+    datasets.toml, which the entry lists and whose change stales it already)."""
+    return [ws.rel(locked(path)) for _, path in held_out_sessions(ws)]
+
+
+FINDERS: dict[str, Callable[[Workspace, Sequence[str]], list[str]]] = {"docs": _docs_inputs, "combine": _combine_inputs}
 
 
 def new_inputs(ws: Workspace, command: str, recorded: Iterable[str],
