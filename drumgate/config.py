@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import os
@@ -167,8 +168,21 @@ def validate_against_schema(document: Any, schema_path: Path, document_path: Pat
     where = "/".join(str(part) for part in first.absolute_path) or "(top level)"
     from drumgate.config_fixes import schema_fix
 
-    raise DrumgateError(f"{where}: {first.message}", path=document_path,
+    line = toml_line(document_path, list(first.absolute_path)) if document_path.suffix == ".toml" else None
+    raise DrumgateError(f"{where}: {first.message}", path=document_path, line=line,
                         hint=schema_fix(first, schema, schema_path, document_path))
+
+
+def toml_line(path: Path, where: list[Any]) -> int | None:
+    """The line of the value at `where` (a JSON path into the parsed TOML) or of the nearest key above it
+    (`datasets/cambridge/gates/min_sessions` is `min_sessions = ...` under `[datasets.cambridge.gates]`, or
+    `gates = { min_sessions = ... }` under `[datasets.cambridge]`): for the message only."""
+    keys = [str(part) for part in itertools.takewhile(lambda part: isinstance(part, str), where)]
+    for depth in range(len(keys) - 1, 0, -1):
+        line = line_of(path, ".".join(keys[:depth]), keys[depth])
+        if line is not None:
+            return line
+    return None
 
 
 def _non_finite(document: Any, where: str = "") -> str | None:

@@ -39,11 +39,26 @@ def test_invalid_toml_names_file_and_line(workspace: Workspace) -> None:
     assert str(info.value).startswith(f"{path}:2: invalid TOML")
 
 
-def test_schema_violation_names_the_key(workspace: Workspace) -> None:
+def test_schema_violation_names_the_key_and_its_line(workspace: Workspace) -> None:
     path = workspace.configs / "datasets.toml"
-    path.write_text(path.read_text().replace("min_sessions = 2", 'min_sessions = "two"', 1))
-    with pytest.raises(DrumgateError, match="datasets/cambridge/gates/min_sessions"):
+    text = path.read_text().replace("min_sessions = 2", 'min_sessions = "two"', 1)
+    path.write_text(text)
+    with pytest.raises(DrumgateError, match="datasets/cambridge/gates/min_sessions") as caught:
         load_datasets(workspace)
+    assert caught.value.line == text.splitlines().index('min_sessions = "two"') + 1
+
+
+def test_a_schema_violation_inside_an_inline_table_names_the_key_s_line(workspace: Workspace) -> None:
+    path = workspace.configs / "datasets.toml"
+    text = path.read_text()
+    start = text.index("[datasets.egmd.gates]")
+    line = text[:start].count("\n") + 1 + text[start:].splitlines().index("min_class_events = { kick = 50, snare = 50,"
+                                                                         " hihat = 50 }")
+    path.write_text(text[:start] + text[start:].replace("min_class_events = { kick = 50,",
+                                                        'min_class_events = { kick = "fifty",', 1))
+    with pytest.raises(DrumgateError, match="datasets/egmd/gates/min_class_events/kick") as caught:
+        load_datasets(workspace)
+    assert caught.value.line == line and str(caught.value).startswith(f"{path}:{line}: ")
 
 
 def test_duplicate_tier_is_rejected(workspace: Workspace) -> None:
