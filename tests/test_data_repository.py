@@ -327,6 +327,11 @@ def test_init_hooks_installs_in_the_workspace_named_and_refuses_a_plain_reposito
     assert installed.returncode == 0, installed.stderr
     assert (data / ".git" / "hooks" / "pre-commit").is_file() and not (plain / ".pre-commit-config.yaml").exists()
     assert f"cd {data} && pre-commit run --all-files" in installed.stdout
+    config = data / ".pre-commit-config.yaml"
+    assert installed.stdout.startswith(f"unchanged: {config}\n"), "init wrote it; it said `wrote` for the same bytes"
+    config.unlink()
+    again = drumgate(plain, "--workspace", str(data), "init-hooks")
+    assert again.stdout.startswith(f"wrote {config}\n") and config.is_file(), again.stdout
 
 
 def test_an_unconfigured_dataset_names_the_init_that_adds_it(tmp_path: Path) -> None:

@@ -23,8 +23,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     chosen = args.repo or getattr(args, "workspace", None) or os.environ.get("DRUMGATE_WORKSPACE") or "."
     repo = Path(chosen).resolve()
-    config = init_hooks.install(repo, force=args.force, run_install=not args.no_install)
-    print(f"wrote {config}")
+    config, changed = init_hooks.install(repo, force=args.force, run_install=not args.no_install)
+    print(f"{'wrote' if changed else 'unchanged:'} {config}")
     if not args.no_install:
         print("installed the git pre-commit hook: every `git commit` now runs the drumgate checks")
     inside = "" if repo == Path.cwd().resolve() else f"cd {shlex.quote(str(repo))} && "

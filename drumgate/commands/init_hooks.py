@@ -100,7 +100,8 @@ def local_config() -> str:
     return "\n".join(lines) + "\n"
 
 
-def install(repo: Path, force: bool = False, run_install: bool = True) -> Path:
+def install(repo: Path, force: bool = False, run_install: bool = True) -> tuple[Path, bool]:
+    """Write the hooks' config (and run `pre-commit install`); the config and whether its bytes changed."""
     quoted = shlex.quote(str(repo))
     has_configs = (repo / "configs" / "datasets.toml").is_file()
     if not (repo / ".git").exists():
@@ -116,10 +117,13 @@ def install(repo: Path, force: bool = False, run_install: bool = True) -> Path:
         raise DrumgateError(
             "already has a .pre-commit-config.yaml", path=config, hint="fix: drumgate init-hooks --force to replace it"
         )
-    atomic_write_bytes(config, local_config().encode("utf-8"))
+    content = local_config().encode("utf-8")
+    changed = not config.is_file() or config.read_bytes() != content
+    if changed:
+        atomic_write_bytes(config, content)
     if run_install:
         pre_commit_install(repo)
-    return config
+    return config, changed
 
 
 def pre_commit_install(repo: Path) -> None:
