@@ -294,7 +294,7 @@ def report_causes(ws: Workspace, reporter: Reporter, causes: Causes, state: GitS
         what = "deleted by hand" if deleted else "edited by hand: it differs from what its command wrote"
         others = f"; so are {', '.join(path for path, _ in edited[1:])}" if len(edited) > 1 else ""
         undoable = [path for path, _ in edited if path in state.in_head and path in state.staged]
-        regenerate = f"drumgate repro {group} to regenerate"
+        regenerate = f"drumgate repro {group}, then git add -A, to regenerate"  # repro leaves the edit staged
         fix = f"{restore_command(*undoable, root=ws.root)} to undo, or {regenerate}" if undoable else regenerate
         reporter.finding(first, f"{what}{others}", hint=f"fix: {fix}")
     groups = sorted(causes.stale_groups - set(causes.hand_edited))

@@ -53,14 +53,14 @@ def run_as_printed(cwd: Path, command: str) -> subprocess.CompletedProcess[str]:
 def test_fix_commands_are_taken_from_the_hint_only() -> None:
     printed = (
         "a.json: edited by hand "
-        "(fix: git checkout HEAD -- a.json b.json to undo, or drumgate repro egmd to regenerate)\n"
+        "(fix: git checkout HEAD -- a.json b.json to undo, or drumgate repro egmd, then git add -A, to regenerate)\n"
         "m.sha256:3: x: sha256 differs (fix: restore it, or accept it with drumgate checksums generate egmd --update)\n"
         "stale (run: drumgate repro egmd, then git add -A)\n"
         "drumgate repro egmd is mentioned here but is no fix\n"
     )
     assert fix_commands(printed) == [
-        "git checkout HEAD -- a.json b.json", "drumgate repro egmd",
-        "drumgate checksums generate egmd --update", "git add -A",
+        "git checkout HEAD -- a.json b.json", "drumgate repro egmd", "git add -A",
+        "drumgate checksums generate egmd --update",
     ]
 
 

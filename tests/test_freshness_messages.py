@@ -80,7 +80,7 @@ def test_hand_edited_label_is_named_first_with_its_undo(repo):  # noqa: F811
     assert 1 <= len(block) <= 3, block
     assert block[0].startswith(f"{EVENTS}: edited by hand"), block
     assert f"git checkout HEAD -- {EVENTS} to undo" in block[0]
-    assert "drumgate repro egmd to regenerate" in block[0]
+    assert "drumgate repro egmd, then git add -A, to regenerate" in block[0]
     assert not [line for line in block if "stale" in line or "staged without" in line], block
     assert_one_line_per_fix(block)
 
@@ -209,7 +209,7 @@ def test_hand_edited_readiness_plan_is_blocked_though_it_lives_at_the_root(repo)
     assert done.returncode == 1
     assert freshness_block(done.stdout) == [
         "DATASET_READINESS_PLAN.md: edited by hand: it differs from what its command wrote (fix: git checkout HEAD "
-        "-- DATASET_READINESS_PLAN.md to undo, or drumgate repro prod_combined to regenerate)"
+        "-- DATASET_READINESS_PLAN.md to undo, or drumgate repro prod_combined, then git add -A, to regenerate)"
     ]
 
 
@@ -291,7 +291,7 @@ def test_fixes_printed_for_a_commit_made_in_a_subfolder_work_there(repo):  # noq
     undo = f"git -C {ws.root} checkout HEAD -- {EVENTS}"
     assert f"(fix: {undo} to restore it, or drumgate repro egmd to write it again)" in output, output
     assert "--output" not in output, output
-    assert f"(fix: {undo} to undo, or drumgate repro egmd to regenerate)" in output, output
+    assert f"(fix: {undo} to undo, or drumgate repro egmd, then git add -A, to regenerate)" in output, output
     git(here, env, *undo.split()[1:])  # the fix as printed, in the subfolder
     assert paths["events"].read_text() == text
     assert git(here, env, "status", "--porcelain").stdout == ""

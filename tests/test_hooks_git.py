@@ -94,7 +94,8 @@ def test_good_commit_passes_then_hand_edit_is_blocked(repo):
     assert done.returncode != 0
     assert (
         "reports/health/egmd_20240105.json: edited by hand: it differs from what its command wrote "
-        "(fix: git checkout HEAD -- reports/health/egmd_20240105.json to undo, or drumgate repro egmd to regenerate)"
+        "(fix: git checkout HEAD -- reports/health/egmd_20240105.json to undo, or drumgate repro egmd, then git add -A,"
+        " to regenerate)"
     ) in done.stdout
 
 
