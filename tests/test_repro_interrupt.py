@@ -89,9 +89,11 @@ def test_ctrl_c_at_any_point_of_repro_is_one_line_and_changes_nothing(tmp_path: 
         done = interrupted_repro(root, header, delay)
         where = f"SIGINT {delay} s after step {header} started"
         assert "Traceback" not in done.stderr, f"{where}:\n{done.stderr}"
-        if done.returncode == 0 and done.stderr == "" and "steps ran" in done.stdout.splitlines()[-1]:
+        finished = done.stderr == "" and "steps ran" in done.stdout.splitlines()[-1]
+        if finished and done.returncode in (0, -signal.SIGINT):
             # on a fast machine every step can be done before a late interrupt, which then meets an
-            # interpreter that has finished its work and is exiting: nothing left to stop
+            # interpreter that has finished its work and is exiting: nothing left to stop. Landing in
+            # the interpreter's own teardown, it ends the process by the signal (a shell shows 130)
             finished_first.append(where)
         else:
             assert done.returncode == 130, f"{where}: exit {done.returncode}\n{done.stderr}"
