@@ -192,3 +192,16 @@ def test_a_class_is_weighed_at_the_level_every_source_can_say(workspace: Workspa
     assert doc["weights"]["musdb_clip"] < doc["weights"]["egmd_take"], "the clip's one cymbal is no rarity"
     fine = compute_weights(taxonomy, COMBINED, numbered(rows[:40]), scheme="inverse")
     assert "rolled_up" not in fine["parameters"] and {"crash", "ride"} <= set(fine["class_weights"])
+
+
+def test_a_session_whose_audio_is_missing_or_unreadable_is_not_weighted(workspace: Workspace) -> None:
+    """All 54 real E-GMD sessions of a MIDI-only copy are `missing_audio`, and a Cambridge session with a
+    truncated stem is `unreadable`: weighted, a sampler would draw audio it cannot load. A session on an
+    offline tier is only unplugged: it keeps its weight (weights must not follow which disks are mounted)."""
+    taxonomy = load_taxonomy(workspace)
+    rows = [event(sid, label, index=i) for sid in ("ok", "gone", "broken", "offline") for i, label in
+            enumerate(["kick", "snare"] * 5)]
+    statuses = {"ok": "ok", "gone": "missing_audio", "broken": "unreadable", "offline": "tier_offline"}
+    sessions = [{"session_id": sid, "status": status, "seconds": 10.0} for sid, status in statuses.items()]
+    doc = compute_weights(taxonomy, "egmd", numbered(rows), iter(sessions), scheme="inverse", quota="sqrt_duration")
+    assert doc["weights"] == {"offline": 0.5, "ok": 0.5} and doc["sessions"] == 2

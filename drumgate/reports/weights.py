@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from drumgate.errors import REGENERATE_HINT, DrumgateError
+from drumgate.reports.health_sessions import MISSING_AUDIO_STATUSES
 from drumgate.taxonomy import Taxonomy
 
 SCHEMA_VERSION = 1
@@ -163,8 +164,9 @@ def _roll(counts: Mapping[str, int], rolled: Mapping[str, str]) -> dict[str, int
 def _describe(scheme: str, beta: float, quota: str) -> str:
     beta_text = f" with beta = {beta}" if scheme == "effective" else ""
     return (
-        "Per-session sampling weights for the training sampler: only sessions of the train split are weighted and "
-        f"counted. Class weights: {SCHEME_TEXT[scheme]}{beta_text}, n_c = train events of class c "
+        "Per-session sampling weights for the training sampler: only sessions of the train split whose audio is "
+        "there (status not missing_audio or unreadable) are weighted and counted. "
+        f"Class weights: {SCHEME_TEXT[scheme]}{beta_text}, n_c = train events of class c "
         "(taxonomy class ids, aliases resolved, each counted as its furthest ancestor that is a class of these events "
         "too (parameters.rolled_up); an event whose label the taxonomy does not know is not weighted), "
         "normalised so they sum "
@@ -200,12 +202,16 @@ def compute_weights(
         raise DrumgateError(f"unknown scheme {scheme!r} (choose one of {', '.join(SCHEMES)})")
     counts = (checked_excerpts(events_rows, on_error) if isinstance(events_rows, dict)
               else count_excerpts(events_rows, on_error))
+    session_rows = list(sessions_rows or ())
+    # a sampler cannot load a session whose audio is missing or unreadable (an offline tier's is only
+    # unplugged, and stays: weights must not change with which disks were mounted at ingest)
+    unusable = {row.get("session_id") for row in session_rows if row.get("status") in MISSING_AUDIO_STATUSES}
     class_counts: dict[str, int] = {}
     excerpt_classes: dict[tuple[str, str], dict[str, int]] = {}
     session_classes: dict[str, dict[str, int]] = {}
     resolved: dict[str, str] = {}
     for (session_id, item_id, label, split), n in counts.items():
-        if split != TRAINING_SPLIT:
+        if split != TRAINING_SPLIT or session_id in unusable:
             continue
         # the hot loop (one pass per render-hit key at corpus scale): no call or empty dict a key needs not
         class_id = resolved.get(label)
@@ -234,7 +240,7 @@ def compute_weights(
         session_classes = {session: _roll(classes, rolled) for session, classes in session_classes.items()}
     rarity = class_weights(class_counts, scheme, beta)
     sessions = sorted(session_classes)
-    quotas = session_quotas(sessions, quota, _session_seconds(sessions_rows))
+    quotas = session_quotas(sessions, quota, _session_seconds(session_rows))
     excerpts_per_session: dict[str, list[float]] = {sid: [] for sid in sessions}
     for (session_id, _), classes in sorted(excerpt_classes.items()):
         events = sum(classes.values())
