@@ -163,3 +163,12 @@ def test_an_evaluation_set_ingested_after_combine_stales_the_combined_reports(ws
     assert {message for _, message in stale} == {new} and len(stale) == 5, stale  # weights: dated and undated
     assert run(ws) == 1
     assert check(ws, "prod_combined") == [], "combine run again lists it in every entry"
+
+
+def test_a_held_out_row_the_sessions_schema_refuses_is_passed_over_not_an_internal_error() -> None:
+    """A `split` written as a list made combine and pr-report exit 3 (an unhashable set lookup)."""
+    from drumgate.reports.combined import held_out_song_splits
+
+    rows = [{"split": ["test"], "attributes": {"song_key": "a"}}, {"split": "test", "attributes": {"song_key": ["b"]}},
+            ["not", "a", "row"], {"split": "test", "attributes": {"song_key": "c"}}]
+    assert held_out_song_splits("mdb_drums", rows) == {"c": {"mdb_drums": {"test"}}}

@@ -387,3 +387,17 @@ def test_init_makes_every_raw_folder_its_config_names_so_no_tier_reads_offline(r
     assert (repo / "data/raw/cambridge").is_dir() and (repo / "data/raw/cambridge_external").is_dir()
     done = drumgate(repo, "ingest", "cambridge", "--allow-empty")
     assert "offline" not in done.stdout + done.stderr, done.stdout + done.stderr
+
+
+def test_no_shipped_json_config_or_schema_sets_a_key_twice() -> None:
+    """`session_rules` was written twice into stem_names.json and its schema: JSON loaders keep the last
+    copy, so a team editing the first (as docs/cambridge.md says to) would have the edit ignored."""
+    def no_repeats(pairs: list[tuple[str, object]]) -> dict[str, object]:
+        keys = [key for key, _ in pairs]
+        assert len(keys) == len(set(keys)), f"set twice: {sorted({k for k in keys if keys.count(k) > 1})}"
+        return dict(pairs)
+
+    shipped = sorted((DEFAULTS / "configs").rglob("*.json"))
+    assert len(shipped) > 10
+    for path in shipped:
+        json.loads(path.read_text(encoding="utf-8"), object_pairs_hook=no_repeats)

@@ -205,3 +205,12 @@ def test_a_session_whose_audio_is_missing_or_unreadable_is_not_weighted(workspac
     sessions = [{"session_id": sid, "status": status, "seconds": 10.0} for sid, status in statuses.items()]
     doc = compute_weights(taxonomy, "egmd", numbered(rows), iter(sessions), scheme="inverse", quota="sqrt_duration")
     assert doc["weights"] == {"offline": 0.5, "ok": 0.5} and doc["sessions"] == 2
+
+
+def test_a_sessions_row_of_the_wrong_shape_does_not_stop_the_weights(workspace: Workspace) -> None:
+    """pr-report hands the sessions rows of a revision over unchecked: a `status` written as a list made it
+    exit 3 (an unhashable set lookup); the sessions check words such a row."""
+    rows = [event("s1", "kick", index=i) for i in range(4)]
+    sessions = [{"session_id": "s1", "status": ["missing_audio"]}, {"session_id": ["s2"], "status": "unreadable"}]
+    doc = compute_weights(load_taxonomy(workspace), "egmd", numbered(rows), sessions, scheme="uniform")
+    assert doc["weights"] == {"s1": 1.0}

@@ -8,7 +8,7 @@ second run changes nothing):
   `datasets.toml` already names, else all of them); a dataset named with `--datasets` that an
   existing `datasets.toml` lacks gets its default tables appended there (the combined mix is left
   for the team to decide);
-- `data/raw/<ds>/` and every other root datasets.toml names inside the repository (git-ignored);
+- `data/raw/<ds>/` and every other root datasets.toml names under `data/` (git-ignored);
 - `data/licenses/<ds>.md`: the publisher's licence terms for each dataset, for the team to review
   (the licence hook asks for any field left empty);
 - `.gitignore` (raw corpora, lock guards, temporary files), `.pre-commit-config.yaml` with the
@@ -234,8 +234,8 @@ def scaffold(root: Path, chosen: Sequence[str], install_spec: str, configured: S
 
 
 def _raw_folders(root: Path, chosen: Sequence[str]) -> list[Path]:
-    """`data/raw/<ds>/` and every other storage root datasets.toml gives a chosen dataset inside the
-    repository (Cambridge's `external` tier): a tier whose folder is missing reads as offline, so the
+    """`data/raw/<ds>/` and every other storage root datasets.toml gives a chosen dataset under `data/`
+    (Cambridge's `external` tier): a tier whose folder is missing reads as offline, so the
     first ingest of a new repository printed a note about a disk nobody had unplugged."""
     folders = [root / "data" / "raw" / name for name in chosen]
     try:

@@ -44,10 +44,12 @@ def held_out_song_splits(dataset: str, session_rows: Iterable[Mapping[str, Any]]
     evaluates on; a left-out dataset's train split is in no manifest a model trains on, so it is not read."""
     found: SongSplits = {}
     for row in session_rows:
+        if not isinstance(row, Mapping):  # a schema-invalid row is the sessions check's finding
+            continue
         attributes = row.get("attributes")
         song = attributes.get("song_key") if isinstance(attributes, Mapping) else None
         split = row.get("split")
-        if isinstance(song, str) and song and split in HELD_OUT_SPLITS:
+        if isinstance(song, str) and song and isinstance(split, str) and split in HELD_OUT_SPLITS:
             found.setdefault(song, {}).setdefault(dataset, set()).add(str(split))
     return found
 

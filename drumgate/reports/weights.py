@@ -205,7 +205,9 @@ def compute_weights(
     session_rows = list(sessions_rows or ())
     # a sampler cannot load a session whose audio is missing or unreadable (an offline tier's is only
     # unplugged, and stays: weights must not change with which disks were mounted at ingest)
-    unusable = {row.get("session_id") for row in session_rows if row.get("status") in MISSING_AUDIO_STATUSES}
+    unusable = {row["session_id"] for row in session_rows if isinstance(row, Mapping)
+                and isinstance(row.get("session_id"), str) and isinstance(row.get("status"), str)
+                and row["status"] in MISSING_AUDIO_STATUSES}
     class_counts: dict[str, int] = {}
     excerpt_classes: dict[tuple[str, str], dict[str, int]] = {}
     session_classes: dict[str, dict[str, int]] = {}
