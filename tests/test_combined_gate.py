@@ -159,7 +159,7 @@ def test_an_evaluation_set_ingested_after_combine_stales_the_combined_reports(ws
     held_out = session_row("mdb_drums", "MusicDelta_80sRock", "test") | {"attributes": {"song_key": "x"}}
     write_jsonl(ws.sessions_manifest("mdb_drums"), [held_out])
     stale = {(problem.artifact, problem.message) for problem in check(ws, "prod_combined")}
-    new = "stale: input data/manifests/mdb_drums_sessions.jsonl is new since it was made"
+    new = "stale: input data/manifests/mdb_drums_sessions.jsonl was not read when it was made"
     assert {message for _, message in stale} == {new} and len(stale) == 5, stale  # weights: dated and undated
     assert run(ws) == 1
     assert check(ws, "prod_combined") == [], "combine run again lists it in every entry"

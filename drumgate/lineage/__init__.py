@@ -177,7 +177,7 @@ class LineageProblem:
 
 HAND_EDITED = "differs from what its command wrote"  # how a problem says its artifact was edited
 MISSING = "recorded in the lock but missing"
-NEW_INPUT = "is new since it was made"  # a file its command would read now that the lock does not list
+NEW_INPUT = "was not read when it was made"  # a file its command reads now that the lock does not list
 
 
 def superseded(artifacts: Iterable[str]) -> set[str]:
