@@ -380,15 +380,6 @@ def test_init_makes_the_repository_where_workspace_points(tmp_path: Path) -> Non
                                                  " (fix: drumgate init other)\n")
 
 
-def test_init_makes_every_raw_folder_its_config_names_so_no_tier_reads_offline(repo: Path) -> None:
-    """init wrote Cambridge's `external` tier at data/raw/cambridge_external but made only data/raw/cambridge:
-    the first `ingest cambridge` of a new repository said the tier was offline."""
-    assert drumgate(repo, "init", "--datasets", "cambridge", "--no-hooks").returncode == 0
-    assert (repo / "data/raw/cambridge").is_dir() and (repo / "data/raw/cambridge_external").is_dir()
-    done = drumgate(repo, "ingest", "cambridge", "--allow-empty")
-    assert "offline" not in done.stdout + done.stderr, done.stdout + done.stderr
-
-
 def test_no_shipped_json_config_or_schema_sets_a_key_twice() -> None:
     """`session_rules` was written twice into stem_names.json and its schema: JSON loaders keep the last
     copy, so a team editing the first (as docs/cambridge.md says to) would have the edit ignored."""

@@ -8,7 +8,7 @@ second run changes nothing):
   `datasets.toml` already names, else all of them); a dataset named with `--datasets` that an
   existing `datasets.toml` lacks gets its default tables appended there (the combined mix is left
   for the team to decide);
-- `data/raw/<ds>/` and every other root datasets.toml names under `data/` (git-ignored);
+- `data/raw/<ds>/`, the empty folder each dataset's raw files go in (git-ignored);
 - `data/licenses/<ds>.md`: the publisher's licence terms for each dataset, for the team to review
   (the licence hook asks for any field left empty);
 - `.gitignore` (raw corpora, lock guards, temporary files), `.pre-commit-config.yaml` with the
@@ -27,7 +27,7 @@ import shlex
 import tomllib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from drumgate.artifacts import licence_note
 from drumgate.errors import DrumgateError
@@ -225,26 +225,10 @@ def scaffold(root: Path, chosen: Sequence[str], install_spec: str, configured: S
             continue
         _write(target, content)
         outcomes.append(Outcome(relative, "wrote"))
-    for raw in _raw_folders(root, chosen):
+    for name in chosen:
+        raw = root / "data" / "raw" / name
         try:
             raw.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise DrumgateError(f"cannot create: {exc.strerror or exc}", path=raw) from exc
     return outcomes
-
-
-def _raw_folders(root: Path, chosen: Sequence[str]) -> list[Path]:
-    """`data/raw/<ds>/` and every other storage root datasets.toml gives a chosen dataset under `data/`
-    (Cambridge's `external` tier): a tier whose folder is missing reads as offline, so the
-    first ingest of a new repository printed a note about a disk nobody had unplugged."""
-    folders = [root / "data" / "raw" / name for name in chosen]
-    try:
-        datasets = tomllib.loads((root / "configs" / "datasets.toml").read_text(encoding="utf-8"))["datasets"]
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, KeyError, TypeError):
-        return folders  # a broken config is the next command's finding, with its fix
-    for name in chosen:
-        for item in (datasets.get(name) or {}).get("roots", []) if isinstance(datasets, dict) else []:
-            path = PurePosixPath(str(item.get("path", ""))) if isinstance(item, dict) else PurePosixPath()
-            if path.parts and not path.is_absolute() and ".." not in path.parts and path.parts[0] == "data":
-                folders.append(root.joinpath(*path.parts))
-    return list(dict.fromkeys(folders))
