@@ -9,6 +9,7 @@ import os
 import re
 import shlex
 import tomllib
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -35,16 +36,33 @@ class StorageRoot:
         """The line a command prints for this root offline, `outcome` being what it did about it. When
         nothing of the tier was kept the library may simply not have that tier: the line then says how
         to drop it (or to point at the drive), since it would otherwise come back on every run."""
-        where = "is a file, not a folder" if self.path.is_file() else "not mounted"
+        where = ("is a file, not a folder" if self.path.is_file() else "is an empty folder" if self.path.is_dir()
+                 else "not mounted")
         note = f"tier {self.tier} offline ({self.path} {where}): {outcome}"
         if kept:
-            return note
+            return f"{note} (fix: {self.point_at_it()})" if self.path.is_dir() else note
         drop = f"if the library has no {self.tier} tier delete its line in configs/datasets.toml"
         return f"{note} (fix: {self.point_at_it()}, or {drop})"
+
+    @property
+    def empty(self) -> bool:
+        """A folder there that holds nothing: a mount point without its drive, or a tier not filled yet."""
+        try:
+            return self.path.is_dir() and next(os.scandir(self.path), None) is None
+        except OSError:
+            return False
 
     def point_at_it(self) -> str:
         """How to make this root's folder the one read: its variable set to the drive, or the drive mounted."""
         return f"set {self.env} to where the drive is mounted" if self.env else "mount the drive"
+
+
+def unmounted_roots(roots: Sequence[StorageRoot]) -> list[StorageRoot]:
+    """The empty roots beside roots that hold files: mount points without their drive (the tier's variable
+    not set in this shell), which an ingest reads as offline. Read as they are, every committed session on
+    them was dropped with no finding. When every root is empty, the refusal to empty a manifest guards it."""
+    empty = [root for root in roots if root.empty]
+    return empty if len(empty) < sum(root.online for root in roots) else []
 
 
 @dataclass(frozen=True)

@@ -40,11 +40,11 @@ from typing import IO, Any, ClassVar
 
 from drumgate import __version__, lineage
 from drumgate.artifacts import refuse_emptying
-from drumgate.config import DatasetConfig, StorageRoot, load_datasets
+from drumgate.config import DatasetConfig, StorageRoot, load_datasets, unmounted_roots
 from drumgate.errors import EXIT_FINDINGS, DrumgateError
 from drumgate.io import parts
 from drumgate.io.fsutil import atomic_writers, require_writable
-from drumgate.io.hashing import sha256_bytes, sha256_file
+from drumgate.io.hashing import sha256_file
 from drumgate.io.jsonio import dumps_row, iter_jsonl
 from drumgate.licences import licence_for_ingest
 from drumgate.lineage import grouplock
@@ -274,13 +274,6 @@ def carried_forward(
     return rows, root.offline_note(f"{carried} sessions carried forward from {ws.rel(sessions_path)}", carried)
 
 
-def external_fingerprint(provenance_rows: Iterable[Mapping[str, Any]], offline: Sequence[str]) -> dict[str, str]:
-    """A fingerprint of the raw files read (path and sha256 of every source), for the lock."""
-    lines = sorted(f"{src.get('path')} {src.get('sha256')}" for row in provenance_rows for src in row["source_files"])
-    lines += [f"offline {tier}" for tier in offline]
-    return {"raw_sources": sha256_bytes("\n".join(lines).encode("utf-8"))}
-
-
 def _write_rows(handles: Mapping[str, IO[bytes]], rows: ItemRows, common: Mapping[str, Any]) -> None:
     for kind, handle in handles.items():
         for row in getattr(rows, kind):
@@ -310,14 +303,19 @@ def _ingest_holding_lock(
     targets = cls.targets(ws, options.outputs, settings)
     check_before_writing(ws, config.group, targets.values())
     committed = output_targets(ws, cls.outputs, {}, cls.dataset)  # what offline tiers are carried forward from
-    online = tuple(root for root in roots if root.online)
     report = IngestReport(cls.dataset)
     carried: list[ItemRows] = []
+    offline: list[StorageRoot] = []
+    unmounted = [] if options.allow_empty else unmounted_roots(roots)  # --allow-empty: emptiness is meant
     for root in roots:
-        if not root.online:
+        if not root.online or root in unmounted:
             rows, note = carried_forward(ws, cls.dataset, root, committed)
+            if root.online and not rows.sessions:
+                continue  # an empty tier that held nothing committed: read as it is
             carried.append(rows)
             report.notes.append(note)
+            offline.append(root)
+    online = tuple(root for root in roots if root not in offline)
     if not online and not any(rows.sessions for rows in carried) and cls.no_sessions is None:
         env = roots[0].env
         raise DrumgateError(cls.missing_root, path=roots[0].path,
@@ -361,7 +359,7 @@ def _ingest_holding_lock(
     argv = regenerate_argv(cls, ws, options, targets)
     configs = [ws.configs / name for name in dict.fromkeys(("datasets.toml", *cls.config_files))]
     inputs = [*configs, ws.path(config.licence_note)]
-    external = external_fingerprint(provenance_seen, [root.tier for root in roots if not root.online])
+    external = lineage.external_fingerprint(provenance_seen, [root.tier for root in offline])
     for kind, path in written.items():
         lineage.record(ws, config.group, path, argv, inputs=[*inputs, *ingestor.lineage_inputs(kind)],
                        external_inputs=external)

@@ -88,3 +88,23 @@ def test_an_offline_tier_with_sessions_carried_forward_keeps_the_plain_note(tmp_
     notes = [line for line in again.stdout.splitlines() if line.startswith("tier external offline")]
     assert len(notes) == 1 and "sessions carried forward" in notes[0], again.stdout
     assert "(fix:" not in notes[0] and not notes[0].startswith("tier external offline: 0 ")
+
+
+def test_an_emptied_mount_point_carries_its_sessions_forward(tmp_path: Path) -> None:
+    """A tier's folder that is there but empty (a mount point without its drive, the tier's variable not
+    set in this shell) read as a tier holding no sessions: the next ingest dropped every committed
+    session on it with 0 findings. It is read as offline now, its sessions carried forward."""
+    repo = _cambridge_repo(tmp_path, tmp_path / "drum-data" / "data" / "raw" / "cambridge_external")
+    external = repo / "data" / "raw" / "cambridge_external"
+    assert drumgate(repo, "ingest", "cambridge").returncode in (0, 1)
+    before = (repo / "data" / "manifests" / "cambridge_sessions.jsonl").read_text().count('"tier":"external"')
+    assert before == 1
+    for entry in external.iterdir():
+        entry.rename(tmp_path / entry.name)
+    again = drumgate(repo, "ingest", "cambridge")
+    notes = [line for line in again.stdout.splitlines() if line.startswith("tier external offline")]
+    assert notes == [f"tier external offline ({external} is an empty folder): 1 sessions carried forward from"
+                     " data/manifests/cambridge_sessions.jsonl (fix: set DRUMGATE_CAMBRIDGE_EXTERNAL to where the"
+                     " drive is mounted)"], again.stdout
+    sessions = (repo / "data" / "manifests" / "cambridge_sessions.jsonl").read_text()
+    assert sessions.count('"tier":"external"') == 1 and '"status":"tier_offline"' in sessions

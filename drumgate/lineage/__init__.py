@@ -21,7 +21,7 @@ from drumgate import __version__
 from drumgate.artifacts import LOCKS_DIR, dated_name
 from drumgate.errors import DrumgateError
 from drumgate.git import restore_command
-from drumgate.io.hashing import sha256_file
+from drumgate.io.hashing import sha256_bytes, sha256_file
 from drumgate.io.jsonio import check_schema, read_json, write_json
 from drumgate.lineage import config_parts, found_inputs, grouplock
 from drumgate.workspace import Workspace
@@ -241,3 +241,10 @@ def check(ws: Workspace, group: str) -> list[LineageProblem]:
         problems.extend(LineageProblem(artifact, f"stale: input {source} {NEW_INPUT}", command)
                         for source in found_inputs.new_inputs(ws, command, entry["inputs"], found))
     return problems
+
+
+def external_fingerprint(provenance_rows: Iterable[Mapping[str, Any]], offline: Sequence[str]) -> dict[str, str]:
+    """A fingerprint of the raw files read (path and sha256 of every source), for the lock."""
+    lines = sorted(f"{src.get('path')} {src.get('sha256')}" for row in provenance_rows for src in row["source_files"])
+    lines += [f"offline {tier}" for tier in offline]
+    return {"raw_sources": sha256_bytes("\n".join(lines).encode("utf-8"))}
