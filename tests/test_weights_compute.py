@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import shlex
 
 import jsonschema
 import pytest
@@ -214,3 +215,19 @@ def test_a_sessions_row_of_the_wrong_shape_does_not_stop_the_weights(workspace: 
     sessions = [{"session_id": "s1", "status": ["missing_audio"]}, {"session_id": ["s2"], "status": "unreadable"}]
     doc = compute_weights(load_taxonomy(workspace), "egmd", numbered(rows), sessions, scheme="uniform")
     assert doc["weights"] == {"s1": 1.0}
+
+
+def test_a_file_whose_name_says_no_dataset_is_refused_with_the_typed_command_plus_dataset(
+    workspace: Workspace, tmp_path, capsys
+) -> None:
+    """`weights` said "name it <ds>_events.jsonl or pass --dataset", with no command to run."""
+    events = tmp_path / "all.jsonl"
+    write_jsonl(events, [event("s1", "kick", index=i) for i in range(4)])
+    typed = ["weights", "--events", str(events), "--date", "2024-05-01"]
+    assert weights_cmd.main(typed[1:]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"{events}: cannot tell the dataset from the file name (fix: drumgate weights"), err
+    fix = shlex.split(err.split("(fix: ", 1)[1].removesuffix(")"))
+    assert fix[-2:] == ["--dataset", "egmd"] and fix[:4] == ["drumgate", "weights", "--events", str(events)], fix
+    assert weights_cmd.main(fix[2:]) == 0, capsys.readouterr().err
+    assert read_json(workspace.weights_report("egmd", "20240501"))["weights"] == {"s1": 1.0}

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from drumgate import cli
+from drumgate.cli import retype
 from drumgate.errors import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE
 from drumgate.io.lines import is_gzip_path
 from drumgate.reports import health_duckdb, health_scan
@@ -82,15 +83,9 @@ def request_of(args: argparse.Namespace) -> HealthRequest:
 
 def typed_command(args: argparse.Namespace) -> list[str]:
     """The command as the user typed it (each option in --help order), but for --dataset, which a fix adds."""
-    words = ["drumgate", *(["--workspace", args.workspace] if args.workspace else []), "health"]
-    for flag in ("--events", "--sessions", "--provenance", "--output", "--html-output", "--vocabulary", "--date"):
-        value = getattr(args, flag[2:].replace("-", "_"))
-        words += [flag, str(value)] if value is not None else []
-    for value in args.require_class:
-        words += ["--require-class", value]
-    for value in args.require_technique:
-        words += ["--require-technique", value]
-    return words + (["--json"] if args.json else [])
+    options = ("--events", "--sessions", "--provenance", "--output", "--html-output", "--vocabulary", "--date")
+    return retype.typed_command(args, "health", options, repeated=("--require-class", "--require-technique"),
+                                switches=("--json",))
 
 
 def _summary(report: dict[str, Any], plan: HealthPlan, ws: Workspace) -> str:

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from drumgate import cli
+from drumgate.cli import retype
 from drumgate.errors import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE
 from drumgate.io.jsonio import dumps_document
 from drumgate.render.textsafe import log_text
@@ -53,7 +54,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def request_of(args: argparse.Namespace) -> WeightsRequest:
+    typed = retype.typed_command(args, "weights", ("--events", "--group-by", "--scheme", "--beta", "--quota",
+                                                   "--sessions", "--output", "--date"), switches=("--json",))
     return WeightsRequest(
+        command=tuple(typed),
         events=args.events,
         scheme=args.scheme,
         beta=args.beta,

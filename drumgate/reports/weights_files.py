@@ -50,6 +50,7 @@ class WeightsRequest:
     dataset: str | None = None
     output: Path | None = None
     date: str | None = None
+    command: tuple[str, ...] = ()  # the words typed, which a fix retypes with what they lacked
 
 
 @dataclass
@@ -89,7 +90,7 @@ def folder_excerpts(folder: Path, errors: ErrorCollector) -> dict[ExcerptKey, in
 def write_weights(ws: Workspace, request: WeightsRequest) -> WeightsOutcome:
     """Weigh the events' sessions, write the weights document and record it in the group's lock."""
     events = existing_events(ws, request.events)
-    dataset = infer_dataset(events, request.dataset)
+    dataset = infer_dataset(events, request.dataset, ws, request.command)
     grouplock.hold(ws, [artifact_group(ws, dataset)])
     sessions = ws.user_path(request.sessions) if request.sessions else sibling_sessions(events, dataset)
     for path in (events, sessions):
