@@ -64,6 +64,7 @@ from drumgate.reports.health import compute_health
 from drumgate.reports.part_counts import PartTally, merge_song_splits, tally_part
 from drumgate.reports.report_io import ErrorCollector, artifact_group, record_lineage
 from drumgate.reports.weights import compute_weights
+from drumgate.reports.weights_files import DEFAULT_SCHEME
 from drumgate.taxonomy import Taxonomy, load_taxonomy
 from drumgate.workers import paused_gc
 from drumgate.workspace import COMBINED, Workspace
@@ -78,10 +79,9 @@ from ingest.combine_sources import (
     held_out_songs,
     learn_sources,
 )
-from ingest.crash_map import lock_artifact
 
 __all__ = ["CombineState", "SongKeys", "combine", "combined_rows", "combined_sessions", "find_sources", "keep_event"]
-DEFAULT_WEIGHTS_SCHEME = "effective"
+DEFAULT_WEIGHTS_SCHEME = DEFAULT_SCHEME  # what `weights` writes when not told otherwise
 
 
 def source_health(ws: Workspace, source: Source) -> dict[str, Any]:
@@ -209,8 +209,8 @@ def _combine(ws: Workspace, date: str | None, weights_scheme: str) -> CombineOut
     write_json(events_path, reference)
     retired = retire_copied_manifest(ws)
     # every artifact lists the held-out sessions too: the lock check asks combine's finder for them
-    source_inputs = ([lock_artifact(s.events) for s in sources] + [s.sessions for s in sources if s.sessions]
-                     + [lock_artifact(path) for _, path in held_out_inputs])
+    source_inputs = ([parts.lock_path(s.events) for s in sources] + [s.sessions for s in sources if s.sessions]
+                     + [parts.lock_path(path) for _, path in held_out_inputs])
     record_lineage(ws, COMBINED, events_path, argv, [*source_inputs, *_song_key_configs(ws)])
     where = {"events": ws.rel(events_path), "sessions": None}
 
@@ -241,7 +241,7 @@ def _combine(ws: Workspace, date: str | None, weights_scheme: str) -> CombineOut
     write_jsonl(provenance_path, provenance_rows(ws, sources, state))
     notes = [s.licence_note for s in sources] + [s.provenance for s in sources if s.provenance]
     record_lineage(ws, COMBINED, provenance_path, argv,
-                   [events_path, *notes, *(lock_artifact(path) for _, path in held_out_inputs)])
+                   [events_path, *notes, *(parts.lock_path(path) for _, path in held_out_inputs)])
 
     written = [events_path, health_path, weights_path, provenance_path]
     # a mixed dataset's failing gates are worded by unwaived_source_lines, with their fix

@@ -161,11 +161,6 @@ def dataset_of(path: Path) -> str | None:
     return match.group("dataset") if match else None
 
 
-def lock_artifact(path: Path) -> Path:
-    """What the lock records for a manifest: the file, or a folder's index.json (which pins every part)."""
-    return path / parts.INDEX_NAME if path.is_dir() else path
-
-
 def unmapped_report(scans: Sequence[FileScan], ws: Workspace) -> list[str]:
     by_variant: dict[str, list[tuple[str, int]]] = {}
     for scan in scans:
@@ -186,7 +181,7 @@ def rerecord_lineage(ws: Workspace, path: Path, argv: list[str]) -> None:
     group = group_of(ws, path)
     if group is None:
         return
-    artifact = lock_artifact(path)
+    artifact = parts.lock_path(path)
     previous = lineage.read_lock(ws, group)["artifacts"].get(ws.rel(artifact), {})
     problems = [p for p in lineage.check(ws, group) if p.artifact == ws.rel(artifact) and "input" in p.message]
     if problems:

@@ -17,9 +17,9 @@ from drumgate.github.git_tree import GitTree, short_sha
 from drumgate.github.pr_parts import excerpt_counts
 from drumgate.github.pr_sides import Row, RowErrors, SideInputs, combined_side_counts, side_event_rows, side_sessions
 from drumgate.reports.weights import DEFAULT_BETA, QUOTAS, SCHEMES
+from drumgate.reports.weights_files import DEFAULT_SCHEME  # what `weights` writes when not told otherwise
 from drumgate.workspace import COMBINED, Workspace
 
-DEFAULT_SCHEME = "effective"  # what `weights` and `combine` write when not told otherwise
 DATED = re.compile(r"\d{8}\.json")
 
 

@@ -75,7 +75,7 @@ def fingerprint(path: Path, memo: Path | None = None) -> str:
     from drumgate.io import parts
 
     source = parts.resolve(path)
-    target = source / parts.INDEX_NAME if source.is_dir() else source
+    target = parts.lock_path(source)
     if memo is None:
         return sha256_file(target)
     from drumgate.io.statcache import remembered_sha256

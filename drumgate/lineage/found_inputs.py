@@ -122,17 +122,12 @@ def held_out_sessions(ws: Workspace) -> list[tuple[str, Path]]:
     return [(name, path) for name, path in stored if path is not None]
 
 
-def locked(path: Path) -> Path:
-    """How a lock names a manifest input: the file, or a partitioned folder's index (which pins its parts)."""
-    from drumgate.io import parts
-
-    return path / parts.INDEX_NAME if path.is_dir() else path
-
-
 def _combine_inputs(ws: Workspace, argv: Sequence[str]) -> list[str]:
     """The held-out sessions manifests `combine` reads now (its other inputs are the mix's, named by
     datasets.toml, which the entry lists and whose change stales it already)."""
-    return [ws.rel(locked(path)) for _, path in held_out_sessions(ws)]
+    from drumgate.io import parts
+
+    return [ws.rel(parts.lock_path(path)) for _, path in held_out_sessions(ws)]
 
 
 FINDERS: dict[str, Callable[[Workspace, Sequence[str]], list[str]]] = {"docs": _docs_inputs, "combine": _combine_inputs}

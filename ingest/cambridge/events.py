@@ -37,7 +37,6 @@ from ingest.cambridge.event_settings import EventSettings, load_event_settings
 from ingest.cambridge.onset_events import derive_events
 from ingest.cambridge.sessions import DATASET
 from ingest.cambridge.stem_reader import onset_params_by_class, read_session_stems
-from ingest.crash_map import lock_artifact
 
 EVENT_CONFIGS = ("onsets.json", "cambridge_events.json", "technique_taxonomy.json", "crash_dual_label.json")
 
@@ -127,8 +126,8 @@ def write_session_events(
         argv += ["--output", ws.rel(output_path)]
     if layout != "auto":
         argv += ["--layout", layout]
-    inputs = [lock_artifact(parts.resolve(sessions_path)), *(ws.configs / name for name in EVENT_CONFIGS)]
-    lineage.record(ws, config.group, lock_artifact(written), argv, inputs=inputs)
+    inputs = [parts.lock_path(parts.resolve(sessions_path)), *(ws.configs / name for name in EVENT_CONFIGS)]
+    lineage.record(ws, config.group, parts.lock_path(written), argv, inputs=inputs)
     counts: dict[str, int] = {}
     for row in rows:
         counts[row["label"]] = counts.get(row["label"], 0) + 1

@@ -77,6 +77,11 @@ def single_files_of(folder: Path) -> list[Path]:
     return [folder.with_name(folder.name + suffix) for suffix in (".jsonl", ".jsonl.gz")]
 
 
+def lock_path(path: Path) -> Path:
+    """How a lock names a manifest: the file, or a partitioned folder's index.json (which pins every part)."""
+    return path / INDEX_NAME if path.is_dir() else path
+
+
 def is_partitioned(path: str | Path) -> bool:
     source = Path(path)
     return source.is_dir() or (not source.exists() and (folder_of(source) / INDEX_NAME).is_file())
