@@ -81,7 +81,9 @@ class NoteMap:
         self.params = params
         self.path = path
         self._check(taxonomy)
-        names = sorted({t for spec in specs.values() for t in spec.techniques} | set(INFERRED_TECHNIQUES))
+        # a skipped technique no note carries (the only pedal note removed) still gets a bit: it skips nothing
+        names = sorted({t for spec in specs.values() for t in spec.techniques} | set(INFERRED_TECHNIQUES)
+                       | set(params.dynamics_skip))
         self.technique_names = tuple(names)
         self.bit = {name: 1 << i for i, name in enumerate(names)}
         self.pads = tuple(sorted({spec.pad for spec in specs.values()}))
@@ -130,7 +132,7 @@ class NoteMap:
         return [label.primary, label.secondary]
 
     def _check(self, taxonomy: Taxonomy) -> None:
-        problems = spec_problems(self.specs, taxonomy)
+        problems = spec_problems(self.specs, taxonomy) + skip_problems(self.params, taxonomy)
         if problems:
             raise DrumgateError(problems[0][0], path=self.path, hint=problems[0][1])
 
@@ -159,6 +161,21 @@ def spec_problems(specs: dict[int, NoteSpec], taxonomy: Taxonomy) -> list[tuple[
             problems.append((f"{where}: variant {spec.variant!r} is not in the crash dual-label map",
                              "add it to configs/crash_dual_label.json"))
     return problems
+
+
+def skip_problems(params: InferenceParams, taxonomy: Taxonomy) -> list[tuple[str, str | None]]:
+    """(what is wrong, what to do) for each technique the dynamics step skips that the taxonomy lacks."""
+    where = "inference/dynamics/skip_techniques"
+    return [(f"{where}: technique {name!r} is not in the taxonomy",
+             f"fix: remove {name!r} from {where} in configs/{NOTE_MAP_FILE},"
+             " or add it to configs/technique_taxonomy.json")
+            for name in params.dynamics_skip if name not in taxonomy.techniques]
+
+
+def note_map_problems(raw: dict[str, Any], taxonomy: Taxonomy) -> list[tuple[str, str | None]]:
+    """Every taxonomy problem of a schema-checked `roland_note_map.json` (the taxonomy hook's check)."""
+    params = InferenceParams.from_config(raw["inference"])
+    return spec_problems(note_specs(raw), taxonomy) + skip_problems(params, taxonomy)
 
 
 def note_specs(raw: dict[str, Any]) -> dict[int, NoteSpec]:

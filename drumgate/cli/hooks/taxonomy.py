@@ -57,9 +57,9 @@ def _stem_names(ws: Workspace, taxonomy: Any) -> list[DrumgateError]:
 
 
 def _note_map(ws: Workspace, taxonomy: Any) -> list[DrumgateError]:
-    from ingest.egmd.note_map import NOTE_MAP_FILE, note_specs, spec_problems
+    from ingest.egmd.note_map import NOTE_MAP_FILE, note_map_problems
 
-    return _each(ws, NOTE_MAP_FILE, "roland_note_map", lambda raw: spec_problems(note_specs(raw), taxonomy))
+    return _each(ws, NOTE_MAP_FILE, "roland_note_map", lambda raw: note_map_problems(raw, taxonomy))
 
 
 def _mdb_labels(ws: Workspace, taxonomy: Any) -> list[DrumgateError]:
