@@ -186,10 +186,13 @@ def test_dataset_not_in_the_name_is_refused_with_the_typed_command_plus_dataset(
     assert found is not None, err
     assert found.group(1) == str(folder / "all.jsonl")
     fix = shlex.split(found.group(2))
-    # the rows' dataset (egmd), not the first configured one (cambridge)
-    assert fix == ["drumgate", *typed, "--dataset", "egmd"], found.group(2)
+    # the rows' dataset (egmd), not the first configured one (cambridge); a file outside the workspace
+    # is reported outside it too, so the fix writes beside it (tests/test_outside_inputs.py)
+    scratch = folder / "all_health_20240501.json"
+    assert fix == ["drumgate", *typed, "--output", str(scratch), "--dataset", "egmd"], found.group(2)
     assert cli.main(fix[1:]) == 0, capsys.readouterr().err
-    assert read_json(workspace.health_report("egmd", "20240501"))["totals"]["events"] == 3000
+    assert read_json(scratch)["totals"]["events"] == 3000
+    assert not workspace.health_report("egmd", "20240501").exists()
 
 
 def test_malformed_rows_give_path_line_and_exit_2(workspace: Workspace, capsys: pytest.CaptureFixture) -> None:

@@ -164,12 +164,8 @@ def test_the_command_does_not_start_it_for_a_gzip_file(workspace: Workspace, mon
     assert started == []  # its soundness check inflates the whole stream, which stop cannot cut short
 
 
-@pytest.mark.parametrize("mistake", [["--sessions", "nope.jsonl"], ["--require-class", "bogus"],
-                                     ["--vocabulary", "nope"], ["--require-class", "kick=x"]])
-def test_a_mistake_in_the_request_stops_the_count_before_it_is_waited_for(
-    workspace: Workspace, monkeypatch: pytest.MonkeyPatch, mistake: list[str]
-) -> None:
-    from drumgate.cli import health as health_cmd
+def recorded_counts(monkeypatch: pytest.MonkeyPatch) -> tuple[list[EarlyCount], list[Path]]:
+    """The early counts the command starts and the files it counts under the lock, recorded as they happen."""
     from drumgate.reports import health_files
 
     started: list[EarlyCount] = []
@@ -182,6 +178,17 @@ def test_a_mistake_in_the_request_stops_the_count_before_it_is_waited_for(
     counted: list[Path] = []
     monkeypatch.setattr(health_duckdb, "EarlyCount", Recorded)
     monkeypatch.setattr(health_files, "_counted", lambda events, *_: counted.append(events))
+    return started, counted
+
+
+@pytest.mark.parametrize("mistake", [["--sessions", "nope.jsonl"], ["--require-class", "bogus"],
+                                     ["--vocabulary", "nope"], ["--require-class", "kick=x"]])
+def test_a_mistake_in_the_request_stops_the_count_before_it_is_waited_for(
+    workspace: Workspace, monkeypatch: pytest.MonkeyPatch, mistake: list[str]
+) -> None:
+    from drumgate.cli import health as health_cmd
+
+    started, counted = recorded_counts(monkeypatch)
     events = _events(workspace.events_manifest("egmd"), 900, seed=1)
     assert health_cmd.main(["--events", str(events), "--date", "2024-05-01", *mistake]) == 2
     assert [early.stopped for early in started] == [True]

@@ -229,5 +229,7 @@ def test_a_file_whose_name_says_no_dataset_is_refused_with_the_typed_command_plu
     assert err.startswith(f"{events}: cannot tell the dataset from the file name (fix: drumgate weights"), err
     fix = shlex.split(err.split("(fix: ", 1)[1].removesuffix(")"))
     assert fix[-2:] == ["--dataset", "egmd"] and fix[:4] == ["drumgate", "weights", "--events", str(events)], fix
+    assert fix[-4:-2] == ["--output", str(tmp_path / "all_weights_20240501.json")], fix  # outside, as its input
     assert weights_cmd.main(fix[2:]) == 0, capsys.readouterr().err
-    assert read_json(workspace.weights_report("egmd", "20240501"))["weights"] == {"s1": 1.0}
+    assert read_json(tmp_path / "all_weights_20240501.json")["weights"] == {"s1": 1.0}
+    assert not workspace.weights_report("egmd", "20240501").exists()

@@ -8,7 +8,8 @@ workspace's private `.drumgate/` folder, so a second run on an unchanged file do
 
 Exit 0 when every gate passes, 1 when one fails (each printed as
 `configs/datasets.toml:LINE: [table] gate name: observed X vs threshold Y (report: PATH)`),
-2 for unreadable input or malformed rows (each printed as `path:line: what is wrong`).
+2 for unreadable input or malformed rows (each printed as `path:line: what is wrong`), or for an
+input outside the workspace whose report would go inside it (its fix writes it beside the input).
 """
 
 # The command layer of drumgate.reports.health_files (the docstring above is the command's --help).
@@ -47,7 +48,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--dataset", default=None, help="dataset id (default: from the file name <ds>_events.jsonl)")
     parser.add_argument(
-        "--output", type=Path, default=None, help="JSON report (default reports/health/<ds>_<date>.json)"
+        "--output", type=Path, default=None, help="JSON report (default reports/health/<ds>_<date>.json; required,"
+        " outside the workspace, when an input is outside it)"
     )
     parser.add_argument("--html-output", type=Path, default=None, help="HTML page (default: the JSON path with .html)")
     parser.add_argument(

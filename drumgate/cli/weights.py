@@ -47,7 +47,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--dataset", default=None, help="dataset id (default: from the file name <ds>_events.jsonl)")
     parser.add_argument(
-        "--output", type=Path, default=None, help="output (default reports/sampling/<ds>_weights_<date>.json)"
+        "--output", type=Path, default=None, help="output (default reports/sampling/<ds>_weights_<date>.json;"
+        " required, outside the workspace, when an input is outside it)"
     )
     parser.add_argument("--date", default=None, help="report date YYYY-MM-DD (default SOURCE_DATE_EPOCH or today)")
     parser.add_argument("--json", action="store_true", help="print the weights document instead of a summary")

@@ -36,6 +36,7 @@ from drumgate.reports.report_io import (
     parse_requirement,
     record_lineage,
     refuse_another_datasets,
+    scratch_run,
     session_rows,
     sibling_sessions,
 )
@@ -93,13 +94,19 @@ def sibling_provenance(events: Path, dataset: str) -> Path | None:
 
 def plan_health(ws: Workspace, request: HealthRequest) -> HealthPlan:
     events = existing_events(ws, request.events)
-    dataset = infer_dataset(events, request.dataset, ws, request.command)
+    date = report_date(request.date)
+    typed = [events, *(ws.user_path(path) if path else None for path in (request.sessions, request.provenance))]
+    outputs = {"--output": request.output, "--html-output": request.html_output}
+    scratch = scratch_run(ws, request.command, typed, outputs, f"health_{date.strftime('%Y%m%d')}.json")
+    # a dataset fix carries the outputs the scratch refusal would ask for: it works as printed at once
+    dataset = infer_dataset(events, request.dataset, ws, scratch.command if scratch else request.command)
     sessions = ws.user_path(request.sessions) if request.sessions else sibling_sessions(events, dataset)
     for path in (events, sessions):
         refuse_another_datasets(ws, path, dataset, "health")
-    date = report_date(request.date)
     output = ws.user_path(request.output) if request.output else ws.health_report(dataset, date.strftime("%Y%m%d"))
     html = ws.user_path(request.html_output) if request.html_output else output.with_suffix(".html")
+    if scratch is not None:
+        raise scratch.refusal(ws, output if ws.contains(output) else html)
     provenance = ws.user_path(request.provenance) if request.provenance else sibling_provenance(events, dataset)
     return HealthPlan(events, dataset, sessions, provenance, date.isoformat(), output, html)
 

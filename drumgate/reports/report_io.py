@@ -7,7 +7,9 @@ import os
 import re
 import shlex
 import sys
+import tempfile
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +48,57 @@ def existing_events(ws: Workspace, typed: Path) -> Path:
     else:
         hint = "fix: pass the path of an existing <ds>_events.jsonl"
     raise DrumgateError("file not found", path=typed, hint=hint)
+
+
+@dataclass(frozen=True)
+class ScratchRun:
+    """A report asked of a typed input outside the workspace, to be written inside it: refused.
+
+    Not written elsewhere by default: a file nobody named would appear beside someone's data (maybe
+    a shared or read-only mount), and the default output stays what it documents, the workspace's
+    own report, made only from the workspace's files. Not written inside unrecorded either: it could
+    replace the committed report of the committed manifest, and the hooks refuse an unrecorded
+    artifact; recorded, its command would name a file on one machine, which `drumgate repro` cannot
+    re-run anywhere else. The refusal comes before any counting, and its fix is the typed command
+    writing beside the outside input (or in the temporary folder when that one is read-only),
+    where `lineage.record_all` leaves the report out of the lock with a note."""
+
+    source: Path  # the first typed input outside the workspace
+    command: list[str]  # the typed command with its outputs moved outside ([] when none was typed)
+    hint: str
+
+    def refusal(self, ws: Workspace, into: Path) -> DrumgateError:
+        """The error naming the workspace file the report would have been written to."""
+        verb = "replace" if into.exists() else "go to"
+        return DrumgateError(f"outside the workspace {ws.root}, so its report may not {verb} {ws.rel(into)},"
+                             " whose lock entry would name a path on this machine", path=self.source, hint=self.hint)
+
+
+def scratch_run(ws: Workspace, command: Sequence[str], inputs: Sequence[Path | None],
+                outputs: Mapping[str, Path | None], name: str) -> ScratchRun | None:
+    """A `ScratchRun` when one of the absolute `inputs` (None: not typed) is outside the workspace and
+    one of the typed `outputs` (by flag; the first is the main one, which defaults into the workspace,
+    the others beside it) is not. Its command drops each output typed inside and, unless the main
+    one is kept, writes `--output <folder>/<input stem>_<name>`."""
+    source = next((path for path in inputs if path is not None and not ws.contains(path)), None)
+    if source is None:
+        return None
+    main = next(iter(outputs))
+    inside = [flag for flag, typed in outputs.items() if typed is not None and ws.contains(ws.user_path(typed))]
+    if outputs[main] is not None and not inside:
+        return None
+    words = list(command)
+    for flag in inside:
+        if flag in words:
+            del words[words.index(flag):words.index(flag) + 2]  # the flag and its value, as retype spells them
+    scratch: list[str] = []
+    if outputs[main] is None or main in inside:
+        folder = source.parent if os.access(source.parent, os.W_OK | os.X_OK) else Path(tempfile.gettempdir())
+        scratch = [main, str(folder / f"{source.name.removesuffix('.gz').removesuffix('.jsonl')}_{name}")]
+    if not words:  # called without the typed command: no command to print
+        return ScratchRun(source, [], "fix: write every output outside the workspace"
+                          + (f", e.g. {shlex.join(scratch)}" if scratch else ""))
+    return ScratchRun(source, [*words, *scratch], f"fix: {shlex.join([*words, *scratch])}")
 
 
 def infer_dataset(events: Path, explicit: str | None, ws: Workspace | None = None,

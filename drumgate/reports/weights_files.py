@@ -25,6 +25,7 @@ from drumgate.reports.report_io import (
     infer_dataset,
     record_lineage,
     refuse_another_datasets,
+    scratch_run,
     session_rows,
     sibling_sessions,
 )
@@ -90,13 +91,18 @@ def folder_excerpts(folder: Path, errors: ErrorCollector) -> dict[ExcerptKey, in
 def write_weights(ws: Workspace, request: WeightsRequest) -> WeightsOutcome:
     """Weigh the events' sessions, write the weights document and record it in the group's lock."""
     events = existing_events(ws, request.events)
-    dataset = infer_dataset(events, request.dataset, ws, request.command)
+    date = report_date(request.date)
+    typed = [events, ws.user_path(request.sessions) if request.sessions else None]
+    scratch = scratch_run(ws, request.command, typed, {"--output": request.output},
+                          f"weights_{date.strftime('%Y%m%d')}.json")
+    dataset = infer_dataset(events, request.dataset, ws, scratch.command if scratch else request.command)
     grouplock.hold(ws, [artifact_group(ws, dataset)])
     sessions = ws.user_path(request.sessions) if request.sessions else sibling_sessions(events, dataset)
     for path in (events, sessions):
         refuse_another_datasets(ws, path, dataset, "weights")
-    date = report_date(request.date)
     output = ws.user_path(request.output) if request.output else ws.weights_report(dataset, date.strftime("%Y%m%d"))
+    if scratch is not None:
+        raise scratch.refusal(ws, output)
     rel = {"events": ws.rel(events), "sessions": ws.rel(sessions) if sessions else None, "output": ws.rel(output)}
     errors = ErrorCollector(events, ws)
     session_errors = ErrorCollector(sessions, ws) if sessions else None
