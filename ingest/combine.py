@@ -54,9 +54,11 @@ from drumgate.reports.combined import (
     CombinedCounts,
     add_song_leaks,
     add_source_gates,
+    add_unchecked_held_out,
     combined_counts,
     mixed_datasets,
     song_leaks,
+    unchecked_held_out,
     waived_sources,
 )
 from drumgate.reports.gates import failing_gates, load_health_config, located_failing_gates
@@ -222,6 +224,9 @@ def _combine(ws: Workspace, date: str | None, weights_scheme: str) -> CombineOut
     merge_song_splits(counts.song_splits, held_out)
     add_song_leaks(report, song_leaks(counts.song_splits))
     add_source_gates(report, {s.dataset: source_health(ws, s) for s in sources}, waived, unmade)
+    # a dataset the mix gives a share but that has no events yet is left to its own line, which says to ingest it
+    add_unchecked_held_out(report, (unchecked_held_out(name, ws.rel(path), (row for _, row in iter_jsonl(path)))
+                                    for name, path in held_out_inputs if name not in unmade))
     report["licences"] = licence_constraints(sources)
     report["mix"] = {
         s.dataset: {"ratio": s.ratio, "events_read": s.events_read, "events_kept": s.events_kept} for s in sources

@@ -4,6 +4,7 @@ hours and missing audio are gated on the combined manifest like on its sources."
 
 from __future__ import annotations
 
+import json
 import tomllib
 from pathlib import Path
 
@@ -172,3 +173,50 @@ def test_a_held_out_row_the_sessions_schema_refuses_is_passed_over_not_an_intern
     rows = [{"split": ["test"], "attributes": {"song_key": "a"}}, {"split": "test", "attributes": {"song_key": ["b"]}},
             ["not", "a", "row"], {"split": "test", "attributes": {"song_key": "c"}}]
     assert held_out_song_splits("mdb_drums", rows) == {"c": {"mdb_drums": {"test"}}}
+
+
+UNKEYED_NOTE = ("note: data/manifests/mdb_drums_sessions.jsonl: held-out (test/validation) sessions without "
+                "attributes.song_key: 2 of 3; prod_combined's leakage gate could not check them for songs the "
+                "production manifest trains on (fix: ")
+
+
+def test_held_out_sessions_without_a_song_key_are_named_as_not_checked(ws: Workspace, capsys) -> None:
+    """A held-out session with no `attributes.song_key` was passed over by the song leak check with no
+    word: combine said `leakage: pass` though it compared nothing for it."""
+    build_dataset(ws, "musdb_hq", placed=[*ALIGNED, ("Music Delta - 80s Rock", "train")])
+    keyed = session_row("mdb_drums", "MusicDelta_Rock", "test") | {"attributes": {"song_key": "musicdeltarock"}}
+    unkeyed = [session_row("mdb_drums", "MusicDelta_80sRock", "test"),
+               session_row("mdb_drums", "MusicDelta_Beatles", "validation") | {"attributes": {"annotation": "x"}}]
+    in_train = session_row("mdb_drums", "MusicDelta_Punk", "train")  # a left-out train split is not read
+    write_jsonl(ws.sessions_manifest("mdb_drums"), [keyed, *unkeyed, in_train])
+    assert cli.main(["combine", "--workspace", str(ws.root), "--date", DATE, "--json"]) == 1, "egmd fails, as before"
+    captured = capsys.readouterr()
+    [note] = [line for line in captured.err.splitlines() if line.startswith("note:")]
+    assert note.startswith(UNKEYED_NOTE) and "rerun drumgate combine)" in note, note
+    report = read_json(ws.root / REPORT)
+    assert next(g for g in report["gates"] if g["name"] == "leakage") == {
+        "name": "leakage", "status": "pass", "observed": 0, "threshold": 0}, "a note, not a finding"
+    unchecked = [{"dataset": "mdb_drums", "sessions": "data/manifests/mdb_drums_sessions.jsonl", "held_out_sessions": 3,
+                  "without_song_key": 2}]
+    assert json.loads(captured.out[captured.out.index("{"):])["unchecked_held_out"] == unchecked
+    assert report["unchecked_held_out"] == unchecked, "the combined report says it too"
+
+
+def test_held_out_sessions_that_declare_their_songs_get_no_note(ws: Workspace, capsys) -> None:
+    held_out = session_row("mdb_drums", "MusicDelta_Rock", "test") | {"attributes": {"song_key": "musicdeltarock"}}
+    write_jsonl(ws.sessions_manifest("mdb_drums"), [held_out, session_row("mdb_drums", "MusicDelta_Punk", "train")])
+    assert run(ws) == 1  # egmd fails its own gates
+    err = capsys.readouterr().err
+    assert "note:" not in err and "song_key" not in err, err
+    assert "unchecked_held_out" not in read_json(ws.root / REPORT)
+
+
+def test_a_held_out_session_without_a_song_key_is_counted_whatever_else_its_row_holds() -> None:
+    from drumgate.reports.combined import unchecked_held_out
+
+    rows = [{"split": "test"}, {"split": "validation", "attributes": {"song_key": ""}},
+            {"split": "test", "attributes": ["not", "a", "mapping"]},
+            {"split": "test", "attributes": {"song_key": "a"}}, {"split": "train"}, {"split": ["test"]}, ["x"]]
+    assert unchecked_held_out("custom", "custom.jsonl", rows) == {
+        "dataset": "custom", "sessions": "custom.jsonl", "held_out_sessions": 4, "without_song_key": 3}
+    assert unchecked_held_out("custom", "custom.jsonl", rows[3:]) is None, "every held-out session declares its song"

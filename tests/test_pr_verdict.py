@@ -158,7 +158,8 @@ def summary_with(storage: dict[str, Any]) -> dict[str, Any]:
         "leakage_added": sample, "unknown_labels_added": sample,
         "malformed_rows": {"base": 0, "head": 0, "head_shown": []},
         "licence": {"base": None, "head": None, "head_error": None},
-        "storage": storage, "sources": [], "weights": None, "changes": 0, "deepdiff_json": "{}",
+        "storage": storage, "sources": [], "weights": None, "weights_fallback": {"base": None, "head": None},
+        "changes": 0, "deepdiff_json": "{}",
     }
     return {"schema_version": pr_summary.SCHEMA_VERSION, "kind": "pr_report", "base": sha, "head": sha,
             "merge_base": sha, "changed": True, "configs_changed": False, "changed_paths": 1,

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from drumgate import cli
+from drumgate.reports.combined import UNCHECKED_HELD_OUT, unchecked_held_out_notes
 from drumgate.workspace import COMBINED, Workspace
 from ingest import combine
 
@@ -39,10 +40,14 @@ def run(args: argparse.Namespace) -> int:
     for path in outcome.retired:
         print(f"removed {ws.rel(path)}: the combined manifest is now {ws.rel(outcome.written[0])}, "
               "a reference to its sources' rows")
+    unchecked = report.get(UNCHECKED_HELD_OUT, [])
     cli.emit_json(args, {
         "dataset": COMBINED, "status": report["status"], "gates": report["gates"], "sources": report.get("sources", {}),
         "mix": report["mix"], "left_out": list(outcome.skipped), "written": [ws.rel(p) for p in outcome.written],
+        UNCHECKED_HELD_OUT: unchecked,
     })
+    # a note, not a finding: nothing is wrong with those sessions, the gate just cannot judge them
+    _stderr(unchecked_held_out_notes(COMBINED, unchecked))
     _stderr(outcome.failing)
     return outcome.exit_code
 

@@ -58,6 +58,7 @@ def dataset_callouts(entry: Mapping[str, Any]) -> list[str]:
         lines.append(f"🆕 {name}: new events manifest at head.")
     lines.extend(gate_callouts(entry))
     lines.extend(waiver_callouts(entry))
+    lines.extend(weights_fallback_callouts(entry))
     lines.extend(storage_callouts(entry))
     malformed = int(entry["malformed_rows"]["head"])
     if malformed:
@@ -79,6 +80,22 @@ def waiver_callouts(entry: Mapping[str, Any]) -> list[str]:
         f"⚠️ {name}: waived in {code('[combined] waive_source_gates')}: {source_failures(source)}."
         for source in entry.get("sources", ())
         if source["waived"] and source["failing_count"]
+    ]
+
+
+def weights_fallback_callouts(entry: Mapping[str, Any]) -> list[str]:
+    """A side whose newest weights report names a scheme drumgate does not know was weighted under another
+    one: its weights (and their movers) are not the committed ones. One line per report."""
+    name = esc(entry["dataset"])
+    base, head = entry["weights_fallback"]["base"], entry["weights_fallback"]["head"]
+    shown = [("base and head", head)] if base and base == head else [
+        (side, found) for side, found in (("base", base), ("head", head)) if found
+    ]
+    return [
+        f"⚠️ {name}: the weights report {code(found['report'], 200)} at {side} names "
+        f"{'no scheme' if found['scheme'] is None else 'scheme ' + code(found['scheme'])}, which drumgate does"
+        f" not know: its weights here were computed under {code(found['used'])} instead."
+        for side, found in shown
     ]
 
 

@@ -14,7 +14,7 @@ import zlib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from drumgate.artifacts import combined_reference, licence_note, manifest
 from drumgate.config import load_datasets
@@ -40,6 +40,9 @@ from drumgate.io.lines import (
 )
 from drumgate.reports.part_counts import merge_song_splits
 from drumgate.workspace import COMBINED, Workspace
+
+if TYPE_CHECKING:  # pr_weights imports this module
+    from drumgate.github.pr_weights import SchemeFallback
 
 MAX_ROW_ERRORS = 20
 Row = dict[str, Any]
@@ -199,6 +202,7 @@ class SideResult:
     licence: dict[str, str] | None
     licence_error: str | None
     weights: dict[str, Any] | None
+    weights_fallback: SchemeFallback | None = None  # the committed weights report's scheme drumgate did not know
 
     @property
     def absent(self) -> bool:
@@ -368,5 +372,5 @@ def compute_side(
         licence, licence_error = licence_constraints(tree, rev, inputs.licence)
     from drumgate.github.pr_weights import compute_side_weights  # it reads this module's rows
 
-    weights = compute_side_weights(tree, side_ws, rev, dataset, inputs, sources) if inputs.events else None
-    return SideResult(rev, inputs, health, errors, licence, licence_error, weights)
+    weights, fallback = compute_side_weights(tree, side_ws, rev, dataset, inputs, sources)
+    return SideResult(rev, inputs, health, errors, licence, licence_error, weights, fallback)

@@ -13,7 +13,7 @@ import re
 import stat
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
@@ -22,7 +22,10 @@ from drumgate.github.pr_details import MOVERS_SHOWN
 from drumgate.io.jsonio import read_json
 from drumgate.workspace import DEFAULTS
 
-SCHEMA_VERSION = 4
+if TYPE_CHECKING:  # the trusted render reads summaries without the modules that compute them
+    from drumgate.github.pr_weights import SchemeFallback
+
+SCHEMA_VERSION = 5
 NAMES_KEPT = 50
 ROWS_KEPT = 1000
 MALFORMED_KEPT = 20
@@ -61,6 +64,11 @@ def _weights(weights_diff: Mapping[str, Any] | None) -> dict[str, Any] | None:
     summary = weights_diff["summary"]
     movers = [{key: mover[key] for key in ("session", "base", "head")} for mover in summary["movers"]]
     return {"movers": movers[:MOVERS_SHOWN], "movers_total": summary["movers_total"]}
+
+
+def _fallback(fallback: SchemeFallback | None) -> dict[str, str | None] | None:
+    """A side's weights report whose scheme drumgate did not know (drumgate.github.pr_weights.SchemeFallback)."""
+    return fallback.as_data() if fallback is not None else None
 
 
 def _deepdiff_json(dataset: str, deepdiff: Any) -> str:
@@ -151,6 +159,7 @@ def dataset_data(entry: Mapping[str, Any]) -> dict[str, Any]:
         "storage": storage_data(base.health, head.health),
         "sources": sources_data(head.health),
         "weights": _weights(entry["weights_diff"]),
+        "weights_fallback": {"base": _fallback(base.weights_fallback), "head": _fallback(head.weights_fallback)},
         "changes": diff["changes"],
         "deepdiff_json": _deepdiff_json(entry["dataset"], diff["deepdiff"]),
     }

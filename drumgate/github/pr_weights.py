@@ -23,11 +23,28 @@ from drumgate.workspace import COMBINED, Workspace
 DATED = re.compile(r"\d{8}\.json")
 
 
+SCHEME_KEPT = 200  # the characters of an unknown scheme's name kept (the summary's schema caps them)
+
+
+@dataclass(frozen=True)
+class SchemeFallback:
+    """A committed weights report whose scheme drumgate does not know: the side is weighted under `used`
+    instead, which the comment says, lest a reviewer read those weights as the committed ones."""
+
+    report: str
+    scheme: str | None  # as the report wrote it, cut (it comes from the pull request); None: it names none
+    used: str = DEFAULT_SCHEME
+
+    def as_data(self) -> dict[str, str | None]:
+        return {"report": self.report, "scheme": self.scheme, "used": self.used}
+
+
 @dataclass(frozen=True)
 class Weighting:
     scheme: str = DEFAULT_SCHEME
     beta: float = DEFAULT_BETA
     quota: str = "equal"
+    fallback: SchemeFallback | None = None
 
 
 def newest_weights_report(tree: GitTree, rev: str, dataset: str) -> str | None:
@@ -47,7 +64,9 @@ def newest_weights_report(tree: GitTree, rev: str, dataset: str) -> str | None:
 
 def committed_weighting(tree: GitTree, rev: str, dataset: str) -> Weighting:
     """The weighting of the newest committed report (`newest_weights_report`); the defaults when there is
-    none or it does not say (a report that is not JSON is the weights hook's finding, not this one's)."""
+    none or it does not say (a report that is not JSON is the weights hook's finding, not this one's).
+    A report whose scheme drumgate does not know is weighted under the default scheme, and `fallback`
+    says so."""
     rel = newest_weights_report(tree, rev, dataset)
     if rel is None:
         return Weighting()
@@ -55,8 +74,10 @@ def committed_weighting(tree: GitTree, rev: str, dataset: str) -> Weighting:
         document = orjson.loads(tree.read_text(rev, rel))
     except (DrumgateError, orjson.JSONDecodeError):
         return Weighting()
-    if not isinstance(document, dict) or document.get("scheme") not in SCHEMES:
+    if not isinstance(document, dict):
         return Weighting()
+    if document.get("scheme") not in SCHEMES:
+        return Weighting(fallback=SchemeFallback(rel, _named_scheme(document)))
     parameters = document.get("parameters") if isinstance(document.get("parameters"), dict) else {}
     beta = parameters.get("beta", DEFAULT_BETA)
     quota = parameters.get("quota", "equal")
@@ -67,6 +88,15 @@ def committed_weighting(tree: GitTree, rev: str, dataset: str) -> Weighting:
     )
 
 
+def _named_scheme(document: Mapping[str, Any]) -> str | None:
+    """The scheme a report names, as text: a string as written, any other value as JSON, cut to SCHEME_KEPT."""
+    if "scheme" not in document:
+        return None
+    scheme = document["scheme"]
+    text = scheme if isinstance(scheme, str) else orjson.dumps(scheme).decode("utf-8")
+    return text[:SCHEME_KEPT]
+
+
 def compute_side_weights(
     tree: GitTree,
     side_ws: Workspace,
@@ -74,14 +104,15 @@ def compute_side_weights(
     dataset: str,
     inputs: SideInputs,
     sources: Mapping[str, SideInputs] | None = None,
-) -> Row | None:
+) -> tuple[Row | None, SchemeFallback | None]:
     """Sampling weights at one side, weighted as that side's newest weights report was (its scheme, beta
-    and quota), or None when they cannot be made."""
+    and quota), or None when they cannot be made; beside them, the report whose scheme drumgate did not
+    know when they were weighted under the default scheme instead."""
     from drumgate.reports.weights import compute_weights
     from drumgate.taxonomy import load_taxonomy
 
     if inputs.events is None:
-        return None
+        return None, None
     weighting = committed_weighting(tree, rev, dataset)
     ignored = RowErrors()
     rows: Any
@@ -92,7 +123,7 @@ def compute_side_weights(
     else:
         rows = side_event_rows(tree, rev, inputs.events, f"{short_sha(rev)}:{inputs.events}", ignored)
     try:
-        return compute_weights(
+        weights = compute_weights(
             load_taxonomy(side_ws),
             dataset,
             rows,
@@ -104,4 +135,5 @@ def compute_side_weights(
             on_error=lambda err: ignored.add(err, rev),
         )
     except DrumgateError:
-        return None
+        return None, None
+    return weights, weighting.fallback

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from drumgate.config import DatasetsConfig
-from drumgate.errors import DrumgateError
+from drumgate.errors import DrumgateError, format_finding
 from drumgate.io.combined_reference import Rewrite, combined_session_id
 from drumgate.io.parts import counts_of_aggregates
 from drumgate.reports.gates import SOURCE_GATE, gate_result, overall_status
@@ -37,6 +37,19 @@ def record_song_splits(rows: EventRows, song_splits: SongSplits) -> Iterator[tup
 HELD_OUT_SPLITS = frozenset({"test", "validation"})
 
 
+def _held_out_song(row: Any) -> tuple[str, str | None] | None:
+    """A held-out session's split and declared song (None: no `attributes.song_key`); None for a session
+    in no held-out split or a schema-invalid row (the sessions check's finding)."""
+    if not isinstance(row, Mapping):
+        return None
+    split = row.get("split")
+    if not (isinstance(split, str) and split in HELD_OUT_SPLITS):
+        return None
+    attributes = row.get("attributes")
+    song = attributes.get("song_key") if isinstance(attributes, Mapping) else None
+    return split, song if isinstance(song, str) and song else None
+
+
 def held_out_song_splits(dataset: str, session_rows: Iterable[Mapping[str, Any]]) -> SongSplits:
     """The songs a dataset `combine` does not mix holds out for evaluation: each session's declared
     `attributes.song_key` in a held-out split (MDB Drums, an evaluation set, is all `test`). Beside the
@@ -44,14 +57,54 @@ def held_out_song_splits(dataset: str, session_rows: Iterable[Mapping[str, Any]]
     evaluates on; a left-out dataset's train split is in no manifest a model trains on, so it is not read."""
     found: SongSplits = {}
     for row in session_rows:
-        if not isinstance(row, Mapping):  # a schema-invalid row is the sessions check's finding
-            continue
-        attributes = row.get("attributes")
-        song = attributes.get("song_key") if isinstance(attributes, Mapping) else None
-        split = row.get("split")
-        if isinstance(song, str) and song and isinstance(split, str) and split in HELD_OUT_SPLITS:
-            found.setdefault(song, {}).setdefault(dataset, set()).add(str(split))
+        held = _held_out_song(row)
+        if held is not None and held[1] is not None:
+            found.setdefault(held[1], {}).setdefault(dataset, set()).add(held[0])
     return found
+
+
+UNCHECKED_HELD_OUT = "unchecked_held_out"  # the combined report's list of held-out sessions no song key names
+SONG_KEY_FIX = ("fix: write each one's attributes.song_key (drumgate.reports.overlap.song_key, docs/musdb.md) as "
+                "drumgate ingest mdb_drums does, then rerun drumgate combine")
+
+
+def unchecked_held_out(dataset: str, sessions: str, session_rows: Iterable[Any]) -> dict[str, Any] | None:
+    """A dataset `combine` does not mix whose held-out sessions (read from `sessions`) declare no
+    `attributes.song_key`: the song leak check (`held_out_song_splits`) cannot compare them, so the
+    leakage gate passes without having judged them. How many of its held-out sessions that is; None when
+    every one declares its song."""
+    held = unkeyed = 0
+    for row in session_rows:
+        found = _held_out_song(row)
+        if found is not None:
+            held += 1
+            unkeyed += found[1] is None
+    if not unkeyed:
+        return None
+    return {"dataset": dataset, "sessions": sessions, "held_out_sessions": held, "without_song_key": unkeyed}
+
+
+def add_unchecked_held_out(report: dict[str, Any], unchecked: Iterable[Mapping[str, Any] | None]) -> None:
+    """Record in the combined report the held-out sessions the song leak check could not compare
+    (`unchecked_held_out`), by dataset; a report with none carries no such list."""
+    found = sorted((dict(entry) for entry in unchecked if entry), key=lambda entry: str(entry["dataset"]))
+    if found:
+        report[UNCHECKED_HELD_OUT] = found
+
+
+def unchecked_held_out_notes(combined: str, unchecked: Iterable[Mapping[str, Any]]) -> list[str]:
+    """One `note:` line per `unchecked_held_out` entry, at its sessions manifest: the combined leakage
+    gate did not judge those sessions, and how to make it."""
+    return [
+        "note: " + format_finding(
+            str(entry["sessions"]),
+            "held-out (test/validation) sessions without attributes.song_key: "
+            f"{entry['without_song_key']} of {entry['held_out_sessions']}; {combined}'s leakage gate could not "
+            "check them for songs the production manifest trains on",
+            hint=SONG_KEY_FIX,
+        )
+        for entry in unchecked
+    ]
 
 
 def song_leaks(song_splits: Mapping[str, Mapping[str, set[str]]]) -> list[dict[str, Any]]:
