@@ -37,17 +37,15 @@ def ingest_commit() -> str:
 
 def config_hashes(ws: Workspace, names: tuple[str, ...], group: str | None = None) -> dict[str, str]:
     """sha256 of each named config as provenance records it; `datasets.toml` by the tables `group`
-    reads (`config_parts`, as its lock does): fingerprinted whole, a comment there changed every
-    provenance row on the next ingest, and so every report after it. Without a group, every file whole."""
+    reads, the taxonomy by its meaning (`config_parts.config_digest`, as its lock does): fingerprinted
+    whole, a comment or a class's display name changed every provenance row on the next ingest, and
+    so every report after it. Without a group, `datasets.toml` whole; any other file whole."""
     from drumgate.lineage import config_parts
 
     hashes = {}
     for name in names:
         path = ws.configs / name
-        parted = None
-        if name == "datasets.toml" and group is not None:
-            parted = config_parts.parts_digest(path, config_parts.group_parts(path, group))
-        hashes[name] = parted or sha256_file(path)
+        hashes[name] = config_parts.config_digest(f"configs/{name}", path, group) or sha256_file(path)
     return hashes
 
 
