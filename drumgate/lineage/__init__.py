@@ -5,7 +5,8 @@ the sha256 of each workspace input it was computed from (configs, upstream manif
 fingerprint of inputs outside git (raw audio/MIDI roots). The freshness hook recomputes these:
 an artifact whose hash differs was edited by hand; an input whose hash differs makes it stale.
 JSONL manifests cannot carry an `inputs` block, so the lock file is used everywhere.
-`configs/datasets.toml` and licence notes are fingerprinted by the part the group reads (`config_parts`).
+`configs/datasets.toml`, licence notes and the technique taxonomy are fingerprinted by the part the group
+reads (`config_parts`).
 """
 
 from __future__ import annotations
