@@ -18,6 +18,7 @@ from drumgate.reports.gates import SOURCE_GATE
 
 # a gate value is a number or a few of them; the cap only bounds a forged one
 PHRASE_CHARS = 200
+WAIVER_KEY = "[combined] waive_source_gates"
 
 
 def shown_number(value: Any) -> str:
@@ -73,26 +74,49 @@ def was_value(gate: Mapping[str, Any], value: Any, passed: bool) -> str:
     return shown_number(value)
 
 
+def newly_waived(source: Mapping[str, Any]) -> bool:
+    """A mixed source failing its own gates that `[combined] waive_source_gates` waives at head and did
+    not at base: the pull request adds the waiver."""
+    return bool(source.get("waived")) and int(source["failing_count"]) > 0 and not source.get("base_waived", False)
+
+
+def waived_by_flip(entry: Mapping[str, Any], gate: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """The source of a `source_gates[<ds>]` that flipped to pass only because its failing source is
+    waived at head: its own gates still fail, so "now passes" would hide them."""
+    source = source_of_gate(entry, gate["name"])
+    if gate["head_status"] != "pass" or entry["absent"]["base"] or source is None:
+        return None
+    return source if source.get("waived") and int(source["failing_count"]) > 0 else None
+
+
 def gate_callouts(entry: Mapping[str, Any]) -> list[str]:
     gates, name = entry["gates"], esc(entry["dataset"])
     base_absent = entry["absent"]["base"]
     lines = []
     for gate in gates["failing"]:
         comparison = gate_comparison_in(entry, gate, gate["observed"], passed=False)
-        was = (f" (was {was_value(gate, gate['was'], gate['was_status'] == 'pass')})"
+        source = source_of_gate(entry, gate["name"])
+        unwaived = source is not None and source.get("base_waived", False) and not source.get("waived")
+        was = (f" (was {'waived: ' if unwaived else ''}{was_value(gate, gate['was'], gate['was_status'] == 'pass')})"
                if gate["was"] is not None and not base_absent else "")
         if was and _threshold_moved(gate.get("was_threshold"), gate["threshold"]):  # the gate moved, not the data
             before = f"{shown_number(gate['was'])} against {shown_number(gate['was_threshold'])}"
             was = f" (was {before}: the threshold changed)"
         if gate["was_status"] == "pass" and not base_absent:
-            lines.append(f"**❌ {name}: {code(gate['name'])} now fails: {comparison}**{was}.")
+            verb = "now fails, no longer waived" if unwaived else "now fails"
+            lines.append(f"**❌ {name}: {code(gate['name'])} {verb}: {comparison}**{was}.")
         elif gate["was_status"] == "fail" and not base_absent:
             was = "" if source_of_gate(entry, gate["name"]) else was
             lines.append(f"❌ {name}: {code(gate['name'])} still fails: {comparison}{was}.")
         else:  # failing in new data (judge): in bold only a regression
             lines.append(f"❌ {name}: {code(gate['name'])} fails: {comparison}.")
     for gate in gates["flipped"]:
-        if gate["head_status"] == "pass" and not base_absent:
+        waived = waived_by_flip(entry, gate)
+        if waived is not None:
+            lines.append(f"⚠️ {name}: {code(gate['name'])} now waived: {source_failures(waived)}, which "
+                         f"{code(WAIVER_KEY)} accepts at head (was failing: "
+                         f"{was_value(gate, gate['base_observed'], passed=False)}).")
+        elif gate["head_status"] == "pass" and not base_absent:
             comparison = gate_comparison(gate["name"], gate["head_observed"], gate["threshold"], passed=True)
             was = was_value(gate, gate["base_observed"], passed=False)
             if _threshold_moved(gate.get("base_threshold"), gate["threshold"]):
@@ -142,6 +166,7 @@ class Verdict:
     malformed_still: list[str] = field(default_factory=list)
     retired: list[str] = field(default_factory=list)  # datasets taken out with their config table
     licence_changed: list[str] = field(default_factory=list)  # what a trainer may do with the data moved
+    waivers_added: list[str] = field(default_factory=list)  # failing sources the pull request waives
 
 
 def _gate_named(entry: Mapping[str, Any], gate: Mapping[str, Any]) -> str:
@@ -150,15 +175,32 @@ def _gate_named(entry: Mapping[str, Any], gate: Mapping[str, Any]) -> str:
     return f"{esc(entry['dataset'])} {code(gate['name'])}{where}"
 
 
+def gate_standing(entry: Mapping[str, Any], gate: Mapping[str, Any]) -> str:
+    """`regressed` (passed at base), `still` (failed at base) or `new` (a gate base did not have, or a
+    dataset new at head: it fails in new data)."""
+    if entry["absent"]["base"] or gate["was_status"] is None:
+        return "new"
+    return "still" if gate["was_status"] == "fail" else "regressed"
+
+
+def _waiver_named(entry: Mapping[str, Any], source: Mapping[str, Any]) -> str:
+    gate = f"{SOURCE_GATE}[{source['dataset']}]"
+    return f"{esc(entry['dataset'])} {code(gate)} ({source_failures(source)})"
+
+
 def _named_by_its_source(entry: Mapping[str, Any], gate: Mapping[str, Any],
-                         failing_of: Mapping[str, set[str]]) -> bool:
+                         failing_of: Mapping[str, set[str]], regressed_of: Mapping[str, set[str]]) -> bool:
     """A combined manifest's `source_gates[<ds>]` failing only for gates `<ds>`'s own entry already
-    lists as failing: one cause, named once, by the dataset."""
+    lists as failing: one cause, named once, by the dataset. A regressed one is left out only when that
+    entry counts a regression of those gates: a gate new at head fails there in new data, and a waiver
+    removed leaves them still failing, so the combined gate's is then the only regression."""
     source = source_of_gate(entry, gate["name"])
     if source is None or not source["failing"] or source["dataset"] not in failing_of:
         return False
     own = failing_of[source["dataset"]]
-    return int(source["failing_count"]) <= len(own) and set(source["failing"]) <= own
+    if int(source["failing_count"]) > len(own) or not set(source["failing"]) <= own:
+        return False
+    return gate_standing(entry, gate) != "regressed" or bool(set(source["failing"]) & regressed_of[source["dataset"]])
 
 
 def _bad_rows_of_its_sources(entry: Mapping[str, Any], bad_at_head: Mapping[str, int]) -> bool:
@@ -172,6 +214,8 @@ def judge(entries: Sequence[Mapping[str, Any]]) -> Verdict:
     verdict = Verdict()
     judged = [entry for entry in entries if "error" not in entry]
     failing_of = {entry["dataset"]: {gate["name"] for gate in entry["gates"]["failing"]} for entry in judged}
+    regressed_of = {entry["dataset"]: {gate["name"] for gate in entry["gates"]["failing"]
+                                       if gate_standing(entry, gate) == "regressed"} for entry in judged}
     bad_at_head = {entry["dataset"]: int(entry["malformed_rows"]["head"]) for entry in judged
                    if not entry.get("sources")}
     own_storage = {(entry["dataset"], item["session"]) for entry in judged if not entry.get("sources")
@@ -187,15 +231,13 @@ def judge(entries: Sequence[Mapping[str, Any]]) -> Verdict:
                 licence["base"], licence["head"]):
             verdict.licence_changed.append(esc(entry["dataset"]))
         for gate in entry["gates"]["failing"]:
-            if _named_by_its_source(entry, gate, failing_of):
+            if _named_by_its_source(entry, gate, failing_of, regressed_of):
                 continue
-            # regressed means passed at base: a gate base did not have fails in new data, like a new dataset's
-            if entry["absent"]["base"] or gate["was_status"] is None:
-                verdict.failing_new.append(_gate_named(entry, gate))
-            elif gate["was_status"] == "fail":
-                verdict.still_failing.append(_gate_named(entry, gate))
-            else:
-                verdict.regressed.append(_gate_named(entry, gate))
+            standing = gate_standing(entry, gate)
+            listed = {"new": verdict.failing_new, "still": verdict.still_failing, "regressed": verdict.regressed}
+            listed[standing].append(_gate_named(entry, gate))
+        verdict.waivers_added.extend(_waiver_named(entry, source) for source in entry.get("sources", ())
+                                     if newly_waived(source))
         base_bad, head_bad = int(entry["malformed_rows"]["base"]), int(entry["malformed_rows"]["head"])
         if head_bad and not _bad_rows_of_its_sources(entry, bad_at_head):
             bad = f"{esc(entry['dataset'])} ({plural(head_bad, 'row')})"
@@ -246,6 +288,8 @@ def verdict_line(entries: Sequence[Mapping[str, Any]], configs_changed: bool = F
     else:
         head = "✅ Merge-safe: no gate regressed"
     parts = [head]
+    if verdict.waivers_added:  # a failing gate accepted by this pull request, whatever the verdict
+        parts.append(_listed(f"⚠️ {plural(len(verdict.waivers_added), 'waiver')} added", verdict.waivers_added))
     if verdict.still_failing:
         parts.append(_listed(f"{plural(len(verdict.still_failing), 'gate')} still failing", verdict.still_failing))
     if verdict.failing_new:

@@ -7,7 +7,15 @@ from collections.abc import Mapping
 from typing import Any
 
 from drumgate.github.pr_details import licence_changed, licence_changes
-from drumgate.github.pr_gates import gate_callouts, retired, source_failures, tally
+from drumgate.github.pr_gates import (
+    WAIVER_KEY,
+    gate_callouts,
+    newly_waived,
+    retired,
+    source_failures,
+    tally,
+    waived_by_flip,
+)
 from drumgate.github.pr_text import (
     NAMES_SHOWN,
     code,
@@ -75,11 +83,15 @@ def dataset_callouts(entry: Mapping[str, Any]) -> list[str]:
 
 
 def waiver_callouts(entry: Mapping[str, Any]) -> list[str]:
+    """Each waived failing source, "newly" when the base did not waive it; one whose gate flipped to
+    pass by the waiver is worded once, by its gate (pr_gates.gate_callouts)."""
     name = esc(entry["dataset"])
+    flipped = entry["gates"]["flipped"] if "gates" in entry else []
+    worded = {waived["dataset"] for waived in (waived_by_flip(entry, gate) for gate in flipped) if waived}
     return [
-        f"⚠️ {name}: waived in {code('[combined] waive_source_gates')}: {source_failures(source)}."
+        f"⚠️ {name}: {'newly ' if newly_waived(source) else ''}waived in {code(WAIVER_KEY)}: {source_failures(source)}."
         for source in entry.get("sources", ())
-        if source["waived"] and source["failing_count"]
+        if source["waived"] and source["failing_count"] and source["dataset"] not in worded
     ]
 
 

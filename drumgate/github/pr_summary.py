@@ -25,7 +25,7 @@ from drumgate.workspace import DEFAULTS
 if TYPE_CHECKING:  # the trusted render reads summaries without the modules that compute them
     from drumgate.github.pr_weights import SchemeFallback
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 NAMES_KEPT = 50
 ROWS_KEPT = 1000
 MALFORMED_KEPT = 20
@@ -121,11 +121,13 @@ def storage_data(base: Mapping[str, Any], head: Mapping[str, Any]) -> dict[str, 
     return data
 
 
-def sources_data(head: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """The combined manifest's sources at head: each one's own failing gates and whether they are waived."""
+def sources_data(base: Mapping[str, Any], head: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The combined manifest's sources at head: each one's own failing gates, whether they are waived,
+    and whether the base waived that source too (a waiver the pull request adds or removes is worded)."""
+    waived_at_base = {name for name, found in (base.get("sources") or {}).items() if found.get("waived")}
     return [
         {"dataset": name, "failing": found["failing"][:NAMES_KEPT], "failing_count": len(found["failing"]),
-         "waived": found["waived"]}
+         "waived": found["waived"], "base_waived": name in waived_at_base}
         for name, found in sorted((head.get("sources") or {}).items())
     ]
 
@@ -157,7 +159,7 @@ def dataset_data(entry: Mapping[str, Any]) -> dict[str, Any]:
         },
         "licence": {"base": base.licence, "head": head.licence, "head_error": head.licence_error},
         "storage": storage_data(base.health, head.health),
-        "sources": sources_data(head.health),
+        "sources": sources_data(base.health, head.health),
         "weights": _weights(entry["weights_diff"]),
         "weights_fallback": {"base": _fallback(base.weights_fallback), "head": _fallback(head.weights_fallback)},
         "changes": diff["changes"],
