@@ -1,6 +1,7 @@
 """Health reports: a pipeline of named stages from an events manifest to a report with readiness gates.
 
-    rows ──count_events──▶ EventCounts ──validate_counts──▶ (bad keys reported, removed)
+    rows ──count_events──▶ EventCounts                        (malformed rows reported, left out whole)
+    EventCounts ──validate_counts──▶ (bad keys reported, removed: counts made without rows)
     EventCounts ──summarise_labels──▶ LabelSummary            (drumgate.reports.health_labels)
     sessions rows ──read_session_facts──▶ SessionFacts         (drumgate.reports.health_sessions)
     EventCounts + SessionFacts ──summarise_places──▶ PlaceSummary (drumgate.reports.health_places)
