@@ -123,10 +123,29 @@ def structure_problems(classes: Sequence[TaxonomyClass], techniques: Sequence[Te
                             for cid in rule.classes if cid not in class_ids)
             problems.extend((TAXONOMY_FILE, f"vocabulary {vocab.name!r} uses unknown technique {tid!r}")
                             for tid in rule.techniques_any if tid not in technique_ids)
+    parents = {c.id: c.parent for c in classes}
     for variant, label in crash_map.items():
         problems.extend((CRASH_FILE, f"crash variant {variant!r} maps to unknown class {cid!r}")
                         for cid in (label.primary, label.secondary) if cid not in class_ids)
+        # an event's label becomes the primary: outside the family, its dual labels are refused by the
+        # taxonomy hook on every run of the command that wrote them
+        known = label.primary in class_ids and crash_family in class_ids
+        if known and not _within(parents, label.primary, crash_family):
+            problems.append((CRASH_FILE, f"crash variant {variant!r} has primary {label.primary!r}, which is not in the"
+                             f" crash family {crash_family!r}: only crash-family events carry dual labels"))
     return list(dict.fromkeys(problems))
+
+
+def _within(parents: dict[str, str | None], class_id: str, ancestor: str) -> bool:
+    """Whether `ancestor` is `class_id` or above it (a cycle, a problem of its own, ends the walk)."""
+    seen: set[str] = set()
+    current: str | None = class_id
+    while current is not None and current not in seen:
+        if current == ancestor:
+            return True
+        seen.add(current)
+        current = parents.get(current)
+    return False
 
 
 class Taxonomy:

@@ -68,3 +68,17 @@ def test_a_skipped_technique_the_taxonomy_lacks_is_a_config_finding(
     assert [finding.message for finding in findings] == [
         "inference/dynamics/skip_techniques: technique 'pedall' is not in the taxonomy"]
     assert Path(str(findings[0].path)).name == NOTE_MAP
+
+
+def test_a_variant_on_a_note_outside_the_crash_family_is_a_config_finding(
+    workspace: Workspace, capsys: pytest.CaptureFixture[str]
+) -> None:
+    make_egmd_corpus(workspace.root / "data" / "raw" / "egmd", seed=11, performances=1, kits=1)
+    _edit_note_map(workspace, lambda config: config["notes"]["42"].__setitem__("variant", "crash_1"))
+
+    assert cli.main(["ingest", "egmd", "--jobs", "1"]) == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert (f"configs/{NOTE_MAP}: notes/42: variant 'crash_1' on a 'hihat' note: only crash-family notes carry one"
+            f" (their events' dual labels) (fix: remove its variant from configs/{NOTE_MAP})") in err
+    assert not (workspace.root / "data" / "manifests" / "egmd_events.jsonl").exists()

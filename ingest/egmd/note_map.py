@@ -157,6 +157,10 @@ def spec_problems(specs: dict[int, NoteSpec], taxonomy: Taxonomy) -> list[tuple[
                         for technique in spec.techniques if not taxonomy.technique_allowed(technique, spec.class_id))
         if taxonomy.is_crash_family(spec.class_id) and spec.variant is None:
             problems.append((f"{where}: crash-family note needs a variant", None))
+        if spec.variant is not None and not taxonomy.is_crash_family(spec.class_id):
+            problems.append((f"{where}: variant {spec.variant!r} on a {spec.class_id!r} note: only crash-family notes"
+                             " carry one (their events' dual labels)",
+                             f"fix: remove its variant from configs/{NOTE_MAP_FILE}"))
         if spec.variant is not None and taxonomy.crash_labels(spec.variant) is None:
             problems.append((f"{where}: variant {spec.variant!r} is not in the crash dual-label map",
                              "add it to configs/crash_dual_label.json"))
