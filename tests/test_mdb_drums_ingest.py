@@ -155,3 +155,15 @@ def test_a_repository_holding_only_mdb_drums_reproes_without_a_combine(
     assert cli.main(["repro"]) == 0, capsys.readouterr().err
     assert "drumgate combine" not in capsys.readouterr().out
     assert (workspace.root / "DATASET_READINESS_PLAN.md").is_file()
+
+
+def test_two_spellings_of_one_label_stop_before_writing(workspace: Workspace, tree: MdbTree, capsys) -> None:
+    config = workspace.configs / "mdb_drums.json"
+    raw = json.loads(config.read_text(encoding="utf-8"))
+    raw["labels"]["kd"] = {"class": "snare", "techniques": []}  # annotations are matched case-blind: KD's hits
+    config.write_text(json.dumps(raw), encoding="utf-8")
+    assert cli.main(["ingest", "mdb_drums"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["configs/mdb_drums.json: labels.kd: the same label as labels.KD (labels are matched whatever their"
+                   " case) (remove one of 'KD' and 'kd' from configs/mdb_drums.json)"]
+    assert not workspace.events_manifest("mdb_drums").exists()

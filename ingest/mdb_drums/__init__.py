@@ -91,7 +91,14 @@ class Settings:
 def label_problems(raw: dict[str, Any], taxonomy: Taxonomy) -> list[tuple[str, str]]:
     """(what is wrong, what to do) for each label of a schema-checked mdb_drums.json the taxonomy refuses."""
     problems: list[tuple[str, str]] = []
+    first_spelling: dict[str, str] = {}
     for name, target in raw["labels"].items():
+        # annotations are matched case-blind, so two spellings of one label would silently keep the last
+        earlier = first_spelling.setdefault(name.upper(), name)
+        if earlier != name:
+            problems.append((f"labels.{name}: the same label as labels.{earlier} (labels are matched whatever their"
+                             " case)", f"remove one of {earlier!r} and {name!r} from configs/{CONFIG_FILE}"))
+            continue
         class_id = target["class"]
         if class_id not in taxonomy.classes:
             problems.append((f"labels.{name}: class {class_id!r} is not a taxonomy class id",
