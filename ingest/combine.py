@@ -15,9 +15,12 @@ manifest that grows keeps its earlier picks), applies the crash dual-label map, 
 - `reports/health/prod_combined_health_<YYYYMMDD>.json`: the health report under
   `[combined.gates]`, whose leakage gate also counts **songs found in two datasets in different
   splits** (the MUSDB18 / Cambridge overlap: 100 DSD songs are Cambridge sessions);
-  `unassigned` counts as a split, so a song must be placed the same way everywhere. Its sessions
+  `unassigned` counts as a split, so a song must be placed the same way everywhere, and the **same
+  source audio bytes in two splits** (each mixed source's provenance sha256, as `drumgate health`
+  reads them; within one dataset or across two). Its sessions
   are the mixed sources' sessions (so hours and missing audio are gated like the sources'), and
-  one `source_gates[<ds>]` gate per mixed dataset fails while that dataset fails its own gates,
+  one `source_gates[<ds>]` gate per mixed dataset fails while that dataset fails its own gates (as
+  `drumgate health` judges them, its provenance's hashes included),
   unless `[combined] waive_source_gates` names it (the waiver is recorded and shown);
 - `reports/sampling/prod_combined_weights.json` and a dated copy;
 - `data/provenance/prod_combined_provenance.jsonl`: one row per combined session carrying its
@@ -52,17 +55,21 @@ from drumgate.progress import progress
 from drumgate.reports.combined import (
     NO_EVENTS,
     CombinedCounts,
+    SourceHashes,
     add_song_leaks,
     add_source_gates,
     add_unchecked_held_out,
     combined_counts,
+    combined_source_hashes,
     mixed_datasets,
     song_leaks,
+    source_health,
     unchecked_held_out,
     waived_sources,
 )
 from drumgate.reports.gates import failing_gates, load_health_config, located_failing_gates
 from drumgate.reports.health import compute_health
+from drumgate.reports.health_sessions import read_source_hashes
 from drumgate.reports.part_counts import PartTally, merge_song_splits, tally_part
 from drumgate.reports.report_io import ErrorCollector, artifact_group, record_lineage
 from drumgate.reports.weights import compute_weights
@@ -86,15 +93,25 @@ __all__ = ["CombineState", "SongKeys", "combine", "combined_rows", "combined_ses
 DEFAULT_WEIGHTS_SCHEME = DEFAULT_SCHEME  # what `weights` writes when not told otherwise
 
 
-def source_health(ws: Workspace, source: Source) -> dict[str, Any]:
-    """The source's own health report under its own gates (what the combined gate requires to pass)."""
+def own_health(ws: Workspace, source: Source, source_hashes: SourceHashes | None) -> dict[str, Any]:
+    """The source's own health under its own gates (what the combined gate requires to pass)."""
     sessions = source.session_rows
     if sessions is None and source.sessions:
         sessions = [row for _, row in iter_jsonl(source.sessions)]
     where = {"events": ws.rel(source.events), "sessions": ws.rel(source.sessions) if source.sessions else None}
     # a partitioned source's counts come from its index (every part's sha256 checked), as `drumgate health`'s do
     rows = parts.counts_from_index(source.events) if source.events.is_dir() else iter_jsonl(source.events)
-    return compute_health(load_health_config(ws, source.dataset), rows, sessions, source=where)
+    return source_health(load_health_config(ws, source.dataset), rows, sessions, source_hashes, source=where)
+
+
+def provenance_hashes(ws: Workspace, source: Source, errors: ErrorCollector) -> dict[str, set[str]] | None:
+    """The source's provenance hashes, read as `drumgate health` reads its dataset's (None without one)."""
+    if source.provenance is None:
+        return None
+    sink = ErrorCollector(source.provenance, ws)
+    found = read_source_hashes(iter_jsonl(source.provenance, on_error=sink), ws.rel(source.provenance))
+    errors.errors.extend(sink.errors)
+    return found
 
 
 def licence_constraints(sources: Sequence[Source]) -> dict[str, dict[str, str]]:
@@ -200,6 +217,7 @@ def _combine(ws: Workspace, date: str | None, weights_scheme: str) -> CombineOut
         learn_sources(sources, taxonomy, songs, state, errors)
     except CombineAborted:
         return CombineOutcome(errors, aborted=True, unmapped=unmapped_lines(ws, state))
+    source_hashes = {s.dataset: provenance_hashes(ws, s, errors) for s in sources}
     if errors.errors:
         return CombineOutcome(errors)
     argv = ["combine", "--date", day.isoformat(), "--weights-scheme", weights_scheme]
@@ -210,8 +228,9 @@ def _combine(ws: Workspace, date: str | None, weights_scheme: str) -> CombineOut
     reference = build_reference(ws, sources, taxonomy, state)
     write_json(events_path, reference)
     retired = retire_copied_manifest(ws)
-    # every artifact lists the held-out sessions too: the lock check asks combine's finder for them
+    # every artifact lists the provenance and held-out sessions it reads: the lock check asks combine's finder for them
     source_inputs = ([parts.lock_path(s.events) for s in sources] + [s.sessions for s in sources if s.sessions]
+                     + [parts.lock_path(s.provenance) for s in sources if s.provenance]
                      + [parts.lock_path(path) for _, path in held_out_inputs])
     record_lineage(ws, COMBINED, events_path, argv, [*source_inputs, *_song_key_configs(ws)])
     where = {"events": ws.rel(events_path), "sessions": None}
@@ -220,10 +239,12 @@ def _combine(ws: Workspace, date: str | None, weights_scheme: str) -> CombineOut
     if errors.errors:
         return CombineOutcome(errors)
     health = load_health_config(ws, COMBINED)
-    report = compute_health(health, counts.events, sessions, source=where)
+    report = compute_health(health, counts.events, sessions, source=where,
+                            source_hashes=combined_source_hashes(source_hashes))
     merge_song_splits(counts.song_splits, held_out)
     add_song_leaks(report, song_leaks(counts.song_splits))
-    add_source_gates(report, {s.dataset: source_health(ws, s) for s in sources}, waived, unmade)
+    add_source_gates(report, {s.dataset: own_health(ws, s, source_hashes[s.dataset]) for s in sources}, waived,
+                     unmade)
     # a dataset the mix gives a share but that has no events yet is left to its own line, which says to ingest it
     add_unchecked_held_out(report, (unchecked_held_out(name, ws.rel(path), (row for _, row in iter_jsonl(path)))
                                     for name, path in held_out_inputs if name not in unmade))
@@ -244,9 +265,8 @@ def _combine(ws: Workspace, date: str | None, weights_scheme: str) -> CombineOut
 
     provenance_path = ws.provenance(COMBINED)
     write_jsonl(provenance_path, provenance_rows(ws, sources, state))
-    notes = [s.licence_note for s in sources] + [s.provenance for s in sources if s.provenance]
     record_lineage(ws, COMBINED, provenance_path, argv,
-                   [events_path, *notes, *(parts.lock_path(path) for _, path in held_out_inputs)])
+                   [events_path, *(s.licence_note for s in sources), *source_inputs])
 
     written = [events_path, health_path, weights_path, provenance_path]
     # a mixed dataset's failing gates are worded by unwaived_source_lines, with their fix

@@ -293,21 +293,20 @@ def side_sessions(
 
 
 def _source_reports(
-    tree: GitTree, side_ws: Workspace, rev: str, sources: Mapping[str, SideInputs], peer: str | None
+    tree: GitTree, side_ws: Workspace, rev: str, sources: Mapping[str, SideInputs], peer: str | None,
+    hashes: Mapping[str, dict[str, set[str]] | None],
 ) -> dict[str, dict[str, Any]]:
-    """Each mixed source's own health at `rev`: what the combined manifest's source gates judge."""
+    """Each mixed source's own health at `rev` (with its provenance's `hashes`, as `combine` judges it):
+    what the combined manifest's source gates judge."""
+    from drumgate.reports.combined import source_health
     from drumgate.reports.gates import load_health_config
-    from drumgate.reports.health import compute_health
 
     reports = {}
     for name, inputs in sources.items():
         ignored = RowErrors()
-        reports[name] = compute_health(
-            load_health_config(side_ws, name),
-            side_events(tree, rev, inputs, peer, ignored),
-            _session_rows(tree, rev, inputs, ignored),
-            on_error=ignored.add_anywhere,
-        )
+        reports[name] = source_health(load_health_config(side_ws, name), side_events(tree, rev, inputs, peer, ignored),
+                                      _session_rows(tree, rev, inputs, ignored), hashes[name],
+                                      on_error=ignored.add_anywhere)
     return reports
 
 
@@ -329,6 +328,7 @@ def compute_side(
     from drumgate.reports.combined import (
         add_song_leaks,
         add_source_gates,
+        combined_source_hashes,
         mixed_datasets,
         record_song_splits,
         song_leaks,
@@ -350,19 +350,22 @@ def compute_side(
         if sources is not None:  # a combined manifest from before the reference: its rows as copied
             event_rows = record_song_splits(event_rows, song_splits)
     judged = load_health_config(gates_ws or side_ws, dataset)
+    # the combined content leaks are its sources' audio, as `combine` counts them: not its own provenance's
+    hashes = {name: _source_hashes(tree, rev, found, errors) for name, found in (sources or {}).items()}
+    own_hashes = combined_source_hashes(hashes) if sources is not None else _source_hashes(tree, rev, inputs, errors)
     health = compute_health(
         replace(judged, gates={}) if retired and inputs.events is None else judged,
         event_rows,
         side_sessions(tree, rev, inputs, sources, errors),
         source={"events": inputs.events, "sessions": inputs.sessions},
         on_error=lambda err: errors.add(err, events_where),
-        source_hashes=_source_hashes(tree, rev, inputs, errors),
+        source_hashes=own_hashes,
     )
     if sources is not None:
         # The same gates `combine` applies, so the numbers equal the committed combined report.
         merge_song_splits(song_splits, _held_out_songs(tree, side_ws, rev, sources, errors))
         add_song_leaks(health, song_leaks(song_splits))
-        source_reports = _source_reports(tree, side_ws, rev, sources, peer)
+        source_reports = _source_reports(tree, side_ws, rev, sources, peer, hashes)
         config = load_datasets(side_ws)
         add_source_gates(health, source_reports, waived_sources(config),
                          [name for name in mixed_datasets(config, lambda _name: True) if name not in sources])

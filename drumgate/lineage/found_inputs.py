@@ -1,13 +1,14 @@
 """Inputs a command finds for itself in the workspace, rather than being given on its command line.
 
 `drumgate combine` reads the sessions of every dataset it does not mix (the songs an evaluation set
-holds out). `drumgate docs` is told only a date: it reads the newest health report of every dataset up to it, the
-page and the diff of that report, the newest weights and every dataset comparison. A lock entry lists
-the files it found, so an input that changes or goes is caught like any other; but a file it would
-find now and did not then (a comparison written after the docs) was invisible: the hook said
-nothing, repro planned nothing, and the recorded command, run again, wrote new bytes. So the command
-and `lineage.check` ask the one finder here what the command reads, and `check` calls an input that
-the finder names and the entry does not list a new input, which stales the artifact.
+holds out) and the provenance of every dataset it mixes (its source-file hashes). `drumgate docs` is
+told only a date: it reads the newest health report of every dataset up to it, the page and the diff
+of that report, the newest weights and every dataset comparison. A lock entry lists the files it
+found, so an input that changes or goes is caught like any other; but a file it would find now and
+did not then (a comparison written after the docs) was invisible: the hook said nothing, repro
+planned nothing, and the recorded command, run again, wrote new bytes. So the command and
+`lineage.check` ask the one finder here what the command reads, and `check` calls an input that the
+finder names and the entry does not list a new input, which stales the artifact.
 """
 
 from __future__ import annotations
@@ -16,9 +17,13 @@ import shlex
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from drumgate.artifacts import COMBINED, DIFFS_DIR, HEALTH_DIR, SAMPLING_DIR, Artifact, classify
 from drumgate.workspace import Workspace
+
+if TYPE_CHECKING:
+    from drumgate.config import DatasetsConfig
 
 COMPARES = "compare_*.md"  # under DIFFS_DIR: every dataset comparison, whatever its date
 
@@ -109,25 +114,52 @@ def _docs_inputs(ws: Workspace, argv: Sequence[str]) -> list[str]:
     return docs_sources(ws, date.replace("-", "") if date else None).inputs
 
 
-def held_out_sessions(ws: Workspace) -> list[tuple[str, Path]]:
-    """Each dataset `combine` does not mix (drumgate.reports.combined.mixed_datasets) that has a sessions
-    manifest, with that manifest: combine reads them for the songs they hold out for evaluation."""
+def _mixed(ws: Workspace) -> tuple[DatasetsConfig, set[str]]:
+    """The datasets config and the datasets `combine` mixes (drumgate.reports.combined.mixed_datasets)."""
     from drumgate.config import load_datasets
     from drumgate.io import parts
     from drumgate.reports.combined import mixed_datasets
 
     config = load_datasets(ws)
-    mixed = set(mixed_datasets(config, lambda name: parts.stored(ws.events_manifest(name)) is not None))
+    return config, set(mixed_datasets(config, lambda name: parts.stored(ws.events_manifest(name)) is not None))
+
+
+def held_out_sessions(ws: Workspace) -> list[tuple[str, Path]]:
+    """Each dataset `combine` does not mix that has a sessions manifest, with that manifest: combine
+    reads them for the songs they hold out for evaluation."""
+    from drumgate.io import parts
+
+    config, mixed = _mixed(ws)
     stored = [(name, parts.stored(ws.sessions_manifest(name))) for name in config.datasets if name not in mixed]
     return [(name, path) for name, path in stored if path is not None]
 
 
-def _combine_inputs(ws: Workspace, argv: Sequence[str]) -> list[str]:
-    """The held-out sessions manifests `combine` reads now (its other inputs are the mix's, named by
-    datasets.toml, which the entry lists and whose change stales it already)."""
+def mixed_provenance(ws: Workspace) -> list[Path]:
+    """The provenance of each dataset `combine` mixes that has one: combine reads its source-file hashes
+    (the same audio in two splits is a leak, of the source's own gate and of the combined manifest)."""
     from drumgate.io import parts
 
-    return [ws.rel(parts.lock_path(path)) for _, path in held_out_sessions(ws)]
+    config, mixed = _mixed(ws)
+    stored = [parts.stored(ws.provenance(name)) for name in config.datasets if name in mixed]
+    return [path for path in stored if path is not None]
+
+
+def _combine_inputs(ws: Workspace, argv: Sequence[str]) -> list[str]:
+    """The held-out sessions manifests and the mixed datasets' provenance `combine` reads now: one that
+    was not there when combine ran is in no entry (its other inputs are the mix's events and sessions,
+    named by datasets.toml, which the entry lists and whose change stales it already)."""
+    from drumgate.io import parts
+
+    found = [*mixed_provenance(ws), *(path for _, path in held_out_sessions(ws))]
+    return [ws.rel(parts.lock_path(path)) for path in found]
+
+
+def _of_datasets_mixed_then(paths: Iterable[str], listed: set[str]) -> list[str]:
+    """`paths` without the provenance of a dataset whose events the entry does not list: combine did not
+    mix it then, and repro words a dataset mixed since as the mix that moved, not as a file missed."""
+    mixed = {found.group for found in map(classify, listed) if found is not None and found.manifest == "events"}
+    return [path for path in paths
+            if (found := classify(path)) is None or found.manifest != "provenance" or found.group in mixed]
 
 
 FINDERS: dict[str, Callable[[Workspace, Sequence[str]], list[str]]] = {"docs": _docs_inputs, "combine": _combine_inputs}
@@ -145,4 +177,5 @@ def new_inputs(ws: Workspace, command: str, recorded: Iterable[str],
     if command not in memo:
         memo[command] = finder(ws, argv)
     listed = set(recorded)
-    return [path for path in memo[command] if path not in listed]
+    missed = [path for path in memo[command] if path not in listed]
+    return _of_datasets_mixed_then(missed, listed) if argv[0] == "combine" else missed

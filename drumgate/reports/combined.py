@@ -17,7 +17,8 @@ from drumgate.config import DatasetsConfig
 from drumgate.errors import DrumgateError, format_finding
 from drumgate.io.combined_reference import Rewrite, combined_session_id
 from drumgate.io.parts import counts_of_aggregates
-from drumgate.reports.gates import SOURCE_GATE, gate_result, overall_status
+from drumgate.reports.gates import SOURCE_GATE, HealthConfig, gate_result, overall_status
+from drumgate.reports.health import compute_health
 from drumgate.reports.health_counts import ErrorSink, EventCounts, EventRows, count_events
 from drumgate.reports.part_counts import ExcerptKey, PartTally, SongSplits, add_pairs, merge_song_splits
 
@@ -156,6 +157,30 @@ def combined_session_rows(dataset: str, rows: Iterable[Mapping[str, Any]]) -> It
     """A source's sessions rows as the combined manifest names them (`<ds>:<session_id>`)."""
     for row in rows:
         yield {**row, "session_id": combined_session_id(dataset, str(row.get("session_id", "")))}
+
+
+SourceHashes = Mapping[str, set[str]]  # provenance's source-file sha256 -> its sessions (`read_source_hashes`)
+
+
+def source_health(config: HealthConfig, events: EventRows | EventCounts, sessions: Iterable[Mapping[str, Any]] | None,
+                  source_hashes: SourceHashes | None, *, source: Mapping[str, str | None] | None = None,
+                  on_error: ErrorSink | None = None) -> dict[str, Any]:
+    """A mixed dataset's own health as `drumgate health` computes it, what its `source_gates[<ds>]` judges:
+    `source_hashes` are its provenance's (None without one), so the same audio bytes in two of its splits
+    fail its leakage gate here as they do in its own report. `combine` and `pr-report` both call this."""
+    return compute_health(config, events, sessions, source=source, on_error=on_error, source_hashes=source_hashes)
+
+
+def combined_source_hashes(per_source: Mapping[str, SourceHashes | None]) -> dict[str, set[str]]:
+    """The mixed sources' provenance hashes (the ones `source_health` takes), each session named as the
+    combined manifest names it (`<ds>:<session_id>`): the combined health's `content_hash` leaks are the
+    same audio bytes in two of its splits, within one source or across two. Not the combined provenance's:
+    combine writes it after this report, one row per session (an E-GMD session's other renders left out)."""
+    merged: dict[str, set[str]] = {}
+    for dataset, hashes in sorted(per_source.items()):
+        for digest, owners in (hashes or {}).items():
+            merged.setdefault(digest, set()).update(combined_session_id(dataset, owner) for owner in owners)
+    return merged
 
 
 NO_EVENTS = "no events manifest"  # what a source that the mix names but that has no events fails
