@@ -82,3 +82,15 @@ def test_a_variant_on_a_note_outside_the_crash_family_is_a_config_finding(
     assert (f"configs/{NOTE_MAP}: notes/42: variant 'crash_1' on a 'hihat' note: only crash-family notes carry one"
             f" (their events' dual labels) (fix: remove its variant from configs/{NOTE_MAP})") in err
     assert not (workspace.root / "data" / "manifests" / "egmd_events.jsonl").exists()
+
+
+def test_a_note_whose_class_the_taxonomy_lacks_says_what_to_edit(
+    workspace: Workspace, capsys: pytest.CaptureFixture[str]
+) -> None:
+    make_egmd_corpus(workspace.root / "data" / "raw" / "egmd", seed=11, performances=1, kits=1)
+    _edit_note_map(workspace, lambda config: config["notes"]["39"].__setitem__("class", "handclap"))
+
+    assert cli.main(["ingest", "egmd", "--jobs", "1"]) == EXIT_USAGE
+    assert capsys.readouterr().err.splitlines()[0] == (
+        f"configs/{NOTE_MAP}: notes/39: class 'handclap' is not in the taxonomy (fix: give note 39 a class id of"
+        f" configs/technique_taxonomy.json in configs/{NOTE_MAP}, or add 'handclap' to the taxonomy)")

@@ -151,9 +151,13 @@ def spec_problems(specs: dict[int, NoteSpec], taxonomy: Taxonomy) -> list[tuple[
     for note, spec in sorted(specs.items()):
         where = f"notes/{note}"
         if spec.class_id not in taxonomy.classes:
-            problems.append((f"{where}: class {spec.class_id!r} is not in the taxonomy", None))
+            problems.append((f"{where}: class {spec.class_id!r} is not in the taxonomy",
+                             f"fix: give note {note} a class id of configs/technique_taxonomy.json in"
+                             f" configs/{NOTE_MAP_FILE}, or add {spec.class_id!r} to the taxonomy"))
             continue
-        problems.extend((f"{where}: technique {technique!r} does not apply to {spec.class_id!r}", None)
+        problems.extend((f"{where}: technique {technique!r} does not apply to {spec.class_id!r}",
+                         f"fix: remove it from note {note}'s techniques in configs/{NOTE_MAP_FILE}, or add"
+                         f" {spec.class_id!r} to its applies_to in configs/technique_taxonomy.json")
                         for technique in spec.techniques if not taxonomy.technique_allowed(technique, spec.class_id))
         if taxonomy.is_crash_family(spec.class_id) and spec.variant is None:
             problems.append((f"{where}: crash-family note needs a variant", None))
