@@ -59,6 +59,7 @@ def _norm(name: str) -> str:
 
 TAXONOMY_FILE = "technique_taxonomy.json"
 CRASH_FILE = "crash_dual_label.json"
+HIHAT = "hihat"  # the class (or an alias of it) the drum pipelines infer hat openness for
 Problem = tuple[str, str]  # (the config file that must change, what is wrong)
 
 
@@ -222,6 +223,12 @@ class Taxonomy:
         if tech is None or class_id not in self.classes:
             return False
         return any(cid in tech.applies_to for cid in self._ancestors[class_id])
+
+    def is_hihat(self, class_id: str) -> bool:
+        """Whether `class_id` is a hi-hat, whose events get open/closed from the pedal or the ring. Named
+        through the aliases: a taxonomy that renames `hihat` keeps the old name as an alias (as its hook
+        advises), and the hat inference must follow it rather than silently stop."""
+        return self.is_a(class_id, self.resolve_class(HIHAT) or HIHAT)
 
     def is_crash_family(self, class_id: str) -> bool:
         return self.is_a(class_id, self.crash_family)

@@ -99,7 +99,7 @@ class NoteMap:
             self.base_mask[note] = self.mask_of(spec.techniques)
             allowed = [t for t in names if taxonomy.technique_allowed(t, spec.class_id)]
             self.allowed_mask[note] = self.mask_of(allowed) | self.base_mask[note]
-            self.is_hihat[note] = taxonomy.is_a(spec.class_id, "hihat")
+            self.is_hihat[note] = taxonomy.is_hihat(spec.class_id)
             self.labels[note] = self._dual_label(spec, taxonomy)
         self._decoded: dict[int, list[str]] = {}
         self.note_columns = np.stack(
