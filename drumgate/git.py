@@ -141,3 +141,12 @@ def restore_command(*relative: str, root: Path | None = None) -> str:
 def in_head(root: Path, relative: str) -> bool:
     """True when HEAD holds the file, so `restore_command` brings it back."""
     return git_text(["cat-file", "-e", f"HEAD:./{relative}"], root) is not None
+
+
+def differs_from_head(root: Path, relative: str) -> bool:
+    """True unless the file on disk is HEAD's (restoring an unchanged file changes nothing); true when
+    git cannot tell."""
+    try:
+        return run_git(["diff", "--quiet", "HEAD", "--", f"./{relative}"], root).returncode != 0
+    except DrumgateError:
+        return True

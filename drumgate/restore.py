@@ -32,14 +32,15 @@ def recorded_command(ws: Workspace, group: str | None, relative_path: str) -> st
 
 
 def restore_fix(ws: Workspace, artifact: Artifact) -> str | None:
-    """The way back for a file drumgate wrote: its committed version (when HEAD has it), or its
-    group's repro, which runs every command of the group from the raw data up (when the group's lock
-    records the file, a part by its folder's index: a lock records no command for itself, and repro
-    refuses a damaged lock); None when neither applies."""
-    from drumgate.git import in_head, restore_command
+    """The way back for a file drumgate wrote: its committed version (when HEAD has it and the file
+    differs from it: a file committed damaged is not restored by checking it out), or its group's
+    repro, which runs every command of the group from the raw data up (when the group's lock records
+    the file, a part by its folder's index: a lock records no command for itself, and repro refuses a
+    damaged lock); None when neither applies."""
+    from drumgate.git import differs_from_head, in_head, restore_command
 
     ways = []
-    if in_head(ws.root, artifact.path):
+    if in_head(ws.root, artifact.path) and differs_from_head(ws.root, artifact.path):
         ways.append(f"{restore_command(artifact.path, root=ws.root)} to restore it")
     recorded_as = artifact.path if artifact.folder is None else f"{artifact.folder}/{INDEX_NAME}"
     if recorded_command(ws, artifact.group, recorded_as):

@@ -149,7 +149,8 @@ def test_a_folder_named_as_the_manifest_file_names_its_group(egmd_repo: Path, tm
     root = copy_of(egmd_repo, tmp_path)
     folder = tmp_path / "elsewhere" / "egmd_events.jsonl"
     folder.mkdir(parents=True)
-    noticed = drumgate(root, "health", "--events", str(folder), "--date", DATE)
+    # outside the workspace, its report goes outside too (tests/test_outside_inputs.py)
+    noticed = drumgate(root, "health", "--events", str(folder), "--date", DATE, "--output", str(tmp_path / "r.json"))
     assert noticed.returncode == 2 and "has no index.json" in noticed.stderr, noticed.stderr
     commands = fix_commands(noticed.stderr)
     assert commands == ["drumgate repro egmd"], noticed.stderr
