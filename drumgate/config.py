@@ -260,9 +260,27 @@ def _toml_key(name: str) -> str:
     """A table name as TOML spells it: bare when it can be, else quoted."""
     return name if re.fullmatch(r"[A-Za-z0-9_-]+", name) else json.dumps(name, ensure_ascii=False)
 
+def _check_combined_group(path: Path, raw: dict[str, Any]) -> None:
+    """`[combined] group` may only be the fixed name (or be left out): the combined artifacts, the
+    licence and lock checks, the workflows and the docs are named `prod_combined`, so another value only
+    moved the lock, and repro retired the old one with its history. Checked before the schema, whose
+    copy in an older workspace may not pin it."""
+    from drumgate.artifacts import COMBINED
+
+    table = raw.get("combined")
+    group = table.get("group") if isinstance(table, dict) else None
+    if not isinstance(group, str) or group == COMBINED:
+        return
+    raise DrumgateError(f"combined.group: the combined group is always {json.dumps(COMBINED)}, not"
+                        f" {json.dumps(group)} (its artifacts, lock, licence checks and workflows are named after it)",
+                        path=path, line=line_of(path, "combined", "group"),
+                        hint=f'fix: set group = "{COMBINED}" under [combined], or delete that line')
+
+
 def load_datasets(ws: Workspace) -> DatasetsConfig:
     path = ws.configs / "datasets.toml"
     raw = load_toml(path)
+    _check_combined_group(path, raw)
     validate_against_schema(raw, ws.schemas / "datasets_config.schema.json", path)
     datasets: dict[str, DatasetConfig] = {}
     for name, entry in raw["datasets"].items():

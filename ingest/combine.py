@@ -199,7 +199,8 @@ def _combine(ws: Workspace, date: str | None, weights_scheme: str) -> CombineOut
     if not sources:
         waiting = mixed_datasets(config, lambda _name: True)  # a share, but no events yet
         hint = (f"fix: {shlex.join(['drumgate', *events_command(waiting[0])])}" if waiting else
-                "fix: give a dataset a share above 0 under [combined] mix in configs/datasets.toml")
+                "fix: give a dataset a share above 0 under [combined] mix in configs/datasets.toml"
+                + (", or drumgate repro to retire what combine wrote" if _combined_recorded(ws) else ""))
         raise DrumgateError(
             "nothing to combine: no dataset has both an events manifest and a [combined] mix share",
             path=config.path,
@@ -224,7 +225,7 @@ def _combine(ws: Workspace, date: str | None, weights_scheme: str) -> CombineOut
     events_path = ws.path(combined_reference())
     require_writable([events_path, ws.root / combined_health_report(stamp), ws.root / combined_weights_report(),
                       ws.weights_report(COMBINED, stamp), ws.provenance(COMBINED),
-                      ws.lock_file(config.combined["group"])])
+                      ws.lock_file(artifact_group(ws, COMBINED))])
     reference = build_reference(ws, sources, taxonomy, state)
     write_json(events_path, reference)
     retired = retire_copied_manifest(ws)
@@ -277,6 +278,11 @@ def _combine(ws: Workspace, date: str | None, weights_scheme: str) -> CombineOut
         f" {COMBINED} is made without it (fix: {unmade_fix(name)})" for name in unmade]
     return CombineOutcome(errors, report=report, sources=list(sources), skipped=list(skipped), written=written,
                           failing=failing, retired=retired)
+
+
+def _combined_recorded(ws: Workspace) -> bool:
+    """Whether the lock records a combined manifest, which `drumgate repro` retires when nothing is mixed."""
+    return combined_reference() in lineage.read_lock(ws, artifact_group(ws, COMBINED))["artifacts"]
 
 
 def unmade_fix(name: str) -> str:

@@ -65,7 +65,7 @@ from drumgate.commands.repro_locks import (
     with_option,
     without_lost_report_inputs,
 )
-from drumgate.commands.repro_retire import lost_locks, retire
+from drumgate.commands.repro_retire import lost_locks, retire, retire_combined
 from drumgate.config import load_datasets
 from drumgate.errors import EXIT_FINDINGS, EXIT_OK, DrumgateError
 from drumgate.git import restore_command
@@ -365,6 +365,8 @@ def repro(ws: Workspace, groups: Sequence[str], date: str | None = None, dry_run
         print(str(err), file=sys.stderr)
     retiring = [group for group in retired_groups(ws, known) if not groups or group in groups]
     gone = frozenset(name for group in retiring for name in retire(ws, group, dry_run))
+    if not groups or registry(ws).combined_group in groups:
+        gone |= frozenset(retire_combined(ws, dry_run))
     staying = [group for group in groups if group not in retiring]  # none left of those named: nothing to run
     outcome = (plan_and_run(ws, staying, day, dry_run, skip_raw, child_stdout, gone) if staying or not groups
                else Run(ws, day, dry_run, [], child_stdout=child_stdout))

@@ -12,22 +12,28 @@ groups made of its reports (they name them, so they cannot be made again), and s
 A lock whose artifacts belong to a dataset the config still has, under another group now (a dataset
 moved between groups), is not retired: its commands would remake the artifacts under a group that
 no longer records them. That is a finding whose fix undoes the config change.
+
+A config with nothing to combine (`retire_combined`) retires what `combine` wrote the same way; the
+combined group itself stays, as its docs and compares are of every dataset.
 """
 
 from __future__ import annotations
 
+import shlex
 import shutil
 from collections.abc import Sequence
 
 from drumgate import lineage
 from drumgate.artifacts import events_manifest, registry, sessions_manifest
+from drumgate.config import load_datasets
 from drumgate.errors import DrumgateError
 from drumgate.io import parts
 from drumgate.lineage.moved import refuse_moved
+from drumgate.reports.combined import mixed_datasets
 from drumgate.workspace import Workspace
 
 CONFIG = "configs/datasets.toml"
-COMPARES = "reports/diffs/compare_"
+DIFFS = "reports/diffs/"
 
 
 def _delete(ws: Workspace, names: Sequence[str], dry_run: bool) -> list[str]:
@@ -47,16 +53,16 @@ def _delete(ws: Workspace, names: Sequence[str], dry_run: bool) -> list[str]:
     return going
 
 
-def _compares_of(ws: Workspace, reports: set[str], retired: str) -> dict[str, list[str]]:
-    """Other groups' compares that read one of `reports`: named by their command, they cannot be made
-    again once those reports are gone (group -> artifacts)."""
+def _compares_of(ws: Workspace, reports: set[str], retired: str | None) -> dict[str, list[str]]:
+    """Diffs and compares (of any group but `retired`) that read one of `reports`: named by their command,
+    they cannot be made again once those reports are gone (group -> artifacts)."""
     found: dict[str, list[str]] = {}
     for group in lineage.lock_groups(ws):
         if group == retired:
             continue
         artifacts = lineage.read_lock(ws, group, drop_outside=True)["artifacts"]
         readers = [name for name, entry in artifacts.items()
-                   if name.startswith(COMPARES) and reports.intersection(entry.get("inputs", {}))]
+                   if name.startswith(DIFFS) and reports.intersection(entry.get("inputs", {}))]
         if readers:
             found[group] = readers
     return found
@@ -82,6 +88,35 @@ def retire(ws: Workspace, group: str, dry_run: bool) -> list[str]:
     beside = f" (with {', '.join(also)}, which compared its reports)" if also else ""
     print(f"\n== retire: {group} is no longer a group of {CONFIG}: {what}{beside} "
           f"{'would be' if dry_run else 'are'} removed (git add -A commits it; git keeps their history)")
+    return going
+
+
+def retire_combined(ws: Workspace, dry_run: bool) -> list[str]:
+    """With nothing to combine (no `[combined]` table, or a mix that gives no dataset a share), what
+    `combine` wrote is retired as a removed dataset's group is, with the diffs and compares of its
+    reports; the combined group's lock stays, since its docs and compares are of every dataset. Before,
+    its stale manifest asked for a combine that had nothing to mix. The paths that go."""
+    config = load_datasets(ws)
+    group = registry(ws).combined_group
+    if mixed_datasets(config, lambda _name: True) or not ws.lock_file(group).is_file():
+        return []
+    artifacts = lineage.read_lock(ws, group, drop_outside=True)["artifacts"]
+    made = [name for name, entry in artifacts.items() if shlex.split(entry["command"])[1:2] == ["combine"]]
+    if not made:
+        return []
+    readers = _compares_of(ws, {name for name in made if name.startswith("reports/")}, None)
+    why = "[combined] mix gives no dataset a share" if config.combined else "it has no [combined] table"
+    also = [name for names in readers.values() for name in names]
+    beside = f" (with {', '.join(also)}, which read its reports)" if also else ""
+    there = _delete(ws, made, dry_run=True)
+    print(f"\n== retire: {CONFIG} has nothing to combine ({why}): the {len(there)} files drumgate combine"
+          f" wrote{beside} {'would be' if dry_run else 'are'} removed with their lock entries (git add -A commits"
+          " it; git keeps their history)", flush=True)
+    going = _delete(ws, [*made, *also], dry_run)
+    if not dry_run:
+        for reader_group, names in readers.items():
+            lineage.forget(ws, reader_group, names, briefly=True)
+        lineage.forget(ws, group, made, briefly=True)
     return going
 
 
