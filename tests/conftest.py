@@ -21,12 +21,17 @@ def _own_cache_folder(tmp_path_factory: pytest.TempPathFactory) -> None:
     os.environ["DRUMGATE_CACHE_DIR"] = str(tmp_path_factory.mktemp("drumgate-cache"))
 
 
+def copy_workspace_files(root: Path) -> Path:
+    """The project's configs and licence notes copied into `root`, a workspace with no data yet."""
+    shutil.copytree(PROJECT_ROOT / "configs", root / "configs")
+    shutil.copytree(PROJECT_ROOT / "data" / "licenses", root / "data" / "licenses")
+    return root
+
+
 @pytest.fixture
 def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Workspace:
     """A fresh workspace (configs + licence notes) in tmp, made the current folder."""
-    root = tmp_path / "ws"
-    shutil.copytree(PROJECT_ROOT / "configs", root / "configs")
-    shutil.copytree(PROJECT_ROOT / "data" / "licenses", root / "data" / "licenses")
+    root = copy_workspace_files(tmp_path / "ws")
     monkeypatch.chdir(root)
     monkeypatch.delenv("DRUMGATE_WORKSPACE", raising=False)
     return Workspace(root)

@@ -18,7 +18,7 @@ from drumgate import cli
 from drumgate.fixtures.cambridge import make_cambridge_corpus
 from drumgate.fixtures.egmd import make_egmd_corpus
 from drumgate.fixtures.musdb import make_musdb_corpus
-from tests.conftest import PROJECT_ROOT
+from tests.conftest import PROJECT_ROOT, copy_workspace_files
 from tests.mdb_fixtures import make_mdb_tree
 
 DAY_ONE, DAY_TWO = "2026-03-01", "2026-03-02"
@@ -124,8 +124,7 @@ def test_every_command_is_classified_for_json() -> None:
 def generated_workspace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """The conftest `workspace` (configs + licence notes) with small generated corpora of the three datasets."""
     root = tmp_path_factory.mktemp("dialect") / "ws"
-    shutil.copytree(PROJECT_ROOT / "configs", root / "configs")
-    shutil.copytree(PROJECT_ROOT / "data" / "licenses", root / "data" / "licenses")
+    copy_workspace_files(root)
     raw = root / "data" / "raw"
     make_egmd_corpus(raw / "egmd", seed=3)
     make_cambridge_corpus(raw / "cambridge", raw / "cambridge_external", seed=3)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 from drumgate import cli
@@ -38,6 +39,34 @@ def rename_hihat(ws: Workspace) -> None:
     note_map_path.write_text(json.dumps(note_map, indent=2) + "\n", encoding="utf-8")
 
 
+def rename_hihat_in_cambridge_configs(ws: Workspace) -> None:
+    """The Cambridge configs that name `hihat`, renamed as a team would after `rename_hihat`."""
+    def edit(name: str, change: Callable[[dict[str, Any]], None]) -> None:
+        path = ws.configs / name
+        document = json.loads(path.read_text(encoding="utf-8"))
+        change(document)
+        path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+
+    def renamed(names: list[str]) -> list[str]:
+        return [NEW_ID if name == "hihat" else name for name in names]
+
+    def stems(document: dict[str, Any]) -> None:
+        for rule in document["rules"]:
+            if rule["instrument"] == "hihat":
+                rule["instrument"] = NEW_ID
+
+    def onsets(document: dict[str, Any]) -> None:
+        document["per_class"][NEW_ID] = document["per_class"].pop("hihat")
+
+    def events(document: dict[str, Any]) -> None:
+        for key in ("classes", "struck_classes"):
+            document["cross_mic"][key] = renamed(document["cross_mic"][key])
+
+    edit("stem_names.json", stems)
+    edit("onsets.json", onsets)
+    edit("cambridge_events.json", events)
+
+
 def _hat_techniques(rows: list[dict[str, Any]], class_id: str) -> Counter[tuple[str, ...]]:
     return Counter(tuple(row["techniques"]) for row in rows if row["label"] == class_id)
 
@@ -54,3 +83,35 @@ def test_egmd_hat_openness_follows_a_renamed_hihat(workspace: Workspace) -> None
     after = read_jsonl(manifest)
     assert _hat_techniques(after, NEW_ID) == before
     assert not any(row["label"] == "hihat" for row in after)
+
+
+def test_musdb_transcribed_hats_follow_a_renamed_hihat(workspace: Workspace) -> None:
+    from drumgate.fixtures.musdb import make_musdb_corpus
+
+    make_musdb_corpus(workspace.root / "data" / "raw" / "musdb_hq", seed=3, seconds=2.0)
+    manifest = workspace.root / "data" / "manifests" / "musdb_hq_events.jsonl"
+    assert cli.main(["ingest", "musdb"]) == 0
+    before = Counter(row["label"] for row in read_jsonl(manifest))
+    assert before["hihat"] > 0, "the corpus plays hats"
+
+    rename_hihat(workspace)
+    assert cli.main(["ingest", "musdb"]) == 0
+    after = Counter(row["label"] for row in read_jsonl(manifest))
+    assert after[NEW_ID] == before.pop("hihat") and "hihat" not in after
+    assert {label: n for label, n in after.items() if label != NEW_ID} == before
+
+
+def test_cambridge_hat_openness_follows_a_renamed_hihat(workspace: Workspace) -> None:
+    from drumgate.fixtures.cambridge import make_cambridge_corpus
+
+    raw = workspace.root / "data" / "raw"
+    make_cambridge_corpus(raw / "cambridge", raw / "cambridge_external", seed=1)
+    manifest = workspace.root / "data" / "manifests" / "cambridge_events.jsonl"
+    assert cli.main(["ingest", "cambridge"]) == 0 and cli.main(["events", "cambridge"]) == 0
+    before = _hat_techniques(read_jsonl(manifest), "hihat")
+    assert any("open" in key for key in before) and any("closed" in key for key in before)
+
+    rename_hihat(workspace)
+    rename_hihat_in_cambridge_configs(workspace)
+    assert cli.main(["ingest", "cambridge"]) == 0 and cli.main(["events", "cambridge"]) == 0
+    assert _hat_techniques(read_jsonl(manifest), NEW_ID) == before

@@ -6,7 +6,6 @@ a worker, no process left behind, and the committed workspace exactly as it was.
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -17,7 +16,7 @@ import pytest
 
 from drumgate.fixtures.egmd import make_egmd_corpus
 from drumgate.lineage.provenance import ingest_commit
-from tests.conftest import PROJECT_ROOT
+from tests.conftest import copy_workspace_files
 from tests.data_repo_support import drumgate, git, user_env
 
 pytestmark = pytest.mark.slow
@@ -32,8 +31,7 @@ POINTS = [(1, 0.0), (1, 0.03), (1, 0.3), (1, 0.7), (2, 0.0), (2, 0.03), (2, 0.15
 def committed_repository(root: Path) -> None:
     """An E-GMD workspace that `drumgate repro --date DATE` has brought up to date, committed: a
     repro run to the end rewrites the same bytes, so one cut short must leave the tree as it is."""
-    shutil.copytree(PROJECT_ROOT / "configs", root / "configs")
-    shutil.copytree(PROJECT_ROOT / "data" / "licenses", root / "data" / "licenses")
+    copy_workspace_files(root)
     make_egmd_corpus(root / "data" / "raw" / "egmd", seed=5, performances=4, kits=2)
     for words in (["ingest", "egmd", "--date", DATE], ["repro", "--date", DATE]):
         done = drumgate(root, *words)

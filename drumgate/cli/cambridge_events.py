@@ -20,12 +20,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--layout", type=layout, default="auto", metavar="{auto,file,parts}",
                         help="a single file, or a folder of *.jsonl.gz parts, one per session (default auto: "
                              "parts when the sessions manifest read is a folder)")
+    parser.add_argument("--allow-empty", action="store_true",
+                        help="write the manifest even when the online sessions give no event (without it such a run"
+                             " leaves a manifest holding their events as it was)")
     cli.add_json_option(parser, "the event counts per class, offline sessions and problems")
 
 
 def run(args: argparse.Namespace) -> int:
     ws = cli.workspace_from(args)
-    done = events.write_session_events(ws, args.sessions, args.output, args.layout)
+    done = events.write_session_events(ws, args.sessions, args.output, args.layout, args.allow_empty)
     print(f"wrote {ws.rel(done.output)}: {done.events} events ("
           + ", ".join(f"{k} {v}" for k, v in done.classes.items()) + ")")
     for session_id, kept in done.offline_sessions:

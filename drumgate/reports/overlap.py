@@ -57,13 +57,24 @@ class OverlapConfig:
 
 
 def strip_suffix(session_id: str, suffixes: Iterable[str] = DEFAULT_SUFFIXES) -> str:
-    """`Artist_Song_Full` -> `Artist_Song` (also a trailing `.zip`)."""
-    name = session_id.rsplit("/", 1)[-1]
-    name = name[:-4] if name.lower().endswith(".zip") else name
+    """`Artist_Song_Full` -> `Artist_Song` (also a trailing `.zip`).
+
+    Only a non-empty suffix shorter than the name is stripped: `name[:-0]` is the empty string, and a
+    name that is all suffix would lose its whole identity; either would give every such session one
+    empty song key."""
+    name = _without_tail(session_id.rsplit("/", 1)[-1], ".zip")
     for suffix in suffixes:
-        if name.lower().endswith(suffix.lower()):
-            return name[: -len(suffix)]
+        shorter = _without_tail(name, suffix)
+        if shorter != name:
+            return shorter
     return name
+
+
+def _without_tail(name: str, tail: str) -> str:
+    """`name` less `tail` (any case) at its end; unchanged when it does not end so or would be left empty."""
+    if not tail or len(name) <= len(tail) or name[-len(tail):].lower() != tail.lower():
+        return name
+    return name[: -len(tail)]
 
 
 def load_overlap_config(ws: Workspace) -> OverlapConfig:

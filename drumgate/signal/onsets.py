@@ -8,8 +8,10 @@ parameters live in `configs/onsets.json` (`load_onset_params`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, fields, replace
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -196,3 +198,55 @@ def load_onset_params(ws: Any, stem_class: str | None = None) -> OnsetParams:
         err.path = path
         raise
     return params
+
+
+def check_onset_config(raw: dict[str, Any], path: str | Path, sr: int) -> None:
+    """Refuse (exit 2) the first block of a schema-checked `configs/onsets.json` (`default`, then each
+    `per_class` override over it) whose values cannot find an onset at the rate `sr`: the schema
+    bounds each value alone, and these pairs would silently detect nothing."""
+    default = OnsetParams.from_dict(raw.get("default", {}))
+    per_class: dict[str, dict[str, Any]] = raw.get("per_class", {})
+    blocks = [(_namer(None, {}), default)]
+    blocks += [(_namer(name, values), OnsetParams.from_dict(values, default)) for name, values in per_class.items()]
+    for named, params in blocks:
+        problem = _params_problem(params, sr, named)
+        if problem is not None:
+            raise DrumgateError(problem[0], path=path, hint=problem[1])
+
+
+def _namer(class_id: str | None, overrides: dict[str, Any]) -> Callable[[str], str]:
+    """A key's path in the file: the class's override when it sets the key, else the default's."""
+    return lambda key: f"per_class.{class_id}.{key}" if key in overrides else f"default.{key}"
+
+
+def _params_problem(params: OnsetParams, sr: int, named: Callable[[str], str]) -> tuple[str, str] | None:
+    """(what is wrong, fix) for parameters that cannot find an onset at the rate `sr`, else None."""
+    fmin, fmax = named("fmin"), named("fmax")
+    if params.fmin >= params.fmax:
+        return f"{fmin} {params.fmin} is not below {fmax} {params.fmax}", f"fix: set {fmin} below {fmax} there"
+    if params.fmin >= sr / 2:
+        return (f"{fmin} {params.fmin} is not below {sr / 2:g} Hz, the highest frequency at the {sr} Hz analysis rate",
+                f"fix: set {fmin} below {sr / 2:g} there")
+    n_fft = int(2 ** np.round(np.log2(params.window_s * sr)))
+    if not _filterbank(sr, n_fft, params.bands_per_octave, params.fmin, params.fmax).any():
+        return (f"{fmin} {params.fmin} to {fmax} {params.fmax} Hz holds no onset band (fewer than 3 band centres"
+                f" on distinct bins of the {n_fft}-point FFT of {named('window_s')} {params.window_s} at {sr} Hz,"
+                f" at {named('bands_per_octave')} {params.bands_per_octave})",
+                f"fix: widen {fmin} to {fmax}, or raise {named('window_s')} or {named('bands_per_octave')} there")
+    fps = sr / max(1, round(sr / params.fps))
+    pre_avg, post_avg = named("pre_avg_s"), named("post_avg_s")
+    width = max(0, round(params.pre_avg_s * fps)) + max(0, round(params.post_avg_s * fps)) + 1
+    delta, mode = named("delta"), named("threshold_mode")
+    if width == 1 and params.delta > 0:  # the onset's own frame is its whole moving average
+        return (f"{pre_avg} {params.pre_avg_s} and {post_avg} {params.post_avg_s} leave the onset's own frame as its"
+                f" whole moving average at {fps:.4g} frames/s: no onset can stand {delta} {params.delta} above it",
+                f"fix: set {pre_avg} or {post_avg} to at least {1 / fps:.4g} there")
+    # a normalised onset (at most 1, the other frames at least 0) stands at most this far above the
+    # mean or median of its window, which counts the onset's own frame
+    reach = 1 - 1 / width if params.threshold_mode == "mean" or width <= 2 else 1.0
+    if params.delta > reach + 1e-9:
+        return (f"{delta} {params.delta} is out of reach: an onset stands at most {reach:.4g} above the"
+                f" {params.threshold_mode} of its {width}-frame window ({pre_avg} {params.pre_avg_s},"
+                f" {post_avg} {params.post_avg_s}, {mode} {params.threshold_mode!r})",
+                f"fix: set {delta} below {reach:.4g}, or widen {pre_avg} and {post_avg} there")
+    return None

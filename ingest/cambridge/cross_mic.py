@@ -34,7 +34,7 @@ def attack_spectra(signal: np.ndarray, sr: int, moments: np.ndarray, settings: C
     Hann window centred long after the onset would fade out in favour of the ring."""
     from scipy.signal.windows import tukey
 
-    width = round(settings.arrival_window_s * sr)
+    width = max(1, round(settings.arrival_window_s * sr))  # a data repo's older schema lets it under one sample
     lead = round(settings.max_lag_s * sr)
     n_fft = int(2 ** np.ceil(np.log2(2 * (width + lead))))
     padded = np.pad(np.asarray(signal, dtype=np.float64), (lead, width + lead))
@@ -62,9 +62,9 @@ def arrival_lag_s(
     if weights is not None:
         whitened = whitened * weights[None, :]
     correlation = np.fft.irfft(whitened, axis=1)
-    most = round(settings.max_lag_s * sr)
+    most = round(settings.max_lag_s * sr)  # under half a sample: no lag to search, every moment reads 0
     lags = np.concatenate([np.arange(0, most + 1), np.arange(-most, 0)])
-    window = np.concatenate([correlation[:, : most + 1], correlation[:, -most:]], axis=1)
+    window = np.concatenate([correlation[:, : most + 1], correlation[:, correlation.shape[1] - most :]], axis=1)
     return lags[np.argmax(window, axis=1)] / sr
 
 

@@ -5,11 +5,12 @@ confidences per stem role."""
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from pathlib import Path
 from typing import Any
 
 from drumgate.config import load_config_json
 from drumgate.errors import DrumgateError
-from drumgate.taxonomy import Taxonomy
+from drumgate.taxonomy import CRASH_FILE, Taxonomy
 
 
 @dataclass(frozen=True)
@@ -86,6 +87,19 @@ def _section(cls: type, raw: dict[str, Any]) -> Any:
     return cls(**{f.name: raw[f.name] for f in fields(cls) if f.name in raw})
 
 
+def _require_crash_variant(variant: str, taxonomy: Taxonomy, path: Path) -> None:
+    """Refuse an `overhead_variant` the crash map cannot label: every overhead cymbal would stop the run."""
+    if taxonomy.crash_labels(variant) is not None:
+        return
+    import difflib  # only a refused name pays for it
+
+    known = sorted(taxonomy.crash_map)
+    close = difflib.get_close_matches(variant, known, n=1)
+    hint = (f"fix: write {close[0]!r} there" if close else f"fix: write one of its variants there ({', '.join(known)})")
+    raise DrumgateError(f"overhead_variant {variant!r} is not a crash variant of configs/{CRASH_FILE}",
+                        path=path, hint=f"{hint}, or add {variant!r} to the variants of configs/{CRASH_FILE}")
+
+
 def load_event_settings(ws: Any, taxonomy: Taxonomy | None = None) -> EventSettings:
     """`configs/cambridge_events.json`, validated against its schema (and its class lists against
     `taxonomy`, when given)."""
@@ -94,9 +108,20 @@ def load_event_settings(ws: Any, taxonomy: Taxonomy | None = None) -> EventSetti
     if taxonomy is not None:
         for key in ("classes", "struck_classes"):
             taxonomy.require_class_ids(raw["cross_mic"][key], path, f"cross_mic.{key}")
+        _require_crash_variant(raw["overhead_variant"], taxonomy, path)
     techniques = _section(TechniqueSettings, raw["techniques"])
     if techniques.flam_min_s >= techniques.flam_max_s:
-        raise DrumgateError("techniques: flam_min_s must be below flam_max_s", path=path)
+        raise DrumgateError(
+            f"techniques: flam_min_s must be below flam_max_s ({techniques.flam_min_s} >= {techniques.flam_max_s})",
+            path=path,
+            hint="fix: lower techniques.flam_min_s or raise techniques.flam_max_s there",
+        )
+    if techniques.ghost_db >= techniques.accent_db:  # a hit at or above accent_db would be called a ghost
+        raise DrumgateError(
+            f"techniques: ghost_db must be below accent_db ({techniques.ghost_db} >= {techniques.accent_db})",
+            path=path,
+            hint="fix: lower techniques.ghost_db or raise techniques.accent_db there",
+        )
     return EventSettings(
         level=_section(LevelSettings, raw["level"]),
         bleed=_section(BleedSettings, raw["bleed"]),

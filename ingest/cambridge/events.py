@@ -14,6 +14,8 @@ Every event is `label_source: derived` with a confidence. It writes `data/manife
 or, when the sessions manifest it reads is a folder of parts (`ingest cambridge --layout parts`), the
 folder `data/manifests/cambridge_events/` of one `*.jsonl.gz` part per session, rewriting only the parts
 whose rows changed; `--layout file|parts` overrides that choice and a run removes the other form.
+A run that derives no event from its online sessions while the manifest it replaces holds theirs
+writes nothing and exits 1, unless `--allow-empty` (recorded in the lock's command) says none is right.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from typing import Any
 
 from drumgate import lineage
 from drumgate.config import DatasetConfig, load_datasets
+from drumgate.errors import EXIT_FINDINGS, DrumgateError
 from drumgate.io import parts
 from drumgate.io.jsonio import iter_jsonl, write_jsonl
 from drumgate.io.parts.layout import wants_parts
@@ -92,12 +95,41 @@ class EventsRun:
     problems: list[str] = field(default_factory=list)
 
 
+def _refuse_emptying(ws: Workspace, target: Path, derived: int, skipped: set[str], problems: list[str]) -> None:
+    """Refuse (exit 1, before anything is replaced) a run that derived no event from its online sessions
+    while the manifest it replaces holds some of theirs: a config that finds no hit (fmin above the
+    stems' band, a stem-name rule that names no drum) would otherwise empty it in silence."""
+    stored = parts.stored(target)
+    if derived or stored is None:
+        return
+    try:
+        lost = sum(1 for _, row in iter_jsonl(stored, on_error=lambda *_: None) if row.get("session_id") not in skipped)
+    except DrumgateError:
+        lost = None  # unreadable is not provably empty: keep it rather than replace it
+    if lost == 0:
+        return
+    unreadable = f", {len(problems)} stem(s) unreadable" if problems else ""
+    raise DrumgateError(
+        f"refusing to replace its {'' if lost is None else f'{lost} '}events of online sessions with none"
+        f" (this run derived no event{unreadable}); nothing written",
+        path=ws.rel(stored),
+        hint="fix: correct configs/onsets.json or configs/cambridge_events.json, or configs/stem_names.json and rerun"
+        " drumgate ingest cambridge; or pass --allow-empty if no events is right",
+        exit_code=EXIT_FINDINGS,
+    )
+
+
 def write_session_events(
-    ws: Workspace, sessions: str | None = None, output: str | None = None, layout: str = "auto"
+    ws: Workspace,
+    sessions: str | None = None,
+    output: str | None = None,
+    layout: str = "auto",
+    allow_empty: bool = False,
 ) -> EventsRun:
     """Derive the events of every session of the inventory (paths as typed; default: the workspace's
     manifests), carry an offline tier's sessions' events forward, write them and record the lineage.
-    `layout` auto writes parts when the inventory read is itself a folder of parts."""
+    `layout` auto writes parts when the inventory read is itself a folder of parts; without
+    `allow_empty`, no event derived never replaces the online sessions' events."""
     config = load_datasets(ws).get(DATASET)
     grouplock.hold(ws, [config.group])
     taxonomy = load_taxonomy(ws)
@@ -114,6 +146,8 @@ def write_session_events(
             skipped.append(session["session_id"])
             continue
         rows.extend(session_events(config, session, taxonomy, params, problems, settings))
+    if not allow_empty:
+        _refuse_emptying(ws, output_path, len(rows), set(skipped), problems)
     committed = _committed_events(ws, set(skipped))
     for session_id in skipped:
         rows.extend(committed.get(session_id, []))
@@ -126,6 +160,8 @@ def write_session_events(
         argv += ["--output", ws.rel(output_path)]
     if layout != "auto":
         argv += ["--layout", layout]
+    if allow_empty:
+        argv.append("--allow-empty")
     inputs = [parts.lock_path(parts.resolve(sessions_path)), *(ws.configs / name for name in EVENT_CONFIGS)]
     lineage.record(ws, config.group, parts.lock_path(written), argv, inputs=inputs)
     counts: dict[str, int] = {}

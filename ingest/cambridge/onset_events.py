@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from drumgate.errors import DrumgateError
-from drumgate.taxonomy import Taxonomy
+from drumgate.taxonomy import CRASH_FILE, Taxonomy
 from ingest.cambridge.bleed import AttackMeter, StemLevels, calibrate, own_onsets, unexplained
 from ingest.cambridge.cross_mic import cross_mic_keep
 from ingest.cambridge.event_settings import EventSettings
@@ -106,8 +106,8 @@ def close_mic_events(stem: StemOnsets, sr: int, taxonomy: Taxonomy, settings: Ev
     while index < len(times):
         techniques: list[str] = []
         time_s, level, strength = float(times[index]), float(levels[index]), float(strengths[index])
-        gap = float(times[index + 1] - time_s) if index + 1 < len(times) else 1.0
-        if rules.flam_min_s <= gap <= rules.flam_max_s:
+        last = index + 1 == len(times)  # the last onset has no second stroke to make a flam with
+        if not last and rules.flam_min_s <= float(times[index + 1] - time_s) <= rules.flam_max_s:
             techniques.append("flam")
             level = max(level, float(levels[index + 1]))
             index += 1
@@ -117,7 +117,7 @@ def close_mic_events(stem: StemOnsets, sr: int, taxonomy: Taxonomy, settings: Ev
         elif relative >= rules.accent_db:
             techniques.append("accent")
         attributes = {"level_db": round(level, 2)}
-        if stem.instrument == "hihat":
+        if taxonomy.is_hihat(stem.instrument):
             ring = hat_ring_db(stem.signal, onsets, time_s, sr)
             techniques.append("open" if ring is not None and ring > rules.open_hat_ring_db else "closed")
             if ring is not None:
@@ -218,8 +218,13 @@ def _rows(session: dict[str, Any], events: list[Event], taxonomy: Taxonomy) -> l
         if taxonomy.is_crash_family(event.label):
             variant = variant or event.label
             mapped = taxonomy.crash_labels(variant)
-            if mapped is None:
-                raise DrumgateError(f"crash variant {variant!r} is not in configs/crash_dual_label.json")
+            if mapped is None:  # the overhead variant is checked on load: this is a close mic's crash-family class
+                raise DrumgateError(
+                    f"no crash variant {variant!r} for the crash-family stem {event.stem.stem!r}"
+                    f" of session {session['session_id']}",
+                    path=f"configs/{CRASH_FILE}",
+                    hint=f"fix: add {variant!r} (its primary and secondary labels) to the variants there",
+                )
             labels = [mapped.primary, mapped.secondary]
         row: dict[str, Any] = {
             "event_id": f"{DATASET}:{session['session_id']}:{event.stem.item_id}:{index}",

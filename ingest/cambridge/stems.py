@@ -9,6 +9,7 @@ its pattern as written and, for a deliberate exclusion, the documented reason.
 from __future__ import annotations
 
 import itertools
+import json
 import re
 from dataclasses import dataclass
 from pathlib import PurePosixPath
@@ -141,6 +142,8 @@ class StemRules:
 
 
 MAX_MACRO_DEPTH = 8
+UNINDEXED = "KickIn"
+INDEX_PREFIX = r"^\d{1,3}[_ -]+"  # the shipped one, shown as the fix of a prefix that reaches into names
 
 
 def expand_macros(pattern: str, macros: dict[str, str], where: str) -> str:
@@ -205,9 +208,15 @@ def compile_stem_rules(raw: dict[str, Any], known_classes: set[str] | None = Non
         rules.append(StemRule(item["name"], pattern, instrument, item["role"], index, written, item.get("reason")))
     session_rules = compile_session_rules(raw, seen)
     try:
-        return StemRules(raw["index_prefix"], rules, session_rules)
+        compiled = StemRules(raw["index_prefix"], rules, session_rules)
     except re.error as exc:
         raise DrumgateError(f"index_prefix: bad regular expression: {exc}") from exc
+    left = compiled.stem_name(UNINDEXED)
+    if left != UNINDEXED:  # it would reach into every name and leave the rules nothing they know
+        raise DrumgateError(f"index_prefix {raw['index_prefix']!r} changes {UNINDEXED!r}, a stem name without"
+                            f" an index, to {left!r}", hint="fix: make index_prefix match only a leading track"
+                            f" number there, as {json.dumps(INDEX_PREFIX)} does")
+    return compiled
 
 
 def load_stem_rules(ws: Workspace, known_classes: set[str] | None = None) -> StemRules:
@@ -216,4 +225,4 @@ def load_stem_rules(ws: Workspace, known_classes: set[str] | None = None) -> Ste
     try:
         return compile_stem_rules(raw, known_classes)
     except DrumgateError as err:
-        raise DrumgateError(err.message, path=path) from err
+        raise DrumgateError(err.message, path=path, hint=err.hint) from err

@@ -45,9 +45,10 @@ What this ingestor writes
 Failure policy
 --------------
 Through the contract driver (`ingest/contract.py`): an incomplete licence note, a bad
-`configs/musdb.json` or `configs/onsets.json`, a typed `--root` that is not a folder or a configured
-root that is not there (and no committed manifest to carry forward) stops the run before anything is
-written (one line, exit 2). Findings, one line each on stderr,
+`configs/musdb.json` or `configs/onsets.json` (also values that fail only together: a `drum_stem` not
+among `stems`, a frequency band that keeps nothing, a hop longer than its window), a typed `--root`
+that is not a folder or a configured root that is not there (and no committed manifest to carry
+forward) stops the run before anything is written (one line, exit 2). Findings, one line each on stderr,
 the run continues, exit 1: missing, unreadable, mono or wrong-rate stems, stems of unequal length,
 drum samples that cannot be analysed (NaN/inf), folder names not of the form `Artist - Title`, an
 empty root (also with `--allow-empty`), bad pseudo-label lines, one not valid UTF-8 among them

@@ -16,6 +16,7 @@ from drumgate.errors import DrumgateError, format_finding
 from drumgate.reports.overlap import OverlapConfig, song_key
 from drumgate.taxonomy import Taxonomy
 from drumgate.workspace import Workspace
+from ingest.musdb.settings_checks import check_musdb
 
 if TYPE_CHECKING:
     from drumgate.signal.onsets import OnsetParams
@@ -65,7 +66,9 @@ class Track:
 
 
 def load_settings(ws: Workspace) -> Settings:
-    raw = load_config_json(ws, "musdb.json", "musdb")
+    path = ws.configs / "musdb.json"
+    raw = load_config_json(ws, path.name, "musdb")
+    check_musdb(path, raw)
     return Settings(raw, OverlapConfig.from_musdb_config(raw))
 
 
@@ -79,16 +82,17 @@ class Analysis:
 
 def load_analysis(ws: Workspace, settings: Settings) -> Analysis:
     """Read once before any track: a bad `configs/onsets.json` or `transcription` block stops the run
-    (exit 2) instead of becoming one finding per track and then an empty manifest refused."""
-    from drumgate.signal.onsets import load_onset_params
+    (exit 2) instead of becoming one finding per track and then an empty manifest refused. The
+    `transcription` block was checked with the rest of `configs/musdb.json` by `load_settings`."""
+    from drumgate.signal.onsets import check_onset_config, load_onset_params
     from drumgate.signal.transcribe import TranscribeParams
 
-    try:
-        transcription = TranscribeParams.from_mapping(settings.raw["transcription"])
-    except DrumgateError as err:
-        err.path = err.path or ws.configs / "musdb.json"
-        raise
-    return Analysis(load_onset_params(ws), transcription)
+    path = ws.configs / "onsets.json"
+    onsets = load_onset_params(ws)
+    # MUSDB reads the default block only: an override for another stem class is not its to refuse
+    default = load_config_json(ws, path.name, "onsets").get("default", {})
+    check_onset_config({"default": default}, path, int(settings.raw["sample_rate"]))
+    return Analysis(onsets, TranscribeParams.from_mapping(settings.raw["transcription"]))
 
 
 def probe_track(track: Track, settings: Settings, findings: Findings) -> None:
@@ -218,8 +222,8 @@ def track_events(
     analysis: Analysis, track: Track, settings: Settings, taxonomy: Taxonomy, findings: Findings
 ) -> list[dict[str, Any]]:
     drum_stem = settings.raw["drum_stem"]
-    drums = next(entry for entry in track.files if entry["role"] == drum_stem)
-    if drums["status"] != "ok":
+    drums = next((entry for entry in track.files if entry["role"] == drum_stem), None)
+    if drums is None or drums["status"] != "ok":  # None only for settings that skipped check_musdb
         return []
     item_id = drums["path"]
     key = song_key(DATASET, track.name, settings.overlap)
@@ -242,9 +246,12 @@ def track_events(
         source_file = item_id
     events: list[dict[str, Any]] = []
     for index, (time_s, label, velocity, confidence, label_source, extra) in enumerate(rows):
-        if taxonomy.resolve_class(label) != label:
-            findings.add(source_file, f"label {label!r} is not a taxonomy class id", hint="update the taxonomy")
+        class_id = taxonomy.resolve_class(label)  # a template's class by an alias (a renamed `hihat`) is its id
+        if class_id is None:
+            findings.add(source_file, f"label {label!r} is not a taxonomy class id or alias",
+                         hint="fix: add it to configs/technique_taxonomy.json, or map the template to a class there")
             continue
+        label = class_id
         row = _event_row(
             track,
             item_id,
