@@ -11,7 +11,6 @@ its own check (`drumgate.signal.onsets.check_onset_config`).
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,7 +21,6 @@ if TYPE_CHECKING:
     import numpy as np
 
 PROBE_SECONDS = 0.5
-KEY_END = re.compile(r"\s*:")
 
 
 def check_musdb(path: Path, raw: Mapping[str, Any]) -> None:
@@ -31,7 +29,7 @@ def check_musdb(path: Path, raw: Mapping[str, Any]) -> None:
     drum_stem = raw["drum_stem"]
     if drum_stem not in stems:
         raise DrumgateError(f"drum_stem {drum_stem!r} is not among stems ({', '.join(stems)}): no track's drums"
-                            " would be read", path=path, line=json_key_line(path, "drum_stem"),
+                            " would be read", path=path,
                             hint=f"fix: set drum_stem to one of stems, or add {json.dumps(drum_stem)} to stems")
     from drumgate.signal.transcribe import TEMPLATE_SR, TranscribeParams, mel_spectrogram
 
@@ -48,7 +46,6 @@ def check_musdb(path: Path, raw: Mapping[str, Any]) -> None:
     if params.hop_s > params.fft_s:
         raise DrumgateError(f"transcription.hop_s {params.hop_s:g} s is longer than transcription.fft_s"
                             f" {params.fft_s:g} s: the audio between two frames is never looked at", path=path,
-                            line=json_key_line(path, "transcription.hop_s"),
                             hint="fix: make transcription.hop_s at most transcription.fft_s"
                                  f", shipped as {shipped.hop_s:g} and {shipped.fft_s:g}")
 
@@ -63,53 +60,18 @@ def _noise(sr: int) -> np.ndarray:
 def _check_band(path: Path, band: tuple[float, float], shipped: tuple[float, float], rates: list[int],
                 keeps_noise: Callable[[int], bool]) -> None:
     (fmin, fmax), low, high = band, "transcription.fmin", "transcription.fmax"
-    line = json_key_line(path, low) or json_key_line(path, high)
     fix = f"fix: make {low} lower than {high}, shipped as {shipped[0]:g} and {shipped[1]:g}"
     nyquist = min(rates) / 2
     if fmin >= fmax:
         raise DrumgateError(f"{low} {fmin:g} Hz is not below {high} {fmax:g} Hz: the band keeps no frequency",
-                            path=path, line=line, hint=fix)
+                            path=path, hint=fix)
     if fmin >= nyquist:
         raise DrumgateError(f"{low} {fmin:g} Hz is not below {nyquist:g} Hz, half the {min(rates)} Hz sample rate:"
-                            " the band keeps no frequency", path=path, line=line,
+                            " the band keeps no frequency", path=path,
                             hint=f"fix: make {low} lower than {nyquist:g}, shipped as {shipped[0]:g}")
     empty_at = next((sr for sr in rates if not keeps_noise(sr)), None)
     if empty_at is not None:
         raise DrumgateError(f"{low} {fmin:g} Hz to {high} {fmax:g} Hz holds no frequency bin of the spectrogram"
-                            f" at {empty_at} Hz: the band keeps no frequency", path=path, line=line,
+                            f" at {empty_at} Hz: the band keeps no frequency", path=path,
                             hint=f"fix: widen the band, lower {low} or raise {high}, shipped as {shipped[0]:g}"
                                  f" and {shipped[1]:g}")
-
-
-def json_key_line(path: Path, dotted: str) -> int | None:
-    """The line of the key `c` of `{"a": {"b": {"c": ...}}}` for `a.b.c`, read by a small scanner (strings and
-    nesting followed, so a key of the same name in another block is not taken): for the message only."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        return None
-    within: list[str] = []  # the key each open object or array sits under ("" for none)
-    pending, line, index = "", 1, 0
-    while index < len(text):
-        char = text[index]
-        if char == '"':
-            end = index + 1
-            while end < len(text) and text[end] != '"':
-                end += 2 if text[end] == "\\" else 1
-            if KEY_END.match(text, end + 1):
-                pending = json.loads(text[index:end + 1]) if end < len(text) else ""
-                if ".".join([*filter(None, within), pending]) == dotted:
-                    return line
-            index = end + 1
-            continue
-        if char == "\n":
-            line += 1
-        elif char in "{[":
-            within.append(pending)
-            pending = ""
-        elif char in "}]" and within:
-            within.pop()
-        elif char == ",":
-            pending = ""
-        index += 1
-    return None
