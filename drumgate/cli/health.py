@@ -44,7 +44,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=Path,
         default=None,
         help="provenance whose source sha256 must not repeat across splits"
-        " (default: ../provenance/<ds>_provenance.jsonl from --events, when it exists)",
+        " (default: ../provenance/<ds>_provenance.jsonl[.gz] or its folder from --events, when it exists)",
     )
     parser.add_argument("--dataset", default=None, help="dataset id (default: from the file name <ds>_events.jsonl)")
     parser.add_argument(

@@ -122,6 +122,8 @@ def licence_line(entry: Mapping[str, Any]) -> str:
     base, head = licence["base"], licence["head"]
     if licence["head_error"]:
         return f"Licence note: ❗ unreadable at head: {esc(licence['head_error'], 300)}"
+    if head is None and entry["absent"]["head"]:  # removed or retired: no data left for a licence to cover
+        return "Licence note: none at head, where the dataset has no events."
     if head is None:
         return "Licence note: ❗ missing at head."
     if base is not None and not licence_changed(base, head):

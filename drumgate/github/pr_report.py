@@ -9,7 +9,9 @@ straight from git objects (no checkout; `.jsonl.gz` too; a partitioned folder th
 reading only the parts that changed; a manifest absent on one side counts as empty), computes
 health at both sides with that side's own configs (a side that does not configure the dataset
 takes the other side's gates; one removed with its table and manifests is judged by none at head, so its
-gates read as removed, not regressed), drops a group with no events at either side, diffs them, and writes:
+gates read as removed, not regressed: so is the combined manifest `repro` retires when the `[combined] mix`
+gives no dataset a share, and one left committed then is an error naming that fix), drops a group with no
+events at either side, diffs them, and writes:
 
 - `DIR/summary.json`: the facts as data (`configs/schemas/pr_summary.schema.json`), the only thing
   the comment is rendered from;
@@ -40,7 +42,7 @@ from drumgate.errors import DrumgateError
 from drumgate.github.git_tree import GitTree, short_sha
 from drumgate.github.pr_parts import PartitionError
 from drumgate.github.pr_render import Context, Rendered, render_comment
-from drumgate.github.pr_sides import compute_side
+from drumgate.github.pr_sides import compute_side, locate
 from drumgate.github.pr_summary import read_summary, summary_document
 from drumgate.io.fsutil import atomic_write_text
 from drumgate.io.jsonio import dumps_document, write_json
@@ -141,9 +143,11 @@ def _base_config(ws: Workspace) -> DatasetsConfig | None:
 
 
 def _configures(config: DatasetsConfig | None, dataset: str) -> bool:
+    """Whether a side's config judges `dataset`: the combined manifest only while its `[combined] mix`
+    gives a dataset a share (with none, `repro` retires what `combine` wrote: a removal, not a regression)."""
     if config is None:
         return True  # computed as before, so the unreadable config is that dataset's error
-    return bool(config.combined) if dataset == COMBINED else dataset in config.datasets
+    return bool(mixed_into_combined([config])) if dataset == COMBINED else dataset in config.datasets
 
 
 def _gates_from(
@@ -153,6 +157,17 @@ def _gates_from(
     pull request adds or removes the dataset) takes the gates the other side gives it."""
     base, head = (_configures(config, dataset) for config in configs)
     return workspaces[0] if base else workspaces[1], workspaces[1] if head else workspaces[0]
+
+
+def _refuse_unmixed_combined(tree: GitTree, ws: Workspace, rev: str) -> None:
+    """A combined manifest still committed at a head whose config mixes nothing: `combine` refuses to
+    make one and `repro` retires it, and judged on no sources every gate would read as regressed."""
+    committed = locate(tree, rev, COMBINED).events
+    if committed is None:
+        return
+    why = "[combined] mix gives no dataset a share" if load_datasets(ws).combined else "there is no [combined] table"
+    raise DrumgateError(f"{why}, yet {committed} is still committed", path=f"{short_sha(rev)}:configs/datasets.toml",
+                        hint=f"fix: drumgate repro {COMBINED}, then commit what it removes")
 
 
 def _dataset_entry(
@@ -165,6 +180,8 @@ def _dataset_entry(
     from drumgate.reports.diffing import diff_reports
 
     try:
+        if dataset == COMBINED and gates_from[1] is not workspaces[1]:
+            _refuse_unmixed_combined(tree, workspaces[1], revs[1])
         base = compute_side(tree, workspaces[0], revs[0], dataset, peer=revs[1], gates_ws=gates_from[0])
         head = compute_side(tree, workspaces[1], revs[1], dataset, peer=revs[0], gates_ws=gates_from[1],
                             retired=gates_from[1] is not workspaces[1])

@@ -182,7 +182,7 @@ def locate(tree: GitTree, rev: str, dataset: str, licence: str | None = None) ->
     sessions = manifest_candidates(dataset, "sessions")
     events.append(index_rel(events[0]))
     sessions.append(index_rel(sessions[0]))
-    provenance = [manifest(dataset, "provenance")]
+    provenance = manifest_candidates(dataset, "provenance")  # `.jsonl.gz` too, as `combine` finds it (parts.stored)
     provenance.append(index_rel(provenance[0]))
     licence = licence or licence_note(dataset)
     present = tree.existing(rev, [*events, *sessions, *provenance, licence])

@@ -86,10 +86,9 @@ class HealthOutcome:
 
 
 def sibling_provenance(events: Path, dataset: str) -> Path | None:
-    """`data/provenance/<ds>_provenance.jsonl` beside `data/manifests/<events>`, when it exists."""
-    candidate = events.parent.parent / "provenance" / f"{dataset}_provenance.jsonl"
-    folder = candidate.with_suffix("")  # the partitioned form (drumgate.io.parts)
-    return candidate if candidate.is_file() else folder if (folder / "index.json").is_file() else None
+    """`data/provenance/<ds>_provenance.jsonl` beside `data/manifests/<events>` as it is stored (its
+    `.jsonl.gz` or partitioned form too, as `combine` finds it), when it exists."""
+    return parts.stored(events.parent.parent / "provenance" / f"{dataset}_provenance.jsonl")
 
 
 def plan_health(ws: Workspace, request: HealthRequest) -> HealthPlan:
