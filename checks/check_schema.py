@@ -208,11 +208,14 @@ class PartCheck:
     contexts: dict[str, str] = field(default_factory=dict)
 
     def context(self, ws: Workspace, schema: str) -> str:
-        """The schema's own digest: a verdict holds only for the schema that gave it."""
+        """The schema's own digest and the version of the checks beside it: a verdict holds only for
+        the rules that gave it."""
         if schema not in self.contexts:
-            from drumgate.schemas import schema_path
+            from drumgate.schemas import EXACT_FIELDS, EXACT_FIELDS_VERSION, schema_path
 
-            self.contexts[schema] = f"{schema}:{content_digest(schema_path(ws, schema).read_bytes())}"
+            digest = content_digest(schema_path(ws, schema).read_bytes())
+            exact = f":exact{EXACT_FIELDS_VERSION}" if schema in EXACT_FIELDS else ""
+            self.contexts[schema] = f"{schema}:{digest}{exact}"
         return self.contexts[schema]
 
 

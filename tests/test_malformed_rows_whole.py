@@ -9,7 +9,8 @@ A malformed row is one `validate_counts` would refuse: a missing or null require
 the wrong type (a float or boolean where an integer goes included), an unknown split or label
 source, a velocity out of range. A label the taxonomy does not know is not malformed: it is counted
 as an unknown-label event. Here the counts, the report and pr-report's summary of a manifest with
-malformed rows equal those of the same manifest with exactly those rows deleted.
+malformed rows equal those of the same manifest with exactly those rows deleted, whether it is one
+file or a partitioned folder (whose index aggregates once counted such a row in some tables).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import pytest
 
 from drumgate.errors import DrumgateError
 from drumgate.fixtures.health_events import event_rows, numbered
+from drumgate.io import parts
 from drumgate.io.jsonio import dumps_document, dumps_row, iter_jsonl, read_json
 from drumgate.reports.gates import load_health_config
 from drumgate.reports.health import compute_health
@@ -177,6 +179,43 @@ def test_duckdb_steps_aside_and_the_file_counts_as_the_rows_that_remain(tmp_path
     assert fast is not None and _tables(fast) == _tables(counted)
 
 
+def test_a_partitioned_folder_counts_as_its_single_file(workspace: Workspace, tmp_path: Path) -> None:
+    """The same rows as one file and as a folder of parts: the index's aggregates leave each malformed
+    row out of every health count (as `count_events` does), so the two reports are equal; health on
+    the folder words each malformed row at its part and line, as the file's count words it."""
+    rows, good, said = _mixed()
+    config = load_health_config(workspace, "egmd")
+    file_errors: list[DrumgateError] = []
+    single = compute_health(config, count_events_file(_write(tmp_path / "events.jsonl", rows), file_errors.append,
+                                                      show_progress=False), on_error=file_errors.append)
+    by_session: dict[str, list[tuple[int, Row]]] = {}  # cut along the session, as ingest cuts
+    for line, row in numbered(rows):
+        session = row.get("session_id")
+        by_session.setdefault(session if isinstance(session, str) and session else "no session", []).append((line, row))
+    folder = tmp_path / "events"
+    parts.write_parts(folder, "events", "egmd", "session_id",
+                      [parts.PartInput(key, [row for _, row in held]) for key, held in by_session.items()])
+    index = parts.read_index(folder)
+    assert index["totals"]["events"] == len(rows), "a reader yields every row, the malformed ones too"
+    assert sum(entry["aggregates"].get("malformed", 0) for entry in index["parts"]) == len(said)
+    folder_errors: list[DrumgateError] = []
+    counted = count_events_file(folder, folder_errors.append)
+    assert counted.events == len(good) == sum(counted.places.values())
+    report = compute_health(config, counted, on_error=folder_errors.append)
+    assert dumps_document(report) == dumps_document(single)
+    assert dumps_document(report) == dumps_document(compute_health(config, numbered(good)))
+    where = {(key, position): said[line] for key, held in by_session.items()
+             for position, (line, _) in enumerate(held, 1) if line in said}
+    assert len(folder_errors) == len(file_errors) == len(said)
+    for error in folder_errors:
+        assert error.path is not None and error.line is not None
+        part = next(entry["key"] for entry in index["parts"] if entry["file"] == Path(error.path).name)
+        assert error.message.startswith(where[(part, error.line)]), (error.path, error.line, error.message)
+    with pytest.raises(DrumgateError) as caught:  # without a sink, the first one is raised, naming its part
+        count_events_file(folder)
+    assert caught.value.path is not None and Path(caught.value.path).parent == folder
+
+
 CAMBRIDGE = "data/manifests/cambridge_events.jsonl"
 
 
@@ -232,3 +271,27 @@ def test_pr_report_counts_a_head_as_its_manifest_without_the_malformed_rows(demo
     comment = (tmp_path / "damaged" / "comment.md").read_text(encoding="utf-8")
     assert "⚠️ cambridge: 3 malformed rows at head left out of the counts" in comment
     assert f"{len(rows)} → {len(rows) - 3} (−3," in comment
+
+
+def test_pr_report_words_a_partitioned_heads_malformed_rows_as_health_does(workspace: Workspace) -> None:
+    """A committed folder whose index counts malformed rows: pr-report's counts from the index leave
+    them out, and each row is given to its sink at its part and line, as health on the folder gives
+    them, also when base and head share the part (no entry needs checking against its rows)."""
+    from drumgate.github.git_tree import GitTree
+    from drumgate.github.pr_parts import event_counts
+
+    rows, good, said = _mixed()
+    rel = "data/manifests/egmd_events"
+    parts.write_parts(workspace.root / rel, "events", "egmd", "session_id",
+                      [parts.PartInput("all", [row for _, row in numbered(rows)])])
+    assert git(workspace.root, "init", "-q", "-b", "main").returncode == 0
+    assert git(workspace.root, "add", rel).returncode == 0
+    assert git(workspace.root, "commit", "-q", "--no-verify", "-m", "parts").returncode == 0
+    health_errors: list[DrumgateError] = []
+    expected = count_events_file(workspace.root / rel, health_errors.append)
+    pr_errors: list[DrumgateError] = []
+    counted = event_counts(GitTree(workspace), "HEAD", rel, "HEAD", pr_errors.append)
+    assert counted.events == expected.events == len(good)
+    assert [(Path(str(error.path)).name, error.line, error.message) for error in pr_errors] == [
+        (Path(str(error.path)).name, error.line, error.message) for error in health_errors]
+    assert sorted(error.line or 0 for error in pr_errors) == sorted(said)

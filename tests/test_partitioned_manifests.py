@@ -20,7 +20,10 @@ from drumgate import cli, events
 from drumgate.errors import DrumgateError
 from drumgate.fixtures.egmd import make_egmd_corpus
 from drumgate.io import parts
-from drumgate.io.jsonio import read_jsonl
+from drumgate.io.jsonio import dumps_row, read_jsonl
+from drumgate.reports.gates import load_health_config
+from drumgate.reports.health import compute_health
+from drumgate.reports.health_scan import count_events_file
 from drumgate.workspace import Workspace
 
 MANIFESTS = {"events": "data/manifests/egmd_events", "sessions": "data/manifests/egmd_sessions",
@@ -139,6 +142,37 @@ def test_health_from_the_index_equals_the_single_file(workspace: Workspace, both
     got.pop("source")
     expected.pop("source")
     assert got == expected
+
+
+# a damage per part, each one health refuses (`count_events` leaves the row out of every table)
+DAMAGES = ({"velocity": 90.0}, {"velocity": True}, {"label_source": "guess"}, {"label": None}, {"techniques": "open"})
+
+
+def test_malformed_stored_rows_count_as_their_rendered_rows(workspace: Workspace, both: dict[str, Path],
+                                                            tmp_path: Path) -> None:
+    """A malformed stored row is played by every render of its performance: health on the folder
+    leaves out as many rows as on the single file of the folder's rendered rows, from every table
+    (the index once counted them in some), and words each stored row once, at its part and line."""
+    folder = workspace.root / MANIFESTS["events"]
+    index = parts.read_index(folder)
+    damaged: list[parts.PartInput] = []
+    for number, (entry, rows, renders) in enumerate(parts.stored_parts(folder)):
+        rows[1] = {**rows[1], **DAMAGES[number % len(DAMAGES)]}
+        damaged.append(parts.PartInput(entry["key"], rows, renders))
+    parts.write_parts(folder, "events", index["dataset"], index["key"], damaged)
+    single = tmp_path / "rendered.jsonl"
+    single.write_bytes(b"".join(dumps_row(row) + b"\n" for row in events.read(folder)))
+    config = load_health_config(workspace, "egmd")
+    file_errors: list[DrumgateError] = []
+    expected = compute_health(config, count_events_file(single, file_errors.append, show_progress=False),
+                              on_error=file_errors.append)
+    folder_errors: list[DrumgateError] = []
+    got = compute_health(config, count_events_file(folder, folder_errors.append), on_error=folder_errors.append)
+    assert got == expected
+    assert len(file_errors) == sum(len(part.renders or ()) for part in damaged) > len(damaged)
+    assert [(Path(str(error.path)).name, error.line) for error in folder_errors] == [
+        (entry["file"], 2) for entry in parts.read_index(folder)["parts"]]
+    assert {error.message for error in folder_errors} == {error.message for error in file_errors}
 
 
 def test_migrate_turns_a_single_file_into_parts(workspace: Workspace, both: dict[str, Path]) -> None:

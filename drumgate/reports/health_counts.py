@@ -159,7 +159,9 @@ def _malformed(message: str, line: int) -> DrumgateError:
     return DrumgateError(message, line=line, hint=REGENERATE_HINT)
 
 
-def _velocity_problem(velocity: Any) -> str | None:
+def velocity_problem(velocity: Any) -> str | None:
+    """What is wrong with a velocity, or None: the one rule, which the events schema hook applies too
+    (`drumgate.schemas`), since JSON Schema takes 90.0 for the integer 90."""
     if velocity is not None and (type(velocity) is not int or not 0 <= velocity <= 127):
         return f"velocity must be an integer 0-127 or null, got {velocity!r}"
     return None
@@ -179,7 +181,7 @@ def _label_key_problem(key: LabelKey) -> str | None:
         return f"techniques must be a list of strings, got {techniques!r}"
     if label_source not in LABEL_SOURCES:
         return f"label_source {label_source!r} is not one of {', '.join(LABEL_SOURCES)}"
-    return _velocity_problem(velocity)
+    return velocity_problem(velocity)
 
 
 def _place_key_problem(key: PlaceKey) -> str | None:

@@ -137,7 +137,7 @@ def count_events_file(
     if kind == "parts":  # a partitioned folder: merge its fresh index's aggregates
         from drumgate.io import parts
 
-        return parts.counts_from_index(parts.resolve(source))
+        return parts.counts_from_index(parts.resolve(source), on_error)
     if use_duckdb:
         from drumgate.reports.health_duckdb import counts_by_duckdb
 

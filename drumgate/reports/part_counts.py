@@ -118,13 +118,14 @@ def tally_part(rewrite: Rewrite, rows: Sequence[Row], renders: Sequence[Row] | N
         song = attributes.get("song_key") if isinstance(attributes, Mapping) else None
         if isinstance(song, str) and song and splits:
             tally.song_splits.setdefault(song, {}).setdefault(str(combined.get("dataset")), set()).update(splits)
-    unchanged = indexed is not None and len(kept) == len(rows) and all(
+    # a part whose index left rows out is counted again, so its malformed rows are worded
+    unchanged = indexed is not None and not indexed.get("malformed") and len(kept) == len(rows) and all(
         combined.get("label") == row.get("label") for combined, row in zip(kept, rows, strict=True))
     if unchanged and indexed is not None:
         tally.aggregates = renamed_sessions(Aggregates.from_json(indexed), rewrite.dataset)
     else:
         tally.errors = malformed_rows(kept, where)
-        tally.aggregates = aggregate(kept, renders)
+        tally.aggregates = aggregate(kept, renders, {error.line or 0 for error in tally.errors})
     tally.excerpts = excerpt_pairs(enumerate(kept, 1), renders, where, tally.errors.append)
     return tally
 
@@ -132,7 +133,7 @@ def tally_part(rewrite: Rewrite, rows: Sequence[Row], renders: Sequence[Row] | N
 def renamed_sessions(aggregates: Aggregates, dataset: str) -> Aggregates:
     """The aggregates with every session named as the combined manifest names it (`<ds>:<session>`)."""
     renamed = Aggregates(aggregates.events, aggregates.stored_events, aggregates.renders, aggregates.pairs,
-                         aggregates.label_sources, aggregates.velocity_bins)
+                         aggregates.label_sources, aggregates.velocity_bins, malformed=aggregates.malformed)
     for (session, split, performance), n in aggregates.place_events.items():
         key = (combined_session_id(dataset, str(session)), split, performance)
         renamed.place_events[key] = n

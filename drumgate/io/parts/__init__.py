@@ -33,6 +33,7 @@ from drumgate.io.parts.aggregates import (
     counts_of_entries,
     merged_aggregates,
     pair_key,
+    refused_rows,
 )
 from drumgate.io.parts.layout import (
     INDEX_NAME,
@@ -139,6 +140,7 @@ __all__ = [
     "read_index",
     "read_part",
     "read_shard_entries",
+    "refused_rows",
     "rendered",
     "resolve",
     "single_files_of",

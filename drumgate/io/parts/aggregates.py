@@ -1,19 +1,22 @@
 """Per-part health aggregates kept in the index, and health's event counts rebuilt from them.
 
 Every count is of rendered rows (what a single file would hold), so health reads a fresh folder's
-index instead of its rows.
+index instead of its rows. A row health refuses (`health_counts.count_events` leaves it out of every
+table) is left out of every health count here too, and counted in `malformed`; `events` stays the
+number of rows a reader yields.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from drumgate.io.parts.layout import Row
-from drumgate.io.parts.reader import verify
+from drumgate.errors import DrumgateError
+from drumgate.io.parts.layout import ErrorSink, Row
+from drumgate.io.parts.reader import read_part, verify
 
 VELOCITY_BIN_WIDTH = 16
 
@@ -49,9 +52,10 @@ class Aggregates:
     velocity_bins: list[int] = field(default_factory=lambda: [0] * (VELOCITY_BINS + 1))
     place_events: Counter[PlaceKey] = field(default_factory=Counter)
     place_items: Counter[PlaceKey] = field(default_factory=Counter)
+    malformed: int = 0  # rendered rows health refuses, in `events` and in no other count
 
     def as_json(self) -> dict[str, Any]:
-        return {
+        data = {
             "events": self.events,
             "stored_events": self.stored_events,
             "renders": self.renders,
@@ -60,9 +64,13 @@ class Aggregates:
             "velocity_bins": self.velocity_bins,
             "places": [[*key, n, self.place_items[key]] for key, n in sorted(self.place_events.items(), key=repr)],
         }
+        if self.malformed:  # only then: a sound part's entry keeps the bytes it had before the field
+            data["malformed"] = self.malformed
+        return data
 
     def add(self, other: Aggregates) -> None:
         self.events += other.events
+        self.malformed += other.malformed
         self.stored_events += other.stored_events
         self.renders += other.renders
         self.pairs.update(other.pairs)
@@ -74,7 +82,7 @@ class Aggregates:
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Aggregates:
         agg = cls(data["events"], data["stored_events"], data["renders"], Counter(data["pairs"]),
-                  Counter(data["label_sources"]), list(data["velocity_bins"]))
+                  Counter(data["label_sources"]), list(data["velocity_bins"]), malformed=data.get("malformed", 0))
         for session, split, performance, events, items in data["places"]:
             agg.place_events[(session, split, performance)] += events
             agg.place_items[(session, split, performance)] += items
@@ -86,8 +94,32 @@ def _performance(row: Mapping[str, Any]) -> Any:
     return attributes.get("performance") if isinstance(attributes, dict) else None
 
 
-def aggregate(rows: Sequence[Row], renders: Sequence[Row] | None) -> Aggregates:
-    """Per-part health aggregates: every count is of rendered rows (what a single file would hold)."""
+def refused_rows(rows: Iterable[Row], on_error: ErrorSink | None = None) -> set[int]:
+    """The positions (from 1) of the rows health refuses, each also given to `on_error` with its
+    position as its line: `count_events` judges them, so a part leaves out exactly the rows a single
+    file's count leaves out."""
+    from drumgate.reports.health_counts import count_events
+
+    refused: set[int] = set()
+
+    def judged(error: DrumgateError) -> None:
+        refused.add(error.line or 0)
+        if on_error is not None:
+            on_error(error)
+
+    count_events(enumerate(rows, 1), judged)
+    return refused
+
+
+def aggregate(rows: Sequence[Row], renders: Sequence[Row] | None, refused: Collection[int] | None = None
+              ) -> Aggregates:
+    """Per-part health aggregates: every count is of rendered rows (what a single file would hold).
+
+    `refused`: the positions (from 1) of the rows health refuses (`refused_rows`, worked out here when
+    None); each is counted in `events` and `malformed` only, as `count_events` leaves it out of every
+    table. Rows that are not events (sessions, provenance) are passed with `refused=()`."""
+    if refused is None:
+        refused = refused_rows(rows)
     plays: dict[str, list[tuple[str, str]]] | None = None
     if renders is not None:
         plays = {}
@@ -95,10 +127,13 @@ def aggregate(rows: Sequence[Row], renders: Sequence[Row] | None) -> Aggregates:
             plays.setdefault(render["events_item"], []).append((render["item_id"], render["split"]))
     agg = Aggregates(stored_events=len(rows), renders=len(renders or ()))
     per_item: Counter[tuple[str, str, str, Any]] = Counter()
-    for row in rows:
+    for position, row in enumerate(rows, 1):
         item = str(row.get("item_id"))
         n = len(plays.get(item, ())) if plays is not None else 1
         agg.events += n
+        if position in refused:
+            agg.malformed += n
+            continue
         agg.pairs[pair_key(row.get("label"), row.get("techniques"))] += n
         agg.label_sources[str(row.get("label_source"))] += n
         agg.velocity_bins[_velocity_bin(row.get("velocity"))] += n
@@ -123,10 +158,30 @@ def merged_aggregates(entries: Sequence[Mapping[str, Any]]) -> Aggregates:
     return total
 
 
-def counts_from_index(folder: Path) -> Any:
+def counts_from_index(folder: Path, on_error: ErrorSink | None = None) -> Any:
     """`health.EventCounts` merged from a fresh index: every part's sha256 is checked first, so no
-    row needs reading (`counts_of_entries`)."""
-    return counts_of_entries(verify(folder, hash_parts=True)["parts"])
+    row needs reading (`counts_of_entries`), but those of a part whose aggregates left rows out
+    (`malformed`): each such row goes to `on_error` (or the first is raised) as `part:line`, worded as
+    a single file's count words it."""
+    entries = verify(folder, hash_parts=True)["parts"]
+    for entry in entries:
+        if entry["aggregates"].get("malformed"):
+            _report_refused(folder, entry, on_error)
+    return counts_of_entries(entries)
+
+
+def _report_refused(folder: Path, entry: Mapping[str, Any], on_error: ErrorSink | None) -> None:
+    from drumgate.reports.health_counts import count_events
+
+    path = folder / entry["file"]
+
+    def located(error: DrumgateError) -> None:
+        error.path = error.path or path
+        if on_error is None:
+            raise error
+        on_error(error)
+
+    count_events(read_part(folder, entry["file"], entry["sha256"], located), located)
 
 
 def counts_of_entries(entries: Sequence[Mapping[str, Any]]) -> Any:

@@ -175,7 +175,9 @@ class PartsWriter:
         if same and previous is not None and "aggregates" in previous:
             entry["aggregates"] = previous["aggregates"]
         else:
-            entry["aggregates"] = aggregate(part.rows, part.renders).as_json()
+            # sessions and provenance rows are not events: none is judged as one (their index counts rows)
+            refused = None if self.manifest == "events" else ()
+            entry["aggregates"] = aggregate(part.rows, part.renders, refused).as_json()
         self.result.rows += entry["aggregates"]["events"]
         self.entries.append(entry)
 
