@@ -170,12 +170,19 @@ def validate_against_schema(document: Any, schema_path: Path, document_path: Pat
     import jsonschema_rs  # imported here: every CLI start loads this module, few validate configs
 
     schema = _read_config(schema_path)
-    if jsonschema_rs.Draft202012Validator(schema, validate_formats=False).is_valid(document):
+    fast_valid = jsonschema_rs.Draft202012Validator(schema, validate_formats=False).is_valid(document)
+    if fast_valid and not _has_whole_float(document):
         return
     import jsonschema  # the reference names the path of the error; it takes 50 ms to import, a hook's budget
 
-    validator = jsonschema.Draft202012Validator(schema)
+    # JSON Schema counts 64.0 as an integer (so does the Rust validator); a setting the code uses as a count
+    # or a size would then crash, so a config's "integer" takes only a number written without a fraction
+    strict_types = jsonschema.Draft202012Validator.TYPE_CHECKER.redefine(
+        "integer", lambda _checker, value: isinstance(value, int) and not isinstance(value, bool))
+    validator = jsonschema.validators.extend(jsonschema.Draft202012Validator, type_checker=strict_types)(schema)
     errors = sorted(validator.iter_errors(document), key=lambda e: list(e.absolute_path))
+    if fast_valid and not errors:  # a whole float where the schema allows any number
+        return
     if not errors and (where := _non_finite(document)) is not None:  # Python's jsonschema lets NaN pass
         raise DrumgateError(f"{where}: not a finite number", path=document_path,
                             hint=f"fix: give {where} a number (nan and inf are none)")
@@ -201,6 +208,14 @@ def toml_line(path: Path, where: list[Any]) -> int | None:
         if line is not None:
             return line
     return None
+
+
+def _has_whole_float(document: Any) -> bool:
+    """Whether a loaded document holds a float with no fraction (64.0), which JSON Schema takes as an integer."""
+    if isinstance(document, float):
+        return document.is_integer()
+    values = document.values() if isinstance(document, dict) else document if isinstance(document, list) else ()
+    return any(_has_whole_float(value) for value in values)
 
 
 def _non_finite(document: Any, where: str = "") -> str | None:
