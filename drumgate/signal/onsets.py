@@ -8,10 +8,9 @@ parameters live in `configs/onsets.json` (`load_onset_params`).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, fields, replace
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -186,32 +185,35 @@ def detect_onsets(signal: np.ndarray, sr: int, params: OnsetParams | None = None
 
 def load_onset_params(ws: Any, stem_class: str | None = None) -> OnsetParams:
     """`configs/onsets.json`: `default` parameters, optionally overridden `per_class`."""
+    params = load_onset_blocks(ws, [] if stem_class is None else [stem_class])
+    return params["default"] if stem_class is None else params[stem_class]
+
+
+def load_onset_blocks(ws: Any, classes: Iterable[str] = (), sr: int | None = None) -> dict[str, OnsetParams]:
+    """`configs/onsets.json` read once: `default` and, for each of `classes`, its `per_class` override
+    over the default. With `sr`, each block is refused (exit 2) when its values cannot find an onset
+    at that analysis rate: the schema bounds each value alone, and these pairs would silently detect
+    nothing. Only the blocks asked for are judged (MUSDB reads the default block alone, so another
+    stem class's override is not its to refuse)."""
     from drumgate.config import load_config_json
 
     path = ws.configs / "onsets.json"
     raw = load_config_json(ws, path.name, "onsets")
+    per_class: dict[str, dict[str, Any]] = raw.get("per_class", {})
     try:
-        params = OnsetParams.from_dict(raw.get("default", {}))
-        if stem_class is not None:
-            params = OnsetParams.from_dict(raw.get("per_class", {}).get(stem_class, {}), params)
+        default = OnsetParams.from_dict(raw.get("default", {}))
+        blocks = {"default": default}
+        blocks.update((class_id, OnsetParams.from_dict(per_class.get(class_id, {}), default)) for class_id in classes)
     except DrumgateError as err:
         err.path = path
         raise
-    return params
-
-
-def check_onset_config(raw: dict[str, Any], path: str | Path, sr: int) -> None:
-    """Refuse (exit 2) the first block of a schema-checked `configs/onsets.json` (`default`, then each
-    `per_class` override over it) whose values cannot find an onset at the rate `sr`: the schema
-    bounds each value alone, and these pairs would silently detect nothing."""
-    default = OnsetParams.from_dict(raw.get("default", {}))
-    per_class: dict[str, dict[str, Any]] = raw.get("per_class", {})
-    blocks = [(_namer(None, {}), default)]
-    blocks += [(_namer(name, values), OnsetParams.from_dict(values, default)) for name, values in per_class.items()]
-    for named, params in blocks:
-        problem = _params_problem(params, sr, named)
-        if problem is not None:
-            raise DrumgateError(problem[0], path=path, hint=problem[1])
+    if sr is not None:
+        for class_id, params in blocks.items():
+            named = _namer(None, {}) if class_id == "default" else _namer(class_id, per_class.get(class_id, {}))
+            problem = _params_problem(params, sr, named)
+            if problem is not None:
+                raise DrumgateError(problem[0], path=path, hint=problem[1])
+    return blocks
 
 
 def _namer(class_id: str | None, overrides: dict[str, Any]) -> Callable[[str], str]:

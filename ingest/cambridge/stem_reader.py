@@ -14,7 +14,7 @@ import numpy as np
 from drumgate.config import DatasetConfig
 from drumgate.errors import DrumgateError
 from drumgate.signal.audio import open_zip_member, read_mono, zip_member_escapes
-from drumgate.signal.onsets import OnsetParams, check_onset_config, detect_onsets, load_onset_params
+from drumgate.signal.onsets import OnsetParams, detect_onsets, load_onset_blocks
 from drumgate.taxonomy import Taxonomy
 from drumgate.workspace import Workspace
 from ingest.cambridge.stems import AMBIENT_ROLES, ONSET_ROLES
@@ -100,10 +100,5 @@ def onset_params_by_class(ws: Workspace, taxonomy: Taxonomy) -> dict[str, OnsetP
     from drumgate.config import load_config_json
 
     path = ws.configs / "onsets.json"
-    raw = load_config_json(ws, path.name, "onsets")
-    taxonomy.require_class_ids(raw.get("per_class", {}), path, "per_class")
-    params = {"default": load_onset_params(ws)}
-    check_onset_config(raw, path, ANALYSIS_SR)  # after the loader's own refusal of an unknown parameter
-    for class_id in taxonomy.classes:
-        params[class_id] = load_onset_params(ws, class_id)
-    return params
+    taxonomy.require_class_ids(load_config_json(ws, path.name, "onsets").get("per_class", {}), path, "per_class")
+    return load_onset_blocks(ws, taxonomy.classes, ANALYSIS_SR)

@@ -5,7 +5,7 @@ the stems probed, the `transcription` band must keep some frequency (`fmin` belo
 half the sample rate, and wide enough to hold a spectrogram bin), and its frames must not step over
 audio (`hop_s` no longer than `fft_s`). Broken, each one only showed up per track: a StopIteration,
 numpy warnings, or an empty manifest refused without naming the setting. `configs/onsets.json` has
-its own check (`drumgate.signal.onsets.check_onset_config`).
+its own check (`drumgate.signal.onsets.load_onset_blocks`).
 """
 
 from __future__ import annotations

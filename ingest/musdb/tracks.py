@@ -84,14 +84,10 @@ def load_analysis(ws: Workspace, settings: Settings) -> Analysis:
     """Read once before any track: a bad `configs/onsets.json` or `transcription` block stops the run
     (exit 2) instead of becoming one finding per track and then an empty manifest refused. The
     `transcription` block was checked with the rest of `configs/musdb.json` by `load_settings`."""
-    from drumgate.signal.onsets import check_onset_config, load_onset_params
+    from drumgate.signal.onsets import load_onset_blocks
     from drumgate.signal.transcribe import TranscribeParams
 
-    path = ws.configs / "onsets.json"
-    onsets = load_onset_params(ws)
-    # MUSDB reads the default block only: an override for another stem class is not its to refuse
-    default = load_config_json(ws, path.name, "onsets").get("default", {})
-    check_onset_config({"default": default}, path, int(settings.raw["sample_rate"]))
+    onsets = load_onset_blocks(ws, sr=int(settings.raw["sample_rate"]))["default"]
     return Analysis(onsets, TranscribeParams.from_mapping(settings.raw["transcription"]))
 
 
