@@ -258,12 +258,17 @@ def check_index(ws: Workspace, artifact: Artifact, validator: Any, reporter: Rep
 
 
 def schema_restore_fix(ws: Workspace, schema_file: str) -> str:
-    """The committed schema back, or `drumgate init`'s copy when it was never committed."""
-    from drumgate.config import restore_configs_fix
-    from drumgate.git import in_head, restore_command
+    """The committed schema back when it differs from it, else `drumgate init`'s copy (of a missing one:
+    a schema committed damaged is removed first)."""
+    import shlex
 
-    committed = in_head(ws.root, schema_file)
-    return f"fix: {restore_command(schema_file, root=ws.root)}" if committed else restore_configs_fix(ws.root)
+    from drumgate.config import restore_configs_fix
+    from drumgate.git import restorable, restore_command
+
+    if restorable(ws.root, schema_file):
+        return f"fix: {restore_command(schema_file, root=ws.root)}"
+    remove = f"rm {shlex.quote(str(ws.path(schema_file)))} && " if ws.path(schema_file).exists() else ""
+    return f"fix: {remove}{restore_configs_fix(ws.root).removeprefix('fix: ')}"
 
 
 def check_file(ws: Workspace, filename: str, reporter: Reporter, part_check: PartCheck | None = None) -> None:

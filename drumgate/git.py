@@ -150,3 +150,10 @@ def differs_from_head(root: Path, relative: str) -> bool:
         return run_git(["diff", "--quiet", "HEAD", "--", f"./{relative}"], root).returncode != 0
     except DrumgateError:
         return True
+
+
+def restorable(root: Path, relative: str) -> bool:
+    """True when HEAD holds the file and the one on disk differs from it: only then does `restore_command`
+    change anything (a file committed damaged is not restored by checking it out). The one rule for
+    every fix that offers the checkout."""
+    return in_head(root, relative) and differs_from_head(root, relative)

@@ -37,10 +37,10 @@ def restore_fix(ws: Workspace, artifact: Artifact) -> str | None:
     repro, which runs every command of the group from the raw data up (when the group's lock records
     the file, a part by its folder's index: a lock records no command for itself, and repro refuses a
     damaged lock); None when neither applies."""
-    from drumgate.git import differs_from_head, in_head, restore_command
+    from drumgate.git import restorable, restore_command
 
     ways = []
-    if in_head(ws.root, artifact.path) and differs_from_head(ws.root, artifact.path):
+    if restorable(ws.root, artifact.path):
         ways.append(f"{restore_command(artifact.path, root=ws.root)} to restore it")
     recorded_as = artifact.path if artifact.folder is None else f"{artifact.folder}/{INDEX_NAME}"
     if recorded_command(ws, artifact.group, recorded_as):
@@ -67,14 +67,27 @@ def lost_lock_fix(ws: Workspace, group: str) -> str:
     """The way back for a group's lock gone while its artifacts are there: the committed lock (when HEAD
     has it), or the commands that record it again, the ingest first (each command records its own entry)."""
     from drumgate.artifacts import registry
-    from drumgate.git import in_head, restore_command
+    from drumgate.git import restorable, restore_command
 
     lock = ws.rel(ws.lock_file(group))
     dataset = registry(ws).dataset_of_group().get(group)
     first = f"drumgate ingest {dataset}" if dataset else "drumgate combine"
     again = f"{first}, then drumgate repro {group}, then git add -A"
-    restore = f"{restore_command(lock, root=ws.root)} to restore it, or " if in_head(ws.root, lock) else ""
+    restore = f"{restore_command(lock, root=ws.root)} to restore it, or " if restorable(ws.root, lock) else ""
     return f"fix: {restore}{again}"
+
+
+def damaged_lock_fix(ws: Workspace, group: str) -> str:
+    """The way back for a group's lock that does not read: its committed version when it differs from
+    it, else the lock removed and recorded again as a lost one (`lost_lock_fix`)."""
+    import shlex
+
+    from drumgate.git import restorable, restore_command
+
+    lock = ws.rel(ws.lock_file(group))
+    if restorable(ws.root, lock):
+        return f"fix: {restore_command(lock, root=ws.root)} to restore it"
+    return f"fix: rm {shlex.quote(lock)}, then " + lost_lock_fix(ws, group).removeprefix("fix: ")
 
 
 def with_way_back(error: DrumgateError) -> DrumgateError:

@@ -28,13 +28,17 @@ def copy_workspace_files(root: Path) -> Path:
     return root
 
 
-@pytest.fixture
-def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Workspace:
-    """A fresh workspace (configs + licence notes) in tmp, made the current folder."""
-    root = copy_workspace_files(tmp_path / "ws")
+def current_workspace(root: Path, monkeypatch: pytest.MonkeyPatch) -> Workspace:
+    """`root` as the workspace a command finds: the current folder, no DRUMGATE_WORKSPACE set."""
     monkeypatch.chdir(root)
     monkeypatch.delenv("DRUMGATE_WORKSPACE", raising=False)
     return Workspace(root)
+
+
+@pytest.fixture
+def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Workspace:
+    """A fresh workspace (configs + licence notes) in tmp, made the current folder."""
+    return current_workspace(copy_workspace_files(tmp_path / "ws"), monkeypatch)
 
 
 @pytest.fixture(scope="session")

@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from drumgate import cli
+from drumgate.cli import retype
 from drumgate.errors import EXIT_FINDINGS, EXIT_OK
 from drumgate.io.parts.layout import layout
 from drumgate.render.textsafe import log_text
@@ -28,7 +29,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     ws = cli.workspace_from(args)
-    done = events.write_session_events(ws, args.sessions, args.output, args.layout, args.allow_empty)
+    command = retype.typed_command(args, "events", ("--sessions", "--output", "--layout"),
+                                   switches=("--allow-empty", "--json"), positional=["cambridge"])
+    done = events.write_session_events(ws, args.sessions, args.output, args.layout, args.allow_empty, command)
     print(f"wrote {ws.rel(done.output)}: {done.events} events ("
           + ", ".join(f"{k} {v}" for k, v in done.classes.items()) + ")")
     for session_id, kept in done.offline_sessions:

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from drumgate import cli
+from drumgate.cli import retype
 from drumgate.errors import EXIT_FINDINGS, EXIT_OK
 from drumgate.reports.compare import DEFAULT_MIN_SHARE, write_compare
 
@@ -40,7 +41,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     ws = cli.workspace_from(args)
     outcome = write_compare(
-        ws, args.reports, min_share=args.min_share, json_output=args.json_output, markdown_output=args.markdown_output
+        ws, args.reports, min_share=args.min_share, json_output=args.json_output, markdown_output=args.markdown_output,
+        command=retype.typed_command(args, "compare", ("--json-output", "--markdown-output", "--min-share"),
+                                     switches=("--strict", "--json"), positional=args.reports),
     )
     result, outputs = outcome.result, [ws.rel(outcome.json_output), ws.rel(outcome.markdown_output)]
     for item in result["flagged"]:

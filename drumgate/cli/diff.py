@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from drumgate import cli
+from drumgate.cli import retype
 from drumgate.errors import EXIT_FINDINGS, EXIT_OK
 from drumgate.reports.diff_files import regressions, resolve_pair, write_diff
 
@@ -44,7 +45,9 @@ def run(args: argparse.Namespace) -> int:
     ws = cli.workspace_from(args)
     base, head = resolve_pair(ws, args.reports, args.baseline)
     outcome = write_diff(
-        ws, base, head, json_output=args.json_output, markdown_output=args.markdown_output, title=args.title
+        ws, base, head, json_output=args.json_output, markdown_output=args.markdown_output, title=args.title,
+        command=retype.typed_command(args, "diff", ("--baseline", "--json-output", "--markdown-output", "--title"),
+                                     switches=("--fail-on-regression", "--json"), positional=args.reports),
     )
     diff, outputs = outcome.diff, [ws.rel(outcome.json_output), ws.rel(outcome.markdown_output)]
     print(f"{outcome.title}: {diff['changes']} change(s); wrote {outputs[0]} and {outputs[1]}")

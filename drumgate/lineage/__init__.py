@@ -21,7 +21,6 @@ from typing import Any
 from drumgate import __version__
 from drumgate.artifacts import LOCKS_DIR, dated_name
 from drumgate.errors import DrumgateError
-from drumgate.git import restore_command
 from drumgate.io.hashing import sha256_bytes, sha256_file
 from drumgate.io.jsonio import check_schema, read_json, write_json
 from drumgate.lineage import config_parts, found_inputs, grouplock
@@ -49,15 +48,16 @@ def read_lock(ws: Workspace, group: str, drop_outside: bool = False) -> dict[str
     path = ws.lock_file(group)
     if not path.exists():
         return {"schema_version": LOCK_SCHEMA_VERSION, "group": group, "artifacts": {}}
-    restore = f"fix: {restore_command(ws.rel(path), root=ws.root)} to restore it"
+    from drumgate.restore import damaged_lock_fix  # git is asked only when the lock does not read
+
     try:
         data = read_json(path)
+        if not isinstance(data, dict) or data.get("schema_version") != LOCK_SCHEMA_VERSION:
+            raise DrumgateError("unsupported lock file", path=path)
+        check_schema(data, "lock", path)
     except DrumgateError as err:  # damaged by hand or by a merge: the committed lock is the way back
-        err.hint = err.hint or restore
+        err.hint = err.hint or damaged_lock_fix(ws, group)
         raise
-    if not isinstance(data, dict) or data.get("schema_version") != LOCK_SCHEMA_VERSION:
-        raise DrumgateError("unsupported lock file", path=path, hint=restore)
-    check_schema(data, "lock", path, hint=restore)
     outside = [key for key in data.get("artifacts", {}) if not ws.contains(key)]
     if outside and not drop_outside:
         raise DrumgateError(

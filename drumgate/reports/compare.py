@@ -20,7 +20,7 @@ from drumgate.errors import DrumgateError
 from drumgate.io.fsutil import atomic_write_text
 from drumgate.io.jsonio import write_json
 from drumgate.render.markdown import render_template
-from drumgate.reports.report_io import CONFIG_INPUTS, artifact_group, inside, read_report
+from drumgate.reports.report_io import CONFIG_INPUTS, artifact_group, inside, read_report, refuse_scratch_run
 from drumgate.taxonomy import Taxonomy, load_taxonomy
 from drumgate.workspace import COMBINED, Workspace
 
@@ -110,8 +110,10 @@ def write_compare(
     min_share: float = DEFAULT_MIN_SHARE,
     json_output: Path | None = None,
     markdown_output: Path | None = None,
+    command: Sequence[str] = (),
 ) -> CompareOutcome:
-    """Compare two health reports (paths as typed), write JSON and Markdown, and lock them when inside."""
+    """Compare two health reports (paths as typed), write JSON and Markdown, and lock them when inside (a
+    report outside the workspace may not be written inside: refused with the typed `command` writing beside it)."""
     paths = [ws.user_path(p) for p in reports]
     a, b = (load_health(p) for p in paths)
     if a.get("dataset") is not None and a.get("dataset") == b.get("dataset"):  # two dates of one: diff's job
@@ -123,6 +125,8 @@ def write_compare(
     stem = f"compare_{a.get('dataset')}_vs_{b.get('dataset')}"
     json_out = ws.user_path(json_output) if json_output else ws.root / DIFFS_DIR / f"{stem}.json"
     md_out = ws.user_path(markdown_output) if markdown_output else ws.root / DIFFS_DIR / f"{stem}.md"
+    refuse_scratch_run(ws, command, paths, {"--json-output": (json_output, json_out),
+                                            "--markdown-output": (markdown_output, md_out)}, "compare")
     write_json(json_out, result)
     atomic_write_text(md_out, render_template("compare.md.j2", c=result))
     argv = ["compare", ws.rel(paths[0]), ws.rel(paths[1]), "--json-output", ws.rel(json_out),

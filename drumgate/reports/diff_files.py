@@ -21,7 +21,7 @@ from drumgate.io import parts
 from drumgate.io.fsutil import write_together
 from drumgate.io.jsonio import document_bytes
 from drumgate.reports.diffing import check_diffable, diff_reports, render_diff_markdown
-from drumgate.reports.report_io import artifact_group, inside, read_report, record_lineage
+from drumgate.reports.report_io import artifact_group, inside, read_report, record_lineage, refuse_scratch_run
 from drumgate.workspace import COMBINED, Workspace
 
 DATED_STEM = re.compile(r"^(?P<prefix>.+)_(?P<date>\d{8})$")
@@ -196,8 +196,10 @@ def write_diff(
     json_output: Path | None = None,
     markdown_output: Path | None = None,
     title: str | None = None,
+    command: Sequence[str] = (),
 ) -> DiffOutcome:
-    """Diff `base` against `head`, write both outputs and, when they are in the workspace, their lock entries."""
+    """Diff `base` against `head`, write both outputs and, when they are in the workspace, their lock entries
+    (a report outside it may not be written inside: refused with the typed `command` writing beside it)."""
     try:
         check_diffable(base.report, head.report)
     except DrumgateError as err:
@@ -211,6 +213,8 @@ def write_diff(
     diff["inputs"] = {"base": ws.rel(base.path), "head": ws.rel(head.path)}
     json_out = ws.user_path(json_output) if json_output else default_output(ws, base, head, "json")
     md_out = ws.user_path(markdown_output) if markdown_output else default_output(ws, base, head, "md")
+    refuse_scratch_run(ws, command, [base.path, head.path], {"--json-output": (json_output, json_out),
+                                                             "--markdown-output": (markdown_output, md_out)}, "diff")
     heading = title or f"{head.dataset} {head.kind}: {base.date or base.label} → {head.date or head.label}"
     markdown = render_diff_markdown(diff, heading).rstrip("\n") + "\n"
     write_together([("--json-output", json_out, document_bytes(diff, json_out)),

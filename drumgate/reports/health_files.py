@@ -96,7 +96,7 @@ def plan_health(ws: Workspace, request: HealthRequest) -> HealthPlan:
     date = report_date(request.date)
     typed = [events, *(ws.user_path(path) if path else None for path in (request.sessions, request.provenance))]
     outputs = {"--output": request.output, "--html-output": request.html_output}
-    scratch = scratch_run(ws, request.command, typed, outputs, f"health_{date.strftime('%Y%m%d')}.json")
+    scratch = scratch_run(ws, request.command, typed, outputs, {"--output": f"health_{date.strftime('%Y%m%d')}.json"})
     # a dataset fix carries the outputs the scratch refusal would ask for: it works as printed at once
     dataset = infer_dataset(events, request.dataset, ws, scratch.command if scratch else request.command)
     sessions = ws.user_path(request.sessions) if request.sessions else sibling_sessions(events, dataset)

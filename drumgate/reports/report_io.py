@@ -75,30 +75,41 @@ class ScratchRun:
 
 
 def scratch_run(ws: Workspace, command: Sequence[str], inputs: Sequence[Path | None],
-                outputs: Mapping[str, Path | None], name: str) -> ScratchRun | None:
+                outputs: Mapping[str, Path | str | None], names: Mapping[str, str]) -> ScratchRun | None:
     """A `ScratchRun` when one of the absolute `inputs` (None: not typed) is outside the workspace and
-    one of the typed `outputs` (by flag; the first is the main one, which defaults into the workspace,
-    the others beside it) is not. Its command drops each output typed inside and, unless the main
-    one is kept, writes `--output <folder>/<input stem>_<name>`."""
+    one of the `outputs` (by flag; None: not typed) goes inside: typed inside, or not typed and one of
+    `names`, whose default is in the workspace (the others follow the first output). Its command
+    drops each output typed inside and writes each of `names` going inside as
+    `<flag> <folder>/<input stem>_<name>`."""
     source = next((path for path in inputs if path is not None and not ws.contains(path)), None)
     if source is None:
         return None
-    main = next(iter(outputs))
     inside = [flag for flag, typed in outputs.items() if typed is not None and ws.contains(ws.user_path(typed))]
-    if outputs[main] is not None and not inside:
+    moved = [flag for flag in names if flag in inside or outputs.get(flag) is None]
+    if not inside and not moved:
         return None
     words = list(command)
     for flag in inside:
         if flag in words:
             del words[words.index(flag):words.index(flag) + 2]  # the flag and its value, as retype spells them
-    scratch: list[str] = []
-    if outputs[main] is None or main in inside:
-        folder = source.parent if os.access(source.parent, os.W_OK | os.X_OK) else Path(tempfile.gettempdir())
-        scratch = [main, str(folder / f"{source.name.removesuffix('.gz').removesuffix('.jsonl')}_{name}")]
+    folder = source.parent if os.access(source.parent, os.W_OK | os.X_OK) else Path(tempfile.gettempdir())
+    stem = source.name.removesuffix(".gz").removesuffix(".jsonl").removesuffix(".json")
+    scratch = [word for flag in moved for word in (flag, str(folder / f"{stem}_{names[flag]}"))]
     if not words:  # called without the typed command: no command to print
         return ScratchRun(source, [], "fix: write every output outside the workspace"
                           + (f", e.g. {shlex.join(scratch)}" if scratch else ""))
     return ScratchRun(source, [*words, *scratch], f"fix: {shlex.join([*words, *scratch])}")
+
+
+def refuse_scratch_run(ws: Workspace, command: Sequence[str], inputs: Sequence[Path | None],
+                       outputs: Mapping[str, tuple[Path | str | None, Path]], name: str) -> None:
+    """`scratch_run` refused, for a command whose every output (by flag: as typed, and where it goes)
+    defaults into the workspace: the one written beside the outside input is `<stem>_<name><suffix>`."""
+    names = {flag: name + ("".join(path.suffixes[-2:]) if path.suffix == ".gz" else path.suffix)
+             for flag, (_, path) in outputs.items()}
+    scratch = scratch_run(ws, command, inputs, {flag: typed for flag, (typed, _) in outputs.items()}, names)
+    if scratch is not None:
+        raise scratch.refusal(ws, next(path for _, path in outputs.values() if ws.contains(path)))
 
 
 def infer_dataset(events: Path, explicit: str | None, ws: Workspace | None = None,

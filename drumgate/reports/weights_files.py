@@ -94,7 +94,7 @@ def write_weights(ws: Workspace, request: WeightsRequest) -> WeightsOutcome:
     date = report_date(request.date)
     typed = [events, ws.user_path(request.sessions) if request.sessions else None]
     scratch = scratch_run(ws, request.command, typed, {"--output": request.output},
-                          f"weights_{date.strftime('%Y%m%d')}.json")
+                          {"--output": f"weights_{date.strftime('%Y%m%d')}.json"})
     dataset = infer_dataset(events, request.dataset, ws, scratch.command if scratch else request.command)
     grouplock.hold(ws, [artifact_group(ws, dataset)])
     sessions = ws.user_path(request.sessions) if request.sessions else sibling_sessions(events, dataset)

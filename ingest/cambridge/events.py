@@ -20,6 +20,7 @@ writes nothing and exits 1, unless `--allow-empty` (recorded in the lock's comma
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,7 @@ from drumgate.io.jsonio import iter_jsonl, write_jsonl
 from drumgate.io.parts.layout import wants_parts
 from drumgate.lineage import grouplock
 from drumgate.progress import progress
+from drumgate.reports.report_io import refuse_scratch_run
 from drumgate.signal.onsets import OnsetParams
 from drumgate.taxonomy import Taxonomy, load_taxonomy
 from drumgate.workspace import Workspace
@@ -125,16 +127,19 @@ def write_session_events(
     output: str | None = None,
     layout: str = "auto",
     allow_empty: bool = False,
+    command: Sequence[str] = (),
 ) -> EventsRun:
     """Derive the events of every session of the inventory (paths as typed; default: the workspace's
     manifests), carry an offline tier's sessions' events forward, write them and record the lineage.
     `layout` auto writes parts when the inventory read is itself a folder of parts; without
-    `allow_empty`, no event derived never replaces the online sessions' events."""
+    `allow_empty`, no event derived never replaces the online sessions' events. An inventory outside the
+    workspace may not make the workspace's manifest: refused with the typed `command` writing beside it."""
     config = load_datasets(ws).get(DATASET)
     grouplock.hold(ws, [config.group])
     taxonomy = load_taxonomy(ws)
     sessions_path = ws.user_path(sessions) if sessions else ws.sessions_manifest(DATASET)
     output_path = ws.user_path(output) if output else ws.events_manifest(DATASET)
+    refuse_scratch_run(ws, command, [sessions_path], {"--output": (output, output_path)}, "events")
     as_parts = wants_parts(layout, 0, None, parts.is_partitioned(sessions_path))  # auto: as the inventory is
     params = onset_params_by_class(ws, taxonomy)
     settings = load_event_settings(ws, taxonomy)
