@@ -60,6 +60,7 @@ def _norm(name: str) -> str:
 TAXONOMY_FILE = "technique_taxonomy.json"
 CRASH_FILE = "crash_dual_label.json"
 HIHAT = "hihat"  # the class (or an alias of it) the drum pipelines infer hat openness for
+HAT_TECHNIQUES = ("closed", "half_open", "open")  # what they infer for it
 Problem = tuple[str, str]  # (the config file that must change, what is wrong)
 
 
@@ -113,6 +114,12 @@ def structure_problems(classes: Sequence[TaxonomyClass], techniques: Sequence[Te
                 *_parent_problems(classes)]
     class_ids = {c.id for c in classes}
     technique_ids = {t.id for t in techniques}
+    hat_techniques = [tid for tid in HAT_TECHNIQUES if tid in technique_ids]
+    if hat_techniques and HIHAT not in _alias_table(classes):
+        # renamed without the alias, every hat would silently lose the techniques the pipelines infer for it
+        problems.append((TAXONOMY_FILE, f"no class is named or aliased {HIHAT!r}, the name the E-GMD, Cambridge and"
+                         f" MUSDB pipelines find the hi-hat by to infer {'/'.join(hat_techniques)}: add {HIHAT!r} to"
+                         " the aliases of your hi-hat class"))
     for tech in techniques:
         problems.extend((TAXONOMY_FILE, f"technique {tech.id!r} applies to unknown class {cid!r}")
                         for cid in tech.applies_to if cid not in class_ids)
@@ -135,6 +142,18 @@ def structure_problems(classes: Sequence[TaxonomyClass], techniques: Sequence[Te
             problems.append((CRASH_FILE, f"crash variant {variant!r} has primary {label.primary!r}, which is not in the"
                              f" crash family {crash_family!r}: only crash-family events carry dual labels"))
     return list(dict.fromkeys(problems))
+
+
+def name_fix(name: str, known: Iterable[str], place: str = "there", meant: str | None = None,
+             what: str = "names") -> str:
+    """The fix for a `name` that is not one of `known`: write `meant` (the id an alias names), else the
+    closest known name, else one of the list."""
+    ordered = sorted(known)
+    if meant is None:
+        import difflib  # only a refused name pays for it
+
+        meant = next(iter(difflib.get_close_matches(name, ordered, n=1)), None)
+    return f"fix: write {meant!r} {place}" if meant else f"fix: write one of the {what} {place} ({', '.join(ordered)})"
 
 
 def _within(parents: dict[str, str | None], class_id: str, ancestor: str) -> bool:
@@ -198,18 +217,13 @@ class Taxonomy:
         """Refuse the first of `names` (class ids a config lists under `key`) that is not a class id here:
         a misspelt one would silently match no event. An alias is refused with its id as the fix."""
         for name in names:
-            if name in self.classes:
-                continue
-            meant = self.resolve_class(name)
-            if meant is None:
-                import difflib  # only a refused name pays for it
+            if name not in self.classes:
+                raise DrumgateError(f"{key} names {name!r}, which is not a class id of configs/{TAXONOMY_FILE}",
+                                    path=path, hint=self.class_fix(name))
 
-                close = difflib.get_close_matches(name, sorted(self.classes), n=1)
-                meant = close[0] if close else None
-            known = ", ".join(sorted(self.classes))
-            hint = f"fix: write {meant!r} there" if meant else f"fix: write one of the class ids there ({known})"
-            raise DrumgateError(f"{key} names {name!r}, which is not a class id of configs/{TAXONOMY_FILE}",
-                                path=path, hint=hint)
+    def class_fix(self, name: str, place: str = "there") -> str:
+        """The fix for a class name that is not an id here: the id it is an alias of, else the closest id."""
+        return name_fix(name, self.classes, place, self.resolve_class(name), "class ids")
 
     def ancestors(self, class_id: str) -> tuple[str, ...]:
         """The class itself followed by its parents, nearest first."""
@@ -226,8 +240,8 @@ class Taxonomy:
 
     def is_hihat(self, class_id: str) -> bool:
         """Whether `class_id` is a hi-hat, whose events get open/closed from the pedal or the ring. Named
-        through the aliases: a taxonomy that renames `hihat` keeps the old name as an alias (as its hook
-        advises), and the hat inference must follow it rather than silently stop."""
+        through the aliases: a taxonomy that renames `hihat` keeps the old name as an alias (one without
+        it is refused at load while it has hat techniques), and the hat inference follows it."""
         return self.is_a(class_id, self.resolve_class(HIHAT) or HIHAT)
 
     def is_crash_family(self, class_id: str) -> bool:

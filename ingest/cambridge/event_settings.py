@@ -10,7 +10,7 @@ from typing import Any
 
 from drumgate.config import load_config_json
 from drumgate.errors import DrumgateError
-from drumgate.taxonomy import CRASH_FILE, Taxonomy
+from drumgate.taxonomy import CRASH_FILE, Taxonomy, name_fix
 
 
 @dataclass(frozen=True)
@@ -91,11 +91,7 @@ def _require_crash_variant(variant: str, taxonomy: Taxonomy, path: Path) -> None
     """Refuse an `overhead_variant` the crash map cannot label: every overhead cymbal would stop the run."""
     if taxonomy.crash_labels(variant) is not None:
         return
-    import difflib  # only a refused name pays for it
-
-    known = sorted(taxonomy.crash_map)
-    close = difflib.get_close_matches(variant, known, n=1)
-    hint = (f"fix: write {close[0]!r} there" if close else f"fix: write one of its variants there ({', '.join(known)})")
+    hint = name_fix(variant, taxonomy.crash_map, what="crash variants")
     raise DrumgateError(f"overhead_variant {variant!r} is not a crash variant of configs/{CRASH_FILE}",
                         path=path, hint=f"{hint}, or add {variant!r} to the variants of configs/{CRASH_FILE}")
 

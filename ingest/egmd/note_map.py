@@ -7,7 +7,7 @@ taxonomy (every class, technique and crash variant must exist there).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +16,7 @@ import numpy as np
 from drumgate.config import load_config_json
 from drumgate.errors import DrumgateError
 from drumgate.io.hashing import sha256_file
-from drumgate.taxonomy import Taxonomy
+from drumgate.taxonomy import Taxonomy, name_fix
 from drumgate.workspace import Workspace
 
 NOTE_MAP_FILE = "roland_note_map.json"
@@ -81,6 +81,9 @@ class NoteMap:
         self.params = params
         self.path = path
         self._check(taxonomy)
+        # a class named by an alias labels its events with the class id
+        self.specs = specs = {note: replace(spec, class_id=taxonomy.resolve_class(spec.class_id) or spec.class_id)
+                              for note, spec in specs.items()}
         # a skipped technique no note carries (the only pedal note removed) still gets a bit: it skips nothing
         names = sorted({t for spec in specs.values() for t in spec.techniques} | set(INFERRED_TECHNIQUES)
                        | set(params.dynamics_skip))
@@ -146,28 +149,34 @@ class NoteMap:
 
 
 def spec_problems(specs: dict[int, NoteSpec], taxonomy: Taxonomy) -> list[tuple[str, str | None]]:
-    """(what is wrong, what to do) for each note whose class, technique or crash variant the taxonomy lacks."""
+    """(what is wrong, what to do) for each note whose class, technique or crash variant the taxonomy lacks.
+    A class may be named by a taxonomy alias (a renamed class keeps its old name as one)."""
     problems: list[tuple[str, str | None]] = []
+    variants = ", ".join(sorted(taxonomy.crash_map))
     for note, spec in sorted(specs.items()):
         where = f"notes/{note}"
-        if spec.class_id not in taxonomy.classes:
+        class_id = taxonomy.resolve_class(spec.class_id)
+        if class_id is None:
             problems.append((f"{where}: class {spec.class_id!r} is not in the taxonomy",
-                             f"fix: give note {note} a class id of configs/technique_taxonomy.json in"
-                             f" configs/{NOTE_MAP_FILE}, or add {spec.class_id!r} to the taxonomy"))
+                             taxonomy.class_fix(spec.class_id, f"as note {note}'s class in configs/{NOTE_MAP_FILE}")))
             continue
-        problems.extend((f"{where}: technique {technique!r} does not apply to {spec.class_id!r}",
+        problems.extend((f"{where}: technique {technique!r} does not apply to {class_id!r}",
                          f"fix: remove it from note {note}'s techniques in configs/{NOTE_MAP_FILE}, or add"
-                         f" {spec.class_id!r} to its applies_to in configs/technique_taxonomy.json")
-                        for technique in spec.techniques if not taxonomy.technique_allowed(technique, spec.class_id))
-        if taxonomy.is_crash_family(spec.class_id) and spec.variant is None:
-            problems.append((f"{where}: crash-family note needs a variant", None))
-        if spec.variant is not None and not taxonomy.is_crash_family(spec.class_id):
-            problems.append((f"{where}: variant {spec.variant!r} on a {spec.class_id!r} note: only crash-family notes"
+                         f" {class_id!r} to its applies_to in configs/technique_taxonomy.json")
+                        for technique in spec.techniques if not taxonomy.technique_allowed(technique, class_id))
+        if taxonomy.is_crash_family(class_id) and spec.variant is None:
+            problems.append((f"{where}: crash-family note needs a variant (its events' dual labels)",
+                             f"fix: give note {note} a \"variant\" of configs/crash_dual_label.json ({variants})"
+                             f" in configs/{NOTE_MAP_FILE}"))
+        if spec.variant is not None and not taxonomy.is_crash_family(class_id):
+            problems.append((f"{where}: variant {spec.variant!r} on a {class_id!r} note: only crash-family notes"
                              " carry one (their events' dual labels)",
                              f"fix: remove its variant from configs/{NOTE_MAP_FILE}"))
         if spec.variant is not None and taxonomy.crash_labels(spec.variant) is None:
+            fix = name_fix(spec.variant, taxonomy.crash_map, f"as note {note}'s variant in configs/{NOTE_MAP_FILE}",
+                           what="crash variants")
             problems.append((f"{where}: variant {spec.variant!r} is not in the crash dual-label map",
-                             "add it to configs/crash_dual_label.json"))
+                             f"{fix}, or add {spec.variant!r} to the variants of configs/crash_dual_label.json"))
     return problems
 
 

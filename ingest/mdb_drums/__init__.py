@@ -97,15 +97,16 @@ def label_problems(raw: dict[str, Any], taxonomy: Taxonomy) -> list[tuple[str, s
         earlier = first_spelling.setdefault(name.upper(), name)
         if earlier != name:
             problems.append((f"labels.{name}: the same label as labels.{earlier} (labels are matched whatever their"
-                             " case)", f"remove one of {earlier!r} and {name!r} from configs/{CONFIG_FILE}"))
+                             " case)", f"fix: remove one of {earlier!r} and {name!r} from configs/{CONFIG_FILE}"))
             continue
-        class_id = target["class"]
-        if class_id not in taxonomy.classes:
-            problems.append((f"labels.{name}: class {class_id!r} is not a taxonomy class id",
-                             "use an id from configs/technique_taxonomy.json"))
+        class_id = taxonomy.resolve_class(target["class"])  # an alias names its class (a renamed one keeps it)
+        if class_id is None:
+            problems.append((f"labels.{name}: class {target['class']!r} is not a taxonomy class id",
+                             taxonomy.class_fix(target["class"], f"as labels.{name}.class in configs/{CONFIG_FILE}")))
             continue
         problems.extend((f"labels.{name}: technique {technique!r} does not apply to {class_id}",
-                         "check the technique's applies_to in the taxonomy")
+                         f"fix: remove it from labels.{name}.techniques in configs/{CONFIG_FILE}, or add"
+                         f" {class_id!r} to its applies_to in configs/technique_taxonomy.json")
                         for technique in target["techniques"] if not taxonomy.technique_allowed(technique, class_id))
     return problems
 
@@ -117,7 +118,8 @@ def load_settings(ws: Workspace, taxonomy: Taxonomy) -> Settings:
     problems = label_problems(raw, taxonomy)
     if problems:
         raise DrumgateError(problems[0][0], path=path, hint=problems[0][1])
-    labels = {name.upper(): LabelMap(target["class"], tuple(target["techniques"]))
+    labels = {name.upper(): LabelMap(taxonomy.resolve_class(target["class"]) or target["class"],
+                                     tuple(target["techniques"]))
               for name, target in raw["labels"].items()}
     return Settings(raw["split"], raw["audio_folder"], raw["audio_suffix"], raw["annotation_folder"],
                     raw["annotation_suffix"], labels)
