@@ -25,19 +25,39 @@ def relative_path(ws: Workspace, path: Any) -> Any:
 
 
 def undo_command(ws: Workspace, staged: Sequence[str]) -> str | None:
-    """`git checkout HEAD -- <the staged taxonomy files HEAD has>`, or None when HEAD has none of them."""
-    from drumgate.git import in_head, restore_command
+    """`git checkout HEAD -- <the staged taxonomy files that differ from HEAD's>`, or None when none does
+    (a file committed damaged is not undone by checking it out)."""
+    from drumgate.git import restorable, restore_command
 
-    committed = [name for name in staged if in_head(ws.root, name)]
+    committed = [name for name in staged if restorable(ws.root, name)]
     return restore_command(*committed, root=ws.root) if committed else None
 
 
 def _own_undo(ws: Workspace, relative: str, staged: Sequence[str]) -> str | None:
-    return undo_command(ws, [relative]) if relative in staged else None
+    """The way back for a staged taxonomy file: HEAD's version when it differs from it, else (committed
+    as it is, damaged) drumgate's default written again by `drumgate init`, which keeps every other file."""
+    import shlex
+
+    from drumgate.config import restore_configs_fix
+    from drumgate.git import in_head
+
+    if relative not in staged:
+        return None
+    undo = undo_command(ws, [relative])
+    if undo is not None:
+        return f"{undo} to undo the change"
+    if not in_head(ws.root, relative):
+        return None
+    init = restore_configs_fix(ws.root).removeprefix("fix: ")
+    return f"rm {shlex.quote(str(ws.path(relative)))} && {init} to write drumgate's default again"
 
 
 def with_undo(way: str, undo: str | None) -> str:
-    return f"fix: {way}, or {undo} to undo the change" if undo else f"fix: {way}"
+    return with_way(way, f"{undo} to undo the change" if undo else None)
+
+
+def with_way(way: str, other: str | None) -> str:
+    return f"fix: {way}, or {other}" if other else f"fix: {way}"
 
 
 def load_reported(ws: Workspace, reporter: Reporter, staged: Sequence[str]) -> Any:
@@ -52,7 +72,7 @@ def load_reported(ws: Workspace, reporter: Reporter, staged: Sequence[str]) -> A
             documents[name] = load_config_json(ws, name, schema)
         except DrumgateError as err:
             err.path = relative_path(ws, err.path)
-            reporter.add(err, with_undo(f"correct {err.path}", _own_undo(ws, str(err.path), staged)))
+            reporter.add(err, with_way(f"correct {err.path}", _own_undo(ws, str(err.path), staged)))
     if len(documents) < 2:
         return None
     raw, crash_raw = documents[TAXONOMY_FILE], documents[CRASH_FILE]
@@ -60,7 +80,7 @@ def load_reported(ws: Workspace, reporter: Reporter, staged: Sequence[str]) -> A
     for name, message in problems:
         relative = ws.rel(ws.configs / name)
         undo = _own_undo(ws, relative, staged)
-        reporter.finding(relative, message, hint=with_undo(f"correct it in {relative}", undo))
+        reporter.finding(relative, message, hint=with_way(f"correct it in {relative}", undo))
     return None if problems else parse_taxonomy(raw, crash_raw, ws.configs / TAXONOMY_FILE)
 
 

@@ -9,12 +9,11 @@
   same sha256 (a provenance path is `<tier>/<path>` or root-relative under the row's `tier`); a
   checksum manifest staged with changed lines but without its provenance has the committed
   provenance checked the same way (a file accepted with `--update` but not ingested again);
-- the files the staged change names (checksum lines and provenance rows not in HEAD) are hashed
-  in full (every byte read, no stat cache) when their tier is mounted; offline tiers, and a tier
-  whose folder holds no file at all (its variable not set in this shell), are skipped with a note.
-  The first tier is the folder the manifest's `checksums generate --root DIR` recorded in the lock when
-  it is a folder here and the tier's variable is not set (else the variable's or the configured root),
-  and a missing entry's fix names the `--root` the ingest recorded.
+- the files the staged change names (checksum lines and provenance rows not in HEAD) are hashed in full
+  (no stat cache) when their tier is mounted; offline tiers and empty tier folders are skipped with a note.
+  The first tier is the folder the manifest's `checksums generate --root DIR` recorded in the lock when it is
+  a folder here and the tier's variable is not set (else the variable's or the configured root), and a
+  missing entry's fix names the `--root` the ingest recorded.
 With `--all` (the manual `drumgate-checksums-full` hook, for CI) every entry is verified; a tier that
 holds none of its dataset's files is a finding, and the other datasets are still verified.
 """
@@ -77,7 +76,8 @@ class ManifestBook:
         from drumgate.checksums.roots import manifest_root, raw_root_fix
 
         if dataset in self._damaged:  # with the `--root` the manifest was made from, as the lines' own fix
-            return malformed_fix(dataset, self.ws.rel(self.ws.checksums(dataset)), manifest_root(self.ws, dataset))
+            manifest = self.ws.rel(self.ws.checksums(dataset))
+            return malformed_fix(dataset, manifest, manifest_root(self.ws, dataset), workspace=self.ws.root)
         if dataset not in self._fixes:
             self._fixes[dataset] = raw_root_fix(self.ws, dataset)
         return self._fixes[dataset]
@@ -97,7 +97,7 @@ class ManifestBook:
         if report_errors:
             for err in self._problems.pop(dataset, []):
                 err.path = self.ws.rel(err.path or self.ws.checksums(dataset))
-                self.reporter.add(err, err.hint or malformed_fix(dataset, str(err.path)))
+                self.reporter.add(err, err.hint or malformed_fix(dataset, str(err.path), workspace=self.ws.root))
         return self._entries[dataset]
 
 

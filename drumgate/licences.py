@@ -115,19 +115,28 @@ def read_licence_note(path: str | Path) -> LicenceNote:
 
 
 def missing_note_command(root: Path | None, note: str) -> str | None:
-    """The command that brings a missing licence note back: its committed version when HEAD has it
-    (the terms the team reviewed), else `drumgate init`, which writes the publisher's terms drumgate
-    ships for a dataset it knows (only files that are absent); None for a note of no known dataset."""
+    """The command that brings a missing licence note back: its committed version when that differs from
+    what is there (the terms the team reviewed), else `drumgate init`, which writes the publisher's terms
+    drumgate ships for a dataset it knows (only files that are absent: a note committed as a link or a
+    folder is removed first); None for a note of no known dataset."""
+    import os
+
     from drumgate.artifacts import licence_note
-    from drumgate.git import in_head, restore_command, user_is_at
+    from drumgate.git import restorable, restore_command, user_is_at
     from drumgate.workspace import DEFAULTS
 
-    if root is not None and in_head(root, note):
+    if root is not None and restorable(root, note):
         return restore_command(note, root=root)
     name = Path(note).stem
     if note == licence_note(name) and (DEFAULTS / "licenses" / f"{name}.md").is_file():
         # `drumgate init` makes the current folder a data repository: from a subfolder, name the root
-        return "drumgate init" if root is None or user_is_at(root) else f"drumgate init {shlex.quote(str(root))}"
+        here = root is None or user_is_at(root)
+        init = "drumgate init" if here else f"drumgate init {shlex.quote(str(root))}"
+        if root is None or not os.path.lexists(path := root / note):
+            return init
+        shown = shlex.quote(note if here else str(path))
+        remove = "rm -r" if path.is_dir() and not path.is_symlink() else "rm"
+        return f"{remove} {shown} && {init}"
     return None
 
 

@@ -84,7 +84,7 @@ def generate(
             elif whole_file and whole_file[0].hint:
                 hint = whole_file[0].hint
             else:
-                hint = malformed_fix(dataset, shown, root=root)
+                hint = malformed_fix(dataset, shown, root=root, workspace=ws.root)
             raise DrumgateError("existing manifest is malformed", path=manifest_path, hint=hint)
         for err in found.structure:
             print(f"{err} (repaired)", file=sys.stderr)
@@ -194,7 +194,7 @@ def verify(ws: Workspace, dataset: str, *, jobs: int | None, result: dict[str, A
     entries = found.entries
     for err in found.problems:
         err.path = ws.rel(err.path or manifest_path)
-        err.hint = err.hint or malformed_fix(dataset, err.path, root)
+        err.hint = err.hint or malformed_fix(dataset, err.path, root, workspace=ws.root)
     findings = [str(err) for err in found.problems]
     state = scan_dataset(config)
     refuse_empty_tiers(ws, config, state.files, (entry.path for entry in entries), action="verify", typed=root,

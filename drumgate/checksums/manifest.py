@@ -64,10 +64,16 @@ def generate_fix(dataset: str, *, update: bool = False, root: str | None = None)
     return f"fix: {generate_command(dataset, update=update, root=root)}"
 
 
-def malformed_fix(dataset: str, shown_path: str, root: str | None = None) -> str:
-    """The two ways out of a damaged manifest line: the committed digests back, or trust the disk."""
-    return (f"fix: git checkout HEAD -- {shlex.quote(shown_path)} to restore the committed digests, or "
-            f"{generate_command(dataset, update=True, root=root)} to hash its files again from disk")
+def malformed_fix(dataset: str, shown_path: str, root: str | None = None, *, workspace: Path | None = None) -> str:
+    """The ways out of a damaged manifest line: the committed digests back when they differ from the
+    manifest's (`shown_path`, relative to the `workspace` root; one committed damaged is not restored by
+    checking it out), or trust the disk."""
+    from drumgate.git import restorable, restore_command
+
+    regenerate = f"{generate_command(dataset, update=True, root=root)} to hash its files again from disk"
+    if workspace is not None and restorable(workspace, shown_path):
+        return f"fix: {restore_command(shown_path, root=workspace)} to restore the committed digests, or {regenerate}"
+    return f"fix: {regenerate}"
 
 
 def parse_manifest(path: str | Path) -> tuple[list[ChecksumEntry], list[DrumgateError]]:

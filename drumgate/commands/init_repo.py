@@ -94,9 +94,10 @@ def datasets_toml(default_text: str, chosen: Sequence[str]) -> str:
 def configured_datasets(root: Path) -> tuple[str, ...] | None:
     """The datasets an existing `configs/datasets.toml` names, or None when there is none. One that
     does not parse or does not match the schema stops init, worded at its line: init keeps a file it
-    finds, and every later command would fail on it."""
+    finds, and every later command would fail on it. The committed file back only when that changes it
+    (one committed damaged is moved aside and written again)."""
     from drumgate.config import load_toml, validate_against_schema
-    from drumgate.git import in_head, restore_command
+    from drumgate.git import restorable, restore_command
     from drumgate.io.jsonio import PACKAGE_SCHEMAS
 
     path = root / "configs" / "datasets.toml"
@@ -104,7 +105,7 @@ def configured_datasets(root: Path) -> tuple[str, ...] | None:
         return None
     relative, shown = "configs/datasets.toml", shlex.quote(str(path))
     aside = f"fix: mv {shown} {shown}.broken && drumgate init {shlex.quote(str(root))}"
-    hint = f"fix: {restore_command(relative)}" if in_head(root, relative) else aside
+    hint = f"fix: {restore_command(relative)}" if restorable(root, relative) else aside
     try:
         if not path.is_file():
             raise DrumgateError("not a file", path=path)
