@@ -170,8 +170,9 @@ def validate_against_schema(document: Any, schema_path: Path, document_path: Pat
     import jsonschema_rs  # imported here: every CLI start loads this module, few validate configs
 
     schema = _read_config(schema_path)
-    fast_valid = jsonschema_rs.Draft202012Validator(schema, validate_formats=False).is_valid(document)
-    if fast_valid and not _has_whole_float(document):
+    fast = jsonschema_rs.Draft202012Validator(schema, validate_formats=False)
+    fast_valid = fast.is_valid(document)
+    if fast_valid and not _integer_written_as_float(fast, document):
         return
     import jsonschema  # the reference names the path of the error; it takes 50 ms to import, a hook's budget
 
@@ -210,12 +211,25 @@ def toml_line(path: Path, where: list[Any]) -> int | None:
     return None
 
 
-def _has_whole_float(document: Any) -> bool:
-    """Whether a loaded document holds a float with no fraction (64.0), which JSON Schema takes as an integer."""
-    if isinstance(document, float):
-        return document.is_integer()
-    values = document.values() if isinstance(document, dict) else document if isinstance(document, list) else ()
-    return any(_has_whole_float(value) for value in values)
+def _integer_written_as_float(validator: Any, document: Any) -> bool:
+    """Whether the schema asks for an integer where the document holds a float with no fraction (64.0,
+    which JSON Schema takes for 64): each such float is given a fraction, and the Rust validator is
+    asked for a type error at one of their places (a bound the fraction crosses is no finding)."""
+    places: set[tuple[Any, ...]] = set()
+
+    def nudged(value: Any, where: tuple[Any, ...]) -> Any:
+        if isinstance(value, float) and value.is_integer():
+            places.add(where)
+            return value + 0.5
+        if isinstance(value, dict):
+            return {key: nudged(item, (*where, key)) for key, item in value.items()}
+        if isinstance(value, list):
+            return [nudged(item, (*where, index)) for index, item in enumerate(value)]
+        return value
+
+    probe = nudged(document, ())
+    return bool(places) and any(type(error.kind).__name__ == "Type" and tuple(error.instance_path) in places
+                                for error in validator.iter_errors(probe))
 
 
 def _non_finite(document: Any, where: str = "") -> str | None:
