@@ -58,6 +58,33 @@ CASES = [
          '"iterations": 30,\n    "hop_s": 0.1,\n    "fft_s": 0.05,',
          "transcription.hop_s 0.1 s is longer than transcription.fft_s 0.05 s: the audio between two frames is"
          " never looked at (fix: make transcription.hop_s at most transcription.fft_s, shipped as 0.01 and 0.0464)"),
+    Case("transcription-hop-s-1e-09", "musdb.json", '"iterations": 30,', '"hop_s": 1e-09, "iterations": 30,',
+         "transcription.hop_s 1e-09 s is shorter than 0.005 s: the frames would be too many to hold"
+         " (fix: set transcription.hop_s between 0.005 and 0.1, shipped as 0.01)"),
+    Case("transcription-fft-s-1", "musdb.json", '"iterations": 30,', '"fft_s": 1, "iterations": 30,',
+         "transcription.fft_s 1 s is longer than 0.1 s: a window that long smears drum hits together"
+         " (fix: set transcription.fft_s between 0.005 and 0.1, shipped as 0.0464)"),
+    Case("transcription-pre-max-s-1e+06", "musdb.json", '"iterations": 30,', '"pre_max_s": 1e+06, "iterations": 30,',
+         "transcription.pre_max_s 1e+06 s is longer than 1 s: the peak picker's window would outgrow the memory"
+         " (fix: set transcription.pre_max_s between 0 and 1, shipped as 0.03)"),
+    Case("transcription-post-max-s-1e+06", "musdb.json", '"iterations": 30,', '"post_max_s": 1e+06, "iterations": 30,',
+         "transcription.post_max_s 1e+06 s is longer than 1 s: the peak picker's window would outgrow the memory"
+         " (fix: set transcription.post_max_s between 0 and 1, shipped as 0.03)"),
+    Case("transcription-avg-s-1e+06", "musdb.json", '"iterations": 30,', '"avg_s": 1e+06, "iterations": 30,',
+         "transcription.avg_s 1e+06 s is longer than 2 s: the peak picker's window would outgrow the memory"
+         " (fix: set transcription.avg_s between 0 and 2, shipped as 0.1)"),
+    Case("transcription-wait-s-1e+06", "musdb.json", '"iterations": 30,', '"wait_s": 1e+06, "iterations": 30,',
+         "transcription.wait_s 1e+06 s is longer than 1 s: one hit per class would be kept per track"
+         " (fix: set transcription.wait_s between 0 and 1, shipped as 0.05)"),
+    Case("transcription-hop-under-one-sample", "musdb.json", '"sample_rate": 44100', '"sample_rate": 50',
+         "transcription.hop_s 0.01 s is less than one sample at 50 Hz: the frames would not step as set"
+         " (fix: set transcription.hop_s between 0.02 and 0.1)"),
+    Case("transcription-n-mels-1e6", "musdb.json", '"iterations": 30,', '"n_mels": 1000000, "iterations": 30,',
+         "transcription/n_mels: 1000000 is greater than the maximum of 256 (fix: change transcription/n_mels to"
+         " what configs/schemas/musdb.schema.json allows)"),
+    Case("transcription-iterations-1e6", "musdb.json", '"iterations": 30,', '"iterations": 1000000,',
+         "transcription/iterations: 1000000 is greater than the maximum of 300 (fix: change transcription/iterations"
+         " to what configs/schemas/musdb.schema.json allows)"),
 ]
 
 
@@ -134,6 +161,10 @@ def test_the_printed_fixes_work(copy: Path, capsys) -> None:
     edit(musdb, '"iterations": 30,', '"fmin": 20000.0, "iterations": 30,')
     assert ingest(copy) == 2
     edit(musdb, '"fmin": 20000.0,', '"fmin": 20.0,')  # lower than transcription.fmax, as shipped
+    assert ingest(copy) == 0
+    edit(musdb, '"iterations": 30,', '"hop_s": 1e-09, "iterations": 30,')
+    assert ingest(copy) == 2
+    edit(musdb, '"hop_s": 1e-09,', '"hop_s": 0.01,')  # between 0.005 and 0.1, as shipped
     assert ingest(copy) == 0
     assert "Traceback" not in capsys.readouterr().err
 

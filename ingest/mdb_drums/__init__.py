@@ -48,6 +48,7 @@ no track (its manifests are written empty). An onset after the end of the audio 
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -245,8 +246,10 @@ class MdbDrums(contract.Ingestor):
                 continue
             event = self._event(item, audio_rel, annotation_rel, len(events), onset, raw_label, mapping)
             if event is None:
+                fix = (f'fix: add {json.dumps(mapping.label)}: {{"primary": "crash", "secondary": "crash"}} under'
+                       " variants in configs/crash_dual_label.json")
                 rows.findings.append(format_finding(path, f"crash-family class {mapping.label!r} has no crash map "
-                                                    "variant", number, "add it to configs/crash_dual_label.json"))
+                                                    "variant", number, fix))
                 continue
             events.append(event)
         return events

@@ -6,6 +6,7 @@ label line is a finding on the track, never an exception, so its neighbours go o
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -326,7 +327,8 @@ def _event_row(
             findings.add(
                 source_file,
                 f"crash-family label {label!r} has no crash map variant",
-                hint="add it to configs/crash_dual_label.json",
+                hint=f'fix: add {json.dumps(label)}: {{"primary": "crash", "secondary": "crash"}} under'
+                     " variants in configs/crash_dual_label.json",
             )
             return None
         row["labels"] = [dual.primary, dual.secondary]
