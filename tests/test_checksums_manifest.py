@@ -186,7 +186,7 @@ def test_a_damaged_manifest_line_is_one_finding_whose_fix_works(workspace, capsy
     found = [line for line in capsys.readouterr().err.splitlines() if line]
     assert len(found) == 1 and ":2: " in found[0] and "not in the manifest" not in found[0], found
     fix = found[0].split("(fix: ", 1)[1].rstrip(")").split(" or ")[-1]
-    fix = fix.removesuffix(" to hash its files again from disk")
+    fix = fix.split(" to hash its files again from disk", 1)[0]
     assert fix.startswith("drumgate checksums generate cambridge --update"), fix
     assert checksums.main(fix.split()[2:]) == 0
     assert checksums.main(["verify", "cambridge"]) == 0

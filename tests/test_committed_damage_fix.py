@@ -76,8 +76,9 @@ def test_a_datasets_config_committed_damaged_is_moved_aside_and_written_again(wo
     capsys.readouterr()  # type: ignore[attr-defined]
     assert cli.main(["init", str(workspace.root)]) == 2
     fix = printed_fix(capsys.readouterr().err.strip())  # type: ignore[attr-defined]
-    assert "drumgate init" in fix, fix
-    run_as_printed(workspace, fix)
+    command, why = fix.split(" to write ", 1)
+    assert "drumgate init" in command and "copy your own settings back from" in why, fix
+    run_as_printed(workspace, command)
     assert cli.main(["init", str(workspace.root)]) == 0
 
 
@@ -105,7 +106,7 @@ def test_a_checksums_manifest_committed_damaged_is_hashed_again(workspace: Works
     assert git(workspace.root, "add", "-A").returncode == 0
     assert git(workspace.root, "commit", "-qm", "damage", "--no-verify").returncode == 0
     fix = hook_fix(["hook", "checksums", manifest], capsys)
-    command = fix.removesuffix(" to hash its files again from disk")
+    command = fix.split(" to hash its files again from disk", 1)[0]
     assert command == "drumgate checksums generate cambridge --update", fix
     run_as_printed(workspace, command)
     assert cli.main(["hook", "checksums", manifest]) == 0

@@ -484,4 +484,5 @@ def test_a_provenance_row_missing_from_a_damaged_manifest_gets_the_damaged_lines
     assert code == 1
     fixes = {line.split(" (fix: ", 1)[1] for line in err.strip().splitlines() if " (fix: " in line}
     # no commit holds the manifest: `git checkout HEAD` would change nothing, so it is not offered
-    assert fixes == {"drumgate checksums generate egmd --update to hash its files again from disk)"}, err
+    assert fixes == {"drumgate checksums generate egmd --update to hash its files again from disk, with every tier"
+                     " mounted (a damaged line of an offline tier is dropped))"}, err

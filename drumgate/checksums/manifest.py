@@ -70,7 +70,8 @@ def malformed_fix(dataset: str, shown_path: str, root: str | None = None, *, wor
     checking it out), or trust the disk."""
     from drumgate.git import restorable, restore_command
 
-    regenerate = f"{generate_command(dataset, update=True, root=root)} to hash its files again from disk"
+    regenerate = (f"{generate_command(dataset, update=True, root=root)} to hash its files again from disk, with"
+                  " every tier mounted (a damaged line of an offline tier is dropped)")
     if workspace is not None and restorable(workspace, shown_path):
         return f"fix: {restore_command(shown_path, root=workspace)} to restore the committed digests, or {regenerate}"
     return f"fix: {regenerate}"

@@ -104,7 +104,8 @@ def configured_datasets(root: Path) -> tuple[str, ...] | None:
     if not os.path.lexists(path):
         return None
     relative, shown = "configs/datasets.toml", shlex.quote(str(path))
-    aside = f"fix: mv {shown} {shown}.broken && drumgate init {shlex.quote(str(root))}"
+    aside = (f"fix: mv {shown} {shown}.broken && drumgate init {shlex.quote(str(root))} to write drumgate's defaults,"
+             f" then copy your own settings back from {shown}.broken")
     hint = f"fix: {restore_command(relative)}" if restorable(root, relative) else aside
     try:
         if not path.is_file():
