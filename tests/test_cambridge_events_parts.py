@@ -132,3 +132,42 @@ def test_repro_reproduces_the_events_folder_and_a_told_layout(workspace: Workspa
 def test_an_unknown_layout_is_refused(workspace: Workspace, capsys: pytest.CaptureFixture) -> None:
     assert derive("--layout", "folders") == 2
     assert "argument --layout: invalid layout value: 'folders'" in capsys.readouterr().err
+
+
+def _edit_part(folder: Path, session: str) -> Path:
+    """A part of `session` edited by hand (one row's confidence), re-compressed: its sha256 no longer
+    matches the index."""
+    import gzip
+    import json
+
+    part = folder / (parts.part_stem(session) + parts.PART_SUFFIX)
+    lines = gzip.decompress(part.read_bytes()).decode().splitlines()
+    row = json.loads(lines[0])
+    row["confidence"] = 0.5
+    lines[0] = json.dumps(row)
+    part.write_bytes(gzip.compress(("\n".join(lines) + "\n").encode()))
+    return part
+
+
+def test_an_edited_part_of_an_online_session_is_written_again(workspace: Workspace,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    """With a tier offline, the run reads the committed events of its sessions only: an edited part of
+    an online session is derived again (it was refused with a fix that ran this same refused run); an
+    edited part of an offline session is refused with a way back that is not this run."""
+    make_cambridge(workspace.root / "data" / "raw")
+    assert ingest("cambridge", "--layout", "parts") == 0 and derive() == 0
+    before = artifact_bytes(workspace.root)
+    shutil.rmtree(workspace.root / "data" / "raw" / "cambridge_external")
+    assert ingest("cambridge") == 0
+    folder = workspace.root / FOLDER
+    _edit_part(folder, "AlphaBand_FirstLight")
+    assert derive() == 0
+    assert {path: data for path, data in artifact_bytes(workspace.root).items() if path.startswith(FOLDER.as_posix())} \
+        == {path: data for path, data in before.items() if path.startswith(FOLDER.as_posix())}
+    offline = _edit_part(folder, "GammaRay_OpenRoad")
+    capsys.readouterr()
+    assert derive() == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"{workspace.rel(offline)}: sha256 differs from index.json"), err
+    assert "mount the tier that holds session GammaRay_OpenRoad, then drumgate repro cambridge" in err[0], err
+    assert "fix: drumgate repro cambridge)" not in err[0]

@@ -20,7 +20,7 @@ writes nothing and exits 1, unless `--allow-empty` (recorded in the lock's comma
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -59,14 +59,41 @@ def session_events(
 
 
 def _committed_events(ws: Workspace, session_ids: set[str]) -> dict[str, list[dict[str, Any]]]:
-    """The committed manifest's events (file or folder) of the offline sessions `session_ids`."""
+    """The committed manifest's events (file or folder) of the offline sessions `session_ids`. Of a
+    folder only those sessions' parts are read: an edited part of an online session is written again
+    by this run, not a refusal whose fix (this run) refused again."""
     path = ws.events_manifest(DATASET)
     grouped: dict[str, list[dict[str, Any]]] = {}
-    if session_ids and (path.exists() or parts.is_partitioned(path)):
-        for _, row in iter_jsonl(path):
-            if row.get("session_id", "") in session_ids:
-                grouped.setdefault(row.get("session_id", ""), []).append(row)
+    if not session_ids:
+        return grouped
+    if path.exists():
+        rows: Iterable[dict[str, Any]] = (row for _, row in iter_jsonl(path))
+    elif parts.is_partitioned(path):
+        rows = _offline_part_rows(ws, parts.folder_of(path), session_ids)
+    else:
+        return grouped
+    for row in rows:
+        if row.get("session_id", "") in session_ids:
+            grouped.setdefault(row.get("session_id", ""), []).append(row)
     return grouped
+
+
+def _offline_part_rows(ws: Workspace, folder: Path, session_ids: set[str]) -> Iterator[dict[str, Any]]:
+    """The rows of the parts of `session_ids` (parts are cut by session), each checked against the
+    index; a damaged one can only come back from git, or from its tier mounted again."""
+    from drumgate.git import restorable, restore_command
+
+    for entry in parts.read_index(folder)["parts"]:
+        if entry["key"] not in session_ids:
+            continue
+        try:
+            yield from (row for _, row in parts.read_part(folder, entry["file"], entry["sha256"]))
+        except DrumgateError as err:
+            relative = ws.rel(folder / entry["file"])
+            mount = f"mount the tier that holds session {entry['key']}, then drumgate repro {DATASET}"
+            err.hint = (f"fix: {restore_command(relative, root=ws.root)} to restore it, or {mount}"
+                        if restorable(ws.root, relative) else f"fix: {mount}")
+            raise
 
 
 def _write_events(ws: Workspace, group: str, output: Path, rows: list[dict[str, Any]], as_parts: bool) -> Path:
