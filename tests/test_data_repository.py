@@ -127,7 +127,8 @@ def test_init_refuses_a_broken_datasets_toml_with_a_fix_that_works(tmp_path: Pat
     assert refused.returncode == 2 and refused.stdout == ""
     [line] = refused.stderr.strip().splitlines()
     assert line.startswith("broken/configs/datasets.toml") and "(fix: mv " in line  # named from where it ran
-    fix = line.rsplit("(fix: ", 1)[1].removesuffix(")")
+    fix, why = line.rsplit("(fix: ", 1)[1].removesuffix(")").split(" to write drumgate's defaults", 1)
+    assert "copy your own settings back from" in why, line  # init writes the defaults, not the team's edits
     assert subprocess.run(fix, shell=True, cwd=tmp_path, check=False).returncode == 0
     assert (root / "configs" / "datasets.toml").read_text(encoding="utf-8").startswith("# Storage roots")
 
