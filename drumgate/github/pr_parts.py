@@ -177,7 +177,7 @@ def event_counts(tree: GitTree, rev: str, rel: str, peer_rev: str | None, on_err
         peer = open_folder(tree, peer_rev, rel)
     unmatched = _unmatched(folder, peer)
     flagged = [entry for entry in folder.index["parts"] if entry["aggregates"].get("malformed")]
-    _parse(tree, folder, [*unmatched, *(entry for entry in flagged if entry not in unmatched)])
+    _parse(tree, folder, [*unmatched, *flagged])  # an entry both lists name is parsed once
     for entry in unmatched:
         rows, renders, malformed = tree.memo[_parsed_key(folder, entry)]
         for error in malformed:
@@ -185,20 +185,10 @@ def event_counts(tree: GitTree, rev: str, rel: str, peer_rev: str | None, on_err
         if not malformed and parts.aggregate(rows, renders).as_json() != parts.Aggregates.from_json(
                 entry["aggregates"]).as_json():
             raise folder.refuse("index.json aggregates differ from the part's rows (edited index?)", entry["file"])
-    for entry in flagged:
-        _report_refused(folder, entry, tree.memo[_parsed_key(folder, entry)][0], on_error)
+    for entry in flagged:  # the rows its index counts as malformed, each as `part:line` worded as health words it
+        rows = tree.memo[_parsed_key(folder, entry)][0]
+        parts.refused_rows(rows, parts.at_part(folder.where / entry["file"], on_error))
     return parts.counts_of_entries(folder.index["parts"])
-
-
-def _report_refused(folder: GitFolder, entry: Mapping[str, Any], rows: list[Row], on_error: ErrorSink) -> None:
-    """The rows of a part its index counts as malformed, each as `part:line` worded as health words it."""
-    path = folder.where / entry["file"]
-
-    def located(error: DrumgateError) -> None:
-        error.path = error.path or path
-        on_error(error)
-
-    parts.refused_rows(rows, located)
 
 
 def folder_rows(tree: GitTree, rev: str, rel: str, on_error: ErrorSink) -> Iterator[Row]:

@@ -173,7 +173,13 @@ def counts_from_index(folder: Path, on_error: ErrorSink | None = None) -> Any:
 def _report_refused(folder: Path, entry: Mapping[str, Any], on_error: ErrorSink | None) -> None:
     from drumgate.reports.health_counts import count_events
 
-    path = folder / entry["file"]
+    located = at_part(folder / entry["file"], on_error)
+    count_events(read_part(folder, entry["file"], entry["sha256"], located), located)
+
+
+def at_part(path: Path, on_error: ErrorSink | None) -> ErrorSink:
+    """A sink that names `path` (the part) on each error it gets without one, then gives it to
+    `on_error`, or raises it when there is none."""
 
     def located(error: DrumgateError) -> None:
         error.path = error.path or path
@@ -181,7 +187,7 @@ def _report_refused(folder: Path, entry: Mapping[str, Any], on_error: ErrorSink 
             raise error
         on_error(error)
 
-    count_events(read_part(folder, entry["file"], entry["sha256"], located), located)
+    return located
 
 
 def counts_of_entries(entries: Sequence[Mapping[str, Any]]) -> Any:
